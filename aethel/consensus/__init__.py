@@ -1,0 +1,1 @@
+"""Stake-weighted PBFT: the sans-IO consensus core (spec/consensus.md)."""

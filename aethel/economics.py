@@ -1,0 +1,96 @@
+"""Protocol economics as pure integer functions: rewards, split, slashing, emission, stake.
+
+Every amount is an integer number of base units (never a float). These functions are the single
+definition used by the state transition, the consensus engine, the conformance checks and the
+Z3 proofs of I6-I8 (``properties/invariants``).
+
+Spec: R1.2, R1.3, R4.2-R4.4, R4.7 (spec/economics.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+
+from aethel.errors import UsageError
+
+#: Base units minted per unit of proof difficulty (R1.2).
+REWARD_PER_DIFFICULTY = 10
+#: Most base units one block may mint (R4.4); also the per-height emission step of E(h) (R4.7).
+BLOCK_REWARD_CAP = 5_000_000
+#: Least stake a validator set member holds (R4.3).
+MIN_STAKE = 1_000
+#: Slashing rates in percent of stake (R4.2).
+SLASH_PERCENT_FALSE_CLAIM = 5
+SLASH_PERCENT_EQUIVOCATION = 20
+
+
+class Offence(StrEnum):
+    """Slashable behaviours (R4.2); being offline is not one (R4.6)."""
+
+    FALSE_CLAIM = "false-claim"
+    EQUIVOCATION = "equivocation"
+
+
+SLASH_PERCENT = {
+    Offence.FALSE_CLAIM: SLASH_PERCENT_FALSE_CLAIM,
+    Offence.EQUIVOCATION: SLASH_PERCENT_EQUIVOCATION,
+}
+
+
+def _require_natural(name: str, value: int) -> None:
+    if type(value) is not int or value < 0:
+        raise UsageError(f"{name} must be a non-negative int, got {value!r}")
+
+
+def compute_proof_reward(difficulty: int) -> int:
+    """Return the reward of one verified proof of ``difficulty`` (R1.2)."""
+    _require_natural("difficulty", difficulty)
+    return difficulty * REWARD_PER_DIFFICULTY
+
+
+def compute_block_reward(total_difficulty: int) -> int:
+    """Return the block reward: proportional to total difficulty up to the cap (R4.4, P2)."""
+    _require_natural("total_difficulty", total_difficulty)
+    return min(total_difficulty * REWARD_PER_DIFFICULTY, BLOCK_REWARD_CAP)
+
+
+def compute_emission_limit(height: int) -> int:
+    """Return E(h): the most that may have been minted through height ``height`` (R4.7)."""
+    _require_natural("height", height)
+    return height * BLOCK_REWARD_CAP
+
+
+def compute_reward_split(
+    reward: int, member_stakes: Mapping[str, int], proposer: str
+) -> dict[str, int]:
+    """Split ``reward`` among certificate members in proportion to stake (R1.3, R4.1, P3).
+
+    Each member gets ``floor(reward * stake / total)``; the rounding remainder goes to the
+    proposer (who need not be a member). The shares always sum exactly to ``reward``. Members
+    with zero share are still listed.
+    """
+    _require_natural("reward", reward)
+    if not member_stakes:
+        raise UsageError("a commit certificate has at least one member")
+    total = 0
+    for validator, stake in member_stakes.items():
+        _require_natural(f"stake of {validator}", stake)
+        total += stake
+    if total == 0:
+        raise UsageError("certificate members hold no stake")
+    shares = {v: reward * stake // total for v, stake in sorted(member_stakes.items())}
+    remainder = reward - sum(shares.values())
+    shares[proposer] = shares.get(proposer, 0) + remainder
+    return shares
+
+
+def compute_slash_amount(stake: int, offence: Offence) -> int:
+    """Return how much of ``stake`` is burned for ``offence``: floor(stake * rate) (R4.2, I8)."""
+    _require_natural("stake", stake)
+    return stake * SLASH_PERCENT[Offence(offence)] // 100
+
+
+def is_eligible_stake(stake: int) -> bool:
+    """Return True if ``stake`` may sit in a validator set (R4.3)."""
+    return stake >= MIN_STAKE

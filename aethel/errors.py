@@ -1,0 +1,44 @@
+"""The error tree of the reference implementation.
+
+Every error raised on purpose is an :class:`AethelError`. Two branches matter:
+
+* :class:`ProtocolViolation`: a peer, a message or an implementation under test broke a rule of
+  the spec. It carries the rule ID (``R7.5``, ``E3``...) so logs, reports and tests can name the
+  rule. A rejected input leaves state unchanged.
+* :class:`UsageError`: a local caller misused the API (wrong type, bad configuration). Not a
+  protocol matter; fix the call.
+
+Components define narrower subclasses beside their code (for example the state tree's proof
+errors); they all inherit from one of these two.
+"""
+
+from __future__ import annotations
+
+
+class AethelError(Exception):
+    """Root of every error the reference implementation raises on purpose."""
+
+
+class UsageError(AethelError, ValueError):
+    """A local caller misused the API; the message says how to fix the call."""
+
+
+class ProtocolViolation(AethelError):
+    """Input broke the rule ``rule_id`` of the spec; the input was rejected and nothing changed."""
+
+    def __init__(self, rule_id: str, message: str) -> None:
+        self.rule_id = rule_id
+        self.detail = message
+        super().__init__(f"[{rule_id}] {message}")
+
+    def __reduce__(self) -> tuple[type[ProtocolViolation], tuple[str, str]]:
+        # Keep (rule_id, message) across pickling: errors cross process-pool boundaries.
+        return (type(self), (self.rule_id, self.detail))
+
+
+class EncodingError(ProtocolViolation):
+    """Bytes or values that are not canonical JSON (rules E1-E5)."""
+
+
+class SignatureError(ProtocolViolation):
+    """A missing, malformed or invalid Ed25519 signature (R7.5, E6)."""

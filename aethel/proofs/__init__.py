@@ -1,0 +1,1 @@
+"""Proofs, the judge, the verifier and the mempool (spec/proofs.md)."""

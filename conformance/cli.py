@@ -1,0 +1,21 @@
+"""The ``aethel-conformance`` command: run the suite, inspect the spec."""
+
+from __future__ import annotations
+
+import typer
+
+from conformance import spec_cli
+from conformance.runner import run_command
+
+app = typer.Typer(
+    help="Aethel conformance suite: check an implementation of the Proof-of-Proof protocol.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.add_typer(spec_cli.app, name="spec")
+app.command("run")(run_command)
+
+
+def main() -> None:
+    """Entry point of the ``aethel-conformance`` command."""
+    app()

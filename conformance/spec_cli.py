@@ -1,0 +1,152 @@
+"""``aethel-conformance spec``: print the catalog and its test coverage."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from aethel.catalog import Catalog, CatalogError, load_catalog
+
+app = typer.Typer(help="The spec catalog: list it, check its test coverage.", no_args_is_help=True)
+console = Console()
+
+#: Where tests live, relative to the project root (the suite itself ships in the package).
+DEFAULT_TEST_PATHS = ("tests", "properties", "conformance/suite")
+
+
+def _catalog_or_exit() -> Catalog:
+    try:
+        return load_catalog()
+    except CatalogError as exc:
+        console.print(f"[red]spec catalog is broken:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+@app.command("list")
+def list_command(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print the records as a JSON array")
+    ] = False,
+    area: Annotated[str | None, typer.Option(help="only this area")] = None,
+) -> None:
+    """Print every catalog record (ID, area, level, kind, title, thresholds)."""
+    catalog = _catalog_or_exit()
+    rules = [rule for rule in catalog if area is None or rule.area == area]
+    if as_json:
+        print(json.dumps([rule.model_dump(mode="json") for rule in rules], indent=1))
+        return
+    table = Table(title=f"Aethel spec catalog: {len(rules)} records")
+    for column in ("id", "area", "level", "kind", "title", "thresholds"):
+        table.add_column(column)
+    for rule in rules:
+        table.add_row(
+            rule.id,
+            rule.area,
+            rule.level,
+            rule.kind,
+            rule.title,
+            "; ".join(t.describe() for t in rule.thresholds),
+        )
+    console.print(table)
+
+
+@dataclass(frozen=True)
+class CoverageRow:
+    """How one catalog ID is covered."""
+
+    rule_id: str
+    tests: tuple[str, ...]
+    waiver: str | None
+
+    @property
+    def status(self) -> str:
+        if self.tests and self.waiver:
+            return "stale-waiver"
+        if self.tests:
+            return "covered"
+        return "waived" if self.waiver else "missing"
+
+
+def collect_citations(paths: list[str]) -> dict[str, list[str]]:
+    """Collect the tests under ``paths`` (without running them); return rule ID -> node IDs."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "req-map.json"
+        command = [
+            sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+            "-p", "conformance.traceability", f"--req-map={out}", *paths,
+        ]  # fmt: skip
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode not in (0, 5) or not out.exists():
+            console.print(done.stdout[-4000:])
+            console.print(done.stderr[-4000:])
+            console.print("[red]test collection failed[/red]: fix the errors above first")
+            raise typer.Exit(2)
+        mapping: dict[str, list[str]] = json.loads(out.read_text(encoding="utf-8"))
+        return mapping
+
+
+def compute_coverage(catalog: Catalog, citations: dict[str, list[str]]) -> list[CoverageRow]:
+    """Return one row per catalog ID, in spec order."""
+    rows = []
+    for rule in catalog:
+        waiver = f"{rule.waiver.reason} ({rule.waiver.component})" if rule.waiver else None
+        rows.append(CoverageRow(rule.id, tuple(citations.get(rule.id, ())), waiver))
+    return rows
+
+
+@app.command("coverage")
+def coverage_command(
+    paths: Annotated[
+        list[str] | None, typer.Argument(help="test paths (default: tests, properties, suite)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print rows as JSON")] = False,
+    verbose: Annotated[bool, typer.Option("-v", help="list the citing tests")] = False,
+) -> None:
+    """List every ID with the tests that cite it; fail if one has neither a test nor a waiver.
+
+    A waiver on an ID that has tests is stale and also fails: remove it from the catalog.
+    """
+    catalog = _catalog_or_exit()
+    chosen = paths or [p for p in DEFAULT_TEST_PATHS if Path(p).exists()]
+    citations = collect_citations(chosen) if chosen else {}
+    rows = compute_coverage(catalog, citations)
+    counts = {
+        s: sum(r.status == s for r in rows)
+        for s in ("covered", "waived", "missing", "stale-waiver")
+    }
+    if as_json:
+        print(json.dumps([{"id": r.rule_id, "status": r.status, "tests": list(r.tests),
+                           "waiver": r.waiver} for r in rows], indent=1))  # fmt: skip
+    else:
+        table = Table(title=f"Spec coverage of {', '.join(chosen) or '(no test paths)'}")
+        for column in ("id", "status", "tests", "waiver" if not verbose else "citing tests"):
+            table.add_column(column)
+        styles = {"covered": "green", "waived": "yellow", "missing": "red", "stale-waiver": "red"}
+        for row in rows:
+            detail = "\n".join(row.tests) if verbose else (row.waiver or "")
+            table.add_row(
+                row.rule_id, f"[{styles[row.status]}]{row.status}[/]", str(len(row.tests)), detail
+            )
+        console.print(table)
+        unknown = sorted(set(citations) - set(catalog.ids()))
+        if unknown:  # cannot happen: collection fails first; kept as a guard against drift
+            console.print(f"[red]tests cite unknown IDs:[/red] {unknown}")
+    summary = (
+        f"{len(rows)} IDs: {counts['covered']} covered, {counts['waived']} waived, "
+        f"{counts['missing']} missing, {counts['stale-waiver']} stale waivers"
+    )
+    print(summary, file=sys.stderr if as_json else sys.stdout)
+    if counts["missing"] or counts["stale-waiver"]:
+        for row in rows:
+            if row.status in ("missing", "stale-waiver"):
+                print(f"  {row.status}: {row.rule_id}", file=sys.stderr)
+        raise typer.Exit(1)

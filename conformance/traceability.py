@@ -1,0 +1,75 @@
+"""Pytest plugin tying tests to spec rule IDs.
+
+* ``@pytest.mark.req("R2.4", "P8")`` says which rules a test checks.
+* Collection fails when a test cites an ID the catalog does not have (a typo must not pass as
+  coverage), or a ``req`` marker has no IDs.
+* ``--req-map PATH`` writes ``{rule_id: [test node ids]}`` after collection; ``aethel-conformance
+  spec coverage`` reads it.
+
+Loaded with ``-p conformance.traceability`` (pyproject.toml's addopts does it for this repo).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from aethel.catalog import load_catalog
+from conformance.profiles import register_profiles
+
+MARKER = "req"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("aethel", "Aethel spec traceability")
+    group.addoption(
+        "--req-map",
+        metavar="PATH",
+        default=None,
+        help="write the rule ID -> test node IDs map of the collected tests to PATH (JSON)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", f"{MARKER}(*ids): the spec rule IDs (R*, N*, T22.*, E*, P*, I*) this test checks"
+    )
+    register_profiles()
+
+
+def cited_ids(item: pytest.Item) -> list[str]:
+    """Return the rule IDs cited by every ``req`` marker on ``item``, in order, without repeats."""
+    ids: list[str] = []
+    for mark in item.iter_markers(name=MARKER):
+        for rule_id in mark.args:
+            if rule_id not in ids:
+                ids.append(rule_id)
+    return ids
+
+
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    catalog = load_catalog()
+    problems = []
+    for item in items:
+        for mark in item.iter_markers(name=MARKER):
+            if not mark.args:
+                problems.append(f"{item.nodeid}: @pytest.mark.req() needs at least one rule ID")
+            for rule_id in mark.args:
+                if not isinstance(rule_id, str) or rule_id not in catalog:
+                    problems.append(
+                        f"{item.nodeid}: unknown rule ID {rule_id!r} in @pytest.mark.req "
+                        "(see `aethel-conformance spec list`)"
+                    )
+    if problems:
+        raise pytest.UsageError("spec traceability:\n  " + "\n  ".join(sorted(set(problems))))
+    path = config.getoption("--req-map")
+    if path:
+        mapping: dict[str, list[str]] = {}
+        for item in items:
+            for rule_id in cited_ids(item):
+                mapping.setdefault(rule_id, []).append(item.nodeid)
+        Path(path).write_text(json.dumps(mapping, indent=1, sort_keys=True), encoding="utf-8")
