@@ -22,7 +22,7 @@ stakes = st.dictionaries(
 ).filter(lambda members: sum(members.values()) > 0)
 
 
-@pytest.mark.req("P3", "R1.3")
+@pytest.mark.req("P3")
 @given(st.integers(0, 10**12), stakes, st.sampled_from(["a", "proposer"]))
 def test_shares_sum_to_reward_and_follow_stake(
     reward: int, members: dict[str, int], proposer: str
@@ -44,14 +44,14 @@ def test_shares_sum_to_reward_and_follow_stake(
             assert shares[low] <= shares[high]
 
 
-@pytest.mark.req("P2", "R4.4")
+@pytest.mark.req("P2")
 @given(st.integers(0, 10**9), st.integers(0, 10**9))
 def test_block_reward_is_non_decreasing_in_difficulty_and_capped(a: int, b: int) -> None:
     low, high = sorted((a, b))
     assert compute_block_reward(low) <= compute_block_reward(high) <= BLOCK_REWARD_CAP
 
 
-@pytest.mark.req("P20", "R4.7")
+@pytest.mark.req("P20")
 @given(st.lists(st.integers(0, 10**9), max_size=50))
 def test_minted_never_exceeds_emission_schedule(difficulties: list[int]) -> None:
     minted = 0
@@ -60,7 +60,7 @@ def test_minted_never_exceeds_emission_schedule(difficulties: list[int]) -> None
         assert minted <= compute_emission_limit(height)
 
 
-@pytest.mark.req("P16", "R4.2")
+@pytest.mark.req("P16")
 @given(st.integers(0, 10**15))
 def test_slashing_burns_floor_of_rate(stake: int) -> None:
     assert compute_slash_amount(stake, Offence.FALSE_CLAIM) == stake * 5 // 100
