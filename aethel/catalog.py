@@ -1,7 +1,8 @@
 """The machine-readable spec catalog: one validated record per rule ID.
 
 The catalog lives in ``spec/catalog/<area>.toml`` (one ``[[rule]]`` table per record) beside the
-prose in ``spec/<area>.md``. Loading validates every record with pydantic and then the catalog as
+prose in ``spec/<area>.md``; ``spec/waivers.toml`` lists the IDs that have no test yet, each with
+a reason and the component that will cover it. Loading validates every record with pydantic and then the catalog as
 a whole: IDs unique, every ``validates`` link resolves, properties validate at least one
 requirement, thresholds well formed. A broken catalog raises :class:`CatalogError` naming the
 file and the record.
@@ -114,7 +115,6 @@ class Rule(BaseModel):
     statement: Annotated[str, Field(min_length=10)]
     validates: tuple[str, ...] = ()
     thresholds: tuple[Threshold, ...] = ()
-    waiver: Waiver | None = None
 
 
 def rule_sort_key(rule_id: str) -> tuple[int, tuple[int | str, ...]]:
@@ -129,9 +129,11 @@ def rule_sort_key(rule_id: str) -> tuple[int, tuple[int | str, ...]]:
 class Catalog:
     """All records, in spec order, with lookups by ID."""
 
-    def __init__(self, rules: list[Rule]) -> None:
+    def __init__(self, rules: list[Rule], waivers: dict[str, Waiver] | None = None) -> None:
         self.rules: tuple[Rule, ...] = tuple(sorted(rules, key=lambda r: rule_sort_key(r.id)))
         self._by_id = {rule.id: rule for rule in self.rules}
+        #: IDs without a test yet, with the reason and the component that will cover them.
+        self.waivers: dict[str, Waiver] = dict(waivers or {})
 
     def __iter__(self) -> Iterator[Rule]:
         return iter(self.rules)
@@ -199,7 +201,26 @@ def _load_file(path: Path) -> list[Rule]:
     return rules
 
 
-def validate_catalog(rules: list[Rule]) -> Catalog:
+def _load_waivers(path: Path) -> dict[str, Waiver]:
+    if not path.exists():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError(f"{path.name}: not valid TOML: {exc}") from None
+    waivers = {}
+    for rule_id, record in data.items():
+        try:
+            waivers[rule_id] = Waiver.model_validate(record)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()
+            )
+            raise CatalogError(f"{path.name}: waiver {rule_id}: {problems}") from None
+    return waivers
+
+
+def validate_catalog(rules: list[Rule], waivers: dict[str, Waiver] | None = None) -> Catalog:
     """Check cross-record rules and return the :class:`Catalog`; raise :class:`CatalogError`."""
     seen: dict[str, Rule] = {}
     for rule in rules:
@@ -225,11 +246,14 @@ def validate_catalog(rules: list[Rule]) -> Catalog:
         metrics = [t.metric for t in rule.thresholds]
         if len(set(metrics)) != len(metrics):
             raise CatalogError(f"record {rule.id}: two thresholds share one metric name")
-    return Catalog(rules)
+    for rule_id in waivers or {}:
+        if rule_id not in seen:
+            raise CatalogError(f"waivers.toml: waiver for unknown ID {rule_id!r}")
+    return Catalog(rules, waivers)
 
 
-def load_catalog_from(directory: Path) -> Catalog:
-    """Load and validate every ``*.toml`` file of ``directory``."""
+def load_catalog_from(directory: Path, waivers_path: Path | None = None) -> Catalog:
+    """Load and validate every ``*.toml`` file of ``directory`` and the waivers file."""
     if not directory.is_dir():
         raise CatalogError(f"catalog directory {directory} does not exist")
     files = sorted(directory.glob("*.toml"))
@@ -239,10 +263,10 @@ def load_catalog_from(directory: Path) -> Catalog:
         if path.stem not in AREAS:
             raise CatalogError(f"{path.name}: not an area; areas are {', '.join(AREAS)}")
     rules = [rule for path in files for rule in _load_file(path)]
-    return validate_catalog(rules)
+    return validate_catalog(rules, _load_waivers(waivers_path) if waivers_path else None)
 
 
 @functools.cache
 def load_catalog() -> Catalog:
     """Load the project's catalog (cached)."""
-    return load_catalog_from(spec_dir() / "catalog")
+    return load_catalog_from(spec_dir() / "catalog", spec_dir() / "waivers.toml")

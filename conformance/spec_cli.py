@@ -98,7 +98,8 @@ def compute_coverage(catalog: Catalog, citations: dict[str, list[str]]) -> list[
     """Return one row per catalog ID, in spec order."""
     rows = []
     for rule in catalog:
-        waiver = f"{rule.waiver.reason} ({rule.waiver.component})" if rule.waiver else None
+        found = catalog.waivers.get(rule.id)
+        waiver = f"{found.reason} ({found.component})" if found else None
         rows.append(CoverageRow(rule.id, tuple(citations.get(rule.id, ())), waiver))
     return rows
 
