@@ -2,10 +2,10 @@
 
 The catalog lives in ``spec/catalog/<area>.toml`` (one ``[[rule]]`` table per record) beside the
 prose in ``spec/<area>.md``; ``spec/waivers.toml`` lists the IDs that have no test yet, each with
-a reason and the component that will cover it. Loading validates every record with pydantic and then the catalog as
-a whole: IDs unique, every ``validates`` link resolves, properties validate at least one
-requirement, thresholds well formed. A broken catalog raises :class:`CatalogError` naming the
-file and the record.
+a reason and the component that will cover it. Loading validates every record with pydantic and
+then the catalog as a whole: IDs unique, every ``validates`` link resolves, properties validate at
+least one requirement, thresholds well formed. A broken catalog raises :class:`CatalogError`
+naming the file and the record.
 """
 
 from __future__ import annotations
