@@ -44,10 +44,11 @@ json_values = st.recursive(
 )
 
 
-def rejects(data: bytes, rule_id: str) -> None:
+def rejects(data: bytes, rule_id: str, reason: str = "") -> None:
     with pytest.raises(EncodingError) as info:
         parse_canonical_json(data)
     assert info.value.rule_id == rule_id, str(info.value)
+    assert reason in str(info.value), str(info.value)
 
 
 # --------------------------------------------------------------------------- E1 form
@@ -192,14 +193,17 @@ def test_non_canonical_json_is_rejected(data: bytes) -> None:
 
 @pytest.mark.req("E4")
 def test_duplicate_member_names_are_rejected() -> None:
-    rejects(b'{"a":1,"a":1}', "E4")
-    rejects(b'{"x":{"a":1,"a":2}}', "E4")
+    # The error names the cause, not just "not canonical".
+    rejects(b'{"a":1,"a":1}', "E4", "duplicate object member name 'a'")
+    rejects(b'{"x":{"a":1,"a":2}}', "E4", "duplicate")
 
 
 @pytest.mark.req("E4")
 def test_trailing_data_invalid_utf8_and_bom_are_rejected() -> None:
-    for data in (b"{}{}", b"{} x", b"1 2", b'"\xff"', b'"\xc3"', b"\xef\xbb\xbf{}", b"", b"{"):
+    for data in (b"{}{}", b"{} x", b"1 2", b"\xef\xbb\xbf{}", b"", b"{"):
         rejects(data, "E4")
+    for data in (b'"\xff"', b'"\xc3"', b'"\xed\xa0\x80"'):  # the last is an encoded surrogate
+        rejects(data, "E4", "not valid UTF-8")
 
 
 @pytest.mark.req("E4")
