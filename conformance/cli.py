@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from conformance import spec_cli
+from conformance.prove import prove_command
 from conformance.runner import run_command
 
 app = typer.Typer(
@@ -14,6 +15,7 @@ app = typer.Typer(
 )
 app.add_typer(spec_cli.app, name="spec")
 app.command("run")(run_command)
+app.command("prove")(prove_command)
 
 
 def main() -> None:
