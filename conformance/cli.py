@@ -6,6 +6,7 @@ import typer
 
 from conformance import spec_cli
 from conformance.prove import prove_command
+from conformance.report.cli import diff_command, report_command
 from conformance.runner import run_command
 
 app = typer.Typer(
@@ -16,8 +17,14 @@ app = typer.Typer(
 app.add_typer(spec_cli.app, name="spec")
 app.command("run")(run_command)
 app.command("prove")(prove_command)
+app.command("report")(report_command)
+app.command("diff")(diff_command)
 
 
 def main() -> None:
     """Entry point of the ``aethel-conformance`` command."""
     app()
+
+
+if __name__ == "__main__":
+    main()

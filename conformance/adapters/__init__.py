@@ -1,41 +1,34 @@
 """Adapters: how the suite talks to an implementation under test.
 
-An implementation is reached through :class:`Implementation`; ``load_implementation`` turns an
-``--impl`` argument into one. ``reference`` is the Aethel reference implementation.
+:mod:`~conformance.adapters.api` defines the interface (grouped by capability),
+:mod:`~conformance.adapters.reference` implements it with the reference implementation,
+:mod:`~conformance.adapters.stdio` speaks the subprocess protocol to a program in any language,
+and :func:`load_implementation` turns an ``--impl`` argument into one of them.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from conformance.adapters.api import Implementation
+from conformance.adapters.errors import (
+    Crashed,
+    ImplementationError,
+    ImplementationFailure,
+    ProtocolError,
+    Rejected,
+    RequestTimeout,
+    Unsupported,
+)
+from conformance.adapters.loader import LoadOptions, load_implementation
 
-from aethel.errors import UsageError
-
-
-class Rejected(Exception):
-    """The implementation rejected an input (the expected outcome of a must-reject case)."""
-
-
-@runtime_checkable
-class Implementation(Protocol):
-    """What the suite needs from an implementation; grows with each component."""
-
-    name: str
-    version: str
-    capabilities: frozenset[str]
-
-    def canonical_json(self, value: Any) -> bytes:
-        """Encode ``value`` canonically; raise :class:`Rejected` if it has no canonical form."""
-        ...
-
-    def parse_canonical_json(self, data: bytes) -> Any:
-        """Parse canonical JSON; raise :class:`Rejected` for anything non-canonical."""
-        ...
-
-
-def load_implementation(spec: str) -> Implementation:
-    """Return the implementation named by ``spec`` (``reference`` for now)."""
-    if spec == "reference":
-        from conformance.adapters.reference import ReferenceImplementation
-
-        return ReferenceImplementation()
-    raise UsageError(f"unknown implementation {spec!r}; try --impl reference")
+__all__ = [
+    "Crashed",
+    "Implementation",
+    "ImplementationError",
+    "ImplementationFailure",
+    "LoadOptions",
+    "ProtocolError",
+    "Rejected",
+    "RequestTimeout",
+    "Unsupported",
+    "load_implementation",
+]

@@ -1,29 +1,218 @@
-"""The reference implementation behind the :class:`Implementation` interface."""
+"""The reference implementation (``aethel``) behind the adapter interface.
+
+Each capability object translates between the JSON values of the interface and the reference's
+types, and turns the reference's typed errors (:class:`aethel.errors.AethelError`) into
+:class:`~conformance.adapters.Rejected` carrying the rule ID. It adds no checks of its own: what
+the suite sees is what ``aethel`` does.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
 
-from aethel import __version__, encoding
-from aethel.errors import EncodingError
-from conformance.adapters import Rejected
+from aethel import __version__, economics, encoding, rfc6962
+from aethel.consensus import timeouts
+from aethel.errors import AethelError, ProtocolViolation
+from conformance.adapters.api import JSON, Hex
+from conformance.adapters.errors import Rejected
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def rejecting(function: Callable[P, T]) -> Callable[P, T]:
+    """Turn the reference's typed errors into :class:`Rejected` (with the rule ID if any)."""
+
+    @functools.wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return function(*args, **kwargs)
+        except ProtocolViolation as exc:
+            raise Rejected(exc.detail, exc.rule_id) from exc
+        except AethelError as exc:
+            raise Rejected(str(exc)) from exc
+
+    return wrapper
+
+
+def _domain(name: str) -> encoding.Domain:
+    try:
+        return encoding.Domain(name)
+    except ValueError:
+        raise Rejected(f"unknown signing domain {name!r}", "E7") from None
+
+
+def _object(value: JSON) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise Rejected(f"only objects are signed, got {type(value).__name__}", "E7")
+    return value
+
+
+class ReferenceEncoding:
+    """Capability ``encoding`` of the reference."""
+
+    @rejecting
+    def canonical_json(self, value: JSON) -> Hex:
+        return encoding.canonical_json(value).hex()
+
+    @rejecting
+    def parse_canonical_json(self, data: Hex) -> JSON:
+        return encoding.parse_canonical_json(encoding.parse_hex(data))
+
+    @rejecting
+    def hash_object(self, value: JSON) -> Hex:
+        return encoding.hash_canonical(value).hex()
+
+    @rejecting
+    def public_key(self, seed: Hex) -> Hex:
+        return encoding.KeyPair.from_seed(encoding.parse_hex(seed, length=32)).public_key.hex()
+
+    @rejecting
+    def sign(self, seed: Hex, domain: str, value: JSON) -> Hex:
+        key = encoding.KeyPair.from_seed(encoding.parse_hex(seed, length=32))
+        return key.sign(_domain(domain), _object(value)).hex()
+
+    @rejecting
+    def verify_signature(self, public_key: Hex, domain: str, value: JSON, signature: Hex) -> bool:
+        key = encoding.parse_hex(public_key, length=encoding.PUBLIC_KEY_SIZE)
+        sig = encoding.parse_hex(signature, length=encoding.SIGNATURE_SIZE)
+        return encoding.verify_signature(key, _domain(domain), _object(value), sig)
+
+
+def _hashes(items: object, rule_id: str = "E11") -> list[bytes]:
+    if not isinstance(items, list):
+        raise Rejected(f"expected a list of hex hashes, got {type(items).__name__}", rule_id)
+    return [encoding.parse_hex(item, rule_id=rule_id) for item in items]
+
+
+class ReferenceListHash:
+    """Capability ``list-hash`` of the reference (aethel.rfc6962)."""
+
+    @staticmethod
+    def _leaves(entries: list[JSON]) -> list[bytes]:
+        return [rfc6962.hash_leaf(encoding.canonical_json(entry)) for entry in entries]
+
+    @rejecting
+    def root(self, entries: list[JSON]) -> Hex:
+        return rfc6962.compute_list_root(entries).hex()
+
+    @rejecting
+    def prove_inclusion(self, entries: list[JSON], index: int) -> list[Hex]:
+        return [h.hex() for h in rfc6962.get_inclusion_proof(self._leaves(entries), index)]
+
+    @rejecting
+    def prove_consistency(self, entries: list[JSON], size1: int) -> list[Hex]:
+        return [h.hex() for h in rfc6962.get_consistency_proof(self._leaves(entries), size1)]
+
+    @rejecting
+    def verify_inclusion(
+        self, leaf_index: int, tree_size: int, leaf_hash: Hex, proof: list[Hex], root: Hex
+    ) -> bool:
+        return rfc6962.is_valid_inclusion(
+            encoding.parse_hex(leaf_hash, rule_id="E11"),
+            leaf_index,
+            tree_size,
+            _hashes(proof),
+            encoding.parse_hex(root, rule_id="E11"),
+        )
+
+    @rejecting
+    def verify_consistency(
+        self, size1: int, size2: int, root1: Hex, root2: Hex, proof: list[Hex]
+    ) -> bool:
+        return rfc6962.is_valid_consistency(
+            size1,
+            size2,
+            _hashes(proof),
+            encoding.parse_hex(root1, rule_id="E11"),
+            encoding.parse_hex(root2, rule_id="E11"),
+        )
+
+
+class ReferenceEconomics:
+    """Capability ``economics`` of the reference."""
+
+    @rejecting
+    def proof_reward(self, difficulty: int) -> int:
+        return economics.compute_proof_reward(difficulty)
+
+    @rejecting
+    def block_reward(self, total_difficulty: int) -> int:
+        return economics.compute_block_reward(total_difficulty)
+
+    @rejecting
+    def emission_limit(self, height: int) -> int:
+        return economics.compute_emission_limit(height)
+
+    @rejecting
+    def reward_split(
+        self, reward: int, member_stakes: dict[str, int], proposer: str
+    ) -> dict[str, int]:
+        return economics.compute_reward_split(reward, member_stakes, proposer)
+
+    @rejecting
+    def slash_amount(self, stake: int, offence: str) -> int:
+        try:
+            kind = economics.Offence(offence)
+        except ValueError:
+            raise Rejected(f"unknown offence {offence!r}", "R4.2") from None
+        return economics.compute_slash_amount(stake, kind)
+
+    @rejecting
+    def is_eligible_stake(self, stake: int) -> bool:
+        if type(stake) is not int:
+            raise Rejected(f"stake must be an integer, got {stake!r}", "R4.3")
+        return economics.is_eligible_stake(stake)
+
+
+class ReferenceReplica:
+    """Capability ``replica`` of the reference: pure consensus rules (the replica lands in #5)."""
+
+    @rejecting
+    def timeout(self, observed_latency_ns: int, view: int) -> int:
+        return timeouts.compute_timeout(observed_latency_ns, view)
 
 
 class ReferenceImplementation:
-    """Adapter over ``aethel``: translates its typed errors into :class:`Rejected`."""
+    """The reference implementation as an implementation under test.
+
+    Subclass it and override one capability factory (or one method of a capability class) to
+    build a variant, as the self-test mutants do.
+    """
 
     name = "aethel-reference"
     version = __version__
-    capabilities = frozenset({"encoding"})
 
-    def canonical_json(self, value: Any) -> bytes:
-        try:
-            return encoding.canonical_json(value)
-        except EncodingError as exc:
-            raise Rejected(str(exc)) from exc
+    def __init__(self) -> None:
+        self._apis: dict[str, Callable[[], object]] = {
+            "encoding": self.make_encoding,
+            "list-hash": self.make_list_hash,
+            "economics": self.make_economics,
+            "replica": self.make_replica,
+        }
+        self.capabilities = frozenset(self._apis)
+        self._cache: dict[str, object] = {}
 
-    def parse_canonical_json(self, data: bytes) -> Any:
-        try:
-            return encoding.parse_canonical_json(data)
-        except EncodingError as exc:
-            raise Rejected(str(exc)) from exc
+    def make_encoding(self) -> object:
+        return ReferenceEncoding()
+
+    def make_list_hash(self) -> object:
+        return ReferenceListHash()
+
+    def make_economics(self) -> object:
+        return ReferenceEconomics()
+
+    def make_replica(self) -> object:
+        return ReferenceReplica()
+
+    def api(self, capability: str) -> Any:
+        if capability not in self._apis:
+            raise KeyError(f"{self.name} does not implement capability {capability!r}")
+        if capability not in self._cache:
+            self._cache[capability] = self._apis[capability]()
+        return self._cache[capability]
+
+    def close(self) -> None:
+        self._cache.clear()

@@ -1,16 +1,18 @@
-"""Fixtures of the conformance suite: the implementation under test."""
+"""The suite's pytest set-up: the hooks and fixtures of :mod:`conformance.plugin`.
 
-from __future__ import annotations
+They are imported here (not listed in ``pytest_plugins``) so the suite runs both alone
+(``aethel-conformance run``) and collected beside the project's other tests (``spec coverage``).
+"""
 
-import pytest
-
-from conformance.adapters import Implementation, load_implementation
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--impl", default="reference", help="implementation under test")
-
-
-@pytest.fixture(scope="session")
-def impl(request: pytest.FixtureRequest) -> Implementation:
-    return load_implementation(request.config.getoption("--impl"))
+from conformance.plugin import (  # noqa: F401
+    _capability_gate,
+    impl,
+    measure,
+    pytest_addoption,
+    pytest_collection_modifyitems,
+    pytest_configure,
+    pytest_runtest_call,
+    pytest_runtest_makereport,
+    seed,
+)
+from conformance.suite.fixtures import economics_api, encoding_api, list_hash_api, replica_api  # noqa: F401

@@ -1,0 +1,93 @@
+"""The adapter interface: what the suite asks of an implementation under test, by capability.
+
+Every value crossing this interface is JSON (``None``, ``bool``, ``int``, ``str``, ``list``,
+``dict``): byte strings travel as lowercase hex (E5), so a Python adapter and the subprocess
+protocol carry exactly the same data. The command table in
+:mod:`conformance.protocol.commands` is the normative list (names, parameters, result schemas);
+these Protocol classes mirror it for Python implementers and type checkers (a harness test keeps
+them in step).
+
+A method signals that it refused an input by raising :class:`~conformance.adapters.Rejected`;
+anything else it raises is reported as an error of the implementation. Expected answers are never
+passed in: the suite compares what comes back.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, TypeAlias, runtime_checkable
+
+#: A JSON value; byte strings are lowercase hex.
+JSON: TypeAlias = Any
+Hex: TypeAlias = str
+
+
+@runtime_checkable
+class Implementation(Protocol):
+    """An implementation under test: its identity, capabilities and one API per capability."""
+
+    name: str
+    version: str
+    capabilities: frozenset[str]
+
+    def api(self, capability: str) -> Any:
+        """Return the object implementing ``capability`` (one of conformance.capabilities)."""
+        ...
+
+    def close(self) -> None:
+        """Release everything (processes, files); the suite calls it once at the end."""
+        ...
+
+
+class EncodingAPI(Protocol):
+    """Capability ``encoding``: canonical JSON, object hashes, signatures (E1-E7, N1)."""
+
+    def canonical_json(self, value: JSON) -> Hex: ...
+    def parse_canonical_json(self, data: Hex) -> JSON: ...
+    def hash_object(self, value: JSON) -> Hex: ...
+    def public_key(self, seed: Hex) -> Hex: ...
+    def sign(self, seed: Hex, domain: str, value: JSON) -> Hex: ...
+    def verify_signature(
+        self, public_key: Hex, domain: str, value: JSON, signature: Hex
+    ) -> bool: ...
+
+
+class ListHashAPI(Protocol):
+    """Capability ``list-hash``: RFC 6962 Merkle tree hash of block lists (E10, E11)."""
+
+    def root(self, entries: list[JSON]) -> Hex: ...
+    def prove_inclusion(self, entries: list[JSON], index: int) -> list[Hex]: ...
+    def prove_consistency(self, entries: list[JSON], size1: int) -> list[Hex]: ...
+    def verify_inclusion(
+        self, leaf_index: int, tree_size: int, leaf_hash: Hex, proof: list[Hex], root: Hex
+    ) -> bool: ...
+    def verify_consistency(
+        self, size1: int, size2: int, root1: Hex, root2: Hex, proof: list[Hex]
+    ) -> bool: ...
+
+
+class EconomicsAPI(Protocol):
+    """Capability ``economics``: the integer economics functions (R1.2-R1.3, R4.2-R4.4, R4.7)."""
+
+    def proof_reward(self, difficulty: int) -> int: ...
+    def block_reward(self, total_difficulty: int) -> int: ...
+    def emission_limit(self, height: int) -> int: ...
+    def reward_split(
+        self, reward: int, member_stakes: dict[str, int], proposer: str
+    ) -> dict[str, int]: ...
+    def slash_amount(self, stake: int, offence: str) -> int: ...
+    def is_eligible_stake(self, stake: int) -> bool: ...
+
+
+class ReplicaAPI(Protocol):
+    """Capability ``replica``: the sans-IO consensus replica and its pure rules (R2, R6.5)."""
+
+    def timeout(self, observed_latency_ns: int, view: int) -> int: ...
+
+
+#: The Protocol class of each capability (checked against the command table by a harness test).
+API_CLASSES: dict[str, type] = {
+    "encoding": EncodingAPI,
+    "list-hash": ListHashAPI,
+    "economics": EconomicsAPI,
+    "replica": ReplicaAPI,
+}

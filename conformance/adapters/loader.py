@@ -1,0 +1,74 @@
+"""Turn an ``--impl`` argument into an :class:`Implementation`.
+
+* ``reference``: the Aethel reference implementation, in process.
+* ``python:package.module:factory``: ``factory()`` from an importable module returns an object
+  with ``name``, ``version``, ``capabilities`` and ``api(capability)``.
+* ``stdio:COMMAND``: a program in any language speaking the JSON-lines protocol of
+  conformance/PROTOCOL.md on its standard input and output.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+from aethel.errors import UsageError
+from conformance.adapters.api import Implementation
+from conformance.capabilities import parse_capabilities
+
+
+@dataclass(frozen=True, slots=True)
+class LoadOptions:
+    """How to run a subprocess implementation."""
+
+    startup_timeout_s: float = 20.0
+    request_timeout_s: float = 60.0
+    validate_protocol: bool = False
+
+
+def load_implementation(spec: str, options: LoadOptions | None = None) -> Implementation:
+    """Return the implementation named by ``spec``; raise :class:`UsageError` if it cannot be."""
+    options = options or LoadOptions()
+    if spec == "reference":
+        from conformance.adapters.reference import ReferenceImplementation
+
+        return ReferenceImplementation()
+    if spec.startswith("python:"):
+        return _load_python(spec.removeprefix("python:"))
+    if spec.startswith("stdio:"):
+        from conformance.adapters.stdio import StdioImplementation
+
+        command = spec.removeprefix("stdio:").strip()
+        if not command:
+            raise UsageError("stdio: needs a command, e.g. stdio:'./my-impl --conformance'")
+        return StdioImplementation(command, options)
+    raise UsageError(
+        f"unknown implementation {spec!r}; use reference, python:package.module:factory "
+        "or stdio:COMMAND"
+    )
+
+
+def _load_python(target: str) -> Implementation:
+    module_name, _, factory_name = target.partition(":")
+    if not module_name or not factory_name:
+        raise UsageError(f"python:{target}: expected python:package.module:factory")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise UsageError(f"python:{target}: cannot import {module_name}: {exc}") from None
+    factory = getattr(module, factory_name, None)
+    if not callable(factory):
+        raise UsageError(f"python:{target}: {module_name} has no callable {factory_name}")
+    implementation = factory()
+    missing = [
+        a for a in ("name", "version", "capabilities", "api") if not hasattr(implementation, a)
+    ]
+    if missing:
+        raise UsageError(f"python:{target}: the implementation lacks {', '.join(missing)}")
+    try:
+        parse_capabilities(sorted(implementation.capabilities))
+    except ValueError as exc:
+        raise UsageError(f"python:{target}: {exc}") from None
+    if not hasattr(implementation, "close"):
+        implementation.close = lambda: None
+    return implementation  # type: ignore[no-any-return]

@@ -1,0 +1,54 @@
+"""The fixed list of capabilities an implementation under test may declare.
+
+An implementation declares the capabilities it implements (in ``hello`` over the subprocess
+protocol, or in the ``capabilities`` attribute of a Python adapter). A case that needs a capability
+the implementation does not declare is skipped with that reason, never failed; a run that skipped a
+capability is reported as such and never passes as a fully conformant run.
+
+The list is part of the protocol version (conformance/PROTOCOL.md): adding a capability is a new
+protocol version.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Capability(StrEnum):
+    """One group of commands an implementation may implement."""
+
+    ENCODING = "encoding"
+    LIST_HASH = "list-hash"
+    STATE_TREE = "state-tree"
+    STATE_STORE = "state-store"
+    SYNC = "sync"
+    VERIFIER = "verifier"
+    MEMPOOL = "mempool"
+    ECONOMICS = "economics"
+    REPLICA = "replica"
+
+
+#: What each capability covers (printed by ``aethel-conformance capabilities``).
+DESCRIPTIONS: dict[Capability, str] = {
+    Capability.ENCODING: "canonical JSON, object hashes, domain-separated Ed25519 (E1-E7)",
+    Capability.LIST_HASH: "RFC 6962 list hashing with inclusion and consistency proofs (E10, E11)",
+    Capability.STATE_TREE: "sparse Merkle state tree, batch updates, proofs, node cache (E8, E9)",
+    Capability.STATE_STORE: "persistent versioned state and its transitions (R3, R4, R5.4, R7)",
+    Capability.SYNC: "snapshot manifests and verified chunked state sync (R3.1, R3.5, N5)",
+    Capability.VERIFIER: "proof verification with the solver, effort, difficulty (R1, R6.4)",
+    Capability.MEMPOOL: "admission, ordering and conflict detection of proofs (R5, R6.3, R8.2)",
+    Capability.ECONOMICS: "rewards, reward split, slashing, emission, minimum stake (R1, R4)",
+    Capability.REPLICA: "sans-IO consensus replica and its pure rules (R2, R6.5, R7)",
+}
+
+ALL: tuple[str, ...] = tuple(c.value for c in Capability)
+
+
+def parse_capabilities(names: object) -> frozenset[str]:
+    """Return the declared capabilities; raise ValueError naming any unknown one."""
+    if not isinstance(names, list | tuple | set | frozenset):
+        raise ValueError(f"capabilities must be a list of names, got {type(names).__name__}")
+    unknown = sorted(str(n) for n in names if n not in ALL)
+    if unknown:
+        raise ValueError(f"unknown capabilities {unknown}; the fixed list is {', '.join(ALL)}")
+    return frozenset(str(n) for n in names)

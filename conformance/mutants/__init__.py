@@ -1,0 +1,46 @@
+"""Deliberately broken implementations: each is the reference with one small, realistic defect.
+
+``aethel-conformance selftest`` runs the suite against every mutant and fails unless each is
+caught: for every rule the mutant's defect breaks, at least one case citing that rule must fail
+(fail, error or timeout) while the same case passes against the reference. A mutant is built by
+subclassing the reference adapter or the reference's own classes and changing one thing; none
+fakes an answer the suite checks.
+
+Each mutant names its class, so it loads like any Python implementation, e.g.
+``--impl python:conformance.mutants.list_hash:OddLeafImplementation``
+(``aethel-conformance selftest --list`` prints them all).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from conformance.adapters.reference import ReferenceImplementation
+
+
+@dataclass(frozen=True, slots=True)
+class Mutant:
+    """One defect, the rules it breaks, and how to build the broken implementation."""
+
+    name: str
+    defect: str
+    breaks: tuple[str, ...]
+    capabilities: tuple[str, ...]
+    build: Callable[[], ReferenceImplementation]
+
+    @property
+    def impl_spec(self) -> str:
+        """Return the ``--impl`` argument that loads this mutant."""
+        return f"python:{self.build.__module__}:{self.build.__qualname__}"
+
+
+def registry() -> dict[str, Mutant]:
+    """Return every mutant by name (imported lazily: some need components that may be absent)."""
+    from conformance.mutants import economics, list_hash
+
+    found: dict[str, Mutant] = {}
+    for module in (list_hash, economics):
+        for mutant in module.MUTANTS:
+            found[mutant.name] = mutant
+    return found

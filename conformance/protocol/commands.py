@@ -1,0 +1,180 @@
+"""The command table: every operation the suite may ask of an implementation, with JSON Schemas.
+
+This table is the single definition of the adapter interface. The Python adapter classes in
+:mod:`conformance.adapters.api` mirror it (a harness test checks they agree), the subprocess
+protocol sends exactly these commands (conformance/PROTOCOL.md), and ``--validate-protocol``
+checks every request and response against the schemas built from it.
+
+Three kinds of command:
+
+* ``function``: a pure function of its parameters (no handle).
+* ``create``: makes a new stateful object (a state tree, a mempool, a replica...) under a handle
+  the harness chooses; the object lives until ``close``.
+* ``method``: runs on the object of a handle. ``mutates=True`` marks methods that change it: after
+  a crash the harness restarts the implementation and replays the creates and mutating methods of
+  the live handles, in order.
+
+Parameter schemas are deliberately loose where the suite sends hostile input on purpose (a hex
+string in upper case, a float where an integer belongs): the implementation must reject such
+input itself. Result schemas are strict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from conformance.capabilities import Capability
+
+Schema = dict[str, Any]
+
+#: Any JSON value (the suite sends values without a canonical form on purpose).
+ANY: Schema = {}
+INT: Schema = {"type": "integer"}
+NAT: Schema = {"type": "integer", "minimum": 0}
+BOOL: Schema = {"type": "boolean"}
+STR: Schema = {"type": "string"}
+HEX: Schema = {"type": "string", "pattern": "^([0-9a-f]{2})*$"}
+HASH: Schema = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+SIGNATURE: Schema = {"type": "string", "pattern": "^[0-9a-f]{128}$"}
+NULL: Schema = {"type": "null"}
+
+
+def array(items: Schema) -> Schema:
+    """Return the schema of a JSON array of ``items``."""
+    return {"type": "array", "items": items}
+
+
+def mapping(values: Schema) -> Schema:
+    """Return the schema of a JSON object with arbitrary names and ``values``."""
+    return {"type": "object", "additionalProperties": values}
+
+
+def record(required: dict[str, Schema], optional: dict[str, Schema] | None = None) -> Schema:
+    """Return the schema of a JSON object with exactly these members."""
+    return {
+        "type": "object",
+        "properties": {**required, **(optional or {})},
+        "required": sorted(required),
+        "additionalProperties": False,
+    }
+
+
+Kind = Literal["function", "create", "method"]
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """One operation of the adapter interface."""
+
+    capability: Capability
+    method: str
+    kind: Kind
+    params: tuple[tuple[str, Schema], ...]
+    result: Schema
+    doc: str
+    mutates: bool = False
+    optional_params: tuple[str, ...] = field(default=())
+
+    @property
+    def name(self) -> str:
+        """Return the wire name ``capability.method``."""
+        return f"{self.capability.value}.{self.method}"
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        """Return the parameter names in call order."""
+        return tuple(name for name, _ in self.params)
+
+    def params_schema(self) -> Schema:
+        """Return the JSON Schema of this command's ``params`` object."""
+        properties = dict(self.params)
+        return {
+            "type": "object",
+            "properties": properties,
+            "required": [n for n in properties if n not in self.optional_params],
+            "additionalProperties": False,
+        }
+
+
+def _fn(
+    cap: Capability, method: str, params: dict[str, Schema], result: Schema, doc: str
+) -> Command:
+    return Command(cap, method, "function", tuple(params.items()), result, doc)
+
+
+def _new(cap: Capability, method: str, params: dict[str, Schema], doc: str) -> Command:
+    return Command(cap, method, "create", tuple(params.items()), NULL, doc, mutates=True)
+
+
+def _m(
+    cap: Capability,
+    method: str,
+    params: dict[str, Schema],
+    result: Schema,
+    doc: str,
+    *,
+    mutates: bool = False,
+) -> Command:
+    return Command(cap, method, "method", tuple(params.items()), result, doc, mutates=mutates)
+
+
+E = Capability.ENCODING
+L = Capability.LIST_HASH
+ECO = Capability.ECONOMICS
+REP = Capability.REPLICA
+
+_COMMANDS: list[Command] = [
+    # ------------------------------------------------------------------ encoding (E1-E7, N1)
+    _fn(E, "canonical_json", {"value": ANY}, HEX,
+        "Return the hex of the canonical JSON encoding of value; reject a value without one."),
+    _fn(E, "parse_canonical_json", {"data": STR}, ANY,
+        "Parse the bytes (hex) as canonical JSON; reject anything that is not canonical."),
+    _fn(E, "hash_object", {"value": ANY}, HASH,
+        "Return SHA-256 of the canonical encoding of value (E6)."),
+    _fn(E, "public_key", {"seed": STR}, HASH,
+        "Return the Ed25519 public key of a 32-byte secret seed."),
+    _fn(E, "sign", {"seed": STR, "domain": STR, "value": ANY}, SIGNATURE,
+        "Sign value (an object) in the named domain with the key of seed (E7)."),
+    _fn(E, "verify_signature",
+        {"public_key": STR, "domain": STR, "value": ANY, "signature": STR}, BOOL,
+        "Return whether signature signs value in domain for public_key (E7, R7.5)."),
+    # ------------------------------------------------------------------ list hashing (E10, E11)
+    _fn(L, "root", {"entries": array(ANY)}, HASH,
+        "Return the RFC 6962 Merkle tree hash of the canonical encodings of entries (E10)."),
+    _fn(L, "prove_inclusion", {"entries": array(ANY), "index": INT}, array(HASH),
+        "Return the RFC 9162 inclusion proof of entry index, leaf to root (E11)."),
+    _fn(L, "prove_consistency", {"entries": array(ANY), "size1": INT}, array(HASH),
+        "Return the RFC 9162 proof that the first size1 entries are a prefix of the list (E11)."),
+    _fn(L, "verify_inclusion",
+        {"leaf_index": INT, "tree_size": INT, "leaf_hash": STR, "proof": array(STR),
+         "root": STR}, BOOL,
+        "Return whether proof shows leaf_hash at leaf_index in the tree of root (E11)."),
+    _fn(L, "verify_consistency",
+        {"size1": INT, "size2": INT, "root1": STR, "root2": STR, "proof": array(STR)}, BOOL,
+        "Return whether proof shows the tree of root1 is a prefix of the tree of root2 (E11)."),
+    # ------------------------------------------------------------------ economics (R1, R4)
+    _fn(ECO, "proof_reward", {"difficulty": INT}, NAT,
+        "Return the reward of one verified proof of this difficulty (R1.2)."),
+    _fn(ECO, "block_reward", {"total_difficulty": INT}, NAT,
+        "Return the block reward for this total difficulty (R4.4)."),
+    _fn(ECO, "emission_limit", {"height": INT}, NAT,
+        "Return E(h): the most that may have been minted through this height (R4.7)."),
+    _fn(ECO, "reward_split",
+        {"reward": INT, "member_stakes": mapping(ANY), "proposer": STR}, mapping(NAT),
+        "Split reward among certificate members by stake; remainder to the proposer (R1.3)."),
+    _fn(ECO, "slash_amount", {"stake": INT, "offence": STR}, NAT,
+        "Return the stake burned for offence 'false-claim' or 'equivocation' (R4.2)."),
+    _fn(ECO, "is_eligible_stake", {"stake": INT}, BOOL,
+        "Return whether this stake may sit in a validator set (R4.3)."),
+    # ------------------------------------------------------------------ replica: pure rules
+    _fn(REP, "timeout", {"observed_latency_ns": INT, "view": INT}, NAT,
+        "Return the view timeout in ns for an observed one-way latency (R2.6, R6.5)."),
+]  # fmt: skip
+
+COMMANDS: dict[str, Command] = {command.name: command for command in _COMMANDS}
+
+
+def commands_of(capability: Capability | str) -> dict[str, Command]:
+    """Return ``{method: command}`` of one capability."""
+    return {c.method: c for c in COMMANDS.values() if c.capability == capability}

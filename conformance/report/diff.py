@@ -1,0 +1,71 @@
+"""``aethel-conformance diff OLD NEW``: compare two run reports by stable case ID."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from conformance.report.model import FAILED, Report
+
+
+@dataclass(frozen=True, slots=True)
+class ReportDiff:
+    """What changed between two runs."""
+
+    new_failures: list[tuple[str, str, str]] = field(default_factory=list)
+    fixed: list[tuple[str, str, str]] = field(default_factory=list)
+    still_failing: list[tuple[str, str, str]] = field(default_factory=list)
+    other_changes: list[tuple[str, str, str]] = field(default_factory=list)
+    added: list[tuple[str, str]] = field(default_factory=list)
+    removed: list[tuple[str, str]] = field(default_factory=list)
+
+
+def compute_diff(old: Report, new: Report) -> ReportDiff:
+    """Classify every case ID of either report (``(case_id, old status, new status)``)."""
+    before, after = old.by_id(), new.by_id()
+    result = ReportDiff()
+    for case_id in sorted(set(before) | set(after)):
+        if case_id not in before:
+            result.added.append((case_id, after[case_id].status))
+            if after[case_id].status in FAILED:
+                result.new_failures.append((case_id, "(absent)", after[case_id].status))
+            continue
+        if case_id not in after:
+            result.removed.append((case_id, before[case_id].status))
+            continue
+        was, now = before[case_id].status, after[case_id].status
+        entry = (case_id, was, now)
+        if was not in FAILED and now in FAILED:
+            result.new_failures.append(entry)
+        elif was in FAILED and now == "pass":
+            result.fixed.append(entry)
+        elif was in FAILED and now in FAILED:
+            result.still_failing.append(entry)
+        elif was != now:
+            result.other_changes.append(entry)
+    return result
+
+
+def render_diff(old: Report, new: Report, diff: ReportDiff) -> str:
+    """Return the diff as text, one section per kind of change."""
+    oi, ni = old.header.implementation, new.header.implementation
+    lines = [
+        f"old: {oi.name} {oi.version}, suite {old.header.suite.get('version')}, "
+        f"{old.header.started}",
+        f"new: {ni.name} {ni.version}, suite {new.header.suite.get('version')}, "
+        f"{new.header.started}",
+    ]
+    if old.header.suite.get("hash") != new.header.suite.get("hash"):
+        lines.append("note: the suite changed between the runs (different suite hash)")
+    sections: list[tuple[str, list[tuple[str, ...]]]] = [
+        ("new failures", [tuple(e) for e in diff.new_failures]),
+        ("fixed", [tuple(e) for e in diff.fixed]),
+        ("still failing", [tuple(e) for e in diff.still_failing]),
+        ("other status changes", [tuple(e) for e in diff.other_changes]),
+        ("new cases", [tuple(e) for e in diff.added]),
+        ("removed cases", [tuple(e) for e in diff.removed]),
+    ]
+    for title, entries in sections:
+        lines.append(f"{title}: {len(entries)}")
+        for entry in entries:
+            lines.append("  " + entry[0] + ": " + " -> ".join(entry[1:]))
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,139 @@
+"""Charts of a run (matplotlib PNG): statuses by area, margins over thresholds, scaling.
+
+Each function returns ``(title, file name, PNG bytes)`` or nothing when the run has no data for
+it; the HTML summary embeds the bytes, the Markdown summary links the files.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import Counter, defaultdict
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display: reports are rendered on CI machines too
+
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+
+from conformance.report.model import STATUSES, Measurement, Report
+
+COLORS = {
+    "pass": "#2e7d32",
+    "fail": "#c62828",
+    "error": "#ef6c00",
+    "timeout": "#6a1b9a",
+    "skip": "#9e9e9e",
+    "unknown": "#1565c0",
+}
+Plot = tuple[str, str, bytes]
+
+
+def _png(figure: Figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.tight_layout()
+    figure.savefig(buffer, format="png", dpi=110)
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def plot_status_by_area(report: Report) -> Plot | None:
+    """Stacked bars: how many cases of each area ended in each status."""
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    for case in report.cases:
+        for area in case.areas or ["(no area)"]:
+            counts[area][case.status] += 1
+    if not counts:
+        return None
+    areas = sorted(counts)
+    figure, axes = plt.subplots(figsize=(8, 0.45 * len(areas) + 1.5))
+    left = [0] * len(areas)
+    for status in STATUSES:
+        values = [counts[a][status] for a in areas]
+        if any(values):
+            axes.barh(areas, values, left=left, color=COLORS[status], label=status)
+            left = [x + v for x, v in zip(left, values, strict=True)]
+    axes.set_xlabel("cases")
+    axes.set_title("Cases by spec area and status")
+    axes.invert_yaxis()
+    axes.legend(loc="lower right", fontsize="small")
+    return ("Cases by area and status", "status_by_area.png", _png(figure))
+
+
+def _margin(m: Measurement) -> float | None:
+    """Return how many times better than its threshold a measurement is (1 = exactly met)."""
+    if m.threshold is None or isinstance(m.value, str) or m.value <= 0 or m.threshold <= 0:
+        return None
+    if m.comparison in (">=", ">"):
+        return m.value / m.threshold
+    if m.comparison in ("<=", "<"):
+        return m.threshold / m.value
+    return None
+
+
+def plot_threshold_margins(report: Report) -> Plot | None:
+    """Bars: measured value relative to the spec threshold (log scale; right of 1 = met)."""
+    rows = []
+    for case in report.cases:
+        for m in case.measurements:
+            margin = _margin(m)
+            if margin is not None:
+                rows.append(
+                    (
+                        f"{m.rule} {m.metric}" + (f" @{m.x:g}" if m.x is not None else ""),
+                        margin,
+                        bool(m.holds),
+                    )
+                )
+    if not rows:
+        return None
+    rows.sort(key=lambda r: r[0])
+    figure, axes = plt.subplots(figsize=(8, 0.4 * len(rows) + 1.5))
+    labels = [r[0] for r in rows]
+    axes.barh(
+        labels, [r[1] for r in rows], color=[COLORS["pass" if r[2] else "fail"] for r in rows]
+    )
+    axes.axvline(1.0, color="black", linestyle="--", label="spec threshold")
+    axes.set_xscale("log")
+    axes.set_xlabel("measured / threshold (times better than required)")
+    axes.set_title("Measured values against the spec thresholds")
+    axes.invert_yaxis()
+    axes.legend(loc="lower right", fontsize="small")
+    return ("Measured vs threshold", "threshold_margins.png", _png(figure))
+
+
+def plot_scaling(report: Report) -> list[Plot]:
+    """One line chart per measurement series with x values (e.g. finality vs validators)."""
+    series: dict[str, list[Measurement]] = defaultdict(list)
+    for case in report.cases:
+        for m in case.measurements:
+            if m.series and m.x is not None and not isinstance(m.value, str):
+                series[m.series].append(m)
+    plots = []
+    for name, points in sorted(series.items()):
+        points.sort(key=lambda m: m.x or 0)
+        figure, axes = plt.subplots(figsize=(7, 4))
+        by_metric: dict[str, list[Measurement]] = defaultdict(list)
+        for m in points:
+            by_metric[m.metric].append(m)
+        for metric, ms in sorted(by_metric.items()):
+            axes.plot([m.x for m in ms], [float(m.value) for m in ms], marker="o", label=metric)
+            limits = {m.threshold for m in ms if m.threshold is not None}
+            for limit in sorted(limits):
+                axes.axhline(
+                    limit, color=COLORS["fail"], linestyle="--", label=f"{metric} threshold"
+                )
+        axes.set_xscale("log")
+        axes.set_xlabel(name.split(" by ")[-1] if " by " in name else "x")
+        axes.set_ylabel(points[0].unit)
+        axes.set_title(f"Scaling: {name}")
+        axes.legend(fontsize="small")
+        safe = "".join(ch if ch.isalnum() else "_" for ch in name)
+        plots.append((f"Scaling: {name}", f"scaling_{safe}.png", _png(figure)))
+    return plots
+
+
+def render_plots(report: Report) -> list[Plot]:
+    """Return every chart the report has data for."""
+    plots = [p for p in (plot_status_by_area(report), plot_threshold_margins(report)) if p]
+    return plots + plot_scaling(report)

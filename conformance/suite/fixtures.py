@@ -1,0 +1,42 @@
+"""One fixture per capability: the implementation's API object for it.
+
+Each skips (with the reason) when the implementation does not declare the capability. Cases also
+carry ``@pytest.mark.capability(...)`` (usually as the module's ``pytestmark``) so selection by
+capability and the report know what they need.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import pytest
+
+from conformance.adapters import Implementation
+from conformance.adapters.api import EconomicsAPI, EncodingAPI, ListHashAPI, ReplicaAPI
+
+
+def get_api(impl: Implementation, capability: str) -> Any:
+    """Return ``impl``'s API for ``capability`` or skip the case with the reason."""
+    if capability not in impl.capabilities:
+        pytest.skip(f"{impl.name} does not declare capability {capability}")
+    return impl.api(capability)
+
+
+@pytest.fixture(scope="session")
+def encoding_api(impl: Implementation) -> EncodingAPI:
+    return cast(EncodingAPI, get_api(impl, "encoding"))
+
+
+@pytest.fixture(scope="session")
+def list_hash_api(impl: Implementation) -> ListHashAPI:
+    return cast(ListHashAPI, get_api(impl, "list-hash"))
+
+
+@pytest.fixture(scope="session")
+def economics_api(impl: Implementation) -> EconomicsAPI:
+    return cast(EconomicsAPI, get_api(impl, "economics"))
+
+
+@pytest.fixture(scope="session")
+def replica_api(impl: Implementation) -> ReplicaAPI:
+    return cast(ReplicaAPI, get_api(impl, "replica"))

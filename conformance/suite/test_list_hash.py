@@ -1,0 +1,130 @@
+"""RFC 6962 hashing of block lists and its proofs (E10, E11).
+
+Expected roots and proofs come from :mod:`conformance.suite.oracle` (written from RFC 6962, no
+code shared with any implementation) and from the transparency-dev vectors in
+``conformance/vectors/external/rfc6962`` (every ``wantErr`` case must be refused).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+
+from aethel.encoding import canonical_json
+from conformance.adapters.api import ListHashAPI
+from conformance.checks import expect_equal, expect_refused
+from conformance.suite import oracle
+
+pytestmark = pytest.mark.capability("list-hash")
+
+EXTERNAL = Path(__file__).resolve().parent.parent / "vectors" / "external" / "rfc6962"
+SIZES = [*range(10), 16, 17, 31]
+
+
+def entries_of(size: int) -> list[object]:
+    return [{"index": i, "memo": "entry"} for i in range(size)]
+
+
+def raw(entries: list[object]) -> list[bytes]:
+    return [canonical_json(e) for e in entries]
+
+
+@pytest.mark.req("E10")
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"size-{s}")
+def test_list_root_is_rfc6962_tree_hash(list_hash_api: ListHashAPI, size: int) -> None:
+    entries = entries_of(size)
+    expect_equal(list_hash_api.root(entries), oracle.mth(raw(entries)).hex(), "list root")
+
+
+@pytest.mark.req("E11")
+@pytest.mark.parametrize("size", [s for s in SIZES if s], ids=lambda s: f"size-{s}")
+def test_inclusion_proofs_match_rfc_and_verify(list_hash_api: ListHashAPI, size: int) -> None:
+    entries = entries_of(size)
+    leaves = raw(entries)
+    root = oracle.mth(leaves).hex()
+    for index in range(size):
+        expected = [h.hex() for h in oracle.inclusion_path(index, leaves)]
+        proof = list_hash_api.prove_inclusion(entries, index)
+        expect_equal(proof, expected, f"inclusion proof of leaf {index}")
+        leaf_hash = oracle.mth([leaves[index]]).hex()
+        ok = list_hash_api.verify_inclusion(index, size, leaf_hash, proof, root)
+        expect_equal(ok, True, f"verifying the proof of leaf {index}")
+
+
+@pytest.mark.req("E11")
+@pytest.mark.parametrize("size", [s for s in SIZES if s > 1], ids=lambda s: f"size-{s}")
+def test_consistency_proofs_match_rfc_and_verify(list_hash_api: ListHashAPI, size: int) -> None:
+    entries = entries_of(size)
+    leaves = raw(entries)
+    root2 = oracle.mth(leaves).hex()
+    for size1 in range(1, size + 1):
+        expected = [h.hex() for h in oracle.consistency_proof(size1, leaves)]
+        proof = list_hash_api.prove_consistency(entries, size1)
+        expect_equal(proof, expected, f"consistency proof {size1} -> {size}")
+        root1 = oracle.mth(leaves[:size1]).hex()
+        ok = list_hash_api.verify_consistency(size1, size, root1, root2, proof)
+        expect_equal(ok, True, f"verifying consistency {size1} -> {size}")
+
+
+@pytest.mark.req("E11")
+@pytest.mark.parametrize("size", [5, 8, 13], ids=lambda s: f"size-{s}")
+def test_every_single_bit_flip_of_a_proof_is_refused(list_hash_api: ListHashAPI, size: int) -> None:
+    entries = entries_of(size)
+    leaves = raw(entries)
+    root = oracle.mth(leaves).hex()
+    index = size // 2
+    proof = [bytes(h) for h in oracle.inclusion_path(index, leaves)]
+    leaf_hash = oracle.mth([leaves[index]]).hex()
+    for position, item in enumerate(proof):
+        for bit in (0, 77, 255):
+            flipped = bytearray(item)
+            flipped[bit // 8] ^= 1 << (bit % 8)
+            bad = [h.hex() for h in proof]
+            bad[position] = bytes(flipped).hex()
+            expect_refused(
+                lambda bad=bad: list_hash_api.verify_inclusion(index, size, leaf_hash, bad, root),
+                f"proof hash {position} with bit {bit} flipped",
+            )
+
+
+def _b64hex(text: str | None) -> str:
+    return base64.b64decode(text or "").hex()
+
+
+def _external_cases() -> list[object]:
+    cases = []
+    for path in sorted(EXTERNAL.glob("*/*/*.json")):
+        case_id = path.relative_to(EXTERNAL).with_suffix("").as_posix()
+        cases.append(pytest.param(path, id=case_id))
+    return cases
+
+
+@pytest.mark.req("E11")
+@pytest.mark.parametrize("path", _external_cases())
+def test_external_rfc6962_vector(list_hash_api: ListHashAPI, path: Path) -> None:
+    """transparency-dev/merkle vectors: happy paths verify, every wantErr case is refused."""
+    vector = json.loads(path.read_text(encoding="utf-8"))
+    proof = [_b64hex(h) for h in vector.get("proof") or []]
+    kind = path.relative_to(EXTERNAL).parts[0]
+    if kind == "inclusion":
+
+        def call() -> bool:
+            return list_hash_api.verify_inclusion(
+                vector["leafIdx"], vector["treeSize"], _b64hex(vector["leafHash"]), proof,
+                _b64hex(vector["root"]),
+            )  # fmt: skip
+    else:
+
+        def call() -> bool:
+            return list_hash_api.verify_consistency(
+                vector["size1"], vector["size2"], _b64hex(vector["root1"]),
+                _b64hex(vector["root2"]), proof,
+            )  # fmt: skip
+
+    if vector["wantErr"]:
+        expect_refused(call, vector["desc"])
+    else:
+        expect_equal(call(), True, vector["desc"])

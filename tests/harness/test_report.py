@@ -1,0 +1,139 @@
+"""The run report: verdicts, reading back, Markdown/HTML/JUnit rendering and diff by case ID."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from conformance.report.diff import compute_diff
+from conformance.report.matrix import compute_matrix
+from conformance.report.model import (
+    Case,
+    Filters,
+    Header,
+    ImplementationInfo,
+    Measurement,
+    Report,
+    compute_footer,
+    read_report,
+    write_report,
+)
+from conformance.report.render import render_report
+
+
+def make_header(full_run: bool = True) -> Header:
+    return Header(
+        suite={"version": "1", "hash": "ab" * 32, "files": 1},
+        implementation=ImplementationInfo(
+            spec="reference", name="impl", version="1", capabilities=["encoding"]
+        ),
+        environment={"cpu": "x", "cores": 2},
+        seed=0,
+        filters=Filters() if full_run else Filters(req=["E1"]),
+        full_run=full_run,
+        workers=0,
+        started="2026-01-01T00:00:00Z",
+    )
+
+
+def case(case_id: str, status: str, level: str = "MUST", **extra: object) -> Case:
+    return Case(case_id=case_id, nodeid=case_id, rules=["E1"], areas=["encoding"], level=level,
+                status=status, duration_s=0.01, **extra)  # type: ignore[arg-type]  # fmt: skip
+
+
+def report_of(cases: list[Case], full_run: bool = True) -> Report:
+    header = make_header(full_run)
+    footer = compute_footer(header, cases, duration_s=1.0, finished="2026-01-01T00:00:01Z")
+    return Report(header=header, cases=cases, footer=footer)
+
+
+@pytest.mark.parametrize(
+    ("statuses", "full_run", "verdict", "passed"),
+    [
+        (["pass", "pass"], True, "conformant", True),
+        (["pass", "fail"], True, "non-conformant: 1 MUST case(s) failed", False),
+        (["pass", "timeout"], True, "non-conformant: 1 MUST case(s) failed", False),
+        (["pass", "error"], False, "non-conformant: 1 MUST case(s) failed", False),
+        (["pass", "pass"], False, "partial: filtered run, not a conformance verdict", True),
+        (["pass", "skip"], True, "conformant for the declared capabilities only", True),
+        (["pass", "unknown"], True, "inconclusive: some MUST cases reached no verdict", True),
+    ],
+)
+def test_verdict(statuses: list[str], full_run: bool, verdict: str, passed: bool) -> None:
+    footer = report_of([case(f"c{i}", s) for i, s in enumerate(statuses)], full_run).footer
+    assert footer.verdict == verdict
+    assert footer.passed is passed
+    assert footer.conformant is (verdict == "conformant")
+
+
+def test_should_failure_does_not_fail_the_run() -> None:
+    footer = report_of([case("a", "pass"), case("b", "fail", level="SHOULD")]).footer
+    assert footer.passed and footer.should_failures == 1 and footer.must_failures == 0
+
+
+def test_known_failure_does_not_fail_the_run_but_is_not_conformant() -> None:
+    footer = report_of([case("a", "pass"), case("b", "fail", known_failure="tracked")]).footer
+    assert footer.passed and not footer.conformant and footer.known_failures == 1
+    fixed = report_of([case("a", "pass", known_failure="tracked")]).footer
+    assert fixed.fixed_known_failures == ["a"]
+
+
+def test_report_round_trips_sorted_by_case_id(tmp_path: Path) -> None:
+    report = report_of([case("z", "pass"), case("a", "fail")])
+    path = tmp_path / "report.jsonl"
+    write_report(path, report.header, report.cases, report.footer)
+    lines = path.read_text().splitlines()
+    assert '"type":"header"' in lines[0] and '"type":"footer"' in lines[-1]
+    back = read_report(path)
+    assert [c.case_id for c in back.cases] == ["a", "z"]
+    assert back.footer == report.footer
+
+
+def test_malformed_report_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "report.jsonl"
+    path.write_text('{"type": "case"}\n')
+    with pytest.raises(ValueError, match=r"report\.jsonl:1"):
+        read_report(path)
+
+
+def test_diff_by_case_id() -> None:
+    old = report_of([case("a", "pass"), case("b", "fail"), case("c", "fail"), case("gone", "pass")])
+    new = report_of([case("a", "fail"), case("b", "pass"), case("c", "error"), case("new", "fail")])
+    diff = compute_diff(old, new)
+    assert [e[0] for e in diff.new_failures] == ["a", "new"]
+    assert [e[0] for e in diff.fixed] == ["b"]
+    assert [e[0] for e in diff.still_failing] == ["c"]
+    assert diff.removed == [("gone", "pass")]
+
+
+def test_matrix_takes_the_worst_status_and_the_measurements() -> None:
+    measured = Measurement(metric="m", value=3.0, unit="s", rule="E1", comparison="<=",
+                           threshold=10, holds=True)  # fmt: skip
+    report = report_of([case("a", "pass", measurements=[measured]), case("b", "timeout")])
+    row = next(r for r in compute_matrix(report) if r.rule_id == "E1")
+    assert row.status == "timeout"
+    assert row.measurements == (measured,)
+    assert next(r for r in compute_matrix(report) if r.rule_id == "E2").status == "no case"
+
+
+def test_render_writes_every_format(tmp_path: Path) -> None:
+    measured = Measurement(
+        metric="finality", value=3.0, unit="s", rule="E1", comparison="<=", threshold=10,
+        holds=True, x=1000, series="finality by validators",
+    )  # fmt: skip
+    failing = case("enc::b", "fail", message="boom <b>", divergence={"path": "x"})
+    report = report_of([case("enc::a", "pass", measurements=[measured]), failing])
+    path = tmp_path / "report.jsonl"
+    write_report(path, report.header, report.cases, report.footer)
+    render_report(path)
+    html = (tmp_path / "report.html").read_text()
+    assert "Requirement matrix" in html and "data:image/png;base64," in html
+    assert "boom &lt;b&gt;" in html  # escaped
+    assert "| E1 | MUST |" in (tmp_path / "summary.md").read_text()
+    suite = ET.fromstring((tmp_path / "junit.xml").read_bytes())
+    assert suite.get("tests") == "2" and suite.get("failures") == "1"
+    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
+        "scaling_finality_by_validators.png", "status_by_area.png", "threshold_margins.png"
+    ]  # fmt: skip

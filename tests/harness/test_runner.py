@@ -1,0 +1,110 @@
+"""End to end: ``aethel-conformance run`` on the reference and on a mutant, through a subprocess.
+
+Each run starts pytest (and the implementation) for real, so these are the slowest harness tests;
+they select a few rules to stay quick.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conformance.report.model import read_report
+
+ODD_LEAF = "python:conformance.mutants.list_hash:OddLeafImplementation"
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "conformance.cli", *args]
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    return subprocess.run(
+        command, capture_output=True, text=True, check=False, env=env, cwd=cwd, timeout=300
+    )
+
+
+def test_filtered_reference_run_passes_but_says_it_is_partial(tmp_path: Path) -> None:
+    done = run_cli(
+        "run", "--impl", "reference", "--report-dir", str(tmp_path), "--req", "E10", "--no-progress"
+    )
+    assert done.returncode == 0, done.stderr
+    report = read_report(tmp_path / "report.jsonl")
+    assert not report.header.full_run and report.header.filters.req == ["E10"]
+    assert report.footer.verdict.startswith("partial") and not report.footer.conformant
+    assert report.cases and all("E10" in c.rules for c in report.cases)
+    assert all(c.status == "pass" for c in report.cases)
+    for name in ("summary.md", "report.html", "junit.xml"):
+        assert (tmp_path / name).stat().st_size > 0
+
+
+def test_mutant_fails_with_first_divergence_and_exit_code(tmp_path: Path) -> None:
+    done = run_cli(
+        "run",
+        "--impl",
+        ODD_LEAF,
+        "--report-dir",
+        str(tmp_path),
+        "--capability",
+        "list-hash",
+        "--no-progress",
+    )
+    assert done.returncode == 1, done.stderr
+    report = read_report(tmp_path / "report.jsonl")
+    assert report.header.implementation.name == "mutant-odd-leaf-duplication"
+    failed = [c for c in report.cases if c.status == "fail"]
+    assert failed and {"E10"} <= {r for c in failed for r in c.rules}
+    assert all(c.divergence and c.divergence["what"] == "list root" for c in failed)
+
+
+def test_expectations_turn_known_failures_into_a_passing_exit(tmp_path: Path) -> None:
+    first = tmp_path / "first"
+    run_cli("run", "--impl", ODD_LEAF, "--report-dir", str(first), "--req", "E10", "--no-progress")
+    failed = [c.case_id for c in read_report(first / "report.jsonl").cases if c.status == "fail"]
+    expectations = tmp_path / "known.toml"
+    lines = ['implementation = "mutant-odd-leaf-duplication"', "[known_failures]"]
+    lines += [f'{json.dumps(case_id)} = "odd leaves are duplicated"' for case_id in failed]
+    expectations.write_text("\n".join(lines) + "\n")
+    second = tmp_path / "second"
+    done = run_cli(
+        "run",
+        "--impl",
+        ODD_LEAF,
+        "--report-dir",
+        str(second),
+        "--req",
+        "E10",
+        "--expectations",
+        str(expectations),
+        "--no-progress",
+    )
+    assert done.returncode == 0, done.stderr
+    footer = read_report(second / "report.jsonl").footer
+    assert footer.known_failures == len(failed) and footer.must_failures == 0
+    diff = run_cli("diff", str(first), str(second))
+    assert diff.returncode == 0 and "new failures: 0" in diff.stdout
+
+
+def test_workers_give_the_same_cases_as_one_process(tmp_path: Path) -> None:
+    one, two = tmp_path / "one", tmp_path / "two"
+    for out, workers in ((one, "0"), (two, "2")):
+        done = run_cli(
+            "run", "--report-dir", str(out), "--area", "economics", "-n", workers, "--no-progress"
+        )
+        assert done.returncode == 0, done.stderr
+    a, b = read_report(one / "report.jsonl"), read_report(two / "report.jsonl")
+    assert [(c.case_id, c.status) for c in a.cases] == [(c.case_id, c.status) for c in b.cases]
+    assert b.header.workers == 2
+
+
+@pytest.mark.parametrize(
+    "bad", ["nonsense", "python:no.such.module:f", "python:conformance:nothing"]
+)
+def test_unloadable_implementation_is_a_usage_error(tmp_path: Path, bad: str) -> None:
+    done = run_cli(
+        "run", "--impl", bad, "--report-dir", str(tmp_path), "--req", "E1", "--no-progress"
+    )
+    assert done.returncode != 0
