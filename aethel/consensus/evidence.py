@@ -1,0 +1,218 @@
+"""Evidence of Byzantine behaviour: self-proving bundles of signed messages (R1.5, R4.2, R8.5).
+
+* Equivocation: two messages of one type signed by one validator for the same (height, view)
+  with different content (two blocks, two digests, two post-state roots, two claims). Costs 20%
+  of stake (R4.2).
+* False claim: a signed PRE-PREPARE, PREPARE or COMMIT for a block whose proof at
+  ``proof_index`` fails re-verification (R1.5). Costs 5% of stake (R4.2). Only failures of the
+  proof itself count (solver outcome, signature, forbidden command); they can be re-checked at
+  any later height without the state the block was proposed on.
+
+Being offline is never evidence (R4.6): every piece of evidence is signed by its offender.
+The reporter signs the bundle (Domain.EVIDENCE) so logs say who found it. A validator is
+slashed at most once per (offence, height): :attr:`Evidence.slash_key`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from aethel.consensus.messages import (
+    Commit,
+    NewView,
+    Prepare,
+    PrePrepare,
+    SignedMessage,
+    ViewChange,
+    parse_message,
+)
+from aethel.economics import Offence
+from aethel.encoding import SIGNATURE_SIZE, Domain, parse_hex, signing_bytes, to_hex
+from aethel.errors import EncodingError, ProtocolViolation
+
+if TYPE_CHECKING:
+    from aethel.consensus.block import ProofBlock
+    from aethel.consensus.signing import SignatureChecker, Signer
+    from aethel.consensus.validators import ValidatorSet
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """A self-proving record of one offence by ``offender`` (see the module docstring)."""
+
+    offence: Offence
+    offender: str
+    first: SignedMessage
+    second: SignedMessage | None
+    block: ProofBlock | None
+    proof_index: int
+    reporter: str
+    signature: bytes
+    payload: bytes = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "payload", signing_bytes(Domain.EVIDENCE, self.body()))
+
+    @property
+    def height(self) -> int:
+        """Return the height of the offence."""
+        return self.first.height
+
+    @property
+    def view(self) -> int:
+        """Return the view of the offence."""
+        return self.first.view
+
+    @property
+    def slash_key(self) -> tuple[str, str, int]:
+        """Return (offence, offender, height): a validator is slashed once per key."""
+        return (self.offence.value, self.offender, self.height)
+
+    def body(self) -> dict[str, object]:
+        """Return the signed body."""
+        return {
+            "type": "evidence",
+            "offence": self.offence.value,
+            "offender": self.offender,
+            "first": self.first.to_wire(),
+            "second": None if self.second is None else self.second.to_wire(),
+            "block": None if self.block is None else self.block.to_wire(),
+            "proof_index": self.proof_index,
+            "reporter": self.reporter,
+        }
+
+    def to_wire(self) -> dict[str, object]:
+        """Return the canonical JSON form."""
+        return {**self.body(), "signature": to_hex(self.signature)}
+
+    @classmethod
+    def equivocation(
+        cls, reporter: Signer, first: SignedMessage, second: SignedMessage
+    ) -> Evidence:
+        """Build signed equivocation evidence from two conflicting messages."""
+        # Order the pair canonically so two reporters of one offence build the same bundle.
+        a, b = sorted((first, second), key=lambda m: m.signature)
+        unsigned = cls(
+            Offence.EQUIVOCATION, a.validator, a, b, None, -1, reporter.validator_id, b""
+        )
+        return cls(
+            Offence.EQUIVOCATION,
+            a.validator,
+            a,
+            b,
+            None,
+            -1,
+            reporter.validator_id,
+            reporter.sign(unsigned.payload),
+        )
+
+    @classmethod
+    def false_claim(
+        cls, reporter: Signer, vote: SignedMessage, block: ProofBlock, proof_index: int
+    ) -> Evidence:
+        """Build signed false-claim evidence: ``vote`` backs ``block`` whose proof is invalid."""
+        args = (Offence.FALSE_CLAIM, vote.validator, vote, None, block, proof_index)
+        unsigned = cls(*args, reporter.validator_id, b"")
+        return cls(*args, reporter.validator_id, reporter.sign(unsigned.payload))
+
+
+def _signed_by(message: SignedMessage, validators: ValidatorSet, checker: SignatureChecker) -> bool:
+    member = validators.get(message.validator)
+    return member is not None and checker.verify(
+        member.public_key, message.payload, message.signature
+    )
+
+
+def check_evidence(
+    evidence: Evidence,
+    validators: ValidatorSet,
+    checker: SignatureChecker,
+    is_proof_invalid: Any,
+) -> None:
+    """Raise ProtocolViolation("R1.5"/"R4.2") unless ``evidence`` proves its offence.
+
+    ``is_proof_invalid(block, index) -> bool`` re-verifies one proof of a block (used for false
+    claims only). Signatures of the offender's messages and of the reporter are checked (R7.5).
+    """
+    rule = "R4.2" if evidence.offence is Offence.EQUIVOCATION else "R1.5"
+    reporter = validators.get(evidence.reporter)
+    if reporter is None or not checker.verify(
+        reporter.public_key, evidence.payload, evidence.signature
+    ):
+        raise ProtocolViolation("R7.5", "evidence is not signed by a validator")
+    first = evidence.first
+    if first.validator != evidence.offender:
+        raise ProtocolViolation(rule, "the evidence is not signed by the named offender")
+    if not _signed_by(first, validators, checker):
+        raise ProtocolViolation(rule, "the offender's message does not verify")
+    if evidence.offence is Offence.EQUIVOCATION:
+        second = evidence.second
+        if second is None or type(second) is not type(first):
+            raise ProtocolViolation(rule, "equivocation needs two messages of one type")
+        if (second.validator, second.height, second.view) != (
+            first.validator,
+            first.height,
+            first.view,
+        ):
+            raise ProtocolViolation(
+                rule, "the two messages are not from one (signer, height, view)"
+            )
+        if second.key == first.key:
+            raise ProtocolViolation(rule, "the two messages do not conflict")
+        if not _signed_by(second, validators, checker):
+            raise ProtocolViolation(rule, "the second message does not verify")
+        return
+    block = evidence.block
+    if block is None or not isinstance(first, Prepare | Commit | PrePrepare):
+        raise ProtocolViolation(rule, "a false claim is a signed vote or proposal plus its block")
+    if first.digest != block.digest:
+        raise ProtocolViolation(rule, "the vote is not for the enclosed block")
+    if not 0 <= evidence.proof_index < len(block.proofs):
+        raise ProtocolViolation(rule, "proof index out of range")
+    if not is_proof_invalid(block, evidence.proof_index):
+        raise ProtocolViolation(rule, "the named proof verifies: no false claim")
+
+
+def parse_evidence(value: object) -> Evidence:
+    """Parse the canonical JSON form of evidence strictly (signatures checked later)."""
+    from aethel.consensus.block import parse_block
+
+    names = {
+        "type",
+        "offence",
+        "offender",
+        "first",
+        "second",
+        "block",
+        "proof_index",
+        "reporter",
+        "signature",
+    }
+    if not isinstance(value, dict) or set(value) != names or value["type"] != "evidence":
+        raise EncodingError("E4", f"evidence is an object with exactly {sorted(names)}")
+    v: dict[str, Any] = value
+    try:
+        offence = Offence(v["offence"])
+    except ValueError:
+        raise EncodingError("E4", f"unknown offence {v['offence']!r}") from None
+    first = parse_message(v["first"])
+    second = None if v["second"] is None else parse_message(v["second"])
+    signed = (Prepare, Commit, PrePrepare, ViewChange, NewView)
+    if not isinstance(first, signed) or (second is not None and not isinstance(second, signed)):
+        raise EncodingError("E4", "evidence holds signed consensus messages")
+    index = v["proof_index"]
+    if type(index) is not int or index < -1:
+        raise EncodingError("E2", "proof_index must be an integer >= -1")
+    if not isinstance(v["offender"], str) or not isinstance(v["reporter"], str):
+        raise EncodingError("E4", "offender and reporter are strings")
+    return Evidence(
+        offence,
+        v["offender"],
+        first,
+        second,
+        None if v["block"] is None else parse_block(v["block"]),
+        index,
+        v["reporter"],
+        parse_hex(v["signature"], length=SIGNATURE_SIZE, rule_id="R7.5"),
+    )

@@ -1,0 +1,190 @@
+"""The small interfaces the consensus core needs from the rest of a node.
+
+The core decides; these services compute and store. Each is a Protocol so the core imports no
+concrete proof, state or storage package:
+
+* :class:`BlockValidator` verifies every proof of a block against the pre-state before any vote
+  (R1.1, P1) and re-verifies one proof for false-claim evidence (R1.5).
+* :class:`Executor` applies a block's transition, economics included (rewards, slashing, supply
+  books: R1.2, R1.3, R4.*), and returns the post-state root a COMMIT carries (R3.2).
+* :class:`ChainStore` persists blocks, certificates and states, one atomic commit per height,
+  and the vote journal that stops a restarted validator from signing twice (R5.4).
+* :class:`BlockSource` (the mempool) hands the leader the transactions and proofs to propose.
+
+Implementations must be deterministic functions of their inputs (the simulator may memoize
+them across simulated nodes); they may do disk I/O but never read clocks or draw randomness.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Protocol
+
+from aethel.encoding import JSONValue
+
+if TYPE_CHECKING:
+    from aethel.consensus.block import ProofBlock
+    from aethel.consensus.messages import CommitCertificate
+    from aethel.consensus.validators import ValidatorSet
+
+
+class ProofOutcome(StrEnum):
+    """Result of re-verifying one proof (DESIGN.md "Proofs and the verifier")."""
+
+    VALID = "valid"
+    INVALID = "invalid"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class ProofCheck:
+    """The verdict on one proof of a block (R1.1, R1.4)."""
+
+    index: int
+    proof_id: str
+    outcome: ProofOutcome
+    difficulty: int
+    effort: int
+    reason: str = ""
+    #: True when the proof itself fails (re-checkable later without state: slashable, R1.5).
+    intrinsic: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class BlockVerdict:
+    """The verdict on a whole block: every proof checked, total difficulty (R1.1, R1.2)."""
+
+    valid: bool
+    checks: tuple[ProofCheck, ...]
+    total_difficulty: int
+    rule_id: str = ""
+    reason: str = ""
+
+    @property
+    def invalid_proof(self) -> int | None:
+        """Return the index of the first intrinsically invalid proof, if any (for evidence)."""
+        for check in self.checks:
+            if check.intrinsic and check.outcome is not ProofOutcome.VALID:
+                return check.index
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Execution:
+    """The result of applying one block's transition (R3.2, R3.6, R4.*)."""
+
+    height: int
+    pre_root: bytes
+    post_root: bytes
+    #: Reward of the parent block distributed here, per validator (R1.3, R4.1).
+    rewards: Mapping[str, int]
+    #: Stake burned per slashed validator (R4.2).
+    slashed: Mapping[str, int]
+    #: New stake of every validator whose stake changed (R4.3 decides who still votes).
+    stakes: Mapping[str, int]
+    minted: int
+    burned: int
+    minted_total: int
+    burned_total: int
+    total_supply: int
+    genesis_supply: int
+    #: Reward this block earned (total difficulty, capped): paid with the next height.
+    pending_reward: int
+    proof_count: int
+    total_difficulty: int
+    transfers: int
+    handle: object = field(default=None, compare=False, repr=False)
+
+
+class BlockValidator(Protocol):
+    """Verifies blocks before any vote (R1.1)."""
+
+    def validate_block(self, block: ProofBlock, pre_root: bytes) -> BlockVerdict:
+        """Verify every proof and transaction of ``block`` against the state at ``pre_root``."""
+        ...
+
+    def is_proof_invalid(self, block: ProofBlock, index: int) -> bool:
+        """Re-verify proof ``index`` of ``block`` on its own; True if it fails (R1.5)."""
+        ...
+
+
+class Executor(Protocol):
+    """Applies a block's transition, economics included."""
+
+    def genesis_root(self) -> bytes:
+        """Return the state root before height 1."""
+        ...
+
+    def execute(
+        self,
+        block: ProofBlock,
+        verdict: BlockVerdict,
+        pre_root: bytes,
+        validators: ValidatorSet,
+    ) -> Execution:
+        """Apply ``block`` to the state at ``pre_root``; nothing is committed yet."""
+        ...
+
+    def get_stakes(self, root: bytes) -> Mapping[str, int]:
+        """Return the validators' stakes in the state at ``root`` (after a snapshot sync)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CommittedHeight:
+    """What a store knows about its latest committed height."""
+
+    height: int
+    digest: bytes
+    post_root: bytes
+    certificate: CommitCertificate | None
+
+
+class ChainStore(Protocol):
+    """Persists the chain: one atomic commit per height (R5.4)."""
+
+    def latest(self) -> CommittedHeight | None:
+        """Return the latest committed height, or None before height 1."""
+        ...
+
+    def commit_height(
+        self, block: ProofBlock, certificate: CommitCertificate, execution: Execution
+    ) -> None:
+        """Persist block, certificate and post-state of one height atomically."""
+        ...
+
+    def get_block(self, height: int) -> ProofBlock | None:
+        """Return the committed block at ``height``."""
+        ...
+
+    def get_certificate(self, height: int) -> CommitCertificate | None:
+        """Return the commit certificate of ``height``."""
+        ...
+
+    def install_snapshot(self, certificate: CommitCertificate, block: ProofBlock) -> None:
+        """Adopt the state vouched for by ``certificate`` (after a verified sync, R3.1)."""
+        ...
+
+    def record_vote(self, height: int, view: int, kind: str, key: bytes) -> None:
+        """Journal a vote before it is sent, so a restart never signs a conflicting one."""
+        ...
+
+    def get_votes(self, height: int) -> Mapping[tuple[int, str], bytes]:
+        """Return the journaled votes of ``height``: (view, kind) -> signed key."""
+        ...
+
+
+class BlockSource(Protocol):
+    """The mempool as the leader sees it (R5.1, R6.3)."""
+
+    def select(
+        self, height: int, pre_root: bytes
+    ) -> tuple[Sequence[dict[str, JSONValue]], Sequence[dict[str, JSONValue]]]:
+        """Return (transactions, proofs) to propose at ``height`` on the state at ``pre_root``."""
+        ...
+
+    def on_commit(self, block: ProofBlock) -> None:
+        """Drop what ``block`` included."""
+        ...

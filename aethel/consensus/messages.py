@@ -1,0 +1,667 @@
+"""Consensus messages: PRE-PREPARE, PREPARE, COMMIT, certificates, VIEW-CHANGE, NEW-VIEW.
+
+Every message is signed (R7.5): the signature covers ``domain tag || 0x00 || canonical JSON of
+the signed body`` (E7), with one domain tag per message type so no signature can be replayed as
+another type. The signed body of each type is spelled out by its ``body()`` method.
+
+* PRE-PREPARE (leader): height, view, block digest, leader; carries the block itself.
+* PREPARE (validator): height, view, digest.
+* COMMIT (validator): height, view, digest and the post-state root, so a commit certificate
+  vouches for the state that results from the block (R3.1, R3.2).
+* A certificate is a set of PREPAREs (or COMMITs) for one (height, view, digest[, root]) whose
+  stake reaches q(W) (R2.3). It is self-authenticating (every vote in it is signed), so the
+  collector relays it without a signature of its own.
+* VIEW-CHANGE (validator): height, new view and its highest prepared (view, digest) claim; the
+  prepare certificate and block that back the claim ride along.
+* NEW-VIEW (new leader): q(W) VIEW-CHANGEs, the certificate of the highest claim and the
+  PRE-PREPARE of the block it re-proposes (R2.6).
+
+Messages are immutable; each caches its signing payload and wire size, because the simulator
+hands one object to thousands of receivers and the canonical encoding is the hot path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
+
+from aethel.encoding import (
+    HASH_SIZE,
+    SIGNATURE_SIZE,
+    Domain,
+    canonical_json,
+    parse_hex,
+    sha256,
+    signing_bytes,
+    to_hex,
+)
+from aethel.errors import EncodingError, ProtocolViolation
+
+if TYPE_CHECKING:
+    from aethel.consensus.block import ProofBlock
+    from aethel.consensus.signing import Signer
+
+NO_VIEW = -1
+
+
+def _cache(obj: object, name: str, value: Any) -> Any:
+    object.__setattr__(obj, name, value)
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Prepare:
+    """A PREPARE vote for ``digest`` at (height, view)."""
+
+    DOMAIN: ClassVar[Domain] = Domain.PREPARE
+    TYPE: ClassVar[str] = "prepare"
+
+    height: int
+    view: int
+    digest: bytes
+    validator: str
+    signature: bytes
+    payload: bytes = field(init=False, repr=False, compare=False)
+    _size: int = field(default=-1, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "payload", signing_bytes(self.DOMAIN, self.body()))
+
+    def body(self) -> dict[str, object]:
+        """Return the signed body."""
+        return {
+            "type": self.TYPE,
+            "height": self.height,
+            "view": self.view,
+            "digest": to_hex(self.digest),
+            "validator": self.validator,
+        }
+
+    @property
+    def key(self) -> tuple[bytes, ...]:
+        """Return what a validator may sign only once per (height, view) (R2.3)."""
+        return (self.digest,)
+
+    @classmethod
+    def create(cls, signer: Signer, height: int, view: int, digest: bytes) -> Prepare:
+        """Build and sign a PREPARE."""
+        unsigned = cls(height, view, digest, signer.validator_id, b"")
+        return cls(height, view, digest, signer.validator_id, signer.sign(unsigned.payload))
+
+    def to_wire(self) -> dict[str, object]:
+        """Return the canonical JSON form (signed body plus signature)."""
+        return {**self.body(), "signature": to_hex(self.signature)}
+
+    @property
+    def wire_size(self) -> int:
+        """Return the length of the canonical encoding (what the network carries)."""
+        return self._size if self._size >= 0 else _cache(self, "_size", _wire_len(self))
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    """A COMMIT vote for ``digest`` at (height, view) with the post-state root (R3.2)."""
+
+    DOMAIN: ClassVar[Domain] = Domain.COMMIT
+    TYPE: ClassVar[str] = "commit"
+
+    height: int
+    view: int
+    digest: bytes
+    post_root: bytes
+    validator: str
+    signature: bytes
+    payload: bytes = field(init=False, repr=False, compare=False)
+    _size: int = field(default=-1, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "payload", signing_bytes(self.DOMAIN, self.body()))
+
+    def body(self) -> dict[str, object]:
+        """Return the signed body."""
+        return {
+            "type": self.TYPE,
+            "height": self.height,
+            "view": self.view,
+            "digest": to_hex(self.digest),
+            "post_root": to_hex(self.post_root),
+            "validator": self.validator,
+        }
+
+    @property
+    def key(self) -> tuple[bytes, ...]:
+        """Return what a validator may sign only once per (height, view) (R2.3)."""
+        return (self.digest, self.post_root)
+
+    @classmethod
+    def create(
+        cls, signer: Signer, height: int, view: int, digest: bytes, post_root: bytes
+    ) -> Commit:
+        """Build and sign a COMMIT."""
+        unsigned = cls(height, view, digest, post_root, signer.validator_id, b"")
+        return cls(
+            height, view, digest, post_root, signer.validator_id, signer.sign(unsigned.payload)
+        )
+
+    def to_wire(self) -> dict[str, object]:
+        """Return the canonical JSON form (signed body plus signature)."""
+        return {**self.body(), "signature": to_hex(self.signature)}
+
+    @property
+    def wire_size(self) -> int:
+        """Return the length of the canonical encoding."""
+        return self._size if self._size >= 0 else _cache(self, "_size", _wire_len(self))
+
+
+Vote: TypeAlias = Prepare | Commit
+
+
+@dataclass(frozen=True, slots=True)
+class PrepareCertificate:
+    """PREPAREs for one (height, view, digest) holding >= q(W) stake (R2.3)."""
+
+    TYPE: ClassVar[str] = "prepare-certificate"
+
+    height: int
+    view: int
+    digest: bytes
+    votes: tuple[Prepare, ...]
+    _size: int = field(default=-1, init=False, repr=False, compare=False)
+    _hash: bytes = field(default=b"", init=False, repr=False, compare=False)
+
+    def to_wire(self) -> dict[str, object]:
+        """Return the canonical JSON form: shared fields once, then (validator, signature)."""
+        return {
+            "type": self.TYPE,
+            "height": self.height,
+            "view": self.view,
+            "digest": to_hex(self.digest),
+            "votes": [[v.validator, to_hex(v.signature)] for v in self.votes],
+        }
+
+    @property
+    def members(self) -> tuple[str, ...]:
+        """Return the validators whose votes the certificate holds."""
+        return tuple(v.validator for v in self.votes)
+
+    @property
+    def content_hash(self) -> bytes:
+        """Return SHA-256 of the canonical encoding (identifies the certificate)."""
+        return self._hash or _cache(self, "_hash", sha256(canonical_json(self.to_wire())))
+
+    @property
+    def wire_size(self) -> int:
+        """Return the length of the canonical encoding."""
+        return self._size if self._size >= 0 else _cache(self, "_size", _wire_len(self))
+
+
+@dataclass(frozen=True, slots=True)
+class CommitCertificate:
+    """COMMITs for one (height, view, digest, post_root) holding >= q(W) stake (R2.3, R3.2)."""
+
+    TYPE: ClassVar[str] = "commit-certificate"
+
+    height: int
+    view: int
+    digest: bytes
+    post_root: bytes
+    votes: tuple[Commit, ...]
+    _size: int = field(default=-1, init=False, repr=False, compare=False)
+    _hash: bytes = field(default=b"", init=False, repr=False, compare=False)
+
+    def to_wire(self) -> dict[str, object]:
+        """Return the canonical JSON form: shared fields once, then (validator, signature)."""
+        return {
+            "type": self.TYPE,
+            "height": self.height,
+            "view": self.view,
+            "digest": to_hex(self.digest),
+            "post_root": to_hex(self.post_root),
+            "votes": [[v.validator, to_hex(v.signature)] for v in self.votes],
+        }
+
+    @property
+    def members(self) -> tuple[str, ...]:
+        """Return the validators whose votes the certificate holds (they share the reward)."""
+        return tuple(v.validator for v in self.votes)
+
+    @property
+    def content_hash(self) -> bytes:
+        """Return SHA-256 of the canonical encoding (identifies the certificate)."""
+        return self._hash or _cache(self, "_hash", sha256(canonical_json(self.to_wire())))
+
+    @property
+    def wire_size(self) -> int:
+        """Return the length of the canonical encoding."""
+        return self._size if self._size >= 0 else _cache(self, "_size", _wire_len(self))
+
+
+Certificate: TypeAlias = PrepareCertificate | CommitCertificate
+
+
+@dataclass(frozen=True, slots=True)
+class PrePrepare:
+    """The leader's proposal of ``block`` at (height, view); signs the block digest."""
+
+    DOMAIN: ClassVar[Domain] = Domain.PRE_PREPARE
+    TYPE: ClassVar[str] = "pre-prepare"
+
+    height: int
+    view: int
+    digest: bytes
+    leader: str
+    block: ProofBlock = field(compare=False)
+    signature: bytes
+    payload: bytes = field(init=False, repr=False, compare=False)
+    _size: int = field(default=-1, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "payload", signing_bytes(self.DOMAIN, self.body()))
+
+    def body(self) -> dict[str, object]:
+        """Return the signed body (the digest binds the block)."""
+        return {
+            "type": self.TYPE,
+            "height": self.height,
+            "view": self.view,
+            "digest": to_hex(self.digest),
+            "leader": self.leader,
+        }
+
+    @property
+    def key(self) -> tuple[bytes, ...]:
+        """Return what a leader may sign only once per (height, view)."""
+        return (self.digest,)
+
+    @property
+    def validator(self) -> str:
+        """Return the signer (the leader)."""
+        return self.leader
+
+    @classmethod
+    def create(cls, signer: Signer, view: int, block: ProofBlock) -> PrePrepare:
+        """Build and sign a PRE-PREPARE of ``block`` in ``view``."""
+        unsigned = cls(block.height, view, block.digest, signer.validator_id, block, b"")
+        return cls(
+            block.height,
+            view,
+            block.digest,
+            signer.validator_id,
+            block,
+            signer.sign(unsigned.payload),
+        )
+
+    def to_wire(self) -> dict[str, object]:
+        """Return the canonical JSON form (signed body, block and signature)."""
+        return {**self.body(), "block": self.block.to_wire(), "signature": to_hex(self.signature)}
+
+    @property
+    def wire_size(self) -> int:
+        """Return the length of the canonical encoding."""
+        if self._size < 0:
+            # The block's encoding is cached on the block; add the envelope around it.
+            envelope = {**self.body(), "block": None, "signature": to_hex(self.signature)}
+            size = len(canonical_json(envelope)) - len("null") + self.block.wire_size
+            object.__setattr__(self, "_size", size)
+        return self._size
+
+
+@dataclass(frozen=True, slots=True)
+class ViewChange:
+    """A validator's request to move to ``view`` with its highest prepared claim (R2.6)."""
+
+    DOMAIN: ClassVar[Domain] = Domain.VIEW_CHANGE
+    TYPE: ClassVar[str] = "view-change"
+
+    height: int
+    view: int
+    prepared_view: int
+    prepared_digest: bytes | None
+    validator: str
+    signature: bytes
+    prepared: PrepareCertificate | None = field(default=None, compare=False)
+    block: ProofBlock | None = field(default=None, compare=False)
+    payload: bytes = field(init=False, repr=False, compare=False)
+    _size: int = field(default=-1, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "payload", signing_bytes(self.DOMAIN, self.body()))
+
+    def body(self) -> dict[str, object]:
+        """Return the signed body: the claim, not the certificate backing it."""
+        return {
+            "type": self.TYPE,
+            "height": self.height,
+            "view": self.view,
+            "prepared_view": self.prepared_view,
+            "prepared_digest": None
+            if self.prepared_digest is None
+            else to_hex(self.prepared_digest),
+            "validator": self.validator,
+        }
+
+    @property
+    def key(self) -> tuple[bytes, ...]:
+        """Return the claim a validator may sign only once per (height, view)."""
+        return (self.prepared_view.to_bytes(8, "big", signed=True), self.prepared_digest or b"")
+
+    @classmethod
+    def create(
+        cls,
+        signer: Signer,
+        height: int,
+        view: int,
+        prepared: PrepareCertificate | None,
+        block: ProofBlock | None,
+    ) -> ViewChange:
+        """Build and sign a VIEW-CHANGE carrying the highest prepare certificate held."""
+        prepared_view = NO_VIEW if prepared is None else prepared.view
+        digest = None if prepared is None else prepared.digest
+        unsigned = cls(height, view, prepared_view, digest, signer.validator_id, b"")
+        return cls(
+            height,
+            view,
+            prepared_view,
+            digest,
+            signer.validator_id,
+            signer.sign(unsigned.payload),
+            prepared,
+            block,
+        )
+
+    def stripped(self) -> ViewChange:
+        """Return the signed claim without the certificate and block (as NEW-VIEW carries it)."""
+        if self.prepared is None and self.block is None:
+            return self
+        return ViewChange(
+            self.height,
+            self.view,
+            self.prepared_view,
+            self.prepared_digest,
+            self.validator,
+            self.signature,
+        )
+
+    def to_wire(self) -> dict[str, object]:
+        """Return the canonical JSON form."""
+        return {
+            **self.body(),
+            "prepared": None if self.prepared is None else self.prepared.to_wire(),
+            "block": None if self.block is None else self.block.to_wire(),
+            "signature": to_hex(self.signature),
+        }
+
+    @property
+    def wire_size(self) -> int:
+        """Return the length of the canonical encoding."""
+        return self._size if self._size >= 0 else _cache(self, "_size", _wire_len(self))
+
+
+@dataclass(frozen=True, slots=True)
+class NewView:
+    """The new leader's proof that q(W) moved to ``view``, with its re-proposal (R2.6)."""
+
+    DOMAIN: ClassVar[Domain] = Domain.NEW_VIEW
+    TYPE: ClassVar[str] = "new-view"
+
+    height: int
+    view: int
+    leader: str
+    view_changes: tuple[ViewChange, ...] = field(compare=False)
+    prepared: PrepareCertificate | None = field(compare=False)
+    pre_prepare: PrePrepare = field(compare=False)
+    signature: bytes
+    payload: bytes = field(init=False, repr=False, compare=False)
+    _size: int = field(default=-1, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "payload", signing_bytes(self.DOMAIN, self.body()))
+
+    def body(self) -> dict[str, object]:
+        """Return the signed body; the view changes enter through a hash of their signatures."""
+        joined = b"".join(vc.signature for vc in self.view_changes)
+        return {
+            "type": self.TYPE,
+            "height": self.height,
+            "view": self.view,
+            "leader": self.leader,
+            "proposal": to_hex(self.pre_prepare.digest),
+            "view_changes": to_hex(sha256(joined)),
+        }
+
+    @property
+    def key(self) -> tuple[bytes, ...]:
+        """Return what a leader may sign only once per (height, view)."""
+        return (self.pre_prepare.digest,)
+
+    @property
+    def validator(self) -> str:
+        """Return the signer (the new leader)."""
+        return self.leader
+
+    @classmethod
+    def create(
+        cls,
+        signer: Signer,
+        view_changes: Sequence[ViewChange],
+        prepared: PrepareCertificate | None,
+        pre_prepare: PrePrepare,
+    ) -> NewView:
+        """Build and sign a NEW-VIEW."""
+        changes = tuple(vc.stripped() for vc in view_changes)
+        args = (pre_prepare.height, pre_prepare.view, signer.validator_id, changes, prepared)
+        unsigned = cls(*args, pre_prepare, b"")
+        return cls(*args, pre_prepare, signer.sign(unsigned.payload))
+
+    def to_wire(self) -> dict[str, object]:
+        """Return the canonical JSON form."""
+        return {
+            **self.body(),
+            "view_changes": [vc.to_wire() for vc in self.view_changes],
+            "prepared": None if self.prepared is None else self.prepared.to_wire(),
+            "pre_prepare": self.pre_prepare.to_wire(),
+            "signature": to_hex(self.signature),
+        }
+
+    @property
+    def wire_size(self) -> int:
+        """Return the length of the canonical encoding."""
+        return self._size if self._size >= 0 else _cache(self, "_size", _wire_len(self))
+
+
+Message: TypeAlias = (
+    PrePrepare | Prepare | Commit | PrepareCertificate | CommitCertificate | ViewChange | NewView
+)
+SignedMessage: TypeAlias = PrePrepare | Prepare | Commit | ViewChange | NewView
+
+
+def _wire_len(message: Any) -> int:
+    return len(canonical_json(message.to_wire()))
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def _fields(value: object, kind: str, names: set[str]) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise EncodingError("E4", f"a {kind} message is a JSON object")
+    if set(value) != names:
+        missing = sorted(names - set(value))
+        extra = sorted(set(value) - names)
+        raise EncodingError("E4", f"{kind}: missing fields {missing}, unknown fields {extra}")
+    if value.get("type", kind) != kind:
+        raise EncodingError("E4", f"expected type {kind!r}, got {value.get('type')!r}")
+    return value
+
+
+def _int(value: object, name: str, minimum: int = 0) -> int:
+    if type(value) is not int or value < minimum:
+        raise EncodingError("E2", f"{name} must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def _str(value: object, name: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise EncodingError("E4", f"{name} must be a non-empty string")
+    return value
+
+
+def _hash(value: object, name: str) -> bytes:
+    return parse_hex(value, length=HASH_SIZE, rule_id="E5")
+
+
+def _signature(value: object) -> bytes:
+    return parse_hex(value, length=SIGNATURE_SIZE, rule_id="R7.5")
+
+
+def _vote_pairs(value: object) -> list[tuple[str, bytes]]:
+    if not isinstance(value, list) or not value:
+        raise EncodingError("E4", "a certificate holds a non-empty list of votes")
+    pairs = []
+    for item in value:
+        if not isinstance(item, list) or len(item) != 2:
+            raise EncodingError("E4", "a certificate vote is [validator, signature]")
+        pairs.append((_str(item[0], "validator"), _signature(item[1])))
+    return pairs
+
+
+def parse_message(value: object) -> Message:
+    """Parse the canonical JSON form of any consensus message strictly.
+
+    Raises :class:`EncodingError` (a ProtocolViolation) naming the rule for any malformed input;
+    signatures are parsed but not checked here (the replica checks them, R7.5).
+    """
+    from aethel.consensus.block import parse_block
+
+    if not isinstance(value, dict) or not isinstance(value.get("type"), str):
+        raise EncodingError("E4", "a consensus message is an object with a string type")
+    kind = value["type"]
+    if kind == Prepare.TYPE:
+        v = _fields(value, kind, {"type", "height", "view", "digest", "validator", "signature"})
+        return Prepare(
+            _int(v["height"], "height", 1),
+            _int(v["view"], "view"),
+            _hash(v["digest"], "digest"),
+            _str(v["validator"], "validator"),
+            _signature(v["signature"]),
+        )
+    if kind == Commit.TYPE:
+        names = {"type", "height", "view", "digest", "post_root", "validator", "signature"}
+        v = _fields(value, kind, names)
+        return Commit(
+            _int(v["height"], "height", 1),
+            _int(v["view"], "view"),
+            _hash(v["digest"], "digest"),
+            _hash(v["post_root"], "post_root"),
+            _str(v["validator"], "validator"),
+            _signature(v["signature"]),
+        )
+    if kind == PrepareCertificate.TYPE:
+        return parse_prepare_certificate(value)
+    if kind == CommitCertificate.TYPE:
+        return parse_commit_certificate(value)
+    if kind == PrePrepare.TYPE:
+        names = {"type", "height", "view", "digest", "leader", "block", "signature"}
+        v = _fields(value, kind, names)
+        block = parse_block(v["block"])
+        return PrePrepare(
+            _int(v["height"], "height", 1),
+            _int(v["view"], "view"),
+            _hash(v["digest"], "digest"),
+            _str(v["leader"], "leader"),
+            block,
+            _signature(v["signature"]),
+        )
+    if kind == ViewChange.TYPE:
+        return _parse_view_change(value)
+    if kind == NewView.TYPE:
+        names = {
+            "type",
+            "height",
+            "view",
+            "leader",
+            "proposal",
+            "view_changes",
+            "prepared",
+            "pre_prepare",
+            "signature",
+        }
+        v = _fields(value, kind, names)
+        changes = v["view_changes"]
+        if not isinstance(changes, list):
+            raise EncodingError("E4", "view_changes must be a list")
+        pre_prepare = parse_message(v["pre_prepare"])
+        if not isinstance(pre_prepare, PrePrepare):
+            raise EncodingError("E4", "pre_prepare must be a pre-prepare message")
+        message = NewView(
+            _int(v["height"], "height", 1),
+            _int(v["view"], "view"),
+            _str(v["leader"], "leader"),
+            tuple(_parse_view_change(item) for item in changes),
+            None if v["prepared"] is None else parse_prepare_certificate(v["prepared"]),
+            pre_prepare,
+            _signature(v["signature"]),
+        )
+        if message.body() != {k: v[k] for k in message.body()}:
+            raise EncodingError("E4", "new-view summary fields do not match its content")
+        return message
+    raise EncodingError("E4", f"unknown consensus message type {kind!r}")
+
+
+def _parse_view_change(value: object) -> ViewChange:
+    from aethel.consensus.block import parse_block
+
+    names = {
+        "type",
+        "height",
+        "view",
+        "prepared_view",
+        "prepared_digest",
+        "validator",
+        "prepared",
+        "block",
+        "signature",
+    }
+    v = _fields(value, ViewChange.TYPE, names)
+    prepared_view = v["prepared_view"]
+    if type(prepared_view) is not int or prepared_view < NO_VIEW:
+        raise EncodingError("E2", "prepared_view must be an integer >= -1")
+    digest = None if v["prepared_digest"] is None else _hash(v["prepared_digest"], "digest")
+    if (digest is None) != (prepared_view == NO_VIEW):
+        raise ProtocolViolation("R2.6", "a prepared claim names both a view and a digest")
+    return ViewChange(
+        _int(v["height"], "height", 1),
+        _int(v["view"], "view", 1),
+        prepared_view,
+        digest,
+        _str(v["validator"], "validator"),
+        _signature(v["signature"]),
+        None if v["prepared"] is None else parse_prepare_certificate(v["prepared"]),
+        None if v["block"] is None else parse_block(v["block"]),
+    )
+
+
+def parse_prepare_certificate(value: object) -> PrepareCertificate:
+    """Parse a prepare certificate strictly (signatures are checked by the replica)."""
+    v = _fields(value, PrepareCertificate.TYPE, {"type", "height", "view", "digest", "votes"})
+    height, view = _int(v["height"], "height", 1), _int(v["view"], "view")
+    digest = _hash(v["digest"], "digest")
+    votes = tuple(
+        Prepare(height, view, digest, validator, signature)
+        for validator, signature in _vote_pairs(v["votes"])
+    )
+    return PrepareCertificate(height, view, digest, votes)
+
+
+def parse_commit_certificate(value: object) -> CommitCertificate:
+    """Parse a commit certificate strictly (signatures are checked by the replica)."""
+    names = {"type", "height", "view", "digest", "post_root", "votes"}
+    v = _fields(value, CommitCertificate.TYPE, names)
+    height, view = _int(v["height"], "height", 1), _int(v["view"], "view")
+    digest, root = _hash(v["digest"], "digest"), _hash(v["post_root"], "post_root")
+    votes = tuple(
+        Commit(height, view, digest, root, validator, signature)
+        for validator, signature in _vote_pairs(v["votes"])
+    )
+    return CommitCertificate(height, view, digest, root, votes)
