@@ -1,4 +1,4 @@
-"""State tree hashing (E8): known-answer roots, a from-the-definition oracle, history independence."""
+"""State tree hashing (E8): known answers, a from-the-definition oracle, history independence."""
 
 from __future__ import annotations
 
