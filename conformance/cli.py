@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from conformance import spec_cli
+from conformance.protocol.cli import protocol_schema_command, serve_command, serve_reference_command
 from conformance.prove import prove_command
 from conformance.report.cli import diff_command, report_command
 from conformance.runner import run_command
@@ -19,6 +20,9 @@ app.command("run")(run_command)
 app.command("prove")(prove_command)
 app.command("report")(report_command)
 app.command("diff")(diff_command)
+app.command("serve-reference")(serve_reference_command)
+app.command("serve")(serve_command)
+app.command("protocol-schema")(protocol_schema_command)
 
 
 def main() -> None:

@@ -5,11 +5,15 @@
   with ``name``, ``version``, ``capabilities`` and ``api(capability)``.
 * ``stdio:COMMAND``: a program in any language speaking the JSON-lines protocol of
   conformance/PROTOCOL.md on its standard input and output.
+* ``stdio-reference``: the reference served over that protocol by this Python
+  (``stdio:python -m conformance.cli serve-reference``).
 """
 
 from __future__ import annotations
 
 import importlib
+import shlex
+import sys
 from dataclasses import dataclass
 
 from aethel.errors import UsageError
@@ -35,6 +39,8 @@ def load_implementation(spec: str, options: LoadOptions | None = None) -> Implem
         return ReferenceImplementation()
     if spec.startswith("python:"):
         return _load_python(spec.removeprefix("python:"))
+    if spec == "stdio-reference":  # the reference served over the subprocess protocol
+        spec = f"stdio:{shlex.quote(sys.executable)} -m conformance.cli serve-reference"
     if spec.startswith("stdio:"):
         from conformance.adapters.stdio import StdioImplementation
 

@@ -108,3 +108,27 @@ def test_unloadable_implementation_is_a_usage_error(tmp_path: Path, bad: str) ->
         "run", "--impl", bad, "--report-dir", str(tmp_path), "--req", "E1", "--no-progress"
     )
     assert done.returncode != 0
+
+
+def test_reference_passes_through_the_subprocess_path_with_stderr_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    faulty = Path(__file__).with_name("faulty_impl.py")
+    monkeypatch.setenv("FAULTY_STDERR_EVERY", "1")
+    done = run_cli(
+        "run",
+        "--impl",
+        f"stdio:{sys.executable} {faulty}",
+        "--report-dir",
+        str(tmp_path),
+        "--req",
+        "E6",
+        "--validate-protocol",
+        "--no-progress",
+    )
+    assert done.returncode == 0, done.stderr
+    report = read_report(tmp_path / "report.jsonl")
+    assert report.header.implementation.protocol == 1
+    assert report.header.options["validate_protocol"] is True
+    assert report.cases and all(c.status == "pass" for c in report.cases)
+    assert all("request encoding.hash_object" in (c.impl_stderr or "") for c in report.cases)
