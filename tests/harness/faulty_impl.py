@@ -4,8 +4,8 @@ It is the reference served over the protocol, except that ``encoding.canonical_j
 for a few magic string values: ``"crash"`` exits, ``"hang"`` never answers, ``"garbage"`` writes
 a line that is not JSON, ``"wrong-id"`` answers with another id, ``"upper"`` answers in upper-case
 hex (breaks the result schema), ``"stderr"`` writes a diagnostic line to stderr first.
-``FAULTY_STDERR_EVERY`` logs every request to stderr; ``FAULTY_HELLO_DELAY`` (seconds) delays the hello answer; ``FAULTY_LOG`` names a file that gets
-every request line.
+``FAULTY_STDERR_EVERY`` logs every request to stderr; ``FAULTY_HELLO_DELAY`` (seconds) delays
+the hello answer; ``FAULTY_LOG`` names a file that gets every request line.
 """
 
 from __future__ import annotations
