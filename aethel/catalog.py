@@ -14,7 +14,7 @@ import functools
 import math
 import re
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -220,32 +220,45 @@ def _load_waivers(path: Path) -> dict[str, Waiver]:
     return waivers
 
 
-def validate_catalog(rules: list[Rule], waivers: dict[str, Waiver] | None = None) -> Catalog:
-    """Check cross-record rules and return the :class:`Catalog`; raise :class:`CatalogError`."""
-    seen: dict[str, Rule] = {}
-    for rule in rules:
+def validate_catalog(
+    rules: list[Rule],
+    waivers: dict[str, Waiver] | None = None,
+    files: Sequence[str] | None = None,
+) -> Catalog:
+    """Check cross-record rules and return the :class:`Catalog`; raise :class:`CatalogError`.
+
+    ``files``, when given, names the file of each rule (same order) so errors can say where.
+    """
+
+    def where(index: int) -> str:
+        return f"{files[index]}: " if files is not None else ""
+
+    seen: dict[str, int] = {}
+    for index, rule in enumerate(rules):
         if rule.id in seen:
-            raise CatalogError(f"record {rule.id}: duplicate ID")
-        seen[rule.id] = rule
-    for rule in rules:
+            first = f" (first in {files[seen[rule.id]]})" if files is not None else ""
+            raise CatalogError(f"{where(index)}record {rule.id}: duplicate ID{first}")
+        seen[rule.id] = index
+    for index, rule in enumerate(rules):
+        label = f"{where(index)}record {rule.id}"
         for target in rule.validates:
             if target not in seen:
-                raise CatalogError(f"record {rule.id}: validates unknown ID {target!r}")
+                raise CatalogError(f"{label}: validates unknown ID {target!r}")
             if target == rule.id:
-                raise CatalogError(f"record {rule.id}: validates itself")
+                raise CatalogError(f"{label}: validates itself")
         if rule.kind == "property" and not rule.validates:
-            raise CatalogError(f"record {rule.id}: a property must validate at least one rule")
+            raise CatalogError(f"{label}: a property must validate at least one rule")
         if rule.validates and rule.kind not in ("property", "invariant"):
-            raise CatalogError(f"record {rule.id}: only properties and invariants validate rules")
+            raise CatalogError(f"{label}: only properties and invariants validate rules")
         kind_by_prefix = {"P": "property", "I": "invariant"}
         expected_kind = kind_by_prefix.get(rule.id[0])
         if expected_kind is not None and rule.kind != expected_kind:
-            raise CatalogError(f"record {rule.id}: kind must be {expected_kind!r}")
+            raise CatalogError(f"{label}: kind must be {expected_kind!r}")
         if rule.id[0] not in kind_by_prefix and rule.kind in ("property", "invariant"):
-            raise CatalogError(f"record {rule.id}: kind {rule.kind!r} is for P*/I* records")
+            raise CatalogError(f"{label}: kind {rule.kind!r} is for P*/I* records")
         metrics = [t.metric for t in rule.thresholds]
         if len(set(metrics)) != len(metrics):
-            raise CatalogError(f"record {rule.id}: two thresholds share one metric name")
+            raise CatalogError(f"{label}: two thresholds share one metric name")
     for rule_id in waivers or {}:
         if rule_id not in seen:
             raise CatalogError(f"waivers.toml: waiver for unknown ID {rule_id!r}")
@@ -262,8 +275,14 @@ def load_catalog_from(directory: Path, waivers_path: Path | None = None) -> Cata
     for path in files:
         if path.stem not in AREAS:
             raise CatalogError(f"{path.name}: not an area; areas are {', '.join(AREAS)}")
-    rules = [rule for path in files for rule in _load_file(path)]
-    return validate_catalog(rules, _load_waivers(waivers_path) if waivers_path else None)
+    rules: list[Rule] = []
+    names: list[str] = []
+    for path in files:
+        loaded = _load_file(path)
+        rules.extend(loaded)
+        names.extend(path.name for _ in loaded)
+    waivers = _load_waivers(waivers_path) if waivers_path else None
+    return validate_catalog(rules, waivers, names)
 
 
 @functools.cache
