@@ -59,7 +59,10 @@ def _check_hash(name: str, value: object) -> None:
 
 
 def _check_common(key: object, root: object, siblings: object) -> None:
-    compute_key_bytes(key, rule_id=_RULE)
+    try:
+        compute_key_bytes(key, rule_id=_RULE)
+    except EncodingError as exc:
+        raise ProofFormatError(_RULE, exc.detail) from None
     _check_hash("root", root)
     if type(siblings) is not tuple:
         raise ProofFormatError(_RULE, "siblings must be a tuple of hashes")

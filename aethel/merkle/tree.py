@@ -422,6 +422,19 @@ class StateTree:
                 stack.append(node[2])
                 stack.append(node[1])
 
+    def iter_nodes(self) -> Iterator[Node]:
+        """Yield every node of the tree (for copying a tree into a store)."""
+        stack: list[Ref] = [self._root]
+        while stack:
+            current = stack.pop()
+            if current is None:
+                continue
+            node: Any = self._load(current) if type(current) is bytes else current
+            yield node
+            if len(node) == 3:
+                stack.append(node[2])
+                stack.append(node[1])
+
     def get_subtree_roots(self, prefix_bits: int) -> list[SubtreeRoot]:
         """Return the :class:`SubtreeRoot` of each of the ``2**prefix_bits`` path prefixes."""
         _check_prefix(prefix_bits, 0)
