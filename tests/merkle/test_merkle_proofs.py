@@ -25,7 +25,6 @@ from aethel.merkle import (
     verify_proof,
 )
 
-
 NFC_KEYS = st.text(min_size=1, max_size=6).filter(lambda s: unicodedata.is_normalized("NFC", s))
 
 
