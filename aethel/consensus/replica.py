@@ -211,9 +211,9 @@ class Replica:
         """Process an expired view timer: start a view change if still in that view (R2.6)."""
         self._now = now
         if timer.kind == "propose":
-            if (timer.height, timer.view) == (self.height, self.view) and self.is_leader:
-                if self.view not in self.proposals:
-                    self._propose()
+            current = (timer.height, timer.view) == (self.height, self.view)
+            if current and self.is_leader and self.view not in self.proposals:
+                self._propose()
         elif timer.height == self.height and timer.view == self.view:
             self.stats.timeouts += 1
             self._start_view_change(self.view + 1)
@@ -558,6 +558,8 @@ class Replica:
     # ------------------------------------------------------------------ votes
 
     def _may_vote(self, view: int, kind: str, key: bytes) -> bool:
+        if self.config.lost_journal and self._min_vote_height == 0:
+            return False  # until we learn where the chain is, any height may hold old votes
         if self.height < self._min_vote_height:
             return False
         prior = self._journal.get((view, kind))

@@ -83,7 +83,7 @@ def check_new_view(nv: NewView, validators: ValidatorSet, checker: SignatureChec
             top_view, top_digest = vc.prepared_view, vc.prepared_digest
     if stake < validators.quorum:
         return f"R2.6: view changes hold {stake} < quorum {validators.quorum}"
-    batch_id = sha256(b"view-changes" + nv.payload)
+    batch_id = sha256(b"".join(payload + signature for _, payload, signature in items))
     if not all(checker.verify_batch(items, batch_id)):
         return "R7.5: a view change has a bad signature"
     if top_view == NO_VIEW:

@@ -1,0 +1,1 @@
+"""Monitoring: per-height metrics, mempool metrics, accuracy alerts, rewards, health (R8)."""

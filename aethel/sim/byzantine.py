@@ -1,0 +1,310 @@
+"""Byzantine behaviours: wrappers that make a node's replica lie, stay silent or equivocate.
+
+Each behaviour sits between the engine and an honest replica holding the node's real key, so a
+Byzantine node signs exactly what a real attacker with that key could sign:
+
+* ``silent``: sends nothing and relays nothing (offline: never slashable, R4.6);
+* ``equivocate``: as leader, sends one block to half the validators and another to the rest;
+* ``double-vote``: every PREPARE/COMMIT is followed by a conflicting one to the same peers;
+* ``invalid-vote``: colludes for invalid blocks: as leader it proposes a block holding a false
+  proof (an overdraft whose obligation Z3 finds satisfiable), and it votes PREPARE and COMMIT
+  for every block it sees, valid or not (R1.5, R7.3);
+* ``stale-view`` / ``future-view``: besides behaving honestly, repeats its messages re-signed for
+  an older view, or for views and heights far ahead (they must change nothing, N6);
+* twins (two nodes, one key) are built by the simulator, each running an honest replica.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from aethel.consensus.block import ProofBlock
+from aethel.consensus.events import Broadcast, Output, Send, Timer
+from aethel.consensus.messages import (
+    Commit,
+    Message,
+    NewView,
+    Prepare,
+    PrepareCertificate,
+    PrePrepare,
+    ViewChange,
+)
+from aethel.encoding import sha256, to_hex
+from aethel.errors import UsageError
+from aethel.proofs.judge import get_transfer_obligation
+from aethel.proofs.model import Outcome, ProofKind, sign_proof, sign_transfer
+
+if TYPE_CHECKING:
+    from aethel.consensus.workload import TransferWorkload
+    from aethel.sim.engine import Engine, SimNode
+
+KINDS = (
+    "silent",
+    "equivocate",
+    "double-vote",
+    "invalid-vote",
+    "stale-view",
+    "future-view",
+    "twins",
+)
+
+
+class Behaviour:
+    """An honest pass-through; subclasses override what they corrupt."""
+
+    name = "honest"
+    relays = True
+
+    def __init__(self, workload: TransferWorkload | None = None) -> None:
+        self.workload = workload
+
+    def on_message(self, engine: Engine, node: SimNode, message: Message, now: int) -> list[Output]:
+        """Process a received message."""
+        assert node.replica is not None
+        return node.replica.on_message(message, now)
+
+    def on_timer(self, engine: Engine, node: SimNode, timer: Timer, now: int) -> list[Output]:
+        """Process a timer."""
+        assert node.replica is not None
+        return node.replica.on_timer(timer, now)
+
+    def filter_outputs(
+        self, engine: Engine, node: SimNode, outputs: list[Output], time: int
+    ) -> list[Output]:
+        """Rewrite the replica's outputs before the network sees them."""
+        return outputs
+
+
+class Silent(Behaviour):
+    """Sends nothing, relays nothing."""
+
+    name = "silent"
+    relays = False
+
+    def on_message(self, engine: Engine, node: SimNode, message: Message, now: int) -> list[Output]:
+        return []
+
+    def on_timer(self, engine: Engine, node: SimNode, timer: Timer, now: int) -> list[Output]:
+        return []
+
+
+class Equivocate(Behaviour):
+    """As leader, proposes two different valid blocks to two halves of the validators."""
+
+    name = "equivocate"
+
+    def filter_outputs(
+        self, engine: Engine, node: SimNode, outputs: list[Output], time: int
+    ) -> list[Output]:
+        result: list[Output] = []
+        for out in outputs:
+            message = out.message if isinstance(out, Broadcast) else None
+            if isinstance(message, PrePrepare) and message.leader == node.validator_id:
+                other = _variant(node, message.block)
+                if other is not None:
+                    assert node.replica is not None
+                    twin = PrePrepare.create(node.replica.signer, message.view, other)
+                    engine._note_proposal(message, time)
+                    for peer in sorted(engine.addresses):
+                        if peer == node.validator_id:
+                            continue
+                        chosen = message if engine.addresses[peer][0] % 2 == 0 else twin
+                        result.append(Send(peer, chosen))
+                    continue
+            result.append(out)
+        return result
+
+
+def _variant(node: SimNode, block: ProofBlock) -> ProofBlock | None:
+    """Return a different valid block of the same height (one transaction fewer)."""
+    if not block.transactions:
+        return None
+    assert node.replica is not None
+    return ProofBlock.create(
+        node.replica.signer,
+        block.height,
+        block.parent,
+        block.transactions[:-1],
+        block.proofs[:-1],
+        block.evidence,
+        block.last_commit,
+    )
+
+
+class DoubleVote(Behaviour):
+    """Follows every vote with a conflicting one to the same peers."""
+
+    name = "double-vote"
+
+    def filter_outputs(
+        self, engine: Engine, node: SimNode, outputs: list[Output], time: int
+    ) -> list[Output]:
+        assert node.replica is not None
+        signer = node.replica.signer
+        result: list[Output] = []
+        for out in outputs:
+            result.append(out)
+            if not isinstance(out, Send | Broadcast):
+                continue
+            vote = out.message
+            conflicting: Message | None = None
+            if isinstance(vote, Prepare):
+                conflicting = Prepare.create(signer, vote.height, vote.view, sha256(vote.digest))
+            elif isinstance(vote, Commit):
+                conflicting = Commit.create(
+                    signer, vote.height, vote.view, vote.digest, sha256(vote.post_root)
+                )
+            if conflicting is not None:
+                result.append(replace(out, message=conflicting))
+        return result
+
+
+class InvalidVote(Behaviour):
+    """Colludes for invalid blocks: proposes false proofs and votes for anything."""
+
+    name = "invalid-vote"
+
+    def filter_outputs(
+        self, engine: Engine, node: SimNode, outputs: list[Output], time: int
+    ) -> list[Output]:
+        assert node.replica is not None
+        result: list[Output] = []
+        for out in outputs:
+            message = out.message if isinstance(out, Broadcast) else None
+            if isinstance(message, PrePrepare) and message.leader == node.validator_id:
+                bad = self._invalid_block(node, message.block)
+                proposal = PrePrepare.create(node.replica.signer, message.view, bad)
+                result.append(Broadcast(proposal))
+                result.extend(self._vote_for(engine, node, proposal))
+                continue
+            result.append(out)
+        return result
+
+    def on_message(self, engine: Engine, node: SimNode, message: Message, now: int) -> list[Output]:
+        assert node.replica is not None
+        outputs = node.replica.on_message(message, now)
+        if isinstance(message, NewView):
+            message = message.pre_prepare
+        if isinstance(message, PrePrepare) and message.height == node.replica.height:
+            accepted = node.replica.proposals.get(message.view)
+            if accepted is None or accepted.digest != message.digest:
+                outputs = [*outputs, *self._vote_for(engine, node, message)]
+        elif isinstance(message, PrepareCertificate) and message.height == node.replica.height:
+            accepted = node.replica.proposals.get(message.view)
+            if accepted is None or accepted.digest != message.digest:
+                outputs = [
+                    *outputs,
+                    *self._commit_for(node, message.height, message.view, message.digest),
+                ]
+        return outputs
+
+    def _route(self, node: SimNode, vote: Message, height: int, view: int) -> Output:
+        assert node.replica is not None
+        if node.replica.config.mode == "broadcast":
+            return Broadcast(vote)
+        leader = node.replica.validators.get_leader(height, view).id
+        return Send(leader, vote)
+
+    def _vote_for(self, engine: Engine, node: SimNode, pp: PrePrepare) -> list[Output]:
+        assert node.replica is not None
+        signer = node.replica.signer
+        votes: list[Output] = [
+            self._route(
+                node, Prepare.create(signer, pp.height, pp.view, pp.digest), pp.height, pp.view
+            )
+        ]
+        if node.replica.config.mode == "broadcast":
+            votes.extend(self._commit_for(node, pp.height, pp.view, pp.digest))
+        return votes
+
+    def _commit_for(self, node: SimNode, height: int, view: int, digest: bytes) -> list[Output]:
+        assert node.replica is not None
+        vote = Commit.create(node.replica.signer, height, view, digest, sha256(b"fake" + digest))
+        return [self._route(node, vote, height, view)]
+
+    def _invalid_block(self, node: SimNode, block: ProofBlock) -> ProofBlock:
+        """Return ``block`` plus an overdraft transfer whose proof falsely claims ``unsat``."""
+        assert node.replica is not None and self.workload is not None
+        workload = self.workload
+        sender, receiver = workload.keys[0], workload.keys[1]
+        account = to_hex(sender.public_key)
+        state = workload.repository.get(node.replica.state_root)
+        nonce = state.nonces.get(account, 0) + sum(
+            1 for tx in block.transactions if tx.get("sender") == account
+        )
+        balance = 10**15
+        tx = sign_transfer(sender, receiver=receiver.public_key, amount=balance, nonce=nonce)
+        # The obligation on the sender's real (much smaller) balance is satisfiable: the claimed
+        # "unsat" is false, and Z3 says so when an honest validator re-verifies it.
+        real_balance = state.balances.get(account, 0)
+        smt = get_transfer_obligation(tx, real_balance, nonce)
+        proof = sign_proof(
+            workload.judge.key,
+            kind=ProofKind.TRANSFER,
+            smt=smt,
+            claimed=Outcome.UNSAT,
+            budget=workload.judge.budget,
+            subjects=(tx.transaction_id,),
+        )
+        return ProofBlock.create(
+            node.replica.signer,
+            block.height,
+            block.parent,
+            (*block.transactions, tx.to_json()),
+            (*block.proofs, proof.to_json()),
+            block.evidence,
+            block.last_commit,
+        )
+
+
+class ShiftedViews(Behaviour):
+    """Behaves honestly and repeats its messages for shifted views (and heights)."""
+
+    def __init__(self, workload: TransferWorkload | None, shift: int, heights: int) -> None:
+        super().__init__(workload)
+        self.shift = shift
+        self.heights = heights
+        self.name = "stale-view" if shift < 0 else "future-view"
+
+    def filter_outputs(
+        self, engine: Engine, node: SimNode, outputs: list[Output], time: int
+    ) -> list[Output]:
+        assert node.replica is not None
+        signer = node.replica.signer
+        result: list[Output] = list(outputs)
+        for out in outputs:
+            if not isinstance(out, Send | Broadcast):
+                continue
+            m = out.message
+            view = getattr(m, "view", 0) + self.shift
+            height = getattr(m, "height", 1) + self.heights
+            if view < 0:
+                continue
+            shifted: Message | None = None
+            if isinstance(m, Prepare):
+                shifted = Prepare.create(signer, height, view, m.digest)
+            elif isinstance(m, Commit):
+                shifted = Commit.create(signer, height, view, m.digest, m.post_root)
+            elif isinstance(m, ViewChange) and view >= 1:
+                shifted = ViewChange.create(signer, height, view, None, None)
+            if shifted is not None:
+                result.append(replace(out, message=shifted))
+        return result
+
+
+def make_behaviour(kind: str, workload: TransferWorkload | None) -> Behaviour:
+    """Return the behaviour named ``kind`` (see :data:`KINDS`)."""
+    behaviours: dict[str, Any] = {
+        "silent": lambda: Silent(workload),
+        "equivocate": lambda: Equivocate(workload),
+        "double-vote": lambda: DoubleVote(workload),
+        "invalid-vote": lambda: InvalidVote(workload),
+        "stale-view": lambda: ShiftedViews(workload, -1, 0),
+        "future-view": lambda: ShiftedViews(workload, 1_000, 5),
+        "twins": lambda: Behaviour(workload),
+    }
+    if kind not in behaviours:
+        raise UsageError(f"unknown Byzantine behaviour {kind!r}; known: {', '.join(KINDS)}")
+    behaviour: Behaviour = behaviours[kind]()
+    return behaviour

@@ -1,0 +1,207 @@
+"""Node services for simulated replicas: memoized across nodes, charged per node in CPU time.
+
+Signature checks, proof verification and block execution are pure functions of their inputs,
+so the simulator computes each distinct one once (for real: PyNaCl, Z3, the ledger transition)
+and serves the result to every other simulated node that asks, while charging each asking node
+the virtual CPU time of doing the work itself (:class:`aethel.sim.cpu.CpuModel`). Every
+simulation result says so (``memoization``). Memo hits and real computations are counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aethel.consensus.block import ProofBlock
+from aethel.consensus.interfaces import BlockVerdict, Execution
+from aethel.consensus.ledger import LedgerExecutor, LedgerValidator
+from aethel.consensus.signing import SignatureItem
+from aethel.consensus.validators import ValidatorSet
+from aethel.encoding import KeyPair, verify_signature_bytes
+from aethel.sim.cpu import CpuModel
+
+#: Memo entries kept before a memo is cleared (bounded memory in long runs).
+MEMO_LIMIT = 4_000_000
+
+
+class Meter:
+    """The virtual CPU time (ns) charged to the node whose event is being processed."""
+
+    __slots__ = ("ns",)
+
+    def __init__(self) -> None:
+        self.ns = 0
+
+
+@dataclass(slots=True)
+class MemoStats:
+    """How much real work the memos saved."""
+
+    signature_checks: int = 0
+    signature_hits: int = 0
+    batch_hits: int = 0
+    blocks_validated: int = 0
+    block_hits: int = 0
+    executions: int = 0
+    execution_hits: int = 0
+    signatures_made: int = 0
+
+
+class SimSignatureChecker:
+    """Ed25519 checks memoized on (key, payload, signature); each call charged to the meter."""
+
+    def __init__(self, meter: Meter, cpu: CpuModel, stats: MemoStats) -> None:
+        self.meter = meter
+        self.cost = cpu.verify_ns
+        self.stats = stats
+        self._memo: dict[SignatureItem, bool] = {}
+        self._batches: dict[bytes, list[bool]] = {}
+
+    def verify(self, public_key: bytes, payload: bytes, signature: bytes) -> bool:
+        """Charge one check; return the memoized or freshly computed verdict."""
+        self.meter.ns += self.cost
+        item = (public_key, payload, signature)
+        verdict = self._memo.get(item)
+        if verdict is None:
+            if len(self._memo) > MEMO_LIMIT:
+                self._memo.clear()
+            verdict = self._memo[item] = verify_signature_bytes(public_key, payload, signature)
+            self.stats.signature_checks += 1
+        else:
+            self.stats.signature_hits += 1
+        return verdict
+
+    def verify_batch(self, items: Sequence[SignatureItem], batch_id: bytes | None) -> list[bool]:
+        """Charge one check per item; memoize the whole batch by its content hash."""
+        self.meter.ns += self.cost * len(items)
+        if batch_id is not None:
+            cached = self._batches.get(batch_id)
+            if cached is not None:
+                self.stats.batch_hits += 1
+                return cached
+        memo = self._memo
+        verdicts = []
+        for item in items:
+            verdict = memo.get(item)
+            if verdict is None:
+                verdict = memo[item] = verify_signature_bytes(*item)
+                self.stats.signature_checks += 1
+            else:
+                self.stats.signature_hits += 1
+            verdicts.append(verdict)
+        if batch_id is not None:
+            if len(self._batches) > 10_000:
+                self._batches.clear()
+            self._batches[batch_id] = verdicts
+        return verdicts
+
+
+class SimSigner:
+    """A validator's signer that charges signing time to the meter."""
+
+    __slots__ = ("cost", "key", "meter", "stats", "validator_id")
+
+    def __init__(
+        self, validator_id: str, key: KeyPair, meter: Meter, cpu: CpuModel, stats: MemoStats
+    ) -> None:
+        self.validator_id = validator_id
+        self.key = key
+        self.meter = meter
+        self.cost = cpu.sign_ns
+        self.stats = stats
+
+    @property
+    def public_key(self) -> bytes:
+        """Return the public key."""
+        return self.key.public_key
+
+    def sign(self, payload: bytes) -> bytes:
+        """Sign for real and charge the time."""
+        self.meter.ns += self.cost
+        self.stats.signatures_made += 1
+        return self.key.sign_bytes(payload)
+
+
+class SimBlockValidator:
+    """Block validation (real Z3) memoized on (pre-state root, digest); charged per proof."""
+
+    def __init__(
+        self, inner: LedgerValidator, meter: Meter, cpu: CpuModel, stats: MemoStats
+    ) -> None:
+        self.inner = inner
+        self.meter = meter
+        self.cpu = cpu
+        self.stats = stats
+        self._memo: dict[tuple[bytes, bytes], BlockVerdict] = {}
+        self._proof_memo: dict[tuple[bytes, int], bool] = {}
+
+    def validate_block(self, block: ProofBlock, pre_root: bytes) -> BlockVerdict:
+        """Charge the re-verification of every proof; compute once per distinct block."""
+        self.meter.ns += self.cpu.proof_ns * len(block.proofs)
+        self.meter.ns += self.cpu.verify_ns * len(block.transactions)
+        key = (pre_root, block.digest)
+        verdict = self._memo.get(key)
+        if verdict is None:
+            verdict = self._memo[key] = self.inner.validate_block(block, pre_root)
+            self.stats.blocks_validated += 1
+        else:
+            self.stats.block_hits += 1
+        return verdict
+
+    def is_proof_invalid(self, block: ProofBlock, index: int) -> bool:
+        """Charge one proof re-verification; compute once per (block, index)."""
+        self.meter.ns += self.cpu.proof_ns
+        key = (block.digest, index)
+        verdict = self._proof_memo.get(key)
+        if verdict is None:
+            verdict = self._proof_memo[key] = self.inner.is_proof_invalid(block, index)
+        return verdict
+
+
+class SimExecutor:
+    """Block execution memoized on (pre-state root, digest); charged per ledger update."""
+
+    def __init__(
+        self, inner: LedgerExecutor, meter: Meter, cpu: CpuModel, stats: MemoStats
+    ) -> None:
+        self.inner = inner
+        self.meter = meter
+        self.cpu = cpu
+        self.stats = stats
+        self._memo: dict[tuple[bytes, bytes], Execution] = {}
+
+    def genesis_root(self) -> bytes:
+        """Return the genesis root."""
+        return self.inner.genesis_root()
+
+    def get_stakes(self, root: bytes) -> Mapping[str, int]:
+        """Return the stakes at ``root``."""
+        return self.inner.get_stakes(root)
+
+    def execute(
+        self, block: ProofBlock, verdict: BlockVerdict, pre_root: bytes, validators: ValidatorSet
+    ) -> Execution:
+        """Charge the ledger updates; compute once per distinct (pre-state, block)."""
+        key = (pre_root, block.digest)
+        execution = self._memo.get(key)
+        if execution is None:
+            execution = self._memo[key] = self.inner.execute(block, verdict, pre_root, validators)
+            self.stats.executions += 1
+        else:
+            self.stats.execution_hits += 1
+        updates = 1 + 2 * execution.transfers + len(execution.rewards) + len(execution.slashed)
+        self.meter.ns += self.cpu.update_ns * updates
+        return execution
+
+
+def describe_memoization() -> dict[str, Any]:
+    """Return the statement every result carries about what is memoized."""
+    return {
+        "signatures": "identical (key, payload, signature) checks are computed once and shared "
+        "across simulated nodes; every node is charged the CPU time of a real check",
+        "proofs": "a block's proofs are re-verified with Z3 once per distinct (pre-state, "
+        "block) and the verdict shared; every node is charged the CPU time per proof",
+        "execution": "a block's transition is computed once per distinct (pre-state, block); "
+        "every node is charged the CPU time per ledger update",
+    }

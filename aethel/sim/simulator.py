@@ -1,0 +1,411 @@
+"""Build and run one simulation: validators, keys, genesis, nodes, behaviours, faults, checkers.
+
+``run_simulation(SimConfig(...))`` returns a :class:`SimulationResult`; ``result.to_json()`` is
+what ``aethel simulate --json`` prints. Everything random comes from the root seed through one
+named RNG per subsystem and node, so the same seed gives the same trace hash.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aethel.consensus.block import ProofBlock
+from aethel.consensus.interfaces import ChainStore
+from aethel.consensus.ledger import LedgerExecutor, LedgerValidator, StateRepository, make_genesis
+from aethel.consensus.messages import CommitCertificate
+from aethel.consensus.replica import Mode, Replica, ReplicaConfig, Services
+from aethel.consensus.stores import MemoryChainStore, SqliteChainStore
+from aethel.consensus.timeouts import compute_timeout
+from aethel.consensus.validators import Validator, ValidatorSet, make_validator_keys
+from aethel.consensus.workload import TransferWorkload
+from aethel.errors import UsageError
+from aethel.sim.byzantine import KINDS, make_behaviour
+from aethel.sim.cpu import CpuModel
+from aethel.sim.engine import CONTROL, CommitRecord, Engine, SimNode
+from aethel.sim.faults import FaultPlan, Partition, parse_faults
+from aethel.sim.network import NetworkModel
+from aethel.sim.services import (
+    MemoStats,
+    Meter,
+    SimBlockValidator,
+    SimExecutor,
+    SimSignatureChecker,
+    SimSigner,
+    describe_memoization,
+)
+
+DEFAULT_STAKE = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class SimConfig:
+    """Everything that defines a run (with the code version: the trace)."""
+
+    validators: int = 4
+    mode: Mode = "collector"
+    heights: int = 3
+    seed: int = 0
+    byzantine: tuple[tuple[str, float], ...] = ()
+    faults: tuple[str, ...] = ()
+    stakes: tuple[int, ...] | None = None
+    per_block: int = 4
+    accounts: int = 16
+    max_time_ns: int | None = None
+    latency_scale: int = 1
+    record_messages: bool | None = None
+    #: Extra partitions (used by generated twins scenarios).
+    partitions: tuple[Partition, ...] = ()
+    #: Directory for per-node SQLite stores (None: in-memory stores).
+    storage_dir: str | None = None
+    cpu: CpuModel = field(default_factory=CpuModel)
+
+    def describe(self) -> dict[str, Any]:
+        """Return the configuration as JSON."""
+        return {
+            "validators": self.validators,
+            "mode": self.mode,
+            "heights": self.heights,
+            "seed": self.seed,
+            "byzantine": [f"{k}:{f}" for k, f in self.byzantine],
+            "faults": list(self.faults),
+            "stakes": "equal" if self.stakes is None else list(self.stakes),
+            "transactions_per_block": self.per_block,
+            "latency_scale": self.latency_scale,
+        }
+
+
+@dataclass(slots=True)
+class SimulationResult:
+    """What a run produced; ``to_json`` gives the ``--json`` output."""
+
+    config: SimConfig
+    network: dict[str, Any]
+    heights: list[dict[str, Any]]
+    heights_committed: int
+    wall_s: float
+    virtual_s: float
+    events: int
+    messages: int
+    bytes_sent: int
+    checkers: dict[str, dict[str, Any]]
+    trace_hash: str
+    evidence: list[dict[str, Any]]
+    byzantine_nodes: dict[str, str]
+    byzantine_stake_fraction: float
+    memo: dict[str, int]
+    logs: dict[str, int]
+    health: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """Return True if every checker passed."""
+        return all(c["ok"] for c in self.checkers.values())
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the result as one JSON object."""
+        return {
+            "config": self.config.describe(),
+            "network_model": self.network,
+            "cpu_model": self.config.cpu.describe(),
+            "memoization": describe_memoization(),
+            "heights_committed": self.heights_committed,
+            "heights": self.heights,
+            "wall_s": round(self.wall_s, 3),
+            "virtual_s": round(self.virtual_s, 6),
+            "events": self.events,
+            "events_per_s": round(self.events / self.wall_s) if self.wall_s else None,
+            "messages": self.messages,
+            "bytes_sent": self.bytes_sent,
+            "checkers": self.checkers,
+            "ok": self.ok,
+            "trace_hash": self.trace_hash,
+            "evidence": self.evidence,
+            "byzantine_nodes": self.byzantine_nodes,
+            "byzantine_stake_fraction": round(self.byzantine_stake_fraction, 4),
+            "memo": self.memo,
+            "logs": self.logs,
+            "health": self.health,
+        }
+
+
+class Simulation:
+    """One built simulation; :meth:`run` executes it (use :func:`run_simulation`)."""
+
+    def __init__(self, config: SimConfig) -> None:
+        if config.validators < 1 or config.heights < 1:
+            raise UsageError("a simulation needs >= 1 validator and >= 1 height")
+        self.config = config
+        n = config.validators
+        stakes = list(config.stakes) if config.stakes is not None else [DEFAULT_STAKE] * n
+        if len(stakes) != n:
+            raise UsageError(f"{len(stakes)} stakes given for {n} validators")
+        width = max(5, len(str(n - 1)))
+        keys = make_validator_keys(n, config.seed)
+        self.keys = keys
+        self.ids = [f"v{i:0{width}d}" for i in range(n)]
+        members = [
+            Validator(vid, key.public_key, stake)
+            for vid, key, stake in zip(self.ids, keys, stakes, strict=True)
+        ]
+        epoch_seed = random.Random(f"aethel-sim/epoch/{config.seed}").randbytes(32)
+        self.validators = ValidatorSet.create(0, epoch_seed, members)
+        self.repository = StateRepository()
+        self.workload = TransferWorkload(
+            self.repository, config.seed, accounts=config.accounts, per_block=config.per_block
+        )
+        genesis = make_genesis(self.workload.genesis_balances, self.validators)
+        self.meter = Meter()
+        self.memo = MemoStats()
+        cpu = config.cpu
+        self.checker = SimSignatureChecker(self.meter, cpu, self.memo)
+        self.ledger_validator = LedgerValidator(self.repository)
+        self.block_validator = SimBlockValidator(self.ledger_validator, self.meter, cpu, self.memo)
+        self.ledger_executor = LedgerExecutor(self.repository, genesis)
+        self.executor = SimExecutor(self.ledger_executor, self.meter, cpu, self.memo)
+        self.faults: FaultPlan = parse_faults(config.faults, n)
+        if config.partitions:
+            self.faults = FaultPlan(
+                self.faults.specs,
+                self.faults.link,
+                self.faults.partitions + config.partitions,
+                self.faults.nodes,
+            )
+        self.network = NetworkModel(latency_scale=config.latency_scale)
+        self.behaviours = self._assign_byzantine()
+        nodes = self._make_nodes()
+        record = config.record_messages if config.record_messages is not None else n <= 256
+        self.engine = Engine(
+            nodes, config.mode, self.network, cpu, self.faults, self.meter, config.seed, record
+        )
+        self.engine.sync_provider = self._provide_sync
+
+    # ------------------------------------------------------------------ building
+
+    def _assign_byzantine(self) -> dict[int, str]:
+        n = self.config.validators
+        order = list(range(n))
+        random.Random(f"aethel-sim/byzantine/{self.config.seed}").shuffle(order)
+        assigned: dict[int, str] = {}
+        for kind, fraction in self.config.byzantine:
+            if kind not in KINDS:
+                raise UsageError(f"unknown Byzantine behaviour {kind!r}; known: {', '.join(KINDS)}")
+            if not 0.0 <= fraction <= 1.0:
+                raise UsageError(f"Byzantine fraction {fraction} is outside [0, 1]")
+            count = math.floor(fraction * n + 1e-9)
+            for index in order[:count]:
+                assigned[index] = kind
+            order = order[count:]
+        return assigned
+
+    def _make_nodes(self) -> list[SimNode]:
+        nodes: list[SimNode] = []
+        seed = self.config.seed
+        for index, vid in enumerate(self.ids):
+            rng = random.Random(f"aethel-sim/link/{seed}/{index}")
+            nodes.append(SimNode(index, vid, NetworkModel.region_of(index), rng))
+        twins = [i for i, kind in sorted(self.behaviours.items()) if kind == "twins"]
+        for twin_of in twins:
+            index = len(nodes)
+            rng = random.Random(f"aethel-sim/link/{seed}/{index}")
+            nodes.append(SimNode(index, self.ids[twin_of], NetworkModel.region_of(index), rng))
+        for node in nodes:
+            key = (
+                self.keys[self.ids.index(node.validator_id)]
+                if node.index >= len(self.ids)
+                else self.keys[node.index]
+            )
+            kind = self.behaviours.get(
+                node.index if node.index < len(self.ids) else self.ids.index(node.validator_id)
+            )
+            node.honest = kind is None
+            node.behaviour = (
+                None if kind is None or kind == "twins" else make_behaviour(kind, self.workload)
+            )
+            node.store = self._make_store(node.index)
+            node.make_replica = self._replica_factory(node.validator_id, key)
+        return nodes
+
+    def _make_store(self, index: int) -> ChainStore:
+        if self.config.storage_dir is None:
+            return MemoryChainStore()
+        path = Path(self.config.storage_dir) / f"node-{index}.sqlite"
+        return SqliteChainStore(path, self.repository)
+
+    def _replica_factory(
+        self, validator_id: str, key: Any
+    ) -> Callable[[ChainStore, bool], Replica]:
+        signer = SimSigner(validator_id, key, self.meter, self.config.cpu, self.memo)
+
+        def make(store: ChainStore, lost_journal: bool) -> Replica:
+            services = Services(
+                self.checker, self.block_validator, self.executor, store, self.workload
+            )
+            config = ReplicaConfig(mode=self.config.mode, lost_journal=lost_journal)
+            return Replica(signer, self.validators, services, config)
+
+        return make
+
+    # ------------------------------------------------------------------ control events
+
+    def _start_node(self, node: SimNode, time: int, lost_journal: bool) -> None:
+        assert node.make_replica is not None
+        node.epoch += 1
+        node.up = True
+        node.cpu_free = max(node.cpu_free, time)
+        node.replica = node.make_replica(node.store, lost_journal)
+        outputs = node.replica.start(time)
+        self.engine.emit(node, outputs, time)
+
+    def _schedule_faults(self) -> None:
+        late = {f.node for f in self.faults.nodes if f.kind == "late"}
+        for node in self.engine.nodes:
+            if node.index not in late:
+                self._start_node(node, 0, False)
+        for fault in self.faults.nodes:
+            if fault.kind == "late":
+
+                def join(engine: Engine, node: SimNode, at: int) -> None:
+                    self._start_node(node, at, True)
+
+                self.engine.push(fault.at, CONTROL, fault.node, join)
+                continue
+
+            def crash(engine: Engine, node: SimNode, at: int) -> None:
+                node.up = False
+                node.epoch += 1
+
+            self.engine.push(fault.at, CONTROL, fault.node, crash)
+            if fault.restart_at is not None:
+                saved = fault.saved_state
+
+                def restart(engine: Engine, node: SimNode, at: int, saved: bool = saved) -> None:
+                    if not saved:
+                        node.store = self._make_store_fresh(node.index)
+                    self._start_node(node, at, not saved)
+
+                self.engine.push(fault.restart_at, CONTROL, fault.node, restart)
+
+    def _make_store_fresh(self, index: int) -> ChainStore:
+        if self.config.storage_dir is None:
+            return MemoryChainStore()
+        path = Path(self.config.storage_dir) / f"node-{index}-fresh.sqlite"
+        if path.exists():
+            path.unlink()
+        return SqliteChainStore(path, self.repository)
+
+    def _provide_sync(
+        self, node: SimNode, certificate: CommitCertificate
+    ) -> tuple[ProofBlock, int] | None:
+        for peer in self.engine.nodes:
+            if peer is node or not peer.up:
+                continue
+            block = peer.store.get_block(certificate.height)
+            if block is not None and block.digest == certificate.digest:
+                if certificate.post_root not in self.repository:
+                    return None
+                size = len(self.repository.get(certificate.post_root).encode())
+                return block, size
+        return None
+
+    # ------------------------------------------------------------------ running
+
+    def honest_nodes(self) -> list[SimNode]:
+        """Return the nodes running honest replicas with their own key."""
+        return [n for n in self.engine.nodes if n.honest]
+
+    def run(self, progress: Callable[[int, int], None] | None = None) -> SimulationResult:
+        """Run to completion and check the trace."""
+        from aethel.sim.checkers import run_checkers
+        from aethel.sim.report import summarize
+
+        config = self.config
+        heal = self.faults.heal_time
+        max_time = config.max_time_ns or heal + config.heights * 120_000_000_000 + 60_000_000_000
+        honest = self.honest_nodes()
+        crashed_for_good = {
+            f.node for f in self.faults.nodes if f.kind == "crash" and f.restart_at is None
+        }
+        targets = {n.index for n in honest if n.index not in crashed_for_good}
+        reached: set[int] = set()
+        state = {"best": 0}
+        engine = self.engine
+
+        def on_commit(record: CommitRecord) -> None:
+            if record.height > state["best"]:
+                state["best"] = record.height
+            if (
+                record.node in targets
+                and record.height >= config.heights
+                and record.time >= heal
+                and record.node not in reached
+            ):
+                reached.add(record.node)
+                if len(reached) == len(targets):
+                    engine.stopped = True
+
+        engine.on_commit = on_commit
+
+        def done() -> bool:
+            return engine.stopped
+
+        def report() -> None:
+            if progress is not None:
+                progress(min(state["best"], config.heights), config.heights)
+
+        start = time.perf_counter()
+        self._schedule_faults()
+        self.engine.run(max_time, done, report)
+        wall = time.perf_counter() - start
+        report()
+        checkers = run_checkers(self, heal)
+        return summarize(self, wall, checkers)
+
+    def liveness_bound(self, heal: int) -> int:
+        """Return how long after healing every honest node must commit (P9)."""
+        latency = max(max(row) for row in self.network.latency_table())
+        highest_view = max(
+            (n.replica.view for n in self.engine.nodes if n.replica is not None), default=0
+        )
+        return 2 * compute_timeout(4 * latency, highest_view + 2) + 30_000_000_000
+
+
+def run_simulation(
+    config: SimConfig, progress: Callable[[int, int], None] | None = None
+) -> SimulationResult:
+    """Build and run one simulation."""
+    return Simulation(config).run(progress)
+
+
+def config_from_json(value: dict[str, Any]) -> SimConfig:
+    """Rebuild a :class:`SimConfig` from :meth:`SimConfig.describe`-like JSON (replay files)."""
+    stakes = value.get("stakes")
+    partitions = tuple(
+        Partition(frozenset(p["group"]), p["start"], p["end"], p.get("oneway", False))
+        for p in value.get("partitions", [])
+    )
+    byzantine = []
+    for item in value.get("byzantine", []):
+        kind, _, fraction = item.partition(":")
+        byzantine.append((kind, float(fraction)))
+    return SimConfig(
+        validators=value["validators"],
+        mode=value["mode"],
+        heights=value["heights"],
+        seed=value["seed"],
+        byzantine=tuple(byzantine),
+        faults=tuple(value.get("faults", [])),
+        stakes=None if stakes in (None, "equal") else tuple(stakes),
+        per_block=value.get("transactions_per_block", 4),
+        latency_scale=value.get("latency_scale", 1),
+        partitions=partitions,
+        max_time_ns=value.get("max_time_ns"),
+    )
+
+
+__all__ = ["SimConfig", "Simulation", "SimulationResult", "asdict", "run_simulation"]
