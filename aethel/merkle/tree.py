@@ -263,7 +263,9 @@ class StateTree:
             visits_before = self._visits
             skips_before = self._skips
             added: list[Node] = []
-            if self._root is None and not deletes:  # a bulk load: the ops are the items
+            if not ops:
+                new_root = self._root
+            elif self._root is None and not deletes:  # a bulk load: the ops are the items
                 new_root = build_subtree(ops, 0, len(ops), 0, added)  # type: ignore[arg-type]
             else:
                 new_root = self._apply(self._root, 0, ops, 0, len(ops), added)
