@@ -82,6 +82,21 @@ def bench_command(
         print_benchmark(report)
 
 
+@app.command("simulate")
+def simulate(*args: Any, **kwargs: Any) -> None:  # pragma: no cover - replaced below
+    """Placeholder; the real command is registered from aethel.sim.cli."""
+
+
+def _register_simulate() -> None:
+    from aethel.sim.cli import simulate_command
+
+    app.registered_commands[:] = [c for c in app.registered_commands if c.name != "simulate"]
+    app.command("simulate")(simulate_command)
+
+
+_register_simulate()
+
+
 @app.command("version")
 def version_command() -> None:
     """Print the implementation and protocol versions."""

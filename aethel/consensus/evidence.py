@@ -16,7 +16,7 @@ slashed at most once per (offence, height): :attr:`Evidence.slash_key`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from aethel.consensus.messages import (
     Commit,
@@ -28,7 +28,14 @@ from aethel.consensus.messages import (
     parse_message,
 )
 from aethel.economics import Offence
-from aethel.encoding import SIGNATURE_SIZE, Domain, parse_hex, signing_bytes, to_hex
+from aethel.encoding import (
+    SIGNATURE_SIZE,
+    Domain,
+    canonical_json,
+    parse_hex,
+    signing_bytes,
+    to_hex,
+)
 from aethel.errors import EncodingError, ProtocolViolation
 
 if TYPE_CHECKING:
@@ -50,9 +57,19 @@ class Evidence:
     reporter: str
     signature: bytes
     payload: bytes = field(init=False, repr=False, compare=False)
+    _size: int = field(default=-1, init=False, repr=False, compare=False)
+
+    TYPE: ClassVar[str] = "evidence"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "payload", signing_bytes(Domain.EVIDENCE, self.body()))
+
+    @property
+    def wire_size(self) -> int:
+        """Return the length of the canonical encoding (evidence is gossiped, R8.5)."""
+        if self._size < 0:
+            object.__setattr__(self, "_size", len(canonical_json(self.to_wire())))
+        return self._size
 
     @property
     def height(self) -> int:

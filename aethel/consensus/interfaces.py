@@ -131,6 +131,10 @@ class Executor(Protocol):
         """Return the validators' stakes in the state at ``root`` (after a snapshot sync)."""
         ...
 
+    def is_slashed(self, root: bytes, slash_key: tuple[str, str, int]) -> bool:
+        """Return True if the state at ``root`` already slashed ``slash_key`` (R4.2)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class CommittedHeight:

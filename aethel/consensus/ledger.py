@@ -114,6 +114,11 @@ def make_genesis(balances: Mapping[str, int], validators: ValidatorSet) -> Ledge
     return LedgerState(dict(balances), {}, stakes, 0, 0, supply, None, frozenset())
 
 
+def slash_mark(slash_key: tuple[str, str, int]) -> str:
+    """Return how the state records that ``slash_key`` was slashed."""
+    return "/".join(str(part) for part in slash_key)
+
+
 def reward_account(validators: ValidatorSet, validator_id: str) -> str:
     """Return the account (hex public key) a validator's rewards are paid to."""
     member = validators.get(validator_id)
@@ -243,6 +248,10 @@ class LedgerExecutor:
         """Return the stakes in the state at ``root``."""
         return self.repository.get(root).stakes
 
+    def is_slashed(self, root: bytes, slash_key: tuple[str, str, int]) -> bool:
+        """Return True if the state at ``root`` already slashed ``slash_key``."""
+        return slash_mark(slash_key) in self.repository.get(root).slashed
+
     def execute(
         self,
         block: ProofBlock,
@@ -274,7 +283,7 @@ class LedgerExecutor:
         slashed: dict[str, int] = {}
         marks = set(state.slashed)
         for evidence in block.evidence:
-            mark = "/".join(str(part) for part in evidence.slash_key)
+            mark = slash_mark(evidence.slash_key)
             if mark in marks:
                 raise ProtocolViolation("R4.2", "evidence already slashed")
             marks.add(mark)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias, Union
 
 from aethel.encoding import (
     HASH_SIZE,
@@ -40,6 +40,7 @@ from aethel.errors import EncodingError, ProtocolViolation
 
 if TYPE_CHECKING:
     from aethel.consensus.block import ProofBlock
+    from aethel.consensus.evidence import Evidence
     from aethel.consensus.signing import Signer
 
 NO_VIEW = -1
@@ -470,9 +471,17 @@ class NewView:
         return self._size if self._size >= 0 else _cache(self, "_size", _wire_len(self))
 
 
-Message: TypeAlias = (
-    PrePrepare | Prepare | Commit | PrepareCertificate | CommitCertificate | ViewChange | NewView
-)
+# Evidence is gossiped like a message (R8.5); it lives in aethel.consensus.evidence.
+Message: TypeAlias = Union[  # a forward reference needs typing.Union
+    PrePrepare,
+    Prepare,
+    Commit,
+    PrepareCertificate,
+    CommitCertificate,
+    ViewChange,
+    NewView,
+    "Evidence",
+]
 SignedMessage: TypeAlias = PrePrepare | Prepare | Commit | ViewChange | NewView
 
 
@@ -606,6 +615,10 @@ def parse_message(value: object) -> Message:
         if message.body() != {k: v[k] for k in message.body()}:
             raise EncodingError("E4", "new-view summary fields do not match its content")
         return message
+    if kind == "evidence":
+        from aethel.consensus.evidence import parse_evidence
+
+        return parse_evidence(value)
     raise EncodingError("E4", f"unknown consensus message type {kind!r}")
 
 

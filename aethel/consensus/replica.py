@@ -78,7 +78,7 @@ from aethel.consensus.timeouts import compute_timeout
 from aethel.consensus.validators import ValidatorSet
 from aethel.consensus.viewchange import check_new_view, check_view_change_claim, select_view_changes
 from aethel.consensus.votes import AddResult, VoteCollector, check_certificate, minimal_quorum
-from aethel.errors import UsageError
+from aethel.errors import ProtocolViolation, UsageError
 
 Mode = Literal["broadcast", "collector"]
 MODES: tuple[Mode, ...] = ("broadcast", "collector")
@@ -393,6 +393,8 @@ class Replica:
             self._on_view_change(message)
         elif isinstance(message, NewView):
             self._on_new_view(message)
+        elif isinstance(message, Evidence):
+            self._on_evidence(message)
         else:  # an object that is no consensus message (unreachable for typed callers)
             self.stats.rejected += 1  # type: ignore[unreachable]
 
@@ -430,10 +432,13 @@ class Replica:
 
     def _build_block(self) -> ProofBlock:
         transactions, proofs = self.services.source.select(self.height, self.state_root)
+        slashed = self.services.executor.is_slashed
         evidence = [
             e
             for key, e in sorted(self._evidence_pool.items())
-            if key not in self._slashed_keys and e.height < self.height
+            if key not in self._slashed_keys
+            and e.height < self.height
+            and not slashed(self.state_root, key)
         ][: self.config.max_block_evidence]
         return ProofBlock.create(
             self.signer,
@@ -497,9 +502,14 @@ class Replica:
                     self._report(Evidence.false_claim(self.signer, pp, pp.block, index))
                 self._reject(verdict.rule_id or "R1.1", verdict.reason)
                 return
-            execution = self.services.executor.execute(
-                pp.block, verdict, self.state_root, self.validators
-            )
+            try:
+                execution = self.services.executor.execute(
+                    pp.block, verdict, self.state_root, self.validators
+                )
+            except ProtocolViolation as exc:  # the transition breaks a book: reject the block
+                self._rejected.add(pp.digest)
+                self._reject(exc.rule_id, exc.detail)
+                return
             cached = (verdict, execution)
             self._executions[pp.digest] = cached
         self.proposals[pp.view] = Proposal(pp, cached[0], cached[1])
@@ -535,7 +545,9 @@ class Replica:
                 return reason
         keys = set()
         for evidence in block.evidence:
-            if evidence.slash_key in keys or evidence.slash_key in self._slashed_keys:
+            if evidence.slash_key in keys or self.services.executor.is_slashed(
+                self.state_root, evidence.slash_key
+            ):
                 return "R4.2: evidence already slashed or repeated"
             keys.add(evidence.slash_key)
             if evidence.height >= self.height:
@@ -547,8 +559,8 @@ class Replica:
                     self.services.checker,
                     self.services.validator.is_proof_invalid,
                 )
-            except Exception as exc:  # a ProtocolViolation names the rule
-                return f"{getattr(exc, 'rule_id', 'R4.2')}: invalid evidence ({exc})"
+            except ProtocolViolation as exc:
+                return f"{exc.rule_id}: invalid evidence ({exc.detail})"
         return ""
 
     def _reject(self, rule_id: str, reason: str) -> None:
@@ -778,11 +790,29 @@ class Replica:
                 continue
             self._dispatch(message)
 
+    def _on_evidence(self, evidence: Evidence) -> None:
+        """Adopt gossiped evidence after checking it (R1.5, R8.5): the next leader includes it."""
+        key = evidence.slash_key
+        if key in self._evidence_pool or key in self._slashed_keys:
+            return
+        try:
+            check_evidence(
+                evidence,
+                self.validators,
+                self.services.checker,
+                self.services.validator.is_proof_invalid,
+            )
+        except ProtocolViolation as exc:
+            self._reject(exc.rule_id, f"invalid evidence: {exc.detail}")
+            return
+        self._evidence_pool[key] = evidence
+
     def _report(self, evidence: Evidence) -> None:
         key = evidence.slash_key
         if key in self._evidence_pool or key in self._slashed_keys:
             return
         self._evidence_pool[key] = evidence
+        self._out.append(Broadcast(evidence))
         self.stats.evidence_found += 1
         self._out.append(
             EvidenceFound(evidence, evidence.offender, evidence.offence.value, evidence.height)

@@ -11,6 +11,9 @@ Byzantine node signs exactly what a real attacker with that key could sign:
   for every block it sees, valid or not (R1.5, R7.3);
 * ``stale-view`` / ``future-view``: besides behaving honestly, repeats its messages re-signed for
   an older view, or for views and heights far ahead (they must change nothing, N6);
+* ``fork``: a coalition attack for over-threshold runs (broadcast mode): as leader it sends one
+  block to even-numbered and another to odd-numbered validators (both to the coalition), and as
+  voter it sends PREPARE and COMMIT for each block to the side that received it;
 * twins (two nodes, one key) are built by the simulator, each running an honest replica.
 """
 
@@ -47,6 +50,7 @@ KINDS = (
     "stale-view",
     "future-view",
     "twins",
+    "fork",
 )
 
 
@@ -293,7 +297,94 @@ class ShiftedViews(Behaviour):
         return result
 
 
-def make_behaviour(kind: str, workload: TransferWorkload | None) -> Behaviour:
+class Fork(Behaviour):
+    """Coalition attack: split the honest validators between two blocks of one height."""
+
+    name = "fork"
+
+    def __init__(self, workload: TransferWorkload | None, coalition: set[str]) -> None:
+        super().__init__(workload)
+        self.coalition = coalition
+        self.voted: set[bytes] = set()
+
+    def _side(self, engine: Engine, validator: str) -> int:
+        # Alternate the honest validators between the two sides so both halves are equal.
+        honest = sorted(v for v in engine.addresses if v not in self.coalition)
+        return honest.index(validator) % 2 if validator in honest else 0
+
+    def filter_outputs(
+        self, engine: Engine, node: SimNode, outputs: list[Output], time: int
+    ) -> list[Output]:
+        result: list[Output] = []
+        for out in outputs:
+            message = out.message if isinstance(out, Send | Broadcast) else None
+            if (
+                isinstance(out, Broadcast)
+                and isinstance(message, Prepare | Commit)
+                and message.digest in FORK_SIDES
+            ):
+                continue  # the replica's own vote on a forked block: sent per side instead
+            if isinstance(message, PrePrepare) and message.leader == node.validator_id:
+                other = _variant(node, message.block)
+                if other is not None:
+                    assert node.replica is not None
+                    second = PrePrepare.create(node.replica.signer, message.view, other)
+                    FORK_SIDES[message.digest] = 0
+                    FORK_SIDES[second.digest] = 1
+                    engine._note_proposal(message, time)
+                    for peer in sorted(engine.addresses):
+                        if peer == node.validator_id:
+                            continue
+                        if peer in self.coalition:
+                            result.extend([Send(peer, message), Send(peer, second)])
+                        else:
+                            side = self._side(engine, peer)
+                            result.append(Send(peer, message if side == 0 else second))
+                    result.extend(self._votes(engine, node, message, 0))
+                    result.extend(self._votes(engine, node, second, 1))
+                    continue
+            result.append(out)
+        return result
+
+    def on_message(self, engine: Engine, node: SimNode, message: Message, now: int) -> list[Output]:
+        assert node.replica is not None
+        outputs = node.replica.on_message(message, now)
+        if isinstance(message, PrePrepare) and message.digest in FORK_SIDES:
+            side = FORK_SIDES[message.digest]
+            outputs = [*outputs, *self._votes(engine, node, message, side)]
+        return outputs
+
+    def _votes(self, engine: Engine, node: SimNode, pp: PrePrepare, side: int) -> list[Output]:
+        assert node.replica is not None
+        replica = node.replica
+        if pp.digest in self.voted or pp.height != replica.height:
+            return []
+        self.voted.add(pp.digest)
+        services = replica.services
+        verdict = services.validator.validate_block(pp.block, replica.state_root)
+        if not verdict.valid:
+            return []
+        root = services.executor.execute(
+            pp.block, verdict, replica.state_root, replica.validators
+        ).post_root
+        prepare = Prepare.create(replica.signer, pp.height, pp.view, pp.digest)
+        commit = Commit.create(replica.signer, pp.height, pp.view, pp.digest, root)
+        result: list[Output] = []
+        for peer in sorted(engine.addresses):
+            if peer != node.validator_id and (
+                peer in self.coalition or self._side(engine, peer) == side
+            ):
+                result.extend([Send(peer, prepare), Send(peer, commit)])
+        return result
+
+
+#: Which side each forked block went to (shared by the coalition, as a real one would agree).
+FORK_SIDES: dict[bytes, int] = {}
+
+
+def make_behaviour(
+    kind: str, workload: TransferWorkload | None, coalition: set[str] | None = None
+) -> Behaviour:
     """Return the behaviour named ``kind`` (see :data:`KINDS`)."""
     behaviours: dict[str, Any] = {
         "silent": lambda: Silent(workload),
@@ -303,6 +394,7 @@ def make_behaviour(kind: str, workload: TransferWorkload | None) -> Behaviour:
         "stale-view": lambda: ShiftedViews(workload, -1, 0),
         "future-view": lambda: ShiftedViews(workload, 1_000, 5),
         "twins": lambda: Behaviour(workload),
+        "fork": lambda: Fork(workload, coalition or set()),
     }
     if kind not in behaviours:
         raise UsageError(f"unknown Byzantine behaviour {kind!r}; known: {', '.join(KINDS)}")

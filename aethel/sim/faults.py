@@ -144,7 +144,11 @@ def parse_faults(specs: tuple[str, ...] | list[str], n: int) -> FaultPlan:
     for spec in specs:
         kind, _, rest = spec.partition(":")
         body, _, window_text = rest.partition("@")
-        start, end = _window(window_text) if window_text else (0, FOREVER)
+        if kind == "crash" and window_text.endswith(":fresh"):
+            window_text = window_text[: -len(":fresh")]
+            body += ":fresh"
+        link_kind = kind in ("loss", "dup", "reorder", "spike")
+        start, end = _window(window_text) if window_text and link_kind else (0, FOREVER)
         parts = body.split(":") if body else []
         if kind in ("loss", "dup", "reorder") and len(parts) == 1:
             delay = 100_000_000 if kind == "reorder" else 0

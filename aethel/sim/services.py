@@ -179,6 +179,10 @@ class SimExecutor:
         """Return the stakes at ``root``."""
         return self.inner.get_stakes(root)
 
+    def is_slashed(self, root: bytes, slash_key: tuple[str, str, int]) -> bool:
+        """Return True if ``slash_key`` is already slashed at ``root``."""
+        return self.inner.is_slashed(root, slash_key)
+
     def execute(
         self, block: ProofBlock, verdict: BlockVerdict, pre_root: bytes, validators: ValidatorSet
     ) -> Execution:

@@ -224,8 +224,11 @@ class Simulation:
                 node.index if node.index < len(self.ids) else self.ids.index(node.validator_id)
             )
             node.honest = kind is None
+            coalition = {self.ids[i] for i, k in self.behaviours.items() if k == "fork"}
             node.behaviour = (
-                None if kind is None or kind == "twins" else make_behaviour(kind, self.workload)
+                None
+                if kind is None or kind == "twins"
+                else make_behaviour(kind, self.workload, coalition)
             )
             node.store = self._make_store(node.index)
             node.make_replica = self._replica_factory(node.validator_id, key)
@@ -380,32 +383,6 @@ def run_simulation(
 ) -> SimulationResult:
     """Build and run one simulation."""
     return Simulation(config).run(progress)
-
-
-def config_from_json(value: dict[str, Any]) -> SimConfig:
-    """Rebuild a :class:`SimConfig` from :meth:`SimConfig.describe`-like JSON (replay files)."""
-    stakes = value.get("stakes")
-    partitions = tuple(
-        Partition(frozenset(p["group"]), p["start"], p["end"], p.get("oneway", False))
-        for p in value.get("partitions", [])
-    )
-    byzantine = []
-    for item in value.get("byzantine", []):
-        kind, _, fraction = item.partition(":")
-        byzantine.append((kind, float(fraction)))
-    return SimConfig(
-        validators=value["validators"],
-        mode=value["mode"],
-        heights=value["heights"],
-        seed=value["seed"],
-        byzantine=tuple(byzantine),
-        faults=tuple(value.get("faults", [])),
-        stakes=None if stakes in (None, "equal") else tuple(stakes),
-        per_block=value.get("transactions_per_block", 4),
-        latency_scale=value.get("latency_scale", 1),
-        partitions=partitions,
-        max_time_ns=value.get("max_time_ns"),
-    )
 
 
 __all__ = ["SimConfig", "Simulation", "SimulationResult", "asdict", "run_simulation"]
