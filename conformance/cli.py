@@ -9,6 +9,7 @@ from conformance.protocol.cli import protocol_schema_command, serve_command, ser
 from conformance.prove import prove_command
 from conformance.report.cli import diff_command, report_command
 from conformance.runner import run_command
+from conformance.selftest import selftest_command
 
 app = typer.Typer(
     help="Aethel conformance suite: check an implementation of the Proof-of-Proof protocol.",
@@ -23,6 +24,7 @@ app.command("diff")(diff_command)
 app.command("serve-reference")(serve_reference_command)
 app.command("serve")(serve_command)
 app.command("protocol-schema")(protocol_schema_command)
+app.command("selftest")(selftest_command)
 
 
 def main() -> None:

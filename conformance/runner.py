@@ -47,6 +47,7 @@ def suite_command(
     area: list[str] | None = None,
     capability: list[str] | None = None,
     keyword: str | None = None,
+    marker: str | None = None,
     seed: int = 0,
     expectations: Path | None = None,
     validate_protocol: bool = False,
@@ -72,6 +73,8 @@ def suite_command(
             command.append(f"{option}={value}")
     if keyword:
         command += ["-k", keyword]
+    if marker:
+        command += ["-m", marker]
     if expectations:
         command.append(f"--expectations={expectations}")
     if validate_protocol:
@@ -170,6 +173,9 @@ def run_command(
         list[str] | None, typer.Option(help="only cases needing this capability")
     ] = None,
     keyword: Annotated[str | None, typer.Option("-k", help="pytest keyword expression")] = None,
+    marker: Annotated[
+        str | None, typer.Option("-m", help="pytest marker expression, e.g. 'not performance'")
+    ] = None,
     seed: Annotated[int, typer.Option(help="root seed of randomized scenarios")] = 0,
     expectations: Annotated[
         Path | None, typer.Option(help="known failures (TOML) of the implementation")
@@ -202,7 +208,7 @@ def run_command(
         console.print(f"[bold]running the suite against {spec}[/bold]")
         report, pytest_code = run_suite(
             spec, out_dir, workers=workers, req=req, area=area, capability=capability,
-            keyword=keyword, seed=seed, expectations=expectations,
+            keyword=keyword, marker=marker, seed=seed, expectations=expectations,
             validate_protocol=validate_protocol, startup_timeout=startup_timeout,
             request_timeout=request_timeout, case_timeout=case_timeout, progress=progress,
         )  # fmt: skip

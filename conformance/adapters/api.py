@@ -65,6 +65,25 @@ class ListHashAPI(Protocol):
     ) -> bool: ...
 
 
+class StateTreeAPI(Protocol):
+    """Capability ``state-tree``: the sparse Merkle state tree (E8, E9, N2, T22.1a, T22.1b)."""
+
+    def new(self, cache_size: int | None = None) -> StateTreeObject: ...
+    def verify_proof(self, proof: JSON, root: Hex) -> bool: ...
+
+
+class StateTreeObject(Protocol):
+    """One state tree (a handle over the subprocess protocol)."""
+
+    def update(self, key: str, value: JSON) -> Hex: ...
+    def delete(self, key: str) -> Hex: ...
+    def batch_update(self, ops: list[JSON]) -> Hex: ...
+    def get(self, key: str) -> JSON: ...
+    def root(self) -> Hex: ...
+    def prove(self, key: str) -> JSON: ...
+    def get_cache_stats(self) -> JSON: ...
+
+
 class EconomicsAPI(Protocol):
     """Capability ``economics``: the integer economics functions (R1.2-R1.3, R4.2-R4.4, R4.7)."""
 
@@ -84,10 +103,16 @@ class ReplicaAPI(Protocol):
     def timeout(self, observed_latency_ns: int, view: int) -> int: ...
 
 
+#: The Protocol class of the objects a capability creates (checked like API_CLASSES).
+OBJECT_CLASSES: dict[str, type] = {
+    "state-tree": StateTreeObject,
+}
+
 #: The Protocol class of each capability (checked against the command table by a harness test).
 API_CLASSES: dict[str, type] = {
     "encoding": EncodingAPI,
     "list-hash": ListHashAPI,
+    "state-tree": StateTreeAPI,
     "economics": EconomicsAPI,
     "replica": ReplicaAPI,
 }

@@ -12,7 +12,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
-from aethel import __version__, economics, encoding, rfc6962
+from aethel import __version__, economics, encoding, merkle, rfc6962
 from aethel.consensus import timeouts
 from aethel.errors import AethelError, ProtocolViolation
 from conformance.adapters.api import JSON, Hex
@@ -131,6 +131,74 @@ class ReferenceListHash:
         )
 
 
+_ABSENT = object()
+
+
+class ReferenceTree:
+    """One reference state tree, over a node store read through its LRU cache."""
+
+    def __init__(self, cache_size: int | None) -> None:
+        store = merkle.MemoryNodeStore()
+        if cache_size is None:
+            self.tree = merkle.StateTree(store)
+        else:
+            self.tree = merkle.StateTree(store, cache_size=cache_size)
+
+    @rejecting
+    def update(self, key: str, value: JSON) -> Hex:
+        return self.tree.update(key, value).hex()
+
+    @rejecting
+    def delete(self, key: str) -> Hex:
+        return self.tree.delete(key).hex()
+
+    @rejecting
+    def batch_update(self, ops: list[JSON]) -> Hex:
+        pairs: list[tuple[str, Any]] = []
+        for op in ops:
+            if not isinstance(op, dict) or op.get("op") not in ("set", "delete"):
+                raise Rejected(f"an op is {{'op': 'set' | 'delete', ...}}, got {op!r}")
+            expected = {"op", "key", "value"} if op["op"] == "set" else {"op", "key"}
+            if set(op) != expected:
+                raise Rejected(f"op {op['op']} has members {sorted(expected)}, got {sorted(op)}")
+            pairs.append((op["key"], op["value"] if op["op"] == "set" else merkle.DELETE))
+        return self.tree.batch_update(pairs).hex()
+
+    @rejecting
+    def get(self, key: str) -> JSON:
+        value = self.tree.get(key, _ABSENT)
+        return {"found": False} if value is _ABSENT else {"found": True, "value": value}
+
+    @rejecting
+    def root(self) -> Hex:
+        return self.tree.root().hex()
+
+    @rejecting
+    def prove(self, key: str) -> JSON:
+        return self.tree.prove(key).to_dict()
+
+    @rejecting
+    def get_cache_stats(self) -> JSON:
+        return self.tree.get_cache_stats().as_dict()
+
+
+class ReferenceStateTree:
+    """Capability ``state-tree`` of the reference (aethel.merkle)."""
+
+    tree_class: type[ReferenceTree] = ReferenceTree
+
+    @rejecting
+    def new(self, cache_size: int | None = None) -> ReferenceTree:
+        if cache_size is not None and (type(cache_size) is not int or cache_size < 0):
+            raise Rejected(f"cache_size must be a non-negative integer, got {cache_size!r}")
+        return self.tree_class(cache_size)
+
+    @rejecting
+    def verify_proof(self, proof: JSON, root: Hex) -> bool:
+        parsed = merkle.proof_from_dict(proof)
+        return merkle.verify_proof(parsed, encoding.parse_hex(root, length=32, rule_id="E9"))
+
+
 class ReferenceEconomics:
     """Capability ``economics`` of the reference."""
 
@@ -189,6 +257,7 @@ class ReferenceImplementation:
         self._apis: dict[str, Callable[[], object]] = {
             "encoding": self.make_encoding,
             "list-hash": self.make_list_hash,
+            "state-tree": self.make_state_tree,
             "economics": self.make_economics,
             "replica": self.make_replica,
         }
@@ -200,6 +269,9 @@ class ReferenceImplementation:
 
     def make_list_hash(self) -> object:
         return ReferenceListHash()
+
+    def make_state_tree(self) -> object:
+        return ReferenceStateTree()
 
     def make_economics(self) -> object:
         return ReferenceEconomics()

@@ -37,10 +37,10 @@ class Mutant:
 
 def registry() -> dict[str, Mutant]:
     """Return every mutant by name (imported lazily: some need components that may be absent)."""
-    from conformance.mutants import economics, list_hash
+    from conformance.mutants import economics, list_hash, state_tree
 
     found: dict[str, Mutant] = {}
-    for module in (list_hash, economics):
+    for module in (list_hash, state_tree, economics):
         for mutant in module.MUTANTS:
             found[mutant.name] = mutant
     return found

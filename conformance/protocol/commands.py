@@ -121,6 +121,7 @@ def _m(
 
 E = Capability.ENCODING
 L = Capability.LIST_HASH
+T = Capability.STATE_TREE
 ECO = Capability.ECONOMICS
 REP = Capability.REPLICA
 
@@ -153,6 +154,30 @@ _COMMANDS: list[Command] = [
     _fn(L, "verify_consistency",
         {"size1": INT, "size2": INT, "root1": STR, "root2": STR, "proof": array(STR)}, BOOL,
         "Return whether proof shows the tree of root1 is a prefix of the tree of root2 (E11)."),
+    # ------------------------------------------------------------------ state tree (E8, E9, N2)
+    _new(T, "new", {"cache_size": {"type": ["integer", "null"]}},
+         "Create an empty state tree whose nodes sit in a node store read through an LRU cache "
+         "of cache_size nodes (null: the implementation's default)."),
+    _m(T, "update", {"key": STR, "value": ANY}, HASH,
+       "Set key to value; return the new root.", mutates=True),
+    _m(T, "delete", {"key": STR}, HASH,
+       "Remove key (nothing if absent); return the new root.", mutates=True),
+    _m(T, "batch_update", {"ops": array(ANY)}, HASH,
+       "Apply [{'op': 'set', 'key', 'value'} | {'op': 'delete', 'key'}...] in one pass, the "
+       "last write of a key winning; return the new root (T22.1a).", mutates=True),
+    _m(T, "get", {"key": STR}, record({"found": BOOL}, {"value": ANY}),
+       "Return {'found': true, 'value': V} or {'found': false}."),
+    _m(T, "root", {}, HASH, "Return the root (32 zero bytes for an empty tree)."),
+    _m(T, "prove", {"key": STR}, {"type": "object"},
+       "Return the inclusion proof of a present key or the absence proof of an absent one, in "
+       "the JSON form of spec/state-tree.md (E9)."),
+    _m(T, "get_cache_stats", {},
+       record({"hits": NAT, "misses": NAT, "hit_rate": {"type": "number"}, "size": NAT,
+               "max_size": NAT}),
+       "Return the node cache statistics (T22.1b)."),
+    _fn(T, "verify_proof", {"proof": ANY, "root": STR}, BOOL,
+        "Return whether the proof (JSON object) proves its claim under root; reject a malformed "
+        "proof (E9)."),
     # ------------------------------------------------------------------ economics (R1, R4)
     _fn(ECO, "proof_reward", {"difficulty": INT}, NAT,
         "Return the reward of one verified proof of this difficulty (R1.2)."),

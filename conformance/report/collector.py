@@ -98,6 +98,7 @@ class Collector:
             area=list(config.getoption("--area")),
             capability=list(config.getoption("--capability")),
             keyword=config.getoption("keyword") or None,
+            marker=config.getoption("markexpr") or None,
         )
         info, problems = describe_implementation(config)
         expected_name = self.expectations.implementation

@@ -93,5 +93,6 @@ def _filters(report: Report) -> str:
     parts = [f"--req {' '.join(fl.req)}" if fl.req else "",
              f"--area {' '.join(fl.area)}" if fl.area else "",
              f"--capability {' '.join(fl.capability)}" if fl.capability else "",
-             f"-k {fl.keyword}" if fl.keyword else ""]  # fmt: skip
+             f"-k {fl.keyword}" if fl.keyword else "",
+             f"-m {fl.marker}" if fl.marker else ""]  # fmt: skip
     return "; ".join(p for p in parts if p)

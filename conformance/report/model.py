@@ -55,10 +55,11 @@ class Filters(_Model):
     area: list[str] = Field(default_factory=list)
     capability: list[str] = Field(default_factory=list)
     keyword: str | None = None
+    marker: str | None = None
 
     def is_empty(self) -> bool:
         """Return True if nothing was filtered out on purpose."""
-        return not (self.req or self.area or self.capability or self.keyword)
+        return not (self.req or self.area or self.capability or self.keyword or self.marker)
 
 
 class ImplementationInfo(_Model):

@@ -15,4 +15,10 @@ from conformance.plugin import (  # noqa: F401
     pytest_runtest_makereport,
     seed,
 )
-from conformance.suite.fixtures import economics_api, encoding_api, list_hash_api, replica_api  # noqa: F401
+from conformance.suite.fixtures import (  # noqa: F401
+    economics_api,
+    encoding_api,
+    list_hash_api,
+    replica_api,
+    state_tree_api,
+)

@@ -12,7 +12,13 @@ from typing import Any, cast
 import pytest
 
 from conformance.adapters import Implementation
-from conformance.adapters.api import EconomicsAPI, EncodingAPI, ListHashAPI, ReplicaAPI
+from conformance.adapters.api import (
+    EconomicsAPI,
+    EncodingAPI,
+    ListHashAPI,
+    ReplicaAPI,
+    StateTreeAPI,
+)
 
 
 def get_api(impl: Implementation, capability: str) -> Any:
@@ -40,3 +46,8 @@ def economics_api(impl: Implementation) -> EconomicsAPI:
 @pytest.fixture(scope="session")
 def replica_api(impl: Implementation) -> ReplicaAPI:
     return cast(ReplicaAPI, get_api(impl, "replica"))
+
+
+@pytest.fixture(scope="session")
+def state_tree_api(impl: Implementation) -> StateTreeAPI:
+    return cast(StateTreeAPI, get_api(impl, "state-tree"))

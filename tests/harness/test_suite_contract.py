@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from conformance.adapters.api import API_CLASSES
+from conformance.adapters.api import API_CLASSES, OBJECT_CLASSES
 from conformance.adapters.reference import ReferenceImplementation
 from conformance.capabilities import ALL
 from conformance.plugin import SUITE_DIR
-from conformance.protocol.commands import COMMANDS, commands_of
+from conformance.protocol.commands import commands_of
 
 
 def collect_cases(tmp_path: Path) -> list[tuple[str, ...]]:
@@ -72,13 +72,28 @@ def test_python_api_mirrors_the_command_table(capability: str) -> None:
         if callable(member) and not name.startswith("_")
     }
     table = commands_of(capability)
-    instance_methods = {m for m, c in table.items() if c.kind == "method"}
     top_level = {m: c for m, c in table.items() if c.kind != "method"}
     assert set(methods) == set(top_level), capability
     for name, signature in methods.items():
         params = tuple(p for p in signature.parameters if p != "self")
         assert params == top_level[name].param_names, f"{capability}.{name}"
-    assert not instance_methods - set(COMMANDS)  # instance methods are checked by their Protocol
+
+
+def _methods(protocol: type) -> dict[str, inspect.Signature]:
+    return {
+        name: inspect.signature(member)
+        for name, member in vars(protocol).items()
+        if callable(member) and not name.startswith("_")
+    }
+
+
+@pytest.mark.parametrize("capability", sorted(OBJECT_CLASSES))
+def test_python_objects_mirror_the_command_table(capability: str) -> None:
+    table = {m: c for m, c in commands_of(capability).items() if c.kind == "method"}
+    methods = _methods(OBJECT_CLASSES[capability])
+    assert set(methods) == set(table)
+    for name, signature in methods.items():
+        assert tuple(p for p in signature.parameters if p != "self") == table[name].param_names
 
 
 def test_reference_implements_every_command_of_its_capabilities() -> None:

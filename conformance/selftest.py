@@ -1,0 +1,136 @@
+"""``aethel-conformance selftest``: the suite must catch every deliberately broken implementation.
+
+For each mutant (:mod:`conformance.mutants`) the suite runs on the capabilities the mutant
+touches, performance checks aside. The mutant is caught when, for every rule its defect breaks,
+some case citing that rule fails (fail, error or timeout) against the mutant and passes against
+the reference in a control run of the same selection. A mutant that escapes, or one caught only
+by cases that also fail on the reference, fails the self-test.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from conformance.mutants import Mutant, registry
+from conformance.report.model import FAILED, Report
+from conformance.runner import run_suite
+
+console = Console(stderr=True)
+#: Performance checks measure speed, which no mutant changes; they would only slow the self-test.
+MARKER = "not performance"
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What the suite did with one mutant."""
+
+    mutant: str
+    defect: str
+    breaks: tuple[str, ...]
+    caught_rules: tuple[str, ...]
+    missed_rules: tuple[str, ...]
+    failing_cases: tuple[str, ...]
+    problem: str = ""
+    caught: bool = field(default=False)
+
+
+def judge(mutant: Mutant, control: Report, run: Report | None) -> Verdict:
+    """Decide whether ``run`` (the suite against ``mutant``) caught it, given the control run."""
+    if run is None:
+        return Verdict(mutant.name, mutant.defect, mutant.breaks, (), mutant.breaks, (),
+                       problem="the run did not complete")  # fmt: skip
+    passed_on_reference = {c.case_id for c in control.cases if c.status == "pass"}
+    failing = [c for c in run.cases if c.status in FAILED]
+    trusted = [c for c in failing if c.case_id in passed_on_reference]
+    caught = tuple(r for r in mutant.breaks if any(r in c.rules for c in trusted))
+    missed = tuple(r for r in mutant.breaks if r not in caught)
+    problem = ""
+    if failing and not trusted:
+        problem = "its failing cases also fail on the reference"
+    return Verdict(
+        mutant=mutant.name,
+        defect=mutant.defect,
+        breaks=mutant.breaks,
+        caught_rules=caught,
+        missed_rules=missed,
+        failing_cases=tuple(sorted(c.case_id for c in trusted)),
+        problem=problem,
+        caught=not missed,
+    )
+
+
+def run_selftest(mutants: list[Mutant], report_dir: Path, workers: int = 0) -> list[Verdict]:
+    """Run the control and every mutant; return one verdict per mutant."""
+    capabilities = sorted({c for m in mutants for c in m.capabilities})
+    common = {"workers": workers, "marker": MARKER, "progress": False}
+    console.print(f"control: the reference on {', '.join(capabilities)}")
+    control, _ = run_suite("reference", report_dir / "control", capability=capabilities, **common)  # type: ignore[arg-type]
+    if control is None:
+        raise typer.Exit(2)
+    if control.footer.must_failures:
+        console.print("[red]the reference fails its own selection: fix that first[/red]")
+        raise typer.Exit(2)
+    verdicts = []
+    for mutant in mutants:
+        console.print(f"mutant {mutant.name}: {mutant.defect}")
+        report, _ = run_suite(
+            mutant.impl_spec,
+            report_dir / mutant.name,
+            capability=list(mutant.capabilities),
+            **common,  # type: ignore[arg-type]
+        )
+        verdicts.append(judge(mutant, control, report))
+    return verdicts
+
+
+def print_verdicts(verdicts: list[Verdict]) -> None:
+    """Print the self-test table."""
+    table = Table(title="Suite self-test: every mutant must be caught by the rules it breaks")
+    for column in ("mutant", "defect", "breaks", "caught by", "failing cases", "verdict"):
+        table.add_column(column)
+    for v in verdicts:
+        verdict = "[green]caught[/green]" if v.caught else f"[red]ESCAPED[/red] {v.problem}"
+        table.add_row(v.mutant, v.defect, ", ".join(v.breaks), ", ".join(v.caught_rules) or "-",
+                      str(len(v.failing_cases)), verdict)  # fmt: skip
+    Console(width=160).print(table)
+
+
+def selftest_command(
+    mutant: Annotated[list[str] | None, typer.Option(help="only this mutant (repeatable)")] = None,
+    list_only: Annotated[bool, typer.Option("--list", help="list the mutants and exit")] = False,
+    report_dir: Annotated[Path, typer.Option(help="where the runs' reports go")] = Path(
+        "reports/selftest"
+    ),
+    workers: Annotated[int, typer.Option("-n", "--workers", help="worker processes per run")] = 0,
+) -> None:
+    """Run the suite against every mutant; exit non-zero unless each is caught."""
+    known = registry()
+    if list_only:
+        for m in known.values():
+            typer.echo(
+                f"{m.name}: {m.defect} [breaks {', '.join(m.breaks)}]\n    --impl {m.impl_spec}"
+            )
+        return
+    unknown = sorted(set(mutant or []) - set(known))
+    if unknown:
+        typer.echo(f"unknown mutants {unknown}; see --list", err=True)
+        raise typer.Exit(2)
+    chosen = [known[name] for name in (mutant or known)]
+    verdicts = run_selftest(chosen, report_dir, workers)
+    print_verdicts(verdicts)
+    report_dir.mkdir(parents=True, exist_ok=True)
+    (report_dir / "selftest.json").write_text(
+        json.dumps([asdict(v) for v in verdicts], indent=1) + "\n", encoding="utf-8"
+    )
+    escaped = [v.mutant for v in verdicts if not v.caught]
+    if escaped:
+        typer.echo(f"{len(escaped)} mutant(s) escaped: {', '.join(escaped)}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"all {len(verdicts)} mutants caught")

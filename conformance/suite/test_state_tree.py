@@ -1,0 +1,358 @@
+"""The state tree: roots, batch updates, proofs, proof size and the node cache (E8, E9, N2, T22.1).
+
+Expected roots come from the external known answers (``vectors/external/smt``) and from the
+independent oracle in :mod:`conformance.suite.oracle`; proofs the implementation produces are
+checked with that oracle too, not only with the implementation's own verifier.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from aethel.encoding import canonical_json
+from conformance.adapters.api import StateTreeAPI, StateTreeObject
+from conformance.checks import expect_equal, expect_refused, expect_rejected
+from conformance.plugin import Measure
+from conformance.suite import oracle
+
+pytestmark = pytest.mark.capability("state-tree")
+
+KNOWN = (
+    Path(__file__).resolve().parent.parent / "vectors" / "external" / "smt" / "known-answers.json"
+)
+KNOWN_CASES = json.loads(KNOWN.read_text(encoding="utf-8"))["cases"]
+
+
+def sets(state: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"op": "set", "key": k, "value": v} for k, v in state.items()]
+
+
+def oracle_root(state: dict[str, Any]) -> str:
+    return oracle.smt_root([oracle.smt_leaf(k, canonical_json(v)) for k, v in state.items()]).hex()
+
+
+def close(tree: object) -> None:
+    closer = getattr(tree, "close", None)
+    if callable(closer):
+        closer()
+
+
+@pytest.fixture
+def tree(state_tree_api: StateTreeAPI) -> Iterator[StateTreeObject]:
+    made = state_tree_api.new(None)
+    yield made
+    close(made)
+
+
+@pytest.mark.req("E8")
+@pytest.mark.parametrize("index", range(len(KNOWN_CASES)), ids=lambda i: f"known-answer-{i}")
+def test_known_answer_root(state_tree_api: StateTreeAPI, index: int) -> None:
+    case = KNOWN_CASES[index]
+    batch, single = state_tree_api.new(None), state_tree_api.new(None)
+    try:
+        expect_equal(batch.batch_update(sets(case["state"])), case["root"], "root after a batch")
+        for key, value in case["state"].items():
+            single.update(key, value)
+        expect_equal(single.root(), case["root"], "root after single updates")
+    finally:
+        close(batch)
+        close(single)
+
+
+keys = st.text("abcdefgh:é", min_size=1, max_size=6)
+values = st.one_of(st.integers(-(2**63), 2**63 - 1), st.text(max_size=5), st.booleans(), st.none(),
+                   st.lists(st.integers(0, 9), max_size=3))  # fmt: skip
+states = st.dictionaries(keys, values, max_size=24)
+
+
+@pytest.mark.req("E8")
+@given(state=states)
+def test_generated_state_root_matches_the_oracle(
+    state_tree_api: StateTreeAPI, state: dict[str, Any]
+) -> None:
+    tree = state_tree_api.new(None)
+    try:
+        expect_equal(tree.batch_update(sets(state)), oracle_root(state), "root")
+    finally:
+        close(tree)
+
+
+@pytest.mark.req("E8")
+@given(state=states, extra=st.dictionaries(keys, values, max_size=8), seed=st.integers(0, 2**32))
+def test_root_depends_only_on_the_contents(
+    state_tree_api: StateTreeAPI, state: dict[str, Any], extra: dict[str, Any], seed: int
+) -> None:
+    """Insert in a random order with extra keys that are deleted again: same root as the oracle."""
+    rng = random.Random(seed)
+    writes = [(k, v) for k, v in state.items()] + [
+        (k, v) for k, v in extra.items() if k not in state
+    ]
+    rng.shuffle(writes)
+    tree = state_tree_api.new(None)
+    try:
+        for key, value in writes:
+            tree.update(key, value)
+        for key in extra:
+            if key not in state:
+                tree.delete(key)
+        expect_equal(tree.root(), oracle_root(state), "root after shuffled writes and deletes")
+    finally:
+        close(tree)
+
+
+ops = st.lists(
+    st.one_of(
+        st.builds(lambda k, v: {"op": "set", "key": k, "value": v}, keys, values),
+        st.builds(lambda k: {"op": "delete", "key": k}, keys),
+    ),
+    max_size=30,
+)
+
+
+@pytest.mark.req("T22.1a")
+@given(initial=states, batch=ops)
+def test_batch_update_equals_sequential_updates(
+    state_tree_api: StateTreeAPI, initial: dict[str, Any], batch: list[dict[str, Any]]
+) -> None:
+    one, many = state_tree_api.new(None), state_tree_api.new(None)
+    try:
+        one.batch_update(sets(initial))
+        many.batch_update(sets(initial))
+        expected = dict(initial)
+        for op in batch:
+            if op["op"] == "set":
+                one.update(op["key"], op["value"])
+                expected[op["key"]] = op["value"]
+            else:
+                one.delete(op["key"])
+                expected.pop(op["key"], None)
+        root = many.batch_update(batch)
+        expect_equal(root, one.root(), "batch root vs sequential root")
+        expect_equal(root, oracle_root(expected), "batch root vs oracle")
+        for key in sorted({op["key"] for op in batch} | set(initial)):
+            want = {"found": True, "value": expected[key]} if key in expected else {"found": False}
+            expect_equal(many.get(key), want, f"get({key!r}) after the batch")
+    finally:
+        close(one)
+        close(many)
+
+
+@pytest.mark.req("T22.1a", "E3")
+@pytest.mark.parametrize(
+    ("case", "bad"),
+    [("non-nfc-key", {"op": "set", "key": "e\u0301", "value": 1}),
+     ("float-value", {"op": "set", "key": "k", "value": 1.5}),
+     ("empty-key", {"op": "set", "key": "", "value": 1})],
+    ids=["non-nfc-key", "float-value", "empty-key"],
+)  # fmt: skip
+def test_invalid_write_rejects_the_whole_batch(
+    tree: StateTreeObject, case: str, bad: dict[str, Any]
+) -> None:
+    before = tree.batch_update(sets({"a": 1, "b": 2}))
+    expect_rejected(lambda: tree.batch_update([{"op": "set", "key": "c", "value": 3}, bad]), case)
+    expect_equal(tree.root(), before, "root after a rejected batch")
+    expect_equal(tree.get("c"), {"found": False}, "a write of the rejected batch")
+
+
+STATE = {f"account:{i}": {"balance": i * 7, "nonce": i % 3} for i in range(40)}
+ABSENT = [f"absent:{i}" for i in range(40)]
+
+
+def _check_proof(
+    state_tree_api: StateTreeAPI, proof: dict[str, Any], key: str, root: str, value: Any | None
+) -> None:
+    members = {"key", "kind", "root", "siblings", "value"} if value is not None else {
+        "key", "kind", "leaf", "root", "siblings"}  # fmt: skip
+    expect_equal(sorted(proof), sorted(members), f"members of the proof of {key}")
+    expect_equal(proof["key"], key, "proof key")
+    expect_equal(proof["root"], root, "proof root")
+    value_json = canonical_json(value) if value is not None else None
+    implied = oracle.smt_proof_root(proof, value_json)
+    expect_equal(implied.hex() if implied else None, root, f"root the proof of {key} implies")
+    expect_equal(state_tree_api.verify_proof(proof, root), True, f"verify_proof({key})")
+
+
+@pytest.mark.req("E9")
+def test_inclusion_proofs_of_present_keys(
+    state_tree_api: StateTreeAPI, tree: StateTreeObject
+) -> None:
+    root = tree.batch_update(sets(STATE))
+    for key, value in STATE.items():
+        proof = tree.prove(key)
+        expect_equal(proof.get("kind"), "inclusion", f"kind of the proof of present key {key}")
+        expect_equal(proof.get("value"), value, f"value in the proof of {key}")
+        _check_proof(state_tree_api, proof, key, root, value)
+
+
+@pytest.mark.req("E9")
+def test_absence_proofs_of_absent_keys(state_tree_api: StateTreeAPI, tree: StateTreeObject) -> None:
+    root = tree.batch_update(sets(STATE))
+    for key in ABSENT:
+        proof = tree.prove(key)
+        expect_equal(proof.get("kind"), "absence", f"kind of the proof of absent key {key}")
+        _check_proof(state_tree_api, proof, key, root, None)
+
+
+def _tamper(
+    kind: str, inclusion: dict[str, Any], absence: dict[str, Any]
+) -> tuple[dict[str, Any], str | None]:
+    """Return a broken proof and the root to check it against (None: its own root)."""
+    p = json.loads(json.dumps(inclusion))
+    if kind == "flipped-sibling-bit":
+        s = bytearray.fromhex(p["siblings"][0])
+        s[5] ^= 0x10
+        p["siblings"][0] = s.hex()
+    elif kind == "other-key":
+        p["key"] = "account:999"
+    elif kind == "other-root":
+        return p, oracle_root({"x": 1})
+    elif kind == "altered-value":
+        p["value"] = {"balance": 10**6, "nonce": 0}
+    elif kind == "extra-member":
+        p["note"] = "x"
+    elif kind == "missing-member":
+        del p["siblings"]
+    elif kind == "uppercase-hex":
+        p["root"] = p["root"].upper()
+    elif kind == "short-hash":
+        p["siblings"][0] = p["siblings"][0][:-2]
+    elif kind == "too-many-siblings":
+        p["siblings"] = p["siblings"] + ["00" * 32] * 257
+    elif kind == "dropped-sibling":
+        p["siblings"] = p["siblings"][:-1]
+    elif kind == "added-sibling":
+        p["siblings"] = p["siblings"] + ["00" * 32]
+    elif kind == "absence-for-present-key":
+        # Claim the key's own leaf is "another leaf on its path": only the path check refuses it.
+        path, _ = oracle.smt_leaf(p["key"], canonical_json(p["value"]))
+        value_hash = oracle._sha(canonical_json(p["value"]))
+        leaf = {"path": path.hex(), "value_hash": value_hash.hex()}
+        p = {"key": p["key"], "kind": "absence", "leaf": leaf, "root": p["root"],
+             "siblings": p["siblings"]}  # fmt: skip
+    elif kind == "empty-slot-for-present-key":
+        p = {
+            "key": p["key"],
+            "kind": "absence",
+            "leaf": None,
+            "root": p["root"],
+            "siblings": p["siblings"],
+        }
+    elif kind == "absence-with-other-key":
+        p = json.loads(json.dumps(absence))
+        p["key"] = "account:1"
+    elif kind == "unknown-kind":
+        p["kind"] = "exclusion"
+    return p, None
+
+
+TAMPERINGS = [
+    "flipped-sibling-bit", "other-key", "other-root", "altered-value", "extra-member",
+    "missing-member", "uppercase-hex", "short-hash", "too-many-siblings", "dropped-sibling",
+    "added-sibling", "absence-for-present-key", "empty-slot-for-present-key",
+    "absence-with-other-key", "unknown-kind",
+]  # fmt: skip
+
+
+@pytest.mark.req("E9")
+@pytest.mark.parametrize("kind", TAMPERINGS, ids=str)
+def test_tampered_proof_is_refused(
+    state_tree_api: StateTreeAPI, tree: StateTreeObject, kind: str
+) -> None:
+    root = tree.batch_update(sets(STATE))
+    inclusion = tree.prove("account:7")
+    absence = tree.prove("absent:3")
+    proof, against = _tamper(kind, inclusion, absence)
+    expect_refused(lambda: state_tree_api.verify_proof(proof, against or root), kind)
+
+
+LOG_SIZES = [1_000, 10_000, 100_000, 1_000_000]
+
+
+@pytest.mark.req("N2")
+@pytest.mark.performance
+@pytest.mark.parametrize("size", LOG_SIZES, ids=lambda n: f"keys-{n}")
+def test_proof_size_grows_with_log_of_keys(
+    state_tree_api: StateTreeAPI, measure: Measure, seed: int, size: int
+) -> None:
+    """Sibling counts of 1,000 present keys of a tree of random keys, against log2(size)."""
+    rng = random.Random(seed * 1_000_003 + size)
+    names = [f"k{rng.getrandbits(64):016x}" for _ in range(size)]
+    tree = state_tree_api.new(None)
+    try:
+        tree.batch_update([{"op": "set", "key": k, "value": 1} for k in names])
+        sample = rng.sample(names, 1_000)
+        counts = []
+        for key in sample:
+            proof = tree.prove(key)
+            expect_equal(proof.get("kind"), "inclusion", f"kind of the proof of {key}")
+            counts.append(len(proof["siblings"]))
+    finally:
+        close(tree)
+    log = math.log2(size)
+    mean_excess = sum(counts) / len(counts) - log
+    worst = max(counts) / log
+    measure.record("mean_siblings", sum(counts) / len(counts), "siblings", x=size,
+                   series="proof siblings by keys")  # fmt: skip
+    measure.check("N2", "mean_siblings_minus_log2_keys", mean_excess, x=size)
+    measure.check("N2", "max_siblings_over_log2_keys", worst, x=size)
+
+
+@pytest.mark.req("T22.1b")
+def test_default_cache_size(
+    state_tree_api: StateTreeAPI, tree: StateTreeObject, measure: Measure
+) -> None:
+    measure.check("T22.1b", "default_cache_size", tree.get_cache_stats()["max_size"])
+
+
+@pytest.mark.req("T22.1b")
+@pytest.mark.parametrize("cache_size", [0, 1, 64], ids=lambda n: f"size-{n}")
+def test_configured_cache_size_is_kept(state_tree_api: StateTreeAPI, cache_size: int) -> None:
+    tree = state_tree_api.new(cache_size)
+    try:
+        tree.batch_update(sets(STATE))
+        for key in list(STATE)[:10]:
+            tree.get(key)
+        stats = tree.get_cache_stats()
+        expect_equal(stats["max_size"], cache_size, "max_size")
+        if stats["size"] > cache_size:
+            raise AssertionError(f"cache holds {stats['size']} nodes, more than {cache_size}")
+        if cache_size == 0 and stats["hits"]:
+            raise AssertionError(f"a cache of size 0 reported {stats['hits']} hits")
+    finally:
+        close(tree)
+
+
+@pytest.mark.req("T22.1b")
+def test_cache_statistics_are_true(state_tree_api: StateTreeAPI, measure: Measure) -> None:
+    """A hot-key workload over 20,000 keys: lookups counted, hit rate consistent and above 0."""
+    tree = state_tree_api.new(None)
+    try:
+        tree.batch_update([{"op": "set", "key": f"key:{i}", "value": i} for i in range(20_000)])
+        before = tree.get_cache_stats()
+        hot = [f"key:{i}" for i in range(0, 20_000, 400)]
+        for round_ in range(20):
+            for key in hot:
+                tree.get(key)
+            tree.update(hot[round_ % len(hot)], -round_)
+        after = tree.get_cache_stats()
+    finally:
+        close(tree)
+    lookups = (after["hits"] + after["misses"]) - (before["hits"] + before["misses"])
+    if lookups < len(hot) * 20:
+        raise AssertionError(
+            f"{len(hot) * 20} reads of stored nodes counted only {lookups} lookups"
+        )
+    total = after["hits"] + after["misses"]
+    expect_equal(round(after["hit_rate"], 9), round(after["hits"] / total, 9), "hit_rate")
+    if after["size"] > after["max_size"]:
+        raise AssertionError(f"size {after['size']} > max_size {after['max_size']}")
+    measure.check("T22.1b", "hit_rate", after["hit_rate"])

@@ -1,0 +1,63 @@
+"""The self-test's judgement: a mutant is caught only by cases that pass on the reference."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from conformance.mutants import Mutant, registry
+from conformance.report.model import Case, Report
+from conformance.selftest import judge
+from tests.harness.test_report import case, report_of
+
+
+def mutant(breaks: tuple[str, ...]) -> Mutant:
+    return Mutant("m", "defect", breaks, ("encoding",), build=lambda: None)  # type: ignore[arg-type,return-value]
+
+
+def with_rules(c: Case, rules: list[str]) -> Case:
+    return c.model_copy(update={"rules": rules})
+
+
+def test_caught_when_every_broken_rule_has_a_trusted_failing_case() -> None:
+    control = report_of([case("a", "pass"), case("b", "pass")])
+    run = report_of([with_rules(case("a", "fail"), ["E1"]), with_rules(case("b", "error"), ["E2"])])
+    verdict = judge(mutant(("E1", "E2")), control, run)
+    assert verdict.caught and verdict.caught_rules == ("E1", "E2")
+
+
+def test_not_caught_when_a_broken_rule_sees_no_failure() -> None:
+    control = report_of([case("a", "pass"), case("b", "pass")])
+    run = report_of([with_rules(case("a", "fail"), ["E1"]), with_rules(case("b", "pass"), ["E2"])])
+    verdict = judge(mutant(("E1", "E2")), control, run)
+    assert not verdict.caught and verdict.missed_rules == ("E2",)
+
+
+def test_failures_shared_with_the_reference_do_not_count() -> None:
+    control: Report = report_of([case("a", "fail")])
+    run = report_of([with_rules(case("a", "fail"), ["E1"])])
+    verdict = judge(mutant(("E1",)), control, run)
+    assert not verdict.caught and "also fail on the reference" in verdict.problem
+
+
+def test_mutants_are_registered_with_loadable_specs() -> None:
+    mutants = registry()
+    assert len(mutants) >= 4
+    for m in mutants.values():
+        assert m.impl_spec.startswith("python:conformance.mutants.")
+        assert m.breaks and m.capabilities
+        implementation = m.build()
+        assert set(m.capabilities) <= implementation.capabilities
+        assert implementation.name.startswith("mutant-")
+
+
+def test_selftest_command_catches_a_mutant_end_to_end(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "conformance.cli", "selftest", "--mutant", "float-rewards",
+         "--report-dir", str(tmp_path)],
+        capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "all 1 mutants caught" in done.stdout
+    assert (tmp_path / "selftest.json").exists()
