@@ -20,7 +20,7 @@ import gc
 import hashlib
 import json
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from operator import itemgetter
@@ -153,6 +153,27 @@ class StateTree:
         self._visits = 0
         self._skips = 0  # writes that found the same value already there
         self._last_batch: BatchStats | None = None
+
+    @classmethod
+    def from_subtrees(cls, subtrees: Sequence[Ref]) -> StateTree:
+        """Return an in-memory tree joining the subtrees of ``2**k`` consecutive path prefixes.
+
+        ``subtrees[p]`` is the in-memory subtree (or None) of all leaves whose path starts with
+        the ``k``-bit prefix ``p``, rooted at depth ``k`` (as a verified snapshot chunk builds
+        it). The levels above are joined with the tree's rules (E8).
+        """
+        count = len(subtrees)
+        if count == 0 or count & (count - 1):
+            raise UsageError("from_subtrees needs a power-of-two number of subtrees")
+        if any(type(ref) is bytes for ref in subtrees):
+            raise UsageError("from_subtrees needs in-memory subtrees")
+        tree = cls()
+        added: list[Node] = []
+        level = list(subtrees)
+        while len(level) > 1:
+            level = [tree._join(level[i], level[i + 1], added) for i in range(0, len(level), 2)]
+        tree._root = level[0]
+        return tree
 
     # ------------------------------------------------------------------ reading
 

@@ -7,7 +7,23 @@ from peers).
 
 from aethel.state.audit import SupplyAudit, compute_supply_audit
 from aethel.state.errors import SyncError, TransitionError
+from aethel.state.snapshot import (
+    Manifest,
+    build_chunk,
+    build_manifest,
+    parse_manifest,
+    verify_chunk,
+)
 from aethel.state.store import CommittedHeight, StagedHeight, StateStore
+from aethel.state.sync import (
+    InProcessPeer,
+    Rejection,
+    SnapshotPeer,
+    SyncProgress,
+    SyncResult,
+    run_sync,
+    sync_state,
+)
 from aethel.state.transitions import (
     Bond,
     Genesis,
@@ -27,20 +43,32 @@ __all__ = [
     "Bond",
     "CommittedHeight",
     "Genesis",
+    "InProcessPeer",
+    "Manifest",
     "Operation",
+    "Rejection",
     "Reward",
     "SetMeta",
     "Slash",
+    "SnapshotPeer",
     "StagedHeight",
     "StateStore",
     "SupplyAudit",
     "SyncError",
+    "SyncProgress",
+    "SyncResult",
     "Transfer",
     "Transition",
     "TransitionError",
     "TransitionOutcome",
     "Unbond",
+    "build_chunk",
+    "build_manifest",
     "compute_genesis",
     "compute_supply_audit",
     "compute_transition",
+    "parse_manifest",
+    "run_sync",
+    "sync_state",
+    "verify_chunk",
 ]

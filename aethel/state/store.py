@@ -186,6 +186,11 @@ class StateStore:
             raise UsageError(f"height {height} is not committed in {self.path}")
         return bytes(row[0])
 
+    def find_height(self, root: bytes) -> int | None:
+        """Return the latest committed height whose root is ``root``, or None."""
+        row = self._db.execute("SELECT MAX(height) FROM heights WHERE root = ?", (root,)).fetchone()
+        return None if row is None else row[0]
+
     def get_heights(self) -> list[int]:
         """Return every committed height, ascending."""
         return [row[0] for row in self._db.execute("SELECT height FROM heights ORDER BY height")]
