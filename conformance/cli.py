@@ -10,6 +10,7 @@ from conformance.prove import prove_command
 from conformance.report.cli import diff_command, report_command
 from conformance.runner import run_command
 from conformance.selftest import selftest_command
+from conformance.testvectors.generate import app as vectors_app
 
 app = typer.Typer(
     help="Aethel conformance suite: check an implementation of the Proof-of-Proof protocol.",
@@ -17,6 +18,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(spec_cli.app, name="spec")
+app.add_typer(vectors_app, name="vectors")
 app.command("run")(run_command)
 app.command("prove")(prove_command)
 app.command("report")(report_command)
