@@ -30,6 +30,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -44,7 +45,7 @@ from aethel.merkle import (
     Proof,
     StateTree,
 )
-from aethel.merkle.nodes import Node, decode_node, encode_node, to_record
+from aethel.merkle.nodes import Node, decode_node, encode_node
 from aethel.state.transitions import (
     Genesis,
     Transition,
@@ -64,9 +65,12 @@ CREATE TABLE IF NOT EXISTS records (
     height INTEGER NOT NULL, name TEXT NOT NULL, data BLOB NOT NULL, PRIMARY KEY (height, name)
 ) WITHOUT ROWID;
 """
+#: SQLite's own page cache (KiB), under the node cache: keeps the upper B-tree pages in memory.
+SQLITE_PAGE_CACHE_KIB: Final = 64 * 1024
 #: Largest record payload accepted (a block with thousands of proofs stays far below).
 MAX_RECORD_BYTES: Final = 64 << 20
 
+_first = itemgetter(0)
 HeightKind = Literal["genesis", "transition", "snapshot"]
 
 
@@ -130,6 +134,7 @@ class StateStore:
         try:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+            self._db.execute(f"PRAGMA cache_size=-{SQLITE_PAGE_CACHE_KIB}")
             self._db.executescript(_SCHEMA)
             self._check_schema()
             self._nodes = SqliteNodeStore(self._db)
@@ -296,7 +301,7 @@ class StateStore:
             raise UsageError("a height is a non-negative int")
         if self._latest is not None and height <= self._latest.height:
             raise UsageError(f"height {height} is not above the latest ({self._latest.height})")
-        self._write_height(height, tree.root(), "snapshot", _iter_records(tree), records)
+        self._write_height(height, tree.root(), "snapshot", tree.iter_nodes(), records)
 
     def _write_height(
         self,
@@ -307,13 +312,12 @@ class StateStore:
         records: Mapping[str, bytes] | None,
     ) -> None:
         rows = _check_records(records)
+        # Inserting in hash order fills the B-tree page by page instead of at random.
+        node_rows = sorted(((node[0], encode_node(node)) for node in nodes), key=_first)
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
-            db.executemany(
-                "INSERT OR IGNORE INTO nodes VALUES (?, ?)",
-                ((node[0], encode_node(node)) for node in nodes),
-            )
+            db.executemany("INSERT OR IGNORE INTO nodes VALUES (?, ?)", node_rows)
             db.execute("INSERT INTO heights VALUES (?, ?, ?)", (height, root, kind))
             db.executemany(
                 "INSERT INTO records VALUES (?, ?, ?)",
@@ -342,9 +346,3 @@ def _check_records(records: Mapping[str, bytes] | None) -> list[tuple[str, bytes
         parse_canonical_json(data, max_size=MAX_RECORD_BYTES)
         rows.append((name, data))
     return rows
-
-
-def _iter_records(tree: StateTree) -> Iterator[Node]:
-    """Yield every node of an in-memory tree as a record, children before parents."""
-    for node in tree.iter_nodes():
-        yield to_record(node)
