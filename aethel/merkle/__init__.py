@@ -5,6 +5,7 @@ T22.1a (batch updates), T22.1b (LRU node cache). See :mod:`aethel.merkle.hashing
 conventions and :mod:`aethel.merkle.proofs` for the proof format.
 """
 
+from aethel.merkle.batch import DELETE, BatchStats
 from aethel.merkle.cache import DEFAULT_CACHE_SIZE, CacheStats, NodeCache
 from aethel.merkle.errors import MissingNodeError, ProofFormatError, StoreCorruptionError
 from aethel.merkle.hashing import (
@@ -25,13 +26,7 @@ from aethel.merkle.proofs import (
     proof_from_dict,
     verify_proof,
 )
-from aethel.merkle.tree import (
-    DELETE,
-    MAX_PREFIX_BITS,
-    BatchStats,
-    StateTree,
-    SubtreeRoot,
-)
+from aethel.merkle.tree import MAX_PREFIX_BITS, StateTree, SubtreeRoot
 
 __all__ = [
     "DEFAULT_CACHE_SIZE",

@@ -16,29 +16,24 @@ Two ways to hold the nodes (see :mod:`aethel.merkle.nodes`):
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any, Final
 
-from aethel.encoding import INT_MAX, INT_MIN
 from aethel.errors import UsageError
+from aethel.merkle.batch import DELETE, BatchStats, paused_gc, prepare_ops
 from aethel.merkle.build import Item, Op, build_subtree, find_split
 from aethel.merkle.cache import DEFAULT_CACHE_SIZE, CacheStats, NodeCache
 from aethel.merkle.errors import MissingNodeError
 from aethel.merkle.hashing import (
     EMPTY_HASH,
     HASH_SIZE,
-    LEAF_PREFIX,
-    MAX_KEY_BYTES,
     NODE_PREFIX,
     compute_key_bytes,
-    encode_value,
 )
 from aethel.merkle.nodes import (
     Inner,
@@ -54,32 +49,8 @@ from aethel.merkle.proofs import AbsenceProof, InclusionProof, Proof
 
 _sha256 = hashlib.sha256
 _path_of = itemgetter(0)
-#: Batches at least this large run with the cyclic garbage collector paused: they allocate
-#: millions of tuples that can hold no cycles, and each automatic collection would scan them all.
-_GC_PAUSE_THRESHOLD: Final = 10_000
 #: Most prefix bits a snapshot manifest may use (65,536 chunks).
 MAX_PREFIX_BITS: Final = 16
-
-
-class _Delete:
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "DELETE"
-
-
-#: Pass as a value to :meth:`StateTree.batch_update` to delete the key.
-DELETE: Final = _Delete()
-
-
-@dataclass(frozen=True, slots=True)
-class BatchStats:
-    """What one batch update cost: distinct keys, hashes computed and nodes visited."""
-
-    keys: int
-    leaves_hashed: int
-    nodes_hashed: int
-    nodes_visited: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,18 +65,6 @@ class SubtreeRoot:
     prefix: int
     hash: bytes
     leaf: tuple[bytes, bytes] | None
-
-
-@contextmanager
-def _paused_gc(size: int) -> Iterator[None]:
-    if size < _GC_PAUSE_THRESHOLD or not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def _check_prefix(prefix_bits: int, prefix: int) -> None:
@@ -278,8 +237,8 @@ class StateTree:
         for pair in pairs:
             key, value = pair
             latest[key] = value
-        with _paused_gc(len(latest)):
-            ops = _prepare_ops(latest)
+        with paused_gc(len(latest)):
+            ops = prepare_ops(latest)
             deletes = sum(1 for op in ops if op[1] is None)
             visits_before = self._visits
             skips_before = self._skips
@@ -490,27 +449,3 @@ class StateTree:
 
 def _get_prefix(path: bytes, prefix_bits: int) -> int:
     return int.from_bytes(path, "big") >> (256 - prefix_bits)
-
-
-def _prepare_ops(latest: Mapping[str, Any]) -> list[Op]:
-    """Validate and hash every write; return the ops sorted by path."""
-    ops: list[Op] = []
-    append = ops.append
-    sha256 = _sha256
-    for key, value in latest.items():
-        if type(key) is str and key.isascii() and 0 < len(key) <= MAX_KEY_BYTES:
-            path = sha256(key.encode("ascii")).digest()  # the fast path of compute_key_bytes
-        else:
-            path = sha256(compute_key_bytes(key)).digest()
-        if value is DELETE:
-            append((path, None, True))
-            continue
-        if type(value) is int and INT_MIN <= value <= INT_MAX:
-            value_bytes = str(value).encode("ascii")  # the fast path of encode_value
-        else:
-            value_bytes = encode_value(value)
-        value_hash = sha256(value_bytes).digest()
-        leaf_hash = sha256(LEAF_PREFIX + path + value_hash).digest()
-        append((path, (leaf_hash, path, value_hash, key, value_bytes), True))
-    ops.sort(key=_path_of)
-    return ops
