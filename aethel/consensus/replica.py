@@ -349,6 +349,8 @@ class Replica:
         self.proposals: dict[int, Proposal] = {}
         self._executions: dict[bytes, tuple[BlockVerdict, Execution]] = {}
         self._rejected: set[bytes] = set()
+        #: Blocks with an intrinsically invalid proof: votes for them are false claims (R1.5).
+        self._invalid_blocks: dict[bytes, tuple[ProofBlock, int]] = {}
         self._prepares: dict[int, VoteCollector[Prepare]] = {}
         self._commits: dict[int, VoteCollector[Commit]] = {}
         self._view_changes: dict[int, VoteCollector[ViewChange]] = {}
@@ -499,6 +501,7 @@ class Replica:
                 self._rejected.add(pp.digest)
                 index = verdict.invalid_proof
                 if index is not None:
+                    self._invalid_blocks[pp.digest] = (pp.block, index)
                     self._report(Evidence.false_claim(self.signer, pp, pp.block, index))
                 self._reject(verdict.rule_id or "R1.1", verdict.reason)
                 return
@@ -614,6 +617,9 @@ class Replica:
     def _add_vote(
         self, table: dict[int, VoteCollector[Any]], vote: SignedMessage, trusted: bool
     ) -> AddResult:
+        invalid = self._invalid_blocks.get(getattr(vote, "digest", b""))
+        if invalid is not None and not trusted and self._signed_by_member(vote):
+            self._report(Evidence.false_claim(self.signer, vote, *invalid))
         result: AddResult = self._collector(table, vote.view).add(vote, self._verify, trusted)
         if result.conflict is not None:
             self._report(Evidence.equivocation(self.signer, *result.conflict))

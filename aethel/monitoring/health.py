@@ -40,6 +40,8 @@ def build_health(sim: Simulation, result: SimulationResult) -> dict[str, Any]:
     span = max(result.virtual_s, 1e-9)
     views = sum(n.replica.stats.view_changes for n in nodes if n.replica is not None)
     top = sorted(rewards.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
+    observers = sim.engine.metrics
+    tracked = observers[min(observers)].reward_tracker.report()[:5] if observers else []
     return {
         "active_validators": len(up),
         "honest_active_validators": len(honest_up),
@@ -55,6 +57,8 @@ def build_health(sim: Simulation, result: SimulationResult) -> dict[str, Any]:
         "evidence": len(result.evidence),
         "slashed": dict(sorted(slashed.items())),
         "top_rewards": dict(top),
+        "tracked_rewards": dict(tracked),
+        "accuracy_alerts": len(result.accuracy_alerts),
     }
 
 
@@ -83,7 +87,18 @@ def render_health(result: SimulationResult, console: Console | None = None) -> N
     summary.add_row("view changes", str(health["view_changes"]))
     summary.add_row("evidence recorded", str(health["evidence"]))
     summary.add_row("slashed validators", str(len(health["slashed"])))
+    summary.add_row("accuracy alerts (< 95%)", str(health["accuracy_alerts"]))
     console.print(summary)
+    if health["top_rewards"]:
+        rewards = Table(title="Cumulative rewards (top 5, base units)")
+        rewards.add_column("validator")
+        rewards.add_column("rewards", justify="right")
+        rewards.add_column("slashed", justify="right")
+        for validator, amount in health["top_rewards"].items():
+            rewards.add_row(validator, f"{amount:,}", f"{health['slashed'].get(validator, 0):,}")
+        console.print(rewards)
+    for line in result.accuracy_alerts[:10]:
+        console.print(f"[yellow]alert[/yellow] {line}")
     heights = Table(title="Per-height finality (virtual seconds)")
     for column in ("height", "view", "first commit", "quorum commit", "all honest", "commits"):
         heights.add_column(column, justify="right")

@@ -140,6 +140,8 @@ class Engine:
         self._trace_buffer: list[bytes] = []
         self._trees: dict[tuple[int, int], list[list[int]]] = {}
         self.on_commit: Callable[[CommitRecord], None] | None = None
+        #: Per-node Prometheus metrics of the observed nodes (see SimConfig.metrics_nodes).
+        self.metrics: dict[int, Any] = {}
         self.sync_provider: Callable[[SimNode, CommitCertificate], tuple[ProofBlock, int] | None]
         self.stopped = False
 
@@ -258,6 +260,9 @@ class Engine:
                 self._record_commit(node, out, time)
             elif isinstance(out, EvidenceFound):
                 self.evidence.append((node.index, out))
+                observer = self.metrics.get(node.index)
+                if observer is not None:
+                    observer.on_evidence(out)
             elif isinstance(out, RequestSync):
                 self._start_sync(node, out.certificate, time)
             else:
@@ -276,6 +281,9 @@ class Engine:
             out,
         )
         self.commits.append(record)
+        observer = self.metrics.get(node.index)
+        if observer is not None:
+            observer.on_commit(out)
         if self.on_commit is not None:
             self.on_commit(record)
 

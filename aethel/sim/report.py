@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
+from aethel.consensus.messages import Commit, NewView, Prepare, PrePrepare
+from aethel.monitoring.accuracy import AccuracyAlert
+
 if TYPE_CHECKING:
     from aethel.sim.simulator import Simulation, SimulationResult
 
@@ -91,8 +94,44 @@ def summarize(
         memo={k: v for k, v in vars_of(sim.memo).items()},
         logs=dict(sorted(engine.logs.items())),
     )
+    result.accuracy_alerts = [a.message() for a in accuracy_alerts(sim)]
     result.health = build_health(sim, result)
     return result
+
+
+def accuracy_alerts(sim: Simulation) -> list[AccuracyAlert]:
+    """Replay every recorded vote as a verification claim into the observers' trackers (R8.3).
+
+    A PREPARE or COMMIT for a block claims all its proofs valid; it is correct when the block
+    re-verifies. Only runs that record messages (small ones) can be checked.
+    """
+    sent = sim.engine.sent_log
+    if sent is None or not sim.engine.metrics:
+        return []
+    blocks: dict[bytes, bool] = {}
+    roots: dict[bytes, bytes] = {}
+    for message in sent:
+        pre_prepare = message.pre_prepare if isinstance(message, NewView) else message
+        if isinstance(pre_prepare, PrePrepare) and pre_prepare.digest not in blocks:
+            block = pre_prepare.block
+            parent = (
+                block.last_commit.post_root if block.last_commit else sim.executor.genesis_root()
+            )
+            roots[block.digest] = parent
+            blocks[block.digest] = sim.ledger_validator.validate_block(block, parent).valid
+    observer = sim.engine.metrics[min(sim.engine.metrics)]
+    alerts = []
+    seen: set[tuple[str, int, int, str]] = set()
+    for message in sent:
+        if isinstance(message, Prepare | Commit) and message.digest in blocks:
+            claim = (message.validator, message.height, message.view, message.TYPE)
+            if claim in seen:
+                continue
+            seen.add(claim)
+            alert = observer.observe_claim(message.validator, blocks[message.digest])
+            if alert is not None:
+                alerts.append(alert)
+    return alerts
 
 
 def vars_of(obj: object) -> dict[str, int]:

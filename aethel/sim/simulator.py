@@ -25,6 +25,7 @@ from aethel.consensus.timeouts import compute_timeout
 from aethel.consensus.validators import Validator, ValidatorSet, make_validator_keys
 from aethel.consensus.workload import TransferWorkload
 from aethel.errors import UsageError
+from aethel.monitoring.metrics import NodeMetrics
 from aethel.sim.byzantine import KINDS, make_behaviour
 from aethel.sim.cpu import CpuModel
 from aethel.sim.engine import CONTROL, CommitRecord, Engine, SimNode
@@ -63,6 +64,8 @@ class SimConfig:
     partitions: tuple[Partition, ...] = ()
     #: Directory for per-node SQLite stores (None: in-memory stores).
     storage_dir: str | None = None
+    #: Nodes that get a Prometheus registry (None: all up to 64 validators, else the first 8).
+    metrics_nodes: tuple[int, ...] | None = None
     cpu: CpuModel = field(default_factory=CpuModel)
 
     def describe(self) -> dict[str, Any]:
@@ -101,6 +104,7 @@ class SimulationResult:
     memo: dict[str, int]
     logs: dict[str, int]
     health: dict[str, Any] = field(default_factory=dict)
+    accuracy_alerts: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -130,6 +134,7 @@ class SimulationResult:
             "byzantine_stake_fraction": round(self.byzantine_stake_fraction, 4),
             "memo": self.memo,
             "logs": self.logs,
+            "accuracy_alerts": self.accuracy_alerts,
             "health": self.health,
         }
 
@@ -184,6 +189,11 @@ class Simulation:
             nodes, config.mode, self.network, cpu, self.faults, self.meter, config.seed, record
         )
         self.engine.sync_provider = self._provide_sync
+        observed = config.metrics_nodes
+        if observed is None:
+            observed = tuple(range(len(nodes) if len(nodes) <= 64 else 8))
+        for index in observed:
+            self.engine.metrics[index] = NodeMetrics(nodes[index].validator_id, accuracy_window=20)
 
     # ------------------------------------------------------------------ building
 

@@ -1,0 +1,209 @@
+"""Replica rules checked message by message: signatures, batching, stats, view change, stores."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aethel.consensus.events import Broadcast, Committed, Send, Timer
+from aethel.consensus.ledger import StateRepository
+from aethel.consensus.messages import (
+    Commit,
+    CommitCertificate,
+    Message,
+    NewView,
+    Prepare,
+    PrepareCertificate,
+    PrePrepare,
+)
+from aethel.consensus.replica import Replica, ReplicaConfig
+from aethel.consensus.signing import KeySigner
+from aethel.consensus.stores import SqliteChainStore
+from aethel.consensus.validators import Validator, ValidatorSet, make_validator_keys
+from aethel.economics import MIN_STAKE
+from aethel.errors import ProtocolViolation
+
+from .cluster import Cluster, make_cluster
+
+
+def _flip(signature: bytes) -> bytes:
+    return bytes([signature[0] ^ 1]) + signature[1:]
+
+
+@functools.cache
+def _recorded(mode: str) -> list[tuple[str, str, Message]]:
+    return _record(make_cluster(4, mode))  # type: ignore[arg-type]
+
+
+def _record(cluster: Cluster) -> list[tuple[str, str, Message]]:
+    """Run two heights and return every (source, target, message) delivered."""
+    seen: list[tuple[str, str, Message]] = []
+    cluster.start()
+    while min(cluster.heights().values()) < 2 and cluster.queue:
+        source, target, message = cluster.queue[0]
+        if not isinstance(message, Timer):
+            seen.append((source, target, message))
+        cluster.run(max_steps=1)
+    return seen
+
+
+@pytest.mark.req("R7.5")
+def test_a_vote_with_a_bad_signature_never_counts() -> None:
+    cluster = make_cluster(4, "broadcast")
+    replica = cluster.replicas["v000"]
+    cluster.start()
+    cluster.run(max_steps=3)  # deliver the pre-prepare
+    proposal = replica.proposals[0]
+    for name in ("v001", "v002"):
+        signer = cluster.replicas[name].signer
+        vote = Prepare.create(signer, 1, 0, proposal.digest)
+        forged = dataclasses.replace(vote, signature=_flip(vote.signature))
+        replica.on_message(forged, 10)
+    collector = replica._prepares[0]
+    assert set(collector.first) <= {"v000", "v003"}
+    assert replica.stats.rejected >= 2
+    # An outsider's well-signed vote counts for nothing either (R4.3).
+    outsider = KeySigner("zz-outsider", make_validator_keys(1, 99)[0])
+    replica.on_message(Prepare.create(outsider, 1, 0, proposal.digest), 11)
+    assert "zz-outsider" not in collector.first
+
+
+@pytest.mark.req("R4.3", "P17")
+def test_members_below_the_minimum_stake_are_refused() -> None:
+    key = make_validator_keys(1, 1)[0]
+    with pytest.raises(ProtocolViolation, match=r"R4\.3"):
+        ValidatorSet.create(0, bytes(32), [Validator("a", key.public_key, MIN_STAKE - 1)])
+    keys = make_validator_keys(3, 2)
+    validators = ValidatorSet.create(
+        0, bytes(32), [Validator(f"v{i}", k.public_key, 2 * MIN_STAKE) for i, k in enumerate(keys)]
+    )
+    # Slashing below the minimum drops the member at once: its votes count for nothing.
+    smaller = validators.with_stakes({"v1": MIN_STAKE - 1})
+    assert smaller.get("v1") is None and smaller.stake_of("v1") == 0
+    assert smaller.total_stake == 4 * MIN_STAKE
+
+
+@pytest.mark.req("T22.2b")
+@settings(max_examples=25)
+@given(data=st.data())
+def test_batch_processing_equals_one_at_a_time(data: st.DataObject) -> None:
+    mode = data.draw(st.sampled_from(["broadcast", "collector"]))
+    trace = _recorded(mode)
+    target = data.draw(st.sampled_from(["v000", "v001", "v002", "v003"]))
+    inbox = [m for _, t, m in trace if t == target]
+    # Mix in corrupted copies, duplicates and reordering.
+    extra = []
+    for message in data.draw(st.lists(st.sampled_from(inbox), max_size=6)):
+        if isinstance(message, Prepare | Commit):
+            extra.append(dataclasses.replace(message, signature=_flip(message.signature)))
+        else:
+            extra.append(message)
+    messages = data.draw(st.permutations(inbox + extra))
+    chunk = data.draw(st.integers(1, 8))
+
+    one = make_cluster(4, mode).replicas[target]  # type: ignore[arg-type]
+    batched = make_cluster(4, mode).replicas[target]  # type: ignore[arg-type]
+    one_out = one.start(0)
+    batched_out = batched.start(0)
+    for message in messages:
+        one_out += one.on_message(message, 5)
+    for start in range(0, len(messages), chunk):
+        for message in messages[start : start + chunk]:
+            batched.add_message_to_batch(message)
+        batched_out += batched.flush_message_batch(5)
+    assert one_out == batched_out
+    assert (one.height, one.view, one.state_root) == (
+        batched.height,
+        batched.view,
+        batched.state_root,
+    )
+    assert batched.get_performance_stats()["batches"] >= 1
+    assert batched.batch_process_messages([], 5) == []
+
+
+@pytest.mark.req("T22.2e")
+def test_performance_stats_count_the_work_done() -> None:
+    cluster = make_cluster(4, "collector")
+    cluster.start()
+    while min(cluster.heights().values()) < 3 and cluster.queue:
+        cluster.run(max_steps=20)
+    stats = cluster.replicas["v001"].get_performance_stats()
+    assert stats["commits"] == len(cluster.commits["v001"]) >= 3
+    assert (
+        stats["blocks_validated"] >= 3 and stats["proofs_checked"] == 2 * stats["blocks_validated"]
+    )
+    assert stats["signatures_checked"] > 0 and stats["messages_received"] > 0
+    assert stats["height"] == stats["commits"] + 1
+    assert isinstance(stats["observed_latency_ns"], int)
+
+
+@pytest.mark.req("R2.6", "P10")
+def test_a_new_leader_reproposes_the_highest_prepared_block() -> None:
+    cluster = make_cluster(4, "collector")
+    leader = cluster.validators.get_leader(1, 0).id
+    cluster.start()
+    # Deliver until every replica holds the prepare certificate, then lose the leader.
+    while cluster.queue:
+        message = cluster.queue[0][2]
+        if isinstance(message, Commit):
+            break
+        cluster.run(max_steps=1)
+    prepared = {n: r.prepared for n, r in cluster.replicas.items() if n != leader}
+    digests = {p.digest for p in prepared.values() if p is not None}
+    assert len(digests) == 1
+    cluster.down.add(leader)
+    cluster.queue.clear()
+    cluster.fire_timers()
+    cluster.run()
+    new_leader = cluster.validators.get_leader(1, 1).id
+    assert new_leader != leader
+    commits = {n: c[0] for n, c in cluster.commits.items() if n != leader}
+    assert commits and all(c.view >= 1 and c.block.digest in digests for c in commits.values())
+
+
+@pytest.mark.req("R5.4")
+def test_a_restart_from_sqlite_resumes_with_nothing_committed_lost(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    cluster = make_cluster(1, "collector")
+    replica = cluster.replicas["v000"]
+    path = tmp_path / "node.sqlite"
+    store = SqliteChainStore(path, cluster.repository)
+    services = dataclasses.replace(replica.services, store=store)
+    first = Replica(replica.signer, cluster.validators, services, ReplicaConfig())
+    outputs = first.start(0)
+    committed = []
+    for _ in range(4):
+        timers = [o for o in outputs if getattr(o, "timer", None) and o.timer.kind == "propose"]
+        outputs = first.on_timer(timers[0].timer, 1) if timers else []
+        committed += [o for o in outputs if isinstance(o, Committed)]
+    assert len(committed) == 4
+    store.close()
+    # A new process: fresh repository and store reopened from disk.
+    repository = StateRepository()
+    reopened = SqliteChainStore(path, repository)
+    latest = reopened.latest()
+    assert latest is not None and latest.height == 4
+    assert latest.post_root == committed[-1].execution.post_root
+    assert latest.post_root in repository  # the state itself came back, not just the root
+    assert (
+        reopened.get_block(3) is not None
+        and reopened.get_block(3).digest == committed[2].block.digest
+    )  # type: ignore[union-attr]
+    assert reopened.get_certificate(4) == committed[-1].certificate
+    reopened.record_vote(5, 0, "prepare", b"x")
+    reopened.close()
+    again = SqliteChainStore(path, StateRepository())
+    assert again.get_votes(5) == {(0, "prepare"): b"x"}
+
+
+def _messages_of(trace: list[tuple[str, str, Message]]) -> set[type]:
+    return {type(m) for _, _, m in trace}
+
+
+def test_the_cluster_trace_holds_every_message_type_of_its_mode() -> None:
+    kinds = _messages_of(_record(make_cluster(4, "collector")))
+    assert {PrePrepare, Prepare, Commit, PrepareCertificate, CommitCertificate} <= kinds
+    assert NewView not in kinds and Broadcast and Send
