@@ -232,11 +232,10 @@ class StateTree:
         writes one by one. Every key and value is validated before anything changes: an invalid
         one raises :class:`~aethel.errors.EncodingError` and leaves the tree as it was.
         """
-        pairs = updates.items() if isinstance(updates, Mapping) else updates
-        latest: dict[str, Any] = {}
-        for pair in pairs:
-            key, value = pair
-            latest[key] = value
+        try:
+            latest: dict[str, Any] = dict(updates)  # from pairs, the last write of a key wins
+        except (TypeError, ValueError):
+            raise UsageError("batch_update takes a mapping or (key, value) pairs") from None
         with paused_gc(len(latest)):
             ops = prepare_ops(latest)
             deletes = sum(1 for op in ops if op[1] is None)

@@ -36,6 +36,7 @@ from aethel.merkle.build import Item, build_subtree
 from aethel.merkle.hashing import (
     HASH_SIZE,
     LEAF_PREFIX,
+    MAX_KEY_BYTES,
     NODE_PREFIX,
     compute_key_bytes,
     encode_value,
@@ -224,26 +225,31 @@ def verify_chunk(data: bytes, manifest: Manifest, prefix: int) -> VerifiedChunk:
     if not isinstance(raw, list):
         raise _fail(rule, f"chunk {prefix} entries must be a list")
     prefix_bits = manifest.prefix_bits
-    shift = 256 - prefix_bits
+    shift = 24 - prefix_bits  # prefix_bits <= 16: the part is in the first 3 path bytes
+    sha256 = _sha256
     items: list[Item] = []
+    append = items.append
     previous = b""
     for index, pair in enumerate(raw):
-        if not isinstance(pair, list) or len(pair) != 2:
+        if type(pair) is not list or len(pair) != 2:
             raise _fail(rule, f"chunk {prefix} entry {index} must be a [key, value] pair")
         key, value = pair
-        try:
-            path = _sha256(compute_key_bytes(key, rule_id=rule)).digest()
-        except EncodingError as exc:
-            raise _fail(rule, f"chunk {prefix} entry {index}: {exc.detail}") from None
+        if type(key) is str and key.isascii() and 0 < len(key) <= MAX_KEY_BYTES:
+            path = sha256(key.encode("ascii")).digest()  # the fast path of compute_key_bytes
+        else:
+            try:
+                path = sha256(compute_key_bytes(key, rule_id=rule)).digest()
+            except EncodingError as exc:
+                raise _fail(rule, f"chunk {prefix} entry {index}: {exc.detail}") from None
         if path <= previous:
             raise _fail(rule, f"chunk {prefix} entry {index} is out of path order or repeated")
-        if int.from_bytes(path, "big") >> shift != prefix:
+        if int.from_bytes(path[:3], "big") >> shift != prefix:
             raise _fail(rule, f"chunk {prefix} entry {index} ({key[:40]!r}) is not in this part")
         previous = path
         value_bytes = encode_value(value)  # canonical: the whole chunk parsed as canonical
-        value_hash = _sha256(value_bytes).digest()
-        leaf_hash = _sha256(LEAF_PREFIX + path + value_hash).digest()
-        items.append((path, (leaf_hash, path, value_hash, key, value_bytes), True))
+        value_hash = sha256(value_bytes).digest()
+        leaf_hash = sha256(LEAF_PREFIX + path + value_hash).digest()
+        append((path, (leaf_hash, path, value_hash, key, value_bytes), True))
     added: list[Node] = []
     subtree = build_subtree(items, 0, len(items), prefix_bits, added)
     got = EMPTY_HASH if subtree is None else subtree[0]
