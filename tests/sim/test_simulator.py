@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 
 import pytest
@@ -383,7 +384,7 @@ def test_certificate_members_get_exactly_their_stake_share_within_ten_seconds() 
     assert result.checkers["rewards"]["ok"] and result.checkers["reward_latency"]["ok"]
     honest = sim.engine.nodes[0].index
     records = sorted((r for r in sim.engine.commits if r.node == honest), key=lambda r: r.height)
-    for parent, child in zip(records, records[1:], strict=False):
+    for parent, child in itertools.pairwise(records):
         pending = sim.repository.get(parent.committed.execution.post_root).pending
         assert pending is not None
         _, proposer, amount = pending
