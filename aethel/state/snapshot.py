@@ -25,6 +25,7 @@ Wire forms (canonical JSON, hashes as lowercase hex), exactly these members::
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -110,17 +111,27 @@ def build_manifest(tree: StateTree, prefix_bits: int) -> Manifest:
 
 
 def build_chunk(tree: StateTree, prefix_bits: int, prefix: int) -> bytes:
-    """Return the chunk (canonical JSON) of part ``prefix`` of ``tree``."""
-    entries = [
-        [leaf[3], parse_canonical_json(leaf[4])] for leaf in tree.iter_leaves(prefix_bits, prefix)
-    ]
-    return canonical_json(
-        {
-            "entries": entries,
-            "prefix": prefix,
-            "prefix_bits": prefix_bits,
-            "root": tree.root().hex(),
-        }
+    """Return the chunk (canonical JSON) of part ``prefix`` of ``tree``.
+
+    Assembled from canonical pieces: the tree holds each value's canonical bytes, and keys are
+    valid state keys (NFC, no lone surrogates), whose JSON string form is canonical.
+    """
+    entries = b",".join(
+        b"[" + json.dumps(leaf[3], ensure_ascii=False).encode("utf-8") + b"," + leaf[4] + b"]"
+        for leaf in tree.iter_leaves(prefix_bits, prefix)
+    )
+    return b"".join(
+        (
+            b'{"entries":[',
+            entries,
+            b'],"prefix":',
+            str(prefix).encode("ascii"),
+            b',"prefix_bits":',
+            str(prefix_bits).encode("ascii"),
+            b',"root":"',
+            tree.root().hex().encode("ascii"),
+            b'"}',
+        )
     )
 
 

@@ -92,6 +92,13 @@ class InProcessPeer:
 
         return cls(name, lookup)
 
+    def clone(self, name: str) -> InProcessPeer:
+        """Return another peer serving the same trees and sharing the prepared snapshots."""
+        peer = InProcessPeer(name, self._lookup)
+        peer._manifests = self._manifests
+        peer._chunks = self._chunks
+        return peer
+
     @property
     def name(self) -> str:
         """The peer's name."""
