@@ -31,7 +31,7 @@ Rules the replica keeps, per height h and view v:
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -108,13 +108,21 @@ class ReplicaConfig:
 
 @dataclass(frozen=True, slots=True)
 class Services:
-    """The node services the core calls (see :mod:`aethel.consensus.interfaces`)."""
+    """The node services the core calls (see :mod:`aethel.consensus.interfaces`).
+
+    ``certificates`` checks a whole certificate (defaults to
+    :func:`aethel.consensus.votes.check_certificate` over ``checker``); a simulator passes one
+    that memoizes the verdict on identical certificates and charges each node the CPU time.
+    """
 
     checker: SignatureChecker
     validator: BlockValidator
     executor: Executor
     store: ChainStore
     source: BlockSource
+    certificates: Callable[[PrepareCertificate | CommitCertificate, ValidatorSet], str] | None = (
+        None
+    )
 
 
 @dataclass(slots=True)
@@ -336,7 +344,11 @@ class Replica:
             return ""
         self.stats.certificates_checked += 1
         self.stats.signatures_checked += len(cert.votes)
-        reason = check_certificate(cert, self.validators, self.services.checker)
+        certificates = self.services.certificates
+        if certificates is not None:
+            reason = certificates(cert, self.validators)
+        else:
+            reason = check_certificate(cert, self.validators, self.services.checker)
         if not reason:
             self._verified_certs.add(key)
         return reason

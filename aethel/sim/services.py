@@ -18,6 +18,7 @@ from aethel.consensus.interfaces import BlockVerdict, Execution
 from aethel.consensus.ledger import LedgerExecutor, LedgerValidator
 from aethel.consensus.signing import SignatureItem
 from aethel.consensus.validators import ValidatorSet
+from aethel.consensus.votes import check_certificate
 from aethel.encoding import KeyPair, verify_signature_bytes
 from aethel.sim.cpu import CpuModel
 
@@ -95,6 +96,40 @@ class SimSignatureChecker:
                 self._batches.clear()
             self._batches[batch_id] = verdicts
         return verdicts
+
+
+class SimCertificateChecker:
+    """Whole-certificate checks memoized on (content hash, validator stakes); charged per vote.
+
+    The verdict of :func:`aethel.consensus.votes.check_certificate` is a pure function of the
+    certificate and the validator set, so it is computed once (for real) per distinct pair.
+    """
+
+    def __init__(self, checker: SimSignatureChecker, meter: Meter, cpu: CpuModel) -> None:
+        self.checker = checker
+        self.meter = meter
+        self.cost = cpu.verify_ns
+        self._memo: dict[tuple[bytes, int], str] = {}
+        self._fingerprints: dict[int, tuple[ValidatorSet, int]] = {}
+
+    def _fingerprint(self, validators: ValidatorSet) -> int:
+        cached = self._fingerprints.get(id(validators))
+        if cached is not None and cached[0] is validators:
+            return cached[1]
+        value = hash(tuple((v.id, v.public_key, v.stake) for v in validators.validators))
+        self._fingerprints[id(validators)] = (validators, value)
+        return value
+
+    def __call__(self, certificate: Any, validators: ValidatorSet) -> str:
+        """Return "" if valid, else the reason; charge one check per vote."""
+        self.meter.ns += self.cost * len(certificate.votes)
+        key = (certificate.content_hash, self._fingerprint(validators))
+        reason = self._memo.get(key)
+        if reason is None:
+            saved = self.meter.ns
+            reason = self._memo[key] = check_certificate(certificate, validators, self.checker)
+            self.meter.ns = saved  # already charged above
+        return reason
 
 
 class SimSigner:

@@ -35,6 +35,7 @@ from aethel.sim.services import (
     MemoStats,
     Meter,
     SimBlockValidator,
+    SimCertificateChecker,
     SimExecutor,
     SimSignatureChecker,
     SimSigner,
@@ -169,6 +170,7 @@ class Simulation:
         self.memo = MemoStats()
         cpu = config.cpu
         self.checker = SimSignatureChecker(self.meter, cpu, self.memo)
+        self.certificates = SimCertificateChecker(self.checker, self.meter, cpu)
         self.ledger_validator = LedgerValidator(self.repository)
         self.block_validator = SimBlockValidator(self.ledger_validator, self.meter, cpu, self.memo)
         self.ledger_executor = LedgerExecutor(self.repository, genesis)
@@ -257,7 +259,12 @@ class Simulation:
 
         def make(store: ChainStore, lost_journal: bool) -> Replica:
             services = Services(
-                self.checker, self.block_validator, self.executor, store, self.workload
+                self.checker,
+                self.block_validator,
+                self.executor,
+                store,
+                self.workload,
+                self.certificates,
             )
             config = ReplicaConfig(mode=self.config.mode, lost_journal=lost_journal)
             return Replica(signer, self.validators, services, config)
