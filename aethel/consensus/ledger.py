@@ -2,9 +2,11 @@
 
 This module implements :class:`~aethel.consensus.interfaces.BlockValidator` and
 :class:`~aethel.consensus.interfaces.Executor` over the real proof package (judge obligations,
-Z3 verification of every proof: R1.1) and a content-addressed ledger state. States are
-immutable and keyed by their root, so one :class:`StateRepository` can serve many simulated
-nodes; a node's own history is what its :class:`ChainStore` commits.
+Z3 verification of every proof: R1.1) and the real state package: states are versions of the
+sparse Merkle state tree (:mod:`aethel.merkle`) and transitions are validated and booked by
+:func:`aethel.state.transitions.compute_transition`. Tree nodes are content-addressed, so one
+:class:`StateRepository` serves many simulated nodes; a node's history is what its
+:class:`ChainStore` commits.
 
 The transition of block h (spec: R1.2, R1.3, R3.6, R4.1-R4.7):
 
@@ -26,97 +28,144 @@ The transition of block h (spec: R1.2, R1.3, R3.6, R4.1-R4.7):
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from aethel.consensus.block import ProofBlock
 from aethel.consensus.interfaces import BlockVerdict, Execution, ProofCheck, ProofOutcome
 from aethel.consensus.validators import ValidatorSet
-from aethel.economics import (
-    compute_block_reward,
-    compute_emission_limit,
-    compute_reward_split,
-    compute_slash_amount,
-)
-from aethel.encoding import canonical_json, parse_canonical_json, sha256, to_hex
+from aethel.economics import compute_block_reward, compute_emission_limit, compute_reward_split
+from aethel.encoding import canonical_json, parse_canonical_json, to_hex
 from aethel.errors import ProtocolViolation
+from aethel.merkle import EMPTY_HASH, MemoryNodeStore, NodeCache, StateTree
 from aethel.proofs.errors import MalformedObjectError, TransactionRejected
 from aethel.proofs.judge import check_transfer, get_transfer_obligation
 from aethel.proofs.model import Proof, ProofKind, Transfer, proof_from_json, transfer_from_json
 from aethel.proofs.verifier import Verdict, VerificationResult, verify_proof
+from aethel.state.layout import (
+    BALANCE,
+    NONCE,
+    STAKE,
+    SUPPLY_BURNED,
+    SUPPLY_GENESIS,
+    SUPPLY_MINTED,
+    balance_key,
+    meta_key,
+    nonce_key,
+    stake_key,
+)
+from aethel.state.transitions import (
+    Genesis,
+    Operation,
+    Reward,
+    SetMeta,
+    Slash,
+    Transition,
+    compute_genesis,
+    compute_transition,
+)
+from aethel.state.transitions import Transfer as StateTransfer
 
 
-@dataclass(frozen=True, slots=True)
-class LedgerState:
-    """One immutable ledger state; ``root`` is SHA-256 of its canonical encoding."""
+class LedgerView:
+    """Read access to one ledger state: a version of the sparse Merkle state tree.
 
-    balances: Mapping[str, int]
-    nonces: Mapping[str, int]
-    stakes: Mapping[str, int]
-    minted: int
-    burned: int
-    genesis_supply: int
-    #: (height, proposer, amount) of the reward awaiting the next height's certificate.
-    pending: tuple[int, str, int] | None
-    slashed: frozenset[str]
-    root: bytes = field(init=False)
+    Keys follow :mod:`aethel.state.layout` (``balance:``, ``nonce:``, ``stake:``, ``supply:*``,
+    ``meta:``); this module adds two meta entries: ``meta:pending-reward`` = [height, proposer,
+    amount] and ``meta:slash/<offence>/<offender>/<height>`` = true once evidence was slashed.
+    """
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "root", sha256(canonical_json(self.to_json())))
+    __slots__ = ("_leaves", "root", "tree")
+
+    def __init__(self, tree: StateTree) -> None:
+        self.tree = tree
+        self.root = tree.root()
+        self._leaves: dict[str, Any] | None = None
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Return the value of ``key``."""
+        return self.tree.get(key, default)
+
+    def balance(self, account: str) -> int:
+        """Return ``account``'s balance."""
+        return int(self.tree.get(balance_key(account), 0))
+
+    def nonce(self, account: str) -> int:
+        """Return ``account``'s next nonce."""
+        return int(self.tree.get(nonce_key(account), 0))
+
+    def leaves(self) -> dict[str, Any]:
+        """Return every key and value (walks the whole tree once, then cached)."""
+        if self._leaves is None:
+            self._leaves = {
+                key: parse_canonical_json(value) for _, _, _, key, value in self.tree.iter_leaves()
+            }
+        return self._leaves
+
+    def _prefixed(self, prefix: str) -> dict[str, int]:
+        size = len(prefix)
+        return {k[size:]: v for k, v in self.leaves().items() if k.startswith(prefix)}
+
+    @property
+    def balances(self) -> dict[str, int]:
+        """Return account -> balance."""
+        return self._prefixed(BALANCE)
+
+    @property
+    def nonces(self) -> dict[str, int]:
+        """Return account -> next nonce."""
+        return self._prefixed(NONCE)
+
+    @property
+    def stakes(self) -> dict[str, int]:
+        """Return validator -> stake."""
+        return self._prefixed(STAKE)
+
+    @property
+    def minted(self) -> int:
+        """Return the minted book."""
+        return int(self.tree.get(SUPPLY_MINTED, 0))
+
+    @property
+    def burned(self) -> int:
+        """Return the burned book."""
+        return int(self.tree.get(SUPPLY_BURNED, 0))
+
+    @property
+    def genesis_supply(self) -> int:
+        """Return the genesis book."""
+        return int(self.tree.get(SUPPLY_GENESIS, 0))
+
+    @property
+    def pending(self) -> tuple[int, str, int] | None:
+        """Return (height, proposer, amount) of the reward awaiting the next certificate."""
+        value = self.tree.get(meta_key(PENDING))
+        return None if value is None else (value[0], value[1], value[2])
+
+    def is_slashed(self, slash_key: tuple[str, str, int]) -> bool:
+        """Return True if ``slash_key`` was slashed."""
+        return self.tree.get(meta_key(slash_mark(slash_key))) is not None
 
     @property
     def supply(self) -> int:
         """Return the total supply: balances plus stakes."""
         return sum(self.balances.values()) + sum(self.stakes.values())
 
-    def to_json(self) -> dict[str, Any]:
-        """Return the canonical JSON form."""
-        return {
-            "balances": dict(self.balances),
-            "nonces": dict(self.nonces),
-            "stakes": dict(self.stakes),
-            "minted": self.minted,
-            "burned": self.burned,
-            "genesis_supply": self.genesis_supply,
-            "pending": None if self.pending is None else list(self.pending),
-            "slashed": sorted(self.slashed),
-        }
-
-    @classmethod
-    def from_json(cls, value: Mapping[str, Any]) -> LedgerState:
-        """Rebuild a state from :meth:`to_json` output."""
-        pending = value["pending"]
-        return cls(
-            dict(value["balances"]),
-            dict(value["nonces"]),
-            dict(value["stakes"]),
-            value["minted"],
-            value["burned"],
-            value["genesis_supply"],
-            None if pending is None else (pending[0], pending[1], pending[2]),
-            frozenset(value["slashed"]),
-        )
-
     def encode(self) -> bytes:
-        """Return the canonical bytes."""
-        return canonical_json(self.to_json())
-
-    @classmethod
-    def decode(cls, data: bytes) -> LedgerState:
-        """Parse canonical bytes and check the root is what they hash to."""
-        return cls.from_json(parse_canonical_json(data))
+        """Return the canonical JSON of every key and value (a flat snapshot)."""
+        return canonical_json(self.leaves())
 
 
-def make_genesis(balances: Mapping[str, int], validators: ValidatorSet) -> LedgerState:
-    """Return the genesis state: account balances and the validators' stakes."""
-    stakes = {v.id: v.stake for v in validators.validators}
-    supply = sum(balances.values()) + sum(stakes.values())
-    return LedgerState(dict(balances), {}, stakes, 0, 0, supply, None, frozenset())
+PENDING = "pending-reward"
+
+
+def make_genesis(balances: Mapping[str, int], validators: ValidatorSet) -> Genesis:
+    """Return the genesis: account balances and the validators' stakes."""
+    return Genesis(dict(balances), {v.id: v.stake for v in validators.validators})
 
 
 def slash_mark(slash_key: tuple[str, str, int]) -> str:
-    """Return how the state records that ``slash_key`` was slashed."""
-    return "/".join(str(part) for part in slash_key)
+    """Return the meta name recording that ``slash_key`` was slashed."""
+    return "slash/" + "/".join(str(part) for part in slash_key)
 
 
 def reward_account(validators: ValidatorSet, validator_id: str) -> str:
@@ -126,25 +175,47 @@ def reward_account(validators: ValidatorSet, validator_id: str) -> str:
 
 
 class StateRepository:
-    """Content-addressed ledger states: root -> state (shared by simulated nodes)."""
+    """Ledger states as versions of one sparse Merkle tree over a shared node store.
 
-    def __init__(self) -> None:
-        self._states: dict[bytes, LedgerState] = {}
+    The node store is content-addressed, so any number of simulated nodes share it: a state is
+    its root, and a transition writes only the nodes it changes (aethel.merkle).
+    """
 
-    def put(self, state: LedgerState) -> bytes:
-        """Store ``state`` and return its root."""
-        self._states.setdefault(state.root, state)
-        return state.root
+    def __init__(self, cache_size: int = 200_000) -> None:
+        self.nodes = MemoryNodeStore()
+        self.cache = NodeCache(self.nodes, cache_size)
+        self._views: dict[bytes, LedgerView] = {}
 
-    def get(self, root: bytes) -> LedgerState:
+    def tree(self, root: bytes) -> StateTree:
+        """Return the tree at ``root``."""
+        return StateTree(self.nodes, root=root, cache=self.cache)
+
+    def __contains__(self, root: object) -> bool:
+        return root == EMPTY_HASH or (
+            isinstance(root, bytes) and self.nodes.get_node(root) is not None
+        )
+
+    def get(self, root: bytes) -> LedgerView:
         """Return the state at ``root``; raise ProtocolViolation("R3.1") if unknown."""
-        state = self._states.get(root)
-        if state is None:
-            raise ProtocolViolation("R3.1", f"no state with root {to_hex(root)[:16]}")
-        return state
+        view = self._views.get(root)
+        if view is None:
+            if root not in self:
+                raise ProtocolViolation("R3.1", f"no state with root {to_hex(root)[:16]}")
+            if len(self._views) > 256:
+                self._views.clear()
+            view = self._views[root] = LedgerView(self.tree(root))
+        return view
 
-    def __contains__(self, root: bytes) -> bool:
-        return root in self._states
+    def apply(self, root: bytes, writes: Mapping[str, Any]) -> bytes:
+        """Write ``writes`` on top of the state at ``root``; return the new root."""
+        return self.tree(root).batch_update(writes)
+
+    def load(self, data: bytes) -> bytes:
+        """Rebuild a state from :meth:`LedgerView.encode` output; return its root."""
+        values = parse_canonical_json(data)
+        if not isinstance(values, dict):
+            raise ProtocolViolation("R5.4", "a stored state is a JSON object")
+        return self.apply(EMPTY_HASH, values)
 
 
 def parse_block_items(block: ProofBlock) -> tuple[list[Transfer], list[Proof]]:
@@ -177,8 +248,8 @@ class LedgerValidator:
         state = self.repository.get(pre_root)
         if len(proofs) != len(transfers):
             return BlockVerdict(False, (), 0, "R1.1", "every transaction needs exactly one proof")
-        balances = dict(state.balances)
-        nonces = dict(state.nonces)
+        balances: dict[str, int] = {}
+        nonces: dict[str, int] = {}
         checks: list[ProofCheck] = []
         total = 0
         failure = ("", "")
@@ -188,7 +259,8 @@ class LedgerValidator:
             outcome = ProofOutcome(result.verdict.value)
             reason = result.detail or (result.reason.value if result.reason else "")
             sender, receiver = to_hex(tx.sender), to_hex(tx.receiver)
-            balance, nonce = balances.get(sender, 0), nonces.get(sender, 0)
+            balance = balances[sender] if sender in balances else state.balance(sender)
+            nonce = nonces[sender] if sender in nonces else state.nonce(sender)
             if not failure[0]:
                 if intrinsic:
                     failure = ("R1.5", f"proof {index} is {outcome.value}: {reason}")
@@ -217,7 +289,8 @@ class LedgerValidator:
             )
             total += result.difficulty
             balances[sender] = balance - tx.amount
-            balances[receiver] = balances.get(receiver, 0) + tx.amount
+            received = balances[receiver] if receiver in balances else state.balance(receiver)
+            balances[receiver] = received + tx.amount
             nonces[sender] = nonce + 1
         if failure[0]:
             return BlockVerdict(False, tuple(checks), total, failure[0], failure[1])
@@ -234,23 +307,32 @@ class LedgerValidator:
 
 
 class LedgerExecutor:
-    """Apply a block's transition, economics included (see the module docstring)."""
+    """Apply a block's transition through :func:`aethel.state.transitions.compute_transition`.
 
-    def __init__(self, repository: StateRepository, genesis: LedgerState) -> None:
+    The block becomes the ordered operations of one height (see the module docstring): Reward
+    shares of the parent's reward, Slash per evidence item (plus its slash mark), Transfer per
+    transaction, and the pending reward of this block. The state layer validates them all and
+    the books (R3.6, R4.7, R7.1) before a single node of the tree is written.
+    """
+
+    def __init__(self, repository: StateRepository, genesis: Genesis) -> None:
         self.repository = repository
-        self._genesis = repository.put(genesis)
+        outcome = compute_genesis(genesis)
+        self._genesis = repository.apply(EMPTY_HASH, outcome.writes)
+        self._validators = tuple(sorted(genesis.stakes))
 
     def genesis_root(self) -> bytes:
         """Return the genesis root."""
         return self._genesis
 
     def get_stakes(self, root: bytes) -> Mapping[str, int]:
-        """Return the stakes in the state at ``root``."""
-        return self.repository.get(root).stakes
+        """Return the stakes of the genesis validators in the state at ``root``."""
+        state = self.repository.get(root)
+        return {v: int(state.get(stake_key(v), 0)) for v in self._validators}
 
     def is_slashed(self, root: bytes, slash_key: tuple[str, str, int]) -> bool:
         """Return True if the state at ``root`` already slashed ``slash_key``."""
-        return slash_mark(slash_key) in self.repository.get(root).slashed
+        return self.repository.get(root).is_slashed(slash_key)
 
     def execute(
         self,
@@ -259,79 +341,56 @@ class LedgerExecutor:
         pre_root: bytes,
         validators: ValidatorSet,
     ) -> Execution:
-        """Apply ``block``; raise ProtocolViolation if a book would break (nothing stored)."""
+        """Apply ``block``; raise ProtocolViolation if a rule or book breaks (nothing stored)."""
         if not verdict.valid:
             raise ProtocolViolation(verdict.rule_id or "R1.1", "cannot execute an invalid block")
         state = self.repository.get(pre_root)
-        balances = dict(state.balances)
-        nonces = dict(state.nonces)
-        stakes = dict(state.stakes)
-        minted, burned = state.minted, state.burned
+        operations: list[Operation] = []
         rewards: dict[str, int] = {}
-        if state.pending is not None:
-            height, proposer, amount = state.pending
+        pending = state.pending
+        if pending is not None:
+            height, proposer, amount = pending
             cert = block.last_commit
             if cert is None or cert.height != height:
                 raise ProtocolViolation("R4.1", "the block lacks the certificate to pay")
-            members = {m: validators.stake_of(m) for m in cert.members}
             if amount:
+                members = {m: validators.stake_of(m) for m in cert.members}
                 rewards = compute_reward_split(amount, members, proposer)
-                for validator, share in rewards.items():
-                    account = reward_account(validators, validator)
-                    balances[account] = balances.get(account, 0) + share
-                minted += amount
-        slashed: dict[str, int] = {}
-        marks = set(state.slashed)
+                for validator, share in sorted(rewards.items()):
+                    if share:
+                        operations.append(Reward(reward_account(validators, validator), share))
         for evidence in block.evidence:
-            mark = slash_mark(evidence.slash_key)
-            if mark in marks:
+            if state.is_slashed(evidence.slash_key):
                 raise ProtocolViolation("R4.2", "evidence already slashed")
-            marks.add(mark)
-            stake = stakes.get(evidence.offender, 0)
-            amount = compute_slash_amount(stake, evidence.offence)
-            stakes[evidence.offender] = stake - amount
-            slashed[evidence.offender] = slashed.get(evidence.offender, 0) + amount
-            burned += amount
+            operations.append(Slash(evidence.offender, evidence.offence))
+            operations.append(SetMeta(slash_mark(evidence.slash_key), True))
         transfers, _ = parse_block_items(block)
         for tx in transfers:
-            sender, receiver = to_hex(tx.sender), to_hex(tx.receiver)
-            if balances.get(sender, 0) < tx.amount or nonces.get(sender, 0) != tx.nonce:
-                raise ProtocolViolation("R7.1", "a transfer overdraws or breaks nonce order")
-            balances[sender] -= tx.amount
-            balances[receiver] = balances.get(receiver, 0) + tx.amount
-            nonces[sender] = tx.nonce + 1
+            operations.append(
+                StateTransfer(to_hex(tx.sender), to_hex(tx.receiver), tx.amount, tx.nonce)
+            )
+        minted_after = state.minted + sum(rewards.values())
         limit = compute_emission_limit(block.height)
-        reward = min(compute_block_reward(verdict.total_difficulty), max(0, limit - minted))
-        after = LedgerState(
-            balances,
-            nonces,
-            stakes,
-            minted,
-            burned,
-            state.genesis_supply,
-            (block.height, block.proposer, reward),
-            frozenset(marks),
-        )
-        if after.supply != after.genesis_supply + minted - burned:
-            raise ProtocolViolation("R3.6", "the transition breaks conservation")
-        if minted > compute_emission_limit(block.height):
-            raise ProtocolViolation("R4.7", "minted supply exceeds the emission schedule")
-        if any(v < 0 for v in balances.values()) or any(v < 0 for v in stakes.values()):
-            raise ProtocolViolation("R3.6", "a balance or stake went negative")
-        post_root = self.repository.put(after)
+        reward = min(compute_block_reward(verdict.total_difficulty), max(0, limit - minted_after))
+        operations.append(SetMeta(PENDING, [block.height, block.proposer, reward]))
+        outcome = compute_transition(state.get, Transition(block.height, tuple(operations)))
+        post_root = self.repository.apply(pre_root, outcome.writes)
+        stakes = {
+            v: int(self.repository.get(post_root).get(stake_key(v), 0)) for v in outcome.slashed
+        }
         return Execution(
             height=block.height,
             pre_root=pre_root,
             post_root=post_root,
             rewards=rewards,
-            slashed=slashed,
-            stakes={v: stakes[v] for v in slashed},
-            minted=minted - state.minted,
-            burned=burned - state.burned,
-            minted_total=minted,
-            burned_total=burned,
-            total_supply=after.supply,
-            genesis_supply=after.genesis_supply,
+            slashed=dict(outcome.slashed),
+            stakes=stakes,
+            minted=outcome.minted,
+            burned=outcome.burned,
+            minted_total=outcome.minted_total,
+            burned_total=outcome.burned_total,
+            total_supply=outcome.total_supply,
+            genesis_supply=outcome.genesis_supply,
             pending_reward=reward,
             proof_count=len(verdict.checks),
             total_difficulty=verdict.total_difficulty,

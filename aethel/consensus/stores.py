@@ -15,7 +15,7 @@ from pathlib import Path
 
 from aethel.consensus.block import ProofBlock, parse_block
 from aethel.consensus.interfaces import CommittedHeight, Execution
-from aethel.consensus.ledger import LedgerState, StateRepository
+from aethel.consensus.ledger import StateRepository
 from aethel.consensus.messages import CommitCertificate, parse_commit_certificate
 from aethel.encoding import canonical_json, parse_canonical_json
 from aethel.errors import ProtocolViolation
@@ -116,10 +116,8 @@ class SqliteChainStore:
         if row is None:
             return None
         height, digest, root, cert, state_bytes = row
-        state = LedgerState.decode(state_bytes)
-        if state.root != root:
+        if self.repository.load(state_bytes) != root:
             raise ProtocolViolation("R5.4", f"stored state of height {height} does not match")
-        self.repository.put(state)
         certificate = parse_commit_certificate(parse_canonical_json(cert))
         return CommittedHeight(height, digest, root, certificate)
 
