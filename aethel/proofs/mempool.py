@@ -1,0 +1,449 @@
+"""The mempool: pending proofs and transfers, admitted after checks, ordered for block building.
+
+Spec: R5.1, R5.5, R6.3, R7.1, R8.2, N3, N6; P21, P23, P25, P30, P33. Rules:
+
+* Admission of a proof (:meth:`Mempool.add_proof`): the Ed25519 signature FIRST (R5.5; a bad
+  one raises :class:`SignatureError`); then verification through the node's
+  :class:`~aethel.proofs.parallel.Verifier` (a real Z3 run or a cache hit): an ``invalid`` or
+  ``unknown`` result raises :class:`ProofRejected` naming the broken rule. An exact duplicate
+  of a pending proof changes nothing and returns the pending entry.
+* Admission of a transfer (:meth:`Mempool.add_transaction`, with the sender's committed
+  :class:`~aethel.proofs.judge.Account`): the signature first (R5.5); then nonce order and
+  conflicts (R7.1): a nonce below the account's is stale; a nonce equal to a pending transfer's
+  nonce of the same sender is a double spend and BOTH are rejected (the pending one is dropped
+  with its proof and its successors); pending transfers of the sender that together with the new
+  one exceed the balance are overdrawing and ALL are rejected the same way; a nonce that skips
+  one is rejected. Then the judge proves the transfer and the proof is admitted as above: every
+  proof the judge produces here enters the pool (R5.1) because every check that could refuse it
+  runs before the judge.
+* Order (R6.3): difficulty (highest first), then arrival (earliest first), then proof id
+  (lowest first). :meth:`Mempool.select_for_block` walks that order and takes a proof unless one
+  of its pending transfers still waits for the sender's previous nonce, in which case the proof
+  is taken right after that predecessor (so a block never holds a nonce gap).
+* Bound (N6): at most ``capacity`` proofs. When full, a new proof from a peer is admitted only if
+  it ranks above the LAST proof in block order, which is evicted (with its transfers and their
+  successors); otherwise :class:`MempoolFull` is raised. A new transfer is refused with
+  :class:`MempoolFull` when the pool is full (before the judge runs, so R5.1 holds).
+* Metrics (R8.2): :meth:`Mempool.stats` at any time: size, counts of admitted, rejected,
+  evicted and committed proofs, and the processing rate = admission decisions (admitted or
+  rejected) in the last ``rate_window`` seconds of the injected clock, divided by the window.
+  Time is counted in slots of ``rate_window / RATE_SLOTS`` seconds: "the last window" is the
+  current slot and the ``RATE_SLOTS - 1`` before it.
+
+A rejected input leaves the pool unchanged, except the documented removal of the transfers a
+double spend or an overdraft implicates (R7.1 requires rejecting both sides).
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from aethel.encoding import to_hex
+from aethel.errors import AethelError, ProtocolViolation, SignatureError, UsageError
+from aethel.proofs.errors import MempoolFull, ProofRejected, TransactionRejected
+from aethel.proofs.judge import Account, Judge
+from aethel.proofs.model import Proof, Transfer
+from aethel.proofs.parallel import Verifier
+from aethel.proofs.verifier import REASON_RULES, Verdict, VerificationResult
+
+logger = logging.getLogger("aethel.proofs.mempool")
+
+DEFAULT_CAPACITY = 10_000
+DEFAULT_RATE_WINDOW = 10.0
+#: The rate window is divided into this many slots; memory for the rate stays bounded (N6).
+RATE_SLOTS = 100
+
+
+@dataclass(frozen=True, slots=True)
+class PendingProof:
+    """A proof in the pool with its verification result and arrival number."""
+
+    proof: Proof
+    result: VerificationResult
+    arrival: int
+
+    @property
+    def difficulty(self) -> int:
+        """Return the verified difficulty of the proof."""
+        return self.result.difficulty
+
+    @property
+    def rank(self) -> tuple[int, int, bytes]:
+        """Return the block-building sort key: difficulty desc, arrival asc, proof id asc (R6.3)."""
+        return (-self.result.difficulty, self.arrival, self.proof.proof_id)
+
+
+@dataclass(frozen=True, slots=True)
+class BlockContents:
+    """Proofs in block order and the pending transfers they cover, in inclusion order."""
+
+    proofs: tuple[Proof, ...]
+    transactions: tuple[Transfer, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MempoolStats:
+    """Mempool metrics (R8.2, P33)."""
+
+    size: int
+    transactions: int
+    capacity: int
+    admitted: int
+    rejected: int
+    evicted: int
+    committed: int
+    processing_rate: float
+    rate_window: float
+
+
+def _short(data: bytes) -> str:
+    return to_hex(data[:8])
+
+
+class Mempool:
+    """Pending proofs and transfers of one node; see the module docstring for every rule."""
+
+    def __init__(
+        self,
+        *,
+        verifier: Verifier | None = None,
+        judge: Judge | None = None,
+        capacity: int = DEFAULT_CAPACITY,
+        clock: Callable[[], float] = time.monotonic,
+        rate_window: float = DEFAULT_RATE_WINDOW,
+    ) -> None:
+        if type(capacity) is not int or capacity < 1:
+            raise UsageError(f"capacity must be a positive int, got {capacity!r}")
+        if not rate_window > 0:
+            raise UsageError(f"rate_window must be positive, got {rate_window!r}")
+        self.verifier = verifier if verifier is not None else Verifier()
+        self.judge = judge
+        self.capacity = capacity
+        self._clock = clock
+        self._rate_window = float(rate_window)
+        self._proofs: dict[bytes, PendingProof] = {}
+        self._order: list[tuple[int, int, bytes]] = []
+        self._transactions: dict[bytes, Transfer] = {}
+        self._proof_of_transaction: dict[bytes, bytes] = {}
+        # sender -> {nonce: transaction id}; the nonces of one sender are contiguous.
+        self._by_sender: dict[bytes, dict[int, bytes]] = {}
+        self._arrivals = 0
+        self._admitted = 0
+        self._rejected = 0
+        self._evicted = 0
+        self._committed = 0
+        self._slot_width = self._rate_window / RATE_SLOTS
+        # (slot number, decisions in it), oldest first; at most RATE_SLOTS entries.
+        self._decisions: deque[list[int]] = deque()
+
+    # ----------------------------------------------------------------------- queries
+
+    def __len__(self) -> int:
+        return len(self._proofs)
+
+    def __contains__(self, proof_id: object) -> bool:
+        return proof_id in self._proofs
+
+    def get(self, proof_id: bytes) -> PendingProof | None:
+        """Return the pending entry of ``proof_id`` or None."""
+        return self._proofs.get(proof_id)
+
+    def has_transaction(self, transaction_id: bytes) -> bool:
+        """Return whether the transfer ``transaction_id`` is pending."""
+        return transaction_id in self._transactions
+
+    def pending(self) -> list[PendingProof]:
+        """Return every pending proof in block-building order (R6.3)."""
+        return [self._proofs[rank[2]] for rank in self._order]
+
+    def stats(self) -> MempoolStats:
+        """Return the metrics of the module docstring (R8.2)."""
+        now = self._clock()
+        self._trim(now)
+        return MempoolStats(
+            size=len(self._proofs),
+            transactions=len(self._transactions),
+            capacity=self.capacity,
+            admitted=self._admitted,
+            rejected=self._rejected,
+            evicted=self._evicted,
+            committed=self._committed,
+            processing_rate=sum(count for _, count in self._decisions) / self._rate_window,
+            rate_window=self._rate_window,
+        )
+
+    # ----------------------------------------------------------------------- metrics
+
+    def _trim(self, now: float) -> int:
+        slot = int(now // self._slot_width)
+        while self._decisions and self._decisions[0][0] <= slot - RATE_SLOTS:
+            self._decisions.popleft()
+        return slot
+
+    def _decide(self, admitted: bool) -> None:
+        slot = self._trim(self._clock())
+        if self._decisions and self._decisions[-1][0] == slot:
+            self._decisions[-1][1] += 1
+        else:
+            self._decisions.append([slot, 1])
+        if admitted:
+            self._admitted += 1
+        else:
+            self._rejected += 1
+
+    def _reject(self, error: ProtocolViolation, what: str) -> ProtocolViolation:
+        self._decide(False)
+        logger.info("rejected %s: %s", what, error)
+        return error
+
+    # ----------------------------------------------------------------------- proofs
+
+    def add_proof(self, proof: Proof) -> PendingProof:
+        """Admit ``proof`` (signature, verification, capacity; module docstring) or raise."""
+        what = f"proof {_short(proof.proof_id)}"
+        if not proof.is_signature_valid():
+            raise self._reject(SignatureError("R5.5", f"{what}: invalid submitter signature"), what)
+        existing = self._proofs.get(proof.proof_id)
+        if existing is not None and existing.proof.signature == proof.signature:
+            return existing
+        result = self.verifier.verify(proof)
+        if result.verdict is not Verdict.VALID:
+            rule = "R1.5" if result.reason is None else REASON_RULES[result.reason]
+            message = f"{what} is {result.verdict.value}: {result.detail}"
+            raise self._reject(ProofRejected(rule, message), what)
+        victim = self._victim_for(result, proof.proof_id)
+        pending = self._insert(proof, result)
+        if victim is not None:
+            self._evict(victim)
+        self._decide(True)
+        logger.debug("admitted %s difficulty %d", what, result.difficulty)
+        return pending
+
+    def _victim_for(self, result: VerificationResult, proof_id: bytes) -> bytes | None:
+        """Return the proof to evict for a new one, or raise :class:`MempoolFull`."""
+        if len(self._proofs) < self.capacity:
+            return None
+        last = self._order[-1]
+        if (-result.difficulty, self._arrivals, proof_id) < last:
+            return last[2]
+        raise self._reject(
+            MempoolFull(
+                "N6",
+                f"mempool full ({self.capacity}) and difficulty {result.difficulty} "
+                f"does not beat the last pending proof's {-last[0]}",
+            ),
+            f"proof {_short(proof_id)}",
+        )
+
+    def _insert(self, proof: Proof, result: VerificationResult) -> PendingProof:
+        pending = PendingProof(proof, result, self._arrivals)
+        self._arrivals += 1
+        self._proofs[proof.proof_id] = pending
+        bisect.insort(self._order, pending.rank)
+        return pending
+
+    def _remove_proof(self, proof_id: bytes) -> PendingProof | None:
+        pending = self._proofs.pop(proof_id, None)
+        if pending is None:
+            return None
+        index = bisect.bisect_left(self._order, pending.rank)
+        del self._order[index]
+        return pending
+
+    def _evict(self, proof_id: bytes) -> None:
+        pending = self._remove_proof(proof_id)
+        if pending is None:
+            return
+        self._evicted += 1
+        logger.info("evicted proof %s (pool full)", _short(proof_id))
+        for subject in pending.proof.subjects:
+            tx = self._transactions.get(subject)
+            if tx is not None:
+                self._drop_chain(tx.sender, tx.nonce)
+
+    # ----------------------------------------------------------------------- transfers
+
+    def _drop_chain(self, sender: bytes, from_nonce: int) -> None:
+        """Drop the sender's pending transfers from ``from_nonce`` on, with their proofs."""
+        chain = self._by_sender.get(sender, {})
+        for nonce in sorted(n for n in chain if n >= from_nonce):
+            transaction_id = chain.pop(nonce)
+            self._transactions.pop(transaction_id, None)
+            proof_id = self._proof_of_transaction.pop(transaction_id, None)
+            if proof_id is not None:
+                self._remove_proof(proof_id)
+        if not chain:
+            self._by_sender.pop(sender, None)
+
+    def add_transaction(self, tx: Transfer, account: Account) -> PendingProof:
+        """Admit a transfer given its sender's committed ``account``; return its judge proof.
+
+        Raises :class:`SignatureError` (R5.5), :class:`TransactionRejected` (R7.1),
+        :class:`MempoolFull` (N6) as the module docstring says.
+        """
+        if self.judge is None:
+            raise UsageError("this mempool has no judge; build it with Mempool(judge=...)")
+        what = f"transfer {_short(tx.transaction_id)}"
+        if not tx.is_signature_valid():
+            raise self._reject(SignatureError("R5.5", f"{what}: invalid sender signature"), what)
+        existing = self._proof_of_transaction.get(tx.transaction_id)
+        if existing is not None:
+            return self._proofs[existing]
+        chain = self._by_sender.get(tx.sender, {})
+        if tx.nonce < account.nonce:
+            raise self._reject(
+                TransactionRejected(
+                    "R7.1", f"{what}: nonce {tx.nonce} already used (account at {account.nonce})"
+                ),
+                what,
+            )
+        if tx.nonce in chain:
+            self._drop_chain(tx.sender, tx.nonce)
+            raise self._reject(
+                TransactionRejected(
+                    "R7.1", f"{what}: double spend of nonce {tx.nonce}; both transfers rejected"
+                ),
+                what,
+            )
+        spent = sum(self._transactions[t].amount for t in chain.values())
+        if spent + tx.amount > account.balance:
+            if chain:
+                self._drop_chain(tx.sender, min(chain))
+            raise self._reject(
+                TransactionRejected(
+                    "R7.1",
+                    f"{what}: pending transfers of the sender together spend {spent + tx.amount}"
+                    f" > balance {account.balance}; all rejected",
+                ),
+                what,
+            )
+        expected = account.nonce + len(chain)
+        if tx.nonce != expected:
+            raise self._reject(
+                TransactionRejected("R7.1", f"{what}: nonce {tx.nonce}, expected {expected}"),
+                what,
+            )
+        if len(self._proofs) >= self.capacity:
+            raise self._reject(MempoolFull("N6", f"mempool full ({self.capacity})"), what)
+        proof = self.judge.prove_transfer(tx, account.balance - spent, expected)
+        result = self.verifier.verify(proof)
+        if not result.is_valid:
+            # Every input was checked above, so this is a defect of the judge, not of the peer.
+            raise AethelError(f"the judge produced a {result.verdict.value} proof: {result.detail}")
+        pending = self._insert(proof, result)
+        self._transactions[tx.transaction_id] = tx
+        self._proof_of_transaction[tx.transaction_id] = proof.proof_id
+        self._by_sender.setdefault(tx.sender, {})[tx.nonce] = tx.transaction_id
+        self._decide(True)
+        logger.debug("admitted %s with proof %s", what, _short(proof.proof_id))
+        return pending
+
+    # ----------------------------------------------------------------------- blocks
+
+    def _own_transactions(self, pending: PendingProof) -> list[Transfer]:
+        """Return the pending transfers whose judge proof is ``pending`` (in subject order)."""
+        found = []
+        for subject in pending.proof.subjects:
+            if self._proof_of_transaction.get(subject) == pending.proof.proof_id:
+                found.append(self._transactions[subject])
+        return found
+
+    def select_for_block(self, max_proofs: int) -> BlockContents:
+        """Return up to ``max_proofs`` proofs in block order and their transfers (R6.3, P25)."""
+        if type(max_proofs) is not int or max_proofs < 0:
+            raise UsageError(f"max_proofs must be a non-negative int, got {max_proofs!r}")
+        next_nonce = {sender: min(chain) for sender, chain in self._by_sender.items()}
+        waiting: dict[tuple[bytes, int], PendingProof] = {}
+        proofs: list[Proof] = []
+        transactions: list[Transfer] = []
+        for rank in self._order:
+            if len(proofs) >= max_proofs:
+                break
+            pending = self._proofs[rank[2]]
+            blocked = next(
+                (tx for tx in self._own_transactions(pending) if tx.nonce != next_nonce[tx.sender]),
+                None,
+            )
+            if blocked is not None:
+                waiting[(blocked.sender, blocked.nonce - 1)] = pending
+                continue
+            # Take the proof, then every proof that was waiting for a transfer it includes.
+            queue = [pending]
+            while queue and len(proofs) < max_proofs:
+                current = queue.pop()
+                proofs.append(current.proof)
+                for tx in self._own_transactions(current):
+                    transactions.append(tx)
+                    next_nonce[tx.sender] = tx.nonce + 1
+                    follower = waiting.pop((tx.sender, tx.nonce), None)
+                    if follower is not None:
+                        queue.append(follower)
+        return BlockContents(tuple(proofs), tuple(transactions))
+
+    def remove_committed(
+        self, proof_ids: Iterable[bytes] = (), transaction_ids: Iterable[bytes] = ()
+    ) -> int:
+        """Remove what a committed block holds; return how many pending proofs left the pool.
+
+        A committed transfer leaves with its proof; a committed proof leaves with its transfers.
+        The sender's remaining transfers stay (their nonces follow the committed ones).
+        """
+        removed = 0
+        for transaction_id in list(transaction_ids):
+            proof_id = self._proof_of_transaction.get(transaction_id)
+            if proof_id is not None:
+                removed += self._commit_proof(proof_id)
+        for proof_id in list(proof_ids):
+            removed += self._commit_proof(proof_id)
+        self._committed += removed
+        return removed
+
+    def _commit_proof(self, proof_id: bytes) -> int:
+        pending = self._remove_proof(proof_id)
+        if pending is None:
+            return 0
+        for subject in pending.proof.subjects:
+            tx = self._transactions.pop(subject, None)
+            if tx is None:
+                continue
+            self._proof_of_transaction.pop(subject, None)
+            chain = self._by_sender.get(tx.sender, {})
+            chain.pop(tx.nonce, None)
+            if not chain:
+                self._by_sender.pop(tx.sender, None)
+        return 1
+
+    def remove_stale(self, sender: bytes, account: Account) -> int:
+        """Drop the sender's pending transfers that ``account`` (newly committed) invalidates.
+
+        Transfers with a nonce below the account's are stale; if the rest no longer starts at
+        the account's nonce or together overdraw its balance, all of them go. Returns how many
+        transfers were dropped.
+        """
+        chain = self._by_sender.get(sender)
+        if not chain:
+            return 0
+        before = len(chain)
+        for nonce in sorted(n for n in chain if n < account.nonce):
+            self._drop_one(sender, nonce)
+        chain = self._by_sender.get(sender, {})
+        if chain:
+            spent = sum(self._transactions[t].amount for t in chain.values())
+            if min(chain) != account.nonce or spent > account.balance:
+                self._drop_chain(sender, min(chain))
+        return before - len(self._by_sender.get(sender, {}))
+
+    def _drop_one(self, sender: bytes, nonce: int) -> None:
+        chain = self._by_sender[sender]
+        transaction_id = chain.pop(nonce)
+        self._transactions.pop(transaction_id, None)
+        proof_id = self._proof_of_transaction.pop(transaction_id, None)
+        if proof_id is not None:
+            self._remove_proof(proof_id)
+        if not chain:
+            self._by_sender.pop(sender, None)
