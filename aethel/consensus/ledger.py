@@ -60,6 +60,7 @@ from aethel.state.transitions import (
     SetMeta,
     Slash,
     Transition,
+    TransitionOutcome,
     compute_genesis,
     compute_transition,
 )
@@ -345,54 +346,89 @@ class LedgerExecutor:
         if not verdict.valid:
             raise ProtocolViolation(verdict.rule_id or "R1.1", "cannot execute an invalid block")
         state = self.repository.get(pre_root)
-        operations: list[Operation] = []
-        rewards: dict[str, int] = {}
-        pending = state.pending
-        if pending is not None:
-            height, proposer, amount = pending
-            cert = block.last_commit
-            if cert is None or cert.height != height:
-                raise ProtocolViolation("R4.1", "the block lacks the certificate to pay")
-            if amount:
-                members = {m: validators.stake_of(m) for m in cert.members}
-                rewards = compute_reward_split(amount, members, proposer)
-                for validator, share in sorted(rewards.items()):
-                    if share:
-                        operations.append(Reward(reward_account(validators, validator), share))
-        for evidence in block.evidence:
-            if state.is_slashed(evidence.slash_key):
-                raise ProtocolViolation("R4.2", "evidence already slashed")
-            operations.append(Slash(evidence.offender, evidence.offence))
-            operations.append(SetMeta(slash_mark(evidence.slash_key), True))
-        transfers, _ = parse_block_items(block)
-        for tx in transfers:
-            operations.append(
-                StateTransfer(to_hex(tx.sender), to_hex(tx.receiver), tx.amount, tx.nonce)
-            )
-        minted_after = state.minted + sum(rewards.values())
-        limit = compute_emission_limit(block.height)
-        reward = min(compute_block_reward(verdict.total_difficulty), max(0, limit - minted_after))
-        operations.append(SetMeta(PENDING, [block.height, block.proposer, reward]))
+        operations, rewards, reward, transfers = build_operations(state, block, verdict, validators)
         outcome = compute_transition(state.get, Transition(block.height, tuple(operations)))
         post_root = self.repository.apply(pre_root, outcome.writes)
-        stakes = {
-            v: int(self.repository.get(post_root).get(stake_key(v), 0)) for v in outcome.slashed
-        }
-        return Execution(
-            height=block.height,
-            pre_root=pre_root,
-            post_root=post_root,
-            rewards=rewards,
-            slashed=dict(outcome.slashed),
-            stakes=stakes,
-            minted=outcome.minted,
-            burned=outcome.burned,
-            minted_total=outcome.minted_total,
-            burned_total=outcome.burned_total,
-            total_supply=outcome.total_supply,
-            genesis_supply=outcome.genesis_supply,
-            pending_reward=reward,
-            proof_count=len(verdict.checks),
-            total_difficulty=verdict.total_difficulty,
-            transfers=len(transfers),
+        return make_execution(
+            block,
+            verdict,
+            pre_root,
+            post_root,
+            outcome,
+            rewards,
+            reward,
+            transfers,
+            self.repository.get(post_root),
         )
+
+
+def build_operations(
+    state: LedgerView, block: ProofBlock, verdict: BlockVerdict, validators: ValidatorSet
+) -> tuple[list[Operation], dict[str, int], int, int]:
+    """Return the state operations of ``block`` (see the module docstring) with the reward
+    shares they pay, this block's pending reward and the number of transfers."""
+    if not verdict.valid:
+        raise ProtocolViolation(verdict.rule_id or "R1.1", "cannot execute an invalid block")
+    operations: list[Operation] = []
+    rewards: dict[str, int] = {}
+    pending = state.pending
+    if pending is not None:
+        height, proposer, amount = pending
+        cert = block.last_commit
+        if cert is None or cert.height != height:
+            raise ProtocolViolation("R4.1", "the block lacks the certificate to pay")
+        if amount:
+            members = {m: validators.stake_of(m) for m in cert.members}
+            rewards = compute_reward_split(amount, members, proposer)
+            for validator, share in sorted(rewards.items()):
+                if share:
+                    operations.append(Reward(reward_account(validators, validator), share))
+    for evidence in block.evidence:
+        if state.is_slashed(evidence.slash_key):
+            raise ProtocolViolation("R4.2", "evidence already slashed")
+        operations.append(Slash(evidence.offender, evidence.offence))
+        operations.append(SetMeta(slash_mark(evidence.slash_key), True))
+    transfers, _ = parse_block_items(block)
+    for tx in transfers:
+        operations.append(
+            StateTransfer(to_hex(tx.sender), to_hex(tx.receiver), tx.amount, tx.nonce)
+        )
+    minted_after = state.minted + sum(rewards.values())
+    limit = compute_emission_limit(block.height)
+    reward = min(compute_block_reward(verdict.total_difficulty), max(0, limit - minted_after))
+    operations.append(SetMeta(PENDING, [block.height, block.proposer, reward]))
+    return operations, rewards, reward, len(transfers)
+
+
+def make_execution(
+    block: ProofBlock,
+    verdict: BlockVerdict,
+    pre_root: bytes,
+    post_root: bytes,
+    outcome: TransitionOutcome,
+    rewards: dict[str, int],
+    reward: int,
+    transfers: int,
+    after: LedgerView,
+    handle: object = None,
+) -> Execution:
+    """Return the :class:`Execution` of a computed transition."""
+    return Execution(
+        height=block.height,
+        pre_root=pre_root,
+        post_root=post_root,
+        rewards=rewards,
+        slashed=dict(outcome.slashed),
+        stakes={v: int(after.get(stake_key(v), 0)) for v in outcome.slashed},
+        minted=outcome.minted,
+        burned=outcome.burned,
+        minted_total=outcome.minted_total,
+        burned_total=outcome.burned_total,
+        total_supply=outcome.total_supply,
+        genesis_supply=outcome.genesis_supply,
+        pending_reward=reward,
+        proof_count=len(verdict.checks),
+        total_difficulty=verdict.total_difficulty,
+        transfers=transfers,
+        handle=handle,
+    )

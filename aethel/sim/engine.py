@@ -6,7 +6,8 @@ replica sees that start as ``now``, the work it did (signatures, proofs, ledger 
 parsed) is charged as CPU time, and its outputs leave when the work ends. Sends queue on the
 sender's 1 Gbit/s uplink and arrive after the WAN-7 latency with jitter.
 
-Collector-mode broadcasts of large messages in view 0 go through relay trees (region first, then
+Collector-mode broadcasts in view 0 that would hold the sender's uplink for 20 ms or more go
+through relay trees (region first, then
 a binomial tree inside each region, seeded per (height, view)) so no uplink carries n copies of
 a certificate; every other broadcast, and every broadcast in a later view (the fallback when a
 relay fails), goes directly to each node. Relays forward on arrival, before their CPU sees the
@@ -43,8 +44,9 @@ from aethel.sim.faults import FaultPlan, Partition
 from aethel.sim.network import NetworkModel
 
 DELIVER, TIMER, CONTROL, SYNC = 0, 1, 2, 3
-#: Collector-mode broadcasts at least this large go through relay trees (view 0).
-RELAY_MIN_BYTES = 16_384
+#: Collector-mode broadcasts go through relay trees (view 0) once sending a copy to every node
+#: directly would keep the sender's uplink busy for at least this long.
+RELAY_MIN_UPLINK_NS = 20_000_000
 _PACK = struct.Struct(">qiBQ")
 
 
@@ -338,7 +340,8 @@ class Engine:
         """Send ``message`` to every other node: directly, or through relay trees."""
         self._note_proposal(message, time)
         view = getattr(message, "view", 1)
-        if self.mode == "collector" and view == 0 and message.wire_size >= RELAY_MIN_BYTES:
+        direct_ns = message.wire_size * self.ns_per_byte * (len(self.nodes) - 1)
+        if self.mode == "collector" and view == 0 and direct_ns >= RELAY_MIN_UPLINK_NS:
             height = getattr(message, "height", 0)
             trees = self._region_trees(height, view)
             origin_row = self.latency[node.region]

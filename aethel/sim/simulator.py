@@ -26,6 +26,7 @@ from aethel.consensus.validators import Validator, ValidatorSet, make_validator_
 from aethel.consensus.workload import TransferWorkload
 from aethel.errors import UsageError
 from aethel.monitoring.metrics import NodeMetrics
+from aethel.state.sync import InProcessPeer, run_sync
 from aethel.sim.byzantine import KINDS, make_behaviour
 from aethel.sim.cpu import CpuModel
 from aethel.sim.engine import CONTROL, CommitRecord, Engine, SimNode
@@ -191,6 +192,8 @@ class Simulation:
             nodes, config.mode, self.network, cpu, self.faults, self.meter, config.seed, record
         )
         self.engine.sync_provider = self._provide_sync
+        #: (node, height, bytes received, keys) of every verified state sync.
+        self.syncs: list[tuple[int, int, int, int]] = []
         observed = config.metrics_nodes
         if observed is None:
             observed = tuple(range(len(nodes) if len(nodes) <= 64 else 8))
@@ -322,16 +325,37 @@ class Simulation:
     def _provide_sync(
         self, node: SimNode, certificate: CommitCertificate
     ) -> tuple[ProofBlock, int] | None:
+        """Fetch the state ``certificate`` vouches for from live peers (R3.1, R3.5).
+
+        The snapshot is transferred with :func:`aethel.state.sync.run_sync`: a manifest checked
+        against the certified root, then chunks from up to three peers, each verified on
+        arrival. Returns the certified block and the bytes received (for the transfer time).
+        """
+        peers = []
+        block = None
         for peer in self.engine.nodes:
             if peer is node or not peer.up:
                 continue
-            block = peer.store.get_block(certificate.height)
-            if block is not None and block.digest == certificate.digest:
-                if certificate.post_root not in self.repository:
-                    return None
-                size = len(self.repository.get(certificate.post_root).encode())
-                return block, size
-        return None
+            candidate = peer.store.get_block(certificate.height)
+            if candidate is not None and candidate.digest == certificate.digest:
+                block = candidate
+                peers.append(peer)
+            if len(peers) == 3:
+                break
+        if block is None or certificate.post_root not in self.repository:
+            return None
+        repository = self.repository
+
+        def lookup(root: bytes) -> Any:
+            return repository.tree(root) if root in repository else None
+
+        first = InProcessPeer(peers[0].validator_id, lookup)
+        served = [first, *(first.clone(p.validator_id) for p in peers[1:])]
+        result = run_sync(certificate.post_root, served)
+        if result.tree.root() != certificate.post_root:
+            return None
+        self.syncs.append((node.index, certificate.height, result.bytes_received, result.keys))
+        return block, result.bytes_received
 
     # ------------------------------------------------------------------ running
 
