@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
 from aethel import __version__, economics, encoding, merkle, rfc6962
-from aethel.consensus import timeouts
 from aethel.errors import AethelError, ProtocolViolation
 from conformance.adapters.api import JSON, Hex
 from conformance.adapters.errors import Rejected
@@ -235,14 +234,6 @@ class ReferenceEconomics:
         return economics.is_eligible_stake(stake)
 
 
-class ReferenceReplica:
-    """Capability ``replica`` of the reference: pure consensus rules (the replica lands in #5)."""
-
-    @rejecting
-    def timeout(self, observed_latency_ns: int, view: int) -> int:
-        return timeouts.compute_timeout(observed_latency_ns, view)
-
-
 class ReferenceImplementation:
     """The reference implementation as an implementation under test.
 
@@ -277,6 +268,8 @@ class ReferenceImplementation:
         return ReferenceEconomics()
 
     def make_replica(self) -> object:
+        from conformance.adapters.reference_replica import ReferenceReplica
+
         return ReferenceReplica()
 
     def api(self, capability: str) -> Any:

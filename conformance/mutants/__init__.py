@@ -37,10 +37,10 @@ class Mutant:
 
 def registry() -> dict[str, Mutant]:
     """Return every mutant by name (imported lazily: some need components that may be absent)."""
-    from conformance.mutants import economics, list_hash, state_tree
+    from conformance.mutants import economics, list_hash, replica, state_tree
 
     found: dict[str, Mutant] = {}
-    for module in (list_hash, state_tree, economics):
+    for module in (list_hash, state_tree, economics, replica):
         for mutant in module.MUTANTS:
             found[mutant.name] = mutant
     return found

@@ -38,6 +38,18 @@ HEX: Schema = {"type": "string", "pattern": "^([0-9a-f]{2})*$"}
 HASH: Schema = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
 SIGNATURE: Schema = {"type": "string", "pattern": "^[0-9a-f]{128}$"}
 NULL: Schema = {"type": "null"}
+OUTPUT_KINDS = ("send", "broadcast", "set_timer", "committed", "evidence", "request_sync", "log")
+#: A replica's answer to an event (conformance/replica_wire.py).
+OUTPUTS: Schema = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {
+            "type": {"enum": list(OUTPUT_KINDS)},
+        },
+        "required": ["type"],
+    },
+}
 
 
 def array(items: Schema) -> Schema:
@@ -195,6 +207,30 @@ _COMMANDS: list[Command] = [
     # ------------------------------------------------------------------ replica: pure rules
     _fn(REP, "timeout", {"observed_latency_ns": INT, "view": INT}, NAT,
         "Return the view timeout in ns for an observed one-way latency (R2.6, R6.5)."),
+    # ------------------------------------------------------------------ replica: sans-IO core
+    _new(REP, "new",
+         {"validator_set": ANY, "validator_id": STR, "seed": STR, "mode": STR, "genesis": ANY},
+         "Create a replica of validator_id (Ed25519 seed) in the validator set (wire form), in "
+         "dissemination mode 'broadcast' or 'collector', over the genesis ledger state."),
+    _m(REP, "offer",
+       {"height": INT, "pre_root": STR, "transactions": array(ANY), "proofs": array(ANY)}, NULL,
+       "Hand the replica the transactions and proofs to propose at height on the state pre_root "
+       "(its mempool's selection; the replica proposes nothing else).", mutates=True),
+    _m(REP, "start", {"now": INT}, OUTPUTS, "Start at virtual time now (ns).", mutates=True),
+    _m(REP, "on_message", {"message": ANY, "now": INT}, OUTPUTS,
+       "Process one received message (wire form).", mutates=True),
+    _m(REP, "on_timer", {"height": INT, "view": INT, "kind": STR, "now": INT}, OUTPUTS,
+       "Process an expired timer the replica set.", mutates=True),
+    _m(REP, "on_sync_completed", {"certificate": ANY, "block": ANY, "state": ANY, "now": INT},
+       OUTPUTS, "Adopt the synced state the certificate vouches for (R3.1); reject a state "
+       "whose root differs.", mutates=True),
+    _m(REP, "batch_process_messages", {"messages": array(ANY), "now": INT}, OUTPUTS,
+       "Process messages as one batch: exactly the outputs of one at a time (T22.2b).",
+       mutates=True),
+    _m(REP, "status", {}, record({"height": NAT, "view": NAT, "state_root": HASH}),
+       "Return the current height, view and state root."),
+    _m(REP, "get_performance_stats", {}, {"type": "object"},
+       "Return the engine's counters (T22.2e)."),
 ]  # fmt: skip
 
 COMMANDS: dict[str, Command] = {command.name: command for command in _COMMANDS}

@@ -1,0 +1,162 @@
+"""The reference replica (aethel.consensus) behind the ``replica`` capability.
+
+Each replica gets its own services, as a separate node would: Ed25519 checks, a ledger that
+verifies every proof with the solver, an in-memory chain store, and a block source that proposes
+exactly what the harness offered for (height, pre-state root).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from aethel.consensus.block import parse_block
+from aethel.consensus.events import Output, Timer
+from aethel.consensus.ledger import LedgerExecutor, LedgerValidator, StateRepository
+from aethel.consensus.messages import parse_commit_certificate, parse_message
+from aethel.consensus.replica import MODES, Replica, ReplicaConfig, Services
+from aethel.consensus.signing import DirectSignatureChecker, KeySigner
+from aethel.consensus.stores import MemoryChainStore
+from aethel.consensus.timeouts import compute_timeout
+from aethel.consensus.validators import parse_validator_set
+from aethel.encoding import JSONValue, KeyPair, parse_hex
+from aethel.merkle import EMPTY_HASH
+from aethel.state.transitions import Genesis
+from conformance.adapters.api import JSON, Hex
+from conformance.adapters.errors import Rejected
+from conformance.adapters.reference import rejecting
+from conformance.replica_wire import output_to_json
+
+Items = tuple[Sequence[dict[str, JSONValue]], Sequence[dict[str, JSONValue]]]
+
+
+def genesis_to_json(genesis: Genesis) -> JSON:
+    """Return the JSON form of a genesis: ``{"balances": {...}, "stakes": {...}}``."""
+    return {"balances": dict(genesis.balances), "stakes": dict(genesis.stakes)}
+
+
+def genesis_from_json(value: JSON) -> Genesis:
+    """Parse a genesis strictly (R3.6: integers only)."""
+    if not isinstance(value, dict) or set(value) != {"balances", "stakes"}:
+        raise Rejected("a genesis has exactly balances and stakes", "R3.6")
+    for book in ("balances", "stakes"):
+        entries = value[book]
+        if not isinstance(entries, dict) or any(type(v) is not int for v in entries.values()):
+            raise Rejected(f"genesis {book} map names to integers", "R3.6")
+    return Genesis(dict(value["balances"]), dict(value["stakes"]))
+
+
+class OfferedSource:
+    """A block source that proposes what was offered for (height, pre-state root), else nothing."""
+
+    def __init__(self) -> None:
+        self.offered: dict[tuple[int, bytes], Items] = {}
+
+    def select(self, height: int, pre_root: bytes) -> Items:
+        return self.offered.get((height, pre_root), ([], []))
+
+    def on_commit(self, block: object) -> None:
+        """Forget offers of heights that are now committed."""
+        height = getattr(block, "height", 0)
+        for key in [k for k in self.offered if k[0] <= height]:
+            del self.offered[key]
+
+
+class ReferenceReplicaObject:
+    """One reference replica (see the module docstring)."""
+
+    replica_class: type[Replica] = Replica
+    validator_class: type[LedgerValidator] = LedgerValidator
+    executor_class: type[LedgerExecutor] = LedgerExecutor
+
+    def __init__(
+        self, validator_set: JSON, validator_id: str, seed: Hex, mode: str, genesis: JSON
+    ) -> None:
+        if mode not in MODES:
+            raise Rejected(f"mode must be one of {MODES}, got {mode!r}")
+        validators = parse_validator_set(validator_set)
+        if validators.get(validator_id) is None:
+            raise Rejected(f"{validator_id} is not in the validator set", "R4.3")
+        key = KeyPair.from_seed(parse_hex(seed, length=32))
+        if validators.get(validator_id).public_key != key.public_key:  # type: ignore[union-attr]
+            raise Rejected(f"the seed is not the key of {validator_id}", "R7.5")
+        self.repository = StateRepository()
+        self.source = OfferedSource()
+        self.store = MemoryChainStore()
+        services = Services(
+            DirectSignatureChecker(),
+            self.validator_class(self.repository),
+            self.executor_class(self.repository, genesis_from_json(genesis)),
+            self.store,
+            self.source,
+        )
+        config = ReplicaConfig(mode=mode)  # type: ignore[arg-type]
+        self.replica = self.replica_class(
+            KeySigner(validator_id, key), validators, services, config
+        )
+
+    @staticmethod
+    def _json(outputs: list[Output]) -> list[JSON]:
+        return [output_to_json(out) for out in outputs]
+
+    @rejecting
+    def offer(
+        self, height: int, pre_root: Hex, transactions: list[JSON], proofs: list[JSON]
+    ) -> None:
+        self.source.offered[(height, parse_hex(pre_root, length=32))] = (transactions, proofs)
+
+    @rejecting
+    def start(self, now: int) -> list[JSON]:
+        return self._json(self.replica.start(now))
+
+    @rejecting
+    def on_message(self, message: JSON, now: int) -> list[JSON]:
+        return self._json(self.replica.on_message(parse_message(message), now))
+
+    @rejecting
+    def on_timer(self, height: int, view: int, kind: str, now: int) -> list[JSON]:
+        return self._json(self.replica.on_timer(Timer(height, view, kind), now))
+
+    @rejecting
+    def on_sync_completed(
+        self, certificate: JSON, block: JSON, state: JSON, now: int
+    ) -> list[JSON]:
+        cert = parse_commit_certificate(certificate)
+        parsed_block = parse_block(block)
+        if not isinstance(state, dict):
+            raise Rejected("a synced state is an object of state keys and values", "R3.1")
+        root = self.repository.apply(EMPTY_HASH, state)
+        if root != cert.post_root:
+            raise Rejected(
+                "the synced state's root differs from the certified post-state root", "R3.1"
+            )
+        self.store.install_snapshot(cert, parsed_block)
+        return self._json(self.replica.on_sync_completed(cert, parsed_block, now))
+
+    @rejecting
+    def batch_process_messages(self, messages: list[JSON], now: int) -> list[JSON]:
+        parsed = [parse_message(m) for m in messages]
+        return self._json(self.replica.batch_process_messages(parsed, now))
+
+    def status(self) -> JSON:
+        r = self.replica
+        return {"height": r.height, "view": r.view, "state_root": r.state_root.hex()}
+
+    def get_performance_stats(self) -> JSON:
+        return dict(self.replica.get_performance_stats())
+
+
+class ReferenceReplica:
+    """Capability ``replica`` of the reference: the timeout rule and sans-IO replicas."""
+
+    object_class: type[ReferenceReplicaObject] = ReferenceReplicaObject
+
+    @rejecting
+    def timeout(self, observed_latency_ns: int, view: int) -> int:
+        return compute_timeout(observed_latency_ns, view)
+
+    @rejecting
+    def new(
+        self, validator_set: JSON, validator_id: str, seed: Hex, mode: str, genesis: JSON
+    ) -> Any:
+        return self.object_class(validator_set, validator_id, seed, mode, genesis)

@@ -1,0 +1,208 @@
+"""Mutants of the consensus replica and of the block checks it runs before voting.
+
+Each subclasses one reference class (the replica, its vote collector, its ledger validator or
+executor) and changes one rule; the replica adapter then runs it like the reference.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import Any
+
+from aethel.consensus.block import ProofBlock
+from aethel.consensus.interfaces import BlockVerdict, Execution
+from aethel.consensus.ledger import LedgerExecutor, LedgerValidator
+from aethel.consensus.messages import NewView, PrePrepare
+from aethel.consensus.quorum import compute_max_faulty
+from aethel.consensus.replica import Replica
+from aethel.consensus.validators import ValidatorSet
+from aethel.consensus.votes import AddResult, VoteCollector
+from aethel.economics import Offence
+from conformance.adapters.reference import ReferenceImplementation
+from conformance.adapters.reference_replica import ReferenceReplica, ReferenceReplicaObject
+from conformance.mutants import Mutant
+
+
+def _implementation(name: str, **overrides: Any) -> type[ReferenceImplementation]:
+    """Return a reference implementation whose replica objects use ``overrides``."""
+    object_class = type(f"{name}Object", (ReferenceReplicaObject,), overrides)
+    capability = type(f"{name}Replica", (ReferenceReplica,), {"object_class": object_class})
+
+    def make_replica(self: ReferenceImplementation) -> object:
+        return capability()
+
+    return type(name, (ReferenceImplementation,), {
+        "name": "mutant-" + "".join("-" + c.lower() if c.isupper() else c for c in name).strip("-"),
+        "make_replica": make_replica,
+    })  # fmt: skip
+
+
+# --------------------------------------------------------------------------- vote counting
+
+
+class TwoFQuorumReplica(Replica):
+    """Defect: the quorum is the weight of 2f validators (PBFT's 2f+1 off by one), everywhere:
+    vote tallies, certificate checks and view changes."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        n = len(self.validators)
+        quorum = 2 * compute_max_faulty(n) * self.validators.total_stake // n
+        self.validators = replace(self.validators, quorum=max(1, quorum))
+
+
+class UnweightedCollector(VoteCollector[Any]):
+    """Defect: a quorum is two thirds of the validators by head count, whatever their stake."""
+
+    def has_quorum(self, key: tuple[bytes, ...]) -> bool:
+        tally = self.tallies.get(key)
+        return tally is not None and len(tally.votes) >= 2 * len(self.validators) // 3 + 1
+
+
+class DoubleCountCollector(VoteCollector[Any]):
+    """Defect: a repeated copy of a vote counts again (no one-vote-per-key check)."""
+
+    def add(self, vote: Any, verify: Any, trusted: bool = False) -> AddResult:
+        prior = self.first.get(vote.validator)
+        if prior is not None and prior.key == vote.key:
+            member = self.validators.get(vote.validator)
+            tally = self.tallies[vote.key]
+            tally.stake += member.stake if member else 0
+            tally.votes.append(vote)
+            if tally.stake >= self.validators.quorum:
+                self.quorum_keys.add(vote.key)
+            return AddResult(counted=True)
+        return super().add(vote, verify, trusted)
+
+
+def _replica_with(collector: type[VoteCollector[Any]]) -> type[Replica]:
+    def _collector(self: Replica, table: dict[int, Any], view: int) -> Any:
+        found = table.get(view)
+        if found is None:
+            found = table[view] = collector(self.validators)
+        return found
+
+    return type(f"{collector.__name__}Replica", (Replica,), {"_collector": _collector})
+
+
+# --------------------------------------------------------------------------- view change
+
+
+class DropPreparedReplica(Replica):
+    """Defect: the new leader proposes a fresh block even when a block was prepared."""
+
+    def _send_new_view(self, view: int, collector: Any) -> None:
+        from aethel.consensus.viewchange import select_view_changes
+
+        self._new_view_sent.add(view)
+        changes, _ = select_view_changes(list(collector.first.values()), self.validators)
+        saved, self.view = self.view, view
+        block = self._build_block()
+        self.view = saved
+        pre_prepare = PrePrepare.create(self.signer, view, block)
+        new_view = NewView.create(self.signer, changes, None, pre_prepare)
+        self.stats.new_views += 1
+        from aethel.consensus.events import Broadcast
+
+        self._out.append(Broadcast(new_view))
+        self._on_new_view(new_view, trusted=True)
+
+
+class NoSignatureCheckReplica(Replica):
+    """Defect: votes and messages are taken without checking their Ed25519 signatures."""
+
+    def _verify(self, public_key: bytes, payload: bytes, signature: bytes) -> bool:
+        return True
+
+
+# --------------------------------------------------------------------------- block checks
+
+
+class ClaimTrustingValidator(LedgerValidator):
+    """Defect: a proof's claimed outcome is believed; the solver never runs (effort = budget)."""
+
+    def __init__(self, repository: Any) -> None:
+        from aethel.proofs.difficulty import compute_difficulty
+        from aethel.proofs.verifier import Verdict, VerificationResult
+
+        def believe(proof: Any) -> Any:
+            size = len(proof.smt.encode("utf-8"))
+            difficulty = compute_difficulty(proof.budget, size)
+            return VerificationResult(
+                proof.proof_id, Verdict.VALID, None, proof.claimed.value, proof.budget, size,
+                difficulty,
+            )  # fmt: skip
+
+        super().__init__(repository, believe)
+
+
+class WallClockValidator(LedgerValidator):
+    """Defect: difficulty is the verification's wall time in microseconds, not solver effort."""
+
+    def __init__(self, repository: Any) -> None:
+        from aethel.proofs.verifier import verify_proof
+
+        def timed(proof: Any) -> Any:
+            start = time.perf_counter_ns()
+            result = verify_proof(proof)
+            micros = max(1, (time.perf_counter_ns() - start) // 1_000)
+            return replace(result, difficulty=micros)
+
+        super().__init__(repository, timed)
+
+
+class SlashOfflineExecutor(LedgerExecutor):
+    """Defect: validators missing from the parent's commit certificate lose 5% as "offline"."""
+
+    def execute(
+        self, block: ProofBlock, verdict: BlockVerdict, pre_root: bytes, validators: ValidatorSet
+    ) -> Execution:
+        from aethel.state.transitions import Slash, Transition, compute_transition
+
+        execution = super().execute(block, verdict, pre_root, validators)
+        cert = block.last_commit
+        absent = [m.id for m in validators.validators if cert and m.id not in cert.members]
+        if not absent:
+            return execution
+        state = self.repository.get(execution.post_root)
+        punish = Transition(block.height, tuple(Slash(v, Offence.FALSE_CLAIM) for v in absent))
+        outcome = compute_transition(state.get, punish)
+        post_root = self.repository.apply(execution.post_root, outcome.writes)
+        slashed = {**execution.slashed, **outcome.slashed}
+        return replace(
+            execution, post_root=post_root, slashed=slashed,
+            burned=execution.burned + outcome.burned, burned_total=outcome.burned_total,
+            total_supply=outcome.total_supply,
+        )  # fmt: skip
+
+
+QuorumTwoF = _implementation("QuorumTwoF", replica_class=TwoFQuorumReplica)
+UnweightedVotes = _implementation(
+    "UnweightedVotes", replica_class=_replica_with(UnweightedCollector)
+)
+DoubleCount = _implementation("DoubleCount", replica_class=_replica_with(DoubleCountCollector))
+DropPrepared = _implementation("DropPrepared", replica_class=DropPreparedReplica)
+NoSignatureCheck = _implementation("NoSignatureCheck", replica_class=NoSignatureCheckReplica)
+ClaimTrusting = _implementation("ClaimTrusting", validator_class=ClaimTrustingValidator)
+WallClockDifficulty = _implementation("WallClockDifficulty", validator_class=WallClockValidator)
+SlashOffline = _implementation("SlashOffline", executor_class=SlashOfflineExecutor)
+
+MUTANTS = [
+    Mutant("quorum-2f-by-count", "a quorum is 2f votes by count instead of q(W) stake",
+           ("R2.3", "P7"), ("replica",), QuorumTwoF),
+    Mutant("unweighted-votes", "a quorum is two thirds of the validators by head count",
+           ("R7.2", "P27"), ("replica",), UnweightedVotes),
+    Mutant("vote-counted-twice", "a repeated copy of one validator's vote counts again",
+           ("R2.3", "P7"), ("replica",), DoubleCount),
+    Mutant("view-change-drops-prepared", "a new leader proposes a fresh block, not the prepared",
+           ("R2.6", "P10"), ("replica",), DropPrepared),
+    Mutant("missing-signature-check", "votes are counted without checking their signatures",
+           ("R7.5",), ("replica",), NoSignatureCheck),
+    Mutant("claim-accepted-without-solving", "a proof's claimed outcome is believed; Z3 never runs",
+           ("R1.1", "P1"), ("replica",), ClaimTrusting),
+    Mutant("wall-clock-difficulty", "difficulty is verification wall time, not solver effort",
+           ("R1.4",), ("replica",), WallClockDifficulty),
+    Mutant("slashing-offline-node", "validators absent from a certificate are slashed 5%",
+           ("R4.6", "P19"), ("replica",), SlashOffline),
+]  # fmt: skip

@@ -1,0 +1,262 @@
+"""The implementation's replica in exact, scripted clusters (R2.3, R2.6, R5.6, R7.2, R7.5, T22.2).
+
+Each scenario mixes the implementation's replicas with reference ones and controls delivery
+exactly (see :mod:`conformance.cluster`); commits are compared with the reference's execution.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from aethel.consensus.events import Committed, Timer
+from aethel.consensus.messages import Prepare, PrepareCertificate, PrePrepare
+from conformance.adapters import Implementation
+from conformance.adapters.api import ReplicaAPI
+from conformance.checks import expect_equal
+from conformance.cluster import Cluster, make_cluster
+from conformance.mixed import ImplReplica
+from conformance.replica_wire import output_to_json
+
+pytestmark = pytest.mark.capability("replica")
+
+
+def reference_post_root(cluster: Cluster, commit: Committed) -> bytes:
+    """Re-execute a committed block with the reference ledger and return the post-state root."""
+    pre_root = commit.execution.pre_root
+    verdict = cluster.block_validator.validate_block(commit.block, pre_root)
+    return cluster.executor.execute(commit.block, verdict, pre_root, cluster.validators).post_root
+
+
+@pytest.mark.req("R5.6", "R3.2")
+@pytest.mark.parametrize("mode", ["collector", "broadcast"], ids=str)
+def test_single_validator_commits_alone(
+    impl: Implementation, replica_api: ReplicaAPI, mode: str
+) -> None:
+    cluster = make_cluster(impl, 1, mode=mode)
+    cluster.start()
+    cluster.run(max_steps=30)
+    commits = cluster.commits.get("v000", [])
+    heights = [c.height for c in commits]
+    if heights[:3] != [1, 2, 3]:
+        raise AssertionError(
+            f"a lone validator must commit heights 1, 2, 3...; committed {heights}"
+        )
+    for commit in commits[:3]:
+        expect_equal(
+            commit.certificate.members, ("v000",), f"certificate members at {commit.height}"
+        )
+        expect_equal(commit.certificate.post_root.hex(), reference_post_root(cluster, commit).hex(),
+                     f"post-state root of height {commit.height}")  # fmt: skip
+
+
+@pytest.mark.req("R2.6", "P10")
+@pytest.mark.parametrize("mode", ["collector", "broadcast"], ids=str)
+def test_new_leader_reproposes_the_prepared_block(
+    impl: Implementation, replica_api: ReplicaAPI, mode: str
+) -> None:
+    """Everyone prepares the view-0 block, its leader is lost: the view-1 leader (the
+    implementation) must re-propose exactly that block, and it commits."""
+    probe = make_cluster(impl, 4, [], mode=mode)
+    leader0 = probe.validators.get_leader(1, 0).id
+    leader1 = probe.validators.get_leader(1, 1).id
+    assert leader0 != leader1
+    others = [n for n in probe.nodes if n not in (leader0, leader1)]
+    cluster = make_cluster(impl, 4, [leader1, others[0]], mode=mode)
+    cluster.start()
+    proposed: set[bytes] = set()
+    while cluster.queue:
+        item = cluster.queue[0][2]
+        if isinstance(item, PrePrepare):
+            proposed.add(item.digest)
+        if type(item).__name__ in ("Commit", "CommitCertificate"):
+            break  # every PREPARE phase is done: the block is prepared, not committed
+        cluster.step()
+    expect_equal(len(proposed), 1, "view-0 proposals")
+    cluster.down.add(leader0)
+    cluster.queue.clear()
+    cluster.fire_timers()
+    cluster.run()
+    for name in cluster.nodes:
+        if name == leader0:
+            continue
+        commits = cluster.commits.get(name, [])
+        if not commits:
+            raise AssertionError(f"{name} did not commit height 1 after the view change")
+        first = commits[0]
+        if first.view < 1 or first.block.digest not in proposed:
+            raise AssertionError(
+                f"{name} committed view {first.view} digest {first.block.digest.hex()[:16]}, "
+                f"not the prepared block {next(iter(proposed)).hex()[:16]} in a later view"
+            )
+
+
+def seed_where_leader_is(
+    impl: Implementation, names: list[str], stakes: list[int] | None = None
+) -> int:
+    """Return the first seed whose leader of (height 1, view 0) is one of ``names``.
+
+    With the leader among the live validators, a replica that miscounts votes gets the chance
+    to commit; with it among the silent ones nothing would be proposed at all.
+    """
+    for seed in range(1, 200):
+        probe = make_cluster(impl, 4, [], stakes=stakes, seed=seed)
+        if probe.validators.get_leader(1, 0).id in names:
+            return seed
+    raise AssertionError("no seed puts the first leader among the live validators")
+
+
+def _silence(cluster: Cluster, names: list[str]) -> None:
+    cluster.down.update(names)
+
+
+@pytest.mark.req("R7.2", "P27", "R2.3")
+@pytest.mark.parametrize(
+    ("case", "down", "must_commit"),
+    [("big-validator-down", ["v003"], False), ("two-small-down", ["v000", "v001"], True)],
+    ids=["big-validator-down", "two-small-down"],
+)
+def test_quorum_is_by_stake_not_by_count(
+    impl: Implementation, replica_api: ReplicaAPI, case: str, down: list[str], must_commit: bool
+) -> None:
+    """Stakes 10k, 10k, 10k, 40k (q = 46,667): three small validators (3 of 4 by count, 30k)
+    must never commit; one small plus the big one (2 of 4, 50k) must."""
+    stakes = [10_000, 10_000, 10_000, 40_000]
+    alive = [n for n in ("v000", "v001", "v002", "v003") if n not in down]
+    seed = seed_where_leader_is(impl, alive, stakes=stakes)
+    cluster = make_cluster(impl, 4, alive, stakes=stakes, seed=seed)
+    _silence(cluster, down)
+    cluster.start()
+    for _ in range(4):  # let views time out and change: the stake, not the leader, decides
+        cluster.run(max_steps=20_000)
+        cluster.fire_timers()
+    cluster.run(max_steps=20_000)
+    committed = {name: cluster.committed_heights(name) for name in alive}
+    if must_commit and not all(committed.values()):
+        raise AssertionError(
+            f"{alive} hold 50,000 of 70,000 stake and must commit; got {committed}"
+        )
+    if not must_commit and any(committed.values()):
+        raise AssertionError(f"{alive} hold 30,000 of 70,000 stake and committed {committed}")
+
+
+@pytest.mark.req("R2.3", "P7")
+@pytest.mark.parametrize("mode", ["collector", "broadcast"], ids=str)
+@pytest.mark.parametrize("duplicate", [False, True], ids=["once", "duplicated"])
+def test_half_the_validators_never_commit(
+    impl: Implementation, replica_api: ReplicaAPI, duplicate: bool, mode: str
+) -> None:
+    """Two of four equal validators (below q(W)) never commit, even when every message they
+    exchange is delivered twice."""
+    seed = seed_where_leader_is(impl, ["v000", "v001"])
+    cluster = make_cluster(impl, 4, ["v000", "v001"], seed=seed, mode=mode)
+    cluster.duplicate = duplicate
+    _silence(cluster, ["v002", "v003"])
+    cluster.start()
+    for _ in range(4):
+        cluster.run(max_steps=20_000)
+        cluster.fire_timers()
+    committed = {n: cluster.committed_heights(n) for n in ("v000", "v001")}
+    if any(committed.values()):
+        raise AssertionError(f"half the stake committed {committed}")
+
+
+@pytest.mark.req("R7.5")
+def test_votes_with_bad_signatures_never_count(
+    impl: Implementation, replica_api: ReplicaAPI
+) -> None:
+    """The implementation leads view 0 in collector mode; two of the three other validators'
+    PREPAREs reach it with a flipped signature bit: it must not build a prepare certificate."""
+    probe = make_cluster(impl, 4, [])
+    leader = probe.validators.get_leader(1, 0).id
+    cluster = make_cluster(impl, 4, [leader])
+    forged = [n for n in cluster.nodes if n != leader][:2]
+    cluster.start()
+    steps = 0
+    while cluster.queue and steps < 20_000:
+        source, target, item = cluster.queue[0]
+        if target == leader and isinstance(item, Prepare) and item.validator in forged:
+            bad = bytearray(item.signature)
+            bad[0] ^= 1
+            cluster.queue[0] = (source, target, replace(item, signature=bytes(bad)))
+        cluster.step()
+        steps += 1
+    sent = cluster.nodes[leader].sent
+    certificates = [m for m in sent if isinstance(m, PrepareCertificate) and m.view == 0]
+    if certificates:
+        raise AssertionError(
+            f"{leader} built a prepare certificate from forged votes: {certificates[0].members}"
+        )
+    if any(cluster.commits.values()):
+        raise AssertionError("a height committed on forged votes")
+
+
+def _trace_for(impl: Implementation, target: str) -> list[object]:
+    """Run a reference cluster; return what ``target`` received (messages, propose timers)."""
+    cluster = make_cluster(impl, 4, [])
+    received: list[object] = []
+    cluster.start()
+    steps = 0
+    while cluster.queue and steps < 4_000:
+        _, to, item = cluster.queue[0]
+        if to == target:
+            received.append(item)
+        cluster.step()
+        steps += 1
+        if len(cluster.committed_heights(target)) >= 2:
+            break
+    return received
+
+
+@pytest.mark.req("T22.2b", "T22.2e")
+def test_batch_processing_equals_one_at_a_time(
+    impl: Implementation, replica_api: ReplicaAPI
+) -> None:
+    """Feed one replica a recorded trace one message at a time, and an identical replica the
+    same trace in batches of up to 7 messages: outputs, state and counters must agree."""
+    target = "v001"
+    trace = _trace_for(impl, target)
+    one: ImplReplica = make_cluster(impl, 4, [target]).nodes[target]
+    batched: ImplReplica = make_cluster(impl, 4, [target]).nodes[target]
+    now = 1_000_000_000
+    one_out = [output_to_json(o) for o in one.start(0)]
+    batch_out = [output_to_json(o) for o in batched.start(0)]
+    chunk: list[object] = []
+    batches = 0
+
+    def flush() -> None:
+        nonlocal chunk, batches
+        if chunk:
+            out = batched.remote.batch_process_messages([m.to_wire() for m in chunk], now)  # type: ignore[attr-defined]
+            batched._outputs(out)
+            batch_out.extend(out)
+            batches += 1
+            chunk = []
+
+    for item in trace:
+        if isinstance(item, Timer):
+            one_out.extend(output_to_json(o) for o in one.on_timer(item, now))
+            flush()
+            batch_out.extend(output_to_json(o) for o in batched.on_timer(item, now))
+        else:
+            one_out.extend(output_to_json(o) for o in one.on_message(item, now))  # type: ignore[arg-type]
+            chunk.append(item)
+            if len(chunk) == 7:
+                flush()
+    flush()
+    commits = sum(1 for o in one_out if o["type"] == "committed")
+    assert commits >= 1, "the recorded trace should commit a height"
+    expect_equal(batch_out, one_out, "outputs of batched vs one-at-a-time processing")
+    expect_equal(batched.remote.status(), one.remote.status(), "state after both")
+    stats_one = one.remote.get_performance_stats()
+    stats_batch = batched.remote.get_performance_stats()
+    messages = sum(1 for item in trace if not isinstance(item, Timer))
+    expect_equal(stats_batch.get("batches"), batches, "batches counted")
+    expect_equal(stats_batch.get("batched_messages"), messages, "batched messages counted")
+    expect_equal(stats_one.get("messages_received"), messages, "messages counted one at a time")
+    expect_equal(stats_one.get("commits"), commits, "commits counted")
+    again = one.remote.get_performance_stats()
+    for key, value in stats_one.items():
+        if isinstance(value, int) and isinstance(again.get(key), int) and again[key] < value:
+            raise AssertionError(f"counter {key} decreased from {value} to {again[key]}")
