@@ -359,6 +359,7 @@ class LedgerExecutor:
             reward,
             transfers,
             self.repository.get(post_root),
+            handle=tuple(operations),
         )
 
 

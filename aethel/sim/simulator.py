@@ -19,14 +19,14 @@ from aethel.consensus.block import ProofBlock
 from aethel.consensus.interfaces import ChainStore
 from aethel.consensus.ledger import LedgerExecutor, LedgerValidator, StateRepository, make_genesis
 from aethel.consensus.messages import CommitCertificate
+from aethel.consensus.persistent import PersistentLedger
 from aethel.consensus.replica import Mode, Replica, ReplicaConfig, Services
-from aethel.consensus.stores import MemoryChainStore, SqliteChainStore
+from aethel.consensus.stores import MemoryChainStore
 from aethel.consensus.timeouts import compute_timeout
 from aethel.consensus.validators import Validator, ValidatorSet, make_validator_keys
 from aethel.consensus.workload import TransferWorkload
 from aethel.errors import UsageError
 from aethel.monitoring.metrics import NodeMetrics
-from aethel.state.sync import InProcessPeer, run_sync
 from aethel.sim.byzantine import KINDS, make_behaviour
 from aethel.sim.cpu import CpuModel
 from aethel.sim.engine import CONTROL, CommitRecord, Engine, SimNode
@@ -42,6 +42,8 @@ from aethel.sim.services import (
     SimSigner,
     describe_memoization,
 )
+from aethel.state import StateStore
+from aethel.state.sync import InProcessPeer, run_sync
 
 DEFAULT_STAKE = 10_000
 
@@ -167,6 +169,8 @@ class Simulation:
             self.repository, config.seed, accounts=config.accounts, per_block=config.per_block
         )
         genesis = make_genesis(self.workload.genesis_balances, self.validators)
+        self.genesis = genesis
+        self._fresh_count = 0
         self.meter = Meter()
         self.memo = MemoStats()
         cpu = config.cpu
@@ -249,11 +253,12 @@ class Simulation:
             node.make_replica = self._replica_factory(node.validator_id, key)
         return nodes
 
-    def _make_store(self, index: int) -> ChainStore:
+    def _make_store(self, index: int, suffix: str = "") -> ChainStore:
+        """Return a node's chain store: in memory, or its own aethel.state StateStore (R5.4)."""
         if self.config.storage_dir is None:
             return MemoryChainStore()
-        path = Path(self.config.storage_dir) / f"node-{index}.sqlite"
-        return SqliteChainStore(path, self.repository)
+        path = Path(self.config.storage_dir) / f"node-{index}{suffix}.sqlite"
+        return PersistentLedger(StateStore(path, durable=False), self.genesis, f"{path}.votes")
 
     def _replica_factory(
         self, validator_id: str, key: Any
@@ -308,6 +313,9 @@ class Simulation:
                 saved = fault.saved_state
 
                 def restart(engine: Engine, node: SimNode, at: int, saved: bool = saved) -> None:
+                    if isinstance(node.store, PersistentLedger):
+                        node.store.close()  # a real restart: reopen what is on disk
+                        node.store = self._make_store(node.index)
                     if not saved:
                         node.store = self._make_store_fresh(node.index)
                     self._start_node(node, at, not saved)
@@ -315,12 +323,8 @@ class Simulation:
                 self.engine.push(fault.restart_at, CONTROL, fault.node, restart)
 
     def _make_store_fresh(self, index: int) -> ChainStore:
-        if self.config.storage_dir is None:
-            return MemoryChainStore()
-        path = Path(self.config.storage_dir) / f"node-{index}-fresh.sqlite"
-        if path.exists():
-            path.unlink()
-        return SqliteChainStore(path, self.repository)
+        self._fresh_count += 1
+        return self._make_store(index, f"-fresh{self._fresh_count}")
 
     def _provide_sync(
         self, node: SimNode, certificate: CommitCertificate
@@ -355,6 +359,8 @@ class Simulation:
         if result.tree.root() != certificate.post_root:
             return None
         self.syncs.append((node.index, certificate.height, result.bytes_received, result.keys))
+        if isinstance(node.store, PersistentLedger):
+            node.store.receive_snapshot(result.tree)
         return block, result.bytes_received
 
     # ------------------------------------------------------------------ running
