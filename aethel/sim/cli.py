@@ -74,6 +74,10 @@ def simulate_command(
     ] = None,
     per_block: Annotated[int, typer.Option(help="transactions (and proofs) per block")] = 4,
     latency_scale: Annotated[int, typer.Option(help="multiply WAN-7 latencies")] = 1,
+    storage: Annotated[
+        Path | None,
+        typer.Option(help="keep each node's state in its own SQLite StateStore in this directory"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
     health: Annotated[bool, typer.Option(help="print the operator health view")] = False,
     progress: Annotated[bool, typer.Option(help="show a progress bar on stderr")] = True,
@@ -102,6 +106,7 @@ def simulate_command(
                 faults=tuple(fault or []),
                 per_block=per_block,
                 latency_scale=latency_scale,
+                storage_dir=None if storage is None else str(storage),
             )
         if progress:
             with Progress(

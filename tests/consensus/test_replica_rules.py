@@ -9,8 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aethel.consensus.events import Broadcast, Committed, Send, Timer
-from aethel.consensus.ledger import StateRepository
+from aethel.consensus.events import Broadcast, Send, Timer
 from aethel.consensus.messages import (
     Commit,
     CommitCertificate,
@@ -20,9 +19,7 @@ from aethel.consensus.messages import (
     PrepareCertificate,
     PrePrepare,
 )
-from aethel.consensus.replica import Replica, ReplicaConfig
 from aethel.consensus.signing import KeySigner
-from aethel.consensus.stores import SqliteChainStore
 from aethel.consensus.validators import Validator, ValidatorSet, make_validator_keys
 from aethel.economics import MIN_STAKE
 from aethel.errors import ProtocolViolation
@@ -163,40 +160,6 @@ def test_a_new_leader_reproposes_the_highest_prepared_block() -> None:
     assert new_leader != leader
     commits = {n: c[0] for n, c in cluster.commits.items() if n != leader}
     assert commits and all(c.view >= 1 and c.block.digest in digests for c in commits.values())
-
-
-@pytest.mark.req("R5.4")
-def test_a_restart_from_sqlite_resumes_with_nothing_committed_lost(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    cluster = make_cluster(1, "collector")
-    replica = cluster.replicas["v000"]
-    path = tmp_path / "node.sqlite"
-    store = SqliteChainStore(path, cluster.repository)
-    services = dataclasses.replace(replica.services, store=store)
-    first = Replica(replica.signer, cluster.validators, services, ReplicaConfig())
-    outputs = first.start(0)
-    committed = []
-    for _ in range(4):
-        timers = [o for o in outputs if getattr(o, "timer", None) and o.timer.kind == "propose"]
-        outputs = first.on_timer(timers[0].timer, 1) if timers else []
-        committed += [o for o in outputs if isinstance(o, Committed)]
-    assert len(committed) == 4
-    store.close()
-    # A new process: fresh repository and store reopened from disk.
-    repository = StateRepository()
-    reopened = SqliteChainStore(path, repository)
-    latest = reopened.latest()
-    assert latest is not None and latest.height == 4
-    assert latest.post_root == committed[-1].execution.post_root
-    assert latest.post_root in repository  # the state itself came back, not just the root
-    assert (
-        reopened.get_block(3) is not None
-        and reopened.get_block(3).digest == committed[2].block.digest
-    )  # type: ignore[union-attr]
-    assert reopened.get_certificate(4) == committed[-1].certificate
-    reopened.record_vote(5, 0, "prepare", b"x")
-    reopened.close()
-    again = SqliteChainStore(path, StateRepository())
-    assert again.get_votes(5) == {(0, "prepare"): b"x"}
 
 
 def _messages_of(trace: list[tuple[str, str, Message]]) -> set[type]:
