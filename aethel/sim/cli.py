@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from aethel.errors import UsageError
 from aethel.monitoring.health import render_health
 from aethel.sim.byzantine import KINDS
-from aethel.sim.scenarios import load_scenario, save_scenario
+from aethel.sim.scenarios import generate_twins, load_scenario, save_scenario
 from aethel.sim.simulator import SimConfig, SimulationResult, run_simulation
 
 
@@ -87,12 +87,19 @@ def simulate_command(
     replay: Annotated[
         Path | None, typer.Option(help="run a saved scenario file instead of the options")
     ] = None,
+    twins: Annotated[
+        bool,
+        typer.Option(help="run the generated Twins scenario of --seed (f twinned validators)"),
+    ] = False,
 ) -> None:
     """Simulate validators under WAN-7 with faults and Byzantine nodes; check the trace."""
     console = Console(stderr=as_json)
     try:
         if replay is not None:
             config, document = load_scenario(replay)
+        elif twins:
+            document = None
+            config = generate_twins(seed, validators, heights, mode)
         else:
             document = None
             if mode not in ("broadcast", "collector"):
