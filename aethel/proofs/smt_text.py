@@ -182,14 +182,15 @@ def check_smt_text(text: str, limits: SmtLimits = LIMITS) -> None:
     commands = _build_tree(tokens, limits)
     for command in commands:
         head = command[0] if command else None
-        if not isinstance(head, str) or head in _PARENS or _kind(head) != "symbol":
+        if isinstance(head, str) and head in ALLOWED_COMMANDS:
+            continue
+        if not isinstance(head, str) or _kind(head) != "symbol":
             raise SmtSyntaxError(RULE, "every command must start with a command name")
-        if head not in ALLOWED_COMMANDS:
-            raise ForbiddenCommandError(
-                RULE,
-                f"command {head[:40]!r} is not allowed; accepted: "
-                + ", ".join(sorted(ALLOWED_COMMANDS)),
-            )
+        raise ForbiddenCommandError(
+            RULE,
+            f"command {head[:40]!r} is not allowed; accepted: "
+            + ", ".join(sorted(ALLOWED_COMMANDS)),
+        )
     distinct = set(tokens)
     if len(distinct) > limits.max_symbols:
         symbols = [t for t in distinct if t not in _PARENS and _kind(t) in ("symbol", "quoted")]
