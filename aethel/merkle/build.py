@@ -9,7 +9,7 @@ order (children before parents).
 from __future__ import annotations
 
 import hashlib
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 from aethel.errors import AethelError
 from aethel.merkle.hashing import EMPTY_HASH, NODE_PREFIX, PATH_BITS
@@ -48,9 +48,10 @@ def find_split(items: list[Item] | list[Op], lo: int, hi: int, depth: int) -> in
 def build_subtree(items: list[Item], lo: int, hi: int, depth: int, added: list[Node]) -> Ref:
     """Return the compressed subtree at ``depth`` holding ``items[lo:hi]`` (None if empty).
 
-    Raises :class:`AethelError` on two equal paths, which only a SHA-256 collision (or a caller
-    bug) can produce. Recursion depth is at most 256. (A stack-based variant driven by where
-    neighbouring paths part measured no faster in CPython.)
+    New inner nodes are lists ``[hash, left, right]`` (an in-memory tree updates them in place
+    later); leaves stay the tuples the items carry. Raises :class:`AethelError` on two equal
+    paths, which only a SHA-256 collision (or a caller bug) can produce. Recursion depth is at
+    most 256. (A stack-based variant driven by where neighbouring paths part measured no faster.)
     """
     count = hi - lo
     if count == 1:
@@ -63,18 +64,17 @@ def build_subtree(items: list[Item], lo: int, hi: int, depth: int, added: list[N
     if depth >= PATH_BITS:
         raise AethelError(f"two leaves share the path {items[lo][0].hex()}")
     split = find_split(items, lo, hi, depth)
-    left: Node | None
-    right: Node | None
+    left: Any
+    right: Any
     if split == lo:
-        left = None
-        right = build_subtree(items, lo, hi, depth + 1, added)  # type: ignore[assignment]
-        node: Node = (_sha256(NODE_PREFIX + EMPTY_HASH + right[0]).digest(), None, right)  # type: ignore[index]
+        right = build_subtree(items, lo, hi, depth + 1, added)
+        node = [_sha256(NODE_PREFIX + EMPTY_HASH + right[0]).digest(), None, right]
     elif split == hi:
-        left = build_subtree(items, lo, hi, depth + 1, added)  # type: ignore[assignment]
-        node = (_sha256(NODE_PREFIX + left[0] + EMPTY_HASH).digest(), left, None)  # type: ignore[index]
+        left = build_subtree(items, lo, hi, depth + 1, added)
+        node = [_sha256(NODE_PREFIX + left[0] + EMPTY_HASH).digest(), left, None]
     else:
-        left = build_subtree(items, lo, split, depth + 1, added)  # type: ignore[assignment]
-        right = build_subtree(items, split, hi, depth + 1, added)  # type: ignore[assignment]
-        node = (_sha256(NODE_PREFIX + left[0] + right[0]).digest(), left, right)  # type: ignore[index]
+        left = build_subtree(items, lo, split, depth + 1, added)
+        right = build_subtree(items, split, hi, depth + 1, added)
+        node = [_sha256(NODE_PREFIX + left[0] + right[0]).digest(), left, right]
     added.append(node)
     return node

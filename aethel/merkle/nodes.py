@@ -1,12 +1,15 @@
 """Tree nodes, child references, their byte encoding, and the node store interface.
 
-A node is a plain tuple that starts with its own hash (kept small and fast: a million-key tree
-holds millions of them):
+A node is a plain sequence that starts with its own hash (kept small and fast: a million-key
+tree holds millions of them):
 
-* an inner node is ``(hash, left, right)``;
-* a leaf is ``(hash, path, value_hash, key, value)``, where ``value`` is the canonical JSON bytes
-  of the value; the key and value travel with the leaf so a snapshot of any version can be read
-  back from its root alone.
+* an inner node is ``(hash, left, right)``: a tuple when it comes from a store (shared, never
+  changed), a list ``[hash, left, right]`` when the tree built it in memory (then the tree may
+  update it in place: an update of a million-key tree in memory allocates almost nothing, which
+  also spares the cyclic garbage collector from rescanning millions of new nodes);
+* a leaf is the tuple ``(hash, path, value_hash, key, value)``, where ``value`` is the canonical
+  JSON bytes of the value; the key and value travel with the leaf so a snapshot of any version
+  can be read back from its root alone.
 
 A child reference (:data:`Ref`) is ``None`` for an empty subtree, a node tuple when the child is
 in memory, or the child's hash (``bytes``) when it must be read from a node store. A tree held
@@ -23,12 +26,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import Protocol, TypeAlias, cast
+from typing import Any, Protocol, TypeAlias, cast
 
 from aethel.merkle.errors import StoreCorruptionError
 from aethel.merkle.hashing import EMPTY_HASH, HASH_SIZE, LEAF_PREFIX, NODE_PREFIX
 
-Inner: TypeAlias = "tuple[bytes, Ref, Ref]"
+Inner: TypeAlias = "tuple[bytes, Ref, Ref] | list[Any]"
 Leaf: TypeAlias = tuple[bytes, bytes, bytes, str, bytes]
 Node: TypeAlias = "Inner | Leaf"
 Ref: TypeAlias = "Inner | Leaf | bytes | None"
@@ -47,7 +50,7 @@ def get_ref_hash(ref: Ref) -> bytes:
 
 
 def to_record(node: Node) -> Node:
-    """Return ``node`` with its children replaced by their hashes (what a store keeps)."""
+    """Return ``node`` as a tuple whose children are hashes (what a store keeps)."""
     if len(node) == 5:
         return node
     return (node[0], _to_hash_ref(node[1]), _to_hash_ref(node[2]))

@@ -36,7 +36,6 @@ from aethel.merkle.hashing import (
     compute_key_bytes,
 )
 from aethel.merkle.nodes import (
-    Inner,
     Leaf,
     MemoryNodeStore,
     Node,
@@ -86,7 +85,7 @@ class StateTree:
     Not thread-safe: one writer at a time.
     """
 
-    __slots__ = ("_cache", "_last_batch", "_reader", "_root", "_skips", "_visits")
+    __slots__ = ("_cache", "_last_batch", "_reader", "_rehashed", "_root", "_skips", "_visits")
 
     def __init__(
         self,
@@ -111,6 +110,7 @@ class StateTree:
         self._root: Ref = None if root == EMPTY_HASH else root
         self._visits = 0
         self._skips = 0  # writes that found the same value already there
+        self._rehashed = 0  # inner nodes rehashed in place
         self._last_batch: BatchStats | None = None
 
     @classmethod
@@ -241,6 +241,7 @@ class StateTree:
             deletes = sum(1 for op in ops if op[1] is None)
             visits_before = self._visits
             skips_before = self._skips
+            rehashed_before = self._rehashed
             added: list[Node] = []
             if not ops:
                 new_root = self._root
@@ -257,7 +258,7 @@ class StateTree:
         self._last_batch = BatchStats(
             keys=len(ops),
             leaves_hashed=len(ops) - deletes,
-            nodes_hashed=len(added) - leaves_written,
+            nodes_hashed=len(added) - leaves_written + self._rehashed - rehashed_before,
             nodes_visited=self._visits - visits_before,
         )
         return get_ref_hash(new_root)
@@ -280,15 +281,15 @@ class StateTree:
             if position == hi or ops[position][0] != path:  # the old leaf stays
                 items.insert(bisect_left(items, path, key=_path_of), (path, node, False))
             return build_subtree(items, 0, len(items), depth, added)
-        _, left, right = node
+        left, right = node[1], node[2]
+        # Read the child hashes first: a child built in memory is updated in place.
+        left_hash, right_hash = get_ref_hash(left), get_ref_hash(right)
         split = find_split(ops, lo, hi, depth)
         new_left = self._apply(left, depth + 1, ops, lo, split, added) if split > lo else left
         new_right = self._apply(right, depth + 1, ops, split, hi, added) if split < hi else right
-        if get_ref_hash(new_left) == get_ref_hash(left) and get_ref_hash(new_right) == get_ref_hash(
-            right
-        ):
+        if get_ref_hash(new_left) == left_hash and get_ref_hash(new_right) == right_hash:
             return ref
-        return self._join(new_left, new_right, added)
+        return self._join(new_left, new_right, added, node)
 
     def _apply_one(self, ref: Ref, depth: int, op: Op, added: list[Node]) -> Ref:
         """Return the subtree ``ref`` after one write: walk down, then rehash on the way up.
@@ -297,7 +298,7 @@ class StateTree:
         subtree sees a single write; a loop is much cheaper there than the recursion.
         """
         path, leaf, _ = op
-        trail: list[tuple[Inner, int]] = []
+        trail: list[tuple[Any, int]] = []
         current = ref
         node: Any = None
         while current is not None:
@@ -311,7 +312,7 @@ class StateTree:
         else:
             node = None
         self._visits += len(trail) + (node is not None)
-        bottom: Ref
+        bottom: Any
         if node is None:  # an empty slot
             if leaf is None:
                 return ref  # deleting an absent key
@@ -331,40 +332,57 @@ class StateTree:
         else:  # another key's leaf sits here: both go into a new subtree
             pair: list[Item] = sorted([(node[1], node, False), (path, leaf, True)], key=_path_of)
             bottom = build_subtree(pair, 0, 2, depth, added)
+        sha256 = _sha256
         for parent, bit in reversed(trail):
+            sibling: Any = parent[2 - bit]
+            if sibling is None or bottom is None:  # a side is empty: the collapse rules apply
+                if bit:
+                    bottom = self._join(sibling, bottom, added, parent)
+                else:
+                    bottom = self._join(bottom, sibling, added, parent)
+                continue
+            # Both sides present (the common case), inlined from _join.
+            sibling_hash = sibling if type(sibling) is bytes else sibling[0]
+            bottom_hash = bottom if type(bottom) is bytes else bottom[0]
             if bit:
-                bottom = self._join(parent[1], bottom, added)
+                parent_hash = sha256(NODE_PREFIX + sibling_hash + bottom_hash).digest()
             else:
-                bottom = self._join(bottom, parent[2], added)
-        return bottom
+                parent_hash = sha256(NODE_PREFIX + bottom_hash + sibling_hash).digest()
+            if type(parent) is list:  # built in memory by this tree: update in place
+                parent[0] = parent_hash
+                parent[1 + bit] = bottom
+                self._rehashed += 1
+                bottom = parent
+            else:  # a stored record: copy on write
+                bottom = [parent_hash, sibling, bottom] if bit else [parent_hash, bottom, sibling]
+                added.append(bottom)
+        result: Ref = bottom
+        return result
 
     def _is_leaf(self, ref: Ref) -> bool:
         if type(ref) is bytes:
             ref = self._load(ref)
         return len(ref) == 5  # type: ignore[arg-type]
 
-    def _join(self, left: Ref, right: Ref, added: list[Node]) -> Ref:
-        """Return the parent of two children, letting a lone leaf move up (E8)."""
+    def _join(self, left: Ref, right: Ref, added: list[Node], old: Any = None) -> Ref:
+        """Return the parent of two children, letting a lone leaf move up (E8).
+
+        ``old`` is the node being replaced: if this tree built it in memory (a list), it is
+        updated in place; otherwise a new node is made (stored records are never changed).
+        """
         if left is None:
             if right is None:
                 return None
             if self._is_leaf(right):
                 return right
-            node: Node = (
-                _sha256(NODE_PREFIX + EMPTY_HASH + get_ref_hash(right)).digest(),
-                None,
-                right,
-            )
-        elif right is None:
-            if self._is_leaf(left):
-                return left
-            node = (_sha256(NODE_PREFIX + get_ref_hash(left) + EMPTY_HASH).digest(), left, None)
-        else:
-            node = (
-                _sha256(NODE_PREFIX + get_ref_hash(left) + get_ref_hash(right)).digest(),
-                left,
-                right,
-            )
+        elif right is None and self._is_leaf(left):
+            return left
+        node_hash = _sha256(NODE_PREFIX + get_ref_hash(left) + get_ref_hash(right)).digest()
+        if type(old) is list:
+            old[0], old[1], old[2] = node_hash, left, right
+            self._rehashed += 1
+            return old
+        node = [node_hash, left, right]
         added.append(node)
         return node
 
