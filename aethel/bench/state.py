@@ -2,7 +2,7 @@
 
 Every number is measured at the size its name states (``--quick`` drops the million-key sizes).
 Trees are built with ``StateTree.batch_update`` on an empty in-memory tree; updates are batches
-of 1,000 random existing keys (mean of 10 batches after 2 warm-up batches); sync fetches and
+of 1,000 random existing keys (mean of 50 batches after 2 warm-up batches); sync fetches and
 verifies every chunk from three in-process peers sharing one snapshot prepared beforehand (its
 preparation is timed separately), then joins the verified subtrees; the cache
 workload reads hot keys from a store on disk reopened cold. Notes give the CPU time of timed
@@ -54,7 +54,7 @@ def _build(size: int) -> tuple[StateTree, float, float]:
 
 
 def _measure_updates(tree: StateTree, size: int, rng: random.Random) -> tuple[float, float]:
-    """Return the mean wall and CPU microseconds per key of 10 batches of 1,000 keys.
+    """Return the mean wall and CPU microseconds per key of 50 batches of 1,000 keys.
 
     Two warm-up batches run first (the first batches after a million-key build pay for the
     allocator returning memory the build's temporaries used).
@@ -62,7 +62,7 @@ def _measure_updates(tree: StateTree, size: int, rng: random.Random) -> tuple[fl
     gc.collect()
     per_key = []
     cpu_per_key = []
-    for batch in range(12):
+    for batch in range(52):
         chosen = rng.sample(range(size), 1_000)
         updates = {f"balance:acct{i:07d}": rng.randrange(10**9) for i in chosen}
         start, cpu = time.perf_counter(), time.process_time()
@@ -221,7 +221,7 @@ def run(quick: bool) -> list[Result]:
             update_us,
             "us",
             goal=GOAL_UPDATE_US_PER_KEY if largest == 1_000_000 else None,
-            note=f"batches of 1,000 random keys, mean of 10; cpu {update_cpu_us:.1f} us",
+            note=f"batches of 1,000 random keys, mean of 50; cpu {update_cpu_us:.1f} us",
         )
     )
     results += _measure_proofs(tree, largest, rng)
