@@ -22,7 +22,7 @@ def build_health(sim: Simulation, result: SimulationResult) -> dict[str, Any]:
     up = [n for n in nodes if n.up]
     honest_up = [n for n in up if n.honest]
     rows = result.heights
-    latencies = [r["quorum_commit_s"] for r in rows if r["quorum_commit_s"] is not None]
+    latencies = [r["finality_s"] for r in rows]
     proofs = 0
     rewards: dict[str, int] = {}
     slashed: dict[str, int] = {}
@@ -100,7 +100,7 @@ def render_health(result: SimulationResult, console: Console | None = None) -> N
     for line in result.accuracy_alerts[:10]:
         console.print(f"[yellow]alert[/yellow] {line}")
     heights = Table(title="Per-height finality (virtual seconds)")
-    for column in ("height", "view", "first commit", "quorum commit", "all honest", "commits"):
+    for column in ("height", "view", "first commit", "quorum commit", "finality", "commits"):
         heights.add_column(column, justify="right")
     for row in result.heights[-12:]:
         quorum = row["quorum_commit_s"]
@@ -109,7 +109,7 @@ def render_health(result: SimulationResult, console: Console | None = None) -> N
             str(row["view"]),
             f"{row['first_commit_s']:.3f}",
             "-" if quorum is None else f"{quorum:.3f}",
-            f"{row['all_honest_commit_s']:.3f}",
+            f"{row['finality_s']:.3f}",
             str(row["honest_commits"]),
         )
     console.print(heights)

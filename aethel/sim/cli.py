@@ -41,10 +41,9 @@ def _print_summary(result: SimulationResult, console: Console) -> None:
     for row in data["heights"][-5:]:
         quorum = row["quorum_commit_s"]
         console.print(
-            f"  height {row['height']} (view {row['view']}): first commit "
-            f"{row['first_commit_s']:.3f} s, quorum "
-            f"{'-' if quorum is None else f'{quorum:.3f} s'}, all honest "
-            f"{row['all_honest_commit_s']:.3f} s after the proposal"
+            f"  height {row['height']} (view {row['view']}): finality {row['finality_s']:.3f} s "
+            f"(first commit {row['first_commit_s']:.3f} s, q(W) stake "
+            f"{'-' if quorum is None else f'{quorum:.3f} s'})"
         )
     for name, verdict in data["checkers"].items():
         mark = "[green]ok[/green]" if verdict["ok"] else "[red]FAILED[/red]"

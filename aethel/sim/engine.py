@@ -10,8 +10,10 @@ Collector-mode broadcasts in view 0 that would hold the sender's uplink for 20 m
 through relay trees (region first, then
 a binomial tree inside each region, seeded per (height, view)) so no uplink carries n copies of
 a certificate; every other broadcast, and every broadcast in a later view (the fallback when a
-relay fails), goes directly to each node. Relays forward on arrival, before their CPU sees the
-message; a crashed, cut off or silent relay forwards nothing.
+relay fails), goes directly to each node in validator-set order. Relays forward before their CPU
+verifies the
+message; a crashed, cut off or silent relay forwards nothing. A relay forwards when its CPU
+reaches the message (a zero-cost step: forwarding checks no signature), before working on it.
 """
 
 from __future__ import annotations
@@ -176,8 +178,6 @@ class Engine:
         heap = self.heap
         nodes = self.nodes
         meter = self.meter
-        parse_cost = self.cpu.parse_ns_per_byte
-        message_cost = self.cpu.message_ns
         pop = heapq.heappop
         next_progress = 0
         while heap and not self.stopped:
@@ -191,13 +191,13 @@ class Engine:
                 if not node.up:
                     continue
                 message: Message = a
-                if b is not None:
-                    self._relay(node, message, b, time)
                 self.events += 1
-                tag = _tag(message)
-                self.trace(time, index, kind, tag)
+                self.trace(time, index, kind, _tag(message))
                 start = time if time > node.cpu_free else node.cpu_free
-                meter.ns = message_cost + parse_cost * message.wire_size
+                if b is not None:
+                    # Relaying is its own zero-cost step, taken when the CPU reaches the message.
+                    self._relay(node, message, b, start)
+                meter.ns = 0
                 behaviour = node.behaviour
                 replica = node.replica
                 assert replica is not None
@@ -216,7 +216,7 @@ class Engine:
                 timer: Timer = a
                 self.trace(time, index, kind, timer.height * 1024 + timer.view)
                 start = time if time > node.cpu_free else node.cpu_free
-                meter.ns = message_cost
+                meter.ns = 0
                 assert node.replica is not None
                 if node.behaviour is not None:
                     outputs = node.behaviour.on_timer(self, node, timer, start)
@@ -350,9 +350,9 @@ class Engine:
                 if order:
                     self.send(node, order[0], message, time, (order, 0))
             return
-        count = len(self.nodes)
-        for offset in range(1, count):
-            self.send(node, (node.index + offset) % count, message, time)
+        for target in range(len(self.nodes)):  # validator-set order (spec/performance.md)
+            if target != node.index:
+                self.send(node, target, message, time)
 
     def _region_trees(self, height: int, view: int) -> list[list[int]]:
         key = (height, view)
@@ -405,7 +405,7 @@ class Engine:
         if latest is not None and latest.height >= certificate.height:
             return
         start = time if time > node.cpu_free else node.cpu_free
-        self.meter.ns = self.cpu.parse_ns_per_byte * size
+        self.meter.ns = 0
         node.store.install_snapshot(certificate, block)
         assert node.replica is not None
         outputs = node.replica.on_sync_completed(certificate, block, start)
