@@ -140,13 +140,17 @@ def make_cluster(
     for name, key in zip(ids, keys, strict=True):
         if name in impl_ids:
             assert api is not None
-            remote = api.new(validators.to_wire(), name, key.seed.hex(), mode,
-                             genesis_to_json(genesis))  # fmt: skip
-            nodes[name] = ImplReplica(remote, repository, workload, executor.genesis_root(),
-                                      MemoryChainStore())  # fmt: skip
+            remote = api.new(
+                validators.to_wire(), name, key.seed.hex(), mode, genesis_to_json(genesis)
+            )
+            nodes[name] = ImplReplica(
+                remote, repository, workload, executor.genesis_root(), MemoryChainStore()
+            )
         else:
-            services = Services(DirectSignatureChecker(), validator, executor, MemoryChainStore(),
-                                workload)  # fmt: skip
-            nodes[name] = Replica(KeySigner(name, key), validators, services,
-                                  ReplicaConfig(mode=mode))  # type: ignore[arg-type]  # fmt: skip
+            services = Services(
+                DirectSignatureChecker(), validator, executor, MemoryChainStore(), workload
+            )
+            nodes[name] = Replica(
+                KeySigner(name, key), validators, services, ReplicaConfig(mode=mode)
+            )  # type: ignore[arg-type]
     return Cluster(nodes, validators, repository, workload, impl_ids, executor, validator)

@@ -209,8 +209,9 @@ def run_mixed(
         key = sim.keys[index]
 
         def make(store: ChainStore, lost_journal: bool, index: int = index, key: Any = key) -> Any:
-            remote = api.new(sim.validators.to_wire(), sim.ids[index], key.seed.hex(),
-                             config.mode, genesis)  # fmt: skip
+            remote = api.new(
+                sim.validators.to_wire(), sim.ids[index], key.seed.hex(), config.mode, genesis
+            )
             proxy = ImplReplica(remote, sim.repository, sim.workload, genesis_root, store)
             mixed.impl_replicas[index] = proxy
             return proxy

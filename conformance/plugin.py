@@ -18,6 +18,7 @@ worker or the only process):
 from __future__ import annotations
 
 import math
+import os
 import signal
 import traceback
 from collections.abc import Generator, Iterator
@@ -214,6 +215,14 @@ def seed(request: pytest.FixtureRequest) -> int:
     return value
 
 
+def machine_load() -> tuple[float, int] | None:
+    """Return (1-minute load average, cores), or None where the OS does not say."""
+    try:
+        return os.getloadavg()[0], os.cpu_count() or 1
+    except (AttributeError, OSError):
+        return None
+
+
 def catalog_threshold(rule_id: str, metric: str) -> Threshold:
     """Return the threshold ``metric`` of ``rule_id`` from the catalog (its only copy)."""
     rule = load_catalog()[rule_id]
@@ -243,10 +252,20 @@ class Measure:
         x: float | None = None,
         series: str | None = None,
         note: str = "",
+        wall_clock: bool = False,
     ) -> None:
-        """Record ``value`` of ``metric`` and fail the case unless the threshold holds."""
+        """Record ``value`` of ``metric`` and fail the case unless the threshold holds.
+
+        ``wall_clock`` marks a measurement of real time on this machine. If such a threshold is
+        missed while the machine is overloaded (1-minute load average above its core count:
+        other processes competed for the CPU), the case ends ``unknown`` with the load stated,
+        never ``pass``: the run cannot tell a slow implementation from a busy machine.
+        """
         threshold = self.threshold(rule_id, metric)
         holds = threshold.holds(value)
+        load = machine_load() if wall_clock else None
+        if load is not None:
+            note = f"{note}; load {load[0]:.1f} on {load[1]} cores".lstrip("; ")
         self.node.user_properties.append(
             (
                 "measurement",
@@ -265,10 +284,16 @@ class Measure:
             )
         )
         if not holds:
-            raise AssertionError(
+            text = (
                 f"{rule_id} {metric}: measured {value:g} {threshold.unit}, "
                 f"threshold {threshold.comparison} {threshold.value} {threshold.unit}"
             )
+            if load is not None and load[0] > load[1]:
+                raise Inconclusive(
+                    f"{text}, measured while the machine was overloaded (load {load[0]:.1f} on "
+                    f"{load[1]} cores): rerun on a quiet machine"
+                )
+            raise AssertionError(text)
 
     def record(
         self,

@@ -39,10 +39,23 @@ from aethel.encoding import parse_hex
 from aethel.errors import ProtocolViolation
 
 EXECUTION_FIELDS = (
-    "height", "pre_root", "post_root", "rewards", "slashed", "stakes", "minted", "burned",
-    "minted_total", "burned_total", "total_supply", "genesis_supply", "pending_reward",
-    "proof_count", "total_difficulty", "transfers",
-)  # fmt: skip
+    "height",
+    "pre_root",
+    "post_root",
+    "rewards",
+    "slashed",
+    "stakes",
+    "minted",
+    "burned",
+    "minted_total",
+    "burned_total",
+    "total_supply",
+    "genesis_supply",
+    "pending_reward",
+    "proof_count",
+    "total_difficulty",
+    "transfers",
+)
 OUTPUT_TYPES = ("send", "broadcast", "set_timer", "committed", "evidence", "request_sync", "log")
 
 
@@ -91,19 +104,38 @@ def output_to_json(out: Output) -> dict[str, Any]:
         return {"type": "broadcast", "message": out.message.to_wire()}
     if isinstance(out, SetTimer):
         t = out.timer
-        return {"type": "set_timer", "height": t.height, "view": t.view, "kind": t.kind,
-                "deadline": out.deadline}  # fmt: skip
+        return {
+            "type": "set_timer",
+            "height": t.height,
+            "view": t.view,
+            "kind": t.kind,
+            "deadline": out.deadline,
+        }
     if isinstance(out, Committed):
-        return {"type": "committed", "height": out.height, "view": out.view,
-                "block": out.block.to_wire(), "certificate": out.certificate.to_wire(),
-                "execution": execution_to_json(out.execution), "now": out.now,
-                "started": out.started}  # fmt: skip
+        return {
+            "type": "committed",
+            "height": out.height,
+            "view": out.view,
+            "block": out.block.to_wire(),
+            "certificate": out.certificate.to_wire(),
+            "execution": execution_to_json(out.execution),
+            "now": out.now,
+            "started": out.started,
+        }
     if isinstance(out, EvidenceFound):
-        return {"type": "evidence", "evidence": out.evidence.to_wire(), "offender": out.offender,
-                "offence": out.offence, "height": out.height}  # fmt: skip
+        return {
+            "type": "evidence",
+            "evidence": out.evidence.to_wire(),
+            "offender": out.offender,
+            "offence": out.offence,
+            "height": out.height,
+        }
     if isinstance(out, RequestSync):
-        return {"type": "request_sync", "certificate": out.certificate.to_wire(),
-                "height": out.height}  # fmt: skip
+        return {
+            "type": "request_sync",
+            "certificate": out.certificate.to_wire(),
+            "height": out.height,
+        }
     return {"type": "log", "level": out.level, "event": out.event, "detail": out.detail}
 
 
@@ -143,15 +175,22 @@ def output_from_json(item: Any) -> Output:
     if kind == "committed":
         block: ProofBlock = parse_block(item.get("block"))
         certificate = parse_commit_certificate(item.get("certificate"))
-        return Committed(_int(item, "height"), _int(item, "view"), block, certificate,
-                         execution_from_json(item.get("execution")), _int(item, "now"),
-                         _int(item, "started"))  # fmt: skip
+        return Committed(
+            _int(item, "height"),
+            _int(item, "view"),
+            block,
+            certificate,
+            execution_from_json(item.get("execution")),
+            _int(item, "now"),
+            _int(item, "started"),
+        )
     if kind == "evidence":
         evidence = parse_message(item.get("evidence"))
         if not isinstance(evidence, Evidence):
             raise BadOutput("E4", "evidence output: 'evidence' is not evidence")
-        return EvidenceFound(evidence, str(item.get("offender")), str(item.get("offence")),
-                             _int(item, "height"))  # fmt: skip
+        return EvidenceFound(
+            evidence, str(item.get("offender")), str(item.get("offence")), _int(item, "height")
+        )
     if kind == "request_sync":
         return RequestSync(parse_commit_certificate(item.get("certificate")), _int(item, "height"))
     return Log(str(item.get("level", "")), str(item.get("event", "")), str(item.get("detail", "")))

@@ -59,13 +59,24 @@ def suite_command(
 ) -> list[str]:
     """Return the pytest command line that runs the suite against ``impl``."""
     command = [
-        sys.executable, "-m", "pytest", str(SUITE_DIR),
-        "-p", "conformance.report.collector", "-p", "no:cacheprovider",
-        f"--rootdir={SUITE_DIR}", "-p", "no:terminal",
-        f"--impl={impl}", f"--report-jsonl={report_path}", f"--seed={seed}",
-        f"--startup-timeout={startup_timeout}", f"--request-timeout={request_timeout}",
+        sys.executable,
+        "-m",
+        "pytest",
+        str(SUITE_DIR),
+        "-p",
+        "conformance.report.collector",
+        "-p",
+        "no:cacheprovider",
+        f"--rootdir={SUITE_DIR}",
+        "-p",
+        "no:terminal",
+        f"--impl={impl}",
+        f"--report-jsonl={report_path}",
+        f"--seed={seed}",
+        f"--startup-timeout={startup_timeout}",
+        f"--request-timeout={request_timeout}",
         f"--case-timeout={case_timeout}",
-    ]  # fmt: skip
+    ]
     if workers:
         command += ["-n", str(workers)]
     for option, values in (("--req", req), ("--area", area), ("--capability", capability)):
@@ -207,11 +218,22 @@ def run_command(
         out_dir = report_dir if len(specs) == 1 else report_dir / label
         console.print(f"[bold]running the suite against {spec}[/bold]")
         report, pytest_code = run_suite(
-            spec, out_dir, workers=workers, req=req, area=area, capability=capability,
-            keyword=keyword, marker=marker, seed=seed, expectations=expectations,
-            validate_protocol=validate_protocol, startup_timeout=startup_timeout,
-            request_timeout=request_timeout, case_timeout=case_timeout, progress=progress,
-        )  # fmt: skip
+            spec,
+            out_dir,
+            workers=workers,
+            req=req,
+            area=area,
+            capability=capability,
+            keyword=keyword,
+            marker=marker,
+            seed=seed,
+            expectations=expectations,
+            validate_protocol=validate_protocol,
+            startup_timeout=startup_timeout,
+            request_timeout=request_timeout,
+            case_timeout=case_timeout,
+            progress=progress,
+        )
         results.append((label, spec, report))
         if report is None:
             console.print(

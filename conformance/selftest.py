@@ -44,8 +44,15 @@ class Verdict:
 def judge(mutant: Mutant, control: Report, run: Report | None) -> Verdict:
     """Decide whether ``run`` (the suite against ``mutant``) caught it, given the control run."""
     if run is None:
-        return Verdict(mutant.name, mutant.defect, mutant.breaks, (), mutant.breaks, (),
-                       problem="the run did not complete")  # fmt: skip
+        return Verdict(
+            mutant.name,
+            mutant.defect,
+            mutant.breaks,
+            (),
+            mutant.breaks,
+            (),
+            problem="the run did not complete",
+        )
     passed_on_reference = {c.case_id for c in control.cases if c.status == "pass"}
     failing = [c for c in run.cases if c.status in FAILED]
     trusted = [c for c in failing if c.case_id in passed_on_reference]
@@ -97,8 +104,14 @@ def print_verdicts(verdicts: list[Verdict]) -> None:
         table.add_column(column)
     for v in verdicts:
         verdict = "[green]caught[/green]" if v.caught else f"[red]ESCAPED[/red] {v.problem}"
-        table.add_row(v.mutant, v.defect, ", ".join(v.breaks), ", ".join(v.caught_rules) or "-",
-                      str(len(v.failing_cases)), verdict)  # fmt: skip
+        table.add_row(
+            v.mutant,
+            v.defect,
+            ", ".join(v.breaks),
+            ", ".join(v.caught_rules) or "-",
+            str(len(v.failing_cases)),
+            verdict,
+        )
     Console(width=160).print(table)
 
 

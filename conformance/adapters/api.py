@@ -84,6 +84,39 @@ class StateTreeObject(Protocol):
     def get_cache_stats(self) -> JSON: ...
 
 
+class VerifierAPI(Protocol):
+    """Capability ``verifier``: proof verification, effort and difficulty (R1.4, T22.2a/c/d)."""
+
+    def verify_proof(self, proof: JSON) -> JSON: ...
+    def verify_block(self, proofs: list[JSON], parallel: bool) -> list[JSON]: ...
+    def batch_verify_signatures(self, items: list[JSON]) -> list[bool]: ...
+    def difficulty(self, effort: int, size: int) -> int: ...
+    def new(self) -> VerifierObject: ...
+
+
+class VerifierObject(Protocol):
+    """A verifier with its result cache."""
+
+    def verify(self, proof: JSON) -> JSON: ...
+    def cache_stats(self) -> JSON: ...
+
+
+class MempoolAPI(Protocol):
+    """Capability ``mempool``: admission, ordering, conflicts, metrics (R5.1, R5.5, R6.3, R7.1)."""
+
+    def new(self, capacity: int | None, judge_seed: Hex) -> MempoolObject: ...
+
+
+class MempoolObject(Protocol):
+    """One node's mempool."""
+
+    def add_proof(self, proof: JSON) -> JSON: ...
+    def add_transaction(self, transaction: JSON, balance: int, nonce: int) -> JSON: ...
+    def select_for_block(self, max_proofs: int) -> JSON: ...
+    def remove_committed(self, proof_ids: list[Hex], transaction_ids: list[Hex]) -> int: ...
+    def stats(self) -> JSON: ...
+
+
 class EconomicsAPI(Protocol):
     """Capability ``economics``: the integer economics functions (R1.2-R1.3, R4.2-R4.4, R4.7)."""
 
@@ -127,6 +160,8 @@ class ReplicaObject(Protocol):
 OBJECT_CLASSES: dict[str, type] = {
     "state-tree": StateTreeObject,
     "replica": ReplicaObject,
+    "verifier": VerifierObject,
+    "mempool": MempoolObject,
 }
 
 #: The Protocol class of each capability (checked against the command table by a harness test).
@@ -134,6 +169,8 @@ API_CLASSES: dict[str, type] = {
     "encoding": EncodingAPI,
     "list-hash": ListHashAPI,
     "state-tree": StateTreeAPI,
+    "verifier": VerifierAPI,
+    "mempool": MempoolAPI,
     "economics": EconomicsAPI,
     "replica": ReplicaAPI,
 }

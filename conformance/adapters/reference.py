@@ -249,6 +249,8 @@ class ReferenceImplementation:
             "encoding": self.make_encoding,
             "list-hash": self.make_list_hash,
             "state-tree": self.make_state_tree,
+            "verifier": self.make_verifier,
+            "mempool": self.make_mempool,
             "economics": self.make_economics,
             "replica": self.make_replica,
         }
@@ -263,6 +265,16 @@ class ReferenceImplementation:
 
     def make_state_tree(self) -> object:
         return ReferenceStateTree()
+
+    def make_verifier(self) -> object:
+        from conformance.adapters.reference_proofs import ReferenceVerifier
+
+        return ReferenceVerifier()
+
+    def make_mempool(self) -> object:
+        from conformance.adapters.reference_proofs import ReferenceMempool
+
+        return ReferenceMempool()
 
     def make_economics(self) -> object:
         return ReferenceEconomics()

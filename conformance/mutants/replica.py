@@ -32,10 +32,15 @@ def _implementation(name: str, **overrides: Any) -> type[ReferenceImplementation
     def make_replica(self: ReferenceImplementation) -> object:
         return capability()
 
-    return type(name, (ReferenceImplementation,), {
-        "name": "mutant-" + "".join("-" + c.lower() if c.isupper() else c for c in name).strip("-"),
-        "make_replica": make_replica,
-    })  # fmt: skip
+    return type(
+        name,
+        (ReferenceImplementation,),
+        {
+            "name": "mutant-"
+            + "".join("-" + c.lower() if c.isupper() else c for c in name).strip("-"),
+            "make_replica": make_replica,
+        },
+    )
 
 
 # --------------------------------------------------------------------------- vote counting
@@ -130,9 +135,14 @@ class ClaimTrustingValidator(LedgerValidator):
             size = len(proof.smt.encode("utf-8"))
             difficulty = compute_difficulty(proof.budget, size)
             return VerificationResult(
-                proof.proof_id, Verdict.VALID, None, proof.claimed.value, proof.budget, size,
+                proof.proof_id,
+                Verdict.VALID,
+                None,
+                proof.claimed.value,
+                proof.budget,
+                size,
                 difficulty,
-            )  # fmt: skip
+            )
 
         super().__init__(repository, believe)
 
@@ -171,10 +181,13 @@ class SlashOfflineExecutor(LedgerExecutor):
         post_root = self.repository.apply(execution.post_root, outcome.writes)
         slashed = {**execution.slashed, **outcome.slashed}
         return replace(
-            execution, post_root=post_root, slashed=slashed,
-            burned=execution.burned + outcome.burned, burned_total=outcome.burned_total,
+            execution,
+            post_root=post_root,
+            slashed=slashed,
+            burned=execution.burned + outcome.burned,
+            burned_total=outcome.burned_total,
             total_supply=outcome.total_supply,
-        )  # fmt: skip
+        )
 
 
 QuorumTwoF = _implementation("QuorumTwoF", replica_class=TwoFQuorumReplica)
@@ -189,20 +202,60 @@ WallClockDifficulty = _implementation("WallClockDifficulty", validator_class=Wal
 SlashOffline = _implementation("SlashOffline", executor_class=SlashOfflineExecutor)
 
 MUTANTS = [
-    Mutant("quorum-2f-by-count", "a quorum is 2f votes by count instead of q(W) stake",
-           ("R2.3", "P7"), ("replica",), QuorumTwoF),
-    Mutant("unweighted-votes", "a quorum is two thirds of the validators by head count",
-           ("R7.2", "P27"), ("replica",), UnweightedVotes),
-    Mutant("vote-counted-twice", "a repeated copy of one validator's vote counts again",
-           ("R2.3", "P7"), ("replica",), DoubleCount),
-    Mutant("view-change-drops-prepared", "a new leader proposes a fresh block, not the prepared",
-           ("R2.6", "P10"), ("replica",), DropPrepared),
-    Mutant("missing-signature-check", "votes are counted without checking their signatures",
-           ("R7.5",), ("replica",), NoSignatureCheck),
-    Mutant("claim-accepted-without-solving", "a proof's claimed outcome is believed; Z3 never runs",
-           ("R1.1", "P1"), ("replica",), ClaimTrusting),
-    Mutant("wall-clock-difficulty", "difficulty is verification wall time, not solver effort",
-           ("R1.4",), ("replica",), WallClockDifficulty),
-    Mutant("slashing-offline-node", "validators absent from a certificate are slashed 5%",
-           ("R4.6", "P19"), ("replica",), SlashOffline),
-]  # fmt: skip
+    Mutant(
+        "quorum-2f-by-count",
+        "a quorum is 2f votes by count instead of q(W) stake",
+        ("R2.3", "P7"),
+        ("replica",),
+        QuorumTwoF,
+    ),
+    Mutant(
+        "unweighted-votes",
+        "a quorum is two thirds of the validators by head count",
+        ("R7.2", "P27"),
+        ("replica",),
+        UnweightedVotes,
+    ),
+    Mutant(
+        "vote-counted-twice",
+        "a repeated copy of one validator's vote counts again",
+        ("R2.3", "P7"),
+        ("replica",),
+        DoubleCount,
+    ),
+    Mutant(
+        "view-change-drops-prepared",
+        "a new leader proposes a fresh block, not the prepared",
+        ("R2.6", "P10"),
+        ("replica",),
+        DropPrepared,
+    ),
+    Mutant(
+        "missing-signature-check",
+        "votes are counted without checking their signatures",
+        ("R7.5",),
+        ("replica",),
+        NoSignatureCheck,
+    ),
+    Mutant(
+        "claim-accepted-without-solving",
+        "a proof's claimed outcome is believed; Z3 never runs",
+        ("R1.1", "P1"),
+        ("replica",),
+        ClaimTrusting,
+    ),
+    Mutant(
+        "wall-clock-difficulty",
+        "difficulty is verification wall time, not solver effort",
+        ("R1.4",),
+        ("replica",),
+        WallClockDifficulty,
+    ),
+    Mutant(
+        "slashing-offline-node",
+        "validators absent from a certificate are slashed 5%",
+        ("R4.6", "P19"),
+        ("replica",),
+        SlashOffline,
+    ),
+]

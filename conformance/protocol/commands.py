@@ -38,6 +38,20 @@ HEX: Schema = {"type": "string", "pattern": "^([0-9a-f]{2})*$"}
 HASH: Schema = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
 SIGNATURE: Schema = {"type": "string", "pattern": "^[0-9a-f]{128}$"}
 NULL: Schema = {"type": "null"}
+#: A verification result.
+VERDICT: Schema = {
+    "type": "object",
+    "properties": {
+        "proof_id": HASH,
+        "verdict": {"enum": ["valid", "invalid", "unknown"]},
+        "effort": NAT,
+        "size": NAT,
+        "difficulty": NAT,
+        "reason": {"type": ["string", "null"]},
+    },
+    "required": ["proof_id", "verdict", "effort", "size", "difficulty"],
+    "additionalProperties": False,
+}
 OUTPUT_KINDS = ("send", "broadcast", "set_timer", "committed", "evidence", "request_sync", "log")
 #: A replica's answer to an event (conformance/replica_wire.py).
 OUTPUTS: Schema = {
@@ -134,104 +148,377 @@ def _m(
 E = Capability.ENCODING
 L = Capability.LIST_HASH
 T = Capability.STATE_TREE
+VER = Capability.VERIFIER
+MEM = Capability.MEMPOOL
 ECO = Capability.ECONOMICS
 REP = Capability.REPLICA
 
 _COMMANDS: list[Command] = [
     # ------------------------------------------------------------------ encoding (E1-E7, N1)
-    _fn(E, "canonical_json", {"value": ANY}, HEX,
-        "Return the hex of the canonical JSON encoding of value; reject a value without one."),
-    _fn(E, "parse_canonical_json", {"data": STR}, ANY,
-        "Parse the bytes (hex) as canonical JSON; reject anything that is not canonical."),
-    _fn(E, "hash_object", {"value": ANY}, HASH,
-        "Return SHA-256 of the canonical encoding of value (E6)."),
-    _fn(E, "public_key", {"seed": STR}, HASH,
-        "Return the Ed25519 public key of a 32-byte secret seed."),
-    _fn(E, "sign", {"seed": STR, "domain": STR, "value": ANY}, SIGNATURE,
-        "Sign value (an object) in the named domain with the key of seed (E7)."),
-    _fn(E, "verify_signature",
-        {"public_key": STR, "domain": STR, "value": ANY, "signature": STR}, BOOL,
-        "Return whether signature signs value in domain for public_key (E7, R7.5)."),
+    _fn(
+        E,
+        "canonical_json",
+        {"value": ANY},
+        HEX,
+        "Return the hex of the canonical JSON encoding of value; reject a value without one.",
+    ),
+    _fn(
+        E,
+        "parse_canonical_json",
+        {"data": STR},
+        ANY,
+        "Parse the bytes (hex) as canonical JSON; reject anything that is not canonical.",
+    ),
+    _fn(
+        E,
+        "hash_object",
+        {"value": ANY},
+        HASH,
+        "Return SHA-256 of the canonical encoding of value (E6).",
+    ),
+    _fn(
+        E,
+        "public_key",
+        {"seed": STR},
+        HASH,
+        "Return the Ed25519 public key of a 32-byte secret seed.",
+    ),
+    _fn(
+        E,
+        "sign",
+        {"seed": STR, "domain": STR, "value": ANY},
+        SIGNATURE,
+        "Sign value (an object) in the named domain with the key of seed (E7).",
+    ),
+    _fn(
+        E,
+        "verify_signature",
+        {"public_key": STR, "domain": STR, "value": ANY, "signature": STR},
+        BOOL,
+        "Return whether signature signs value in domain for public_key (E7, R7.5).",
+    ),
     # ------------------------------------------------------------------ list hashing (E10, E11)
-    _fn(L, "root", {"entries": array(ANY)}, HASH,
-        "Return the RFC 6962 Merkle tree hash of the canonical encodings of entries (E10)."),
-    _fn(L, "prove_inclusion", {"entries": array(ANY), "index": INT}, array(HASH),
-        "Return the RFC 9162 inclusion proof of entry index, leaf to root (E11)."),
-    _fn(L, "prove_consistency", {"entries": array(ANY), "size1": INT}, array(HASH),
-        "Return the RFC 9162 proof that the first size1 entries are a prefix of the list (E11)."),
-    _fn(L, "verify_inclusion",
-        {"leaf_index": INT, "tree_size": INT, "leaf_hash": STR, "proof": array(STR),
-         "root": STR}, BOOL,
-        "Return whether proof shows leaf_hash at leaf_index in the tree of root (E11)."),
-    _fn(L, "verify_consistency",
-        {"size1": INT, "size2": INT, "root1": STR, "root2": STR, "proof": array(STR)}, BOOL,
-        "Return whether proof shows the tree of root1 is a prefix of the tree of root2 (E11)."),
+    _fn(
+        L,
+        "root",
+        {"entries": array(ANY)},
+        HASH,
+        "Return the RFC 6962 Merkle tree hash of the canonical encodings of entries (E10).",
+    ),
+    _fn(
+        L,
+        "prove_inclusion",
+        {"entries": array(ANY), "index": INT},
+        array(HASH),
+        "Return the RFC 9162 inclusion proof of entry index, leaf to root (E11).",
+    ),
+    _fn(
+        L,
+        "prove_consistency",
+        {"entries": array(ANY), "size1": INT},
+        array(HASH),
+        "Return the RFC 9162 proof that the first size1 entries are a prefix of the list (E11).",
+    ),
+    _fn(
+        L,
+        "verify_inclusion",
+        {"leaf_index": INT, "tree_size": INT, "leaf_hash": STR, "proof": array(STR), "root": STR},
+        BOOL,
+        "Return whether proof shows leaf_hash at leaf_index in the tree of root (E11).",
+    ),
+    _fn(
+        L,
+        "verify_consistency",
+        {"size1": INT, "size2": INT, "root1": STR, "root2": STR, "proof": array(STR)},
+        BOOL,
+        "Return whether proof shows the tree of root1 is a prefix of the tree of root2 (E11).",
+    ),
     # ------------------------------------------------------------------ state tree (E8, E9, N2)
-    _new(T, "new", {"cache_size": {"type": ["integer", "null"]}},
-         "Create an empty state tree whose nodes sit in a node store read through an LRU cache "
-         "of cache_size nodes (null: the implementation's default)."),
-    _m(T, "update", {"key": STR, "value": ANY}, HASH,
-       "Set key to value; return the new root.", mutates=True),
-    _m(T, "delete", {"key": STR}, HASH,
-       "Remove key (nothing if absent); return the new root.", mutates=True),
-    _m(T, "batch_update", {"ops": array(ANY)}, HASH,
-       "Apply [{'op': 'set', 'key', 'value'} | {'op': 'delete', 'key'}...] in one pass, the "
-       "last write of a key winning; return the new root (T22.1a).", mutates=True),
-    _m(T, "get", {"key": STR}, record({"found": BOOL}, {"value": ANY}),
-       "Return {'found': true, 'value': V} or {'found': false}."),
+    _new(
+        T,
+        "new",
+        {"cache_size": {"type": ["integer", "null"]}},
+        "Create an empty state tree whose nodes sit in a node store read through an LRU cache "
+        "of cache_size nodes (null: the implementation's default).",
+    ),
+    _m(
+        T,
+        "update",
+        {"key": STR, "value": ANY},
+        HASH,
+        "Set key to value; return the new root.",
+        mutates=True,
+    ),
+    _m(
+        T,
+        "delete",
+        {"key": STR},
+        HASH,
+        "Remove key (nothing if absent); return the new root.",
+        mutates=True,
+    ),
+    _m(
+        T,
+        "batch_update",
+        {"ops": array(ANY)},
+        HASH,
+        "Apply [{'op': 'set', 'key', 'value'} | {'op': 'delete', 'key'}...] in one pass, the "
+        "last write of a key winning; return the new root (T22.1a).",
+        mutates=True,
+    ),
+    _m(
+        T,
+        "get",
+        {"key": STR},
+        record({"found": BOOL}, {"value": ANY}),
+        "Return {'found': true, 'value': V} or {'found': false}.",
+    ),
     _m(T, "root", {}, HASH, "Return the root (32 zero bytes for an empty tree)."),
-    _m(T, "prove", {"key": STR}, {"type": "object"},
-       "Return the inclusion proof of a present key or the absence proof of an absent one, in "
-       "the JSON form of spec/state-tree.md (E9)."),
-    _m(T, "get_cache_stats", {},
-       record({"hits": NAT, "misses": NAT, "hit_rate": {"type": "number"}, "size": NAT,
-               "max_size": NAT}),
-       "Return the node cache statistics (T22.1b)."),
-    _fn(T, "verify_proof", {"proof": ANY, "root": STR}, BOOL,
+    _m(
+        T,
+        "prove",
+        {"key": STR},
+        {"type": "object"},
+        "Return the inclusion proof of a present key or the absence proof of an absent one, in "
+        "the JSON form of spec/state-tree.md (E9).",
+    ),
+    _m(
+        T,
+        "get_cache_stats",
+        {},
+        record(
+            {
+                "hits": NAT,
+                "misses": NAT,
+                "hit_rate": {"type": "number"},
+                "size": NAT,
+                "max_size": NAT,
+            }
+        ),
+        "Return the node cache statistics (T22.1b).",
+    ),
+    _fn(
+        T,
+        "verify_proof",
+        {"proof": ANY, "root": STR},
+        BOOL,
         "Return whether the proof (JSON object) proves its claim under root; reject a malformed "
-        "proof (E9)."),
+        "proof (E9).",
+    ),
+    # ------------------------------------------------------------------ verifier (R1.4, T22.2)
+    _fn(
+        VER,
+        "verify_proof",
+        {"proof": ANY},
+        VERDICT,
+        "Verify one proof (signature, SMT subset, Z3 with rlimit = budget); reject a malformed "
+        "proof object.",
+    ),
+    _fn(
+        VER,
+        "verify_block",
+        {"proofs": array(ANY), "parallel": BOOL},
+        array(VERDICT),
+        "Verify a block's proofs, on the implementation's worker pool if parallel; results in "
+        "order, identical either way (T22.2a).",
+    ),
+    _fn(
+        VER,
+        "batch_verify_signatures",
+        {"items": array(ANY)},
+        array(BOOL),
+        "Return one verdict per {public_key, message, signature} item (hex), in order (T22.2c).",
+    ),
+    _fn(
+        VER,
+        "difficulty",
+        {"effort": INT, "size": INT},
+        NAT,
+        "Return the difficulty of a proof of this solver effort and size in bytes (R1.4).",
+    ),
+    _new(VER, "new", {}, "Create a verifier with its result cache (T22.2d)."),
+    _m(VER, "verify", {"proof": ANY}, VERDICT, "Verify one proof through the cache.", mutates=True),
+    _m(
+        VER,
+        "cache_stats",
+        {},
+        record({"hits": NAT, "misses": NAT, "size": NAT}, {"evictions": NAT, "max_size": NAT}),
+        "Return the result cache's statistics.",
+    ),
+    # ------------------------------------------------------------------ mempool (R5, R6.3, R8.2)
+    _new(
+        MEM,
+        "new",
+        {"capacity": {"type": ["integer", "null"]}, "judge_seed": STR},
+        "Create a mempool (capacity null: the default) whose judge signs with judge_seed.",
+    ),
+    _m(
+        MEM,
+        "add_proof",
+        {"proof": ANY},
+        record({"proof_id": HASH, "difficulty": NAT}),
+        "Admit a proof (signature first, then verification); reject it naming the rule.",
+        mutates=True,
+    ),
+    _m(
+        MEM,
+        "add_transaction",
+        {"transaction": ANY, "balance": INT, "nonce": INT},
+        {"type": "object"},
+        "Admit a transfer given its sender's committed balance and nonce; return the judge's "
+        "proof of it (R5.1); reject conflicts (R7.1).",
+        mutates=True,
+    ),
+    _m(
+        MEM,
+        "select_for_block",
+        {"max_proofs": INT},
+        record({"proofs": array(HASH), "transactions": array(HASH)}),
+        "Return the ids of the proofs and transfers a block would take, in block order (R6.3).",
+    ),
+    _m(
+        MEM,
+        "remove_committed",
+        {"proof_ids": array(STR), "transaction_ids": array(STR)},
+        NAT,
+        "Remove what a committed block holds; return how many proofs left.",
+        mutates=True,
+    ),
+    _m(
+        MEM,
+        "stats",
+        {},
+        record(
+            {
+                "size": NAT,
+                "transactions": NAT,
+                "capacity": NAT,
+                "admitted": NAT,
+                "rejected": NAT,
+                "evicted": NAT,
+                "committed": NAT,
+                "processing_rate": {"type": "number"},
+            }
+        ),
+        "Return the mempool metrics (R8.2).",
+    ),
     # ------------------------------------------------------------------ economics (R1, R4)
-    _fn(ECO, "proof_reward", {"difficulty": INT}, NAT,
-        "Return the reward of one verified proof of this difficulty (R1.2)."),
-    _fn(ECO, "block_reward", {"total_difficulty": INT}, NAT,
-        "Return the block reward for this total difficulty (R4.4)."),
-    _fn(ECO, "emission_limit", {"height": INT}, NAT,
-        "Return E(h): the most that may have been minted through this height (R4.7)."),
-    _fn(ECO, "reward_split",
-        {"reward": INT, "member_stakes": mapping(ANY), "proposer": STR}, mapping(NAT),
-        "Split reward among certificate members by stake; remainder to the proposer (R1.3)."),
-    _fn(ECO, "slash_amount", {"stake": INT, "offence": STR}, NAT,
-        "Return the stake burned for offence 'false-claim' or 'equivocation' (R4.2)."),
-    _fn(ECO, "is_eligible_stake", {"stake": INT}, BOOL,
-        "Return whether this stake may sit in a validator set (R4.3)."),
+    _fn(
+        ECO,
+        "proof_reward",
+        {"difficulty": INT},
+        NAT,
+        "Return the reward of one verified proof of this difficulty (R1.2).",
+    ),
+    _fn(
+        ECO,
+        "block_reward",
+        {"total_difficulty": INT},
+        NAT,
+        "Return the block reward for this total difficulty (R4.4).",
+    ),
+    _fn(
+        ECO,
+        "emission_limit",
+        {"height": INT},
+        NAT,
+        "Return E(h): the most that may have been minted through this height (R4.7).",
+    ),
+    _fn(
+        ECO,
+        "reward_split",
+        {"reward": INT, "member_stakes": mapping(ANY), "proposer": STR},
+        mapping(NAT),
+        "Split reward among certificate members by stake; remainder to the proposer (R1.3).",
+    ),
+    _fn(
+        ECO,
+        "slash_amount",
+        {"stake": INT, "offence": STR},
+        NAT,
+        "Return the stake burned for offence 'false-claim' or 'equivocation' (R4.2).",
+    ),
+    _fn(
+        ECO,
+        "is_eligible_stake",
+        {"stake": INT},
+        BOOL,
+        "Return whether this stake may sit in a validator set (R4.3).",
+    ),
     # ------------------------------------------------------------------ replica: pure rules
-    _fn(REP, "timeout", {"observed_latency_ns": INT, "view": INT}, NAT,
-        "Return the view timeout in ns for an observed one-way latency (R2.6, R6.5)."),
+    _fn(
+        REP,
+        "timeout",
+        {"observed_latency_ns": INT, "view": INT},
+        NAT,
+        "Return the view timeout in ns for an observed one-way latency (R2.6, R6.5).",
+    ),
     # ------------------------------------------------------------------ replica: sans-IO core
-    _new(REP, "new",
-         {"validator_set": ANY, "validator_id": STR, "seed": STR, "mode": STR, "genesis": ANY},
-         "Create a replica of validator_id (Ed25519 seed) in the validator set (wire form), in "
-         "dissemination mode 'broadcast' or 'collector', over the genesis ledger state."),
-    _m(REP, "offer",
-       {"height": INT, "pre_root": STR, "transactions": array(ANY), "proofs": array(ANY)}, NULL,
-       "Hand the replica the transactions and proofs to propose at height on the state pre_root "
-       "(its mempool's selection; the replica proposes nothing else).", mutates=True),
+    _new(
+        REP,
+        "new",
+        {"validator_set": ANY, "validator_id": STR, "seed": STR, "mode": STR, "genesis": ANY},
+        "Create a replica of validator_id (Ed25519 seed) in the validator set (wire form), in "
+        "dissemination mode 'broadcast' or 'collector', over the genesis ledger state.",
+    ),
+    _m(
+        REP,
+        "offer",
+        {"height": INT, "pre_root": STR, "transactions": array(ANY), "proofs": array(ANY)},
+        NULL,
+        "Hand the replica the transactions and proofs to propose at height on the state pre_root "
+        "(its mempool's selection; the replica proposes nothing else).",
+        mutates=True,
+    ),
     _m(REP, "start", {"now": INT}, OUTPUTS, "Start at virtual time now (ns).", mutates=True),
-    _m(REP, "on_message", {"message": ANY, "now": INT}, OUTPUTS,
-       "Process one received message (wire form).", mutates=True),
-    _m(REP, "on_timer", {"height": INT, "view": INT, "kind": STR, "now": INT}, OUTPUTS,
-       "Process an expired timer the replica set.", mutates=True),
-    _m(REP, "on_sync_completed", {"certificate": ANY, "block": ANY, "state": ANY, "now": INT},
-       OUTPUTS, "Adopt the synced state the certificate vouches for (R3.1); reject a state "
-       "whose root differs.", mutates=True),
-    _m(REP, "batch_process_messages", {"messages": array(ANY), "now": INT}, OUTPUTS,
-       "Process messages as one batch: exactly the outputs of one at a time (T22.2b).",
-       mutates=True),
-    _m(REP, "status", {}, record({"height": NAT, "view": NAT, "state_root": HASH}),
-       "Return the current height, view and state root."),
-    _m(REP, "get_performance_stats", {}, {"type": "object"},
-       "Return the engine's counters (T22.2e)."),
-]  # fmt: skip
+    _m(
+        REP,
+        "on_message",
+        {"message": ANY, "now": INT},
+        OUTPUTS,
+        "Process one received message (wire form).",
+        mutates=True,
+    ),
+    _m(
+        REP,
+        "on_timer",
+        {"height": INT, "view": INT, "kind": STR, "now": INT},
+        OUTPUTS,
+        "Process an expired timer the replica set.",
+        mutates=True,
+    ),
+    _m(
+        REP,
+        "on_sync_completed",
+        {"certificate": ANY, "block": ANY, "state": ANY, "now": INT},
+        OUTPUTS,
+        "Adopt the synced state the certificate vouches for (R3.1); reject a state "
+        "whose root differs.",
+        mutates=True,
+    ),
+    _m(
+        REP,
+        "batch_process_messages",
+        {"messages": array(ANY), "now": INT},
+        OUTPUTS,
+        "Process messages as one batch: exactly the outputs of one at a time (T22.2b).",
+        mutates=True,
+    ),
+    _m(
+        REP,
+        "status",
+        {},
+        record({"height": NAT, "view": NAT, "state_root": HASH}),
+        "Return the current height, view and state root.",
+    ),
+    _m(
+        REP,
+        "get_performance_stats",
+        {},
+        {"type": "object"},
+        "Return the engine's counters (T22.2e).",
+    ),
+]
 
 COMMANDS: dict[str, Command] = {command.name: command for command in _COMMANDS}
 

@@ -90,9 +90,11 @@ def _filters(report: Report) -> str:
     fl = report.header.filters
     if fl.is_empty():
         return "none (full run)"
-    parts = [f"--req {' '.join(fl.req)}" if fl.req else "",
-             f"--area {' '.join(fl.area)}" if fl.area else "",
-             f"--capability {' '.join(fl.capability)}" if fl.capability else "",
-             f"-k {fl.keyword}" if fl.keyword else "",
-             f"-m {fl.marker}" if fl.marker else ""]  # fmt: skip
+    parts = [
+        f"--req {' '.join(fl.req)}" if fl.req else "",
+        f"--area {' '.join(fl.area)}" if fl.area else "",
+        f"--capability {' '.join(fl.capability)}" if fl.capability else "",
+        f"-k {fl.keyword}" if fl.keyword else "",
+        f"-m {fl.marker}" if fl.marker else "",
+    ]
     return "; ".join(p for p in parts if p)

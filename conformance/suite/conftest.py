@@ -19,6 +19,8 @@ from conformance.suite.fixtures import (  # noqa: F401
     economics_api,
     encoding_api,
     list_hash_api,
+    mempool_api,
     replica_api,
     state_tree_api,
+    verifier_api,
 )

@@ -16,8 +16,10 @@ from conformance.adapters.api import (
     EconomicsAPI,
     EncodingAPI,
     ListHashAPI,
+    MempoolAPI,
     ReplicaAPI,
     StateTreeAPI,
+    VerifierAPI,
 )
 
 
@@ -51,3 +53,13 @@ def replica_api(impl: Implementation) -> ReplicaAPI:
 @pytest.fixture(scope="session")
 def state_tree_api(impl: Implementation) -> StateTreeAPI:
     return cast(StateTreeAPI, get_api(impl, "state-tree"))
+
+
+@pytest.fixture(scope="session")
+def verifier_api(impl: Implementation) -> VerifierAPI:
+    return cast(VerifierAPI, get_api(impl, "verifier"))
+
+
+@pytest.fixture(scope="session")
+def mempool_api(impl: Implementation) -> MempoolAPI:
+    return cast(MempoolAPI, get_api(impl, "mempool"))

@@ -95,15 +95,17 @@ def test_agreement_with_reference_replicas(
 
 @pytest.mark.req("R2.2", "P6", "R2.4", "P8")
 @pytest.mark.parametrize(
-    "kind", ["equivocate", "double-vote", "silent", "invalid-vote", "stale-view", "future-view"],
+    "kind",
+    ["equivocate", "double-vote", "silent", "invalid-vote", "stale-view", "future-view"],
     ids=str,
-)  # fmt: skip
+)
 def test_byzantine_minority(
     impl: Implementation, replica_api: ReplicaAPI, kind: str, seed: int
 ) -> None:
     """Seven validators, two Byzantine (< W/3): agreement and progress at every honest node."""
-    config = SimConfig(validators=7, heights=3, mode="broadcast", seed=seed,
-                       byzantine=((kind, 2 / 7),))  # fmt: skip
+    config = SimConfig(
+        validators=7, heights=3, mode="broadcast", seed=seed, byzantine=((kind, 2 / 7),)
+    )
     mixed = run_mixed(impl, config, 2)
     require_clean(mixed, 3)
 
@@ -121,8 +123,9 @@ def test_block_with_a_false_proof_gets_no_vote(
     it, records false-claim evidence against the leader, and the height commits later."""
 
     def make(s: int) -> SimConfig:
-        return SimConfig(validators=4, heights=2, mode="broadcast", seed=s,
-                         byzantine=(("invalid-vote", 0.25),))  # fmt: skip
+        return SimConfig(
+            validators=4, heights=2, mode="broadcast", seed=s, byzantine=(("invalid-vote", 0.25),)
+        )
 
     config = seed_where(_leader_is_byzantine, make)
     mixed = run_mixed(impl, config, 2)
@@ -149,8 +152,14 @@ def test_collusion_below_two_thirds_commits_no_false_proof(
 ) -> None:
     """Four of seven validators (57% of the stake) collude for invalid blocks: no honest node,
     the implementation's included, commits a block with a false proof."""
-    config = SimConfig(validators=7, heights=2, mode="broadcast", seed=seed,
-                       byzantine=(("invalid-vote", 4 / 7),), max_time_ns=60 * SECOND)  # fmt: skip
+    config = SimConfig(
+        validators=7,
+        heights=2,
+        mode="broadcast",
+        seed=seed,
+        byzantine=(("invalid-vote", 4 / 7),),
+        max_time_ns=60 * SECOND,
+    )
     mixed = run_mixed(impl, config, 2)
     bad = invalid_proposals(mixed)
     committed_bad = [r for r in mixed.commits if r.node in mixed.impl_nodes and r.digest in bad]
@@ -167,8 +176,9 @@ def test_crashed_leader_is_replaced_by_a_view_change(
     def make(seed: int) -> SimConfig:
         probe = Simulation(SimConfig(validators=4, heights=2, seed=seed))
         leader = probe.ids.index(probe.validators.get_leader(1, 0).id)
-        return SimConfig(validators=4, heights=2, mode="collector", seed=seed,
-                         faults=(f"crash:{leader}@0",))  # fmt: skip
+        return SimConfig(
+            validators=4, heights=2, mode="collector", seed=seed, faults=(f"crash:{leader}@0",)
+        )
 
     mixed = run_mixed(impl, make(0), 2)
     require_clean(mixed, 2)
@@ -183,8 +193,9 @@ def test_partition_without_quorum_commits_nothing_until_it_heals(
     impl: Implementation, replica_api: ReplicaAPI, seed: int
 ) -> None:
     heal = 20 * SECOND
-    config = SimConfig(validators=4, heights=2, mode="broadcast", seed=seed,
-                       faults=("partition:0s-20s:0,1",))  # fmt: skip
+    config = SimConfig(
+        validators=4, heights=2, mode="broadcast", seed=seed, faults=("partition:0s-20s:0,1",)
+    )
     mixed = run_mixed(impl, config, [0, 2])
     early = [r for r in mixed.commits if r.time < heal]
     if early:
@@ -198,8 +209,13 @@ def test_partition_without_quorum_commits_nothing_until_it_heals(
 def test_liveness_after_a_lossy_period(
     impl: Implementation, replica_api: ReplicaAPI, seed: int
 ) -> None:
-    config = SimConfig(validators=4, heights=3, mode="collector", seed=seed,
-                       faults=("loss:0.4@0s-15s", "spike:0.3:2s@0s-15s"))  # fmt: skip
+    config = SimConfig(
+        validators=4,
+        heights=3,
+        mode="collector",
+        seed=seed,
+        faults=("loss:0.4@0s-15s", "spike:0.3:2s@0s-15s"),
+    )
     mixed = run_mixed(impl, config, 2)
     require_clean(mixed, 3)
 
@@ -229,8 +245,9 @@ def test_late_joiner_catches_up(impl: Implementation, replica_api: ReplicaAPI, s
 def test_offline_validator_is_not_slashed(
     impl: Implementation, replica_api: ReplicaAPI, seed: int
 ) -> None:
-    config = SimConfig(validators=4, heights=4, mode="collector", seed=seed,
-                       byzantine=(("silent", 0.25),))  # fmt: skip
+    config = SimConfig(
+        validators=4, heights=4, mode="collector", seed=seed, byzantine=(("silent", 0.25),)
+    )
     mixed = run_mixed(impl, config, 2)
     silent = {mixed.sim.ids[i] for i in mixed.sim.behaviours}
     for node, proxy in mixed.impl_replicas.items():

@@ -104,8 +104,11 @@ def test_value_without_canonical_form_is_rejected(
 @pytest.mark.req("E4")
 def test_deepest_allowed_nesting_is_accepted(encoding_api: EncodingAPI) -> None:
     data = b"[" * 64 + b"]" * 64
-    expect_equal(encoding_api.canonical_json(encoding_api.parse_canonical_json(data.hex())),
-                 data.hex(), "64 levels of nesting round-trip")  # fmt: skip
+    expect_equal(
+        encoding_api.canonical_json(encoding_api.parse_canonical_json(data.hex())),
+        data.hex(),
+        "64 levels of nesting round-trip",
+    )
 
 
 nfc_text = (

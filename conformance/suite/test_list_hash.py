@@ -113,16 +113,22 @@ def test_external_rfc6962_vector(list_hash_api: ListHashAPI, path: Path) -> None
 
         def call() -> bool:
             return list_hash_api.verify_inclusion(
-                vector["leafIdx"], vector["treeSize"], _b64hex(vector["leafHash"]), proof,
+                vector["leafIdx"],
+                vector["treeSize"],
+                _b64hex(vector["leafHash"]),
+                proof,
                 _b64hex(vector["root"]),
-            )  # fmt: skip
+            )
     else:
 
         def call() -> bool:
             return list_hash_api.verify_consistency(
-                vector["size1"], vector["size2"], _b64hex(vector["root1"]),
-                _b64hex(vector["root2"]), proof,
-            )  # fmt: skip
+                vector["size1"],
+                vector["size2"],
+                _b64hex(vector["root1"]),
+                _b64hex(vector["root2"]),
+                proof,
+            )
 
     if vector["wantErr"]:
         expect_refused(call, vector["desc"])

@@ -47,8 +47,11 @@ def test_single_validator_commits_alone(
         expect_equal(
             commit.certificate.members, ("v000",), f"certificate members at {commit.height}"
         )
-        expect_equal(commit.certificate.post_root.hex(), reference_post_root(cluster, commit).hex(),
-                     f"post-state root of height {commit.height}")  # fmt: skip
+        expect_equal(
+            commit.certificate.post_root.hex(),
+            reference_post_root(cluster, commit).hex(),
+            f"post-state root of height {commit.height}",
+        )
 
 
 @pytest.mark.req("R2.6", "P10")

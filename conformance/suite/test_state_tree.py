@@ -69,8 +69,13 @@ def test_known_answer_root(state_tree_api: StateTreeAPI, index: int) -> None:
 
 
 keys = st.text("abcdefgh:é", min_size=1, max_size=6)
-values = st.one_of(st.integers(-(2**63), 2**63 - 1), st.text(max_size=5), st.booleans(), st.none(),
-                   st.lists(st.integers(0, 9), max_size=3))  # fmt: skip
+values = st.one_of(
+    st.integers(-(2**63), 2**63 - 1),
+    st.text(max_size=5),
+    st.booleans(),
+    st.none(),
+    st.lists(st.integers(0, 9), max_size=3),
+)
 states = st.dictionaries(keys, values, max_size=24)
 
 
@@ -149,11 +154,13 @@ def test_batch_update_equals_sequential_updates(
 @pytest.mark.req("T22.1a", "E3")
 @pytest.mark.parametrize(
     ("case", "bad"),
-    [("non-nfc-key", {"op": "set", "key": "e\u0301", "value": 1}),
-     ("float-value", {"op": "set", "key": "k", "value": 1.5}),
-     ("empty-key", {"op": "set", "key": "", "value": 1})],
+    [
+        ("non-nfc-key", {"op": "set", "key": "e\u0301", "value": 1}),
+        ("float-value", {"op": "set", "key": "k", "value": 1.5}),
+        ("empty-key", {"op": "set", "key": "", "value": 1}),
+    ],
     ids=["non-nfc-key", "float-value", "empty-key"],
-)  # fmt: skip
+)
 def test_invalid_write_rejects_the_whole_batch(
     tree: StateTreeObject, case: str, bad: dict[str, Any]
 ) -> None:
@@ -170,8 +177,11 @@ ABSENT = [f"absent:{i}" for i in range(40)]
 def _check_proof(
     state_tree_api: StateTreeAPI, proof: dict[str, Any], key: str, root: str, value: Any | None
 ) -> None:
-    members = {"key", "kind", "root", "siblings", "value"} if value is not None else {
-        "key", "kind", "leaf", "root", "siblings"}  # fmt: skip
+    members = (
+        {"key", "kind", "root", "siblings", "value"}
+        if value is not None
+        else {"key", "kind", "leaf", "root", "siblings"}
+    )
     expect_equal(sorted(proof), sorted(members), f"members of the proof of {key}")
     expect_equal(proof["key"], key, "proof key")
     expect_equal(proof["root"], root, "proof root")
@@ -236,8 +246,13 @@ def _tamper(
         path, _ = oracle.smt_leaf(p["key"], canonical_json(p["value"]))
         value_hash = oracle._sha(canonical_json(p["value"]))
         leaf = {"path": path.hex(), "value_hash": value_hash.hex()}
-        p = {"key": p["key"], "kind": "absence", "leaf": leaf, "root": p["root"],
-             "siblings": p["siblings"]}  # fmt: skip
+        p = {
+            "key": p["key"],
+            "kind": "absence",
+            "leaf": leaf,
+            "root": p["root"],
+            "siblings": p["siblings"],
+        }
     elif kind == "empty-slot-for-present-key":
         p = {
             "key": p["key"],
@@ -255,11 +270,22 @@ def _tamper(
 
 
 TAMPERINGS = [
-    "flipped-sibling-bit", "other-key", "other-root", "altered-value", "extra-member",
-    "missing-member", "uppercase-hex", "short-hash", "too-many-siblings", "dropped-sibling",
-    "added-sibling", "absence-for-present-key", "empty-slot-for-present-key",
-    "absence-with-other-key", "unknown-kind",
-]  # fmt: skip
+    "flipped-sibling-bit",
+    "other-key",
+    "other-root",
+    "altered-value",
+    "extra-member",
+    "missing-member",
+    "uppercase-hex",
+    "short-hash",
+    "too-many-siblings",
+    "dropped-sibling",
+    "added-sibling",
+    "absence-for-present-key",
+    "empty-slot-for-present-key",
+    "absence-with-other-key",
+    "unknown-kind",
+]
 
 
 @pytest.mark.req("E9")
@@ -300,8 +326,13 @@ def test_proof_size_grows_with_log_of_keys(
     log = math.log2(size)
     mean_excess = sum(counts) / len(counts) - log
     worst = max(counts) / log
-    measure.record("mean_siblings", sum(counts) / len(counts), "siblings", x=size,
-                   series="proof siblings by keys")  # fmt: skip
+    measure.record(
+        "mean_siblings",
+        sum(counts) / len(counts),
+        "siblings",
+        x=size,
+        series="proof siblings by keys",
+    )
     measure.check("N2", "mean_siblings_minus_log2_keys", mean_excess, x=size)
     measure.check("N2", "max_siblings_over_log2_keys", worst, x=size)
 

@@ -127,8 +127,13 @@ def _encoding_cases() -> Iterator[Case]:
     seed = bytes(range(32)).hex()
     body = {"amount": 7, "nonce": 1, "receiver": "bob", "sender": "alice"}
     for domain in Domain:
-        yield ("encoding", "sign", domain.name.lower().replace("_", "-"), ("E7",),
-               {"seed": seed, "domain": domain.value, "value": body})  # fmt: skip
+        yield (
+            "encoding",
+            "sign",
+            domain.name.lower().replace("_", "-"),
+            ("E7",),
+            {"seed": seed, "domain": domain.value, "value": body},
+        )
 
 
 def _list_hash_cases() -> Iterator[Case]:
@@ -136,28 +141,54 @@ def _list_hash_cases() -> Iterator[Case]:
         entries = [{"index": i} for i in range(size)]
         yield ("list-hash", "root", f"size-{size}", ("E10",), {"entries": entries})
         if size:
-            yield ("list-hash", "prove_inclusion", f"size-{size}-last", ("E11",),
-                   {"entries": entries, "index": size - 1})  # fmt: skip
+            yield (
+                "list-hash",
+                "prove_inclusion",
+                f"size-{size}-last",
+                ("E11",),
+                {"entries": entries, "index": size - 1},
+            )
         if size > 1:
-            yield ("list-hash", "prove_consistency", f"size-{size}-from-1", ("E11",),
-                   {"entries": entries, "size1": 1})  # fmt: skip
+            yield (
+                "list-hash",
+                "prove_consistency",
+                f"size-{size}-from-1",
+                ("E11",),
+                {"entries": entries, "size1": 1},
+            )
 
 
 def _state_tree_cases() -> Iterator[Case]:
     rng = random.Random(6)
     for size in (0, 1, 2, 3, 10, 100):
-        ops = [{"op": "set", "key": f"account:{i}", "value": {"balance": rng.randrange(10**6)}}
-               for i in range(size)]  # fmt: skip
+        ops = [
+            {"op": "set", "key": f"account:{i}", "value": {"balance": rng.randrange(10**6)}}
+            for i in range(size)
+        ]
         yield ("state-tree", "root_after_batch", f"accounts-{size}", ("E8",), {"ops": ops})
         if size:
-            yield ("state-tree", "prove", f"present-in-{size}", ("E9",),
-                   {"ops": ops, "key": "account:0"})  # fmt: skip
+            yield (
+                "state-tree",
+                "prove",
+                f"present-in-{size}",
+                ("E9",),
+                {"ops": ops, "key": "account:0"},
+            )
         yield ("state-tree", "prove", f"absent-in-{size}", ("E9",), {"ops": ops, "key": "missing"})
-    ops = [{"op": "set", "key": "a", "value": 1}, {"op": "set", "key": "b", "value": 2},
-           {"op": "delete", "key": "a"}, {"op": "set", "key": "b", "value": 3}]  # fmt: skip
+    ops = [
+        {"op": "set", "key": "a", "value": 1},
+        {"op": "set", "key": "b", "value": 2},
+        {"op": "delete", "key": "a"},
+        {"op": "set", "key": "b", "value": 3},
+    ]
     yield ("state-tree", "root_after_batch", "last-write-wins", ("T22.1a",), {"ops": ops})
-    yield ("state-tree", "root_after_batch", "non-nfc-key", ("E3", "E8"),
-           {"ops": [{"op": "set", "key": "e\u0301", "value": 1}]})  # fmt: skip
+    yield (
+        "state-tree",
+        "root_after_batch",
+        "non-nfc-key",
+        ("E3", "E8"),
+        {"ops": [{"op": "set", "key": "e\u0301", "value": 1}]},
+    )
 
 
 def _economics_cases() -> Iterator[Case]:
@@ -168,25 +199,55 @@ def _economics_cases() -> Iterator[Case]:
     for h in (0, 1, 1000):
         yield ("economics", "emission_limit", f"height-{h}", ("P20",), {"height": h})
     three = {"a": 1, "b": 1, "c": 1}
-    yield ("economics", "reward_split", "three-members", ("P3",),
-           {"reward": 1000, "member_stakes": three, "proposer": "b"})  # fmt: skip
-    yield ("economics", "reward_split", "proposer-outside", ("P3",),
-           {"reward": 10, "member_stakes": {"a": 3, "b": 4}, "proposer": "p"})  # fmt: skip
-    yield ("economics", "reward_split", "empty-certificate", ("P3",),
-           {"reward": 10, "member_stakes": {}, "proposer": "p"})  # fmt: skip
+    yield (
+        "economics",
+        "reward_split",
+        "three-members",
+        ("P3",),
+        {"reward": 1000, "member_stakes": three, "proposer": "b"},
+    )
+    yield (
+        "economics",
+        "reward_split",
+        "proposer-outside",
+        ("P3",),
+        {"reward": 10, "member_stakes": {"a": 3, "b": 4}, "proposer": "p"},
+    )
+    yield (
+        "economics",
+        "reward_split",
+        "empty-certificate",
+        ("P3",),
+        {"reward": 10, "member_stakes": {}, "proposer": "p"},
+    )
     for offence in ("false-claim", "equivocation"):
         for stake in (99, 10_000, 123_456_789):
-            yield ("economics", "slash_amount", f"{offence}-{stake}", ("R4.2",),
-                   {"stake": stake, "offence": offence})  # fmt: skip
-    yield ("economics", "slash_amount", "offline-is-no-offence", ("R4.2",),
-           {"stake": 10_000, "offence": "offline"})  # fmt: skip
+            yield (
+                "economics",
+                "slash_amount",
+                f"{offence}-{stake}",
+                ("R4.2",),
+                {"stake": stake, "offence": offence},
+            )
+    yield (
+        "economics",
+        "slash_amount",
+        "offline-is-no-offence",
+        ("R4.2",),
+        {"stake": 10_000, "offence": "offline"},
+    )
 
 
 def _replica_cases() -> Iterator[Case]:
     for latency_ms in (0, 501, 2_000, 60_000):
         for view in (0, 3, 9):
-            yield ("replica", "timeout", f"latency-{latency_ms}ms-view-{view}", ("P26",),
-                   {"observed_latency_ns": latency_ms * 1_000_000, "view": view})  # fmt: skip
+            yield (
+                "replica",
+                "timeout",
+                f"latency-{latency_ms}ms-view-{view}",
+                ("P26",),
+                {"observed_latency_ns": latency_ms * 1_000_000, "view": view},
+            )
 
 
 def iter_cases() -> Iterator[Case]:

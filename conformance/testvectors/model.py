@@ -51,8 +51,14 @@ class Vector:
     def from_file(cls, path: Path) -> Vector:
         """Read a vector file."""
         data = json.loads(path.read_text(encoding="utf-8"))
-        return cls(data["runner"], data["handler"], data["case"], tuple(data["rules"]),
-                   data["input"], data["expected"])  # fmt: skip
+        return cls(
+            data["runner"],
+            data["handler"],
+            data["case"],
+            tuple(data["rules"]),
+            data["input"],
+            data["expected"],
+        )
 
 
 def outcome(call: Any) -> dict[str, Any]:

@@ -39,8 +39,16 @@ def make_header(full_run: bool = True) -> Header:
 
 
 def case(case_id: str, status: str, level: str = "MUST", **extra: object) -> Case:
-    return Case(case_id=case_id, nodeid=case_id, rules=["E1"], areas=["encoding"], level=level,
-                status=status, duration_s=0.01, **extra)  # type: ignore[arg-type]  # fmt: skip
+    return Case(
+        case_id=case_id,
+        nodeid=case_id,
+        rules=["E1"],
+        areas=["encoding"],
+        level=level,
+        status=status,
+        duration_s=0.01,
+        **extra,
+    )  # type: ignore[arg-type]
 
 
 def report_of(cases: list[Case], full_run: bool = True) -> Report:
@@ -109,8 +117,9 @@ def test_diff_by_case_id() -> None:
 
 
 def test_matrix_takes_the_worst_status_and_the_measurements() -> None:
-    measured = Measurement(metric="m", value=3.0, unit="s", rule="E1", comparison="<=",
-                           threshold=10, holds=True)  # fmt: skip
+    measured = Measurement(
+        metric="m", value=3.0, unit="s", rule="E1", comparison="<=", threshold=10, holds=True
+    )
     report = report_of([case("a", "pass", measurements=[measured]), case("b", "timeout")])
     row = next(r for r in compute_matrix(report) if r.rule_id == "E1")
     assert row.status == "timeout"
@@ -120,9 +129,16 @@ def test_matrix_takes_the_worst_status_and_the_measurements() -> None:
 
 def test_render_writes_every_format(tmp_path: Path) -> None:
     measured = Measurement(
-        metric="finality", value=3.0, unit="s", rule="E1", comparison="<=", threshold=10,
-        holds=True, x=1000, series="finality by validators",
-    )  # fmt: skip
+        metric="finality",
+        value=3.0,
+        unit="s",
+        rule="E1",
+        comparison="<=",
+        threshold=10,
+        holds=True,
+        x=1000,
+        series="finality by validators",
+    )
     failing = case("enc::b", "fail", message="boom <b>", divergence={"path": "x"})
     report = report_of([case("enc::a", "pass", measurements=[measured]), failing])
     path = tmp_path / "report.jsonl"
@@ -135,5 +151,7 @@ def test_render_writes_every_format(tmp_path: Path) -> None:
     suite = ET.fromstring((tmp_path / "junit.xml").read_bytes())
     assert suite.get("tests") == "2" and suite.get("failures") == "1"
     assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
-        "scaling_finality_by_validators.png", "status_by_area.png", "threshold_margins.png"
-    ]  # fmt: skip
+        "scaling_finality_by_validators.png",
+        "status_by_area.png",
+        "threshold_margins.png",
+    ]

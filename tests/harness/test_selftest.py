@@ -54,10 +54,21 @@ def test_mutants_are_registered_with_loadable_specs() -> None:
 
 def test_selftest_command_catches_a_mutant_end_to_end(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "conformance.cli", "selftest", "--mutant", "float-rewards",
-         "--report-dir", str(tmp_path)],
-        capture_output=True, text=True, check=False, timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "conformance.cli",
+            "selftest",
+            "--mutant",
+            "float-rewards",
+            "--report-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "all 1 mutants caught" in done.stdout
     assert (tmp_path / "selftest.json").exists()

@@ -1,0 +1,264 @@
+"""The proof verifier: outcomes, effort and difficulty, hostile input, parallel verification,
+signature batches, the result cache, throughput (R1.1, R1.4, R1.5, R7.5, N6, N7, P4, T22.2, T22.3).
+
+Test proofs are built with the reference's judge (inputs only). Expected efforts come from the
+pinned solver (Z3 4.15.4 through ``aethel.proofs``): effort is Z3's resource count, part of the
+protocol version (N7), so an implementation must report exactly it.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+
+import nacl.signing
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from aethel.encoding import KeyPair
+from aethel.proofs.judge import generate_standard_mix, get_transfer_obligation
+from aethel.proofs.model import Outcome, ProofKind, sign_proof, sign_transfer
+from aethel.proofs.verifier import verify_proof as pinned_verify
+from conformance.adapters.api import VerifierAPI
+from conformance.checks import expect_equal
+from conformance.plugin import Measure, catalog_threshold
+
+pytestmark = pytest.mark.capability("verifier")
+KEY = KeyPair.from_seed(bytes(range(1, 33)))
+
+
+def mix(count: int, seed: int) -> list[dict[str, object]]:
+    return [p.to_json() for p in generate_standard_mix(count, seed)]
+
+
+def spec_difficulty(effort: int, size: int) -> int:
+    """R1.4 as the catalog states it: effort + ceil(size / 64)."""
+    return effort + -(-size // 64)
+
+
+@pytest.mark.req("R1.4", "N7", "P4")
+def test_effort_and_difficulty_match_the_pinned_solver(
+    verifier_api: VerifierAPI, seed: int
+) -> None:
+    proofs = generate_standard_mix(40, seed)
+    forward = verifier_api.verify_block([p.to_json() for p in proofs], False)
+    backward = verifier_api.verify_block([p.to_json() for p in reversed(proofs)], False)[::-1]
+    for proof, got, again in zip(proofs, forward, backward, strict=True):
+        pinned = pinned_verify(proof)
+        want = {
+            "proof_id": proof.proof_id.hex(),
+            "verdict": "valid",
+            "effort": pinned.effort,
+            "size": len(proof.smt.encode("utf-8")),
+            "difficulty": spec_difficulty(pinned.effort, len(proof.smt.encode("utf-8"))),
+        }
+        expect_equal(
+            {k: got.get(k) for k in want}, want, f"verification of {proof.proof_id.hex()[:12]}"
+        )
+        expect_equal(again, got, "the same proof verified in another order")
+        expect_equal(verifier_api.verify_proof(proof.to_json()), got, "verified alone")
+
+
+@pytest.mark.req("P4", "R1.4")
+@given(
+    e1=st.integers(0, 10**9),
+    e2=st.integers(0, 10**9),
+    s1=st.integers(0, 10**6),
+    s2=st.integers(0, 10**6),
+)
+def test_difficulty_is_monotone_in_effort_and_size(
+    verifier_api: VerifierAPI, e1: int, e2: int, s1: int, s2: int
+) -> None:
+    (low_e, high_e), (low_s, high_s) = sorted((e1, e2)), sorted((s1, s2))
+    low, high = verifier_api.difficulty(low_e, low_s), verifier_api.difficulty(high_e, high_s)
+    expect_equal(low, spec_difficulty(low_e, low_s), "difficulty formula")
+    if low > high:
+        raise AssertionError(
+            f"difficulty({low_e}, {low_s}) = {low} > difficulty({high_e}, {high_s}) = {high}"
+        )
+    if verifier_api.difficulty(low_e + 1, low_s) <= low:
+        raise AssertionError("difficulty must grow strictly with effort")
+
+
+def _false_claim() -> dict[str, object]:
+    """A transfer overdrawing a balance of 10 whose satisfiable obligation claims unsat."""
+    sender, receiver = KeyPair.from_seed(bytes(32)), KeyPair.from_seed(bytes([1] * 32))
+    tx = sign_transfer(sender, receiver=receiver.public_key, amount=10**9, nonce=0)
+    smt = get_transfer_obligation(tx, 10, 0)
+    return sign_proof(
+        KEY,
+        kind=ProofKind.TRANSFER,
+        smt=smt,
+        claimed=Outcome.UNSAT,
+        budget=1_000_000,
+        subjects=(tx.transaction_id,),
+    ).to_json()
+
+
+def _signed(smt: str, budget: int = 1_000_000) -> dict[str, object]:
+    return sign_proof(KEY, kind=ProofKind.TRANSFER, smt=smt, budget=budget).to_json()
+
+
+@pytest.mark.req("R1.5")
+def test_false_claim_is_invalid(verifier_api: VerifierAPI) -> None:
+    expect_equal(verifier_api.verify_proof(_false_claim())["verdict"], "invalid", "verdict")
+
+
+HOSTILE = {
+    "push-pop": "(declare-const x Int)(push 1)(assert (> x 0))(pop 1)(assert (< x 0))",
+    "reset": "(declare-const x Int)(assert (> x 0))(reset)(assert false)",
+    "check-sat": "(declare-const x Int)(assert (> x 0))(check-sat)",
+    "set-option": "(set-option :timeout 1)(declare-const x Int)(assert (and (> x 0) (< x 0)))",
+    "exit": "(declare-const x Int)(exit)",
+    "unbalanced": "(declare-const x Int)(assert (and (> x 0) (< x 0))",
+    "deep-nesting": "(assert " + "(not " * 5_000 + "false" + ")" * 5_001,
+    "huge-text": "(declare-const x Int)" + " " * 2_000_000 + "(assert false)",
+}
+
+
+@pytest.mark.req("N6", "R1.1")
+@pytest.mark.parametrize("case", sorted(HOSTILE), ids=str)
+def test_hostile_smt_text_is_refused(verifier_api: VerifierAPI, case: str) -> None:
+    """Forbidden commands, broken or oversized text: never valid, never a crash or a hang."""
+    from conformance.adapters.errors import Rejected
+
+    try:
+        result = verifier_api.verify_proof(_signed(HOSTILE[case]))
+    except Rejected:
+        return
+    if result["verdict"] == "valid":
+        raise AssertionError(f"{case}: hostile SMT text verified as valid")
+
+
+@pytest.mark.req("R1.1")
+def test_exhausted_budget_is_never_valid(verifier_api: VerifierAPI) -> None:
+    """A hard obligation with a tiny budget ends unknown (or invalid), never valid."""
+    smt = (
+        "(declare-const x Int)(declare-const y Int)(declare-const z Int)"
+        "(assert (= (+ (* x x x) (* y y y) (* z z z)) 33))"
+    )
+    result = verifier_api.verify_proof(_signed(smt, budget=100))
+    if result["verdict"] == "valid":
+        raise AssertionError("a proof whose budget ran out verified as valid")
+
+
+@pytest.mark.req("R7.5", "P30")
+@pytest.mark.parametrize("case", ["flipped-signature", "other-submitter"], ids=str)
+def test_bad_signature_is_invalid(verifier_api: VerifierAPI, case: str) -> None:
+    from conformance.adapters.errors import Rejected
+
+    proof = dict(mix(1, 3)[0])
+    if case == "flipped-signature":
+        signature = bytearray.fromhex(str(proof["signature"]))
+        signature[10] ^= 4
+        proof["signature"] = signature.hex()
+    else:
+        proof["submitter"] = KeyPair.from_seed(bytes([9] * 32)).public_key.hex()
+    try:
+        verdict = verifier_api.verify_proof(proof)["verdict"]
+    except Rejected:
+        return
+    expect_equal(verdict, "invalid", "verdict of a proof with a bad signature")
+
+
+@pytest.mark.req("T22.2c")
+def test_batch_signature_verdicts_match_single_checks(verifier_api: VerifierAPI) -> None:
+    rng = random.Random(7)
+    items, expected = [], []
+    for index in range(40):
+        signer = nacl.signing.SigningKey(bytes([index + 1] * 32))
+        message = rng.randbytes(48)
+        signature = bytearray(signer.sign(message).signature)
+        good = index % 3 != 0
+        if not good:
+            signature[index % 64] ^= 1
+        items.append(
+            {
+                "public_key": bytes(signer.verify_key).hex(),
+                "message": message.hex(),
+                "signature": bytes(signature).hex(),
+            }
+        )
+        expected.append(good)
+    items.append(dict(items[1]))  # a repeated item gets the same verdict
+    expected.append(expected[1])
+    expect_equal(verifier_api.batch_verify_signatures(items), expected, "verdicts")
+
+
+@pytest.mark.req("T22.2d")
+def test_result_cache_serves_identical_proofs(verifier_api: VerifierAPI, measure: Measure) -> None:
+    proofs = mix(30, 11)
+    verifier = verifier_api.new()
+    try:
+        first = [verifier.verify(p) for p in proofs]
+        before = verifier.cache_stats()
+        second = [verifier.verify(p) for p in proofs]
+        after = verifier.cache_stats()
+        expect_equal(second, first, "cached results vs fresh")
+        hits, misses = after["hits"] - before["hits"], after["misses"] - before["misses"]
+        measure.check("T22.2d", "cache_hit_rate", hits / max(1, hits + misses))
+        forged = dict(proofs[0])
+        signature = bytearray.fromhex(str(forged["signature"]))
+        signature[0] ^= 1
+        forged["signature"] = signature.hex()
+        from conformance.adapters.errors import Rejected
+
+        try:
+            verdict = verifier.verify(forged)["verdict"]
+        except Rejected:
+            verdict = "invalid"
+        expect_equal(verdict, "invalid", "a cached id with another signature is verified afresh")
+    finally:
+        getattr(verifier, "close", lambda: None)()
+
+
+@pytest.mark.req("T22.2a")
+@pytest.mark.performance
+def test_parallel_verification_equals_sequential_and_is_faster(
+    verifier_api: VerifierAPI, measure: Measure
+) -> None:
+    proofs = mix(1_000, 5)
+    sequential_s, parallel_s = float("inf"), float("inf")
+    sequential = parallel = None
+    for _ in range(2):  # best of two: the machine is shared
+        start = time.perf_counter()
+        sequential = verifier_api.verify_block(proofs, False)
+        sequential_s = min(sequential_s, time.perf_counter() - start)
+        start = time.perf_counter()
+        parallel = verifier_api.verify_block(proofs, True)
+        parallel_s = min(parallel_s, time.perf_counter() - start)
+    expect_equal(parallel, sequential, "parallel results vs sequential")
+    measure.record("sequential_s", sequential_s, "s")
+    measure.record("parallel_s", parallel_s, "s")
+    measure.check(
+        "T22.2a",
+        "parallel_speedup_2_workers",
+        sequential_s / parallel_s,
+        note="wall time, best of two, through the adapter",
+        wall_clock=True,
+    )
+
+
+@pytest.mark.req("T22.3.B3", "T22.3")
+@pytest.mark.performance
+def test_verification_throughput_of_one_node(verifier_api: VerifierAPI, measure: Measure) -> None:
+    """10,000 proofs of the benchmark mix verified by one node (its own worker pool)."""
+    proofs = mix(10_000, 17)
+    best = 0.0
+    threshold = catalog_threshold("T22.3.B3", "proofs_per_s")
+    for _ in range(2):  # a second try only if the first misses: the machine is shared
+        start = time.perf_counter()
+        results = verifier_api.verify_block(proofs, True)
+        elapsed = time.perf_counter() - start
+        best = max(best, len(proofs) / elapsed)
+        assert all(r["verdict"] == "valid" for r in results)
+        if threshold.holds(best):
+            break
+    measure.check(
+        "T22.3.B3",
+        "proofs_per_s",
+        best,
+        wall_clock=True,
+        note=f"through the adapter, best of two; spec {threshold.describe()}",
+    )
