@@ -169,18 +169,25 @@ class InvalidVote(Behaviour):
 
     name = "invalid-vote"
 
+    def __init__(self, workload: TransferWorkload | None = None) -> None:
+        super().__init__(workload)
+        self._swapped: dict[bytes, PrePrepare] = {}
+
     def filter_outputs(
         self, engine: Engine, node: SimNode, outputs: list[Output], time: int
     ) -> list[Output]:
         assert node.replica is not None
         result: list[Output] = []
         for out in outputs:
-            message = out.message if isinstance(out, Broadcast) else None
+            message = out.message if isinstance(out, Broadcast | Send) else None
             if isinstance(message, PrePrepare) and message.leader == node.validator_id:
-                bad = self._invalid_block(node, message.block)
-                proposal = PrePrepare.create(node.replica.signer, message.view, bad)
-                result.append(Broadcast(proposal))
-                result.extend(self._vote_for(engine, node, proposal))
+                proposal = self._swapped.get(message.digest)
+                if proposal is None:
+                    bad = self._invalid_block(node, message.block)
+                    proposal = PrePrepare.create(node.replica.signer, message.view, bad)
+                    self._swapped[message.digest] = proposal
+                    result.extend(self._vote_for(engine, node, proposal))
+                result.append(replace(out, message=proposal))
                 continue
             result.append(out)
         return result

@@ -251,6 +251,10 @@ class Engine:
             outputs = behaviour.filter_outputs(self, node, outputs, time)
         for out in outputs:
             if isinstance(out, Send):
+                if out.to == node.validator_id:
+                    # A message to oneself arrives at once, at no cost (spec/performance.md).
+                    self.push(time, DELIVER, node.index, out.message, None)
+                    continue
                 for target in self.addresses.get(out.to, ()):
                     if target != node.index:
                         self.send(node, target, out.message, time)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from aethel.consensus.events import Committed, SetTimer
+from aethel.consensus.events import Committed, Send, SetTimer
 from aethel.consensus.ledger import LedgerValidator, make_genesis
 from aethel.consensus.persistent import PersistentLedger
 from aethel.consensus.replica import Replica, ReplicaConfig, Services
@@ -16,13 +16,17 @@ from aethel.state import StateStore
 
 
 def _commit(replica: Replica, outputs, count: int) -> list[Committed]:  # type: ignore[no-untyped-def]
+    """Drive a lone validator: its proposal timers and the messages it sends itself."""
     committed: list[Committed] = []
+    pending = list(outputs)
     while len(committed) < count:
-        timer = next(
-            o.timer for o in outputs if isinstance(o, SetTimer) and o.timer.kind == "propose"
-        )
-        outputs = replica.on_timer(timer, 1)
-        committed += [o for o in outputs if isinstance(o, Committed)]
+        out = pending.pop(0)
+        if isinstance(out, SetTimer) and out.timer.kind == "propose":
+            pending += replica.on_timer(out.timer, 1)
+        elif isinstance(out, Send) and out.to == replica.id:
+            pending += replica.on_message(out.message, 1)
+        elif isinstance(out, Committed):
+            committed.append(out)
     return committed
 
 

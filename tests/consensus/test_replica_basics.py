@@ -37,7 +37,7 @@ def test_validators_commit_the_same_blocks_and_roots(mode: str) -> None:
 def test_a_single_validator_commits_alone() -> None:
     cluster = make_cluster(1, "collector")
     cluster.start()
-    cluster.run(max_steps=5)
+    cluster.run(max_steps=10)  # a proposal timer and the proposal to itself per height
     # With n = 1 the leader's own votes are a quorum: each proposal commits at once.
     replica = cluster.replicas["v000"]
     assert len(cluster.commits["v000"]) == 5
