@@ -1,6 +1,9 @@
-"""Each state machine must catch planted bugs within the current profile (ci: 50 examples).
+"""Each state machine must catch each of its planted bugs within the current profile.
 
-A machine that passes on a mutant cannot tell a broken implementation from a good one.
+A mutant is the reference with one realistic defect (``properties/mutants``). The machine runs
+with the profile's budget (ci: 50 derandomized examples) without shrinking, and must fail with
+a :class:`ModelMismatch` naming a rule the defect breaks. A machine that passes on a mutant
+cannot tell that broken implementation from a good one.
 """
 
 from __future__ import annotations
@@ -11,34 +14,72 @@ import pytest
 from hypothesis.stateful import RuleBasedStateMachine
 
 from properties.machines.common import ModelMismatch, bug_hunt_settings, run_machine
+from properties.machines.mempool import make_mempool_machine
+from properties.machines.state_store import make_state_store_machine
 from properties.machines.state_tree import make_state_tree_machine
+from properties.machines.verifier import make_verifier_machine
+from properties.mutants.mempool import ArrivalOrderMempool, DoubleSpendKeepsFirst
+from properties.mutants.state_store import ReopenAtFirstHeight, StaleLatestView
 from properties.mutants.state_tree import FirstWriteWinsTree, NeighbourlessAbsenceTree
+from properties.mutants.verifier import SignatureBlindCache, verify_in_shared_context
+from properties.shims.mempool import ReferenceMempoolAPI
+from properties.shims.state_store import ReferenceStateStoreAPI
 from properties.shims.state_tree import ReferenceStateTreeAPI
+from properties.shims.verifier import ReferenceVerifierDriver
 
-MUTANTS: list[tuple[str, Callable[[], type[RuleBasedStateMachine]], str]] = [
+Build = Callable[[], type[RuleBasedStateMachine]]
+
+#: (name, machine bound to the mutant, a rule ID the failure must name).
+MUTANTS: list[tuple[str, Build, str]] = [
     (
         "tree-first-write-wins",
-        lambda: make_state_tree_machine(
-            lambda: ReferenceStateTreeAPI(FirstWriteWinsTree), "first-write-wins"
-        ),
+        lambda: make_state_tree_machine(lambda: ReferenceStateTreeAPI(FirstWriteWinsTree)),
         "I4",
     ),
     (
         "tree-neighbourless-absence",
-        lambda: make_state_tree_machine(
-            lambda: ReferenceStateTreeAPI(NeighbourlessAbsenceTree), "neighbourless-absence"
-        ),
+        lambda: make_state_tree_machine(lambda: ReferenceStateTreeAPI(NeighbourlessAbsenceTree)),
         "E9",
+    ),
+    (
+        "store-reopen-at-first-height",
+        lambda: make_state_store_machine(lambda: ReferenceStateStoreAPI(ReopenAtFirstHeight)),
+        "R5.4",
+    ),
+    (
+        "store-stale-latest-view",
+        lambda: make_state_store_machine(lambda: ReferenceStateStoreAPI(StaleLatestView)),
+        "R3.6",
+    ),
+    (
+        "mempool-arrival-order",
+        lambda: make_mempool_machine(lambda: ReferenceMempoolAPI(ArrivalOrderMempool)),
+        "R6.3",
+    ),
+    (
+        "mempool-double-spend-keeps-first",
+        lambda: make_mempool_machine(lambda: ReferenceMempoolAPI(DoubleSpendKeepsFirst)),
+        "R7.1",
+    ),
+    (
+        "verifier-signature-blind-cache",
+        lambda: make_verifier_machine(
+            lambda: ReferenceVerifierDriver(cache_class=SignatureBlindCache)
+        ),
+        "R7.5",
+    ),
+    (
+        "verifier-shared-solver-context",
+        lambda: make_verifier_machine(
+            lambda: ReferenceVerifierDriver(verify_one=verify_in_shared_context)
+        ),
+        "R1.4",
     ),
 ]
 
 
-@pytest.mark.parametrize(
-    ("machine", "rule_id"), [pytest.param(m, r, id=name) for name, m, r in MUTANTS]
-)
-def test_machine_catches_the_mutant(
-    machine: Callable[[], type[RuleBasedStateMachine]], rule_id: str
-) -> None:
+@pytest.mark.parametrize(("build", "rule_id"), [pytest.param(b, r, id=n) for n, b, r in MUTANTS])
+def test_machine_catches_the_mutant(build: Build, rule_id: str) -> None:
     with pytest.raises(ModelMismatch) as caught:
-        run_machine(machine(), bug_hunt_settings())
+        run_machine(build(), bug_hunt_settings())
     assert rule_id in caught.value.rule_ids, caught.value
