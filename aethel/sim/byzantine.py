@@ -187,7 +187,10 @@ class InvalidVote(Behaviour):
                     proposal = PrePrepare.create(node.replica.signer, message.view, bad)
                     self._swapped[message.digest] = proposal
                     result.extend(self._vote_for(engine, node, proposal))
-                result.append(replace(out, message=proposal))
+                if isinstance(out, Send):
+                    result.append(Send(out.to, proposal))
+                else:
+                    result.append(Broadcast(proposal))
                 continue
             result.append(out)
         return result
