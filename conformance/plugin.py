@@ -45,6 +45,8 @@ from conformance.traceability import cited_ids
 SUITE_DIR = Path(__file__).resolve().parent / "suite"
 IMPL_KEY = pytest.StashKey[Implementation]()
 CASE_TIMEOUT_S = 600.0
+#: Prefix of the skip reason of a case that runs only at a larger --scale.
+SCALE_SKIP = "scale:"
 
 
 class CaseTimeout(Exception):
@@ -67,6 +69,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="check every subprocess message against its JSON Schema",
     )
+    group.addoption(
+        "--scale",
+        choices=("standard", "full"),
+        default="standard",
+        help="full also runs the 10,000-validator simulations (tens of minutes)",
+    )
     group.addoption("--startup-timeout", type=float, default=20.0, help="seconds to hello")
     group.addoption("--request-timeout", type=float, default=60.0, help="seconds per request")
 
@@ -76,6 +84,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "capability(*names): capabilities the case needs (skipped without them)"
     )
     config.addinivalue_line("markers", "performance: a measured performance check")
+    config.addinivalue_line("markers", "scale(level): runs only at --scale level (full)")
     register_profiles()
 
 
@@ -199,6 +208,9 @@ def impl(request: pytest.FixtureRequest) -> Iterator[Implementation]:
 @pytest.fixture(autouse=True)
 def _capability_gate(request: pytest.FixtureRequest) -> None:
     """Skip a case whose capabilities the implementation does not declare (with the reason)."""
+    for mark in request.node.iter_markers(name="scale"):
+        if request.config.getoption("--scale") != mark.args[0]:
+            pytest.skip(f"{SCALE_SKIP} needs --scale {mark.args[0]} (10,000-validator runs)")
     caps = case_capabilities(request.node)
     if not caps:
         return

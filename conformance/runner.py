@@ -54,6 +54,7 @@ def suite_command(
     startup_timeout: float = 20.0,
     request_timeout: float = 60.0,
     case_timeout: float = 600.0,
+    scale: str = "standard",
     progress: bool = True,
     extra: list[str] | None = None,
 ) -> list[str]:
@@ -76,6 +77,7 @@ def suite_command(
         f"--startup-timeout={startup_timeout}",
         f"--request-timeout={request_timeout}",
         f"--case-timeout={case_timeout}",
+        f"--scale={scale}",
     ]
     if workers:
         command += ["-n", str(workers)]
@@ -202,6 +204,9 @@ def run_command(
     ] = 20.0,
     request_timeout: Annotated[float, typer.Option(help="seconds per subprocess request")] = 60.0,
     case_timeout: Annotated[float, typer.Option(help="seconds per case")] = 600.0,
+    scale: Annotated[
+        str, typer.Option(help="standard, or full to add the 10,000-validator runs")
+    ] = "standard",
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
 ) -> None:
     """Run the conformance suite; exit non-zero if any MUST case fails."""
@@ -232,6 +237,7 @@ def run_command(
             startup_timeout=startup_timeout,
             request_timeout=request_timeout,
             case_timeout=case_timeout,
+            scale=scale,
             progress=progress,
         )
         results.append((label, spec, report))

@@ -118,6 +118,7 @@ class Collector:
                 "startup_timeout_s": config.getoption("--startup-timeout"),
                 "request_timeout_s": config.getoption("--request-timeout"),
                 "case_timeout_s": config.getoption("--case-timeout"),
+                "scale": config.getoption("--scale"),
                 "problems": problems,
             },
             expectations=expectations_path,

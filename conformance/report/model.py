@@ -167,7 +167,9 @@ def compute_footer(
     should = [c for c in failed if c.level == "SHOULD" and not c.known_failure]
     known = [c for c in failed if c.known_failure]
     fixed = sorted(c.case_id for c in cases if c.known_failure and c.status == "pass")
-    skipped_must = any(c.status == "skip" and c.level == "MUST" for c in cases)
+    skipped = [c for c in cases if c.status == "skip" and c.level == "MUST"]
+    skipped_for_scale = [c for c in skipped if (c.message or "").startswith("scale:")]
+    skipped_must = len(skipped) > len(skipped_for_scale)
     unknown_must = any(c.status == "unknown" and c.level == "MUST" for c in cases)
     if must:
         verdict = f"non-conformant: {len(must)} MUST case(s) failed"
@@ -179,6 +181,11 @@ def compute_footer(
         verdict = "inconclusive: some MUST cases reached no verdict"
     elif skipped_must:
         verdict = "conformant for the declared capabilities only"
+    elif skipped_for_scale:
+        verdict = (
+            f"conformant at standard scale ({len(skipped_for_scale)} full-scale case(s) "
+            "not run: --scale full)"
+        )
     elif not cases:
         verdict = "empty run"
     else:
