@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -52,6 +53,8 @@ _CHUNK_MEMBERS = frozenset({"entries", "prefix", "prefix_bits", "root"})
 _ENTRY_MEMBERS = frozenset({"hash", "leaf"})
 _LEAF_MEMBERS = frozenset({"path", "value_hash"})
 _sha256 = hashlib.sha256
+#: Lead bytes of 4-byte UTF-8 sequences: the characters beyond the BMP.
+_NON_BMP = re.compile(rb"[\xf0-\xf4]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,11 +162,50 @@ def _fail(rule_id: str, message: str) -> SyncError:
     return SyncError(rule_id, message)
 
 
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise ValueError("duplicate member name")
+    return obj
+
+
+def _reject(text: str) -> Any:
+    raise ValueError(f"{text} is not an integer")
+
+
+def _loads_canonical(data: bytes) -> Any:
+    """Parse canonical JSON; a fast path for large messages, else :func:`parse_canonical_json`.
+
+    Without characters beyond the BMP, Python's member order is RFC 8785's (UTF-16), so the
+    message is canonical exactly when re-encoding it gives the same bytes. What re-encoding does
+    not check (NFC strings, the integer range, nesting depth) the chunk check does per entry:
+    keys through ``compute_key_bytes``, values through ``encode_value`` (E1-E4 in full). Anything
+    the fast path does not accept goes to the strict parser, which names the broken rule.
+    """
+    if len(data) <= MAX_MESSAGE_BYTES and (data.isascii() or not _NON_BMP.search(data)):
+        try:
+            obj = json.loads(
+                data.decode("utf-8"),
+                object_pairs_hook=_reject_duplicates,
+                parse_float=_reject,
+                parse_constant=_reject,
+            )
+            again = json.dumps(
+                obj, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
+            ).encode("utf-8")
+        except (ValueError, RecursionError):  # UnicodeError and JSONDecodeError included
+            pass
+        else:
+            if again == data:
+                return obj
+    return parse_canonical_json(data, max_size=MAX_MESSAGE_BYTES)
+
+
 def _parse(data: object, members: frozenset[str], what: str, rule_id: str) -> dict[str, Any]:
     if not isinstance(data, bytes):
         raise _fail(rule_id, f"{what} must be bytes, got {type(data).__name__}")
     try:
-        obj = parse_canonical_json(data, max_size=MAX_MESSAGE_BYTES)
+        obj = _loads_canonical(data)
     except EncodingError as exc:
         raise _fail(rule_id, f"{what} is not canonical JSON: {exc}") from None
     if not isinstance(obj, dict) or set(obj) != members:
