@@ -84,6 +84,22 @@ class StateTreeObject(Protocol):
     def get_cache_stats(self) -> JSON: ...
 
 
+class StateStoreAPI(Protocol):
+    """Capability ``state-store``: the persistent, versioned state and its transitions."""
+
+    def open(self, path: str) -> StateStoreObject: ...
+
+
+class StateStoreObject(Protocol):
+    """One open store."""
+
+    def commit_genesis(self, balances: dict[str, int], stakes: dict[str, int]) -> Hex: ...
+    def commit_transition(self, height: int, operations: list[JSON]) -> JSON: ...
+    def latest(self) -> JSON: ...
+    def get(self, key: str, height: int | None) -> JSON: ...
+    def prove(self, key: str, height: int | None) -> JSON: ...
+
+
 class VerifierAPI(Protocol):
     """Capability ``verifier``: proof verification, effort and difficulty (R1.4, T22.2a/c/d)."""
 
@@ -160,6 +176,7 @@ class ReplicaObject(Protocol):
 OBJECT_CLASSES: dict[str, type] = {
     "state-tree": StateTreeObject,
     "replica": ReplicaObject,
+    "state-store": StateStoreObject,
     "verifier": VerifierObject,
     "mempool": MempoolObject,
 }
@@ -169,6 +186,7 @@ API_CLASSES: dict[str, type] = {
     "encoding": EncodingAPI,
     "list-hash": ListHashAPI,
     "state-tree": StateTreeAPI,
+    "state-store": StateStoreAPI,
     "verifier": VerifierAPI,
     "mempool": MempoolAPI,
     "economics": EconomicsAPI,

@@ -249,6 +249,7 @@ class ReferenceImplementation:
             "encoding": self.make_encoding,
             "list-hash": self.make_list_hash,
             "state-tree": self.make_state_tree,
+            "state-store": self.make_state_store,
             "verifier": self.make_verifier,
             "mempool": self.make_mempool,
             "economics": self.make_economics,
@@ -265,6 +266,11 @@ class ReferenceImplementation:
 
     def make_state_tree(self) -> object:
         return ReferenceStateTree()
+
+    def make_state_store(self) -> object:
+        from conformance.adapters.reference_state import ReferenceStateStore
+
+        return ReferenceStateStore()
 
     def make_verifier(self) -> object:
         from conformance.adapters.reference_proofs import ReferenceVerifier

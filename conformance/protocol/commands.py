@@ -148,6 +148,7 @@ def _m(
 E = Capability.ENCODING
 L = Capability.LIST_HASH
 T = Capability.STATE_TREE
+ST = Capability.STATE_STORE
 VER = Capability.VERIFIER
 MEM = Capability.MEMPOOL
 ECO = Capability.ECONOMICS
@@ -304,6 +305,55 @@ _COMMANDS: list[Command] = [
         BOOL,
         "Return whether the proof (JSON object) proves its claim under root; reject a malformed "
         "proof (E9).",
+    ),
+    # ------------------------------------------------------------------ state store (R3.6, R5.4)
+    _new(
+        ST,
+        "open",
+        {"path": STR},
+        "Open (or create) the persistent store at path; reopening must not rebuild the tree.",
+    ),
+    Command(
+        ST,
+        "commit_genesis",
+        "method",
+        (("balances", mapping(ANY)), ("stakes", mapping(ANY))),
+        HASH,
+        "Validate and commit the genesis (height 0); return its root.",
+    ),
+    Command(
+        ST,
+        "commit_transition",
+        "method",
+        (("height", INT), ("operations", array(ANY))),
+        record(
+            {"root": HASH, "minted": NAT, "burned": NAT, "total_supply": NAT, "genesis_supply": NAT}
+        ),
+        "Validate the operations ({op: transfer|reward|bond|unbond|slash, ...}) on the latest "
+        "height and commit them atomically as the next height; reject the whole transition "
+        "naming the rule, writing nothing (R3.6, R4.7, R7.1). Not replayed after a crash: "
+        "the store persists.",
+    ),
+    _m(
+        ST,
+        "latest",
+        {},
+        record({"height": {"type": ["integer", "null"]}, "root": HASH}),
+        "Return the latest committed height (null if none) and its root.",
+    ),
+    _m(
+        ST,
+        "get",
+        {"key": STR, "height": {"type": ["integer", "null"]}},
+        record({"found": BOOL}, {"value": ANY}),
+        "Read a key at a height (null: the latest).",
+    ),
+    _m(
+        ST,
+        "prove",
+        {"key": STR, "height": {"type": ["integer", "null"]}},
+        {"type": "object"},
+        "Return the state-tree proof of a key at a height (E9).",
     ),
     # ------------------------------------------------------------------ verifier (R1.4, T22.2)
     _fn(

@@ -21,6 +21,7 @@ from conformance.suite.fixtures import (  # noqa: F401
     list_hash_api,
     mempool_api,
     replica_api,
+    state_store_api,
     state_tree_api,
     verifier_api,
 )

@@ -18,6 +18,7 @@ from conformance.adapters.api import (
     ListHashAPI,
     MempoolAPI,
     ReplicaAPI,
+    StateStoreAPI,
     StateTreeAPI,
     VerifierAPI,
 )
@@ -63,3 +64,8 @@ def verifier_api(impl: Implementation) -> VerifierAPI:
 @pytest.fixture(scope="session")
 def mempool_api(impl: Implementation) -> MempoolAPI:
     return cast(MempoolAPI, get_api(impl, "mempool"))
+
+
+@pytest.fixture(scope="session")
+def state_store_api(impl: Implementation) -> StateStoreAPI:
+    return cast(StateStoreAPI, get_api(impl, "state-store"))

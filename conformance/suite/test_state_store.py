@@ -1,0 +1,215 @@
+"""The persistent state store: validated transitions, the books, persistence across reopening
+(R3.6, R4.2, R4.7, R5.4, R7.1, P14, P16, P20).
+
+The state layout (``balance:<account>``, ``stake:<validator>``, ``supply:genesis|minted|burned``)
+is the spec's (spec/state-tree.md); the books are checked by reading the keys back.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aethel.merkle import verify_proof
+from aethel.merkle.proofs import proof_from_dict
+from conformance.adapters.api import StateStoreAPI, StateStoreObject
+from conformance.checks import expect_equal, expect_rejected
+from conformance.plugin import catalog_threshold
+
+pytestmark = pytest.mark.capability("state-store")
+ACCOUNTS = [f"acct{i}" for i in range(8)]
+VALIDATORS = [f"val{i}" for i in range(4)]
+BALANCE, STAKE = 1_000_000, 50_000
+
+
+def close(obj: object) -> None:
+    getattr(obj, "close", lambda: None)()
+
+
+@pytest.fixture
+def store(state_store_api: StateStoreAPI, tmp_path: Path) -> Iterator[StateStoreObject]:
+    opened = state_store_api.open(str(tmp_path / "state.sqlite"))
+    opened.commit_genesis({a: BALANCE for a in ACCOUNTS}, {v: STAKE for v in VALIDATORS})
+    yield opened
+    close(opened)
+
+
+def value(store: StateStoreObject, key: str, height: int | None = None) -> Any:
+    found = store.get(key, height)
+    return found.get("value", 0) if found.get("found") else 0
+
+
+def books(store: StateStoreObject, height: int | None = None) -> dict[str, int]:
+    """Read the books back from the state."""
+    return {
+        "balances": sum(value(store, f"balance:{a}", height) for a in ACCOUNTS),
+        "stakes": sum(value(store, f"stake:{v}", height) for v in VALIDATORS),
+        "genesis": value(store, "supply:genesis", height),
+        "minted": value(store, "supply:minted", height),
+        "burned": value(store, "supply:burned", height),
+    }
+
+
+def random_height(rng: random.Random, nonces: dict[str, int], store: StateStoreObject) -> list[Any]:
+    ops: list[dict[str, Any]] = []
+    for _ in range(rng.randrange(1, 6)):
+        kind = rng.choice(["transfer", "transfer", "reward", "slash"])
+        if kind == "transfer":
+            sender, recipient = rng.sample(ACCOUNTS, 2)
+            balance = value(store, f"balance:{sender}")
+            if balance < 2 or any(o.get("sender") == sender for o in ops):
+                continue
+            ops.append(
+                {
+                    "op": "transfer",
+                    "sender": sender,
+                    "recipient": recipient,
+                    "amount": rng.randrange(1, balance // 4 + 2),
+                    "nonce": nonces[sender],
+                }
+            )
+            nonces[sender] += 1
+        elif kind == "reward":
+            ops.append(
+                {"op": "reward", "account": rng.choice(ACCOUNTS), "amount": rng.randrange(1, 1_000)}
+            )
+        elif not any(o["op"] == "slash" for o in ops):
+            ops.append(
+                {
+                    "op": "slash",
+                    "validator": rng.choice(VALIDATORS),
+                    "offence": rng.choice(["false-claim", "equivocation"]),
+                }
+            )
+    return ops
+
+
+@pytest.mark.req("R3.6", "P14", "P20", "R4.7")
+def test_every_transition_keeps_the_books(store: StateStoreObject, seed: int) -> None:
+    """Twenty heights of random transfers, rewards and slashes: after each, total supply =
+    genesis + minted - burned, nothing negative, minted within E(h)."""
+    rng = random.Random(seed)
+    nonces = dict.fromkeys(ACCOUNTS, 0)
+    emission_step = int(catalog_threshold("R4.4", "block_reward").value)
+    for height in range(1, 21):
+        ops = random_height(rng, nonces, store)
+        store.commit_transition(height, ops)
+        b = books(store)
+        if b["balances"] + b["stakes"] != b["genesis"] + b["minted"] - b["burned"]:
+            raise AssertionError(f"height {height}: books do not balance: {b}")
+        if b["minted"] > height * emission_step:
+            raise AssertionError(f"height {height}: minted {b['minted']} > E(h)")
+        negative = [a for a in ACCOUNTS if value(store, f"balance:{a}") < 0]
+        if negative:
+            raise AssertionError(f"height {height}: negative balances {negative}")
+
+
+@pytest.mark.req("R7.1", "R3.6")
+@pytest.mark.parametrize(
+    "case", ["same-nonce", "joint-overdraft", "overdraft", "nonce-gap"], ids=str
+)
+def test_invalid_transition_is_rejected_whole_and_writes_nothing(
+    store: StateStoreObject, case: str
+) -> None:
+    before = store.latest()
+    good = {"op": "transfer", "sender": "acct0", "recipient": "acct1", "amount": 10, "nonce": 0}
+    bad = {
+        "same-nonce": {
+            "op": "transfer",
+            "sender": "acct0",
+            "recipient": "acct2",
+            "amount": 5,
+            "nonce": 0,
+        },
+        "joint-overdraft": {
+            "op": "transfer",
+            "sender": "acct0",
+            "recipient": "acct2",
+            "amount": BALANCE - 5,
+            "nonce": 1,
+        },
+        "overdraft": {
+            "op": "transfer",
+            "sender": "acct0",
+            "recipient": "acct2",
+            "amount": BALANCE * 2,
+            "nonce": 1,
+        },
+        "nonce-gap": {
+            "op": "transfer",
+            "sender": "acct0",
+            "recipient": "acct2",
+            "amount": 5,
+            "nonce": 5,
+        },
+    }[case]
+    expect_rejected(lambda: store.commit_transition(1, [good, bad]), case)
+    expect_equal(store.latest(), before, "latest height after the rejection")
+    expect_equal(value(store, "balance:acct1"), BALANCE, "a write of the rejected transition")
+
+
+@pytest.mark.req("R4.7")
+def test_minting_beyond_the_emission_schedule_is_rejected(store: StateStoreObject) -> None:
+    step = int(catalog_threshold("R4.4", "block_reward").value)
+    before = store.latest()
+    expect_rejected(
+        lambda: store.commit_transition(
+            1, [{"op": "reward", "account": "acct0", "amount": step + 1}]
+        ),
+        "a reward above E(1)",
+    )
+    expect_equal(store.latest(), before, "latest height after the rejection")
+
+
+@pytest.mark.req("R4.2", "P16")
+@pytest.mark.parametrize(
+    ("offence", "metric"),
+    [("false-claim", "slash_percent_false_claim"), ("equivocation", "slash_percent_equivocation")],
+    ids=["false-claim", "equivocation"],
+)
+def test_slashing_burns_the_rate_and_books_it(
+    store: StateStoreObject, offence: str, metric: str
+) -> None:
+    rate = int(catalog_threshold("R4.2", metric).value)
+    result = store.commit_transition(1, [{"op": "slash", "validator": "val1", "offence": offence}])
+    burned = STAKE * rate // 100
+    expect_equal(value(store, "stake:val1"), STAKE - burned, "stake after slashing")
+    expect_equal(result["burned"], burned, "burned in the transition")
+    expect_equal(value(store, "supply:burned"), burned, "burned book")
+
+
+@pytest.mark.req("R5.4")
+def test_reopened_store_keeps_every_committed_height(
+    state_store_api: StateStoreAPI, tmp_path: Path
+) -> None:
+    path = str(tmp_path / "reopen.sqlite")
+    first = state_store_api.open(path)
+    first.commit_genesis({a: BALANCE for a in ACCOUNTS}, {v: STAKE for v in VALIDATORS})
+    roots = {}
+    for height in range(1, 6):
+        op = {
+            "op": "transfer",
+            "sender": "acct0",
+            "recipient": "acct1",
+            "amount": height,
+            "nonce": height - 1,
+        }
+        roots[height] = first.commit_transition(height, [op])["root"]
+    latest = first.latest()
+    close(first)
+    again = state_store_api.open(path)
+    try:
+        expect_equal(again.latest(), latest, "latest height after reopening")
+        expect_equal(value(again, "balance:acct1", 3), BALANCE + 1 + 2 + 3, "balance at height 3")
+        proof = again.prove("balance:acct1", 2)
+        ok = verify_proof(proof_from_dict(proof), bytes.fromhex(roots[2]))
+        expect_equal(ok, True, "a proof of height 2 against height 2's root")
+        op = {"op": "transfer", "sender": "acct0", "recipient": "acct1", "amount": 1, "nonce": 5}
+        again.commit_transition(6, [op])
+        expect_equal(again.latest()["height"], 6, "a height committed after reopening")
+    finally:
+        close(again)
