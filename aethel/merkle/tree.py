@@ -7,11 +7,12 @@ their paths, each once.
 
 Two ways to hold the nodes (see :mod:`aethel.merkle.nodes`):
 
-* in memory (``StateTree()``): nodes link to their children directly; replaced nodes are freed
-  by reference counting;
+* in memory (``StateTree()``): nodes link to their children directly and a batch updates the
+  inner nodes on its paths in place (one version, no allocation per rehashed node);
 * over a node store (``StateTree(store, root=...)``): children are hashes, read through a
-  bounded LRU :class:`NodeCache` (T22.1b); each batch writes its new nodes to the store, which
-  keeps every version. This is how :class:`aethel.state.StateStore` persists the tree.
+  bounded LRU :class:`NodeCache` (T22.1b); stored nodes are never changed, each batch writes
+  its new nodes to the store, which keeps every version. This is how
+  :class:`aethel.state.StateStore` persists the tree.
 """
 
 from __future__ import annotations
@@ -194,7 +195,11 @@ class StateTree:
         return AbsenceProof(key, root, tuple(siblings), other)
 
     def get_cache_stats(self) -> CacheStats:
-        """Return the node cache's hits, misses, hit rate, size and max size (T22.1b)."""
+        """Return the node cache's hits, misses, hit rate, size and max size (T22.1b).
+
+        The cache sits in front of the node store; a tree held wholly in memory reads no node
+        from a store, so its counters stay at zero.
+        """
         return self._cache.get_cache_stats()
 
     @property
