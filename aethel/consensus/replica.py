@@ -30,229 +30,48 @@ Rules the replica keeps, per height h and view v:
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from collections.abc import Sequence
 
-from aethel.consensus.block import GENESIS_PARENT, ProofBlock
+from aethel.consensus.block import ProofBlock
 from aethel.consensus.events import (
     Broadcast,
     Committed,
-    Event,
-    EvidenceFound,
-    Log,
-    MessageReceived,
     Output,
     RequestSync,
     Send,
     SetTimer,
-    Start,
-    SyncCompleted,
     Timer,
-    TimerFired,
 )
 from aethel.consensus.evidence import Evidence, check_evidence
-from aethel.consensus.interfaces import (
-    BlockSource,
-    BlockValidator,
-    BlockVerdict,
-    ChainStore,
-    Execution,
-    Executor,
-)
 from aethel.consensus.messages import (
     Commit,
     CommitCertificate,
     Message,
-    NewView,
     Prepare,
     PrepareCertificate,
     PrePrepare,
-    SignedMessage,
-    ViewChange,
 )
-from aethel.consensus.signing import SignatureChecker, SignatureItem, Signer
-from aethel.consensus.stats import ReplicaStats
+from aethel.consensus.replica_base import (
+    MODES,
+    Mode,
+    Proposal,
+    ReplicaBase,
+    ReplicaConfig,
+    Services,
+)
+from aethel.consensus.signing import SignatureItem
 from aethel.consensus.timeouts import compute_timeout
-from aethel.consensus.validators import ValidatorSet
-from aethel.consensus.viewchange import check_new_view, check_view_change_claim, select_view_changes
-from aethel.consensus.votes import AddResult, VoteCollector, check_certificate, minimal_quorum
-from aethel.errors import ProtocolViolation, UsageError
+from aethel.consensus.viewchange import (
+    ViewChangeRules,
+)
+from aethel.consensus.votes import minimal_quorum
+from aethel.errors import ProtocolViolation
 
-Mode = Literal["broadcast", "collector"]
-MODES: tuple[Mode, ...] = ("broadcast", "collector")
-
-
-@dataclass(frozen=True, slots=True)
-class ReplicaConfig:
-    """Tunables of one replica (all protocol constants live in the spec modules)."""
-
-    mode: Mode = "collector"
-    #: Heights ahead of the current one whose messages are buffered.
-    max_heights_ahead: int = 2
-    #: Views ahead of the current one whose messages are buffered.
-    max_views_ahead: int = 8
-    #: Most buffered messages (bounded memory under flooding, N6).
-    max_buffered: int = 100_000
-    #: Most evidence items one block carries.
-    max_block_evidence: int = 16
-    #: Latency samples kept for the adaptive timeout (R6.5).
-    latency_window: int = 8
-    #: The replica restarted without its vote journal: it votes only at heights it cannot have
-    #: voted at before (the first certified height it learns of + 2).
-    lost_journal: bool = False
-    #: Least time between a commit and the next proposal (0: propose at once).
-    block_interval_ns: int = 0
+__all__ = ["MODES", "Mode", "Proposal", "Replica", "ReplicaBase", "ReplicaConfig", "Services"]
 
 
-@dataclass(frozen=True, slots=True)
-class Services:
-    """The node services the core calls (see :mod:`aethel.consensus.interfaces`).
-
-    ``certificates`` checks a whole certificate (defaults to
-    :func:`aethel.consensus.votes.check_certificate` over ``checker``); a simulator passes one
-    that memoizes the verdict on identical certificates and charges each node the CPU time.
-    """
-
-    checker: SignatureChecker
-    validator: BlockValidator
-    executor: Executor
-    store: ChainStore
-    source: BlockSource
-    certificates: Callable[[PrepareCertificate | CommitCertificate, ValidatorSet], str] | None = (
-        None
-    )
-
-
-@dataclass(slots=True)
-class Proposal:
-    """An accepted proposal of one view: the pre-prepare, its verdict and its execution."""
-
-    pre_prepare: PrePrepare
-    verdict: BlockVerdict
-    execution: Execution
-
-    @property
-    def digest(self) -> bytes:
-        return self.pre_prepare.digest
-
-    @property
-    def block(self) -> ProofBlock:
-        return self.pre_prepare.block
-
-
-class Replica:
+class Replica(ViewChangeRules):
     """One validator's consensus state machine (see the module docstring)."""
-
-    def __init__(
-        self,
-        signer: Signer,
-        validators: ValidatorSet,
-        services: Services,
-        config: ReplicaConfig | None = None,
-    ) -> None:
-        if validators.get(signer.validator_id) is None and validators.total_stake <= 0:
-            raise UsageError("empty validator set")
-        self.config = config or ReplicaConfig()
-        if self.config.mode not in MODES:
-            raise UsageError(f"mode must be one of {MODES}, got {self.config.mode!r}")
-        self.signer = signer
-        self.id = signer.validator_id
-        self.services = services
-        self.validators = validators
-        self.stats = ReplicaStats()
-        self._out: list[Output] = []
-        self._preverified: dict[SignatureItem, bool] = {}
-        self._batch: list[tuple[Message, str]] = []
-        self._latency: deque[int] = deque(maxlen=self.config.latency_window)
-        self._verified_certs: set[bytes] = set()
-        self._evidence_pool: dict[tuple[str, str, int], Evidence] = {}
-        self._slashed_keys: set[tuple[str, str, int]] = set()
-        self._future: dict[int, list[Message]] = {}
-        self._buffered = 0
-        self._sync_target = 0
-        self._min_vote_height = 0
-        latest = services.store.latest()
-        if latest is None:
-            self.height = 1
-            self.parent = GENESIS_PARENT
-            self.state_root = services.executor.genesis_root()
-            self.last_certificate: CommitCertificate | None = None
-        else:
-            self.height = latest.height + 1
-            self.parent = latest.digest
-            self.state_root = latest.post_root
-            self.last_certificate = latest.certificate
-            self._adopt_stakes()
-        self._reset_height(0)
-
-    # ------------------------------------------------------------------ public API
-
-    def handle(self, event: Event) -> list[Output]:
-        """Process one event and return the outputs it produced."""
-        if isinstance(event, MessageReceived):
-            return self.on_message(event.message, event.now, event.sender)
-        if isinstance(event, TimerFired):
-            return self.on_timer(event.timer, event.now)
-        if isinstance(event, Start):
-            return self.start(event.now)
-        if isinstance(event, SyncCompleted):
-            return self.on_sync_completed(event.certificate, event.block, event.now)
-        raise UsageError(f"unknown event {event!r}")
-
-    def start(self, now: int) -> list[Output]:
-        """Start (or restart) at ``now``: set the view timer; propose if leader."""
-        self._now = now
-        self._height_started = now
-        self._enter_view(self.view)
-        return self._flush()
-
-    def on_message(self, message: Message, now: int, sender: str = "") -> list[Output]:
-        """Process one received message (R7.5: invalid signatures are dropped)."""
-        self._now = now
-        self.stats.count_message(message)
-        self._dispatch(message)
-        return self._flush()
-
-    def on_timer(self, timer: Timer, now: int) -> list[Output]:
-        """Process an expired view timer: start a view change if still in that view (R2.6)."""
-        self._now = now
-        if timer.kind == "propose":
-            current = (timer.height, timer.view) == (self.height, self.view)
-            if current and self.is_leader and self.view not in self.proposals:
-                self._propose()
-        elif timer.height == self.height and timer.view == self.view:
-            self.stats.timeouts += 1
-            self._start_view_change(self.view + 1)
-        return self._flush()
-
-    def on_sync_completed(
-        self, certificate: CommitCertificate, block: ProofBlock, now: int
-    ) -> list[Output]:
-        """Adopt the state the shell synced (verified against ``certificate``, R3.1)."""
-        self._now = now
-        if certificate.height < self.height or block.digest != certificate.digest:
-            return self._flush()
-        reason = self._check_cert(certificate)
-        if reason:
-            self._log("warning", "sync-rejected", reason)
-            return self._flush()
-        self.height = certificate.height + 1
-        self.parent = certificate.digest
-        self.state_root = certificate.post_root
-        self.last_certificate = certificate
-        self._adopt_stakes()
-        self._sync_target = 0
-        self.stats.syncs += 1
-        self._log("info", "synced", f"height {certificate.height}")
-        self._reset_height(0)
-        self._height_started = now
-        self._enter_view(0)
-        self._replay_future()
-        return self._flush()
-
-    # -- message batching (T22.2b): exactly the results of one-at-a-time processing.
 
     def add_message_to_batch(self, message: Message, sender: str = "") -> None:
         """Queue ``message`` for the next :meth:`flush_message_batch`."""
@@ -285,153 +104,6 @@ class Replica:
         finally:
             self._preverified = {}
         return outputs
-
-    def get_performance_stats(self) -> dict[str, object]:
-        """Return counters of the work done (T22.2e)."""
-        return self.stats.as_dict(
-            height=self.height,
-            view=self.view,
-            observed_latency_ns=self.observed_latency(),
-            buffered=self._buffered,
-            evidence_pending=len(self._evidence_pool),
-        )
-
-    def observed_latency(self) -> int:
-        """Return the observed one-way latency estimate in ns (max of recent samples, R6.5)."""
-        return max(self._latency, default=0)
-
-    def current_timeout(self) -> int:
-        """Return the timeout of the current view (R2.6, R6.5)."""
-        return compute_timeout(self.observed_latency(), self.view)
-
-    @property
-    def is_leader(self) -> bool:
-        """Return True if this replica leads the current (height, view)."""
-        return self.validators.get_leader(self.height, self.view).id == self.id
-
-    # ------------------------------------------------------------------ plumbing
-
-    def _flush(self) -> list[Output]:
-        out, self._out = self._out, []
-        return out
-
-    def _log(self, level: str, event: str, detail: str = "") -> None:
-        self._out.append(Log(level, event, detail))
-
-    def _verify(self, public_key: bytes, payload: bytes, signature: bytes) -> bool:
-        item = (public_key, payload, signature)
-        cached = self._preverified.get(item)
-        if cached is not None:
-            return cached
-        self.stats.signatures_checked += 1
-        return self.services.checker.verify(public_key, payload, signature)
-
-    def _signed_by_member(self, message: SignedMessage) -> bool:
-        member = self.validators.get(message.validator)
-        return member is not None and self._verify(
-            member.public_key, message.payload, message.signature
-        )
-
-    def _signature_items(self, message: Message) -> Iterable[SignatureItem]:
-        if isinstance(message, Prepare | Commit | PrePrepare | ViewChange | NewView):
-            member = self.validators.get(message.validator)
-            if member is not None:
-                yield (member.public_key, message.payload, message.signature)
-
-    def _check_cert(self, cert: PrepareCertificate | CommitCertificate) -> str:
-        key = cert.content_hash
-        if key in self._verified_certs:
-            return ""
-        self.stats.certificates_checked += 1
-        self.stats.signatures_checked += len(cert.votes)
-        certificates = self.services.certificates
-        if certificates is not None:
-            reason = certificates(cert, self.validators)
-        else:
-            reason = check_certificate(cert, self.validators, self.services.checker)
-        if not reason:
-            self._verified_certs.add(key)
-        return reason
-
-    def _leader_id(self, view: int) -> str:
-        return self.validators.get_leader(self.height, view).id
-
-    def _reset_height(self, view: int) -> None:
-        self.view = view
-        self.proposals: dict[int, Proposal] = {}
-        self._executions: dict[bytes, tuple[BlockVerdict, Execution]] = {}
-        self._rejected: set[bytes] = set()
-        #: Blocks with an intrinsically invalid proof: votes for them are false claims (R1.5).
-        self._invalid_blocks: dict[bytes, tuple[ProofBlock, int]] = {}
-        self._prepares: dict[int, VoteCollector[Prepare]] = {}
-        self._commits: dict[int, VoteCollector[Commit]] = {}
-        self._view_changes: dict[int, VoteCollector[ViewChange]] = {}
-        self._new_view_sent: set[int] = set()
-        self._prepared_views: set[int] = set()
-        self.prepared: PrepareCertificate | None = None
-        self._prepared_block: ProofBlock | None = None
-        self._vote_sent_at: dict[tuple[int, str], int] = {}
-        self._future_views: dict[int, list[Message]] = {}
-        self._journal = dict(self.services.store.get_votes(self.height))
-
-    def _adopt_stakes(self) -> None:
-        stakes = self.services.executor.get_stakes(self.state_root)
-        changed = {v: s for v, s in stakes.items() if self.validators.stake_of(v) != s}
-        if changed:
-            self.validators = self.validators.with_stakes(changed)
-
-    def _buffer(self, message: Message, height: int, view: int | None = None) -> None:
-        if self._buffered >= self.config.max_buffered:
-            self.stats.dropped += 1
-            return
-        self._buffered += 1
-        if view is None:
-            self._future.setdefault(height, []).append(message)
-        else:
-            self._future_views.setdefault(view, []).append(message)
-
-    # ------------------------------------------------------------------ dispatch
-
-    def _dispatch(self, message: Message) -> None:
-        if isinstance(message, Prepare):
-            self._on_prepare(message)
-        elif isinstance(message, Commit):
-            self._on_commit(message)
-        elif isinstance(message, PrePrepare):
-            self._on_pre_prepare(message)
-        elif isinstance(message, PrepareCertificate):
-            self._on_prepare_certificate(message)
-        elif isinstance(message, CommitCertificate):
-            self._on_commit_certificate(message)
-        elif isinstance(message, ViewChange):
-            self._on_view_change(message)
-        elif isinstance(message, NewView):
-            self._on_new_view(message)
-        elif isinstance(message, Evidence):
-            self._on_evidence(message)
-        else:  # an object that is no consensus message (unreachable for typed callers)
-            self.stats.rejected += 1  # type: ignore[unreachable]
-
-    def _route(self, message: Message, height: int, view: int | None) -> bool:
-        """Return True if ``message`` is for now; buffer or drop it otherwise."""
-        if height < self.height:
-            self.stats.stale += 1
-            return False
-        if height > self.height:
-            if height <= self.height + self.config.max_heights_ahead:
-                self._buffer(message, height)
-            else:
-                self.stats.dropped += 1
-            return False
-        if view is not None and view > self.view:
-            if view <= self.view + self.config.max_views_ahead:
-                self._buffer(message, height, view)
-            else:
-                self.stats.dropped += 1
-            return False
-        return True
-
-    # ------------------------------------------------------------------ proposals
 
     def _enter_view(self, view: int) -> None:
         self.view = view
@@ -580,66 +252,11 @@ class Replica:
                 return f"{exc.rule_id}: invalid evidence ({exc.detail})"
         return ""
 
-    def _reject(self, rule_id: str, reason: str) -> None:
-        self.stats.rejected += 1
-        self._log("warning", "rejected", f"[{rule_id}] {reason}")
-
-    # ------------------------------------------------------------------ votes
-
-    def _may_vote(self, view: int, kind: str, key: bytes) -> bool:
-        if self.config.lost_journal and self._min_vote_height == 0:
-            return False  # until we learn where the chain is, any height may hold old votes
-        if self.height < self._min_vote_height:
-            return False
-        prior = self._journal.get((view, kind))
-        if prior is not None:
-            return prior == key
-        self._journal[(view, kind)] = key
-        self.services.store.record_vote(self.height, view, kind, key)
-        return True
-
-    def _send_vote(self, vote: Prepare | Commit | ViewChange, leader: str) -> None:
-        if self.config.mode == "broadcast":
-            self._out.append(Broadcast(vote))
-        elif leader != self.id:
-            self._out.append(Send(leader, vote))
-        self._vote_sent_at[(vote.view, vote.TYPE)] = self._now
-        self.stats.votes_sent += 1
-        if self.config.mode == "broadcast" or leader == self.id:
-            self._dispatch_own(vote)
-
-    def _dispatch_own(self, vote: Prepare | Commit | ViewChange) -> None:
-        if isinstance(vote, Prepare):
-            self._on_prepare(vote, trusted=True)
-        elif isinstance(vote, Commit):
-            self._on_commit(vote, trusted=True)
-        else:
-            self._on_view_change(vote, trusted=True)
-
     def _send_prepare(self, view: int, digest: bytes) -> None:
         if self._may_vote(view, "prepare", digest):
             self._send_vote(
                 Prepare.create(self.signer, self.height, view, digest), self._leader_id(view)
             )
-
-    def _collector(self, table: dict[int, VoteCollector[Any]], view: int) -> VoteCollector[Any]:
-        collector = table.get(view)
-        if collector is None:
-            collector = table[view] = VoteCollector(self.validators)
-        return collector
-
-    def _add_vote(
-        self, table: dict[int, VoteCollector[Any]], vote: SignedMessage, trusted: bool
-    ) -> AddResult:
-        invalid = self._invalid_blocks.get(getattr(vote, "digest", b""))
-        if invalid is not None and not trusted and self._signed_by_member(vote):
-            self._report(Evidence.false_claim(self.signer, vote, *invalid))
-        result: AddResult = self._collector(table, vote.view).add(vote, self._verify, trusted)
-        if result.conflict is not None:
-            self._report(Evidence.equivocation(self.signer, *result.conflict))
-        elif result.reason.startswith("R"):
-            self._reject(result.reason[:4], result.reason)
-        return result
 
     def _on_prepare(self, vote: Prepare, trusted: bool = False) -> None:
         if not self._route(vote, vote.height, vote.view):
@@ -764,13 +381,6 @@ class Replica:
         self._sync_target = cert.height
         self._out.append(RequestSync(cert, cert.height))
 
-    def _sample_latency(self, view: int, kind: str) -> None:
-        sent = self._vote_sent_at.get((view, kind))
-        if sent is not None:
-            self._latency.append((self._now - sent) // 2)
-
-    # ------------------------------------------------------------------ commit
-
     def _commit(self, cert: CommitCertificate, proposal: Proposal) -> None:
         block, execution = proposal.block, proposal.execution
         self.services.store.commit_height(block, cert, execution)
@@ -797,155 +407,3 @@ class Replica:
         self._height_started = self._now
         self._enter_view(0)
         self._replay_future()
-
-    def _replay_future(self) -> None:
-        for height in sorted(self._future):
-            if height < self.height:
-                self._buffered -= len(self._future.pop(height))
-        messages = self._future.pop(self.height, [])
-        self._buffered -= len(messages)
-        for message in messages:
-            if message.height != self.height:  # a commit above moved us on
-                self._route(message, message.height, None)
-                continue
-            self._dispatch(message)
-
-    def _on_evidence(self, evidence: Evidence) -> None:
-        """Adopt gossiped evidence after checking it (R1.5, R8.5): the next leader includes it."""
-        key = evidence.slash_key
-        if key in self._evidence_pool or key in self._slashed_keys:
-            return
-        try:
-            check_evidence(
-                evidence,
-                self.validators,
-                self.services.checker,
-                self.services.validator.is_proof_invalid,
-            )
-        except ProtocolViolation as exc:
-            self._reject(exc.rule_id, f"invalid evidence: {exc.detail}")
-            return
-        self._evidence_pool[key] = evidence
-
-    def _report(self, evidence: Evidence) -> None:
-        key = evidence.slash_key
-        if key in self._evidence_pool or key in self._slashed_keys:
-            return
-        self._evidence_pool[key] = evidence
-        self._out.append(Broadcast(evidence))
-        self.stats.evidence_found += 1
-        self._out.append(
-            EvidenceFound(evidence, evidence.offender, evidence.offence.value, evidence.height)
-        )
-        self._log("warning", "evidence", f"{evidence.offence.value} by {evidence.offender}")
-
-    # ------------------------------------------------------------------ view change
-
-    def _start_view_change(self, view: int) -> None:
-        self.stats.view_changes += 1
-        self._log("info", "view-change", f"height {self.height} to view {view}")
-        self._enter_view_change(view)
-
-    def _enter_view_change(self, view: int) -> None:
-        previous = self.view
-        self.view = view
-        prepared = self.prepared
-        if self._may_vote(view, "view-change", b"%d" % (prepared.view if prepared else -1)):
-            vc = ViewChange.create(
-                self.signer,
-                self.height,
-                view,
-                prepared,
-                self._prepared_block if prepared else None,
-            )
-            self._send_vote(vc, self._leader_id(view))
-        if self.view == view:  # sending may have completed a NEW-VIEW that moved us on
-            deadline = self._now + compute_timeout(self.observed_latency(), view)
-            self._out.append(SetTimer(Timer(self.height, view), deadline))
-            for v in range(previous + 1, view + 1):
-                for message in self._future_views.pop(v, []):
-                    self._buffered -= 1
-                    self._dispatch(message)
-
-    def _on_view_change(self, vc: ViewChange, trusted: bool = False) -> None:
-        if vc.height > self.height:
-            self._route(vc, vc.height, None)
-            return
-        if vc.height < self.height or vc.view < 1:
-            self.stats.stale += 1
-            return
-        if vc.view > self.view + self.config.max_views_ahead:
-            self.stats.dropped += 1
-            return
-        is_leader = self.validators.get_leader(self.height, vc.view).id == self.id
-        if self.config.mode == "collector" and not is_leader:
-            return
-        if vc.view in self._new_view_sent or vc.view < self.view:
-            return
-        if not trusted:
-            reason = check_view_change_claim(vc, self.validators, self.services.checker)
-            if reason:
-                self._reject(reason[:4], reason)
-                return
-        if not self._add_vote(self._view_changes, vc, trusted).counted:
-            return
-        collector = self._view_changes[vc.view]
-        if is_leader and collector.stake() >= self.validators.quorum:
-            self._send_new_view(vc.view, collector)
-        elif self.config.mode == "broadcast" and not is_leader:
-            self._join_rule()
-
-    def _join_rule(self) -> None:
-        """Follow > W/3 stake of VIEW-CHANGEs for higher views (PBFT's join rule)."""
-        higher = {v: c for v, c in self._view_changes.items() if v > self.view}
-        voters: dict[str, int] = {}
-        for view, collector in sorted(higher.items()):
-            for validator in collector.first:
-                voters.setdefault(validator, view)
-        stake = sum(self.validators.stake_of(v) for v in voters)
-        if 3 * stake > self.validators.total_stake:
-            self.stats.view_changes += 1
-            self._enter_view_change(min(voters.values()))
-
-    def _send_new_view(self, view: int, collector: VoteCollector[ViewChange]) -> None:
-        self._new_view_sent.add(view)
-        changes, top = select_view_changes(list(collector.first.values()), self.validators)
-        if top is not None and top.block is not None:
-            block = top.block  # R2.6: re-propose the highest prepared block
-            prepared = top.prepared
-        else:
-            saved, self.view = self.view, view
-            block = self._build_block()
-            self.view = saved
-            prepared = None
-        pre_prepare = PrePrepare.create(self.signer, view, block)
-        new_view = NewView.create(self.signer, changes, prepared, pre_prepare)
-        self.stats.new_views += 1
-        self._out.append(Broadcast(new_view))
-        self._on_new_view(new_view, trusted=True)
-
-    def _on_new_view(self, nv: NewView, trusted: bool = False) -> None:
-        if nv.height > self.height:
-            self._route(nv, nv.height, None)
-            if nv.pre_prepare.block.last_commit is not None:
-                self._learn_commit(nv.pre_prepare.block.last_commit)
-            return
-        if nv.height < self.height or nv.view < self.view or nv.view in self.proposals:
-            return
-        if not trusted:
-            self.stats.signatures_checked += 1 + len(nv.view_changes)
-            reason = check_new_view(nv, self.validators, self.services.checker)
-            if reason:
-                self._reject(reason[:4], reason)
-                return
-        if nv.view > self.view:
-            previous = self.view
-            self.view = nv.view
-            deadline = self._now + compute_timeout(self.observed_latency(), nv.view)
-            self._out.append(SetTimer(Timer(self.height, nv.view), deadline))
-            for v in range(previous + 1, nv.view):
-                self._buffered -= len(self._future_views.pop(v, []))
-        self._accept_pre_prepare(nv.pre_prepare, trusted=trusted)
-        for message in self._future_views.pop(nv.view, []):
-            self._buffered -= 1
-            self._dispatch(message)

@@ -10,10 +10,23 @@ re-propose the committed block. Validators check a NEW-VIEW completely before fo
 
 from __future__ import annotations
 
-from aethel.consensus.messages import NO_VIEW, NewView, PrepareCertificate, ViewChange
+from aethel.consensus.events import (
+    Broadcast,
+    SetTimer,
+    Timer,
+)
+from aethel.consensus.messages import (
+    NO_VIEW,
+    NewView,
+    PrepareCertificate,
+    PrePrepare,
+    ViewChange,
+)
+from aethel.consensus.replica_base import ReplicaBase
 from aethel.consensus.signing import SignatureChecker, SignatureItem
+from aethel.consensus.timeouts import compute_timeout
 from aethel.consensus.validators import ValidatorSet
-from aethel.consensus.votes import check_certificate
+from aethel.consensus.votes import VoteCollector, check_certificate
 from aethel.encoding import sha256
 
 
@@ -94,3 +107,116 @@ def check_new_view(nv: NewView, validators: ValidatorSet, checker: SignatureChec
     if pp.digest != top_digest:
         return "R2.6: the new leader did not re-propose the highest prepared block"
     return check_certificate(cert, validators, checker)
+
+
+class ViewChangeRules(ReplicaBase):
+    """VIEW-CHANGE and NEW-VIEW handling of a replica (R2.6, P10)."""
+
+    def _start_view_change(self, view: int) -> None:
+        self.stats.view_changes += 1
+        self._log("info", "view-change", f"height {self.height} to view {view}")
+        self._enter_view_change(view)
+
+    def _enter_view_change(self, view: int) -> None:
+        previous = self.view
+        self.view = view
+        prepared = self.prepared
+        if self._may_vote(view, "view-change", b"%d" % (prepared.view if prepared else -1)):
+            vc = ViewChange.create(
+                self.signer,
+                self.height,
+                view,
+                prepared,
+                self._prepared_block if prepared else None,
+            )
+            self._send_vote(vc, self._leader_id(view))
+        if self.view == view:  # sending may have completed a NEW-VIEW that moved us on
+            deadline = self._now + compute_timeout(self.observed_latency(), view)
+            self._out.append(SetTimer(Timer(self.height, view), deadline))
+            for v in range(previous + 1, view + 1):
+                for message in self._future_views.pop(v, []):
+                    self._buffered -= 1
+                    self._dispatch(message)
+
+    def _on_view_change(self, vc: ViewChange, trusted: bool = False) -> None:
+        if vc.height > self.height:
+            self._route(vc, vc.height, None)
+            return
+        if vc.height < self.height or vc.view < 1:
+            self.stats.stale += 1
+            return
+        if vc.view > self.view + self.config.max_views_ahead:
+            self.stats.dropped += 1
+            return
+        is_leader = self.validators.get_leader(self.height, vc.view).id == self.id
+        if self.config.mode == "collector" and not is_leader:
+            return
+        if vc.view in self._new_view_sent or vc.view < self.view:
+            return
+        if not trusted:
+            reason = check_view_change_claim(vc, self.validators, self.services.checker)
+            if reason:
+                self._reject(reason[:4], reason)
+                return
+        if not self._add_vote(self._view_changes, vc, trusted).counted:
+            return
+        collector = self._view_changes[vc.view]
+        if is_leader and collector.stake() >= self.validators.quorum:
+            self._send_new_view(vc.view, collector)
+        elif self.config.mode == "broadcast" and not is_leader:
+            self._join_rule()
+
+    def _join_rule(self) -> None:
+        """Follow > W/3 stake of VIEW-CHANGEs for higher views (PBFT's join rule)."""
+        higher = {v: c for v, c in self._view_changes.items() if v > self.view}
+        voters: dict[str, int] = {}
+        for view, collector in sorted(higher.items()):
+            for validator in collector.first:
+                voters.setdefault(validator, view)
+        stake = sum(self.validators.stake_of(v) for v in voters)
+        if 3 * stake > self.validators.total_stake:
+            self.stats.view_changes += 1
+            self._enter_view_change(min(voters.values()))
+
+    def _send_new_view(self, view: int, collector: VoteCollector[ViewChange]) -> None:
+        self._new_view_sent.add(view)
+        changes, top = select_view_changes(list(collector.first.values()), self.validators)
+        if top is not None and top.block is not None:
+            block = top.block  # R2.6: re-propose the highest prepared block
+            prepared = top.prepared
+        else:
+            saved, self.view = self.view, view
+            block = self._build_block()
+            self.view = saved
+            prepared = None
+        pre_prepare = PrePrepare.create(self.signer, view, block)
+        new_view = NewView.create(self.signer, changes, prepared, pre_prepare)
+        self.stats.new_views += 1
+        self._out.append(Broadcast(new_view))
+        self._on_new_view(new_view, trusted=True)
+
+    def _on_new_view(self, nv: NewView, trusted: bool = False) -> None:
+        if nv.height > self.height:
+            self._route(nv, nv.height, None)
+            if nv.pre_prepare.block.last_commit is not None:
+                self._learn_commit(nv.pre_prepare.block.last_commit)
+            return
+        if nv.height < self.height or nv.view < self.view or nv.view in self.proposals:
+            return
+        if not trusted:
+            self.stats.signatures_checked += 1 + len(nv.view_changes)
+            reason = check_new_view(nv, self.validators, self.services.checker)
+            if reason:
+                self._reject(reason[:4], reason)
+                return
+        if nv.view > self.view:
+            previous = self.view
+            self.view = nv.view
+            deadline = self._now + compute_timeout(self.observed_latency(), nv.view)
+            self._out.append(SetTimer(Timer(self.height, nv.view), deadline))
+            for v in range(previous + 1, nv.view):
+                self._buffered -= len(self._future_views.pop(v, []))
+        self._accept_pre_prepare(nv.pre_prepare, trusted=trusted)
+        for message in self._future_views.pop(nv.view, []):
+            self._buffered -= 1
+            self._dispatch(message)
