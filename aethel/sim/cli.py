@@ -67,8 +67,9 @@ def simulate_command(
     fault: Annotated[
         list[str] | None,
         typer.Option(
-            help="fault (repeatable): loss:P, dup:P, reorder:P, spike:P:D (each [@S-E]), "
-            "partition:S-E:F, oneway:S-E:F, crash:N@T[-R[:fresh]], late:N@T"
+            help="fault (repeatable): loss:P, dup:P, reorder:P, spike:P:D (each with an optional "
+            "@S-E window), "
+            "partition:S-E:F, oneway:S-E:F, crash:N@T, crash:N@T-R, crash:N@T-R:fresh, late:N@T"
         ),
     ] = None,
     per_block: Annotated[int, typer.Option(help="transactions (and proofs) per block")] = 4,
