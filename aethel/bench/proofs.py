@@ -29,7 +29,7 @@ import z3
 from aethel.bench import Result
 from aethel.proofs.judge import generate_standard_mix
 from aethel.proofs.model import Proof
-from aethel.proofs.parallel import ResultCache, Verifier, dask_worker_config, verify_proof_block
+from aethel.proofs.parallel import ResultCache, Verifier, verify_proof_block
 from aethel.proofs.solver import run_solver
 from aethel.proofs.verifier import verify_proofs
 
@@ -101,7 +101,6 @@ def _context_history_efforts(proof: Proof, others: list[Proof], rounds: int) -> 
 
 def _dask_throughput(proofs: list[Proof]) -> tuple[float | None, str]:
     try:
-        import dask
         import distributed
     except ImportError:  # pragma: no cover - dask is a declared dependency
         return None, "dask.distributed is not installed"
@@ -110,7 +109,6 @@ def _dask_throughput(proofs: list[Proof]) -> tuple[float | None, str]:
     client_type: Any = distributed.Client
     start = time.perf_counter()
     with (
-        dask.config.set(dask_worker_config()),
         local_cluster(
             n_workers=2,
             threads_per_worker=1,
@@ -130,8 +128,8 @@ def _dask_throughput(proofs: list[Proof]) -> tuple[float | None, str]:
         )
     _check_all_valid(results, len(proofs))
     note = (
-        f"{len(proofs)} proofs, LocalCluster 2 worker processes x 1 thread on 127.0.0.1 "
-        f"(dask_worker_config), chunks of {CHUNK}; cluster start {startup:.1f} s excluded; {load}"
+        f"{len(proofs)} proofs, LocalCluster 2 worker processes x 1 thread on 127.0.0.1, "
+        f"chunks of {CHUNK}; cluster start {startup:.1f} s excluded; {load}"
     )
     return len(proofs) / seconds, note
 

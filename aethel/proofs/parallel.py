@@ -8,8 +8,9 @@ parallel, sequential and cached verification give identical results in the block
   ``concurrent.futures.ProcessPoolExecutor`` (the default for ``parallel=True``: one shared pool
   of ``os.cpu_count()`` workers, started on first use), a ``ThreadPoolExecutor``, or a
   ``dask.distributed.Client`` (or its ``get_executor()``). Proofs travel in CHUNKS, one task per
-  chunk: a dask task costs milliseconds of scheduling, a proof about one. Start dask workers
-  inside ``dask.config.set(dask_worker_config())``: see :data:`DASK_WORKER_ENVIRON` for why.
+  chunk: a dask task costs milliseconds of scheduling, a proof about one. Workers need no
+  special settings: :mod:`aethel.proofs.solver` fixes the malloc thresholds that dask's nanny
+  would otherwise leave slow for fresh Z3 contexts.
 * The cache maps proof id -> (signature, result), bounded LRU. A hit needs the same id AND the
   same signature (the id does not cover the signature, and a proof with a flipped signature bit
   must not inherit a valid result). Statistics are counted where lookups happen, so they are
@@ -34,12 +35,6 @@ from aethel.proofs.verifier import VerificationResult, verify_proof, verify_proo
 
 T = TypeVar("T")
 
-#: Environment for dask worker processes, applied before they start. dask's nanny sets
-#: ``MALLOC_TRIM_THRESHOLD_=65536``, and setting any malloc threshold turns off glibc's dynamic
-#: mmap threshold: each fresh Z3 context then maps and faults in its tables anew (measured
-#: 13 ms instead of 1.2 ms per context, ten times the cost of a whole transfer proof). A fixed
-#: 32 MiB mmap threshold restores the normal cost.
-DASK_WORKER_ENVIRON = {"MALLOC_MMAP_THRESHOLD_": "33554432"}
 #: Default chunk bounds: a chunk is big enough to hide scheduling cost, small enough to balance.
 MIN_CHUNK = 16
 MAX_CHUNK = 512
@@ -125,20 +120,6 @@ class ResultCache:
         with self._lock:
             self._entries.clear()
             self._hits = self._misses = self._evictions = 0
-
-
-def dask_worker_config() -> dict[str, Any]:
-    """Return dask settings that start workers with :data:`DASK_WORKER_ENVIRON`.
-
-    Use as ``with dask.config.set(dask_worker_config()): LocalCluster(...)`` (or put the same
-    ``distributed.nanny.pre-spawn-environ`` entries in the cluster's dask configuration).
-    """
-    import dask
-    import distributed  # noqa: F401 - loads the distributed defaults into dask.config
-
-    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", default={}))
-    environ.update(DASK_WORKER_ENVIRON)
-    return {"distributed.nanny.pre-spawn-environ": environ}
 
 
 # --------------------------------------------------------------------------- default pool

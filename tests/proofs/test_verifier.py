@@ -266,3 +266,12 @@ def test_judge_proofs_cover_their_transfer(judge: Judge) -> None:
     assert proof.kind is ProofKind.TRANSFER
     assert proof.claimed is Outcome.UNSAT
     assert verify_proof(proof).is_valid
+
+
+def test_the_solver_fixes_glibc_malloc_thresholds_on_linux() -> None:
+    # Fresh contexts are only fast with fixed thresholds (see aethel.proofs.solver).
+    import sys
+
+    from aethel.proofs.solver import MMAP_THRESHOLD_FIXED
+
+    assert MMAP_THRESHOLD_FIXED is sys.platform.startswith("linux")
