@@ -34,7 +34,8 @@ from aethel.consensus.events import (
 )
 from aethel.consensus.evidence import Evidence
 from aethel.consensus.interfaces import Execution
-from aethel.consensus.messages import Message, parse_commit_certificate, parse_message
+from aethel.consensus.messages import Message
+from aethel.consensus.wire import parse_commit_certificate, parse_message
 from aethel.encoding import parse_hex
 from aethel.errors import ProtocolViolation
 

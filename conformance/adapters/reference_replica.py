@@ -13,12 +13,12 @@ from typing import Any
 from aethel.consensus.block import parse_block
 from aethel.consensus.events import Output, Timer
 from aethel.consensus.ledger import LedgerExecutor, LedgerValidator, StateRepository
-from aethel.consensus.messages import parse_commit_certificate, parse_message
 from aethel.consensus.replica import MODES, Replica, ReplicaConfig, Services
 from aethel.consensus.signing import DirectSignatureChecker, KeySigner
 from aethel.consensus.stores import MemoryChainStore
 from aethel.consensus.timeouts import compute_timeout
 from aethel.consensus.validators import parse_validator_set
+from aethel.consensus.wire import parse_commit_certificate, parse_message
 from aethel.encoding import JSONValue, KeyPair, parse_hex
 from aethel.merkle import EMPTY_HASH
 from aethel.state.transitions import Genesis

@@ -387,3 +387,40 @@ def test_cache_statistics_are_true(state_tree_api: StateTreeAPI, measure: Measur
     if after["size"] > after["max_size"]:
         raise AssertionError(f"size {after['size']} > max_size {after['max_size']}")
     measure.check("T22.1b", "hit_rate", after["hit_rate"])
+
+
+@pytest.mark.req("T22.3.B5")
+@pytest.mark.performance
+@pytest.mark.parametrize("size", [10_000, 100_000], ids=lambda n: f"keys-{n}")
+def test_build_and_update_throughput(
+    state_tree_api: StateTreeAPI, measure: Measure, seed: int, size: int
+) -> None:
+    """Build a tree of ``size`` keys in one batch, then apply 1,000-key batched updates: keys per
+    second of each (wall clock through the adapter) with the node cache statistics of the run.
+    (The 1,000,000-key build runs in the N2 case above.)"""
+    import time
+
+    rng = random.Random(seed + size)
+    names = [f"k{rng.getrandbits(64):016x}" for _ in range(size)]
+    tree = state_tree_api.new(None)
+    try:
+        start = time.perf_counter()
+        tree.batch_update([{"op": "set", "key": k, "value": 1} for k in names])
+        build = size / (time.perf_counter() - start)
+        rounds, per_round = 5, 1_000
+        start = time.perf_counter()
+        for round_ in range(rounds):
+            chosen = rng.sample(names, per_round)
+            tree.batch_update([{"op": "set", "key": k, "value": round_ + 2} for k in chosen])
+        update = rounds * per_round / (time.perf_counter() - start)
+        stats = tree.get_cache_stats()
+    finally:
+        close(tree)
+    series = "keys per second by tree size"
+    measure.record("build_keys_per_s", build, "keys/s", x=size, series=series)
+    measure.record("update_keys_per_s", update, "keys/s", x=size, series=series)
+    measure.record("cache_hit_rate", stats["hit_rate"], "ratio", x=size)
+    if stats["hits"] + stats["misses"] == 0:
+        raise AssertionError(
+            "updates of a stored tree looked up no node: the statistics are not real"
+        )
