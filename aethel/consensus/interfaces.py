@@ -26,7 +26,7 @@ from aethel.encoding import JSONValue
 
 if TYPE_CHECKING:
     from aethel.consensus.block import ProofBlock
-    from aethel.consensus.messages import CommitCertificate
+    from aethel.consensus.messages import CommitCertificate, PrepareCertificate
     from aethel.consensus.validators import ValidatorSet
 
 
@@ -177,6 +177,15 @@ class ChainStore(Protocol):
 
     def get_votes(self, height: int) -> Mapping[tuple[int, str], bytes]:
         """Return the journaled votes of ``height``: (view, kind) -> signed key."""
+        ...
+
+    def record_lock(self, certificate: PrepareCertificate, block: ProofBlock) -> None:
+        """Persist the highest prepare certificate (the lock) and its block, before the COMMIT
+        it justifies is sent: a restarted validator keeps its lock (R2.6)."""
+        ...
+
+    def get_lock(self, height: int) -> tuple[PrepareCertificate, ProofBlock] | None:
+        """Return the persisted lock of ``height``, if any."""
         ...
 
 

@@ -20,8 +20,13 @@ from pathlib import Path
 from aethel.consensus.block import ProofBlock, parse_block
 from aethel.consensus.interfaces import BlockVerdict, CommittedHeight, Execution
 from aethel.consensus.ledger import LedgerView, build_operations, make_execution
-from aethel.consensus.messages import CommitCertificate, parse_commit_certificate
+from aethel.consensus.messages import (
+    CommitCertificate,
+    PrepareCertificate,
+    parse_commit_certificate,
+)
 from aethel.consensus.validators import ValidatorSet
+from aethel.consensus.wire import parse_prepare_certificate
 from aethel.encoding import canonical_json, parse_canonical_json
 from aethel.errors import ProtocolViolation, UsageError
 from aethel.merkle import OverlayNodeStore, StateTree
@@ -33,7 +38,10 @@ _JOURNAL = """
 CREATE TABLE IF NOT EXISTS votes (
     height INTEGER NOT NULL, view INTEGER NOT NULL, kind TEXT NOT NULL, key BLOB NOT NULL,
     PRIMARY KEY (height, view, kind)
-)
+);
+CREATE TABLE IF NOT EXISTS locks (
+    height INTEGER PRIMARY KEY, certificate BLOB NOT NULL, block BLOB NOT NULL
+);
 """
 
 
@@ -50,7 +58,7 @@ class PersistentLedger:
         self._journal = sqlite3.connect(str(journal), isolation_level=None)
         self._journal.execute("PRAGMA journal_mode=WAL")
         self._journal.execute("PRAGMA synchronous=FULL")
-        self._journal.execute(_JOURNAL)
+        self._journal.executescript(_JOURNAL)
 
     def close(self) -> None:
         """Close the state store and the journal."""
@@ -147,6 +155,7 @@ class PersistentLedger:
         }
         self.store.commit(staged, records)
         self._journal.execute("DELETE FROM votes WHERE height <= ?", (block.height,))
+        self._journal.execute("DELETE FROM locks WHERE height <= ?", (block.height,))
 
     def receive_snapshot(self, tree: StateTree) -> None:
         """Hold a verified snapshot tree (from aethel.state.sync) for :meth:`install_snapshot`."""
@@ -179,6 +188,27 @@ class PersistentLedger:
         self._journal.execute(
             "INSERT OR IGNORE INTO votes VALUES (?, ?, ?, ?)", (height, view, kind, key)
         )
+
+    def record_lock(self, certificate: PrepareCertificate, block: ProofBlock) -> None:
+        """Persist the lock of its height durably before the COMMIT it justifies is sent."""
+        self._journal.execute(
+            "INSERT OR REPLACE INTO locks VALUES (?, ?, ?)",
+            (
+                certificate.height,
+                canonical_json(certificate.to_wire()),
+                canonical_json(block.to_wire()),
+            ),
+        )
+
+    def get_lock(self, height: int) -> tuple[PrepareCertificate, ProofBlock] | None:
+        """Return the persisted lock of ``height``."""
+        row = self._journal.execute(
+            "SELECT certificate, block FROM locks WHERE height = ?", (height,)
+        ).fetchone()
+        if row is None:
+            return None
+        certificate = parse_prepare_certificate(parse_canonical_json(row[0]))
+        return certificate, parse_block(parse_canonical_json(row[1]))
 
     def get_votes(self, height: int) -> Mapping[tuple[int, str], bytes]:
         """Return the journaled votes of ``height``."""

@@ -303,6 +303,7 @@ class Replica(ViewChangeRules):
         if self.prepared is None or cert.view > self.prepared.view:
             self.prepared = cert
             self._prepared_block = proposal.block
+            self.services.store.record_lock(cert, proposal.block)
         self._sample_latency(cert.view, "prepare")
         if cert.view == self.view and self._may_vote(
             cert.view, "commit", cert.digest + proposal.execution.post_root

@@ -311,6 +311,10 @@ class ReplicaBase:
         self._vote_sent_at: dict[tuple[int, str], int] = {}
         self._future_views: dict[int, list[Message]] = {}
         self._journal = dict(self.services.store.get_votes(self.height))
+        self._helped: set[str] = set()
+        lock = self.services.store.get_lock(self.height)
+        if lock is not None:  # a restart keeps the lock it voted COMMIT on (R2.6)
+            self.prepared, self._prepared_block = lock
 
     def _adopt_stakes(self) -> None:
         stakes = self.services.executor.get_stakes(self.state_root)
@@ -352,6 +356,8 @@ class ReplicaBase:
         """Return True if ``message`` is for now; buffer or drop it otherwise."""
         if height < self.height:
             self.stats.stale += 1
+            if isinstance(message, ViewChange):
+                self._help_lagging(message.validator, height)
             return False
         if height > self.height:
             if height <= self.height + self.config.max_heights_ahead:
@@ -366,6 +372,21 @@ class ReplicaBase:
                 self.stats.dropped += 1
             return False
         return True
+
+    def _help_lagging(self, validator: str, height: int) -> None:
+        """Send a validator still changing views at a committed height that height's commit
+        certificate, once per height: it commits or syncs from it (R3.5). Without this, nodes
+        that missed a commit while down would wait for a height that needs their votes."""
+        if (
+            validator == self.id
+            or validator in self._helped
+            or self.validators.get(validator) is None
+        ):
+            return
+        certificate = self.services.store.get_certificate(height)
+        if certificate is not None:
+            self._helped.add(validator)
+            self._out.append(Send(validator, certificate))
 
     def _reject(self, rule_id: str, reason: str) -> None:
         self.stats.rejected += 1

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from aethel.consensus.block import ProofBlock
 from aethel.consensus.interfaces import CommittedHeight, Execution
-from aethel.consensus.messages import CommitCertificate
+from aethel.consensus.messages import CommitCertificate, PrepareCertificate
 
 
 class MemoryChainStore:
@@ -22,6 +22,7 @@ class MemoryChainStore:
         self.certificates: dict[int, CommitCertificate] = {}
         self._latest: CommittedHeight | None = None
         self._votes: dict[int, dict[tuple[int, str], bytes]] = {}
+        self._locks: dict[int, tuple[PrepareCertificate, ProofBlock]] = {}
 
     def latest(self) -> CommittedHeight | None:
         """Return the latest committed height."""
@@ -36,6 +37,8 @@ class MemoryChainStore:
         self._latest = CommittedHeight(block.height, block.digest, execution.post_root, certificate)
         for height in [h for h in self._votes if h <= block.height]:
             del self._votes[height]
+        for height in [h for h in self._locks if h <= block.height]:
+            del self._locks[height]
 
     def get_block(self, height: int) -> ProofBlock | None:
         """Return the block at ``height``."""
@@ -60,3 +63,11 @@ class MemoryChainStore:
     def get_votes(self, height: int) -> Mapping[tuple[int, str], bytes]:
         """Return the journaled votes of ``height``."""
         return dict(self._votes.get(height, {}))
+
+    def record_lock(self, certificate: PrepareCertificate, block: ProofBlock) -> None:
+        """Keep the lock of its height."""
+        self._locks[certificate.height] = (certificate, block)
+
+    def get_lock(self, height: int) -> tuple[PrepareCertificate, ProofBlock] | None:
+        """Return the lock of ``height``."""
+        return self._locks.get(height)

@@ -144,6 +144,8 @@ class ViewChangeRules(ReplicaBase):
             return
         if vc.height < self.height or vc.view < 1:
             self.stats.stale += 1
+            if vc.height < self.height:
+                self._help_lagging(vc.validator, vc.height)
             return
         if vc.view > self.view + self.config.max_views_ahead:
             self.stats.dropped += 1
