@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from properties.machines.common import run_machine
+from aethel.consensus.replica import Mode
+from properties.machines.common import bug_hunt_settings, run_machine
+from properties.machines.consensus import LivenessFailure, make_consensus_machine
 from properties.machines.mempool import make_mempool_machine
 from properties.machines.state_store import make_state_store_machine
 from properties.machines.state_tree import make_state_tree_machine
@@ -38,3 +40,29 @@ def test_mempool_machine() -> None:
 @pytest.mark.req("R1.4", "R7.5", "T22.2d", "P30")
 def test_verifier_machine() -> None:
     run_machine(make_verifier_machine(ReferenceVerifierDriver))
+
+
+#: Known liveness defects of the reference replica, replayed as strict xfails in
+#: test_consensus_liveness.py. The ci profile may or may not hit them in 50 examples, so the
+#: machine's liveness run below is a non-strict xfail until they are fixed.
+KNOWN_LIVENESS_DEFECTS = (
+    "in both modes, a validator whose view ran ahead never rejoins, and one that lost a "
+    "height's COMMITs never learns the height committed: see test_consensus_liveness.py"
+)
+
+
+@pytest.mark.req(
+    "R2.2", "R2.3", "R2.4", "R2.6", "R3.2", "R3.6", "R4.1", "R4.6", "R4.7", "R7.5",
+    "P7", "P8", "P14", "P15", "P19", "P20",
+)  # fmt: skip
+@pytest.mark.parametrize("mode", ["collector", "broadcast"])
+def test_consensus_machine_safety(mode: Mode) -> None:
+    run_machine(make_consensus_machine(mode=mode, check_liveness=False))
+
+
+# No req marker: a test that is expected to fail covers nothing yet (R2.5, R7.6, P6, P9, P31).
+@pytest.mark.xfail(strict=False, raises=LivenessFailure, reason=KNOWN_LIVENESS_DEFECTS)
+@pytest.mark.parametrize("mode", ["collector", "broadcast"])
+def test_consensus_machine_liveness(mode: Mode) -> None:
+    # Without shrinking: the xfail only needs the failure, and shrinking it takes minutes.
+    run_machine(make_consensus_machine(mode=mode), bug_hunt_settings())

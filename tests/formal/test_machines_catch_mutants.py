@@ -14,10 +14,12 @@ import pytest
 from hypothesis.stateful import RuleBasedStateMachine
 
 from properties.machines.common import ModelMismatch, bug_hunt_settings, run_machine
+from properties.machines.consensus import make_consensus_machine
 from properties.machines.mempool import make_mempool_machine
 from properties.machines.state_store import make_state_store_machine
 from properties.machines.state_tree import make_state_tree_machine
 from properties.machines.verifier import make_verifier_machine
+from properties.mutants.consensus import NoViewChangeOnTimeout, QuorumWithoutPlusOne
 from properties.mutants.mempool import ArrivalOrderMempool, DoubleSpendKeepsFirst
 from properties.mutants.state_store import ReopenAtFirstHeight, StaleLatestView
 from properties.mutants.state_tree import FirstWriteWinsTree, NeighbourlessAbsenceTree
@@ -75,6 +77,24 @@ MUTANTS: list[tuple[str, Build, str]] = [
         ),
         "R1.4",
     ),
+    *[
+        (
+            f"replica-quorum-without-plus-one-{mode}",
+            lambda mode=mode: make_consensus_machine(QuorumWithoutPlusOne, mode, "no-plus-one"),
+            "R2.3",
+        )
+        for mode in ("collector", "broadcast")
+    ],
+    *[
+        (
+            f"replica-no-view-change-{mode}",
+            lambda mode=mode: make_consensus_machine(
+                NoViewChangeOnTimeout, mode, "no-view-change", check_liveness=False
+            ),
+            "R2.6",
+        )
+        for mode in ("collector", "broadcast")
+    ],
 ]
 
 

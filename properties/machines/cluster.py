@@ -1,0 +1,365 @@
+"""A small cluster of replicas whose network is driven step by step by a state machine.
+
+Every network event is an explicit action: deliver a chosen in-flight message, drop it,
+duplicate it, let time pass, partition, heal, crash, restart, fire a timer, or let the Byzantine
+validator send something. Nothing happens on its own, so a Hypothesis machine can search the
+interleavings and shrink a failure to the few actions that matter.
+
+The replicas talk through the sans-IO interface of :mod:`aethel.consensus.events` (events in,
+outputs out). ``replica_class`` is what the cluster runs for every validator: the reference
+:class:`~aethel.consensus.replica.Replica`, or a subclass with a planted defect. Until the
+conformance adapter grows replica commands, this class is the seam where another
+implementation plugs in (LOCAL SHIM).
+
+Cluster: four validators with stakes 20k, 20k, 10k, 10k (W = 60k, q(W) = 40,001). ``v003``
+(10k < W/3) is Byzantine: it runs the replica code, and the machine may also make it equivocate,
+forge, or propose a block holding an invalid proof. The three honest validators hold 50k >= q(W),
+so they must keep committing once the network heals (R2.5). Stakes are unequal on purpose: a
+quorum counted by heads, or without the + 1, differs from q(W) here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aethel.consensus.block import ProofBlock
+from aethel.consensus.events import (
+    Broadcast,
+    Committed,
+    EvidenceFound,
+    Output,
+    RequestSync,
+    Send,
+    SetTimer,
+    Timer,
+)
+from aethel.consensus.ledger import (
+    LedgerExecutor,
+    LedgerValidator,
+    StateRepository,
+    make_genesis,
+)
+from aethel.consensus.messages import Commit, Message, Prepare, PrePrepare
+from aethel.consensus.replica import Mode, Replica, ReplicaConfig, Services
+from aethel.consensus.signing import DirectSignatureChecker, KeySigner
+from aethel.consensus.stores import MemoryChainStore
+from aethel.consensus.validators import Validator, ValidatorSet, make_validator_keys
+from aethel.consensus.workload import TransferWorkload
+from aethel.encoding import sha256
+from aethel.proofs.model import Outcome, Proof, proof_from_json, sign_proof
+from aethel.proofs.verifier import VerificationResult, verify_proof
+from aethel.state.transitions import Genesis
+
+NAMES = ("v000", "v001", "v002", "v003")
+STAKES = (20_000, 20_000, 10_000, 10_000)
+BYZANTINE = "v003"
+HONEST = tuple(name for name in NAMES if name != BYZANTINE)
+#: Epoch seed of the leader draw, chosen so that v003 leads height 1 and height 5 at view 0
+#: (its false proposals and equivocations then come from a real leader).
+EPOCH_SEED = (37).to_bytes(32, "big")
+#: One-way delivery time of a message in virtual ns (1 ms).
+HOP_NS = 1_000_000
+
+ReplicaClass = Callable[..., Replica]
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """A message in flight from ``source`` to ``target`` (a Timer for local propose events)."""
+
+    source: str
+    target: str
+    message: Message | Timer
+
+
+class MemoVerifier:
+    """Proof verification memoized by (proof id, signature): a pure function (DESIGN.md)."""
+
+    def __init__(self) -> None:
+        self._memo: dict[tuple[bytes, bytes], VerificationResult] = {}
+
+    def __call__(self, proof: Proof) -> VerificationResult:
+        key = (proof.proof_id, proof.signature)
+        result = self._memo.get(key)
+        if result is None:
+            result = self._memo[key] = verify_proof(proof)
+        return result
+
+
+@dataclass
+class Cluster:
+    """Replicas, their stores, the messages in flight and what the replicas reported."""
+
+    replica_class: ReplicaClass
+    mode: Mode
+    validators: ValidatorSet
+    keys: dict[str, Any]
+    repository: StateRepository
+    workload: TransferWorkload
+    genesis: Genesis
+    verify: MemoVerifier
+    stores: dict[str, MemoryChainStore]
+    replicas: dict[str, Replica] = field(default_factory=dict)
+    in_flight: list[Envelope] = field(default_factory=list)
+    timers: dict[str, SetTimer] = field(default_factory=dict)
+    commits: dict[str, list[Committed]] = field(default_factory=dict)
+    evidence: list[EvidenceFound] = field(default_factory=list)
+    down: set[str] = field(default_factory=set)
+    #: The side of a partition; messages between it and the rest are held until heal.
+    side: frozenset[str] = frozenset()
+    now: int = 0
+    #: (node, height, digest, post_root) of every commit in order, across restarts.
+    history: list[tuple[str, int, bytes, bytes]] = field(default_factory=list)
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _services(self, name: str) -> Services:
+        return Services(
+            DirectSignatureChecker(),
+            LedgerValidator(self.repository, verify=self.verify),
+            LedgerExecutor(self.repository, self.genesis),
+            self.stores[name],
+            self.workload,
+        )
+
+    def _make_replica(self, name: str) -> Replica:
+        return self.replica_class(
+            KeySigner(name, self.keys[name]),
+            self.validators,
+            self._services(name),
+            ReplicaConfig(mode=self.mode),
+        )
+
+    def route(self, source: str, outputs: list[Output]) -> None:
+        """Turn a replica's outputs into messages in flight, timers and records."""
+        for out in outputs:
+            if isinstance(out, Send):
+                self.in_flight.append(Envelope(source, out.to, out.message))
+            elif isinstance(out, Broadcast):
+                for target in NAMES:
+                    if target != source:
+                        self.in_flight.append(Envelope(source, target, out.message))
+            elif isinstance(out, SetTimer):
+                if out.timer.kind == "propose":
+                    self.in_flight.append(Envelope(source, source, out.timer))
+                else:
+                    self.timers[source] = out
+            elif isinstance(out, Committed):
+                self.commits.setdefault(source, []).append(out)
+                self.history.append(
+                    (source, out.height, out.block.digest, out.certificate.post_root)
+                )
+            elif isinstance(out, EvidenceFound):
+                self.evidence.append(out)
+            elif isinstance(out, RequestSync):
+                self._sync(source, out)
+
+    def _sync(self, name: str, request: RequestSync) -> None:
+        """Serve a state sync from any store that committed the certified block (R3.1)."""
+        cert = request.certificate
+        for other in NAMES:
+            block = self.stores[other].get_block(cert.height)
+            if block is not None and block.digest == cert.digest:
+                self.stores[name].install_snapshot(cert, block)
+                self.route(name, self.replicas[name].on_sync_completed(cert, block, self.now))
+                return
+
+    def is_deliverable(self, envelope: Envelope) -> bool:
+        """Return True unless a partition separates the envelope's ends."""
+        if envelope.source == envelope.target or not self.side:
+            return True
+        return (envelope.source in self.side) == (envelope.target in self.side)
+
+    def deliverable(self) -> list[int]:
+        """Return the indices of the messages that could be delivered now."""
+        return [i for i, e in enumerate(self.in_flight) if self.is_deliverable(e)]
+
+    # ------------------------------------------------------------------ network actions
+
+    def start(self) -> None:
+        """Start every replica at time 0."""
+        for name in NAMES:
+            self.replicas[name] = self._make_replica(name)
+        for name in NAMES:
+            self.route(name, self.replicas[name].start(self.now))
+
+    def deliver(self, index: int) -> None:
+        """Deliver in-flight message ``index``; a crashed target loses it."""
+        envelope = self.in_flight.pop(index)
+        if envelope.target in self.down:
+            return
+        self.now += HOP_NS
+        replica = self.replicas[envelope.target]
+        if isinstance(envelope.message, Timer):
+            self.route(envelope.target, replica.on_timer(envelope.message, self.now))
+        else:
+            outputs = replica.on_message(envelope.message, self.now, envelope.source)
+            self.route(envelope.target, outputs)
+
+    def drop(self, index: int) -> None:
+        """Lose in-flight message ``index``."""
+        self.in_flight.pop(index)
+
+    def duplicate(self, index: int) -> None:
+        """Send in-flight message ``index`` a second time."""
+        self.in_flight.append(self.in_flight[index])
+
+    def advance(self, nanoseconds: int) -> None:
+        """Let virtual time pass (timers only fire when asked)."""
+        self.now += nanoseconds
+
+    def partition(self, side: frozenset[str]) -> None:
+        """Cut the network between ``side`` and the rest."""
+        self.side = side
+
+    def heal(self) -> None:
+        """Join the network again; held messages become deliverable."""
+        self.side = frozenset()
+
+    def crash(self, name: str) -> None:
+        """Stop ``name``: it loses its in-memory state and pending timer, keeps its store."""
+        self.down.add(name)
+        self.timers.pop(name, None)
+        self.in_flight = [e for e in self.in_flight if not (e.target == name == e.source)]
+
+    def restart(self, name: str) -> None:
+        """Start ``name`` again from its store (committed chain and vote journal, R5.4)."""
+        self.down.discard(name)
+        self.replicas[name] = self._make_replica(name)
+        self.route(name, self.replicas[name].start(self.now))
+
+    def fire_timer(self, name: str) -> bool:
+        """Fire ``name``'s view timer (time jumps to its deadline); False if there is none."""
+        timer = self.timers.pop(name, None)
+        if timer is None or name in self.down:
+            return False
+        self.now = max(self.now, timer.deadline)
+        self.route(name, self.replicas[name].on_timer(timer.timer, self.now))
+        return True
+
+    def inject(self, message: Message, targets: list[str]) -> None:
+        """Put a message the Byzantine validator made on the wire to ``targets``."""
+        for target in targets:
+            if target != BYZANTINE:
+                self.in_flight.append(Envelope(BYZANTINE, target, message))
+
+    # ------------------------------------------------------------------ Byzantine messages
+
+    def byzantine_signer(self) -> KeySigner:
+        """Return the Byzantine validator's signer (its real key)."""
+        return KeySigner(BYZANTINE, self.keys[BYZANTINE])
+
+    def conflicting_vote(self, target: str, salt: int, commit: bool) -> Message:
+        """Return a signed vote of the Byzantine validator for a made-up digest at the
+        target's current (height, view): a second vote there is equivocation."""
+        replica = self.replicas[target]
+        digest = sha256(b"byzantine-%d" % salt)
+        signer = self.byzantine_signer()
+        if commit:
+            return Commit.create(signer, replica.height, replica.view, digest, digest)
+        return Prepare.create(signer, replica.height, replica.view, digest)
+
+    def forged_copy(self, index: int) -> Message | None:
+        """Return in-flight vote ``index`` with its signature altered (R7.5), if it is a vote."""
+        message = self.in_flight[index].message
+        if not isinstance(message, Prepare | Commit):
+            return None
+        signature = bytearray(message.signature)
+        signature[0] ^= 0x80
+        if isinstance(message, Prepare):
+            return Prepare(
+                message.height, message.view, message.digest, message.validator, bytes(signature)
+            )
+        return Commit(
+            message.height,
+            message.view,
+            message.digest,
+            message.post_root,
+            message.validator,
+            bytes(signature),
+        )
+
+    def invalid_proposal(self, target: str) -> PrePrepare | None:
+        """Return a signed proposal by the Byzantine validator, if it leads the target's current
+        view 0, of a block whose one proof claims the opposite of what Z3 finds (R1.5)."""
+        replica = self.replicas[target]
+        if replica.view != 0 or self.validators.get_leader(replica.height, 0).id != BYZANTINE:
+            return None
+        transactions, proofs = self.workload.select(replica.height, replica.state_root)
+        if not proofs:
+            return None
+        honest = proof_from_json(proofs[0])
+        false_claim = sign_proof(
+            self.keys[BYZANTINE],
+            kind=honest.kind,
+            smt=honest.smt,
+            claimed=Outcome.SAT,  # the obligation holds (unsat): claiming sat is false
+            budget=honest.budget,
+            subjects=honest.subjects,
+        )
+        block = ProofBlock.create(
+            self.byzantine_signer(),
+            replica.height,
+            replica.parent,
+            transactions[:1],
+            [false_claim.to_json()],
+            (),
+            replica.last_certificate,
+        )
+        return PrePrepare.create(self.byzantine_signer(), 0, block)
+
+    # ------------------------------------------------------------------ liveness
+
+    def settle(self, max_deliveries: int = 20_000, max_timer_rounds: int = 60) -> None:
+        """Run the healed network synchronously until every up honest validator commits again.
+
+        After GST (R2.5): every message in flight is delivered, in order, one hop apart; only
+        when none is left does time jump to the earliest timer deadline, which fires alone.
+        """
+        deliveries = rounds = 0
+        baseline = {name: len(self.commits.get(name, [])) for name in HONEST}
+        while deliveries < max_deliveries and rounds <= max_timer_rounds:
+            if all(
+                len(self.commits.get(n, [])) > baseline[n] for n in HONEST if n not in self.down
+            ):
+                return
+            if self.in_flight:
+                self.deliver(0)
+                deliveries += 1
+                continue
+            armed = [n for n in self.timers if n not in self.down]
+            if not armed:
+                return
+            rounds += 1
+            self.fire_timer(min(armed, key=lambda n: (self.timers[n].deadline, n)))
+
+
+def make_cluster(replica_class: ReplicaClass = Replica, mode: Mode = "collector") -> Cluster:
+    """Return a started cluster of the four validators running ``replica_class``."""
+    keys = make_validator_keys(len(NAMES), seed=7)
+    validators = ValidatorSet.create(
+        0,
+        EPOCH_SEED,
+        [
+            Validator(name, key.public_key, stake)
+            for name, key, stake in zip(NAMES, keys, STAKES, strict=True)
+        ],
+    )
+    repository = StateRepository()
+    workload = TransferWorkload(repository, seed=7, accounts=6, per_block=1)
+    genesis = make_genesis(workload.genesis_balances, validators)
+    cluster = Cluster(
+        replica_class=replica_class,
+        mode=mode,
+        validators=validators,
+        keys=dict(zip(NAMES, keys, strict=True)),
+        repository=repository,
+        workload=workload,
+        genesis=genesis,
+        verify=MemoVerifier(),
+        stores={name: MemoryChainStore() for name in NAMES},
+    )
+    cluster.start()
+    return cluster
