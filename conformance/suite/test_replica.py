@@ -263,3 +263,37 @@ def test_batch_processing_equals_one_at_a_time(
     for key, value in stats_one.items():
         if isinstance(value, int) and isinstance(again.get(key), int) and again[key] < value:
             raise AssertionError(f"counter {key} decreased from {value} to {again[key]}")
+
+
+@pytest.mark.req("R3.1")
+def test_synced_state_must_match_the_certified_root(
+    impl: Implementation, replica_api: ReplicaAPI
+) -> None:
+    """A lagging replica is handed the state of a certified height: it must refuse a state whose
+    root is not the certificate's post-state root, and adopt the right one."""
+    from conformance.adapters.errors import Rejected
+
+    cluster = make_cluster(impl, 4, [])
+    cluster.start()
+    cluster.run(max_steps=4_000)
+    commit = cluster.commits["v000"][0]
+    cert, block = commit.certificate, commit.block
+    state = dict(cluster.repository.get(cert.post_root).leaves())
+    late = make_cluster(impl, 4, ["v001"]).nodes["v001"]
+    late.start(0)
+    forged = dict(state)
+    key = next(k for k in sorted(forged) if k.startswith("balance:"))
+    forged[key] = forged[key] + 1
+    try:
+        late.remote.on_sync_completed(cert.to_wire(), block.to_wire(), forged, 10**9)
+    except Rejected:
+        pass
+    else:
+        if late.remote.status()["height"] > cert.height:
+            raise AssertionError(
+                "the replica adopted a state whose root no certificate vouches for"
+            )
+    late.remote.on_sync_completed(cert.to_wire(), block.to_wire(), state, 10**9)
+    status = late.remote.status()
+    expect_equal(status["height"], cert.height + 1, "height after adopting the certified state")
+    expect_equal(status["state_root"], cert.post_root.hex(), "state root after the sync")
