@@ -82,7 +82,32 @@ def invalid_proposals(mixed: MixedResult) -> set[bytes]:
     return bad
 
 
-@pytest.mark.req("R2.4", "P8", "R3.2", "R1.4", "R4.1", "P15", "R3.6", "P14", "R5.2")
+def check_reward_split(mixed: MixedResult) -> None:
+    """Each implementation node pays height h-1's reward in height h's transition, split among
+    the members of h-1's commit certificate by stake, the remainder to h-1's proposer (R1.3)."""
+    validators = mixed.sim.validators
+    for node, proxy in mixed.impl_replicas.items():
+        by_height = {c.height: c for c in proxy.committed}
+        for height, commit in sorted(by_height.items()):
+            parent = by_height.get(height - 1)
+            cert = commit.block.last_commit
+            if parent is None or cert is None or not parent.execution.pending_reward:
+                continue
+            reward = parent.execution.pending_reward
+            stakes = {m: validators.stake_of(m) for m in cert.members}
+            total = sum(stakes.values())
+            expected = {m: reward * s // total for m, s in stakes.items()}
+            proposer = parent.block.proposer
+            expected[proposer] = expected.get(proposer, 0) + reward - sum(expected.values())
+            got = {k: v for k, v in commit.execution.rewards.items() if v}
+            want = {k: v for k, v in expected.items() if v}
+            if got != want:
+                raise AssertionError(
+                    f"node {node} paid height {height - 1}'s reward as {got}, not {want}"
+                )
+
+
+@pytest.mark.req("R2.4", "P8", "R3.2", "R1.4", "R1.3", "R4.1", "P15", "R3.6", "P14", "R5.2")
 @pytest.mark.parametrize("mode", ["collector", "broadcast"], ids=str)
 def test_agreement_with_reference_replicas(
     impl: Implementation, replica_api: ReplicaAPI, mode: str, seed: int
@@ -91,6 +116,7 @@ def test_agreement_with_reference_replicas(
     roots at every height (so its difficulty, rewards and books are the reference's)."""
     mixed = run_mixed(impl, SimConfig(validators=4, heights=3, mode=mode, seed=seed), 2)
     require_clean(mixed, 3)
+    check_reward_split(mixed)
 
 
 @pytest.mark.req("R2.2", "P6", "R2.4", "P8")
@@ -115,7 +141,7 @@ def _leader_is_byzantine(sim: Simulation) -> bool:
     return sim.ids.index(leader) in sim.behaviours
 
 
-@pytest.mark.req("R1.1", "P1", "R1.5", "P5")
+@pytest.mark.req("R1.1", "P1", "R1.5", "P5", "R8.5", "P36")
 def test_block_with_a_false_proof_gets_no_vote(
     impl: Implementation, replica_api: ReplicaAPI
 ) -> None:

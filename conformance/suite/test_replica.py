@@ -11,12 +11,17 @@ from dataclasses import replace
 import pytest
 
 from aethel.consensus.events import Committed, Timer
+from aethel.consensus.ledger import make_genesis
 from aethel.consensus.messages import Prepare, PrepareCertificate, PrePrepare
+from aethel.consensus.validators import make_validator_keys
 from conformance.adapters import Implementation
 from conformance.adapters.api import ReplicaAPI
+from conformance.adapters.errors import Rejected
+from conformance.adapters.reference_replica import genesis_to_json
 from conformance.checks import expect_equal
 from conformance.cluster import Cluster, make_cluster
 from conformance.mixed import ImplReplica
+from conformance.plugin import catalog_threshold
 from conformance.replica_wire import output_to_json
 
 pytestmark = pytest.mark.capability("replica")
@@ -271,8 +276,6 @@ def test_synced_state_must_match_the_certified_root(
 ) -> None:
     """A lagging replica is handed the state of a certified height: it must refuse a state whose
     root is not the certificate's post-state root, and adopt the right one."""
-    from conformance.adapters.errors import Rejected
-
     cluster = make_cluster(impl, 4, [])
     cluster.start()
     cluster.run(max_steps=4_000)
@@ -297,3 +300,21 @@ def test_synced_state_must_match_the_certified_root(
     status = late.remote.status()
     expect_equal(status["height"], cert.height + 1, "height after adopting the certified state")
     expect_equal(status["state_root"], cert.post_root.hex(), "state root after the sync")
+
+
+@pytest.mark.req("R4.3", "P17")
+def test_validator_set_below_minimum_stake_is_refused(
+    impl: Implementation, replica_api: ReplicaAPI
+) -> None:
+    """A replica is never built over a validator set that lists a stake below the minimum."""
+    minimum = int(catalog_threshold("P17", "member_stake").value)
+    probe = make_cluster(impl, 4, [])
+    wire = probe.validators.to_wire()
+    wire["validators"][2]["stake"] = minimum - 1
+    genesis = genesis_to_json(make_genesis(probe.workload.genesis_balances, probe.validators))
+    seed = make_validator_keys(4, 1)[0].seed.hex()
+    try:
+        replica_api.new(wire, "v000", seed, "collector", genesis)
+    except Rejected:
+        return
+    raise AssertionError(f"a validator set with a stake of {minimum - 1} was accepted")
