@@ -11,7 +11,9 @@ After every step the machine checks, against it:
 * a tree fed batches has the same root as a twin fed the same writes one at a time (I4, T22.1a);
 * a proof of any key is an inclusion proof exactly when the key is present, carries the model's
   value, verifies under the current root (by the implementation and by the spec's verifier),
-  and fails under an older root or with an altered value (I3, E9);
+  and fails under an older root or with an altered value; a forged proof claiming the opposite
+  (absence of a present key with its own leaf, inclusion of an absent key) never verifies
+  (I3, E9);
 * the node cache statistics are consistent (T22.1b).
 
 Spec: I3, I4, E8, E9, T22.1a, T22.1b.
@@ -26,8 +28,9 @@ from typing import Any, ClassVar, Protocol
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from aethel.encoding import canonical_json
+from aethel.encoding import canonical_json, sha256
 from aethel.merkle import proof_from_dict, verify_proof
+from conformance.adapters import Rejected
 from properties.machines.common import ModelMismatch
 
 JSON = Any
@@ -149,6 +152,27 @@ class StateTreeMachine(RuleBasedStateMachine):
             altered = dict(proof, value=["altered", proof["value"]])
             if self.api.verify_proof(altered, root):
                 raise ModelMismatch("I3 E9", f"proof of {key!r} verifies with an altered value")
+
+    @rule(key=keys)
+    def forged_proofs_fail(self, key: str) -> None:
+        """A proof that claims the opposite of the truth never verifies (I3, E9)."""
+        root = self.tree.root()
+        honest = self.tree.prove(key)
+        if key in self.model:
+            # Absence claimed with the key's own leaf posing as "another leaf on its path".
+            value_hash = sha256(canonical_json(self.model[key])).hex()
+            path = sha256(key.encode("utf-8")).hex()
+            leaf = {"path": path, "value_hash": value_hash}
+            forged: dict[str, Any] = {"key": key, "kind": "absence", "leaf": leaf, "root": root}
+        else:
+            forged = {"key": key, "kind": "inclusion", "value": 0, "root": root}
+        forged["siblings"] = honest["siblings"]
+        try:
+            accepted = self.api.verify_proof(forged, root)
+        except Rejected:
+            accepted = False
+        if accepted:
+            raise ModelMismatch("I3 E9", f"a forged {forged['kind']} proof of {key!r} verifies")
 
     @invariant()
     def reads_match_the_model(self) -> None:

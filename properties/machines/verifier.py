@@ -35,12 +35,19 @@ from properties.machines.common import ModelMismatch
 JSON = Any
 
 
-class VerifierDriver(Protocol):
-    """A node's verifier in the adapter's JSON form: proofs and results as JSON objects."""
+class VerifierObject(Protocol):
+    """A verifier with its result cache (the adapter's ``VerifierObject``)."""
 
     def verify(self, proof: JSON) -> JSON: ...
-    def verify_block(self, proofs: list[JSON], parallel: bool) -> list[JSON]: ...
     def cache_stats(self) -> JSON: ...
+
+
+class VerifierAPI(Protocol):
+    """The ``verifier`` capability (the parts the machine uses)."""
+
+    def verify_proof(self, proof: JSON) -> JSON: ...
+    def verify_block(self, proofs: list[JSON], parallel: bool) -> list[JSON]: ...
+    def new(self) -> VerifierObject: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,11 +179,12 @@ def _identity(proof: JSON) -> bytes:
 class VerifierMachine(RuleBasedStateMachine):
     """Drive one node's verifier (and fresh ones) beside a table of expected results."""
 
-    driver_factory: ClassVar[Callable[[], VerifierDriver]]
+    api_factory: ClassVar[Callable[[], VerifierAPI]]
 
     def __init__(self) -> None:
         super().__init__()
-        self.verifier = type(self).driver_factory()
+        self.api = type(self).api_factory()
+        self.verifier = self.api.new()
         self.first_result: dict[bytes, JSON] = {}
         self.lookups = 0
 
@@ -239,12 +247,17 @@ class VerifierMachine(RuleBasedStateMachine):
     def verify_in_a_fresh_verifier(self, index: int) -> None:
         entry = POOL[index]
         proof = entry.proof
-        self._check(entry, proof, type(self).driver_factory().verify(proof))
+        self._check(entry, proof, self.api.new().verify(proof))
+
+    @rule(index=pool_indices)
+    def verify_without_cache(self, index: int) -> None:
+        entry = POOL[index]
+        self._check(entry, entry.proof, self.api.verify_proof(entry.proof))
 
     @rule(indices=st.lists(pool_indices, min_size=1, max_size=6), parallel=st.booleans())
     def verify_block(self, indices: list[int], parallel: bool) -> None:
         proofs = [POOL[i].proof for i in indices]
-        results = self.verifier.verify_block(proofs, parallel)
+        results = self.api.verify_block(proofs, parallel)
         if len(results) != len(proofs):
             raise ModelMismatch("R1.1 T22.2a", f"{len(proofs)} proofs gave {len(results)} results")
         for index, result in zip(indices, results, strict=True):
@@ -265,9 +278,9 @@ class VerifierMachine(RuleBasedStateMachine):
 
 
 def make_verifier_machine(
-    factory: Callable[[], VerifierDriver], name: str = "reference"
+    factory: Callable[[], VerifierAPI], name: str = "reference"
 ) -> type[VerifierMachine]:
-    """Return a verifier machine class bound to ``factory`` (a fresh node verifier per call)."""
+    """Return a verifier machine class bound to ``factory`` (the capability under test)."""
     return type(
-        f"VerifierMachine[{name}]", (VerifierMachine,), {"driver_factory": staticmethod(factory)}
+        f"VerifierMachine[{name}]", (VerifierMachine,), {"api_factory": staticmethod(factory)}
     )

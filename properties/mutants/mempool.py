@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from aethel.encoding import KeyPair, parse_hex
 from aethel.errors import ProtocolViolation
 from aethel.proofs.errors import TransactionRejected
-from aethel.proofs.judge import Account
+from aethel.proofs.judge import Account, Judge
 from aethel.proofs.mempool import BlockContents, Mempool, PendingProof
 from aethel.proofs.model import Transfer
+from conformance.adapters.api import Hex
+from conformance.adapters.reference import ReferenceImplementation
+from conformance.adapters.reference_proofs import ReferenceMempool, ReferenceMempoolObject
 
 
 class ArrivalOrderMempool(Mempool):
@@ -34,3 +38,40 @@ class DoubleSpendKeepsFirst(Mempool):
             )
             raise self._reject(error, "transfer")
         return super().add_transaction(tx, account)
+
+
+# The mutants as implementations under test (``--impl python:properties.mutants.mempool:...``).
+
+
+def _mempool_adapter(mempool_class: type[Mempool]) -> ReferenceMempool:
+    class MutantObject(ReferenceMempoolObject):
+        def __init__(self, capacity: int | None, judge_seed: Hex) -> None:
+            judge = Judge(KeyPair.from_seed(parse_hex(judge_seed, length=32)))
+            if capacity is None:
+                self.pool = mempool_class(judge=judge)
+            else:
+                self.pool = mempool_class(judge=judge, capacity=capacity)
+
+    class MutantMempool(ReferenceMempool):
+        def new(self, capacity: int | None, judge_seed: Hex) -> ReferenceMempoolObject:
+            return MutantObject(capacity, judge_seed)
+
+    return MutantMempool()
+
+
+class ArrivalOrderImplementation(ReferenceImplementation):
+    """The reference with :class:`ArrivalOrderMempool` behind ``mempool``."""
+
+    name = "mutant-arrival-order"
+
+    def make_mempool(self) -> object:
+        return _mempool_adapter(ArrivalOrderMempool)
+
+
+class DoubleSpendKeepsFirstImplementation(ReferenceImplementation):
+    """The reference with :class:`DoubleSpendKeepsFirst` behind ``mempool``."""
+
+    name = "mutant-double-spend-keeps-first"
+
+    def make_mempool(self) -> object:
+        return _mempool_adapter(DoubleSpendKeepsFirst)

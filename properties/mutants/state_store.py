@@ -5,6 +5,8 @@ from __future__ import annotations
 from aethel.merkle import StateTree
 from aethel.state import StateStore
 from aethel.state.store import CommittedHeight
+from conformance.adapters.reference import ReferenceImplementation
+from conformance.adapters.reference_state import ReferenceStateStore, ReferenceStoreObject
 
 
 class ReopenAtFirstHeight(StateStore):
@@ -30,3 +32,36 @@ class StaleLatestView(StateStore):
         if self._latest_view is None:
             self._latest_view = super().tree()
         return self._latest_view
+
+
+# The mutants as implementations under test (``--impl python:properties.mutants.state_store:...``).
+
+
+def _store_adapter(store_class: type[StateStore]) -> type[ReferenceStateStore]:
+    class MutantObject(ReferenceStoreObject):
+        def __init__(self, path: str) -> None:
+            self.store = store_class(path)
+
+    class MutantStateStore(ReferenceStateStore):
+        def open(self, path: str) -> ReferenceStoreObject:
+            return MutantObject(path)
+
+    return MutantStateStore
+
+
+class ReopenAtFirstHeightImplementation(ReferenceImplementation):
+    """The reference with :class:`ReopenAtFirstHeight` behind ``state-store``."""
+
+    name = "mutant-reopen-at-first-height"
+
+    def make_state_store(self) -> object:
+        return _store_adapter(ReopenAtFirstHeight)()
+
+
+class StaleLatestViewImplementation(ReferenceImplementation):
+    """The reference with :class:`StaleLatestView` behind ``state-store``."""
+
+    name = "mutant-stale-latest-view"
+
+    def make_state_store(self) -> object:
+        return _store_adapter(StaleLatestView)()

@@ -1,4 +1,8 @@
-"""Verifier mutants: a result cache and an effort measurement, each with one defect."""
+"""Verifier mutants: a result cache and an effort measurement, each with one defect.
+
+Each is also an implementation under test (the reference adapter with the defect), so the
+verifier machine reaches it through the adapter like any other implementation.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,16 @@ import dataclasses
 import z3
 
 from aethel.proofs.difficulty import compute_difficulty
-from aethel.proofs.model import Proof
-from aethel.proofs.parallel import ResultCache
+from aethel.proofs.model import Proof, proof_from_json
+from aethel.proofs.parallel import ResultCache, Verifier
 from aethel.proofs.verifier import Verdict, VerificationResult, verify_proof
+from conformance.adapters.api import JSON
+from conformance.adapters.reference import ReferenceImplementation
+from conformance.adapters.reference_proofs import (
+    ReferenceVerifier,
+    ReferenceVerifierObject,
+    result_to_json,
+)
 
 
 class SignatureBlindCache(ResultCache):
@@ -53,3 +64,55 @@ def verify_in_shared_context(proof: Proof) -> VerificationResult:
 def _rlimit(solver: z3.Solver) -> int:
     stats = solver.statistics()
     return int(stats.get_key_value("rlimit count")) if "rlimit count" in stats.keys() else 0  # noqa: SIM118 (z3 Statistics has no __contains__)
+
+
+# The mutants as implementations under test (``--impl python:properties.mutants.verifier:...``).
+
+
+class _SignatureBlindObject(ReferenceVerifierObject):
+    def __init__(self) -> None:
+        self.verifier = Verifier(cache=SignatureBlindCache())
+
+
+class _SignatureBlindVerifier(ReferenceVerifier):
+    def new(self) -> ReferenceVerifierObject:
+        return _SignatureBlindObject()
+
+
+class SignatureBlindImplementation(ReferenceImplementation):
+    """The reference with :class:`SignatureBlindCache` in every verifier."""
+
+    name = "mutant-signature-blind-cache"
+
+    def make_verifier(self) -> object:
+        return _SignatureBlindVerifier()
+
+
+class _SharedContextObject(ReferenceVerifierObject):
+    def __init__(self) -> None:
+        self.verifier = Verifier()
+
+    def verify(self, proof: JSON) -> JSON:
+        parsed = proof_from_json(proof)
+        cached = self.verifier.cache.get(parsed)
+        if cached is None:
+            cached = verify_in_shared_context(parsed)
+            self.verifier.cache.put(parsed, cached)
+        return result_to_json(cached)
+
+
+class _SharedContextVerifier(ReferenceVerifier):
+    def verify_proof(self, proof: JSON) -> JSON:
+        return result_to_json(verify_in_shared_context(proof_from_json(proof)))
+
+    def new(self) -> ReferenceVerifierObject:
+        return _SharedContextObject()
+
+
+class SharedContextImplementation(ReferenceImplementation):
+    """The reference measuring effort with :func:`verify_in_shared_context`."""
+
+    name = "mutant-shared-solver-context"
+
+    def make_verifier(self) -> object:
+        return _SharedContextVerifier()

@@ -13,6 +13,10 @@ from collections.abc import Callable
 import pytest
 from hypothesis.stateful import RuleBasedStateMachine
 
+from conformance.mutants.state_tree import (
+    AbsenceForPresentKeyImplementation,
+    NoDomainSeparationImplementation,
+)
 from properties.machines.common import ModelMismatch, bug_hunt_settings, run_machine
 from properties.machines.consensus import make_consensus_machine
 from properties.machines.mempool import make_mempool_machine
@@ -20,61 +24,84 @@ from properties.machines.state_store import make_state_store_machine
 from properties.machines.state_tree import make_state_tree_machine
 from properties.machines.verifier import make_verifier_machine
 from properties.mutants.consensus import NoViewChangeOnTimeout, QuorumWithoutPlusOne
-from properties.mutants.mempool import ArrivalOrderMempool, DoubleSpendKeepsFirst
-from properties.mutants.state_store import ReopenAtFirstHeight, StaleLatestView
-from properties.mutants.state_tree import FirstWriteWinsTree, NeighbourlessAbsenceTree
-from properties.mutants.verifier import SignatureBlindCache, verify_in_shared_context
-from properties.shims.mempool import ReferenceMempoolAPI
-from properties.shims.state_store import ReferenceStateStoreAPI
-from properties.shims.state_tree import ReferenceStateTreeAPI
-from properties.shims.verifier import ReferenceVerifierDriver
+from properties.mutants.mempool import (
+    ArrivalOrderImplementation,
+    DoubleSpendKeepsFirstImplementation,
+)
+from properties.mutants.state_store import (
+    ReopenAtFirstHeightImplementation,
+    StaleLatestViewImplementation,
+)
+from properties.mutants.state_tree import (
+    FirstWriteWinsImplementation,
+    NeighbourlessAbsenceImplementation,
+)
+from properties.mutants.verifier import SharedContextImplementation, SignatureBlindImplementation
 
 Build = Callable[[], type[RuleBasedStateMachine]]
 
 #: (name, machine bound to the mutant, a rule ID the failure must name).
 MUTANTS: list[tuple[str, Build, str]] = [
+    # The harness's state-tree mutants (conformance/mutants/state_tree.py).
+    (
+        "tree-no-domain-separation",
+        lambda: make_state_tree_machine(
+            lambda: NoDomainSeparationImplementation().api("state-tree")
+        ),
+        "E9",
+    ),
+    (
+        "tree-absence-for-present-key",
+        lambda: make_state_tree_machine(
+            lambda: AbsenceForPresentKeyImplementation().api("state-tree")
+        ),
+        "E9",
+    ),
+    # Ours (properties/mutants), each the reference adapter with one defect.
     (
         "tree-first-write-wins",
-        lambda: make_state_tree_machine(lambda: ReferenceStateTreeAPI(FirstWriteWinsTree)),
+        lambda: make_state_tree_machine(lambda: FirstWriteWinsImplementation().api("state-tree")),
         "I4",
     ),
     (
         "tree-neighbourless-absence",
-        lambda: make_state_tree_machine(lambda: ReferenceStateTreeAPI(NeighbourlessAbsenceTree)),
+        lambda: make_state_tree_machine(
+            lambda: NeighbourlessAbsenceImplementation().api("state-tree")
+        ),
         "E9",
     ),
     (
         "store-reopen-at-first-height",
-        lambda: make_state_store_machine(lambda: ReferenceStateStoreAPI(ReopenAtFirstHeight)),
+        lambda: make_state_store_machine(
+            lambda: ReopenAtFirstHeightImplementation().api("state-store")
+        ),
         "R5.4",
     ),
     (
         "store-stale-latest-view",
-        lambda: make_state_store_machine(lambda: ReferenceStateStoreAPI(StaleLatestView)),
+        lambda: make_state_store_machine(
+            lambda: StaleLatestViewImplementation().api("state-store")
+        ),
         "R3.6",
     ),
     (
         "mempool-arrival-order",
-        lambda: make_mempool_machine(lambda: ReferenceMempoolAPI(ArrivalOrderMempool)),
+        lambda: make_mempool_machine(lambda: ArrivalOrderImplementation().api("mempool")),
         "R6.3",
     ),
     (
         "mempool-double-spend-keeps-first",
-        lambda: make_mempool_machine(lambda: ReferenceMempoolAPI(DoubleSpendKeepsFirst)),
+        lambda: make_mempool_machine(lambda: DoubleSpendKeepsFirstImplementation().api("mempool")),
         "R7.1",
     ),
     (
         "verifier-signature-blind-cache",
-        lambda: make_verifier_machine(
-            lambda: ReferenceVerifierDriver(cache_class=SignatureBlindCache)
-        ),
+        lambda: make_verifier_machine(lambda: SignatureBlindImplementation().api("verifier")),
         "R7.5",
     ),
     (
         "verifier-shared-solver-context",
-        lambda: make_verifier_machine(
-            lambda: ReferenceVerifierDriver(verify_one=verify_in_shared_context)
-        ),
+        lambda: make_verifier_machine(lambda: SharedContextImplementation().api("verifier")),
         "R1.4",
     ),
     *[
