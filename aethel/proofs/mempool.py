@@ -5,8 +5,8 @@ Spec: R5.1, R5.5, R6.3, R7.1, R8.2, N3, N6; P21, P23, P25, P30, P33. Rules:
 * Admission of a proof (:meth:`Mempool.add_proof`): the Ed25519 signature FIRST (R5.5; a bad
   one raises :class:`SignatureError`); then verification through the node's
   :class:`~aethel.proofs.parallel.Verifier` (a real Z3 run or a cache hit): an ``invalid`` or
-  ``unknown`` result raises :class:`ProofRejected` naming the broken rule. An exact duplicate
-  of a pending proof changes nothing and returns the pending entry.
+  ``unknown`` result raises :class:`ProofRejected` naming the broken rule. A proof whose id is
+  already pending changes nothing and returns the pending entry.
 * Admission of a transfer (:meth:`Mempool.add_transaction`, with the sender's committed
   :class:`~aethel.proofs.judge.Account`): the signature first (R5.5); then nonce order and
   conflicts (R7.1): a nonce below the account's is stale; a nonce equal to a pending transfer's
@@ -209,7 +209,8 @@ class Mempool:
         if not proof.is_signature_valid():
             raise self._reject(SignatureError("R5.5", f"{what}: invalid submitter signature"), what)
         existing = self._proofs.get(proof.proof_id)
-        if existing is not None and existing.proof.signature == proof.signature:
+        if existing is not None:
+            # Same id and a valid signature: the same proof (E6), whatever signature bytes.
             return existing
         result = self.verifier.verify(proof)
         if result.verdict is not Verdict.VALID:
