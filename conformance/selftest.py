@@ -122,7 +122,7 @@ def selftest_command(
     mutant: Annotated[list[str] | None, typer.Option(help="only this mutant (repeatable)")] = None,
     list_only: Annotated[bool, typer.Option("--list", help="list the mutants and exit")] = False,
     report_dir: Annotated[Path, typer.Option(help="where the runs' reports go")] = Path(
-        "reports/selftest"
+        "reports/latest/selftest"
     ),
     workers: Annotated[int, typer.Option("-n", "--workers", help="worker processes per run")] = 0,
 ) -> None:
