@@ -120,9 +120,10 @@ class EvidenceFound:
 
 @dataclass(frozen=True, slots=True)
 class RequestSync:
-    """The replica is behind: fetch the state ``certificate`` vouches for (R3.1, R3.5)."""
+    """The replica is behind: fetch the state ``certificate`` vouches for (R3.1, R3.5); with
+    no certificate, fetch the latest one the peers hold first (a node starting without state)."""
 
-    certificate: CommitCertificate = field(repr=False)
+    certificate: CommitCertificate | None = field(repr=False)
     height: int
 
 

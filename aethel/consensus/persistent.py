@@ -54,7 +54,7 @@ class PersistentLedger:
             store.commit(store.stage_genesis(genesis))
         self._genesis = store.get_root(0)
         self._validators = tuple(sorted(genesis.stakes))
-        self._snapshot: StateTree | None = None
+        self._snapshots: dict[bytes, StateTree] = {}
         self._journal = sqlite3.connect(str(journal), isolation_level=None)
         self._journal.execute("PRAGMA journal_mode=WAL")
         self._journal.execute("PRAGMA synchronous=FULL")
@@ -159,19 +159,18 @@ class PersistentLedger:
 
     def receive_snapshot(self, tree: StateTree) -> None:
         """Hold a verified snapshot tree (from aethel.state.sync) for :meth:`install_snapshot`."""
-        self._snapshot = tree
+        self._snapshots[tree.root()] = tree
 
     def install_snapshot(self, certificate: CommitCertificate, block: ProofBlock) -> None:
         """Persist the synced state of ``certificate`` as its height (R3.1, R3.5)."""
-        tree = self._snapshot
-        if tree is None or tree.root() != certificate.post_root:
+        tree = self._snapshots.pop(certificate.post_root, None)
+        if tree is None:
             raise UsageError("install_snapshot needs the verified tree of the certified root")
         records = {
             "block": canonical_json(block.to_wire()),
             "certificate": canonical_json(certificate.to_wire()),
         }
         self.store.import_snapshot(certificate.height, tree, records)
-        self._snapshot = None
 
     def get_block(self, height: int) -> ProofBlock | None:
         """Return the committed block at ``height``."""

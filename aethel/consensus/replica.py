@@ -244,7 +244,7 @@ class Replica(ViewChangeRules):
             try:
                 check_evidence(
                     evidence,
-                    self.validators,
+                    self.epoch_validators,
                     self.services.checker,
                     self.services.validator.is_proof_invalid,
                 )

@@ -21,6 +21,7 @@ from aethel.consensus.events import (
     Log,
     MessageReceived,
     Output,
+    RequestSync,
     Send,
     Start,
     SyncCompleted,
@@ -76,6 +77,9 @@ class ReplicaConfig:
     #: The replica restarted without its vote journal: it votes only at heights it cannot have
     #: voted at before (the first certified height it learns of + 2).
     lost_journal: bool = False
+    #: Ask the shell to sync to the peers' latest certified height on start (a node joining
+    #: late or restarted without its state).
+    sync_on_start: bool = False
     #: Least time between a commit and the next proposal (0: propose at once).
     block_interval_ns: int = 0
 
@@ -135,6 +139,9 @@ class ReplicaBase:
         self.id = signer.validator_id
         self.services = services
         self.validators = validators
+        #: The epoch's signed set as it started: evidence is checked against it, so an offender
+        #: slashed below the minimum stake (and out of ``validators``) stays accountable.
+        self.epoch_validators = validators
         self.stats = ReplicaStats()
         self._out: list[Output] = []
         self._preverified: dict[SignatureItem, bool] = {}
@@ -177,6 +184,8 @@ class ReplicaBase:
         """Start (or restart) at ``now``: set the view timer; propose if leader."""
         self._now = now
         self._height_started = now
+        if self.config.sync_on_start:
+            self._out.append(RequestSync(None, self.height))
         self._enter_view(self.view)
         return self._flush()
 
@@ -312,6 +321,8 @@ class ReplicaBase:
         self._future_views: dict[int, list[Message]] = {}
         self._journal = dict(self.services.store.get_votes(self.height))
         self._helped: set[str] = set()
+        self._ahead: set[str] = set()
+        self._asked_sync = False
         lock = self.services.store.get_lock(self.height)
         if lock is not None:  # a restart keeps the lock it voted COMMIT on (R2.6)
             self.prepared, self._prepared_block = lock
@@ -360,6 +371,7 @@ class ReplicaBase:
                 self._help_lagging(message.validator, height)
             return False
         if height > self.height:
+            self._note_ahead(message, height)
             if height <= self.height + self.config.max_heights_ahead:
                 self._buffer(message, height)
             else:
@@ -372,6 +384,21 @@ class ReplicaBase:
                 self.stats.dropped += 1
             return False
         return True
+
+    def _note_ahead(self, message: Message, height: int) -> None:
+        """Ask for a sync once validators holding > W/3 stake are seen at later heights.
+
+        More than a third of the stake includes an honest validator, so this height committed;
+        if this replica missed the certificate (down, cut off), nobody may send it otherwise.
+        """
+        validator = getattr(message, "validator", None)
+        if not isinstance(validator, str) or self._asked_sync:
+            return
+        self._ahead.add(validator)
+        stake = sum(self.validators.stake_of(v) for v in self._ahead)
+        if 3 * stake > self.validators.total_stake:
+            self._asked_sync = True
+            self._out.append(RequestSync(None, self.height))
 
     def _help_lagging(self, validator: str, height: int) -> None:
         """Send a validator still changing views at a committed height that height's commit
@@ -461,7 +488,7 @@ class ReplicaBase:
         try:
             check_evidence(
                 evidence,
-                self.validators,
+                self.epoch_validators,
                 self.services.checker,
                 self.services.validator.is_proof_invalid,
             )
@@ -483,9 +510,16 @@ class ReplicaBase:
         self._log("warning", "evidence", f"{evidence.offence.value} by {evidence.offender}")
 
     def _sample_latency(self, view: int, kind: str) -> None:
+        """Record half the round trip from a vote to its certificate as a latency sample.
+
+        A round trip longer than the view's timeout measured a failure (a partition, a view
+        change), not the network: it is ignored, or timeouts would grow without bound (R6.5).
+        """
         sent = self._vote_sent_at.get((view, kind))
         if sent is not None:
-            self._latency.append((self._now - sent) // 2)
+            round_trip = self._now - sent
+            if round_trip < compute_timeout(self.observed_latency(), view):
+                self._latency.append(round_trip // 2)
 
     # ------------------------------------------------------------------ rules (subclasses)
 

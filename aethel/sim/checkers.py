@@ -138,9 +138,18 @@ def check_liveness(sim: Simulation, records: list[CommitRecord], heal: int) -> d
     live = [n for n in sim.honest_nodes() if n.index not in gone]
     if not live:
         return _verdict(True, "no live honest node")
-    honest_stake = sum(sim.validators.stake_of(n.validator_id) for n in live)
+    # A validator restarted without its vote journal must not vote where it may have voted
+    # before (it could sign twice): until the chain moves past that height it adds no stake.
+    amnesic = {
+        f.node
+        for f in sim.faults.nodes
+        if f.kind == "crash" and f.restart_at is not None and not f.saved_state
+    }
+    honest_stake = sum(
+        sim.validators.stake_of(n.validator_id) for n in live if n.index not in amnesic
+    )
     if honest_stake < sim.validators.quorum:
-        return _verdict(True, "not required: live honest stake is below q(W)")
+        return _verdict(True, "not required: live honest stake able to vote is below q(W)")
     if heal == 0:
         lagging = [
             n.index

@@ -98,7 +98,7 @@ class SimNode:
         self.behaviour: Any = None
         self.replica: Replica | None = None
         self.store: ChainStore = MemoryChainStore()
-        self.make_replica: Callable[[ChainStore, bool], Replica] | None = None
+        self.make_replica: Callable[[ChainStore, bool, bool], Replica] | None = None
 
 
 class Engine:
@@ -387,13 +387,33 @@ class Engine:
 
     # ------------------------------------------------------------------ sync (R3.1, R3.5)
 
-    def _start_sync(self, node: SimNode, certificate: CommitCertificate, time: int) -> None:
+    def _latest_certificate(self, node: SimNode) -> CommitCertificate | None:
+        """Return the highest commit certificate a live peer holds (what a starting node asks
+        its peers for; the replica verifies it before adopting anything)."""
+        best = None
+        for peer in self.nodes:
+            if peer is node or not peer.up:
+                continue
+            latest = peer.store.latest()
+            certificate = None if latest is None else latest.certificate
+            if certificate is not None and (best is None or certificate.height > best.height):
+                best = certificate
+        return best
+
+    def _start_sync(self, node: SimNode, certificate: CommitCertificate | None, time: int) -> None:
+        if certificate is None:
+            certificate = self._latest_certificate(node)
+            own = node.store.latest()
+            if certificate is None or (own is not None and own.height >= certificate.height):
+                return
         found = self.sync_provider(node, certificate)
         if found is None:
             # Nobody serves that height yet: ask again in a second.
+            wanted = certificate
+
             def retry(engine: Engine, target: SimNode, at: int) -> None:
                 if target.up:
-                    engine._start_sync(target, certificate, at)
+                    engine._start_sync(target, wanted, at)
 
             self.push(time + 1_000_000_000, CONTROL, node.index, retry)
             return

@@ -262,10 +262,10 @@ class Simulation:
 
     def _replica_factory(
         self, validator_id: str, key: Any
-    ) -> Callable[[ChainStore, bool], Replica]:
+    ) -> Callable[[ChainStore, bool, bool], Replica]:
         signer = SimSigner(validator_id, key, self.meter, self.config.cpu, self.memo)
 
-        def make(store: ChainStore, lost_journal: bool) -> Replica:
+        def make(store: ChainStore, lost_journal: bool, sync_on_start: bool = False) -> Replica:
             services = Services(
                 self.checker,
                 self.block_validator,
@@ -274,19 +274,23 @@ class Simulation:
                 self.workload,
                 self.certificates,
             )
-            config = ReplicaConfig(mode=self.config.mode, lost_journal=lost_journal)
+            config = ReplicaConfig(
+                mode=self.config.mode, lost_journal=lost_journal, sync_on_start=sync_on_start
+            )
             return Replica(signer, self.validators, services, config)
 
         return make
 
     # ------------------------------------------------------------------ control events
 
-    def _start_node(self, node: SimNode, time: int, lost_journal: bool) -> None:
+    def _start_node(
+        self, node: SimNode, time: int, lost_journal: bool, sync_on_start: bool = False
+    ) -> None:
         assert node.make_replica is not None
         node.epoch += 1
         node.up = True
         node.cpu_free = max(node.cpu_free, time)
-        node.replica = node.make_replica(node.store, lost_journal)
+        node.replica = node.make_replica(node.store, lost_journal, sync_on_start)
         outputs = node.replica.start(time)
         self.engine.emit(node, outputs, time)
 
@@ -299,7 +303,8 @@ class Simulation:
             if fault.kind == "late":
 
                 def join(engine: Engine, node: SimNode, at: int) -> None:
-                    self._start_node(node, at, True)
+                    # A late joiner never signed anything: it has no journal to lose.
+                    self._start_node(node, at, False, sync_on_start=True)
 
                 self.engine.push(fault.at, CONTROL, fault.node, join)
                 continue
@@ -318,7 +323,7 @@ class Simulation:
                         node.store = self._make_store(node.index)
                     if not saved:
                         node.store = self._make_store_fresh(node.index)
-                    self._start_node(node, at, not saved)
+                    self._start_node(node, at, not saved, sync_on_start=not saved)
 
                 self.engine.push(fault.restart_at, CONTROL, fault.node, restart)
 
@@ -353,8 +358,9 @@ class Simulation:
         def lookup(root: bytes) -> Any:
             return repository.tree(root) if root in repository else None
 
-        first = InProcessPeer(peers[0].validator_id, lookup)
-        served = [first, *(first.clone(p.validator_id) for p in peers[1:])]
+        # Peer names must be unique: twins share a validator id, so name peers by node.
+        first = InProcessPeer(f"node-{peers[0].index}", lookup)
+        served = [first, *(first.clone(f"node-{p.index}") for p in peers[1:])]
         result = run_sync(certificate.post_root, served)
         if result.tree.root() != certificate.post_root:
             return None
@@ -376,7 +382,8 @@ class Simulation:
 
         config = self.config
         heal = self.faults.heal_time
-        max_time = config.max_time_ns or heal + config.heights * 120_000_000_000 + 60_000_000_000
+        # Long enough for the liveness bound after healing (views back off up to 256 s).
+        max_time = config.max_time_ns or heal + config.heights * 120_000_000_000 + 1_200_000_000_000
         honest = self.honest_nodes()
         crashed_for_good = {
             f.node for f in self.faults.nodes if f.kind == "crash" and f.restart_at is None

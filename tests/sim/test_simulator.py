@@ -342,8 +342,8 @@ def test_every_proof_is_verified_before_any_vote() -> None:
         factory = node.make_replica
         assert factory is not None
 
-        def make(store, lost, factory=factory, seen=node_validated):  # type: ignore[no-untyped-def]
-            replica = factory(store, lost)
+        def make(store, lost, sync=False, factory=factory, seen=node_validated):  # type: ignore[no-untyped-def]
+            replica = factory(store, lost, sync)
             inner = replica.services.validator
 
             class Recording:
