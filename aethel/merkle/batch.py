@@ -46,9 +46,13 @@ class BatchStats:
 
 
 @contextmanager
-def paused_gc(size: int) -> Iterator[None]:
-    """Pause the cyclic garbage collector while a batch of ``size`` writes runs, if large."""
-    if size < _GC_PAUSE_THRESHOLD or not gc.isenabled():
+def paused_gc(size: int | None = None) -> Iterator[None]:
+    """Pause the cyclic garbage collector during a bulk operation (``size`` None: always).
+
+    With ``size``, only batches of at least 10,000 writes pause it. The pause defers
+    collections; it frees nothing less and loses nothing.
+    """
+    if (size is not None and size < _GC_PAUSE_THRESHOLD) or not gc.isenabled():
         yield
         return
     gc.disable()

@@ -31,6 +31,7 @@ from typing import Protocol
 
 from aethel.errors import UsageError
 from aethel.merkle import EMPTY_HASH, Ref, StateTree
+from aethel.merkle.batch import paused_gc
 from aethel.state.errors import SyncError
 from aethel.state.snapshot import (
     Manifest,
@@ -328,14 +329,17 @@ async def sync_state(
         tree = StateTree()
     else:
         manifest = await run.fetch_manifest()
-        try:
-            chunks = await run.fetch_chunks(manifest, requests_per_peer)
-        except* SyncError as group:
-            raise group.exceptions[0] from None
-        subtrees: list[Ref] = [None] * len(manifest.entries)
-        for chunk in chunks:
-            subtrees[chunk.prefix] = chunk.subtree
-        tree = StateTree.from_subtrees(subtrees)
+        # Verified chunks become millions of new nodes: collections meanwhile would only rescan
+        # them (as in a bulk batch_update).
+        with paused_gc():
+            try:
+                chunks = await run.fetch_chunks(manifest, requests_per_peer)
+            except* SyncError as group:
+                raise group.exceptions[0] from None
+            subtrees: list[Ref] = [None] * len(manifest.entries)
+            for chunk in chunks:
+                subtrees[chunk.prefix] = chunk.subtree
+            tree = StateTree.from_subtrees(subtrees)
     if tree.root() != trusted_root:  # cannot happen once every chunk matched the manifest
         raise SyncError("R3.1", "the assembled tree does not have the trusted root")
     return SyncResult(
