@@ -228,14 +228,19 @@ class _Sync:
         names = [peer.name for peer in self.peers]
 
         def next_prefix(name: str) -> int | None:
-            """Pick a part for ``name``; raise SyncError when a part has no peer left."""
-            live = {n for n in names if n not in self.dropped}
-            for prefix in pending:
-                if live <= tried[prefix]:
-                    raise SyncError(
-                        "R3.5", f"no peer left to serve a valid chunk for part {prefix}"
-                    )
-            return next((p for p in pending if name not in tried[p]), None)
+            """Pick a part for ``name``; raise SyncError when a part has no peer left.
+
+            Each peer is asked for a given part at most once.
+            """
+            prefix = next((p for p in pending if name not in tried[p]), None)
+            if prefix is None:
+                live = {n for n in names if n not in self.dropped}
+                for stuck in pending:
+                    if live <= tried[stuck]:
+                        raise SyncError(
+                            "R3.5", f"no peer left to serve a valid chunk for part {stuck}"
+                        )
+            return prefix
 
         async def worker(peer: SnapshotPeer) -> None:
             nonlocal keys_done
