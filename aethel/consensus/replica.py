@@ -137,8 +137,12 @@ class Replica(ViewChangeRules):
         )
 
     def _propose(self) -> None:
+        if (self.view, "pre-prepare") in self._journal:
+            return  # proposed in this view already (perhaps before a restart)
         block = self._build_block()
         pre_prepare = PrePrepare.create(self.signer, self.view, block)
+        if not self._may_vote(self.view, "pre-prepare", pre_prepare.digest):
+            return  # a proposal is a signed statement too: never two in one view
         self.stats.proposals += 1
         self._out.append(Broadcast(pre_prepare))
         # The leader checks its own block like everyone else, as a message to itself (handled

@@ -192,6 +192,8 @@ class ViewChangeRules(ReplicaBase):
             self.view = saved
             prepared = None
         pre_prepare = PrePrepare.create(self.signer, view, block)
+        if not self._may_vote(view, "pre-prepare", pre_prepare.digest):
+            return  # never two proposals in one view, even across a restart
         new_view = NewView.create(self.signer, changes, prepared, pre_prepare)
         self.stats.new_views += 1
         self._out.append(Broadcast(new_view))
