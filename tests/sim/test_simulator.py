@@ -400,3 +400,48 @@ def test_certificate_members_get_exactly_their_stake_share_within_ten_seconds() 
             assert shares[member] >= amount * sim.validators.stake_of(member) // total
         assert set(shares) <= set(members) | {proposer}
         assert child.time - parent.time <= 10_000_000_000  # applied within 10 s (R4.5)
+
+
+#: Configurations seeded fuzzing once broke (each fixed in the replica); kept as regressions.
+REGRESSIONS = [
+    # a restarted validator lost its lock, then contradicted its own COMMIT (amnesia)
+    (4, "broadcast", (), ("late:3@2s", "spike:0.1:400ms@0s-4s", "crash:1@500ms-3s"), 1019),
+    # nodes that missed a commit waited for a height that needed their votes
+    (
+        10,
+        "broadcast",
+        (("equivocate", 0.3),),
+        ("spike:0.1:400ms@0s-4s", "partition:1s-4s:0.5", "loss:0.1@0s-4s"),
+        1013,
+    ),
+    # evidence against a validator slashed below the minimum stake stalled every proposal
+    (10, "broadcast", (("double-vote", 0.1),), ("reorder:0.3@0s-4s", "dup:0.2@0s-4s"), 2106),
+    # inflated latency samples after a partition desynchronized the views
+    (10, "collector", (("equivocate", 0.1), ("invalid-vote", 0.2)), ("partition:1s-4s:0.5",), 2206),
+    # a state-less restarted leader proposed twice in one view
+    (
+        4,
+        "broadcast",
+        (("double-vote", 0.25),),
+        ("crash:1@500ms-3s", "crash:2@700ms-3500ms:fresh", "dup:0.2@0s-4s"),
+        3194,
+    ),
+]
+
+
+@pytest.mark.req("R2.4", "R2.5", "R2.6", "P8", "P9")
+@pytest.mark.parametrize(("n", "mode", "byzantine", "faults", "seed"), REGRESSIONS)
+def test_configurations_fuzzing_once_broke_stay_safe_and_live(  # type: ignore[no-untyped-def]
+    n, mode, byzantine, faults, seed
+) -> None:
+    config = SimConfig(
+        validators=n,
+        mode=mode,
+        heights=3,
+        seed=seed,
+        byzantine=byzantine,
+        faults=faults,
+        per_block=2,
+    )
+    result = run_simulation(config)
+    assert not _failures(result, (*SAFETY, "liveness"))
