@@ -208,7 +208,16 @@ def run_mixed(
         node = sim.engine.nodes[index]
         key = sim.keys[index]
 
-        def make(store: ChainStore, lost_journal: bool, index: int = index, key: Any = key) -> Any:
+        def make(
+            store: ChainStore,
+            lost_journal: bool,
+            sync_on_start: bool = False,
+            *,
+            index: int = index,
+            key: Any = key,
+        ) -> Any:
+            # A fresh implementation replica learns it is behind from the certificates it sees
+            # and asks for a sync itself (RequestSync); the protocol has no start-up flag for it.
             remote = api.new(
                 sim.validators.to_wire(), sim.ids[index], key.seed.hex(), config.mode, genesis
             )
