@@ -27,6 +27,7 @@ The transition of block h (spec: R1.2, R1.3, R3.6, R4.1-R4.7):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -219,6 +220,24 @@ class StateRepository:
         return self.apply(EMPTY_HASH, values)
 
 
+_STATED_BALANCE = re.compile(r"\(assert \(= balance (\d+)\)\)")
+
+
+def is_obligation_for(smt: str, tx: Transfer, balance: int, nonce: int) -> bool:
+    """Return True if ``smt`` is the judge's obligation of ``tx`` on this state (R1.1).
+
+    The obligation states the sender's balance; it may state less than ``balance`` (a mempool
+    proves against the balance left after the sender's other pending transfers, while transfers
+    received earlier in the block add to it): a transfer safe with less is safe with more. The
+    nonce must be exactly the sender's next one.
+    """
+    match = _STATED_BALANCE.search(smt)
+    if match is None:
+        return False
+    stated = int(match.group(1))
+    return stated <= balance and smt == get_transfer_obligation(tx, stated, nonce)
+
+
 def parse_block_items(block: ProofBlock) -> tuple[list[Transfer], list[Proof]]:
     """Parse a block's transactions and proofs strictly (E4); raise MalformedObjectError."""
     return (
@@ -275,7 +294,7 @@ class LedgerValidator:
                     except TransactionRejected as exc:
                         failure = ("R7.1", f"transaction {index}: {exc.detail}")
                     else:
-                        if proof.smt != get_transfer_obligation(tx, balance, nonce):
+                        if not is_obligation_for(proof.smt, tx, balance, nonce):
                             failure = ("R1.1", f"proof {index} is not the obligation on this state")
             checks.append(
                 ProofCheck(
