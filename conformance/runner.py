@@ -60,7 +60,10 @@ def suite_command(
 ) -> list[str]:
     """Return the pytest command line that runs the suite against ``impl``."""
     command = [
+        # -P: never import the suite from the working directory (a source checkout there would
+        # shadow the installed package the suite path points into, as under tox).
         sys.executable,
+        "-P",
         "-m",
         "pytest",
         str(SUITE_DIR),

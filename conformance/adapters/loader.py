@@ -40,7 +40,7 @@ def load_implementation(spec: str, options: LoadOptions | None = None) -> Implem
     if spec.startswith("python:"):
         return _load_python(spec.removeprefix("python:"))
     if spec == "stdio-reference":  # the reference served over the subprocess protocol
-        spec = f"stdio:{shlex.quote(sys.executable)} -m conformance.cli serve-reference"
+        spec = f"stdio:{shlex.quote(sys.executable)} -P -m conformance.cli serve-reference"
     if spec.startswith("stdio:"):
         from conformance.adapters.stdio import StdioImplementation
 
