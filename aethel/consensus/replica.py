@@ -379,7 +379,7 @@ class Replica(ViewChangeRules):
                     return
                 self._commit(cert, proposal)
                 return
-        if cert.height <= self._sync_target or self._check_cert(cert):
+        if cert.height <= self._sync_target or self._check_later_cert(cert):
             return
         if self._min_vote_height == 0 and self.config.lost_journal:
             self._min_vote_height = cert.height + 2

@@ -402,10 +402,14 @@ class Engine:
 
     def _start_sync(self, node: SimNode, certificate: CommitCertificate | None, time: int) -> None:
         if certificate is None:
-            certificate = self._latest_certificate(node)
+            # Peers answer a starting node with their latest certificate; the replica checks it
+            # before asking for the state it vouches for.
+            latest = self._latest_certificate(node)
             own = node.store.latest()
-            if certificate is None or (own is not None and own.height >= certificate.height):
-                return
+            if latest is not None and (own is None or own.height < latest.height):
+                arrival = time + max(self.latency[node.region])
+                self.push(arrival, DELIVER, node.index, latest, None)
+            return
         found = self.sync_provider(node, certificate)
         if found is None:
             # Nobody serves that height yet: ask again in a second.

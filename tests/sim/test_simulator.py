@@ -418,6 +418,8 @@ REGRESSIONS = [
     (10, "broadcast", (("double-vote", 0.1),), ("reorder:0.3@0s-4s", "dup:0.2@0s-4s"), 2106),
     # inflated latency samples after a partition desynchronized the views
     (10, "collector", (("equivocate", 0.1), ("invalid-vote", 0.2)), ("partition:1s-4s:0.5",), 2206),
+    # a certificate of a later height failed the stale stakes of a node that missed slashing
+    (10, "collector", (("double-vote", 0.3),), ("crash:1@500ms-3s", "dup:0.2@0s-4s"), 5057),
     # a state-less restarted leader proposed twice in one view
     (
         4,
