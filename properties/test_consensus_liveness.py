@@ -1,10 +1,10 @@
-"""Two liveness failures of the reference replica, found by the consensus machine, replayed.
+"""Liveness failures of the reference replica found by the consensus machine, replayed.
 
 Each is a short deterministic scenario in the machine's own actions. When the network heals,
 the three honest validators hold 50k >= q(W) = 40,001 of stake and the Byzantine validator
 (10k < W/3) stays silent, which R2.2 allows; R2.5 and R7.6 then require every honest validator to
-commit again. They are strict xfails where the replica still fails: once it is fixed the xfail
-fails, the marker goes, and the case cites R2.5, R7.6, P9, P31 as the fixed one does.
+commit again. Where the replica still fails the case is a strict xfail: once it is fixed the
+xfail fails, the marker goes, and the case cites R2.5, R7.6, P9, P31 as the fixed one does.
 """
 
 from __future__ import annotations
@@ -38,24 +38,10 @@ def test_a_validator_whose_view_ran_ahead_rejoins(mode: Mode) -> None:
     state.heal_and_settle()
 
 
-LOST_COMMITS = pytest.mark.xfail(
-    strict=True,
-    raises=LivenessFailure,
-    reason="collector mode: the certificate now reaches the late validator (3689a17), but it "
-    "enters the next height at view 0 while the others are ~20 views ahead, and the view drift "
-    "above keeps them apart",
-)
-
-
-@pytest.mark.parametrize(
-    "mode",
-    [
-        pytest.param("collector", marks=LOST_COMMITS),
-        # Fixed in 3689a17 (a validator changing views at a committed height is sent that
-        # height's certificate); cited only where it passes.
-        pytest.param("broadcast", marks=pytest.mark.req("R2.5", "R7.6", "P9", "P31")),
-    ],
-)
+# Fixed in 3689a17 and after (a validator changing views at a committed height is sent that
+# height's certificate): both modes pass and cite the liveness rules.
+@pytest.mark.req("R2.5", "R7.6", "P9", "P31")
+@pytest.mark.parametrize("mode", MODES)
 def test_a_validator_that_lost_the_commits_catches_up(mode: Mode) -> None:
     state = make_consensus_machine(mode=mode)()
     state.commit_some_heights(heights=3)

@@ -6,10 +6,13 @@ validator send something. Nothing happens on its own, so a Hypothesis machine ca
 interleavings and shrink a failure to the few actions that matter.
 
 The replicas talk through the sans-IO interface of :mod:`aethel.consensus.events` (events in,
-outputs out). ``replica_class`` is what the cluster runs for every validator: the reference
-:class:`~aethel.consensus.replica.Replica`, or a subclass with a planted defect. Until the
-conformance adapter grows replica commands, this class is the seam where another
-implementation plugs in (LOCAL SHIM).
+outputs out). The honest validators run either ``replica_class`` in process (the reference
+:class:`~aethel.consensus.replica.Replica`, or a subclass with a planted defect) or, when an
+``implementation`` is given, that implementation's replicas through the conformance adapter
+(capability ``replica``, wrapped by :class:`conformance.mixed.ImplReplica`). The Byzantine
+validator always runs the reference. An adapter replica cannot be rebuilt from a store, so for
+it "crash" pauses the node (messages to it are lost, its timer is dropped) and "restart"
+starts it again with its memory.
 
 Cluster: four validators with stakes 20k, 20k, 10k, 10k (W = 60k, q(W) = 40,001). ``v003``
 (10k < W/3) is Byzantine: it runs the replica code, and the machine may also make it equivocate,
@@ -24,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aethel.consensus.block import ProofBlock
+from aethel.consensus.block import GENESIS_PARENT, ProofBlock
 from aethel.consensus.events import (
     Broadcast,
     Committed,
@@ -48,9 +51,15 @@ from aethel.consensus.stores import MemoryChainStore
 from aethel.consensus.validators import Validator, ValidatorSet, make_validator_keys
 from aethel.consensus.workload import TransferWorkload
 from aethel.encoding import sha256
+from aethel.errors import ProtocolViolation
 from aethel.proofs.model import Outcome, Proof, proof_from_json, sign_proof
 from aethel.proofs.verifier import VerificationResult, verify_proof
 from aethel.state.transitions import Genesis
+from conformance.adapters import Rejected
+from conformance.adapters.api import Implementation
+from conformance.adapters.reference_replica import genesis_to_json
+from conformance.mixed import ImplReplica
+from properties.machines.common import ModelMismatch
 
 NAMES = ("v000", "v001", "v002", "v003")
 STAKES = (20_000, 20_000, 10_000, 10_000)
@@ -67,11 +76,21 @@ ReplicaClass = Callable[..., Replica]
 
 @dataclass(frozen=True, slots=True)
 class Envelope:
-    """A message in flight from ``source`` to ``target`` (a Timer for local propose events)."""
+    """A message in flight from ``source`` to ``target`` (a Timer for local propose events);
+    ``injected`` marks what the Byzantine validator made up (which a replica may refuse)."""
 
     source: str
     target: str
     message: Message | Timer
+    injected: bool = False
+
+
+class RefusedValidMessage(ModelMismatch):
+    """An implementation refused (as malformed) a message an honest replica sent (E4)."""
+
+
+class MalformedOutput(ModelMismatch):
+    """An implementation's replica answered with output that has no valid wire form (E4)."""
 
 
 class MemoVerifier:
@@ -94,6 +113,7 @@ class Cluster:
 
     replica_class: ReplicaClass
     mode: Mode
+    implementation: Implementation | None
     validators: ValidatorSet
     keys: dict[str, Any]
     repository: StateRepository
@@ -101,7 +121,7 @@ class Cluster:
     genesis: Genesis
     verify: MemoVerifier
     stores: dict[str, MemoryChainStore]
-    replicas: dict[str, Replica] = field(default_factory=dict)
+    replicas: dict[str, Any] = field(default_factory=dict)
     in_flight: list[Envelope] = field(default_factory=list)
     timers: dict[str, SetTimer] = field(default_factory=dict)
     commits: dict[str, list[Committed]] = field(default_factory=dict)
@@ -124,12 +144,40 @@ class Cluster:
             self.workload,
         )
 
-    def _make_replica(self, name: str) -> Replica:
+    def _make_replica(self, name: str) -> Any:
+        if self.implementation is not None and name != BYZANTINE:
+            remote = self.implementation.api("replica").new(
+                self.validators.to_wire(),
+                name,
+                self.keys[name].seed.hex(),
+                self.mode,
+                genesis_to_json(self.genesis),
+            )
+            genesis_root = LedgerExecutor(self.repository, self.genesis).genesis_root()
+            return ImplReplica(
+                remote, self.repository, self.workload, genesis_root, self.stores[name]
+            )
         return self.replica_class(
             KeySigner(name, self.keys[name]),
             self.validators,
             self._services(name),
             ReplicaConfig(mode=self.mode),
+        )
+
+    def position(self, name: str) -> tuple[int, int, bytes, bytes, Any]:
+        """Return (height, view, parent digest, state root, last certificate) of a node."""
+        replica = self.replicas[name]
+        if isinstance(replica, ImplReplica):
+            latest = self.stores[name].latest()
+            parent = GENESIS_PARENT if latest is None else latest.digest
+            certificate = None if latest is None else latest.certificate
+            return replica.height, replica.view, parent, replica.state_root, certificate
+        return (
+            replica.height,
+            replica.view,
+            replica.parent,
+            replica.state_root,
+            replica.last_certificate,
         )
 
     def route(self, source: str, outputs: list[Output]) -> None:
@@ -157,14 +205,24 @@ class Cluster:
                 self._sync(source, out)
 
     def _sync(self, name: str, request: RequestSync) -> None:
-        """Serve a state sync from any store that committed the certified block (R3.1)."""
+        """Serve a state sync from any store that committed the certified block (R3.1); with no
+        certificate named, serve the highest certificate an honest store holds."""
         cert = request.certificate
-        for other in NAMES:
-            block = self.stores[other].get_block(cert.height)
-            if block is not None and block.digest == cert.digest:
-                self.stores[name].install_snapshot(cert, block)
-                self.route(name, self.replicas[name].on_sync_completed(cert, block, self.now))
+        if cert is None:
+            latest = [self.stores[n].latest() for n in HONEST if n != name]
+            known = [c for c in latest if c is not None and c.certificate is not None]
+            if not known:
                 return
+            cert = max(known, key=lambda c: c.height).certificate
+            assert cert is not None
+        if cert.post_root not in self.repository:
+            return  # no spec transition reaches that state: the safety checks report it
+        blocks = [self.stores[other].get_block(cert.height) for other in NAMES]
+        found = next((b for b in blocks if b is not None and b.digest == cert.digest), None)
+        if found is not None:
+            self.stores[name].install_snapshot(cert, found)
+            certificate, block, now = cert, found, self.now
+            self.call(name, lambda r: r.on_sync_completed(certificate, block, now))
 
     def is_deliverable(self, envelope: Envelope) -> bool:
         """Return True unless a partition separates the envelope's ends."""
@@ -183,7 +241,24 @@ class Cluster:
         for name in NAMES:
             self.replicas[name] = self._make_replica(name)
         for name in NAMES:
-            self.route(name, self.replicas[name].start(self.now))
+            self.call(name, lambda r: r.start(self.now))
+
+    def call(self, name: str, event: Callable[[Any], list[Output]], injected: bool = False) -> None:
+        """Feed one event to ``name``'s replica and route its outputs.
+
+        A replica behind the adapter that refuses an honest message, or answers with output that
+        has no valid wire form, breaks E4 (refusing what the Byzantine validator made up is
+        fine: the event is then simply lost).
+        """
+        try:
+            outputs = event(self.replicas[name])
+        except Rejected as refused:
+            if injected:
+                return
+            raise RefusedValidMessage("E4", f"{name} refused an honest event: {refused}") from None
+        except ProtocolViolation as bad:  # the adapter could not parse what the replica answered
+            raise MalformedOutput("E4", f"{name} answered: {bad}") from None
+        self.route(name, outputs)
 
     def deliver(self, index: int) -> None:
         """Deliver in-flight message ``index``; a crashed target loses it."""
@@ -191,12 +266,13 @@ class Cluster:
         if envelope.target in self.down:
             return
         self.now += HOP_NS
-        replica = self.replicas[envelope.target]
-        if isinstance(envelope.message, Timer):
-            self.route(envelope.target, replica.on_timer(envelope.message, self.now))
+        message, source, now = envelope.message, envelope.source, self.now
+        if isinstance(message, Timer):
+            self.call(envelope.target, lambda r: r.on_timer(message, now))
         else:
-            outputs = replica.on_message(envelope.message, self.now, envelope.source)
-            self.route(envelope.target, outputs)
+            self.call(
+                envelope.target, lambda r: r.on_message(message, now, source), envelope.injected
+            )
 
     def drop(self, index: int) -> None:
         """Lose in-flight message ``index``."""
@@ -227,8 +303,9 @@ class Cluster:
     def restart(self, name: str) -> None:
         """Start ``name`` again from its store (committed chain and vote journal, R5.4)."""
         self.down.discard(name)
-        self.replicas[name] = self._make_replica(name)
-        self.route(name, self.replicas[name].start(self.now))
+        if not isinstance(self.replicas[name], ImplReplica):
+            self.replicas[name] = self._make_replica(name)
+        self.call(name, lambda r: r.start(self.now))
 
     def fire_timer(self, name: str) -> bool:
         """Fire ``name``'s view timer (time jumps to its deadline); False if there is none."""
@@ -236,14 +313,14 @@ class Cluster:
         if timer is None or name in self.down:
             return False
         self.now = max(self.now, timer.deadline)
-        self.route(name, self.replicas[name].on_timer(timer.timer, self.now))
+        self.call(name, lambda r: r.on_timer(timer.timer, self.now))
         return True
 
     def inject(self, message: Message, targets: list[str]) -> None:
         """Put a message the Byzantine validator made on the wire to ``targets``."""
         for target in targets:
             if target != BYZANTINE:
-                self.in_flight.append(Envelope(BYZANTINE, target, message))
+                self.in_flight.append(Envelope(BYZANTINE, target, message, injected=True))
 
     # ------------------------------------------------------------------ Byzantine messages
 
@@ -254,12 +331,12 @@ class Cluster:
     def conflicting_vote(self, target: str, salt: int, commit: bool) -> Message:
         """Return a signed vote of the Byzantine validator for a made-up digest at the
         target's current (height, view): a second vote there is equivocation."""
-        replica = self.replicas[target]
+        height, view, _, _, _ = self.position(target)
         digest = sha256(b"byzantine-%d" % salt)
         signer = self.byzantine_signer()
         if commit:
-            return Commit.create(signer, replica.height, replica.view, digest, digest)
-        return Prepare.create(signer, replica.height, replica.view, digest)
+            return Commit.create(signer, height, view, digest, digest)
+        return Prepare.create(signer, height, view, digest)
 
     def forged_copy(self, index: int) -> Message | None:
         """Return in-flight vote ``index`` with its signature altered (R7.5), if it is a vote."""
@@ -284,10 +361,12 @@ class Cluster:
     def invalid_proposal(self, target: str) -> PrePrepare | None:
         """Return a signed proposal by the Byzantine validator, if it leads the target's current
         view 0, of a block whose one proof claims the opposite of what Z3 finds (R1.5)."""
-        replica = self.replicas[target]
-        if replica.view != 0 or self.validators.get_leader(replica.height, 0).id != BYZANTINE:
+        height, view, parent, state_root, last_certificate = self.position(target)
+        if view != 0 or self.validators.get_leader(height, 0).id != BYZANTINE:
             return None
-        transactions, proofs = self.workload.select(replica.height, replica.state_root)
+        if state_root not in self.repository:
+            return None
+        transactions, proofs = self.workload.select(height, state_root)
         if not proofs:
             return None
         honest = proof_from_json(proofs[0])
@@ -301,12 +380,12 @@ class Cluster:
         )
         block = ProofBlock.create(
             self.byzantine_signer(),
-            replica.height,
-            replica.parent,
+            height,
+            parent,
             transactions[:1],
             [false_claim.to_json()],
             (),
-            replica.last_certificate,
+            last_certificate,
         )
         return PrePrepare.create(self.byzantine_signer(), 0, block)
 
@@ -336,8 +415,13 @@ class Cluster:
             self.fire_timer(min(armed, key=lambda n: (self.timers[n].deadline, n)))
 
 
-def make_cluster(replica_class: ReplicaClass = Replica, mode: Mode = "collector") -> Cluster:
-    """Return a started cluster of the four validators running ``replica_class``."""
+def make_cluster(
+    replica_class: ReplicaClass = Replica,
+    mode: Mode = "collector",
+    implementation: Implementation | None = None,
+) -> Cluster:
+    """Return a started cluster: honest validators run ``implementation``'s replicas through
+    the adapter if given, else ``replica_class`` in process; v003 runs the reference."""
     keys = make_validator_keys(len(NAMES), seed=7)
     validators = ValidatorSet.create(
         0,
@@ -353,6 +437,7 @@ def make_cluster(replica_class: ReplicaClass = Replica, mode: Mode = "collector"
     cluster = Cluster(
         replica_class=replica_class,
         mode=mode,
+        implementation=implementation,
         validators=validators,
         keys=dict(zip(NAMES, keys, strict=True)),
         repository=repository,

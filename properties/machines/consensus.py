@@ -15,12 +15,14 @@ P28, P30, P31.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from aethel.consensus.replica import Mode, Replica
+from conformance.adapters.api import Implementation
 from properties.machines.cluster import (
     BYZANTINE,
     HONEST,
@@ -46,13 +48,19 @@ class ConsensusMachine(RuleBasedStateMachine):
     """Drive a cluster through network and Byzantine actions; check safety after each."""
 
     replica_class: ClassVar[ReplicaClass] = Replica
+    #: The implementation whose replicas the honest validators run (through the adapter), or
+    #: None to run ``replica_class`` in process.
+    implementation_factory: ClassVar[Callable[[], Implementation] | None] = None
     mode: ClassVar[Mode] = "collector"
     #: Whether heal_and_settle asserts progress; without it, it only drives the cluster on.
     check_liveness: ClassVar[bool] = True
 
     def __init__(self) -> None:
         super().__init__()
-        self.cluster: Cluster = make_cluster(type(self).replica_class, type(self).mode)
+        factory = type(self).implementation_factory
+        self.cluster: Cluster = make_cluster(
+            type(self).replica_class, type(self).mode, factory() if factory else None
+        )
 
     @initialize(heights=st.integers(0, 4))
     def commit_some_heights(self, heights: int) -> None:
@@ -186,10 +194,19 @@ def make_consensus_machine(
     name: str = "reference",
     *,
     check_liveness: bool = True,
+    implementation: Callable[[], Implementation] | None = None,
 ) -> type[ConsensusMachine]:
-    """Return a consensus machine class whose validators all run ``replica_class``."""
+    """Return a consensus machine class whose honest validators run ``implementation``'s
+    replicas through the adapter (if given) or ``replica_class`` in process."""
     return type(
         f"ConsensusMachine[{name}/{mode}]",
         (ConsensusMachine,),
-        {"replica_class": replica_class, "mode": mode, "check_liveness": check_liveness},
+        {
+            "replica_class": replica_class,
+            "mode": mode,
+            "check_liveness": check_liveness,
+            "implementation_factory": None
+            if implementation is None
+            else staticmethod(implementation),
+        },
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from aethel.consensus.events import Committed
+from aethel.consensus.ledger import LedgerExecutor, LedgerValidator, LedgerView
 from aethel.consensus.quorum import compute_quorum
 from aethel.economics import MIN_STAKE, compute_emission_limit, compute_reward_split
 from aethel.encoding import verify_signature_bytes
@@ -18,6 +19,46 @@ from aethel.proofs.model import proof_from_json
 from aethel.proofs.verifier import Verdict
 from properties.machines.cluster import BYZANTINE, HONEST, Cluster
 from properties.machines.common import ModelMismatch
+
+
+def executed_state(cluster: Cluster, committed: Committed) -> LedgerView:
+    """Return the state a commit claims, after checking it is the spec's transition (R3.2).
+
+    A state the reference's executor has not produced yet (an implementation's replica
+    committed it through the adapter) is recomputed from the agreed pre-state: verify the
+    block, execute it, and compare roots.
+    """
+    execution = committed.execution
+    if execution.post_root not in cluster.repository:
+        pre_root = execution.pre_root
+        if pre_root not in cluster.repository:
+            raise ModelMismatch("R3.2", f"height {committed.height}: unknown pre-state root")
+        stakes = cluster.repository.get(pre_root).stakes
+        validators = cluster.validators.with_stakes(dict(stakes))
+        verdict = LedgerValidator(cluster.repository, verify=cluster.verify).validate_block(
+            committed.block, pre_root
+        )
+        if not verdict.valid:
+            raise ModelMismatch("R1.1 R7.3", f"height {committed.height}: {verdict.reason}")
+        redone = LedgerExecutor(cluster.repository, cluster.genesis).execute(
+            committed.block, verdict, pre_root, validators
+        )
+        if redone.post_root != execution.post_root:
+            where = f"height {committed.height}"
+            if dict(execution.slashed) != dict(redone.slashed):
+                raise ModelMismatch(
+                    "R3.2 R4.6 P19",
+                    f"{where}: slashed {dict(execution.slashed)}, the spec slashes "
+                    f"{dict(redone.slashed)}",
+                )
+            if dict(execution.rewards) != dict(redone.rewards):
+                raise ModelMismatch(
+                    "R3.2 R4.1 P15",
+                    f"{where}: paid {dict(execution.rewards)}, "
+                    f"the spec pays {dict(redone.rewards)}",
+                )
+            raise ModelMismatch("R3.2", f"{where}: post-state root is not the transition's")
+    return cluster.repository.get(execution.post_root)
 
 
 def _voting_stakes(cluster: Cluster, pre_root: bytes) -> Mapping[str, int]:
@@ -103,7 +144,7 @@ def check_validity(cluster: Cluster, committed: Committed, parent: bytes | None)
 
 def check_books(cluster: Cluster, committed: Committed) -> None:
     """Conservation and the supply books hold in the committed state (R3.6, R4.7, I5, I7)."""
-    state = cluster.repository.get(committed.execution.post_root)
+    state = executed_state(cluster, committed)
     where = f"height {committed.height}"
     held = sum(state.balances.values()) + sum(state.stakes.values())
     if held != state.genesis_supply + state.minted - state.burned:

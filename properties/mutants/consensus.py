@@ -7,6 +7,8 @@ import dataclasses
 from aethel.consensus.events import Output, Timer
 from aethel.consensus.replica import Replica
 from aethel.consensus.validators import ValidatorSet
+from conformance.adapters.reference import ReferenceImplementation
+from conformance.adapters.reference_replica import ReferenceReplica, ReferenceReplicaObject
 
 
 class QuorumWithoutPlusOne(Replica):
@@ -35,3 +37,35 @@ class NoViewChangeOnTimeout(Replica):
             self._now = now
             return self._flush()
         return super().on_timer(timer, now)
+
+
+# The mutants as implementations under test (``--impl python:properties.mutants.consensus:...``).
+
+
+def _replica_implementation(
+    label: str, replica_class: type[Replica]
+) -> type[ReferenceImplementation]:
+    object_class = type(
+        f"{replica_class.__name__}Object",
+        (ReferenceReplicaObject,),
+        {"replica_class": replica_class},
+    )
+    capability = type(
+        f"{replica_class.__name__}Capability", (ReferenceReplica,), {"object_class": object_class}
+    )
+
+    class MutantImplementation(ReferenceImplementation):
+        name = f"mutant-{label}"
+
+        def make_replica(self) -> object:
+            return capability()
+
+    return MutantImplementation
+
+
+QuorumWithoutPlusOneImplementation = _replica_implementation(
+    "quorum-without-plus-one", QuorumWithoutPlusOne
+)
+NoViewChangeOnTimeoutImplementation = _replica_implementation(
+    "no-view-change-on-timeout", NoViewChangeOnTimeout
+)

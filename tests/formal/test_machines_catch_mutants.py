@@ -13,6 +13,9 @@ from collections.abc import Callable
 import pytest
 from hypothesis.stateful import RuleBasedStateMachine
 
+from aethel.consensus.replica import Mode
+from conformance.adapters import Implementation
+from conformance.mutants import registry
 from conformance.mutants.state_tree import (
     AbsenceForPresentKeyImplementation,
     NoDomainSeparationImplementation,
@@ -23,7 +26,10 @@ from properties.machines.mempool import make_mempool_machine
 from properties.machines.state_store import make_state_store_machine
 from properties.machines.state_tree import make_state_tree_machine
 from properties.machines.verifier import make_verifier_machine
-from properties.mutants.consensus import NoViewChangeOnTimeout, QuorumWithoutPlusOne
+from properties.mutants.consensus import (
+    NoViewChangeOnTimeoutImplementation,
+    QuorumWithoutPlusOneImplementation,
+)
 from properties.mutants.mempool import (
     ArrivalOrderImplementation,
     DoubleSpendKeepsFirstImplementation,
@@ -39,6 +45,30 @@ from properties.mutants.state_tree import (
 from properties.mutants.verifier import SharedContextImplementation, SignatureBlindImplementation
 
 Build = Callable[[], type[RuleBasedStateMachine]]
+
+
+def _harness(name: str) -> Callable[[], Implementation]:
+    """Return the builder of the harness's mutant ``name`` (conformance/mutants)."""
+    return registry()[name].build
+
+
+def _consensus(build: Callable[[], Implementation], mode: Mode) -> Build:
+    return lambda: make_consensus_machine(
+        mode=mode, check_liveness=False, implementation=_shared(build)
+    )
+
+
+def _shared(build: Callable[[], Implementation]) -> Callable[[], Implementation]:
+    """Return a factory that builds the implementation once and hands out that one."""
+    built: list[Implementation] = []
+
+    def factory() -> Implementation:
+        if not built:
+            built.append(build())
+        return built[0]
+
+    return factory
+
 
 #: (name, machine bound to the mutant, a rule ID the failure must name).
 MUTANTS: list[tuple[str, Build, str]] = [
@@ -104,23 +134,21 @@ MUTANTS: list[tuple[str, Build, str]] = [
         lambda: make_verifier_machine(lambda: SharedContextImplementation().api("verifier")),
         "R1.4",
     ),
+    # Replicas, through the adapter's replica capability: ours and the harness's
+    # (conformance/mutants/replica.py), in both dissemination modes.
     *[
         (
-            f"replica-quorum-without-plus-one-{mode}",
-            lambda mode=mode: make_consensus_machine(QuorumWithoutPlusOne, mode, "no-plus-one"),
-            "R2.3",
+            f"replica-{label}-{mode}",
+            _consensus(build, mode),
+            rule_id,
         )
         for mode in ("collector", "broadcast")
-    ],
-    *[
-        (
-            f"replica-no-view-change-{mode}",
-            lambda mode=mode: make_consensus_machine(
-                NoViewChangeOnTimeout, mode, "no-view-change", check_liveness=False
-            ),
-            "R2.6",
+        for label, build, rule_id in (
+            ("quorum-without-plus-one", QuorumWithoutPlusOneImplementation, "R2.3"),
+            ("no-view-change-on-timeout", NoViewChangeOnTimeoutImplementation, "R2.6"),
+            ("harness-quorum-2f-by-count", _harness("quorum-2f-by-count"), "R2.3"),
+            ("harness-slashing-offline-node", _harness("slashing-offline-node"), "R4.6"),
         )
-        for mode in ("collector", "broadcast")
     ],
 ]
 
