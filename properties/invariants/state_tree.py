@@ -39,9 +39,9 @@ from properties.invariants.merkle_model import (
 from properties.invariants.solver import Formula, Obligation, Twin
 
 #: Tree depth of the bounded model: 2**DEPTH key slots.
-DEPTH = 3
+DEPTH = 4
 #: Most updates in one modelled batch.
-BATCH = 6
+BATCH = 8
 TREE_BOUND = f"depth {DEPTH} ({2**DEPTH} key slots)"
 BATCH_BOUND = f"depth {DEPTH} ({2**DEPTH} key slots), batches of 1-{BATCH} updates"
 
@@ -79,8 +79,17 @@ def show_tree(model: z3.ModelRef, slots: Sequence[Slot]) -> str:
     return "{" + ", ".join(entries) + "}"
 
 
-def _show_paths(model: z3.ModelRef, slots: Sequence[Slot]) -> str:
-    return ", ".join(f"p{k}={show_hash(model, s.path)}" for k, s in enumerate(slots))
+def _show_paths(model: z3.ModelRef, *trees: Sequence[Slot]) -> str:
+    """Render the path hashes of the slots used by any of ``trees`` (p_k: path of slot k)."""
+    used = sorted(
+        {
+            k
+            for slots in trees
+            for k, s in enumerate(slots)
+            if z3.is_true(model.eval(s.present, model_completion=True))
+        }
+    )
+    return ", ".join(f"p{k}={show_hash(model, trees[0][k].path)}" for k in used)
 
 
 def _equal_roots_formula(algebra_of: Any) -> Formula:
@@ -98,7 +107,7 @@ def _equal_roots_formula(algebra_of: Any) -> Formula:
             "tree A": show_tree(found, one),
             "tree B": show_tree(found, other),
             "common root": show_hash(found, compute_root(one, algebra)),
-            "paths": _show_paths(found, one),
+            "paths of used slots": _show_paths(found, one, other),
         }
 
     return Formula(
