@@ -1,5 +1,8 @@
-"""Planted bugs: small subclasses of the reference, each with one realistic defect.
+"""Planted bugs: the reference with one realistic defect each.
 
-They exist to show that each state machine catches a bug within the ``ci`` profile
-(``tests/formal/test_machines_catch_mutants.py``). They are never used outside tests.
+Each module holds small subclasses of the reference with the defect and, built from them,
+implementations under test (``ReferenceImplementation`` subclasses, loadable with
+``--impl python:properties.mutants.<module>:<Name>Implementation``). They show that each state
+machine catches a bug within the ``ci`` profile (``tests/formal/test_machines_catch_mutants.py``)
+and are never used outside tests.
 """
