@@ -18,10 +18,12 @@ from aethel.consensus.messages import (
     Prepare,
     PrepareCertificate,
     PrePrepare,
+    parse_message,
 )
 from aethel.consensus.signing import KeySigner
 from aethel.consensus.validators import Validator, ValidatorSet, make_validator_keys
 from aethel.economics import MIN_STAKE
+from aethel.encoding import canonical_json, parse_canonical_json
 from aethel.errors import ProtocolViolation
 
 from .cluster import Cluster, make_cluster
@@ -155,9 +157,17 @@ def test_a_new_leader_reproposes_the_highest_prepared_block() -> None:
     cluster.down.add(leader)
     cluster.queue.clear()
     cluster.fire_timers()
-    cluster.run()
+    trace = []
+    while cluster.queue:
+        trace.append(cluster.queue[0])
+        cluster.run(max_steps=1)
     new_leader = cluster.validators.get_leader(1, 1).id
     assert new_leader != leader
+    new_views = [m for _, _, m in trace if isinstance(m, NewView)]
+    assert new_views
+    for message in new_views:  # the NEW-VIEW round-trips through its canonical JSON (E4)
+        data = canonical_json(message.to_wire())
+        assert canonical_json(parse_message(parse_canonical_json(data)).to_wire()) == data
     commits = {n: c[0] for n, c in cluster.commits.items() if n != leader}
     assert commits and all(c.view >= 1 and c.block.digest in digests for c in commits.values())
 
