@@ -6,7 +6,8 @@ unsatisfiable (the negated property is asserted), so the judge always claims ``u
 * transfer (:func:`get_transfer_obligation`): with the sender's available balance B, the amount
   A and nonce N of the transfer and the expected nonce E, and ANY receiver balance R >= 0, the
   transfer conserves B + R, leaves the sender non-negative (no overdraft), moves a positive
-  amount, and is next in nonce order (N = E; the next expected nonce is E + 1);
+  amount, and is next in nonce order (N = E). Z3 settles it with little search (effort about
+  40 rlimit units): most of its cost is the fresh context and parsing;
 * batch (:func:`get_batch_obligation`): a sequence of transfers applied in order to concrete
   accounts: every step is in nonce order and leaves its sender non-negative, and the total over
   all accounts is conserved. Cost grows with the batch length;
@@ -69,18 +70,16 @@ def check_transfer(tx: Transfer, balance: int, expected_nonce: int) -> None:
 
 
 def get_transfer_obligation(tx: Transfer, balance: int, expected_nonce: int) -> str:
-    """Return the SMT-LIB2 obligation of one transfer (holds iff unsat; see module docstring)."""
+    """Return the SMT-LIB2 obligation of one transfer (holds iff unsat; see module docstring).
+
+    The text states the balance as ``(assert (= balance B))``; the consensus ledger reads B back
+    from that form. It is kept short because parsing is a large part of a transfer proof's cost.
+    """
     return (
         "(declare-const balance Int)(declare-const amount Int)(declare-const receiver Int)"
-        "(declare-const nonce Int)(declare-const expected Int)"
-        "(declare-const balance2 Int)(declare-const receiver2 Int)(declare-const next Int)"
-        f"(assert (= balance {balance}))(assert (= amount {tx.amount}))"
-        f"(assert (= nonce {tx.nonce}))(assert (= expected {expected_nonce}))"
-        "(assert (>= receiver 0))"
-        "(assert (= balance2 (- balance amount)))(assert (= receiver2 (+ receiver amount)))"
-        "(assert (= next (+ nonce 1)))"
-        "(assert (not (and (= (+ balance2 receiver2) (+ balance receiver)) (>= balance2 0)"
-        " (> amount 0) (= nonce expected) (= next (+ expected 1)))))"
+        f"(assert (= balance {balance}))(assert (= amount {tx.amount}))(assert (>= receiver 0))"
+        "(assert (not (and (= (+ (- balance amount) (+ receiver amount)) (+ balance receiver))"
+        f" (>= (- balance amount) 0) (> amount 0) (= {tx.nonce} {expected_nonce}))))"
     )
 
 

@@ -87,11 +87,12 @@ def test_blocks_take_the_highest_difficulty_first_among_1100_pending(
 @pytest.mark.req("R6.3", "P25")
 def test_a_later_nonce_never_precedes_its_predecessor(judge_key: KeyPair) -> None:
     mempool = pool(judge_key)
-    # Nonce 9 on balance 9 gives a 576-byte obligation (size term 9); nonces 10 and 11 give 578
-    # bytes (size term 10), so their proofs outrank the nonce-9 proof they depend on.
-    amounts = [1, 1, 1]
+    # With 19-digit balances and amounts, the nonce-9 obligation has 319 bytes (size term 5)
+    # and the nonce-10 and nonce-11 ones 321 (size term 6): the later proofs outrank the one
+    # they depend on.
+    amounts = [10**18, 10**18, 10**18]
     for nonce, amount in enumerate(amounts, start=9):
-        mempool.add_transaction(transfer(ALICE, amount, nonce), Account(9, 9))
+        mempool.add_transaction(transfer(ALICE, amount, nonce), Account(9 * 10**18, 9))
     ranks = [entry.rank for entry in mempool.pending()]
     nonces_in_rank_order = [
         mempool._transactions[e.proof.subjects[0]].nonce for e in mempool.pending()

@@ -67,7 +67,7 @@ def test_known_answer_efforts_of_the_pinned_solver() -> None:
     split = generic(get_reward_split_obligation([5, 7, 11, 13], 10**9), budget=1_000_000)
     results = verify_proofs([transfer, split])
     assert [(r.verdict, r.effort, r.size, r.difficulty) for r in results] == [
-        (Verdict.VALID, 406, 581, 406 + 10),
+        (Verdict.VALID, 41, 288, 41 + 5),
         (Verdict.VALID, 2494, 466, 2494 + 8),
     ]
 
