@@ -414,19 +414,33 @@ class ReplicaBase:
         return True
 
     def _note_ahead(self, message: Message, height: int) -> None:
-        """Ask for a sync once validators holding > W/3 stake are seen at later heights.
+        """Ask to be caught up once validators holding > W/3 stake are seen at later heights.
 
         More than a third of the stake includes an honest validator, so this height committed;
         if this replica missed the certificate (down, cut off), nobody may send it otherwise.
+        It gives up its view and sends its VIEW-CHANGE to those validators: a validator past
+        a height answers a view change at that height with the height's certificate.
         """
         validator = getattr(message, "validator", None)
         if not isinstance(validator, str) or self._asked_sync:
             return
         self._ahead.add(validator)
         stake = sum(self.validators.stake_of(v) for v in self._ahead)
-        if 3 * stake > self.validators.total_stake:
-            self._asked_sync = True
-            self._out.append(RequestSync(None, self.height))
+        if 3 * stake <= self.validators.total_stake:
+            return
+        self._asked_sync = True
+        self._start_view_change(self.view + 1)
+        sent = [o.message for o in self._out if isinstance(o, Send | Broadcast)]
+        change = next(
+            (m for m in reversed(sent) if isinstance(m, ViewChange) and m.view == self.view),
+            None,
+        )
+        if change is None and self.view in self._view_changes:  # we lead the new view
+            change = self._view_changes[self.view].first.get(self.id)
+        if change is not None:
+            for peer in sorted(self._ahead):
+                if peer != self.id:
+                    self._out.append(Send(peer, change))
 
     def _help_lagging(self, validator: str, height: int) -> None:
         """Send a validator still changing views at a committed height that height's commit
