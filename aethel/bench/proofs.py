@@ -178,8 +178,8 @@ def run(quick: bool) -> list[Result]:
 
     dask_rate, dask_note = _dask_throughput(proofs)
 
-    transfer = next(p for p in proofs if p.kind.value == "transfer")
-    long_lived, fresh = _context_history_efforts(transfer, proofs[:200], 25)
+    batch = next(p for p in proofs if p.kind.value == "batch")
+    long_lived, fresh = _context_history_efforts(batch, proofs[:200], 25)
 
     return [
         Result(
@@ -254,7 +254,7 @@ def run(quick: bool) -> list[Result]:
             float(long_lived),
             "values",
             note=(
-                "one transfer proof verified 25 times in one long-lived Z3 context between other "
+                "one batch proof verified 25 times in one long-lived Z3 context between other "
                 "proofs: more than 1 value means effort depends on history (why the verifier "
                 "uses a fresh context per proof)"
             ),

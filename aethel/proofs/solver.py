@@ -16,7 +16,8 @@ Why a fresh context and not a fresh solver in a long-lived one (DESIGN.md propos
 Z3 hash-conses terms per context and recycles the ids of freed terms, and its rewriters order
 terms by id. In a long-lived context the ids a proof's terms get depend on everything the
 context solved before, and so does the effort. Measured with z3 4.15.4: one 442-byte transfer
-proof cost 121, 123, 125, 127, 310, 313 or 316 rlimit units depending on history, and a
+proof cost 121, 123, 125, 127, 310, 313 or 316 rlimit units depending on history (``aethel
+bench proofs`` shows 11-22 distinct efforts for one batch proof over 25 histories), and a
 nonlinear proof with a 5M budget came out ``unsat`` after 0.86M-3.8M units or ``unknown``; two
 honest validators would disagree on difficulty and even on validity. A fresh context starts
 from the same state every time: the same proofs gave the same effort in every order, after
