@@ -2,9 +2,9 @@
 
 ``AETHEL_IMPL`` names the implementation (default ``reference``; ``python:module:factory`` or
 ``stdio:COMMAND`` for another one, see conformance/adapters/loader.py). A capability the
-implementation does not declare is skipped. The consensus machine runs twice: with reference
-replicas in process (the safety run CI relies on) and with the implementation's replicas behind
-the adapter. Each machine's module docstring says what it checks.
+implementation does not declare is skipped. In the consensus machine the three honest
+validators run the implementation's replicas behind the adapter (the Byzantine one is a
+reference replica). Each machine's module docstring says what it checks.
 """
 
 from __future__ import annotations
@@ -18,9 +18,12 @@ import pytest
 
 from aethel.consensus.replica import Mode
 from conformance.adapters import Implementation, load_implementation
-from properties.machines.cluster import MalformedOutput, RefusedValidMessage
 from properties.machines.common import bug_hunt_settings, run_machine
-from properties.machines.consensus import LivenessFailure, make_consensus_machine
+from properties.machines.consensus import (
+    ConsensusMachine,
+    LivenessFailure,
+    make_consensus_machine,
+)
 from properties.machines.mempool import make_mempool_machine
 from properties.machines.state_store import make_state_store_machine
 from properties.machines.state_tree import make_state_tree_machine
@@ -72,36 +75,21 @@ def test_verifier_machine() -> None:
     run_machine(make_verifier_machine(lambda: api))
 
 
-#: The reference's NEW-VIEW does not survive its wire form (aethel/consensus/wire.py compares
-#: the signed summary, where view_changes is a digest, with the wire's list), so a replica behind
-#: the adapter refuses every NEW-VIEW; the harness's sample report shows it too.
-NEW_VIEW_WIRE_DEFECT = (
-    "NEW-VIEW fails its own wire round trip (E4): replicas behind the adapter refuse it"
-)
-
-
-# No req marker until the defect is fixed (then: the safety IDs of the in-process run below).
-@pytest.mark.xfail(
-    strict=False, raises=(RefusedValidMessage, MalformedOutput), reason=NEW_VIEW_WIRE_DEFECT
-)
-@pytest.mark.parametrize("mode", ["collector", "broadcast"])
-def test_consensus_machine_through_the_adapter(mode: Mode) -> None:
-    """The honest validators run the implementation's replicas through the adapter."""
-    _api("replica")
-    implementation = _implementation()
-    machine = make_consensus_machine(
-        mode=mode, check_liveness=False, implementation=lambda: implementation
-    )
-    run_machine(machine, bug_hunt_settings())
-
-
 #: Known liveness defects of the reference replica, replayed as strict xfails in
 #: test_consensus_liveness.py. The ci profile may or may not hit them in 50 examples, so the
 #: machine's liveness run below is a non-strict xfail until they are fixed.
 KNOWN_LIVENESS_DEFECTS = (
-    "in both modes a validator whose view ran ahead never rejoins (and a late validator meets "
-    "that drift in collector mode): see test_consensus_liveness.py"
+    "in both modes a validator whose view ran ahead never rejoins: see test_consensus_liveness.py"
 )
+
+
+def _consensus(mode: Mode, check_liveness: bool) -> type[ConsensusMachine]:
+    """The machine whose honest validators run the implementation's replicas (adapter)."""
+    _api("replica")
+    implementation = _implementation()
+    return make_consensus_machine(
+        mode=mode, check_liveness=check_liveness, implementation=lambda: implementation
+    )
 
 
 @pytest.mark.req(
@@ -110,7 +98,7 @@ KNOWN_LIVENESS_DEFECTS = (
 )  # fmt: skip
 @pytest.mark.parametrize("mode", ["collector", "broadcast"])
 def test_consensus_machine_safety(mode: Mode) -> None:
-    run_machine(make_consensus_machine(mode=mode, check_liveness=False))
+    run_machine(_consensus(mode, check_liveness=False))
 
 
 # No req marker: a test that is expected to fail covers nothing yet (R2.5, R7.6, P6, P9, P31).
@@ -118,4 +106,4 @@ def test_consensus_machine_safety(mode: Mode) -> None:
 @pytest.mark.parametrize("mode", ["collector", "broadcast"])
 def test_consensus_machine_liveness(mode: Mode) -> None:
     # Without shrinking: the xfail only needs the failure, and shrinking it takes minutes.
-    run_machine(make_consensus_machine(mode=mode), bug_hunt_settings())
+    run_machine(_consensus(mode, check_liveness=True), bug_hunt_settings())
