@@ -2,16 +2,19 @@
 
 Every amount is an integer number of base units (never a float). These functions are the single
 definition used by the state transition, the consensus engine, the conformance checks and the
-Z3 proofs of I6-I8 (``properties/invariants``).
+Z3 proofs of I6-I8 (``properties/invariants``): each formula is a ``*_formula`` function over
+ints or Z3 terms (``aethel.arith``), which the ``compute_*`` function calls after validating
+its input and the proofs call on symbolic amounts.
 
 Spec: R1.2, R1.3, R4.2-R4.4, R4.7 (spec/economics.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
 
+from aethel.arith import Num, floor_div, minimum
 from aethel.errors import UsageError
 
 #: Base units minted per unit of proof difficulty (R1.2).
@@ -43,22 +46,50 @@ def _require_natural(name: str, value: int) -> None:
         raise UsageError(f"{name} must be a non-negative int, got {value!r}")
 
 
+def proof_reward_formula(difficulty: Num) -> Num:
+    """Return difficulty * REWARD_PER_DIFFICULTY of an int or a Z3 term, unchecked (R1.2)."""
+    return difficulty * REWARD_PER_DIFFICULTY
+
+
+def block_reward_formula(total_difficulty: Num) -> Num:
+    """Return min(difficulty * REWARD_PER_DIFFICULTY, CAP), unchecked (R4.4, I7)."""
+    return minimum(total_difficulty * REWARD_PER_DIFFICULTY, BLOCK_REWARD_CAP)
+
+
+def emission_limit_formula(height: Num) -> Num:
+    """Return E(h) = h * BLOCK_REWARD_CAP of an int or a Z3 term, unchecked (R4.7, I7)."""
+    return height * BLOCK_REWARD_CAP
+
+
+def member_share_formula(reward: Num, stake: Num, total_stake: Num) -> Num:
+    """Return floor(reward * stake / total_stake), one member's share (R1.3, I6).
+
+    Unchecked: the caller guarantees total_stake > 0 (a proof states it as a premise).
+    """
+    return floor_div(reward * stake, total_stake)
+
+
+def split_remainder_formula(reward: Num, shares: Iterable[Num]) -> Num:
+    """Return what the floor ``shares`` leave of ``reward``: the proposer's bonus (R1.3, I6)."""
+    return reward - sum(shares)
+
+
 def compute_proof_reward(difficulty: int) -> int:
     """Return the reward of one verified proof of ``difficulty`` (R1.2)."""
     _require_natural("difficulty", difficulty)
-    return difficulty * REWARD_PER_DIFFICULTY
+    return proof_reward_formula(difficulty)
 
 
 def compute_block_reward(total_difficulty: int) -> int:
     """Return the block reward: proportional to total difficulty up to the cap (R4.4, P2)."""
     _require_natural("total_difficulty", total_difficulty)
-    return min(total_difficulty * REWARD_PER_DIFFICULTY, BLOCK_REWARD_CAP)
+    return block_reward_formula(total_difficulty)
 
 
 def compute_emission_limit(height: int) -> int:
     """Return E(h): the most that may have been minted through height ``height`` (R4.7)."""
     _require_natural("height", height)
-    return height * BLOCK_REWARD_CAP
+    return emission_limit_formula(height)
 
 
 def compute_reward_split(
@@ -79,16 +110,23 @@ def compute_reward_split(
         total += stake
     if total == 0:
         raise UsageError("certificate members hold no stake")
-    shares = {v: reward * stake // total for v, stake in sorted(member_stakes.items())}
-    remainder = reward - sum(shares.values())
+    shares = {
+        v: member_share_formula(reward, stake, total) for v, stake in sorted(member_stakes.items())
+    }
+    remainder = split_remainder_formula(reward, shares.values())
     shares[proposer] = shares.get(proposer, 0) + remainder
     return shares
+
+
+def slash_amount_formula(stake: Num, offence: Offence) -> Num:
+    """Return floor(stake * rate / 100) for ``offence``'s rate in percent, unchecked (R4.2, I8)."""
+    return floor_div(stake * SLASH_PERCENT[offence], 100)
 
 
 def compute_slash_amount(stake: int, offence: Offence) -> int:
     """Return how much of ``stake`` is burned for ``offence``: floor(stake * rate) (R4.2, I8)."""
     _require_natural("stake", stake)
-    return stake * SLASH_PERCENT[Offence(offence)] // 100
+    return slash_amount_formula(stake, Offence(offence))
 
 
 def is_eligible_stake(stake: int) -> bool:

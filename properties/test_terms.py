@@ -1,8 +1,12 @@
-"""Tie the Z3 models to the code: each symbolic term, evaluated on concrete inputs, equals the
-implementation's function, and the bounded Merkle model hashes like the spec's tree.
+"""Tie the Z3 models to the code: each formula means the same on Z3 terms as on ints, and the
+bounded Merkle model hashes like the spec's tree.
 
-If a formula in aethel changes and its term in ``properties/invariants/terms.py`` does not, these
-tests fail, so the Z3 proofs can never silently be about a different formula than the code.
+The Z3 proofs of I1, I2 and I6-I10 call the implementation's own ``*_formula`` functions on Z3
+terms, so there is no restated formula that could drift from the code. What the proofs still
+rely on is that a formula *means* the same on terms as on ints: Z3's Euclidean division against
+Python's ``//``, an if-then-else against ``min``/``max``, a case chain against ``1 <<``
+(``aethel.arith``). Here each formula is built from numerals, simplified by Z3, and compared
+with the ``compute_*`` function (validation plus the int reading) on the same inputs.
 """
 
 from __future__ import annotations
@@ -17,24 +21,42 @@ import z3
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from aethel.consensus.quorum import compute_max_faulty, compute_quorum
-from aethel.consensus.timeouts import compute_timeout
+from aethel.consensus.quorum import (
+    compute_max_faulty,
+    compute_quorum,
+    max_faulty_formula,
+    quorum_formula,
+)
+from aethel.consensus.timeouts import compute_timeout, timeout_formula
 from aethel.economics import (
     BLOCK_REWARD_CAP,
     REWARD_PER_DIFFICULTY,
     Offence,
+    block_reward_formula,
     compute_block_reward,
     compute_emission_limit,
+    compute_proof_reward,
     compute_reward_split,
     compute_slash_amount,
+    emission_limit_formula,
+    member_share_formula,
+    proof_reward_formula,
+    slash_amount_formula,
+    split_remainder_formula,
 )
 from aethel.encoding import canonical_json
-from aethel.proofs.difficulty import compute_difficulty
-from properties.invariants import terms
+from aethel.proofs.difficulty import compute_difficulty, difficulty_formula
 from properties.invariants.merkle_model import Slot, compute_root, sha256_algebra
 
 V = z3.IntVal
 BIG = 10**18
+
+
+def evaluate(term: z3.ArithRef) -> int:
+    """Return the integer value of a closed term; fail if it is not a closed integer term."""
+    value = z3.simplify(term)
+    assert z3.is_int_value(value), f"term did not reduce to an integer: {value}"
+    return int(value.as_long())
 
 
 @pytest.mark.req("I2")
@@ -42,32 +64,31 @@ BIG = 10**18
 @example(1)
 @example(2)
 @example(3)
-def test_quorum_term_is_compute_quorum(total_stake: int) -> None:
-    assert terms.evaluate(terms.quorum_term(V(total_stake))) == compute_quorum(total_stake)
+def test_quorum_formula_on_terms_is_compute_quorum(total_stake: int) -> None:
+    assert evaluate(quorum_formula(V(total_stake))) == compute_quorum(total_stake)
 
 
 @pytest.mark.req("I1")
 @given(st.integers(1, BIG))
 @example(1)
 @example(4)
-def test_max_faulty_term_is_compute_max_faulty(n: int) -> None:
-    assert terms.evaluate(terms.max_faulty_term(V(n))) == compute_max_faulty(n)
+def test_max_faulty_formula_on_terms_is_compute_max_faulty(n: int) -> None:
+    assert evaluate(max_faulty_formula(V(n))) == compute_max_faulty(n)
 
 
 @pytest.mark.req("I7")
 @given(st.integers(0, BIG))
 @example(BLOCK_REWARD_CAP // REWARD_PER_DIFFICULTY)
 @example(BLOCK_REWARD_CAP // REWARD_PER_DIFFICULTY + 1)
-def test_block_reward_term_is_compute_block_reward(difficulty: int) -> None:
-    assert terms.evaluate(terms.block_reward_term(V(difficulty))) == compute_block_reward(
-        difficulty
-    )
+def test_reward_formulas_on_terms_are_compute_block_and_proof_reward(difficulty: int) -> None:
+    assert evaluate(block_reward_formula(V(difficulty))) == compute_block_reward(difficulty)
+    assert evaluate(proof_reward_formula(V(difficulty))) == compute_proof_reward(difficulty)
 
 
 @pytest.mark.req("I7")
 @given(st.integers(0, BIG))
-def test_emission_term_is_compute_emission_limit(height: int) -> None:
-    assert terms.evaluate(terms.emission_limit_term(V(height))) == compute_emission_limit(height)
+def test_emission_formula_on_terms_is_compute_emission_limit(height: int) -> None:
+    assert evaluate(emission_limit_formula(V(height))) == compute_emission_limit(height)
 
 
 members = st.dictionaries(
@@ -78,16 +99,16 @@ members = st.dictionaries(
 @pytest.mark.req("I6", "P3")
 @given(st.integers(0, BIG), members, st.sampled_from(["a", "b", "outsider"]))
 @example(1, {"a": 1, "b": 1}, "a")
-def test_share_term_is_the_split_and_its_proved_postcondition_holds(
+def test_split_formulas_on_terms_are_the_split_and_its_proved_postcondition_holds(
     reward: int, stakes: dict[str, int], proposer: str
 ) -> None:
     shares = compute_reward_split(reward, stakes, proposer)
     total = sum(stakes.values())
-    floor_shares = {
-        v: terms.evaluate(terms.share_term(V(reward), V(stake), V(total)))
-        for v, stake in stakes.items()
+    share_terms = {
+        v: member_share_formula(V(reward), V(stake), V(total)) for v, stake in stakes.items()
     }
-    remainder = reward - sum(floor_shares.values())
+    floor_shares = {v: evaluate(term) for v, term in share_terms.items()}
+    remainder = evaluate(split_remainder_formula(V(reward), share_terms.values()))
     # The postcondition I6 proves for any number of members.
     assert 0 <= remainder <= len(stakes) - 1
     assert sum(shares.values()) == reward
@@ -99,9 +120,9 @@ def test_share_term_is_the_split_and_its_proved_postcondition_holds(
 @pytest.mark.req("I8", "P16")
 @given(st.integers(0, BIG), st.sampled_from(list(Offence)))
 @example(1, Offence.EQUIVOCATION)
-def test_slash_term_is_compute_slash_amount(stake: int, offence: Offence) -> None:
+def test_slash_formula_on_terms_is_compute_slash_amount(stake: int, offence: Offence) -> None:
     amount = compute_slash_amount(stake, offence)
-    assert terms.evaluate(terms.slash_term(V(stake), offence)) == amount
+    assert evaluate(slash_amount_formula(V(stake), offence)) == amount
     assert 0 <= amount <= stake
 
 
@@ -109,11 +130,11 @@ def test_slash_term_is_compute_slash_amount(stake: int, offence: Offence) -> Non
 @given(st.integers(0, BIG), st.integers(0, BIG), st.integers(0, 10**6), st.integers(0, 10**6))
 @example(0, 0, 0, 1)
 @example(0, 0, 64, 65)
-def test_difficulty_term_is_compute_difficulty_and_monotone(
+def test_difficulty_formula_on_terms_is_compute_difficulty_and_monotone(
     effort: int, size: int, more_effort: int, more_size: int
 ) -> None:
     base = compute_difficulty(effort, size)
-    assert terms.evaluate(terms.difficulty_term(V(effort), V(size))) == base
+    assert evaluate(difficulty_formula(V(effort), V(size))) == base
     assert compute_difficulty(effort + more_effort, size + more_size) >= base
 
 
@@ -121,11 +142,11 @@ def test_difficulty_term_is_compute_difficulty_and_monotone(
 @given(st.integers(0, 10**15), st.integers(0, 200), st.integers(0, 10**12), st.integers(0, 10))
 @example(10**9, 0, 1, 0)
 @example(0, 6, 0, 1)
-def test_timeout_term_is_compute_timeout_and_its_postcondition_holds(
+def test_timeout_formula_on_terms_is_compute_timeout_and_its_postcondition_holds(
     latency: int, view: int, more_latency: int, more_views: int
 ) -> None:
     timeout = compute_timeout(latency, view)
-    assert terms.evaluate(terms.timeout_term(V(latency), V(view))) == timeout
+    assert evaluate(timeout_formula(V(latency), V(view))) == timeout
     assert timeout >= 4 * latency
     assert compute_timeout(latency + more_latency, view + more_views) >= timeout
 

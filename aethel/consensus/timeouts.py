@@ -1,10 +1,13 @@
 """View timeouts: adaptive to observed latency, with exponential backoff (R2.6, R6.5, I10).
 
-All times are integer nanoseconds (virtual time in the simulator).
+All times are integer nanoseconds (virtual time in the simulator). ``timeout_formula`` is the
+rule over ints or Z3 terms (``aethel.arith``): ``compute_timeout`` validates its input and calls
+it, and the Z3 proof of I10 (``properties/invariants/timeouts.py``) calls it symbolically.
 """
 
 from __future__ import annotations
 
+from aethel.arith import Num, maximum, minimum, power_of_two
 from aethel.errors import UsageError
 
 MS = 1_000_000
@@ -14,6 +17,16 @@ BASE_TIMEOUT_NS = 4_000 * MS
 LATENCY_MULTIPLE = 4
 #: Backoff doubles the timeout per failed view, up to 2**MAX_BACKOFF_EXPONENT times.
 MAX_BACKOFF_EXPONENT = 6
+
+
+def backoff_formula(view: Num) -> Num:
+    """Return 2**min(view, MAX_BACKOFF_EXPONENT) of an int or a Z3 term, unchecked (R2.6)."""
+    return power_of_two(minimum(view, MAX_BACKOFF_EXPONENT), MAX_BACKOFF_EXPONENT)
+
+
+def timeout_formula(observed_latency_ns: Num, view: Num) -> Num:
+    """Return max(LATENCY_MULTIPLE * latency, BASE) * backoff(view), unchecked (R6.5, I10)."""
+    return maximum(LATENCY_MULTIPLE * observed_latency_ns, BASE_TIMEOUT_NS) * backoff_formula(view)
 
 
 def compute_timeout(observed_latency_ns: int, view: int = 0) -> int:
@@ -26,5 +39,4 @@ def compute_timeout(observed_latency_ns: int, view: int = 0) -> int:
         raise UsageError(f"latency must be a non-negative int of ns, got {observed_latency_ns!r}")
     if type(view) is not int or view < 0:
         raise UsageError(f"view must be a non-negative int, got {view!r}")
-    base = max(BASE_TIMEOUT_NS, LATENCY_MULTIPLE * observed_latency_ns)
-    return base << min(view, MAX_BACKOFF_EXPONENT)
+    return timeout_formula(observed_latency_ns, view)

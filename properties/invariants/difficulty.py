@@ -1,6 +1,7 @@
 """I9: the difficulty formula is monotone, for every effort and size.
 
-Spec: I9 (R1.4, P4). Formula from ``terms.difficulty_term`` (aethel.proofs.difficulty).
+Spec: I9 (R1.4, P4). The formula is the implementation's own
+(``aethel.proofs.difficulty.difficulty_formula``) applied to Z3 terms; the twins are hand-written.
 """
 
 from __future__ import annotations
@@ -9,8 +10,8 @@ from collections.abc import Callable
 
 import z3
 
+from aethel.proofs.difficulty import difficulty_formula
 from properties.invariants.solver import Formula, Obligation, Twin
-from properties.invariants.terms import difficulty_term
 
 Rule = Callable[[z3.ArithRef, z3.ArithRef], z3.ArithRef]
 
@@ -33,14 +34,14 @@ def _monotone(rule: Rule) -> Formula:
 
 def build_monotone() -> Formula:
     """More effort and more bytes never lower the difficulty."""
-    return _monotone(difficulty_term)
+    return _monotone(difficulty_formula)
 
 
 def build_strict_in_effort() -> Formula:
     """More solver effort at equal size strictly raises the difficulty (effort is never free)."""
     effort_1, effort_2, size = z3.Ints("effort_1 effort_2 size")
     premise = z3.And(effort_1 >= 0, size >= 0, effort_1 < effort_2)
-    goal = difficulty_term(effort_1, size) < difficulty_term(effort_2, size)
+    goal = difficulty_formula(effort_1, size) < difficulty_formula(effort_2, size)
     return Formula(premise, goal, {"effort_1": effort_1, "effort_2": effort_2, "size": size})
 
 
@@ -48,7 +49,7 @@ def build_non_negative() -> Formula:
     """Difficulty is a natural number (rewards are never negative)."""
     effort, size = z3.Ints("effort size")
     premise = z3.And(effort >= 0, size >= 0)
-    return Formula(premise, difficulty_term(effort, size) >= 0, {"effort": effort, "size": size})
+    return Formula(premise, difficulty_formula(effort, size) >= 0, {"effort": effort, "size": size})
 
 
 def build_effort_density() -> Formula:

@@ -11,7 +11,11 @@
   minted(h) + reward(d) <= E(h + 1) for every difficulty d.
 * I8 for every stake and each offence's rate.
 
-Spec: I6, I7, I8 (R1.3, R4.2, R4.4, R4.7). Formulas from ``terms`` (aethel.economics).
+Spec: I6, I7, I8 (R1.3, R4.2, R4.4, R4.7). The share, remainder, block reward, emission limit
+and slash amount are the implementation's own ``*_formula`` functions (``aethel.economics``)
+applied to Z3 terms; the negative twins are hand-written. What stays written here is the split's
+bookkeeping around those formulas: the proposer's share is its floor share plus the remainder
+(a dictionary update in ``compute_reward_split``).
 """
 
 from __future__ import annotations
@@ -20,14 +24,17 @@ from collections.abc import Callable
 
 import z3
 
-from aethel.economics import REWARD_PER_DIFFICULTY, SLASH_PERCENT, Offence
-from properties.invariants.solver import Formula, Obligation, Twin
-from properties.invariants.terms import (
-    block_reward_term,
-    emission_limit_term,
-    share_term,
-    slash_term,
+from aethel.economics import (
+    SLASH_PERCENT,
+    Offence,
+    block_reward_formula,
+    emission_limit_formula,
+    member_share_formula,
+    proof_reward_formula,
+    slash_amount_formula,
+    split_remainder_formula,
 )
+from properties.invariants.solver import Formula, Obligation, Twin
 
 ShareRule = Callable[[z3.ArithRef, z3.ArithRef, z3.ArithRef], z3.ArithRef]
 
@@ -37,7 +44,7 @@ ShareRule = Callable[[z3.ArithRef, z3.ArithRef, z3.ArithRef], z3.ArithRef]
 def build_share_bounds() -> Formula:
     """Each share is the floor of the exact share: 0 <= share <= R, R*s - T*share in [0, T-1]."""
     reward, stake, total = z3.Ints("R s T")
-    share = share_term(reward, stake, total)
+    share = member_share_formula(reward, stake, total)
     premise = z3.And(reward >= 0, total > 0, stake >= 0, stake <= total)
     goal = z3.And(
         share >= 0,
@@ -52,7 +59,7 @@ def build_share_monotone() -> Formula:
     """A member with more stake never gets a smaller share."""
     reward, low, high, total = z3.Ints("R s_low s_high T")
     premise = z3.And(reward >= 0, total > 0, low >= 0, low <= high, high <= total)
-    goal = share_term(reward, low, total) <= share_term(reward, high, total)
+    goal = member_share_formula(reward, low, total) <= member_share_formula(reward, high, total)
     return Formula(premise, goal, {"R": reward, "s_low": low, "s_high": high, "T": total})
 
 
@@ -85,7 +92,9 @@ def build_split_induction_step() -> Formula:
         s >= 0,
         _split_invariant(reward, total, stake, shares, k),
     )
-    goal = _split_invariant(reward, total, stake + s, shares + share_term(reward, s, total), k + 1)
+    goal = _split_invariant(
+        reward, total, stake + s, shares + member_share_formula(reward, s, total), k + 1
+    )
     return Formula(premise, goal, {"R": reward, "T": total, "S_k": stake, "P_k": shares})
 
 
@@ -95,7 +104,7 @@ def build_split_conclusion() -> Formula:
     premise = z3.And(
         reward >= 0, total > 0, n >= 1, _split_invariant(reward, total, total, shares, n)
     )
-    remainder = reward - shares
+    remainder = split_remainder_formula(reward, [shares])
     goal = z3.And(remainder >= 0, remainder <= n - 1, shares + remainder == reward)
     return Formula(premise, goal, {"R": reward, "T": total, "P_n": shares, "n": n})
 
@@ -105,7 +114,7 @@ def _two_member_split(rule: ShareRule, with_remainder: bool) -> Formula:
     reward, first, second = z3.Ints("R stake_1 stake_2")
     total = first + second
     shares = [rule(reward, first, total), rule(reward, second, total)]
-    remainder = reward - shares[0] - shares[1]
+    remainder = split_remainder_formula(reward, shares)
     proposer_share = shares[0] + (remainder if with_remainder else 0)
     premise = z3.And(reward >= 0, first >= 0, second >= 0, total > 0)
     goal = z3.And(
@@ -127,12 +136,12 @@ def _two_member_split(rule: ShareRule, with_remainder: bool) -> Formula:
 
 def build_split_two_members() -> Formula:
     """Bounded cross-check of the induction: the whole split for n = 2 members."""
-    return _two_member_split(share_term, with_remainder=True)
+    return _two_member_split(member_share_formula, with_remainder=True)
 
 
 def build_split_without_remainder() -> Formula:
     """Twin: floor shares, the remainder handed to nobody."""
-    return _two_member_split(share_term, with_remainder=False)
+    return _two_member_split(member_share_formula, with_remainder=False)
 
 
 def build_split_with_ceiling() -> Formula:
@@ -150,38 +159,38 @@ def build_split_divide_first() -> Formula:
 
 def build_supply_base() -> Formula:
     """Induction base: nothing is minted at genesis, E(0) >= 0."""
-    goal = z3.IntVal(0) <= emission_limit_term(z3.IntVal(0))
+    goal = z3.IntVal(0) <= emission_limit_formula(z3.IntVal(0))
     return Formula(z3.BoolVal(True), goal)
 
 
 def _supply_step(reward: Callable[[z3.ArithRef], z3.ArithRef]) -> Formula:
     height, minted, difficulty = z3.Ints("h minted_h d")
     premise = z3.And(
-        height >= 0, difficulty >= 0, minted >= 0, minted <= emission_limit_term(height)
+        height >= 0, difficulty >= 0, minted >= 0, minted <= emission_limit_formula(height)
     )
     goal = z3.And(
         reward(difficulty) >= 0,
-        minted + reward(difficulty) <= emission_limit_term(height + 1),
+        minted + reward(difficulty) <= emission_limit_formula(height + 1),
     )
     variables = {
         "h": height,
         "minted(h)": minted,
-        "E(h)": emission_limit_term(height),
+        "E(h)": emission_limit_formula(height),
         "total difficulty of block h+1": difficulty,
         "block reward": reward(difficulty),
-        "E(h+1)": emission_limit_term(height + 1),
+        "E(h+1)": emission_limit_formula(height + 1),
     }
     return Formula(premise, goal, variables, minimize=(height, difficulty))
 
 
 def build_supply_step() -> Formula:
     """Induction step: a block's reward never lifts minted(h + 1) above E(h + 1)."""
-    return _supply_step(block_reward_term)
+    return _supply_step(block_reward_formula)
 
 
 def build_supply_step_uncapped() -> Formula:
-    """Twin: the block reward without the per-block cap."""
-    return _supply_step(lambda d: d * REWARD_PER_DIFFICULTY)
+    """Twin: the block reward without the per-block cap (the proof reward of the total)."""
+    return _supply_step(proof_reward_formula)
 
 
 # I8: slashing bound.
@@ -205,7 +214,7 @@ def _slash_obligation(offence: Offence) -> Obligation:
     percent = SLASH_PERCENT[offence]
     return Obligation(
         f"{offence.value}: slashed = floor(stake * {percent}%), stake left >= 0",
-        lambda: _slash_formula(lambda stake: slash_term(stake, offence), percent),
+        lambda: _slash_formula(lambda stake: slash_amount_formula(stake, offence), percent),
     )
 
 

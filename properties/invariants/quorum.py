@@ -7,16 +7,17 @@ sizes with n a free integer is the claim over all pairs of sets, for every n; no
 involved. The same holds with stake: a region's stake is any natural (a validator may hold any
 stake), and the four stakes sum to W.
 
-Spec: I1, I2 (R2.2, R2.3, R2.4). The formulas come from ``terms`` (q and f of
-``aethel.consensus.quorum``).
+Spec: I1, I2 (R2.2, R2.3, R2.4). q and f are the implementation's own formulas
+(``quorum_formula`` and ``max_faulty_formula`` of ``aethel.consensus.quorum``) applied to Z3
+terms; the negative twins are hand-written, being by definition not the implementation.
 """
 
 from __future__ import annotations
 
 import z3
 
+from aethel.consensus.quorum import max_faulty_formula, quorum_formula
 from properties.invariants.solver import Formula, Obligation, Twin
-from properties.invariants.terms import max_faulty_term, quorum_term
 
 
 def _regions(prefix: str) -> tuple[z3.ArithRef, z3.ArithRef, z3.ArithRef, z3.ArithRef]:
@@ -54,7 +55,7 @@ def _count_formula(faulty: z3.ArithRef, n: z3.ArithRef) -> Formula:
 def build_count_intersection() -> Formula:
     """Two sets of n - f(n) members share at least f(n) + 1 (I1)."""
     n = z3.Int("n")
-    return _count_formula(max_faulty_term(n), n)
+    return _count_formula(max_faulty_formula(n), n)
 
 
 def build_count_intersection_floor_n_over_3() -> Formula:
@@ -95,7 +96,7 @@ def _stake_formula(quorum: z3.ArithRef, total: z3.ArithRef) -> Formula:
 def build_stake_intersection() -> Formula:
     """Two quorums of stake >= q(W) overlap in stake > W/3, so in honest stake (I2)."""
     total = z3.Int("W")
-    return _stake_formula(quorum_term(total), total)
+    return _stake_formula(quorum_formula(total), total)
 
 
 def build_stake_intersection_without_plus_one() -> Formula:

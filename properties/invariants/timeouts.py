@@ -1,9 +1,11 @@
 """I10: the view timeout is never below k * latency and never falls, for all latencies and views.
 
-The backoff factor 2**min(view, MAX) is an exact case chain over every view >= 0
-(``terms.backoff_term``), so no bound on the view or the latency is involved.
+The rule is the implementation's own (``aethel.consensus.timeouts.timeout_formula``) applied to
+Z3 terms. On a term its backoff factor 2**min(view, MAX) is an exact case chain over every
+view >= 0 (``aethel.arith.power_of_two``), so no bound on the view or the latency is involved.
+The twins are hand-written variants built from the implementation's pieces.
 
-Spec: I10 (R2.6, R6.5, P26). Formula from ``terms.timeout_term`` (aethel.consensus.timeouts).
+Spec: I10 (R2.6, R6.5, P26).
 """
 
 from __future__ import annotations
@@ -12,9 +14,14 @@ from collections.abc import Callable
 
 import z3
 
-from aethel.consensus.timeouts import BASE_TIMEOUT_NS, LATENCY_MULTIPLE, MAX_BACKOFF_EXPONENT
+from aethel.consensus.timeouts import (
+    BASE_TIMEOUT_NS,
+    LATENCY_MULTIPLE,
+    MAX_BACKOFF_EXPONENT,
+    backoff_formula,
+    timeout_formula,
+)
 from properties.invariants.solver import Formula, Obligation, Twin
-from properties.invariants.terms import backoff_term, timeout_term
 
 Rule = Callable[[z3.ArithRef, z3.ArithRef], z3.ArithRef]
 
@@ -49,25 +56,25 @@ def _non_decreasing(rule: Rule) -> Formula:
 
 def build_above_latency() -> Formula:
     """timeout(latency, view) >= k * latency (R6.5)."""
-    return _above_latency(timeout_term)
+    return _above_latency(timeout_formula)
 
 
 def build_non_decreasing() -> Formula:
     """timeout is non-decreasing in latency and in view (backoff, R2.6)."""
-    return _non_decreasing(timeout_term)
+    return _non_decreasing(timeout_formula)
 
 
 def build_without_latency_multiple() -> Formula:
     """Twin: a fixed timeout with backoff that ignores the observed latency."""
-    return _above_latency(lambda latency, view: BASE_TIMEOUT_NS * backoff_term(view))
+    return _above_latency(lambda latency, view: BASE_TIMEOUT_NS * backoff_formula(view))
 
 
 def build_wrapping_backoff() -> Formula:
     """Twin: a backoff exponent that wraps around (view mod (MAX + 1)) instead of saturating."""
 
     def rule(latency: z3.ArithRef, view: z3.ArithRef) -> z3.ArithRef:
-        base = timeout_term(latency, z3.IntVal(0))
-        return base * backoff_term(view % (MAX_BACKOFF_EXPONENT + 1))
+        base = timeout_formula(latency, z3.IntVal(0))
+        return base * backoff_formula(view % (MAX_BACKOFF_EXPONENT + 1))
 
     return _non_decreasing(rule)
 
