@@ -26,6 +26,8 @@ class Capability(StrEnum):
     MEMPOOL = "mempool"
     ECONOMICS = "economics"
     REPLICA = "replica"
+    MONITORING = "monitoring"
+    GHOST = "ghost"
 
 
 #: What each capability covers (printed by ``aethel-conformance capabilities``).
@@ -39,6 +41,8 @@ DESCRIPTIONS: dict[Capability, str] = {
     Capability.MEMPOOL: "admission, ordering and conflict detection of proofs (R5, R6.3, R8.2)",
     Capability.ECONOMICS: "rewards, reward split, slashing, emission, minimum stake (R1, R4)",
     Capability.REPLICA: "sans-IO consensus replica and its pure rules (R2, R6.5, R7)",
+    Capability.MONITORING: "per-height metrics, rewards, health view of a replica; alerts (R8)",
+    Capability.GHOST: "ghost identities: one-time keys, no secret and no link in any output (R5.3)",
 }
 
 ALL: tuple[str, ...] = tuple(c.value for c in Capability)

@@ -172,6 +172,48 @@ class ReplicaObject(Protocol):
     def get_performance_stats(self) -> JSON: ...
 
 
+class SyncAPI(Protocol):
+    """Capability ``sync``: verified state sync from peers the harness plays (R3.1, R3.5, N5)."""
+
+    def new(self, root: Hex, prefix_bits: int, peers: list[str]) -> SyncSession: ...
+
+
+class SyncSession(Protocol):
+    """One sync to a trusted root: polled with the peers' answers until it concludes."""
+
+    def poll(self, responses: list[JSON]) -> JSON: ...
+    def outcome(self) -> JSON: ...
+    def get(self, keys: list[str]) -> list[JSON]: ...
+    def get_manifest(self, prefix_bits: int) -> Hex: ...
+    def get_chunk(self, prefix_bits: int, prefix: int) -> Hex: ...
+
+
+class MonitoringAPI(Protocol):
+    """Capability ``monitoring``: the accuracy alert rule (R8.3); node views are on replicas."""
+
+    def accuracy_alerts(self, verdicts: list[JSON]) -> list[JSON]: ...
+
+
+class MonitoredReplicaObject(Protocol):
+    """What capability ``monitoring`` adds to a replica object (R8.1, R8.4, R8.6)."""
+
+    def metrics(self) -> JSON: ...
+
+
+class GhostAPI(Protocol):
+    """Capability ``ghost``: ghost identities (R5.3)."""
+
+    def new(self, secret: Hex) -> GhostHolderObject: ...
+
+
+class GhostHolderObject(Protocol):
+    """One holder secret, signing each ghost proof with a fresh one-time key."""
+
+    def sign_proof(
+        self, kind: str, smt: str, claimed: str, budget: int, subjects: list[Hex]
+    ) -> JSON: ...
+
+
 #: The Protocol class of the objects a capability creates (checked like API_CLASSES).
 OBJECT_CLASSES: dict[str, type] = {
     "state-tree": StateTreeObject,
@@ -179,6 +221,9 @@ OBJECT_CLASSES: dict[str, type] = {
     "state-store": StateStoreObject,
     "verifier": VerifierObject,
     "mempool": MempoolObject,
+    "sync": SyncSession,
+    "monitoring": MonitoredReplicaObject,
+    "ghost": GhostHolderObject,
 }
 
 #: The Protocol class of each capability (checked against the command table by a harness test).
@@ -191,4 +236,7 @@ API_CLASSES: dict[str, type] = {
     "mempool": MempoolAPI,
     "economics": EconomicsAPI,
     "replica": ReplicaAPI,
+    "sync": SyncAPI,
+    "monitoring": MonitoringAPI,
+    "ghost": GhostAPI,
 }

@@ -254,6 +254,9 @@ class ReferenceImplementation:
             "mempool": self.make_mempool,
             "economics": self.make_economics,
             "replica": self.make_replica,
+            "sync": self.make_sync,
+            "monitoring": self.make_monitoring,
+            "ghost": self.make_ghost,
         }
         self.capabilities = frozenset(self._apis)
         self._cache: dict[str, object] = {}
@@ -289,6 +292,21 @@ class ReferenceImplementation:
         from conformance.adapters.reference_replica import ReferenceReplica
 
         return ReferenceReplica()
+
+    def make_sync(self) -> object:
+        from conformance.adapters.reference_sync import ReferenceSync
+
+        return ReferenceSync()
+
+    def make_monitoring(self) -> object:
+        from conformance.adapters.reference_monitoring import ReferenceMonitoring
+
+        return ReferenceMonitoring()
+
+    def make_ghost(self) -> object:
+        from conformance.adapters.reference_ghost import ReferenceGhost
+
+        return ReferenceGhost()
 
     def api(self, capability: str) -> Any:
         if capability not in self._apis:

@@ -21,10 +21,12 @@ from aethel.consensus.validators import parse_validator_set
 from aethel.consensus.wire import parse_commit_certificate, parse_message
 from aethel.encoding import JSONValue, KeyPair, parse_hex
 from aethel.merkle import EMPTY_HASH
+from aethel.monitoring.node import NodeMonitor
 from aethel.state.transitions import Genesis
 from conformance.adapters.api import JSON, Hex
 from conformance.adapters.errors import Rejected
 from conformance.adapters.reference import rejecting
+from conformance.adapters.reference_monitoring import metrics_json
 from conformance.replica_wire import output_to_json
 
 Items = tuple[Sequence[dict[str, JSONValue]], Sequence[dict[str, JSONValue]]]
@@ -94,9 +96,11 @@ class ReferenceReplicaObject:
         self.replica = self.replica_class(
             KeySigner(validator_id, key), validators, services, config
         )
+        #: The node's monitoring (capability ``monitoring``), fed as a node shell would feed it.
+        self.monitor = NodeMonitor(validator_id, validators)
 
-    @staticmethod
-    def _json(outputs: list[Output]) -> list[JSON]:
+    def _json(self, outputs: list[Output]) -> list[JSON]:
+        self.monitor.on_outputs(outputs)
         return [output_to_json(out) for out in outputs]
 
     @rejecting
@@ -111,7 +115,9 @@ class ReferenceReplicaObject:
 
     @rejecting
     def on_message(self, message: JSON, now: int) -> list[JSON]:
-        return self._json(self.replica.on_message(parse_message(message), now))
+        parsed = parse_message(message)
+        self.monitor.on_message(parsed)
+        return self._json(self.replica.on_message(parsed, now))
 
     @rejecting
     def on_timer(self, height: int, view: int, kind: str, now: int) -> list[JSON]:
@@ -136,6 +142,8 @@ class ReferenceReplicaObject:
     @rejecting
     def batch_process_messages(self, messages: list[JSON], now: int) -> list[JSON]:
         parsed = [parse_message(m) for m in messages]
+        for item in parsed:
+            self.monitor.on_message(item)
         return self._json(self.replica.batch_process_messages(parsed, now))
 
     def status(self) -> JSON:
@@ -144,6 +152,10 @@ class ReferenceReplicaObject:
 
     def get_performance_stats(self) -> JSON:
         return dict(self.replica.get_performance_stats())
+
+    def metrics(self) -> JSON:
+        """Return the node's monitoring view (capability ``monitoring``, R8.1, R8.4, R8.6)."""
+        return metrics_json(self.monitor, self.replica.view)
 
 
 class ReferenceReplica:

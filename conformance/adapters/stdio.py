@@ -37,7 +37,7 @@ from conformance.adapters.errors import (
 )
 from conformance.adapters.loader import LoadOptions
 from conformance.capabilities import parse_capabilities
-from conformance.protocol.commands import COMMANDS, Command
+from conformance.protocol.commands import COMMANDS, OBJECT_METHODS, Command
 from conformance.protocol.schema import PROTOCOL_VERSION, MessageValidator
 
 #: Most stderr text attached to one case (the rest is summarized).
@@ -79,6 +79,8 @@ class StdioImplementation:
         self._events: list[str] = []
         self._old_stderr: list[str] = []
         self.restarts = 0
+        #: When a list, every response line is appended to it (the ghost cases scan them, R5.3).
+        self.transcript: list[str] | None = None
         self.process: _Process | None = None
         self.name = "?"
         self.version = "?"
@@ -230,6 +232,8 @@ class StdioImplementation:
             assert isinstance(raw, bytes)
             if not raw.strip():
                 continue
+            if self.transcript is not None:
+                self.transcript.append(raw.decode("utf-8", errors="replace"))
             try:
                 response = json.loads(raw)
             except ValueError:
@@ -300,6 +304,14 @@ class StdioImplementation:
             raise KeyError(f"{self.name} does not declare capability {capability!r}")
         return RemoteCapability(self, capability)
 
+    def peek_stderr(self) -> str:
+        """Return the stderr text not yet drained into a case, leaving it in place."""
+        text = "".join(self._old_stderr)
+        if self.process is not None:
+            with self.process.lock:
+                text += "".join(self.process.stderr)
+        return text
+
     def drain_diagnostics(self) -> dict[str, Any]:
         """Return the stderr text and events since the last call (attached to the case)."""
         chunks, self._old_stderr = self._old_stderr, []
@@ -363,6 +375,7 @@ class RemoteObject:
 
     def __getattr__(self, method: str) -> Any:
         command = COMMANDS.get(f"{self._capability}.{method}")
+        command = command or OBJECT_METHODS.get((self._capability, method))
         if command is None or command.kind != "method":
             raise AttributeError(f"{self._capability} objects have no method {method!r}")
         owner = self._owner

@@ -37,10 +37,18 @@ class Mutant:
 
 def registry() -> dict[str, Mutant]:
     """Return every mutant by name (imported lazily: some need components that may be absent)."""
-    from conformance.mutants import economics, list_hash, replica, state_tree
+    from conformance.mutants import (
+        economics,
+        ghost,
+        list_hash,
+        monitoring,
+        replica,
+        state_tree,
+        sync,
+    )
 
     found: dict[str, Mutant] = {}
-    for module in (list_hash, state_tree, economics, replica):
+    for module in (list_hash, state_tree, economics, replica, sync, monitoring, ghost):
         for mutant in module.MUTANTS:
             found[mutant.name] = mutant
     return found

@@ -12,7 +12,8 @@ Three kinds of command:
   the harness chooses; the object lives until ``close``.
 * ``method``: runs on the object of a handle. ``mutates=True`` marks methods that change it: after
   a crash the harness restarts the implementation and replays the creates and mutating methods of
-  the live handles, in order.
+  the live handles, in order. A method whose ``target`` names another capability runs on that
+  capability's objects (``monitoring.metrics`` on a replica's handle).
 
 Parameter schemas are deliberately loose where the suite sends hostile input on purpose (a hex
 string in upper case, a float where an integer belongs): the implementation must reject such
@@ -101,6 +102,8 @@ class Command:
     doc: str
     mutates: bool = False
     optional_params: tuple[str, ...] = field(default=())
+    #: The capability whose objects this method runs on (None: its own).
+    target: Capability | None = None
 
     @property
     def name(self) -> str:
@@ -153,6 +156,67 @@ VER = Capability.VERIFIER
 MEM = Capability.MEMPOOL
 ECO = Capability.ECONOMICS
 REP = Capability.REPLICA
+SYN = Capability.SYNC
+MON = Capability.MONITORING
+GHO = Capability.GHOST
+NULLABLE_NAT: Schema = {"type": ["integer", "null"], "minimum": 0}
+#: A sync session's answer to a poll: its state and the fetches it wants now.
+SYNC_POLL: Schema = record(
+    {
+        "state": {"enum": ["running", "done", "failed"]},
+        "requests": array(record({"peer": STR, "prefix": NULLABLE_NAT})),
+        "rule": {"type": ["string", "null"]},
+    }
+)
+#: The harness's answer to one fetch: the bytes (hex) or an error.
+SYNC_RESPONSE: Schema = {
+    "oneOf": [
+        record({"peer": STR, "prefix": NULLABLE_NAT, "data": HEX}),
+        record({"peer": STR, "prefix": NULLABLE_NAT, "error": STR}),
+    ]
+}
+SYNC_OUTCOME: Schema = record(
+    {
+        "state": {"enum": ["running", "done", "failed"]},
+        "rule": {"type": ["string", "null"]},
+        "root": {"anyOf": [HASH, NULL]},
+        "keys": NAT,
+        "rejected": {
+            "type": ["array", "null"],
+            "items": record(
+                {"peer": STR, "prefix": NULLABLE_NAT, "rule": {"type": ["string", "null"]}}
+            ),
+        },
+    }
+)
+#: A node's monitoring view (spec/monitoring.md; PROTOCOL.md names the exposition's metrics).
+NODE_METRICS: Schema = record(
+    {
+        "heights": array(
+            record(
+                {
+                    "height": NAT,
+                    "view": NAT,
+                    "duration_ns": NAT,
+                    "participants": NAT,
+                    "proof_count": NAT,
+                    "total_difficulty": NAT,
+                }
+            )
+        ),
+        "rewards": mapping(NAT),
+        "health": record(
+            {
+                "height": NAT,
+                "view": NAT,
+                "active_validators": mapping(NAT),
+                "consensus_latency_ns": array(NAT),
+                "proof_throughput_per_s": {"type": "number", "minimum": 0},
+            }
+        ),
+        "exposition": STR,
+    }
+)
 
 _COMMANDS: list[Command] = [
     # ------------------------------------------------------------------ encoding (E1-E7, N1)
@@ -568,6 +632,92 @@ _COMMANDS: list[Command] = [
         {"type": "object"},
         "Return the engine's counters (T22.2e).",
     ),
+    # ------------------------------------------------------------------ sync (R3.1, R3.5, N5)
+    _new(
+        SYN,
+        "new",
+        {"root": STR, "prefix_bits": INT, "peers": array(STR)},
+        "Start syncing the state with this trusted root (a commit certificate vouches for it) "
+        "from the named peers, which the harness plays and whose snapshots split the state "
+        "into 2**prefix_bits parts (spec/sync.md); reject a malformed root.",
+    ),
+    _m(
+        SYN,
+        "poll",
+        {"responses": array(SYNC_RESPONSE)},
+        SYNC_POLL,
+        "Take the harness's answers to earlier requests ({peer, prefix: null for the manifest, "
+        "data: hex} or {peer, prefix, error}); verify what arrived (each chunk on arrival); "
+        "return the state (running, done, failed naming the rule) and the fetches wanted now. "
+        "While running with nothing to ask, answer no requests: the harness polls again.",
+        mutates=True,
+    ),
+    _m(
+        SYN,
+        "outcome",
+        {},
+        SYNC_OUTCOME,
+        "Return the state, the failure's rule, and once done the root and key count of the "
+        "adopted state and every manifest and chunk rejected ({peer, prefix, rule}).",
+    ),
+    _m(
+        SYN,
+        "get",
+        {"keys": array(STR)},
+        array(record({"found": BOOL}, {"value": ANY})),
+        "Read keys of the synced state: [{found, value?}] in order; reject before it is done.",
+    ),
+    _m(
+        SYN,
+        "get_manifest",
+        {"prefix_bits": INT},
+        HEX,
+        "Serve the manifest (hex of its canonical JSON) of the synced state with these prefix "
+        "bits, as a peer would (spec/sync.md).",
+    ),
+    _m(
+        SYN,
+        "get_chunk",
+        {"prefix_bits": INT, "prefix": INT},
+        HEX,
+        "Serve the chunk (hex of its canonical JSON) of one part of the synced state.",
+    ),
+    # ------------------------------------------------------------------ monitoring (R8)
+    _fn(
+        MON,
+        "accuracy_alerts",
+        {"verdicts": array(ANY)},
+        array(record({"index": NAT, "validator": STR, "correct": NAT, "verdicts": NAT})),
+        "Feed [{validator, correct: bool}...] in order to a fresh accuracy tracker; return each "
+        "alert as raised: the index of the verdict that raised it, the validator, and the "
+        "correct and total verdicts of its window (R8.3).",
+    ),
+    Command(
+        MON,
+        "metrics",
+        "method",
+        (),
+        NODE_METRICS,
+        "On a replica's handle: return the node's per-height records, cumulative rewards per "
+        "validator, health view and Prometheus text exposition (R8.1, R8.4, R8.6).",
+        target=REP,
+    ),
+    # ------------------------------------------------------------------ ghost identity (R5.3)
+    _new(
+        GHO,
+        "new",
+        {"secret": STR},
+        "Create a ghost holder with this secret (hex, at least 32 bytes: reject a shorter one).",
+    ),
+    _m(
+        GHO,
+        "sign_proof",
+        {"kind": STR, "smt": STR, "claimed": STR, "budget": INT, "subjects": array(STR)},
+        {"type": "object"},
+        "Return a proof of this obligation (canonical JSON form) with ghost true, signed by a "
+        "fresh one-time key derived from the secret, and nothing else derived from the holder.",
+        mutates=True,
+    ),
 ]
 
 COMMANDS: dict[str, Command] = {command.name: command for command in _COMMANDS}
@@ -576,3 +726,9 @@ COMMANDS: dict[str, Command] = {command.name: command for command in _COMMANDS}
 def commands_of(capability: Capability | str) -> dict[str, Command]:
     """Return ``{method: command}`` of one capability."""
     return {c.method: c for c in COMMANDS.values() if c.capability == capability}
+
+
+#: Methods other capabilities add to a capability's objects: {(object capability, method): command}.
+OBJECT_METHODS: dict[tuple[str, str], Command] = {
+    (c.target.value, c.method): c for c in COMMANDS.values() if c.target is not None
+}

@@ -137,6 +137,7 @@ def protocol_document() -> dict[str, Any]:
             name: {
                 "capability": c.capability.value,
                 "kind": c.kind,
+                **({"object": c.target.value} if c.target is not None else {}),
                 "mutates": c.mutates,
                 "params": list(c.param_names),
                 "doc": c.doc,

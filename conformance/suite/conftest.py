@@ -18,10 +18,13 @@ from conformance.plugin import (  # noqa: F401
 from conformance.suite.fixtures import (  # noqa: F401
     economics_api,
     encoding_api,
+    ghost_api,
     list_hash_api,
     mempool_api,
+    monitoring_api,
     replica_api,
     state_store_api,
     state_tree_api,
+    sync_api,
     verifier_api,
 )

@@ -15,11 +15,14 @@ from conformance.adapters import Implementation
 from conformance.adapters.api import (
     EconomicsAPI,
     EncodingAPI,
+    GhostAPI,
     ListHashAPI,
     MempoolAPI,
+    MonitoringAPI,
     ReplicaAPI,
     StateStoreAPI,
     StateTreeAPI,
+    SyncAPI,
     VerifierAPI,
 )
 
@@ -69,3 +72,18 @@ def mempool_api(impl: Implementation) -> MempoolAPI:
 @pytest.fixture(scope="session")
 def state_store_api(impl: Implementation) -> StateStoreAPI:
     return cast(StateStoreAPI, get_api(impl, "state-store"))
+
+
+@pytest.fixture(scope="session")
+def sync_api(impl: Implementation) -> SyncAPI:
+    return cast(SyncAPI, get_api(impl, "sync"))
+
+
+@pytest.fixture(scope="session")
+def monitoring_api(impl: Implementation) -> MonitoringAPI:
+    return cast(MonitoringAPI, get_api(impl, "monitoring"))
+
+
+@pytest.fixture(scope="session")
+def ghost_api(impl: Implementation) -> GhostAPI:
+    return cast(GhostAPI, get_api(impl, "ghost"))

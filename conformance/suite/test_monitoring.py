@@ -1,0 +1,427 @@
+"""Monitoring: per-height metrics, cumulative rewards, the health view and the accuracy alert
+rule (R8.1, R8.3, R8.4, R8.6, P32, P34, P35).
+
+The implementation's replicas run in a mixed cluster (five validators, one silent, broadcast
+mode, WAN-7) beside reference ones; afterwards each reports its monitoring view
+(``monitoring.metrics``): one record per committed height, cumulative rewards, a health view and
+its Prometheus text exposition (names in conformance/PROTOCOL.md and spec/monitoring.md). The
+suite compares them with what it saw happen: the heights the replica committed, the members of
+their certificates, the proofs of their blocks, the total difficulty the reference computed for
+the same blocks, the rewards computed with :mod:`aethel.economics` from the certificates, and the
+virtual times at which the replica received proposals and committed.
+
+The accuracy rule (R8.3) is checked on verdict sequences fed to the implementation's tracker,
+against the rule of spec/monitoring.md with the catalog's window and threshold.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from aethel.economics import compute_reward_split
+from aethel.sim.simulator import SimConfig
+from conformance.adapters import Implementation
+from conformance.adapters.api import MonitoringAPI, ReplicaAPI
+from conformance.checks import Inconclusive, expect_equal
+from conformance.mixed import MixedResult, run_mixed
+from conformance.plugin import catalog_threshold
+from conformance.suite.test_consensus import require_clean
+
+pytestmark = pytest.mark.capability("monitoring")
+HEIGHTS = 5
+IMPL_NODES = 2
+#: spec/monitoring.md R8.6: the health view looks at the last 10 committed heights.
+HEALTH_HEIGHTS = 10
+#: spec/monitoring.md R8.3: no alert is raised before the window holds 20 verdicts.
+MIN_VERDICTS = 20
+PROPOSALS = ("pre-prepare", "new-view")
+
+
+# --------------------------------------------------------------------------- recording
+
+
+@dataclass
+class Timeline:
+    """Virtual times (ns) of one replica's events, as the harness delivered them."""
+
+    started_at: int = 0
+    proposals: dict[int, int] = field(default_factory=dict)
+    committed: list[dict[str, Any]] = field(default_factory=list)
+    commit_times: dict[int, int] = field(default_factory=dict)
+
+    def note_in(self, message: Any, now: int) -> None:
+        if isinstance(message, dict) and message.get("type") in PROPOSALS:
+            self.proposals.setdefault(int(message["height"]), now)
+
+    def note_out(self, outputs: Any, now: int) -> None:
+        for out in outputs if isinstance(outputs, list) else []:
+            if out.get("type") in ("send", "broadcast"):
+                self.note_in(out.get("message"), now)
+            elif out.get("type") == "committed":
+                self.committed.append(out)
+                self.commit_times.setdefault(int(out["height"]), now)
+
+
+class RecordingReplica:
+    """An implementation's replica object, with the times of what went in and out noted."""
+
+    def __init__(self, remote: Any, timeline: Timeline) -> None:
+        self.remote = remote
+        self.timeline = timeline
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.remote, name)
+
+    def start(self, now: int) -> Any:
+        self.timeline.started_at = now
+        out = self.remote.start(now)
+        self.timeline.note_out(out, now)
+        return out
+
+    def on_message(self, message: Any, now: int) -> Any:
+        self.timeline.note_in(message, now)
+        out = self.remote.on_message(message, now)
+        self.timeline.note_out(out, now)
+        return out
+
+    def on_timer(self, height: int, view: int, kind: str, now: int) -> Any:
+        out = self.remote.on_timer(height, view, kind, now)
+        self.timeline.note_out(out, now)
+        return out
+
+    def batch_process_messages(self, messages: list[Any], now: int) -> Any:
+        for message in messages:
+            self.timeline.note_in(message, now)
+        out = self.remote.batch_process_messages(messages, now)
+        self.timeline.note_out(out, now)
+        return out
+
+    def on_sync_completed(self, certificate: Any, block: Any, state: Any, now: int) -> Any:
+        out = self.remote.on_sync_completed(certificate, block, state, now)
+        self.timeline.note_out(out, now)
+        return out
+
+
+class RecordingImplementation:
+    """The implementation under test, whose new replicas are wrapped in RecordingReplica."""
+
+    def __init__(self, impl: Implementation) -> None:
+        self.impl = impl
+        self.name, self.version, self.capabilities = impl.name, impl.version, impl.capabilities
+        self.timelines: dict[str, Timeline] = {}
+        self.replicas: dict[str, RecordingReplica] = {}
+
+    def api(self, capability: str) -> Any:
+        api = self.impl.api(capability)
+        if capability != "replica":
+            return api
+        owner = self
+
+        class Replicas:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(api, name)
+
+            def new(self, validator_set: Any, validator_id: str, *rest: Any) -> Any:
+                timeline = owner.timelines.setdefault(validator_id, Timeline())
+                remote = RecordingReplica(api.new(validator_set, validator_id, *rest), timeline)
+                owner.replicas[validator_id] = remote
+                return remote
+
+        return Replicas()
+
+    def close(self) -> None:
+        """The suite closes the implementation itself."""
+
+
+@dataclass
+class Scenario:
+    """A finished mixed run and each implementation node's monitoring view."""
+
+    mixed: MixedResult
+    recording: RecordingImplementation
+    silent: set[str]
+    views: dict[str, dict[str, Any]]
+
+    def reference_executions(self) -> dict[str, Any]:
+        """Return the reference's execution of every block a reference node committed, by
+        digest (hex)."""
+        impl_nodes = set(self.mixed.impl_nodes)
+        return {
+            r.digest.hex(): r.committed.execution
+            for r in self.mixed.commits
+            if r.node not in impl_nodes
+        }
+
+
+@pytest.fixture(scope="module")
+def scenario(
+    impl: Implementation, replica_api: ReplicaAPI, monitoring_api: MonitoringAPI, seed: int
+) -> Scenario:
+    config = SimConfig(
+        validators=5, heights=HEIGHTS, mode="broadcast", seed=seed, byzantine=(("silent", 0.2),)
+    )
+    recording = RecordingImplementation(impl)
+    mixed = run_mixed(recording, config, IMPL_NODES)
+    require_clean(mixed, HEIGHTS)
+    sim = mixed.sim
+    silent = {sim.ids[i] for i, kind in sim.behaviours.items() if kind == "silent"}
+    views = {name: replica.remote.metrics() for name, replica in recording.replicas.items()}
+    return Scenario(mixed, recording, silent, views)
+
+
+def samples(exposition: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Parse a Prometheus text exposition into {(sample name, labels): value}."""
+    try:
+        families = list(text_string_to_metric_families(exposition))
+    except Exception as exc:  # the parser raises bare exceptions on malformed text
+        raise AssertionError(f"the exposition is not Prometheus text format: {exc}") from None
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value for f in families for s in f.samples}
+
+
+def sample(values: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str,
+           **labels: str) -> float:  # fmt: skip
+    key = (name, tuple(sorted(labels.items())))
+    if key not in values:
+        raise AssertionError(f"the exposition lacks {name}{labels or ''}")
+    return values[key]
+
+
+# --------------------------------------------------------------------------- R8.1 / P32
+
+
+@pytest.mark.req("R8.1", "P32")
+@pytest.mark.capability("replica")
+def test_each_committed_height_emits_its_metrics(scenario: Scenario) -> None:
+    """One record per committed height, in order, with the certificate's member count, the
+    block's proof count, the reference's total difficulty for the block, and a duration that
+    lies between commit time minus the height's earliest and latest plausible start (the
+    replica entering the height, or the first proposal it received or sent); the exposition's
+    gauges and histogram agree."""
+    executions = scenario.reference_executions()
+    for name, view in sorted(scenario.views.items()):
+        timeline = scenario.recording.timelines[name]
+        records = view["heights"]
+        committed = timeline.committed
+        expect_equal(
+            [r["height"] for r in records],
+            [c["height"] for c in committed],
+            f"{name}: heights with a metrics record",
+        )
+        for record, out in zip(records, committed, strict=True):
+            height = out["height"]
+            digest = out["certificate"]["digest"]
+            if digest not in executions:
+                raise Inconclusive(f"no reference node committed block {digest[:16]} of {height}")
+            expected = {
+                "height": height,
+                "view": out["view"],
+                "participants": len(out["certificate"]["votes"]),
+                "proof_count": len(out["block"]["proofs"]),
+                "total_difficulty": executions[digest].total_difficulty,
+            }
+            got = {k: record.get(k) for k in expected}
+            expect_equal(got, expected, f"{name}: metrics of height {height}")
+            check_duration(name, height, record["duration_ns"], timeline)
+        values = samples(view["exposition"])
+        last = records[-1]
+        expect_equal(
+            {
+                "aethel_height": sample(values, "aethel_height"),
+                "aethel_heights_committed_total": sample(values, "aethel_heights_committed_total"),
+                "aethel_height_participants": sample(values, "aethel_height_participants"),
+                "aethel_height_proofs": sample(values, "aethel_height_proofs"),
+                "aethel_height_total_difficulty": sample(values, "aethel_height_total_difficulty"),
+                "aethel_height_duration_seconds_count": sample(
+                    values, "aethel_height_duration_seconds_count"
+                ),
+            },
+            {
+                "aethel_height": float(last["height"]),
+                "aethel_heights_committed_total": float(len(records)),
+                "aethel_height_participants": float(last["participants"]),
+                "aethel_height_proofs": float(last["proof_count"]),
+                "aethel_height_total_difficulty": float(last["total_difficulty"]),
+                "aethel_height_duration_seconds_count": float(len(records)),
+            },
+            f"{name}: exposition",
+        )
+        total_s = sum(r["duration_ns"] for r in records) / 1e9
+        got_s = sample(values, "aethel_height_duration_seconds_sum")
+        if not math.isclose(got_s, total_s, rel_tol=1e-9, abs_tol=1e-9):
+            raise AssertionError(f"{name}: duration histogram sums {got_s} s, records {total_s} s")
+
+
+def check_duration(name: str, height: int, duration: int, timeline: Timeline) -> None:
+    commit = timeline.commit_times[height]
+    entered = timeline.commit_times.get(height - 1, timeline.started_at)
+    starts = [entered] + ([timeline.proposals[height]] if height in timeline.proposals else [])
+    low, high = commit - max(starts), commit - min(starts)
+    if not low <= duration <= high or duration <= 0:
+        raise AssertionError(
+            f"{name}: height {height} lasted {duration} ns by its metrics; committed at {commit} "
+            f"ns after entering it at {entered} ns and a first proposal at "
+            f"{timeline.proposals.get(height)} ns, so between {max(low, 1)} and {high} ns"
+        )
+
+
+# --------------------------------------------------------------------------- R8.4 / P35
+
+
+def expected_rewards(scenario: Scenario, committed: list[dict[str, Any]]) -> dict[str, int]:
+    """Sum the shares each committed transition paid, computed with aethel.economics: block h
+    pays the reward of block h - 1 (the reference's pending reward of that block) to the members
+    of the certificate it carries, by stake, the remainder to h - 1's proposer."""
+    executions = scenario.reference_executions()
+    validators = scenario.mixed.sim.validators
+    by_height = {c["height"]: c for c in committed}
+    totals: dict[str, int] = {}
+    for _, out in sorted(by_height.items()):
+        certificate = out["block"].get("last_commit")
+        if certificate is None:
+            continue
+        parent = by_height.get(certificate["height"])
+        if parent is None:
+            raise Inconclusive(f"height {certificate['height']} was not committed by this node")
+        amount = executions[parent["certificate"]["digest"]].pending_reward
+        members = {v: validators.stake_of(v) for v, _ in certificate["votes"]}
+        shares = compute_reward_split(amount, members, parent["block"]["proposer"])
+        for validator, share in shares.items():
+            totals[validator] = totals.get(validator, 0) + share
+    return {v: t for v, t in sorted(totals.items()) if t}
+
+
+@pytest.mark.req("R8.4", "P35")
+@pytest.mark.capability("replica")
+def test_cumulative_rewards_are_exact(scenario: Scenario) -> None:
+    """Each validator's reported total equals the sum of its shares in the transitions the node
+    committed, in the JSON view and in the exposition's counters."""
+    for name, view in sorted(scenario.views.items()):
+        expected = expected_rewards(scenario, scenario.recording.timelines[name].committed)
+        if not expected:
+            raise Inconclusive("the scenario paid no reward")
+        got = {v: t for v, t in sorted(view["rewards"].items()) if t}
+        expect_equal(got, expected, f"{name}: cumulative rewards")
+        values = samples(view["exposition"])
+        for validator, total in expected.items():
+            counted = sample(values, "aethel_validator_rewards_total", validator=validator)
+            if counted != float(total):
+                raise AssertionError(
+                    f"{name}: exposition counts {counted} rewards for {validator}, not {total}"
+                )
+
+
+# --------------------------------------------------------------------------- R8.6
+
+
+@pytest.mark.req("R8.6")
+@pytest.mark.capability("replica")
+def test_health_view_shows_validators_latency_and_throughput(scenario: Scenario) -> None:
+    """The health view names the latest committed height; every member of a recent certificate
+    is active with its stake and the silent validator is not; the latency is the recent heights'
+    durations and the throughput their proofs over their summed durations."""
+    validators = scenario.mixed.sim.validators
+    for name, view in sorted(scenario.views.items()):
+        health, records = view["health"], view["heights"][-HEALTH_HEIGHTS:]
+        committed = scenario.recording.timelines[name].committed[-HEALTH_HEIGHTS:]
+        expect_equal(health["height"], committed[-1]["height"], f"{name}: health height")
+        expect_equal(
+            health["consensus_latency_ns"],
+            [r["duration_ns"] for r in records],
+            f"{name}: consensus latency",
+        )
+        throughput = sum(r["proof_count"] for r in records) / (
+            sum(r["duration_ns"] for r in records) / 1e9
+        )
+        if not math.isclose(health["proof_throughput_per_s"], throughput, rel_tol=1e-9):
+            raise AssertionError(
+                f"{name}: proof throughput {health['proof_throughput_per_s']}, "
+                f"expected {throughput} (proofs over summed durations)"
+            )
+        active = health["active_validators"]
+        members = sorted({v for c in committed for v, _ in c["certificate"]["votes"]})
+        missing = [v for v in members if v not in active]
+        if missing:
+            raise AssertionError(f"{name}: certificate members {missing} are not shown active")
+        wrongly = sorted(scenario.silent & set(active))
+        if wrongly:
+            raise AssertionError(f"{name}: silent validator(s) {wrongly} are shown active")
+        expect_equal(active, {v: validators.stake_of(v) for v in active}, f"{name}: active stakes")
+
+
+# --------------------------------------------------------------------------- R8.3 / P34
+
+
+def expected_alerts(verdicts: list[tuple[str, bool]]) -> list[dict[str, Any]]:
+    """Return the alerts spec/monitoring.md requires for the verdict sequence (R8.3, P34)."""
+    window = int(catalog_threshold("R8.3", "accuracy_window_verdicts").value)
+    below = Fraction(str(catalog_threshold("R8.3", "accuracy_alert_below").value))
+    recent: dict[str, list[bool]] = {}
+    alerting: set[str] = set()
+    alerts = []
+    for index, (validator, correct) in enumerate(verdicts):
+        kept = recent.setdefault(validator, [])
+        kept.append(correct)
+        del kept[:-window]
+        if len(kept) < MIN_VERDICTS:
+            continue
+        good = sum(kept)
+        if Fraction(good, len(kept)) < below:
+            if validator not in alerting:
+                alerting.add(validator)
+                alerts.append(
+                    {"index": index, "validator": validator, "correct": good, "verdicts": len(kept)}
+                )
+        else:
+            alerting.discard(validator)
+    return alerts
+
+
+def _steady(rng: random.Random) -> list[tuple[str, bool]]:
+    return [("v1", True)] * 150
+
+
+def _boundary(rng: random.Random) -> list[tuple[str, bool]]:
+    """Exactly 95 of 100 (no alert), then 94 of 100 (alert)."""
+    return [("v1", True)] * 95 + [("v1", False)] * 5 + [("v1", False)]
+
+
+def _early(rng: random.Random) -> list[tuple[str, bool]]:
+    """Wrong verdicts before the window holds 20, then enough to be below at 20 and beyond."""
+    return [("v1", False)] + [("v1", True)] * 18 + [("v1", False)] + [("v1", True)] * 10
+
+
+def _recovery(rng: random.Random) -> list[tuple[str, bool]]:
+    """Below, back at 95% as the wrong verdicts slide out of the window, below again."""
+    return [("v1", True)] * 100 + [("v1", False)] * 6 + [("v1", True)] * 101 + [("v1", False)] * 6
+
+
+def _interleaved(rng: random.Random) -> list[tuple[str, bool]]:
+    """Four validators interleaved, error rates around the threshold, 2,000 verdicts."""
+    rates = {"v1": 0.0, "v2": 0.04, "v3": 0.06, "v4": 0.1}
+    names = sorted(rates)
+    return [(v, rng.random() >= rates[v]) for v in (rng.choice(names) for _ in range(2_000))]
+
+
+SEQUENCES: dict[str, Callable[[random.Random], list[tuple[str, bool]]]] = {
+    "steady": _steady,
+    "boundary": _boundary,
+    "early": _early,
+    "recovery": _recovery,
+    "interleaved": _interleaved,
+}
+
+
+@pytest.mark.req("R8.3", "P34")
+@pytest.mark.parametrize("sequence", sorted(SEQUENCES), ids=str)
+def test_accuracy_alert_rule(monitoring_api: MonitoringAPI, seed: int, sequence: str) -> None:
+    verdicts = SEQUENCES[sequence](random.Random(f"aethel-conformance/accuracy/{seed}"))
+    got = monitoring_api.accuracy_alerts([{"validator": v, "correct": c} for v, c in verdicts])
+    expect_equal(got, expected_alerts(verdicts), f"alerts raised by the {sequence} sequence")

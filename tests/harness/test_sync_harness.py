@@ -1,0 +1,166 @@
+"""The suite's sync peers and driver (conformance/sync_harness.py) and the reference session."""
+
+from __future__ import annotations
+
+import gc
+import random
+from typing import Any
+
+import pytest
+
+from aethel.state.errors import SyncError
+from aethel.state.snapshot import parse_manifest, verify_chunk
+from conformance.adapters.errors import Rejected
+from conformance.adapters.reference_sync import ReferenceSync
+from conformance.sync_harness import (
+    CHUNK_CORRUPTIONS,
+    MANIFEST_LIES,
+    CorruptPeer,
+    HonestPeer,
+    Peer,
+    Snapshot,
+    SyncTrace,
+    build_state,
+    build_tree,
+    check_rejections,
+    corrupt_chunk,
+    drive_sync,
+    lying_manifest,
+)
+
+BITS = 3
+
+
+@pytest.fixture(scope="module")
+def snapshot() -> Snapshot:
+    return Snapshot(build_tree(build_state(400, 5)))
+
+
+@pytest.mark.parametrize("kind", CHUNK_CORRUPTIONS)
+def test_every_chunk_corruption_is_refused_by_the_reference(snapshot: Snapshot, kind: str) -> None:
+    manifest = parse_manifest(snapshot.manifest(BITS), snapshot.root, BITS)
+    for prefix in manifest.get_needed_prefixes():
+        verify_chunk(snapshot.chunk(BITS, prefix), manifest, prefix)  # the true one verifies
+        with pytest.raises(SyncError) as caught:
+            verify_chunk(corrupt_chunk(snapshot, BITS, prefix, kind), manifest, prefix)
+        assert caught.value.rule_id == "R3.5"
+
+
+@pytest.mark.parametrize("lie", MANIFEST_LIES)
+def test_every_manifest_lie_is_refused_by_the_reference(snapshot: Snapshot, lie: str) -> None:
+    with pytest.raises(SyncError) as caught:
+        parse_manifest(lying_manifest(snapshot, BITS, lie), snapshot.root, BITS)
+    assert caught.value.rule_id == "R3.1"
+
+
+class Scripted:
+    """A session answering polls from a script (to test the driver's limits)."""
+
+    def __init__(self, answers: list[dict[str, Any]]) -> None:
+        self.answers = answers
+        self.received: list[list[Any]] = []
+
+    def poll(self, responses: list[Any]) -> dict[str, Any]:
+        self.received.append(responses)
+        return self.answers[min(len(self.received), len(self.answers)) - 1]
+
+
+def test_driver_answers_requests_on_the_next_poll(snapshot: Snapshot) -> None:
+    session = Scripted(
+        [
+            {"state": "running", "requests": [{"peer": "a", "prefix": None}], "rule": None},
+            {"state": "done", "requests": [], "rule": None},
+        ]
+    )
+    trace = drive_sync(session, {"a": HonestPeer("a", snapshot, BITS)}, BITS, random.Random(0))
+    assert trace.state == "done" and trace.polls == 2
+    assert session.received[1] == [
+        {"peer": "a", "prefix": None, "data": snapshot.manifest(BITS).hex()}
+    ]
+    assert trace.served == [("a", None, "good")]
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [{"peer": "stranger", "prefix": None}, {"peer": "a", "prefix": 1 << BITS}, {"peer": "a"}],
+    ids=["unknown-peer", "part-out-of-range", "no-prefix"],
+)
+def test_driver_refuses_requests_outside_the_offer(
+    snapshot: Snapshot, request_: dict[str, Any]
+) -> None:
+    session = Scripted([{"state": "running", "requests": [request_], "rule": None}])
+    with pytest.raises(AssertionError):
+        drive_sync(session, {"a": HonestPeer("a", snapshot, BITS)}, BITS, random.Random(0))
+
+
+def test_driver_gives_up_on_a_sync_that_never_concludes(snapshot: Snapshot) -> None:
+    forever = Scripted(
+        [{"state": "running", "requests": [{"peer": "a", "prefix": None}], "rule": None}]
+    )
+    with pytest.raises(AssertionError, match="did not conclude"):
+        drive_sync(forever, {"a": HonestPeer("a", snapshot, BITS)}, BITS, random.Random(0),
+                   max_polls=50)  # fmt: skip
+    idle = Scripted([{"state": "running", "requests": [], "rule": None}])
+    with pytest.raises(AssertionError, match="no request"):
+        drive_sync(idle, {}, BITS, random.Random(0), idle_limit_s=0.05)
+
+
+def test_rejection_check_names_missing_wrong_and_false_reports() -> None:
+    trace = SyncTrace(state="done")
+    trace.served = [("m", 1, "bad"), ("m", None, "good"), ("b", 1, "good"), ("l", None, "bad")]
+    good = {
+        "rejected": [
+            {"peer": "m", "prefix": 1, "rule": "R3.5"},
+            {"peer": "l", "prefix": None, "rule": "R3.1"},
+        ]
+    }
+    assert check_rejections(good, trace) == []
+    problems = check_rejections(
+        {
+            "rejected": [
+                {"peer": "l", "prefix": None, "rule": "R3.5"},
+                {"peer": "b", "prefix": 1, "rule": "R3.5"},
+            ]
+        },
+        trace,
+    )
+    assert any("chunk 1 from m is not reported" in p for p in problems)
+    assert any("manifest from l is rejected under" in p for p in problems)
+    assert any("true chunk 1 from b" in p for p in problems)
+    assert check_rejections({"rejected": None}, trace)
+
+
+def test_reference_session_refuses_an_unasked_answer_and_goes_on(snapshot: Snapshot) -> None:
+    peers: dict[str, Peer] = {
+        "a": HonestPeer("a", snapshot, BITS),
+        "m": CorruptPeer("m", snapshot, BITS),
+    }
+    session = ReferenceSync().new(snapshot.root.hex(), BITS, list(peers))
+    try:
+        with pytest.raises(Rejected):
+            session.poll([{"peer": "a", "prefix": 5, "data": "00"}])
+        trace = drive_sync(session, peers, BITS, random.Random(1))
+        assert trace.state == "done"
+        outcome = session.outcome()
+        assert outcome["root"] == snapshot.root.hex() and outcome["keys"] == 400
+        assert check_rejections(outcome, trace) == []
+        assert trace.served_as("bad"), "the reference asks every peer, the corrupt one too"
+    finally:
+        session.close()
+
+
+def test_closing_an_unfinished_session_resumes_the_garbage_collector(snapshot: Snapshot) -> None:
+    peers = {"a": HonestPeer("a", snapshot, BITS)}
+    session = ReferenceSync().new(snapshot.root.hex(), BITS, list(peers))
+    manifest = session.poll([])["requests"]
+    answer = session.poll([peers["a"].answer(r["prefix"])[0] for r in manifest])
+    assert answer["state"] == "running"
+    assert not gc.isenabled()  # the reference pauses collection while chunks arrive
+    session.close()
+    assert gc.isenabled()
+    with pytest.raises(Rejected):
+        session_reader = ReferenceSync().new(snapshot.root.hex(), BITS, ["a"])
+        try:
+            session_reader.get(["balance:acct0000000"])  # nothing synced yet
+        finally:
+            session_reader.close()
