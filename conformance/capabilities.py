@@ -28,6 +28,7 @@ class Capability(StrEnum):
     REPLICA = "replica"
     MONITORING = "monitoring"
     GHOST = "ghost"
+    HISTORY = "history"
 
 
 #: What each capability covers (printed by ``aethel-conformance capabilities``).
@@ -43,6 +44,7 @@ DESCRIPTIONS: dict[Capability, str] = {
     Capability.REPLICA: "sans-IO consensus replica and its pure rules (R2, R6.5, R7)",
     Capability.MONITORING: "per-height metrics, rewards, health view of a replica; alerts (R8)",
     Capability.GHOST: "ghost identities: one-time keys, no secret and no link in any output (R5.3)",
+    Capability.HISTORY: "verify presented histories, choose between conflicting ones (R3.3, R7.4)",
 }
 
 ALL: tuple[str, ...] = tuple(c.value for c in Capability)

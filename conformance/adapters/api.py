@@ -214,6 +214,13 @@ class GhostHolderObject(Protocol):
     ) -> JSON: ...
 
 
+class HistoryAPI(Protocol):
+    """Capability ``history``: verify presented histories and choose between two (R3.3, R7.4)."""
+
+    def verify(self, genesis: JSON, validator_set: JSON, history: JSON) -> JSON: ...
+    def choose(self, genesis: JSON, validator_set: JSON, first: JSON, second: JSON) -> JSON: ...
+
+
 #: The Protocol class of the objects a capability creates (checked like API_CLASSES).
 OBJECT_CLASSES: dict[str, type] = {
     "state-tree": StateTreeObject,
@@ -239,4 +246,5 @@ API_CLASSES: dict[str, type] = {
     "sync": SyncAPI,
     "monitoring": MonitoringAPI,
     "ghost": GhostAPI,
+    "history": HistoryAPI,
 }

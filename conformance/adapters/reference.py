@@ -257,6 +257,7 @@ class ReferenceImplementation:
             "sync": self.make_sync,
             "monitoring": self.make_monitoring,
             "ghost": self.make_ghost,
+            "history": self.make_history,
         }
         self.capabilities = frozenset(self._apis)
         self._cache: dict[str, object] = {}
@@ -307,6 +308,11 @@ class ReferenceImplementation:
         from conformance.adapters.reference_ghost import ReferenceGhost
 
         return ReferenceGhost()
+
+    def make_history(self) -> object:
+        from conformance.adapters.reference_history import ReferenceHistory
+
+        return ReferenceHistory()
 
     def api(self, capability: str) -> Any:
         if capability not in self._apis:

@@ -40,6 +40,7 @@ def registry() -> dict[str, Mutant]:
     from conformance.mutants import (
         economics,
         ghost,
+        history,
         list_hash,
         monitoring,
         replica,
@@ -48,7 +49,7 @@ def registry() -> dict[str, Mutant]:
     )
 
     found: dict[str, Mutant] = {}
-    for module in (list_hash, state_tree, economics, replica, sync, monitoring, ghost):
+    for module in (list_hash, state_tree, economics, replica, sync, monitoring, ghost, history):
         for mutant in module.MUTANTS:
             found[mutant.name] = mutant
     return found

@@ -159,7 +159,19 @@ REP = Capability.REPLICA
 SYN = Capability.SYNC
 MON = Capability.MONITORING
 GHO = Capability.GHOST
+HIS = Capability.HISTORY
 NULLABLE_NAT: Schema = {"type": ["integer", "null"], "minimum": 0}
+#: The verdict on a presented history (R3.3, R7.4).
+HISTORY_VERDICT: Schema = record(
+    {"accepted": BOOL, "height": NAT}, {"root": HASH, "rule": STR, "reason": STR}
+)
+#: The choice between two presented histories (R3.3).
+HISTORY_CHOICE: Schema = record(
+    {
+        "chosen": {"enum": ["first", "second", "neither", "conflict"]},
+        "conflict": {"anyOf": [NULL, record({"height": NAT, "signers": array(STR), "stake": NAT})]},
+    }
+)
 #: A sync session's answer to a poll: its state and the fetches it wants now.
 SYNC_POLL: Schema = record(
     {
@@ -717,6 +729,30 @@ _COMMANDS: list[Command] = [
         "Return a proof of this obligation (canonical JSON form) with ghost true, signed by a "
         "fresh one-time key derived from the secret, and nothing else derived from the holder.",
         mutates=True,
+    ),
+    # ------------------------------------------------------------------ histories (R3.3, R7.4)
+    _fn(
+        HIS,
+        "verify",
+        {"genesis": ANY, "validator_set": ANY, "history": ANY},
+        HISTORY_VERDICT,
+        "Verify a presented history ({links: [{block, certificate, changes}]}, wire forms) from "
+        "the genesis {balances, stakes} under the validator set (wire form): every height's "
+        "block, commit certificate, proofs, re-executed transition and claimed changes. Answer "
+        "{accepted: true, height: tip, root: tip state root} or {accepted: false, height: the "
+        "first height that does not verify, rule, reason}; reject only input that is not a "
+        "well-formed history.",
+    ),
+    _fn(
+        HIS,
+        "choose",
+        {"genesis": ANY, "validator_set": ANY, "first": ANY, "second": ANY},
+        HISTORY_CHOICE,
+        "Choose between two histories from one genesis (R3.3): the one that verifies; the "
+        "longer if both verify and agree; neither if neither verifies; 'conflict' if their "
+        "verified parts disagree at some height, with the first such height, the validators "
+        "whose COMMIT votes are in both certificates there (in validator-set order) and their "
+        "stake.",
     ),
 ]
 

@@ -19,6 +19,7 @@ from conformance.suite.fixtures import (  # noqa: F401
     economics_api,
     encoding_api,
     ghost_api,
+    history_api,
     list_hash_api,
     mempool_api,
     monitoring_api,

@@ -16,6 +16,7 @@ from conformance.adapters.api import (
     EconomicsAPI,
     EncodingAPI,
     GhostAPI,
+    HistoryAPI,
     ListHashAPI,
     MempoolAPI,
     MonitoringAPI,
@@ -87,3 +88,8 @@ def monitoring_api(impl: Implementation) -> MonitoringAPI:
 @pytest.fixture(scope="session")
 def ghost_api(impl: Implementation) -> GhostAPI:
     return cast(GhostAPI, get_api(impl, "ghost"))
+
+
+@pytest.fixture(scope="session")
+def history_api(impl: Implementation) -> HistoryAPI:
+    return cast(HistoryAPI, get_api(impl, "history"))
