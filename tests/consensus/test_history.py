@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import pickle
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,11 +31,13 @@ from aethel.consensus.history_verifier import (
     is_possible_proposer,
 )
 from aethel.consensus.ledger import LedgerExecutor, StateRepository, make_genesis
+from aethel.consensus.persistent import PersistentLedger
 from aethel.consensus.signing import DirectSignatureChecker, KeySigner
 from aethel.encoding import canonical_json, parse_canonical_json
 from aethel.errors import EncodingError, ProtocolViolation
 from aethel.proofs.verifier import verify_proof
 from aethel.sim.simulator import SimConfig, Simulation
+from aethel.state import StateStore
 from conformance.histories import (
     TAMPERS,
     Chain,
@@ -138,6 +141,41 @@ def test_the_in_memory_clusters_history_verifies_with_and_without_claimed_change
         verdict = verifier.check(anchor, history)
         assert verdict.accepted, verdict
         assert verdict.root == latest.post_root
+
+
+@pytest.mark.req("R3.3")
+def test_a_history_read_back_from_a_reopened_sqlite_store_verifies_from_genesis_and_checkpoint(
+    tmp_path: Path,
+) -> None:
+    """Nodes on their own SQLite stores (R5.4): after the run, a node's store is closed and
+    reopened; its chain verifies from the genesis, and its tail from its own state of height
+    2 (a checkpoint anchor read from the store)."""
+    sim = Simulation(
+        SimConfig(
+            seed=0, validators=4, heights=3, per_block=2, accounts=8, storage_dir=str(tmp_path)
+        )
+    )
+    assert sim.run().ok
+    node = sim.engine.nodes[1]
+    assert isinstance(node.store, PersistentLedger)
+    node.store.close()
+    path = tmp_path / f"node-{node.index}.sqlite"
+    store = PersistentLedger(StateStore(path, durable=False), sim.genesis, f"{path}.votes")
+    try:
+        latest = store.latest()
+        assert latest is not None and latest.height >= 3
+        verifier = HistoryVerifier(sim.validators, verify=memo_verify)
+        history = get_history(store, 1, latest.height)
+        verdict = verifier.check(HistoryAnchor.genesis(sim.genesis), history)
+        assert verdict.accepted and verdict.root == latest.post_root
+        second = store.get_certificate(2)
+        assert second is not None
+        entries = store.get(second.post_root).leaves()
+        anchor = HistoryAnchor.checkpoint(2, second.digest, entries, sim.validators)
+        tail = verifier.check(anchor, History(history.links[2:]))
+        assert tail.accepted and tail.root == latest.post_root
+    finally:
+        store.close()
 
 
 # ---------------------------------------------------------------------- tampered are rejected
@@ -301,7 +339,7 @@ def test_a_history_that_extends_the_other_wins(chain: Chain, longer_first: bool)
     assert choice.require().tip_height == len(chain.history)
 
 
-@pytest.mark.req("R3.3", "P12", "R2.4")
+@pytest.mark.req("R3.3", "P12")
 @pytest.mark.parametrize("height", [1, 2, 3, 4])
 def test_two_valid_conflicting_histories_are_reported_with_the_double_signers(
     chain: Chain, height: int
