@@ -18,12 +18,8 @@ import pytest
 
 from aethel.consensus.replica import Mode
 from conformance.adapters import Implementation, load_implementation
-from properties.machines.common import bug_hunt_settings, run_machine
-from properties.machines.consensus import (
-    ConsensusMachine,
-    LivenessFailure,
-    make_consensus_machine,
-)
+from properties.machines.common import run_machine
+from properties.machines.consensus import ConsensusMachine, make_consensus_machine
 from properties.machines.mempool import make_mempool_machine
 from properties.machines.state_store import make_state_store_machine
 from properties.machines.state_tree import make_state_tree_machine
@@ -75,14 +71,6 @@ def test_verifier_machine() -> None:
     run_machine(make_verifier_machine(lambda: api))
 
 
-#: Known liveness defects of the reference replica, replayed as strict xfails in
-#: test_consensus_liveness.py. The ci profile may or may not hit them in 50 examples, so the
-#: machine's liveness run below is a non-strict xfail until they are fixed.
-KNOWN_LIVENESS_DEFECTS = (
-    "in both modes a validator whose view ran ahead never rejoins: see test_consensus_liveness.py"
-)
-
-
 def _consensus(mode: Mode, check_liveness: bool) -> type[ConsensusMachine]:
     """The machine whose honest validators run the implementation's replicas (adapter)."""
     _api("replica")
@@ -101,9 +89,9 @@ def test_consensus_machine_safety(mode: Mode) -> None:
     run_machine(_consensus(mode, check_liveness=False))
 
 
-# No req marker: a test that is expected to fail covers nothing yet (R2.5, R7.6, P6, P9, P31).
-@pytest.mark.xfail(strict=False, raises=LivenessFailure, reason=KNOWN_LIVENESS_DEFECTS)
+# heal_and_settle: once the network heals, every honest validator commits again (after GST,
+# honest stake 50k >= q(W), the Byzantine validator < W/3 and possibly silent).
+@pytest.mark.req("R2.5", "R7.6", "P6", "P9", "P31")
 @pytest.mark.parametrize("mode", ["collector", "broadcast"])
 def test_consensus_machine_liveness(mode: Mode) -> None:
-    # Without shrinking: the xfail only needs the failure, and shrinking it takes minutes.
-    run_machine(_consensus(mode, check_liveness=True), bug_hunt_settings())
+    run_machine(_consensus(mode, check_liveness=True))

@@ -60,7 +60,6 @@ from aethel.consensus.replica_base import (
     Services,
 )
 from aethel.consensus.signing import SignatureItem
-from aethel.consensus.timeouts import compute_timeout
 from aethel.consensus.viewchange import (
     ViewChangeRules,
 )
@@ -107,8 +106,7 @@ class Replica(ViewChangeRules):
 
     def _enter_view(self, view: int) -> None:
         self.view = view
-        deadline = self._now + compute_timeout(self.observed_latency(), view)
-        self._out.append(SetTimer(Timer(self.height, view), deadline))
+        self._establish()
         if view == 0 and self.is_leader and 0 not in self.proposals:
             proposal_at = self._now + self.config.block_interval_ns
             self._out.append(SetTimer(Timer(self.height, 0, "propose"), proposal_at))

@@ -52,6 +52,7 @@ from aethel.consensus.signing import SignatureChecker, SignatureItem, Signer
 from aethel.consensus.stats import ReplicaStats
 from aethel.consensus.timeouts import compute_timeout
 from aethel.consensus.validators import ValidatorSet
+from aethel.consensus.viewsync import ViewTally
 from aethel.consensus.votes import AddResult, VoteCollector, check_certificate
 from aethel.errors import ProtocolViolation, UsageError
 
@@ -186,7 +187,10 @@ class ReplicaBase:
         self._height_started = now
         if self.config.sync_on_start:
             self._out.append(RequestSync(None, self.height))
-        self._enter_view(self.view)
+        if self._established:
+            self._enter_view(self.view)
+        else:  # resumed while waiting for a view (R2.6): keep waiting, re-send the request
+            self._resend_view_change()
         return self._flush()
 
     def on_message(self, message: Message, now: int, sender: str = "") -> list[Output]:
@@ -197,15 +201,19 @@ class ReplicaBase:
         return self._flush()
 
     def on_timer(self, timer: Timer, now: int) -> list[Output]:
-        """Process an expired view timer: start a view change if still in that view (R2.6)."""
+        """Process an expired timer: propose, or time the current view out (R2.6).
+
+        A view timer of the current view starts a view change if the view is established,
+        and re-sends this validator's VIEW-CHANGE if it is still waiting for it
+        (:meth:`aethel.consensus.viewchange.ViewChangeRules._on_view_timeout`).
+        """
         self._now = now
         if timer.kind == "propose":
             current = (timer.height, timer.view) == (self.height, self.view)
             if current and self.is_leader and self.view not in self.proposals:
                 self._propose()
         elif timer.height == self.height and timer.view == self.view:
-            self.stats.timeouts += 1
-            self._start_view_change(self.view + 1)
+            self._on_view_timeout()
         return self._flush()
 
     def on_sync_completed(
@@ -342,13 +350,22 @@ class ReplicaBase:
         self._commits: dict[int, VoteCollector[Commit]] = {}
         self._view_changes: dict[int, VoteCollector[ViewChange]] = {}
         self._new_view_sent: set[int] = set()
+        #: Who asked for which view of this height (view synchronisation, R2.5, R2.6).
+        self._view_tally = ViewTally()
+        #: The view's timer runs (view 0, or q(W) stake asked for it, or its NEW-VIEW came).
+        self._established = view == 0
+        #: Deadline of the latest timer set for this view: an earlier one is superseded.
+        self._view_deadline = 0
+        #: This validator's VIEW-CHANGE at this height (for the view it last asked for).
+        self._own_view_change: ViewChange | None = None
         self._prepared_views: set[int] = set()
         self.prepared: PrepareCertificate | None = None
         self._prepared_block: ProofBlock | None = None
         self._vote_sent_at: dict[tuple[int, str], int] = {}
         self._future_views: dict[int, list[Message]] = {}
         self._journal = dict(self.services.store.get_votes(self.height))
-        self._helped: set[str] = set()
+        #: validator -> when it was last sent a certificate of a height it lags at.
+        self._helped: dict[str, int] = {}
         self._ahead: set[str] = set()
         self._asked_sync = False
         lock = self.services.store.get_lock(self.height)
@@ -418,8 +435,10 @@ class ReplicaBase:
 
         More than a third of the stake includes an honest validator, so this height committed;
         if this replica missed the certificate (down, cut off), nobody may send it otherwise.
-        It gives up its view and sends its VIEW-CHANGE to those validators: a validator past
-        a height answers a view change at that height with the height's certificate.
+        It sends its VIEW-CHANGE of this height to those validators: a validator past a height
+        answers a view change at that height with the height's certificate. It gives up its
+        view for one only if it has not asked for a view yet (so this never runs views ahead
+        of the others: R2.6's view synchronisation).
         """
         validator = getattr(message, "validator", None)
         if not isinstance(validator, str) or self._asked_sync:
@@ -429,32 +448,31 @@ class ReplicaBase:
         if 3 * stake <= self.validators.total_stake:
             return
         self._asked_sync = True
-        self._start_view_change(self.view + 1)
-        sent = [o.message for o in self._out if isinstance(o, Send | Broadcast)]
-        change = next(
-            (m for m in reversed(sent) if isinstance(m, ViewChange) and m.view == self.view),
-            None,
-        )
-        if change is None and self.view in self._view_changes:  # we lead the new view
-            change = self._view_changes[self.view].first.get(self.id)
-        if change is not None:
+        if self._own_view_change is None:
+            self._start_view_change(self.view + 1)
+        change = self._own_view_change
+        if change is not None and change.height == self.height:
             for peer in sorted(self._ahead):
                 if peer != self.id:
                     self._out.append(Send(peer, change))
 
     def _help_lagging(self, validator: str, height: int) -> None:
         """Send a validator still changing views at a committed height that height's commit
-        certificate, once per height: it commits or syncs from it (R3.5). Without this, nodes
-        that missed a commit while down would wait for a height that needs their votes."""
-        if (
-            validator == self.id
-            or validator in self._helped
-            or self.validators.get(validator) is None
-        ):
+        certificate: it commits or syncs from it (R3.5). Without this, nodes that missed a
+        commit while down would wait for a height that needs their votes.
+
+        The lagging validator re-sends its VIEW-CHANGE while it waits (R2.6), so a certificate
+        lost before GST is sent again; at most once per view-0 timeout per validator, so a
+        Byzantine one flooding old VIEW-CHANGEs gets few certificates (N6).
+        """
+        if validator == self.id or self.validators.get(validator) is None:
+            return
+        last = self._helped.get(validator)
+        if last is not None and self._now - last < compute_timeout(self.observed_latency(), 0):
             return
         certificate = self.services.store.get_certificate(height)
         if certificate is not None:
-            self._helped.add(validator)
+            self._helped[validator] = self._now
             self._out.append(Send(validator, certificate))
 
     def _reject(self, rule_id: str, reason: str) -> None:
@@ -593,6 +611,12 @@ class ReplicaBase:
         raise NotImplementedError
 
     def _start_view_change(self, view: int) -> None:
+        raise NotImplementedError
+
+    def _on_view_timeout(self) -> None:
+        raise NotImplementedError
+
+    def _resend_view_change(self) -> None:
         raise NotImplementedError
 
     def _enter_view(self, view: int) -> None:

@@ -21,6 +21,8 @@ class ReplicaStats:
     commits: int = 0
     timeouts: int = 0
     view_changes: int = 0
+    #: VIEW-CHANGEs re-sent while waiting for a view to be established (R2.6).
+    view_change_resends: int = 0
     new_views: int = 0
     evidence_found: int = 0
     rejected: int = 0

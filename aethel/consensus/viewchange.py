@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from aethel.consensus.events import (
     Broadcast,
+    Send,
     SetTimer,
     Timer,
 )
@@ -110,7 +111,68 @@ def check_new_view(nv: NewView, validators: ValidatorSet, checker: SignatureChec
 
 
 class ViewChangeRules(ReplicaBase):
-    """VIEW-CHANGE and NEW-VIEW handling of a replica (R2.6, P10)."""
+    """VIEW-CHANGE and NEW-VIEW handling of a replica, with view synchronisation (R2.6, P10).
+
+    Per height the replica is in one view, which is either *established* (its timer runs) or
+    *waiting* (it asked for the view and waits for the others). View 0 is established when the
+    height starts. A timeout in an established view v starts a view change to v + 1: the
+    replica enters v + 1 waiting and sends VIEW-CHANGE for it. A view v > 0 becomes established
+    when validators holding q(W) stake asked for v or a later view, or a
+    valid NEW-VIEW for v arrives (:class:`aethel.consensus.viewsync.ViewTally`); only then
+    does its timer start. While waiting, the timer
+    only re-sends the replica's VIEW-CHANGE (retransmission: the view does not change), every
+    ``compute_timeout(latency, v)`` like the view's own timer, so waiting costs no more
+    messages than timing out did. The join rule (> W/3 stake asked for later views) pulls a
+    replica forward at once.
+
+    Why (R2.5): a validator that times out alone can no longer run views ahead of the others
+    (at the backoff cap it would advance as fast as they do, and the gap would never close);
+    the most it gets ahead is one view, and the others' own timeouts carry them up to it,
+    since the lowest honest view is always established (every honest validator asked for it
+    or a later one, and honest stake >= q(W)). Once all honest validators wait in one view it
+    is established everywhere within a message delay, their timers overlap, and with the
+    backoff (R2.6) and the latency-adaptive timeout (R6.5) a view with an honest leader
+    eventually lasts long enough to commit. Retransmission covers VIEW-CHANGEs lost before GST.
+    """
+
+    def _establish(self) -> None:
+        """Mark the current view established and start its timer (R2.6, R6.5)."""
+        self._established = True
+        deadline = self._now + compute_timeout(self.observed_latency(), self.view)
+        self._view_deadline = deadline
+        self._out.append(SetTimer(Timer(self.height, self.view), deadline))
+
+    def _arm_resend(self) -> None:
+        """Set the timer at which a waiting replica re-sends its VIEW-CHANGE."""
+        deadline = self._now + compute_timeout(self.observed_latency(), self.view)
+        self._view_deadline = deadline
+        self._out.append(SetTimer(Timer(self.height, self.view), deadline))
+
+    def _on_view_timeout(self) -> None:
+        """Time the current view out if established (R2.6); else re-send the VIEW-CHANGE.
+
+        A timer of this view set before a later one (the view got established while a
+        re-send timer was pending) is superseded and does nothing.
+        """
+        if self._now < self._view_deadline:
+            return
+        if self._established:
+            self.stats.timeouts += 1
+            self._start_view_change(self.view + 1)
+        else:
+            self._resend_view_change()
+
+    def _resend_view_change(self) -> None:
+        """Re-send this replica's VIEW-CHANGE for the view it waits in; set the next re-send.
+
+        A retransmission, not a new view: VIEW-CHANGEs lost before GST would otherwise leave
+        the view unestablished for good (R2.5).
+        """
+        change = self._own_view_change
+        if change is not None and change.view == self.view:
+            self.stats.view_change_resends += 1
+            self._send_view_change(change)
+        self._arm_resend()
 
     def _start_view_change(self, view: int) -> None:
         self.stats.view_changes += 1
@@ -118,8 +180,10 @@ class ViewChangeRules(ReplicaBase):
         self._enter_view_change(view)
 
     def _enter_view_change(self, view: int) -> None:
-        previous = self.view
+        """Enter ``view`` waiting and ask for it with a VIEW-CHANGE (R2.6)."""
+        previous, height = self.view, self.height
         self.view = view
+        self._established = False
         prepared = self.prepared
         if self._may_vote(view, "view-change", b"%d" % (prepared.view if prepared else -1)):
             vc = ViewChange.create(
@@ -129,14 +193,34 @@ class ViewChangeRules(ReplicaBase):
                 prepared,
                 self._prepared_block if prepared else None,
             )
-            self._send_vote(vc, self._leader_id(view))
-        if self.view == view:  # sending may have completed a NEW-VIEW that moved us on
-            deadline = self._now + compute_timeout(self.observed_latency(), view)
-            self._out.append(SetTimer(Timer(self.height, view), deadline))
+            self._own_view_change = vc
+            self._send_view_change(vc)
+            self._vote_sent_at[(view, vc.TYPE)] = self._now
+            self.stats.votes_sent += 1
+            self._on_view_change(vc, trusted=True)
+        if (self.height, self.view) == (height, view) and not self._established:
+            self._arm_resend()
+        if self.height == height:
             for v in range(previous + 1, view + 1):
                 for message in self._future_views.pop(v, []):
                     self._buffered -= 1
                     self._dispatch(message)
+
+    def _send_view_change(self, vc: ViewChange) -> None:
+        """Send ``vc`` so every validator can count it and the new leader can use it.
+
+        Broadcast mode sends it to everyone. Collector mode sends everyone a copy without the
+        prepared certificate and block (small: they only count the stake asking for the view,
+        R2.6), and the whole message to the leader of the view, which needs the certificate
+        for its NEW-VIEW.
+        """
+        if self.config.mode == "broadcast":
+            self._out.append(Broadcast(vc))
+            return
+        self._out.append(Broadcast(vc.stripped()))
+        leader = self._leader_id(vc.view)
+        if vc.prepared is not None and leader != self.id:
+            self._out.append(Send(leader, vc))
 
     def _on_view_change(self, vc: ViewChange, trusted: bool = False) -> None:
         if vc.height > self.height:
@@ -147,38 +231,60 @@ class ViewChangeRules(ReplicaBase):
             if vc.height < self.height:
                 self._help_lagging(vc.validator, vc.height)
             return
-        if vc.view > self.view + self.config.max_views_ahead:
-            self.stats.dropped += 1
+        if vc.view < self.view:
+            self.stats.stale += 1
             return
-        is_leader = self.validators.get_leader(self.height, vc.view).id == self.id
-        if self.config.mode == "collector" and not is_leader:
-            return
-        if vc.view in self._new_view_sent or vc.view < self.view:
-            return
-        if not trusted:
-            reason = check_view_change_claim(vc, self.validators, self.services.checker)
-            if reason:
-                self._reject(reason[:4], reason)
-                return
-        if not self._add_vote(self._view_changes, vc, trusted).counted:
-            return
-        collector = self._view_changes[vc.view]
-        if is_leader and collector.stake() >= self.validators.quorum:
-            self._send_new_view(vc.view, collector)
-        elif self.config.mode == "broadcast" and not is_leader:
-            self._join_rule()
+        verified = trusted
+        leads = self._leader_id(vc.view) == self.id
+        # A copy without the certificate backing its claim only counts stake (collector mode).
+        copy = vc.prepared_view != NO_VIEW and vc.prepared is None
+        if (leads or self.config.mode == "broadcast") and not copy:
+            if vc.view in self._new_view_sent:
+                pass
+            elif vc.view > self.view + self.config.max_views_ahead:
+                self.stats.dropped += 1  # bounded memory (N6): the tally below keeps one view
+            else:
+                if not trusted:
+                    reason = check_view_change_claim(vc, self.validators, self.services.checker)
+                    if reason:
+                        self._reject(reason[:4], reason)
+                        return
+                result = self._add_vote(self._view_changes, vc, trusted)
+                if result.reason.startswith("R"):
+                    return  # a bad signature, a non-member or an equivocation
+                verified = verified or result.counted
+                collector = self._view_changes[vc.view]
+                if result.counted and leads and collector.stake() >= self.validators.quorum:
+                    self._send_new_view(vc.view, collector)
+        self._count_view_change(vc, verified)
 
-    def _join_rule(self) -> None:
-        """Follow > W/3 stake of VIEW-CHANGEs for higher views (PBFT's join rule)."""
-        higher = {v: c for v, c in self._view_changes.items() if v > self.view}
-        voters: dict[str, int] = {}
-        for view, collector in sorted(higher.items()):
-            for validator in collector.first:
-                voters.setdefault(validator, view)
-        stake = sum(self.validators.stake_of(v) for v in voters)
-        if 3 * stake > self.validators.total_stake:
+    def _count_view_change(self, vc: ViewChange, verified: bool) -> None:
+        """Count ``vc`` towards establishing and joining views (R2.6; see
+        :class:`aethel.consensus.viewsync.ViewTally`)."""
+        member = self.validators.get(vc.validator)
+        if vc.height != self.height or member is None:
+            return
+        if not self._view_tally.is_news(vc.validator, vc.view):
+            return
+        if not verified and not self._verify(member.public_key, vc.payload, vc.signature):
+            self._reject("R7.5", "bad view-change signature")
+            return
+        self._view_tally.process_view_change(vc.validator, vc.view, member.stake)
+        self._synchronise_view()
+
+    def _synchronise_view(self) -> None:
+        """Join a later view (> W/3 stake asked for it) or establish this one (q(W) stake)."""
+        target = self._view_tally.get_join_view(self.view, self.validators.total_stake)
+        if target is not None:
             self.stats.view_changes += 1
-            self._enter_view_change(min(voters.values()))
+            self._log("info", "view-join", f"height {self.height} to view {target}")
+            self._enter_view_change(target)
+            return
+        if (
+            not self._established
+            and self._view_tally.get_stake_from(self.view) >= self.validators.quorum
+        ):
+            self._establish()
 
     def _send_new_view(self, view: int, collector: VoteCollector[ViewChange]) -> None:
         self._new_view_sent.add(view)
@@ -213,11 +319,11 @@ class ViewChangeRules(ReplicaBase):
             if reason:
                 self._reject(reason[:4], reason)
                 return
-        if nv.view > self.view:
+        if nv.view > self.view or not self._established:
+            # A valid NEW-VIEW proves q(W) stake asked for its view: it is established (R2.6).
             previous = self.view
             self.view = nv.view
-            deadline = self._now + compute_timeout(self.observed_latency(), nv.view)
-            self._out.append(SetTimer(Timer(self.height, nv.view), deadline))
+            self._establish()
             for v in range(previous + 1, nv.view):
                 self._buffered -= len(self._future_views.pop(v, []))
         self._accept_pre_prepare(nv.pre_prepare, trusted=trusted)

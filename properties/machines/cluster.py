@@ -60,6 +60,7 @@ from conformance.adapters.api import Implementation
 from conformance.adapters.reference_replica import genesis_to_json
 from conformance.mixed import ImplReplica
 from properties.machines.common import ModelMismatch
+from properties.machines.consensus_views import ViewWitness
 
 NAMES = ("v000", "v001", "v002", "v003")
 STAKES = (20_000, 20_000, 10_000, 10_000)
@@ -132,6 +133,8 @@ class Cluster:
     now: int = 0
     #: (node, height, digest, post_root) of every commit in order, across restarts.
     history: list[tuple[str, int, bytes, bytes]] = field(default_factory=list)
+    #: The VIEW-CHANGEs and NEW-VIEWs each node heard or sent (R2.6's timer rule).
+    witness: ViewWitness = field(default_factory=ViewWitness)
 
     # ------------------------------------------------------------------ plumbing
 
@@ -180,9 +183,18 @@ class Cluster:
             replica.last_certificate,
         )
 
+    def voting_set(self, name: str) -> ValidatorSet:
+        """Return the validator set with the stakes of ``name``'s current state (R4.2, R4.3)."""
+        state_root = self.position(name)[3]
+        if state_root not in self.repository:
+            return self.validators
+        return self.validators.with_stakes(dict(self.repository.get(state_root).stakes))
+
     def route(self, source: str, outputs: list[Output]) -> None:
         """Turn a replica's outputs into messages in flight, timers and records."""
         for out in outputs:
+            if isinstance(out, Send | Broadcast):
+                self.witness.on_sent(source, out.message)
             if isinstance(out, Send):
                 self.in_flight.append(Envelope(source, out.to, out.message))
             elif isinstance(out, Broadcast):
@@ -270,6 +282,8 @@ class Cluster:
         if isinstance(message, Timer):
             self.call(envelope.target, lambda r: r.on_timer(message, now))
         else:
+            target_height = self.replicas[envelope.target].height
+            self.witness.on_delivered(envelope.target, message, target_height)
             self.call(
                 envelope.target, lambda r: r.on_message(message, now, source), envelope.injected
             )
@@ -298,6 +312,7 @@ class Cluster:
         """Stop ``name``: it loses its in-memory state and pending timer, keeps its store."""
         self.down.add(name)
         self.timers.pop(name, None)
+        self.witness.on_crash(name)
         self.in_flight = [e for e in self.in_flight if not (e.target == name == e.source)]
 
     def restart(self, name: str) -> None:

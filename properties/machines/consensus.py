@@ -21,6 +21,7 @@ from typing import ClassVar
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
+from aethel.consensus.messages import ViewChange
 from aethel.consensus.replica import Mode, Replica
 from conformance.adapters.api import Implementation
 from properties.machines.cluster import (
@@ -116,22 +117,62 @@ class ConsensusMachine(RuleBasedStateMachine):
         down = sorted(self.cluster.down)
         self.cluster.restart(down[choice % len(down)])
 
-    @precondition(lambda self: bool(self.cluster.timers))
+    @property
+    def _armed(self) -> list[str]:
+        """Return the nodes with a view timer set (by their replica) that are up."""
+        return sorted(n for n in self.cluster.timers if n not in self.cluster.down)
+
+    @precondition(lambda self: bool(self._armed))
     @rule(choice=picks)
     def fire_timer(self, choice: int) -> None:
-        """Expire a validator's view timer; if it was for its current view, it moves on (R2.6)."""
-        armed = sorted(self.cluster.timers)
+        """Expire the view timer a validator set last; check R2.6's timer rule (P10).
+
+        In an established view (view 0, q(W) stake asked for it or a later view, or its
+        NEW-VIEW came) the timeout starts a view change: the validator moves on. In a view it
+        still waits for, the timeout re-sends its VIEW-CHANGE and sets the next re-send; the
+        view does not change (:mod:`properties.machines.consensus_views` says what the model
+        can know of "established").
+        """
+        cluster = self.cluster
+        armed = self._armed
         name = armed[choice % len(armed)]
-        timer = self.cluster.timers[name].timer
-        replica = self.cluster.replicas[name]
-        current = (replica.height, replica.view)
-        self.cluster.fire_timer(name)
-        replica = self.cluster.replicas[name]
-        if (timer.height, timer.view) == current and (replica.height, replica.view) <= current:
+        timer = cluster.timers[name].timer
+        height, view = cluster.position(name)[:2]
+        if (timer.height, timer.view) != (height, view):
+            cluster.fire_timer(name)  # a timer the validator no longer needs: it may ignore it
+            return
+        validators = cluster.voting_set(name)
+        witness = cluster.witness
+        surely = witness.is_surely_established(name, height, view, validators)
+        maybe = witness.is_maybe_established(name, height, view, validators)
+        asked = view > 0 and witness.asked.get((name, height)) == view
+        sent_before = len(cluster.in_flight)
+        cluster.fire_timer(name)
+        after = cluster.position(name)[:2]
+        where = f"{name}'s timer of height {height} view {view} expired"
+        if surely and after <= (height, view):
+            raise ModelMismatch(
+                "R2.6 P10", f"{where} in an established view, and it stayed at view {after[1]}"
+            )
+        if maybe:
+            return
+        if after != (height, view):
             raise ModelMismatch(
                 "R2.6",
-                f"{name}'s timer of height {timer.height} view {timer.view} expired, and it "
-                f"stayed at height {replica.height} view {replica.view}",
+                f"{where} before q(W) stake asked for the view, and it moved to height "
+                f"{after[0]} view {after[1]} (a view is left only once established)",
+            )
+        resent = any(
+            isinstance(e.message, ViewChange)
+            and e.source == name
+            and (e.message.height, e.message.view) == (height, view)
+            for e in cluster.in_flight[sent_before:]
+        )
+        if asked and not resent:
+            raise ModelMismatch("R2.6", f"{where} while waiting, and it re-sent no VIEW-CHANGE")
+        if name not in cluster.timers:
+            raise ModelMismatch(
+                "R2.6", f"{where} while waiting, and it set no timer to re-send its VIEW-CHANGE"
             )
 
     @precondition(lambda self: BYZANTINE not in self.cluster.down)
