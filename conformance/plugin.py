@@ -73,7 +73,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--scale",
         choices=("standard", "full"),
         default="standard",
-        help="full also runs the 10,000-validator simulations (tens of minutes)",
+        help="full also runs the 10,000-validator simulations and the 1,000,000-key sync "
+        "(tens of minutes)",
     )
     group.addoption("--startup-timeout", type=float, default=20.0, help="seconds to hello")
     group.addoption("--request-timeout", type=float, default=60.0, help="seconds per request")
@@ -84,7 +85,9 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "capability(*names): capabilities the case needs (skipped without them)"
     )
     config.addinivalue_line("markers", "performance: a measured performance check")
-    config.addinivalue_line("markers", "scale(level): runs only at --scale level (full)")
+    config.addinivalue_line(
+        "markers", "scale(level, what=...): runs only at --scale level (full); what it runs"
+    )
     register_profiles()
 
 
@@ -210,7 +213,8 @@ def _capability_gate(request: pytest.FixtureRequest) -> None:
     """Skip a case whose capabilities the implementation does not declare (with the reason)."""
     for mark in request.node.iter_markers(name="scale"):
         if request.config.getoption("--scale") != mark.args[0]:
-            pytest.skip(f"{SCALE_SKIP} needs --scale {mark.args[0]} (10,000-validator runs)")
+            what = mark.kwargs.get("what", "10,000-validator runs")
+            pytest.skip(f"{SCALE_SKIP} needs --scale {mark.args[0]} ({what})")
     caps = case_capabilities(request.node)
     if not caps:
         return

@@ -208,7 +208,8 @@ def run_command(
     request_timeout: Annotated[float, typer.Option(help="seconds per subprocess request")] = 60.0,
     case_timeout: Annotated[float, typer.Option(help="seconds per case")] = 600.0,
     scale: Annotated[
-        str, typer.Option(help="standard, or full to add the 10,000-validator runs")
+        str,
+        typer.Option(help="standard, or full to add the 10,000-validator runs and 1M-key sync"),
     ] = "standard",
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
 ) -> None:

@@ -300,7 +300,7 @@ def test_sync_of_ten_thousand_keys(sync_api: SyncAPI, measure: Measure, seed: in
 
 @pytest.mark.req("N5", "T22.3.B4")
 @pytest.mark.performance
-@pytest.mark.scale("full")
+@pytest.mark.scale("full", what="a 1,000,000-key sync")
 def test_sync_of_a_million_keys(sync_api: SyncAPI, measure: Measure, seed: int) -> None:
     """1,000,000 keys from three peers, every chunk verified: within the catalog's times."""
     keys, bits = 1_000_000, 8
