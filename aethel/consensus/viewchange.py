@@ -121,8 +121,7 @@ class ViewChangeRules(ReplicaBase):
     valid NEW-VIEW for v arrives (:class:`aethel.consensus.viewsync.ViewTally`); only then
     does its timer start. While waiting, the timer
     only re-sends the replica's VIEW-CHANGE (retransmission: the view does not change), every
-    ``compute_timeout(latency, v)`` like the view's own timer, so waiting costs no more
-    messages than timing out did. The join rule (> W/3 stake asked for later views) pulls a
+    ``compute_timeout(latency, 0)``. The join rule (> W/3 stake asked for later views) pulls a
     replica forward at once.
 
     Why (R2.5): a validator that times out alone can no longer run views ahead of the others
@@ -143,8 +142,14 @@ class ViewChangeRules(ReplicaBase):
         self._out.append(SetTimer(Timer(self.height, self.view), deadline))
 
     def _arm_resend(self) -> None:
-        """Set the timer at which a waiting replica re-sends its VIEW-CHANGE."""
-        deadline = self._now + compute_timeout(self.observed_latency(), self.view)
+        """Set the timer at which a waiting replica re-sends its VIEW-CHANGE.
+
+        The interval is the view-0 timeout, ``compute_timeout(latency, 0)``: a retransmission
+        waits for the network (R6.5), not for the backoff, which gives established views time
+        to finish. A view waited for since before GST is established within this interval
+        plus a message delay after GST, whatever the view.
+        """
+        deadline = self._now + compute_timeout(self.observed_latency(), 0)
         self._view_deadline = deadline
         self._out.append(SetTimer(Timer(self.height, self.view), deadline))
 
