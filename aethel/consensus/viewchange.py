@@ -176,7 +176,7 @@ class ViewChangeRules(ReplicaBase):
         change = self._own_view_change
         if change is not None and change.view == self.view:
             self.stats.view_change_resends += 1
-            self._send_view_change(change)
+            self._send_view_change(change, to_everyone=True)
         self._arm_resend()
 
     def _start_view_change(self, view: int) -> None:
@@ -199,7 +199,7 @@ class ViewChangeRules(ReplicaBase):
                 self._prepared_block if prepared else None,
             )
             self._own_view_change = vc
-            self._send_view_change(vc)
+            self._send_view_change(vc, to_everyone=False)
             self._vote_sent_at[(view, vc.TYPE)] = self._now
             self.stats.votes_sent += 1
             self._on_view_change(vc, trusted=True)
@@ -211,20 +211,25 @@ class ViewChangeRules(ReplicaBase):
                     self._buffered -= 1
                     self._dispatch(message)
 
-    def _send_view_change(self, vc: ViewChange) -> None:
-        """Send ``vc`` so every validator can count it and the new leader can use it.
+    def _send_view_change(self, vc: ViewChange, to_everyone: bool) -> None:
+        """Send ``vc`` to the leader of its view, and to everyone when they must count it.
 
-        Broadcast mode sends it to everyone. Collector mode sends everyone a copy without the
-        prepared certificate and block (small: they only count the stake asking for the view,
-        R2.6), and the whole message to the leader of the view, which needs the certificate
-        for its NEW-VIEW.
+        Broadcast mode sends it to everyone. Collector mode sends it to the leader of the view
+        (linear: an honest leader answers with NEW-VIEW, which establishes the view
+        everywhere); a re-send (``to_everyone``: the view is still not established, so the
+        leader may be silent) also goes to every other validator as a copy without the
+        prepared certificate and block, enough to count the stake asking for the view (R2.6).
+        Copies cost n^2 messages, so only views whose leader failed pay them.
         """
         if self.config.mode == "broadcast":
             self._out.append(Broadcast(vc))
             return
-        self._out.append(Broadcast(vc.stripped()))
         leader = self._leader_id(vc.view)
-        if vc.prepared is not None and leader != self.id:
+        if to_everyone:
+            self._out.append(Broadcast(vc.stripped()))
+            if vc.prepared is not None and leader != self.id:
+                self._out.append(Send(leader, vc))
+        elif leader != self.id:
             self._out.append(Send(leader, vc))
 
     def _on_view_change(self, vc: ViewChange, trusted: bool = False) -> None:

@@ -63,16 +63,17 @@ def test_a_validator_timing_out_alone_waits_in_the_next_view_and_resends(mode: M
     cluster.start()
     replica = cluster.replicas["v000"]
     now = 60 * 10**9
-    first = _time_out(replica, now)  # view 0 is established: the timeout moves it on
+    outputs = _time_out(replica, now)  # view 0 is established: the timeout moves it on
     assert (replica.view, replica.stats.timeouts) == (1, 1)
-    sent = _view_changes(first)
-    assert sent and all(vc.view == 1 for _, vc in sent)
-    outputs = first
+    own = replica._own_view_change
+    assert own is not None and (own.height, own.view) == (1, 1)
     for _ in range(5):  # nobody answers: view 1 is never established
         deadline = _timers(outputs)[-1].deadline
         outputs = _time_out(replica, deadline)
         assert replica.view == 1, "a waiting validator must not run views ahead"
-        assert [vc for _, vc in _view_changes(outputs)] == [vc for _, vc in sent]
+        sent = _view_changes(outputs)
+        assert sent and all(vc.signature == own.signature for _, vc in sent)  # the same message
+        assert "*" in {to for to, _ in sent}  # everyone gets it, in collector mode too
         (timer,) = _timers(outputs)
         assert timer.timer == Timer(1, 1)
         assert timer.deadline == deadline + compute_timeout(replica.observed_latency(), 0)
@@ -116,27 +117,31 @@ def test_more_than_a_third_of_the_stake_ahead_pulls_a_validator_along(mode: Mode
     straggler = replicas["v000"]
     straggler.on_message(ahead[0], now)
     assert straggler.view == 0  # 10k <= W/3
-    outputs = straggler.on_message(ahead[1], now)
+    straggler.on_message(ahead[1], now)
     assert straggler.view == 4  # 20k > W/3: it joins the smallest view asked for
-    assert {vc.view for _, vc in _view_changes(outputs)} == {4}
+    own = straggler._own_view_change
+    assert own is not None and own.view == 4
     assert straggler._established  # with its own request, 30k >= q(W) asked for view 4
 
 
 @pytest.mark.req("R2.6")
-def test_collector_mode_sends_the_leader_the_certificate_and_everyone_the_claim() -> None:
+def test_collector_mode_sends_the_leader_the_certificate_and_resends_everyone_the_claim() -> None:
     cluster = make_cluster(4, "collector")
     cluster.start()
     while cluster.queue and not isinstance(cluster.queue[0][2], Commit):
         cluster.run(max_steps=1)  # until every replica is prepared
-    replica = cluster.replicas["v000"]
-    assert replica.prepared is not None
-    outputs = _time_out(replica, 60 * 10**9)
-    sent = _view_changes(outputs)
     leader = cluster.validators.get_leader(1, 1).id
-    copies = [vc for to, vc in sent if to == "*"]
+    name = next(n for n in sorted(cluster.replicas) if n != leader)
+    replica = cluster.replicas[name]
+    prepared = replica.prepared
+    assert prepared is not None
+    first = _time_out(replica, 60 * 10**9)
+    # First to the leader alone, with the certificate that backs the claim (linear).
+    ((to, full),) = _view_changes(first)
+    assert to == leader and full.prepared == prepared and full.block is not None
+    # Not established by the re-send: the leader may be silent, so everyone gets the claim.
+    again = _view_changes(_time_out(replica, _timers(first)[-1].deadline))
+    copies = [vc for to, vc in again if to == "*"]
     assert len(copies) == 1 and copies[0].prepared is None and copies[0].block is None
-    assert copies[0].prepared_view == replica.prepared.view  # the signed claim is kept
-    if leader != "v000":
-        full = [vc for to, vc in sent if to == leader]
-        assert len(full) == 1 and full[0].prepared == replica.prepared
-        assert full[0].signature == copies[0].signature
+    assert (copies[0].prepared_view, copies[0].signature) == (prepared.view, full.signature)
+    assert [vc for to, vc in again if to == leader] == [full]
