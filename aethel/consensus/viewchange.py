@@ -117,21 +117,22 @@ class ViewChangeRules(ReplicaBase):
     *waiting* (it asked for the view and waits for the others). View 0 is established when the
     height starts. A timeout in an established view v starts a view change to v + 1: the
     replica enters v + 1 waiting and sends VIEW-CHANGE for it. A view v > 0 becomes established
-    when validators holding q(W) stake asked for v or a later view, or a
-    valid NEW-VIEW for v arrives (:class:`aethel.consensus.viewsync.ViewTally`); only then
-    does its timer start. While waiting, the timer
-    only re-sends the replica's VIEW-CHANGE (retransmission: the view does not change), every
-    ``compute_timeout(latency, 0)``. The join rule (> W/3 stake asked for later views) pulls a
-    replica forward at once.
+    when validators holding q(W) stake asked for v or a later view, or a valid NEW-VIEW for v
+    arrives (:class:`aethel.consensus.viewsync.ViewTally`); only then does its timer start.
+    While waiting, the timer only re-sends the replica's VIEW-CHANGE (a retransmission: the
+    view does not change), every ``compute_timeout(latency, 0)``. The join rule (> W/3 stake
+    asked for later views) pulls a replica forward at once.
 
     Why (R2.5): a validator that times out alone can no longer run views ahead of the others
     (at the backoff cap it would advance as fast as they do, and the gap would never close);
     the most it gets ahead is one view, and the others' own timeouts carry them up to it,
     since the lowest honest view is always established (every honest validator asked for it
     or a later one, and honest stake >= q(W)). Once all honest validators wait in one view it
-    is established everywhere within a message delay, their timers overlap, and with the
-    backoff (R2.6) and the latency-adaptive timeout (R6.5) a view with an honest leader
-    eventually lasts long enough to commit. Retransmission covers VIEW-CHANGEs lost before GST.
+    is established everywhere within a message delay (its NEW-VIEW, or the re-sent requests),
+    their timers overlap, and with the backoff (R2.6) and the latency-adaptive timeout (R6.5)
+    a view with an honest leader eventually lasts long enough to commit. Retransmission covers
+    VIEW-CHANGEs lost before GST. Whether a view is established decides only when timers run,
+    never a vote, so safety does not depend on it.
     """
 
     def _establish(self) -> None:
@@ -199,6 +200,7 @@ class ViewChangeRules(ReplicaBase):
                 self._prepared_block if prepared else None,
             )
             self._own_view_change = vc
+            self._own_view_change_public = False
             self._send_view_change(vc, to_everyone=False)
             self._vote_sent_at[(view, vc.TYPE)] = self._now
             self.stats.votes_sent += 1
@@ -223,10 +225,12 @@ class ViewChangeRules(ReplicaBase):
         """
         if self.config.mode == "broadcast":
             self._out.append(Broadcast(vc))
+            self._own_view_change_public = True
             return
         leader = self._leader_id(vc.view)
         if to_everyone:
             self._out.append(Broadcast(vc.stripped()))
+            self._own_view_change_public = True
             if vc.prepared is not None and leader != self.id:
                 self._out.append(Send(leader, vc))
         elif leader != self.id:
@@ -244,6 +248,8 @@ class ViewChangeRules(ReplicaBase):
         if vc.view < self.view:
             self.stats.stale += 1
             return
+        if vc.view in self._new_views and not trusted:
+            self._resend_new_view(vc)
         verified = trusted
         leads = self._leader_id(vc.view) == self.id
         # A copy without the certificate backing its claim only counts stake (collector mode).
@@ -295,6 +301,29 @@ class ViewChangeRules(ReplicaBase):
             and self._view_tally.get_stake_from(self.view) >= self.validators.quorum
         ):
             self._establish()
+            # Counted from others' copies, so the leader failed them: let them count this
+            # validator too, or those short of q(W) without it wait for its next timeout.
+            own = self._own_view_change
+            if own is not None and own.view == self.view and not self._own_view_change_public:
+                self._out.append(Broadcast(own.stripped()))
+                self._own_view_change_public = True
+
+    def _resend_new_view(self, vc: ViewChange) -> None:
+        """Send the NEW-VIEW of ``vc``'s view again to ``vc``'s sender, which seems to have
+        missed it: it still asks for the view at least one view-0 timeout after the NEW-VIEW
+        went out (its re-sends, R2.6). At most once per such interval per validator (N6).
+        """
+        new_view, sent_at = self._new_views[vc.view]
+        interval = compute_timeout(self.observed_latency(), 0)
+        last = self._new_view_resent.get(vc.validator)
+        if vc.validator == self.id or self._now - sent_at < interval:
+            return
+        if last is not None and self._now - last < interval:
+            return
+        if not self._signed_by_member(vc):
+            return
+        self._new_view_resent[vc.validator] = self._now
+        self._out.append(Send(vc.validator, new_view))
 
     def _send_new_view(self, view: int, collector: VoteCollector[ViewChange]) -> None:
         self._new_view_sent.add(view)
@@ -312,6 +341,7 @@ class ViewChangeRules(ReplicaBase):
             return  # never two proposals in one view, even across a restart
         new_view = NewView.create(self.signer, changes, prepared, pre_prepare)
         self.stats.new_views += 1
+        self._new_views[view] = (new_view, self._now)
         self._out.append(Broadcast(new_view))
         self._on_new_view(new_view, trusted=True)
 
