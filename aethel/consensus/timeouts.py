@@ -15,7 +15,13 @@ MS = 1_000_000
 BASE_TIMEOUT_NS = 4_000 * MS
 #: The timeout never drops below this multiple of the observed one-way latency (R6.5, I10).
 LATENCY_MULTIPLE = 4
-#: Backoff doubles the timeout per failed view, up to 2**MAX_BACKOFF_EXPONENT times.
+#: Backoff doubles the timeout per failed view, up to 2**MAX_BACKOFF_EXPONENT times. The cap
+#: costs no liveness because views cannot run away: a view's timer starts only once q(W) stake
+#: asked for it (view synchronisation, :mod:`aethel.consensus.viewchange`, R2.5, R2.6), so no
+#: validator needs a longer timeout than the others to be caught up. It bounds how long the view
+#: in progress when the network heals can last (64 x the base, 256 s at the 4 s floor), where an
+#: uncapped backoff would grow with the length of the outage; slow links are followed by the
+#: latency term (R6.5), not by the backoff.
 MAX_BACKOFF_EXPONENT = 6
 
 
