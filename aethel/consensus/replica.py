@@ -20,10 +20,12 @@ Rules the replica keeps, per height h and view v:
 * One vote per (h, v, phase) per validator counts; a conflicting signed vote is equivocation
   evidence (R4.2). Every vote is journaled in the store before it is sent, so a restarted
   validator never signs a conflicting one.
-* When the view timer expires: VIEW-CHANGE to the next view with the highest prepare certificate;
-  timeouts come from :func:`compute_timeout` of the observed latency with exponential backoff per
-  view (R2.6, R6.5). In broadcast mode, VIEW-CHANGEs from > W/3 stake for higher views pull a
-  validator along (PBFT's join rule).
+* When the timer of an established view expires: VIEW-CHANGE to the next view with the highest
+  prepare certificate; timeouts come from :func:`~aethel.consensus.timeouts.compute_timeout` of
+  the observed latency with exponential backoff per view (R2.6, R6.5). The next view's timer
+  starts only once it is established (q(W) stake asked for it, or its NEW-VIEW came); until
+  then the validator re-sends its VIEW-CHANGE, and VIEW-CHANGEs from > W/3 stake for higher
+  views pull it along (view synchronisation, :mod:`aethel.consensus.viewchange`).
 * Messages from later heights are buffered (bounded); a commit certificate for a height the
   replica cannot apply makes it ask the shell for a verified state sync (R3.1, R3.5).
 """
