@@ -6,6 +6,9 @@ set of VIEW-CHANGEs for a later view intersects them in an honest validator, who
 view >= v; by induction every prepare certificate at views >= v is for the same digest. So the
 new leader, re-proposing the digest of the highest claim (backed by its certificate), can only
 re-propose the committed block. Validators check a NEW-VIEW completely before following it.
+
+Liveness (R2.5): when views time out and how validators stay in step is view synchronisation,
+described on :class:`ViewChangeRules` (spec/consensus.md, "View change").
 """
 
 from __future__ import annotations
