@@ -360,10 +360,6 @@ class ReplicaBase:
         self._own_view_change: ViewChange | None = None
         #: Whether every validator was sent (a copy of) it, not only the leader (collector mode).
         self._own_view_change_public = False
-        #: view -> (the NEW-VIEW this replica sent as its leader, when it sent it).
-        self._new_views: dict[int, tuple[NewView, int]] = {}
-        #: validator -> when it was last sent a NEW-VIEW it seemed to have missed.
-        self._new_view_resent: dict[str, int] = {}
         self._prepared_views: set[int] = set()
         self.prepared: PrepareCertificate | None = None
         self._prepared_block: ProofBlock | None = None

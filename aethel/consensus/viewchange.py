@@ -251,8 +251,6 @@ class ViewChangeRules(ReplicaBase):
         if vc.view < self.view:
             self.stats.stale += 1
             return
-        if vc.view in self._new_views and not trusted:
-            self._resend_new_view(vc)
         verified = trusted
         leads = self._leader_id(vc.view) == self.id
         # A copy without the certificate backing its claim only counts stake (collector mode).
@@ -311,23 +309,6 @@ class ViewChangeRules(ReplicaBase):
                 self._out.append(Broadcast(own.stripped()))
                 self._own_view_change_public = True
 
-    def _resend_new_view(self, vc: ViewChange) -> None:
-        """Send the NEW-VIEW of ``vc``'s view again to ``vc``'s sender, which seems to have
-        missed it: it still asks for the view at least one view-0 timeout after the NEW-VIEW
-        went out (its re-sends, R2.6). At most once per such interval per validator (N6).
-        """
-        new_view, sent_at = self._new_views[vc.view]
-        interval = compute_timeout(self.observed_latency(), 0)
-        last = self._new_view_resent.get(vc.validator)
-        if vc.validator == self.id or self._now - sent_at < interval:
-            return
-        if last is not None and self._now - last < interval:
-            return
-        if not self._signed_by_member(vc):
-            return
-        self._new_view_resent[vc.validator] = self._now
-        self._out.append(Send(vc.validator, new_view))
-
     def _send_new_view(self, view: int, collector: VoteCollector[ViewChange]) -> None:
         self._new_view_sent.add(view)
         changes, top = select_view_changes(list(collector.first.values()), self.validators)
@@ -344,7 +325,6 @@ class ViewChangeRules(ReplicaBase):
             return  # never two proposals in one view, even across a restart
         new_view = NewView.create(self.signer, changes, prepared, pre_prepare)
         self.stats.new_views += 1
-        self._new_views[view] = (new_view, self._now)
         self._out.append(Broadcast(new_view))
         self._on_new_view(new_view, trusted=True)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from aethel.consensus.events import Broadcast, Output, Send, SetTimer, Timer
-from aethel.consensus.messages import Commit, NewView, ViewChange
+from aethel.consensus.messages import Commit, ViewChange
 from aethel.consensus.replica import Mode, Replica
 from aethel.consensus.timeouts import compute_timeout
 from aethel.consensus.viewsync import ViewTally
@@ -169,35 +169,3 @@ def test_a_view_established_from_copies_publishes_its_own_request() -> None:
     assert [(to, vc.signature) for to, vc in _view_changes(outputs)] == [
         ("*", first[0][1].signature)
     ]
-
-
-@pytest.mark.req("R2.6")
-@pytest.mark.parametrize("mode", MODES)
-def test_a_leader_sends_its_new_view_again_to_a_validator_still_asking(mode: Mode) -> None:
-    cluster = make_cluster(4, mode)
-    cluster.start()
-    replicas = cluster.replicas
-    leader_id = cluster.validators.get_leader(1, 1).id
-    leader = replicas[leader_id]
-    now = 60 * 10**9
-    _time_out(leader, now)
-    asking = [n for n in sorted(replicas) if n != leader_id]
-    changes = {n: ViewChange.create(replicas[n].signer, 1, 1, None, None) for n in asking}
-    outputs = leader.on_message(changes[asking[0]], now) + leader.on_message(
-        changes[asking[1]], now
-    )
-    (new_view,) = [
-        o.message for o in outputs if isinstance(o, Broadcast) and isinstance(o.message, NewView)
-    ]
-    interval = compute_timeout(leader.observed_latency(), 0)
-    # A request soon after the NEW-VIEW went out is a late one: everyone got the broadcast.
-    assert not _sent_to(leader.on_message(changes[asking[2]], now + 1), asking[2])
-    # Still asking one interval later: it missed the NEW-VIEW; once per interval it gets it again.
-    assert _sent_to(leader.on_message(changes[asking[2]], now + interval), asking[2]) == [new_view]
-    assert not _sent_to(leader.on_message(changes[asking[2]], now + interval + 1), asking[2])
-    again = leader.on_message(changes[asking[2]], now + 2 * interval)
-    assert _sent_to(again, asking[2]) == [new_view]
-
-
-def _sent_to(outputs: list[Output], target: str) -> list[object]:
-    return [o.message for o in outputs if isinstance(o, Send) and o.to == target]
