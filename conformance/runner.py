@@ -60,8 +60,9 @@ def suite_command(
 ) -> list[str]:
     """Return the pytest command line that runs the suite against ``impl``."""
     command = [
-        # -P: never import the suite from the working directory (a source checkout there would
-        # shadow the installed package the suite path points into, as under tox).
+        # -P: never import the suite from the working directory; run_suite puts the copy of the
+        # package this process uses first on PYTHONPATH, so the suite path and the imports agree
+        # (an installed wheel run from inside a source checkout, as under tox, would otherwise mix them).
         sys.executable,
         "-P",
         "-m",
@@ -100,6 +101,15 @@ def suite_command(
     return command + list(extra or [])
 
 
+def suite_env() -> dict[str, str]:
+    """Environment of the pytest process: this process's ``conformance`` copy first on the path."""
+    env = dict(os.environ)
+    env.setdefault("PYTHONHASHSEED", "0")
+    package_root = str(SUITE_DIR.parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+    return env
+
+
 def run_suite(impl: str, out_dir: Path, **options: object) -> tuple[Report | None, int]:
     """Run the suite against one implementation; return its report and pytest's exit code."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -107,9 +117,7 @@ def run_suite(impl: str, out_dir: Path, **options: object) -> tuple[Report | Non
     if report_path.exists():
         report_path.unlink()
     command = suite_command(impl, report_path, **options)  # type: ignore[arg-type]
-    env = dict(os.environ)
-    env.setdefault("PYTHONHASHSEED", "0")
-    done = subprocess.run(command, env=env, check=False)
+    done = subprocess.run(command, env=suite_env(), check=False)
     if not report_path.exists():
         return None, done.returncode
     return render_report(report_path), done.returncode
