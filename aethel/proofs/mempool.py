@@ -19,11 +19,29 @@ Spec: R5.1, R5.5, R6.3, R7.1, R8.2, N3, N6; P21, P23, P25, P30, P33. Rules:
 * Order (R6.3): difficulty (highest first), then arrival (earliest first), then proof id
   (lowest first). :meth:`Mempool.select_for_block` walks that order and takes a proof unless one
   of its pending transfers still waits for the sender's previous nonce, in which case the proof
-  is taken right after that predecessor (so a block never holds a nonce gap).
-* Bound (N6): at most ``capacity`` proofs. When full, a new proof from a peer is admitted only if
-  it ranks above the LAST proof in block order, which is evicted (with its transfers and their
-  successors); otherwise :class:`MempoolFull` is raised. A new transfer is refused with
-  :class:`MempoolFull` when the pool is full (before the judge runs, so R5.1 holds).
+  is taken right after that predecessor (so a block never holds a nonce gap). It takes up to
+  ``max_proofs`` proofs, fewer only when fewer can be taken; with ``transfers_only`` it skips
+  the proofs a block cannot carry (a block pairs each transfer with its one judge proof:
+  peer proofs without a pending transfer, batch and generic proofs) instead of counting them.
+* Bound (N3, N6): at most ``capacity`` proofs, an int from :data:`MIN_CAPACITY` (1) to
+  :data:`MAX_CAPACITY` (100,000; default 10,000, ten times the 1,000 pending proofs of N3);
+  anything else raises :class:`UsageError` (the maximum keeps memory bounded: a pending judge
+  proof with its transfer costs about 2 KB, so a full pool stays near 200 MB). Eviction rule:
+  when full, a new proof from a peer is admitted only if it ranks above the LAST proof in block
+  order (lowest difficulty, then latest arrival, then highest id), which is evicted together
+  with its transfers and their successors (a transfer never stays without its predecessor);
+  otherwise :class:`MempoolFull` is raised and nothing changes. A new transfer is refused with
+  :class:`MempoolFull` when the pool is full, evicting nothing (before the judge runs, so R5.1
+  holds: the judge never produces a proof that could not enter).
+* Commits (R7.1): :meth:`Mempool.apply_commit` takes what a committed block holds and the
+  committed accounts of the senders it touched: the block's proofs and transfers leave, then
+  each sender's remaining transfers are checked against its new account
+  (:meth:`Mempool.remove_stale`): a nonce the chain already used is stale; a rest that no
+  longer starts at the account's nonce goes entirely; from the first transfer whose proof states
+  more than the balance left for it (so a block validator would refuse it, R1.1), the transfers
+  go with their successors.
+  :meth:`Mempool.refresh_accounts` applies the same check to any senders (a leader refreshes
+  every pending sender against the state it builds on, so a block never holds a stale transfer).
 * Metrics (R8.2): :meth:`Mempool.stats` at any time: size, counts of admitted, rejected,
   evicted and committed proofs, and the processing rate = admission decisions (admitted or
   rejected) in the last ``rate_window`` seconds of the injected clock, divided by the window.
@@ -38,22 +56,26 @@ from __future__ import annotations
 
 import bisect
 import logging
+import math
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from aethel.encoding import to_hex
 from aethel.errors import AethelError, ProtocolViolation, SignatureError, UsageError
 from aethel.proofs.errors import MempoolFull, ProofRejected, TransactionRejected
 from aethel.proofs.judge import Account, Judge
-from aethel.proofs.model import Proof, Transfer
+from aethel.proofs.model import Proof, ProofKind, Transfer
 from aethel.proofs.parallel import Verifier
 from aethel.proofs.verifier import REASON_RULES, Verdict, VerificationResult
 
 logger = logging.getLogger("aethel.proofs.mempool")
 
 DEFAULT_CAPACITY = 10_000
+#: Capacity bounds (module docstring): at least one proof; at most 100,000 (memory stays bounded).
+MIN_CAPACITY = 1
+MAX_CAPACITY = 100_000
 DEFAULT_RATE_WINDOW = 10.0
 #: The rate window is divided into this many slots; memory for the rate stays bounded (N6).
 RATE_SLOTS = 100
@@ -117,10 +139,16 @@ class Mempool:
         clock: Callable[[], float] = time.monotonic,
         rate_window: float = DEFAULT_RATE_WINDOW,
     ) -> None:
-        if type(capacity) is not int or capacity < 1:
-            raise UsageError(f"capacity must be a positive int, got {capacity!r}")
-        if not rate_window > 0:
-            raise UsageError(f"rate_window must be positive, got {rate_window!r}")
+        if type(capacity) is not int or not MIN_CAPACITY <= capacity <= MAX_CAPACITY:
+            raise UsageError(
+                f"capacity must be an int from {MIN_CAPACITY} to {MAX_CAPACITY:,}, got {capacity!r}"
+            )
+        if (
+            type(rate_window) not in (int, float)
+            or not math.isfinite(rate_window)
+            or not rate_window > 0
+        ):
+            raise UsageError(f"rate_window must be a finite positive number, got {rate_window!r}")
         self.verifier = verifier if verifier is not None else Verifier()
         self.judge = judge
         self.capacity = capacity
@@ -129,6 +157,8 @@ class Mempool:
         self._proofs: dict[bytes, PendingProof] = {}
         self._order: list[tuple[int, int, bytes]] = []
         self._transactions: dict[bytes, Transfer] = {}
+        # transaction id -> the balance its judge proof states (what a block validator checks).
+        self._stated: dict[bytes, int] = {}
         self._proof_of_transaction: dict[bytes, bytes] = {}
         # sender -> {nonce: transaction id}; the nonces of one sender are contiguous.
         self._by_sender: dict[bytes, dict[int, bytes]] = {}
@@ -275,6 +305,7 @@ class Mempool:
         for nonce in sorted(n for n in chain if n >= from_nonce):
             transaction_id = chain.pop(nonce)
             self._transactions.pop(transaction_id, None)
+            self._stated.pop(transaction_id, None)
             proof_id = self._proof_of_transaction.pop(transaction_id, None)
             if proof_id is not None:
                 self._remove_proof(proof_id)
@@ -331,13 +362,15 @@ class Mempool:
             )
         if len(self._proofs) >= self.capacity:
             raise self._reject(MempoolFull("N6", f"mempool full ({self.capacity})"), what)
-        proof = self.judge.prove_transfer(tx, account.balance - spent, expected)
+        stated = account.balance - spent
+        proof = self.judge.prove_transfer(tx, stated, expected)
         result = self.verifier.verify(proof)
         if not result.is_valid:
             # Every input was checked above, so this is a defect of the judge, not of the peer.
             raise AethelError(f"the judge produced a {result.verdict.value} proof: {result.detail}")
         pending = self._insert(proof, result)
         self._transactions[tx.transaction_id] = tx
+        self._stated[tx.transaction_id] = stated
         self._proof_of_transaction[tx.transaction_id] = proof.proof_id
         self._by_sender.setdefault(tx.sender, {})[tx.nonce] = tx.transaction_id
         self._decide(True)
@@ -354,8 +387,21 @@ class Mempool:
                 found.append(self._transactions[subject])
         return found
 
-    def select_for_block(self, max_proofs: int) -> BlockContents:
-        """Return up to ``max_proofs`` proofs in block order and their transfers (R6.3, P25)."""
+    def _is_block_transfer(self, pending: PendingProof) -> bool:
+        """Return whether ``pending`` is the judge proof of exactly one pending transfer."""
+        proof = pending.proof
+        return (
+            proof.kind is ProofKind.TRANSFER
+            and len(proof.subjects) == 1
+            and self._proof_of_transaction.get(proof.subjects[0]) == proof.proof_id
+        )
+
+    def select_for_block(self, max_proofs: int, *, transfers_only: bool = False) -> BlockContents:
+        """Return up to ``max_proofs`` proofs in block order and their transfers (R6.3, P25).
+
+        With ``transfers_only``, only judge proofs of pending transfers are taken (what a block
+        can carry); the others are skipped without using up the limit.
+        """
         if type(max_proofs) is not int or max_proofs < 0:
             raise UsageError(f"max_proofs must be a non-negative int, got {max_proofs!r}")
         next_nonce = {sender: min(chain) for sender, chain in self._by_sender.items()}
@@ -366,6 +412,8 @@ class Mempool:
             if len(proofs) >= max_proofs:
                 break
             pending = self._proofs[rank[2]]
+            if transfers_only and not self._is_block_transfer(pending):
+                continue
             blocked = next(
                 (tx for tx in self._own_transactions(pending) if tx.nonce != next_nonce[tx.sender]),
                 None,
@@ -404,6 +452,28 @@ class Mempool:
         self._committed += removed
         return removed
 
+    def apply_commit(
+        self,
+        proof_ids: Iterable[bytes],
+        transaction_ids: Iterable[bytes],
+        accounts: Mapping[bytes, Account],
+    ) -> tuple[int, int]:
+        """Apply a committed block: remove what it holds, then drop what it made stale (R7.1).
+
+        ``accounts`` maps senders to their committed accounts after the block (at least every
+        sender of its transfers). Returns (proofs removed as committed, stale transfers dropped).
+        """
+        removed = self.remove_committed(proof_ids, transaction_ids)
+        return removed, self.refresh_accounts(accounts)
+
+    def pending_senders(self) -> list[bytes]:
+        """Return the senders with pending transfers, sorted."""
+        return sorted(self._by_sender)
+
+    def refresh_accounts(self, accounts: Mapping[bytes, Account]) -> int:
+        """Check each sender's pending transfers against its committed account; return drops."""
+        return sum(self.remove_stale(sender, accounts[sender]) for sender in sorted(accounts))
+
     def _commit_proof(self, proof_id: bytes) -> int:
         pending = self._remove_proof(proof_id)
         if pending is None:
@@ -412,6 +482,7 @@ class Mempool:
             tx = self._transactions.pop(subject, None)
             if tx is None:
                 continue
+            self._stated.pop(subject, None)
             self._proof_of_transaction.pop(subject, None)
             chain = self._by_sender.get(tx.sender, {})
             chain.pop(tx.nonce, None)
@@ -422,9 +493,13 @@ class Mempool:
     def remove_stale(self, sender: bytes, account: Account) -> int:
         """Drop the sender's pending transfers that ``account`` (newly committed) invalidates.
 
-        Transfers with a nonce below the account's are stale; if the rest no longer starts at
-        the account's nonce or together overdraw its balance, all of them go. Returns how many
-        transfers were dropped.
+        Transfers with a nonce below the account's are stale (R7.1: the nonce is spent). If the
+        rest no longer starts at the account's nonce, all of them go. Otherwise, in nonce order,
+        the first transfer whose judge proof states more than the balance left for it (the
+        account's balance minus the sender's earlier pending transfers) goes with its successors:
+        a block validator accepts a transfer proof only if it states at most the running balance
+        (R1.1), and a proof that states no more than that also rules out an overdraft. Returns
+        how many transfers were dropped.
         """
         chain = self._by_sender.get(sender)
         if not chain:
@@ -433,16 +508,25 @@ class Mempool:
         for nonce in sorted(n for n in chain if n < account.nonce):
             self._drop_one(sender, nonce)
         chain = self._by_sender.get(sender, {})
-        if chain:
-            spent = sum(self._transactions[t].amount for t in chain.values())
-            if min(chain) != account.nonce or spent > account.balance:
-                self._drop_chain(sender, min(chain))
-        return before - len(self._by_sender.get(sender, {}))
+        if chain and min(chain) != account.nonce:
+            self._drop_chain(sender, min(chain))
+        available = account.balance
+        for nonce in sorted(chain):
+            transaction_id = chain[nonce]
+            if self._stated[transaction_id] > available:
+                self._drop_chain(sender, nonce)
+                break
+            available -= self._transactions[transaction_id].amount
+        dropped = before - len(self._by_sender.get(sender, {}))
+        if dropped:
+            logger.info("dropped %d stale transfers of %s (R7.1)", dropped, _short(sender))
+        return dropped
 
     def _drop_one(self, sender: bytes, nonce: int) -> None:
         chain = self._by_sender[sender]
         transaction_id = chain.pop(nonce)
         self._transactions.pop(transaction_id, None)
+        self._stated.pop(transaction_id, None)
         proof_id = self._proof_of_transaction.pop(transaction_id, None)
         if proof_id is not None:
             self._remove_proof(proof_id)
