@@ -5,8 +5,13 @@ protocol, or in the ``capabilities`` attribute of a Python adapter). A case that
 the implementation does not declare is skipped with that reason, never failed; a run that skipped a
 capability is reported as such and never passes as a fully conformant run.
 
-The list is part of the protocol version (conformance/PROTOCOL.md): adding a capability is a new
-protocol version.
+Versioning (conformance/PROTOCOL.md, "Versions and capabilities"; enforced by
+:mod:`conformance.protocol.versions`): adding a new capability to this list is compatible and
+keeps the protocol version, because capabilities are negotiated in ``hello`` and an implementation
+that does not declare one is never sent its commands. Changing the commands of a capability
+already in the list, or removing one, needs a new protocol version. An implementation that
+declares a name outside this list is refused with an error naming it (it may be newer than this
+suite).
 """
 
 from __future__ import annotations
@@ -56,5 +61,9 @@ def parse_capabilities(names: object) -> frozenset[str]:
         raise ValueError(f"capabilities must be a list of names, got {type(names).__name__}")
     unknown = sorted(str(n) for n in names if n not in ALL)
     if unknown:
-        raise ValueError(f"unknown capabilities {unknown}; the fixed list is {', '.join(ALL)}")
+        raise ValueError(
+            f"unknown capabilities {unknown}: this suite knows {', '.join(ALL)}. "
+            "Declare only capabilities from that list (a capability newer than this suite "
+            "needs a newer aethel-conformance)"
+        )
     return frozenset(str(n) for n in names)

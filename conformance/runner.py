@@ -62,7 +62,8 @@ def suite_command(
     command = [
         # -P: never import the suite from the working directory; run_suite puts the copy of the
         # package this process uses first on PYTHONPATH, so the suite path and the imports agree
-        # (an installed wheel run from inside a source checkout, as under tox, would otherwise mix them).
+        # (an installed wheel run from inside a source checkout, as under tox, would otherwise
+        # mix them).
         sys.executable,
         "-P",
         "-m",
@@ -130,6 +131,8 @@ def _print_summary(label: str, report: Report, out_dir: Path) -> None:
     console.print(
         f"[bold]{label}[/bold]: [{color}]{f.verdict}[/{color}] ({totals}; {f.duration_s:.1f} s)"
     )
+    for problem in report.header.options.get("problems", []):
+        console.print(f"  [red]problem: {problem}[/red]", highlight=False)
     console.print(
         f"  report: {out_dir / 'report.html'} (also summary.md, junit.xml, {REPORT_FILE})"
     )

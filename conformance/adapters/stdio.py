@@ -108,17 +108,28 @@ class StdioImplementation:
             process.readers.append(thread)
         self.process = process
         params = {"protocol": [PROTOCOL_VERSION], "suite": conformance.__version__}
-        hello = self._exchange("hello", params, None, self.options.startup_timeout_s)
+        # The version and the capabilities are checked first, so that a mismatch is reported
+        # as such and not as a schema violation (PROTOCOL.md, Versions and capabilities).
+        hello = self._exchange(
+            "hello", params, None, self.options.startup_timeout_s, check_response=False
+        )
         if not isinstance(hello, dict):
             raise ProtocolError(f"hello answered {hello!r}")
+        if hello.get("protocol") != PROTOCOL_VERSION:
+            raise ProtocolError(
+                f"hello: the implementation speaks protocol {hello.get('protocol')!r}; "
+                f"this suite offered {PROTOCOL_VERSION}"
+            )
         try:
             capabilities = parse_capabilities(hello.get("capabilities", []))
         except ValueError as exc:
             raise ProtocolError(f"hello: {exc}") from None
-        if hello.get("protocol") != PROTOCOL_VERSION:
-            raise ProtocolError(
-                f"hello: protocol {hello.get('protocol')!r}, expected {PROTOCOL_VERSION}"
+        if self.validator:
+            problems = self.validator.problems(
+                "response", "hello", {"id": 1, "ok": True, "result": hello}
             )
+            if problems:
+                raise ProtocolError(f"response to hello breaks its schema: {problems}")
         self.name = str(hello.get("name", "?"))
         self.version = str(hello.get("version", "?"))
         self.capabilities = capabilities
@@ -201,7 +212,13 @@ class StdioImplementation:
     # ------------------------------------------------------------------ requests
 
     def _exchange(
-        self, cmd: str, params: dict[str, Any], handle: str | None, timeout: float
+        self,
+        cmd: str,
+        params: dict[str, Any],
+        handle: str | None,
+        timeout: float,
+        *,
+        check_response: bool = True,
     ) -> Any:
         """Send one request and return its result; raise the matching failure otherwise."""
         process = self.process
@@ -245,7 +262,7 @@ class StdioImplementation:
                     f"{cmd}: answer has id {response['id']!r}, expected {request['id']}"
                 )
             break
-        if self.validator:
+        if self.validator and check_response:
             problems = self.validator.problems("response", cmd, response)
             if problems:
                 raise ProtocolError(f"response to {cmd} breaks its schema: {problems}")

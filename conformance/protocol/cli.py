@@ -12,6 +12,7 @@ import typer
 from conformance.adapters.loader import load_implementation
 from conformance.protocol.schema import protocol_document
 from conformance.protocol.server import serve
+from conformance.protocol.versions import VERSIONS_FILE, VersionBumpNeeded, update_record
 
 SCHEMA_FILE = Path(__file__).resolve().parent / "schema.json"
 
@@ -37,13 +38,25 @@ def render_schema() -> str:
 
 def protocol_schema_command(
     write: Annotated[
-        bool, typer.Option(help=f"write it to {SCHEMA_FILE.name} in the package")
+        bool,
+        typer.Option(help=f"write {SCHEMA_FILE.name} and record new capabilities in versions.json"),
     ] = False,
 ) -> None:
-    """Print the JSON Schema of every protocol message (or rewrite the committed copy)."""
+    """Print the JSON Schema of every protocol message (or rewrite the committed copies).
+
+    With ``--write``, also record new capabilities in versions.json; refuse (exit 1) a change
+    that needs a new protocol version (PROTOCOL.md, Versions and capabilities).
+    """
     text = render_schema()
     if write:
+        try:
+            added = update_record()
+        except VersionBumpNeeded as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
         SCHEMA_FILE.write_text(text, encoding="utf-8")
         typer.echo(f"wrote {SCHEMA_FILE}", err=True)
+        if added:
+            typer.echo(f"recorded new capabilities {', '.join(added)} in {VERSIONS_FILE}", err=True)
     else:
         sys.stdout.write(text)

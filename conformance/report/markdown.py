@@ -38,6 +38,7 @@ def render_markdown(
         f"| machine | {h.environment.get('cpu')}, {h.environment.get('cores')} cores, "
         f"Python {h.environment.get('python')}, z3 {h.environment.get('z3')} |",
         f"| filters | {_filters(report)} |",
+        *(f"| problem | {_cell(str(p))} |" for p in h.options.get("problems", [])),
         "",
         "| " + " | ".join(STATUSES) + " | MUST failures | known failures |",
         "|" + "---|" * (len(STATUSES) + 2),

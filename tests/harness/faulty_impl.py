@@ -5,7 +5,9 @@ for a few magic string values: ``"crash"`` exits, ``"hang"`` never answers, ``"g
 a line that is not JSON, ``"wrong-id"`` answers with another id, ``"upper"`` answers in upper-case
 hex (breaks the result schema), ``"stderr"`` writes a diagnostic line to stderr first.
 ``FAULTY_STDERR_EVERY`` logs every request to stderr; ``FAULTY_HELLO_DELAY`` (seconds) delays
-the hello answer; ``FAULTY_LOG`` names a file that gets every request line.
+the hello answer; ``FAULTY_CAPABILITIES`` (comma-separated) replaces the capabilities hello
+declares and ``FAULTY_PROTOCOL`` the protocol version; ``FAULTY_LOG`` names a file that gets every
+request line.
 """
 
 from __future__ import annotations
@@ -57,10 +59,22 @@ def main() -> None:
             if value == "stderr":
                 print("diagnostic line from the implementation", file=sys.stderr, flush=True)
         text, keep = server.respond(line)
+        if request.get("cmd") == "hello":
+            text = _edit_hello(text)
         sys.stdout.write(text + "\n")
         sys.stdout.flush()
         if not keep:
             break
+
+
+def _edit_hello(text: str) -> str:
+    response = json.loads(text)
+    declared = os.environ.get("FAULTY_CAPABILITIES")
+    if declared is not None:
+        response["result"]["capabilities"] = [c for c in declared.split(",") if c]
+    if os.environ.get("FAULTY_PROTOCOL"):
+        response["result"]["protocol"] = int(os.environ["FAULTY_PROTOCOL"])
+    return json.dumps(response)
 
 
 if __name__ == "__main__":
