@@ -1,17 +1,25 @@
 """Virtual CPU costs of WAN-7 (spec/performance.md): one CPU per node, events one at a time.
 
-The constants are the spec's (deterministic: virtual time must not depend on the host), taken
-from measurements on the reference machine:
+The constants are the spec's fixed model parameters (deterministic: virtual time must not depend
+on the host). The signature costs match measurements; the proof cost is a model, not a fit:
 
 * Ed25519 signature verification 62 us, signing 20 us (PyNaCl / libsodium);
 * proof verification 1 ms + 130 ns per unit of effort (a new Z3 context per proof, as
-  spec/proofs.md requires; a judge transfer proof has effort of about 400).
+  spec/proofs.md requires). A judge transfer proof has effort 41 (rlimit units measured with the
+  real verifier, every transfer the same), so it is charged 1.005 ms. The 130 ns per unit is NOT
+  calibrated against the current verifier: it dates from hard nonlinear proofs measured before
+  the SMT fragment and ``arith.solver = 2`` were fixed, and it overcharges today's effort about
+  fourfold (measurements below).
 
 Every signature a node checks is charged (each vote, each vote inside a certificate, each proof
 and transaction of a block) and every proof it verifies; hashing, encoding and state updates are
 not. :func:`calibrate` measures the same operations on the host; ``aethel bench consensus``
-prints both. Measured here on 2026-11-27 (2-core AMD EPYC shared with other engineers, best of
-5): verify 57 us, sign 21 us, a judge transfer proof 1.1-1.6 ms.
+prints both. Measured on 2026-11-27 on a 2-core AMD EPYC VM shared with other engineers (load
+average about 1.6, so noisy; Z3 4.15.4; best of 5 per item): verify 56 us, sign 20 us; a judge
+transfer proof (effort 41) 1.05-1.12 ms; reward-split proofs of effort 61,000-63,000
+3.2-3.7 ms, so about 30-37 ns per unit of effort over a 1.05 ms transfer (least squares over 79
+standard-mix proofs, effort 41-63,289: about 1.45 ms + 31-36 ns per unit); batch proofs (effort
+800-2,900) 1.9-2.6 ms, a cost that follows their text size more than their effort.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ class CpuModel:
     verify_ns: int = 62 * US
     sign_ns: int = 20 * US
     proof_base_ns: int = 1_000 * US
+    # The spec's model parameter, not calibrated: measured 30-37 ns per unit (module docstring).
     proof_ns_per_effort: int = 130
 
     def proof_ns(self, effort: int) -> int:

@@ -2,18 +2,18 @@
 
 Events live in one heap keyed by (virtual time ns, sequence number). A node processes its events
 in arrival order on one virtual CPU: an event arriving at t starts at max(t, cpu_free), the
-replica sees that start as ``now``, the work it did (signatures, proofs, ledger updates, bytes
-parsed) is charged as CPU time, and its outputs leave when the work ends. Sends queue on the
-sender's 1 Gbit/s uplink and arrive after the WAN-7 latency with jitter.
+replica sees that start as ``now``, its work is charged as CPU time by
+:class:`aethel.sim.cpu.CpuModel` (each signature it checks or makes, each proof it verifies, by
+effort; hashing, parsing and state updates are not charged), and its outputs leave when the work
+ends. Sends queue on the sender's 1 Gbit/s uplink and arrive after the WAN-7 latency with jitter.
 
 Collector-mode broadcasts in view 0 that would hold the sender's uplink for 20 ms or more go
-through relay trees (region first, then
-a binomial tree inside each region, seeded per (height, view)) so no uplink carries n copies of
-a certificate; every other broadcast, and every broadcast in a later view (the fallback when a
-relay fails), goes directly to each node in validator-set order. Relays forward before their CPU
-verifies the
-message; a crashed, cut off or silent relay forwards nothing. A relay forwards when its CPU
-reaches the message (a zero-cost step: forwarding checks no signature), before working on it.
+through relay trees, shuffled per (seed, height, view): the sender sends one copy to the first
+node of each region, nearest region first, and a binomial tree inside each region carries it on,
+so no uplink carries n copies of a certificate. Every other broadcast, and every broadcast in a
+later view (the fallback when a relay fails), goes directly to each node in validator-set order.
+A relay forwards when its CPU reaches the message, before working on it (a zero-cost step:
+forwarding checks no signature); a crashed, cut off or silent relay forwards nothing.
 """
 
 from __future__ import annotations
