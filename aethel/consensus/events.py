@@ -62,6 +62,9 @@ class SyncCompleted:
     certificate: CommitCertificate
     block: ProofBlock
     now: int
+    #: The certified heights from the replica's height up to the one before ``certificate``'s,
+    #: in order: the chain that gives the validator set of ``certificate``'s height (R2.3).
+    links: tuple[tuple[ProofBlock, CommitCertificate], ...] = ()
 
 
 Event: TypeAlias = Start | MessageReceived | TimerFired | SyncCompleted
@@ -121,7 +124,12 @@ class EvidenceFound:
 @dataclass(frozen=True, slots=True)
 class RequestSync:
     """The replica is behind: fetch the state ``certificate`` vouches for (R3.1, R3.5); with
-    no certificate, fetch the latest one the peers hold first (a node starting without state)."""
+    no certificate, fetch the latest one the peers hold first (a node starting without state).
+
+    The shell answers with :class:`SyncCompleted`, whose ``links`` hold the certified blocks
+    from the replica's next height (its store's latest + 1) up to the one before the target:
+    the replica verifies each certificate by the set of its own height before adopting.
+    """
 
     certificate: CommitCertificate | None = field(repr=False)
     height: int

@@ -27,7 +27,10 @@ Rules the replica keeps, per height h and view v:
   then the validator re-sends its VIEW-CHANGE, and VIEW-CHANGEs from > W/3 stake for higher
   views pull it along (view synchronisation, :mod:`aethel.consensus.viewchange`).
 * Messages from later heights are buffered (bounded); a commit certificate for a height the
-  replica cannot apply makes it ask the shell for a verified state sync (R3.1, R3.5).
+  replica cannot apply makes it ask the shell for a verified state sync (R3.1, R3.5). Every
+  certificate is checked by the validator set of its own height: a block's last commit by the
+  set of the parent height, and a later height's by the set the certified chain up to it gives
+  (:mod:`aethel.consensus.catchup`; never by the stakes known here, nor by a third of them).
 """
 
 from __future__ import annotations
@@ -233,7 +236,9 @@ class Replica(ViewChangeRules):
                 return "R2.3: the block lacks the parent's commit certificate"
             if cert.post_root != self.state_root:
                 return "R3.2: the parent certificate vouches for another state root"
-            reason = self._check_cert(cert)
+            # The parent certificate was signed by the set of the parent height, before the
+            # parent block's slashing changed the stakes (R2.3, R4.3).
+            reason = self._check_cert(cert, self.parent_validators)
             if reason:
                 return reason
         keys = set()
@@ -379,7 +384,7 @@ class Replica(ViewChangeRules):
                     return
                 self._commit(cert, proposal)
                 return
-        if cert.height <= self._sync_target or self._check_later_cert(cert):
+        if cert.height <= self._sync_target or self._is_catch_up_hint(cert):
             return
         if self._min_vote_height == 0 and self.config.lost_journal:
             self._min_vote_height = cert.height + 2
@@ -405,6 +410,7 @@ class Replica(ViewChangeRules):
         self.parent = cert.digest
         self.state_root = cert.post_root
         self.last_certificate = cert
+        self.parent_validators = self.validators
         if execution.stakes:
             self.validators = self.validators.with_stakes(execution.stakes)
         self.height += 1

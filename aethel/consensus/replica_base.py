@@ -9,11 +9,12 @@ and :class:`aethel.consensus.replica.Replica` the normal case (spec/consensus.md
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from aethel.consensus.block import GENESIS_PARENT, ProofBlock
+from aethel.consensus.catchup import ChainLink, VerifiedChain, verify_certified_chain
 from aethel.consensus.events import (
     Broadcast,
     Event,
@@ -155,7 +156,11 @@ class ReplicaBase:
         self._buffered = 0
         self._sync_target = 0
         self._min_vote_height = 0
+        #: The catch-up chain verified by :meth:`check_sync`, kept for :meth:`on_sync_completed`.
+        self._verified_sync: VerifiedChain | None = None
         latest = services.store.latest()
+        #: The set of the parent height: the one that signed ``last_certificate`` (R2.3).
+        self.parent_validators = validators
         if latest is None:
             self.height = 1
             self.parent = GENESIS_PARENT
@@ -166,6 +171,7 @@ class ReplicaBase:
             self.parent = latest.digest
             self.state_root = latest.post_root
             self.last_certificate = latest.certificate
+            self.parent_validators = self._get_set_of(latest.height)
             self._adopt_stakes()
         self._reset_height(0)
 
@@ -178,7 +184,7 @@ class ReplicaBase:
         if isinstance(event, Start):
             return self.start(event.now)
         if isinstance(event, SyncCompleted):
-            return self.on_sync_completed(event.certificate, event.block, event.now)
+            return self.on_sync_completed(event.certificate, event.block, event.now, event.links)
         raise UsageError(f"unknown event {event!r}")
 
     def start(self, now: int) -> list[Output]:
@@ -216,22 +222,68 @@ class ReplicaBase:
             self._on_view_timeout()
         return self._flush()
 
+    def check_sync(
+        self,
+        certificate: CommitCertificate,
+        block: ProofBlock,
+        links: Sequence[ChainLink] = (),
+    ) -> str:
+        """Return "" if the state ``certificate`` vouches for may be adopted, else why (R3.1).
+
+        ``links`` are the certified heights from this replica's height up to the one before
+        ``certificate``'s (none when that is this height): each certificate is checked by the
+        validator set of its own height, derived along the chain
+        (:func:`aethel.consensus.catchup.verify_certified_chain`). A certificate of a later
+        height is never trusted by the stakes known here. A shell calls this before it installs
+        the snapshot; nothing changes here but the cached verdict.
+        """
+        if certificate.height < self.height:
+            return "R3.1: the certified height is not after this replica's"
+        chain = [(b, c) for b, c in links if self.height <= b.height < certificate.height]
+        chain.append((block, certificate))
+        try:
+            verified = verify_certified_chain(
+                self.validators, self.height, self.parent, chain, self._check_cert_by
+            )
+        except ProtocolViolation as exc:
+            return f"{exc.rule_id}: {exc.detail}"
+        self._verified_sync = verified
+        return ""
+
     def on_sync_completed(
-        self, certificate: CommitCertificate, block: ProofBlock, now: int
+        self,
+        certificate: CommitCertificate,
+        block: ProofBlock,
+        now: int,
+        links: Sequence[ChainLink] = (),
     ) -> list[Output]:
-        """Adopt the state the shell synced (verified against ``certificate``, R3.1)."""
+        """Adopt the state the shell synced, once the chain to ``certificate`` verifies (R3.1).
+
+        See :meth:`check_sync` for ``links``; without them only a certificate of this very
+        height can be verified.
+        """
         self._now = now
         if certificate.height < self.height or block.digest != certificate.digest:
             return self._flush()
-        reason = self._check_later_cert(certificate)
-        if reason:
-            self._log("warning", "sync-rejected", reason)
-            return self._flush()
+        verified = self._verified_sync
+        if verified is None or verified.certificate is not certificate:
+            reason = self.check_sync(certificate, block, links)
+            verified = self._verified_sync
+            if reason or verified is None:
+                self._log("warning", "sync-rejected", reason)
+                self._sync_target = 0  # ask again on the next certificate of a later height
+                return self._flush()
+        self._verified_sync = None
         self.height = certificate.height + 1
         self.parent = certificate.digest
         self.state_root = certificate.post_root
         self.last_certificate = certificate
+        self.parent_validators = verified.certifiers
         self._adopt_stakes()
+        if self.validators.to_wire() != verified.validators.to_wire():
+            self._log(
+                "error", "state-divergence", "R4.3: the synced stakes differ from the chain's"
+            )
         self._sync_target = 0
         self.stats.syncs += 1
         self._log("info", "synced", f"height {certificate.height}")
@@ -293,48 +345,87 @@ class ReplicaBase:
             if member is not None:
                 yield (member.public_key, message.payload, message.signature)
 
-    def _check_cert(self, cert: PrepareCertificate | CommitCertificate) -> str:
+    def _check_cert(
+        self,
+        cert: PrepareCertificate | CommitCertificate,
+        validators: ValidatorSet | None = None,
+    ) -> str:
+        """Return "" if ``cert`` is valid by ``validators`` (default: this height's set), else why.
+
+        Callers pass the set of the certificate's own height (R2.3), so a verdict cached by
+        content stays the verdict of that set.
+        """
         key = cert.content_hash
         if key in self._verified_certs:
             return ""
-        self.stats.certificates_checked += 1
-        self.stats.signatures_checked += len(cert.votes)
-        certificates = self.services.certificates
-        if certificates is not None:
-            reason = certificates(cert, self.validators)
-        else:
-            reason = check_certificate(cert, self.validators, self.services.checker)
+        reason = self._check_cert_by(cert, validators or self.validators)
         if not reason:
             self._verified_certs.add(key)
         return reason
 
-    def _check_later_cert(self, cert: CommitCertificate) -> str:
-        """Return "" if a certificate of a later height can be trusted, else why (R3.1).
+    def _check_cert_by(
+        self, cert: PrepareCertificate | CommitCertificate, validators: ValidatorSet
+    ) -> str:
+        self.stats.certificates_checked += 1
+        self.stats.signatures_checked += len(cert.votes)
+        certificates = self.services.certificates
+        if certificates is not None:
+            return certificates(cert, validators)
+        return check_certificate(cert, validators, self.services.checker)
 
-        Slashing may have changed stakes since this replica's height, so a valid certificate
-        can miss q(W) by the stakes known here. It is then trusted when validators holding
-        more than a third of the known stake signed it (the light-client skipping rule: one
-        of them is honest, and honest validators sign only certified heights).
+    def _is_catch_up_hint(self, cert: CommitCertificate) -> str:
+        """Return "" if a later height's certificate is worth a sync request, else why (R3.1).
+
+        A hint, never trust: validators holding more than a third of the stake known here
+        signed COMMITs at that height, so one of them is honest and the height before it
+        committed. Whether the certificate itself is valid is decided by the set of its own
+        height, which only the chain up to it tells (:meth:`check_sync`).
         """
-        reason = self._check_cert(cert)
-        if not reason or not reason.startswith("R2.3: certificate stake"):
-            return reason
         seen: set[str] = set()
         items: list[SignatureItem] = []
         stake = 0
         for vote in cert.votes:
             member = self.validators.get(vote.validator)
-            if member is None or vote.validator in seen:
+            if (
+                member is None
+                or vote.validator in seen
+                or (vote.height, vote.view, vote.digest, vote.post_root)
+                != (cert.height, cert.view, cert.digest, cert.post_root)
+            ):
                 continue
             seen.add(vote.validator)
             stake += member.stake
             items.append((member.public_key, vote.payload, vote.signature))
         if 3 * stake <= self.validators.total_stake:
-            return reason
+            return f"R3.1: signers of height {cert.height} hold {stake}, not over a third"
+        self.stats.signatures_checked += len(items)
         if not all(self.services.checker.verify_batch(items, None)):
             return "R7.5: a certificate vote has a bad signature"
-        self._verified_certs.add(cert.content_hash)
         return ""
+
+    def _get_set_of(self, height: int) -> ValidatorSet:
+        """Return the set of committed ``height`` from its pre-state (a restart, R2.3, R4.3).
+
+        The pre-state of ``height`` is the post-state of the certificate before it (the genesis
+        at height 1). A store that no longer holds it (a snapshot was installed at ``height``)
+        leaves only the set after it, which differs only if block ``height`` slashed someone.
+        """
+        if height == 1:
+            root: bytes | None = self.services.executor.genesis_root()
+        else:
+            previous = self.services.store.get_certificate(height - 1)
+            root = None if previous is None else previous.post_root
+        if root is None:
+            return self._stakes_at(self.state_root)
+        try:
+            return self._stakes_at(root)
+        except ProtocolViolation:
+            return self._stakes_at(self.state_root)
+
+    def _stakes_at(self, root: bytes) -> ValidatorSet:
+        stakes = self.services.executor.get_stakes(root)
+        base = self.epoch_validators
+        return base.with_stakes({v: s for v, s in stakes.items() if base.stake_of(v) != s})
 
     def _leader_id(self, view: int) -> str:
         return self.validators.get_leader(self.height, view).id

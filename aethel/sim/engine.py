@@ -146,7 +146,11 @@ class Engine:
         self.on_commit: Callable[[CommitRecord], None] | None = None
         #: Per-node Prometheus metrics of the observed nodes (see SimConfig.metrics_nodes).
         self.metrics: dict[int, Any] = {}
-        self.sync_provider: Callable[[SimNode, CommitCertificate], tuple[ProofBlock, int] | None]
+        #: Fetches a sync: (the certified block, the chain links before it, bytes received).
+        self.sync_provider: Callable[
+            [SimNode, CommitCertificate],
+            tuple[ProofBlock, tuple[tuple[ProofBlock, CommitCertificate], ...], int] | None,
+        ]
         self.stopped = False
 
     # ------------------------------------------------------------------ scheduling
@@ -235,7 +239,7 @@ class Engine:
                     continue
                 self.events += 1
                 self.trace(time, index, kind, a.height)
-                self._finish_sync(node, a, b[0], b[1], time)
+                self._finish_sync(node, a, b[0], b[3], time)
             if self.events >= next_progress:
                 next_progress = self.events + 20_000
                 progress()
@@ -421,22 +425,30 @@ class Engine:
 
             self.push(time + 1_000_000_000, CONTROL, node.index, retry)
             return
-        block, size = found
+        block, links, size = found
         peer_latency = max(self.latency[node.region])
         arrival = time + size * self.ns_per_byte + peer_latency
-        self.push(arrival, SYNC, node.index, certificate, (block, size, node.epoch))
+        self.push(arrival, SYNC, node.index, certificate, (block, size, node.epoch, links))
 
     def _finish_sync(
-        self, node: SimNode, certificate: CommitCertificate, block: ProofBlock, size: int, time: int
+        self,
+        node: SimNode,
+        certificate: CommitCertificate,
+        block: ProofBlock,
+        links: tuple[tuple[ProofBlock, CommitCertificate], ...],
+        time: int,
     ) -> None:
         latest = node.store.latest()
         if latest is not None and latest.height >= certificate.height:
             return
         start = time if time > node.cpu_free else node.cpu_free
         self.meter.ns = 0
-        node.store.install_snapshot(certificate, block)
         assert node.replica is not None
-        outputs = node.replica.on_sync_completed(certificate, block, start)
+        # The replica checks the chain to the certificate before the snapshot is installed
+        # (R3.1): a refused sync leaves the store as it was.
+        if not node.replica.check_sync(certificate, block, links):
+            node.store.install_snapshot(certificate, block)
+        outputs = node.replica.on_sync_completed(certificate, block, start, links)
         end = start + self.meter.ns
         node.cpu_free = end
         self.emit(node, outputs, end)

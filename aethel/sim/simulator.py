@@ -333,13 +333,18 @@ class Simulation:
 
     def _provide_sync(
         self, node: SimNode, certificate: CommitCertificate
-    ) -> tuple[ProofBlock, int] | None:
+    ) -> tuple[ProofBlock, tuple[tuple[ProofBlock, CommitCertificate], ...], int] | None:
         """Fetch the state ``certificate`` vouches for from live peers (R3.1, R3.5).
 
         The snapshot is transferred with :func:`aethel.state.sync.run_sync`: a manifest checked
         against the certified root, then chunks from up to three peers, each verified on
-        arrival. Returns the certified block and the bytes received (for the transfer time).
+        arrival. The certified blocks between the node's height and the target come along (the
+        replica derives the target's validator set from them, R2.3). Returns the certified
+        block, those links and the bytes received (for the transfer time).
         """
+        links = self._chain_links(node, certificate.height)
+        if links is None:
+            return None
         peers = []
         block = None
         for peer in self.engine.nodes:
@@ -367,7 +372,29 @@ class Simulation:
         self.syncs.append((node.index, certificate.height, result.bytes_received, result.keys))
         if isinstance(node.store, PersistentLedger):
             node.store.receive_snapshot(result.tree)
-        return block, result.bytes_received
+        size = sum(b.wire_size + c.wire_size for b, c in links)
+        return block, links, result.bytes_received + size
+
+    def _chain_links(
+        self, node: SimNode, target: int
+    ) -> tuple[tuple[ProofBlock, CommitCertificate], ...] | None:
+        """Return the certified blocks from ``node``'s next height to ``target`` - 1 that live
+        peers hold, or None if a height is missing (the sync is retried later)."""
+        latest = node.store.latest()
+        start = 1 if latest is None else latest.height + 1
+        links = []
+        for height in range(start, target):
+            for peer in self.engine.nodes:
+                if peer is node or not peer.up:
+                    continue
+                block = peer.store.get_block(height)
+                cert = peer.store.get_certificate(height)
+                if block is not None and cert is not None and cert.digest == block.digest:
+                    links.append((block, cert))
+                    break
+            else:
+                return None
+        return tuple(links)
 
     # ------------------------------------------------------------------ running
 

@@ -1,0 +1,101 @@
+"""Verify a certified chain a lagging replica catches up over, and the validator set it ends in.
+
+Spec: R2.3, R3.1, R3.5, R4.2, R4.3 (spec/consensus.md, "Catching up").
+
+A commit certificate is valid only by the validator set of its own height: q(W) of *that*
+set's stake. Slashing lowers stakes from one height to the next, so a replica at height h knows
+the set of h but not the set of a later height H: the stakes of H depend on the evidence of the
+blocks h .. H - 1. A certificate of H that reaches q(W) by the stale stakes of h, or that more
+than a third of the stake of h signed, is no proof that H committed: COMMIT votes commit only
+with q(W) of their height's set, and Byzantine stake below W/3 plus one honest COMMIT from a
+view that did not commit passes a third. So a replica never trusts a later certificate alone.
+
+It follows the chain instead: for each height k from h to H, in order, the block of k extends
+the previous one, the certificate of k is for that block and valid by the set of k (R2.3), and
+the set of k + 1 is the set of k with the slashing of block k's evidence applied (R4.2; members
+left below MIN_STAKE drop out, R4.3). Each block is certified by q(W) of its own set, so its
+evidence was checked by honest validators and the derived stakes are the ones its post-state
+holds. Only the last certificate's post-state root is adopted (the state itself arrives by state
+sync, verified against that root: R3.1, R3.5); the intermediate blocks are not re-executed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from aethel.consensus.block import ProofBlock
+from aethel.consensus.messages import CommitCertificate
+from aethel.consensus.validators import ValidatorSet
+from aethel.economics import compute_slash_amount
+from aethel.errors import ProtocolViolation
+
+#: Checks one certificate by one validator set: "" if valid, else the reason ("R2.3: ...").
+CertificateCheck = Callable[[CommitCertificate, ValidatorSet], str]
+
+#: One certified height: its block and its commit certificate.
+ChainLink = tuple[ProofBlock, CommitCertificate]
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedChain:
+    """The outcome of :func:`verify_certified_chain`: the target and the sets around it."""
+
+    #: The last link's certificate (the height adopted).
+    certificate: CommitCertificate
+    #: The set of the target height: the one that signed ``certificate``.
+    certifiers: ValidatorSet
+    #: The set of the height after the target (its block's slashing applied).
+    validators: ValidatorSet
+
+
+def compute_next_validators(validators: ValidatorSet, block: ProofBlock) -> ValidatorSet:
+    """Return the set of height h + 1 from the set of h and block h's evidence (R4.2, R4.3).
+
+    Each record burns its offence's share of the offender's running stake, in list order, as
+    the ledger's transition does; an offender no longer in the set has no vote to lose.
+    """
+    stakes: dict[str, int] = {}
+    for evidence in block.evidence:
+        stake = stakes.get(evidence.offender, validators.stake_of(evidence.offender))
+        if stake:
+            stakes[evidence.offender] = stake - compute_slash_amount(stake, evidence.offence)
+    return validators.with_stakes(stakes)
+
+
+def verify_certified_chain(
+    validators: ValidatorSet,
+    height: int,
+    parent: bytes,
+    links: Sequence[ChainLink],
+    check: CertificateCheck,
+) -> VerifiedChain:
+    """Verify ``links`` from ``height`` (whose set is ``validators``, whose parent is ``parent``).
+
+    The links must be the consecutive heights ``height``, ``height + 1``, ... (the last one is
+    the target). Raise :class:`ProtocolViolation` naming the broken rule at the first bad link.
+    """
+    if not links:
+        raise ProtocolViolation("R3.1", "no certified height to catch up to")
+    current, digest, expected = validators, parent, height
+    certifiers = validators
+    for block, certificate in links:
+        if block.height != expected or certificate.height != expected:
+            raise ProtocolViolation(
+                "R3.1", f"height {expected} is missing from the chain (got {block.height})"
+            )
+        if block.parent != digest:
+            raise ProtocolViolation("R3.3", f"block {expected} does not extend the chain")
+        if certificate.digest != block.digest:
+            raise ProtocolViolation("R2.3", f"the certificate of {expected} is for another block")
+        reason = check(certificate, current)
+        if reason:
+            rule = reason.split(":", 1)[0]
+            raise ProtocolViolation(
+                rule if rule[:1] in "REN" else "R2.3",
+                f"certificate of height {expected} by the set of that height: {reason}",
+            )
+        certifiers = current
+        current = compute_next_validators(current, block)
+        digest, expected = block.digest, expected + 1
+    return VerifiedChain(links[-1][1], certifiers, current)
