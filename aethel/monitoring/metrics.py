@@ -11,12 +11,13 @@ would serve (``prometheus_client.generate_latest``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from aethel.consensus.events import Committed, EvidenceFound
-from aethel.monitoring.accuracy import AccuracyAlert, AccuracyTracker
+from aethel.monitoring.accuracy import ACCURACY_WINDOW, AccuracyAlert, AccuracyTracker
 from aethel.monitoring.rewards import RewardTracker
 
 #: Buckets of height duration in seconds (R6.1 / R6.2 thresholds are 10 s and 30 s).
@@ -38,7 +39,7 @@ class HeightMetrics:
 class NodeMetrics:
     """The metrics of one node, in its own Prometheus registry."""
 
-    def __init__(self, node: str, *, accuracy_window: int = 100) -> None:
+    def __init__(self, node: str, *, accuracy_window: int = ACCURACY_WINDOW) -> None:
         self.node = node
         self.registry = CollectorRegistry()
         r = self.registry
@@ -79,11 +80,20 @@ class NodeMetrics:
             ["validator"],
             registry=r,
         )
+        self.accuracy_verdicts = Gauge(
+            "aethel_accuracy_verdicts",
+            "Verification verdicts in the validator's accuracy window (R8.3)",
+            ["validator"],
+            registry=r,
+        )
         self.alerts = Counter(
             "aethel_accuracy_alerts",
             "Alerts raised for accuracy below 95% (R8.3)",
             ["validator"],
             registry=r,
+        )
+        self.alerts_open = Gauge(
+            "aethel_accuracy_alerts_open", "Accuracy alerts open now (R8.3)", registry=r
         )
         self.evidence = Counter(
             "aethel_byzantine_evidence", "Evidence recorded (R8.5)", ["offence"], registry=r
@@ -126,14 +136,23 @@ class NodeMetrics:
         self.mempool_size.set(size)
         self.mempool_rate.set(processing_rate)
 
+    def follow_mempool(self, size: Callable[[], float], rate: Callable[[], float]) -> None:
+        """Read the mempool's size and rate at every scrape (R8.2: readable at any time)."""
+        self.mempool_size.set_function(size)
+        self.mempool_rate.set_function(rate)
+
     def observe_claim(self, validator: str, correct: bool) -> AccuracyAlert | None:
         """Record one verification claim of ``validator``; return an alert if one fires (R8.3)."""
         alert = self.accuracy_tracker.record(validator, correct)
         accuracy = self.accuracy_tracker.accuracy(validator)
         if accuracy is not None:
             self.accuracy.labels(validator=validator).set(accuracy)
+        self.accuracy_verdicts.labels(validator=validator).set(
+            self.accuracy_tracker.verdicts(validator)
+        )
         if alert is not None:
             self.alerts.labels(validator=validator).inc()
+        self.alerts_open.set(len(self.accuracy_tracker.open_alerts()))
         return alert
 
     def exposition(self) -> bytes:

@@ -1,31 +1,45 @@
 """One node's monitoring: its metrics and its health view, fed by its replica's events.
 
-Spec: R8.1 (per-height metrics), R8.4 (cumulative rewards), R8.5 (evidence counted), R8.6 (health
-view). A node shell (the simulator, a network shell, the conformance adapter) hands the monitor
-the messages its replica receives and the outputs it returns; the monitor keeps
+Spec: R8.1 (per-height metrics), R8.2 (mempool), R8.3 (accuracy alerts), R8.4 (cumulative
+rewards), R8.5 (evidence counted), R8.6 (health view). A node shell (the simulator, a network
+shell, the conformance adapter) hands the monitor the messages its replica receives and the
+outputs it returns; the monitor keeps
 
 * one :class:`HeightRecord` per committed height (duration in integer nanoseconds of the node's
   time, from the replica entering the height to its commit: ``Committed.now - started``);
 * the node's Prometheus metrics (:class:`~aethel.monitoring.metrics.NodeMetrics`);
 * the votes it saw: validly signed PREPAREs and COMMITs it received, and the COMMITs inside the
-  certificates it committed with, by height.
+  certificates it committed with, by height;
+* live verification accuracy (R8.3): every validly signed PREPARE or COMMIT it receives, and each
+  one it sends itself, is a verdict that the block is valid, judged against the node's own
+  validation of that block, as its outputs show it: its own PREPARE or COMMIT for a block or its
+  commit of it means valid, false-claim evidence it found against a block means invalid (a shell
+  that sees the validation directly can call :meth:`NodeMonitor.on_block_verdict`). Judged
+  verdicts feed :class:`~aethel.monitoring.accuracy.AccuracyTracker`; an alert is logged as a
+  warning on ``aethel.monitoring``, counted in Prometheus and shown in the health view while open.
 
 The health view (:meth:`NodeMonitor.get_health`) follows spec/monitoring.md: a validator is
 active when the node saw a vote from it in any of the last 10 committed heights; consensus
 latency is the per-height duration over those heights; proof throughput is the proofs they
-committed divided by the sum of their durations.
+committed divided by the sum of their durations. With the node's mempool attached, the view and
+the Prometheus gauges read its size and processing rate at the moment they are asked (R8.2).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from aethel.consensus.events import Committed, EvidenceFound, Output
+from aethel.consensus.events import Broadcast, Committed, EvidenceFound, Output, Send
 from aethel.consensus.messages import Commit, Message, Prepare
 from aethel.consensus.signing import DirectSignatureChecker
 from aethel.consensus.validators import ValidatorSet
+from aethel.monitoring.accuracy import AccuracyAlert, VerdictBook
 from aethel.monitoring.metrics import NodeMetrics
+from aethel.proofs.mempool import Mempool
+
+logger = logging.getLogger("aethel.monitoring")
 
 #: The health view looks at this many of the latest committed heights (spec/monitoring.md).
 HEALTH_HEIGHTS = 10
@@ -51,34 +65,82 @@ class HealthView:
     active_validators: dict[str, int]
     consensus_latency_ns: tuple[int, ...]
     proof_throughput_per_s: float
+    #: Pending proofs and transfers and admission decisions per second; None without a mempool.
+    mempool_size: int | None = None
+    mempool_transactions: int | None = None
+    mempool_processing_rate: float | None = None
+    #: Accuracy alerts open now (R8.3), with the window's current numbers.
+    open_alerts: tuple[AccuracyAlert, ...] = ()
 
 
 class NodeMonitor:
     """The monitoring of one node, fed with its replica's messages and outputs."""
 
-    def __init__(self, node: str, validators: ValidatorSet) -> None:
+    def __init__(
+        self, node: str, validators: ValidatorSet, *, mempool: Mempool | None = None
+    ) -> None:
         self.node = node
         self.metrics = NodeMetrics(node)
         self.records: list[HeightRecord] = []
+        self.mempool = mempool
         self._keys = {member.id: member.public_key for member in validators.validators}
         self._stakes = {member.id: member.stake for member in validators.validators}
         self._voters: dict[int, set[str]] = {}
         self._checker = DirectSignatureChecker()
+        self._verdicts = VerdictBook()
+        if mempool is not None:
+            self.metrics.follow_mempool(
+                lambda: mempool.stats().size, lambda: mempool.stats().processing_rate
+            )
 
     def on_message(self, message: Message) -> None:
-        """Note a vote the replica received, if it is validly signed by a member."""
+        """Note a vote the replica received, if it is validly signed by a member (R8.3, R8.6)."""
         if isinstance(message, Prepare | Commit):
             key = self._keys.get(message.validator)
             if key is not None and self._checker.verify(key, message.payload, message.signature):
                 self._voters.setdefault(message.height, set()).add(message.validator)
+                self._on_vote(message)
 
     def on_outputs(self, outputs: Iterable[Output]) -> None:
-        """Record the commits and evidence among a replica's outputs."""
+        """Record the commits, evidence and the node's own votes among a replica's outputs."""
         for out in outputs:
             if isinstance(out, Committed):
+                self.on_block_verdict(out.block.digest, out.height, True)
                 self.on_commit(out)
             elif isinstance(out, EvidenceFound):
                 self.metrics.on_evidence(out)
+                block = out.evidence.block
+                if out.offence == "false-claim" and block is not None:
+                    self.on_block_verdict(block.digest, block.height, False)
+            elif isinstance(out, Broadcast | Send):
+                vote = out.message
+                if isinstance(vote, Prepare | Commit) and vote.validator == self.node:
+                    # The node votes for a block only after validating it (R1.1).
+                    self.on_block_verdict(vote.digest, vote.height, True)
+                    self._on_vote(vote)
+
+    def on_block_verdict(self, digest: bytes, height: int, valid: bool) -> None:
+        """Record the node's own validation of the block ``digest``; judge the votes for it."""
+        self._judge(self._verdicts.on_outcome(digest, height, valid))
+
+    def _on_vote(self, vote: Prepare | Commit) -> None:
+        key = (vote.validator, vote.height, vote.view, vote.TYPE)
+        self._judge(self._verdicts.on_vote(key, vote.digest))
+
+    def _judge(self, verdicts: list[tuple[str, bool]]) -> None:
+        for validator, correct in verdicts:
+            alert = self.metrics.observe_claim(validator, correct)
+            if alert is not None:
+                logger.warning("node %s: %s", self.node, alert.message())
+
+    @property
+    def alerts(self) -> list[AccuracyAlert]:
+        """Return every accuracy alert raised so far, in order (R8.3)."""
+        return list(self.metrics.accuracy_tracker.alerts)
+
+    def get_accuracy(self, validator: str) -> float | None:
+        """Return ``validator``'s accuracy over its window, or None before any verdict (R8.3)."""
+        return self.metrics.accuracy_tracker.accuracy(validator)
 
     def on_commit(self, committed: Committed) -> HeightRecord:
         """Record a committed height (R8.1) and the rewards its transition paid (R8.4)."""
@@ -94,6 +156,7 @@ class NodeMonitor:
         )
         self.records.append(record)
         self._voters.setdefault(committed.height, set()).update(committed.certificate.members)
+        self._verdicts.on_commit(committed.height)
         self._stakes.update(execution.stakes)
         return record
 
@@ -110,9 +173,14 @@ class NodeMonitor:
             active |= self._voters.get(record.height, set())
         total_ns = sum(r.duration_ns for r in recent)
         proofs = sum(r.proof_count for r in recent)
+        stats = None if self.mempool is None else self.mempool.stats()
         return HealthView(
             height=self.records[-1].height if self.records else 0,
             active_validators={v: self._stakes.get(v, 0) for v in sorted(active)},
             consensus_latency_ns=tuple(r.duration_ns for r in recent),
             proof_throughput_per_s=proofs / (total_ns / 1e9) if total_ns > 0 else 0.0,
+            mempool_size=None if stats is None else stats.size,
+            mempool_transactions=None if stats is None else stats.transactions,
+            mempool_processing_rate=None if stats is None else stats.processing_rate,
+            open_alerts=tuple(self.metrics.accuracy_tracker.open_alerts()),
         )

@@ -40,8 +40,6 @@ HEIGHTS = 5
 IMPL_NODES = 2
 #: spec/monitoring.md R8.6: the health view looks at the last 10 committed heights.
 HEALTH_HEIGHTS = 10
-#: spec/monitoring.md R8.3: no alert is raised before the window holds 20 verdicts.
-MIN_VERDICTS = 20
 PROPOSALS = ("pre-prepare", "new-view")
 
 
@@ -363,6 +361,7 @@ def expected_alerts(verdicts: list[tuple[str, bool]]) -> list[dict[str, Any]]:
     """Return the alerts spec/monitoring.md requires for the verdict sequence (R8.3, P34)."""
     window = int(catalog_threshold("R8.3", "accuracy_window_verdicts").value)
     below = Fraction(str(catalog_threshold("R8.3", "accuracy_alert_below").value))
+    min_verdicts = int(catalog_threshold("R8.3", "accuracy_min_verdicts").value)
     recent: dict[str, list[bool]] = {}
     alerting: set[str] = set()
     alerts = []
@@ -370,7 +369,7 @@ def expected_alerts(verdicts: list[tuple[str, bool]]) -> list[dict[str, Any]]:
         kept = recent.setdefault(validator, [])
         kept.append(correct)
         del kept[:-window]
-        if len(kept) < MIN_VERDICTS:
+        if len(kept) < min_verdicts:
             continue
         good = sum(kept)
         if Fraction(good, len(kept)) < below:
