@@ -1,0 +1,161 @@
+"""Commands of the consensus capabilities: replica (R2, R6.5, R7: its pure rules and its sans-IO
+core) and history (R3.3, R7.4: verifying presented histories and choosing between them).
+"""
+
+from __future__ import annotations
+
+from conformance.capabilities import Capability
+from conformance.protocol.commands.model import (
+    ANY,
+    BOOL,
+    HASH,
+    INT,
+    NAT,
+    NULL,
+    STR,
+    Command,
+    Schema,
+    array,
+    create,
+    function,
+    method,
+    record,
+)
+
+REP = Capability.REPLICA
+HIS = Capability.HISTORY
+
+OUTPUT_KINDS = ("send", "broadcast", "set_timer", "committed", "evidence", "request_sync", "log")
+
+#: A replica's answer to an event (conformance/replica_wire.py).
+OUTPUTS: Schema = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {
+            "type": {"enum": list(OUTPUT_KINDS)},
+        },
+        "required": ["type"],
+    },
+}
+
+#: The verdict on a presented history (R3.3, R7.4).
+HISTORY_VERDICT: Schema = record(
+    {"accepted": BOOL, "height": NAT}, {"root": HASH, "rule": STR, "reason": STR}
+)
+
+#: The choice between two presented histories (R3.3).
+HISTORY_CHOICE: Schema = record(
+    {
+        "chosen": {"enum": ["first", "second", "neither", "conflict"]},
+        "conflict": {"anyOf": [NULL, record({"height": NAT, "signers": array(STR), "stake": NAT})]},
+    }
+)
+
+REPLICA: tuple[Command, ...] = (
+    # pure rules
+    function(
+        REP,
+        "timeout",
+        {"observed_latency_ns": INT, "view": INT},
+        NAT,
+        "Return the view timeout in ns for an observed one-way latency (R2.6, R6.5).",
+    ),
+    # the sans-IO core
+    create(
+        REP,
+        "new",
+        {"validator_set": ANY, "validator_id": STR, "seed": STR, "mode": STR, "genesis": ANY},
+        "Create a replica of validator_id (Ed25519 seed) in the validator set (wire form), in "
+        "dissemination mode 'broadcast' or 'collector', over the genesis ledger state.",
+    ),
+    method(
+        REP,
+        "offer",
+        {"height": INT, "pre_root": STR, "transactions": array(ANY), "proofs": array(ANY)},
+        NULL,
+        "Hand the replica the transactions and proofs to propose at height on the state pre_root "
+        "(its mempool's selection; the replica proposes nothing else).",
+        mutates=True,
+    ),
+    method(REP, "start", {"now": INT}, OUTPUTS, "Start at virtual time now (ns).", mutates=True),
+    method(
+        REP,
+        "on_message",
+        {"message": ANY, "now": INT},
+        OUTPUTS,
+        "Process one received message (wire form).",
+        mutates=True,
+    ),
+    method(
+        REP,
+        "on_timer",
+        {"height": INT, "view": INT, "kind": STR, "now": INT},
+        OUTPUTS,
+        "Process an expired timer the replica set.",
+        mutates=True,
+    ),
+    method(
+        REP,
+        "on_sync_completed",
+        {"certificate": ANY, "block": ANY, "state": ANY, "now": INT},
+        OUTPUTS,
+        "Adopt the synced state the certificate vouches for (R3.1); reject a state "
+        "whose root differs.",
+        mutates=True,
+    ),
+    method(
+        REP,
+        "batch_process_messages",
+        {"messages": array(ANY), "now": INT},
+        OUTPUTS,
+        "Process messages as one batch: exactly the outputs of one at a time (T22.2b).",
+        mutates=True,
+    ),
+    method(
+        REP,
+        "status",
+        {},
+        record({"height": NAT, "view": NAT, "state_root": HASH}),
+        "Return the current height, view and state root.",
+    ),
+    method(
+        REP,
+        "get_performance_stats",
+        {},
+        {"type": "object"},
+        "Return the engine's counters (T22.2e).",
+    ),
+)
+
+HISTORY: tuple[Command, ...] = (
+    function(
+        HIS,
+        "verify",
+        {"genesis": ANY, "validator_set": ANY, "history": ANY},
+        HISTORY_VERDICT,
+        "Verify a presented history ({links: [{block, certificate, changes}]}, wire forms) from "
+        "the genesis {balances, stakes} under the validator set (wire form): every height's "
+        "block, commit certificate, proofs, re-executed transition and claimed changes. Answer "
+        "{accepted: true, height: tip, root: tip state root} or {accepted: false, height: the "
+        "first height that does not verify, rule, reason}; reject only input that is not a "
+        "well-formed history.",
+    ),
+    function(
+        HIS,
+        "choose",
+        {"genesis": ANY, "validator_set": ANY, "first": ANY, "second": ANY},
+        HISTORY_CHOICE,
+        "Choose between two histories from one genesis (R3.3): the one that verifies; the "
+        "longer if both verify and agree; neither if neither verifies; 'conflict' if their "
+        "verified parts disagree at some height, with the first such height, the validators "
+        "whose COMMIT votes are in both certificates there (in validator-set order) and their "
+        "stake.",
+    ),
+)
+
+#: The commands of each capability of this module.
+TABLE: dict[Capability, tuple[Command, ...]] = {
+    REP: REPLICA,
+    HIS: HISTORY,
+}

@@ -1,0 +1,32 @@
+"""The command table: one module per group of capabilities, assembled without loss."""
+
+from __future__ import annotations
+
+from conformance.capabilities import Capability
+from conformance.protocol.commands import COMMANDS, OBJECT_METHODS, TABLE, commands_of
+
+
+def test_every_capability_has_its_own_commands_and_nothing_is_dropped() -> None:
+    assert list(TABLE) == list(Capability)
+    for capability, commands in TABLE.items():
+        assert commands, f"{capability} has no command"
+        assert {c.capability for c in commands} == {capability}
+    # A repeated wire name would silently replace a command in COMMANDS.
+    assert sum(len(commands) for commands in TABLE.values()) == len(COMMANDS)
+
+
+def test_lookups_agree_with_the_table() -> None:
+    for capability, commands in TABLE.items():
+        assert list(commands_of(capability.value)) == [c.method for c in commands]
+        for command in commands:
+            assert COMMANDS[command.name] is command
+    assert {("replica", "metrics"): COMMANDS["monitoring.metrics"]} == OBJECT_METHODS
+
+
+def test_creates_mutate_and_functions_take_no_object() -> None:
+    """The replay after a crash relies on creates being journaled like mutating methods."""
+    for command in COMMANDS.values():
+        if command.kind == "create":
+            assert command.mutates and command.target is None
+        if command.kind == "function":
+            assert not command.mutates and command.target is None
