@@ -20,9 +20,10 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from conformance.plugin import SUITE_DIR
-from conformance.report.model import Report
+from conformance.report.model import FAILED, STATUSES, Report
 from conformance.report.render import REPORT_FILE, render_report
 
 console = Console(stderr=True)
@@ -124,6 +125,10 @@ def run_suite(impl: str, out_dir: Path, **options: object) -> tuple[Report | Non
     return render_report(report_path), done.returncode
 
 
+#: Most unsettled cases listed on the console after a run (all of them are in summary.md).
+SHOWN_CASES = 10
+
+
 def _print_summary(label: str, report: Report, out_dir: Path) -> None:
     f = report.footer
     totals = ", ".join(f"{n} {s}" for s, n in f.totals.items() if n)
@@ -133,9 +138,35 @@ def _print_summary(label: str, report: Report, out_dir: Path) -> None:
     )
     for problem in report.header.options.get("problems", []):
         console.print(f"  [red]problem: {problem}[/red]", highlight=False)
+    unsettled = [c for c in report.cases if c.status in (*FAILED, "unknown")]
+    for case in unsettled[:SHOWN_CASES]:
+        first = (case.message or "").strip().splitlines()[:1]
+        known = " (known failure)" if case.known_failure else ""
+        console.print(
+            f"  {case.status}{known}: {case.case_id}: {first[0][:200] if first else ''}",
+            highlight=False,
+            markup=False,
+        )
+    if len(unsettled) > SHOWN_CASES:
+        console.print(f"  ... and {len(unsettled) - SHOWN_CASES} more (summary.md lists them all)")
     console.print(
         f"  report: {out_dir / 'report.html'} (also summary.md, junit.xml, {REPORT_FILE})"
     )
+
+
+def _print_recap(results: list[tuple[str, str, Report | None]]) -> None:
+    """Print one row per implementation after a run of several."""
+    table = Table(title="Conformance runs")
+    for column in ("implementation", "verdict", *STATUSES, "duration"):
+        table.add_column(column)
+    for _label, spec, report in results:
+        if report is None:
+            table.add_row(spec, "run did not complete", *([""] * (len(STATUSES) + 1)))
+            continue
+        f = report.footer
+        counts = [str(f.totals.get(s, 0)) for s in STATUSES]
+        table.add_row(spec, f.verdict, *counts, f"{f.duration_s:.0f} s")
+    console.print(table)
 
 
 def write_index(report_dir: Path, results: list[tuple[str, str, Report | None]]) -> None:
@@ -143,34 +174,35 @@ def write_index(report_dir: Path, results: list[tuple[str, str, Report | None]])
     md = [
         "# Conformance runs",
         "",
-        "| implementation | verdict | pass | fail | error | skip | report |",
-        "|---|---|---|---|---|---|---|",
+        "| implementation | verdict | " + " | ".join(STATUSES) + " | report |",
+        "|---|---|" + "---|" * len(STATUSES) + "---|",
     ]
     rows = []
     for label, spec, report in results:
         if report is None:
-            md.append(f"| `{spec}` | run did not complete | | | | | |")
+            md.append(f"| `{spec}` | run did not complete |" + " |" * (len(STATUSES) + 1))
             rows.append(
                 f"<tr><td><code>{html.escape(spec)}</code></td>"
-                "<td>run did not complete</td><td colspan=5></td></tr>"
+                f"<td>run did not complete</td><td colspan={len(STATUSES) + 1}></td></tr>"
             )
             continue
         t = report.footer.totals
-        counts = f"{t['pass']} | {t['fail']} | {t['error']} | {t['skip']}"
+        counts = [str(t.get(s, 0)) for s in STATUSES]
         link = f"[{label}/summary.md]({label}/summary.md)"
-        md.append(f"| `{spec}` | {report.footer.verdict} | {counts} | {link} |")
+        md.append(f"| `{spec}` | {report.footer.verdict} | {' | '.join(counts)} | {link} |")
         rows.append(
             f"<tr><td><code>{html.escape(spec)}</code></td><td>{html.escape(report.footer.verdict)}</td>"
-            f"<td>{t['pass']}</td><td>{t['fail']}</td><td>{t['error']}</td><td>{t['skip']}</td>"
-            f"<td><a href='{label}/report.html'>{label}/report.html</a></td></tr>"
+            + "".join(f"<td>{n}</td>" for n in counts)
+            + f"<td><a href='{label}/report.html'>{label}/report.html</a></td></tr>"
         )
     (report_dir / "index.md").write_text("\n".join(md) + "\n", encoding="utf-8")
     (report_dir / "index.html").write_text(
         "<!doctype html><html><head><meta charset='utf-8'><title>Conformance runs</title>"
         "<style>body{font-family:system-ui,sans-serif;margin:2rem}td,th{border:1px solid #ccc;"
         "padding:.3rem .6rem}table{border-collapse:collapse}</style></head><body>"
-        "<h1>Conformance runs</h1><table><tr><th>implementation</th><th>verdict</th><th>pass</th>"
-        "<th>fail</th><th>error</th><th>skip</th><th>report</th></tr>"
+        "<h1>Conformance runs</h1><table><tr><th>implementation</th><th>verdict</th>"
+        + "".join(f"<th>{s}</th>" for s in STATUSES)
+        + "<th>report</th></tr>"
         + "".join(rows)
         + "</table></body></html>\n",
         encoding="utf-8",
@@ -267,5 +299,6 @@ def run_command(
             code = max(code, 1)
     if len(specs) > 1:
         write_index(report_dir, results)
+        _print_recap(results)
         console.print(f"index: {report_dir / 'index.html'}")
     raise typer.Exit(code)
