@@ -26,7 +26,8 @@ Spec: R5.1, R5.5, R6.3, R7.1, R8.2, N3, N6; P21, P23, P25, P30, P33. Rules:
 * Bound (N3, N6): at most ``capacity`` proofs, an int from :data:`MIN_CAPACITY` (1) to
   :data:`MAX_CAPACITY` (100,000; default 10,000, ten times the 1,000 pending proofs of N3);
   anything else raises :class:`UsageError` (the maximum keeps memory bounded: a pending judge
-  proof with its transfer costs about 2 KB, so a full pool stays near 200 MB). Eviction rule:
+  proof with its transfer takes about 1.8 KB, measured with tracemalloc over 2,000 transfers, so
+  a full pool of transfers stays under 200 MB; batch proofs are larger). Eviction rule:
   when full, a new proof from a peer is admitted only if it ranks above the LAST proof in block
   order (lowest difficulty, then latest arrival, then highest id), which is evicted together
   with its transfers and their successors (a transfer never stays without its predecessor);
