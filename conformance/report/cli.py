@@ -35,13 +35,48 @@ def report_command(
     typer.echo(f"{done.footer.verdict}: wrote {(out or path.parent) / 'report.html'}")
 
 
+def _runs(path: Path) -> dict[str, Path] | None:
+    """Return ``{label: report}`` of a run over several implementations (None for one report)."""
+    if not path.is_dir() or (path / "report.jsonl").exists():
+        return None
+    found = {
+        d.name: d / "report.jsonl" for d in sorted(path.iterdir()) if (d / "report.jsonl").exists()
+    }
+    return found or None
+
+
 def diff_command(
-    old: Annotated[Path, typer.Argument(help="the earlier report.jsonl (or its directory)")],
-    new: Annotated[Path, typer.Argument(help="the later report.jsonl (or its directory)")],
+    old: Annotated[
+        Path, typer.Argument(help="the earlier report.jsonl, or its directory (or a run's)")
+    ],
+    new: Annotated[
+        Path, typer.Argument(help="the later report.jsonl, or its directory (or a run's)")
+    ],
 ) -> None:
-    """Compare two runs by stable case ID; exit 1 if the new run has new failures."""
-    before, after = _read(old), _read(new)
-    diff = compute_diff(before, after)
-    typer.echo(render_diff(before, after, diff), nl=False)
-    if diff.new_failures:
+    """Compare two runs by stable case ID; exit 1 if the new run has new failures.
+
+    Given the report directories of two runs over several implementations (``--impl`` more
+    than once), compare the reports of each implementation present in both.
+    """
+    old_runs, new_runs = _runs(old), _runs(new)
+    if old_runs is None or new_runs is None:
+        pairs = [("", old, new)]
+    else:
+        pairs = [
+            (label, old_runs[label], new_runs[label]) for label in old_runs if label in new_runs
+        ]
+        for label in sorted(set(old_runs) ^ set(new_runs)):
+            typer.echo(f"{label}: only in {'the old' if label in old_runs else 'the new'} run")
+        if not pairs:
+            typer.echo("error: the two runs have no implementation in common", err=True)
+            raise typer.Exit(2)
+    regressed = False
+    for label, old_path, new_path in pairs:
+        before, after = _read(old_path), _read(new_path)
+        diff = compute_diff(before, after)
+        if label:
+            typer.echo(f"== {label}")
+        typer.echo(render_diff(before, after, diff), nl=False)
+        regressed = regressed or bool(diff.new_failures)
+    if regressed:
         raise typer.Exit(1)

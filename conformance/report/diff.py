@@ -64,8 +64,28 @@ def render_diff(old: Report, new: Report, diff: ReportDiff) -> str:
         ("new cases", [tuple(e) for e in diff.added]),
         ("removed cases", [tuple(e) for e in diff.removed]),
     ]
+    for run, label in ((old, "old"), (new, "new")):
+        if not run.header.full_run:
+            lines.append(f"note: the {label} run is filtered ({_filters(run)})")
+    # Cases outside a filtered run's selection are not news: count them, do not list them.
+    unlisted = {
+        "new cases": not old.header.full_run and new.header.full_run,
+        "removed cases": not new.header.full_run and old.header.full_run,
+    }
     for title, entries in sections:
+        if unlisted.get(title) and entries:
+            lines.append(f"{title}: {len(entries)} (outside the filtered run's selection)")
+            continue
         lines.append(f"{title}: {len(entries)}")
         for entry in entries:
             lines.append("  " + entry[0] + ": " + " -> ".join(entry[1:]))
     return "\n".join(lines) + "\n"
+
+
+def _filters(report: Report) -> str:
+    f = report.header.filters
+    parts = [f"--req {r}" for r in f.req] + [f"--area {a}" for a in f.area]
+    parts += [f"--capability {c}" for c in f.capability]
+    parts += [f"-k {f.keyword}"] if f.keyword else []
+    parts += [f"-m {f.marker}"] if f.marker else []
+    return " ".join(parts) or "filtered"

@@ -6,8 +6,11 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
+from typer.testing import CliRunner
 
 from conformance import runner
+from conformance.cli import app
+from conformance.report.model import Case, write_report
 from tests.harness.test_report import case, report_of
 
 
@@ -50,3 +53,32 @@ def test_index_and_recap_count_every_status(printed: Console, tmp_path: Path) ->
     )
     runner._print_recap(results)
     assert "run did not complete" in printed.export_text()
+
+
+def _write(path: Path, cases: list[Case], full_run: bool = True) -> None:
+    report = report_of(cases, full_run)
+    write_report(path / "report.jsonl", report.header, report.cases, report.footer)
+
+
+def test_diff_of_two_runs_over_several_implementations(tmp_path: Path) -> None:
+    old, new = tmp_path / "old", tmp_path / "new"
+    for run in (old, new):
+        _write(run / "reference", [case("a::x", "pass"), case("a::y", "pass")])
+    _write(old / "stdio", [case("a::x", "pass"), case("a::y", "fail")])
+    _write(new / "stdio", [case("a::x", "error"), case("a::y", "pass")])
+    _write(new / "python-other", [case("a::x", "pass")])
+    done = CliRunner().invoke(app, ["diff", str(old), str(new)])
+    assert done.exit_code == 1  # a new failure in stdio
+    assert "== reference" in done.output and "== stdio" in done.output
+    assert "a::x: pass -> error" in done.output and "a::y: fail -> pass" in done.output
+    assert "python-other: only in the new run" in done.output
+
+
+def test_diff_against_a_filtered_run_counts_the_unselected_cases(tmp_path: Path) -> None:
+    _write(tmp_path / "full", [case(f"a::{i}", "pass") for i in range(5)])
+    _write(tmp_path / "some", [case("a::1", "pass")], full_run=False)
+    done = CliRunner().invoke(app, ["diff", str(tmp_path / "full"), str(tmp_path / "some")])
+    assert done.exit_code == 0
+    assert "the new run is filtered (--req E1)" in done.output
+    assert "removed cases: 4 (outside the filtered run's selection)" in done.output
+    assert "a::3" not in done.output
