@@ -214,18 +214,3 @@ class MempoolModel:
                     self.chains.pop(tx.sender, None)
         self.committed += removed
         return removed
-
-    def remove_stale(self, sender: str, balance: int, account_nonce: int) -> None:
-        """Drop the sender's transfers a newly committed account invalidates."""
-        chain = self.chains.get(sender)
-        if not chain:
-            return
-        for nonce in sorted(n for n in chain if n < account_nonce):
-            tx = self.transactions.pop(chain.pop(nonce))
-            self._remove_proof(tx.proof_id)
-        if not chain:
-            self.chains.pop(sender, None)
-            return
-        spent = sum(self.transactions[t].amount for t in chain.values())
-        if min(chain) != account_nonce or spent > balance:
-            self._drop_chain(sender, min(chain))
