@@ -32,10 +32,6 @@ if TYPE_CHECKING:
     from aethel.consensus.interfaces import ChainStore
     from aethel.consensus.ledger import StateRepository
 
-#: Most proofs (and transactions) one block may hold (spec/consensus.md, "Blocks").
-MAX_BLOCK_PROOFS = 1_000
-#: Most evidence records one block may hold (spec/consensus.md, "Blocks").
-MAX_BLOCK_EVIDENCE = 16
 
 #: Claimed state changes: key -> new value, or None for a deleted key.
 Changes = Mapping[str, JSONValue | None]

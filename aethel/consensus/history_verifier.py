@@ -36,10 +36,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from aethel.consensus.block import ProofBlock
-from aethel.consensus.evidence import check_evidence
+from aethel.consensus.block_rules import (
+    check_block_evidence,
+    check_block_limits,
+    check_last_commit,
+)
 from aethel.consensus.history import (
-    MAX_BLOCK_EVIDENCE,
-    MAX_BLOCK_PROOFS,
     History,
     HistoryAnchor,
     HistoryLink,
@@ -222,10 +224,10 @@ class HistoryVerifier:
             )
         if block.parent != replay.digest:
             raise HistoryRejected("R3.3", height, "the block does not extend the verified chain")
-        if len(block.proofs) > MAX_BLOCK_PROOFS or len(block.transactions) > MAX_BLOCK_PROOFS:
-            raise HistoryRejected("N6", height, f"more than {MAX_BLOCK_PROOFS} proofs")
-        if len(block.evidence) > MAX_BLOCK_EVIDENCE:
-            raise HistoryRejected("N6", height, f"more than {MAX_BLOCK_EVIDENCE} evidence records")
+        try:
+            check_block_limits(block)
+        except ProtocolViolation as exc:
+            raise HistoryRejected(exc.rule_id, height, exc.detail) from None
 
     def get_validators(self, replay: Replay, height: int) -> ValidatorSet:
         """Return the set of ``height``: the epoch's, with the stakes of its pre-state (R4.3)."""
@@ -237,21 +239,21 @@ class HistoryVerifier:
             raise HistoryRejected(exc.rule_id, height, exc.detail) from None
 
     def check_parent_certificate(self, replay: Replay, block: ProofBlock, height: int) -> None:
-        """Check the block's last commit: the certificate of the verified parent (R2.3, R3.2)."""
-        last = block.last_commit
-        if replay.certifiers is None:  # the anchor is the genesis: block 1 has no parent
-            if last is not None:
-                raise HistoryRejected("R2.3", height, "the first block has no parent certificate")
-            return
-        if last is None or last.height != height - 1 or last.digest != replay.digest:
-            raise HistoryRejected("R2.3", height, "the block lacks its parent's certificate")
-        if last.post_root != replay.root:
-            raise HistoryRejected(
-                "R3.2", height, "the parent certificate vouches for another state root"
+        """Check the block's last commit: the certificate of the verified parent, by the set
+        that certified it (R2.3, R3.2; :func:`~aethel.consensus.block_rules.check_last_commit`)."""
+        certifiers = replay.certifiers
+        try:
+            check_last_commit(
+                block,
+                replay.digest,
+                replay.root,
+                certifiers,
+                lambda cert: (
+                    self.check_certificate(cert, certifiers) if certifiers is not None else ""
+                ),
             )
-        reason = self.check_certificate(last, replay.certifiers)
-        if reason:
-            raise HistoryRejected(_rule(reason), height, f"invalid parent certificate: {reason}")
+        except ProtocolViolation as exc:
+            raise HistoryRejected(exc.rule_id, height, exc.detail) from None
 
     def check_certificate(self, certificate: CommitCertificate, validators: ValidatorSet) -> str:
         """Return "" if ``certificate`` is valid by ``validators``, else why (R2.3, R4.3, R7.5)."""
@@ -259,21 +261,16 @@ class HistoryVerifier:
 
     def check_evidence(self, replay: Replay, block: ProofBlock, height: int) -> None:
         """Check each evidence record as a replica does before voting (R4.2, R1.5, R7.5)."""
-        seen: set[tuple[str, str, int]] = set()
-        for evidence in block.evidence:
-            key = evidence.slash_key
-            if key in seen or replay.executor.is_slashed(replay.root, key):
-                raise HistoryRejected("R4.2", height, "evidence already slashed or repeated")
-            seen.add(key)
-            if evidence.height >= height:
-                raise HistoryRejected("R4.2", height, "evidence from this height or a later one")
-            try:
-                check_evidence(
-                    evidence, self.validators, self.checker, replay.blocks.is_proof_invalid
-                )
-            except ProtocolViolation as exc:
-                detail = f"invalid evidence: {exc.detail}"
-                raise HistoryRejected(exc.rule_id, height, detail) from None
+        try:
+            check_block_evidence(
+                block,
+                lambda key: replay.executor.is_slashed(replay.root, key),
+                self.validators,
+                self.checker,
+                replay.blocks.is_proof_invalid,
+            )
+        except ProtocolViolation as exc:
+            raise HistoryRejected(exc.rule_id, height, exc.detail) from None
 
     def check_transition(
         self,

@@ -38,6 +38,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aethel.consensus.block import ProofBlock
+from aethel.consensus.block_rules import (
+    check_block_evidence,
+    check_block_limits,
+    check_last_commit,
+)
 from aethel.consensus.events import (
     Broadcast,
     Committed,
@@ -47,7 +52,7 @@ from aethel.consensus.events import (
     SetTimer,
     Timer,
 )
-from aethel.consensus.evidence import Evidence, check_evidence
+from aethel.consensus.evidence import Evidence
 from aethel.consensus.messages import (
     Commit,
     CommitCertificate,
@@ -215,6 +220,11 @@ class Replica(ViewChangeRules):
         self._check_commit_quorums()
 
     def _check_block(self, pp: PrePrepare) -> str:
+        """Return "" if the proposed block passes rules 1-3 of "Blocks", else the reason.
+
+        The limits, the last commit and the evidence are the checks a history verifier runs
+        too (:mod:`aethel.consensus.block_rules`); all run before any proof is verified.
+        """
         block = pp.block
         if block.digest != pp.digest or block.height != self.height:
             return "R2.3: the block does not match the pre-prepare"
@@ -227,38 +237,27 @@ class Replica(ViewChangeRules):
             return "R2.6: a fresh block is proposed by its own proposer"
         if not self._verify(proposer.public_key, block.payload, block.signature):
             return "R7.5: bad block signature"
-        cert = block.last_commit
-        if self.height == 1:
-            if cert is not None:
-                return "R2.3: the first block has no parent certificate"
-        else:
-            if cert is None or cert.height != self.height - 1 or cert.digest != self.parent:
-                return "R2.3: the block lacks the parent's commit certificate"
-            if cert.post_root != self.state_root:
-                return "R3.2: the parent certificate vouches for another state root"
-            # The parent certificate was signed by the set of the parent height, before the
-            # parent block's slashing changed the stakes (R2.3, R4.3).
-            reason = self._check_cert(cert, self.parent_validators)
-            if reason:
-                return reason
-        keys = set()
-        for evidence in block.evidence:
-            if evidence.slash_key in keys or self.services.executor.is_slashed(
-                self.state_root, evidence.slash_key
-            ):
-                return "R4.2: evidence already slashed or repeated"
-            keys.add(evidence.slash_key)
-            if evidence.height >= self.height:
-                return "R4.2: evidence from the current height or later"
-            try:
-                check_evidence(
-                    evidence,
-                    self.epoch_validators,
-                    self.services.checker,
-                    self.services.validator.is_proof_invalid,
-                )
-            except ProtocolViolation as exc:
-                return f"{exc.rule_id}: invalid evidence ({exc.detail})"
+        # The parent certificate was signed by the set of the parent height, before the
+        # parent block's slashing changed the stakes (R2.3, R4.3).
+        certifiers = None if self.height == 1 else self.parent_validators
+        try:
+            check_block_limits(block)
+            check_last_commit(
+                block,
+                self.parent,
+                self.state_root,
+                certifiers,
+                lambda cert: self._check_cert(cert, certifiers),
+            )
+            check_block_evidence(
+                block,
+                lambda key: self.services.executor.is_slashed(self.state_root, key),
+                self.epoch_validators,
+                self.services.checker,
+                self.services.validator.is_proof_invalid,
+            )
+        except ProtocolViolation as exc:
+            return f"{exc.rule_id}: {exc.detail}"
         return ""
 
     def _send_prepare(self, view: int, digest: bytes) -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from aethel.consensus.block import GENESIS_PARENT, ProofBlock
+from aethel.consensus.block_rules import MAX_BLOCK_EVIDENCE
 from aethel.consensus.catchup import ChainLink, VerifiedChain, verify_certified_chain
 from aethel.consensus.events import (
     Broadcast,
@@ -72,8 +73,8 @@ class ReplicaConfig:
     max_views_ahead: int = 8
     #: Most buffered messages (bounded memory under flooding, N6).
     max_buffered: int = 100_000
-    #: Most evidence items one block carries.
-    max_block_evidence: int = 16
+    #: Most evidence items one block carries (at most MAX_BLOCK_EVIDENCE).
+    max_block_evidence: int = MAX_BLOCK_EVIDENCE
     #: Latency samples kept for the adaptive timeout (R6.5).
     latency_window: int = 8
     #: The replica restarted without its vote journal: it votes only at heights it cannot have
