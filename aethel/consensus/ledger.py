@@ -13,9 +13,11 @@ The transition of block h (spec: R1.2, R1.3, R3.6, R4.1-R4.7):
 1. Reward of the parent (h-1): its pending reward is split among the members of the commit
    certificate that block h carries, by stake, the remainder to the parent's proposer
    (:func:`aethel.economics.compute_reward_split`); minted, and paid to the members' accounts.
-   A COMMIT carries the post-state root, so the members of a block's own certificate cannot
-   be known inside its own transition: they are paid in the next one, from the certificate the
-   next block carries (agreed by consensus). That is one block time after finality (R4.5).
+   If slashing left none of the members with stake in the set of h, the reward is forfeited
+   (not minted). A COMMIT carries the post-state root, so the members of a block's own
+   certificate cannot be known inside its own transition: they are paid in the next one, from
+   the certificate the next block carries (agreed by consensus). That is one block time after
+   finality (R4.5).
 2. Slashing for every evidence item: 5% (false claim) or 20% (equivocation) of stake, floor,
    burned and recorded; once per (offence, offender, height). Being offline is never slashed.
 3. Transfers, each covered by its judge proof, checked against the running state (R7.1).
@@ -397,8 +399,10 @@ def build_operations(
         cert = block.last_commit
         if cert is None or cert.height != height:
             raise ProtocolViolation("R4.1", "the block lacks the certificate to pay")
-        if amount:
-            members = {m: validators.stake_of(m) for m in cert.members}
+        members = {m: validators.stake_of(m) for m in cert.members}
+        # Members slashed below MIN_STAKE hold no stake in this height's set; if none holds
+        # any, nobody earned the reward and it is forfeited: never minted (economics.md R1.3).
+        if amount and any(members.values()):
             rewards = compute_reward_split(amount, members, proposer)
             for validator, share in sorted(rewards.items()):
                 if share:

@@ -13,7 +13,7 @@ import pytest
 
 from aethel.consensus.block import ProofBlock
 from aethel.consensus.catchup import compute_next_validators, verify_certified_chain
-from aethel.consensus.events import Log, RequestSync
+from aethel.consensus.events import Committed, Log, RequestSync
 from aethel.consensus.messages import Commit, CommitCertificate
 from aethel.consensus.signing import DirectSignatureChecker
 from aethel.consensus.validators import ValidatorSet
@@ -149,3 +149,19 @@ def test_the_parent_certificate_is_checked_by_the_set_of_the_parent_height(path:
     rejected = [o for o in outputs if isinstance(o, Log) and o.event == "rejected"]
     assert not rejected, rejected
     assert prepares(outputs), "the replica should vote for the block"
+
+
+@pytest.mark.req("R1.3", "R4.1", "R4.3")
+def test_a_reward_whose_certifiers_were_all_slashed_out_is_forfeited() -> None:
+    """Block 2 slashes v000..v002 below MIN_STAKE; block 3 carries height 2's certificate by
+    exactly them. The transition must not crash: nobody holds stake to be paid by, so block 2's
+    reward is not minted (economics.md R1.3)."""
+    chain = make_slashed_chain([1_100] * 4, ["v000", "v001", "v002"], heights=2)
+    replica = chain.fresh_replica("v003")
+    drive_to(chain, replica, 3)
+    assert [v.id for v in replica.validators.validators] == ["v003"]
+    outputs = propose(chain, replica, chain.certificate(2, ["v000", "v001", "v002"]))
+    committed = [o for o in outputs if isinstance(o, Committed)]  # v003 alone is a quorum
+    assert len(committed) == 1 and committed[0].height == 3, outputs
+    execution = committed[0].execution
+    assert execution.rewards == {} and execution.minted == 0
