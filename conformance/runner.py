@@ -20,13 +20,13 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from conformance.plugin import SUITE_DIR
 from conformance.report.model import FAILED, STATUSES, Report
 from conformance.report.render import REPORT_FILE, render_report
 
-console = Console(stderr=True)
+#: Lines are not wrapped (paths and case IDs stay whole in logs); a terminal wraps them itself.
+console = Console(stderr=True, soft_wrap=True)
 
 
 def label_of(spec: str) -> str:
@@ -155,18 +155,19 @@ def _print_summary(label: str, report: Report, out_dir: Path) -> None:
 
 
 def _print_recap(results: list[tuple[str, str, Report | None]]) -> None:
-    """Print one row per implementation after a run of several."""
-    table = Table(title="Conformance runs")
-    for column in ("implementation", "verdict", *STATUSES, "duration"):
-        table.add_column(column)
-    for _label, spec, report in results:
+    """Print one line per implementation after a run of several."""
+    console.print("[bold]summary[/bold]")
+    for label, _spec, report in results:
         if report is None:
-            table.add_row(spec, "run did not complete", *([""] * (len(STATUSES) + 1)))
+            console.print(f"  {label}: [red]run did not complete[/red]")
             continue
         f = report.footer
-        counts = [str(f.totals.get(s, 0)) for s in STATUSES]
-        table.add_row(spec, f.verdict, *counts, f"{f.duration_s:.0f} s")
-    console.print(table)
+        totals = ", ".join(f"{n} {s}" for s, n in f.totals.items() if n)
+        color = "red" if f.must_failures else ("green" if f.verdict == "conformant" else "yellow")
+        console.print(
+            f"  {label}: [{color}]{f.verdict}[/{color}] ({totals}; {f.duration_s:.1f} s)",
+            highlight=False,
+        )
 
 
 def write_index(report_dir: Path, results: list[tuple[str, str, Report | None]]) -> None:

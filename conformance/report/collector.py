@@ -141,7 +141,10 @@ class Collector:
             transient=False,
         )
         self.progress.start()
-        label = self.header.implementation.name
+        impl = self.header.implementation
+        # Name the path too: the reference in process and over stdio have the same name.
+        via = impl.spec.partition(":")[0] if impl.spec != "reference" else "in process"
+        label = f"{impl.name} ({via})"
         self.task = self.progress.add_task(label, total=total, counts="")
 
     def _advance(self) -> None:
