@@ -17,7 +17,7 @@ crashed and restarted by a fault plan (its state lives in another process).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
 from typing import Any
@@ -91,9 +91,25 @@ class ImplReplica:
     def on_timer(self, timer: Timer, now: int) -> list[Output]:
         return self._outputs(self.remote.on_timer(timer.height, timer.view, timer.kind, now), now)
 
+    def check_sync(
+        self, certificate: CommitCertificate, block: ProofBlock, links: Sequence[Any] = ()
+    ) -> str:
+        """Let the engine install the snapshot in the node's store; the implementation judges.
+
+        Protocol version 1 hands the implementation the certificate, block and state in
+        ``on_sync_completed`` (no chain links), where it checks them itself (R3.1), so the
+        shell installs first, as it did before replicas checked a chain before installing.
+        """
+        return ""
+
     def on_sync_completed(
-        self, certificate: CommitCertificate, block: ProofBlock, now: int
+        self,
+        certificate: CommitCertificate,
+        block: ProofBlock,
+        now: int,
+        links: Sequence[Any] = (),
     ) -> list[Output]:
+        # ``links`` (the certified chain before the certificate) is not part of protocol v1.
         state = self.repository.get(certificate.post_root).leaves()
         outputs = self._outputs(
             self.remote.on_sync_completed(certificate.to_wire(), block.to_wire(), state, now), now
