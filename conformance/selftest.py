@@ -22,7 +22,7 @@ from conformance.mutants import Mutant, registry
 from conformance.report.model import FAILED, Report
 from conformance.runner import run_suite
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 #: Performance checks measure speed, which no mutant changes; they would only slow the self-test.
 MARKER = "not performance"
 
