@@ -39,6 +39,7 @@ from aethel.economics import compute_emission_limit, compute_reward_split
 from aethel.encoding import verify_signature_bytes
 
 if TYPE_CHECKING:
+    from aethel.consensus.validators import ValidatorSet
     from aethel.sim.engine import CommitRecord
     from aethel.sim.simulator import Simulation
 
@@ -112,20 +113,30 @@ def check_integrity(records: list[CommitRecord]) -> dict[str, Any]:
 
 
 def check_certificates(sim: Simulation, by_height: dict[int, list[CommitRecord]]) -> dict[str, Any]:
-    """Every certificate behind an honest commit holds q(W) stake of valid signatures (R2.3)."""
+    """Every certificate behind an honest commit holds q(W) stake of valid signatures (R2.3),
+    and so does the parent certificate each committed block carries, by the parent height's set
+    (the set that signed it, before the parent block's slashing)."""
     checker = DirectSignatureChecker()
     seen: set[bytes] = set()
+    sets: dict[int, ValidatorSet] = {}
+    for height, records in sorted(by_height.items()):
+        for record in records:
+            stakes = sim.ledger_executor.get_stakes(record.committed.execution.pre_root)
+            sets.setdefault(height, sim.validators.with_stakes(dict(stakes)))
     for height, records in sorted(by_height.items()):
         for record in records:
             cert = record.committed.certificate
-            if cert.content_hash in seen:
-                continue
-            seen.add(cert.content_hash)
-            stakes = sim.ledger_executor.get_stakes(record.committed.execution.pre_root)
-            validators = sim.validators.with_stakes(dict(stakes))
-            reason = check_certificate(cert, validators, checker)
-            if reason:
-                return _verdict(False, f"height {height}: {reason}")
+            last = record.committed.block.last_commit
+            checks = [(height, cert)]
+            if last is not None and height - 1 in sets:
+                checks.append((height - 1, last))
+            for certified, certificate in checks:
+                if certificate.content_hash in seen:
+                    continue
+                seen.add(certificate.content_hash)
+                reason = check_certificate(certificate, sets[certified], checker)
+                if reason:
+                    return _verdict(False, f"height {certified}: {reason}")
             if (cert.digest, cert.post_root) != (record.digest, record.post_root):
                 return _verdict(False, f"height {height}: certificate for another block")
     return _verdict(True, f"{len(seen)} distinct certificates verified")
@@ -210,9 +221,13 @@ def check_rewards(sim: Simulation, by_height: dict[int, list[CommitRecord]]) -> 
         _, proposer, amount = pre.pending
         cert = committed.block.last_commit
         assert cert is not None
+        # Stakes as in the set of this height: a member slashed below MIN_STAKE has none; a
+        # reward none of whose members holds any is forfeited (economics.md R1.3).
         stakes = sim.ledger_executor.get_stakes(committed.execution.pre_root)
-        members = {m: stakes.get(m, 0) for m in cert.members}
-        expected = compute_reward_split(amount, members, proposer) if amount else {}
+        validators = sim.validators.with_stakes(dict(stakes))
+        members = {m: validators.stake_of(m) for m in cert.members}
+        paying = amount and any(members.values())
+        expected = compute_reward_split(amount, members, proposer) if paying else {}
         if dict(committed.execution.rewards) != expected:
             return _verdict(False, f"height {height}: reward shares differ from the split")
         paid += 1
@@ -250,6 +265,7 @@ def check_slashing(sim: Simulation, records: list[CommitRecord]) -> dict[str, An
         "twins",
         "stale-view",
         "future-view",
+        "fork",  # as leader it signs two blocks of one view, and votes for both
     }
     slashable = {sim.ids[i] for i, kind in sim.behaviours.items() if kind in guilty_kinds}
     slashed: dict[str, int] = {}
