@@ -155,3 +155,29 @@ def test_render_writes_every_format(tmp_path: Path) -> None:
         "status_by_area.png",
         "threshold_margins.png",
     ]
+
+
+def test_suite_hash_covers_every_module_the_suite_imports() -> None:
+    """A change to any module the cases run must change the suite hash in the report header."""
+    import ast
+    import importlib
+    import sys
+
+    from conformance.report.environment import CONFORMANCE_DIR, suite_files
+
+    # The suite's own modules carry markers registered only in a suite run: import what they
+    # import (and so everything below it) instead.
+    for path in sorted((CONFORMANCE_DIR / "suite").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            module = node.module if isinstance(node, ast.ImportFrom) else None
+            if module and module.startswith("conformance.") and ".suite" not in module:
+                importlib.import_module(module)
+    used = {
+        Path(module.__file__).resolve().relative_to(CONFORMANCE_DIR)
+        for name, module in list(sys.modules.items())
+        if name.startswith("conformance.") and getattr(module, "__file__", None)
+    }
+    hashed = set(suite_files())
+    missing = sorted(str(p) for p in used - hashed if p.parts[0] not in ("report", "mutants"))
+    assert not missing, f"add these to SUITE_GLOBS: {missing}"
+    assert {Path("mixed.py"), Path("protocol/commands/state.py")} <= hashed
