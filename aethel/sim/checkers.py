@@ -170,7 +170,7 @@ def check_liveness(sim: Simulation, records: list[CommitRecord], heal: int) -> d
         if lagging:
             return _verdict(False, f"nodes {lagging[:8]} did not reach height {config.heights}")
         return _verdict(True, f"every honest node reached height {config.heights}")
-    bound = sim.liveness_bound(heal)
+    bound = sim.liveness_bound(heal, records)
     first_after: dict[int, int] = {}
     for record in records:
         if record.time >= heal and record.node not in first_after:

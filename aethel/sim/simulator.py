@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -450,12 +450,32 @@ class Simulation:
         checkers = run_checkers(self, heal)
         return summarize(self, wall, checkers)
 
-    def liveness_bound(self, heal: int) -> int:
-        """Return how long after healing every honest node must commit (P9)."""
+    def liveness_bound(self, heal: int, records: Sequence[CommitRecord] = ()) -> int:
+        """Return how long after healing every honest node must commit (P9).
+
+        P9: after GST the first view with an honest leader commits. Views whose leader is
+        Byzantine or crashed for good may each time out first (stake-weighted draws can give
+        several in a row), so the bound allows, beyond the highest view a node is in, as
+        many backed-off views as the heights committed after healing had such leaders before
+        their committing view; a failed view with a live honest leader earns no allowance.
+        """
         latency = max(max(row) for row in self.network.latency_table())
         highest_view = max(
             (n.replica.view for n in self.engine.nodes if n.replica is not None), default=0
         )
+        gone = {f.node for f in self.faults.nodes if f.kind == "crash" and f.restart_at is None}
+        absent = {self.ids[i] for i in self.behaviours} | {self.ids[i] for i in gone}
+        for record in records:
+            if record.time < heal or record.view <= highest_view:
+                continue
+            stakes = self.ledger_executor.get_stakes(record.committed.execution.pre_root)
+            validators = self.validators.with_stakes(dict(stakes))  # the height's own set
+            skipped = sum(
+                1
+                for view in range(record.view)
+                if validators.get_leader(record.height, view).id in absent
+            )
+            highest_view = max(highest_view, skipped)
         return 2 * compute_timeout(4 * latency, highest_view + 2) + 30_000_000_000
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 
@@ -487,3 +488,34 @@ def test_a_fork_coalition_below_a_third_is_slashed_only_for_what_it_signed() -> 
     result = run_simulation(config)
     assert not _failures(result)
     assert result.checkers["slashing"]["detail"].startswith("3 validators slashed")
+
+
+@pytest.mark.req("P9", "R2.5", "R2.6")
+def test_the_liveness_bound_allows_backoff_only_for_views_with_byzantine_leaders() -> None:
+    """Seeded fuzz, seed 1276: `aethel simulate -n 4 --mode collector --heights 4 --seed 1276
+    --byzantine silent:0.3750 --fault late:3@1520ms --fault loss:0.1@2242ms-3363ms`. The silent
+    validator leads views 0-3 of height 1, so the height commits in view 4 after 4 + 8 + 16 +
+    32 s of timeouts, as P9 says (the first view with an honest leader commits); the checker's
+    bound counted only the view the nodes were in at the end. A view with an honest leader that
+    fails after healing still earns no allowance."""
+    config = SimConfig(
+        validators=4,
+        heights=4,
+        seed=1276,
+        byzantine=(("silent", 0.375),),
+        faults=("late:3@1520ms", "loss:0.1@2242ms-3363ms"),
+    )
+    sim = Simulation(config)
+    result = sim.run()
+    assert not _failures(result, (*SAFETY, "liveness"))
+    heal = sim.faults.heal_time
+    first = min((r for r in sim.engine.commits if r.time >= heal), key=lambda r: r.time)
+    assert (first.height, first.view) == (1, 4)
+    assert sim.liveness_bound(heal, [first]) > sim.liveness_bound(heal)
+    # At height 2 the silent validator leads view 0 only: a commit in view 3 (views 1 and 2,
+    # led by honest validators, failed after healing) earns the allowance of view 0 alone.
+    leaders = [sim.validators.get_leader(2, v).id for v in range(3)]
+    assert leaders[0] == "v00003" and "v00003" not in leaders[1:]
+    one = sim.liveness_bound(heal, [dataclasses.replace(first, height=2, view=1)])
+    assert sim.liveness_bound(heal, [dataclasses.replace(first, height=2, view=3)]) == one
+    assert sim.liveness_bound(heal) < one < sim.liveness_bound(heal, [first])
