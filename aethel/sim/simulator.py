@@ -454,16 +454,23 @@ class Simulation:
         """Return how long after healing every honest node must commit (P9).
 
         P9: after GST the first view with an honest leader commits. Views whose leader is
-        Byzantine or crashed for good may each time out first (stake-weighted draws can give
-        several in a row), so the bound allows, beyond the highest view a node is in, as
-        many backed-off views as the heights committed after healing had such leaders before
-        their committing view; a failed view with a live honest leader earns no allowance.
+        Byzantine, crashed for good or restarted without its journal may each time out first
+        (stake-weighted draws can give several in a row), so the bound allows, beyond the
+        highest view a node is in, as many backed-off views as the heights committed after
+        healing had such leaders before their committing view; a failed view with a live
+        honest leader earns no allowance.
         """
         latency = max(max(row) for row in self.network.latency_table())
         highest_view = max(
             (n.replica.view for n in self.engine.nodes if n.replica is not None), default=0
         )
-        gone = {f.node for f in self.faults.nodes if f.kind == "crash" and f.restart_at is None}
+        # Crashed for good, or restarted without the vote journal: the latter may not propose
+        # until the chain passes the heights it may have voted at (ReplicaConfig.lost_journal).
+        gone = {
+            f.node
+            for f in self.faults.nodes
+            if f.kind == "crash" and (f.restart_at is None or not f.saved_state)
+        }
         absent = {self.ids[i] for i in self.behaviours} | {self.ids[i] for i in gone}
         for record in records:
             if record.time < heal or record.view <= highest_view:

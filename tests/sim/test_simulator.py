@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aethel.consensus.messages import Prepare
+from aethel.consensus.timeouts import compute_timeout
 from aethel.economics import SLASH_PERCENT_EQUIVOCATION, SLASH_PERCENT_FALSE_CLAIM
 from aethel.sim.scenarios import generate_twins, load_scenario, replay, save_scenario
 from aethel.sim.simulator import SimConfig, Simulation, run_simulation
@@ -519,3 +520,30 @@ def test_the_liveness_bound_allows_backoff_only_for_views_with_byzantine_leaders
     one = sim.liveness_bound(heal, [dataclasses.replace(first, height=2, view=1)])
     assert sim.liveness_bound(heal, [dataclasses.replace(first, height=2, view=3)]) == one
     assert sim.liveness_bound(heal) < one < sim.liveness_bound(heal, [first])
+
+
+@pytest.mark.req("P9", "R2.5", "R3.4")
+def test_a_leader_restarted_without_its_journal_counts_as_silent_for_the_liveness_bound() -> None:
+    """Seeded fuzz, seed 1535: `aethel simulate -n 13 --mode collector --heights 3 --seed 1535
+    --byzantine silent:0.1923 --fault reorder:0.2@2558ms-4697ms --fault
+    crash:0@1573ms-4226ms:fresh`. Views 1-3 of height 4 are led by v00000, restarted without
+    its vote journal: it may not propose below the first certified height it learned + 2 (it
+    could sign twice), so those views time out like a silent leader's."""
+    config = SimConfig(
+        validators=13,
+        mode="collector",
+        heights=3,
+        seed=1535,
+        byzantine=(("silent", 0.1923),),
+        faults=("reorder:0.2@2558ms-4697ms", "crash:0@1573ms-4226ms:fresh"),
+    )
+    sim = Simulation(config)
+    result = sim.run()
+    assert not _failures(result, (*SAFETY, "liveness"))
+    assert [sim.validators.get_leader(4, v).id for v in range(1, 4)] == ["v00000"] * 3
+    heal = sim.faults.heal_time
+    first = min((r for r in sim.engine.commits if r.time >= heal), key=lambda r: r.time)
+    assert (first.height, first.view) == (4, 5)
+    latency = max(max(row) for row in sim.network.latency_table())
+    allowed = 2 * compute_timeout(4 * latency, 5 + 2) + 30_000_000_000  # all five views
+    assert sim.liveness_bound(heal, [first]) == allowed
