@@ -18,11 +18,10 @@ worker or the only process):
 from __future__ import annotations
 
 import math
-import os
 import signal
 import traceback
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -39,6 +38,7 @@ from conformance.adapters.errors import (
 from conformance.adapters.loader import LoadOptions
 from conformance.capabilities import ALL as ALL_CAPABILITIES
 from conformance.checks import Divergence, Inconclusive
+from conformance.cpu_witness import FOREIGN_SHARE_LIMIT, CpuWitness
 from conformance.profiles import register_profiles
 from conformance.traceability import cited_ids
 
@@ -231,14 +231,6 @@ def seed(request: pytest.FixtureRequest) -> int:
     return value
 
 
-def machine_load() -> tuple[float, int] | None:
-    """Return (1-minute load average, cores), or None where the OS does not say."""
-    try:
-        return os.getloadavg()[0], os.cpu_count() or 1
-    except (AttributeError, OSError):
-        return None
-
-
 def catalog_threshold(rule_id: str, metric: str) -> Threshold:
     """Return the threshold ``metric`` of ``rule_id`` from the catalog (its only copy)."""
     rule = load_catalog()[rule_id]
@@ -254,6 +246,7 @@ class Measure:
     """Record measured values of a case and check them against the catalog's thresholds."""
 
     node: pytest.Item
+    witness: CpuWitness = field(default_factory=CpuWitness)
 
     def threshold(self, rule_id: str, metric: str) -> Threshold:
         """Return the catalog threshold ``metric`` of ``rule_id``."""
@@ -273,15 +266,18 @@ class Measure:
         """Record ``value`` of ``metric`` and fail the case unless the threshold holds.
 
         ``wall_clock`` marks a measurement of real time on this machine. If such a threshold is
-        missed while the machine is overloaded (1-minute load average above its core count:
-        other processes competed for the CPU), the case ends ``unknown`` with the load stated,
-        never ``pass``: the run cannot tell a slow implementation from a busy machine.
+        missed while other processes took more than ``FOREIGN_SHARE_LIMIT`` of the machine's
+        CPU since the case started (:mod:`conformance.cpu_witness`), the case ends ``unknown``
+        with that share stated, never ``pass``: the run cannot tell a slow implementation from
+        a busy machine. On a quiet machine a miss fails.
         """
         threshold = self.threshold(rule_id, metric)
         holds = threshold.holds(value)
-        load = machine_load() if wall_clock else None
-        if load is not None:
-            note = f"{note}; load {load[0]:.1f} on {load[1]} cores".lstrip("; ")
+        foreign = self.witness.foreign_share() if wall_clock else None
+        if foreign is not None:
+            note = (
+                f"{note}; other processes used {foreign:.0%} of {self.witness.cores} cores"
+            ).lstrip("; ")
         self.node.user_properties.append(
             (
                 "measurement",
@@ -304,10 +300,10 @@ class Measure:
                 f"{rule_id} {metric}: measured {value:g} {threshold.unit}, "
                 f"threshold {threshold.comparison} {threshold.value} {threshold.unit}"
             )
-            if load is not None and load[0] > load[1]:
+            if foreign is not None and foreign > FOREIGN_SHARE_LIMIT:
                 raise Inconclusive(
-                    f"{text}, measured while the machine was overloaded (load {load[0]:.1f} on "
-                    f"{load[1]} cores): rerun on a quiet machine"
+                    f"{text}, measured while other processes used {foreign:.0%} of the "
+                    f"machine's {self.witness.cores} cores: rerun on a quiet machine"
                 )
             raise AssertionError(text)
 
