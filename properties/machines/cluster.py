@@ -44,7 +44,7 @@ from aethel.consensus.ledger import (
     StateRepository,
     make_genesis,
 )
-from aethel.consensus.messages import Commit, Message, Prepare, PrePrepare
+from aethel.consensus.messages import Commit, CommitCertificate, Message, Prepare, PrePrepare
 from aethel.consensus.replica import Mode, Replica, ReplicaConfig, Services
 from aethel.consensus.signing import DirectSignatureChecker, KeySigner
 from aethel.consensus.stores import MemoryChainStore
@@ -231,10 +231,32 @@ class Cluster:
             return  # no spec transition reaches that state: the safety checks report it
         blocks = [self.stores[other].get_block(cert.height) for other in NAMES]
         found = next((b for b in blocks if b is not None and b.digest == cert.digest), None)
-        if found is not None:
-            self.stores[name].install_snapshot(cert, found)
+        links = self._chain_links(name, cert.height)
+        if found is not None and links is not None:
+            # The replica checks each certificate by its own height's set along the chain
+            # (R2.3, R3.1); the snapshot is installed only once it accepts.
             certificate, block, now = cert, found, self.now
-            self.call(name, lambda r: r.on_sync_completed(certificate, block, now))
+            if not self.replicas[name].check_sync(certificate, block, links):
+                self.stores[name].install_snapshot(cert, found)
+            self.call(name, lambda r: r.on_sync_completed(certificate, block, now, links))
+
+    def _chain_links(
+        self, name: str, target: int
+    ) -> tuple[tuple[ProofBlock, CommitCertificate], ...] | None:
+        """Return the certified blocks from ``name``'s next height to ``target`` - 1 that some
+        store holds, or None if one is missing."""
+        latest = self.stores[name].latest()
+        links = []
+        for height in range(1 if latest is None else latest.height + 1, target):
+            for other in NAMES:
+                block = self.stores[other].get_block(height)
+                cert = self.stores[other].get_certificate(height)
+                if block is not None and cert is not None and cert.digest == block.digest:
+                    links.append((block, cert))
+                    break
+            else:
+                return None
+        return tuple(links)
 
     def is_deliverable(self, envelope: Envelope) -> bool:
         """Return True unless a partition separates the envelope's ends."""
