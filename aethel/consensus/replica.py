@@ -385,8 +385,7 @@ class Replica(ViewChangeRules):
                 return
         if cert.height <= self._sync_target or self._is_catch_up_hint(cert):
             return
-        if self._min_vote_height == 0 and self.config.lost_journal:
-            self._min_vote_height = cert.height + 2
+        self._set_min_vote_height(cert.height + 2)
         self._sync_target = cert.height
         self._out.append(RequestSync(cert, cert.height))
 
@@ -404,8 +403,7 @@ class Replica(ViewChangeRules):
         for evidence in block.evidence:
             self._slashed_keys.add(evidence.slash_key)
             self._evidence_pool.pop(evidence.slash_key, None)
-        if self._min_vote_height == 0 and self.config.lost_journal:
-            self._min_vote_height = self.height + 2
+        self._set_min_vote_height(self.height + 2)
         self.parent = cert.digest
         self.state_root = cert.post_root
         self.last_certificate = cert

@@ -58,6 +58,14 @@ from aethel.consensus.viewsync import ViewTally
 from aethel.consensus.votes import AddResult, VoteCollector, check_certificate
 from aethel.errors import ProtocolViolation, UsageError
 
+#: The vote journal holds, at this height (above any the chain reaches, so never pruned), the
+#: amnesia record of a replica restarted without its journal: one entry per minimum vote height
+#: it learned, as the view (0: none yet). A replica that crashes again before it catches up
+#: finds it on restart and stays amnesic, instead of trusting a journal that misses the votes
+#: signed before the first crash.
+AMNESIA_HEIGHT = 2**62
+AMNESIA_KIND = "min-vote-height"
+
 Mode = Literal["broadcast", "collector"]
 MODES: tuple[Mode, ...] = ("broadcast", "collector")
 
@@ -156,7 +164,13 @@ class ReplicaBase:
         self._future: dict[int, list[Message]] = {}
         self._buffered = 0
         self._sync_target = 0
-        self._min_vote_height = 0
+        store = services.store
+        marks = [v for v, kind in store.get_votes(AMNESIA_HEIGHT) if kind == AMNESIA_KIND]
+        #: Restarted without its vote journal, now or before it caught up since (see above).
+        self._lost_journal = self.config.lost_journal or bool(marks)
+        self._min_vote_height = 0 if self.config.lost_journal else max(marks, default=0)
+        if self.config.lost_journal:
+            store.record_vote(AMNESIA_HEIGHT, 0, AMNESIA_KIND, b"")
         #: The catch-up chain verified by :meth:`check_sync`, kept for :meth:`on_sync_completed`.
         self._verified_sync: VerifiedChain | None = None
         latest = services.store.latest()
@@ -192,7 +206,9 @@ class ReplicaBase:
         """Start (or restart) at ``now``: set the view timer; propose if leader."""
         self._now = now
         self._height_started = now
-        if self.config.sync_on_start:
+        if self.config.sync_on_start or (self._lost_journal and self._min_vote_height == 0):
+            # An amnesic replica learns where the chain is from the peers' latest certificate:
+            # an old one (a helper's) would set its minimum vote height too low.
             self._out.append(RequestSync(None, self.height))
         if self._established:
             self._enter_view(self.view)
@@ -569,12 +585,18 @@ class ReplicaBase:
             self._helped[validator] = self._now
             self._out.append(Send(validator, certificate))
 
+    def _set_min_vote_height(self, height: int) -> None:
+        """Vote again only from ``height`` on (a replica without its journal), durably."""
+        if self._lost_journal and self._min_vote_height == 0:
+            self._min_vote_height = height
+            self.services.store.record_vote(AMNESIA_HEIGHT, height, AMNESIA_KIND, b"")
+
     def _reject(self, rule_id: str, reason: str) -> None:
         self.stats.rejected += 1
         self._log("warning", "rejected", f"[{rule_id}] {reason}")
 
     def _may_vote(self, view: int, kind: str, key: bytes) -> bool:
-        if self.config.lost_journal and self._min_vote_height == 0:
+        if self._lost_journal and self._min_vote_height == 0:
             return False  # until we learn where the chain is, any height may hold old votes
         if self.height < self._min_vote_height:
             return False
