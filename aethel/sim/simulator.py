@@ -202,7 +202,7 @@ class Simulation:
         if observed is None:
             observed = tuple(range(len(nodes) if len(nodes) <= 64 else 8))
         for index in observed:
-            self.engine.metrics[index] = NodeMetrics(nodes[index].validator_id, accuracy_window=20)
+            self.engine.metrics[index] = NodeMetrics(nodes[index].validator_id)
 
     # ------------------------------------------------------------------ building
 
