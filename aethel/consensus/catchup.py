@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from aethel.consensus.block import ProofBlock
 from aethel.consensus.messages import CommitCertificate
@@ -35,6 +36,39 @@ CertificateCheck = Callable[[CommitCertificate, ValidatorSet], str]
 
 #: One certified height: its block and its commit certificate.
 ChainLink = tuple[ProofBlock, CommitCertificate]
+
+
+class ChainSource(Protocol):
+    """Where a shell finds certified heights to hand a catching-up replica: a peer's store."""
+
+    def get_block(self, height: int) -> ProofBlock | None:
+        """Return the committed block of ``height``, if held."""
+        ...
+
+    def get_certificate(self, height: int) -> CommitCertificate | None:
+        """Return the commit certificate of ``height``, if held."""
+        ...
+
+
+def collect_chain_links(
+    sources: Sequence[ChainSource], start: int, target: int
+) -> tuple[ChainLink, ...] | None:
+    """Return the certified heights ``start`` .. ``target`` - 1, each from the first source
+    holding a block and the certificate for it, or None if one is missing (R3.1, R3.5).
+
+    Nothing here is trusted: the replica verifies the links (:func:`verify_certified_chain`).
+    """
+    links: list[ChainLink] = []
+    for height in range(start, target):
+        for source in sources:
+            block = source.get_block(height)
+            cert = source.get_certificate(height)
+            if block is not None and cert is not None and cert.digest == block.digest:
+                links.append((block, cert))
+                break
+        else:
+            return None
+    return tuple(links)
 
 
 @dataclass(frozen=True, slots=True)

@@ -111,8 +111,6 @@ class ReplicaBase(SyncRules, VoteRules, EvidencePool, CertificateChecks, Latency
             self._on_view_timeout()
         return self._flush()
 
-    # -- message batching (T22.2b): exactly the results of one-at-a-time processing.
-
     def get_performance_stats(self) -> dict[str, object]:
         """Return counters of the work done (T22.2e)."""
         return self.stats.as_dict(

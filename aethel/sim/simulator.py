@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from aethel.consensus.block import ProofBlock
+from aethel.consensus.catchup import collect_chain_links
 from aethel.consensus.interfaces import ChainStore
 from aethel.consensus.ledger import LedgerExecutor, LedgerValidator, StateRepository, make_genesis
 from aethel.consensus.messages import CommitCertificate
@@ -382,19 +383,8 @@ class Simulation:
         peers hold, or None if a height is missing (the sync is retried later)."""
         latest = node.store.latest()
         start = 1 if latest is None else latest.height + 1
-        links = []
-        for height in range(start, target):
-            for peer in self.engine.nodes:
-                if peer is node or not peer.up:
-                    continue
-                block = peer.store.get_block(height)
-                cert = peer.store.get_certificate(height)
-                if block is not None and cert is not None and cert.digest == block.digest:
-                    links.append((block, cert))
-                    break
-            else:
-                return None
-        return tuple(links)
+        peers = [peer.store for peer in self.engine.nodes if peer is not node and peer.up]
+        return collect_chain_links(peers, start, target)
 
     # ------------------------------------------------------------------ running
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aethel.consensus.block import GENESIS_PARENT, ProofBlock
+from aethel.consensus.catchup import collect_chain_links
 from aethel.consensus.events import (
     Broadcast,
     Committed,
@@ -246,17 +247,8 @@ class Cluster:
         """Return the certified blocks from ``name``'s next height to ``target`` - 1 that some
         store holds, or None if one is missing."""
         latest = self.stores[name].latest()
-        links = []
-        for height in range(1 if latest is None else latest.height + 1, target):
-            for other in NAMES:
-                block = self.stores[other].get_block(height)
-                cert = self.stores[other].get_certificate(height)
-                if block is not None and cert is not None and cert.digest == block.digest:
-                    links.append((block, cert))
-                    break
-            else:
-                return None
-        return tuple(links)
+        start = 1 if latest is None else latest.height + 1
+        return collect_chain_links([self.stores[other] for other in NAMES], start, target)
 
     def is_deliverable(self, envelope: Envelope) -> bool:
         """Return True unless a partition separates the envelope's ends."""
