@@ -9,6 +9,11 @@ outcome compared. Throughput numbers never use the result cache (caches start em
 notes; ``--quick`` uses smaller sets. Notes also give the load average around each timed section:
 on a shared machine a load above the core count means other processes took CPU.
 
+Two ``ceiling_*`` rows bound what any optimization outside Z3 could reach on one core: the same
+proofs through the solver step alone (fresh context, parse, check, context deleted; no
+signature or text check), and contexts created and deleted with nothing solved. If the first is
+below the 1-core goal, the goal cannot be met while every proof is solved in a fresh context.
+
 Two rows document a protocol decision rather than a goal: the number of distinct efforts one
 proof shows when verified in a long-lived Z3 context after different histories (the DESIGN.md
 proposal), against a fresh context per proof (what the verifier does; must be 1).
@@ -25,12 +30,13 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import z3
+from z3 import z3core
 
 from aethel.bench import Result
 from aethel.proofs.judge import generate_standard_mix
 from aethel.proofs.model import Proof
 from aethel.proofs.parallel import ResultCache, Verifier, verify_proof_block
-from aethel.proofs.solver import run_solver
+from aethel.proofs.solver import new_context, run_solver
 from aethel.proofs.verifier import verify_proofs
 
 DESCRIPTION = "real Z3 verification of the standard proof mix: 1 core, 2 processes, dask, cache"
@@ -148,6 +154,13 @@ def run(quick: bool) -> list[Result]:
     _check_all_valid(sequential, core_size)
     core_rate = core_size / core_seconds
 
+    solver_seconds, solver_load = _timed(
+        lambda: [run_solver(proof.smt, proof.budget) for proof in core_set]
+    )
+    context_seconds, context_load = _timed(
+        lambda: [z3core.Z3_del_context(new_context()) for _ in core_set]
+    )
+
     pool, pool_start = _pool(2)
     try:
         same: list[Any] = []
@@ -192,6 +205,28 @@ def run(quick: bool) -> list[Result]:
             note=(
                 f"{core_size} proofs verified in this process, one after another; CPU time "
                 f"{core_cpu:.2f} s = {core_size / core_cpu:.0f} proofs per CPU-second; {core_load}"
+            ),
+        ),
+        Result(
+            "ceiling_solver_only_per_s_1_core",
+            core_size / solver_seconds,
+            "proofs/s",
+            better="higher",
+            note=(
+                f"the same {core_size} proofs, Z3 step only (fresh context, parse, check, "
+                f"delete; no signature or text check): no optimization outside Z3 can make the "
+                f"1-core row exceed this; {solver_load}"
+            ),
+        ),
+        Result(
+            "ceiling_context_only_per_s_1_core",
+            core_size / context_seconds,
+            "contexts/s",
+            better="higher",
+            note=(
+                f"{core_size} Z3 contexts created with the protocol's configuration and deleted, "
+                f"nothing solved: the cost of the fresh context each proof needs (R1.4); "
+                f"{context_load}"
             ),
         ),
         Result(

@@ -112,17 +112,23 @@ def _read_rlimit(ctx: Any, solver: Any) -> int:
         z3core.Z3_stats_dec_ref(ctx, stats)
 
 
+def new_context() -> Any:
+    """Return a new Z3 context configured with :data:`CONTEXT_CONFIG`; the caller deletes it."""
+    config = z3core.Z3_mk_config()
+    for name, value in CONTEXT_CONFIG:
+        z3core.Z3_set_param_value(config, name, value)
+    ctx = z3core.Z3_mk_context_rc(config)
+    z3core.Z3_del_config(config)
+    return ctx
+
+
 def run_solver(smt: str, budget: int) -> SolverRun:
     """Solve ``smt`` in a fresh context with resource limit ``budget``; never raises for bad text.
 
     ``smt`` must already have passed :func:`aethel.proofs.smt_text.check_smt_text`: this function
     gives the solver whatever it is handed.
     """
-    config = z3core.Z3_mk_config()
-    for name, value in CONTEXT_CONFIG:
-        z3core.Z3_set_param_value(config, name, value)
-    ctx = z3core.Z3_mk_context_rc(config)
-    z3core.Z3_del_config(config)
+    ctx = new_context()
     # Without a handler Z3 would exit the process on an error; this one lets the wrappers raise.
     handler = z3core.Z3_set_error_handler(ctx, z3.z3.z3_error_handler)
     try:

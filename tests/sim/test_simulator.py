@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from aethel.consensus.messages import Prepare
 from aethel.consensus.timeouts import compute_timeout
 from aethel.economics import SLASH_PERCENT_EQUIVOCATION, SLASH_PERCENT_FALSE_CLAIM
+from aethel.sim.checkers import check_liveness
 from aethel.sim.scenarios import generate_twins, load_scenario, replay, save_scenario
 from aethel.sim.simulator import SimConfig, Simulation, run_simulation
 
@@ -547,3 +548,19 @@ def test_a_leader_restarted_without_its_journal_counts_as_silent_for_the_livenes
     latency = max(max(row) for row in sim.network.latency_table())
     allowed = 2 * compute_timeout(4 * latency, 5 + 2) + 30_000_000_000  # all five views
     assert sim.liveness_bound(heal, [first]) == allowed
+
+
+@pytest.mark.req("P9", "R2.5")
+def test_liveness_fails_when_the_chain_stops_after_its_first_commit_after_heal() -> None:
+    """One commit after healing is not liveness: a run whose honest nodes committed after the
+    heal but stopped below the target height fails the checker. The trace is real (a partition
+    heals at 1 s, every node reaches height 3); the checker is asked for height 5."""
+    sim = Simulation(SimConfig(validators=4, heights=3, seed=2, faults=("partition:0s-1s:0.5",)))
+    result = sim.run()
+    assert result.checkers["liveness"]["ok"], result.checkers["liveness"]
+    heal = sim.faults.heal_time
+    assert any(r.time >= heal for r in sim.engine.commits)
+    sim.config = dataclasses.replace(sim.config, heights=5)
+    verdict = check_liveness(sim, sim.engine.commits, heal)
+    assert not verdict["ok"]
+    assert "stopped below height 5" in verdict["detail"]
