@@ -34,6 +34,7 @@ class Capability(StrEnum):
     MONITORING = "monitoring"
     GHOST = "ghost"
     HISTORY = "history"
+    CATCH_UP = "catch-up"
 
 
 #: What each capability covers (printed by ``aethel-conformance capabilities``).
@@ -50,6 +51,7 @@ DESCRIPTIONS: dict[Capability, str] = {
     Capability.MONITORING: "per-height metrics, rewards, health view of a replica; alerts (R8)",
     Capability.GHOST: "ghost identities: one-time keys, no secret and no link in any output (R5.3)",
     Capability.HISTORY: "verify presented histories, choose between conflicting ones (R3.3, R7.4)",
+    Capability.CATCH_UP: "a replica catches up over a certified chain across slashing (R2.3, R3.1)",
 }
 
 ALL: tuple[str, ...] = tuple(c.value for c in Capability)

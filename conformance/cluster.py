@@ -144,7 +144,12 @@ def make_cluster(
                 validators.to_wire(), name, key.seed.hex(), mode, genesis_to_json(genesis)
             )
             nodes[name] = ImplReplica(
-                remote, repository, workload, executor.genesis_root(), MemoryChainStore()
+                remote,
+                repository,
+                workload,
+                executor.genesis_root(),
+                MemoryChainStore(),
+                catch_up="catch-up" in impl.capabilities,
             )
         else:
             services = Services(

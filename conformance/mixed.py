@@ -64,8 +64,12 @@ class ImplReplica:
         workload: TransferWorkload,
         genesis_root: bytes,
         store: ChainStore,
+        *,
+        catch_up: bool = False,
     ) -> None:
         self.remote = remote
+        #: The implementation declares capability ``catch-up``: syncs carry the certified chain.
+        self.catch_up = catch_up
         self.repository = repository
         self.workload = workload
         self.store = store
@@ -96,9 +100,9 @@ class ImplReplica:
     ) -> str:
         """Let the engine install the snapshot in the node's store; the implementation judges.
 
-        Protocol version 1 hands the implementation the certificate, block and state in
-        ``on_sync_completed`` (no chain links), where it checks them itself (R3.1), so the
-        shell installs first, as it did before replicas checked a chain before installing.
+        The implementation is handed the certificate, block and state (and, with capability
+        ``catch-up``, the certified chain) in one call, where it checks them itself (R3.1), so
+        the shell installs first, as it did before replicas checked a chain before installing.
         """
         return ""
 
@@ -109,11 +113,17 @@ class ImplReplica:
         now: int,
         links: Sequence[Any] = (),
     ) -> list[Output]:
-        # ``links`` (the certified chain before the certificate) is not part of protocol v1.
         state = self.repository.get(certificate.post_root).leaves()
-        outputs = self._outputs(
-            self.remote.on_sync_completed(certificate.to_wire(), block.to_wire(), state, now), now
-        )
+        if self.catch_up:
+            chain = [{"block": b.to_wire(), "certificate": c.to_wire()} for b, c in links]
+            answer = self.remote.on_sync_completed_with_chain(
+                chain, certificate.to_wire(), block.to_wire(), state, now
+            )
+        else:  # capability replica alone: no chain (see conformance/PROTOCOL.md)
+            answer = self.remote.on_sync_completed(
+                certificate.to_wire(), block.to_wire(), state, now
+            )
+        outputs = self._outputs(answer, now)
         if certificate.height + 1 > self.height:
             self.height, self.pre_root = certificate.height + 1, certificate.post_root
             self._offer()
@@ -217,6 +227,7 @@ def run_mixed(
                 f"nodes {bad} are Byzantine or faulted; cannot host the implementation"
             )
     api = impl.api("replica")
+    catch_up = "catch-up" in impl.capabilities
     mixed = MixedResult(sim, None, chosen)  # type: ignore[arg-type]
     genesis_root = sim.ledger_executor.genesis_root()
     genesis = genesis_to_json(make_genesis(sim.workload.genesis_balances, sim.validators))
@@ -237,7 +248,9 @@ def run_mixed(
             remote = api.new(
                 sim.validators.to_wire(), sim.ids[index], key.seed.hex(), config.mode, genesis
             )
-            proxy = ImplReplica(remote, sim.repository, sim.workload, genesis_root, store)
+            proxy = ImplReplica(
+                remote, sim.repository, sim.workload, genesis_root, store, catch_up=catch_up
+            )
             mixed.impl_replicas[index] = proxy
             return proxy
 

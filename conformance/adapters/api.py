@@ -221,6 +221,18 @@ class HistoryAPI(Protocol):
     def choose(self, genesis: JSON, validator_set: JSON, first: JSON, second: JSON) -> JSON: ...
 
 
+class CatchUpAPI(Protocol):
+    """Capability ``catch-up``: no functions of its own; it adds a method to replica objects."""
+
+
+class CatchUpReplicaObject(Protocol):
+    """What capability ``catch-up`` adds to a replica object (R2.3, R3.1)."""
+
+    def on_sync_completed_with_chain(
+        self, links: list[JSON], certificate: JSON, block: JSON, state: JSON, now: int
+    ) -> list[JSON]: ...
+
+
 #: The Protocol class of the objects a capability creates (checked like API_CLASSES).
 OBJECT_CLASSES: dict[str, type] = {
     "state-tree": StateTreeObject,
@@ -231,6 +243,7 @@ OBJECT_CLASSES: dict[str, type] = {
     "sync": SyncSession,
     "monitoring": MonitoredReplicaObject,
     "ghost": GhostHolderObject,
+    "catch-up": CatchUpReplicaObject,
 }
 
 #: The Protocol class of each capability (checked against the command table by a harness test).
@@ -247,4 +260,5 @@ API_CLASSES: dict[str, type] = {
     "monitoring": MonitoringAPI,
     "ghost": GhostAPI,
     "history": HistoryAPI,
+    "catch-up": CatchUpAPI,
 }

@@ -234,6 +234,11 @@ class ReferenceEconomics:
         return economics.is_eligible_stake(stake)
 
 
+class ReferenceCatchUp:
+    """Capability ``catch-up``: its one command runs on replica objects
+    (:meth:`~conformance.adapters.reference_replica.ReferenceReplicaObject.on_sync_completed_with_chain`)."""
+
+
 class ReferenceImplementation:
     """The reference implementation as an implementation under test.
 
@@ -258,6 +263,7 @@ class ReferenceImplementation:
             "monitoring": self.make_monitoring,
             "ghost": self.make_ghost,
             "history": self.make_history,
+            "catch-up": self.make_catch_up,
         }
         self.capabilities = frozenset(self._apis)
         self._cache: dict[str, object] = {}
@@ -313,6 +319,9 @@ class ReferenceImplementation:
         from conformance.adapters.reference_history import ReferenceHistory
 
         return ReferenceHistory()
+
+    def make_catch_up(self) -> object:
+        return ReferenceCatchUp()
 
     def api(self, capability: str) -> Any:
         if capability not in self._apis:

@@ -11,8 +11,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from aethel.consensus.block import parse_block
+from aethel.consensus.catchup import ChainLink
 from aethel.consensus.events import Output, Timer
 from aethel.consensus.ledger import LedgerExecutor, LedgerValidator, StateRepository
+from aethel.consensus.messages import CommitCertificate
 from aethel.consensus.replica import MODES, Replica, ReplicaConfig, Services
 from aethel.consensus.signing import DirectSignatureChecker, KeySigner
 from aethel.consensus.stores import MemoryChainStore
@@ -30,6 +32,18 @@ from conformance.adapters.reference_monitoring import metrics_json
 from conformance.replica_wire import output_to_json
 
 Items = tuple[Sequence[dict[str, JSONValue]], Sequence[dict[str, JSONValue]]]
+
+
+def parse_chain_links(links: JSON) -> list[ChainLink]:
+    """Parse ``[{block, certificate}...]`` (wire forms) strictly; reject anything else (R3.1)."""
+    if not isinstance(links, list):
+        raise Rejected("links must be a list of {block, certificate}", "R3.1")
+    chain = []
+    for link in links:
+        if not isinstance(link, dict) or set(link) != {"block", "certificate"}:
+            raise Rejected("each link has exactly a block and a certificate", "R3.1")
+        chain.append((parse_block(link["block"]), parse_commit_certificate(link["certificate"])))
+    return chain
 
 
 def genesis_to_json(genesis: Genesis) -> JSON:
@@ -123,21 +137,39 @@ class ReferenceReplicaObject:
     def on_timer(self, height: int, view: int, kind: str, now: int) -> list[JSON]:
         return self._json(self.replica.on_timer(Timer(height, view, kind), now))
 
+    def _load_synced_state(self, state: JSON, certificate: CommitCertificate) -> None:
+        """Store the synced state; reject it unless its root is the certified post-state root."""
+        if not isinstance(state, dict):
+            raise Rejected("a synced state is an object of state keys and values", "R3.1")
+        root = self.repository.apply(EMPTY_HASH, state)
+        if root != certificate.post_root:
+            raise Rejected(
+                "the synced state's root differs from the certified post-state root", "R3.1"
+            )
+
     @rejecting
     def on_sync_completed(
         self, certificate: JSON, block: JSON, state: JSON, now: int
     ) -> list[JSON]:
         cert = parse_commit_certificate(certificate)
         parsed_block = parse_block(block)
-        if not isinstance(state, dict):
-            raise Rejected("a synced state is an object of state keys and values", "R3.1")
-        root = self.repository.apply(EMPTY_HASH, state)
-        if root != cert.post_root:
-            raise Rejected(
-                "the synced state's root differs from the certified post-state root", "R3.1"
-            )
+        self._load_synced_state(state, cert)
         self.store.install_snapshot(cert, parsed_block)
         return self._json(self.replica.on_sync_completed(cert, parsed_block, now))
+
+    @rejecting
+    def on_sync_completed_with_chain(
+        self, links: list[JSON], certificate: JSON, block: JSON, state: JSON, now: int
+    ) -> list[JSON]:
+        """Capability ``catch-up``: the replica judges the chain; the snapshot is installed in
+        the node's store only once the chain verifies, so a refused sync changes nothing."""
+        chain = parse_chain_links(links)
+        cert = parse_commit_certificate(certificate)
+        parsed_block = parse_block(block)
+        self._load_synced_state(state, cert)
+        if not self.replica.check_sync(cert, parsed_block, chain):
+            self.store.install_snapshot(cert, parsed_block)
+        return self._json(self.replica.on_sync_completed(cert, parsed_block, now, chain))
 
     @rejecting
     def batch_process_messages(self, messages: list[JSON], now: int) -> list[JSON]:

@@ -13,7 +13,12 @@ from typing import Any
 from aethel.consensus.block import ProofBlock
 from aethel.consensus.interfaces import BlockVerdict, Execution
 from aethel.consensus.ledger import LedgerExecutor, LedgerValidator
-from aethel.consensus.messages import NewView, PrePrepare
+from aethel.consensus.messages import (
+    CommitCertificate,
+    NewView,
+    PrepareCertificate,
+    PrePrepare,
+)
 from aethel.consensus.quorum import compute_max_faulty
 from aethel.consensus.replica import Replica
 from aethel.consensus.validators import ValidatorSet
@@ -190,6 +195,16 @@ class SlashOfflineExecutor(LedgerExecutor):
         )
 
 
+class StaleStakesCatchUpReplica(Replica):
+    """Defect: catching up, every certificate of the chain is checked by the validator set the
+    replica knows, not by the set of its own height (slashing on the way is ignored)."""
+
+    def _check_cert_by(
+        self, cert: PrepareCertificate | CommitCertificate, validators: ValidatorSet
+    ) -> str:
+        return super()._check_cert_by(cert, self.validators)
+
+
 QuorumTwoF = _implementation("QuorumTwoF", replica_class=TwoFQuorumReplica)
 UnweightedVotes = _implementation(
     "UnweightedVotes", replica_class=_replica_with(UnweightedCollector)
@@ -200,6 +215,7 @@ NoSignatureCheck = _implementation("NoSignatureCheck", replica_class=NoSignature
 ClaimTrusting = _implementation("ClaimTrusting", validator_class=ClaimTrustingValidator)
 WallClockDifficulty = _implementation("WallClockDifficulty", validator_class=WallClockValidator)
 SlashOffline = _implementation("SlashOffline", executor_class=SlashOfflineExecutor)
+StaleStakesCatchUp = _implementation("StaleStakesCatchUp", replica_class=StaleStakesCatchUpReplica)
 
 MUTANTS = [
     Mutant(
@@ -257,5 +273,12 @@ MUTANTS = [
         ("R4.6", "P19"),
         ("replica",),
         SlashOffline,
+    ),
+    Mutant(
+        "catch-up-by-stale-stakes",
+        "a synced chain's certificates are checked by the set the replica knows",
+        ("R2.3", "R3.1"),
+        ("replica", "catch-up"),
+        StaleStakesCatchUp,
     ),
 ]

@@ -20,7 +20,12 @@ def test_lookups_agree_with_the_table() -> None:
         assert list(commands_of(capability.value)) == [c.method for c in commands]
         for command in commands:
             assert COMMANDS[command.name] is command
-    assert {("replica", "metrics"): COMMANDS["monitoring.metrics"]} == OBJECT_METHODS
+    assert {
+        ("replica", "metrics"): COMMANDS["monitoring.metrics"],
+        ("replica", "on_sync_completed_with_chain"): COMMANDS[
+            "catch-up.on_sync_completed_with_chain"
+        ],
+    } == OBJECT_METHODS
 
 
 def test_creates_mutate_and_functions_take_no_object() -> None:

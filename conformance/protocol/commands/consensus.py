@@ -1,5 +1,6 @@
 """Commands of the consensus capabilities: replica (R2, R6.5, R7: its pure rules and its sans-IO
-core) and history (R3.3, R7.4: verifying presented histories and choosing between them).
+core), history (R3.3, R7.4: verifying presented histories and choosing between them) and
+catch-up (R2.3, R3.1: adopting a synced state over the certified chain that leads to it).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from conformance.protocol.commands.model import (
 
 REP = Capability.REPLICA
 HIS = Capability.HISTORY
+CAT = Capability.CATCH_UP
 
 OUTPUT_KINDS = ("send", "broadcast", "set_timer", "committed", "evidence", "request_sync", "log")
 
@@ -154,8 +156,35 @@ HISTORY: tuple[Command, ...] = (
     ),
 )
 
+CATCH_UP: tuple[Command, ...] = (
+    method(
+        CAT,
+        "on_sync_completed_with_chain",
+        {
+            # Each item is {block, certificate}; malformed items are the implementation's to
+            # reject (the suite sends some on purpose), so the schema does not refuse them.
+            "links": array(ANY),
+            "certificate": ANY,
+            "block": ANY,
+            "state": ANY,
+            "now": INT,
+        },
+        OUTPUTS,
+        "On a replica's handle: as replica.on_sync_completed, with the certified chain from the "
+        "replica's height to the target: links holds the block and commit certificate (wire "
+        "forms) of every height from the replica's current height to the certificate's height "
+        "- 1, in order. Adopt the state only if every link extends the previous block and its "
+        "certificate holds q(W) of the stake of its own height's validator set, each set derived "
+        "from the one before by the slashing of that height's evidence (spec/consensus.md, "
+        "'Catching up'); otherwise change nothing (R2.3, R3.1, R4.2, R4.3).",
+        mutates=True,
+        target=REP,
+    ),
+)
+
 #: The commands of each capability of this module.
 TABLE: dict[Capability, tuple[Command, ...]] = {
     REP: REPLICA,
     HIS: HISTORY,
+    CAT: CATCH_UP,
 }

@@ -1,0 +1,234 @@
+"""The implementation's replica catching up over a certified chain across slashing (R2.3, R3.1).
+
+A replica at height h that syncs the state of a later height H must check the certificate of H by
+the validator set of H, which it can only derive by following the certified chain h .. H - 1:
+each block's evidence slashes stakes (R4.2) and may drop members below the minimum (R4.3). These
+cases hand a fresh replica (height 1) the state of height 3 with the chain of heights 1 and 2
+through ``catch-up.on_sync_completed_with_chain``. The chains are real: a reference cluster in
+which one validator equivocated at height 1, so block 2 carries the evidence that slashes it.
+The forged ones are built from the same keys.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from aethel.consensus.block import ProofBlock
+from aethel.consensus.events import Committed
+from aethel.consensus.evidence import Evidence
+from aethel.consensus.ledger import make_genesis
+from aethel.consensus.messages import Commit, CommitCertificate, Prepare
+from aethel.consensus.signing import KeySigner
+from aethel.consensus.validators import make_validator_keys
+from conformance.adapters import Implementation
+from conformance.adapters.api import ReplicaAPI
+from conformance.adapters.errors import Rejected
+from conformance.adapters.reference import ReferenceImplementation
+from conformance.adapters.reference_replica import genesis_to_json
+from conformance.checks import expect_equal, expect_rejected
+from conformance.cluster import Cluster, make_cluster
+
+pytestmark = pytest.mark.capability("replica", "catch-up")
+
+SEED = 1
+NOW = 10**9
+
+
+@dataclass(frozen=True)
+class SlashedChain:
+    """Three committed heights of a reference cluster; block 2 slashes ``v000``."""
+
+    cluster: Cluster
+    signers: dict[str, KeySigner]
+    commits: tuple[Committed, ...]
+
+    def link(self, height: int) -> dict[str, Any]:
+        committed = self.commits[height - 1]
+        return {"block": committed.block.to_wire(), "certificate": committed.certificate.to_wire()}
+
+    def certificate(self, height: int, members: list[str]) -> CommitCertificate:
+        """Return a certificate of committed ``height`` signed by ``members`` only."""
+        cert = self.commits[height - 1].certificate
+        votes = tuple(
+            Commit.create(self.signers[m], height, cert.view, cert.digest, cert.post_root)
+            for m in members
+        )
+        return CommitCertificate(height, cert.view, cert.digest, cert.post_root, votes)
+
+    def state(self, height: int) -> dict[str, Any]:
+        root = self.commits[height - 1].certificate.post_root
+        return dict(self.cluster.repository.get(root).leaves())
+
+
+@functools.cache
+def slashed_chain(stakes: tuple[int, ...]) -> SlashedChain:
+    """Run reference replicas to height 3; ``v000`` equivocates at height 1 and its evidence
+    reaches every node before the first block, so block 2 carries it."""
+    cluster = make_cluster(ReferenceImplementation(), len(stakes), [], stakes=list(stakes))
+    keys = make_validator_keys(len(stakes), SEED)
+    signers = {f"v{i:03d}": KeySigner(f"v{i:03d}", key) for i, key in enumerate(keys)}
+    first = Prepare.create(signers["v000"], 1, 0, bytes([1]) * 32)
+    second = Prepare.create(signers["v000"], 1, 0, bytes([2]) * 32)
+    evidence = Evidence.equivocation(signers["v001"], first, second)
+    for name in cluster.nodes:
+        cluster.queue.append(("v001", name, evidence))
+    cluster.start()
+    steps = 0
+    while len(cluster.commits.get("v001", [])) < 3 and cluster.queue and steps < 50_000:
+        cluster.step()
+        steps += 1
+    commits = tuple(cluster.commits.get("v001", [])[:3])
+    if len(commits) < 3 or [e.offender for e in commits[1].block.evidence] != ["v000"]:
+        raise RuntimeError("the reference cluster did not build the slashed chain (suite bug)")
+    return SlashedChain(cluster, signers, commits)
+
+
+def fresh_replica(api: ReplicaAPI, chain: SlashedChain, name: str) -> Any:
+    """Return the implementation's replica of ``name`` at height 1, started."""
+    cluster = chain.cluster
+    genesis = make_genesis(cluster.workload.genesis_balances, cluster.validators)
+    seed = chain.signers[name].key.seed.hex()
+    remote = api.new(
+        cluster.validators.to_wire(), name, seed, "collector", genesis_to_json(genesis)
+    )
+    remote.start(0)
+    return remote
+
+
+def expect_not_adopted(remote: Any, call: Any, what: str) -> None:
+    """The sync must be refused (an error, or no change): the replica stays at height 1."""
+    before = remote.status()
+    with contextlib.suppress(Rejected):  # refusing with an error is as good as ignoring
+        call()
+    after = remote.status()
+    if after["height"] != before["height"] or after["state_root"] != before["state_root"]:
+        raise AssertionError(
+            f"{what}: the replica adopted it (height {before['height']} -> {after['height']})"
+        )
+
+
+#: v000 holds 50,000 and block 2 slashes it 20% to 40,000; v001..v004 hold 25,000 each.
+FIVE = (50_000, 25_000, 25_000, 25_000, 25_000)
+#: v000 holds 1,200: block 2 leaves it below the minimum stake, out of the set of height 3.
+DROPPED = (1_200, 10_000, 10_000, 10_000)
+
+
+@pytest.mark.req("R3.1", "R2.3", "R4.2", "R3.5")
+def test_catch_up_follows_the_chain_to_the_set_of_the_target_height(
+    impl: Implementation, replica_api: ReplicaAPI
+) -> None:
+    """v001..v004 (100,000) are short of q(W) = 100,001 by the stakes of height 1 but a quorum
+    (93,334) of height 3's set once block 2 slashed v000 to 40,000: only a replica that derives
+    the set along the chain adopts this certified state."""
+    chain = slashed_chain(FIVE)
+    remote = fresh_replica(replica_api, chain, "v004")
+    cert = chain.certificate(3, ["v001", "v002", "v003", "v004"])
+    block = chain.commits[2].block
+    remote.on_sync_completed_with_chain(
+        [chain.link(1), chain.link(2)], cert.to_wire(), block.to_wire(), chain.state(3), NOW
+    )
+    status = remote.status()
+    expect_equal(status["height"], 4, "height after catching up to height 3")
+    expect_equal(status["state_root"], cert.post_root.hex(), "state root after catching up")
+
+
+@pytest.mark.req("R3.1", "R2.3", "R4.3")
+def test_a_member_dropped_on_the_way_does_not_count_in_the_target_certificate(
+    impl: Implementation, replica_api: ReplicaAPI
+) -> None:
+    """Block 2 drops v000 (1,200 -> 960, below the minimum). Its COMMIT in the certificate of
+    height 3 gives v000 + v001 + v002 21,200 >= q = 20,801 by the stakes of height 1, but height
+    3's set is v001..v003 (30,000, q = 20,001), where v001 + v002 hold 20,000: no quorum."""
+    chain = slashed_chain(DROPPED)
+    remote = fresh_replica(replica_api, chain, "v003")
+    cert = chain.certificate(3, ["v000", "v001", "v002"])
+    block = chain.commits[2].block
+    expect_not_adopted(
+        remote,
+        lambda: remote.on_sync_completed_with_chain(
+            [chain.link(1), chain.link(2)], cert.to_wire(), block.to_wire(), chain.state(3), NOW
+        ),
+        "a certificate of height 3 with a quorum only by the stale stakes of height 1",
+    )
+
+
+@pytest.mark.req("R3.1", "R2.3")
+def test_a_chain_signed_by_a_third_of_the_stake_is_refused(
+    impl: Implementation, replica_api: ReplicaAPI
+) -> None:
+    """Three invented blocks, each certified by v000 + v001 (75,000 of 150,000): more than a
+    third, short of q(W). A third of COMMIT stake is no commit, at any height of the chain."""
+    chain = slashed_chain(FIVE)
+    remote = fresh_replica(replica_api, chain, "v004")
+    parent, links = bytes(32), []
+    for height in (1, 2, 3):
+        block = ProofBlock.create(chain.signers["v000"], height, parent, [], [], [], None)
+        root = bytes([height]) * 32
+        votes = tuple(
+            Commit.create(chain.signers[m], height, 0, block.digest, root) for m in ("v000", "v001")
+        )
+        cert = CommitCertificate(height, 0, block.digest, root, votes)
+        links.append({"block": block.to_wire(), "certificate": cert.to_wire()})
+        parent = block.digest
+    last = links.pop()
+    expect_not_adopted(
+        remote,
+        lambda: remote.on_sync_completed_with_chain(
+            links, last["certificate"], last["block"], chain.state(3), NOW
+        ),
+        "a chain certified by a third of the stake",
+    )
+
+
+@pytest.mark.req("R3.1")
+def test_a_chain_with_a_missing_height_is_refused(
+    impl: Implementation, replica_api: ReplicaAPI
+) -> None:
+    """The link of height 2 (the block whose evidence changes the set) is left out."""
+    chain = slashed_chain(FIVE)
+    remote = fresh_replica(replica_api, chain, "v004")
+    committed = chain.commits[2]
+    expect_not_adopted(
+        remote,
+        lambda: remote.on_sync_completed_with_chain(
+            [chain.link(1)],
+            committed.certificate.to_wire(),
+            committed.block.to_wire(),
+            chain.state(3),
+            NOW,
+        ),
+        "a chain without height 2",
+    )
+
+
+@pytest.mark.req("R3.1", "R7.5")
+@pytest.mark.parametrize(
+    "links",
+    [
+        pytest.param([{"block": {}}], id="link-without-certificate"),
+        pytest.param(["link"], id="link-not-an-object"),
+        pytest.param([{"block": {}, "certificate": {}, "x": 1}], id="link-with-extra-member"),
+    ],
+)
+def test_malformed_links_are_rejected(
+    impl: Implementation, replica_api: ReplicaAPI, links: object
+) -> None:
+    chain = slashed_chain(FIVE)
+    remote = fresh_replica(replica_api, chain, "v004")
+    committed = chain.commits[2]
+    expect_rejected(
+        lambda: remote.on_sync_completed_with_chain(
+            links,
+            committed.certificate.to_wire(),
+            committed.block.to_wire(),
+            chain.state(3),
+            NOW,
+        ),
+        "malformed chain links",
+    )
+    expect_equal(remote.status()["height"], 1, "height after a malformed sync")
