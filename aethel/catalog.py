@@ -56,6 +56,11 @@ _RULE_ID = re.compile(RULE_ID_PATTERN)
 _METRIC = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
+def is_rule_id(text: str) -> bool:
+    """Return whether ``text`` has the form of a rule ID (``R2.3``, ``N6``, ``T22.3.B4``...)."""
+    return _RULE_ID.match(text) is not None
+
+
 class CatalogError(AethelError):
     """The spec catalog is malformed; the message names the file and record."""
 

@@ -16,6 +16,7 @@ from aethel.catalog import (
     Catalog,
     CatalogError,
     Threshold,
+    is_rule_id,
     load_catalog,
     load_catalog_from,
     spec_dir,
@@ -472,3 +473,22 @@ def test_threshold_describe_and_decimal_values() -> None:
     assert _threshold("<=", 10).describe() == "finality_virtual_s <= 10 s"
     assert _threshold(">", 1.0).describe() == "finality_virtual_s > 1.0 s"
     assert _threshold("==", 0.95).holds(0.95)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("R2.3", True),
+        ("N6", True),
+        ("T22.3.B4", True),
+        ("P36", True),
+        ("", False),
+        ("R9.1", False),
+        ("Rejected", False),
+        ("R2.3 extra", False),
+    ],
+)
+def test_rule_ids_are_told_from_other_text(text: str, expected: bool) -> None:
+    assert is_rule_id(text) is expected
+    if expected:
+        assert text in load_catalog().ids()

@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from aethel.catalog import is_rule_id
 from aethel.consensus.block import ProofBlock
 from aethel.consensus.messages import CommitCertificate
 from aethel.consensus.validators import ValidatorSet
@@ -124,9 +125,10 @@ def verify_certified_chain(
             raise ProtocolViolation("R2.3", f"the certificate of {expected} is for another block")
         reason = check(certificate, current)
         if reason:
+            # A check's reason starts with the rule it names ("R2.3: ..."); keep that rule.
             rule = reason.split(":", 1)[0]
             raise ProtocolViolation(
-                rule if rule[:1] in "REN" else "R2.3",
+                rule if is_rule_id(rule) else "R2.3",
                 f"certificate of height {expected} by the set of that height: {reason}",
             )
         certifiers = current
