@@ -99,9 +99,11 @@ def test_safety_and_liveness_below_a_third(
     result = run_simulation(config)
     assert not _failures(result, (*SAFETY, "liveness")), config
     assert result.byzantine_stake_fraction < 1 / 3
-    # Eventual consistency: every live honest node holds the same state at the end.
-    sim_roots = {row["height"] for row in result.heights}
-    assert result.heights_committed >= 3 and sim_roots
+    # Progress is owed only while the honest stake able to vote reaches q(W): two silent
+    # validators plus one restarted without its vote journal (it may not vote again at heights
+    # it may have voted at) leave 4 of 7, and the chain may rightly stop (thorough seed 0).
+    if not result.checkers["liveness"]["detail"].startswith("not required"):
+        assert result.heights_committed >= 3, config
 
 
 def _seed_where(predicate, **kwargs):  # type: ignore[no-untyped-def]
