@@ -38,6 +38,21 @@ def _print_summary(result: SimulationResult, console: Console) -> None:
         f"{data['wall_s']:.2f} s wall, {data['events']:,} events "
         f"({data['events_per_s'] or 0:,}/s), {data['messages']:,} messages"
     )
+    byzantine = data["byzantine_nodes"]
+    if byzantine:
+        fraction = data["byzantine_stake_fraction"]
+        kinds: dict[str, int] = {}
+        for kind in byzantine.values():
+            kinds[kind] = kinds.get(kind, 0) + 1
+        counts = ", ".join(f"{kind} x{count}" for kind, count in sorted(kinds.items()))
+        # P6-P8 hold only below a third; above it the forensics checker must name the guilty.
+        regime = (
+            "below W/3: safety and liveness are owed"
+            if fraction < 1 / 3
+            else "[yellow]at or above W/3: a fork is possible; forensics must name validators "
+            "holding >= W/3 and no honest one[/yellow]"
+        )
+        console.print(f"  Byzantine: {counts}, {fraction:.1%} of the stake ({regime})")
     for row in data["heights"][-5:]:
         quorum = row["quorum_commit_s"]
         console.print(

@@ -566,3 +566,25 @@ def test_liveness_fails_when_the_chain_stops_after_its_first_commit_after_heal()
     verdict = check_liveness(sim, sim.engine.commits, heal)
     assert not verdict["ok"]
     assert "stopped below height 5" in verdict["detail"]
+
+
+@pytest.mark.req("P6", "R2.4")
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        pytest.param("silent:0.25", "silent x1, 25.0% of the stake (below W/3", id="below"),
+        pytest.param("silent:0.5", "silent x2, 50.0% of the stake (at or above W/3", id="above"),
+    ],
+)
+def test_simulate_command_states_the_byzantine_stake_and_what_is_owed(
+    spec: str, expected: str
+) -> None:
+    from typer.testing import CliRunner
+
+    from aethel.cli import app
+
+    done = CliRunner().invoke(
+        app, ["simulate", "-n", "4", "--heights", "1", "--byzantine", spec], env={"COLUMNS": "200"}
+    )
+    assert done.exit_code == 0, done.output
+    assert expected in done.output
