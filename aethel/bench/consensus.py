@@ -51,7 +51,10 @@ def _rows(result: SimulationResult) -> tuple[float, float, float]:
     return max(final), max(first), max(quorum, default=float("nan"))
 
 
-def _measure(validators: int, mode: str, heights: int = HEIGHTS) -> list[Result]:
+def _simulate(
+    validators: int, mode: str, heights: int, cpu: CpuModel | None = None
+) -> SimulationResult:
+    """Run the measured configuration; fail the benchmark if a checker fails or it stalls."""
     config = SimConfig(
         validators=validators,
         mode=mode,  # type: ignore[arg-type]
@@ -59,11 +62,17 @@ def _measure(validators: int, mode: str, heights: int = HEIGHTS) -> list[Result]
         seed=1,
         per_block=PROOFS_PER_BLOCK,
         accounts=256,
+        cpu=cpu or CpuModel(),
     )
     result = run_simulation(config)
     if not result.ok or result.heights_committed < heights:
         failed = [n for n, v in result.checkers.items() if not v["ok"]]
         raise AssertionError(f"{validators} {mode}: checkers failed {failed}")
+    return result
+
+
+def _measure(validators: int, mode: str, heights: int = HEIGHTS) -> list[Result]:
+    result = _simulate(validators, mode, heights)
     final, first, quorum = _rows(result)
     prefix = f"{mode}_{validators}"
     note = (
@@ -103,19 +112,7 @@ def _diagnose(validators: int, heights: int = HEIGHTS) -> list[Result]:
     """Rerun the collector measurement of ``validators`` under each diagnostic CPU model."""
     results = []
     for suffix, cpu in DIAGNOSTIC_MODELS.items():
-        config = SimConfig(
-            validators=validators,
-            mode="collector",
-            heights=heights,
-            seed=1,
-            per_block=PROOFS_PER_BLOCK,
-            accounts=256,
-            cpu=cpu,
-        )
-        result = run_simulation(config)
-        if not result.ok or result.heights_committed < heights:
-            failed = [n for n, v in result.checkers.items() if not v["ok"]]
-            raise AssertionError(f"{validators} collector {suffix}: checkers failed {failed}")
+        result = _simulate(validators, "collector", heights, cpu)
         final = [r["finality_s"] for r in result.heights]
         results.append(
             Result(
