@@ -5,7 +5,12 @@ from __future__ import annotations
 import typer
 
 from conformance import spec_cli
-from conformance.protocol.cli import protocol_schema_command, serve_command, serve_reference_command
+from conformance.protocol.cli import (
+    capabilities_command,
+    protocol_schema_command,
+    serve_command,
+    serve_reference_command,
+)
 from conformance.prove import prove_command
 from conformance.report.cli import diff_command, report_command
 from conformance.runner import run_command
@@ -26,6 +31,7 @@ app.command("diff")(diff_command)
 app.command("serve-reference")(serve_reference_command)
 app.command("serve")(serve_command)
 app.command("protocol-schema")(protocol_schema_command)
+app.command("capabilities")(capabilities_command)
 app.command("selftest")(selftest_command)
 
 

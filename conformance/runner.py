@@ -21,6 +21,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from aethel.errors import UsageError
+from conformance.adapters.loader import check_spec
 from conformance.plugin import SUITE_DIR
 from conformance.report.model import FAILED, STATUSES, Report
 from conformance.report.render import REPORT_FILE, render_report
@@ -259,6 +261,12 @@ def run_command(
 ) -> None:
     """Run the conformance suite; exit non-zero if any MUST case fails."""
     specs = impl or ["reference"]
+    for spec in specs:
+        try:
+            check_spec(spec)
+        except UsageError as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from None
     labels: list[str] = []
     for spec in specs:
         label = label_of(spec)

@@ -30,6 +30,29 @@ class LoadOptions:
     validate_protocol: bool = False
 
 
+def check_spec(spec: str) -> None:
+    """Raise :class:`UsageError` if ``spec`` is not the form of an ``--impl`` argument.
+
+    Only the form: nothing is imported or started (that happens once per run, in the suite's
+    process, where a failure becomes every case's error and the report's headline).
+    """
+    if spec in ("reference", "stdio-reference"):
+        return
+    if spec.startswith("python:"):
+        module_name, _, factory_name = spec.removeprefix("python:").partition(":")
+        if not module_name or not factory_name:
+            raise UsageError(f"{spec}: expected python:package.module:factory")
+        return
+    if spec.startswith("stdio:"):
+        if not spec.removeprefix("stdio:").strip():
+            raise UsageError("stdio: needs a command, e.g. stdio:'./my-impl --conformance'")
+        return
+    raise UsageError(
+        f"unknown implementation {spec!r}; use reference, stdio-reference, "
+        "python:package.module:factory or stdio:COMMAND"
+    )
+
+
 def load_implementation(spec: str, options: LoadOptions | None = None) -> Implementation:
     """Return the implementation named by ``spec``; raise :class:`UsageError` if it cannot be."""
     options = options or LoadOptions()
@@ -44,20 +67,15 @@ def load_implementation(spec: str, options: LoadOptions | None = None) -> Implem
     if spec.startswith("stdio:"):
         from conformance.adapters.stdio import StdioImplementation
 
-        command = spec.removeprefix("stdio:").strip()
-        if not command:
-            raise UsageError("stdio: needs a command, e.g. stdio:'./my-impl --conformance'")
-        return StdioImplementation(command, options)
-    raise UsageError(
-        f"unknown implementation {spec!r}; use reference, python:package.module:factory "
-        "or stdio:COMMAND"
-    )
+        check_spec(spec)
+        return StdioImplementation(spec.removeprefix("stdio:").strip(), options)
+    check_spec(spec)  # raises: no other form is known
+    raise AssertionError(spec)
 
 
 def _load_python(target: str) -> Implementation:
+    check_spec(f"python:{target}")
     module_name, _, factory_name = target.partition(":")
-    if not module_name or not factory_name:
-        raise UsageError(f"python:{target}: expected python:package.module:factory")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:

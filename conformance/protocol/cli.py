@@ -1,4 +1,4 @@
-"""``aethel-conformance serve-reference``, ``serve`` and ``protocol-schema``."""
+"""``aethel-conformance serve-reference``, ``serve``, ``protocol-schema`` and ``capabilities``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,11 @@ from typing import Annotated
 
 import typer
 
+from aethel.errors import UsageError
+from conformance.adapters.errors import ImplementationFailure
 from conformance.adapters.loader import load_implementation
+from conformance.capabilities import DESCRIPTIONS
+from conformance.protocol.commands import TABLE
 from conformance.protocol.schema import protocol_document
 from conformance.protocol.server import serve
 from conformance.protocol.versions import VERSIONS_FILE, VersionBumpNeeded, update_record
@@ -60,3 +64,39 @@ def protocol_schema_command(
             typer.echo(f"recorded new capabilities {', '.join(added)} in {VERSIONS_FILE}", err=True)
     else:
         sys.stdout.write(text)
+
+
+def capabilities_command(
+    impl: Annotated[
+        str | None,
+        typer.Option(help="also show which capabilities this implementation declares"),
+    ] = None,
+) -> None:
+    """List the capabilities an implementation may declare, with what each covers."""
+    from rich.console import Console
+    from rich.table import Table
+
+    declared: frozenset[str] | None = None
+    name = ""
+    if impl is not None:
+        try:
+            implementation = load_implementation(impl)
+        except (UsageError, ImplementationFailure) as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        try:
+            declared, name = frozenset(implementation.capabilities), implementation.name
+        finally:
+            implementation.close()
+    table = Table(title="Capabilities (conformance/PROTOCOL.md)")
+    table.add_column("capability")
+    table.add_column("commands", justify="right")
+    table.add_column("covers")
+    if declared is not None:
+        table.add_column(f"declared by {name}")
+    for capability, commands in TABLE.items():
+        row = [capability.value, str(len(commands)), DESCRIPTIONS[capability]]
+        if declared is not None:
+            row.append("yes" if capability.value in declared else "[yellow]no[/yellow]")
+        table.add_row(*row)
+    Console().print(table)

@@ -35,3 +35,27 @@ def test_creates_mutate_and_functions_take_no_object() -> None:
             assert command.mutates and command.target is None
         if command.kind == "function":
             assert not command.mutates and command.target is None
+
+
+def test_capabilities_command_lists_every_capability_and_what_an_implementation_declares() -> None:
+    from typer.testing import CliRunner
+
+    from conformance.capabilities import ALL
+    from conformance.cli import app
+
+    done = CliRunner().invoke(app, ["capabilities", "--impl", "reference"], env={"COLUMNS": "250"})
+    assert done.exit_code == 0, done.output
+    lines = {line.split("│")[1].strip(): line for line in done.output.splitlines() if "│" in line}
+    for name in ALL:
+        assert name in lines, name
+        assert lines[name].rstrip(" │").endswith("yes"), lines[name]
+
+
+def test_capabilities_command_names_an_implementation_it_cannot_load() -> None:
+    from typer.testing import CliRunner
+
+    from conformance.cli import app
+
+    done = CliRunner().invoke(app, ["capabilities", "--impl", "nope"])
+    assert done.exit_code == 2
+    assert "unknown implementation 'nope'" in done.output

@@ -82,3 +82,22 @@ def test_diff_against_a_filtered_run_counts_the_unselected_cases(tmp_path: Path)
     assert "the new run is filtered (--req E1)" in done.output
     assert "removed cases: 4 (outside the filtered run's selection)" in done.output
     assert "a::3" not in done.output
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        pytest.param("nope", "unknown implementation 'nope'", id="unknown-kind"),
+        pytest.param("python:pkg", "expected python:package.module:factory", id="no-factory"),
+        pytest.param("stdio:  ", "stdio: needs a command", id="empty-command"),
+    ],
+)
+def test_a_malformed_impl_is_refused_before_any_case_runs(
+    tmp_path: Path, spec: str, message: str
+) -> None:
+    done = CliRunner().invoke(
+        app, ["run", "--impl", spec, "--report-dir", str(tmp_path)], env={"COLUMNS": "300"}
+    )
+    assert done.exit_code == 2, done.output
+    assert message in done.output
+    assert not any(tmp_path.iterdir()), "no report for a run that never started"
