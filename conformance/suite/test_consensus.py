@@ -214,7 +214,7 @@ def test_crashed_leader_is_replaced_by_a_view_change(
             raise AssertionError(f"node {node} committed height 1 in view 0 without its leader")
 
 
-@pytest.mark.req("R7.6", "P31")
+@pytest.mark.req("R7.6", "P31", "R2.5", "P9")
 def test_partition_without_quorum_commits_nothing_until_it_heals(
     impl: Implementation, replica_api: ReplicaAPI, seed: int
 ) -> None:
@@ -228,6 +228,7 @@ def test_partition_without_quorum_commits_nothing_until_it_heals(
         raise AssertionError(
             f"node {early[0].node} committed height {early[0].height} during the partition"
         )
+    # After the heal (GST) both sides, an implementation node on each, commit again (R2.5).
     require_clean(mixed, 2)
 
 
