@@ -121,8 +121,12 @@ def _diagnose(validators: int, heights: int = HEIGHTS) -> list[Result]:
                 "s",
                 note=(
                     f"NOT WAN-7: CPU model {json.dumps(cpu.describe())}, network as WAN-7; "
-                    f"finality per height {[round(f, 3) for f in final]}; the goal is "
-                    f"{FINALITY_GOALS[validators]} s"
+                    f"finality per height {[round(f, 3) for f in final]}"
+                    + (
+                        f"; the WAN-7 goal is {FINALITY_GOALS[validators]} s"
+                        if validators in FINALITY_GOALS
+                        else ""
+                    )
                 ),
             )
         )
