@@ -12,8 +12,8 @@ import math
 
 import pytest
 
-from aethel.bench import run_benchmark
 from aethel.bench import consensus as consensus_bench
+from aethel.bench import run_benchmark
 from aethel.errors import UsageError
 
 
