@@ -205,6 +205,35 @@ class StaleStakesCatchUpReplica(Replica):
         return super()._check_cert_by(cert, self.validators)
 
 
+class _AcceptEverySignature:
+    """A signature checker that believes every signature."""
+
+    def verify(self, public_key: bytes, payload: bytes, signature: bytes) -> bool:
+        return True
+
+    def verify_batch(self, items: Any, batch_id: bytes | None) -> list[bool]:
+        return [True] * len(items)
+
+
+class EvidenceOnTrustReplica(Replica):
+    """Defect: the signatures a proposed block embeds (its evidence records and its parent
+    certificate) are believed; only the block's own signature is checked."""
+
+    def _check_block(self, pp: PrePrepare) -> str:
+        block = pp.block
+        proposer = self.validators.get(block.proposer)
+        if proposer is not None and not self.services.checker.verify(
+            proposer.public_key, block.payload, block.signature
+        ):
+            return "R7.5: bad block signature"
+        services = self.services
+        self.services = replace(services, checker=_AcceptEverySignature())
+        try:
+            return super()._check_block(pp)
+        finally:
+            self.services = services
+
+
 QuorumTwoF = _implementation("QuorumTwoF", replica_class=TwoFQuorumReplica)
 UnweightedVotes = _implementation(
     "UnweightedVotes", replica_class=_replica_with(UnweightedCollector)
@@ -215,6 +244,7 @@ NoSignatureCheck = _implementation("NoSignatureCheck", replica_class=NoSignature
 ClaimTrusting = _implementation("ClaimTrusting", validator_class=ClaimTrustingValidator)
 WallClockDifficulty = _implementation("WallClockDifficulty", validator_class=WallClockValidator)
 SlashOffline = _implementation("SlashOffline", executor_class=SlashOfflineExecutor)
+EvidenceOnTrust = _implementation("EvidenceOnTrust", replica_class=EvidenceOnTrustReplica)
 StaleStakesCatchUp = _implementation("StaleStakesCatchUp", replica_class=StaleStakesCatchUpReplica)
 
 MUTANTS = [
@@ -273,6 +303,13 @@ MUTANTS = [
         ("R4.6", "P19"),
         ("replica",),
         SlashOffline,
+    ),
+    Mutant(
+        "evidence-on-trust",
+        "a block's evidence and parent certificate signatures are believed",
+        ("R4.2", "R7.5"),
+        ("replica",),
+        EvidenceOnTrust,
     ),
     Mutant(
         "catch-up-by-stale-stakes",

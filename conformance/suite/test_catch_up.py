@@ -12,92 +12,21 @@ The forged ones are built from the same keys.
 from __future__ import annotations
 
 import contextlib
-import functools
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from aethel.consensus.block import ProofBlock
-from aethel.consensus.events import Committed
-from aethel.consensus.evidence import Evidence
-from aethel.consensus.ledger import make_genesis
-from aethel.consensus.messages import Commit, CommitCertificate, Prepare
-from aethel.consensus.signing import KeySigner
-from aethel.consensus.validators import make_validator_keys
+from aethel.consensus.messages import Commit, CommitCertificate
 from conformance.adapters import Implementation
 from conformance.adapters.api import ReplicaAPI
 from conformance.adapters.errors import Rejected
-from conformance.adapters.reference import ReferenceImplementation
-from conformance.adapters.reference_replica import genesis_to_json
 from conformance.checks import expect_equal, expect_rejected
-from conformance.cluster import Cluster, make_cluster
+from conformance.suite.chains import fresh_replica, slashed_chain
 
 pytestmark = pytest.mark.capability("replica", "catch-up")
 
-SEED = 1
 NOW = 10**9
-
-
-@dataclass(frozen=True)
-class SlashedChain:
-    """Three committed heights of a reference cluster; block 2 slashes ``v000``."""
-
-    cluster: Cluster
-    signers: dict[str, KeySigner]
-    commits: tuple[Committed, ...]
-
-    def link(self, height: int) -> dict[str, Any]:
-        committed = self.commits[height - 1]
-        return {"block": committed.block.to_wire(), "certificate": committed.certificate.to_wire()}
-
-    def certificate(self, height: int, members: list[str]) -> CommitCertificate:
-        """Return a certificate of committed ``height`` signed by ``members`` only."""
-        cert = self.commits[height - 1].certificate
-        votes = tuple(
-            Commit.create(self.signers[m], height, cert.view, cert.digest, cert.post_root)
-            for m in members
-        )
-        return CommitCertificate(height, cert.view, cert.digest, cert.post_root, votes)
-
-    def state(self, height: int) -> dict[str, Any]:
-        root = self.commits[height - 1].certificate.post_root
-        return dict(self.cluster.repository.get(root).leaves())
-
-
-@functools.cache
-def slashed_chain(stakes: tuple[int, ...]) -> SlashedChain:
-    """Run reference replicas to height 3; ``v000`` equivocates at height 1 and its evidence
-    reaches every node before the first block, so block 2 carries it."""
-    cluster = make_cluster(ReferenceImplementation(), len(stakes), [], stakes=list(stakes))
-    keys = make_validator_keys(len(stakes), SEED)
-    signers = {f"v{i:03d}": KeySigner(f"v{i:03d}", key) for i, key in enumerate(keys)}
-    first = Prepare.create(signers["v000"], 1, 0, bytes([1]) * 32)
-    second = Prepare.create(signers["v000"], 1, 0, bytes([2]) * 32)
-    evidence = Evidence.equivocation(signers["v001"], first, second)
-    for name in cluster.nodes:
-        cluster.queue.append(("v001", name, evidence))
-    cluster.start()
-    steps = 0
-    while len(cluster.commits.get("v001", [])) < 3 and cluster.queue and steps < 50_000:
-        cluster.step()
-        steps += 1
-    commits = tuple(cluster.commits.get("v001", [])[:3])
-    if len(commits) < 3 or [e.offender for e in commits[1].block.evidence] != ["v000"]:
-        raise RuntimeError("the reference cluster did not build the slashed chain (suite bug)")
-    return SlashedChain(cluster, signers, commits)
-
-
-def fresh_replica(api: ReplicaAPI, chain: SlashedChain, name: str) -> Any:
-    """Return the implementation's replica of ``name`` at height 1, started."""
-    cluster = chain.cluster
-    genesis = make_genesis(cluster.workload.genesis_balances, cluster.validators)
-    seed = chain.signers[name].key.seed.hex()
-    remote = api.new(
-        cluster.validators.to_wire(), name, seed, "collector", genesis_to_json(genesis)
-    )
-    remote.start(0)
-    return remote
 
 
 def expect_not_adopted(remote: Any, call: Any, what: str) -> None:

@@ -1,0 +1,86 @@
+"""The implementation's replica never slashes on forged evidence (R4.2, R7.5, P19).
+
+A Byzantine leader gains by framing an honest rival: a block whose evidence record claims that
+the rival equivocated, with votes it signed itself under the rival's name. An honest replica
+checks every record of a block before voting (spec/consensus.md, "Blocks"), so it gives that
+block no vote; the same block with a genuine record gets its PREPARE (the control). The chain is
+real: a reference cluster in which v000 equivocated at height 1, driven into the implementation's
+replica through PRE-PREPAREs and commit certificates.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from aethel.consensus.block import ProofBlock
+from aethel.consensus.events import Broadcast, Send
+from aethel.consensus.evidence import Evidence
+from aethel.consensus.messages import Prepare, PrePrepare
+from aethel.consensus.signing import KeySigner
+from aethel.economics import Offence
+from conformance.adapters import Implementation
+from conformance.adapters.api import ReplicaAPI
+from conformance.replica_wire import outputs_from_json
+from conformance.suite.chains import SlashedChain, drive_to, fresh_replica, slashed_chain
+
+pytestmark = pytest.mark.capability("replica")
+
+NOW = 10**9
+FOUR = (10_000, 10_000, 10_000, 10_000)
+
+
+def _prepared(outputs: Any, digest: bytes) -> bool:
+    """Return whether ``outputs`` (wire form) send or broadcast a PREPARE for ``digest``."""
+    for out in outputs_from_json(outputs):
+        message = out.message if isinstance(out, Send | Broadcast) else None
+        if isinstance(message, Prepare) and message.digest == digest:
+            return True
+    return False
+
+
+def _framing_record(chain: SlashedChain, victim: str, forger: str) -> Evidence:
+    """An equivocation record against ``victim`` whose two votes ``forger`` signed."""
+    fake = KeySigner(victim, chain.signers[forger].key)
+    first = Prepare.create(fake, 1, 0, bytes([1]) * 32)
+    second = Prepare.create(fake, 1, 0, bytes([2]) * 32)
+    args = (Offence.EQUIVOCATION, victim, first, second, None, -1, forger)
+    unsigned = Evidence(*args, b"")
+    return Evidence(*args, chain.signers[forger].sign(unsigned.payload))
+
+
+def _proposal_at_height_2(chain: SlashedChain, evidence: list[Evidence]) -> PrePrepare:
+    """Height 2 as committed, with ``evidence`` in place of its record, re-signed by its
+    proposer (a valid block apart from the record)."""
+    block = chain.commits[1].block
+    signer = chain.signers[block.proposer]
+    changed = ProofBlock.create(
+        signer, 2, block.parent, block.transactions, block.proofs, evidence, block.last_commit
+    )
+    return PrePrepare.create(signer, chain.commits[1].view, changed)
+
+
+@pytest.mark.req("R4.2", "R7.5", "P19", "R1.1")
+def test_a_block_framing_an_honest_validator_gets_no_vote(
+    impl: Implementation, replica_api: ReplicaAPI
+) -> None:
+    chain = slashed_chain(FOUR)
+    proposer = chain.commits[1].block.proposer
+    voter = next(name for name in ("v001", "v002", "v003") if name != proposer)
+    victim = next(name for name in ("v001", "v002", "v003") if name not in (proposer, voter))
+    framed = _proposal_at_height_2(chain, [_framing_record(chain, victim, proposer)])
+    remote = fresh_replica(replica_api, chain, voter)
+    drive_to(remote, chain, 2, NOW)
+    if _prepared(remote.on_message(framed.to_wire(), NOW), framed.digest):
+        raise AssertionError(
+            f"{voter} voted PREPARE for a block slashing {victim} on votes {proposer} forged"
+        )
+    # Control: the same block with the genuine record of v000's equivocation gets the vote.
+    genuine = _proposal_at_height_2(chain, list(chain.commits[1].block.evidence))
+    control = fresh_replica(replica_api, chain, voter)
+    drive_to(control, chain, 2, NOW)
+    if not _prepared(control.on_message(genuine.to_wire(), NOW), genuine.digest):
+        raise AssertionError(
+            f"{voter} gave no PREPARE to height 2 with its genuine evidence (the control)"
+        )
