@@ -14,6 +14,10 @@ Byzantine node signs exactly what a real attacker with that key could sign:
 * ``fork``: a coalition attack for over-threshold runs (broadcast mode): as leader it sends one
   block to even-numbered and another to odd-numbered validators (both to the coalition), and as
   voter it sends PREPARE and COMMIT for each block to the side that received it;
+* ``frame``: tries to get another validator slashed: once per height it gossips an equivocation
+  record against the next validator in id order made of two votes it signed itself under that
+  validator's name, and as leader it puts such a record in every block it proposes (honest
+  nodes refuse both: nobody is slashed on it, R4.2, R7.5, P19);
 * twins (two nodes, one key) are built by the simulator, each running an honest replica.
 """
 
@@ -24,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from aethel.consensus.block import ProofBlock
 from aethel.consensus.events import Broadcast, Output, Send, Timer
+from aethel.consensus.evidence import Evidence
 from aethel.consensus.messages import (
     Commit,
     Message,
@@ -33,6 +38,8 @@ from aethel.consensus.messages import (
     PrePrepare,
     ViewChange,
 )
+from aethel.consensus.signing import KeySigner
+from aethel.economics import Offence
 from aethel.encoding import sha256, to_hex
 from aethel.errors import UsageError
 from aethel.proofs.judge import get_transfer_obligation
@@ -51,6 +58,7 @@ KINDS = (
     "future-view",
     "twins",
     "fork",
+    "frame",
 )
 
 
@@ -272,6 +280,64 @@ class InvalidVote(Behaviour):
         )
 
 
+class Frame(Behaviour):
+    """Forges evidence against the next validator in id order (module docstring)."""
+
+    name = "frame"
+
+    def __init__(self, workload: TransferWorkload | None = None) -> None:
+        super().__init__(workload)
+        self._gossiped: set[int] = set()
+
+    def filter_outputs(
+        self, engine: Engine, node: SimNode, outputs: list[Output], time: int
+    ) -> list[Output]:
+        assert node.replica is not None
+        height = node.replica.height
+        result: list[Output] = []
+        for out in outputs:
+            message = out.message if isinstance(out, Send | Broadcast) else None
+            if isinstance(message, PrePrepare) and message.leader == node.validator_id:
+                block = message.block
+                framed = ProofBlock.create(
+                    node.replica.signer,
+                    block.height,
+                    block.parent,
+                    block.transactions,
+                    block.proofs,
+                    (*block.evidence, self.forge(engine, node, block.height)),
+                    block.last_commit,
+                )
+                proposal = PrePrepare.create(node.replica.signer, message.view, framed)
+                if isinstance(out, Send):
+                    result.append(Send(out.to, proposal))
+                else:
+                    result.append(Broadcast(proposal))
+                continue
+            result.append(out)
+        if height not in self._gossiped:
+            self._gossiped.add(height)
+            result.append(Broadcast(self.forge(engine, node, height)))
+        return result
+
+    @staticmethod
+    def forge(engine: Engine, node: SimNode, height: int) -> Evidence:
+        """Return an equivocation record against the next validator, whose votes this node
+        signed with its own key under the victim's name, at the height before ``height``."""
+        assert node.replica is not None
+        own = node.replica.signer
+        ids = sorted(engine.addresses)
+        victim = ids[(ids.index(node.validator_id) + 1) % len(ids)]
+        # Signed with this node's own key under the victim's name: all an attacker can do.
+        fake = KeySigner(victim, own.key)  # type: ignore[attr-defined]
+        at = max(1, height - 1)
+        first = Prepare.create(fake, at, 0, sha256(b"frame-a" + victim.encode()))
+        second = Prepare.create(fake, at, 0, sha256(b"frame-b" + victim.encode()))
+        args = (Offence.EQUIVOCATION, victim, first, second, None, -1, node.validator_id)
+        unsigned = Evidence(*args, b"")
+        return Evidence(*args, own.sign(unsigned.payload))
+
+
 class ShiftedViews(Behaviour):
     """Behaves honestly and repeats its messages for shifted views (and heights)."""
 
@@ -405,6 +471,7 @@ def make_behaviour(
         "future-view": lambda: ShiftedViews(workload, 1_000, 5),
         "twins": lambda: Behaviour(workload),
         "fork": lambda: Fork(workload, coalition or set()),
+        "frame": lambda: Frame(workload),
     }
     if kind not in behaviours:
         raise UsageError(f"unknown Byzantine behaviour {kind!r}; known: {', '.join(KINDS)}")

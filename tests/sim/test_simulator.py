@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from aethel.consensus.evidence import Evidence
 from aethel.consensus.messages import Prepare
 from aethel.consensus.timeouts import compute_timeout
 from aethel.economics import SLASH_PERCENT_EQUIVOCATION, SLASH_PERCENT_FALSE_CLAIM
@@ -60,7 +61,15 @@ def test_a_thousand_validators_agree() -> None:
     assert result.heights[0]["finality_s"] <= 10.0
 
 
-BYZANTINE = ["silent", "equivocate", "double-vote", "invalid-vote", "stale-view", "future-view"]
+BYZANTINE = [
+    "silent",
+    "equivocate",
+    "double-vote",
+    "invalid-vote",
+    "stale-view",
+    "future-view",
+    "frame",
+]
 FAULTS = [
     "loss:0.1@0s-4s",
     "dup:0.2@0s-4s",
@@ -588,3 +597,28 @@ def test_simulate_command_states_the_byzantine_stake_and_what_is_owed(
     )
     assert done.exit_code == 0, done.output
     assert expected in done.output
+
+
+@pytest.mark.req("R4.2", "R7.5", "P19", "R2.6")
+def test_a_framer_gets_nobody_slashed_and_its_blocks_no_commit() -> None:
+    """`aethel simulate -n 4 --heights 3 --seed 0 --byzantine frame:0.25`: v00002 gossips
+    equivocation records against v00003 made of votes it signed itself, and leads view 0 of
+    height 3 with a block carrying one. Honest nodes refuse the records and the block; height 3
+    commits in a later view and nobody is slashed."""
+    config = SimConfig(
+        validators=4, heights=3, seed=0, byzantine=(("frame", 0.25),), record_messages=True
+    )
+    sim = Simulation(config)
+    result = sim.run()
+    assert result.ok, _failures(result, tuple(result.checkers))
+    framer = sim.ids[next(iter(sim.behaviours))]
+    assert (framer, sim.validators.get_leader(3, 0).id) == ("v00002", "v00002")
+    forged = [m for m in sim.engine.sent_log or [] if isinstance(m, Evidence)]
+    assert forged and {e.offender for e in forged} == {"v00003"}
+    assert {e.reporter for e in forged} == {framer}
+    assert result.heights[2]["view"] >= 1
+    for record in sim.engine.commits:
+        assert not record.committed.block.evidence
+        assert not record.committed.execution.slashed
+    assert result.checkers["slashing"]["detail"].startswith("0 validators slashed")
+    assert result.to_json()["logs"].get("warning:rejected", 0) > 0
