@@ -1,5 +1,8 @@
 """The implementation's replica never slashes on forged evidence (R4.2, R7.5, P19).
 
+Two scenarios: a scripted one (below) and a simulated one, where a ``frame`` validator (see
+:mod:`aethel.sim.byzantine`) gossips forged records and leads a view with a block carrying one.
+
 A Byzantine leader gains by framing an honest rival: a block whose evidence record claims that
 the rival equivocated, with votes it signed itself under the rival's name. An honest replica
 checks every record of a block before voting (spec/consensus.md, "Blocks"), so it gives that
@@ -20,8 +23,10 @@ from aethel.consensus.evidence import Evidence
 from aethel.consensus.messages import Prepare, PrePrepare
 from aethel.consensus.signing import KeySigner
 from aethel.economics import Offence
+from aethel.sim.simulator import SimConfig, Simulation
 from conformance.adapters import Implementation
 from conformance.adapters.api import ReplicaAPI
+from conformance.mixed import run_mixed
 from conformance.replica_wire import outputs_from_json
 from conformance.suite.chains import SlashedChain, drive_to, fresh_replica, slashed_chain
 
@@ -84,3 +89,47 @@ def test_a_block_framing_an_honest_validator_gets_no_vote(
         raise AssertionError(
             f"{voter} gave no PREPARE to height 2 with its genuine evidence (the control)"
         )
+
+
+def _framer_leads_height_2(sim: Simulation) -> bool:
+    # At height 2 the forged record (of height 1) is wrong only by its signatures.
+    leader = sim.validators.get_leader(2, 0).id
+    return sim.ids.index(leader) in sim.behaviours
+
+
+@pytest.mark.req("R4.2", "R7.5", "P19", "R8.5")
+def test_a_framer_in_the_cluster_gets_nobody_slashed(
+    impl: Implementation, replica_api: ReplicaAPI
+) -> None:
+    """Four validators under WAN-7, one of them a framer leading view 0 of height 2: the
+    implementation's two replicas neither vote for its block nor pool its forged records, and
+    every committed transition slashes no one."""
+    configs = (
+        SimConfig(
+            validators=4, heights=3, mode="collector", seed=seed, byzantine=(("frame", 0.25),)
+        )
+        for seed in range(200)
+    )
+    config = next(c for c in configs if _framer_leads_height_2(Simulation(c)))
+    mixed = run_mixed(impl, config, 2)
+    sent = mixed.sim.engine.sent_log or []
+    framed_blocks = {m.digest for m in sent if isinstance(m, PrePrepare) and m.block.evidence}
+    byzantine = {mixed.sim.ids[i] for i in mixed.sim.behaviours}
+    assert framed_blocks, "the framer must propose a block carrying a forged record"
+    for node, proxy in mixed.impl_replicas.items():
+        votes = [m for m in proxy.sent if isinstance(m, Prepare) and m.digest in framed_blocks]
+        if votes:
+            raise AssertionError(f"node {node} voted PREPARE for a block carrying forged evidence")
+        relayed = [m for m in proxy.sent if isinstance(m, Evidence) and m.offender not in byzantine]
+        if relayed:
+            victim = relayed[0].offender
+            raise AssertionError(f"node {node} passed on forged evidence against {victim}")
+        for commit in proxy.committed:
+            if commit.execution.slashed:
+                raise AssertionError(
+                    f"node {node} slashed {sorted(commit.execution.slashed)} at height "
+                    f"{commit.height} on forged evidence"
+                )
+    failed = mixed.failed_checkers()
+    if failed:
+        raise AssertionError(f"simulator checkers failed: {failed}")
