@@ -124,8 +124,12 @@ class ImplReplica:
                 certificate.to_wire(), block.to_wire(), state, now
             )
         outputs = self._outputs(answer, now)
-        if certificate.height + 1 > self.height:
-            self.height, self.pre_root = certificate.height + 1, certificate.post_root
+        # Ask where the replica stands: it may have refused the sync (R3.1), and the offers
+        # for its next proposal must follow its real height and root, not the certificate's.
+        status = self.remote.status()
+        height, root = int(status["height"]), bytes.fromhex(status["state_root"])
+        if (height, root) != (self.height, self.pre_root):
+            self.height, self.pre_root = height, root
             self._offer()
         return outputs
 
