@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from rich.console import Console
@@ -22,11 +22,13 @@ from conformance.expectations import Expectations, load_expectations
 from conformance.plugin import load_options
 from conformance.report.environment import environment_info, suite_info
 from conformance.report.model import (
+    STATUSES,
     Case,
     Filters,
     Header,
     ImplementationInfo,
     Measurement,
+    Status,
     compute_footer,
     write_report,
 )
@@ -194,7 +196,7 @@ class Collector:
     def _case(self, reports: list[pytest.TestReport]) -> Case:
         props: dict[str, Any] = {}
         measurements: list[Measurement] = []
-        status = "pass"
+        status: Status = "pass"
         message: str | None = None
         for report in reports:
             phase_props = dict(report.user_properties)
@@ -211,8 +213,18 @@ class Collector:
                 status = "skip"
                 message = _skip_reason(report)
             elif report.failed:
-                status = phase_props.get("status", "error" if report.when != "call" else "fail")
-                message = phase_props.get("message") or report.longreprtext[-MESSAGE_LIMIT:]
+                recorded = phase_props.get("status")
+                status = (
+                    cast(Status, recorded)
+                    if recorded in STATUSES
+                    else ("error" if report.when != "call" else "fail")
+                )
+                recorded_message = phase_props.get("message")
+                message = (
+                    str(recorded_message)
+                    if recorded_message
+                    else report.longreprtext[-MESSAGE_LIMIT:]
+                )
                 if report.when == "teardown":
                     message = f"teardown: {message}"
         nodeid = reports[0].nodeid

@@ -60,4 +60,6 @@ def render_junit(report: Report) -> bytes:
         if case.impl_stderr:
             ET.SubElement(element, "system-err").text = case.impl_stderr
     ET.indent(suite)
-    return ET.tostring(suite, encoding="utf-8", xml_declaration=True)
+    document = ET.tostring(suite, encoding="utf-8", xml_declaration=True)
+    assert isinstance(document, bytes)
+    return document

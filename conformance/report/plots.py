@@ -117,7 +117,9 @@ def plot_scaling(report: Report) -> list[Plot]:
         for m in points:
             by_metric[m.metric].append(m)
         for metric, ms in sorted(by_metric.items()):
-            axes.plot([m.x for m in ms], [float(m.value) for m in ms], marker="o", label=metric)
+            xs = [float(m.x) for m in ms if m.x is not None]  # series hold only points with x
+            ys = [float(m.value) for m in ms if m.x is not None]
+            axes.plot(xs, ys, marker="o", label=metric)
             limits = {m.threshold for m in ms if m.threshold is not None}
             for limit in sorted(limits):
                 axes.axhline(
