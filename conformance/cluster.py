@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from aethel.consensus.events import (
     Broadcast,
@@ -25,7 +25,7 @@ from aethel.consensus.events import (
 )
 from aethel.consensus.ledger import LedgerExecutor, LedgerValidator, StateRepository, make_genesis
 from aethel.consensus.messages import Message
-from aethel.consensus.replica import Replica, ReplicaConfig, Services
+from aethel.consensus.replica import Mode, Replica, ReplicaConfig, Services
 from aethel.consensus.signing import DirectSignatureChecker, KeySigner
 from aethel.consensus.stores import MemoryChainStore
 from aethel.consensus.validators import Validator, ValidatorSet, make_validator_keys
@@ -156,6 +156,6 @@ def make_cluster(
                 DirectSignatureChecker(), validator, executor, MemoryChainStore(), workload
             )
             nodes[name] = Replica(
-                KeySigner(name, key), validators, services, ReplicaConfig(mode=mode)
-            )  # type: ignore[arg-type]
+                KeySigner(name, key), validators, services, ReplicaConfig(mode=cast(Mode, mode))
+            )
     return Cluster(nodes, validators, repository, workload, impl_ids, executor, validator)

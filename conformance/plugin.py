@@ -167,7 +167,8 @@ def pytest_collection_modifyitems(
         unknown = sorted(set(config.getoption(option)) - set(known))
         if unknown:
             raise pytest.UsageError(f"{option}: unknown {unknown}")
-    kept, dropped = [], []
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
     seen: dict[str, str] = {}
     for item in items:
         if not is_suite_item(item):
@@ -175,7 +176,7 @@ def pytest_collection_modifyitems(
             continue
         rules = cited_ids(item)
         caps = case_capabilities(item)
-        areas = {catalog[r].area for r in rules}
+        areas: set[str] = {catalog[r].area for r in rules}
         case_id = compute_case_id(item)
         if case_id in seen:
             raise pytest.UsageError(f"case ID {case_id} of {item.nodeid} repeats {seen[case_id]}")

@@ -7,7 +7,7 @@ An implementation's replica answers each event with a list of outputs::
     {"type": "committed", "height": H, "view": V, "block": B, "certificate": C,
      "execution": E, "now": NS, "started": NS}
     {"type": "evidence", "evidence": X, "offender": ID, "offence": O, "height": H}
-    {"type": "request_sync", "certificate": C, "height": H}
+    {"type": "request_sync", "certificate": C or null, "height": H}
     {"type": "log", "level": L, "event": EV, "detail": D}
 
 ``M``, ``B``, ``C`` and ``X`` are the canonical wire forms of spec/consensus.md (messages, blocks,
@@ -134,7 +134,8 @@ def output_to_json(out: Output) -> dict[str, Any]:
     if isinstance(out, RequestSync):
         return {
             "type": "request_sync",
-            "certificate": out.certificate.to_wire(),
+            # null: a node starting without state asks for the peers' latest certificate first.
+            "certificate": None if out.certificate is None else out.certificate.to_wire(),
             "height": out.height,
         }
     return {"type": "log", "level": out.level, "event": out.event, "detail": out.detail}
@@ -193,7 +194,11 @@ def output_from_json(item: Any) -> Output:
             evidence, str(item.get("offender")), str(item.get("offence")), _int(item, "height")
         )
     if kind == "request_sync":
-        return RequestSync(parse_commit_certificate(item.get("certificate")), _int(item, "height"))
+        wanted = item.get("certificate")
+        return RequestSync(
+            None if wanted is None else parse_commit_certificate(wanted),
+            _int(item, "height"),
+        )
     return Log(str(item.get("level", "")), str(item.get("event", "")), str(item.get("detail", "")))
 
 

@@ -78,7 +78,7 @@ def run_selftest(mutants: list[Mutant], report_dir: Path, workers: int = 0) -> l
     capabilities = sorted({c for m in mutants for c in m.capabilities})
     common = {"workers": workers, "marker": MARKER, "progress": False}
     console.print(f"control: the reference on {', '.join(capabilities)}")
-    control, _ = run_suite("reference", report_dir / "control", capability=capabilities, **common)  # type: ignore[arg-type]
+    control, _ = run_suite("reference", report_dir / "control", capability=capabilities, **common)
     if control is None:
         raise typer.Exit(2)
     if control.footer.must_failures:
@@ -94,7 +94,7 @@ def run_selftest(mutants: list[Mutant], report_dir: Path, workers: int = 0) -> l
             mutant.impl_spec,
             report_dir / mutant.name,
             capability=list(mutant.capabilities),
-            **common,  # type: ignore[arg-type]
+            **common,
         )
         verdicts.append(judge(mutant, control, report))
     return verdicts

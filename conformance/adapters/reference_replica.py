@@ -106,7 +106,7 @@ class ReferenceReplicaObject:
             self.store,
             self.source,
         )
-        config = ReplicaConfig(mode=mode)  # type: ignore[arg-type]
+        config = ReplicaConfig(mode=mode)
         self.replica = self.replica_class(
             KeySigner(validator_id, key), validators, services, config
         )

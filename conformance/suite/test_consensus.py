@@ -10,10 +10,12 @@ post-state roots), and every message they signed to obey the reference's rules.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 import pytest
 
 from aethel.consensus.messages import Commit, NewView, Prepare, PrePrepare
+from aethel.consensus.replica import Mode
 from aethel.sim.simulator import SimConfig, Simulation
 from conformance.adapters import Implementation
 from conformance.adapters.api import ReplicaAPI
@@ -35,7 +37,7 @@ def require_clean(
     problems = check_impl_messages(mixed)
     if problems:
         raise AssertionError("; ".join(problems[:5]))
-    reference = {}
+    reference: dict[int, tuple[bytes, bytes]] = {}
     for record in mixed.commits:
         if record.node not in mixed.impl_nodes:
             reference.setdefault(record.height, (record.digest, record.post_root))
@@ -114,7 +116,8 @@ def test_agreement_with_reference_replicas(
 ) -> None:
     """Honest run: the implementation's replicas commit the reference's blocks and post-state
     roots at every height (so its difficulty, rewards and books are the reference's)."""
-    mixed = run_mixed(impl, SimConfig(validators=4, heights=3, mode=mode, seed=seed), 2)
+    config = SimConfig(validators=4, heights=3, mode=cast(Mode, mode), seed=seed)
+    mixed = run_mixed(impl, config, 2)
     require_clean(mixed, 3)
     check_reward_split(mixed)
 

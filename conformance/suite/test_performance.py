@@ -36,7 +36,7 @@ def run_at_scale(impl: Implementation, validators: int, heights: int, seed: int)
 
 
 def max_finality(mixed: MixedResult) -> float:
-    return max(row["finality_s"] for row in mixed.result.heights)
+    return float(max(row["finality_s"] for row in mixed.result.heights))
 
 
 def max_reward_delay(mixed: MixedResult) -> float:

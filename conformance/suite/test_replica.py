@@ -310,7 +310,9 @@ def test_validator_set_below_minimum_stake_is_refused(
     minimum = int(catalog_threshold("P17", "member_stake").value)
     probe = make_cluster(impl, 4, [])
     wire = probe.validators.to_wire()
-    wire["validators"][2]["stake"] = minimum - 1
+    members = wire["validators"]
+    assert isinstance(members, list)
+    members[2]["stake"] = minimum - 1
     genesis = genesis_to_json(make_genesis(probe.workload.genesis_balances, probe.validators))
     seed = make_validator_keys(4, 1)[0].seed.hex()
     try:

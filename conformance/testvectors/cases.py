@@ -175,13 +175,13 @@ def _state_tree_cases() -> Iterator[Case]:
                 {"ops": ops, "key": "account:0"},
             )
         yield ("state-tree", "prove", f"absent-in-{size}", ("E9",), {"ops": ops, "key": "missing"})
-    ops = [
+    batch: list[dict[str, object]] = [
         {"op": "set", "key": "a", "value": 1},
         {"op": "set", "key": "b", "value": 2},
         {"op": "delete", "key": "a"},
         {"op": "set", "key": "b", "value": 3},
     ]
-    yield ("state-tree", "root_after_batch", "last-write-wins", ("T22.1a",), {"ops": ops})
+    yield ("state-tree", "root_after_batch", "last-write-wins", ("T22.1a",), {"ops": batch})
     yield (
         "state-tree",
         "root_after_batch",
