@@ -12,6 +12,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
+from aethel.consensus.block import GENESIS_PARENT, ProofBlock
 from aethel.consensus.events import Committed
 from aethel.consensus.evidence import Evidence
 from aethel.consensus.ledger import make_genesis
@@ -102,3 +103,19 @@ def drive_to(remote: Any, chain: SlashedChain, height: int, now: int) -> None:
                 f"the replica did not commit height {h} from its PRE-PREPARE and commit "
                 f"certificate (it is at height {reached})"
             )
+
+
+def invented_chain(
+    signers: dict[str, KeySigner], proposer: str, members: list[str], heights: int
+) -> list[tuple[ProofBlock, CommitCertificate]]:
+    """Return ``heights`` empty blocks from genesis by ``proposer``, each with a commit
+    certificate signed by ``members`` alone and an invented post-state root (a chain that
+    exists only if ``members`` hold q(W) of every height's stake)."""
+    parent, chain = GENESIS_PARENT, []
+    for height in range(1, heights + 1):
+        block = ProofBlock.create(signers[proposer], height, parent, [], [], [], None)
+        root = bytes([height]) * 32
+        votes = tuple(Commit.create(signers[m], height, 0, block.digest, root) for m in members)
+        chain.append((block, CommitCertificate(height, 0, block.digest, root, votes)))
+        parent = block.digest
+    return chain

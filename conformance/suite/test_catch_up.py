@@ -16,13 +16,11 @@ from typing import Any
 
 import pytest
 
-from aethel.consensus.block import ProofBlock
-from aethel.consensus.messages import Commit, CommitCertificate
 from conformance.adapters import Implementation
 from conformance.adapters.api import ReplicaAPI
 from conformance.adapters.errors import Rejected
 from conformance.checks import expect_equal, expect_rejected
-from conformance.suite.chains import fresh_replica, slashed_chain
+from conformance.suite.chains import fresh_replica, invented_chain, slashed_chain
 
 pytestmark = pytest.mark.capability("replica", "catch-up")
 
@@ -94,16 +92,8 @@ def test_a_chain_signed_by_a_third_of_the_stake_is_refused(
     third, short of q(W). A third of COMMIT stake is no commit, at any height of the chain."""
     chain = slashed_chain(FIVE)
     remote = fresh_replica(replica_api, chain, "v004")
-    parent, links = bytes(32), []
-    for height in (1, 2, 3):
-        block = ProofBlock.create(chain.signers["v000"], height, parent, [], [], [], None)
-        root = bytes([height]) * 32
-        votes = tuple(
-            Commit.create(chain.signers[m], height, 0, block.digest, root) for m in ("v000", "v001")
-        )
-        cert = CommitCertificate(height, 0, block.digest, root, votes)
-        links.append({"block": block.to_wire(), "certificate": cert.to_wire()})
-        parent = block.digest
+    invented = invented_chain(chain.signers, "v000", ["v000", "v001"], 3)
+    links = [{"block": b.to_wire(), "certificate": c.to_wire()} for b, c in invented]
     last = links.pop()
     expect_not_adopted(
         remote,

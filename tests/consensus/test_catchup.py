@@ -20,6 +20,7 @@ from aethel.consensus.validators import ValidatorSet
 from aethel.consensus.votes import check_certificate
 from aethel.economics import compute_slash_amount
 from aethel.errors import ProtocolViolation
+from conformance.suite.chains import invented_chain
 
 from .slashing import SlashedChain, drive_to, make_slashed_chain, prepares, propose
 
@@ -67,15 +68,7 @@ def test_a_forged_chain_to_a_later_certificate_is_refused() -> None:
     """Links signed by the same third of the stake do not make the chain either."""
     chain = _five()
     late = chain.fresh_replica("v004")
-    parent, links = bytes(32), []
-    for height in (1, 2, 3):
-        block = ProofBlock.create(chain.signers["v000"], height, parent, [], [], [], None)
-        root = bytes([height]) * 32
-        votes = tuple(
-            Commit.create(chain.signers[m], height, 0, block.digest, root) for m in ("v000", "v001")
-        )
-        links.append((block, CommitCertificate(height, 0, block.digest, root, votes)))
-        parent = block.digest
+    links = invented_chain(chain.signers, "v000", ["v000", "v001"], 3)
     reason = late.check_sync(links[-1][1], links[-1][0], links[:-1])
     assert reason.startswith("R2.3: certificate of height 1"), reason
     late.on_sync_completed(links[-1][1], links[-1][0], 5, links[:-1])
