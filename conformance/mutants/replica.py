@@ -22,7 +22,7 @@ from aethel.consensus.messages import (
 from aethel.consensus.quorum import compute_max_faulty
 from aethel.consensus.replica import Replica
 from aethel.consensus.validators import ValidatorSet
-from aethel.consensus.votes import AddResult, VoteCollector
+from aethel.consensus.votes import AddResult, VoteCollector, check_certificate
 from aethel.economics import Offence
 from conformance.adapters.reference import ReferenceImplementation
 from conformance.adapters.reference_replica import ReferenceReplica, ReferenceReplicaObject
@@ -234,6 +234,16 @@ class EvidenceOnTrustReplica(Replica):
             self.services = services
 
 
+class CertificateOnTrustReplica(Replica):
+    """Defect: the signatures of the votes inside a certificate are believed (votes, members
+    and stake are still checked)."""
+
+    def _check_cert_by(
+        self, cert: PrepareCertificate | CommitCertificate, validators: ValidatorSet
+    ) -> str:
+        return check_certificate(cert, validators, _AcceptEverySignature())
+
+
 QuorumTwoF = _implementation("QuorumTwoF", replica_class=TwoFQuorumReplica)
 UnweightedVotes = _implementation(
     "UnweightedVotes", replica_class=_replica_with(UnweightedCollector)
@@ -244,6 +254,7 @@ NoSignatureCheck = _implementation("NoSignatureCheck", replica_class=NoSignature
 ClaimTrusting = _implementation("ClaimTrusting", validator_class=ClaimTrustingValidator)
 WallClockDifficulty = _implementation("WallClockDifficulty", validator_class=WallClockValidator)
 SlashOffline = _implementation("SlashOffline", executor_class=SlashOfflineExecutor)
+CertificateOnTrust = _implementation("CertificateOnTrust", replica_class=CertificateOnTrustReplica)
 EvidenceOnTrust = _implementation("EvidenceOnTrust", replica_class=EvidenceOnTrustReplica)
 StaleStakesCatchUp = _implementation("StaleStakesCatchUp", replica_class=StaleStakesCatchUpReplica)
 
@@ -303,6 +314,13 @@ MUTANTS = [
         ("R4.6", "P19"),
         ("replica",),
         SlashOffline,
+    ),
+    Mutant(
+        "certificate-on-trust",
+        "votes inside a certificate are counted without checking their signatures",
+        ("R7.5",),
+        ("replica",),
+        CertificateOnTrust,
     ),
     Mutant(
         "evidence-on-trust",
