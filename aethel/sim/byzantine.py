@@ -18,6 +18,9 @@ Byzantine node signs exactly what a real attacker with that key could sign:
   record against the next validator in id order made of two votes it signed itself under that
   validator's name, and as leader it puts such a record in every block it proposes (honest
   nodes refuse both: nobody is slashed on it, R4.2, R7.5, P19);
+* ``forge-certificate``: as leader, right after its PRE-PREPARE it sends every node a PREPARE
+  and a COMMIT certificate for its block holding a vote of every validator, all signed with its
+  own key under their names (honest nodes lock and commit only on real votes: R2.3, R7.5);
 * twins (two nodes, one key) are built by the simulator, each running an honest replica.
 """
 
@@ -31,6 +34,7 @@ from aethel.consensus.events import Broadcast, Output, Send, Timer
 from aethel.consensus.evidence import Evidence
 from aethel.consensus.messages import (
     Commit,
+    CommitCertificate,
     Message,
     NewView,
     Prepare,
@@ -59,6 +63,7 @@ KINDS = (
     "twins",
     "fork",
     "frame",
+    "forge-certificate",
 )
 
 
@@ -338,6 +343,44 @@ class Frame(Behaviour):
         return Evidence(*args, own.sign(unsigned.payload))
 
 
+class ForgeCertificates(Behaviour):
+    """As leader, follows its proposal with forged certificates (module docstring)."""
+
+    name = "forge-certificate"
+
+    def __init__(self, workload: TransferWorkload | None = None) -> None:
+        super().__init__(workload)
+        #: Its own proposals not yet followed by forgeries: (height, view, digest).
+        self._pending: set[tuple[int, int, bytes]] = set()
+
+    def filter_outputs(
+        self, engine: Engine, node: SimNode, outputs: list[Output], time: int
+    ) -> list[Output]:
+        assert node.replica is not None
+        replica = node.replica
+        result: list[Output] = list(outputs)
+        for out in outputs:
+            message = out.message if isinstance(out, Send | Broadcast) else None
+            if isinstance(message, PrePrepare) and message.leader == node.validator_id:
+                self._pending.add((message.height, message.view, message.digest))
+        # The forged COMMITs need the post-state root, known once the replica has taken its
+        # own proposal (a message to itself, processed right after it is sent).
+        for height, view, digest in sorted(self._pending):
+            proposal = replica.proposals.get(view)
+            if height != replica.height or proposal is None or proposal.digest != digest:
+                continue
+            self._pending.discard((height, view, digest))
+            own = replica.signer.key  # type: ignore[attr-defined]
+            fakes = [KeySigner(v.id, own) for v in replica.validators.validators]
+            root = proposal.execution.post_root
+            prepares = tuple(Prepare.create(f, height, view, digest) for f in fakes)
+            commits = tuple(Commit.create(f, height, view, digest, root) for f in fakes)
+            result.append(Broadcast(PrepareCertificate(height, view, digest, prepares)))
+            result.append(Broadcast(CommitCertificate(height, view, digest, root, commits)))
+        self._pending = {p for p in self._pending if p[0] >= replica.height}
+        return result
+
+
 class ShiftedViews(Behaviour):
     """Behaves honestly and repeats its messages for shifted views (and heights)."""
 
@@ -472,6 +515,7 @@ def make_behaviour(
         "twins": lambda: Behaviour(workload),
         "fork": lambda: Fork(workload, coalition or set()),
         "frame": lambda: Frame(workload),
+        "forge-certificate": lambda: ForgeCertificates(workload),
     }
     if kind not in behaviours:
         raise UsageError(f"unknown Byzantine behaviour {kind!r}; known: {', '.join(KINDS)}")

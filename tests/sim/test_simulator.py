@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aethel.consensus.evidence import Evidence
-from aethel.consensus.messages import Prepare
+from aethel.consensus.messages import CommitCertificate, Prepare
 from aethel.consensus.timeouts import compute_timeout
 from aethel.economics import SLASH_PERCENT_EQUIVOCATION, SLASH_PERCENT_FALSE_CLAIM
 from aethel.sim.byzantine import KINDS
@@ -617,3 +617,31 @@ def test_a_framer_gets_nobody_slashed_and_its_blocks_no_commit() -> None:
         assert not record.committed.execution.slashed
     assert result.checkers["slashing"]["detail"].startswith("0 validators slashed")
     assert result.to_json()["logs"].get("warning:rejected", 0) > 0
+
+
+@pytest.mark.req("R2.3", "R7.5", "P8")
+@pytest.mark.parametrize("mode", ["collector", "broadcast"])
+def test_forged_certificates_from_a_leader_move_no_honest_node(mode: str) -> None:
+    """`aethel simulate -n 4 --heights 3 --seed 0 --byzantine forge-certificate:0.25`: v00002
+    leads height 3 and follows its (valid) proposal with PREPARE and COMMIT certificates holding
+    a vote of every validator, signed with its own key. Honest nodes refuse them and commit on
+    real votes only: every certificate behind an honest commit verifies."""
+    config = SimConfig(
+        validators=4,
+        heights=3,
+        seed=0,
+        mode=mode,  # type: ignore[arg-type]
+        byzantine=(("forge-certificate", 0.25),),
+        record_messages=True,
+    )
+    sim = Simulation(config)
+    result = sim.run()
+    assert result.ok, _failures(result, tuple(result.checkers))
+    forged = [
+        m
+        for m in sim.engine.sent_log or []
+        if isinstance(m, CommitCertificate) and len(m.votes) == config.validators
+    ]
+    assert forged, "the forger must send its certificates"
+    assert result.to_json()["logs"].get("warning:rejected", 0) > 0
+    assert all(record.committed.certificate not in forged for record in sim.engine.commits)
