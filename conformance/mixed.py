@@ -293,3 +293,24 @@ def check_impl_messages(mixed: MixedResult) -> list[str]:
                         f"{own} sent an invalid NEW-VIEW for view {message.view}: {reason}"
                     )
     return problems
+
+
+def seed_where(
+    predicate: Callable[[Simulation], bool], make: Callable[[int], SimConfig]
+) -> SimConfig:
+    """Return the first config (seeds 0..199) whose built simulation satisfies ``predicate``."""
+    for seed in range(200):
+        config = make(seed)
+        if predicate(Simulation(config)):
+            return config
+    raise AssertionError("no seed gives the scenario its shape")
+
+
+def leader_is_byzantine(height: int) -> Callable[[Simulation], bool]:
+    """Return a predicate for :func:`seed_where`: the view-0 leader of ``height`` is Byzantine."""
+
+    def holds(sim: Simulation) -> bool:
+        leader = sim.validators.get_leader(height, 0).id
+        return sim.ids.index(leader) in sim.behaviours
+
+    return holds

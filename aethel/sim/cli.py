@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
@@ -41,9 +42,7 @@ def _print_summary(result: SimulationResult, console: Console) -> None:
     byzantine = data["byzantine_nodes"]
     if byzantine:
         fraction = data["byzantine_stake_fraction"]
-        kinds: dict[str, int] = {}
-        for kind in byzantine.values():
-            kinds[kind] = kinds.get(kind, 0) + 1
+        kinds = Counter(byzantine.values())
         counts = ", ".join(f"{kind} x{count}" for kind, count in sorted(kinds.items()))
         # P6-P8 hold only below a third; above it the forensics checker must name the guilty.
         regime = (

@@ -9,7 +9,6 @@ post-state roots), and every message they signed to obey the reference's rules.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import cast
 
 import pytest
@@ -19,7 +18,13 @@ from aethel.consensus.replica import Mode
 from aethel.sim.simulator import SimConfig, Simulation
 from conformance.adapters import Implementation
 from conformance.adapters.api import ReplicaAPI
-from conformance.mixed import MixedResult, check_impl_messages, run_mixed
+from conformance.mixed import (
+    MixedResult,
+    check_impl_messages,
+    leader_is_byzantine,
+    run_mixed,
+    seed_where,
+)
 from conformance.plugin import Measure
 
 pytestmark = pytest.mark.capability("replica")
@@ -53,17 +58,6 @@ def require_clean(
                     f"{pair[0].hex()[:12]} root {pair[1].hex()[:12]}, the reference nodes "
                     f"{reference[height][0].hex()[:12]} root {reference[height][1].hex()[:12]}"
                 )
-
-
-def seed_where(
-    predicate: Callable[[Simulation], bool], make: Callable[[int], SimConfig]
-) -> SimConfig:
-    """Return the first config (seeds 0..199) whose built simulation satisfies ``predicate``."""
-    for seed in range(200):
-        config = make(seed)
-        if predicate(Simulation(config)):
-            return config
-    raise AssertionError("no seed gives the scenario its shape")
 
 
 def invalid_proposals(mixed: MixedResult) -> set[bytes]:
@@ -139,11 +133,6 @@ def test_byzantine_minority(
     require_clean(mixed, 3)
 
 
-def _leader_is_byzantine(sim: Simulation) -> bool:
-    leader = sim.validators.get_leader(1, 0).id
-    return sim.ids.index(leader) in sim.behaviours
-
-
 @pytest.mark.req("R1.1", "P1", "R1.5", "P5", "R8.5", "P36")
 def test_block_with_a_false_proof_gets_no_vote(
     impl: Implementation, replica_api: ReplicaAPI
@@ -156,7 +145,7 @@ def test_block_with_a_false_proof_gets_no_vote(
             validators=4, heights=2, mode="broadcast", seed=s, byzantine=(("invalid-vote", 0.25),)
         )
 
-    config = seed_where(_leader_is_byzantine, make)
+    config = seed_where(leader_is_byzantine(1), make)
     mixed = run_mixed(impl, config, 2)
     bad = invalid_proposals(mixed)
     assert bad, "the scenario must propose an invalid block"
