@@ -1,6 +1,9 @@
 """Pytest plugin tying tests to spec rule IDs.
 
 * ``@pytest.mark.req("R2.4", "P8")`` says which rules a test checks.
+* ``@pytest.mark.rejects("R7.5")`` says the test is a must-reject case of those rules: it sends
+  input the spec says must be refused (a MUST NOT, an "is invalid", a "refuses") and checks the
+  refusal. Every ID it names must also be cited by the test's ``req`` markers.
 * Collection fails when a test cites an ID the catalog does not have (a typo must not pass as
   coverage), or a ``req`` marker has no IDs.
 * ``--req-map PATH`` writes ``{rule_id: [test node ids]}`` after collection; ``aethel-conformance
@@ -20,6 +23,7 @@ from aethel.catalog import load_catalog
 from conformance.profiles import register_profiles
 
 MARKER = "req"
+REJECTS = "rejects"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -36,6 +40,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", f"{MARKER}(*ids): the spec rule IDs (R*, N*, T22.*, E*, P*, I*) this test checks"
     )
+    config.addinivalue_line(
+        "markers",
+        f"{REJECTS}(*ids): the test is a must-reject case of these rules (a subset of its req IDs)",
+    )
     register_profiles()
 
 
@@ -43,6 +51,16 @@ def cited_ids(item: pytest.Item) -> list[str]:
     """Return the rule IDs cited by every ``req`` marker on ``item``, in order, without repeats."""
     ids: list[str] = []
     for mark in item.iter_markers(name=MARKER):
+        for rule_id in mark.args:
+            if rule_id not in ids:
+                ids.append(rule_id)
+    return ids
+
+
+def rejected_ids(item: pytest.Item) -> list[str]:
+    """Return the rule IDs of which ``item`` is a must-reject case, in order, without repeats."""
+    ids: list[str] = []
+    for mark in item.iter_markers(name=REJECTS):
         for rule_id in mark.args:
             if rule_id not in ids:
                 ids.append(rule_id)
@@ -63,6 +81,16 @@ def pytest_collection_modifyitems(
                     problems.append(
                         f"{item.nodeid}: unknown rule ID {rule_id!r} in @pytest.mark.req "
                         "(see `aethel-conformance spec list`)"
+                    )
+        cited = set(cited_ids(item))
+        for mark in item.iter_markers(name=REJECTS):
+            if not mark.args:
+                problems.append(f"{item.nodeid}: @pytest.mark.rejects() needs at least one rule ID")
+            for rule_id in mark.args:
+                if rule_id not in cited:
+                    problems.append(
+                        f"{item.nodeid}: @pytest.mark.rejects({rule_id!r}) names a rule the "
+                        "test does not cite with @pytest.mark.req"
                     )
     if problems:
         raise pytest.UsageError("spec traceability:\n  " + "\n  ".join(sorted(set(problems))))

@@ -158,8 +158,12 @@ class _Scope:
         self.check_term(node[1], bound)
         for index in range(2, len(node), 2):
             keyword, value = node[index], node[index + 1]
+            # A list where a keyword belongs is hostile shape, not an attribute: checking it for
+            # membership of a set would raise TypeError (unhashable), untyped.
+            if not isinstance(keyword, str) or not keyword.startswith(":"):
+                raise SmtSyntaxError(RULE, "(! TERM :attribute value ...) expected")
             if keyword not in ATTRIBUTES:
-                raise _forbidden(f"attribute {str(keyword)[:40]!r} is outside the fragment")
+                raise _forbidden(f"attribute {keyword[:40]!r} is outside the fragment")
             if keyword == ":pattern":
                 if not isinstance(value, list) or not value:
                     raise SmtSyntaxError(RULE, ":pattern takes a list of terms")

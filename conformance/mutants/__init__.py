@@ -13,6 +13,8 @@ Each mutant names its class, so it loads like any Python implementation, e.g.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -36,20 +38,16 @@ class Mutant:
 
 
 def registry() -> dict[str, Mutant]:
-    """Return every mutant by name (imported lazily: some need components that may be absent)."""
-    from conformance.mutants import (
-        economics,
-        ghost,
-        history,
-        list_hash,
-        monitoring,
-        replica,
-        state_tree,
-        sync,
-    )
+    """Return every mutant by name, from each module of this package that has ``MUTANTS``.
 
+    Modules are imported here, not at package import: some need components that may be absent.
+    A new module of mutants joins the registry by being in this package.
+    """
     found: dict[str, Mutant] = {}
-    for module in (list_hash, state_tree, economics, replica, sync, monitoring, ghost, history):
-        for mutant in module.MUTANTS:
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        for mutant in getattr(module, "MUTANTS", ()):
+            if mutant.name in found:
+                raise ValueError(f"two mutants are named {mutant.name!r}")
             found[mutant.name] = mutant
     return found

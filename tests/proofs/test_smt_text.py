@@ -101,6 +101,11 @@ def test_allowed_commands_pass() -> None:
         "(assert x)\x00",
         "(assert caf\u00e9)",
         "(assert x)\x0b",
+        # A list where an attribute keyword belongs: it raised an untyped TypeError (unhashable
+        # list) out of verify_proof, the mempool and a replica's proposal handler.
+        "(declare-const x Int)(assert (! x (x) :named))",
+        "(declare-const x Int)(assert (! x (:named) y))",
+        "(declare-const x Int)(assert (! x x :named))",
     ],
 )
 def test_malformed_text_is_a_syntax_error(text: str) -> None:
