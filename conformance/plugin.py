@@ -12,7 +12,8 @@ worker or the only process):
   which checks a measured value against the catalog's threshold;
 * the case status: pass, fail (wrong answer, or a valid input rejected), error (the implementation
   crashed, broke the protocol or raised), timeout, skip, unknown (:class:`Inconclusive`);
-* the implementation's stderr and restart notes, attached to the case they happened in.
+* the implementation's stderr and restart notes, attached to the case they happened in, and
+  the request/response transcript of a case that did not pass (subprocess implementations).
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ from conformance.traceability import cited_ids
 
 SUITE_DIR = Path(__file__).resolve().parent / "suite"
 IMPL_KEY = pytest.StashKey[Implementation]()
+#: Set on a case whose setup or call did not pass: its transcript goes into the report.
+UNSETTLED_KEY = pytest.StashKey[bool]()
 CASE_TIMEOUT_S = 600.0
 #: Prefix of the skip reason of a case that runs only at a larger --scale.
 SCALE_SKIP = "scale:"
@@ -395,6 +398,8 @@ def pytest_runtest_makereport(
             props.append(("where", where))
         if isinstance(error, Divergence):
             props.append(("divergence", error.as_dict()))
+    if report.failed or (call.excinfo is not None and not report.skipped):
+        item.stash[UNSETTLED_KEY] = True
     implementation = item.config.stash.get(IMPL_KEY, None)
     drain = getattr(implementation, "drain_diagnostics", None)
     if call.when == "teardown" and callable(drain):
@@ -403,4 +408,7 @@ def pytest_runtest_makereport(
             props.append(("impl_stderr", notes["stderr"]))
         if notes.get("events"):
             props.append(("impl_events", notes["events"]))
+        # The request/response lines of a case that did not pass: its input, as sent.
+        if notes.get("transcript") and item.stash.get(UNSETTLED_KEY, False):
+            props.append(("impl_transcript", notes["transcript"]))
     return report

@@ -9,7 +9,19 @@ When the process crashes or a request times out, the call fails (the case is rep
 ``error`` or ``timeout``), the process is restarted, and the requests that built the objects
 still in use (creates and mutating methods of live handles) are replayed in order, so later
 cases run on a fresh process with the same state. Everything the process writes to stderr is
-kept and attached to the case during which it was written, with the restart notes.
+kept and attached to the case during which it was written, with the restart notes and the
+request/response transcript of the case (capped).
+
+A broken implementation cannot break the harness (PROTOCOL.md, "What the harness tolerates"):
+
+* the implementation runs in its own process group, and the whole group (children it started,
+  as under ``sh -c``, ``npm run`` or ``cargo run``) is killed at stop, at a restart and when
+  ``hello`` fails;
+* a process that exits while a child still holds its output pipe open is a crash, not a timeout;
+* a response line longer than :data:`MAX_LINE_BYTES` is read in bounded pieces, discarded and
+  reported as a protocol error; so is an answer nesting deeper than :data:`MAX_DEPTH`;
+* a line that arrives while no request is pending is noted as such and never blamed on the next
+  request; the late answer to a request abandoned by the case timeout is drained the same way.
 """
 
 from __future__ import annotations
@@ -20,9 +32,11 @@ import json
 import os
 import queue
 import shlex
+import signal
 import subprocess
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +44,7 @@ import conformance
 from conformance.adapters.errors import (
     Crashed,
     ImplementationError,
+    ImplementationFailure,
     ProtocolError,
     Rejected,
     RequestTimeout,
@@ -42,7 +57,27 @@ from conformance.protocol.schema import PROTOCOL_VERSION, MessageValidator
 
 #: Most stderr text attached to one case (the rest is summarized).
 STDERR_PER_CASE = 20_000
+#: Most stderr text held between two cases (older text is dropped first, and counted).
+STDERR_HELD = 4 * STDERR_PER_CASE
+#: Longest response line the harness reads, newline included (PROTOCOL.md, Framing).
+MAX_LINE_BYTES = 32 * 1024 * 1024
+#: Deepest nesting of arrays and objects in a response line, the response object included.
+MAX_DEPTH = 128
+#: Transcript kept per case: the last lines, each cut to this many characters.
+TRANSCRIPT_LINES = 40
+TRANSCRIPT_LINE_CHARS = 2_000
+#: How often a wait for an answer checks that the process is still alive (seconds).
+POLL_S = 0.1
+#: After the process exited, how long lines it wrote before exiting may take to arrive.
+EXIT_GRACE_S = 0.5
 _EOF = object()
+
+
+@dataclass(frozen=True, slots=True)
+class _Oversize:
+    """A response line longer than MAX_LINE_BYTES, read and discarded: only its size is kept."""
+
+    size: int
 
 
 @dataclass
@@ -59,9 +94,76 @@ class _Entry:
 class _Process:
     popen: subprocess.Popen[bytes]
     lines: queue.Queue[object] = field(default_factory=queue.Queue)
-    stderr: list[str] = field(default_factory=list)
+    stderr: deque[str] = field(default_factory=deque)
+    stderr_chars: int = 0
+    stderr_dropped: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
     readers: list[threading.Thread] = field(default_factory=list)
+
+    def add_stderr(self, text: str) -> None:
+        """Keep ``text``, dropping the oldest text beyond STDERR_HELD (counted)."""
+        with self.lock:
+            self.stderr.append(text)
+            self.stderr_chars += len(text)
+            while self.stderr_chars > STDERR_HELD and len(self.stderr) > 1:
+                dropped = self.stderr.popleft()
+                self.stderr_chars -= len(dropped)
+                self.stderr_dropped += len(dropped)
+
+    def take_stderr(self) -> list[str]:
+        """Return the kept stderr text (with a note of what was dropped) and clear it."""
+        with self.lock:
+            chunks = list(self.stderr)
+            if self.stderr_dropped:
+                chunks.insert(0, f"[{self.stderr_dropped} characters of stderr dropped]\n")
+            self.stderr.clear()
+            self.stderr_chars = self.stderr_dropped = 0
+        return chunks
+
+    def peek_stderr(self) -> str:
+        with self.lock:
+            return "".join(self.stderr)
+
+
+def kill_group(popen: subprocess.Popen[bytes]) -> None:
+    """Kill the process and every process of its group (it leads its own group)."""
+    if hasattr(os, "killpg"):
+        # ProcessLookupError: the group is already empty.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(popen.pid, signal.SIGKILL)
+    if popen.poll() is None:
+        popen.kill()
+
+
+def json_depth_exceeds(value: Any, limit: int) -> bool:
+    """Return whether ``value`` nests arrays and objects more than ``limit`` deep (iteratively)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            items: Any = item.values()
+        elif isinstance(item, list):
+            items = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in items)
+    return False
+
+
+def parse_line(raw: bytes) -> tuple[Any, str | None]:
+    """Parse one response line; return ``(value, None)`` or ``(None, what is wrong with it)``."""
+    try:
+        value = json.loads(raw)
+    except RecursionError:
+        return None, f"the line nests deeper than {MAX_DEPTH} levels"
+    except ValueError:
+        return None, f"the line is not JSON: {raw[:200]!r}"
+    # Only a line with enough brackets can be too deep: count them in C before walking.
+    if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH and json_depth_exceeds(value, MAX_DEPTH):
+        return None, f"the line nests deeper than {MAX_DEPTH} levels"
+    return value, None
 
 
 class StdioImplementation:
@@ -78,6 +180,12 @@ class StdioImplementation:
         self._lost: set[str] = set()
         self._events: list[str] = []
         self._old_stderr: list[str] = []
+        #: Ids of requests given up while pending (case timeout): their late answers are drained.
+        self._abandoned: set[int] = set()
+        #: A request was cut off while being written: the stream is out of step until a restart.
+        self._torn = False
+        self._case_lines: deque[str] = deque(maxlen=TRANSCRIPT_LINES)
+        self._case_lines_total = 0
         self.restarts = 0
         #: When a list, every response line is appended to it (the ghost cases scan them, R5.3).
         self.transcript: list[str] | None = None
@@ -98,6 +206,7 @@ class StdioImplementation:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                start_new_session=True,  # its own process group: killed as a whole
             )
         except OSError as exc:
             raise Crashed(f"cannot start {self.command!r}: {exc}") from None
@@ -107,6 +216,19 @@ class StdioImplementation:
             thread.start()
             process.readers.append(thread)
         self.process = process
+        try:
+            self._hello()
+        except BaseException as exc:
+            # A process that fails hello is killed with its group, and what it wrote on stderr
+            # ends the message: that is usually why it failed (a traceback, "not found").
+            self._stop(kill=True)
+            if isinstance(exc, ImplementationFailure):
+                tail = self._stderr_tail()
+                if tail:
+                    raise type(exc)(f"{exc}\nits stderr ends with:\n{tail}") from None
+            raise
+
+    def _hello(self) -> None:
         params = {"protocol": [PROTOCOL_VERSION], "suite": conformance.__version__}
         # The version and the capabilities are checked first, so that a mismatch is reported
         # as such and not as a schema violation (PROTOCOL.md, Versions and capabilities).
@@ -114,10 +236,10 @@ class StdioImplementation:
             "hello", params, None, self.options.startup_timeout_s, check_response=False
         )
         if not isinstance(hello, dict):
-            raise ProtocolError(f"hello answered {hello!r}")
+            raise ProtocolError(f"hello answered {hello!r:.200}")
         if hello.get("protocol") != PROTOCOL_VERSION:
             raise ProtocolError(
-                f"hello: the implementation speaks protocol {hello.get('protocol')!r}; "
+                f"hello: the implementation speaks protocol {hello.get('protocol')!r:.50}; "
                 f"this suite offered {PROTOCOL_VERSION}"
             )
         try:
@@ -134,26 +256,48 @@ class StdioImplementation:
         self.version = str(hello.get("version", "?"))
         self.capabilities = capabilities
 
+    def _stderr_tail(self, lines: int = 15) -> str:
+        text = "".join(self._old_stderr[-200:])
+        return "\n".join(text.rstrip().splitlines()[-lines:])[-3000:]
+
     @staticmethod
     def _read_stdout(process: _Process) -> None:
-        assert process.popen.stdout is not None
-        for raw in process.popen.stdout:
+        stream = process.popen.stdout
+        assert stream is not None
+        limit = MAX_LINE_BYTES
+        while True:
+            raw = stream.readline(limit)
+            if not raw:
+                break
+            if len(raw) == limit and not raw.endswith(b"\n"):
+                size = len(raw)
+                del raw  # never hold more than one bounded piece of an oversized line
+                while True:
+                    piece = stream.readline(1 << 20)
+                    size += len(piece)
+                    if not piece or piece.endswith(b"\n"):
+                        break
+                process.lines.put(_Oversize(size))
+                continue
             process.lines.put(raw)
         process.lines.put(_EOF)
 
     @staticmethod
     def _read_stderr(process: _Process) -> None:
-        assert process.popen.stderr is not None
-        for raw in process.popen.stderr:
-            with process.lock:
-                process.stderr.append(raw.decode("utf-8", errors="replace"))
+        stream = process.popen.stderr
+        assert stream is not None
+        while True:
+            raw = stream.readline(STDERR_PER_CASE)
+            if not raw:
+                break
+            process.add_stderr(raw.decode("utf-8", errors="replace"))
 
     def _stop(self, *, kill: bool) -> int | None:
         process, self.process = self.process, None
         if process is None:
             return None
         popen = process.popen
-        if not kill and popen.poll() is None:
+        if not kill and popen.poll() is None and not self._torn:
             try:
                 request = {"id": next(self._ids), "cmd": "shutdown", "params": {}}
                 assert popen.stdin is not None
@@ -162,18 +306,20 @@ class StdioImplementation:
                 popen.wait(timeout=5)
             except (OSError, subprocess.TimeoutExpired):
                 pass
-        if popen.poll() is None:
-            popen.kill()
+        # Always: whatever the implementation started (a child under `sh -c`, a worker it
+        # forgot) goes with it, so nothing is left behind holding the pipes.
+        kill_group(popen)
         with contextlib.suppress(subprocess.TimeoutExpired):
             popen.wait(timeout=10)
-        for thread in process.readers:  # they end at end of file, once the process is gone
+        for thread in process.readers:  # they end at end of file, once the group is gone
             thread.join(timeout=2)
-        if popen.stdin is not None:
-            with contextlib.suppress(OSError):
-                popen.stdin.close()
-        with process.lock:
-            self._old_stderr.extend(process.stderr)
-            process.stderr.clear()
+        for pipe in (popen.stdin, popen.stdout, popen.stderr):
+            if pipe is not None:
+                with contextlib.suppress(OSError, ValueError):
+                    pipe.close()
+        self._old_stderr.extend(process.take_stderr())
+        self._abandoned.clear()
+        self._torn = False
         return popen.returncode
 
     def _restart(self, reason: str) -> None:
@@ -211,6 +357,68 @@ class StdioImplementation:
 
     # ------------------------------------------------------------------ requests
 
+    def _note_line(self, text: str) -> None:
+        """Keep one line of the case's transcript (the last TRANSCRIPT_LINES, each cut)."""
+        if len(text) > TRANSCRIPT_LINE_CHARS:
+            text = f"{text[:TRANSCRIPT_LINE_CHARS]}... [{len(text)} characters]"
+        self._case_lines.append(text)
+        self._case_lines_total += 1
+
+    def _stray(self, item: object, where: str) -> None:
+        """Note a line that answers no pending request: a late answer or an unsolicited line."""
+        if isinstance(item, _Oversize):
+            self._events.append(f"{where}: a line of {item.size} bytes arrived (discarded)")
+            return
+        assert isinstance(item, bytes)
+        text = item.decode("utf-8", errors="replace").rstrip("\n")
+        value, _ = parse_line(item)
+        answered = value.get("id") if isinstance(value, dict) else None
+        if isinstance(answered, int) and answered in self._abandoned:
+            self._abandoned.discard(answered)
+            self._events.append(
+                f"late answer to request {answered}, abandoned when its case timed out: drained"
+            )
+            self._note_line(f"<- (late, drained) {text}")
+            return
+        self._events.append(
+            f"protocol: the implementation wrote a line while no request was pending "
+            f"(ignored): {text[:200]!r}"
+        )
+        self._note_line(f"<- (no request pending) {text}")
+
+    def _drain_stray(self, process: _Process) -> None:
+        """Take every line already queued before a request is sent: none of them answers it."""
+        while True:
+            try:
+                item = process.lines.get_nowait()
+            except queue.Empty:
+                return
+            if item is _EOF:
+                process.lines.put(_EOF)  # the next read sees the end of file
+                return
+            self._stray(item, "between requests")
+
+    def _next_item(self, process: _Process, cmd: str, deadline: float, timeout: float) -> object:
+        """Return the next line (or end of file) within the deadline; detect a silent exit."""
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise RequestTimeout(f"{cmd}: no answer within {timeout:g} s")
+            try:
+                return process.lines.get(timeout=min(remaining, POLL_S))
+            except queue.Empty:
+                code = process.popen.poll()
+                if code is None:
+                    continue
+            # The process exited but its output is still open: a child it started holds it.
+            try:
+                return process.lines.get(timeout=EXIT_GRACE_S)
+            except queue.Empty:
+                raise Crashed(
+                    f"the implementation exited (code {code}) during {cmd}; another process "
+                    "(a child it started) still holds its output open"
+                ) from None
+
     def _exchange(
         self,
         cmd: str,
@@ -224,7 +432,9 @@ class StdioImplementation:
         process = self.process
         if process is None:
             raise Crashed("the implementation is not running")
-        request: dict[str, Any] = {"id": next(self._ids), "cmd": cmd, "params": params}
+        self._drain_stray(process)
+        request_id = next(self._ids)
+        request: dict[str, Any] = {"id": request_id, "cmd": cmd, "params": params}
         if handle is not None:
             request["handle"] = handle
         if self.validator:
@@ -232,36 +442,23 @@ class StdioImplementation:
             if problems:
                 raise ProtocolError(f"harness request for {cmd} breaks its schema: {problems}")
         line = json.dumps(request, ensure_ascii=True, separators=(",", ":")) + "\n"
+        self._note_line(f"-> {line.rstrip()}")
         try:
             assert process.popen.stdin is not None
             process.popen.stdin.write(line.encode("ascii"))
             process.popen.stdin.flush()
         except (BrokenPipeError, OSError):
             raise Crashed(f"the implementation closed its input before {cmd}") from None
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                raw = process.lines.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                raise RequestTimeout(f"{cmd}: no answer within {timeout:g} s") from None
-            if raw is _EOF:
-                raise Crashed(f"the implementation exited during {cmd}")
-            assert isinstance(raw, bytes)
-            if not raw.strip():
-                continue
-            if self.transcript is not None:
-                self.transcript.append(raw.decode("utf-8", errors="replace"))
-            try:
-                response = json.loads(raw)
-            except ValueError:
-                raise ProtocolError(f"{cmd}: answer is not JSON: {raw[:200]!r}") from None
-            if not isinstance(response, dict) or "id" not in response:
-                raise ProtocolError(f"{cmd}: answer is not a response object: {raw[:200]!r}")
-            if response["id"] != request["id"]:
-                raise ProtocolError(
-                    f"{cmd}: answer has id {response['id']!r}, expected {request['id']}"
-                )
-            break
+        except BaseException:  # e.g. the case timeout, mid-line: the stream is out of step
+            self._torn = True
+            raise
+        try:
+            response = self._await(process, cmd, request_id, timeout)
+        except BaseException:
+            # Given up while pending (the case timeout fired, or a failure): its late answer,
+            # if it ever comes, is drained instead of being read as the next request's answer.
+            self._abandoned.add(request_id)
+            raise
         if self.validator and check_response:
             problems = self.validator.problems("response", cmd, response)
             if problems:
@@ -279,7 +476,44 @@ class StdioImplementation:
             raise Unsupported(f"{cmd}: {message}")
         if kind == "bad-request":
             raise ProtocolError(f"{cmd}: the implementation calls the request malformed: {message}")
-        raise ImplementationError(f"{cmd}: {kind}: {message}")
+        raise ImplementationError(f"{cmd}: {kind!r:.50}: {message}")
+
+    def _await(
+        self, process: _Process, cmd: str, request_id: int, timeout: float
+    ) -> dict[str, Any]:
+        """Return the response to ``request_id``, draining late answers to abandoned requests."""
+        deadline = time.monotonic() + timeout
+        while True:
+            raw = self._next_item(process, cmd, deadline, timeout)
+            if raw is _EOF:
+                code = process.popen.poll()
+                raise Crashed(f"the implementation exited during {cmd} (exit code {code})")
+            if isinstance(raw, _Oversize):
+                self._note_line(f"<- [a line of {raw.size} bytes, discarded]")
+                raise ProtocolError(
+                    f"{cmd}: the answer is a line of {raw.size} bytes, over the protocol's "
+                    f"maximum of {MAX_LINE_BYTES} bytes (PROTOCOL.md, Framing)"
+                )
+            assert isinstance(raw, bytes)
+            if not raw.strip():
+                continue
+            text = raw.decode("utf-8", errors="replace")
+            if self.transcript is not None:
+                self.transcript.append(text)
+            response, problem = parse_line(raw)
+            if problem is not None:
+                self._note_line(f"<- {text.rstrip()}")
+                raise ProtocolError(f"{cmd}: {problem}")
+            answered = response.get("id") if isinstance(response, dict) else None
+            if isinstance(answered, int) and answered in self._abandoned:
+                self._stray(raw, f"while waiting for {cmd}")
+                continue
+            self._note_line(f"<- {text.rstrip()}")
+            if not isinstance(response, dict) or "id" not in response:
+                raise ProtocolError(f"{cmd}: answer is not a response object: {raw[:200]!r}")
+            if answered != request_id:
+                raise ProtocolError(f"{cmd}: answer has id {answered!r:.50}, expected {request_id}")
+            return response
 
     def call(self, command: Command, params: dict[str, Any], handle: str | None = None) -> Any:
         """Run ``command``; on a crash or timeout restart, replay, and raise the failure."""
@@ -287,6 +521,8 @@ class StdioImplementation:
             raise ImplementationError(
                 f"object {handle} was lost in a restart of the implementation"
             )
+        if self._torn:
+            self._restart("a request was cut off while being written")
         try:
             result = self._exchange(command.name, params, handle, self.options.request_timeout_s)
         except (Crashed, RequestTimeout) as exc:
@@ -325,22 +561,27 @@ class StdioImplementation:
         """Return the stderr text not yet drained into a case, leaving it in place."""
         text = "".join(self._old_stderr)
         if self.process is not None:
-            with self.process.lock:
-                text += "".join(self.process.stderr)
+            text += self.process.peek_stderr()
         return text
 
     def drain_diagnostics(self) -> dict[str, Any]:
-        """Return the stderr text and events since the last call (attached to the case)."""
+        """Return the stderr text, events and transcript since the last call (for the case)."""
+        if self.process is not None and not self._torn:
+            self._drain_stray(self.process)
         chunks, self._old_stderr = self._old_stderr, []
         if self.process is not None:
-            with self.process.lock:
-                chunks += self.process.stderr
-                self.process.stderr.clear()
+            chunks += self.process.take_stderr()
         text = "".join(chunks)
         if len(text) > STDERR_PER_CASE:
             text = f"[{len(text) - STDERR_PER_CASE} characters omitted]\n" + text[-STDERR_PER_CASE:]
         events, self._events = self._events, []
-        return {"stderr": text, "events": events}
+        lines = list(self._case_lines)
+        omitted = self._case_lines_total - len(lines)
+        if omitted:
+            lines.insert(0, f"[{omitted} earlier line(s) omitted]")
+        self._case_lines.clear()
+        self._case_lines_total = 0
+        return {"stderr": text, "events": events, "transcript": lines}
 
     def close(self) -> None:
         self._stop(kill=False)

@@ -243,6 +243,7 @@ class Collector:
             divergence=props.get("divergence"),
             impl_stderr=props.get("impl_stderr"),
             impl_events=props.get("impl_events", []),
+            impl_transcript=props.get("impl_transcript", []),
         )
 
     # ------------------------------------------------------------------ end

@@ -7,7 +7,7 @@ Format ``aethel-conformance-report/1``:
   "full_run", "workers", "options", "expectations", "started"}``
 * case: ``{"type": "case", "case_id", "nodeid", "rules", "areas", "capabilities", "level",
   "status", "duration_s", "message", "measurements", "divergence", "impl_stderr", "impl_events",
-  "known_failure"}``; status is one of :data:`STATUSES`.
+  "impl_transcript", "known_failure"}``; status is one of :data:`STATUSES`.
 * footer: ``{"type": "footer", "totals", "must_failures", "should_failures", "known_failures",
   "fixed_known_failures", "stale_expectations", "verdict", "passed", "conformant", "duration_s",
   "finished"}``
@@ -107,6 +107,8 @@ class Case(_Model):
     divergence: dict[str, Any] | None = None
     impl_stderr: str | None = None
     impl_events: list[str] = Field(default_factory=list)
+    #: Request/response lines of a case that did not pass (subprocess implementations, capped).
+    impl_transcript: list[str] = Field(default_factory=list)
     known_failure: str | None = None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shlex
 import sys
@@ -111,3 +112,156 @@ def test_committed_schema_document_is_current() -> None:
     assert SCHEMA_FILE.read_text(encoding="utf-8") == render_schema(), (
         "run `aethel-conformance protocol-schema --write`"
     )
+
+
+# --------------------------------------------------------------------------- hazards, one call
+
+
+def _alive(pids_file: Path) -> list[int]:
+    """Return the pids written to ``pids_file`` that still run (zombies count as gone)."""
+    import psutil
+
+    alive = []
+    for pid in map(int, pids_file.read_text().split()):
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                alive.append(pid)
+        except psutil.NoSuchProcess:
+            pass
+    return alive
+
+
+def _gone(pids_file: Path, within: float = 5.0) -> bool:
+    deadline = time.monotonic() + within
+    while _alive(pids_file):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+@pytest.fixture
+def pids(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    path = tmp_path / "pids"
+    path.write_text("")
+    monkeypatch.setenv("FAULTY_PIDS", str(path))
+    monkeypatch.setenv("FAULTY_GRANDCHILD", "1")
+    return path
+
+
+def test_stop_kills_the_grandchild_holding_the_pipes(pids: Path) -> None:
+    impl = StdioImplementation(f"sh -c '{FAULTY}; true'", LoadOptions(request_timeout_s=5))
+    assert impl.api("encoding").canonical_json(1) == "31"
+    assert len(_alive(pids)) == 2  # the implementation and its child (and sh above them)
+    impl.close()
+    assert _gone(pids)
+
+
+@pytest.mark.parametrize("hello", ["garbage", "exit", "silent"])
+def test_failed_hello_kills_the_group_and_says_why(
+    pids: Path, monkeypatch: pytest.MonkeyPatch, hello: str
+) -> None:
+    monkeypatch.setenv("FAULTY_HELLO", hello)
+    started = time.monotonic()
+    with pytest.raises((ProtocolError, Crashed, RequestTimeout)) as caught:
+        StdioImplementation(FAULTY, LoadOptions(startup_timeout_s=2))
+    assert time.monotonic() - started < 8
+    assert _gone(pids)
+    if hello == "exit":  # the reason the program gave is in the message
+        assert "No module named 'mynode'" in str(caught.value)
+        assert isinstance(caught.value, Crashed)
+
+
+def test_exit_with_the_pipe_held_open_is_a_crash_not_a_timeout(
+    pids: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAULTY_ON", "encoding.hash_object=crash@1")
+    impl = StdioImplementation(FAULTY, LoadOptions(request_timeout_s=30))
+    started = time.monotonic()
+    with pytest.raises(Crashed, match="still holds its output open"):
+        impl.api("encoding").hash_object({})
+    assert time.monotonic() - started < 5, "reported at once, not at the request timeout"
+    assert impl.restarts == 1
+    assert impl.api("encoding").canonical_json(2) == "32"  # the restarted process answers
+    impl.close()
+    assert _gone(pids)
+
+
+def test_an_oversized_line_is_a_protocol_error_read_in_bounded_pieces(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("conformance.adapters.stdio.MAX_LINE_BYTES", 1024 * 1024)
+    monkeypatch.setenv("FAULTY_ON", "encoding.hash_object=huge@1")
+    monkeypatch.setenv("FAULTY_HUGE_MB", "5")
+    impl = StdioImplementation(FAULTY, LoadOptions(request_timeout_s=30))
+    with pytest.raises(ProtocolError, match=r"hash_object: the answer is a line of 524\d{4} bytes"):
+        impl.api("encoding").hash_object({})
+    assert impl.api("encoding").canonical_json(2) == "32"  # the restarted process answers
+    impl.close()
+
+
+def test_a_deeply_nested_answer_is_a_protocol_error_naming_the_command(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FAULTY_ON", "encoding.hash_object=nested@1")
+    impl = StdioImplementation(FAULTY, LoadOptions(request_timeout_s=30))
+    with pytest.raises(ProtocolError, match="hash_object: the line nests deeper than 128"):
+        impl.api("encoding").hash_object({})
+    assert impl.api("encoding").canonical_json(2) == "32"  # the restarted process answers
+    impl.close()
+
+
+def test_an_answer_while_no_request_is_pending_is_not_blamed_on_the_next(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FAULTY_ON", "encoding.hash_object=stale@1")
+    impl = StdioImplementation(FAULTY, LoadOptions(request_timeout_s=30))
+    encoding = impl.api("encoding")
+    assert encoding.hash_object({}) == hashlib.sha256(b"{}").hexdigest()
+    time.sleep(0.5)  # the duplicate arrives between the two requests
+    assert encoding.hash_object({}) == hashlib.sha256(b"{}").hexdigest()
+    assert impl.restarts == 0
+    events = impl.drain_diagnostics()["events"]
+    assert any("while no request was pending" in e for e in events), events
+    impl.close()
+
+
+def test_the_late_answer_to_an_abandoned_request_is_drained(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The case timeout interrupts a wait (here: an exception raised by a timer, as SIGALRM
+    does); the next request gets its own answer, not the late one."""
+    import signal
+
+    monkeypatch.setenv("FAULTY_ON", "encoding.hash_object=slow@1")
+    monkeypatch.setenv("FAULTY_SLOW", "1.5")
+    impl = StdioImplementation(FAULTY, LoadOptions(request_timeout_s=30))
+    encoding = impl.api("encoding")
+
+    class CaseTimeout(Exception):
+        pass
+
+    def alarm(signum: int, frame: object) -> None:
+        raise CaseTimeout
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, 0.5)
+    try:
+        with pytest.raises(CaseTimeout):
+            encoding.hash_object({"abandoned": 1})
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert encoding.canonical_json(7) == "37"  # waits past the late answer, which is drained
+    assert impl.restarts == 0
+    events = impl.drain_diagnostics()["events"]
+    assert any("late answer to request" in e for e in events), events
+    impl.close()
+
+
+def test_the_transcript_of_a_call_is_kept_for_its_case(faulty: StdioImplementation) -> None:
+    faulty.drain_diagnostics()
+    faulty.api("encoding").hash_object({"x": 1})
+    lines = faulty.drain_diagnostics()["transcript"]
+    assert lines[0].startswith('-> {"id":') and '"cmd":"encoding.hash_object"' in lines[0]
+    assert lines[1].startswith('<- {"id":') and len(lines) == 2
