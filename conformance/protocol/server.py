@@ -4,6 +4,13 @@
 subprocess path with a known-good implementation; ``aethel-conformance serve --impl
 python:pkg.mod:factory`` serves any Python implementation (the self-test's mutants too). This is
 also a worked example for implementers in other languages: read a line, dispatch, write a line.
+
+Every request is checked against its JSON Schema before it is dispatched (the same schemas
+``--validate-protocol`` applies to the harness): a request whose ``id`` is not a non-negative
+integer (``NaN``, ``Infinity``, ``1e400`` included), that lacks a member, carries an unknown one
+or gives a parameter of the wrong type is answered ``bad-request``, on one valid JSON line, and
+never reaches the implementation. An unknown command, or one of an undeclared capability, is
+``unsupported``.
 """
 
 from __future__ import annotations
@@ -16,7 +23,9 @@ from typing import IO, Any
 from conformance.adapters.api import Implementation
 from conformance.adapters.errors import Rejected, Unsupported
 from conformance.protocol.commands import COMMANDS
-from conformance.protocol.schema import PROTOCOL_VERSION
+from conformance.protocol.schema import PROTOCOL_VERSION, MessageValidator
+
+SESSION_COMMANDS = ("hello", "shutdown", "close")
 
 
 class BadRequest(Exception):
@@ -29,14 +38,24 @@ class Server:
     def __init__(self, implementation: Implementation) -> None:
         self.implementation = implementation
         self.handles: dict[str, Any] = {}
+        self.validator = MessageValidator()
 
     def handle(self, request: Any) -> tuple[Any, bool]:
         """Return ``(result, keep_serving)`` for one request; raise to answer with an error."""
         if not isinstance(request, dict) or not isinstance(request.get("cmd"), str):
             raise BadRequest("a request is an object with a string 'cmd'")
-        cmd, params = request["cmd"], request.get("params", {})
-        if not isinstance(params, dict):
-            raise BadRequest("'params' must be an object")
+        if request_id_of(request) is None:
+            raise BadRequest("a request needs an 'id': a non-negative integer")
+        cmd = request["cmd"]
+        command = COMMANDS.get(cmd)
+        if command is None and cmd not in SESSION_COMMANDS:
+            raise Unsupported(f"unknown command {cmd!r}")
+        if command is not None and command.capability not in self.implementation.capabilities:
+            raise Unsupported(f"capability {command.capability} is not declared")
+        problems = self.validator.problems("request", cmd, request)
+        if problems:
+            raise BadRequest(f"{cmd}: {'; '.join(problems)}")
+        params = request["params"]
         if cmd == "hello":
             offered = params.get("protocol", [])
             if PROTOCOL_VERSION not in offered:
@@ -56,17 +75,7 @@ class Server:
             if callable(closer):
                 closer()
             return None, True
-        command = COMMANDS.get(cmd)
-        if command is None:
-            raise Unsupported(f"unknown command {cmd!r}")
-        if command.capability not in self.implementation.capabilities:
-            raise Unsupported(f"capability {command.capability} is not declared")
-        missing = [
-            p for p in command.param_names if p not in params and p not in command.optional_params
-        ]
-        unknown = sorted(set(params) - set(command.param_names))
-        if missing or unknown:
-            raise BadRequest(f"{cmd}: missing params {missing}, unknown params {unknown}")
+        assert command is not None
         if command.kind == "method":
             handle = self._handle(request)
             if handle not in self.handles:
@@ -92,31 +101,50 @@ class Server:
 
     def respond(self, line: str) -> tuple[str, bool]:
         """Return the response line to one request line and whether to keep serving."""
-        request_id: Any = None
+        try:
+            request = json.loads(line, parse_constant=_refuse_constant)
+        except (ValueError, RecursionError) as exc:  # not JSON (NaN and Infinity are not)
+            return _dump(_error(None, "bad-request", f"the request is not JSON: {exc}")), True
+        request_id = request_id_of(request)
         keep = True
         try:
-            request = json.loads(line)
-            if isinstance(request, dict):
-                request_id = request.get("id")
             result, keep = self.handle(request)
             response: dict[str, Any] = {"id": request_id, "ok": True, "result": result}
         except Rejected as exc:
             response = _error(request_id, "rejected", exc.message, exc.rule_id)
         except Unsupported as exc:
             response = _error(request_id, "unsupported", str(exc))
-        except (BadRequest, json.JSONDecodeError) as exc:
-            response = _error(request_id, "bad-request", f"{type(exc).__name__}: {exc}")
+        except BadRequest as exc:
+            response = _error(request_id, "bad-request", str(exc))
         except Exception as exc:  # the implementation failed: say so, keep serving
             traceback.print_exc(file=sys.stderr)
             response = _error(request_id, "internal", f"{type(exc).__name__}: {exc}")
         try:
-            text = json.dumps(response, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+            text = _dump(response)
         except (TypeError, ValueError) as exc:
-            text = json.dumps(_error(request_id, "internal", f"result is not JSON: {exc}"))
+            text = _dump(_error(request_id, "internal", f"result is not JSON: {exc}"))
         return text, keep
 
 
-def _error(request_id: Any, kind: str, message: str, rule: str | None = None) -> dict[str, Any]:
+def request_id_of(request: Any) -> int | None:
+    """Return the request's id if it is one the protocol allows (a non-negative integer)."""
+    value = request.get("id") if isinstance(request, dict) else None
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return None
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _dump(response: dict[str, Any]) -> str:
+    return json.dumps(response, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+
+
+def _error(
+    request_id: int | None, kind: str, message: str, rule: str | None = None
+) -> dict[str, Any]:
     return {
         "id": request_id,
         "ok": False,
