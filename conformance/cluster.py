@@ -1,4 +1,5 @@
-"""An exact, scripted cluster: FIFO delivery under the test's control, timers fired on demand.
+"""An exact, scripted cluster: FIFO delivery under the test's control, timers fired on demand
+(the node layer's :class:`aethel.node.virtual.FifoCluster`).
 
 The simulator (:mod:`conformance.mixed`) runs realistic networks; this runs the few scenarios
 that need a precise interleaving (lose the leader after everyone prepared, feed one replica a
@@ -9,107 +10,31 @@ chosen message sequence). Nodes are the implementation's replicas (through
 from __future__ import annotations
 
 import random
-from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, cast
 
-from aethel.consensus.events import (
-    Broadcast,
-    Committed,
-    EvidenceFound,
-    Output,
-    RequestSync,
-    Send,
-    SetTimer,
-    Timer,
-)
 from aethel.consensus.ledger import LedgerExecutor, LedgerValidator, StateRepository, make_genesis
-from aethel.consensus.messages import Message
 from aethel.consensus.replica import Mode, Replica, ReplicaConfig, Services
 from aethel.consensus.signing import DirectSignatureChecker, KeySigner
 from aethel.consensus.stores import MemoryChainStore
 from aethel.consensus.validators import Validator, ValidatorSet, make_validator_keys
 from aethel.consensus.workload import TransferWorkload
+from aethel.node.virtual import FifoCluster
 from conformance.adapters.api import Implementation
 from conformance.adapters.reference_replica import genesis_to_json
 from conformance.mixed import ImplReplica
 
 
-@dataclass
-class Cluster:
-    """n replicas joined by an in-memory FIFO network."""
+@dataclass(kw_only=True)
+class Cluster(FifoCluster):
+    """n replicas on the node layer's FIFO network (1 ms per delivery)."""
 
-    nodes: dict[str, Any]
     validators: ValidatorSet
     repository: StateRepository
     workload: TransferWorkload
     impl_ids: list[str]
     executor: LedgerExecutor
     block_validator: LedgerValidator
-    #: Deliver every message twice (a duplicating network).
-    duplicate: bool = False
-    queue: deque[tuple[str, str, Message | Timer]] = field(default_factory=deque)
-    commits: dict[str, list[Committed]] = field(default_factory=dict)
-    evidence: list[tuple[str, EvidenceFound]] = field(default_factory=list)
-    timers: dict[str, SetTimer] = field(default_factory=dict)
-    syncs: list[tuple[str, RequestSync]] = field(default_factory=list)
-    down: set[str] = field(default_factory=set)
-    now: int = 0
-
-    def route(self, source: str, outputs: list[Output]) -> None:
-        for out in outputs:
-            copies = 2 if self.duplicate else 1
-            if isinstance(out, Send):
-                self.queue.extend([(source, out.to, out.message)] * copies)
-            elif isinstance(out, Broadcast):
-                for target in self.nodes:
-                    if target != source:
-                        self.queue.extend([(source, target, out.message)] * copies)
-            elif isinstance(out, Committed):
-                self.commits.setdefault(source, []).append(out)
-            elif isinstance(out, EvidenceFound):
-                self.evidence.append((source, out))
-            elif isinstance(out, SetTimer):
-                if out.timer.kind == "propose":
-                    self.queue.append((source, source, out.timer))
-                else:
-                    self.timers[source] = out
-            elif isinstance(out, RequestSync):
-                self.syncs.append((source, out))
-
-    def start(self) -> None:
-        for name, node in self.nodes.items():
-            self.route(name, node.start(self.now))
-
-    def step(self) -> None:
-        """Deliver the first queued message (or propose timer)."""
-        source, target, item = self.queue.popleft()
-        if target in self.down or source in self.down:
-            return
-        self.now += 1_000_000
-        node = self.nodes[target]
-        if isinstance(item, Timer):
-            self.route(target, node.on_timer(item, self.now))
-        else:
-            self.route(target, node.on_message(item, self.now))
-
-    def run(self, max_steps: int = 200_000) -> None:
-        steps = 0
-        while self.queue and steps < max_steps:
-            self.step()
-            steps += 1
-
-    def fire_timers(self) -> None:
-        """Fire every pending view timer (a view timeout at every live node)."""
-        pending, self.timers = self.timers, {}
-        for name, timer in sorted(pending.items()):
-            if name in self.down:
-                continue
-            self.now = max(self.now, timer.deadline)
-            self.route(name, self.nodes[name].on_timer(timer.timer, self.now))
-
-    def committed_heights(self, name: str) -> list[int]:
-        return [c.height for c in self.commits.get(name, [])]
 
 
 def make_cluster(
@@ -158,4 +83,13 @@ def make_cluster(
             nodes[name] = Replica(
                 KeySigner(name, key), validators, services, ReplicaConfig(mode=cast(Mode, mode))
             )
-    return Cluster(nodes, validators, repository, workload, impl_ids, executor, validator)
+    return Cluster(
+        nodes=nodes,
+        hop_ns=1_000_000,
+        validators=validators,
+        repository=repository,
+        workload=workload,
+        impl_ids=impl_ids,
+        executor=executor,
+        block_validator=validator,
+    )

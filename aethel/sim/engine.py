@@ -28,19 +28,18 @@ from typing import Any
 
 from aethel.consensus.block import ProofBlock
 from aethel.consensus.events import (
-    Broadcast,
     Committed,
     EvidenceFound,
+    Log,
     Output,
     RequestSync,
-    Send,
-    SetTimer,
     Timer,
 )
 from aethel.consensus.interfaces import ChainStore
 from aethel.consensus.messages import CommitCertificate, Message, NewView, PrePrepare
 from aethel.consensus.replica import Replica
 from aethel.consensus.stores import MemoryChainStore
+from aethel.node.shell import Shell, adopt_sync, latest_certificate
 from aethel.sim.cpu import CpuModel
 from aethel.sim.faults import FaultPlan, Partition
 from aethel.sim.network import NetworkModel
@@ -74,11 +73,13 @@ class SimNode:
         "cpu_free",
         "epoch",
         "honest",
+        "host",
         "index",
         "make_replica",
         "region",
         "replica",
         "rng",
+        "shell",
         "store",
         "up",
         "up_free",
@@ -99,6 +100,66 @@ class SimNode:
         self.replica: Replica | None = None
         self.store: ChainStore = MemoryChainStore()
         self.make_replica: Callable[[ChainStore, bool, bool], Replica] | None = None
+        #: Set by the engine: this node's host and the shell that routes its outputs.
+        self.host: SimHost
+        self.shell: Shell
+
+
+class SimHost:
+    """The simulated environment of one node, as its :class:`~aethel.node.shell.Shell` sees it.
+
+    ``time`` is when the node's CPU finished the work whose outputs are being routed; sends
+    queue on the node's uplink from then, timers are set no earlier.
+    """
+
+    __slots__ = ("engine", "node", "time")
+
+    def __init__(self, engine: Engine, node: SimNode) -> None:
+        self.engine = engine
+        self.node = node
+        self.time = 0
+
+    def send(self, to: str, message: Message) -> None:
+        """Send to every node holding validator id ``to`` (a twin shares its validator's)."""
+        node = self.node
+        for target in self.engine.addresses.get(to, ()):
+            if target != node.index:
+                self.engine.send(node, target, message, self.time)
+
+    def loopback(self, message: Message) -> None:
+        """A message to oneself arrives at once, at no cost (spec/performance.md)."""
+        self.engine.push(self.time, DELIVER, self.node.index, message, None)
+
+    def broadcast(self, message: Message) -> None:
+        """Send to every other node (directly or through relay trees)."""
+        self.engine.broadcast(self.node, message, self.time)
+
+    def set_timer(self, timer: Timer, deadline: int) -> None:
+        """Fire ``timer`` at ``deadline`` unless the node restarts first (its epoch changes)."""
+        node = self.node
+        self.engine.push(max(deadline, self.time), TIMER, node.index, timer, node.epoch)
+
+    def committed(self, out: Committed) -> None:
+        """Record the commit."""
+        self.engine._record_commit(self.node, out, self.time)
+
+    def evidence(self, out: EvidenceFound) -> None:
+        """Record the evidence (and count it in the node's metrics, if observed)."""
+        engine = self.engine
+        engine.evidence.append((self.node.index, out))
+        observer = engine.metrics.get(self.node.index)
+        if observer is not None:
+            observer.on_evidence(out)
+
+    def request_sync(self, out: RequestSync) -> None:
+        """Start fetching the state the certificate vouches for."""
+        self.engine._start_sync(self.node, out.certificate, self.time)
+
+    def log(self, out: Log) -> None:
+        """Count the log line by level and event."""
+        logs = self.engine.logs
+        key = f"{out.level}:{out.event}"
+        logs[key] = logs.get(key, 0) + 1
 
 
 class Engine:
@@ -135,6 +196,8 @@ class Engine:
         self.addresses: dict[str, list[int]] = {}
         for node in nodes:
             self.addresses.setdefault(node.validator_id, []).append(node.index)
+            node.host = SimHost(self, node)
+            node.shell = Shell(node.validator_id, node.host)
         self.commits: list[CommitRecord] = []
         self.evidence: list[tuple[int, EvidenceFound]] = []
         self.proposals: dict[int, int] = {}
@@ -253,31 +316,8 @@ class Engine:
         behaviour = node.behaviour
         if behaviour is not None:
             outputs = behaviour.filter_outputs(self, node, outputs, time)
-        for out in outputs:
-            if isinstance(out, Send):
-                if out.to == node.validator_id:
-                    # A message to oneself arrives at once, at no cost (spec/performance.md).
-                    self.push(time, DELIVER, node.index, out.message, None)
-                    continue
-                for target in self.addresses.get(out.to, ()):
-                    if target != node.index:
-                        self.send(node, target, out.message, time)
-            elif isinstance(out, Broadcast):
-                self.broadcast(node, out.message, time)
-            elif isinstance(out, SetTimer):
-                self.push(max(out.deadline, time), TIMER, node.index, out.timer, node.epoch)
-            elif isinstance(out, Committed):
-                self._record_commit(node, out, time)
-            elif isinstance(out, EvidenceFound):
-                self.evidence.append((node.index, out))
-                observer = self.metrics.get(node.index)
-                if observer is not None:
-                    observer.on_evidence(out)
-            elif isinstance(out, RequestSync):
-                self._start_sync(node, out.certificate, time)
-            else:
-                key = f"{out.level}:{out.event}"
-                self.logs[key] = self.logs.get(key, 0) + 1
+        node.host.time = time
+        node.shell.route(outputs)
 
     def _record_commit(self, node: SimNode, out: Committed, time: int) -> None:
         record = CommitRecord(
@@ -394,15 +434,7 @@ class Engine:
     def _latest_certificate(self, node: SimNode) -> CommitCertificate | None:
         """Return the highest commit certificate a live peer holds (what a starting node asks
         its peers for; the replica verifies it before adopting anything)."""
-        best = None
-        for peer in self.nodes:
-            if peer is node or not peer.up:
-                continue
-            latest = peer.store.latest()
-            certificate = None if latest is None else latest.certificate
-            if certificate is not None and (best is None or certificate.height > best.height):
-                best = certificate
-        return best
+        return latest_certificate(peer.store for peer in self.nodes if peer is not node and peer.up)
 
     def _start_sync(self, node: SimNode, certificate: CommitCertificate | None, time: int) -> None:
         if certificate is None:
@@ -446,9 +478,7 @@ class Engine:
         assert node.replica is not None
         # The replica checks the chain to the certificate before the snapshot is installed
         # (R3.1): a refused sync leaves the store as it was.
-        if not node.replica.check_sync(certificate, block, links):
-            node.store.install_snapshot(certificate, block)
-        outputs = node.replica.on_sync_completed(certificate, block, start, links)
+        outputs = adopt_sync(node.replica, node.store, certificate, block, links, start)
         end = start + self.meter.ns
         node.cpu_free = end
         self.emit(node, outputs, end)
@@ -461,4 +491,14 @@ def _tag(message: Message) -> int:
     return int.from_bytes(message.digest[:7], "big") ^ (message.height << 8)  # type: ignore[union-attr]
 
 
-__all__ = ["CONTROL", "DELIVER", "SYNC", "TIMER", "CommitRecord", "Engine", "Partition", "SimNode"]
+__all__ = [
+    "CONTROL",
+    "DELIVER",
+    "SYNC",
+    "TIMER",
+    "CommitRecord",
+    "Engine",
+    "Partition",
+    "SimHost",
+    "SimNode",
+]

@@ -30,12 +30,11 @@ from typing import Any
 from aethel.consensus.block import GENESIS_PARENT, ProofBlock
 from aethel.consensus.catchup import collect_chain_links
 from aethel.consensus.events import (
-    Broadcast,
     Committed,
     EvidenceFound,
+    Log,
     Output,
     RequestSync,
-    Send,
     SetTimer,
     Timer,
 )
@@ -53,6 +52,7 @@ from aethel.consensus.validators import Validator, ValidatorSet, make_validator_
 from aethel.consensus.workload import TransferWorkload
 from aethel.encoding import sha256
 from aethel.errors import ProtocolViolation
+from aethel.node.shell import Shell, adopt_sync, find_certified_block, latest_certificate
 from aethel.proofs.model import Outcome, Proof, proof_from_json, sign_proof
 from aethel.proofs.verifier import VerificationResult, verify_proof
 from aethel.state.transitions import Genesis
@@ -109,6 +109,50 @@ class MemoVerifier:
         return result
 
 
+class _MachineHost:
+    """One node's side of the machine's network: what its shell routes to."""
+
+    __slots__ = ("cluster", "name")
+
+    def __init__(self, cluster: Cluster, name: str) -> None:
+        self.cluster = cluster
+        self.name = name
+
+    def send(self, to: str, message: Message) -> None:
+        self.cluster.witness.on_sent(self.name, message)
+        self.cluster.in_flight.append(Envelope(self.name, to, message))
+
+    def loopback(self, message: Message) -> None:
+        self.send(self.name, message)
+
+    def broadcast(self, message: Message) -> None:
+        self.cluster.witness.on_sent(self.name, message)
+        for target in NAMES:
+            if target != self.name:
+                self.cluster.in_flight.append(Envelope(self.name, target, message))
+
+    def set_timer(self, timer: Timer, deadline: int) -> None:
+        if timer.kind == "propose":
+            self.cluster.in_flight.append(Envelope(self.name, self.name, timer))
+        else:
+            self.cluster.timers[self.name] = SetTimer(timer, deadline)
+
+    def committed(self, out: Committed) -> None:
+        self.cluster.commits.setdefault(self.name, []).append(out)
+        self.cluster.history.append(
+            (self.name, out.height, out.block.digest, out.certificate.post_root)
+        )
+
+    def evidence(self, out: EvidenceFound) -> None:
+        self.cluster.evidence.append(out)
+
+    def request_sync(self, out: RequestSync) -> None:
+        self.cluster._sync(self.name, out)
+
+    def log(self, out: Log) -> None:
+        """Log lines are not part of the model."""
+
+
 @dataclass
 class Cluster:
     """Replicas, their stores, the messages in flight and what the replicas reported."""
@@ -136,6 +180,7 @@ class Cluster:
     history: list[tuple[str, int, bytes, bytes]] = field(default_factory=list)
     #: The VIEW-CHANGEs and NEW-VIEWs each node heard or sent (R2.6's timer rule).
     witness: ViewWitness = field(default_factory=ViewWitness)
+    shells: dict[str, Shell] = field(default_factory=dict, repr=False)
 
     # ------------------------------------------------------------------ plumbing
 
@@ -192,54 +237,30 @@ class Cluster:
         return self.validators.with_stakes(dict(self.repository.get(state_root).stakes))
 
     def route(self, source: str, outputs: list[Output]) -> None:
-        """Turn a replica's outputs into messages in flight, timers and records."""
-        for out in outputs:
-            if isinstance(out, Send | Broadcast):
-                self.witness.on_sent(source, out.message)
-            if isinstance(out, Send):
-                self.in_flight.append(Envelope(source, out.to, out.message))
-            elif isinstance(out, Broadcast):
-                for target in NAMES:
-                    if target != source:
-                        self.in_flight.append(Envelope(source, target, out.message))
-            elif isinstance(out, SetTimer):
-                if out.timer.kind == "propose":
-                    self.in_flight.append(Envelope(source, source, out.timer))
-                else:
-                    self.timers[source] = out
-            elif isinstance(out, Committed):
-                self.commits.setdefault(source, []).append(out)
-                self.history.append(
-                    (source, out.height, out.block.digest, out.certificate.post_root)
-                )
-            elif isinstance(out, EvidenceFound):
-                self.evidence.append(out)
-            elif isinstance(out, RequestSync):
-                self._sync(source, out)
+        """Turn a replica's outputs into messages in flight, timers and records (through the
+        node layer's one shell)."""
+        shell = self.shells.get(source)
+        if shell is None:
+            shell = self.shells[source] = Shell(source, _MachineHost(self, source))
+        shell.route(outputs)
 
     def _sync(self, name: str, request: RequestSync) -> None:
         """Serve a state sync from any store that committed the certified block (R3.1); with no
         certificate named, serve the highest certificate an honest store holds."""
         cert = request.certificate
         if cert is None:
-            latest = [self.stores[n].latest() for n in HONEST if n != name]
-            known = [c for c in latest if c is not None and c.certificate is not None]
-            if not known:
+            cert = latest_certificate(self.stores[n] for n in HONEST if n != name)
+            if cert is None:
                 return
-            cert = max(known, key=lambda c: c.height).certificate
-            assert cert is not None
         if cert.post_root not in self.repository:
             return  # no spec transition reaches that state: the safety checks report it
-        blocks = [self.stores[other].get_block(cert.height) for other in NAMES]
-        found = next((b for b in blocks if b is not None and b.digest == cert.digest), None)
+        found = find_certified_block((self.stores[other] for other in NAMES), cert)
         links = self._chain_links(name, cert.height)
         if found is not None and links is not None:
             # The replica checks each certificate by its own height's set along the chain
             # (R2.3, R3.1); the snapshot is installed only once it accepts.
-            certificate, block, now = cert, found, self.now
-            if not self.replicas[name].check_sync(certificate, block, links):
-                self.stores[name].install_snapshot(cert, found)
-            self.call(name, lambda r: r.on_sync_completed(certificate, block, now, links))
+            certificate, block, now, store = cert, found, self.now, self.stores[name]
+            self.call(name, lambda r: adopt_sync(r, store, certificate, block, links, now))
 
     def _chain_links(
         self, name: str, target: int

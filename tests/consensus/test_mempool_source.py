@@ -8,13 +8,13 @@ import pytest
 
 from aethel.consensus.events import Committed, Send, SetTimer
 from aethel.consensus.ledger import LedgerExecutor, LedgerValidator, StateRepository, make_genesis
-from aethel.consensus.mempool_source import MempoolSource
 from aethel.consensus.replica import Replica, ReplicaConfig, Services
 from aethel.consensus.signing import DirectSignatureChecker, KeySigner
 from aethel.consensus.stores import MemoryChainStore
 from aethel.consensus.validators import Validator, ValidatorSet, make_validator_keys
 from aethel.encoding import KeyPair, to_hex
 from aethel.monitoring.metrics import NodeMetrics
+from aethel.node.mempool_source import MempoolSource
 from aethel.proofs.judge import Account, Judge
 from aethel.proofs.mempool import Mempool
 from aethel.proofs.model import proof_from_json, sign_transfer

@@ -12,7 +12,6 @@ from rich.console import Console
 
 from aethel.consensus.events import Committed, Send, SetTimer
 from aethel.consensus.ledger import LedgerExecutor, LedgerValidator, StateRepository, make_genesis
-from aethel.consensus.mempool_source import MempoolSource
 from aethel.consensus.messages import Prepare
 from aethel.consensus.replica import Replica, ReplicaConfig, Services
 from aethel.consensus.signing import DirectSignatureChecker, KeySigner
@@ -22,6 +21,7 @@ from aethel.encoding import KeyPair, sha256, to_hex
 from aethel.monitoring.accuracy import ACCURACY_MIN_VERDICTS
 from aethel.monitoring.health import health_to_json, render_node_health
 from aethel.monitoring.node import NodeMonitor
+from aethel.node.mempool_source import MempoolSource
 from aethel.proofs.judge import Account, Judge
 from aethel.proofs.mempool import Mempool
 from aethel.proofs.model import sign_transfer

@@ -17,13 +17,13 @@ from aethel.consensus.ledger import (
     make_genesis,
     parse_block_items,
 )
-from aethel.consensus.mempool_source import MempoolSource
 from aethel.consensus.replica import Replica, ReplicaConfig, Services
 from aethel.consensus.signing import DirectSignatureChecker, KeySigner
 from aethel.consensus.stores import MemoryChainStore
 from aethel.consensus.validators import Validator, ValidatorSet, make_validator_keys
 from aethel.encoding import JSONValue, KeyPair, to_hex
 from aethel.errors import UsageError
+from aethel.node.mempool_source import MempoolSource
 from aethel.proofs.judge import Account, Judge
 from aethel.proofs.mempool import MAX_CAPACITY, Mempool
 from aethel.proofs.model import (
