@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from enum import StrEnum
 
 from aethel.arith import Num, floor_div, minimum
-from aethel.errors import UsageError
+from aethel.errors import ProtocolViolation, UsageError
 
 #: Base units minted per unit of proof difficulty (R1.2).
 REWARD_PER_DIFFICULTY = 10
@@ -41,9 +41,21 @@ SLASH_PERCENT = {
 }
 
 
-def _require_natural(name: str, value: int) -> None:
+class SplitError(ProtocolViolation, UsageError):
+    """A reward split the spec does not define (R1.3): no member, a negative amount, or S = 0.
+
+    A :class:`ProtocolViolation` naming R1.3 for input from a peer or an implementation under
+    test, and a :class:`UsageError` for local callers (the transition forfeits such a reward
+    instead of splitting it).
+    """
+
+
+def _require_natural(name: str, value: int, rule_id: str | None = None) -> None:
     if type(value) is not int or value < 0:
-        raise UsageError(f"{name} must be a non-negative int, got {value!r}")
+        message = f"{name} must be a non-negative int, got {value!r}"
+        if rule_id is not None:
+            raise SplitError(rule_id, message)
+        raise UsageError(message)
 
 
 def proof_reward_formula(difficulty: Num) -> Num:
@@ -99,17 +111,18 @@ def compute_reward_split(
 
     Each member gets ``floor(reward * stake / total)``; the rounding remainder goes to the
     proposer (who need not be a member). The shares always sum exactly to ``reward``. Members
-    with zero share are still listed.
+    with zero share are still listed, and so is the proposer. Raises :class:`SplitError` (R1.3)
+    for a certificate without members, a negative amount or members holding no stake.
     """
-    _require_natural("reward", reward)
+    _require_natural("reward", reward, "R1.3")
     if not member_stakes:
-        raise UsageError("a commit certificate has at least one member")
+        raise SplitError("R1.3", "a commit certificate has at least one member")
     total = 0
     for validator, stake in member_stakes.items():
-        _require_natural(f"stake of {validator}", stake)
+        _require_natural(f"stake of {validator}", stake, "R1.3")
         total += stake
     if total == 0:
-        raise UsageError("certificate members hold no stake")
+        raise SplitError("R1.3", "certificate members hold no stake: the reward is forfeited")
     shares = {
         v: member_share_formula(reward, stake, total) for v, stake in sorted(member_stakes.items())
     }

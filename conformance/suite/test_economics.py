@@ -77,7 +77,8 @@ def test_reward_split_is_exact_integer_and_by_stake(
     expect_equal(shares, expected, "shares")
 
 
-@pytest.mark.req("P3")
+@pytest.mark.req("P3", "R1.3")
+@pytest.mark.rejects("R1.3")
 @pytest.mark.parametrize(
     ("case", "reward", "members"),
     [
@@ -91,7 +92,9 @@ def test_reward_split_is_exact_integer_and_by_stake(
 def test_reward_split_rejects_impossible_input(
     economics_api: EconomicsAPI, case: str, reward: int, members: dict[str, int]
 ) -> None:
-    expect_rejected(lambda: economics_api.reward_split(reward, members, "a"), case)
+    """The split is defined for a certificate with members holding stake (S > 0): the others are
+    refused naming R1.3 (a transition forfeits such a reward without splitting it)."""
+    expect_rejected(lambda: economics_api.reward_split(reward, members, "a"), case, rule="R1.3")
 
 
 @pytest.mark.req("R4.2")
@@ -121,8 +124,12 @@ def test_slashing_is_floor_of_rate(economics_api: EconomicsAPI, stake: int, offe
 
 
 @pytest.mark.req("R4.2")
+@pytest.mark.rejects("R4.2")
 def test_unknown_offence_is_rejected(economics_api: EconomicsAPI) -> None:
-    expect_rejected(lambda: economics_api.slash_amount(10_000, "offline"), "offence 'offline'")
+    """Being offline is no offence (R4.6): slashing for it is refused naming R4.2."""
+    expect_rejected(
+        lambda: economics_api.slash_amount(10_000, "offline"), "offence 'offline'", rule="R4.2"
+    )
 
 
 @pytest.mark.req("R4.3")
