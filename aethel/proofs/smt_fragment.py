@@ -101,22 +101,21 @@ class _Scope:
             return
         if not node:
             raise SmtSyntaxError(RULE, "empty list in a term")
-        head = node[0]
-        if isinstance(head, list):
+        if isinstance(node[0], list):
             raise _forbidden("indexed or qualified function heads are outside the fragment")
+        head = _name(node[0], "the head of a term")
         if head in OPERATORS:
             if len(node) < 2:
                 raise SmtSyntaxError(RULE, f"{head!r} needs arguments")
             for argument in node[1:]:
                 self.check_term(argument, bound)
         elif head in BINDERS:
-            self._check_binder(node, bound)
+            self._check_binder(head, node, bound)
         elif head == "!":
             self._check_annotation(node, bound)
         else:
-            name = _name(head, "a function")
-            if self.functions.get(name, 0) < 1 or name in bound:
-                raise _forbidden(f"function {name[:40]!r} is not declared or not in the fragment")
+            if self.functions.get(head, 0) < 1 or head in bound:
+                raise _forbidden(f"function {head[:40]!r} is not declared or not in the fragment")
             for argument in node[1:]:
                 self.check_term(argument, bound)
 
@@ -135,8 +134,7 @@ class _Scope:
             return
         raise _forbidden(f"symbol {name[:40]!r} is not declared or not in the fragment")
 
-    def _check_binder(self, node: list[Node], bound: frozenset[str]) -> None:
-        head = node[0]
+    def _check_binder(self, head: str, node: list[Node], bound: frozenset[str]) -> None:
         if len(node) != 3 or not isinstance(node[1], list) or not node[1]:
             raise SmtSyntaxError(RULE, f"{head} needs a non-empty binding list and a body")
         names = []
@@ -176,7 +174,7 @@ class _Scope:
                 _name(value, f"the value of {keyword}")
 
     def process_command(self, command: list[Node]) -> None:
-        head = command[0]
+        head = _name(command[0], "a command name")
         size = len(command)
         if head == "assert":
             if size != 2:
@@ -197,7 +195,9 @@ class _Scope:
             self.check_sort(command[3])
             self.functions[name] = len(command[2])
         elif head == "define-fun":
-            if size != 5 or command[2] != []:
+            if size != 5 or not isinstance(command[2], list):
+                raise SmtSyntaxError(RULE, "(define-fun NAME () SORT TERM) expected")
+            if command[2]:
                 raise _forbidden(
                     "only (define-fun NAME () SORT TERM) without parameters is allowed"
                 )
@@ -206,9 +206,13 @@ class _Scope:
             self.check_term(command[4], frozenset())
             self.functions[name] = 0
         elif head == "declare-sort":
-            if size != 3 or command[2] != "0":
+            arity = command[2] if size == 3 else None
+            if not isinstance(arity, str) or not arity.isdigit():
                 raise SmtSyntaxError(RULE, "(declare-sort NAME 0) expected")
-            self.sorts.add(_declared_name(command[1]))
+            name = _declared_name(command[1])
+            if arity != "0":
+                raise _forbidden(f"sort {name[:40]!r} of arity {arity[:20]}: parametric sorts")
+            self.sorts.add(name)
         else:  # the tokenizer admits only the commands above
             raise _forbidden(f"command {str(head)[:40]!r}")
 

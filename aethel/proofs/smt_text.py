@@ -141,9 +141,11 @@ def _check_atom_lengths(tokens: list[str], limits: SmtLimits) -> None:
         if token in _PARENS:
             continue
         kind = _kind(token)
-        if kind in ("symbol", "quoted", "keyword") and len(token) > limits.max_symbol_length:
+        # A quoted symbol's length is that of its name, without the bars (|x| is x).
+        length = len(token) - 2 if kind == "quoted" else len(token)
+        if kind in ("symbol", "quoted", "keyword") and length > limits.max_symbol_length:
             raise SmtLimitError(
-                RULE, f"symbol of {len(token)} characters exceeds {limits.max_symbol_length}"
+                RULE, f"symbol of {length} characters exceeds {limits.max_symbol_length}"
             )
         if kind == "literal" and len(token) > limits.max_literal_length:
             raise SmtLimitError(
@@ -182,23 +184,31 @@ def check_smt_text(text: str, limits: SmtLimits = LIMITS) -> None:
     commands = _build_tree(tokens, limits)
     for command in commands:
         head = command[0] if command else None
-        if isinstance(head, str) and head in ALLOWED_COMMANDS:
-            continue
-        if not isinstance(head, str) or _kind(head) != "symbol":
+        if not isinstance(head, str) or _kind(head) not in ("symbol", "quoted"):
             raise SmtSyntaxError(RULE, "every command must start with a command name")
-        raise ForbiddenCommandError(
-            RULE,
-            f"command {head[:40]!r} is not allowed; accepted: "
-            + ", ".join(sorted(ALLOWED_COMMANDS)),
-        )
+        name = _symbol(head)
+        if name not in ALLOWED_COMMANDS:
+            raise ForbiddenCommandError(
+                RULE,
+                f"command {name[:40]!r} is not allowed; accepted: "
+                + ", ".join(sorted(ALLOWED_COMMANDS)),
+            )
     distinct = set(tokens)
     if len(distinct) > limits.max_symbols:
-        symbols = [t for t in distinct if t not in _PARENS and _kind(t) in ("symbol", "quoted")]
+        # |x| and x are one symbol: count the names, not their spellings.
+        symbols = {
+            _symbol(t) for t in distinct if t not in _PARENS and _kind(t) in ("symbol", "quoted")
+        }
         if len(symbols) > limits.max_symbols:
             raise SmtLimitError(
                 RULE, f"{len(symbols)} distinct symbols exceed {limits.max_symbols}"
             )
     check_commands(commands)
+
+
+def _symbol(token: str) -> str:
+    """Return the name a simple or quoted symbol token denotes (``|x|`` and ``x`` are one)."""
+    return token[1:-1] if token[0] == "|" else token
 
 
 def _build_tree(tokens: list[str], limits: SmtLimits) -> list[list[Node]]:

@@ -22,6 +22,9 @@ ACCEPTED = [
     "(declare-const x Int)(assert (! (> x 0) :named positive))",
     "(declare-const |x y| Int)(declare-const |z| Int)(assert (> |x y| z))",
     "(declare-const x Int)(assert (let ((x true)) x))",  # a binder shadows a constant
+    # |x| and x are one symbol everywhere: in names, sorts, operators, binders and commands.
+    "(|declare-const| |x| |Int|)(|assert| (|and| (|>| x 0) (|forall| ((|y| Int)) (> y |y|))))",
+    "(declare-const |x| Int)(assert (|!| (|let| ((|y| x)) (> |y| 0)) :named |n|))",
 ]
 
 
@@ -59,6 +62,8 @@ FORBIDDEN = {
     "bad-attribute": "(declare-const x Int)(assert (! (> x 0) :no-pattern x))",
     "keyword-atom": "(declare-const x Int)(assert (= x :k))",
     "parametric-declared-sort": "(declare-sort U 0)(declare-const x (U Int))(assert true)",
+    "sort-of-arity-1": "(declare-sort U 1)(assert true)",
+    "quoted-operator-declared": "(declare-fun |and| (Bool Bool) Bool)(assert true)",
 }
 
 
@@ -76,8 +81,9 @@ MALFORMED = [
     "(declare-const x)",
     "(declare-const 5 Int)",
     "(declare-fun f Int Int)",
-    "(declare-sort U 1)",
     "(declare-sort U)",
+    "(declare-sort U x)",
+    "(define-fun c Int 1)",
     "(declare-const x Int)(assert (let () x))",
     "(declare-const x Int)(assert (let ((y)) x))",
     "(assert (forall ((y Int)) ))",
