@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from aethel.consensus.block import ProofBlock
@@ -150,7 +150,6 @@ def _chain() -> SlashedChain:
 
 
 @pytest.mark.req("N6", "R1.1", "R1.5")
-@settings(max_examples=25)
 @given(text=any_smt_text)
 @example(text="(declare-const x Int)(assert (! x (x) :named))")  # the TypeError of issue 13
 def test_an_honest_replica_refuses_a_proposal_with_a_hostile_text_and_keeps_working(
