@@ -1,4 +1,4 @@
-"""``aethel-conformance spec``: print the catalog and its test coverage."""
+"""``aethel-conformance spec``: print the catalog, its test coverage and its negative space."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from aethel.catalog import Catalog, CatalogError, load_catalog
+from conformance import negative_space
 
 app = typer.Typer(help="The spec catalog: list it, check its test coverage.", no_args_is_help=True)
 console = Console()
@@ -114,7 +115,9 @@ def coverage_command(
 ) -> None:
     """List every ID with the tests that cite it; fail if one has neither a test nor a waiver.
 
-    A waiver on an ID that has tests is stale and also fails: remove it from the catalog.
+    A waiver on an ID that has tests is stale and also fails: remove it from the catalog. It
+    also fails while a rule with refusal sentences has no must-reject case, a refusal sentence
+    belongs to no rule, or spec/negative-space.toml is out of date (``spec negative-space``).
     """
     catalog = _catalog_or_exit()
     chosen = paths or [p for p in DEFAULT_TEST_PATHS if Path(p).exists()]
@@ -146,8 +149,72 @@ def coverage_command(
         f"{counts['missing']} missing, {counts['stale-waiver']} stale waivers"
     )
     print(summary, file=sys.stderr if as_json else sys.stdout)
-    if counts["missing"] or counts["stale-waiver"]:
+    gaps = _negative_space_gaps(catalog)
+    if counts["missing"] or counts["stale-waiver"] or gaps:
         for row in rows:
             if row.status in ("missing", "stale-waiver"):
                 print(f"  {row.status}: {row.rule_id}", file=sys.stderr)
+        for line in gaps:
+            print(f"  negative space: {line}", file=sys.stderr)
+        raise typer.Exit(1)
+
+
+def _negative_space_gaps(catalog: Catalog) -> list[str]:
+    """Print the negative-space summary; return one line per gap (empty: complete)."""
+    try:
+        space = negative_space.compute(catalog)
+    except RuntimeError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    gaps = negative_space.describe_missing(space)
+    covered = len(space.rules) - len(space.missing())
+    print(
+        f"negative space: {len(space.rules)} rules with refusal sentences, {covered} with a "
+        f"must-reject case, {len(space.missing())} without; "
+        f"{len(space.unattributed)} sentences without a rule",
+        file=sys.stderr,
+    )
+    record = negative_space.record_path()
+    if not record.exists() or record.read_text(encoding="utf-8") != negative_space.render(space):
+        gaps.append(f"{record.name} is out of date: run `{negative_space.WRITE_COMMAND}`")
+    return gaps
+
+
+@app.command("negative-space")
+def negative_space_command(
+    write: Annotated[
+        bool, typer.Option("--write", help=f"write spec/{negative_space.RECORD_NAME}")
+    ] = False,
+) -> None:
+    """List each rule's refusal sentences and must-reject cases; fail on a gap.
+
+    A refusal sentence says input is refused, rejected or invalid, or what must not happen; its
+    rule needs a conformance case marked ``@pytest.mark.rejects``. ``--write`` records the
+    mapping in spec/negative-space.toml (a test fails when that file is out of date).
+    """
+    catalog = _catalog_or_exit()
+    try:
+        space = negative_space.compute(catalog)
+    except RuntimeError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    if write:
+        negative_space.record_path().write_text(negative_space.render(space), encoding="utf-8")
+        print(f"wrote {negative_space.record_path()}")
+    table = Table(title="Negative space: refusal sentences and must-reject cases, by rule")
+    for column in ("id", "sentences", "must-reject cases"):
+        table.add_column(column)
+    for rule in space.rules:
+        cases = "\n".join(rule.must_reject) or "[red]none[/red]"
+        table.add_row(rule.rule_id, str(len(rule.sentences)), cases)
+    console.print(table)
+    gaps = negative_space.describe_missing(space)
+    for line in gaps:
+        print(f"  {line}", file=sys.stderr)
+    missing = len(space.missing())
+    print(
+        f"{len(space.rules)} rules with refusal sentences: {len(space.rules) - missing} with a "
+        f"must-reject case, {missing} without; {len(space.unattributed)} sentences without a rule"
+    )
+    if gaps:
         raise typer.Exit(1)

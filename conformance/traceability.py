@@ -7,7 +7,8 @@
 * Collection fails when a test cites an ID the catalog does not have (a typo must not pass as
   coverage), or a ``req`` marker has no IDs.
 * ``--req-map PATH`` writes ``{rule_id: [test node ids]}`` after collection; ``aethel-conformance
-  spec coverage`` reads it.
+  spec coverage`` reads it. ``--rejects-map PATH`` writes the same for ``rejects`` markers (the
+  must-reject cases of each rule, read by ``aethel-conformance spec negative-space``).
 
 Loaded with ``-p conformance.traceability`` (pyproject.toml's addopts does it for this repo).
 """
@@ -33,6 +34,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="PATH",
         default=None,
         help="write the rule ID -> test node IDs map of the collected tests to PATH (JSON)",
+    )
+    group.addoption(
+        "--rejects-map",
+        metavar="PATH",
+        default=None,
+        help="write the rule ID -> must-reject test node IDs map (rejects markers) to PATH (JSON)",
     )
 
 
@@ -101,3 +108,10 @@ def pytest_collection_modifyitems(
             for rule_id in cited_ids(item):
                 mapping.setdefault(rule_id, []).append(item.nodeid)
         Path(path).write_text(json.dumps(mapping, indent=1, sort_keys=True), encoding="utf-8")
+    path = config.getoption("--rejects-map")
+    if path:
+        rejects: dict[str, list[str]] = {}
+        for item in items:
+            for rule_id in rejected_ids(item):
+                rejects.setdefault(rule_id, []).append(item.nodeid)
+        Path(path).write_text(json.dumps(rejects, indent=1, sort_keys=True), encoding="utf-8")

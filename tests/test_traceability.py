@@ -200,6 +200,7 @@ def test_compute_coverage_classifies_every_id() -> None:
 def test_coverage_command_fails_on_missing_and_stale(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(spec_cli, "load_catalog", _small_catalog)
     monkeypatch.setattr(spec_cli, "collect_citations", lambda paths: CITATIONS)
+    monkeypatch.setattr(spec_cli, "_negative_space_gaps", lambda catalog: [])
     result = CliRunner().invoke(spec_cli.app, ["coverage", "tests"])
     assert result.exit_code == 1
     assert "4 IDs: 1 covered, 1 waived, 1 missing, 1 stale waivers" in result.output
@@ -211,6 +212,7 @@ def test_coverage_command_passes_when_every_id_is_covered_or_waived(
     citations = {"E1": ["t::a"], "E4": ["t::b"]}
     monkeypatch.setattr(spec_cli, "load_catalog", _small_catalog)
     monkeypatch.setattr(spec_cli, "collect_citations", lambda paths: citations)
+    monkeypatch.setattr(spec_cli, "_negative_space_gaps", lambda catalog: [])
     result = CliRunner().invoke(spec_cli.app, ["coverage", "--json", "tests"])
     assert result.exit_code == 0
     rows = json.loads(result.stdout)
