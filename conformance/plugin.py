@@ -29,7 +29,7 @@ from typing import Any
 
 import pytest
 
-from aethel.catalog import Catalog, Threshold, load_catalog
+from aethel.catalog import AREAS, Catalog, Threshold, load_catalog
 from conformance.adapters import Implementation, load_implementation
 from conformance.adapters.errors import (
     ImplementationFailure,
@@ -41,6 +41,7 @@ from conformance.capabilities import ALL as ALL_CAPABILITIES
 from conformance.checks import Divergence, Inconclusive
 from conformance.cpu_witness import FOREIGN_SHARE_LIMIT, CpuWitness
 from conformance.profiles import register_profiles
+from conformance.report.model import SCALE_SKIP_PREFIX
 from conformance.traceability import cited_ids
 
 SUITE_DIR = Path(__file__).resolve().parent / "suite"
@@ -49,7 +50,7 @@ IMPL_KEY = pytest.StashKey[Implementation]()
 UNSETTLED_KEY = pytest.StashKey[bool]()
 CASE_TIMEOUT_S = 600.0
 #: Prefix of the skip reason of a case that runs only at a larger --scale.
-SCALE_SKIP = "scale:"
+SCALE_SKIP = SCALE_SKIP_PREFIX
 
 
 class CaseTimeout(Exception):
@@ -64,6 +65,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--area", action="append", default=[], help="only cases of this spec area")
     group.addoption(
         "--capability", action="append", default=[], help="only cases needing this capability"
+    )
+    group.addoption(
+        "--case", action="append", default=[], help="only the case with this stable case ID"
+    )
+    group.addoption(
+        "--strict-conformance",  # pytest's own --strict means --strict-markers
+        action="store_true",
+        default=False,
+        help="a skipped or inconclusive MUST case fails the run",
+    )
+    group.addoption(
+        "--require-capability",
+        action="append",
+        default=[],
+        help="fail the run unless the implementation declares this capability",
     )
     group.addoption("--case-timeout", type=float, default=CASE_TIMEOUT_S, help="seconds per case")
     group.addoption(
@@ -141,6 +157,16 @@ def case_capabilities(item: pytest.Item) -> list[str]:
     return names
 
 
+def generated_by(item: pytest.Item) -> str | None:
+    """Return how the case's input is generated: ``hypothesis``, ``seed`` (root seed) or None."""
+    function = getattr(item, "obj", None)
+    if getattr(function, "is_hypothesis_test", False):
+        return "hypothesis"
+    if "seed" in getattr(item, "fixturenames", ()):
+        return "seed"
+    return None
+
+
 def case_level(catalog: Catalog, rules: list[str]) -> str:
     """Return MUST if any cited rule is a MUST, else SHOULD (no rules: MUST, to be safe)."""
     if not rules or any(catalog[r].level == "MUST" for r in rules):
@@ -149,11 +175,14 @@ def case_level(catalog: Catalog, rules: list[str]) -> str:
 
 
 def _selected(
-    item_rules: list[str], areas: set[str], caps: list[str], config: pytest.Config
+    case_id: str, item_rules: list[str], areas: set[str], caps: list[str], config: pytest.Config
 ) -> bool:
     wanted_rules = set(config.getoption("--req"))
     wanted_areas = set(config.getoption("--area"))
     wanted_caps = set(config.getoption("--capability"))
+    wanted_cases = set(config.getoption("--case"))
+    if wanted_cases and case_id not in wanted_cases:
+        return False
     if wanted_rules and not wanted_rules & set(item_rules):
         return False
     if wanted_areas and not wanted_areas & areas:
@@ -166,10 +195,15 @@ def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
     catalog = load_catalog()
-    for option, known in (("--req", catalog.ids()), ("--capability", ALL_CAPABILITIES)):
+    for option, known in (
+        ("--req", catalog.ids()),
+        ("--area", AREAS),
+        ("--capability", ALL_CAPABILITIES),
+        ("--require-capability", ALL_CAPABILITIES),
+    ):
         unknown = sorted(set(config.getoption(option)) - set(known))
         if unknown:
-            raise pytest.UsageError(f"{option}: unknown {unknown}")
+            raise pytest.UsageError(f"{option}: unknown {unknown}; valid: {', '.join(known)}")
     kept: list[pytest.Item] = []
     dropped: list[pytest.Item] = []
     seen: dict[str, str] = {}
@@ -191,9 +225,10 @@ def pytest_collection_modifyitems(
                 ("areas", sorted(areas)),
                 ("capabilities", caps),
                 ("level", case_level(catalog, rules)),
+                ("generated", generated_by(item)),
             ]
         )
-        (kept if _selected(rules, areas, caps, config) else dropped).append(item)
+        (kept if _selected(case_id, rules, areas, caps, config) else dropped).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
@@ -392,6 +427,10 @@ def pytest_runtest_makereport(
             status = "timeout"
         props.append(("status", status))
         props.append(("message", _message(error)))
+        # Hypothesis adds the falsifying example and the blob that replays it as notes.
+        added = [str(n) for n in getattr(error, "__notes__", ()) or ()]
+        if added:
+            props.append(("notes", [n[:4000] for n in added[:10]]))
         if status == "error" and not isinstance(error, ImplementationFailure):
             last = traceback.extract_tb(call.excinfo.tb)[-1:]
             where = f"{last[0].filename}:{last[0].lineno}" if last else ""

@@ -381,8 +381,8 @@ class StdioImplementation:
             self._note_line(f"<- (late, drained) {text}")
             return
         self._events.append(
-            f"protocol: the implementation wrote a line while no request was pending "
-            f"(ignored): {text[:200]!r}"
+            f"protocol: the implementation wrote a line answering no pending request "
+            f"({where}; ignored): {text[:200]!r}"
         )
         self._note_line(f"<- (no request pending) {text}")
 
@@ -448,6 +448,11 @@ class StdioImplementation:
             process.popen.stdin.write(line.encode("ascii"))
             process.popen.stdin.flush()
         except (BrokenPipeError, OSError):
+            code = None
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                code = process.popen.wait(timeout=1)
+            if code is not None:
+                raise Crashed(f"the implementation exited (code {code}) before {cmd}") from None
             raise Crashed(f"the implementation closed its input before {cmd}") from None
         except BaseException:  # e.g. the case timeout, mid-line: the stream is out of step
             self._torn = True
@@ -483,8 +488,16 @@ class StdioImplementation:
     ) -> dict[str, Any]:
         """Return the response to ``request_id``, draining late answers to abandoned requests."""
         deadline = time.monotonic() + timeout
+        strays: list[int] = []
         while True:
-            raw = self._next_item(process, cmd, deadline, timeout)
+            try:
+                raw = self._next_item(process, cmd, deadline, timeout)
+            except RequestTimeout as exc:
+                if strays:  # say what came instead of the answer
+                    raise RequestTimeout(
+                        f"{exc}; lines answering earlier requests {strays} came"
+                    ) from None
+                raise
             if raw is _EOF:
                 code = process.popen.poll()
                 raise Crashed(f"the implementation exited during {cmd} (exit code {code})")
@@ -505,8 +518,15 @@ class StdioImplementation:
                 self._note_line(f"<- {text.rstrip()}")
                 raise ProtocolError(f"{cmd}: {problem}")
             answered = response.get("id") if isinstance(response, dict) else None
-            if isinstance(answered, int) and answered in self._abandoned:
+            if (
+                isinstance(answered, int)
+                and not isinstance(answered, bool)
+                and answered < request_id
+            ):
+                # Requests go one at a time: an earlier id answers a request already answered
+                # (a duplicate) or abandoned (a late answer). Note it; it is not this answer.
                 self._stray(raw, f"while waiting for {cmd}")
+                strays.append(answered)
                 continue
             self._note_line(f"<- {text.rstrip()}")
             if not isinstance(response, dict) or "id" not in response:

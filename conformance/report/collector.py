@@ -1,4 +1,8 @@
-"""Pytest plugin that turns test reports into the JSON-lines run report, with a progress bar.
+"""Pytest plugin that turns test reports into the JSON-lines run report, with progress.
+
+Progress is a bar on a terminal; when standard output is not a terminal (a CI log), a line every
+30 seconds (:class:`aethel.progress.Heartbeat`): cases done of the total, statuses so far, the
+case running now and the time elapsed.
 
 Loaded with ``-p conformance.report.collector --report-jsonl PATH``. It runs in the controlling
 process only (with pytest-xdist, the workers send their reports here), so it sees every case
@@ -8,6 +12,7 @@ comes from :mod:`conformance.plugin` through each report's ``user_properties``.
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 from pathlib import Path
@@ -15,8 +20,10 @@ from typing import Any, cast
 
 import pytest
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from aethel.progress import Heartbeat, wants_lines
 from conformance.adapters import load_implementation
 from conformance.expectations import Expectations, load_expectations
 from conformance.plugin import load_options
@@ -32,6 +39,7 @@ from conformance.report.model import (
     compute_footer,
     write_report,
 )
+from conformance.report.text import visible
 
 MESSAGE_LIMIT = 4000
 
@@ -87,6 +95,9 @@ class Collector:
         self.started = time.perf_counter()
         self.progress: Progress | None = None
         self.task: Any = None
+        self.total = 0
+        self.current = ""
+        self.heartbeat: Heartbeat | None = None
         expectations_path = config.getoption("--expectations")
         self.expectations = (
             load_expectations(Path(expectations_path)) if expectations_path else Expectations()
@@ -99,6 +110,7 @@ class Collector:
             req=list(config.getoption("--req")),
             area=list(config.getoption("--area")),
             capability=list(config.getoption("--capability")),
+            case=list(config.getoption("--case")),
             keyword=config.getoption("keyword") or None,
             marker=config.getoption("markexpr") or None,
         )
@@ -121,6 +133,9 @@ class Collector:
                 "request_timeout_s": config.getoption("--request-timeout"),
                 "case_timeout_s": config.getoption("--case-timeout"),
                 "scale": config.getoption("--scale"),
+                "strict": config.getoption("--strict-conformance"),
+                "hypothesis_profile": os.environ.get("HYPOTHESIS_PROFILE", "ci"),
+                "require_capabilities": list(config.getoption("--require-capability")),
                 "problems": problems,
             },
             expectations=expectations_path,
@@ -129,8 +144,20 @@ class Collector:
 
     # ------------------------------------------------------------------ progress
 
+    def _describe(self) -> str:
+        done = sum(self.counts.values())
+        shown = " ".join(f"{s}={n}" for s, n in sorted(self.counts.items()))
+        return f"{done}/{self.total} cases ({shown or 'none yet'}), now {self.current or '-'}"
+
     def _start_progress(self, total: int) -> None:
-        if self.progress is not None or self.config.getoption("--no-progress"):
+        self.total = total
+        if self.progress is not None or self.heartbeat is not None:
+            return
+        if wants_lines():
+            impl = self.header.implementation
+            self.heartbeat = Heartbeat(f"progress of {impl.spec}", self._describe).start()
+            return
+        if self.config.getoption("--no-progress"):
             return
         console = Console(stderr=True)
         self.progress = Progress(
@@ -146,7 +173,7 @@ class Collector:
         impl = self.header.implementation
         # Name the path too: the reference in process and over stdio have the same name.
         via = impl.spec.partition(":")[0] if impl.spec != "reference" else "in process"
-        label = f"{impl.name} ({via})"
+        label = escape(visible(f"{impl.name} ({via})", keep=""))
         self.task = self.progress.add_task(label, total=total, counts="")
 
     def _advance(self) -> None:
@@ -179,6 +206,9 @@ class Collector:
                     message=f"collection failed: {report.longreprtext[-MESSAGE_LIMIT:]}",
                 )
             )
+
+    def pytest_runtest_logstart(self, nodeid: str, location: tuple[str, int, str]) -> None:
+        self.current = nodeid.rpartition("/")[2].replace(".py::", "::").removeprefix("test_")
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.phases.setdefault(report.nodeid, []).append(report)
@@ -244,6 +274,8 @@ class Collector:
             impl_stderr=props.get("impl_stderr"),
             impl_events=props.get("impl_events", []),
             impl_transcript=props.get("impl_transcript", []),
+            generated=props.get("generated"),
+            notes=props.get("notes", []),
         )
 
     # ------------------------------------------------------------------ end
@@ -255,6 +287,8 @@ class Collector:
             self.phases.pop(nodeid)
         if self.progress is not None:
             self.progress.stop()
+        if self.heartbeat is not None:
+            self.heartbeat.stop()
         seen = {c.case_id for c in self.cases}
         stale = (
             [i for i in self.expectations.known_failures if i not in seen]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from conformance.report.failures import filters_text
 from conformance.report.model import FAILED, Report
 
 
@@ -66,7 +67,7 @@ def render_diff(old: Report, new: Report, diff: ReportDiff) -> str:
     ]
     for run, label in ((old, "old"), (new, "new")):
         if not run.header.full_run:
-            lines.append(f"note: the {label} run is filtered ({_filters(run)})")
+            lines.append(f"note: the {label} run is filtered ({filters_text(run)})")
     # Cases outside a filtered run's selection are not news: count them, do not list them.
     unlisted = {
         "new cases": not old.header.full_run and new.header.full_run,
@@ -80,12 +81,3 @@ def render_diff(old: Report, new: Report, diff: ReportDiff) -> str:
         for entry in entries:
             lines.append("  " + entry[0] + ": " + " -> ".join(entry[1:]))
     return "\n".join(lines) + "\n"
-
-
-def _filters(report: Report) -> str:
-    f = report.header.filters
-    parts = [f"--req {r}" for r in f.req] + [f"--area {a}" for a in f.area]
-    parts += [f"--capability {c}" for c in f.capability]
-    parts += [f"-k {f.keyword}"] if f.keyword else []
-    parts += [f"-m {f.marker}"] if f.marker else []
-    return " ".join(parts) or "filtered"

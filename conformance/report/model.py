@@ -7,7 +7,7 @@ Format ``aethel-conformance-report/1``:
   "full_run", "workers", "options", "expectations", "started"}``
 * case: ``{"type": "case", "case_id", "nodeid", "rules", "areas", "capabilities", "level",
   "status", "duration_s", "message", "measurements", "divergence", "impl_stderr", "impl_events",
-  "impl_transcript", "known_failure"}``; status is one of :data:`STATUSES`.
+  "impl_transcript", "generated", "notes", "known_failure"}``; status is one of :data:`STATUSES`.
 * footer: ``{"type": "footer", "totals", "must_failures", "should_failures", "known_failures",
   "fixed_known_failures", "stale_expectations", "verdict", "passed", "conformant", "duration_s",
   "finished"}``
@@ -26,6 +26,8 @@ from pydantic import BaseModel, ConfigDict, Field
 FORMAT = "aethel-conformance-report/1"
 STATUSES = ("pass", "fail", "error", "timeout", "skip", "unknown")
 FAILED = frozenset({"fail", "error", "timeout"})
+#: Skip reasons of cases that run only at a larger ``--scale`` start with this.
+SCALE_SKIP_PREFIX = "scale:"
 Status = Literal["pass", "fail", "error", "timeout", "skip", "unknown"]
 
 
@@ -54,12 +56,15 @@ class Filters(_Model):
     req: list[str] = Field(default_factory=list)
     area: list[str] = Field(default_factory=list)
     capability: list[str] = Field(default_factory=list)
+    case: list[str] = Field(default_factory=list)
     keyword: str | None = None
     marker: str | None = None
 
     def is_empty(self) -> bool:
         """Return True if nothing was filtered out on purpose."""
-        return not (self.req or self.area or self.capability or self.keyword or self.marker)
+        return not (
+            self.req or self.area or self.capability or self.case or self.keyword or self.marker
+        )
 
 
 class ImplementationInfo(_Model):
@@ -109,6 +114,10 @@ class Case(_Model):
     impl_events: list[str] = Field(default_factory=list)
     #: Request/response lines of a case that did not pass (subprocess implementations, capped).
     impl_transcript: list[str] = Field(default_factory=list)
+    #: How the case's input is generated: "hypothesis", "seed" (the run's root seed) or None.
+    generated: str | None = None
+    #: Notes of the failure (Hypothesis: the falsifying example and the blob that replays it).
+    notes: list[str] = Field(default_factory=list)
     known_failure: str | None = None
 
 
@@ -124,7 +133,8 @@ class Footer(_Model):
     fixed_known_failures: list[str] = Field(default_factory=list)
     stale_expectations: list[str] = Field(default_factory=list)
     verdict: str
-    #: No MUST case failed (known failures aside): decides the exit code.
+    #: The run exits 0 (conformance/report/outcome.py): no MUST case failed (known failures
+    #: aside), none inconclusive, a required capability missing nor nothing declared.
     passed: bool
     #: A full run, every MUST case passed, none skipped or inconclusive, no known failures.
     conformant: bool
@@ -154,12 +164,16 @@ def compute_footer(
 ) -> Footer:
     """Count the statuses and decide the verdict.
 
-    * ``non-conformant``: a MUST case failed, errored or timed out (known failures aside).
+    * ``non-conformant``: a MUST case failed, errored or timed out (known failures aside), a
+      capability of ``--require-capability`` is not declared, or with ``--strict`` a MUST case
+      was skipped or inconclusive.
+    * ``nothing checked``: the implementation declares no capability.
     * ``partial``: a filtered run; it never passes as a full run.
-    * ``conformant for declared capabilities``: MUST cases were skipped for want of a capability.
     * ``inconclusive``: a MUST case could not reach a verdict (``unknown``).
+    * ``conformant for declared capabilities``: MUST cases were skipped for want of a capability.
     * ``conformant``: everything else.
-    Known failures keep a run from being ``conformant`` but do not make it fail.
+    Known failures keep a run from being ``conformant`` but do not make it fail. The exit code
+    of each verdict is in :mod:`conformance.report.outcome`.
     """
     totals = {status: 0 for status in STATUSES}
     for case in cases:
@@ -170,28 +184,46 @@ def compute_footer(
     known = [c for c in failed if c.known_failure]
     fixed = sorted(c.case_id for c in cases if c.known_failure and c.status == "pass")
     skipped = [c for c in cases if c.status == "skip" and c.level == "MUST"]
-    skipped_for_scale = [c for c in skipped if (c.message or "").startswith("scale:")]
-    skipped_must = len(skipped) > len(skipped_for_scale)
-    unknown_must = any(c.status == "unknown" and c.level == "MUST" for c in cases)
+    skipped_for_scale = [c for c in skipped if (c.message or "").startswith(SCALE_SKIP_PREFIX)]
+    skipped_must = len(skipped) - len(skipped_for_scale)
+    unknown_must = sum(c.status == "unknown" and c.level == "MUST" for c in cases)
+    strict = bool(header.options.get("strict", False))
+    declared = set(header.implementation.capabilities)
+    missing = sorted(set(header.options.get("require_capabilities", [])) - declared)
+    passed = False
     if must:
         verdict = f"non-conformant: {len(must)} MUST case(s) failed"
+    elif missing:
+        verdict = f"non-conformant: required capabilities not declared: {', '.join(missing)}"
+    elif not declared:
+        verdict = "nothing checked: the implementation declares no capability"
+    elif strict and (unknown_must or skipped_must):
+        verdict = (
+            f"non-conformant (--strict): {skipped_must} MUST case(s) skipped, "
+            f"{unknown_must} inconclusive"
+        )
+    elif not cases:
+        verdict = "empty run: no case selected"
     elif not header.full_run:
         verdict = "partial: filtered run, not a conformance verdict"
+        passed = not unknown_must
     elif known:
         verdict = f"non-conformant: {len(known)} known failure(s) (expected)"
+        passed = not unknown_must
     elif unknown_must:
         verdict = "inconclusive: some MUST cases reached no verdict"
     elif skipped_must:
         verdict = "conformant for the declared capabilities only"
+        passed = True
     elif skipped_for_scale:
         verdict = (
             f"conformant at standard scale ({len(skipped_for_scale)} full-scale case(s) "
             "not run: --scale full)"
         )
-    elif not cases:
-        verdict = "empty run"
+        passed = True
     else:
         verdict = "conformant"
+        passed = True
     return Footer(
         totals=totals,
         cases=len(cases),
@@ -201,7 +233,7 @@ def compute_footer(
         fixed_known_failures=fixed,
         stale_expectations=sorted(stale_expectations or []),
         verdict=verdict,
-        passed=not must and bool(cases),
+        passed=passed,
         conformant=verdict == "conformant",
         duration_s=round(duration_s, 3),
         finished=finished,

@@ -1,22 +1,27 @@
 """Charts of a run (matplotlib PNG): statuses by area, margins over thresholds, scaling.
 
 Each function returns ``(title, file name, PNG bytes)`` or nothing when the run has no data for
-it; the HTML summary embeds the bytes, the Markdown summary links the files.
+it; the HTML summary embeds the bytes, the Markdown summary links the files. A chart is drawn
+only when it carries information: a scaling chart needs at least two sizes of one metric (a
+single point shows no scaling). Colours follow the case status, so a measurement of an
+inconclusive case (a threshold missed on a busy machine) is blue like ``unknown``, not red.
+
+matplotlib is imported on first use only: ``aethel-conformance --help`` and every command that
+draws no chart start without it.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 from collections import Counter, defaultdict
-
-import matplotlib
-
-matplotlib.use("Agg")  # no display: reports are rendered on CI machines too
-
-import matplotlib.pyplot as plt
-from matplotlib.figure import Figure
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from conformance.report.model import STATUSES, Measurement, Report
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 COLORS = {
     "pass": "#2e7d32",
@@ -27,9 +32,27 @@ COLORS = {
     "unknown": "#1565c0",
 }
 Plot = tuple[str, str, bytes]
+#: Fewest distinct x values of a metric for a scaling chart.
+MIN_SCALING_POINTS = 2
+
+
+@functools.cache
+def _pyplot() -> ModuleType:
+    try:
+        import matplotlib
+    except ImportError:  # pragma: no cover - a dependency of the package
+        raise ImportError(
+            "the report's charts need matplotlib: pip install matplotlib (or reinstall "
+            "aethel-conformance)"
+        ) from None
+    matplotlib.use("Agg")  # no display: reports are rendered on CI machines too
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def _png(figure: Figure) -> bytes:
+    plt = _pyplot()
     buffer = io.BytesIO()
     figure.tight_layout()
     figure.savefig(buffer, format="png", dpi=110)
@@ -46,7 +69,7 @@ def plot_status_by_area(report: Report) -> Plot | None:
     if not counts:
         return None
     areas = sorted(counts)
-    figure, axes = plt.subplots(figsize=(8, 0.45 * len(areas) + 1.5))
+    figure, axes = _pyplot().subplots(figsize=(8, 0.45 * len(areas) + 1.5))
     left = [0] * len(areas)
     for status in STATUSES:
         values = [counts[a][status] for a in areas]
@@ -78,21 +101,22 @@ def plot_threshold_margins(report: Report) -> Plot | None:
         for m in case.measurements:
             margin = _margin(m)
             if margin is not None:
+                # A missed threshold is coloured as its case ended: fail, or unknown when the
+                # machine was too busy to tell.
+                status = "pass" if m.holds else case.status
                 rows.append(
                     (
                         f"{m.rule} {m.metric}" + (f" @{m.x:g}" if m.x is not None else ""),
                         margin,
-                        bool(m.holds),
+                        status if status in COLORS else "fail",
                     )
                 )
     if not rows:
         return None
     rows.sort(key=lambda r: r[0])
-    figure, axes = plt.subplots(figsize=(8, 0.4 * len(rows) + 1.5))
+    figure, axes = _pyplot().subplots(figsize=(8, 0.4 * len(rows) + 1.5))
     labels = [r[0] for r in rows]
-    axes.barh(
-        labels, [r[1] for r in rows], color=[COLORS["pass" if r[2] else "fail"] for r in rows]
-    )
+    axes.barh(labels, [r[1] for r in rows], color=[COLORS[r[2]] for r in rows])
     axes.axvline(1.0, color="black", linestyle="--", label="spec threshold")
     axes.set_xscale("log")
     axes.set_xlabel("measured / threshold (times better than required)")
@@ -112,10 +136,18 @@ def plot_scaling(report: Report) -> list[Plot]:
     plots = []
     for name, points in sorted(series.items()):
         points.sort(key=lambda m: m.x or 0)
-        figure, axes = plt.subplots(figsize=(7, 4))
         by_metric: dict[str, list[Measurement]] = defaultdict(list)
         for m in points:
             by_metric[m.metric].append(m)
+        # One point shows no scaling: keep the metrics measured at two sizes or more.
+        by_metric = {
+            metric: ms
+            for metric, ms in by_metric.items()
+            if len({m.x for m in ms}) >= MIN_SCALING_POINTS
+        }
+        if not by_metric:
+            continue
+        figure, axes = _pyplot().subplots(figsize=(7, 4))
         for metric, ms in sorted(by_metric.items()):
             xs = [float(m.x) for m in ms if m.x is not None]  # series hold only points with x
             ys = [float(m.value) for m in ms if m.x is not None]

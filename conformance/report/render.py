@@ -9,7 +9,6 @@ from conformance.report.junit import render_junit
 from conformance.report.markdown import render_markdown
 from conformance.report.matrix import compute_matrix
 from conformance.report.model import Report, read_report
-from conformance.report.plots import render_plots
 
 REPORT_FILE = "report.jsonl"
 
@@ -19,6 +18,8 @@ def render_report(report_path: Path, out_dir: Path | None = None) -> Report:
     out_dir = out_dir or report_path.parent
     report = read_report(report_path)
     rows = compute_matrix(report)
+    from conformance.report.plots import render_plots  # matplotlib: only when rendering
+
     plots = render_plots(report)
     plot_dir = out_dir / "plots"
     plot_dir.mkdir(parents=True, exist_ok=True)

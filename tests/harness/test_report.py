@@ -20,20 +20,24 @@ from conformance.report.model import (
     read_report,
     write_report,
 )
+from conformance.report.outcome import combined_code, outcome_of
 from conformance.report.render import render_report
 
 
-def make_header(full_run: bool = True) -> Header:
+def make_header(
+    full_run: bool = True, capabilities: tuple[str, ...] = ("encoding",), **options: object
+) -> Header:
     return Header(
         suite={"version": "1", "hash": "ab" * 32, "files": 1},
         implementation=ImplementationInfo(
-            spec="reference", name="impl", version="1", capabilities=["encoding"]
+            spec="reference", name="impl", version="1", capabilities=list(capabilities)
         ),
         environment={"cpu": "x", "cores": 2},
         seed=0,
         filters=Filters() if full_run else Filters(req=["E1"]),
         full_run=full_run,
         workers=0,
+        options=dict(options),
         started="2026-01-01T00:00:00Z",
     )
 
@@ -51,29 +55,138 @@ def case(case_id: str, status: str, level: str = "MUST", **extra: object) -> Cas
     )  # type: ignore[arg-type]
 
 
-def report_of(cases: list[Case], full_run: bool = True) -> Report:
-    header = make_header(full_run)
+def report_of(cases: list[Case], full_run: bool = True, **header: object) -> Report:
+    header = make_header(full_run, **header)  # type: ignore[arg-type]
     footer = compute_footer(header, cases, duration_s=1.0, finished="2026-01-01T00:00:01Z")
     return Report(header=header, cases=cases, footer=footer)
 
 
+SKIP = {"message": "impl does not declare capability encoding"}
+SCALE = {"message": "scale: needs --scale full (10,000-validator runs)"}
+
+
 @pytest.mark.parametrize(
-    ("statuses", "full_run", "verdict", "passed"),
+    ("statuses", "full_run", "header", "verdict", "code"),
     [
-        (["pass", "pass"], True, "conformant", True),
-        (["pass", "fail"], True, "non-conformant: 1 MUST case(s) failed", False),
-        (["pass", "timeout"], True, "non-conformant: 1 MUST case(s) failed", False),
-        (["pass", "error"], False, "non-conformant: 1 MUST case(s) failed", False),
-        (["pass", "pass"], False, "partial: filtered run, not a conformance verdict", True),
-        (["pass", "skip"], True, "conformant for the declared capabilities only", True),
-        (["pass", "unknown"], True, "inconclusive: some MUST cases reached no verdict", True),
+        pytest.param(["pass", "pass"], True, {}, "conformant", 0, id="conformant"),
+        pytest.param(
+            ["pass", "fail"], True, {}, "non-conformant: 1 MUST case(s) failed", 1, id="fail"
+        ),
+        pytest.param(
+            ["pass", "timeout"], True, {}, "non-conformant: 1 MUST case(s) failed", 1, id="timeout"
+        ),
+        pytest.param(
+            ["pass", "error"],
+            False,
+            {},
+            "non-conformant: 1 MUST case(s) failed",
+            1,
+            id="filtered-error",
+        ),
+        pytest.param(
+            ["pass", "pass"],
+            False,
+            {},
+            "partial: filtered run, not a conformance verdict",
+            0,
+            id="filtered",
+        ),
+        pytest.param(
+            ["pass", "skip"],
+            True,
+            {},
+            "conformant for the declared capabilities only",
+            0,
+            id="declared-only",
+        ),
+        pytest.param(
+            ["pass", "skip"],
+            True,
+            {"strict": True},
+            "non-conformant (--strict): 1 MUST case(s) skipped, 0 inconclusive",
+            1,
+            id="strict-skip",
+        ),
+        pytest.param(
+            ["pass", "scale"],
+            True,
+            {"strict": True},
+            "conformant at standard scale (1 full-scale case(s) not run: --scale full)",
+            0,
+            id="strict-scale-skip",
+        ),
+        pytest.param(
+            ["pass", "unknown"],
+            True,
+            {},
+            "inconclusive: some MUST cases reached no verdict",
+            3,
+            id="inconclusive",
+        ),
+        pytest.param(
+            ["pass", "unknown"],
+            False,
+            {},
+            "partial: filtered run, not a conformance verdict",
+            3,
+            id="filtered-inconclusive",
+        ),
+        pytest.param(
+            ["pass", "unknown"],
+            True,
+            {"strict": True},
+            "non-conformant (--strict): 0 MUST case(s) skipped, 1 inconclusive",
+            1,
+            id="strict-inconclusive",
+        ),
+        pytest.param(
+            ["pass", "pass"],
+            True,
+            {"require_capabilities": ["encoding", "replica"]},
+            "non-conformant: required capabilities not declared: replica",
+            1,
+            id="required",
+        ),
+        pytest.param(
+            ["pass", "pass"],
+            True,
+            {"require_capabilities": ["encoding"]},
+            "conformant",
+            0,
+            id="required-declared",
+        ),
+        pytest.param(
+            ["skip", "skip"],
+            True,
+            {"capabilities": ()},
+            "nothing checked: the implementation declares no capability",
+            4,
+            id="no-capability",
+        ),
+        pytest.param([], False, {}, "empty run: no case selected", 2, id="empty"),
     ],
 )
-def test_verdict(statuses: list[str], full_run: bool, verdict: str, passed: bool) -> None:
-    footer = report_of([case(f"c{i}", s) for i, s in enumerate(statuses)], full_run).footer
-    assert footer.verdict == verdict
-    assert footer.passed is passed
-    assert footer.conformant is (verdict == "conformant")
+def test_verdict_and_exit_code(
+    statuses: list[str], full_run: bool, header: dict[str, object], verdict: str, code: int
+) -> None:
+    """Each outcome of README's exit-code table, decided from the report alone."""
+    extra = {"scale": SCALE, "skip": SKIP}
+    cases = [
+        case(f"c{i}", "skip" if s == "scale" else s, **extra.get(s, {}))
+        for i, s in enumerate(statuses)
+    ]
+    report = report_of(cases, full_run, **header)
+    assert report.footer.verdict == verdict
+    assert outcome_of(report).code == code
+    assert report.footer.passed is (code == 0)
+    assert report.footer.conformant is (verdict == "conformant")
+
+
+def test_several_implementations_exit_with_the_most_severe_code() -> None:
+    assert combined_code([0, 3, 4]) == 4
+    assert combined_code([3, 1, 4]) == 1
+    assert combined_code([1, 2]) == 2
+    assert combined_code([0, 0]) == 0
 
 
 def test_should_failure_does_not_fail_the_run() -> None:
@@ -139,8 +252,14 @@ def test_render_writes_every_format(tmp_path: Path) -> None:
         x=1000,
         series="finality by validators",
     )
+    bigger = measured.model_copy(update={"x": 2000, "value": 4.0})
+    alone = measured.model_copy(update={"series": "one point only"})
     failing = case("enc::b", "fail", message="boom <b>", divergence={"path": "x"})
-    report = report_of([case("enc::a", "pass", measurements=[measured]), failing])
+    measured_cases = [
+        case(f"enc::a{i}", "pass", measurements=[m])
+        for i, m in enumerate((measured, bigger, alone))
+    ]
+    report = report_of([*measured_cases, failing])
     path = tmp_path / "report.jsonl"
     write_report(path, report.header, report.cases, report.footer)
     render_report(path)
@@ -149,7 +268,8 @@ def test_render_writes_every_format(tmp_path: Path) -> None:
     assert "boom &lt;b&gt;" in html  # escaped
     assert "| E1 | MUST |" in (tmp_path / "summary.md").read_text()
     suite = ET.fromstring((tmp_path / "junit.xml").read_bytes())
-    assert suite.get("tests") == "2" and suite.get("failures") == "1"
+    assert suite.get("tests") == "4" and suite.get("failures") == "1"
+    # A series measured at one size only ("one point only") gets no chart.
     assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
         "scaling_finality_by_validators.png",
         "status_by_area.png",

@@ -140,3 +140,53 @@ def test_reference_passes_through_the_subprocess_path_with_stderr_kept(
     assert report.header.options["validate_protocol"] is True
     assert report.cases and all(c.status == "pass" for c in report.cases)
     assert all("request encoding.hash_object" in (c.impl_stderr or "") for c in report.cases)
+
+
+def test_html_puts_failures_before_the_charts_and_its_rerun_command_reruns_that_case(
+    tmp_path: Path,
+) -> None:
+    """No screenshot: the HTML's order is read from the file, and the rerun command of the
+    first failure is run as printed (in a shell, from another directory)."""
+    import html as html_module
+    import re
+
+    done = run_cli(
+        "run",
+        "--impl",
+        ODD_LEAF,
+        "--report-dir",
+        str(tmp_path / "run"),
+        "--req",
+        "E10",
+        "--no-progress",
+    )
+    assert done.returncode == 1, done.stderr
+    page = (tmp_path / "run" / "report.html").read_text()
+    failures, matrix, charts = (
+        page.index('<section class="unsettled" id="failures">'),
+        page.index("<h2>Requirement matrix</h2>"),
+        page.index("<h2>Charts</h2>"),
+    )
+    assert failures < matrix < charts
+    first = re.search(r'<code class="case-id">(.*?)</code>', page[failures:])
+    command = re.search(r'<pre class="rerun">(.*?)</pre>', page[failures:], re.S)
+    assert first and command
+    case_id, command_line = html_module.unescape(first[1]), html_module.unescape(command[1])
+    assert command_line.startswith("aethel-conformance run ") and "--case" in command_line
+    here = tmp_path / "elsewhere"
+    here.mkdir()
+    bin_dir = os.path.dirname(sys.executable)  # where aethel-conformance is installed
+    rerun = subprocess.run(
+        command_line,
+        shell=True,
+        cwd=here,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PATH": bin_dir + os.pathsep + os.environ["PATH"]},
+        timeout=300,
+        check=False,
+    )
+    assert rerun.returncode == 1, rerun.stderr
+    again = read_report(here / "reports" / "rerun" / "report.jsonl")
+    assert [(c.case_id, c.status) for c in again.cases] == [(case_id, "fail")]
+    assert again.header.filters.case == [case_id] and again.header.seed == 0
