@@ -15,7 +15,7 @@ from conformance.prove import prove_command
 from conformance.report.cli import diff_command, report_command
 from conformance.runner import run_command
 from conformance.selftest import selftest_command
-from conformance.testvectors.generate import app as vectors_app
+from conformance.testvectors.cli import app as vectors_app
 
 app = typer.Typer(
     help="Aethel conformance suite: check an implementation of the Proof-of-Proof protocol.",
