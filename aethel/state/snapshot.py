@@ -272,7 +272,8 @@ def verify_chunk(data: bytes, manifest: Manifest, prefix: int) -> VerifiedChunk:
     obj = _parse(data, _CHUNK_MEMBERS, f"chunk {prefix}", rule)
     if _hash(obj["root"], "chunk root", rule) != manifest.root:
         raise _fail(rule, f"chunk {prefix} is for another root")
-    if obj["prefix_bits"] != manifest.prefix_bits or obj["prefix"] != prefix:
+    part = (obj["prefix_bits"], obj["prefix"])
+    if part != (manifest.prefix_bits, prefix) or {type(n) for n in part} != {int}:  # not bools
         raise _fail(rule, f"chunk {prefix} is another part ({obj['prefix_bits']}, {obj['prefix']})")
     raw = obj["entries"]
     if not isinstance(raw, list):

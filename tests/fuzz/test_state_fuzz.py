@@ -107,3 +107,15 @@ def test_a_chunk_verifies_against_its_manifest_or_raises_a_typed_error(
     except AethelError:
         return
     assert raw == chunks[prefix]  # the same entries of the same part have the same bytes
+
+
+@pytest.mark.req("R3.5", "E2")
+@pytest.mark.parametrize("prefix", [0, 1])
+def test_a_chunk_naming_its_part_with_a_boolean_is_refused(prefix: int) -> None:
+    """Found by this fuzzer (thorough profile): ``"prefix": false`` passed for part 0, since
+    ``False == 0`` in Python; a JSON boolean is not an integer (E2)."""
+    manifest_bytes, chunks = _manifest_and_chunks()
+    manifest = parse_manifest(manifest_bytes, _tree().root(), PREFIX_BITS)
+    value = parse_canonical_json(chunks[prefix])
+    with pytest.raises(AethelError):
+        verify_chunk(canonical_bytes({**value, "prefix": bool(prefix)}), manifest, prefix)
