@@ -108,8 +108,8 @@ def _context_history_efforts(proof: Proof, others: list[Proof], rounds: int) -> 
 def _dask_throughput(proofs: list[Proof]) -> tuple[float | None, str]:
     try:
         import distributed
-    except ImportError:  # pragma: no cover - dask is a declared dependency
-        return None, "dask.distributed is not installed"
+    except ImportError:  # pragma: no cover - an optional dependency
+        return None, "dask.distributed is not installed: pip install 'aethel-conformance[dask]'"
     # distributed has no type annotations; keep the calls dynamically typed.
     local_cluster: Any = distributed.LocalCluster
     client_type: Any = distributed.Client

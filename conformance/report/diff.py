@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from conformance.report.failures import filters_text
 from conformance.report.model import FAILED, Report
@@ -44,6 +45,36 @@ def compute_diff(old: Report, new: Report) -> ReportDiff:
         elif was != now:
             result.other_changes.append(entry)
     return result
+
+
+def diff_as_json(old: Report, new: Report, diff: ReportDiff) -> dict[str, Any]:
+    """Return the diff as one JSON object (``aethel-conformance diff --json``)."""
+
+    def run(report: Report) -> dict[str, Any]:
+        impl = report.header.implementation
+        return {
+            "implementation": {"spec": impl.spec, "name": impl.name, "version": impl.version},
+            "suite_hash": report.header.suite.get("hash"),
+            "started": report.header.started,
+            "full_run": report.header.full_run,
+            "filters": filters_text(report),
+            "verdict": report.footer.verdict,
+        }
+
+    def changes(entries: list[tuple[str, str, str]]) -> list[dict[str, str]]:
+        return [{"case_id": c, "old": o, "new": n} for c, o, n in entries]
+
+    return {
+        "old": run(old),
+        "new": run(new),
+        "suite_changed": old.header.suite.get("hash") != new.header.suite.get("hash"),
+        "new_failures": changes(diff.new_failures),
+        "fixed": changes(diff.fixed),
+        "still_failing": changes(diff.still_failing),
+        "other_changes": changes(diff.other_changes),
+        "added": [{"case_id": c, "status": s} for c, s in diff.added],
+        "removed": [{"case_id": c, "status": s} for c, s in diff.removed],
+    }
 
 
 def render_diff(old: Report, new: Report, diff: ReportDiff) -> str:
