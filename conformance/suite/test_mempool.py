@@ -1,11 +1,17 @@
-"""The mempool: signatures first, block order with 1,000+ pending proofs, conflicts, judge
-proofs, metrics (R5.1, R5.5, R6.3, R7.1, R8.2, N3, P21, P23, P25, P30, P33)."""
+"""The mempool: signatures first, block order with 1,000+ pending proofs, conflicts and nonce
+order, room and eviction, judge proofs, commits, metrics (R5.1, R5.5, R6.3, R7.1, R8.2, N3, N6,
+P21, P23, P25, P30, P33).
+
+Where spec/proofs.md fixes the rule a refusal names (R5.5 for a bad signature, R7.1 for nonce
+order and conflicts, N6 for a proof refused by a full mempool), the case compares it.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -17,7 +23,7 @@ from aethel.proofs.verifier import verify_proof as pinned_verify
 from conformance.adapters.api import MempoolAPI, MempoolObject
 from conformance.adapters.errors import Rejected
 from conformance.checks import expect_equal, expect_rejected
-from conformance.plugin import Measure
+from conformance.plugin import Measure, catalog_threshold
 
 pytestmark = pytest.mark.capability("mempool")
 JUDGE_SEED = bytes([7] * 32)
@@ -43,17 +49,33 @@ def transfer(sender: KeyPair, receiver: KeyPair, amount: int, nonce: int) -> dic
     return sign_transfer(sender, receiver=receiver.public_key, amount=amount, nonce=nonce).to_json()
 
 
+def tx_id(tx: dict[str, Any]) -> str:
+    from aethel.proofs.model import transfer_from_json
+
+    return transfer_from_json(tx).transaction_id.hex()
+
+
+def refused(call: Callable[[], Any], rule: str, what: str) -> Rejected:
+    """Run a call that must be refused naming ``rule`` (the spec fixes it); return the refusal."""
+    rejection = expect_rejected(call, what)
+    expect_equal(rejection.rule_id, rule, f"the rule named by the refusal of {what}")
+    return rejection
+
+
 @pytest.mark.req("R5.5", "P23", "P30")
+@pytest.mark.rejects("R5.5", "P30")
 def test_bad_signatures_are_rejected_and_change_nothing(pool: MempoolObject) -> None:
     good = generate_standard_mix(2, 21)[0].to_json()
     pool.add_proof(good)
     before = pool.stats()
-    expect_rejected(
+    refused(
         lambda: pool.add_proof(flipped(generate_standard_mix(2, 21)[1].to_json())),
+        "R5.5",
         "a proof with a flipped signature bit",
     )
-    expect_rejected(
+    refused(
         lambda: pool.add_transaction(flipped(transfer(ALICE, BOB, 5, 0)), 100, 0),
+        "R5.5",
         "a transfer with a flipped signature bit",
     )
     after = pool.stats()
@@ -103,18 +125,56 @@ def test_block_order_with_a_thousand_pending_proofs(
         expect_equal(got, want, f"difficulty of {parsed.proof_id.hex()[:12]}")
 
 
+#: Conflicts of ALICE (balance 100, nonce 0): her pending transfers (amount, nonce), the new one,
+#: and which of her pending nonces stay. A double spend removes the pending transfer of that nonce
+#: and her later ones; an overdraft removes all of hers; the new one is refused either way.
+CONFLICTS: dict[str, tuple[list[tuple[int, int]], tuple[int, int], list[int]]] = {
+    "same-nonce": ([(60, 0)], (30, 0), []),
+    "overdraft": ([(60, 0)], (50, 1), []),
+    "same-nonce-with-successors": ([(10, 0), (10, 1), (10, 2)], (20, 1), [0]),
+    "overdraft-of-several": ([(30, 0), (30, 1)], (50, 2), []),
+}
+
+
 @pytest.mark.req("R7.1")
-@pytest.mark.parametrize("case", ["same-nonce", "overdraft"], ids=str)
+@pytest.mark.rejects("R7.1")
+@pytest.mark.parametrize("case", sorted(CONFLICTS), ids=str)
 def test_conflicting_transfers_are_both_rejected(pool: MempoolObject, case: str) -> None:
-    first = transfer(ALICE, BOB, 60, 0)
-    pool.add_transaction(first, 100, 0)
-    second = transfer(
-        ALICE, CAROL, 30 if case == "same-nonce" else 50, 0 if case == "same-nonce" else 1
-    )
-    expect_rejected(lambda: pool.add_transaction(second, 100, 0), f"a {case} conflict")
-    pending = pool.select_for_block(10)
-    expect_equal(pending["transactions"], [], "transfers left after the conflict")
-    expect_equal(pending["proofs"], [], "proofs left after the conflict")
+    """Both sides of a conflict are rejected (R7.1); another sender's transfer stays."""
+    pending, (amount, nonce), staying = CONFLICTS[case]
+    other = transfer(BOB, CAROL, 7, 0)
+    pool.add_transaction(other, 100, 0)
+    mine = [transfer(ALICE, BOB, a, n) for a, n in pending]
+    for tx in mine:
+        pool.add_transaction(tx, 100, 0)
+    second = transfer(ALICE, CAROL, amount, nonce)
+    refused(lambda: pool.add_transaction(second, 100, 0), "R7.1", f"a {case} conflict")
+    left = pool.select_for_block(10)
+    want = sorted([tx_id(other)] + [tx_id(mine[n]) for n in staying])
+    expect_equal(sorted(left["transactions"]), want, "transfers left after the conflict")
+    expect_equal(len(left["proofs"]), len(want), "proofs left after the conflict")
+    stats = pool.stats()
+    expect_equal([stats["size"], stats["transactions"]], [len(want)] * 2, "[proofs, transfers]")
+
+
+@pytest.mark.req("R7.1")
+@pytest.mark.rejects("R7.1")
+@pytest.mark.parametrize("case", ["skips-the-first", "skips-after-pending", "already-used"])
+def test_out_of_order_nonces_are_refused(pool: MempoolObject, case: str) -> None:
+    """A nonce that skips one, or one the account already used, is refused naming R7.1 and
+    changes nothing (spec/proofs.md, admission of a transaction)."""
+    pool.add_transaction(transfer(BOB, CAROL, 7, 0), 100, 0)
+    account = (100, 3) if case == "already-used" else (100, 0)
+    if case == "skips-after-pending":
+        pool.add_transaction(transfer(ALICE, BOB, 5, 0), *account)
+    bad = {
+        "skips-the-first": transfer(ALICE, BOB, 5, 1),
+        "skips-after-pending": transfer(ALICE, BOB, 5, 2),
+        "already-used": transfer(ALICE, BOB, 5, 2),
+    }[case]
+    before = pool.select_for_block(10)
+    refused(lambda: pool.add_transaction(bad, *account), "R7.1", f"a nonce that {case}")
+    expect_equal(pool.select_for_block(10), before, "pending after the refusal")
 
 
 @pytest.mark.req("R5.1", "P21")
@@ -156,3 +216,187 @@ def test_metrics_count_every_decision(pool: MempoolObject) -> None:
     committed = pool.remove_committed([good_id(proofs[0]), good_id(proofs[1])], [])
     expect_equal(committed, 2, "proofs removed by a committed block")
     expect_equal(pool.stats()["size"], 8, "size after the commit")
+
+
+@pytest.mark.req("R5.5", "P23", "P30")
+@pytest.mark.rejects("R5.5", "P30")
+def test_a_forged_copy_of_a_pending_proof_is_refused(pool: MempoolObject) -> None:
+    """The signature comes before "already pending?": a copy of a pending proof with a bad
+    signature is refused naming R5.5, not answered as the pending proof."""
+    good = generate_standard_mix(2, 21)[0].to_json()
+    pool.add_proof(good)
+    refused(lambda: pool.add_proof(flipped(good)), "R5.5", "a forged copy of a pending proof")
+    expect_equal(pool.select_for_block(10)["proofs"], [good_id(good)], "pending proofs")
+
+
+@pytest.mark.req("R5.5", "R7.1", "P23")
+@pytest.mark.rejects("R5.5")
+def test_a_forged_transfer_leaves_the_pending_one_alone(pool: MempoolObject) -> None:
+    """A badly signed transfer repeating a pending nonce is refused for its signature and
+    implicates nothing: a double spend needs two transfers the sender signed (R5.5 before
+    R7.1); otherwise anyone could remove anyone's pending transfers."""
+    genuine = transfer(ALICE, BOB, 10, 0)
+    pool.add_transaction(genuine, 100, 0)
+    forged = flipped(transfer(ALICE, CAROL, 20, 0))
+    refused(lambda: pool.add_transaction(forged, 100, 0), "R5.5", "a forged repeat of a nonce")
+    expect_equal(pool.select_for_block(10)["transactions"], [tx_id(genuine)], "pending transfers")
+
+
+@pytest.mark.req("R5.5", "P23")
+@pytest.mark.rejects("R5.5")
+def test_a_bad_signature_is_named_before_the_proof_is_judged(pool: MempoolObject) -> None:
+    """A proof whose signature is bad and whose claimed outcome is wrong is refused for its
+    signature (R5.5): admission stops at the first check, and the signature is the first."""
+    proof = generate_standard_mix(2, 21)[0].to_json()
+    # Changing the claim breaks the signature (it covers the claim) and makes the claim wrong.
+    wrong = dict(proof, claimed="sat" if proof["claimed"] == "unsat" else "unsat")
+    refused(lambda: pool.add_proof(wrong), "R5.5", "a badly signed proof of a wrong claim")
+
+
+@functools.cache
+def ranked_proofs() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Return three proofs of the lowest difficulty and two of distinct higher ones, ascending."""
+    low: list[dict[str, Any]] = []
+    high: dict[int, dict[str, Any]] = {}
+    for proof in generate_standard_mix(60, 21):
+        difficulty = pinned_verify(proof).difficulty
+        if difficulty == 46 and len(low) < 3:
+            low.append(proof.to_json())
+        elif difficulty > 46:
+            high.setdefault(difficulty, proof.to_json())
+    assert len(low) == 3 and len(high) >= 2, "the mix must hold both kinds"
+    return low, [high[d] for d in sorted(high)[:2]]
+
+
+@pytest.mark.req("N6", "R6.3", "R8.2")
+@pytest.mark.rejects("N6")
+def test_a_full_mempool_admits_only_a_proof_that_outranks_its_last(
+    mempool_api: MempoolAPI,
+) -> None:
+    """Capacity 3, full: a proof as difficult as the last pending one is refused naming N6
+    (it would rank below it, arriving later); a more difficult one is admitted and the last
+    proof in mempool order (lowest difficulty, latest arrival) is evicted and counted."""
+    (low_a, low_b, low_c), (high_x, high_y) = ranked_proofs()
+    pool = mempool_api.new(3, JUDGE_SEED.hex())
+    try:
+        for proof in (low_a, high_x, low_b):
+            pool.add_proof(proof)
+        refused(lambda: pool.add_proof(low_c), "N6", "a proof tying the last, into a full pool")
+        stats = pool.stats()
+        expect_equal([stats["size"], stats["evicted"]], [3, 0], "[size, evicted] after it")
+        pool.add_proof(high_y)
+        want = [good_id(p) for p in (high_y, high_x, low_a)]
+        expect_equal(pool.select_for_block(3)["proofs"], want, "pending after the eviction")
+        stats = pool.stats()
+        expect_equal([stats["size"], stats["evicted"]], [3, 1], "[size, evicted] after it")
+    finally:
+        getattr(pool, "close", lambda: None)()
+
+
+@pytest.mark.req("N6", "R5.1")
+@pytest.mark.rejects("N6")
+def test_a_full_mempool_refuses_a_transfer_and_evicts_nothing(mempool_api: MempoolAPI) -> None:
+    """A transfer offered to a full mempool is refused before the judge runs (so R5.1 holds)
+    and nothing is evicted for it."""
+    _, highs = ranked_proofs()
+    pool = mempool_api.new(2, JUDGE_SEED.hex())
+    try:
+        for proof in highs:
+            pool.add_proof(proof)
+        expect_rejected(
+            lambda: pool.add_transaction(transfer(ALICE, BOB, 5, 0), 100, 0),
+            "a transfer offered to a full mempool",
+        )
+        stats = pool.stats()
+        expect_equal(
+            {k: stats[k] for k in ("size", "transactions", "evicted")},
+            {"size": 2, "transactions": 0, "evicted": 0},
+            "the pool after the refusal",
+        )
+    finally:
+        getattr(pool, "close", lambda: None)()
+
+
+@pytest.mark.req("N6", "R7.1", "R8.2")
+def test_an_evicted_judge_proof_takes_its_transfer_along(mempool_api: MempoolAPI) -> None:
+    """Evicting a transfer's judge proof removes the transfer too: no transfer stays pending
+    without its proof (spec/proofs.md, room)."""
+    _, (high_x, high_y) = ranked_proofs()
+    pool = mempool_api.new(2, JUDGE_SEED.hex())
+    try:
+        pool.add_transaction(transfer(ALICE, BOB, 5, 0), 100, 0)
+        pool.add_proof(high_x)
+        pool.add_proof(high_y)  # the judge proof is now the last: it goes
+        stats = pool.stats()
+        expect_equal(
+            {k: stats[k] for k in ("size", "transactions", "evicted")},
+            {"size": 2, "transactions": 0, "evicted": 1},
+            "the pool after evicting the judge proof",
+        )
+        expect_equal(pool.select_for_block(5)["transactions"], [], "pending transfers")
+    finally:
+        getattr(pool, "close", lambda: None)()
+
+
+@pytest.mark.req("N3")
+def test_a_default_mempool_keeps_a_thousand_proofs(pool: MempoolObject) -> None:
+    """A mempool of default capacity admits 1,000 distinct valid proofs without refusing or
+    evicting any, and reports them all (N3)."""
+    count = int(catalog_threshold("N3", "pending_proofs").value)
+    for proof in generate_standard_mix(count, 77):
+        pool.add_proof(proof.to_json())  # a refusal fails the case (a valid input rejected)
+    stats = pool.stats()
+    expect_equal(
+        {k: stats[k] for k in ("size", "admitted", "evicted")},
+        {"size": count, "admitted": count, "evicted": 0},
+        f"the pool after {count} proofs",
+    )
+    if not stats["capacity"] >= count:
+        raise AssertionError(f"default capacity {stats['capacity']} < {count}")
+
+
+@pytest.mark.req("R6.3", "P25")
+def test_block_order_breaks_ties_by_arrival(pool: MempoolObject, seed: int) -> None:
+    """48 proofs with many equal difficulties arrive shuffled: a block takes them by difficulty
+    (highest first), then arrival (earliest first); a smaller limit takes a prefix."""
+    proofs = generate_standard_mix(48, 90 + seed)
+    random.Random(seed).shuffle(proofs)
+    ranks = sorted(
+        (-pinned_verify(proof).difficulty, arrival, proof.proof_id.hex())
+        for arrival, proof in enumerate(proofs)
+    )
+    assert len({r[0] for r in ranks}) < len(ranks) - 10, "the mix needs many ties"
+    for proof in proofs:
+        pool.add_proof(proof.to_json())
+    want = [r[2] for r in ranks]
+    expect_equal(pool.select_for_block(len(want))["proofs"], want, f"block order (seed {seed})")
+    expect_equal(pool.select_for_block(7)["proofs"], want[:7], f"7 proofs (seed {seed})")
+
+
+@pytest.mark.req("R6.3", "R8.2", "P33")
+def test_committed_items_leave_and_are_counted(pool: MempoolObject) -> None:
+    """What a committed block holds leaves the pool: a committed transfer with its judge proof,
+    a committed proof with its transfers. remove_committed answers how many pending proofs left
+    (a transfer and its judge proof are one), and ids no longer pending count nothing."""
+    from aethel.proofs.model import proof_from_json
+
+    peer = generate_standard_mix(1, 21)[0].to_json()
+    pool.add_proof(peer)
+    alice, bob = transfer(ALICE, BOB, 10, 0), transfer(BOB, CAROL, 5, 0)
+    alice_proof = proof_from_json(pool.add_transaction(alice, 100, 0)).proof_id.hex()
+    pool.add_transaction(bob, 100, 0)
+    left = pool.remove_committed([alice_proof], [tx_id(alice)])
+    expect_equal(left, 1, "proofs that left for a transfer and its proof")
+    left = pool.remove_committed([], [tx_id(bob)])
+    expect_equal(left, 1, "proofs that left for a committed transfer")
+    expect_equal(
+        pool.select_for_block(10), {"proofs": [good_id(peer)], "transactions": []}, "pending"
+    )
+    left = pool.remove_committed([alice_proof], [tx_id(bob)])
+    expect_equal(left, 0, "proofs that left for ids no longer pending")
+    stats = pool.stats()
+    expect_equal(
+        {k: stats[k] for k in ("size", "transactions", "committed")},
+        {"size": 1, "transactions": 0, "committed": 2},
+        "the pool after the commits",
+    )
