@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 
 from conformance.adapters.reference import ReferenceImplementation
+from conformance.testvectors import ed25519
 from conformance.testvectors.cases import HANDLERS, iter_cases
-from conformance.testvectors.model import EXTERNAL, VECTORS_DIR, Vector
+from conformance.testvectors.model import VECTORS_DIR, Vector, generated_paths
 
 app = typer.Typer(help="Test vectors generated from the reference.", no_args_is_help=True)
 
@@ -29,9 +30,7 @@ def build_vectors() -> list[Vector]:
 
 def _generated_files(directory: Path) -> dict[Path, str]:
     return {
-        p.relative_to(directory): p.read_text(encoding="utf-8")
-        for p in directory.glob("*/*/*.json")
-        if p.relative_to(directory).parts[0] != EXTERNAL
+        p.relative_to(directory): p.read_text(encoding="utf-8") for p in generated_paths(directory)
     }
 
 
@@ -48,7 +47,7 @@ def compare(directory: Path = VECTORS_DIR) -> list[str]:
         for p in sorted(set(wanted) & set(found))
         if wanted[p] != found[p]
     ]
-    return problems
+    return problems + ed25519.compare(directory / ed25519.DIRECTORY.name)
 
 
 @app.command("generate")
@@ -67,7 +66,8 @@ def generate_command(
     for directory in sorted(out.glob("*/*"), reverse=True):
         if directory.is_dir() and not any(directory.iterdir()):
             directory.rmdir()
-    typer.echo(f"wrote {len(vectors)} vectors under {out}")
+    edges = ed25519.write(out / ed25519.DIRECTORY.name)
+    typer.echo(f"wrote {len(vectors)} vectors and {edges} Ed25519 edge vectors under {out}")
 
 
 @app.command("check")

@@ -1,0 +1,218 @@
+"""A hand-built first height for scripted replica cases: a validator set the case chooses
+(stakes, and a public key of its choosing for some members), the view-0 leader's empty block,
+and any vote, certificate, VIEW-CHANGE or NEW-VIEW a case wants to show the implementation's
+replica.
+
+Unlike :mod:`conformance.suite.chains` (a real chain run by reference replicas), nothing runs
+here but the implementation's replica: the harness signs every message itself, so a case can
+change one member of one message and watch what the replica does with it. The post-state root
+of a block comes from the reference ledger (it is what the replica's COMMIT must carry).
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from types import UnionType
+from typing import Any
+
+from aethel.consensus.block import GENESIS_PARENT, ProofBlock
+from aethel.consensus.events import Broadcast, Output, Send
+from aethel.consensus.ledger import LedgerExecutor, LedgerValidator, StateRepository, make_genesis
+from aethel.consensus.messages import (
+    Commit,
+    CommitCertificate,
+    Message,
+    NewView,
+    Prepare,
+    PrepareCertificate,
+    PrePrepare,
+    ViewChange,
+)
+from aethel.consensus.signing import KeySigner
+from aethel.consensus.validators import Validator, ValidatorSet, make_validator_keys
+from aethel.state.transitions import Genesis
+from conformance.adapters.api import ReplicaAPI
+from conformance.adapters.reference_replica import genesis_to_json
+from conformance.replica_wire import outputs_from_json
+
+KEY_SEED = 3
+
+
+@dataclass
+class Scene:
+    """One validator set at height 1, and the messages of its members (see the module doc)."""
+
+    validators: ValidatorSet
+    signers: dict[str, KeySigner]
+    genesis: Genesis
+    repository: StateRepository = field(default_factory=StateRepository)
+
+    @property
+    def ids(self) -> list[str]:
+        return [m.id for m in self.validators.validators]
+
+    def leader(self, view: int = 0, height: int = 1) -> str:
+        return self.validators.get_leader(height, view).id
+
+    def others(self, *excluded: str) -> list[str]:
+        """Return the members not in ``excluded``, in id order."""
+        return [name for name in self.ids if name not in excluded]
+
+    def replica(self, api: ReplicaAPI, name: str, mode: str = "collector", now: int = 0) -> Any:
+        """Return the implementation's replica of ``name``, started at ``now``."""
+        remote = api.new(
+            self.validators.to_wire(),
+            name,
+            self.signers[name].key.seed.hex(),
+            mode,
+            genesis_to_json(self.genesis),
+        )
+        remote.start(now)
+        return remote
+
+    def block(
+        self,
+        proposer: str | None = None,
+        *,
+        height: int = 1,
+        parent: bytes = GENESIS_PARENT,
+        last_commit: CommitCertificate | None = None,
+    ) -> ProofBlock:
+        """Return an empty block signed by ``proposer`` (default: the view-0 leader)."""
+        signer = self.signers[proposer or self.leader(0, height)]
+        return ProofBlock.create(signer, height, parent, [], [], [], last_commit)
+
+    def pre_prepare(
+        self, block: ProofBlock, view: int = 0, leader: str | None = None
+    ) -> PrePrepare:
+        return PrePrepare.create(self.signers[leader or self.leader(view)], view, block)
+
+    @functools.cached_property
+    def _executor(self) -> LedgerExecutor:
+        return LedgerExecutor(self.repository, self.genesis)
+
+    def post_root(self, block: ProofBlock) -> bytes:
+        """Return the post-state root of a height-1 ``block`` by the reference ledger."""
+        pre_root = self._executor.genesis_root()
+        verdict = LedgerValidator(self.repository).validate_block(block, pre_root)
+        execution = self._executor.execute(block, verdict, pre_root, self.validators)
+        return execution.post_root
+
+    def prepare(self, name: str, digest: bytes, view: int = 0, height: int = 1) -> Prepare:
+        return Prepare.create(self.signers[name], height, view, digest)
+
+    def commit(
+        self, name: str, digest: bytes, root: bytes, view: int = 0, height: int = 1
+    ) -> Commit:
+        return Commit.create(self.signers[name], height, view, digest, root)
+
+    def prepare_certificate(
+        self, names: Iterable[str], digest: bytes, view: int = 0, height: int = 1
+    ) -> PrepareCertificate:
+        votes = tuple(self.prepare(n, digest, view, height) for n in names)
+        return PrepareCertificate(height, view, digest, votes)
+
+    def commit_certificate(
+        self, names: Iterable[str], digest: bytes, root: bytes, view: int = 0, height: int = 1
+    ) -> CommitCertificate:
+        votes = tuple(self.commit(n, digest, root, view, height) for n in names)
+        return CommitCertificate(height, view, digest, root, votes)
+
+    def view_change(
+        self,
+        name: str,
+        view: int,
+        prepared: PrepareCertificate | None = None,
+        block: ProofBlock | None = None,
+        height: int = 1,
+    ) -> ViewChange:
+        return ViewChange.create(self.signers[name], height, view, prepared, block)
+
+    def new_view(
+        self,
+        changes: Iterable[ViewChange],
+        prepared: PrepareCertificate | None,
+        block: ProofBlock,
+        view: int,
+        leader: str | None = None,
+    ) -> NewView:
+        name = leader or self.leader(view, block.height)
+        pre_prepare = PrePrepare.create(self.signers[name], view, block)
+        return NewView.create(self.signers[name], list(changes), prepared, pre_prepare)
+
+
+def make_scene(
+    stakes: list[int],
+    *,
+    keys: Mapping[str, bytes] | None = None,
+    seed: int = KEY_SEED,
+    epoch: str = "scene",
+) -> Scene:
+    """Build validators ``v000``... with ``stakes``; ``keys`` replaces some public keys (each
+    member still signs with its own seed, so a replaced key is one whose signatures the case
+    makes itself)."""
+    pairs = make_validator_keys(len(stakes), seed)
+    ids = [f"v{i:03d}" for i in range(len(stakes))]
+    keys = keys or {}
+    members = [
+        Validator(name, keys.get(name, pair.public_key), stake)
+        for name, pair, stake in zip(ids, pairs, stakes, strict=True)
+    ]
+    epoch_seed = random.Random(f"aethel-conformance/scene/{epoch}/{seed}").randbytes(32)
+    validators = ValidatorSet.create(0, epoch_seed, members)
+    signers = {name: KeySigner(name, pair) for name, pair in zip(ids, pairs, strict=True)}
+    return Scene(validators, signers, make_genesis({}, validators))
+
+
+def find_scene(
+    stakes: list[int],
+    where: Callable[[Scene], bool],
+    *,
+    keys: Mapping[str, bytes] | None = None,
+    label: str = "scene",
+) -> Scene:
+    """Return the first scene (epochs ``label/0`` .. ``label/199``) whose leaders satisfy
+    ``where`` (leaders are drawn from the epoch seed, so a case picks the draw it needs)."""
+    for attempt in range(200):
+        scene = make_scene(stakes, keys=keys, epoch=f"{label}/{attempt}")
+        if where(scene):
+            return scene
+    raise AssertionError(f"no epoch gives the scene its roles ({label}; suite bug)")
+
+
+def subsets_with_stake(
+    scene: Scene, total: int, *, include: Iterable[str] = (), exclude: Iterable[str] = ()
+) -> list[str]:
+    """Return the smallest set of members holding exactly ``total`` stake, with every member of
+    ``include`` and none of ``exclude`` (a quorum boundary case needs exact sums)."""
+    import itertools
+
+    must, banned = set(include), set(exclude)
+    free = [m for m in scene.ids if m not in must and m not in banned]
+    base = sum(scene.validators.stake_of(m) for m in must)
+    for size in range(len(free) + 1):
+        for chosen in itertools.combinations(free, size):
+            if base + sum(scene.validators.stake_of(m) for m in chosen) == total:
+                return sorted(must | set(chosen))
+    raise AssertionError(f"no members hold exactly {total} (suite bug)")
+
+
+def sent(outputs: object, kind: type | UnionType, predicate: Any = None) -> list[Message]:
+    """Return the messages of type ``kind`` the outputs send or broadcast (that pass
+    ``predicate``)."""
+    found: list[Message] = []
+    for out in outputs_from_json(outputs):
+        if not isinstance(out, Send | Broadcast):
+            continue
+        message = out.message
+        if isinstance(message, kind) and (predicate is None or predicate(message)):
+            found.append(message)
+    return found
+
+
+def parsed(outputs: object) -> list[Output]:
+    """Return the outputs parsed strictly (a malformed output is the implementation's error)."""
+    return outputs_from_json(outputs)
