@@ -10,7 +10,7 @@ import typer
 from conformance.adapters.reference import ReferenceImplementation
 from conformance.testvectors import ed25519
 from conformance.testvectors.cases import HANDLERS, iter_cases
-from conformance.testvectors.model import VECTORS_DIR, Vector, generated_paths
+from conformance.testvectors.model import EXTERNAL, VECTORS_DIR, Vector
 
 app = typer.Typer(help="Test vectors generated from the reference.", no_args_is_help=True)
 
@@ -30,7 +30,9 @@ def build_vectors() -> list[Vector]:
 
 def _generated_files(directory: Path) -> dict[Path, str]:
     return {
-        p.relative_to(directory): p.read_text(encoding="utf-8") for p in generated_paths(directory)
+        p.relative_to(directory): p.read_text(encoding="utf-8")
+        for p in directory.glob("*/*/*.json")
+        if p.relative_to(directory).parts[0] != EXTERNAL
     }
 
 
