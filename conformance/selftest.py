@@ -125,8 +125,73 @@ def selftest_command(
         "reports/latest/selftest"
     ),
     workers: Annotated[int, typer.Option("-n", "--workers", help="worker processes per run")] = 0,
+    mechanical: Annotated[
+        bool,
+        typer.Option(
+            "--mechanical",
+            help="generated mutants of aethel/ (cosmic-ray operators) instead of the written ones",
+        ),
+    ] = False,
+    module: Annotated[
+        list[str] | None,
+        typer.Option(help="--mechanical: only this module or package, e.g. aethel.encoding"),
+    ] = None,
+    sample: Annotated[
+        int, typer.Option(help="--mechanical: run N mutants chosen by --seed (0: all)")
+    ] = 0,
+    seed: Annotated[int, typer.Option(help="--mechanical: seed of --sample")] = 0,
+    scheduler: Annotated[
+        str,
+        typer.Option(
+            help="--mechanical: 'local' (a dask LocalCluster of --dask-workers), "
+            "tcp://HOST:PORT (a running dask scheduler) or 'serial' (this process)"
+        ),
+    ] = "local",
+    dask_workers: Annotated[
+        int, typer.Option(help="--mechanical: worker processes of the LocalCluster")
+    ] = 2,
+    campaign_dir: Annotated[
+        Path,
+        typer.Option(help="--mechanical: where the campaign keeps its state (resumed if present)"),
+    ] = Path("reports/latest/mechanical"),
+    selftest_reports: Annotated[
+        Path, typer.Option(help="--mechanical: where the campaign report is written")
+    ] = Path("reports/selftest"),
+    label: Annotated[
+        str | None, typer.Option(help="--mechanical: report name (default from the selection)")
+    ] = None,
+    fresh: Annotated[
+        bool, typer.Option(help="--mechanical: discard the campaign directory's state")
+    ] = False,
 ) -> None:
-    """Run the suite against every mutant; exit non-zero unless each is caught."""
+    """Run the suite against every mutant; exit non-zero unless each is caught.
+
+    With ``--mechanical``, run a campaign of generated mutants instead
+    (:mod:`conformance.mechanical`).
+    """
+    if mechanical:
+        try:
+            from conformance.mechanical.cli import mechanical_selftest
+        except ImportError as exc:
+            typer.echo(
+                f"--mechanical needs the 'mechanical' extra ({exc}): "
+                "pip install 'aethel-conformance[mechanical]'",
+                err=True,
+            )
+            raise typer.Exit(2) from None
+
+        mechanical_selftest(
+            modules=list(module or []),
+            sample_size=sample,
+            seed=seed,
+            scheduler=scheduler,
+            workers=dask_workers,
+            campaign_dir=campaign_dir,
+            report_dir=selftest_reports,
+            label=label,
+            fresh=fresh,
+        )
+        return
     known = registry()
     if list_only:
         for m in known.values():

@@ -1,0 +1,86 @@
+"""``aethel-conformance selftest --mechanical``: run a campaign and write its report."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from aethel.errors import UsageError
+from conformance.mechanical.campaign import KILLED, open_campaign, run_tasks
+from conformance.mechanical.generate import sample
+from conformance.mechanical.report import build_report, render_markdown, write_report
+from conformance.mechanical.triage import TriageError, load_equivalents
+
+console = Console(stderr=True, soft_wrap=True, highlight=False)
+
+
+def _log(text: str) -> None:
+    console.print(text, markup=False)
+
+
+def label_for(modules: list[str], sample_size: int, seed: int) -> str:
+    """Return a file-name label of a campaign selection (``all``, ``encoding-rfc6962``, ...)."""
+    parts = [
+        m.removeprefix("aethel").strip("./").replace("/", "-").removesuffix(".py") for m in modules
+    ]
+    label = "-".join(p for p in parts if p) or "all"
+    if sample_size:
+        label += f"-sample{sample_size}-seed{seed}"
+    return label
+
+
+def mechanical_selftest(
+    *,
+    modules: list[str],
+    sample_size: int,
+    seed: int,
+    scheduler: str,
+    workers: int,
+    campaign_dir: Path,
+    report_dir: Path,
+    label: str | None,
+    fresh: bool,
+) -> None:
+    """Run (or resume) a campaign over ``modules`` and write its report; see the package docs."""
+    started = time.monotonic()
+    try:
+        equivalents = load_equivalents()
+        campaign = open_campaign(campaign_dir, fresh=fresh, log=_log)
+        every = campaign.mutants(modules)
+    except (UsageError, TriageError, ValueError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    chosen = sample(every, sample_size, seed)
+    _log(f"{len(every)} mutants in {len({m.module for m in every})} modules; running {len(chosen)}")
+    try:
+        run_tasks(campaign, chosen, scheduler=scheduler, workers=workers, log=_log)
+    except KeyboardInterrupt:
+        _log(f"interrupted: finished mutants are kept in {campaign.results_file}; run again")
+        raise typer.Exit(130) from None
+    results = campaign.results()
+    rows = [results[m.id] for m in chosen if m.id in results]
+    report = build_report(
+        campaign.record,
+        rows,
+        equivalents,
+        label=label or label_for(modules, sample_size, seed),
+        modules=modules,
+        sample_size=sample_size,
+        seed=seed,
+        wall_s=time.monotonic() - started,
+        workers="this process"
+        if scheduler == "serial"
+        else (
+            f"a LocalCluster of {workers} worker processes" if scheduler == "local" else scheduler
+        ),
+    )
+    md, js = write_report(report, report_dir)
+    typer.echo(render_markdown(report).split("### By module")[0].rstrip())
+    _log(f"report: {md} and {js}; results: {campaign.results_file}")
+    killed = sum(1 for r in rows if r["verdict"] in KILLED)
+    if report["equivalent_but_killed"] or report["total"]["error"]:
+        raise typer.Exit(1)
+    _log(f"{killed} of {len(rows)} mutants killed")
