@@ -163,6 +163,10 @@ def selftest_command(
     fresh: Annotated[
         bool, typer.Option(help="--mechanical: discard the campaign directory's state")
     ] = False,
+    report_only: Annotated[
+        bool,
+        typer.Option(help="--mechanical: write the report from the results so far, run nothing"),
+    ] = False,
 ) -> None:
     """Run the suite against every mutant; exit non-zero unless each is caught.
 
@@ -190,6 +194,7 @@ def selftest_command(
             report_dir=selftest_reports,
             label=label,
             fresh=fresh,
+            report_only=report_only,
         )
         return
     known = registry()

@@ -43,6 +43,7 @@ def mechanical_selftest(
     report_dir: Path,
     label: str | None,
     fresh: bool,
+    report_only: bool = False,
 ) -> None:
     """Run (or resume) a campaign over ``modules`` and write its report; see the package docs."""
     started = time.monotonic()
@@ -56,12 +57,15 @@ def mechanical_selftest(
     chosen = sample(every, sample_size, seed)
     _log(f"{len(every)} mutants in {len({m.module for m in every})} modules; running {len(chosen)}")
     try:
-        run_tasks(campaign, chosen, scheduler=scheduler, workers=workers, log=_log)
+        if not report_only:
+            run_tasks(campaign, chosen, scheduler=scheduler, workers=workers, log=_log)
     except KeyboardInterrupt:
         _log(f"interrupted: finished mutants are kept in {campaign.results_file}; run again")
         raise typer.Exit(130) from None
     results = campaign.results()
     rows = [results[m.id] for m in chosen if m.id in results]
+    if len(rows) < len(chosen):
+        _log(f"{len(chosen) - len(rows)} of the {len(chosen)} mutants have no result yet")
     report = build_report(
         campaign.record,
         rows,
