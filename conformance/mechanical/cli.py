@@ -66,6 +66,12 @@ def mechanical_selftest(
     rows = [results[m.id] for m in chosen if m.id in results]
     if len(rows) < len(chosen):
         _log(f"{len(chosen) - len(rows)} of the {len(chosen)} mutants have no result yet")
+    reach = {}
+    for mutant in chosen:
+        if results.get(mutant.id, {}).get("verdict") in ("survived", "no-coverage"):
+            cases, direct = campaign.coverage.select(mutant, campaign.passing)
+            rules = {r for c in cases[:direct] for r in campaign.case_info[c]["rules"]}
+            reach[mutant.id] = sorted(rules)
     report = build_report(
         campaign.record,
         rows,
@@ -80,6 +86,7 @@ def mechanical_selftest(
         else (
             f"a LocalCluster of {workers} worker processes" if scheduler == "local" else scheduler
         ),
+        reach=reach,
     )
     md, js = write_report(report, report_dir)
     typer.echo(render_markdown(report).split("### By module")[0].rstrip())

@@ -70,8 +70,13 @@ def build_report(
     seed: int,
     wall_s: float,
     workers: str,
+    reach: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
-    """Return the campaign report as JSON-ready data."""
+    """Return the campaign report as JSON-ready data.
+
+    ``reach`` gives, per mutant ID, the rules of the cases that ran its line (for triage).
+    """
+    reach = reach or {}
     rows = sorted(results, key=lambda r: r["id"])
     listed = set(equivalents)
     groups: dict[str, dict[str, list[dict[str, Any]]]] = {
@@ -132,6 +137,7 @@ def build_report(
                     "cases_direct",
                 )
             }
+            | {"rules_reaching": reach.get(r["id"], [])}
             for r in survivors
         ],
     }
@@ -193,7 +199,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines.append(
             f"- `{s['id']}` line {s['line']} in `{s['definition']}`: `{s['original']}` -> "
             f"`{s['mutated']}` ({s['verdict']}; {s['cases_selected']} cases run, "
-            f"{s['cases_direct']} reaching the line)"
+            f"{s['cases_direct']} reaching the line; their rules: "
+            f"{', '.join(s['rules_reaching']) or '-'})"
         )
     return "\n".join(lines) + "\n"
 
