@@ -32,6 +32,7 @@ construct outside the fragment raises :class:`ForbiddenConstructError`. All carr
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aethel.proofs.errors import ForbiddenCommandError, SmtLimitError, SmtSyntaxError
@@ -157,17 +158,27 @@ def _check_atom_lengths(tokens: list[str], limits: SmtLimits) -> None:
             )
 
 
-def check_smt_text(text: str, limits: SmtLimits = LIMITS) -> None:
+def check_smt_text(
+    text: str,
+    limits: SmtLimits = LIMITS,
+    *,
+    fragment: Callable[[list[list[Node]]], None] = check_commands,
+) -> None:
     """Accept ``text`` if it is in the subset of the module docstring; otherwise raise.
 
     Raises :class:`SmtLimitError`, :class:`SmtSyntaxError`, :class:`ForbiddenCommandError` or
     :class:`ForbiddenConstructError` (all :class:`SmtTextError`, rule N6). Runs in time linear
-    in ``len(text)``.
+    in ``len(text)``. ``fragment`` is the last check, on the command trees (the protocol's is
+    :func:`aethel.proofs.smt_fragment.check_commands`; the suite's self-test passes others).
     """
     if not isinstance(text, str):
         raise SmtSyntaxError(RULE, f"SMT text must be a string, got {type(text).__name__}")
-    if len(text) > limits.max_bytes:
-        raise SmtLimitError(RULE, f"SMT text of {len(text)} bytes exceeds {limits.max_bytes}")
+    # The limit is in UTF-8 bytes: a character is at least one byte, and ASCII exactly one.
+    size = len(text)
+    if size <= limits.max_bytes and not text.isascii():
+        size = len(text.encode("utf-8", "surrogatepass"))
+    if size > limits.max_bytes:
+        raise SmtLimitError(RULE, f"SMT text of {size:,} bytes or more exceeds {limits.max_bytes}")
     if not text.isascii() or _CONTROL.search(text) is not None:
         offset = next(i for i, ch in enumerate(text) if not (" " <= ch <= "~" or ch in "\t\n\r"))
         raise SmtSyntaxError(
@@ -203,7 +214,7 @@ def check_smt_text(text: str, limits: SmtLimits = LIMITS) -> None:
             raise SmtLimitError(
                 RULE, f"{len(symbols)} distinct symbols exceed {limits.max_symbols}"
             )
-    check_commands(commands)
+    fragment(commands)
 
 
 def _symbol(token: str) -> str:

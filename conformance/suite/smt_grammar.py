@@ -204,6 +204,9 @@ FORBIDDEN_COMMANDS: tuple[str, ...] = (
     "(assert-soft {b})",
     "(apply simplify)",
     "(display {i})",
+    "(define-const k Int 5)",
+    "(declare-var v Int)",
+    "(get-objectives)",
     "(|check-sat|)",
 )
 
@@ -766,6 +769,7 @@ LIMIT_VALUES = {
     "commands": MAX_COMMANDS,
     "distinct symbols": MAX_SYMBOLS,
     "text bytes": MAX_BYTES,
+    "text bytes, one character of two": MAX_BYTES,
 }
 
 
@@ -774,6 +778,9 @@ def _over_limit(chooser: Chooser, limit: str) -> str:
     over = LIMIT_VALUES[limit] + chooser.integer(1, 3)
     if limit == "text bytes":
         return text + ";" + "p" * (over - len(text) - 1)
+    if limit == "text bytes, one character of two":
+        # 65,536 characters, 65,537 UTF-8 bytes: size (in bytes) comes before characters.
+        return text + ";" + "p" * (MAX_BYTES - len(text) - 2) + "\u00e9"
     return text + LIMIT_PIECES[limit](over)
 
 

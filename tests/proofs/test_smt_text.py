@@ -221,3 +221,15 @@ def test_any_text_is_accepted_or_rejected_with_a_typed_error(text: str) -> None:
 def test_fast_and_general_tokenizer_paths_agree(text: str) -> None:
     # A trailing comment forces the general path; it must not change the verdict.
     assert _verdict(text) == _verdict(text + "\n; comment")
+
+
+@pytest.mark.req("N6")
+def test_the_size_limit_counts_utf8_bytes_before_characters() -> None:
+    body = "(declare-const a Bool)(assert a);"
+    at_limit = body + "p" * (LIMITS.max_bytes - len(body) - 2) + "\u00e9"  # 65,536 bytes
+    over = body + "p" * (LIMITS.max_bytes - len(body) - 1) + "\u00e9"  # 65,536 characters
+    assert len(at_limit.encode()) == LIMITS.max_bytes and len(over) == LIMITS.max_bytes
+    with pytest.raises(SmtSyntaxError):  # within the size: the character is the problem
+        check_smt_text(at_limit)
+    with pytest.raises(SmtLimitError):  # 65,537 bytes: size comes first
+        check_smt_text(over)
