@@ -43,6 +43,12 @@ class MerkleProofError(ProtocolViolation):
     """An RFC 6962 inclusion or consistency proof that does not verify (E11)."""
 
 
+class ProofRequestError(MerkleProofError, UsageError):
+    """A proof asked for that does not exist (E11): a leaf index outside the list, or a
+    consistency proof from size 0 or beyond the list. Also a :class:`UsageError` for local
+    callers."""
+
+
 # --------------------------------------------------------------------------- hashing (E10)
 
 
@@ -96,7 +102,7 @@ def compute_list_root(items: Sequence[object]) -> bytes:
 
 def _check_size(size: object, name: str) -> int:
     if type(size) is not int or size < 0:
-        raise UsageError(f"{name} must be a non-negative int, got {size!r}")
+        raise ProofRequestError(RULE, f"{name} must be a non-negative int, got {size!r}")
     return size
 
 
@@ -104,7 +110,9 @@ def get_inclusion_proof(leaf_hashes: Sequence[bytes], index: int) -> list[bytes]
     """Return the audit path of leaf ``index`` in the tree of ``leaf_hashes`` (RFC 9162 2.1.3.1)."""
     _check_size(index, "index")
     if index >= len(leaf_hashes):
-        raise UsageError(f"leaf index {index} is outside a tree of size {len(leaf_hashes)}")
+        raise ProofRequestError(
+            RULE, f"leaf index {index} is outside a tree of size {len(leaf_hashes)}"
+        )
     path: list[bytes] = []
     lo, hi = 0, len(leaf_hashes)
     # Walk down from the root; each step records the sibling subtree's root (RFC order is
@@ -124,11 +132,12 @@ def get_inclusion_proof(leaf_hashes: Sequence[bytes], index: int) -> list[bytes]
 def get_consistency_proof(leaf_hashes: Sequence[bytes], size1: int) -> list[bytes]:
     """Return the proof that the first ``size1`` leaves are a prefix of the tree (RFC 9162 2.1.4.1).
 
-    ``size1`` must satisfy 0 < size1 <= len(leaf_hashes); equal sizes give the empty proof.
+    ``size1`` must satisfy 0 < size1 <= len(leaf_hashes); equal sizes give the empty proof. A
+    proof from size 0 proves nothing and is refused (:class:`ProofRequestError`, E11).
     """
     _check_size(size1, "size1")
     if not 0 < size1 <= len(leaf_hashes):
-        raise UsageError(f"size1 must be in [1, {len(leaf_hashes)}], got {size1}")
+        raise ProofRequestError(RULE, f"size1 must be in [1, {len(leaf_hashes)}], got {size1}")
     return _subproof(size1, leaf_hashes, True)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from aethel import rfc6962
-from conformance.adapters.reference import ReferenceImplementation, ReferenceListHash
+from conformance.adapters.reference import ReferenceImplementation, ReferenceListHash, rejecting
 from conformance.mutants import Mutant
 
 
@@ -38,6 +38,24 @@ class OddLeafImplementation(ReferenceImplementation):
         return OddLeafDuplication()
 
 
+class EmptyProofFromSizeZero(ReferenceListHash):
+    """Defect: asked for a consistency proof from size 0, answers the empty proof (as if the
+    empty list were trivially a prefix) instead of refusing: a proof that proves nothing."""
+
+    @rejecting
+    def prove_consistency(self, entries: list[object], size1: int) -> list[str]:
+        if size1 == 0:
+            return []
+        return super().prove_consistency(entries, size1)
+
+
+class EmptyProofFromSizeZeroImplementation(ReferenceImplementation):
+    name = "mutant-consistency-proof-from-size-zero"
+
+    def make_list_hash(self) -> object:
+        return EmptyProofFromSizeZero()
+
+
 MUTANTS = [
     Mutant(
         name="odd-leaf-duplication",
@@ -45,5 +63,12 @@ MUTANTS = [
         breaks=("E10",),
         capabilities=("list-hash",),
         build=OddLeafImplementation,
-    )
+    ),
+    Mutant(
+        name="consistency-proof-from-size-zero",
+        defect="a consistency proof from size 0 is produced (empty) instead of refused",
+        breaks=("E11",),
+        capabilities=("list-hash",),
+        build=EmptyProofFromSizeZeroImplementation,
+    ),
 ]

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+from collections.abc import Iterator
 from typing import Any
 
 from aethel import encoding, merkle
+from aethel.merkle import batch as merkle_batch
+from aethel.merkle.cache import DEFAULT_CACHE_SIZE, NodeCache
 from aethel.merkle.hashing import get_path_bit
+from aethel.merkle.nodes import Node
 from conformance.adapters.reference import (
     ReferenceImplementation,
     ReferenceStateTree,
@@ -91,6 +96,100 @@ class AbsenceForPresentKeyImplementation(ReferenceImplementation):
         return AbsenceForPresentKeyStateTree()
 
 
+@contextlib.contextmanager
+def _lenient_integers() -> Iterator[None]:
+    """Encode any integer leaf value as its decimal digits while a write runs (bignum-style)."""
+    namespace = vars(merkle_batch)
+    strict = namespace["encode_value"]
+
+    def lenient(value: object) -> bytes:
+        if type(value) is int:
+            return str(value).encode("ascii")
+        encoded: bytes = strict(value)
+        return encoded
+
+    namespace["encode_value"] = lenient
+    try:
+        yield
+    finally:
+        namespace["encode_value"] = strict
+
+
+class BigIntegerTree(ReferenceTree):
+    """Defect: integer values are not range-checked (an implementation on a bignum or 64-bit
+    unsigned type): 2^63 and 10^30 are stored instead of refused (E2)."""
+
+    def update(self, key: str, value: Any) -> str:
+        with _lenient_integers():
+            return super().update(key, value)
+
+    def batch_update(self, ops: list[Any]) -> str:
+        with _lenient_integers():
+            return super().batch_update(ops)
+
+
+class BigIntegerStateTree(ReferenceStateTree):
+    tree_class = BigIntegerTree
+
+
+class BigIntegerImplementation(ReferenceImplementation):
+    name = "mutant-tree-accepts-integers-beyond-64-bits"
+
+    def make_state_tree(self) -> object:
+        return BigIntegerStateTree()
+
+
+class LeafExtraMembersStateTree(ReferenceStateTree):
+    """Defect: the other leaf of an absence proof is read by its two members, and anything else
+    it carries is ignored instead of refused (E9)."""
+
+    @rejecting
+    def verify_proof(self, proof: Any, root: str) -> bool:
+        leaf = proof.get("leaf") if isinstance(proof, dict) else None
+        if isinstance(leaf, dict) and {"path", "value_hash"} <= set(leaf):
+            proof = {**proof, "leaf": {"path": leaf["path"], "value_hash": leaf["value_hash"]}}
+        return super().verify_proof(proof, root)
+
+
+class LeafExtraMembersImplementation(ReferenceImplementation):
+    name = "mutant-absence-leaf-extra-members-ignored"
+
+    def make_state_tree(self) -> object:
+        return LeafExtraMembersStateTree()
+
+
+class WriteOnlyCache(NodeCache):
+    """Defect: the LRU cache admits the nodes a write creates, but a read that misses does not
+    bring its node in, so nodes only ever read never become hits (T22.1b)."""
+
+    def get_node(self, node_hash: bytes) -> Node | None:
+        node = self._entries.get(node_hash)
+        if node is not None:
+            self._hits += 1
+            self._entries.move_to_end(node_hash)
+            return node
+        self._misses += 1
+        return self._backing.get_node(node_hash)
+
+
+class WriteOnlyCacheTree(ReferenceTree):
+    def __init__(self, cache_size: int | None) -> None:
+        size = DEFAULT_CACHE_SIZE if cache_size is None else cache_size
+        cache = WriteOnlyCache(merkle.MemoryNodeStore(), size)
+        self.tree = merkle.StateTree(cache, cache=cache)
+
+
+class WriteOnlyCacheStateTree(ReferenceStateTree):
+    tree_class = WriteOnlyCacheTree
+
+
+class WriteOnlyCacheImplementation(ReferenceImplementation):
+    name = "mutant-node-cache-fills-on-writes-only"
+
+    def make_state_tree(self) -> object:
+        return WriteOnlyCacheStateTree()
+
+
 MUTANTS = [
     Mutant(
         name="no-domain-separation",
@@ -105,5 +204,26 @@ MUTANTS = [
         breaks=("E9",),
         capabilities=("state-tree",),
         build=AbsenceForPresentKeyImplementation,
+    ),
+    Mutant(
+        name="tree-accepts-integers-beyond-64-bits",
+        defect="the state tree stores integer values outside -2^63..2^63-1 instead of refusing",
+        breaks=("E2",),
+        capabilities=("state-tree",),
+        build=BigIntegerImplementation,
+    ),
+    Mutant(
+        name="absence-leaf-extra-members-ignored",
+        defect="an absence proof's other leaf with extra members verifies (they are ignored)",
+        breaks=("E9",),
+        capabilities=("state-tree",),
+        build=LeafExtraMembersImplementation,
+    ),
+    Mutant(
+        name="node-cache-fills-on-writes-only",
+        defect="the node cache admits written nodes only: a node that is only read never hits",
+        breaks=("T22.1b",),
+        capabilities=("state-tree",),
+        build=WriteOnlyCacheImplementation,
     ),
 ]

@@ -17,7 +17,7 @@ import pytest
 
 from aethel.encoding import canonical_json
 from conformance.adapters.api import ListHashAPI
-from conformance.checks import expect_equal, expect_refused
+from conformance.checks import expect_equal, expect_refused, expect_rejected
 from conformance.suite import oracle
 
 pytestmark = pytest.mark.capability("list-hash")
@@ -72,6 +72,7 @@ def test_consistency_proofs_match_rfc_and_verify(list_hash_api: ListHashAPI, siz
 
 
 @pytest.mark.req("E11")
+@pytest.mark.rejects("E11")
 @pytest.mark.parametrize("size", [5, 8, 13], ids=lambda s: f"size-{s}")
 def test_every_single_bit_flip_of_a_proof_is_refused(list_hash_api: ListHashAPI, size: int) -> None:
     entries = entries_of(size)
@@ -90,7 +91,66 @@ def test_every_single_bit_flip_of_a_proof_is_refused(list_hash_api: ListHashAPI,
             expect_refused(
                 functools.partial(verify, index, size, leaf_hash, bad, root),
                 f"proof hash {position} with bit {bit} flipped",
+                rule="E11",
             )
+
+
+EMPTY_ROOT = oracle.mth([]).hex()
+
+
+@pytest.mark.req("E11")
+def test_consistency_at_size_zero(list_hash_api: ListHashAPI) -> None:
+    """Equal sizes need the empty proof and equal roots; at size 0 both roots are the empty
+    list's root (spec/encoding.md, E11)."""
+    verify = list_hash_api.verify_consistency
+    expect_equal(verify(0, 0, EMPTY_ROOT, EMPTY_ROOT, []), True, "consistency 0 -> 0")
+    root3 = oracle.mth(raw(entries_of(3))).hex()
+    expect_equal(verify(3, 3, root3, root3, []), True, "consistency 3 -> 3")
+
+
+def _size_zero_verifications(list_hash_api: ListHashAPI) -> list[tuple[str, Any]]:
+    """Verifications that must fail: answered false or refused naming E11."""
+    leaves = raw(entries_of(3))
+    root3, root1 = oracle.mth(leaves).hex(), oracle.mth(leaves[:1]).hex()
+    verify = list_hash_api.verify_consistency
+    other = "11" * 32
+    return [
+        ("0 -> 0 with another root", functools.partial(verify, 0, 0, other, other, [])),
+        ("0 -> 0 with two roots", functools.partial(verify, 0, 0, EMPTY_ROOT, other, [])),
+        ("0 -> 0 with a hash", functools.partial(verify, 0, 0, EMPTY_ROOT, EMPTY_ROOT, [root1])),
+        ("0 -> 3 with no proof", functools.partial(verify, 0, 3, EMPTY_ROOT, root3, [])),
+        ("0 -> 3 with the root", functools.partial(verify, 0, 3, EMPTY_ROOT, root3, [root3])),
+        ("3 -> 3 with a hash", functools.partial(verify, 3, 3, root3, root3, [root1])),
+        ("3 -> 0", functools.partial(verify, 3, 0, root3, EMPTY_ROOT, [])),
+        (
+            "inclusion into size 0",
+            functools.partial(list_hash_api.verify_inclusion, 0, 0, root1, [], EMPTY_ROOT),
+        ),
+    ]
+
+
+def _proofs_that_do_not_exist(list_hash_api: ListHashAPI) -> list[tuple[str, Any]]:
+    """Proofs asked for that do not exist: refused naming E11."""
+    entries = entries_of(3)
+    consistency, inclusion = list_hash_api.prove_consistency, list_hash_api.prove_inclusion
+    return [
+        ("a consistency proof from size 0", functools.partial(consistency, entries, 0)),
+        ("a consistency proof beyond the list", functools.partial(consistency, entries, 4)),
+        ("an inclusion proof beyond the list", functools.partial(inclusion, entries, 3)),
+        ("an inclusion proof in an empty list", functools.partial(inclusion, [], 0)),
+    ]
+
+
+@pytest.mark.req("E11")
+@pytest.mark.rejects("E11")
+def test_size_zero_and_out_of_range_proofs_are_refused(list_hash_api: ListHashAPI) -> None:
+    """A consistency proof from size 0 proves nothing, a list of size 0 has one root and no
+    leaf, and no proof exists outside the list: each verification fails (false, or a refusal
+    naming E11) and producing such a proof is refused naming E11."""
+    for what, call in _size_zero_verifications(list_hash_api):
+        expect_refused(call, what, rule="E11")
+    for what, call in _proofs_that_do_not_exist(list_hash_api):
+        expect_rejected(call, what, rule="E11")
 
 
 def _b64hex(text: str | None) -> str:
@@ -101,7 +161,9 @@ def _external_cases() -> list[Any]:
     cases = []
     for path in sorted(EXTERNAL.glob("*/*/*.json")):
         case_id = path.relative_to(EXTERNAL).with_suffix("").as_posix()
-        cases.append(pytest.param(path, id=case_id))
+        refused = json.loads(path.read_text(encoding="utf-8")).get("wantErr")
+        marks = [pytest.mark.rejects("E11")] if refused else []
+        cases.append(pytest.param(path, id=case_id, marks=marks))
     return cases
 
 
@@ -134,6 +196,6 @@ def test_external_rfc6962_vector(list_hash_api: ListHashAPI, path: Path) -> None
             )
 
     if vector["wantErr"]:
-        expect_refused(call, vector["desc"])
+        expect_refused(call, vector["desc"], rule="E11")
     else:
         expect_equal(call(), True, vector["desc"])
