@@ -379,8 +379,11 @@ def _run_on_dask(
         ]
         pending = set(futures)
         while pending:
-            finished = distributed.wait(pending, timeout=5, return_when="FIRST_COMPLETED")
-            for future in finished.done:
+            try:
+                done = distributed.wait(pending, timeout=5, return_when="FIRST_COMPLETED").done
+            except TimeoutError:  # nothing finished within 5 s: show progress, wait again
+                done = set()
+            for future in done:
                 pending.discard(future)
                 result = future.result()
                 campaign.append(result)

@@ -179,8 +179,11 @@ def run_sweep(
         try:
             pending = {client.submit(run_seed, s, key=f"seed-{s}", pure=False) for s in todo}
             while pending:
-                finished = distributed.wait(pending, timeout=5, return_when="FIRST_COMPLETED")
-                for future in finished.done:
+                try:
+                    done = distributed.wait(pending, timeout=5, return_when="FIRST_COMPLETED").done
+                except TimeoutError:  # nothing finished within 5 s: show progress, wait again
+                    done = set()
+                for future in done:
                     pending.discard(future)
                     keep(future.result())
                 progress.tick()
