@@ -180,10 +180,10 @@ def run_sweep(
             pending = {client.submit(run_seed, s, key=f"seed-{s}", pure=False) for s in todo}
             while pending:
                 try:
-                    done = distributed.wait(pending, timeout=5, return_when="FIRST_COMPLETED").done
+                    ended = distributed.wait(pending, timeout=5, return_when="FIRST_COMPLETED").done
                 except TimeoutError:  # nothing finished within 5 s: show progress, wait again
-                    done = set()
-                for future in done:
+                    ended = set()
+                for future in ended:
                     pending.discard(future)
                     keep(future.result())
                 progress.tick()
