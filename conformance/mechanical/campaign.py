@@ -297,8 +297,10 @@ def open_campaign(directory: Path, *, fresh: bool = False, log: Callable[[str], 
 class Progress:
     """A progress line: every 30 s when stderr is not a terminal, every 2 s when it is."""
 
-    def __init__(self, total: int, done: int, log: Callable[[str], None]) -> None:
-        self.total, self.done, self.log = total, done, log
+    def __init__(
+        self, total: int, done: int, log: Callable[[str], None], noun: str = "mutants"
+    ) -> None:
+        self.total, self.done, self.log, self.noun = total, done, log, noun
         self.counts: Counter[str] = Counter()
         self.started = time.monotonic()
         self.ran = 0
@@ -322,8 +324,8 @@ class Progress:
         left = (self.total - self.done) * rate
         counts = ", ".join(f"{v} {k}" for k, v in sorted(self.counts.items()))
         self.log(
-            f"mechanical: {self.done}/{self.total} mutants ({counts or 'none yet'}); "
-            f"{rate:.1f} s per mutant wall, about {left / 60:.0f} min left"
+            f"mechanical: {self.done}/{self.total} {self.noun} ({counts or 'none yet'}); "
+            f"{rate:.1f} s wall each, about {left / 60:.0f} min left"
         )
 
 

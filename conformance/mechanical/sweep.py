@@ -151,7 +151,7 @@ def run_sweep(
     results_file = directory / "results.jsonl"
     done = _read(results_file)
     todo = [s for s in seeds if s not in done]
-    progress = Progress(len(seeds), len(seeds) - len(todo), log)
+    progress = Progress(len(seeds), len(seeds) - len(todo), log, noun="seeds")
     log(f"{len(seeds)} seeds, {len(seeds) - len(todo)} already run, {len(todo)} to run")
 
     def keep(row: dict[str, Any]) -> None:
