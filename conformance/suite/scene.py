@@ -61,8 +61,11 @@ class Scene:
         """Return the members not in ``excluded``, in id order."""
         return [name for name in self.ids if name not in excluded]
 
-    def replica(self, api: ReplicaAPI, name: str, mode: str = "collector", now: int = 0) -> Any:
-        """Return the implementation's replica of ``name``, started at ``now``."""
+    def replica(
+        self, api: ReplicaAPI, name: str, mode: str = "collector", now: int | None = 0
+    ) -> Any:
+        """Return the implementation's replica of ``name``, started at ``now`` (None: not
+        started; the case starts it and reads what it answers)."""
         remote = api.new(
             self.validators.to_wire(),
             name,
@@ -70,7 +73,8 @@ class Scene:
             mode,
             genesis_to_json(self.genesis),
         )
-        remote.start(now)
+        if now is not None:
+            remote.start(now)
         return remote
 
     def block(

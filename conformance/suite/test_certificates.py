@@ -5,9 +5,17 @@ could send ones it did not earn. The implementation's replica, holding the propo
 of a real chain, is shown forged certificates (below q(W), a vote whose signature was made with
 another key, one vote counted twice): it must send no COMMIT and commit nothing. The genuine
 certificates then move it (the control).
+
+Member by member: a certificate of exactly q(W) whose one vote was signed over a vote differing
+in its height, view, phase, digest or post-state root, or under another name or key, or is
+damaged, moves no replica either (the receiver rebuilds each vote from the certificate, so
+every such change is a signature over something else). And q(W) is exact: with W = 3k,
+certificates holding 2k + 1 count and 2k do not (:data:`THIRDS`, stake-weighted sets).
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import pytest
 
@@ -24,6 +32,7 @@ from conformance.adapters import Implementation
 from conformance.adapters.api import ReplicaAPI
 from conformance.replica_wire import outputs_from_json
 from conformance.suite.chains import SlashedChain, fresh_replica, slashed_chain
+from conformance.suite.scene import Scene, make_scene, sent, subsets_with_stake
 
 pytestmark = pytest.mark.capability("replica")
 
@@ -81,3 +90,184 @@ def test_forged_certificates_move_no_replica(impl: Implementation, replica_api: 
     remote.on_message(genuine_commit.to_wire(), NOW)
     if remote.status()["height"] != 2:
         raise AssertionError(f"{voter} did not commit height 1 on its genuine certificate")
+
+
+# --------------------------------------------------------------------------- one vote changed
+
+FORGE_NOW = 10**9
+
+
+def _vote(
+    scene: Scene, phase: str, signer: str, validator: str, digest: bytes, root: bytes, **at: int
+) -> Prepare | Commit:
+    """A vote of ``phase`` naming ``validator``, signed with ``signer``'s key."""
+    height, view = at.get("height", 1), at.get("view", 0)
+    if phase == "prepare":
+        unsigned: Prepare | Commit = Prepare(height, view, digest, validator, b"")
+    else:
+        unsigned = Commit(height, view, digest, root, validator, b"")
+    signature = scene.signers[signer].key.sign_bytes(unsigned.payload)
+    return replace(unsigned, signature=signature)
+
+
+#: member -> how Y's entry of the certificate is made: (the vote Y really signed, or None for
+#: an entry built otherwise), as a function of the scene, phase, Y, X, digest, other digest,
+#: root and other root. The certificate states (1, 0, digest[, root]) and Y's entry keeps only
+#: the validator and signature, so every change is a signature over something else.
+def _signed_other(
+    scene: Scene, phase: str, y: str, x: str, d: bytes, d2: bytes, r: bytes, r2: bytes, member: str
+) -> tuple[Prepare | Commit | None, str, bytes]:
+    """Return (Y's real vote the signature comes from, or None; the entry's validator; the
+    entry's signature)."""
+    other_phase = "commit" if phase == "prepare" else "prepare"
+    real: Prepare | Commit | None
+    if member == "height":
+        real = _vote(scene, phase, y, y, d, r, height=2)
+    elif member == "view":
+        real = _vote(scene, phase, y, y, d, r, view=1)
+    elif member == "phase":
+        real = _vote(scene, other_phase, y, y, d, r)
+    elif member == "digest":
+        real = _vote(scene, phase, y, y, d2, r)
+    elif member == "root":
+        real = _vote(scene, phase, y, y, d, r2)
+    elif member == "validator":
+        real = _vote(scene, phase, y, y, d, r)
+        return None, x, real.signature
+    elif member == "non-member":
+        stranger = _vote(scene, phase, y, "v999", d, r)
+        return None, "v999", stranger.signature
+    elif member == "key":
+        forged = _vote(scene, phase, x, y, d, r)
+        return None, y, forged.signature
+    else:  # "signature": one bit flipped
+        genuine = _vote(scene, phase, y, y, d, r)
+        return None, y, bytes([genuine.signature[0] ^ 1]) + genuine.signature[1:]
+    return real, y, real.signature
+
+
+def _certificate(
+    phase: str, digest: bytes, root: bytes, votes: list[Prepare | Commit]
+) -> PrepareCertificate | CommitCertificate:
+    if phase == "prepare":
+        return PrepareCertificate(1, 0, digest, tuple(v for v in votes if isinstance(v, Prepare)))
+    return CommitCertificate(1, 0, digest, root, tuple(v for v in votes if isinstance(v, Commit)))
+
+
+MEMBERS = {
+    "prepare": ["height", "view", "phase", "digest", "validator", "non-member", "key", "signature"],
+    "commit": [
+        "height",
+        "view",
+        "phase",
+        "digest",
+        "root",
+        "validator",
+        "non-member",
+        "key",
+        "signature",
+    ],
+}
+
+
+@pytest.mark.req("R2.3", "R7.5")
+@pytest.mark.rejects("R2.3", "R7.5")
+@pytest.mark.parametrize(
+    ("phase", "member"),
+    [(p, m) for p, members in MEMBERS.items() for m in members],
+    ids=[f"{p}-{m}" for p, members in MEMBERS.items() for m in members],
+)
+def test_a_certificate_with_one_vote_member_changed_moves_no_replica(
+    replica_api: ReplicaAPI, phase: str, member: str
+) -> None:
+    """Broadcast mode: the replica holds the proposal of height 1 and is shown a certificate of
+    exactly q(W) (three of four equal stakes) in which one vote's signature was made over a vote
+    differing in one member (height, view, phase, digest, post-state root), under another name
+    or key, or is damaged. Where that other vote is a real one, the replica receives it first,
+    as a vote, so a verdict remembered by key and signature alone would be reused. The forged
+    certificate must not move it (no COMMIT, no commit); the genuine one then must."""
+    scene = make_scene(list(FOUR), epoch="cert-members")
+    leader = scene.leader()
+    name, x, y = scene.others(leader)
+    block = scene.block()
+    d, r = block.digest, scene.post_root(block)
+    d2, r2 = scene.block(x).digest, bytes([9]) * 32
+    remote = scene.replica(replica_api, name, "broadcast")
+    if not sent(remote.on_message(scene.pre_prepare(block).to_wire(), FORGE_NOW), Prepare):
+        raise AssertionError(f"{name} sent no PREPARE for the valid proposal of height 1")
+    real, validator, signature = _signed_other(scene, phase, y, x, d, d2, r, r2, member)
+    early = [] if real is None else sent(remote.on_message(real.to_wire(), FORGE_NOW), Commit)
+    honest = [_vote(scene, phase, m, m, d, r) for m in (leader, x)]
+    entry = replace(_vote(scene, phase, y, y, d, r), validator=validator, signature=signature)
+    votes = sorted([*honest, entry], key=lambda v: v.validator)
+    forged = _certificate(phase, d, r, votes)
+    genuine = _certificate(
+        phase, d, r, [_vote(scene, phase, m, m, d, r) for m in sorted([leader, x, y])]
+    )
+    outputs = remote.on_message(forged.to_wire(), FORGE_NOW)
+    if early or sent(outputs, Commit, lambda m: m.digest == d) or remote.status()["height"] != 1:
+        raise AssertionError(
+            f"{name} was moved by a {phase} certificate whose vote of {y} is signed over a vote "
+            f"with another {member}"
+        )
+    outputs = remote.on_message(genuine.to_wire(), FORGE_NOW)
+    moved = sent(outputs, Commit) if phase == "prepare" else remote.status()["height"] == 2
+    if not moved:
+        raise AssertionError(f"{name} was not moved by the genuine {phase} certificate")
+
+
+# --------------------------------------------------------------------------- q(W) at W = 3k
+
+#: Stake-weighted sets with W = 3k: q(W) = 2k + 1, and 2k = ceil(2W/3) is one short.
+THIRDS = {
+    "W=30000": [10_001, 9_999, 5_000, 5_000],
+    "W=3003": [1_000, 1_001, 1_002],
+    "W=300000": [50_001, 59_999, 40_000, 30_000, 70_000, 25_000, 25_000],
+}
+
+
+@pytest.mark.req("R2.3", "R7.2")
+@pytest.mark.rejects("R2.3")
+@pytest.mark.parametrize("stakes", list(THIRDS.values()), ids=list(THIRDS))
+@pytest.mark.parametrize("mode", ["collector", "broadcast"], ids=str)
+def test_certificates_at_exactly_q_count_and_one_short_do_not(
+    replica_api: ReplicaAPI, stakes: list[int], mode: str
+) -> None:
+    """The replica holds the proposal of height 1. A PREPARE certificate and a COMMIT
+    certificate whose members hold exactly q(W) - 1 = 2k move it nowhere; ones holding exactly
+    q(W) = 2k + 1 make it send COMMIT, then commit."""
+    scene = make_scene(list(stakes), epoch="cert-thirds")
+    total, quorum = scene.validators.total_stake, scene.validators.quorum
+    assert total % 3 == 0 and quorum == 2 * total // 3 + 1
+    name = scene.others(scene.leader())[0]
+    short = subsets_with_stake(scene, quorum - 1)
+    exact = subsets_with_stake(scene, quorum)
+    block = scene.block()
+    d, r = block.digest, scene.post_root(block)
+    remote = scene.replica(replica_api, name, mode)
+    if not sent(remote.on_message(scene.pre_prepare(block).to_wire(), FORGE_NOW), Prepare):
+        raise AssertionError(f"{name} sent no PREPARE for the valid proposal of height 1")
+    below = scene.prepare_certificate(short, d)
+    if sent(remote.on_message(below.to_wire(), FORGE_NOW), Commit):
+        raise AssertionError(
+            f"{name} sent COMMIT on a prepare certificate of {short}: {quorum - 1} stake, one "
+            f"short of q(W) = {quorum} (W = {total})"
+        )
+    remote.on_message(scene.commit_certificate(short, d, r).to_wire(), FORGE_NOW)
+    if remote.status()["height"] != 1:
+        raise AssertionError(
+            f"{name} committed on a commit certificate of {short}: {quorum - 1} stake, one "
+            f"short of q(W) = {quorum} (W = {total})"
+        )
+    at = scene.prepare_certificate(exact, d)
+    if not sent(remote.on_message(at.to_wire(), FORGE_NOW), Commit):
+        raise AssertionError(
+            f"{name} sent no COMMIT on a prepare certificate of {exact}: exactly q(W) = "
+            f"{quorum} (W = {total})"
+        )
+    remote.on_message(scene.commit_certificate(exact, d, r).to_wire(), FORGE_NOW)
+    if remote.status()["height"] != 2:
+        raise AssertionError(
+            f"{name} did not commit on a commit certificate of {exact}: exactly q(W) = "
+            f"{quorum} (W = {total})"
+        )

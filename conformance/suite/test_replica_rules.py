@@ -1,7 +1,8 @@
-"""Pure consensus rules of the replica: the view timeout against observed latency (P26).
+"""Pure consensus rules of the replica: the view timeout against observed latency (P26) and
+its doubling per view (R2.6).
 
 The replica's use of the rule (timeouts that follow latency measured on its links, R6.5) is
-checked with the sans-IO replica itself.
+checked with the sans-IO replica itself; so is the doubling of the timers it sets.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from aethel.consensus.events import SetTimer
 from conformance.adapters.api import ReplicaAPI
 from conformance.plugin import Measure, catalog_threshold
+from conformance.suite.scene import find_scene, parsed
 
 pytestmark = pytest.mark.capability("replica")
 
@@ -53,3 +56,40 @@ def test_timeout_to_latency_ratio_over_a_sweep(replica_api: ReplicaAPI, measure:
         for view in range(11)
     ]
     measure.check("P26", "timeout_to_latency_ratio", min(ratios))
+
+
+def _view_timer(outputs: object, view: int, now: int) -> int | None:
+    """Return the duration of the last view timer ``outputs`` set for ``view``, if any."""
+    found = None
+    for out in parsed(outputs):
+        if isinstance(out, SetTimer) and out.timer.kind == "view" and out.timer.view == view:
+            found = out.deadline - now
+    return found
+
+
+@pytest.mark.req("R2.6", "R6.5")
+def test_replica_view_timers_double_per_view(replica_api: ReplicaAPI) -> None:
+    """The replica follows valid NEW-VIEWs for views 1, 2 and 3 of height 1 (no round trip
+    completes, so its latency estimate cannot change): the timer of each view it enters is
+    twice the one before, starting from its view-0 timer."""
+    scene = find_scene(
+        [10_000] * 4,
+        lambda s: any(all(s.leader(v) != m for v in range(4)) for m in s.ids),
+        label="timers",
+    )
+    name = next(m for m in scene.ids if all(scene.leader(v) != m for v in range(4)))
+    others = scene.others(name)
+    remote = scene.replica(replica_api, name, "collector", now=None)
+    durations = [_view_timer(remote.start(0), 0, 0)]
+    for view in (1, 2, 3):
+        now = view * 10**9
+        changes = [scene.view_change(m, view) for m in others]
+        nv = scene.new_view(changes, None, scene.block(scene.leader(view)), view)
+        durations.append(_view_timer(remote.on_message(nv.to_wire(), now), view, now))
+    if None in durations or durations[0] is None:
+        raise AssertionError(f"{name} set no view timer in some view: {durations}")
+    want = [durations[0] * 2**view for view in range(4)]
+    if durations != want:
+        raise AssertionError(
+            f"{name}'s view timers for views 0-3 last {durations} ns, not {want} (doubling)"
+        )

@@ -1,0 +1,232 @@
+"""Proposals and votes the implementation's replica must not take (R2.6, R3.3, R2.3, R3.2).
+
+Each case is a scripted first height (:mod:`conformance.suite.scene`): a PRE-PREPARE with one
+thing wrong (its sender does not lead the view, its block is another member's, does not extend
+the chain, is of another height or is not the block it names, its view is one the replica
+left, or a later view without NEW-VIEW) must get no
+PREPARE; PREPAREs of a view the replica left, or for another block, must not count towards its
+prepared certificate; and a commit certificate for another post-state root must not make it
+commit. Each case ends with the valid counterpart, which must move the replica.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from aethel.consensus.block import GENESIS_PARENT, ProofBlock
+from aethel.consensus.messages import Commit, Prepare, PrePrepare
+from conformance.adapters.api import ReplicaAPI
+from conformance.suite.scene import Scene, find_scene, sent
+
+pytestmark = pytest.mark.capability("replica")
+
+FOUR = [10_000, 10_000, 10_000, 10_000]  # q(W) = 26,667: three members, never two
+TIMEOUT_AT = 5 * 10**9  # after the first view timer (4 s from start at 0)
+NOW = 6 * 10**9
+
+
+def _scene() -> Scene:
+    return find_scene(FOUR, lambda s: s.leader(0) != s.leader(1), label="proposals")
+
+
+def _roles(scene: Scene) -> tuple[str, str, str, str]:
+    """Return (the replica R, leader of view 0, leader of view 1, the fourth member X)."""
+    l0, l1 = scene.leader(0), scene.leader(1)
+    name, other = scene.others(l0, l1)
+    return name, l0, l1, other
+
+
+def _prepares(outputs: object, view: int) -> list[object]:
+    return list(sent(outputs, Prepare, lambda m: m.view == view))
+
+
+# --------------------------------------------------------------------------- proposals
+
+#: name -> (rules, does the replica time out of view 0 first, the PRE-PREPARE)
+Variant = tuple[tuple[str, ...], bool, Callable[[Scene], PrePrepare]]
+
+
+def _from_non_leader(scene: Scene) -> PrePrepare:
+    other = _roles(scene)[3]
+    return scene.pre_prepare(scene.block(other), 0, leader=other)
+
+
+def _block_of_another_proposer(scene: Scene) -> PrePrepare:
+    l0, other = _roles(scene)[1], _roles(scene)[3]
+    return scene.pre_prepare(scene.block(other), 0, leader=l0)
+
+
+def _block_of_another_parent(scene: Scene) -> PrePrepare:
+    l0 = _roles(scene)[1]
+    block = ProofBlock.create(scene.signers[l0], 1, bytes([1]) * 32, [], [], [], None)
+    return scene.pre_prepare(block, 0)
+
+
+def _block_of_another_height(scene: Scene) -> PrePrepare:
+    l0 = _roles(scene)[1]
+    block = ProofBlock.create(scene.signers[l0], 2, GENESIS_PARENT, [], [], [], None)
+    return _signed_pre_prepare(scene, l0, 1, block.digest, block)
+
+
+def _naming_another_digest(scene: Scene) -> PrePrepare:
+    l0 = _roles(scene)[1]
+    return _signed_pre_prepare(scene, l0, 1, bytes([5]) * 32, scene.block())
+
+
+def _signed_pre_prepare(
+    scene: Scene, leader: str, height: int, digest: bytes, block: ProofBlock
+) -> PrePrepare:
+    """A view-0 PRE-PREPARE signed by ``leader`` stating ``height`` and ``digest``, whatever
+    the block it carries."""
+    unsigned = PrePrepare(height, 0, digest, leader, block, b"")
+    signature = scene.signers[leader].key.sign_bytes(unsigned.payload)
+    return PrePrepare(height, 0, digest, leader, block, signature)
+
+
+def _of_view_zero(scene: Scene) -> PrePrepare:
+    return scene.pre_prepare(scene.block(), 0)
+
+
+def _of_view_one(scene: Scene) -> PrePrepare:
+    l1 = _roles(scene)[2]
+    return scene.pre_prepare(scene.block(l1), 1)
+
+
+PROPOSALS: dict[str, Variant] = {
+    "from-a-non-leader": (("R2.6",), False, _from_non_leader),
+    "a-block-of-another-proposer-in-view-0": (("R2.6",), False, _block_of_another_proposer),
+    "a-block-of-another-parent": (("R3.3",), False, _block_of_another_parent),
+    "a-block-of-another-height": (("R2.3",), False, _block_of_another_height),
+    "naming-another-digest-than-its-block": (("R2.3",), False, _naming_another_digest),
+    "for-a-view-the-replica-left": (("R2.6",), True, _of_view_zero),
+    "for-a-later-view-outside-new-view": (("R2.6",), True, _of_view_one),
+}
+
+
+def _proposal_params() -> list[object]:
+    return [
+        pytest.param(
+            name,
+            id=name,
+            marks=[pytest.mark.req("R2.6", "R2.3", *rules), pytest.mark.rejects(*rules)],
+        )
+        for name, (rules, _, _) in PROPOSALS.items()
+    ]
+
+
+@pytest.mark.parametrize("variant", _proposal_params())
+@pytest.mark.parametrize("mode", ["collector", "broadcast"], ids=str)
+def test_a_wrong_proposal_gets_no_prepare(replica_api: ReplicaAPI, variant: str, mode: str) -> None:
+    """The PRE-PREPARE gets no PREPARE. Its valid counterpart then gets one: the view-0
+    leader's own block (on a fresh replica), or, for a later view, the same PRE-PREPARE inside
+    a NEW-VIEW carrying q(W) VIEW-CHANGEs."""
+    scene = _scene()
+    name, l0, l1, other = _roles(scene)
+    _, times_out, build = PROPOSALS[variant]
+    proposal = build(scene)
+    remote = scene.replica(replica_api, name, mode)
+    if times_out:
+        remote.on_timer(1, 0, "view", TIMEOUT_AT)
+    votes = sent(remote.on_message(proposal.to_wire(), NOW), Prepare)
+    if votes:
+        raise AssertionError(
+            f"{name} sent PREPARE for view {getattr(votes[0], 'view', '?')} on a PRE-PREPARE "
+            f"{variant.replace('-', ' ')}"
+        )
+    if variant == "for-a-later-view-outside-new-view":
+        changes = [scene.view_change(m, 1) for m in (l0, l1, other)]
+        nv = scene.new_view(changes, None, proposal.block, 1)
+        if not _prepares(remote.on_message(nv.to_wire(), NOW), 1):
+            raise AssertionError(f"{name} did not prepare the same proposal inside a NEW-VIEW")
+        return
+    fresh = scene.replica(replica_api, name, mode)
+    if not _prepares(fresh.on_message(scene.pre_prepare(scene.block()).to_wire(), NOW), 0):
+        raise AssertionError(f"{name} sent no PREPARE for the leader's valid proposal")
+
+
+# --------------------------------------------------------------------------- votes
+
+
+@pytest.mark.req("R2.3", "R2.6")
+@pytest.mark.rejects("R2.3")
+def test_prepares_of_a_view_the_replica_left_do_not_count(replica_api: ReplicaAPI) -> None:
+    """Broadcast mode: the replica follows a NEW-VIEW for view 1 re-proposing D, prepared in
+    view 0. View-0 PREPAREs for D from two others would, with its own view-1 PREPARE, reach
+    q(W): they must not make it prepared in view 1 (no COMMIT); view-1 PREPAREs then must."""
+    scene = _scene()
+    name, l0, l1, other = _roles(scene)
+    d = scene.block()
+    cert = scene.prepare_certificate([l0, l1, other], d.digest, 0)
+    changes = [scene.view_change(l0, 1, cert, d), scene.view_change(l1, 1)]
+    changes.append(scene.view_change(other, 1))
+    remote = scene.replica(replica_api, name, "broadcast")
+    outputs = remote.on_message(scene.new_view(changes, cert, d, 1).to_wire(), NOW)
+    if not _prepares(outputs, 1):
+        raise AssertionError(f"{name} sent no PREPARE for the re-proposal of a valid NEW-VIEW")
+    early: list[object] = []
+    for member in (l0, other):
+        early += sent(remote.on_message(scene.prepare(member, d.digest, 0).to_wire(), NOW), Commit)
+    if early:
+        raise AssertionError(
+            f"{name} sent COMMIT for view 1 counting PREPAREs of view 0, a view it left"
+        )
+    late: list[object] = []
+    for member in (l0, other):
+        late += sent(remote.on_message(scene.prepare(member, d.digest, 1).to_wire(), NOW), Commit)
+    if not late:
+        raise AssertionError(f"{name} sent no COMMIT on q(W) PREPAREs of view 1 (the control)")
+
+
+@pytest.mark.req("R2.3")
+@pytest.mark.rejects("R2.3")
+def test_prepares_for_another_block_do_not_count(replica_api: ReplicaAPI) -> None:
+    """Broadcast mode: the replica holds D and its own PREPARE; the leader's PREPARE for D and
+    X's for another block D2 hold q(W) together but D only 2 of 4: no COMMIT. The fourth
+    member's PREPARE for D then completes q(W) for D."""
+    scene = _scene()
+    name, l0, l1, other = _roles(scene)
+    d, d2 = scene.block(), scene.block(other)
+    remote = scene.replica(replica_api, name, "broadcast")
+    if not _prepares(remote.on_message(scene.pre_prepare(d).to_wire(), NOW), 0):
+        raise AssertionError(f"{name} sent no PREPARE for a valid proposal")
+    early = sent(remote.on_message(scene.prepare(l0, d.digest).to_wire(), NOW), Commit)
+    early += sent(remote.on_message(scene.prepare(other, d2.digest).to_wire(), NOW), Commit)
+    if early:
+        raise AssertionError(
+            f"{name} sent COMMIT with PREPAREs for D from 20,000 of 40,000 stake: a PREPARE "
+            "for another block was counted"
+        )
+    if not sent(remote.on_message(scene.prepare(l1, d.digest).to_wire(), NOW), Commit):
+        raise AssertionError(f"{name} sent no COMMIT on q(W) PREPAREs for D (the control)")
+
+
+@pytest.mark.req("R3.2", "R2.3")
+@pytest.mark.rejects("R3.2")
+@pytest.mark.parametrize("mode", ["collector", "broadcast"], ids=str)
+def test_a_certificate_for_another_root_commits_nothing(replica_api: ReplicaAPI, mode: str) -> None:
+    """The replica holds D, whose execution gives root r. A commit certificate of q(W) valid
+    COMMITs for (D, r') with r' != r must not make it commit (its own root is not r'); the
+    certificate for (D, r) then must, leaving its state root at r."""
+    scene = _scene()
+    name, l0, l1, other = _roles(scene)
+    d = scene.block()
+    root = scene.post_root(d)
+    remote = scene.replica(replica_api, name, mode)
+    remote.on_message(scene.pre_prepare(d).to_wire(), NOW)
+    foreign = scene.commit_certificate([l0, l1, other], d.digest, bytes([7]) * 32)
+    remote.on_message(foreign.to_wire(), NOW)
+    status = remote.status()
+    if status["height"] != 1:
+        raise AssertionError(
+            f"{name} committed height 1 on a certificate for post-state root "
+            f"{'07' * 4}..., not its own {root.hex()[:8]}... (state root {status['state_root']})"
+        )
+    remote.on_message(scene.commit_certificate([l0, l1, other], d.digest, root).to_wire(), NOW)
+    status = remote.status()
+    if (status["height"], status["state_root"]) != (2, root.hex()):
+        raise AssertionError(
+            f"{name} did not commit D with root {root.hex()[:8]}... on its certificate (the "
+            f"control): {status}"
+        )

@@ -1,0 +1,619 @@
+"""VIEW-CHANGE and NEW-VIEW, member by member (R2.6, R7.5), and their quorum boundaries.
+
+A new leader holding valid VIEW-CHANGEs from q(W) stake sends NEW-VIEW re-proposing the highest
+prepared block; a validator follows a NEW-VIEW only if it is the view's leader's, its
+VIEW-CHANGEs are valid, for its height and view, from distinct members holding q(W), and its
+proposal is the block of the highest claim, backed by a valid prepared certificate
+(spec/consensus.md, "View change"). Each case below starts from a valid message of the
+implementation's replica's scene (:mod:`conformance.suite.scene`), changes one member, and
+requires the replica to refuse it: no NEW-VIEW from the leader, no PREPARE or COMMIT from a
+follower. The unchanged message then moves the replica (the control). The quorum cases use
+validator sets whose total stake W is a multiple of 3, W = 3k, where q(W) = 2k + 1: stake of
+exactly q(W) must count and 2k must not (ceil(2W/3) is 2k there), and exactly k asking for a
+later view must not pull a validator into it while k + 1 must (the join rule is > W/3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+import pytest
+
+from aethel.consensus.block import ProofBlock
+from aethel.consensus.messages import (
+    Commit,
+    Message,
+    NewView,
+    Prepare,
+    PrepareCertificate,
+    PrePrepare,
+    ViewChange,
+)
+from aethel.consensus.signing import DirectSignatureChecker
+from aethel.consensus.viewchange import check_new_view
+from conformance.adapters.api import ReplicaAPI
+from conformance.suite.scene import Scene, find_scene, sent, subsets_with_stake
+
+pytestmark = pytest.mark.capability("replica")
+
+FOUR = [10_000, 10_000, 10_000, 10_000]  # q(W) = 26,667: three members, never two
+TIMEOUT_AT = 5 * 10**9  # after the first view timer (4 s from start at 0)
+NOW = 6 * 10**9
+
+
+def _flip(signature: bytes) -> bytes:
+    return bytes([signature[0] ^ 1]) + signature[1:]
+
+
+def _flipped(vc: ViewChange) -> ViewChange:
+    return replace(vc, signature=_flip(vc.signature))
+
+
+def _signed_view_change(
+    scene: Scene,
+    signer: str,
+    *,
+    validator: str,
+    view: int = 1,
+    height: int = 1,
+    claim: tuple[int, bytes | None] = (-1, None),
+    prepared: PrepareCertificate | None = None,
+    block: ProofBlock | None = None,
+) -> ViewChange:
+    """A VIEW-CHANGE naming ``validator``, signed with ``signer``'s key."""
+    unsigned = ViewChange(height, view, claim[0], claim[1], validator, b"")
+    signature = scene.signers[signer].key.sign_bytes(unsigned.payload)
+    return ViewChange(height, view, claim[0], claim[1], validator, signature, prepared, block)
+
+
+def _forged_certificate(
+    scene: Scene, names: list[str], digest: bytes, view: int, wrong_key: str
+) -> PrepareCertificate:
+    """A prepared certificate whose last vote is signed with ``wrong_key``'s key."""
+    votes = [scene.prepare(n, digest, view) for n in names[:-1]]
+    unsigned = Prepare(1, view, digest, names[-1], b"")
+    forged = scene.signers[wrong_key].key.sign_bytes(unsigned.payload)
+    votes.append(Prepare(1, view, digest, names[-1], forged))
+    return PrepareCertificate(1, view, digest, tuple(votes))
+
+
+def _new_view_sent(outputs: object) -> list[NewView]:
+    return [m for m in sent(outputs, NewView) if isinstance(m, NewView)]
+
+
+def _votes_in(outputs: object, view: int) -> list[Message]:
+    return sent(outputs, Prepare | Commit, lambda m: m.view >= view)
+
+
+# --------------------------------------------------------------------------- the new leader
+
+
+def _leader_scene() -> Scene:
+    return find_scene(FOUR, lambda s: s.leader(0) != s.leader(1), label="vc-leader")
+
+
+#: VIEW-CHANGE of the third member (B) changed alone; the leader R and A asked for view 1.
+LeaderVariant = Callable[[Scene, str, str, str], ViewChange]
+
+
+def _claim_material(scene: Scene, a: str) -> tuple[ProofBlock, ProofBlock, list[str]]:
+    """Two height-1 blocks (D by the view-0 leader, D2 by A) and q(W) members to prepare."""
+    d = scene.block()
+    d2 = scene.block(a)
+    return d, d2, scene.ids[:3]
+
+
+def _claim_at_new_view(scene: Scene, a: str, b: str, c: str) -> ViewChange:
+    d, _, members = _claim_material(scene, a)
+    cert = scene.prepare_certificate(members, d.digest, view=1)
+    return ViewChange(1, 1, 1, d.digest, b, _sign_claim(scene, b, 1, d.digest), cert, d)
+
+
+def _sign_claim(scene: Scene, name: str, prepared_view: int, digest: bytes) -> bytes:
+    unsigned = ViewChange(1, 1, prepared_view, digest, name, b"")
+    return scene.signers[name].key.sign_bytes(unsigned.payload)
+
+
+def _claim(
+    scene: Scene, name: str, cert: PrepareCertificate, block: ProofBlock, digest: bytes
+) -> ViewChange:
+    """B's claim (view 0, ``digest``) carrying ``cert`` and ``block``."""
+    return ViewChange(1, 1, 0, digest, name, _sign_claim(scene, name, 0, digest), cert, block)
+
+
+def _other_digest_certificate(scene: Scene, a: str, b: str, c: str) -> ViewChange:
+    d, d2, members = _claim_material(scene, a)
+    return _claim(scene, b, scene.prepare_certificate(members, d2.digest), d, d.digest)
+
+
+def _below_quorum_certificate(scene: Scene, a: str, b: str, c: str) -> ViewChange:
+    d, _, members = _claim_material(scene, a)
+    return _claim(scene, b, scene.prepare_certificate(members[:2], d.digest), d, d.digest)
+
+
+def _forged_vote_certificate(scene: Scene, a: str, b: str, c: str) -> ViewChange:
+    d, _, members = _claim_material(scene, a)
+    wrong = next(m for m in scene.ids if m != members[-1])
+    return _claim(scene, b, _forged_certificate(scene, members, d.digest, 0, wrong), d, d.digest)
+
+
+def _block_not_claimed(scene: Scene, a: str, b: str, c: str) -> ViewChange:
+    d, d2, members = _claim_material(scene, a)
+    return _claim(scene, b, scene.prepare_certificate(members, d.digest), d2, d.digest)
+
+
+def _claim_changed_alone(scene: Scene, a: str, b: str, c: str) -> ViewChange:
+    d, d2, members = _claim_material(scene, a)
+    signed = _sign_claim(scene, b, 0, d.digest)
+    cert = scene.prepare_certificate(members, d2.digest)
+    return ViewChange(1, 1, 0, d2.digest, b, signed, cert, d2)
+
+
+LEADER_VARIANTS: dict[str, tuple[tuple[str, ...], LeaderVariant]] = {
+    "flipped-signature": (
+        ("R7.5",),
+        lambda s, a, b, c: _flipped(s.view_change(b, 1)),
+    ),
+    "signed-with-another-key": (
+        ("R7.5",),
+        lambda s, a, b, c: _signed_view_change(s, a, validator=b),
+    ),
+    "validator-changed": (
+        ("R7.5",),
+        lambda s, a, b, c: ViewChange(1, 1, -1, None, c, s.view_change(b, 1).signature),
+    ),
+    "non-member": (("R2.6",), lambda s, a, b, c: _signed_view_change(s, b, validator="v999")),
+    "another-height": (("R2.6",), lambda s, a, b, c: s.view_change(b, 1, height=2)),
+    "another-view": (("R2.6",), lambda s, a, b, c: s.view_change(b, 2)),
+    "repeated": (("R2.6",), lambda s, a, b, c: s.view_change(a, 1)),
+    "claim-at-the-new-view": (("R2.6",), _claim_at_new_view),
+    "claim-changed-alone": (("R7.5",), _claim_changed_alone),
+    "certificate-of-another-digest": (("R2.6",), _other_digest_certificate),
+    "certificate-below-quorum": (("R2.6",), _below_quorum_certificate),
+    "certificate-with-a-forged-vote": (("R2.6",), _forged_vote_certificate),
+    "block-not-the-claimed-one": (("R2.6",), _block_not_claimed),
+}
+
+
+def _leader_params() -> list[object]:
+    return [
+        pytest.param(
+            name, id=name, marks=[pytest.mark.req("R2.6", *rules), pytest.mark.rejects(*rules)]
+        )
+        for name, (rules, _) in LEADER_VARIANTS.items()
+    ]
+
+
+@pytest.mark.parametrize("variant", _leader_params())
+def test_new_leader_counts_no_changed_view_change(replica_api: ReplicaAPI, variant: str) -> None:
+    """The replica leads view 1 and timed out of view 0; A's VIEW-CHANGE and B's, changed in
+    one member, would complete q(W): no NEW-VIEW may follow. B's real one then completes it."""
+    scene = _leader_scene()
+    name = scene.leader(1)
+    a, b, c = scene.others(name)
+    remote = scene.replica(replica_api, name, "collector")
+    remote.on_timer(1, 0, "view", TIMEOUT_AT)
+    if remote.status()["view"] != 1:
+        raise AssertionError(f"{name} did not move to view 1 when view 0 timed out")
+    early = _new_view_sent(remote.on_message(scene.view_change(a, 1).to_wire(), NOW))
+    changed = LEADER_VARIANTS[variant][1](scene, a, b, c)
+    early += _new_view_sent(remote.on_message(changed.to_wire(), NOW))
+    if early:
+        raise AssertionError(
+            f"{name} sent NEW-VIEW for view {early[0].view} from its own, A's and a VIEW-CHANGE "
+            f"with one member changed ({variant})"
+        )
+    control = _new_view_sent(remote.on_message(scene.view_change(b, 1).to_wire(), NOW))
+    if not control:
+        raise AssertionError(f"{name} sent no NEW-VIEW on q(W) valid VIEW-CHANGEs (the control)")
+    reason = check_new_view(control[0], scene.validators, DirectSignatureChecker())
+    if reason:
+        raise AssertionError(f"{name}'s NEW-VIEW is invalid: {reason}")
+
+
+# --------------------------------------------------------------------------- a follower
+
+
+def _follower_scene() -> Scene:
+    """Leaders of views 0, 1 and 2 distinct; the follower is the fourth member."""
+    return find_scene(
+        FOUR, lambda s: len({s.leader(0), s.leader(1), s.leader(2)}) == 3, label="vc-follower"
+    )
+
+
+def _roles(scene: Scene) -> tuple[str, str, str, str]:
+    """Return (follower R, leader of view 0, leader of view 1, leader of view 2)."""
+    leaders = [scene.leader(v) for v in range(3)]
+    follower = next(m for m in scene.ids if m not in leaders)
+    return follower, leaders[0], leaders[1], leaders[2]
+
+
+def _fresh(scene: Scene, view: int = 1) -> NewView:
+    """A valid NEW-VIEW for ``view`` of a fresh block: VIEW-CHANGEs of the three leaders."""
+    _, l0, l1, l2 = _roles(scene)
+    block = scene.block(scene.leader(view))
+    votes = [scene.view_change(m, view) for m in (l0, l1, l2)]
+    return scene.new_view(votes, None, block, view)
+
+
+def _reproposal(scene: Scene) -> tuple[NewView, ProofBlock, PrepareCertificate]:
+    """A valid NEW-VIEW for view 1 re-proposing D, prepared in view 0 and claimed by one."""
+    _, l0, l1, l2 = _roles(scene)
+    d = scene.block()
+    cert = scene.prepare_certificate([l0, l1, l2], d.digest, 0)
+    votes = [scene.view_change(l0, 1, cert, d), scene.view_change(l1, 1), scene.view_change(l2, 1)]
+    return scene.new_view(votes, cert, d, 1), d, cert
+
+
+def _view_two(
+    scene: Scene,
+) -> tuple[list[ViewChange], ProofBlock, PrepareCertificate, ProofBlock, PrepareCertificate]:
+    """VIEW-CHANGEs for view 2 claiming D (view 0) and D1 (view 1), and the claims' material."""
+    _, l0, l1, l2 = _roles(scene)
+    d, d1 = scene.block(), scene.block(l1)
+    cert0 = scene.prepare_certificate([l0, l1, l2], d.digest, 0)
+    cert1 = scene.prepare_certificate([l0, l1, l2], d1.digest, 1)
+    votes = [
+        scene.view_change(l0, 2, cert0, d),
+        scene.view_change(l1, 2, cert1, d1),
+        scene.view_change(l2, 2),
+    ]
+    return votes, d, cert0, d1, cert1
+
+
+def _resigned(scene: Scene, nv: NewView, **members: object) -> NewView:
+    """``nv`` with members replaced and signed again by its leader (a well-signed lie)."""
+    changed = replace(nv, **members)  # type: ignore[arg-type]
+    unsigned = replace(changed, signature=b"")
+    return replace(
+        changed, signature=scene.signers[changed.leader].key.sign_bytes(unsigned.payload)
+    )
+
+
+def _with_changes(scene: Scene, nv: NewView, changes: list[ViewChange]) -> NewView:
+    return _resigned(scene, nv, view_changes=tuple(vc.stripped() for vc in changes))
+
+
+def _flipped_new_view(scene: Scene) -> NewView:
+    good = _fresh(scene)
+    return replace(good, signature=_flip(good.signature))
+
+
+def _from_non_leader(scene: Scene) -> NewView:
+    l2 = _roles(scene)[3]
+    good = _fresh(scene)
+    block = scene.block(l2)
+    return scene.new_view(good.view_changes, None, block, 1, leader=l2)
+
+
+def _pre_prepare_of_view_two(scene: Scene) -> NewView:
+    good = _fresh(scene)
+    _, _, l1, _ = _roles(scene)
+    pp = PrePrepare.create(scene.signers[l1], 2, good.pre_prepare.block)
+    return _resigned(scene, good, pre_prepare=pp)
+
+
+def _pre_prepare_flipped(scene: Scene) -> NewView:
+    good = _fresh(scene)
+    pp = replace(good.pre_prepare, signature=_flip(good.pre_prepare.signature))
+    return _resigned(scene, good, pre_prepare=pp)
+
+
+def _repeated_change(scene: Scene) -> NewView:
+    good = _fresh(scene)
+    first, second, _ = good.view_changes
+    return _with_changes(scene, good, [first, second, second])
+
+
+def _non_member_change(scene: Scene) -> NewView:
+    good = _fresh(scene)
+    _, _, _, l2 = _roles(scene)
+    stranger = _signed_view_change(scene, l2, validator="v999")
+    return _with_changes(scene, good, [*good.view_changes[:2], stranger])
+
+
+def _change_of_view_two(scene: Scene) -> NewView:
+    good = _fresh(scene)
+    _, _, _, l2 = _roles(scene)
+    return _with_changes(scene, good, [*good.view_changes[:2], scene.view_change(l2, 2)])
+
+
+def _change_of_height_two(scene: Scene) -> NewView:
+    good = _fresh(scene)
+    _, _, _, l2 = _roles(scene)
+    other = scene.view_change(l2, 1, height=2)
+    return _with_changes(scene, good, [*good.view_changes[:2], other])
+
+
+def _change_badly_signed(scene: Scene) -> NewView:
+    good = _fresh(scene)
+    return _with_changes(scene, good, [*good.view_changes[:2], _flipped(good.view_changes[2])])
+
+
+def _changes_below_quorum(scene: Scene) -> NewView:
+    good = _fresh(scene)
+    return _with_changes(scene, good, list(good.view_changes[:2]))
+
+
+def _certificate_nobody_claimed(scene: Scene) -> NewView:
+    good = _fresh(scene)
+    _, cert = _reproposal(scene)[1:]
+    return _resigned(scene, good, prepared=cert)
+
+
+def _another_parent(scene: Scene) -> NewView:
+    good = _fresh(scene)
+    _, _, l1, _ = _roles(scene)
+    block = ProofBlock.create(scene.signers[l1], 1, bytes([1]) * 32, [], [], [], None)
+    return scene.new_view(good.view_changes, None, block, 1)
+
+
+def _claim_without_certificate(scene: Scene) -> NewView:
+    good = _reproposal(scene)[0]
+    return _resigned(scene, good, prepared=None)
+
+
+def _fresh_block_despite_claim(scene: Scene) -> NewView:
+    good, _, cert = _reproposal(scene)
+    _, _, l1, _ = _roles(scene)
+    return scene.new_view(good.view_changes, cert, scene.block(l1), 1)
+
+
+def _claim_certificate_below_quorum(scene: Scene) -> NewView:
+    good, _, cert = _reproposal(scene)
+    short = replace(cert, votes=cert.votes[:2])
+    return _resigned(scene, good, prepared=short)
+
+
+def _claim_certificate_forged(scene: Scene) -> NewView:
+    good, d, cert = _reproposal(scene)
+    members = [v.validator for v in cert.votes]
+    forged = _forged_certificate(scene, members, d.digest, 0, members[0])
+    return _resigned(scene, good, prepared=forged)
+
+
+def _lower_claim_reproposed(scene: Scene) -> NewView:
+    votes, d, cert0, _, _ = _view_two(scene)
+    return scene.new_view(votes, cert0, d, 2)
+
+
+def _highest_certificate_lower_block(scene: Scene) -> NewView:
+    votes, d, _, _, cert1 = _view_two(scene)
+    return scene.new_view(votes, cert1, d, 2)
+
+
+def _genuine_view_two(scene: Scene) -> NewView:
+    votes, _, _, d1, cert1 = _view_two(scene)
+    return scene.new_view(votes, cert1, d1, 2)
+
+
+FOLLOWER_VARIANTS: dict[
+    str, tuple[tuple[str, ...], Callable[[Scene], NewView], Callable[[Scene], NewView]]
+] = {
+    "flipped-signature": (("R7.5",), _flipped_new_view, _fresh),
+    "from-a-non-leader": (("R2.6",), _from_non_leader, _fresh),
+    "pre-prepare-of-another-view": (("R2.6",), _pre_prepare_of_view_two, _fresh),
+    "pre-prepare-badly-signed": (("R7.5",), _pre_prepare_flipped, _fresh),
+    "a-view-change-repeated": (("R2.6",), _repeated_change, _fresh),
+    "a-view-change-of-a-non-member": (("R2.6",), _non_member_change, _fresh),
+    "a-view-change-for-another-view": (("R2.6",), _change_of_view_two, _fresh),
+    "a-view-change-for-another-height": (("R2.6",), _change_of_height_two, _fresh),
+    "a-view-change-badly-signed": (("R7.5",), _change_badly_signed, _fresh),
+    "view-changes-below-quorum": (("R2.6",), _changes_below_quorum, _fresh),
+    "a-certificate-nobody-claimed": (("R2.6",), _certificate_nobody_claimed, _fresh),
+    "a-block-of-another-parent": (("R2.6",), _another_parent, _fresh),
+    "a-claim-without-its-certificate": (
+        ("R2.6",),
+        _claim_without_certificate,
+        lambda s: _reproposal(s)[0],
+    ),
+    "a-fresh-block-despite-a-claim": (
+        ("R2.6",),
+        _fresh_block_despite_claim,
+        lambda s: _reproposal(s)[0],
+    ),
+    "a-certificate-below-quorum": (
+        ("R2.6",),
+        _claim_certificate_below_quorum,
+        lambda s: _reproposal(s)[0],
+    ),
+    "a-certificate-with-a-forged-vote": (
+        ("R2.6",),
+        _claim_certificate_forged,
+        lambda s: _reproposal(s)[0],
+    ),
+    "the-lower-claim-re-proposed": (("R2.6",), _lower_claim_reproposed, _genuine_view_two),
+    "the-highest-certificate-with-a-lower-block": (
+        ("R2.6",),
+        _highest_certificate_lower_block,
+        _genuine_view_two,
+    ),
+}
+
+
+def _follower_params() -> list[object]:
+    return [
+        pytest.param(
+            name, id=name, marks=[pytest.mark.req("R2.6", *rules), pytest.mark.rejects(*rules)]
+        )
+        for name, (rules, _, _) in FOLLOWER_VARIANTS.items()
+    ]
+
+
+@pytest.mark.parametrize("variant", _follower_params())
+@pytest.mark.parametrize("mode", ["collector", "broadcast"], ids=str)
+def test_follower_refuses_a_changed_new_view(
+    replica_api: ReplicaAPI, variant: str, mode: str
+) -> None:
+    """A valid NEW-VIEW with one member changed gets no PREPARE or COMMIT; the valid one then
+    moves the replica to its view with a PREPARE for its proposal."""
+    scene = _follower_scene()
+    name = _roles(scene)[0]
+    _, changed_of, genuine_of = FOLLOWER_VARIANTS[variant]
+    changed, genuine = changed_of(scene), genuine_of(scene)
+    remote = scene.replica(replica_api, name, mode)
+    votes = _votes_in(remote.on_message(changed.to_wire(), NOW), 1)
+    if votes:
+        raise AssertionError(
+            f"{name} sent {type(votes[0]).__name__} for view {getattr(votes[0], 'view', '?')} "
+            f"on a NEW-VIEW with one member changed ({variant})"
+        )
+    control = remote.on_message(genuine.to_wire(), NOW)
+    prepares = sent(control, Prepare, lambda m: m.view == genuine.view)
+    if not prepares or prepares[0].digest != genuine.pre_prepare.digest:  # type: ignore[union-attr]
+        raise AssertionError(
+            f"{name} sent no PREPARE for the proposal of a valid NEW-VIEW for view "
+            f"{genuine.view} (the control)"
+        )
+    if remote.status()["view"] != genuine.view:
+        raise AssertionError(f"{name} is in view {remote.status()['view']} after a valid NEW-VIEW")
+
+
+# --------------------------------------------------------------------------- quorum boundaries
+
+#: Stake-weighted sets with W = 3k: q(W) = 2k + 1, and 2k = ceil(2W/3) is one short.
+THIRDS = {
+    "W=30000": [10_001, 9_999, 5_000, 5_000],
+    "W=3003": [1_000, 1_001, 1_002],
+    "W=300000": [50_001, 59_999, 40_000, 30_000, 70_000, 25_000, 25_000],
+}
+
+
+def _exact(scene: Scene, total: int, include: tuple[str, ...] = ()) -> bool:
+    try:
+        subsets_with_stake(scene, total, include=include)
+    except AssertionError:
+        return False
+    return True
+
+
+def _thirds_scene(stakes: list[int], label: str) -> Scene:
+    """A scene of ``stakes`` whose view-1 leader is in sets of exactly q(W) and q(W) - 1."""
+
+    def fits(scene: Scene) -> bool:
+        quorum, leader = scene.validators.quorum, (scene.leader(1),)
+        return (
+            scene.leader(0) != scene.leader(1)
+            and _exact(scene, quorum, leader)
+            and _exact(scene, quorum - 1, leader)
+        )
+
+    scene = find_scene(stakes, fits, label=label)
+    total = scene.validators.total_stake
+    assert total % 3 == 0 and scene.validators.quorum == 2 * total // 3 + 1
+    return scene
+
+
+@pytest.mark.req("R2.6", "R2.3")
+@pytest.mark.rejects("R2.6")
+@pytest.mark.parametrize("stakes", list(THIRDS.values()), ids=list(THIRDS))
+def test_new_leader_needs_exactly_q_of_view_changes(
+    replica_api: ReplicaAPI, stakes: list[int]
+) -> None:
+    """The replica leads view 1 and timed out of view 0: VIEW-CHANGEs (its own included) of
+    exactly q(W) - 1 = 2k stake give no NEW-VIEW; exactly q(W) = 2k + 1 give one."""
+    scene = _thirds_scene(stakes, "vc-quorum")
+    name, quorum = scene.leader(1), scene.validators.quorum
+    for total, expected in ((quorum - 1, False), (quorum, True)):
+        members = subsets_with_stake(scene, total, include=[name])
+        remote = scene.replica(replica_api, name, "collector")
+        remote.on_timer(1, 0, "view", TIMEOUT_AT)
+        found: list[NewView] = []
+        for member in members:
+            if member != name:
+                found += _new_view_sent(
+                    remote.on_message(scene.view_change(member, 1).to_wire(), NOW)
+                )
+        if expected and not found:
+            raise AssertionError(
+                f"{name} sent no NEW-VIEW holding VIEW-CHANGEs of {members}: {total} stake is "
+                f"q(W) of W = {scene.validators.total_stake}"
+            )
+        if not expected and found:
+            raise AssertionError(
+                f"{name} sent NEW-VIEW on VIEW-CHANGEs of {members}: {total} stake, one short of "
+                f"q(W) = {quorum}"
+            )
+        if found:
+            reason = check_new_view(found[0], scene.validators, DirectSignatureChecker())
+            if reason:
+                raise AssertionError(f"{name}'s NEW-VIEW is invalid: {reason}")
+
+
+@pytest.mark.req("R2.6", "R2.3")
+@pytest.mark.rejects("R2.6")
+@pytest.mark.parametrize("stakes", list(THIRDS.values()), ids=list(THIRDS))
+def test_follower_needs_exactly_q_of_view_changes(
+    replica_api: ReplicaAPI, stakes: list[int]
+) -> None:
+    """A NEW-VIEW for view 1 whose VIEW-CHANGEs hold exactly q(W) - 1 = 2k is refused (no
+    PREPARE); one holding exactly q(W) = 2k + 1 is followed."""
+    scene = _thirds_scene(stakes, "nv-quorum")
+    leader, quorum = scene.leader(1), scene.validators.quorum
+    name = next(m for m in scene.ids if m not in (leader, scene.leader(0)))
+    block = scene.block(leader)
+    for total, expected in ((quorum - 1, False), (quorum, True)):
+        members = subsets_with_stake(scene, total, include=[leader])
+        nv = scene.new_view([scene.view_change(m, 1) for m in members], None, block, 1)
+        remote = scene.replica(replica_api, name, "collector")
+        prepares = sent(remote.on_message(nv.to_wire(), NOW), Prepare, lambda m: m.view == 1)
+        if expected and not prepares:
+            raise AssertionError(
+                f"{name} did not follow a NEW-VIEW whose VIEW-CHANGEs ({members}) hold exactly "
+                f"q(W) = {quorum}"
+            )
+        if not expected and prepares:
+            raise AssertionError(
+                f"{name} followed a NEW-VIEW whose VIEW-CHANGEs ({members}) hold {total}, one "
+                f"short of q(W) = {quorum}"
+            )
+
+
+def _join_roles(scene: Scene) -> tuple[str, list[str], list[str]]:
+    """A replica and two sets of the others holding exactly W/3 and W/3 + 1."""
+    third = scene.validators.total_stake // 3
+    for name in scene.ids:
+        try:
+            low = subsets_with_stake(scene, third, exclude=[name])
+            high = subsets_with_stake(scene, third + 1, exclude=[name])
+        except AssertionError:
+            continue
+        return name, low, high
+    raise AssertionError("no member leaves W/3 and W/3 + 1 to the others (suite bug)")
+
+
+@pytest.mark.req("R2.6", "R2.5")
+@pytest.mark.rejects("R2.6")
+@pytest.mark.parametrize(
+    "stakes", [THIRDS["W=30000"], THIRDS["W=300000"]], ids=["W=30000", "W=300000"]
+)
+def test_a_third_of_the_stake_does_not_pull_a_validator_into_a_later_view(
+    replica_api: ReplicaAPI, stakes: list[int]
+) -> None:
+    """VIEW-CHANGEs for view 1 from exactly W/3 leave the replica in view 0, sending no
+    VIEW-CHANGE of its own; from W/3 + 1 (more than a third: one of them is honest) it joins
+    view 1 at once (spec/consensus.md, "View change": the join rule)."""
+    scene = _thirds_scene(stakes, "join")
+    name, low, high = _join_roles(scene)
+    for members, joins in ((low, False), (high, True)):
+        remote = scene.replica(replica_api, name, "broadcast")
+        own: list[Message] = []
+        for member in members:
+            own += sent(
+                remote.on_message(scene.view_change(member, 1).to_wire(), NOW),
+                ViewChange,
+                lambda m: m.validator == name,
+            )
+        view = remote.status()["view"]
+        stake = sum(scene.validators.stake_of(m) for m in members)
+        if joins and (view != 1 or not own):
+            raise AssertionError(
+                f"{name} did not join view 1 when {members} ({stake} of W = "
+                f"{scene.validators.total_stake}, more than W/3) asked for it (view {view})"
+            )
+        if not joins and (view != 0 or own):
+            raise AssertionError(
+                f"{name} moved to view {view} when {members} holding exactly W/3 = {stake} asked "
+                "for view 1; only more than W/3 may pull it"
+            )
