@@ -54,7 +54,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     ),
     "spec": ("conformance.spec_cli", "app", "The spec catalog: list it, check its test coverage."),
     "vectors": (
-        "conformance.testvectors.generate",
+        "conformance.testvectors.cli",
         "app",
         "Test vectors generated from the reference.",
     ),

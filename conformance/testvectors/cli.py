@@ -8,12 +8,19 @@ on an implementation (``run``) and keep the wire document's examples generated (
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from conformance.testvectors.generate import app
+from aethel.errors import UsageError
+from conformance.adapters.errors import ImplementationFailure
+from conformance.adapters.loader import load_implementation
+from conformance.testvectors.export import export
+from conformance.testvectors.generate import app, build_vectors, compare
+from conformance.testvectors.model import load_vectors
+from conformance.testvectors.runner import ReleaseError, run_release
 from conformance.testvectors.wire_examples import (
     WIRE_DOC,
     build_examples,
@@ -65,3 +72,75 @@ def wire_doc_problems(text: str) -> list[str]:
         except Exception as exc:  # any parser error is a finding, reported by name
             problems.append(f"example {name} does not round-trip: {exc}")
     return problems
+
+
+@app.command("export")
+def export_command(
+    out: Annotated[
+        Path | None, typer.Option(help="write the release into this (empty) directory")
+    ] = None,
+    tar: Annotated[Path | None, typer.Option(help="write the release as this .tar.gz")] = None,
+    committed: Annotated[
+        bool,
+        typer.Option(
+            help="export the committed vectors (after checking they agree with the reference) "
+            "instead of generating them afresh"
+        ),
+    ] = False,
+) -> None:
+    """Write the language-neutral vector release (a directory, a .tar.gz or both)."""
+    if out is None and tar is None:
+        raise typer.BadParameter("give --out DIR, --tar FILE.tar.gz or both")
+    if committed:
+        problems = compare()
+        if problems:
+            for problem in problems:
+                typer.echo(problem, err=True)
+            typer.echo("the committed vectors disagree with the reference: not exported", err=True)
+            raise typer.Exit(1)
+        vectors = load_vectors(every=True)
+    else:
+        vectors = build_vectors()
+    try:
+        with tempfile.TemporaryDirectory(prefix="aethel-vectors-") as scratch:
+            target = out if out is not None else Path(scratch) / "release"
+            record = export(target, vectors, tar=tar)
+    except FileExistsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    where = " and ".join(str(p) for p in (out, tar) if p is not None)
+    typer.echo(f"exported {len(vectors)} vectors ({len(record['files'])} files) to {where}")
+
+
+@app.command("run")
+def run_command(
+    directory: Annotated[Path, typer.Option("--dir", help="an exported release")],
+    impl: Annotated[str, typer.Option(help="the implementation (as for `run --impl`)")] = (
+        "reference"
+    ),
+    verbose: Annotated[bool, typer.Option(help="print every case, not only failures")] = False,
+) -> None:
+    """Run every vector of an exported release on an implementation (exit 1 on any failure)."""
+    try:
+        implementation = load_implementation(impl)
+    except (UsageError, ImplementationFailure) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        results = run_release(implementation, directory)
+    except ReleaseError as exc:
+        typer.echo(f"error: the release is broken: {exc}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        implementation.close()
+    counts: dict[str, int] = {}
+    for result in results:
+        counts[result.status] = counts.get(result.status, 0) + 1
+        if verbose or result.status in ("fail", "error"):
+            typer.echo(f"{result.status:5} {result.path} {result.detail}".rstrip())
+    summary = ", ".join(
+        f"{counts[k]} {k}" for k in ("pass", "fail", "error", "skip") if k in counts
+    )
+    typer.echo(f"{len(results)} vectors: {summary}")
+    if counts.get("fail") or counts.get("error"):
+        raise typer.Exit(1)

@@ -8,9 +8,8 @@ from typing import Annotated
 import typer
 
 from conformance.adapters.reference import ReferenceImplementation
-from conformance.testvectors import ed25519
-from conformance.testvectors.cases import HANDLERS, iter_cases
-from conformance.testvectors.model import EXTERNAL, VECTORS_DIR, Vector
+from conformance.testvectors.cases import HANDLERS, ORACLES, iter_cases
+from conformance.testvectors.model import VECTORS_DIR, Vector, generated_paths
 
 app = typer.Typer(help="Test vectors generated from the reference.", no_args_is_help=True)
 
@@ -21,6 +20,10 @@ def build_vectors() -> list[Vector]:
     vectors = []
     for runner, handler, case, rules, data in iter_cases():
         expected = HANDLERS[(runner, handler)](reference, data)
+        oracle = ORACLES.get((runner, handler, case))
+        problem = oracle(expected) if oracle is not None else None
+        if problem is not None:
+            raise ValueError(f"the reference disagrees with {runner}/{handler}/{case}: {problem}")
         vectors.append(Vector(runner, handler, case, rules, data, expected))
     paths = [v.path for v in vectors]
     if len(set(paths)) != len(paths):
@@ -30,15 +33,14 @@ def build_vectors() -> list[Vector]:
 
 def _generated_files(directory: Path) -> dict[Path, str]:
     return {
-        p.relative_to(directory): p.read_text(encoding="utf-8")
-        for p in directory.glob("*/*/*.json")
-        if p.relative_to(directory).parts[0] != EXTERNAL
+        p.relative_to(directory): p.read_text(encoding="utf-8") for p in generated_paths(directory)
     }
 
 
 def compare(directory: Path = VECTORS_DIR) -> list[str]:
     """Return the differences between the committed vectors and the reference (empty: agree)."""
-    wanted = {v.path: v.to_json() for v in build_vectors()}
+    wanted_vectors = build_vectors()
+    wanted = {v.path: v.to_json() for v in wanted_vectors}
     found = _generated_files(directory)
     problems = [f"missing: {p}" for p in sorted(set(wanted) - set(found))]
     problems += [
@@ -49,7 +51,23 @@ def compare(directory: Path = VECTORS_DIR) -> list[str]:
         for p in sorted(set(wanted) & set(found))
         if wanted[p] != found[p]
     ]
-    return problems + ed25519.compare(directory / ed25519.DIRECTORY.name)
+    if vectors_readme(directory, list(wanted_vectors)) != _read_readme(directory):
+        problems.append("differs from the generated README: README.md")
+    return problems
+
+
+def vectors_readme(directory: Path, vectors: list[Vector]) -> str:
+    """Return conformance/vectors/README.md: the release's README (tables per area) without
+    the rows of the copied directories, which other generators keep."""
+    from conformance.testvectors.export import readme
+
+    del directory
+    return readme(vectors, {})
+
+
+def _read_readme(directory: Path) -> str:
+    path = directory / "README.md"
+    return path.read_text(encoding="utf-8") if path.is_file() else ""
 
 
 @app.command("generate")
@@ -68,8 +86,8 @@ def generate_command(
     for directory in sorted(out.glob("*/*"), reverse=True):
         if directory.is_dir() and not any(directory.iterdir()):
             directory.rmdir()
-    edges = ed25519.write(out / ed25519.DIRECTORY.name)
-    typer.echo(f"wrote {len(vectors)} vectors and {edges} Ed25519 edge vectors under {out}")
+    (out / "README.md").write_text(vectors_readme(out, vectors), encoding="utf-8")
+    typer.echo(f"wrote {len(vectors)} vectors under {out}")
 
 
 @app.command("check")

@@ -12,6 +12,15 @@ from conformance.adapters.errors import Rejected
 VECTORS_DIR = Path(__file__).resolve().parent.parent / "vectors"
 #: Sub-directories that hold vectors from elsewhere, not generated from the reference.
 EXTERNAL = "external"
+#: Sub-directories of conformance/vectors that ``vectors generate`` neither writes nor deletes:
+#: copied vectors, and those other generators keep (Ed25519 edges, the verifier's effort known
+#: answers); ``vectors export`` copies them as they are.
+FOREIGN = frozenset({EXTERNAL, "ed25519", "verifier"})
+#: Where a runner's generated vectors live when its name is taken by a foreign directory.
+COMMITTED_DIR = {"verifier": "verifier-outcomes"}
+#: Handlers the suite replays in their own file rather than conformance/suite/test_vectors.py
+#: (replica traces: conformance/suite/test_replica_traces.py).
+OWN_SUITE_FILE = frozenset({("replica", "trace")})
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +37,18 @@ class Vector:
     @property
     def path(self) -> Path:
         """Return where the vector lives, relative to the vectors directory."""
-        return Path(self.runner) / self.handler / f"{self.case}.json"
+        return (
+            Path(COMMITTED_DIR.get(self.runner, self.runner)) / self.handler / f"{self.case}.json"
+        )
+
+    @property
+    def capabilities(self) -> tuple[str, ...]:
+        """Return the capabilities an implementation needs to run the vector."""
+        if self.handler == "trace":
+            from conformance.testvectors.traces import required_capabilities
+
+            return required_capabilities(self.input)
+        return (self.runner,)
 
     @property
     def must_reject(self) -> bool:
@@ -69,10 +89,17 @@ def outcome(call: Any) -> dict[str, Any]:
         return {"reject": True}
 
 
-def load_vectors(directory: Path = VECTORS_DIR) -> list[Vector]:
-    """Return every generated vector under ``directory``, sorted by path."""
-    found = []
-    for path in sorted(directory.glob("*/*/*.json")):
-        if path.relative_to(directory).parts[0] != EXTERNAL:
-            found.append(Vector.from_file(path))
-    return found
+def generated_paths(directory: Path = VECTORS_DIR) -> list[Path]:
+    """Return the files of generated vectors under ``directory`` (foreign ones left out)."""
+    return [
+        path
+        for path in sorted(directory.glob("*/*/*.json"))
+        if path.relative_to(directory).parts[0] not in FOREIGN
+    ]
+
+
+def load_vectors(directory: Path = VECTORS_DIR, *, every: bool = False) -> list[Vector]:
+    """Return the generated vectors under ``directory``, sorted by path: those
+    conformance/suite/test_vectors.py replays, or with ``every`` all of them."""
+    vectors = [Vector.from_file(path) for path in generated_paths(directory)]
+    return [v for v in vectors if every or (v.runner, v.handler) not in OWN_SUITE_FILE]

@@ -224,6 +224,80 @@ def _follower_two_heights(mode: str) -> dict[str, Any]:
     return _trace(scene.setup(me, mode), steps)
 
 
+def _batched(trace: dict[str, Any]) -> dict[str, Any]:
+    """Return ``trace`` with each run of messages between checkpoints sent as one batch: the
+    checkpoints must not change (T22.2b)."""
+    steps: list[dict[str, Any]] = []
+    batch: list[Any] = []
+    for step in trace["steps"]:
+        if step["call"] != "on_message":
+            steps.append(step)
+            continue
+        batch.append(step["params"]["message"])
+        if step.get("check"):
+            now = step["params"]["now"]
+            steps.append(_step("batch_process_messages", True, messages=batch, now=now))
+            batch = []
+    assert not batch, "a trace to batch ends at a checkpoint"
+    return {"replica": trace["replica"], "steps": steps}
+
+
+def _quorum_by_stake(case: str) -> dict[str, Any]:
+    """Stakes 10,000, 10,000, 10,000 and 40,000 (q = 46,667): certificates signed by the three
+    small validators (3 of 4 by count, 30,000) move nothing; one small plus the big one (2 of 4,
+    50,000) commit (R7.2, P27, R2.3)."""
+    scene = make_scene((10_000, 10_000, 10_000, 40_000))
+    big = "v003"
+    leader = scene.leader(1, 0)
+    me = next(n for n in scene.ids if n not in (leader, big))
+    block = scene.block(1)
+    root = scene.post_root(block)
+    small = [n for n in scene.ids if n != big]
+    two = [me, big]
+    steps = [_step("start", now=0), _message(scene.pre_prepare(block), 1 * MS, True)]
+    if case == "count":
+        steps += [
+            _message(scene.prepared(small, block), 2 * MS, True),
+            _message(scene.committed(small, block, root), 3 * MS, True),
+        ]
+    else:
+        steps += [
+            _message(scene.prepared(two, block), 2 * MS, True),
+            _message(scene.committed(two, block, root), 3 * MS, True),
+        ]
+    return _trace(scene.setup(me), steps)
+
+
+def _false_claim_proposal() -> dict[str, Any]:
+    """The leader proposes a block whose proof claims the wrong outcome: the replica votes for
+    nothing and reports false-claim evidence against the leader (R1.1, R1.5, P5)."""
+    from aethel.proofs.model import Outcome, ProofKind, sign_proof
+
+    scene = make_scene(FOUR)
+    leader = scene.leader(1, 0)
+    me = scene.others(leader)[0]
+    transactions, proofs = scene.items(1)
+    honest = proofs[0]
+    wrong = sign_proof(
+        scene.workload.judge.key,
+        kind=ProofKind.TRANSFER,
+        smt=str(honest["smt"]),
+        claimed=Outcome.SAT,
+        budget=int(str(honest["budget"])),
+        subjects=[bytes.fromhex(str(s)) for s in _list(honest["subjects"])],
+    ).to_json()
+    block = ProofBlock.create(
+        scene.signers[leader], 1, GENESIS_PARENT, transactions[:1], [wrong], [], None
+    )
+    steps = [_step("start", now=0), _message(scene.pre_prepare(block), 1 * MS, True)]
+    return _trace(scene.setup(me, "broadcast"), steps)
+
+
+def _list(value: object) -> list[object]:
+    assert isinstance(value, list)
+    return value
+
+
 def _leader_commits() -> dict[str, Any]:
     """The view-0 leader proposes what it was offered and assembles both certificates."""
     scene = make_scene(FOUR)
@@ -516,11 +590,10 @@ def _catch_up(case: str) -> dict[str, Any]:
 
 def iter_trace_cases() -> Iterator[TraceCase]:
     """Yield every replica trace (name, rules, input), in a stable order."""
-    yield (
-        "normal-follower-two-heights",
-        ("R2.3", "R1.1", "R3.2"),
-        _follower_two_heights("collector"),
-    )
+    follower = _follower_two_heights("collector")
+    rules = ("R2.3", "R1.1", "R3.2", "R4.1", "P15")
+    yield "normal-follower-two-heights", rules, follower
+    yield "normal-follower-batched", ("T22.2b", "R2.3"), _batched(follower)
     yield (
         "normal-follower-broadcast-mode",
         ("R2.3", "R1.1", "R3.2"),
@@ -531,6 +604,13 @@ def iter_trace_cases() -> Iterator[TraceCase]:
     yield "view-change-new-leader-reproposes", ("R2.6", "P10"), _view_change_reproposal()
     yield "view-change-follower-accepts-new-view", ("R2.6", "P10"), _view_change_follower()
     yield "certificates-forged-move-nothing", ("R2.3", "R7.5", "P7"), _forged_certificates()
+    yield (
+        "quorum-by-stake-three-small-validators",
+        ("R7.2", "P27", "R2.3"),
+        _quorum_by_stake("count"),
+    )
+    yield "quorum-by-stake-small-and-big", ("R7.2", "P27", "R2.3"), _quorum_by_stake("two")
+    yield "false-claim-proposal", ("R1.1", "R1.5", "P5"), _false_claim_proposal()
     yield "evidence-equivocating-prepares", ("R4.2", "R8.5"), _equivocation("prepare")
     yield "evidence-equivocating-proposals", ("R4.2", "R8.5"), _equivocation("pre-prepare")
     yield "sync-certified-state-only", ("R3.1", "R3.2"), _synced_state()

@@ -1,0 +1,163 @@
+"""The verifier cases: proofs with the outcome, reason, effort and difficulty a conforming
+verifier gives them (vectors under ``verifier/verify_proof/``; importable by the suite).
+
+* **Valid proofs** with their effort (the known answers of N7) are not repeated here: they are
+  the effort known answers of ``conformance/vectors/verifier/effort.json`` (13 formula families,
+  the standard mix's among them, from :mod:`conformance.testvectors.effort`), which the export
+  copies to ``verifier/known-answers/`` and the release runner replays. Here one judge proof of a
+  transfer serves as the base of the signature cases, and a proof claiming ``sat`` is valid.
+* **Outcomes other than valid**: a false claim (``wrong-outcome``, R1.5), a flipped signature and
+  a foreign submitter (``bad-signature``, R7.5), a budget too small to decide (``unknown``).
+* **Hostile texts** (N6): every piece of every hostile class of the suite's grammar
+  (:mod:`conformance.suite.smt_grammar`: forbidden sorts, terms, declarations, reserved names,
+  forbidden commands, bad tokens and characters, unbalanced and ill-shaped texts, top-level
+  atoms, each limit one past its value), and the suite's hand-written hostile texts
+  (``conformance/suite/test_verifier.py`` HOSTILE, except its 2 MB text, which the text-limit
+  pieces cover).
+
+The expected results come from the reference (the pinned Z3), except the reason of a grammar
+piece, which the grammar states and generation checks against the reference.
+
+Spec: R1.1, R1.4, R1.5, R5.1, R7.5, N6, N7, P4.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from typing import Any
+
+from aethel.encoding import KeyPair
+from aethel.proofs.judge import (
+    BATCH_SIZES,
+    SPLIT_SIZES,
+    Account,
+    Judge,
+    get_transfer_obligation,
+)
+from aethel.proofs.model import (
+    Outcome,
+    Proof,
+    ProofKind,
+    sign_proof,
+    sign_transfer,
+)
+
+#: (case, rules, proof JSON, the reason a grammar piece states or None).
+VerifierCase = tuple[str, tuple[str, ...], dict[str, Any], str | None]
+
+SUBMITTER = KeyPair.from_seed(bytes(range(1, 33)))
+VALID_RULES = ("R1.4", "N7", "P4")
+HOSTILE_RULES = ("N6", "R1.1")
+
+#: The suite's hand-written hostile texts (besides the grammar's), by name.
+HOSTILE_TEXTS: dict[str, str] = {
+    "push-pop": "(declare-const x Int)(push 1)(assert (> x 0))(pop 1)(assert (< x 0))",
+    "reset": "(declare-const x Int)(assert (> x 0))(reset)(assert false)",
+    "check-sat": "(declare-const x Int)(assert (> x 0))(check-sat)",
+    "set-option": "(set-option :timeout 1)(declare-const x Int)(assert (and (> x 0) (< x 0)))",
+    "exit": "(declare-const x Int)(exit)",
+    "unbalanced": "(declare-const x Int)(assert (and (> x 0) (< x 0))",
+    "deep-nesting": "(assert " + "(not " * 5_000 + "false" + ")" * 5_001,
+}
+
+#: A satisfiable text whose proof claims sat (valid: the claim is the solver's answer).
+SAT_TEXT = "(declare-const x Int)(assert (> x 5))(assert (< x 9))"
+#: A satisfiable cubic a budget of 100 cannot decide (unknown, never valid: R1.1).
+HARD_TEXT = (
+    "(declare-const x Int)(declare-const y Int)(declare-const z Int)"
+    "(assert (= (+ (* x x x) (* y y y) (* z z z)) 33))"
+)
+
+
+def _families() -> Iterator[tuple[str, Proof]]:
+    """Yield one judge proof of each formula family of the standard mix."""
+    rng = random.Random("aethel-vectors/verifier-families")
+    judge = Judge(KeyPair.generate(rng))
+    keys = [KeyPair.generate(rng) for _ in range(24)]
+    accounts = {k.public_key: Account(rng.randrange(10_000, 10_000_000), 0) for k in keys}
+
+    def transfers(count: int) -> list[Any]:
+        state = dict(accounts)
+        made = []
+        for _ in range(count):
+            sender, receiver = rng.sample(keys, 2)
+            account = state[sender.public_key]
+            amount = rng.randrange(1, max(2, account.balance // 10))
+            tx = sign_transfer(
+                sender, receiver=receiver.public_key, amount=amount, nonce=account.nonce
+            )
+            made.append(tx)
+            state[sender.public_key] = Account(account.balance - amount, account.nonce + 1)
+            target = state[receiver.public_key]
+            state[receiver.public_key] = Account(target.balance + amount, target.nonce)
+        return made
+
+    tx = transfers(1)[0]
+    sender = accounts[tx.sender]
+    yield "transfer", judge.prove_transfer(tx, sender.balance, sender.nonce)
+    for size in BATCH_SIZES:
+        yield f"batch-of-{size}", judge.prove_batch(transfers(size), accounts)
+    for size in SPLIT_SIZES:
+        stakes = [rng.randrange(1, 10**6) for _ in range(size)]
+        yield (
+            f"reward-split-of-{size}",
+            judge.prove_reward_split(stakes, rng.randrange(10**6, 10**15)),
+        )
+
+
+def _signed(smt: str, budget: int = 1_000_000, claimed: Outcome = Outcome.UNSAT) -> dict[str, Any]:
+    proof = sign_proof(SUBMITTER, kind=ProofKind.TRANSFER, smt=smt, claimed=claimed, budget=budget)
+    return proof.to_json()
+
+
+def _false_claim() -> dict[str, Any]:
+    """A transfer overdrawing a balance of 10 whose satisfiable obligation claims unsat (R1.5)."""
+    sender, receiver = KeyPair.from_seed(bytes(32)), KeyPair.from_seed(bytes([1] * 32))
+    tx = sign_transfer(sender, receiver=receiver.public_key, amount=10**9, nonce=0)
+    smt = get_transfer_obligation(tx, 10, 0)
+    return sign_proof(
+        SUBMITTER,
+        kind=ProofKind.TRANSFER,
+        smt=smt,
+        claimed=Outcome.UNSAT,
+        budget=1_000_000,
+        subjects=(tx.transaction_id,),
+    ).to_json()
+
+
+def _slug(text: str) -> str:
+    out = "".join(c if c.isascii() and c.isalnum() else "-" for c in text.lower())
+    while "--" in out:
+        out = out.replace("--", "-")
+    return out.strip("-") or "piece"
+
+
+def iter_verifier_cases() -> Iterator[VerifierCase]:
+    """Yield every verifier case, in a stable order."""
+    families = list(_families())
+    yield "false-claim", ("R1.5", "R1.4"), _false_claim(), None
+    honest = families[0][1].to_json()
+    flipped = dict(honest)
+    signature = bytearray.fromhex(str(flipped["signature"]))
+    signature[10] ^= 4
+    flipped["signature"] = signature.hex()
+    yield "flipped-signature", ("R7.5", "P30"), flipped, None
+    foreign = dict(honest, submitter=KeyPair.from_seed(bytes([9] * 32)).public_key.hex())
+    yield "other-submitter", ("R7.5", "P30"), foreign, None
+    yield "budget-exhausted", ("R1.1", "R1.4"), _signed(HARD_TEXT, budget=100), None
+    yield "claims-sat", VALID_RULES, _signed(SAT_TEXT, claimed=Outcome.SAT), None
+    for name, text in HOSTILE_TEXTS.items():
+        yield f"hostile-{name}", HOSTILE_RULES, _signed(text), None
+    from conformance.suite.smt_grammar import HOSTILE_KINDS, RandomChooser
+
+    seen: set[str] = set()
+    for kind in HOSTILE_KINDS.values():
+        for index, piece in enumerate(kind.pieces):
+            chooser = RandomChooser(random.Random(f"aethel-vectors/hostile/{kind.name}/{index}"))
+            hostile = kind.make(chooser, piece)
+            name = f"grammar-{kind.name}-{_slug(piece)}"
+            if name in seen:
+                name = f"{name}-{index}"
+            seen.add(name)
+            yield name, HOSTILE_RULES, _signed(hostile.text), hostile.reason
