@@ -1,4 +1,5 @@
-"""The ``aethel`` command: the reference implementation's own tools (benchmarks, simulator)."""
+"""The ``aethel`` command: the reference implementation's own tools (benchmarks, simulator,
+node and testnet)."""
 
 from __future__ import annotations
 
@@ -95,6 +96,16 @@ def _register_simulate() -> None:
 
 
 _register_simulate()
+
+
+def _register_node() -> None:
+    from aethel.node.cli import node_app, testnet_app
+
+    app.add_typer(node_app, name="node")
+    app.add_typer(testnet_app, name="testnet")
+
+
+_register_node()
 
 
 @app.command("version")

@@ -29,9 +29,8 @@ The transition of block h (spec: R1.2, R1.3, R3.6, R4.1-R4.7):
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from aethel.consensus.block import ProofBlock
 from aethel.consensus.interfaces import BlockVerdict, Execution, ProofCheck, ProofOutcome
@@ -41,7 +40,7 @@ from aethel.encoding import canonical_json, parse_canonical_json, to_hex
 from aethel.errors import ProtocolViolation
 from aethel.merkle import EMPTY_HASH, MemoryNodeStore, NodeCache, StateTree
 from aethel.proofs.errors import MalformedObjectError, TransactionRejected
-from aethel.proofs.judge import check_transfer, get_transfer_obligation
+from aethel.proofs.judge import check_transfer, is_obligation_for
 from aethel.proofs.model import Proof, ProofKind, Transfer, proof_from_json, transfer_from_json
 from aethel.proofs.verifier import Verdict, VerificationResult, verify_proof
 from aethel.state.layout import (
@@ -222,22 +221,13 @@ class StateRepository:
         return self.apply(EMPTY_HASH, values)
 
 
-_STATED_BALANCE = re.compile(r"\(assert \(= balance (\d+)\)\)")
+class StateSource(Protocol):
+    """Where blocks are validated against: a :class:`StateRepository` or a node's persistent
+    ledger (:class:`aethel.consensus.persistent.PersistentLedger`)."""
 
-
-def is_obligation_for(smt: str, tx: Transfer, balance: int, nonce: int) -> bool:
-    """Return True if ``smt`` is the judge's obligation of ``tx`` on this state (R1.1).
-
-    The obligation states the sender's balance; it may state less than ``balance`` (a mempool
-    proves against the balance left after the sender's other pending transfers, while transfers
-    received earlier in the block add to it): a transfer safe with less is safe with more. The
-    nonce must be exactly the sender's next one.
-    """
-    match = _STATED_BALANCE.search(smt)
-    if match is None:
-        return False
-    stated = int(match.group(1))
-    return stated <= balance and smt == get_transfer_obligation(tx, stated, nonce)
+    def get(self, root: bytes) -> LedgerView:
+        """Return the state at ``root``; raise ProtocolViolation("R3.1") if unknown."""
+        ...
 
 
 def parse_block_items(block: ProofBlock) -> tuple[list[Transfer], list[Proof]]:
@@ -257,7 +247,7 @@ class LedgerValidator:
     ``verify`` is the proof verifier (memoizable: a pure function of the proof).
     """
 
-    def __init__(self, repository: StateRepository, verify: Any = verify_proof) -> None:
+    def __init__(self, repository: StateSource, verify: Any = verify_proof) -> None:
         self.repository = repository
         self.verify = verify
 

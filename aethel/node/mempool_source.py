@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 from aethel.consensus.block import ProofBlock
 from aethel.consensus.interfaces import ChainStore
-from aethel.consensus.ledger import StateRepository, parse_block_items
+from aethel.consensus.ledger import StateSource, parse_block_items
 from aethel.encoding import JSONValue, to_hex
 from aethel.errors import UsageError
 from aethel.proofs.judge import Account
@@ -36,7 +36,7 @@ class MempoolSource:
         mempool: Mempool,
         max_proofs: int = 100,
         *,
-        repository: StateRepository | None = None,
+        repository: StateSource | None = None,
         store: ChainStore | None = None,
     ) -> None:
         if type(max_proofs) is not int or max_proofs < 0:

@@ -28,6 +28,7 @@ simulator: mostly single transfers, some batches and some reward-split proofs.
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -80,6 +81,31 @@ def get_transfer_obligation(tx: Transfer, balance: int, expected_nonce: int) -> 
         f"(assert (= balance {balance}))(assert (= amount {tx.amount}))(assert (>= receiver 0))"
         "(assert (not (and (= (+ (- balance amount) (+ receiver amount)) (+ balance receiver))"
         f" (>= (- balance amount) 0) (> amount 0) (= {tx.nonce} {expected_nonce}))))"
+    )
+
+
+_STATED_BALANCE = re.compile(r"\(assert \(= balance (\d+)\)\)")
+
+
+def get_stated_balance(smt: str) -> int | None:
+    """Return the sender balance B a transfer obligation states, or None if it states none."""
+    match = _STATED_BALANCE.search(smt)
+    return None if match is None else int(match.group(1))
+
+
+def is_obligation_for(smt: str, tx: Transfer, balance: int, nonce: int) -> bool:
+    """Return True if ``smt`` is the judge's obligation of ``tx`` on this state (R1.1).
+
+    The obligation states the sender's balance; it may state less than ``balance`` (a mempool
+    proves against the balance left after the sender's other pending transfers, while transfers
+    received earlier in the block add to it): a transfer safe with less is safe with more. The
+    nonce must be exactly the sender's next one.
+    """
+    stated = get_stated_balance(smt)
+    return (
+        stated is not None
+        and stated <= balance
+        and smt == get_transfer_obligation(tx, stated, nonce)
     )
 
 

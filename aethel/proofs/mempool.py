@@ -66,7 +66,7 @@ from dataclasses import dataclass
 from aethel.encoding import to_hex
 from aethel.errors import AethelError, ProtocolViolation, SignatureError, UsageError
 from aethel.proofs.errors import MempoolFull, ProofRejected, TransactionRejected
-from aethel.proofs.judge import Account, Judge
+from aethel.proofs.judge import Account, Judge, get_stated_balance, is_obligation_for
 from aethel.proofs.model import Proof, ProofKind, Transfer
 from aethel.proofs.parallel import Verifier
 from aethel.proofs.verifier import REASON_RULES, Verdict, VerificationResult
@@ -327,6 +327,54 @@ class Mempool:
         existing = self._proof_of_transaction.get(tx.transaction_id)
         if existing is not None:
             return self._proofs[existing]
+        stated, expected = self._check_new_transfer(tx, account, what)
+        proof = self.judge.prove_transfer(tx, stated, expected)
+        result = self.verifier.verify(proof)
+        if not result.is_valid:
+            # Every input was checked above, so this is a defect of the judge, not of the peer.
+            raise AethelError(f"the judge produced a {result.verdict.value} proof: {result.detail}")
+        return self._admit_transfer(tx, proof, result, stated, what)
+
+    def add_proved_transaction(self, tx: Transfer, proof: Proof, account: Account) -> PendingProof:
+        """Admit a transfer with the judge proof someone else made for it (a client, or the
+        node that admitted it first and gossiped the pair); return the pending proof.
+
+        The transfer passes every check of :meth:`add_transaction` (R5.5, R7.1, N6); the proof
+        must be signed (R5.5), be a transfer proof whose one subject is the transfer and whose
+        text is the transfer's obligation stating at most the balance left after the sender's
+        pending transfers (R1.1, the check a block validator makes), and verify (R1.5).
+        """
+        what = f"transfer {_short(tx.transaction_id)}"
+        if not tx.is_signature_valid():
+            raise self._reject(SignatureError("R5.5", f"{what}: invalid sender signature"), what)
+        if not proof.is_signature_valid():
+            raise self._reject(SignatureError("R5.5", f"{what}: invalid proof signature"), what)
+        existing = self._proof_of_transaction.get(tx.transaction_id)
+        if existing is not None:
+            return self._proofs[existing]
+        available, expected = self._check_new_transfer(tx, account, what)
+        stated = get_stated_balance(proof.smt)
+        if proof.kind is not ProofKind.TRANSFER or proof.subjects != (tx.transaction_id,):
+            raise self._reject(ProofRejected("R1.1", f"{what}: the proof does not cover it"), what)
+        if stated is None or not is_obligation_for(proof.smt, tx, available, expected):
+            raise self._reject(
+                ProofRejected(
+                    "R1.1",
+                    f"{what}: the proof is not its obligation on a balance of at most {available}"
+                    f" with nonce {expected}",
+                ),
+                what,
+            )
+        result = self.verifier.verify(proof)
+        if result.verdict is not Verdict.VALID:
+            rule = "R1.5" if result.reason is None else REASON_RULES[result.reason]
+            message = f"{what}: its proof is {result.verdict.value}: {result.detail}"
+            raise self._reject(ProofRejected(rule, message), what)
+        return self._admit_transfer(tx, proof, result, stated, what)
+
+    def _check_new_transfer(self, tx: Transfer, account: Account, what: str) -> tuple[int, int]:
+        """Check a new transfer's nonce, conflicts, balance and the room left (R7.1, N6);
+        return (the balance left for it after the sender's pending transfers, its nonce)."""
         chain = self._by_sender.get(tx.sender, {})
         if tx.nonce < account.nonce:
             raise self._reject(
@@ -363,12 +411,11 @@ class Mempool:
             )
         if len(self._proofs) >= self.capacity:
             raise self._reject(MempoolFull("N6", f"mempool full ({self.capacity})"), what)
-        stated = account.balance - spent
-        proof = self.judge.prove_transfer(tx, stated, expected)
-        result = self.verifier.verify(proof)
-        if not result.is_valid:
-            # Every input was checked above, so this is a defect of the judge, not of the peer.
-            raise AethelError(f"the judge produced a {result.verdict.value} proof: {result.detail}")
+        return account.balance - spent, expected
+
+    def _admit_transfer(
+        self, tx: Transfer, proof: Proof, result: VerificationResult, stated: int, what: str
+    ) -> PendingProof:
         pending = self._insert(proof, result)
         self._transactions[tx.transaction_id] = tx
         self._stated[tx.transaction_id] = stated

@@ -1,0 +1,140 @@
+"""The assembled validator: replica, mempool feeding proposals, verifier, store, journal, metrics.
+
+:class:`ValidatorNode` builds one validator from its home directory (:mod:`aethel.node.home`) and
+does no I/O of its own beyond its files: the runtime (:mod:`aethel.node.runtime`) feeds it events
+and carries out its outputs through the shell. Its parts:
+
+* the state store and the chain store with the vote journal: :class:`~aethel.consensus.persistent.
+  PersistentLedger` over :class:`~aethel.state.StateStore` in ``data/`` (one SQLite transaction
+  per height; the journal is written, synchronously and durably, when the replica decides to
+  vote, before the output that sends the vote exists: R5.4, R2.4);
+* the verifier with its result cache (:class:`~aethel.proofs.parallel.Verifier`): a proof
+  admitted to the mempool is verified once, and block validation finds it in the cache (R1.1);
+* the mempool (:class:`~aethel.proofs.mempool.Mempool`) with this node's judge, and the
+  leader's block source over it (:class:`~aethel.node.mempool_source.MempoolSource`);
+* the replica (:class:`~aethel.consensus.replica.Replica`) and the node's monitoring
+  (:class:`~aethel.monitoring.node.NodeMonitor`: Prometheus metrics and the health view, R8.*).
+
+A node whose home says it ran before but whose data directory is gone was wiped: it lost its
+vote journal, so its replica starts amnesic (votes only at heights it cannot have voted at,
+R2.4) and asks its peers for the chain's latest certificate to catch up by state sync (R3.5).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aethel.consensus.interfaces import CommittedHeight
+from aethel.consensus.ledger import LedgerValidator, LedgerView
+from aethel.consensus.persistent import PersistentLedger
+from aethel.consensus.replica import Replica, ReplicaConfig, Services
+from aethel.consensus.signing import DirectSignatureChecker, KeySigner
+from aethel.encoding import to_hex
+from aethel.monitoring.node import NodeMonitor
+from aethel.node.home import Home
+from aethel.node.mempool_source import MempoolSource
+from aethel.proofs.judge import Account, Judge
+from aethel.proofs.mempool import Mempool, PendingProof
+from aethel.proofs.model import Proof, Transfer
+from aethel.proofs.parallel import ResultCache, Verifier
+from aethel.state import StateStore
+
+STATE_FILE = "state.sqlite"
+JOURNAL_FILE = "votes.sqlite"
+
+
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    """A transfer or proof the mempool admitted."""
+
+    transaction_id: bytes | None
+    proof: Proof
+
+
+class ValidatorNode:
+    """One validator assembled from its home directory (see the module docstring)."""
+
+    def __init__(self, home: Home, *, durable: bool = True) -> None:
+        self.home = home
+        self.id = home.config.id
+        chain = home.chain
+        data = home.data
+        self.wiped = home.ran_before and not (data / STATE_FILE).exists()
+        data.mkdir(parents=True, exist_ok=True)
+        store = StateStore(data / STATE_FILE, durable=durable)
+        try:
+            self.ledger = PersistentLedger(store, chain.genesis, data / JOURNAL_FILE)
+        except BaseException:
+            store.close()
+            raise
+        home.mark_ran()
+        self.verifier = Verifier(cache=ResultCache(100_000))
+        self.mempool = Mempool(verifier=self.verifier, judge=Judge(home.keys.judge))
+        self.source = MempoolSource(
+            self.mempool,
+            chain.params["max_block_proofs"],
+            repository=self.ledger,
+            store=self.ledger,
+        )
+        services = Services(
+            DirectSignatureChecker(),
+            LedgerValidator(self.ledger, verify=self.verifier.verify),
+            self.ledger,
+            self.ledger,
+            self.source,
+        )
+        config = ReplicaConfig(
+            mode=chain.mode,
+            lost_journal=self.wiped,
+            sync_on_start=True,
+            block_interval_ns=chain.params["block_interval_ms"] * 1_000_000,
+        )
+        self.replica = Replica(
+            KeySigner(self.id, home.keys.validator), chain.validators, services, config
+        )
+        self.monitor = NodeMonitor(self.id, chain.validators, mempool=self.mempool)
+
+    def close(self) -> None:
+        """Close the store and the journal (everything committed is already on disk)."""
+        self.ledger.close()
+
+    # ------------------------------------------------------------------ state
+
+    def latest(self) -> CommittedHeight | None:
+        """The latest committed height (None before height 1)."""
+        return self.ledger.latest()
+
+    @property
+    def height(self) -> int:
+        """The latest committed height (0 at genesis)."""
+        return self.ledger.store.height or 0
+
+    def state(self) -> LedgerView:
+        """The latest committed state."""
+        return self.ledger.get(self.ledger.store.root)
+
+    def account(self, sender: bytes) -> Account:
+        """The committed balance and next nonce of ``sender``'s account (R7.1)."""
+        state = self.state()
+        account = to_hex(sender)
+        return Account(state.balance(account), state.nonce(account))
+
+    # ------------------------------------------------------------------ admission
+
+    def submit_transfer(self, transfer: Transfer, proof: Proof | None = None) -> PendingProof:
+        """Admit ``transfer`` (with its judge proof, or proved here); raise a typed error.
+
+        Spec: R5.5 (signatures first), R7.1 (nonce order, double spends, balance), R1.1 (the
+        proof is the transfer's obligation), R1.5 (it verifies), N6 (the mempool is bounded).
+        """
+        account = self.account(transfer.sender)
+        if proof is None:
+            return self.mempool.add_transaction(transfer, account)
+        return self.mempool.add_proved_transaction(transfer, proof, account)
+
+    def submit_proof(self, proof: Proof) -> PendingProof:
+        """Admit a proof on its own (R5.5, R1.5, N6)."""
+        return self.mempool.add_proof(proof)
+
+
+__all__ = ["JOURNAL_FILE", "STATE_FILE", "Admitted", "ValidatorNode"]

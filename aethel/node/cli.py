@@ -1,0 +1,304 @@
+"""The ``aethel node`` and ``aethel testnet`` commands.
+
+* ``aethel node init --home DIR --genesis FILE --id ID [--key-file F] --peer-listen A --api-listen A
+  --peer ID=HOST:PORT ...``: a home for one validator of an existing genesis (the testnet
+  commands write complete homes; this one joins a node to a genesis made elsewhere);
+* ``aethel node run --home DIR``: run the validator until SIGTERM;
+* ``aethel testnet init|up|load|status|down|kill|start`` (see :mod:`aethel.node.testnet`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from aethel.encoding import KeyPair, parse_canonical_json
+from aethel.errors import AethelError, UsageError
+from aethel.node import testnet as nets
+from aethel.node.home import (
+    GENESIS_FILE,
+    NodeConfig,
+    NodeKeys,
+    parse_address,
+    parse_chain_spec,
+    write_home,
+)
+
+console = Console(stderr=True)
+node_app = typer.Typer(help="Run one validator.", no_args_is_help=True, add_completion=False)
+testnet_app = typer.Typer(
+    help="A testnet of validator processes (loopback or several machines).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+DirOption = Annotated[Path, typer.Option("--dir", help="testnet directory")]
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    console.print(f"[red]error:[/red] {exc}")
+    return typer.Exit(2)
+
+
+# ---------------------------------------------------------------------- aethel node
+
+
+@node_app.command("init")
+def node_init(
+    home: Annotated[Path, typer.Option("--home", help="home directory to create")],
+    genesis: Annotated[Path, typer.Option("--genesis", help="the chain's genesis.json")],
+    node_id: Annotated[str, typer.Option("--id", help="this node's validator id")],
+    peer_listen: Annotated[str, typer.Option(help="HOST:PORT of the peer port")],
+    api_listen: Annotated[str, typer.Option(help="HOST:PORT of the client API")],
+    peer: Annotated[list[str], typer.Option(help="ID=HOST:PORT of another validator")] = [],  # noqa: B006
+    key_file: Annotated[
+        Path | None,
+        typer.Option(help="JSON {validator_seed, judge_seed} (hex); default: new random keys"),
+    ] = None,
+) -> None:
+    """Create a home for one validator of an existing genesis."""
+    try:
+        chain = parse_chain_spec(parse_canonical_json(genesis.read_bytes()))
+        peers = {}
+        for item in peer:
+            name, _, address = item.partition("=")
+            parse_address(address)
+            peers[name] = address
+        if key_file is not None:
+            seeds = json.loads(key_file.read_text(encoding="utf-8"))
+            keys = NodeKeys(
+                KeyPair.from_seed(bytes.fromhex(seeds["validator_seed"])),
+                KeyPair.from_seed(bytes.fromhex(seeds["judge_seed"])),
+            )
+        else:
+            keys = NodeKeys(KeyPair.from_seed(os.urandom(32)), KeyPair.from_seed(os.urandom(32)))
+        written = write_home(home, chain, NodeConfig(node_id, peer_listen, api_listen, peers), keys)
+    except (AethelError, OSError, ValueError, KeyError) as exc:
+        raise _fail(exc) from None
+    console.print(f"initialised {written.path} for {node_id} (chain {chain.chain_id.hex()[:16]})")
+
+
+@node_app.command("run")
+def node_run(
+    home: Annotated[Path, typer.Option("--home", help="the node's home directory")],
+    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING")] = "INFO",
+) -> None:
+    """Run the validator until SIGTERM (or SIGINT); prints `ready {...}` once listening."""
+    from aethel.node.process import run_node
+
+    if not (home / GENESIS_FILE).exists():
+        raise _fail(UsageError(f"{home} is not initialised (aethel node init / testnet init)"))
+    try:
+        code = run_node(home, log_level=log_level)
+    except AethelError as exc:
+        raise _fail(exc) from None
+    raise typer.Exit(code)
+
+
+# ---------------------------------------------------------------------- aethel testnet
+
+
+@testnet_app.command("init")
+def testnet_init(
+    validators: Annotated[int, typer.Option("--validators", "-n", help="validator count")] = 4,
+    directory: DirOption = Path(nets.DEFAULT_DIR),
+    host: Annotated[
+        list[str], typer.Option(help="address a node is reached at: one for all, or one per node")
+    ] = [],  # noqa: B006
+    listen: Annotated[str | None, typer.Option(help="host to bind (e.g. 0.0.0.0)")] = None,
+    base_port: Annotated[int | None, typer.Option(help="ports base+2i, base+2i+1")] = None,
+    accounts: Annotated[int, typer.Option(help="funded load accounts")] = 64,
+    seed: Annotated[int | None, typer.Option(help="draw keys from this seed (tests)")] = None,
+) -> None:
+    """Write the homes of a testnet (copy node-i to machine i to span machines)."""
+    hosts = [h for item in host for h in item.split(",") if h]
+    try:
+        net = nets.init_testnet(
+            directory,
+            validators,
+            hosts=hosts or None,
+            listen=listen,
+            base_port=base_port,
+            accounts=accounts,
+            seed=seed,
+        )
+    except AethelError as exc:
+        raise _fail(exc) from None
+    for node in net.nodes:
+        console.print(f"{node.id}: home {node.home}, peers at {node.peer}, API at {node.api}")
+
+
+def _table(rows: list[dict[str, Any]], title: str) -> Table:
+    table = Table(title=title)
+    for column in ("node", "height", "view", "leader", "peers", "mempool", "finality ms", "state"):
+        table.add_column(
+            column, justify="left" if column in ("node", "leader", "state") else "right"
+        )
+    for row in rows:
+        if not row["up"]:
+            table.add_row(row["id"], "-", "-", "-", "-", "-", "-", "[red]down[/red]")
+            continue
+        finality = row["finality_ms"]
+        table.add_row(
+            row["id"],
+            str(row["height"]),
+            str(row["view"]),
+            row["leader"],
+            str(row["peers"]),
+            str(row["mempool"]),
+            "-" if finality is None else f"{finality:.1f}",
+            "syncing" if row["syncing"] else "ok",
+        )
+    return table
+
+
+def _status(net: nets.Testnet) -> list[dict[str, Any]]:
+    return nets.status_rows(asyncio.run(nets.gather_status(net)))
+
+
+@testnet_app.command("up")
+def testnet_up(
+    validators: Annotated[int, typer.Option("--validators", "-n", help="validator count")] = 4,
+    directory: DirOption = Path(nets.DEFAULT_DIR),
+    timeout: Annotated[float, typer.Option(help="seconds to wait for the first commits")] = 60.0,
+    watch: Annotated[bool, typer.Option(help="keep the live view until Ctrl-C")] = False,
+) -> None:
+    """Start a testnet on this machine (initialising it first if needed); wait until it commits."""
+    try:
+        if not (directory / nets.TESTNET_FILE).exists():
+            nets.init_testnet(directory, validators)
+        net = nets.load_testnet(directory)
+        started = nets.start_testnet(net)
+    except AethelError as exc:
+        raise _fail(exc) from None
+    console.print(f"started {len(started)} node processes in {directory}")
+    deadline = time.monotonic() + timeout
+    committed = False
+    with Live(console=console, refresh_per_second=4) as live:
+        while True:
+            rows = _status(net)
+            live.update(_table(rows, f"testnet {directory}"))
+            committed = all(r["up"] and r["height"] >= 2 for r in rows)
+            if (committed and not watch) or (not watch and time.monotonic() > deadline):
+                break
+            try:
+                time.sleep(0.5)
+            except KeyboardInterrupt:
+                break
+    if not committed:
+        console.print("[red]the testnet did not commit in time[/red]; logs: node-*/node.log")
+        raise typer.Exit(1)
+    console.print(
+        "committing; `aethel testnet status`, `aethel testnet load`, `aethel testnet down`"
+    )
+
+
+@testnet_app.command("status")
+def testnet_status(
+    directory: DirOption = Path(nets.DEFAULT_DIR),
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    watch: Annotated[bool, typer.Option(help="refresh until Ctrl-C")] = False,
+) -> None:
+    """Show every node's height, view, peers, mempool and finality."""
+    try:
+        net = nets.load_testnet(directory)
+    except AethelError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        print(json.dumps(_status(net), indent=1))
+        return
+    if not watch:
+        Console().print(_table(_status(net), f"testnet {directory}"))
+        return
+    with Live(console=console, refresh_per_second=4) as live:
+        try:
+            while True:
+                live.update(_table(_status(net), f"testnet {directory}"))
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+
+
+@testnet_app.command("load")
+def testnet_load(
+    rate: Annotated[float, typer.Option(help="transfers per second")] = 10.0,
+    duration: Annotated[float, typer.Option(help="seconds of sending")] = 10.0,
+    directory: DirOption = Path(nets.DEFAULT_DIR),
+    drain: Annotated[float, typer.Option(help="seconds to wait for the last commits")] = 20.0,
+    accounts: Annotated[int | None, typer.Option(help="use the first K accounts")] = None,
+    seed: Annotated[int, typer.Option(help="seed of the transfers")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Send signed transfers with their proofs; report each one's latency to commit."""
+    from aethel.node.load import run_load
+
+    try:
+        net = nets.load_testnet(directory)
+        report = asyncio.run(
+            run_load(net, rate, duration, drain=drain, accounts=accounts, seed=seed)
+        )
+    except AethelError as exc:
+        raise _fail(exc) from None
+    result = report.to_json()
+    if as_json:
+        print(json.dumps(result, indent=1))
+    else:
+        latency = result["latency_ms"]
+        Console().print(
+            f"submitted {result['submitted']}, acknowledged {result['acknowledged']}, "
+            f"committed {result['committed']} ({result['committed_per_s']}/s), "
+            f"acknowledged but not committed {result['acknowledged_not_committed']}\n"
+            f"latency ms: p50 {latency['p50']}, p90 {latency['p90']}, p99 {latency['p99']}, "
+            f"max {latency['max']}; refused {result['refused'] or 'none'}"
+        )
+    if report.lost:
+        raise typer.Exit(1)
+
+
+@testnet_app.command("down")
+def testnet_down(directory: DirOption = Path(nets.DEFAULT_DIR)) -> None:
+    """Stop every node (SIGTERM, then SIGKILL after 15 s)."""
+    try:
+        outcome = nets.stop_testnet(nets.load_testnet(directory))
+    except AethelError as exc:
+        raise _fail(exc) from None
+    for node_id, what in sorted(outcome.items()):
+        console.print(f"{node_id}: {what}")
+
+
+@testnet_app.command("kill")
+def testnet_kill(
+    node_id: Annotated[str, typer.Argument(help="validator id")],
+    directory: DirOption = Path(nets.DEFAULT_DIR),
+) -> None:
+    """SIGKILL one node (a crash; `start` brings it back)."""
+    try:
+        killed = nets.kill_node(nets.load_testnet(directory), node_id)
+    except AethelError as exc:
+        raise _fail(exc) from None
+    console.print(f"{node_id}: {'killed' if killed else 'not running'}")
+
+
+@testnet_app.command("start")
+def testnet_start(
+    node_id: Annotated[str, typer.Argument(help="validator id")],
+    directory: DirOption = Path(nets.DEFAULT_DIR),
+) -> None:
+    """Start one node of the testnet."""
+    try:
+        pid = nets.start_node(nets.load_testnet(directory), node_id)
+    except AethelError as exc:
+        raise _fail(exc) from None
+    console.print(f"{node_id}: pid {pid}")
+
+
+__all__ = ["node_app", "testnet_app"]

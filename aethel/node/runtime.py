@@ -1,0 +1,611 @@
+"""The running validator: one asyncio process around the assembled node.
+
+:class:`NodeRuntime` is the :class:`~aethel.node.shell.Host` of a real node. It feeds the replica
+the messages its peers send (:mod:`aethel.node.peers`), the timers it set (on the process's
+monotonic clock) and the syncs it asked for, and carries out the replica's outputs through the one
+:class:`~aethel.node.shell.Shell`:
+
+* send and broadcast: a consensus frame to the peer(s); the vote in it is already in the vote
+  journal on disk, written when the replica decided to vote (R2.4, R5.4);
+* loopback: the message is handled next, after the current outputs (spec/performance.md);
+* set timer: ``loop.call_at`` on the same monotonic clock. A leader's propose timer is held
+  while the mempool is empty, for at most ``idle_block_ms`` after the last commit, and released
+  as soon as a transfer arrives (no stream of empty blocks on an idle chain; the view timeout is
+  4 s, R2.6, so the wait never costs a view);
+* committed: the commit is already persisted; it is indexed for the API and wakes its waiters;
+* request sync: the chain links and the certified block are fetched from peers, the snapshot of
+  the certified root with :func:`aethel.state.sync.sync_state` (verified against the root,
+  R3.1, R3.5), and the replica decides whether to adopt it (:func:`~aethel.node.shell.adopt_sync`).
+
+Everything the replica and the mempool do runs on the event loop thread, one event at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import OrderedDict, deque
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from aethel.consensus.block import ProofBlock, parse_block
+from aethel.consensus.events import Committed, EvidenceFound, Log, Output, RequestSync, Timer
+from aethel.consensus.messages import (
+    CommitCertificate,
+    Message,
+    NewView,
+    PrePrepare,
+    parse_commit_certificate,
+)
+from aethel.encoding import JSONValue, canonical_json, parse_canonical_json, parse_hex
+from aethel.errors import AethelError, ProtocolViolation
+from aethel.merkle import StateTree
+from aethel.node.assembly import ValidatorNode
+from aethel.node.home import Home
+from aethel.node.peer_wire import consensus_frame, transfer_frame
+from aethel.node.peers import PeerNetwork, PeerUnavailable
+from aethel.node.shell import Shell, adopt_sync
+from aethel.proofs.errors import MempoolFull
+from aethel.proofs.model import Proof, Transfer, transfer_from_json
+from aethel.state.snapshot import build_chunk, build_manifest
+from aethel.state.sync import sync_state
+
+logger = logging.getLogger("aethel.node")
+
+#: Most certified blocks one ``blocks`` answer carries.
+MAX_LINKS_PER_ANSWER = 32
+#: Committed transfer ids remembered for ``GET /transactions`` (oldest forgotten first).
+MAX_INDEXED_TRANSFERS = 500_000
+#: Gossiped transfers waiting for admission, at most (N6); more are dropped and counted.
+MAX_ADMISSION_BACKLOG = 10_000
+#: Longest stretch of gossip admission between two turns of the event loop (seconds).
+ADMISSION_SLICE_S = 0.01
+#: Above this backlog the node refuses new client transfers (429, N6): it is saturated.
+BUSY_BACKLOG = 256
+#: Prefix bits of snapshot parts asked in a sync (16 parts: testnet states are small).
+SYNC_PREFIX_BITS = 4
+
+
+def monotonic_ns() -> int:
+    """The node's clock: the loop's monotonic clock in integer ns."""
+    return time.monotonic_ns()
+
+
+class RemoteSnapshotPeer:
+    """A peer's snapshot service over its connection (:class:`aethel.state.sync.SnapshotPeer`)."""
+
+    def __init__(self, network: PeerNetwork, peer: str) -> None:
+        self.network = network
+        self._name = peer
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    async def get_manifest(self, root: bytes, prefix_bits: int) -> bytes:
+        args: dict[str, JSONValue] = {"root": root.hex(), "prefix_bits": prefix_bits}
+        body = await self.network.request(self._name, "manifest", args, timeout=20.0)
+        return canonical_json(body)
+
+    async def get_chunk(self, root: bytes, prefix_bits: int, prefix: int) -> bytes:
+        args: dict[str, JSONValue] = {
+            "root": root.hex(),
+            "prefix_bits": prefix_bits,
+            "prefix": prefix,
+        }
+        body = await self.network.request(self._name, "chunk", args, timeout=20.0)
+        return canonical_json(body)
+
+
+class _NodeCollector(Collector):
+    """Node-level Prometheus metrics, read from the runtime at scrape time."""
+
+    def __init__(self, runtime: NodeRuntime) -> None:
+        self.runtime = runtime
+
+    def collect(self) -> Iterator[Metric]:
+        runtime = self.runtime
+        stats = runtime.network.stats
+        yield GaugeMetricFamily(
+            "aethel_node_peers_connected", "Authenticated peer connections", len(runtime.peers)
+        )
+        yield GaugeMetricFamily(
+            "aethel_node_replica_height", "Height the replica works on", runtime.replica.height
+        )
+        yield GaugeMetricFamily(
+            "aethel_node_view", "View of the current height", runtime.replica.view
+        )
+        if runtime.last_finality_ns is not None:
+            yield GaugeMetricFamily(
+                "aethel_node_finality_seconds",
+                "Proposal-to-commit time of the latest height committed here",
+                runtime.last_finality_ns / 1e9,
+            )
+        yield GaugeMetricFamily(
+            "aethel_node_syncing", "1 while a state sync runs", int(runtime.syncing)
+        )
+        yield CounterMetricFamily(
+            "aethel_node_syncs", "State syncs completed", runtime.syncs_completed
+        )
+        yield CounterMetricFamily("aethel_node_peer_frames_in", "Frames read", stats.frames_in)
+        yield CounterMetricFamily("aethel_node_peer_frames_out", "Frames written", stats.frames_out)
+        yield CounterMetricFamily(
+            "aethel_node_peer_frames_dropped",
+            "Frames dropped: queue full (N6)",
+            stats.dropped_frames,
+        )
+        yield CounterMetricFamily(
+            "aethel_node_handshakes_failed", "Peer handshakes refused", stats.handshakes_failed
+        )
+        dropped = CounterMetricFamily(
+            "aethel_node_peer_connections_dropped", "Peer connections ended", labels=["reason"]
+        )
+        for reason, count in sorted(stats.connections_dropped.items()):
+            dropped.add_metric([reason], count)
+        yield dropped
+        yield CounterMetricFamily(
+            "aethel_node_transfers_gossip_dropped",
+            "Gossiped transfers dropped: admission backlog full (N6)",
+            runtime.gossip_dropped,
+        )
+        yield GaugeMetricFamily(
+            "aethel_node_loop_lag_seconds",
+            "How late the event loop runs",
+            runtime.loop_lag_ns / 1e9,
+        )
+        yield GaugeMetricFamily(
+            "aethel_node_admission_backlog", "Gossiped transfers waiting", len(runtime._admissions)
+        )
+        yield CounterMetricFamily(
+            "aethel_node_transfers_gossiped_rejected",
+            "Gossiped transfers this node refused",
+            runtime.gossip_rejected,
+        )
+
+
+class NodeRuntime:
+    """One validator process's event handling (see the module docstring)."""
+
+    def __init__(self, home: Home, *, durable: bool = True) -> None:
+        self.home = home
+        self.node = ValidatorNode(home, durable=durable)
+        self.replica = self.node.replica
+        self.id = self.node.id
+        self.shell = Shell(self.id, self)
+        chain = home.chain
+        self.network = PeerNetwork(
+            node_id=self.id,
+            chain_id=chain.chain_id,
+            key=home.keys.validator,
+            validators=chain.validators,
+            listen=home.config.peer_listen,
+            peers=home.config.peers,
+            handler=self,
+        )
+        self.idle_ns = chain.params["idle_block_ms"] * 1_000_000
+        self.node.monitor.metrics.registry.register(_NodeCollector(self))
+        self.evidence_found: list[EvidenceFound] = []
+        self.committed_transfers: OrderedDict[bytes, int] = OrderedDict()
+        self.syncs_completed = 0
+        self.gossip_rejected = 0
+        self.gossip_dropped = 0
+        #: When this node first saw a proposal of each uncommitted height (finality metric).
+        self._proposed_at: dict[int, int] = {}
+        #: Proposal-to-commit time of the latest height this node committed itself.
+        self.last_finality_ns: int | None = None
+        self._admissions: deque[tuple[str, Transfer, Proof]] = deque()
+        self._admission_ready = asyncio.Event()
+        self._admission_task: asyncio.Task[None] | None = None
+        self._lag_task: asyncio.Task[None] | None = None
+        #: How late the event loop ran a 100 ms sleep, recently (ns): how busy the node is.
+        self.loop_lag_ns = 0
+        self.started_ns = monotonic_ns()
+        self._last_commit_ns = self.started_ns
+        self._parked: Timer | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._timers: set[asyncio.TimerHandle] = set()
+        self._commit_event = asyncio.Event()
+        self._sync_task: asyncio.Task[None] | None = None
+        self._wanted_sync: RequestSync | None = None
+        self._serving: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+        self._stopped = False
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Listen for peers, dial them, and start the replica."""
+        self._loop = asyncio.get_running_loop()
+        self._admission_task = asyncio.create_task(self._admit_gossip())
+        self._lag_task = asyncio.create_task(self._measure_lag())
+        await self.network.start()
+        self.started_ns = self._last_commit_ns = monotonic_ns()
+        self._process(self.replica.start(self.started_ns))
+
+    async def stop(self) -> None:
+        """Stop: no new events, connections closed, files closed (all commits are on disk)."""
+        self._stopped = True
+        for handle in list(self._timers):
+            handle.cancel()
+        for task in (self._sync_task, self._admission_task, self._lag_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        await self.network.stop()
+        self.node.close()
+
+    @property
+    def peers(self) -> list[str]:
+        """Connected peers."""
+        return self.network.connected
+
+    @property
+    def syncing(self) -> bool:
+        return self._sync_task is not None
+
+    # ------------------------------------------------------------------ events in
+
+    def _process(self, outputs: list[Output]) -> None:
+        if self._stopped:
+            return
+        self.node.monitor.on_outputs(outputs)
+        self.shell.route(outputs)
+
+    def deliver(self, message: Message, sender: str) -> None:
+        """Hand the replica a message (from a peer, or from itself)."""
+        if self._stopped:
+            return
+        now = monotonic_ns()
+        if sender != self.id:
+            self.node.monitor.on_message(message)
+        if isinstance(message, PrePrepare | NewView) and message.height > self.node.height:
+            self._proposed_at.setdefault(message.height, now)
+        self._process(self.replica.on_message(message, now, sender))
+
+    def _fire(self, timer: Timer) -> None:
+        now = monotonic_ns()
+        if timer.kind == "propose" and len(self.node.mempool) == 0:
+            release = self._last_commit_ns + self.idle_ns
+            if now < release:
+                logger.debug("height %d: no transfers pending; proposal held", timer.height)
+                self._parked = timer
+                self._call_at(release, self._release_parked)
+                return
+        self._process(self.replica.on_timer(timer, now))
+
+    def _release_parked(self) -> None:
+        timer, self._parked = self._parked, None
+        if timer is not None:
+            self._process(self.replica.on_timer(timer, monotonic_ns()))
+
+    def _call_at(self, deadline_ns: int, callback: Any, *args: Any) -> None:
+        """Run ``callback(*args)`` at ``deadline_ns`` of the monotonic clock (not after stop)."""
+        assert self._loop is not None
+
+        def run() -> None:
+            self._timers.discard(handle)
+            if not self._stopped:
+                callback(*args)
+
+        handle = self._loop.call_at(deadline_ns / 1e9, run)
+        self._timers.add(handle)
+
+    # ------------------------------------------------------------------ the host (shell)
+
+    def send(self, to: str, message: Message) -> None:
+        logger.debug("send %s h%d to %s", type(message).__name__, message.height, to)
+        self.network.send(to, consensus_frame(message))
+
+    def loopback(self, message: Message) -> None:
+        assert self._loop is not None
+        self._loop.call_soon(self.deliver, message, self.id)
+
+    def broadcast(self, message: Message) -> None:
+        logger.debug("broadcast %s h%d", type(message).__name__, message.height)
+        if isinstance(message, PrePrepare):
+            logger.info(
+                "proposing height %d view %d: %d transfers",
+                message.height,
+                message.view,
+                len(message.block.transactions),
+            )
+        self.network.broadcast(consensus_frame(message))
+
+    def set_timer(self, timer: Timer, deadline: int) -> None:
+        self._call_at(deadline, self._fire, timer)
+
+    def committed(self, out: Committed) -> None:
+        self._last_commit_ns = now = monotonic_ns()
+        proposed = self._proposed_at.pop(out.height, None)
+        if proposed is not None:
+            self.last_finality_ns = now - proposed
+        for height in [h for h in self._proposed_at if h <= out.height]:
+            del self._proposed_at[height]
+        index = self.committed_transfers
+        for item in out.block.transactions:
+            with contextlib.suppress(AethelError):
+                index[transfer_from_json(item).transaction_id] = out.height
+        while len(index) > MAX_INDEXED_TRANSFERS:
+            index.popitem(last=False)
+        logger.info(
+            "committed height %d view %d: %d transfers, root %s",
+            out.height,
+            out.view,
+            len(out.block.transactions),
+            out.certificate.post_root.hex()[:16],
+        )
+        self._wake_commit_waiters()
+
+    def evidence(self, out: EvidenceFound) -> None:
+        self.evidence_found.append(out)
+        logger.warning("evidence: %s by %s at height %d", out.offence, out.offender, out.height)
+
+    def request_sync(self, out: RequestSync) -> None:
+        self._wanted_sync = out
+        if self._sync_task is None and not self._stopped:
+            self._sync_task = asyncio.create_task(self._run_syncs())
+
+    def log(self, out: Log) -> None:
+        levels = {"error": logging.ERROR, "warning": logging.WARNING, "info": logging.INFO}
+        level = levels.get(out.level, logging.DEBUG)
+        logger.log(level, "%s %s", out.event, out.detail)
+
+    def _wake_commit_waiters(self) -> None:
+        event, self._commit_event = self._commit_event, asyncio.Event()
+        event.set()
+
+    async def wait_for_height(self, height: int, timeout: float) -> bool:
+        """Wait until ``height`` is committed here (or ``timeout`` s pass); True if it is."""
+        deadline = time.monotonic() + timeout
+        while self.node.height < height:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._commit_event.wait(), remaining)
+        return True
+
+    async def wait_for_transfer(self, transaction_id: bytes, timeout: float) -> int | None:
+        """Wait until the transfer is committed (or ``timeout`` s pass); return its height."""
+        deadline = time.monotonic() + timeout
+        while transaction_id not in self.committed_transfers:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._commit_event.wait(), remaining)
+        return self.committed_transfers[transaction_id]
+
+    def uptime_ns(self) -> int:
+        """Time since the runtime started."""
+        return monotonic_ns() - self.started_ns
+
+    # ------------------------------------------------------------------ peers (PeerHandler)
+
+    def on_consensus(self, peer: str, message: Message) -> None:
+        logger.debug("got %s h%d from %s", type(message).__name__, message.height, peer)
+        self.deliver(message, peer)
+
+    def on_transfer(self, peer: str, transfer: Transfer, proof: Proof) -> None:
+        """Queue a gossiped transfer for admission (bounded, N6; consensus goes first)."""
+        if len(self._admissions) >= MAX_ADMISSION_BACKLOG:
+            self.gossip_dropped += 1
+            return
+        self._admissions.append((peer, transfer, proof))
+        self._admission_ready.set()
+
+    async def _measure_lag(self) -> None:
+        while not self._stopped:
+            before = monotonic_ns()
+            await asyncio.sleep(0.1)
+            late = monotonic_ns() - before - 100_000_000
+            self.loop_lag_ns = max(late, (self.loop_lag_ns * 7 + late) // 8)
+
+    async def _admit_gossip(self) -> None:
+        """Admit queued gossip in slices of :data:`ADMISSION_SLICE_S`, yielding to the loop
+        between slices, so a consensus message waits behind one slice at most (R2.6 timing)."""
+        while not self._stopped:
+            if not self._admissions:
+                self._admission_ready.clear()
+                await self._admission_ready.wait()
+                continue
+            deadline = time.monotonic() + ADMISSION_SLICE_S
+            while self._admissions and time.monotonic() < deadline:
+                peer, transfer, proof = self._admissions.popleft()
+                try:
+                    self.node.submit_transfer(transfer, proof)
+                except AethelError as exc:
+                    self.gossip_rejected += 1
+                    logger.debug("gossiped transfer from %s refused: %s", peer, exc)
+                else:
+                    self._release_if_parked()
+            await asyncio.sleep(0)
+
+    def on_peer_up(self, peer: str) -> None:
+        """A peer (re)connected: nothing to replay; the replica retransmits what matters."""
+
+    def _release_if_parked(self) -> None:
+        if self._parked is not None and self._loop is not None:
+            self._loop.call_soon(self._release_parked)
+
+    def submit_transfer(self, transfer: Transfer, proof: Proof | None) -> Proof:
+        """Admit a client's transfer, gossip it with its proof; return the proof.
+
+        Refused with MempoolFull (N6) while gossip waits for admission beyond
+        :data:`BUSY_BACKLOG`: the node is saturated and says so instead of queueing more.
+        """
+        if len(self._admissions) > BUSY_BACKLOG:
+            raise MempoolFull("N6", f"{len(self._admissions)} gossiped transfers wait; try later")
+        pending = self.node.submit_transfer(transfer, proof)
+        self.network.broadcast(transfer_frame(transfer, pending.proof))
+        self._release_if_parked()
+        return pending.proof
+
+    def submit_proof(self, proof: Proof) -> Proof:
+        """Admit a client's proof on its own."""
+        return self.node.submit_proof(proof).proof
+
+    # ------------------------------------------------------------------ serving peers' syncs
+
+    def on_request(self, peer: str, what: str, args: dict[str, Any]) -> Any:
+        ledger = self.node.ledger
+        if what == "latest":
+            latest = ledger.latest()
+            certificate = None if latest is None else latest.certificate
+            return {"certificate": None if certificate is None else certificate.to_wire()}
+        if what == "blocks":
+            first, last = args.get("from"), args.get("to")
+            if type(first) is not int or type(last) is not int or not 1 <= first <= last:
+                raise ProtocolViolation("E4", "blocks asks from <= to, both heights >= 1")
+            links: list[Any] = []
+            for height in range(first, min(last, first + MAX_LINKS_PER_ANSWER - 1) + 1):
+                block = ledger.get_block(height)
+                certificate = ledger.get_certificate(height)
+                if block is None or certificate is None:
+                    break
+                links.append({"block": block.to_wire(), "certificate": certificate.to_wire()})
+            return {"links": links}
+        if what in ("manifest", "chunk"):
+            return parse_canonical_json(self._serve_snapshot(what, args))
+        raise ProtocolViolation("E4", f"unknown request {what!r}")
+
+    def _serve_snapshot(self, what: str, args: dict[str, Any]) -> bytes:
+        bits = args.get("prefix_bits")
+        if type(bits) is not int or not 0 <= bits <= 16:
+            raise ProtocolViolation("E4", "prefix_bits is an integer from 0 to 16")
+        root = parse_hex(args.get("root"), length=32)
+        prefix = args.get("prefix", 0) if what == "chunk" else -1
+        if what == "chunk" and (type(prefix) is not int or not 0 <= prefix < 1 << bits):
+            raise ProtocolViolation("E4", "prefix is an integer below 2**prefix_bits")
+        if set(args) != (
+            {"root", "prefix_bits", "prefix"} if what == "chunk" else {"root", "prefix_bits"}
+        ):
+            raise ProtocolViolation("E4", f"a {what} request holds exactly its arguments")
+        key = (what, root, bits, prefix)
+        data = self._serving.get(key)
+        if data is None:
+            store = self.node.ledger.store
+            height = store.find_height(root)
+            if height is None:
+                raise ProtocolViolation("R3.1", "no committed state with that root here")
+            tree = store.tree(height)
+            data = (
+                build_manifest(tree, bits).to_json()
+                if what == "manifest"
+                else build_chunk(tree, bits, int(prefix))
+            )
+            self._serving[key] = data
+            while len(self._serving) > 256:
+                self._serving.popitem(last=False)
+        return data
+
+    # ------------------------------------------------------------------ syncing (R3.1, R3.5)
+
+    async def _run_syncs(self) -> None:
+        try:
+            while self._wanted_sync is not None and not self._stopped:
+                wanted, self._wanted_sync = self._wanted_sync, None
+                try:
+                    if wanted.certificate is None:
+                        await self._ask_latest()
+                    else:
+                        await self._sync_to(wanted.certificate)
+                except (AethelError, TimeoutError) as exc:
+                    logger.warning("sync failed (%s); retrying in 1 s", exc)
+                    if self._wanted_sync is None:
+                        self._wanted_sync = wanted
+                    await asyncio.sleep(1.0)
+        finally:
+            self._sync_task = None
+
+    async def _ask_latest(self) -> None:
+        """Ask the peers for their latest certificate; hand the replica the highest (it checks
+        it and asks for the sync it vouches for if it is ahead)."""
+        best: CommitCertificate | None = None
+        sender = ""
+        for _ in range(50):  # wait up to ~5 s for the first connections
+            if self.peers:
+                break
+            await asyncio.sleep(0.1)
+        for peer in self.peers:
+            try:
+                body = await self.network.request(peer, "latest", {}, timeout=5.0)
+                wire = body.get("certificate") if isinstance(body, dict) else None
+                certificate = None if wire is None else parse_commit_certificate(wire)
+            except (AethelError, TimeoutError) as exc:
+                logger.info("latest certificate from %s: %s", peer, exc)
+                continue
+            if certificate is not None and (best is None or certificate.height > best.height):
+                best, sender = certificate, peer
+        if best is not None and best.height > self.node.height:
+            self.deliver(best, sender)
+
+    async def _fetch_links(
+        self, first: int, certificate: CommitCertificate
+    ) -> tuple[ProofBlock, tuple[tuple[ProofBlock, CommitCertificate], ...]]:
+        """Fetch the certified blocks from ``first`` up to ``certificate``'s height (R2.3)."""
+        for peer in self.peers:
+            links: list[tuple[ProofBlock, CommitCertificate]] = []
+            height = first
+            try:
+                while height <= certificate.height:
+                    args: dict[str, JSONValue] = {"from": height, "to": certificate.height}
+                    body = await self.network.request(peer, "blocks", args, timeout=20.0)
+                    items = body.get("links") if isinstance(body, dict) else None
+                    if not isinstance(items, list) or not items:
+                        raise PeerUnavailable(f"{peer} lacks height {height}")
+                    for item in items:
+                        if not isinstance(item, dict) or set(item) != {"block", "certificate"}:
+                            raise ProtocolViolation("E4", "a link is {block, certificate}")
+                        block = parse_block(item["block"])
+                        link_certificate = parse_commit_certificate(item["certificate"])
+                        if block.height != height or link_certificate.height != height:
+                            raise ProtocolViolation("R3.3", "links out of order")
+                        links.append((block, link_certificate))
+                        height += 1
+            except (AethelError, TimeoutError) as exc:
+                logger.info("chain links from %s: %s", peer, exc)
+                continue
+            block, last = links[-1]
+            if last.digest != certificate.digest or block.digest != certificate.digest:
+                logger.info("%s holds another block at %d", peer, certificate.height)
+                continue
+            return block, tuple(links[:-1])
+        raise PeerUnavailable(f"no peer serves heights {first}..{certificate.height}")
+
+    async def _sync_to(self, certificate: CommitCertificate) -> None:
+        first = self.node.height + 1
+        if certificate.height < first:
+            return
+        block, links = await self._fetch_links(first, certificate)
+        peers = [RemoteSnapshotPeer(self.network, peer) for peer in self.peers]
+        if not peers:
+            raise PeerUnavailable("no peer to sync from")
+        result = await sync_state(
+            certificate.post_root, peers, prefix_bits=SYNC_PREFIX_BITS, request_timeout=20.0
+        )
+        if self._stopped or self.node.height >= certificate.height:
+            return
+        tree: StateTree = result.tree
+        self.node.ledger.receive_snapshot(tree)
+        outputs = adopt_sync(
+            self.replica, self.node.ledger, certificate, block, links, monotonic_ns()
+        )
+        if self.node.height >= certificate.height:
+            self.syncs_completed += 1
+            logger.info(
+                "synced to height %d (%d keys, %d bytes)",
+                certificate.height,
+                result.keys,
+                result.bytes_received,
+            )
+            self._wake_commit_waiters()
+        self._process(outputs)
+
+
+__all__ = ["NodeRuntime", "RemoteSnapshotPeer", "monotonic_ns"]

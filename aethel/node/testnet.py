@@ -1,0 +1,395 @@
+"""A local (or multi-machine) testnet: N validator homes, their processes, their status.
+
+``aethel testnet init`` writes, under ``--dir DIR``::
+
+    testnet.json    the nodes (id, home, peer and API addresses) and the load accounts' count
+    accounts.json   the secret seeds of the funded load accounts (test money only)
+    node-0/ ...     one home directory per validator (aethel/node/home.py)
+
+Every validator listens on its own address (``--host``: one per node, or one for all; ``--listen``
+to bind another address, such as 0.0.0.0 on a machine reached by its public one), so the same
+directory, copied node by node, runs a testnet across machines. ``aethel testnet up`` starts one
+``aethel node run`` process per home on this machine (each in its own session, its log in its
+home), and :func:`stop_testnet` sends each SIGTERM (SIGKILL after a grace period). Process ids are
+kept in ``pids.json`` with the command line they were started with, so ``down`` never signals a
+process that is not one of this testnet's nodes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import psutil
+
+from aethel.consensus.validators import Validator, ValidatorSet
+from aethel.economics import MIN_STAKE
+from aethel.encoding import KeyPair, canonical_json, parse_canonical_json, to_hex
+from aethel.errors import UsageError
+from aethel.node.home import NodeConfig, NodeKeys, make_chain_spec, write_home
+
+TESTNET_FILE = "testnet.json"
+ACCOUNTS_FILE = "accounts.json"
+PIDS_FILE = "pids.json"
+DEFAULT_DIR = "testnet"
+#: Balance of every load account at genesis.
+ACCOUNT_BALANCE = 10**12
+
+
+@dataclass(frozen=True, slots=True)
+class NodeEntry:
+    """One node of a testnet, as testnet.json records it."""
+
+    id: str
+    home: Path
+    peer: str
+    api: str
+
+    @property
+    def url(self) -> str:
+        host, _, port = self.api.rpartition(":")
+        if host in ("0.0.0.0", "::", "[::]"):
+            host = "127.0.0.1"
+        return f"http://{host}:{port}"
+
+
+@dataclass(frozen=True, slots=True)
+class Testnet:
+    """An initialised testnet directory."""
+
+    path: Path
+    nodes: tuple[NodeEntry, ...]
+
+    @property
+    def ids(self) -> list[str]:
+        return [node.id for node in self.nodes]
+
+    def node(self, node_id: str) -> NodeEntry:
+        for node in self.nodes:
+            if node.id == node_id:
+                return node
+        raise UsageError(f"no node {node_id} in {self.path}")
+
+    def accounts(self) -> list[KeyPair]:
+        """The funded load accounts' keys."""
+        value = parse_canonical_json((self.path / ACCOUNTS_FILE).read_bytes())
+        if not isinstance(value, list):
+            raise UsageError(f"{self.path / ACCOUNTS_FILE} is a list of seeds")
+        return [KeyPair.from_seed(bytes.fromhex(str(seed))) for seed in value]
+
+
+def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
+    """Return ``count`` ports the OS says are free now (bound and released at once)."""
+    sockets = []
+    try:
+        for _ in range(count):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.bind((host, 0))
+            sockets.append(sock)
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def _host_port(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def init_testnet(
+    directory: str | Path,
+    validators: int,
+    *,
+    hosts: list[str] | None = None,
+    listen: str | None = None,
+    base_port: int | None = None,
+    accounts: int = 64,
+    seed: int | None = None,
+    params: dict[str, Any] | None = None,
+) -> Testnet:
+    """Write a testnet of ``validators`` homes under ``directory`` (see the module docstring).
+
+    ``hosts``: the address each node is reached at (one per node, or one for all; default
+    127.0.0.1). ``listen``: the host each node binds (default: its own host). ``base_port``:
+    node i uses ports base + 2i (peers) and base + 2i + 1 (API); default: free ports now.
+    ``seed``: draw keys from a seeded RNG (reproducible test keys); default: os.urandom.
+    """
+    if type(validators) is not int or not 1 <= validators <= 256:
+        raise UsageError("a testnet has 1 to 256 validators")
+    root = Path(directory)
+    if (root / TESTNET_FILE).exists():
+        raise UsageError(f"{root} already holds a testnet")
+    hosts = hosts or ["127.0.0.1"]
+    if len(hosts) not in (1, validators):
+        raise UsageError(f"give one host for all nodes or one per node ({validators})")
+    node_hosts = hosts * validators if len(hosts) == 1 else hosts
+    rng = random.Random(f"aethel-testnet/{seed}") if seed is not None else None
+
+    def new_key() -> KeyPair:
+        return KeyPair.generate(rng) if rng is not None else KeyPair.from_seed(os.urandom(32))
+
+    if base_port is None:
+        ports = free_ports(2 * validators)
+    else:
+        ports = [base_port + i for i in range(2 * validators)]
+    ids = [f"v{i:03d}" for i in range(validators)]
+    keys = [NodeKeys(new_key(), new_key()) for _ in ids]
+    members = [
+        Validator(i, k.validator.public_key, 10 * MIN_STAKE) for i, k in zip(ids, keys, strict=True)
+    ]
+    epoch_seed = rng.randbytes(32) if rng is not None else os.urandom(32)
+    validator_set = ValidatorSet.create(0, epoch_seed, members)
+    load_keys = [new_key() for _ in range(accounts)]
+    balances = {to_hex(key.public_key): ACCOUNT_BALANCE for key in load_keys}
+    chain = make_chain_spec(validator_set, balances, params)
+    peer_addresses = {
+        node_id: _host_port(host, ports[2 * i])
+        for i, (node_id, host) in enumerate(zip(ids, node_hosts, strict=True))
+    }
+    entries = []
+    for i, (node_id, node_keys, host) in enumerate(zip(ids, keys, node_hosts, strict=True)):
+        bind = listen or host
+        config = NodeConfig(
+            id=node_id,
+            peer_listen=_host_port(bind, ports[2 * i]),
+            api_listen=_host_port(bind, ports[2 * i + 1]),
+            peers={p: a for p, a in peer_addresses.items() if p != node_id},
+        )
+        home = root / f"node-{i}"
+        write_home(home, chain, config, node_keys)
+        entries.append(
+            {
+                "id": node_id,
+                "home": home.name,
+                "peer": peer_addresses[node_id],
+                "api": _host_port(host, ports[2 * i + 1]),
+            }
+        )
+    (root / ACCOUNTS_FILE).write_bytes(canonical_json([key.seed.hex() for key in load_keys]))
+    os.chmod(root / ACCOUNTS_FILE, 0o600)
+    (root / TESTNET_FILE).write_bytes(
+        canonical_json(
+            {"chain_id": chain.chain_id.hex(), "nodes": entries, "validators": validators}
+        )
+    )
+    return load_testnet(root)
+
+
+def load_testnet(directory: str | Path) -> Testnet:
+    """Read an initialised testnet directory."""
+    root = Path(directory)
+    try:
+        value = json.loads((root / TESTNET_FILE).read_text(encoding="utf-8"))
+    except OSError:
+        raise UsageError(f"{root} holds no testnet (run `aethel testnet init` or `up`)") from None
+    nodes = tuple(
+        NodeEntry(item["id"], root / item["home"], item["peer"], item["api"])
+        for item in value["nodes"]
+    )
+    return Testnet(root, nodes)
+
+
+# ---------------------------------------------------------------------- processes
+
+
+def node_command(home: Path) -> list[str]:
+    """The command line of one node process."""
+    return [sys.executable, "-m", "aethel.node", "run", "--home", str(home)]
+
+
+def read_pids(testnet: Testnet) -> dict[str, dict[str, Any]]:
+    try:
+        value = json.loads((testnet.path / PIDS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return dict(value)
+
+
+def _write_pids(testnet: Testnet, pids: dict[str, dict[str, Any]]) -> None:
+    (testnet.path / PIDS_FILE).write_text(json.dumps(pids, indent=1, sort_keys=True))
+
+
+def is_our_process(entry: dict[str, Any]) -> bool:
+    """True if the pid recorded runs the command recorded (not a reused pid)."""
+    try:
+        process = psutil.Process(int(entry["pid"]))
+        return (
+            bool(process.is_running())
+            and process.cmdline() == entry["cmd"]
+            and process.status() != psutil.STATUS_ZOMBIE
+        )
+    except (psutil.Error, KeyError, ValueError):
+        return False
+
+
+def start_node(testnet: Testnet, node_id: str) -> int:
+    """Start one node's process (its own session, log in its home); return its pid."""
+    node = testnet.node(node_id)
+    pids = read_pids(testnet)
+    if node_id in pids and is_our_process(pids[node_id]):
+        raise UsageError(f"{node_id} is already running (pid {pids[node_id]['pid']})")
+    command = node_command(node.home.resolve())
+    with open(node.home / "node.log", "ab") as log:
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=node.home,
+        )
+    pids[node_id] = {"pid": process.pid, "cmd": command}
+    _write_pids(testnet, pids)
+    return process.pid
+
+
+def start_testnet(testnet: Testnet) -> dict[str, int]:
+    """Start every node that is not running; return {id: pid}."""
+    started = {}
+    pids = read_pids(testnet)
+    for node in testnet.nodes:
+        entry = pids.get(node.id)
+        if entry is not None and is_our_process(entry):
+            continue
+        started[node.id] = start_node(testnet, node.id)
+    return started
+
+
+def signal_node(testnet: Testnet, node_id: str, signum: int) -> bool:
+    """Send ``signum`` to a node's process if it is running; True if it was."""
+    entry = read_pids(testnet).get(node_id)
+    if entry is None or not is_our_process(entry):
+        return False
+    os.kill(int(entry["pid"]), signum)
+    return True
+
+
+def wait_exit(testnet: Testnet, node_id: str, timeout: float) -> bool:
+    """Wait until a node's process is gone (reaped or a zombie); True if it is."""
+    entry = read_pids(testnet).get(node_id)
+    if entry is None:
+        return True
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not is_our_process(entry):
+            _reap(int(entry["pid"]))
+            return True
+        _reap(int(entry["pid"]))
+        time.sleep(0.05)
+    return not is_our_process(entry)
+
+
+def _reap(pid: int) -> None:
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def stop_node(testnet: Testnet, node_id: str, *, grace: float = 15.0) -> str:
+    """SIGTERM a node, SIGKILL it if it has not exited after ``grace`` s; say what happened."""
+    if not signal_node(testnet, node_id, signal.SIGTERM):
+        return "not running"
+    if wait_exit(testnet, node_id, grace):
+        return "stopped"
+    signal_node(testnet, node_id, signal.SIGKILL)
+    wait_exit(testnet, node_id, 5.0)
+    return "killed"
+
+
+def kill_node(testnet: Testnet, node_id: str) -> bool:
+    """SIGKILL a node (a crash); True if it was running."""
+    killed = signal_node(testnet, node_id, signal.SIGKILL)
+    if killed:
+        wait_exit(testnet, node_id, 5.0)
+    return killed
+
+
+def stop_testnet(testnet: Testnet, *, grace: float = 15.0) -> dict[str, str]:
+    """Stop every node: SIGTERM all at once, SIGKILL those still up after ``grace`` s."""
+    running = [n.id for n in testnet.nodes if signal_node(testnet, n.id, signal.SIGTERM)]
+    outcome = {n.id: "not running" for n in testnet.nodes if n.id not in running}
+    deadline = time.monotonic() + grace
+    for node_id in running:
+        if wait_exit(testnet, node_id, max(0.0, deadline - time.monotonic())):
+            outcome[node_id] = "stopped"
+        else:
+            signal_node(testnet, node_id, signal.SIGKILL)
+            wait_exit(testnet, node_id, 5.0)
+            outcome[node_id] = "killed"
+    return outcome
+
+
+# ---------------------------------------------------------------------- status
+
+
+async def fetch_json(
+    session: aiohttp.ClientSession, url: str, timeout: float = 2.0
+) -> dict[str, Any] | None:
+    """GET ``url`` as JSON; None if the node does not answer (down, starting)."""
+    try:
+        async with session.get(url, timeout=aiohttp.ClientTimeout(total=timeout)) as answer:
+            if answer.status != 200:
+                return None
+            value = await answer.json()
+            return value if isinstance(value, dict) else None
+    except (aiohttp.ClientError, TimeoutError, ValueError):
+        return None
+
+
+async def gather_status(testnet: Testnet) -> dict[str, dict[str, Any] | None]:
+    """Every node's ``/status`` (None for a node that does not answer)."""
+    async with aiohttp.ClientSession() as session:
+        answers = await asyncio.gather(
+            *(fetch_json(session, f"{node.url}/status") for node in testnet.nodes)
+        )
+    return dict(zip(testnet.ids, answers, strict=True))
+
+
+def status_rows(statuses: dict[str, dict[str, Any] | None]) -> list[dict[str, Any]]:
+    """One row per node for the live view: height, view, peers, mempool, finality."""
+    rows = []
+    for node_id, status in statuses.items():
+        if status is None:
+            rows.append({"id": node_id, "up": False})
+            continue
+        rows.append(
+            {
+                "id": node_id,
+                "up": True,
+                "height": status["height"],
+                "view": status["replica"]["view"],
+                "leader": status["replica"]["leader"],
+                "peers": len(status["peers"]),
+                "mempool": status["mempool"]["transactions"],
+                "finality_ms": status["finality_ms"],
+                "syncing": status["syncing"],
+            }
+        )
+    return rows
+
+
+__all__ = [
+    "DEFAULT_DIR",
+    "NodeEntry",
+    "Testnet",
+    "gather_status",
+    "init_testnet",
+    "kill_node",
+    "load_testnet",
+    "start_node",
+    "start_testnet",
+    "status_rows",
+    "stop_node",
+    "stop_testnet",
+]
