@@ -58,6 +58,16 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "app",
         "Test vectors generated from the reference.",
     ),
+    "init": (
+        "conformance.starter.init",
+        "init_command",
+        "Write a minimal implementation skeleton with a vector runner into DIR.",
+    ),
+    "smoke": (
+        "conformance.starter.smoke",
+        "smoke_command",
+        "Start an implementation, say hello, send one request per capability, stop it.",
+    ),
     "serve-reference": (
         "conformance.protocol.cli",
         "serve_reference_command",

@@ -22,13 +22,24 @@ from conformance.testvectors.model import Vector, load_vectors
 from conformance.testvectors.traces import run_trace
 
 
+def _refuses(vector: Vector) -> bool:
+    """True if the trace sends input the spec says must be refused (a refused step, or one the
+    replica may refuse or ignore but must not adopt)."""
+    steps = vector.input["steps"]
+    checks = vector.expected["result"]["checks"]
+    return any(s.get("refusal_allowed") for s in steps) or any(c["refused"] for c in checks)
+
+
+def _marks(vector: Vector) -> list[Any]:
+    marks = [pytest.mark.req(*vector.rules), pytest.mark.capability(*vector.capabilities)]
+    if _refuses(vector):
+        marks.append(pytest.mark.rejects(vector.rules[0]))
+    return marks
+
+
 def _traces() -> list[Any]:
     return [
-        pytest.param(
-            vector,
-            id=vector.case,
-            marks=[pytest.mark.req(*vector.rules), pytest.mark.capability(*vector.capabilities)],
-        )
+        pytest.param(vector, id=vector.case, marks=_marks(vector))
         for vector in load_vectors(every=True)
         if (vector.runner, vector.handler) == ("replica", "trace")
     ]
