@@ -37,6 +37,8 @@ logger = logging.getLogger("aethel.node.api")
 
 #: Largest request body accepted (a transfer with its proof is about 1.5 KB).
 MAX_BODY_BYTES = 256 * 1024
+#: Most heights one /headers answer lists.
+MAX_HEADERS = 1_000
 #: Longest a client may ask a query to wait for a height.
 MAX_WAIT_MS = 30_000
 
@@ -153,9 +155,11 @@ class Api:
                 web.get("/status", self.get_status),
                 web.get("/blocks/{height}", self.get_block),
                 web.get("/certificates/{height}", self.get_certificate),
+                web.get("/headers", self.get_headers),
                 web.get("/accounts/{account}", self.get_account),
                 web.get("/transactions/{id}", self.get_transaction),
                 web.get("/evidence", self.get_evidence),
+                web.get("/supply", self.get_supply),
                 web.get("/metrics", self.get_metrics),
                 web.get("/health", self.get_health),
             ]
@@ -275,6 +279,27 @@ class Api:
             raise ApiError(404, "R3.1", f"height {height} is not held here", "NotFound")
         return web.json_response({"height": height, "certificate": certificate.to_wire()})
 
+    async def get_headers(self, request: web.Request) -> web.Response:
+        """Digest and post-state root of each committed height in [from, to] held here (at
+        most :data:`MAX_HEADERS`; heights skipped by a state sync are absent)."""
+        first, last = (request.query.get(name, "") for name in ("from", "to"))
+        if not (first.isdigit() and last.isdigit()) or len(first) > 18 or len(last) > 18:
+            raise ApiError(400, "E2", "from and to are heights", "EncodingError")
+        low, high = max(1, int(first)), min(int(last), int(first) + MAX_HEADERS - 1)
+        ledger = self.runtime.node.ledger
+        headers = []
+        for height in range(low, min(high, self.runtime.node.height) + 1):
+            certificate = ledger.get_certificate(height)
+            if certificate is not None:
+                headers.append(
+                    {
+                        "height": height,
+                        "digest": to_hex(certificate.digest),
+                        "root": to_hex(certificate.post_root),
+                    }
+                )
+        return web.json_response({"headers": headers})
+
     async def get_account(self, request: web.Request) -> web.Response:
         account = request.match_info["account"]
         _hex_id(account, "an account")
@@ -318,6 +343,27 @@ class Api:
             for e in self.runtime.evidence_found
         ]
         return web.json_response({"evidence": found})
+
+    async def get_supply(self, request: web.Request) -> web.Response:
+        """The supply books at the latest height (R3.6: balances + stakes = genesis + minted -
+        burned)."""
+        node = self.runtime.node
+        state = node.state()
+        balances = sum(state.balances.values())
+        stakes = sum(state.stakes.values())
+        genesis, minted, burned = state.genesis_supply, state.minted, state.burned
+        return web.json_response(
+            {
+                "height": node.height,
+                "root": to_hex(state.root),
+                "balances": balances,
+                "stakes": stakes,
+                "genesis": genesis,
+                "minted": minted,
+                "burned": burned,
+                "balanced": balances + stakes == genesis + minted - burned,
+            }
+        )
 
     async def get_metrics(self, request: web.Request) -> web.Response:
         text = self.runtime.node.monitor.metrics.exposition()

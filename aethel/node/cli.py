@@ -264,6 +264,46 @@ def testnet_load(
         raise typer.Exit(1)
 
 
+@testnet_app.command("chaos")
+def testnet_chaos(
+    kills: Annotated[int, typer.Option(help="SIGKILLs of random nodes (the leader included)")] = 50,
+    seed: Annotated[int, typer.Option(help="seed of the schedule")] = 0,
+    rate: Annotated[float, typer.Option(help="transfers per second throughout")] = 20.0,
+    wipe: Annotated[bool, typer.Option(help="finish by wiping one node (state sync)")] = True,
+    directory: DirOption = Path(nets.DEFAULT_DIR),
+    report_file: Annotated[Path | None, typer.Option("--report", help="write JSON here")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Kill random nodes under load and check recovery, agreement, books, no accusation."""
+    from aethel.node.chaos import run_chaos
+
+    try:
+        net = nets.load_testnet(directory)
+        report = asyncio.run(
+            run_chaos(
+                net,
+                kills=kills,
+                seed=seed,
+                rate=rate,
+                wipe=wipe,
+                progress=None if as_json else console.print,
+            )
+        )
+    except AethelError as exc:
+        raise _fail(exc) from None
+    result = report.to_json()
+    if report_file is not None:
+        report_file.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    if as_json:
+        print(json.dumps(result, indent=1))
+    else:
+        summary = {k: v for k, v in result.items() if k not in ("schedule", "audit", "load")}
+        Console().print(summary)
+        Console().print({"load": result["load"], "audit": result["audit"]})
+    if not report.ok:
+        raise typer.Exit(1)
+
+
 @testnet_app.command("down")
 def testnet_down(directory: DirOption = Path(nets.DEFAULT_DIR)) -> None:
     """Stop every node (SIGTERM, then SIGKILL after 15 s)."""

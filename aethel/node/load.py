@@ -8,7 +8,10 @@ account sends its transfers in nonce order to one node (R7.1: the mempool refuse
 accounts are spread over the nodes; transfer ``i`` is due at ``start + i / rate`` (open loop: a
 slow node is not given fewer transfers, it is given them late). A node that answers 429 (it is
 saturated, N6) gets the same transfer again after a backoff (20 ms doubling to 1 s): skipping it
-would leave a nonce gap.
+would leave a nonce gap. A node that does not answer (down) makes the account move to the next
+node, which is first sent again what the account has acknowledged but not yet seen committed; the
+same happens when a node refuses a transfer for a nonce gap (R7.1: it does not hold an earlier
+one, say because it restarted without its mempool).
 
 A follower reads the chain from one node, block by block as they commit (``GET
 /blocks/{h}?wait_ms=``): a transfer's latency is the time from its submission to the moment the
@@ -65,6 +68,10 @@ class LoadReport:
     refused: Counter[str] = field(default_factory=Counter)
     #: Submissions answered 429 (node saturated, N6) and sent again.
     busy_retries: int = 0
+    #: Times an account moved to another node because its node did not answer.
+    failovers: int = 0
+    #: Times an account sent its unconfirmed transfers again (after a failover or a nonce gap).
+    resent: int = 0
     committed: int = 0
     lost: int = 0
     window_s: float = 0.0
@@ -89,6 +96,8 @@ class LoadReport:
             "acknowledged": self.acknowledged,
             "refused": dict(sorted(self.refused.items())),
             "busy_retries": self.busy_retries,
+            "failovers": self.failovers,
+            "resent": self.resent,
             "committed": self.committed,
             "acknowledged_not_committed": self.lost,
             "window_s": round(self.window_s, 3),
@@ -151,16 +160,23 @@ def prepare(
 
 async def _follow(
     session: aiohttp.ClientSession,
-    url: str,
+    urls: list[str],
+    first: int,
     start_height: int,
     by_id: dict[bytes, Planned],
     stop: asyncio.Event,
     report: LoadReport,
 ) -> None:
+    """Read every committed block from ``start_height + 1`` on, from ``urls[first]`` or, when
+    it does not answer or does not hold a height (down, or synced past it), from the others."""
     height = start_height + 1
+    current = first
     while not stop.is_set():
-        block = await fetch_json(session, f"{url}/blocks/{height}?wait_ms=1000", 5.0)
+        block = await fetch_json(session, f"{urls[current]}/blocks/{height}?wait_ms=500", 5.0)
         if block is None:
+            status = await fetch_json(session, f"{urls[current]}/status", 2.0)
+            if status is None or int(status["height"]) >= height:
+                current = (current + 1) % len(urls)  # down, or it skipped the height by a sync
             continue
         seen = time.monotonic()
         report.heights += 1
@@ -172,34 +188,64 @@ async def _follow(
         height += 1
 
 
+async def _submit(
+    session: aiohttp.ClientSession, url: str, planned: Planned, report: LoadReport
+) -> tuple[int | str, str]:
+    """Submit one transfer, again after 429 (the node is saturated, N6) with a backoff from
+    20 ms to 1 s: skipping it would leave a nonce gap that refuses the account's next ones."""
+    body = {"transfer": planned.transfer.to_json(), "proof": planned.proof.to_json()}
+    backoff = 0.02
+    began = time.monotonic()
+    while True:
+        status, rule = await _post(session, f"{url}/transfers", body)
+        if status != 429 or time.monotonic() - began > 30:
+            return status, rule
+        report.busy_retries += 1
+        await asyncio.sleep(backoff)
+        backoff = min(backoff * 2, 1.0)
+
+
 async def _send_account(
     session: aiohttp.ClientSession,
     urls: list[str],
     plans: list[Planned],
     report: LoadReport,
+    stop: asyncio.Event,
 ) -> None:
-    for planned in plans:
+    """Send one account's transfers in nonce order to its node; when the node does not
+    answer, move to the next one and first send again what is acknowledged but not yet
+    committed (the node that went down may have held it alone; nodes dedupe by id)."""
+    node = plans[0].node if plans else 0
+    for index, planned in enumerate(plans):
         delay = planned.due - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        body = {"transfer": planned.transfer.to_json(), "proof": planned.proof.to_json()}
+        if stop.is_set():
+            return
         planned.sent = time.monotonic()
         report.submitted += 1
-        backoff = 0.02
-        while True:
-            status, rule = await _post(session, f"{urls[planned.node]}/transfers", body)
-            if status != 429 or time.monotonic() - planned.sent > 30:
+        for _attempt in range(2 * len(urls)):
+            status, rule = await _submit(session, urls[node], planned, report)
+            if status == "unreachable":
+                report.failovers += 1
+                node = (node + 1) % len(urls)
+            elif not (status == 422 and rule == "R7.1" and _unconfirmed(plans[:index])):
                 break
-            # The node is saturated (N6): send the same transfer again shortly; skipping it
-            # would leave a nonce gap that refuses every later transfer of the account.
-            report.busy_retries += 1
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 1.0)
+            # The node does not hold an earlier transfer of the account (it went down, or it
+            # came back without its mempool): send it what is not yet committed, then again.
+            for earlier in _unconfirmed(plans[:index]):
+                await _submit(session, urls[node], earlier, report)
+            report.resent += 1
+            await asyncio.sleep(0.1)
         if status == 202:
             planned.acknowledged = True
             report.acknowledged += 1
         else:
             report.refused[f"{status} {rule}"] += 1
+
+
+def _unconfirmed(plans: list[Planned]) -> list[Planned]:
+    return [p for p in plans if p.acknowledged and p.committed is None]
 
 
 async def _post(session: aiohttp.ClientSession, url: str, body: Any) -> tuple[int | str, str]:
@@ -218,6 +264,124 @@ async def _post(session: aiohttp.ClientSession, url: str, body: Any) -> tuple[in
         return "unreachable", type(exc).__name__
 
 
+class Load:
+    """A load in progress: prepared transfers, their senders and the chain follower.
+
+    ``await load.start(session)`` prepares and starts sending; ``load.stop()`` stops sending
+    (what is not due yet is never sent); ``await load.finish(drain)`` waits for the
+    acknowledged transfers to commit (up to ``drain`` s) and returns the report.
+    """
+
+    def __init__(
+        self,
+        testnet: Testnet,
+        rate: float,
+        duration: float,
+        *,
+        accounts: int | None = None,
+        seed: int = 0,
+        follower: int = 0,
+    ) -> None:
+        if rate <= 0 or duration <= 0:
+            raise UsageError("rate and duration must be positive")
+        self.keys = testnet.accounts()[: accounts or None]
+        if len(self.keys) < 2:
+            raise UsageError("a load needs at least 2 funded accounts")
+        self.validators = load_home(testnet.nodes[0].home).chain.validators
+        self.urls = [node.url for node in testnet.nodes]
+        self.rate = rate
+        self.duration = duration
+        self.seed = seed
+        self.follower = follower
+        self.report = LoadReport(rate, duration, follower=testnet.nodes[follower].id)
+        self.plans: list[Planned] = []
+        self._stop_sending = asyncio.Event()
+        self._stop_following = asyncio.Event()
+        self._senders: asyncio.Future[Any] | None = None
+        self._follow: asyncio.Task[None] | None = None
+        self._sent_end = 0.0
+
+    async def start(self, session: aiohttp.ClientSession) -> None:
+        """Read the accounts (verified), prepare the transfers, start sending and following."""
+        url = self.urls[self.follower]
+        status = None
+        for candidate in [url, *self.urls]:
+            status = await fetch_json(session, f"{candidate}/status", 5.0)
+            if status is not None:
+                url = candidate
+                break
+        if status is None:
+            raise UsageError("no node answers; is the testnet up?")
+        start_height = int(status["height"])
+        began = time.monotonic()
+        states = await read_accounts(session, url, self.keys, self.validators)
+        count = max(1, round(self.rate * self.duration))
+        self.plans = await asyncio.to_thread(
+            prepare, self.keys, states, count, len(self.urls), self.seed
+        )
+        self.report.prepare_s = time.monotonic() - began
+        by_id = {p.transfer.transaction_id: p for p in self.plans}
+        self._follow = asyncio.create_task(
+            _follow(
+                session,
+                self.urls,
+                self.follower,
+                start_height,
+                by_id,
+                self._stop_following,
+                self.report,
+            )
+        )
+        start = time.monotonic() + 0.2
+        for index, planned in enumerate(self.plans):
+            planned.due = start + index / self.rate
+        per_account: dict[bytes, list[Planned]] = {}
+        for planned in self.plans:
+            per_account.setdefault(planned.transfer.sender, []).append(planned)
+        self._senders = asyncio.gather(
+            *(
+                _send_account(session, self.urls, items, self.report, self._stop_sending)
+                for items in per_account.values()
+            )
+        )
+
+    def stop(self) -> None:
+        """Send nothing more."""
+        self._stop_sending.set()
+
+    async def finish(self, drain: float) -> LoadReport:
+        """Wait for the senders, then up to ``drain`` s for the acknowledged transfers."""
+        assert self._senders is not None and self._follow is not None
+        await self._senders
+        self._sent_end = time.monotonic()
+        deadline = self._sent_end + drain
+        while time.monotonic() < deadline:
+            if all(p.committed is not None for p in self.plans if p.acknowledged):
+                break
+            await asyncio.sleep(0.05)
+        self._stop_following.set()
+        await self._follow
+        return self._summarize()
+
+    def _summarize(self) -> LoadReport:
+        report = self.report
+        plans = self.plans
+        report.committed = sum(1 for p in plans if p.committed is not None)
+        report.lost = sum(1 for p in plans if p.acknowledged and p.committed is None)
+        timed = [
+            (p.sent, p.committed) for p in plans if p.sent is not None and p.committed is not None
+        ]
+        report.latencies_ms = [round((done - sent) * 1000, 3) for sent, done in timed]
+        sent_times = [p.sent for p in plans if p.sent is not None]
+        if timed and sent_times:
+            first = min(sent_times)
+            end = self._sent_end
+            report.window_s = max(max(done for _, done in timed), end) - first
+            in_window = sum(1 for _, done in timed if done <= end)
+            report.committed_per_s = in_window / max(1e-9, end - first)
+        return report
+
+
 async def run_load(
     testnet: Testnet,
     rate: float,
@@ -229,58 +393,10 @@ async def run_load(
     follower: int = 0,
 ) -> LoadReport:
     """Run one load (see the module docstring) and return its report."""
-    if rate <= 0 or duration <= 0:
-        raise UsageError("rate and duration must be positive")
-    keys = testnet.accounts()[: accounts or None]
-    if len(keys) < 2:
-        raise UsageError("a load needs at least 2 funded accounts")
-    validators = load_home(testnet.nodes[0].home).chain.validators
-    urls = [node.url for node in testnet.nodes]
-    report = LoadReport(rate, duration, follower=testnet.nodes[follower].id)
-    count = max(1, round(rate * duration))
-    connector = aiohttp.TCPConnector(limit=256)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        status = await fetch_json(session, f"{urls[follower]}/status", 5.0)
-        if status is None:
-            raise UsageError(f"{urls[follower]} does not answer; is the testnet up?")
-        start_height = int(status["height"])
-        began = time.monotonic()
-        states = await read_accounts(session, urls[follower], keys, validators)
-        plans = await asyncio.to_thread(prepare, keys, states, count, len(urls), seed)
-        report.prepare_s = time.monotonic() - began
-        by_id = {p.transfer.transaction_id: p for p in plans}
-        stop = asyncio.Event()
-        follow = asyncio.create_task(
-            _follow(session, urls[follower], start_height, by_id, stop, report)
-        )
-        start = time.monotonic() + 0.2
-        for index, planned in enumerate(plans):
-            planned.due = start + index / rate
-        per_account: dict[bytes, list[Planned]] = {}
-        for planned in plans:
-            per_account.setdefault(planned.transfer.sender, []).append(planned)
-        await asyncio.gather(
-            *(_send_account(session, urls, items, report) for items in per_account.values())
-        )
-        sent_end = time.monotonic()
-        deadline = sent_end + drain
-        while time.monotonic() < deadline:
-            if all(p.committed is not None for p in plans if p.acknowledged):
-                break
-            await asyncio.sleep(0.05)
-        stop.set()
-        await follow
-    report.committed = sum(1 for p in plans if p.committed is not None)
-    report.lost = sum(1 for p in plans if p.acknowledged and p.committed is None)
-    timed = [(p.sent, p.committed) for p in plans if p.sent is not None and p.committed is not None]
-    report.latencies_ms = [round((done - sent) * 1000, 3) for sent, done in timed]
-    sent_times = [p.sent for p in plans if p.sent is not None]
-    if timed and sent_times:
-        first = min(sent_times)
-        report.window_s = max(max(done for _, done in timed), sent_end) - first
-        in_window = sum(1 for _, done in timed if done <= sent_end)
-        report.committed_per_s = in_window / max(1e-9, sent_end - first)
-    return report
+    load = Load(testnet, rate, duration, accounts=accounts, seed=seed, follower=follower)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=256)) as session:
+        await load.start(session)
+        return await load.finish(drain)
 
 
-__all__ = ["LoadReport", "Planned", "prepare", "run_load"]
+__all__ = ["Load", "LoadReport", "Planned", "prepare", "run_load"]

@@ -67,6 +67,8 @@ MAX_ADMISSION_BACKLOG = 10_000
 ADMISSION_SLICE_S = 0.01
 #: Above this backlog the node refuses new client transfers (429, N6): it is saturated.
 BUSY_BACKLOG = 256
+#: Most pending transfers sent to a peer that (re)connects.
+MAX_RESENT_TRANSFERS = 2_000
 #: Prefix bits of snapshot parts asked in a sync (16 parts: testnet states are small).
 SYNC_PREFIX_BITS = 4
 
@@ -427,7 +429,11 @@ class NodeRuntime:
             await asyncio.sleep(0)
 
     def on_peer_up(self, peer: str) -> None:
-        """A peer (re)connected: nothing to replay; the replica retransmits what matters."""
+        """A peer (re)connected: send it the pending transfers with their proofs (in block
+        order, so nonces arrive in order, R7.1); a restarted peer lost its mempool."""
+        contents = self.node.mempool.select_for_block(MAX_RESENT_TRANSFERS, transfers_only=True)
+        for transfer, proof in zip(contents.transactions, contents.proofs, strict=True):
+            self.network.send(peer, transfer_frame(transfer, proof))
 
     def _release_if_parked(self) -> None:
         if self._parked is not None and self._loop is not None:

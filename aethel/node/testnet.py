@@ -118,6 +118,7 @@ def init_testnet(
     accounts: int = 64,
     seed: int | None = None,
     params: dict[str, Any] | None = None,
+    stakes: list[int] | None = None,
 ) -> Testnet:
     """Write a testnet of ``validators`` homes under ``directory`` (see the module docstring).
 
@@ -125,6 +126,7 @@ def init_testnet(
     127.0.0.1). ``listen``: the host each node binds (default: its own host). ``base_port``:
     node i uses ports base + 2i (peers) and base + 2i + 1 (API); default: free ports now.
     ``seed``: draw keys from a seeded RNG (reproducible test keys); default: os.urandom.
+    ``stakes``: one per validator (default: 10 x MIN_STAKE each).
     """
     if type(validators) is not int or not 1 <= validators <= 256:
         raise UsageError("a testnet has 1 to 256 validators")
@@ -146,8 +148,12 @@ def init_testnet(
         ports = [base_port + i for i in range(2 * validators)]
     ids = [f"v{i:03d}" for i in range(validators)]
     keys = [NodeKeys(new_key(), new_key()) for _ in ids]
+    stakes = stakes or [10 * MIN_STAKE] * validators
+    if len(stakes) != validators:
+        raise UsageError(f"{len(stakes)} stakes for {validators} validators")
     members = [
-        Validator(i, k.validator.public_key, 10 * MIN_STAKE) for i, k in zip(ids, keys, strict=True)
+        Validator(i, k.validator.public_key, stake)
+        for i, k, stake in zip(ids, keys, stakes, strict=True)
     ]
     epoch_seed = rng.randbytes(32) if rng is not None else os.urandom(32)
     validator_set = ValidatorSet.create(0, epoch_seed, members)

@@ -107,9 +107,9 @@ def test_forged_signatures_are_refused_first() -> None:
     )  # fmt: skip
     bad_tx = Transfer(tx.sender, tx.receiver, tx.amount, tx.nonce, bytes(64))
     mempool = pool()
-    with pytest.raises(SignatureError, match="R5.5.*proof signature"):
+    with pytest.raises(SignatureError, match=r"R5\.5.*proof signature"):
         mempool.add_proved_transaction(tx, bad_proof, ACCOUNT)
-    with pytest.raises(SignatureError, match="R5.5.*sender signature"):
+    with pytest.raises(SignatureError, match=r"R5\.5.*sender signature"):
         mempool.add_proved_transaction(bad_tx, proof, ACCOUNT)
     assert len(mempool) == 0
 
