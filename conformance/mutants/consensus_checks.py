@@ -9,8 +9,8 @@ nothing forgotten it behaves like the reference and passes the suite
 (``--impl python:conformance.mutants.consensus_checks:OutsiderImplementation``); each
 ``forgot-*`` mutant is that implementation with one step forgotten. The other mutants get one
 rule wrong instead: the quorum as ceil(2W/3), certificates needing more than q(W), the join rule
-at W/3 inclusive, timeouts without backoff, PREPAREs tallied across views or across digests, a
-certificate's post-state root believed.
+at W/3 inclusive, view timers without backoff, PREPAREs tallied across views or across digests,
+a certificate's post-state root believed, signature verdicts cached without the message.
 """
 
 from __future__ import annotations
@@ -555,13 +555,10 @@ class SignatureMemoObject(ReferenceReplicaObject):
 
 
 def _implementation(
-    name: str,
-    replica: type[Replica],
-    capability: type[ReferenceReplica] = ReferenceReplica,
-    base: type[ReferenceReplicaObject] = ReferenceReplicaObject,
+    name: str, replica: type[Replica], base: type[ReferenceReplicaObject] = ReferenceReplicaObject
 ) -> type[ReferenceImplementation]:
     object_class = type(f"{name}Object", (base,), {"replica_class": replica})
-    capability_class = type(f"{name}Replica", (capability,), {"object_class": object_class})
+    capability_class = type(f"{name}Replica", (ReferenceReplica,), {"object_class": object_class})
     label = "mutant-" + "".join("-" + c.lower() if c.isupper() else c for c in name).strip("-")
     return type(
         name,
