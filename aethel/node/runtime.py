@@ -554,35 +554,47 @@ class NodeRuntime:
     async def _fetch_links(
         self, first: int, certificate: CommitCertificate
     ) -> tuple[ProofBlock, tuple[tuple[ProofBlock, CommitCertificate], ...]]:
-        """Fetch the certified blocks from ``first`` up to ``certificate``'s height (R2.3)."""
-        for peer in self.peers:
-            links: list[tuple[ProofBlock, CommitCertificate]] = []
-            height = first
+        """Fetch the certified blocks from ``first`` up to ``certificate``'s height (R2.3).
+
+        Heights come from whichever peer holds them: a peer that caught up by state sync does
+        not hold the heights it skipped, so one peer may serve a stretch and another the next.
+        The replica verifies the whole chain before anything is adopted (R3.1).
+        """
+        peers = self.peers
+        links: list[tuple[ProofBlock, CommitCertificate]] = []
+        height = first
+        current = 0
+        misses = 0
+        while height <= certificate.height:
+            if not peers or misses >= len(peers):
+                raise PeerUnavailable(
+                    f"no peer serves height {height} (up to {certificate.height})"
+                )
+            peer = peers[current % len(peers)]
             try:
-                while height <= certificate.height:
-                    args: dict[str, JSONValue] = {"from": height, "to": certificate.height}
-                    body = await self.network.request(peer, "blocks", args, timeout=20.0)
-                    items = body.get("links") if isinstance(body, dict) else None
-                    if not isinstance(items, list) or not items:
-                        raise PeerUnavailable(f"{peer} lacks height {height}")
-                    for item in items:
-                        if not isinstance(item, dict) or set(item) != {"block", "certificate"}:
-                            raise ProtocolViolation("E4", "a link is {block, certificate}")
-                        block = parse_block(item["block"])
-                        link_certificate = parse_commit_certificate(item["certificate"])
-                        if block.height != height or link_certificate.height != height:
-                            raise ProtocolViolation("R3.3", "links out of order")
-                        links.append((block, link_certificate))
-                        height += 1
+                args: dict[str, JSONValue] = {"from": height, "to": certificate.height}
+                body = await self.network.request(peer, "blocks", args, timeout=20.0)
+                items = body.get("links") if isinstance(body, dict) else None
+                if not isinstance(items, list) or not items:
+                    raise PeerUnavailable(f"{peer} lacks height {height}")
+                for item in items:
+                    if not isinstance(item, dict) or set(item) != {"block", "certificate"}:
+                        raise ProtocolViolation("E4", "a link is {block, certificate}")
+                    block = parse_block(item["block"])
+                    link_certificate = parse_commit_certificate(item["certificate"])
+                    if block.height != height or link_certificate.height != height:
+                        raise ProtocolViolation("R3.3", "links out of order")
+                    links.append((block, link_certificate))
+                    height += 1
+                misses = 0
             except (AethelError, TimeoutError) as exc:
                 logger.info("chain links from %s: %s", peer, exc)
-                continue
-            block, last = links[-1]
-            if last.digest != certificate.digest or block.digest != certificate.digest:
-                logger.info("%s holds another block at %d", peer, certificate.height)
-                continue
-            return block, tuple(links[:-1])
-        raise PeerUnavailable(f"no peer serves heights {first}..{certificate.height}")
+                current += 1
+                misses += 1
+        block, last = links[-1]
+        if last.digest != certificate.digest or block.digest != certificate.digest:
+            raise PeerUnavailable(f"the peers hold another block at {certificate.height}")
+        return block, tuple(links[:-1])
 
     async def _sync_to(self, certificate: CommitCertificate) -> None:
         first = self.node.height + 1
