@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -22,6 +23,36 @@ console = Console()
 
 #: Where tests live, relative to the project root (the suite itself ships in the package).
 DEFAULT_TEST_PATHS = ("tests", "properties", "conformance/suite")
+
+
+def project_root() -> Path | None:
+    """Return the source checkout at hand (the working directory's, or the package's own)."""
+    here = Path(__file__).resolve().parents[1]
+    for candidate in (Path.cwd(), here):
+        pyproject = candidate / "pyproject.toml"
+        if (
+            (candidate / "tests").is_dir()
+            and pyproject.is_file()
+            and 'name = "aethel-conformance"' in pyproject.read_text(encoding="utf-8")
+        ):
+            return candidate
+    return None
+
+
+def default_test_paths() -> list[str]:
+    """Return the test folders to collect.
+
+    In a source checkout: its ``tests``, ``properties`` and ``conformance/suite``. Elsewhere (an
+    installed package): the properties and the suite where they are installed; the project's
+    ``tests`` folder does not ship, and the shipped folders cite every ID that has no waiver.
+    """
+    root = project_root()
+    if root is not None:
+        return [str(root / p) for p in DEFAULT_TEST_PATHS if (root / p).exists()]
+    import properties
+    from conformance.plugin import SUITE_DIR
+
+    return [str(Path(properties.__file__).resolve().parent), str(SUITE_DIR)]
 
 
 def _catalog_or_exit() -> Catalog:
@@ -85,7 +116,12 @@ def collect_citations(paths: list[str]) -> dict[str, list[str]]:
             sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
             "-p", "conformance.traceability", f"--req-map={out}", *paths,
         ]  # fmt: skip
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        # From the checkout's root (its ``tests`` package first on the path), else from the
+        # folder the packages are installed in.
+        root = project_root() or Path(paths[0]).resolve().parent
+        done = subprocess.run(
+            command, capture_output=True, text=True, check=False, cwd=root, env=_env(root)
+        )
         if done.returncode not in (0, 5) or not out.exists():
             console.print(done.stdout[-4000:])
             console.print(done.stderr[-4000:])
@@ -93,6 +129,12 @@ def collect_citations(paths: list[str]) -> dict[str, list[str]]:
             raise typer.Exit(2)
         mapping: dict[str, list[str]] = json.loads(out.read_text(encoding="utf-8"))
         return mapping
+
+
+def _env(root: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), env.get("PYTHONPATH")) if p)
+    return env
 
 
 def compute_coverage(catalog: Catalog, citations: dict[str, list[str]]) -> list[CoverageRow]:
@@ -120,7 +162,7 @@ def coverage_command(
     belongs to no rule, or spec/negative-space.toml is out of date (``spec negative-space``).
     """
     catalog = _catalog_or_exit()
-    chosen = paths or [p for p in DEFAULT_TEST_PATHS if Path(p).exists()]
+    chosen = [str(Path(p).resolve()) for p in paths] if paths else default_test_paths()
     citations = collect_citations(chosen) if chosen else {}
     rows = compute_coverage(catalog, citations)
     counts = {
