@@ -1,0 +1,152 @@
+"""Validator processes on loopback: throughput at saturation and finality at light load.
+
+For 4, 7 and 16 validators (``--quick``: 4 only) a fresh testnet of real ``aethel node run``
+processes is started (:mod:`aethel.node.testnet`) and loaded by ``aethel testnet load``'s
+generator (:mod:`aethel.node.load`: signed transfers with their judge proofs, proved before the
+clock starts):
+
+* ``testnet_N_finality_p50_ms`` / ``_p99_ms``: 10 transfers/s for 20 s; each transfer's time
+  from its submission to the moment a client following the chain sees the block that holds it;
+* ``testnet_N_committed_per_s``: transfers offered at twice the bound for 20 s (a saturated node
+  answers 429 and the generator sends again: closed loop at the limit), committed transfers per
+  second of the sending window;
+* ``testnet_N_bound_per_s``: the bound the issue states, (cores x one core's verification rate)
+  / N, because every validator re-verifies every proof (R1.1) and all N share this machine's
+  cores. One core's rate is measured here first, on the same transfer proofs, in fresh Z3
+  contexts as the node verifies them.
+
+Goals (issue 16): at 4 validators committed >= 70% of the bound, finality p50 <= 100 ms at
+10 transfers/s. Nothing is extrapolated: every number is a run of the stated size. The machine's
+load average before and after each run is in the notes (the machine may be shared).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from aethel.bench import Result
+from aethel.encoding import KeyPair
+from aethel.node import testnet as nets
+from aethel.node.load import run_load
+from aethel.proofs.judge import Judge
+from aethel.proofs.model import sign_transfer
+from aethel.proofs.verifier import verify_proof
+
+DESCRIPTION = (
+    "validator processes on loopback: committed transfers/s at saturation and finality at "
+    "10 transfers/s, beside the bound (cores x one core's verification rate / validators)"
+)
+SIZES = (4, 7, 16)
+LIGHT_RATE = 10.0
+DURATION_S = 20.0
+
+
+def measure_verification_rate(count: int = 400) -> float:
+    """One core's rate of verifying transfer proofs (each in a fresh Z3 context), per second."""
+    rng = random.Random(16)
+    judge = Judge(KeyPair.generate(rng))
+    sender, receiver = KeyPair.generate(rng), KeyPair.generate(rng)
+    proofs = [
+        judge.prove_transfer(
+            sign_transfer(sender, receiver=receiver.public_key, amount=1 + i % 90, nonce=i),
+            10**12,
+            i,
+        )
+        for i in range(count)
+    ]
+    best = float("inf")
+    for _ in range(2):
+        start = time.perf_counter()
+        for proof in proofs:
+            verify_proof(proof)
+        best = min(best, time.perf_counter() - start)
+    return count / best
+
+
+def _load_average() -> str:
+    one, five, _ = os.getloadavg()
+    return f"{one:.2f}/{five:.2f}"
+
+
+def _wait_committing(net: nets.Testnet, timeout: float = 180.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        statuses = asyncio.run(nets.gather_status(net))
+        if all(s is not None and int(s["height"]) >= 2 for s in statuses.values()):
+            return
+        time.sleep(0.5)
+    raise RuntimeError(f"the {len(net.nodes)}-validator testnet did not commit in {timeout} s")
+
+
+def measure_size(validators: int, bound: float, duration: float) -> list[Result]:
+    """Start a testnet of ``validators`` processes, run the light and the saturating load."""
+    directory = Path(tempfile.mkdtemp(prefix=f"aethel-bench-{validators}-"))
+    net = nets.init_testnet(directory / "net", validators, accounts=256)
+    try:
+        nets.start_testnet(net)
+        _wait_committing(net)
+        load_before = _load_average()
+        light = asyncio.run(run_load(net, LIGHT_RATE, duration, drain=30.0, accounts=64, seed=1))
+        offered = max(2 * bound, 20.0)
+        heavy = asyncio.run(run_load(net, offered, duration, drain=10.0, seed=2))
+        load_after = _load_average()
+    finally:
+        nets.stop_testnet(net, grace=20)
+        shutil.rmtree(directory, ignore_errors=True)
+    prefix = f"testnet_{validators}"
+    is_goal_size = validators == 4
+    heavy_json = heavy.to_json()
+    light_note = (
+        f"{light.committed}/{light.submitted} committed at {LIGHT_RATE}/s for {duration} s; "
+        f"load average {load_before} before, {load_after} after"
+    )
+    heavy_note = (
+        f"offered {offered:.0f}/s for {duration} s: {heavy.acknowledged} acknowledged, "
+        f"{heavy.busy_retries} 429 answers sent again, refused {heavy_json['refused'] or 'none'}"
+        f", finality p50 {heavy_json['latency_ms']['p50']} ms at saturation"
+    )
+    p50, p99 = light.percentile(0.5), light.percentile(0.99)
+    return [
+        Result(
+            f"{prefix}_committed_per_s",
+            round(heavy.committed_per_s, 1),
+            "transfers/s",
+            goal=round(0.7 * bound, 1) if is_goal_size else None,
+            better="higher",
+            note=heavy_note,
+        ),
+        Result(f"{prefix}_bound_per_s", round(bound, 1), "transfers/s", better="higher"),
+        Result(
+            f"{prefix}_finality_p50_ms",
+            float("nan") if p50 is None else p50,
+            "ms",
+            goal=100.0 if is_goal_size else None,
+            note=light_note,
+        ),
+        Result(f"{prefix}_finality_p99_ms", float("nan") if p99 is None else p99, "ms"),
+    ]
+
+
+def run(quick: bool) -> list[Result]:
+    """Measure one core's verification rate, then every size."""
+    cores = os.cpu_count() or 1
+    rate = measure_verification_rate()
+    results = [
+        Result(
+            "verification_per_s_1_core",
+            round(rate, 1),
+            "proofs/s",
+            better="higher",
+            note=f"transfer proofs, fresh Z3 context each; {cores} cores here",
+        )
+    ]
+    for validators in SIZES[:1] if quick else SIZES:
+        bound = cores * rate / validators
+        results.extend(measure_size(validators, bound, DURATION_S / 2 if quick else DURATION_S))
+    return results
