@@ -7,10 +7,16 @@ from typing import Any
 from unittest import mock
 
 import aethel.state.sync
-from aethel.encoding import parse_canonical_json
+from aethel.encoding import canonical_json, parse_canonical_json
 from aethel.merkle import StateTree
 from aethel.state.errors import SyncError
-from aethel.state.snapshot import Manifest, ManifestEntry, VerifiedChunk, verify_chunk
+from aethel.state.snapshot import (
+    Manifest,
+    ManifestEntry,
+    VerifiedChunk,
+    parse_manifest,
+    verify_chunk,
+)
 from conformance.adapters.reference import ReferenceImplementation
 from conformance.adapters.reference_sync import ReferenceSync, ReferenceSyncSession
 from conformance.mutants import Mutant
@@ -53,7 +59,54 @@ class UnverifiedChunkImplementation(ReferenceImplementation):
         return UnverifiedChunkSync()
 
 
+def parse_manifest_by_known_members(data: bytes, trusted_root: bytes, prefix_bits: int) -> Manifest:
+    """Defect: a manifest entry (and its leaf) is read by the members it should have; anything
+    else it carries is ignored instead of making the manifest malformed."""
+    try:
+        manifest = parse_canonical_json(data)
+        entries = [
+            {
+                "hash": entry["hash"],
+                "leaf": None
+                if entry["leaf"] is None
+                else {"path": entry["leaf"]["path"], "value_hash": entry["leaf"]["value_hash"]},
+            }
+            for entry in manifest["entries"]
+        ]
+        data = canonical_json({**manifest, "entries": entries})
+    except Exception:  # not even well formed: refused as before
+        pass
+    return parse_manifest(data, trusted_root, prefix_bits)
+
+
+class LenientManifestSession(ReferenceSyncSession):
+    def poll(self, responses: list[Any]) -> Any:
+        with mock.patch.object(
+            aethel.state.sync, "parse_manifest", parse_manifest_by_known_members
+        ):
+            return super().poll(responses)
+
+
+class LenientManifestSync(ReferenceSync):
+    session_class = LenientManifestSession
+
+
+class LenientManifestImplementation(ReferenceImplementation):
+    name = "mutant-manifest-entry-extra-members-ignored"
+
+    def make_sync(self) -> object:
+        return LenientManifestSync()
+
+
 MUTANTS = [
+    Mutant(
+        name="manifest-entry-extra-members-ignored",
+        defect="a manifest entry or leaf with extra members is read by its known members and "
+        "accepted instead of rejected",
+        breaks=("R3.1",),
+        capabilities=("sync",),
+        build=LenientManifestImplementation,
+    ),
     Mutant(
         name="unverified-chunks",
         defect="sync adopts a well-formed chunk without checking it rebuilds the manifest's "
@@ -61,5 +114,5 @@ MUTANTS = [
         breaks=("R3.5",),
         capabilities=("sync",),
         build=UnverifiedChunkImplementation,
-    )
+    ),
 ]

@@ -65,6 +65,7 @@ def test_catch_up_follows_the_chain_to_the_set_of_the_target_height(
 
 
 @pytest.mark.req("R3.1", "R2.3", "R4.3")
+@pytest.mark.rejects("R3.1", "R2.3", "R4.3")
 def test_a_member_dropped_on_the_way_does_not_count_in_the_target_certificate(
     impl: Implementation, replica_api: ReplicaAPI
 ) -> None:
@@ -85,6 +86,7 @@ def test_a_member_dropped_on_the_way_does_not_count_in_the_target_certificate(
 
 
 @pytest.mark.req("R3.1", "R2.3")
+@pytest.mark.rejects("R3.1", "R2.3")
 def test_a_chain_signed_by_a_third_of_the_stake_is_refused(
     impl: Implementation, replica_api: ReplicaAPI
 ) -> None:
@@ -105,6 +107,7 @@ def test_a_chain_signed_by_a_third_of_the_stake_is_refused(
 
 
 @pytest.mark.req("R3.1")
+@pytest.mark.rejects("R3.1")
 def test_a_chain_with_a_missing_height_is_refused(
     impl: Implementation, replica_api: ReplicaAPI
 ) -> None:
@@ -126,6 +129,7 @@ def test_a_chain_with_a_missing_height_is_refused(
 
 
 @pytest.mark.req("R3.1", "R7.5")
+@pytest.mark.rejects("R3.1")
 @pytest.mark.parametrize(
     "links",
     [

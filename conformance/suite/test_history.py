@@ -83,7 +83,7 @@ def _tamper_params() -> list[Any]:
                 tamper.kind,
                 height,
                 id=f"{tamper.kind}-at-{height}",
-                marks=pytest.mark.req(*tamper.cites),
+                marks=[pytest.mark.req(*tamper.cites), pytest.mark.rejects(*tamper.cites)],
             )
         )
     return params
@@ -125,6 +125,7 @@ CHOICES = (
 
 
 @pytest.mark.req("R3.3", "P12")
+@pytest.mark.rejects("R3.3", "P12")
 @pytest.mark.parametrize("name", CHOICES, ids=str)
 def test_of_two_histories_the_verifiable_one_is_chosen(
     history_api: HistoryAPI, chain: Chain, name: str

@@ -15,6 +15,7 @@ tens of seconds and gigabytes; a standard run reports it as not run, never as pa
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from collections.abc import Iterator, Mapping
@@ -24,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from aethel.encoding import JSONValue
+from aethel.encoding import JSONValue, canonical_json
 from aethel.state.errors import SyncError
 from aethel.state.snapshot import parse_manifest, verify_chunk
 from conformance.adapters.api import SyncAPI, SyncSession
@@ -38,6 +39,7 @@ from conformance.sync_harness import (
     HonestPeer,
     LiarPeer,
     Peer,
+    Served,
     Snapshot,
     SyncTrace,
     build_state,
@@ -115,6 +117,7 @@ def check_holds_state(
 
 
 @pytest.mark.req("R3.1", "R3.5")
+@pytest.mark.rejects("R3.5")
 @pytest.mark.parametrize("corruption", CHUNK_CORRUPTIONS, ids=str)
 def test_corrupt_chunks_are_rejected_and_fetched_elsewhere(
     sync_api: SyncAPI,
@@ -139,6 +142,7 @@ def test_corrupt_chunks_are_rejected_and_fetched_elsewhere(
 
 
 @pytest.mark.req("R3.5")
+@pytest.mark.rejects("R3.5")
 @pytest.mark.parametrize("corruption", CHUNK_CORRUPTIONS, ids=str)
 def test_part_only_a_corrupt_peer_serves_fails_the_sync(
     sync_api: SyncAPI, snapshot: Snapshot, seed: int, corruption: str
@@ -170,6 +174,7 @@ def test_part_only_a_corrupt_peer_serves_fails_the_sync(
 
 
 @pytest.mark.req("R3.1")
+@pytest.mark.rejects("R3.1")
 @pytest.mark.parametrize("lie", MANIFEST_LIES, ids=str)
 def test_manifest_that_does_not_join_to_the_trusted_root_is_rejected(
     sync_api: SyncAPI, snapshot: Snapshot, state: dict[str, JSONValue], seed: int, lie: str
@@ -187,7 +192,183 @@ def test_manifest_that_does_not_join_to_the_trusted_root_is_rejected(
             raise AssertionError("; ".join(problems))
 
 
+#: A small state with empty parts, single-key parts (one beside an empty part) and larger parts
+#: at 4 prefix bits.
+SMALL_KEYS = 20
+#: Each way a manifest is changed in one member only (spec/sync.md, "Snapshots"): the
+#: manifest's own members, then those of an empty entry, of a single-key entry (its leaf and the
+#: leaf's members) and of an entry of several keys.
+MANIFEST_MEMBER_CHANGES = (
+    "root-bit",
+    "root-removed",
+    "prefix-bits-plus-one",
+    "prefix-bits-removed",
+    "prefix-bits-string",
+    "entries-removed",
+    "entries-one-dropped",
+    "entries-one-added",
+    "entries-two-swapped",
+    "extra-member",
+    "empty-entry-hash-set",
+    "empty-entry-leaf-added",
+    "empty-entry-extra-member",
+    "single-entry-hash-bit",
+    "single-entry-hash-removed",
+    "single-entry-leaf-null",
+    "single-entry-leaf-removed",
+    "single-entry-leaf-path-bit",
+    "single-entry-leaf-value-hash-bit",
+    "single-entry-leaf-path-removed",
+    "single-entry-leaf-value-hash-removed",
+    "single-entry-leaf-extra-member",
+    "inner-entry-hash-bit",
+    "inner-entry-hash-short",
+    "inner-entry-leaf-added",
+    "inner-entry-extra-member",
+)
+
+
+def _flip(hex_text: str, byte: int = 0) -> str:
+    data = bytearray.fromhex(hex_text)
+    data[byte] ^= 0x01
+    return data.hex()
+
+
+def changed_manifest(true_manifest: bytes, change: str) -> bytes:
+    """Return the canonical manifest with one member changed as ``change`` names."""
+    manifest = json.loads(true_manifest)
+    entries: list[dict[str, Any]] = manifest["entries"]
+    empty = [entry["hash"] == "00" * 32 for entry in entries]
+    kinds: dict[str, dict[str, Any]] = {}
+    for index, entry in enumerate(entries):
+        if empty[index]:
+            kinds.setdefault("empty", entry)
+        elif entry["leaf"] is None:
+            kinds.setdefault("inner", entry)
+        elif empty[index ^ 1]:
+            # A single key beside an empty part moves up in the fold, so its leaf member
+            # matters to the root; beside a non-empty part a missing leaf folds the same.
+            kinds.setdefault("single", entry)
+    if set(kinds) != {"empty", "single", "inner"}:
+        raise AssertionError(f"the small state lacks a kind of entry: it has {sorted(kinds)}")
+    part, _, what = change.partition("-entry-")
+    if what:
+        entry = kinds[part]
+        leaf = entry["leaf"]
+        invented = {"path": "80" + "00" * 31, "value_hash": "11" * 32}
+        match what:
+            case "hash-set":
+                entry["hash"] = "11" * 32
+            case "hash-bit":
+                entry["hash"] = _flip(entry["hash"])
+            case "hash-short":
+                entry["hash"] = entry["hash"][:-2]
+            case "hash-removed":
+                del entry["hash"]
+            case "leaf-added":
+                entry["leaf"] = invented
+            case "leaf-null":
+                entry["leaf"] = None
+            case "leaf-removed":
+                del entry["leaf"]
+            case "leaf-path-bit":
+                entry["leaf"] = {**leaf, "path": _flip(leaf["path"], 31)}
+            case "leaf-value-hash-bit":
+                entry["leaf"] = {**leaf, "value_hash": _flip(leaf["value_hash"])}
+            case "leaf-path-removed":
+                entry["leaf"] = {"value_hash": leaf["value_hash"]}
+            case "leaf-value-hash-removed":
+                entry["leaf"] = {"path": leaf["path"]}
+            case "leaf-extra-member":
+                entry["leaf"] = {**leaf, "note": 1}
+            case "extra-member":
+                entry["note"] = 1
+            case _:
+                raise ValueError(change)
+        return canonical_json(manifest)
+    match change:
+        case "root-bit":
+            manifest["root"] = _flip(manifest["root"])
+        case "root-removed":
+            del manifest["root"]
+        case "prefix-bits-plus-one":
+            manifest["prefix_bits"] += 1
+        case "prefix-bits-removed":
+            del manifest["prefix_bits"]
+        case "prefix-bits-string":
+            manifest["prefix_bits"] = str(manifest["prefix_bits"])
+        case "entries-removed":
+            del manifest["entries"]
+        case "entries-one-dropped":
+            entries.pop()
+        case "entries-one-added":
+            entries.append({"hash": "00" * 32, "leaf": None})
+        case "entries-two-swapped":
+            first = next(i for i, e in enumerate(entries) if e["hash"] != "00" * 32)
+            second = next(i for i, e in enumerate(entries) if e["hash"] != entries[first]["hash"])
+            entries[first], entries[second] = entries[second], entries[first]
+        case "extra-member":
+            manifest["note"] = 1
+        case _:
+            raise ValueError(change)
+    return canonical_json(manifest)
+
+
+@dataclass
+class ForgedManifestPeer:
+    """Serves a given (forged) manifest and the true chunks."""
+
+    name: str
+    snapshot: Snapshot
+    prefix_bits: int
+    manifest: bytes
+
+    def answer(self, prefix: int | None) -> tuple[dict[str, JSONValue], Served]:
+        if prefix is None:
+            return {"peer": self.name, "prefix": None, "data": self.manifest.hex()}, "bad"
+        data = self.snapshot.data_hex(self.prefix_bits, prefix)
+        return {"peer": self.name, "prefix": prefix, "data": data}, "good"
+
+
+@pytest.fixture(scope="module")
+def small_state(seed: int) -> dict[str, JSONValue]:
+    return build_state(SMALL_KEYS, seed)
+
+
+@pytest.fixture(scope="module")
+def small_snapshot(small_state: dict[str, JSONValue]) -> Snapshot:
+    built = Snapshot(build_tree(small_state))
+    built.prepare(PREFIX_BITS)
+    return built
+
+
 @pytest.mark.req("R3.1")
+@pytest.mark.rejects("R3.1")
+@pytest.mark.parametrize("change", MANIFEST_MEMBER_CHANGES, ids=str)
+def test_a_manifest_with_one_member_changed_is_rejected(
+    sync_api: SyncAPI,
+    small_snapshot: Snapshot,
+    small_state: dict[str, JSONValue],
+    seed: int,
+    change: str,
+) -> None:
+    """The first peer serves the true manifest with one member changed (of the manifest, of an
+    empty, a single-key or a larger entry, or of a leaf): it is rejected under R3.1, and the
+    sync completes from the honest peer with exactly the trusted state."""
+    forged = changed_manifest(small_snapshot.manifest(PREFIX_BITS), change)
+    peers: list[Peer] = [
+        ForgedManifestPeer("forger", small_snapshot, PREFIX_BITS, forged),
+        HonestPeer("alice", small_snapshot, PREFIX_BITS),
+    ]
+    with synced(sync_api, small_snapshot, peers, seed) as (trace, outcome, session):
+        check_holds_state(session, outcome, small_snapshot, small_state, trace, seed)
+        problems = check_rejections(outcome, trace)
+        if problems:
+            raise AssertionError("; ".join(problems))
+
+
+@pytest.mark.req("R3.1")
+@pytest.mark.rejects("R3.1")
 def test_sync_fails_when_no_peer_serves_a_valid_manifest(
     sync_api: SyncAPI, snapshot: Snapshot, seed: int
 ) -> None:
@@ -235,6 +416,7 @@ def test_synced_node_serves_a_snapshot_that_verifies(
 
 
 @pytest.mark.req("R3.1")
+@pytest.mark.rejects("R3.1")
 @pytest.mark.parametrize(
     "root",
     [
