@@ -21,6 +21,7 @@ import typer
 import z3
 
 from aethel.catalog import load_catalog
+from aethel.progress import Heartbeat
 from properties.invariants import INVARIANTS, Invariant
 from properties.invariants.solver import DEFAULT_TIMEOUT_MS, Outcome, Twin, Verdict, prove, refute
 
@@ -94,14 +95,24 @@ def run_proofs(
     """
     started = time.perf_counter()
     chosen = [inv for inv in invariants if not only or inv.id in only]
-    results = tuple(
-        InvariantResult(
-            inv,
-            tuple(prove(obligation, timeout_ms) for obligation in inv.obligations),
-            tuple(TwinResult(twin, refute(twin, timeout_ms)) for twin in inv.twins),
-        )
-        for inv in chosen
-    )
+    done: list[InvariantResult] = []
+    now = [""]
+
+    def describe() -> str:
+        return f"{len(done)}/{len(chosen)} invariants done, now {now[0] or '-'}"
+
+    # In a CI log (standard output not a terminal) a line every 30 s says how far it is.
+    with Heartbeat("prove", describe):
+        for inv in chosen:
+            now[0] = inv.id
+            done.append(
+                InvariantResult(
+                    inv,
+                    tuple(prove(obligation, timeout_ms) for obligation in inv.obligations),
+                    tuple(TwinResult(twin, refute(twin, timeout_ms)) for twin in inv.twins),
+                )
+            )
+    results = tuple(done)
     wanted = catalog_invariant_ids() if expected is None else list(expected)
     have = {inv.id for inv in invariants}
     missing = tuple(i for i in wanted if i not in have and (not only or i in only))

@@ -23,6 +23,7 @@ from types import ModuleType
 from typing import Any, Literal
 
 from aethel.errors import UsageError
+from aethel.progress import Heartbeat
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +102,10 @@ def run_benchmark(name: str, quick: bool = False) -> dict[str, Any]:
     """Run benchmark ``name`` and return the JSON object described in this module's docstring."""
     module = load(name)
     runner: Callable[[bool], list[Result]] = module.run
-    results = runner(quick)
+    # In a CI log (standard output not a terminal) a line every 30 s says it still runs.
+    label = f"aethel bench {name}{' --quick' if quick else ''}"
+    with Heartbeat(label, lambda: "running (results print at the end)"):
+        results = runner(quick)
     return {
         "benchmark": name,
         "machine": machine_info(),

@@ -13,17 +13,18 @@ comes from :mod:`conformance.plugin` through each report's ``user_properties``.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TextIO, cast
 
 import pytest
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from aethel.progress import Heartbeat, wants_lines
+from aethel.progress import Heartbeat
 from conformance.adapters import load_implementation
 from conformance.expectations import Expectations, load_expectations
 from conformance.plugin import load_options
@@ -42,6 +43,20 @@ from conformance.report.model import (
 from conformance.report.text import visible
 
 MESSAGE_LIMIT = 4000
+
+
+def _uncaptured() -> tuple[TextIO, bool]:
+    """Return standard error, and whether standard output is a terminal, as they are before
+    pytest captures them: this plugin is imported (``-p``) before capturing starts, and
+    progress written to the captured streams would never be seen."""
+    try:
+        stream = os.fdopen(os.dup(2), "w", buffering=1, encoding="utf-8", errors="replace")
+    except OSError:  # no standard error at all
+        return sys.stderr, False
+    return stream, os.isatty(1)
+
+
+_STDERR, _STDOUT_IS_TERMINAL = _uncaptured()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -153,13 +168,15 @@ class Collector:
         self.total = total
         if self.progress is not None or self.heartbeat is not None:
             return
-        if wants_lines():
+        if not _STDOUT_IS_TERMINAL:
             impl = self.header.implementation
-            self.heartbeat = Heartbeat(f"progress of {impl.spec}", self._describe).start()
+            self.heartbeat = Heartbeat(
+                f"progress of {impl.spec}", self._describe, stream=_STDERR, enabled=True
+            ).start()
             return
         if self.config.getoption("--no-progress"):
             return
-        console = Console(stderr=True)
+        console = Console(file=_STDERR)
         self.progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -208,7 +225,8 @@ class Collector:
             )
 
     def pytest_runtest_logstart(self, nodeid: str, location: tuple[str, int, str]) -> None:
-        self.current = nodeid.rpartition("/")[2].replace(".py::", "::").removeprefix("test_")
+        module, _, name = nodeid.rpartition("/")[2].partition(".py::")
+        self.current = f"{module.removeprefix('test_')}::{name.removeprefix('test_')}"
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.phases.setdefault(report.nodeid, []).append(report)
