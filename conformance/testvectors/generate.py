@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from conformance.adapters.reference import ReferenceImplementation
+from conformance.testvectors import ed25519
 from conformance.testvectors.cases import HANDLERS, ORACLES, iter_cases
 from conformance.testvectors.model import VECTORS_DIR, Vector, generated_paths
 
@@ -53,7 +54,7 @@ def compare(directory: Path = VECTORS_DIR) -> list[str]:
     ]
     if vectors_readme(directory, list(wanted_vectors)) != _read_readme(directory):
         problems.append("differs from the generated README: README.md")
-    return problems
+    return problems + ed25519.compare(directory / ed25519.DIRECTORY.name)
 
 
 def vectors_readme(directory: Path, vectors: list[Vector]) -> str:
@@ -86,8 +87,9 @@ def generate_command(
     for directory in sorted(out.glob("*/*"), reverse=True):
         if directory.is_dir() and not any(directory.iterdir()):
             directory.rmdir()
+    edges = ed25519.write(out / ed25519.DIRECTORY.name)
     (out / "README.md").write_text(vectors_readme(out, vectors), encoding="utf-8")
-    typer.echo(f"wrote {len(vectors)} vectors under {out}")
+    typer.echo(f"wrote {len(vectors)} vectors and {edges} Ed25519 edge vectors under {out}")
 
 
 @app.command("check")
