@@ -15,7 +15,7 @@ signature or text check), and contexts created and deleted with nothing solved. 
 below the 1-core goal, the goal cannot be met while every proof is solved in a fresh context.
 
 Two rows document a protocol decision rather than a goal: the number of distinct efforts one
-proof shows when verified in a long-lived Z3 context after different histories (the DESIGN.md
+proof shows when verified in a long-lived Z3 context after different histories (the first design's
 proposal), against a fresh context per proof (what the verifier does; must be 1).
 """
 

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 
 class ProofOutcome(StrEnum):
-    """Result of re-verifying one proof (DESIGN.md "Proofs and the verifier")."""
+    """Result of re-verifying one proof (ARCHITECTURE.md "Proofs and the verifier")."""
 
     VALID = "valid"
     INVALID = "invalid"

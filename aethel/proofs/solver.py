@@ -12,7 +12,7 @@ and must be identical on every honest node:
   (parsing is not counted; its cost is bounded by the text limits and priced by the size term
   of difficulty).
 
-Why a fresh context and not a fresh solver in a long-lived one (DESIGN.md proposed the latter):
+Why a fresh context per proof (ARCHITECTURE.md, "Proofs and the verifier"):
 Z3 hash-conses terms per context and recycles the ids of freed terms, and its rewriters order
 terms by id. In a long-lived context the ids a proof's terms get depend on everything the
 context solved before, and so does the effort. Measured with z3 4.15.4: one 442-byte transfer

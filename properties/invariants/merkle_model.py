@@ -7,8 +7,8 @@ sets whose paths differ within their first ``depth`` bits: such a tree has exact
 
 The same functions build a root from Z3 terms (``z3_algebra``: the node hash an uninterpreted
 function, injective by axiom) for the proofs of I3 and I4, and from bytes (``sha256_algebra``: the
-hashes of DESIGN.md) for the cross-check against the implementation. Spec: I3, I4 (and the tree
-conventions of DESIGN.md "State tree").
+hashes of spec E8) for the cross-check against the implementation. Spec: I3, I4 (and the tree
+conventions of ARCHITECTURE.md "State tree").
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 
 import z3
 
-#: Hash-input tags of DESIGN.md: leaf = H(0x00 || path || value hash), node = H(0x01 || l || r).
+#: Hash-input tags of E8: leaf = H(0x00 || path || value hash), node = H(0x01 || l || r).
 LEAF_TAG = 0
 NODE_TAG = 1
 
@@ -92,7 +92,7 @@ def fold_proof(start: Any, slot: int, siblings: Sequence[Any], depth: int, algeb
 
 
 def sha256_algebra() -> Algebra:
-    """Return the concrete algebra: SHA-256 with the leaf/node tags of DESIGN.md."""
+    """Return the concrete algebra: SHA-256 with the leaf/node tags of E8."""
 
     def leaf(path: bytes, value_hash: bytes) -> bytes:
         return hashlib.sha256(bytes([LEAF_TAG]) + path + value_hash).digest()

@@ -96,7 +96,7 @@ class MalformedOutput(ModelMismatch):
 
 
 class MemoVerifier:
-    """Proof verification memoized by (proof id, signature): a pure function (DESIGN.md)."""
+    """Proof verification memoized by (proof id, signature): a pure function (ARCHITECTURE.md)."""
 
     def __init__(self) -> None:
         self._memo: dict[tuple[bytes, bytes], VerificationResult] = {}

@@ -38,7 +38,7 @@ class SignatureBlindCache(ResultCache):
             return entry[1]
 
 
-#: One context for every proof: what DESIGN.md first proposed, before effort was measured.
+#: One context for every proof: the first design (ARCHITECTURE.md, "Proofs and the verifier").
 _SHARED_CONTEXT = z3.Context()
 
 
