@@ -74,7 +74,10 @@ def capabilities_command(
 ) -> None:
     """List the capabilities an implementation may declare, with what each covers."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
+
+    from conformance.report.text import visible
 
     declared: frozenset[str] | None = None
     name = ""
@@ -82,10 +85,11 @@ def capabilities_command(
         try:
             implementation = load_implementation(impl)
         except (UsageError, ImplementationFailure) as exc:
-            typer.echo(f"error: {exc}", err=True)
+            typer.echo(f"error: {visible(str(exc))}", err=True)
             raise typer.Exit(2) from None
         try:
-            declared, name = frozenset(implementation.capabilities), implementation.name
+            declared = frozenset(implementation.capabilities)
+            name = escape(visible(str(implementation.name), keep=""))
         finally:
             implementation.close()
     table = Table(title="Capabilities (conformance/PROTOCOL.md)")
