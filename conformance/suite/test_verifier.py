@@ -214,30 +214,12 @@ def test_result_cache_serves_identical_proofs(verifier_api: VerifierAPI, measure
 
 
 @pytest.mark.req("T22.2a")
-@pytest.mark.performance
-def test_parallel_verification_equals_sequential_and_is_faster(
-    verifier_api: VerifierAPI, measure: Measure
-) -> None:
+def test_parallel_verification_equals_sequential(verifier_api: VerifierAPI) -> None:
+    """Same results in block order either way; the speedup is timed by
+    test_performance.py::test_parallel_verification_is_faster_by_the_margin."""
     proofs = mix(1_000, 5)
-    sequential_s, parallel_s = float("inf"), float("inf")
-    sequential = parallel = None
-    for _ in range(2):  # best of two: the machine is shared
-        start = time.perf_counter()
-        sequential = verifier_api.verify_block(proofs, False)
-        sequential_s = min(sequential_s, time.perf_counter() - start)
-        start = time.perf_counter()
-        parallel = verifier_api.verify_block(proofs, True)
-        parallel_s = min(parallel_s, time.perf_counter() - start)
-    expect_equal(parallel, sequential, "parallel results vs sequential")
-    measure.record("sequential_s", sequential_s, "s")
-    measure.record("parallel_s", parallel_s, "s")
-    measure.check(
-        "T22.2a",
-        "parallel_speedup_2_workers",
-        sequential_s / parallel_s,
-        note="wall time, best of two, through the adapter",
-        wall_clock=True,
-    )
+    sequential = verifier_api.verify_block(proofs, False)
+    expect_equal(verifier_api.verify_block(proofs, True), sequential, "parallel vs sequential")
 
 
 @pytest.mark.req("T22.3.B3", "T22.3")
