@@ -9,7 +9,8 @@ Every answer is JSON except ``/metrics`` (Prometheus text exposition). Errors ar
 400 for a malformed request (not JSON, wrong members or types: the encoding rule it breaks),
 413 for a body over :data:`MAX_BODY_BYTES` (N6), 404 for what this node does not hold, 422 for an
 input a protocol rule refuses (R5.5 signatures, R7.1 nonce order and balance, R1.1 obligation,
-R1.5 verification), 429 when the mempool is full (N6); the body is
+R1.5 verification), 429 when the mempool is full or the node saturated (N6) or catching up
+(R3.5: send again shortly); the body is
 ``{"error": {"rule": ID, "type": class name, "detail": text}}``. A handler never lets an exception
 escape as an untyped answer: anything unexpected is logged and answered 500 with the same shape.
 """
@@ -28,7 +29,7 @@ from aethel.encoding import to_hex
 from aethel.errors import AethelError, EncodingError, ProtocolViolation
 from aethel.monitoring.health import health_to_json
 from aethel.node.home import parse_address
-from aethel.node.runtime import NodeRuntime
+from aethel.node.runtime import CatchingUp, NodeRuntime
 from aethel.proofs.errors import MempoolFull
 from aethel.proofs.model import proof_from_json, transfer_from_json
 from aethel.state.layout import balance_key, nonce_key
@@ -61,7 +62,7 @@ def error_body(rule: str, kind: str, detail: str) -> dict[str, Any]:
 
 
 def _status_of(exc: ProtocolViolation) -> int:
-    if isinstance(exc, MempoolFull):
+    if isinstance(exc, MempoolFull | CatchingUp):
         return 429
     if isinstance(exc, EncodingError) or exc.rule_id.startswith("E"):
         return 400

@@ -22,8 +22,6 @@ R2.4) and asks its peers for the chain's latest certificate to catch up by state
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from aethel.consensus.interfaces import CommittedHeight
 from aethel.consensus.ledger import LedgerValidator, LedgerView
 from aethel.consensus.persistent import PersistentLedger
@@ -41,14 +39,6 @@ from aethel.state import StateStore
 
 STATE_FILE = "state.sqlite"
 JOURNAL_FILE = "votes.sqlite"
-
-
-@dataclass(frozen=True, slots=True)
-class Admitted:
-    """A transfer or proof the mempool admitted."""
-
-    transaction_id: bytes | None
-    proof: Proof
 
 
 class ValidatorNode:
@@ -137,4 +127,4 @@ class ValidatorNode:
         return self.mempool.add_proof(proof)
 
 
-__all__ = ["JOURNAL_FILE", "STATE_FILE", "Admitted", "ValidatorNode"]
+__all__ = ["JOURNAL_FILE", "STATE_FILE", "ValidatorNode"]

@@ -11,7 +11,9 @@ saturated, N6) gets the same transfer again after a backoff (20 ms doubling to 1
 would leave a nonce gap. A node that does not answer (down) makes the account move to the next
 node, which is first sent again what the account has acknowledged but not yet seen committed; the
 same happens when a node refuses a transfer for a nonce gap (R7.1: it does not hold an earlier
-one, say because it restarted without its mempool).
+one, say because it restarted without its mempool), with retries for up to 20 s; while draining,
+what is acknowledged but not committed is sent again every 3 s (a crashed node's mempool is
+gone: a wallet sends its pending transfers again).
 
 A follower reads the chain from one node, block by block as they commit (``GET
 /blocks/{h}?wait_ms=``): a transfer's latency is the time from its submission to the moment the
@@ -41,6 +43,11 @@ from aethel.node.home import load_home
 from aethel.node.testnet import Testnet, fetch_json
 from aethel.proofs.judge import Judge
 from aethel.proofs.model import Proof, Transfer, sign_transfer, transfer_from_json
+
+#: How long an account keeps retrying one transfer refused for a nonce gap (R7.1).
+RETRY_S = 20.0
+#: While draining, unconfirmed transfers are sent again this often.
+RESEND_S = 3.0
 
 
 @dataclass(slots=True)
@@ -205,43 +212,69 @@ async def _submit(
         backoff = min(backoff * 2, 1.0)
 
 
-async def _send_account(
-    session: aiohttp.ClientSession,
-    urls: list[str],
-    plans: list[Planned],
-    report: LoadReport,
-    stop: asyncio.Event,
-) -> None:
-    """Send one account's transfers in nonce order to its node; when the node does not
-    answer, move to the next one and first send again what is acknowledged but not yet
-    committed (the node that went down may have held it alone; nodes dedupe by id)."""
-    node = plans[0].node if plans else 0
-    for index, planned in enumerate(plans):
-        delay = planned.due - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        if stop.is_set():
-            return
-        planned.sent = time.monotonic()
-        report.submitted += 1
-        for _attempt in range(2 * len(urls)):
-            status, rule = await _submit(session, urls[node], planned, report)
+class AccountSender:
+    """Sends one account's transfers in nonce order to its node (see the module docstring).
+
+    When the node does not answer, the account moves to the next node; when a node refuses a
+    transfer for a nonce gap (R7.1: it lacks an earlier one, having restarted without its
+    mempool, or it is still catching up), the account sends it again what is acknowledged but
+    not yet committed and retries, backing off, for up to :data:`RETRY_S` (nodes dedupe by id).
+    """
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        urls: list[str],
+        plans: list[Planned],
+        report: LoadReport,
+    ) -> None:
+        self.session = session
+        self.urls = urls
+        self.plans = plans
+        self.report = report
+        self.node = plans[0].node if plans else 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        for index, planned in enumerate(self.plans):
+            delay = planned.due - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if stop.is_set():
+                return
+            planned.sent = time.monotonic()
+            self.report.submitted += 1
+            status, rule = await self._deliver(planned, index)
+            if status == 202 or planned.committed is not None:
+                planned.acknowledged = True
+                self.report.acknowledged += 1
+            else:
+                self.report.refused[f"{status} {rule}"] += 1
+
+    async def _deliver(self, planned: Planned, index: int) -> tuple[int | str, str]:
+        deadline = time.monotonic() + RETRY_S
+        backoff = 0.1
+        while True:
+            status, rule = await _submit(self.session, self.urls[self.node], planned, self.report)
             if status == "unreachable":
-                report.failovers += 1
-                node = (node + 1) % len(urls)
-            elif not (status == 422 and rule == "R7.1" and _unconfirmed(plans[:index])):
-                break
-            # The node does not hold an earlier transfer of the account (it went down, or it
-            # came back without its mempool): send it what is not yet committed, then again.
-            for earlier in _unconfirmed(plans[:index]):
-                await _submit(session, urls[node], earlier, report)
-            report.resent += 1
-            await asyncio.sleep(0.1)
-        if status == 202:
-            planned.acknowledged = True
-            report.acknowledged += 1
-        else:
-            report.refused[f"{status} {rule}"] += 1
+                self.report.failovers += 1
+                self.node = (self.node + 1) % len(self.urls)
+            elif not (status == 422 and rule == "R7.1") or planned.committed is not None:
+                return status, rule
+            if time.monotonic() > deadline:
+                return status, rule
+            await self.resend(index)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 2.0)
+
+    async def resend(self, upto: int | None = None) -> None:
+        """Send again, in nonce order, what is acknowledged but not seen committed."""
+        unconfirmed = _unconfirmed(self.plans[:upto])
+        if unconfirmed:
+            self.report.resent += 1
+        for earlier in unconfirmed:
+            status, _ = await _submit(self.session, self.urls[self.node], earlier, self.report)
+            if status == "unreachable":
+                return
 
 
 def _unconfirmed(plans: list[Planned]) -> list[Planned]:
@@ -298,6 +331,7 @@ class Load:
         self._stop_sending = asyncio.Event()
         self._stop_following = asyncio.Event()
         self._senders: asyncio.Future[Any] | None = None
+        self.senders: list[AccountSender] = []
         self._follow: asyncio.Task[None] | None = None
         self._sent_end = 0.0
 
@@ -338,12 +372,10 @@ class Load:
         per_account: dict[bytes, list[Planned]] = {}
         for planned in self.plans:
             per_account.setdefault(planned.transfer.sender, []).append(planned)
-        self._senders = asyncio.gather(
-            *(
-                _send_account(session, self.urls, items, self.report, self._stop_sending)
-                for items in per_account.values()
-            )
-        )
+        self.senders = [
+            AccountSender(session, self.urls, items, self.report) for items in per_account.values()
+        ]
+        self._senders = asyncio.gather(*(sender.run(self._stop_sending) for sender in self.senders))
 
     def stop(self) -> None:
         """Send nothing more."""
@@ -355,9 +387,14 @@ class Load:
         await self._senders
         self._sent_end = time.monotonic()
         deadline = self._sent_end + drain
+        next_resend = self._sent_end + RESEND_S
         while time.monotonic() < deadline:
             if all(p.committed is not None for p in self.plans if p.acknowledged):
                 break
+            if time.monotonic() >= next_resend:
+                # A node that crashed lost its mempool; a wallet sends again what is pending.
+                await asyncio.gather(*(sender.resend() for sender in self.senders))
+                next_resend = time.monotonic() + RESEND_S
             await asyncio.sleep(0.05)
         self._stop_following.set()
         await self._follow

@@ -13,7 +13,8 @@ strictly (exact members, types, E4); a frame that does not parse, or whose lengt
   gossip; every peer admits it under the same rules, R5.5, R7.1, R1.1);
 * ``request`` {id, what, args} and ``response`` {id, ok, body}: the questions a catching-up node
   asks (``latest`` certificate, certified ``blocks``, snapshot ``manifest`` and ``chunk``, R3.1,
-  R3.5); ``ok`` false carries ``{"rule", "detail"}``.
+  R3.5, and the ``pending`` transfers it missed while behind); ``ok`` false carries
+  ``{"rule", "detail"}``.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ HEADER = struct.Struct(">I")
 #: transfers is about 1.5 MB; a snapshot chunk of a large state more.
 MAX_FRAME_BYTES = 32 << 20
 #: Requests a catching-up node may ask (R3.1, R3.5).
-REQUESTS = frozenset({"latest", "blocks", "manifest", "chunk"})
+REQUESTS = frozenset({"latest", "blocks", "manifest", "chunk", "pending"})
 
 
 class FrameError(ProtocolViolation):

@@ -399,9 +399,8 @@ class PeerNetwork:
         old = self.links.get(peer)
         link = Link(self, peer, reader, writer)
         self.links[peer] = link
-        if old is not None:
+        if old is not None:  # the newer connection wins (the peer restarted or re-dialed)
             old.close()
-            self.links[peer] = link
         logger.info("peer %s connected", peer)
         try:
             self.handler.on_peer_up(peer)

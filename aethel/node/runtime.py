@@ -51,7 +51,7 @@ from aethel.node.peer_wire import consensus_frame, transfer_frame
 from aethel.node.peers import PeerNetwork, PeerUnavailable
 from aethel.node.shell import Shell, adopt_sync
 from aethel.proofs.errors import MempoolFull
-from aethel.proofs.model import Proof, Transfer, transfer_from_json
+from aethel.proofs.model import Proof, Transfer, proof_from_json, transfer_from_json
 from aethel.state.snapshot import build_chunk, build_manifest
 from aethel.state.sync import sync_state
 
@@ -71,6 +71,10 @@ BUSY_BACKLOG = 256
 MAX_RESENT_TRANSFERS = 2_000
 #: Prefix bits of snapshot parts asked in a sync (16 parts: testnet states are small).
 SYNC_PREFIX_BITS = 4
+
+
+class CatchingUp(ProtocolViolation):
+    """The node is syncing to the chain (R3.5): it cannot judge transfers yet; try again."""
 
 
 def monotonic_ns() -> int:
@@ -443,10 +447,14 @@ class NodeRuntime:
         """Admit a client's transfer, gossip it with its proof; return the proof.
 
         Refused with MempoolFull (N6) while gossip waits for admission beyond
-        :data:`BUSY_BACKLOG`: the node is saturated and says so instead of queueing more.
+        :data:`BUSY_BACKLOG`: the node is saturated and says so instead of queueing more; and
+        with CatchingUp (R3.5) while it syncs: its committed state is behind the chain, so it
+        would judge nonces and balances on a stale state.
         """
         if len(self._admissions) > BUSY_BACKLOG:
             raise MempoolFull("N6", f"{len(self._admissions)} gossiped transfers wait; try later")
+        if self.syncing:
+            raise CatchingUp("R3.5", "this node is catching up; send again shortly")
         pending = self.node.submit_transfer(transfer, proof)
         self.network.broadcast(transfer_frame(transfer, pending.proof))
         self._release_if_parked()
@@ -478,6 +486,14 @@ class NodeRuntime:
             return {"links": links}
         if what in ("manifest", "chunk"):
             return parse_canonical_json(self._serve_snapshot(what, args))
+        if what == "pending":
+            contents = self.node.mempool.select_for_block(MAX_RESENT_TRANSFERS, transfers_only=True)
+            return {
+                "transfers": [
+                    {"transfer": transfer.to_json(), "proof": proof.to_json()}
+                    for transfer, proof in zip(contents.transactions, contents.proofs, strict=True)
+                ]
+            }
         raise ProtocolViolation("E4", f"unknown request {what!r}")
 
     def _serve_snapshot(self, what: str, args: dict[str, Any]) -> bytes:
@@ -513,6 +529,7 @@ class NodeRuntime:
     # ------------------------------------------------------------------ syncing (R3.1, R3.5)
 
     async def _run_syncs(self) -> None:
+        synced = self.syncs_completed
         try:
             while self._wanted_sync is not None and not self._stopped:
                 wanted, self._wanted_sync = self._wanted_sync, None
@@ -526,8 +543,30 @@ class NodeRuntime:
                     if self._wanted_sync is None:
                         self._wanted_sync = wanted
                     await asyncio.sleep(1.0)
+            if self.syncs_completed > synced:
+                await self._pull_pending()
         finally:
             self._sync_task = None
+
+    async def _pull_pending(self) -> None:
+        """Ask the peers for their pending transfers (missed while behind: gossip was judged
+        on a stale state, R7.1) and queue them for admission."""
+        for peer in self.peers:
+            try:
+                body = await self.network.request(peer, "pending", {}, timeout=10.0)
+            except (AethelError, TimeoutError) as exc:
+                logger.info("pending transfers from %s: %s", peer, exc)
+                continue
+            items = body.get("transfers") if isinstance(body, dict) else None
+            for item in items if isinstance(items, list) else []:
+                try:
+                    if not isinstance(item, dict) or set(item) != {"transfer", "proof"}:
+                        raise ProtocolViolation("E4", "a pending item is {transfer, proof}")
+                    pair = transfer_from_json(item["transfer"]), proof_from_json(item["proof"])
+                except AethelError as exc:
+                    logger.info("pending transfer from %s: %s", peer, exc)
+                    break
+                self.on_transfer(peer, *pair)
 
     async def _ask_latest(self) -> None:
         """Ask the peers for their latest certificate; hand the replica the highest (it checks
