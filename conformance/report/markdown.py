@@ -15,6 +15,13 @@ from conformance.report.text import one_line, visible
 DETAILED = 50
 #: Most characters of stderr shown per case (report.html and report.jsonl have more).
 STDERR_SHOWN = 3_000
+#: Last transcript lines shown per case, each cut to this many characters (report.html: all).
+TRANSCRIPT_SHOWN = 12
+TRANSCRIPT_CHARS = 400
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}... [{len(text)} characters]"
 
 
 def _cell(text: str) -> str:
@@ -56,7 +63,10 @@ def _details(item: Unsettled) -> list[str]:
     if case.impl_events:
         out.append(f"- implementation events: {_cell('; '.join(case.impl_events))}")
     if case.impl_transcript:
-        out += ["- transcript (-> request, <- response):", *_block("\n".join(case.impl_transcript))]
+        lines = [_cut(line, TRANSCRIPT_CHARS) for line in case.impl_transcript[-TRANSCRIPT_SHOWN:]]
+        if len(case.impl_transcript) > TRANSCRIPT_SHOWN:
+            lines.insert(0, f"[{len(case.impl_transcript) - TRANSCRIPT_SHOWN} more in report.html]")
+        out += ["- transcript (-> request, <- response):", *_block("\n".join(lines))]
     if case.impl_stderr:
         tail = case.impl_stderr[-STDERR_SHOWN:]
         out += ["- implementation stderr (end):", *_block(tail)]
