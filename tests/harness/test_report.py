@@ -279,24 +279,33 @@ def test_render_writes_every_format(tmp_path: Path) -> None:
 
 def test_suite_hash_covers_every_module_the_suite_imports() -> None:
     """A change to any module the cases run must change the suite hash in the report header."""
-    import ast
-    import importlib
+    import os
+    import subprocess
     import sys
 
     from conformance.report.environment import CONFORMANCE_DIR, suite_files
 
     # The suite's own modules carry markers registered only in a suite run: import what they
-    # import (and so everything below it) instead.
-    for path in sorted((CONFORMANCE_DIR / "suite").glob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            module = node.module if isinstance(node, ast.ImportFrom) else None
-            if module and module.startswith("conformance.") and ".suite" not in module:
-                importlib.import_module(module)
-    used = {
-        Path(module.__file__).resolve().relative_to(CONFORMANCE_DIR)
-        for name, module in list(sys.modules.items())
-        if name.startswith("conformance.") and getattr(module, "__file__", None)
-    }
+    # import (and so everything below it) instead, in a fresh interpreter, so that modules other
+    # tests of this process imported do not count as used by the suite.
+    probe = (
+        "import ast, importlib, pathlib, sys\n"
+        f"suite = pathlib.Path({str(CONFORMANCE_DIR / 'suite')!r})\n"
+        "for path in sorted(suite.glob('*.py')):\n"
+        "    for node in ast.walk(ast.parse(path.read_text(encoding='utf-8'))):\n"
+        "        module = node.module if isinstance(node, ast.ImportFrom) else None\n"
+        "        if module and module.startswith('conformance.') and '.suite' not in module:\n"
+        "            importlib.import_module(module)\n"
+        "for name, module in sorted(sys.modules.items()):\n"
+        "    if name.startswith('conformance.') and getattr(module, '__file__', None):\n"
+        "        print(module.__file__)\n"
+    )
+    # -P and PYTHONPATH: the child imports the same copy of the package as this process.
+    env = {**os.environ, "PYTHONPATH": str(CONFORMANCE_DIR.parent)}
+    listed = subprocess.run(
+        [sys.executable, "-P", "-c", probe], capture_output=True, text=True, check=True, env=env
+    ).stdout.split()
+    used = {Path(file).resolve().relative_to(CONFORMANCE_DIR) for file in listed}
     hashed = set(suite_files())
     missing = sorted(str(p) for p in used - hashed if p.parts[0] not in ("report", "mutants"))
     assert not missing, f"add these to SUITE_GLOBS: {missing}"
