@@ -35,6 +35,7 @@ class Capability(StrEnum):
     GHOST = "ghost"
     HISTORY = "history"
     CATCH_UP = "catch-up"
+    VOTE_JOURNAL = "vote-journal"
 
 
 #: What each capability covers (printed by ``aethel-conformance capabilities``).
@@ -52,6 +53,7 @@ DESCRIPTIONS: dict[Capability, str] = {
     Capability.GHOST: "ghost identities: one-time keys, no secret and no link in any output (R5.3)",
     Capability.HISTORY: "verify presented histories, choose between conflicting ones (R3.3, R7.4)",
     Capability.CATCH_UP: "a replica catches up over a certified chain across slashing (R2.3, R3.1)",
+    Capability.VOTE_JOURNAL: "a replica whose vote journal survives SIGKILL and restart (R2.4)",
 }
 
 ALL: tuple[str, ...] = tuple(c.value for c in Capability)

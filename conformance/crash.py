@@ -74,11 +74,14 @@ class Kill:
 
     number: int
     request: str
-    delay_s: float
+    #: None: the kill came right after the request's answer, not at a drawn delay.
+    delay_s: float | None
     answered: bool
 
     def describe(self) -> str:
         """Return the kill in words (for failure messages)."""
+        if self.delay_s is None:
+            return f"kill #{self.number}: SIGKILL right after the answer to {self.request}"
         answer = "after its answer arrived" if self.answered else "before it answered"
         return (
             f"kill #{self.number}: SIGKILL {self.delay_s * 1000:.2f} ms after sending "
@@ -284,10 +287,12 @@ def main(argv: list[str] | None = None) -> int:
     import tempfile
 
     parser = argparse.ArgumentParser(prog="python -m conformance.crash", description=__doc__)
-    parser.add_argument("campaign", choices=("store",))
+    parser.add_argument("campaign", choices=("store", "journal"))
     parser.add_argument("--impl", default="stdio-reference", help="the implementation")
     parser.add_argument("--seed", type=int, default=0, help="seed of the kill schedule")
-    parser.add_argument("--kills", type=int, default=100, help="how many SIGKILLs")
+    parser.add_argument(
+        "--kills", type=int, default=100, help="how many SIGKILLs (journal: rounds of one kill)"
+    )
     parser.add_argument("--dir", type=Path, default=None, help="work directory (default: temp)")
     args = parser.parse_args(argv)
     work = args.dir or Path(tempfile.mkdtemp(prefix="aethel-crash-"))
@@ -297,9 +302,14 @@ def main(argv: list[str] | None = None) -> int:
     from conformance.crash import CrashFailure as Failure
 
     try:
-        from conformance.crash_store import run_store_campaign
+        if args.campaign == "store":
+            from conformance.crash_store import run_store_campaign
 
-        summary = run_store_campaign(command, work, args.seed, args.kills, spec=args.impl)
+            summary: Any = run_store_campaign(command, work, args.seed, args.kills, spec=args.impl)
+        else:
+            from conformance.crash_journal import run_journal_campaign
+
+            summary = run_journal_campaign(command, work, args.seed, args.kills, spec=args.impl)
     except Failure as failure:
         print(f"FAILED: {failure}", file=sys.stderr)
         return 1

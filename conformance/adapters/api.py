@@ -233,6 +233,23 @@ class CatchUpReplicaObject(Protocol):
     ) -> list[JSON]: ...
 
 
+class VoteJournalAPI(Protocol):
+    """Capability ``vote-journal``: a replica whose vote journal is in a directory (R2.4, R5.4).
+
+    The object it opens is a replica (:class:`ReplicaObject`).
+    """
+
+    def open(
+        self,
+        validator_set: JSON,
+        validator_id: str,
+        seed: Hex,
+        mode: str,
+        genesis: JSON,
+        journal: str,
+    ) -> ReplicaObject: ...
+
+
 #: The Protocol class of the objects a capability creates (checked like API_CLASSES).
 OBJECT_CLASSES: dict[str, type] = {
     "state-tree": StateTreeObject,
@@ -261,4 +278,5 @@ API_CLASSES: dict[str, type] = {
     "ghost": GhostAPI,
     "history": HistoryAPI,
     "catch-up": CatchUpAPI,
+    "vote-journal": VoteJournalAPI,
 }

@@ -264,6 +264,7 @@ class ReferenceImplementation:
             "ghost": self.make_ghost,
             "history": self.make_history,
             "catch-up": self.make_catch_up,
+            "vote-journal": self.make_vote_journal,
         }
         self.capabilities = frozenset(self._apis)
         self._cache: dict[str, object] = {}
@@ -322,6 +323,11 @@ class ReferenceImplementation:
 
     def make_catch_up(self) -> object:
         return ReferenceCatchUp()
+
+    def make_vote_journal(self) -> object:
+        from conformance.adapters.reference_journal import ReferenceVoteJournal
+
+        return ReferenceVoteJournal()
 
     def api(self, capability: str) -> Any:
         if capability not in self._apis:

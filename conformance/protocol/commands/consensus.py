@@ -1,6 +1,8 @@
 """Commands of the consensus capabilities: replica (R2, R6.5, R7: its pure rules and its sans-IO
-core), history (R3.3, R7.4: verifying presented histories and choosing between them) and
-catch-up (R2.3, R3.1: adopting a synced state over the certified chain that leads to it).
+core), history (R3.3, R7.4: verifying presented histories and choosing between them),
+catch-up (R2.3, R3.1: adopting a synced state over the certified chain that leads to it) and
+vote-journal (R2.4, R5.4: a replica whose vote journal lives in a directory the harness chooses,
+so that the harness can kill its process and open it again there).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from conformance.protocol.commands.model import (
 REP = Capability.REPLICA
 HIS = Capability.HISTORY
 CAT = Capability.CATCH_UP
+VJ = Capability.VOTE_JOURNAL
 
 OUTPUT_KINDS = ("send", "broadcast", "set_timer", "committed", "evidence", "request_sync", "log")
 
@@ -182,9 +185,31 @@ CATCH_UP: tuple[Command, ...] = (
     ),
 )
 
+VOTE_JOURNAL: tuple[Command, ...] = (
+    create(
+        VJ,
+        "open",
+        {
+            "validator_set": ANY,
+            "validator_id": STR,
+            "seed": STR,
+            "mode": STR,
+            "genesis": ANY,
+            "journal": STR,
+        },
+        "As replica.new, a replica that keeps its vote journal (and whatever else it persists) "
+        "in the directory journal, which the harness chooses (created if missing). Opened again "
+        "on that directory, in a new process after the old one was killed with SIGKILL, it never "
+        "signs a vote conflicting with one it signed there before (another block or root at the "
+        "same height, view and phase; spec/consensus.md, 'a validator records each vote durably "
+        "before sending it'). The object is a replica: the replica commands run on its handle.",
+    ),
+)
+
 #: The commands of each capability of this module.
 TABLE: dict[Capability, tuple[Command, ...]] = {
     REP: REPLICA,
     HIS: HISTORY,
     CAT: CATCH_UP,
+    VJ: VOTE_JOURNAL,
 }
