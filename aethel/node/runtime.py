@@ -218,6 +218,7 @@ class NodeRuntime:
         self._commit_event = asyncio.Event()
         self._sync_task: asyncio.Task[None] | None = None
         self._wanted_sync: RequestSync | None = None
+        self._fetching = False
         self._serving: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
         self._stopped = False
 
@@ -252,7 +253,8 @@ class NodeRuntime:
 
     @property
     def syncing(self) -> bool:
-        return self._sync_task is not None
+        """True while a state sync is fetched and adopted (the committed state is behind)."""
+        return self._fetching
 
     # ------------------------------------------------------------------ events in
 
@@ -636,9 +638,16 @@ class NodeRuntime:
         return block, tuple(links[:-1])
 
     async def _sync_to(self, certificate: CommitCertificate) -> None:
-        first = self.node.height + 1
-        if certificate.height < first:
+        if certificate.height < self.node.height + 1:
             return
+        self._fetching = True
+        try:
+            await self._fetch_and_adopt(certificate)
+        finally:
+            self._fetching = False
+
+    async def _fetch_and_adopt(self, certificate: CommitCertificate) -> None:
+        first = self.node.height + 1
         block, links = await self._fetch_links(first, certificate)
         peers = [RemoteSnapshotPeer(self.network, peer) for peer in self.peers]
         if not peers:

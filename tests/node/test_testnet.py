@@ -94,12 +94,12 @@ def test_under_load_every_node_agrees_the_books_balance_and_nothing_is_lost(
 
 @pytest.mark.req("R5.4", "R3.1", "R3.5", "R2.4", "R4.2")
 def test_killed_leaders_and_a_wiped_node_recover_under_load(testnet: nets.Testnet) -> None:
-    """The short chaos: two SIGKILLs (the leader at least once by this seed) and a wipe."""
-    report = asyncio.run(run_chaos(testnet, kills=2, seed=7, rate=10, drain=30))
+    """The short chaos: a SIGKILL of the leader (seed 0's first pick) and a wipe."""
+    report = asyncio.run(run_chaos(testnet, kills=1, seed=0, rate=10, drain=30))
     result = report.to_json()
     assert report.ok, json.dumps({k: v for k, v in result.items() if k != "audit"}, indent=1)
-    assert result["kills"] == 2 and result["wipes"] == 1
-    assert any(kill.was_leader for kill in report.kills[:2]), "seed 7 kills the leader second"
+    assert result["kills"] == 1 and result["wipes"] == 1
+    assert report.kills[0].was_leader, "seed 0 kills the leader first"
     wiped = report.kills[-1]
     assert wiped.wiped and wiped.height_at_restart == 0 and wiped.syncs >= 1
 
