@@ -27,6 +27,7 @@ AREAS = (
     "state-tree",
     "proofs",
     "consensus",
+    "consensus-v2",
     "economics",
     "sync",
     "security",
@@ -38,6 +39,7 @@ Area = Literal[
     "state-tree",
     "proofs",
     "consensus",
+    "consensus-v2",
     "economics",
     "sync",
     "security",
@@ -48,9 +50,10 @@ Level = Literal["MUST", "SHOULD"]
 Kind = Literal["functional", "performance", "security", "property", "invariant"]
 Comparison = Literal["<=", ">=", "<", ">", "=="]
 
-#: R1.1, N3, T22.1a, T22.3, T22.3.B2, P12, I4, E7.
+#: R1.1, N3, T22.1a, T22.3, T22.3.B2, P12, I4, E7, V2.10 (rules of protocol version 2).
 RULE_ID_PATTERN = (
-    r"^(R[1-8]\.[1-9]|N[1-9]|T22\.[1-3][a-e]?(\.B[1-9])?|P[1-9][0-9]?|I[1-9][0-9]?|E[1-9][0-9]?)$"
+    r"^(R[1-8]\.[1-9]|N[1-9]|T22\.[1-3][a-e]?(\.B[1-9])?|P[1-9][0-9]?|I[1-9][0-9]?|E[1-9][0-9]?"
+    r"|V[2-9]\.[1-9][0-9]?)$"
 )
 _RULE_ID = re.compile(RULE_ID_PATTERN)
 _METRIC = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -123,8 +126,8 @@ class Rule(BaseModel):
 
 
 def rule_sort_key(rule_id: str) -> tuple[int, tuple[int | str, ...]]:
-    """Order IDs as the spec does: E, R, N, T22, P, I; numbers numerically."""
-    order = {"E": 0, "R": 1, "N": 2, "T": 3, "P": 4, "I": 5}
+    """Order IDs as the spec does: E, R, N, T22, P, I, then V (version 2); numbers numerically."""
+    order = {"E": 0, "R": 1, "N": 2, "T": 3, "P": 4, "I": 5, "V": 6}
     parts: tuple[int | str, ...] = tuple(
         int(part) if part.isdigit() else part for part in re.findall(r"\d+|[A-Za-z]+", rule_id[1:])
     )

@@ -37,6 +37,7 @@ EXPECTED_IDS = frozenset(
     + [f"T22.3.B{i}" for i in range(1, 6)]
     + [f"P{i}" for i in range(1, 37)]
     + [f"I{i}" for i in range(1, 11)]
+    + [f"V2.{i}" for i in range(1, 12)]
 )
 
 #: What each property validates, from the parentheses of SPEC.md.
@@ -104,7 +105,7 @@ def catalog() -> Catalog:
 
 def test_catalog_loads_with_every_spec_id(catalog: Catalog) -> None:
     assert set(catalog.ids()) == EXPECTED_IDS
-    assert len(catalog) == len(EXPECTED_IDS) == 124
+    assert len(catalog) == len(EXPECTED_IDS) == 135
     assert load_catalog().ids() == catalog.ids()
 
 
@@ -119,7 +120,8 @@ def test_ids_come_in_spec_order(catalog: Catalog) -> None:
     assert ids.index("E10") > ids.index("E9")
     assert ids.index("R1.5") < ids.index("R2.1") < ids.index("N1") < ids.index("T22.1a")
     assert ids.index("T22.3") < ids.index("T22.3.B1") < ids.index("P1") < ids.index("P10")
-    assert ids[-1] == "I10"
+    assert ids.index("I10") < ids.index("V2.1") < ids.index("V2.2") < ids.index("V2.10")
+    assert ids[-1] == "V2.11"
 
 
 @pytest.mark.parametrize(("prop", "links"), sorted(PROPERTY_LINKS.items()))
@@ -483,6 +485,8 @@ def test_threshold_describe_and_decimal_values() -> None:
         ("N6", True),
         ("T22.3.B4", True),
         ("P36", True),
+        ("V2.10", True),
+        ("V1.2", False),
         ("", False),
         ("R9.1", False),
         ("Rejected", False),

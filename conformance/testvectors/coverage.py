@@ -57,6 +57,11 @@ LIVE_REASONS: dict[str, str] = {
     "R5.4": "durability: the implementation's process is killed and restarted mid-commit",
     "N2": "growth of proof size with the number of keys, measured over generated trees",
     "P2": GENERATED,
+    **dict.fromkeys(
+        ("V2.1", "V2.2", "V2.3", "V2.4", "V2.5", "V2.6", "V2.7", "V2.8", "V2.9", "V2.10", "V2.11"),
+        "protocol version 2: BLS known answers in conformance/vectors/bls/ and Ethereum's in "
+        "external/bls/ (read by tests/crypto and tests/v2); no capability carries version 2 yet",
+    ),
 }
 
 
