@@ -163,6 +163,12 @@ def coverage_command(
     """
     catalog = _catalog_or_exit()
     chosen = [str(Path(p).resolve()) for p in paths] if paths else default_test_paths()
+    if not paths and project_root() is None:
+        print(
+            "no source checkout here: coverage of the installed properties and suite (the "
+            "project's tests/ folder does not ship; run from a checkout to include it)",
+            file=sys.stderr,
+        )
     citations = collect_citations(chosen) if chosen else {}
     rows = compute_coverage(catalog, citations)
     counts = {

@@ -31,6 +31,7 @@ import itertools
 import json
 import os
 import queue
+import select
 import shlex
 import signal
 import subprocess
@@ -66,6 +67,8 @@ MAX_DEPTH = 128
 #: Transcript kept per case: the last lines, each cut to this many characters.
 TRANSCRIPT_LINES = 40
 TRANSCRIPT_LINE_CHARS = 2_000
+#: Longest wait, at the end of a case, for stderr already written to reach its reader (seconds).
+STDERR_SETTLE_S = 0.05
 #: How often a wait for an answer checks that the process is still alive (seconds).
 POLL_S = 0.1
 #: After the process exited, how long lines it wrote before exiting may take to arrive.
@@ -133,6 +136,26 @@ def kill_group(popen: subprocess.Popen[bytes]) -> None:
             os.killpg(popen.pid, signal.SIGKILL)
     if popen.poll() is None:
         popen.kill()
+
+
+def _settle_stderr(process: _Process, limit_s: float = STDERR_SETTLE_S) -> None:
+    """Wait (briefly) until the stderr reader has taken what is already in the pipe.
+
+    The answer and the stderr lines written before it travel on two pipes read by two threads:
+    without this, a line written just before the answer can land in the next case's report.
+    """
+    stream = process.popen.stderr
+    if stream is None or stream.closed:
+        return
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        try:
+            readable, _, _ = select.select([stream.fileno()], [], [], 0)
+        except (OSError, ValueError):
+            return
+        if not readable:
+            return
+        time.sleep(0.001)
 
 
 def json_depth_exceeds(value: Any, limit: int) -> bool:
@@ -588,6 +611,8 @@ class StdioImplementation:
         """Return the stderr text, events and transcript since the last call (for the case)."""
         if self.process is not None and not self._torn:
             self._drain_stray(self.process)
+        if self.process is not None:
+            _settle_stderr(self.process)
         chunks, self._old_stderr = self._old_stderr, []
         if self.process is not None:
             chunks += self.process.take_stderr()
