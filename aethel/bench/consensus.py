@@ -26,8 +26,10 @@ import json
 import statistics
 
 from aethel.bench import Result
+from aethel.consensus.quorum import compute_quorum
+from aethel.consensus.v2.collector import RegionTable, floor_ms, floor_table
 from aethel.sim.cpu import CpuModel, calibrate
-from aethel.sim.network import NetworkModel
+from aethel.sim.network import LATENCY_MS, REGIONS, NetworkModel
 from aethel.sim.simulator import SimConfig, SimulationResult, run_simulation
 
 DESCRIPTION = (
@@ -133,6 +135,57 @@ def _diagnose(validators: int, heights: int = HEIGHTS) -> list[Result]:
     return results
 
 
+def collector_floor_rows(validators: int) -> list[Result]:
+    """Return the zero-CPU floors of the 3-phase collector pattern computed from the WAN-7 matrix
+    for ``validators`` of equal stake (validator i in region i mod 7): averages over the seven
+    leader regions with the leader collecting (version 1), a collector fixed in us-east, and the
+    latency-aware collector of version 2 (V2.10); and the physical floor, one round trip from the
+    best-placed leader to the region that completes q(W). Computed, not simulated: base latency
+    only, no jitter, uplink or relay hop."""
+    table = RegionTable(REGIONS, LATENCY_MS)
+    stakes = [0] * len(REGIONS)
+    for i in range(validators):
+        stakes[i % len(REGIONS)] += 1
+    quorum = compute_quorum(validators)
+    rows = floor_table(table, stakes, quorum, "us-east")
+    prefix = f"collector_{validators}_floor"
+    label = "COMPUTED from the WAN-7 matrix (base latency, zero CPU; not a simulation)"
+
+    def mean(values: list[int]) -> float:
+        return statistics.mean(values) / 1000
+
+    physical = min(floor_ms(table, stakes, quorum, r, r)[1] for r, _ in enumerate(REGIONS))
+    return [
+        Result(
+            f"{prefix}_leader_collects_s",
+            mean([r.leader_collects_ms for r in rows]),
+            "s",
+            note=f"{label}; version 1, per leader region (ms) "
+            + json.dumps({r.leader: r.leader_collects_ms for r in rows}),
+        ),
+        Result(
+            f"{prefix}_us_east_collector_s",
+            mean([r.fixed_ms for r in rows]),
+            "s",
+            note=f"{label}; per leader region (ms) "
+            + json.dumps({r.leader: r.fixed_ms for r in rows}),
+        ),
+        Result(
+            f"{prefix}_aware_collector_s",
+            mean([r.aware_ms for r in rows]),
+            "s",
+            note=f"{label}; version 2 (V2.10), collector region per leader region "
+            + json.dumps({r.leader: r.aware_region for r in rows}),
+        ),
+        Result(
+            f"{prefix}_physical_s",
+            physical / 1000,
+            "s",
+            note=f"{label}; a round trip from the best-placed leader to the region completing q(W)",
+        ),
+    ]
+
+
 def run(quick: bool) -> list[Result]:
     """Run the scaling table (and 1,000 broadcast unless quick)."""
     cpu = CpuModel()
@@ -161,6 +214,8 @@ def run(quick: bool) -> list[Result]:
     for validators in SCALING:
         if quick and validators > 1_000:
             continue
+        if validators in FINALITY_GOALS:
+            results.extend(collector_floor_rows(validators))
         results.extend(_measure(validators, "collector"))
         if validators in FINALITY_GOALS:
             results.extend(_diagnose(validators))

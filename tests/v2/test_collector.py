@@ -114,3 +114,15 @@ def test_a_member_in_an_undeclared_region_is_refused() -> None:
     with pytest.raises(ProtocolViolation, match="unknown region") as refused:
         region_stakes(roster, RegionTable(("us-east",), ((2,),)))
     assert refused.value.rule_id == "V2.10"
+
+
+@pytest.mark.req("V2.10")
+def test_the_benchmark_prints_the_computed_floors() -> None:
+    from aethel.bench.consensus import collector_floor_rows
+
+    rows = {r.name: r for r in collector_floor_rows(10_000)}
+    assert round(rows["collector_10000_floor_leader_collects_s"].value, 4) == 0.4943
+    assert round(rows["collector_10000_floor_us_east_collector_s"].value, 4) == 0.3743
+    assert round(rows["collector_10000_floor_aware_collector_s"].value, 4) == 0.3743
+    assert rows["collector_10000_floor_physical_s"].value == 0.12
+    assert all("not a simulation" in r.note for r in rows.values())
