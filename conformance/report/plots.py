@@ -94,15 +94,17 @@ def _margin(m: Measurement) -> float | None:
     return None
 
 
-def plot_threshold_margins(report: Report) -> Plot | None:
-    """Bars: measured value relative to the spec threshold (log scale; right of 1 = met)."""
+def margin_rows(report: Report) -> list[tuple[str, float, str]]:
+    """Return ``(label, margin, colour status)`` per measurement with a threshold, sorted.
+
+    A met threshold is ``pass``; a missed one takes its case's status: ``fail``, or ``unknown``
+    when the machine was too busy to tell (then it is drawn blue, not red).
+    """
     rows = []
     for case in report.cases:
         for m in case.measurements:
             margin = _margin(m)
             if margin is not None:
-                # A missed threshold is coloured as its case ended: fail, or unknown when the
-                # machine was too busy to tell.
                 status = "pass" if m.holds else case.status
                 rows.append(
                     (
@@ -111,9 +113,14 @@ def plot_threshold_margins(report: Report) -> Plot | None:
                         status if status in COLORS else "fail",
                     )
                 )
+    return sorted(rows, key=lambda r: r[0])
+
+
+def plot_threshold_margins(report: Report) -> Plot | None:
+    """Bars: measured value relative to the spec threshold (log scale; right of 1 = met)."""
+    rows = margin_rows(report)
     if not rows:
         return None
-    rows.sort(key=lambda r: r[0])
     figure, axes = _pyplot().subplots(figsize=(8, 0.4 * len(rows) + 1.5))
     labels = [r[0] for r in rows]
     axes.barh(labels, [r[1] for r in rows], color=[COLORS[r[2]] for r in rows])

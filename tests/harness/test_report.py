@@ -310,3 +310,45 @@ def test_suite_hash_covers_every_module_the_suite_imports() -> None:
     missing = sorted(str(p) for p in used - hashed if p.parts[0] not in ("report", "mutants"))
     assert not missing, f"add these to SUITE_GLOBS: {missing}"
     assert {Path("mixed.py"), Path("protocol/commands/state.py")} <= hashed
+
+
+def test_a_missed_threshold_is_coloured_by_its_cases_status_not_always_as_a_failure() -> None:
+    from conformance.report.plots import COLORS, margin_rows
+
+    def measured(value: float) -> Measurement:
+        return Measurement(
+            metric="rate", value=value, unit="/s", rule="E1", comparison=">=", threshold=10,
+            holds=value >= 10,
+        )  # fmt: skip
+
+    report = report_of(
+        [
+            case("a::met", "pass", measurements=[measured(20)]),
+            case("a::busy", "unknown", measurements=[measured(5)]),
+            case("a::slow", "fail", measurements=[measured(4)]),
+        ]
+    )
+    assert [status for _, _, status in margin_rows(report)] == ["pass", "unknown", "fail"]
+    assert COLORS["unknown"] != COLORS["fail"]
+
+
+def test_failures_come_before_the_matrix_and_the_charts_in_summary_md(tmp_path: Path) -> None:
+    failing = case("enc::bad", "fail", message="boom", impl_transcript=["-> {}", "<- {}"])
+    known = case("enc::known", "error", message="crash", known_failure="tracked")
+    busy = case("enc::busy", "unknown", message="busy machine")
+    report = report_of([case("enc::ok", "pass"), known, busy, failing])
+    path = tmp_path / "report.jsonl"
+    write_report(path, report.header, report.cases, report.footer)
+    render_report(path)
+    text = (tmp_path / "summary.md").read_text()
+    order = [
+        text.index("## Failures (1)"),
+        text.index("## Inconclusive (1)"),
+        text.index("## Known failures (1)"),
+        text.index("## Requirement matrix"),
+        text.index("## Charts"),
+    ]
+    assert order == sorted(order)
+    assert "- **E1** (MUST) Canonical JSON is RFC 8785: Every protocol object" in text
+    assert "aethel-conformance run --impl reference --case enc::bad --seed 0" in text
+    assert "-> {}\n<- {}" in text
