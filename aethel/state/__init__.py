@@ -14,7 +14,13 @@ from aethel.state.snapshot import (
     parse_manifest,
     verify_chunk,
 )
-from aethel.state.store import CommittedHeight, StagedHeight, StateStore
+from aethel.state.store import (
+    CommittedHeight,
+    StagedHeight,
+    StateStore,
+    StoreCorrupted,
+    StoreLocked,
+)
 from aethel.state.sync import (
     InProcessPeer,
     Rejection,
@@ -53,6 +59,8 @@ __all__ = [
     "SnapshotPeer",
     "StagedHeight",
     "StateStore",
+    "StoreCorrupted",
+    "StoreLocked",
     "SupplyAudit",
     "SyncError",
     "SyncProgress",

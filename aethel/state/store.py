@@ -1,19 +1,37 @@
 """The state store: the state tree persisted in SQLite, one version per committed height.
 
-Spec: R5.4 (persist, survive a crash with nothing committed lost), R3.6/R4.7 (transitions are
-validated before anything is written), T22.1b (LRU node cache in front of the node store).
+Spec: R5.4 (persist, survive a crash with nothing committed lost, never serve a corrupted
+record), R3.6/R4.7 (transitions are validated before anything is written), T22.1b (LRU node
+cache in front of the node store).
 
 Layout (SQLite, WAL journal, ``synchronous=FULL`` so a committed height survives power loss):
 
 * ``nodes(hash, data)``: tree nodes addressed by hash (:func:`aethel.merkle.nodes.encode_node`);
   versions share unchanged subtrees and nothing is ever overwritten or deleted;
-* ``heights(height, root, kind)``: the root of every committed height;
-* ``records(height, name, data)``: opaque canonical-JSON payloads committed with a height
-  (the consensus layer's block and certificate, R5.4).
+* ``heights(height, root, kind, records, checksum)``: the root of every committed height and the
+  digest of its records;
+* ``records(height, name, data, checksum)``: opaque canonical-JSON payloads committed with a
+  height (the consensus layer's block and certificate, R5.4).
 
 One height commits in one SQLite transaction: its new nodes, its root and its records, or none
-of them. Reopening reads one row (the latest height) and nothing else: no rebuild. Old heights
-stay readable (values, proofs, snapshots). Usage::
+of them. Reopening reads one row (the latest height) and its root node, nothing else: no
+rebuild. Old heights stay readable (values, proofs, snapshots).
+
+Integrity (R5.4: corruption is detected, not served). A node is checked against its address
+on every read (its bytes must hash to it). A height row and a record row carry a SHA-256
+checksum of their content and position (:func:`height_checksum`, :func:`record_checksum`),
+checked on every read, the latest height's at open together with its root node; reading a
+record checks all the records of its height against the height's digest
+(:func:`records_digest`), so a record that vanished or moved is noticed too. A leaf's key must
+lead to the leaf's path (the leaf hash covers the path, not the key). A row or node
+that fails, a node a committed root needs that is missing, or a database SQLite itself finds
+malformed raises :class:`StoreCorrupted` (a :class:`~aethel.errors.ProtocolViolation` naming
+R5.4); nothing corrupted is returned.
+
+One writer (R5.4: each height is written by one process, atomically). Opening takes an
+exclusive ``flock`` on ``<path>.lock`` for as long as the store is open; a second opener, in
+this process or another, gets :class:`StoreLocked` at once. The lock goes with the process, so
+a store whose writer was killed opens again. Usage::
 
     store = StateStore(path)
     store.commit(store.stage_genesis(Genesis(balances, stakes)))
@@ -27,23 +45,30 @@ next height may be staged, and the one that commits must still extend the latest
 
 from __future__ import annotations
 
+import fcntl
+import functools
+import hashlib
+import os
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, ParamSpec, TypeVar
 
 from aethel.encoding import parse_canonical_json
-from aethel.errors import UsageError
+from aethel.errors import ProtocolViolation, UsageError
 from aethel.merkle import (
     DEFAULT_CACHE_SIZE,
     EMPTY_HASH,
     CacheStats,
+    MissingNodeError,
     NodeCache,
     OverlayNodeStore,
     Proof,
     StateTree,
+    StoreCorruptionError,
+    compute_path,
 )
 from aethel.merkle.nodes import Node, decode_node, encode_node
 from aethel.state.transitions import (
@@ -54,17 +79,21 @@ from aethel.state.transitions import (
     compute_transition,
 )
 
-SCHEMA_VERSION: Final = 1
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS nodes (hash BLOB PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS heights (
-    height INTEGER PRIMARY KEY, root BLOB NOT NULL, kind TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS records (
-    height INTEGER NOT NULL, name TEXT NOT NULL, data BLOB NOT NULL, PRIMARY KEY (height, name)
-) WITHOUT ROWID;
-"""
+#: 2: height and record rows carry checksums (a store of schema 1 is refused, not migrated).
+SCHEMA_VERSION: Final = 2
+#: The tables, as SQLite records them: reopening checks the file holds exactly these.
+_TABLES: Final = {
+    "meta": "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
+    "nodes": "CREATE TABLE nodes (hash BLOB PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID",
+    "heights": (
+        "CREATE TABLE heights (height INTEGER PRIMARY KEY, root BLOB NOT NULL, "
+        "kind TEXT NOT NULL, records BLOB NOT NULL, checksum BLOB NOT NULL)"
+    ),
+    "records": (
+        "CREATE TABLE records (height INTEGER NOT NULL, name TEXT NOT NULL, data BLOB NOT NULL, "
+        "checksum BLOB NOT NULL, PRIMARY KEY (height, name)) WITHOUT ROWID"
+    ),
+}
 #: SQLite's own page cache (KiB), under the node cache: keeps the upper B-tree pages in memory.
 SQLITE_PAGE_CACHE_KIB: Final = 64 * 1024
 #: Largest record payload accepted (a block with thousands of proofs stays far below).
@@ -72,6 +101,103 @@ MAX_RECORD_BYTES: Final = 64 << 20
 
 _first = itemgetter(0)
 HeightKind = Literal["genesis", "transition", "snapshot"]
+_KINDS: Final = ("genesis", "transition", "snapshot")
+#: SQLite result codes that mean the file is not a sound database (primary codes).
+_CORRUPT_CODES: Final = frozenset({11, 24, 26})  # SQLITE_CORRUPT, SQLITE_FORMAT, SQLITE_NOTADB
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class StoreCorrupted(ProtocolViolation, StoreCorruptionError):
+    """A stored row or node failed its check, or SQLite found the file malformed (R5.4).
+
+    Raised instead of returning anything corrupted; the store's files need repair or a resync.
+    """
+
+    def __init__(self, message: str, rule_id: str = "R5.4") -> None:
+        super().__init__(rule_id, message)
+
+    def __reduce__(self) -> tuple[type[ProtocolViolation], tuple[str, str]]:
+        return (type(self), (self.detail, self.rule_id))
+
+
+class StoreLocked(UsageError):
+    """The store is open by another writer (this process or another); a store has one."""
+
+
+def height_checksum(height: int, root: bytes, kind: str, records: bytes) -> bytes:
+    """Return the checksum of a height row: SHA-256 over a tag, the height, root, kind and the
+    digest of its records (:func:`records_digest`)."""
+    return hashlib.sha256(
+        b"aethel/store/height\x00"
+        + height.to_bytes(8, "big")
+        + root
+        + records
+        + kind.encode("utf-8")
+    ).digest()
+
+
+def records_digest(checksums: Iterable[bytes]) -> bytes:
+    """Return the digest of a height's records: SHA-256 of their checksums in sorted order, so a
+    record that vanished, moved or was added is noticed when any record of the height is read."""
+    return hashlib.sha256(b"aethel/store/records\x00" + b"".join(sorted(checksums))).digest()
+
+
+def record_checksum(height: int, name: str, data: bytes) -> bytes:
+    """Return the checksum of a record row: SHA-256 over a tag, its height, name and data."""
+    encoded = name.encode("utf-8")
+    return hashlib.sha256(
+        b"aethel/store/record\x00"
+        + height.to_bytes(8, "big")
+        + len(encoded).to_bytes(2, "big")
+        + encoded
+        + data
+    ).digest()
+
+
+def _database_errors(function: Callable[P, T]) -> Callable[P, T]:
+    """Turn SQLite's verdict that the file is malformed into :class:`StoreCorrupted` (R5.4)."""
+
+    @functools.wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return function(*args, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            code = getattr(exc, "sqlite_errorcode", None)
+            if isinstance(code, int) and code & 0xFF in _CORRUPT_CODES:
+                raise StoreCorrupted(f"SQLite finds the store malformed: {exc}") from exc
+            if str(exc).startswith("Could not decode to UTF-8"):  # text no longer UTF-8
+                raise StoreCorrupted(f"the store holds text that is not UTF-8: {exc}") from exc
+            raise
+        except UnicodeDecodeError as exc:  # text the store wrote as UTF-8 no longer is
+            raise StoreCorrupted(f"the store holds text that is not UTF-8: {exc}") from exc
+
+    return wrapper
+
+
+def _lock_writer(path: Path) -> int:
+    """Take the writer lock of the store at ``path``; return its file descriptor."""
+    lock_path = path.with_name(path.name + ".lock")
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise UsageError(f"cannot create the lock file {lock_path}: {exc}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode("ascii", errors="replace").strip()
+        os.close(fd)
+        who = f" (process {holder})" if holder.isdigit() else ""
+        raise StoreLocked(
+            f"{path} is open by another writer{who}: a store has one writer; close it first"
+        ) from None
+    except BaseException:
+        os.close(fd)
+        raise
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+    return fd
 
 
 class SqliteNodeStore:
@@ -82,12 +208,25 @@ class SqliteNodeStore:
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._db = connection
 
+    @_database_errors
     def get_node(self, node_hash: bytes) -> Node | None:
-        """Return the node stored under ``node_hash`` (hash-checked), or None."""
+        """Return the node stored under ``node_hash`` (hash-checked), or None.
+
+        Raises :class:`StoreCorrupted` if the stored bytes do not hash to ``node_hash``.
+        """
         row = self._db.execute(
             "SELECT CAST(data AS BLOB) FROM nodes WHERE hash = ?", (node_hash,)
         ).fetchone()
-        return None if row is None else decode_node(node_hash, row[0])
+        if row is None:
+            return None
+        try:
+            node = decode_node(node_hash, row[0])
+        except StoreCorruptionError as exc:
+            raise StoreCorrupted(f"node store: {exc}") from None
+        # The leaf hash covers the key's path, not the key: check the key leads to that path.
+        if len(node) == 5 and compute_path(node[3]) != node[1]:
+            raise StoreCorrupted(f"node store: leaf {node_hash.hex()} holds a key of another path")
+        return node
 
     def put_nodes(self, nodes: Sequence[Node]) -> None:
         """Insert nodes (the caller holds the transaction)."""
@@ -130,36 +269,89 @@ class StateStore:
         self, path: str | Path, *, cache_size: int = DEFAULT_CACHE_SIZE, durable: bool = True
     ) -> None:
         self.path = Path(path)
-        self._db = sqlite3.connect(self.path, isolation_level=None)
+        self._lock_fd = _lock_writer(self.path)
         try:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
-            self._db.execute(f"PRAGMA cache_size=-{SQLITE_PAGE_CACHE_KIB}")
-            self._db.executescript(_SCHEMA)
-            self._check_schema()
-            self._nodes = SqliteNodeStore(self._db)
-            self._cache = NodeCache(self._nodes, cache_size)
-            self._latest = self._load_latest()
+            self._db = sqlite3.connect(self.path, isolation_level=None)
+        except BaseException:
+            os.close(self._lock_fd)
+            raise
+        try:
+            self._open(cache_size, durable)
         except BaseException:
             self._db.close()
+            os.close(self._lock_fd)
             raise
 
-    def _check_schema(self) -> None:
-        row = self._db.execute("SELECT value FROM meta WHERE name = 'schema'").fetchone()
-        if row is None:
+    @_database_errors
+    def _open(self, cache_size: int, durable: bool) -> None:
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+        self._db.execute(f"PRAGMA cache_size=-{SQLITE_PAGE_CACHE_KIB}")
+        self._prepare_tables()
+        self._nodes = SqliteNodeStore(self._db)
+        self._cache = NodeCache(self._nodes, cache_size)
+        self._latest = self._load_latest()
+
+    def _prepare_tables(self) -> None:
+        """Create the tables in a new file; in an existing one, check they are the store's."""
+        found = dict(self._db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'"))
+        if not found:
+            self._db.execute("BEGIN IMMEDIATE")
+            for sql in _TABLES.values():
+                self._db.execute(sql)
             self._db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-        elif row[0] != str(SCHEMA_VERSION):
-            raise UsageError(f"{self.path} has state store schema {row[0]}, not {SCHEMA_VERSION}")
+            self._db.execute("COMMIT")
+            return
+        version = None
+        if found.get("meta") == _TABLES["meta"]:
+            row = self._db.execute("SELECT value FROM meta WHERE name = 'schema'").fetchone()
+            version = None if row is None else row[0]
+        if version is not None and version != str(SCHEMA_VERSION):
+            raise UsageError(
+                f"{self.path} has state store schema {version!r}, not {SCHEMA_VERSION} (schema 1 "
+                "has no record checksums and is not migrated: sync the state afresh)"
+            )
+        if found != _TABLES or version is None:
+            raise StoreCorrupted(
+                f"{self.path}: the tables or the schema version are not those the store wrote"
+            )
+
+    def _height_row(self, row: Any) -> CommittedHeight:
+        """Return a ``(height, root, kind, records, checksum)`` row's height after checking it."""
+        height, root, kind, records, checksum = row
+        sound = (
+            type(height) is int
+            and height >= 0
+            and isinstance(root, bytes)
+            and len(root) == 32
+            and kind in _KINDS
+            and isinstance(records, bytes)
+            and isinstance(checksum, bytes)
+        )
+        if not sound or checksum != height_checksum(height, root, kind, records):
+            raise StoreCorrupted(f"{self.path}: the row of height {height!r} fails its checksum")
+        return CommittedHeight(height, root)
 
     def _load_latest(self) -> CommittedHeight | None:
         row = self._db.execute(
-            "SELECT height, root FROM heights ORDER BY height DESC LIMIT 1"
+            "SELECT height, root, kind, records, checksum FROM heights ORDER BY height DESC LIMIT 1"
         ).fetchone()
-        return None if row is None else CommittedHeight(row[0], row[1])
+        if row is None:
+            return None
+        latest = self._height_row(row)
+        # The root's own node, read past the cache: a root whose tree is not there is refused.
+        if latest.root != EMPTY_HASH and self._nodes.get_node(latest.root) is None:
+            raise StoreCorrupted(
+                f"{self.path}: the root of height {latest.height} has no node in the store"
+            )
+        return latest
 
     def close(self) -> None:
-        """Close the database (committed heights are already durable)."""
+        """Close the database and release the writer lock (committed heights are durable)."""
         self._db.close()
+        if self._lock_fd >= 0:
+            os.close(self._lock_fd)
+            self._lock_fd = -1
 
     def __enter__(self) -> StateStore:
         return self
@@ -184,21 +376,33 @@ class StateStore:
         """The latest committed root (the empty hash for an empty store)."""
         return EMPTY_HASH if self._latest is None else self._latest.root
 
+    @_database_errors
     def get_root(self, height: int) -> bytes:
         """Return the root committed at ``height``; raise :class:`UsageError` if there is none."""
-        row = self._db.execute("SELECT root FROM heights WHERE height = ?", (height,)).fetchone()
+        row = self._db.execute(
+            "SELECT height, root, kind, records, checksum FROM heights WHERE height = ?", (height,)
+        ).fetchone()
         if row is None:
             raise UsageError(f"height {height} is not committed in {self.path}")
-        return bytes(row[0])
+        return self._height_row(row).root
 
+    @_database_errors
     def find_height(self, root: bytes) -> int | None:
         """Return the latest committed height whose root is ``root``, or None."""
-        row = self._db.execute("SELECT MAX(height) FROM heights WHERE root = ?", (root,)).fetchone()
-        return None if row is None else row[0]
+        row = self._db.execute(
+            "SELECT height, root, kind, records, checksum FROM heights WHERE root = ? "
+            "ORDER BY height DESC LIMIT 1",
+            (root,),
+        ).fetchone()
+        return None if row is None else self._height_row(row).height
 
+    @_database_errors
     def get_heights(self) -> list[int]:
-        """Return every committed height, ascending."""
-        return [row[0] for row in self._db.execute("SELECT height FROM heights ORDER BY height")]
+        """Return every committed height, ascending (each row checked)."""
+        rows = self._db.execute(
+            "SELECT height, root, kind, records, checksum FROM heights ORDER BY height"
+        )
+        return [self._height_row(row).height for row in rows]
 
     def tree(self, height: int | None = None) -> StateTree:
         """Return a read view of the state at ``height`` (default: the latest).
@@ -210,18 +414,54 @@ class StateStore:
 
     def get(self, key: str, height: int | None = None, default: Any = None) -> Any:
         """Return the value of ``key`` at ``height`` (default: the latest), or ``default``."""
-        return self.tree(height).get(key, default)
+        tree = self.tree(height)
+        try:
+            return tree.get(key, default)
+        except MissingNodeError as exc:
+            raise StoreCorrupted(f"{self.path}: {exc} (a committed tree lacks it)") from None
 
     def prove(self, key: str, height: int | None = None) -> Proof:
         """Return an inclusion or absence proof of ``key`` at ``height`` (default: latest)."""
-        return self.tree(height).prove(key)
+        tree = self.tree(height)
+        try:
+            return tree.prove(key)
+        except MissingNodeError as exc:
+            raise StoreCorrupted(f"{self.path}: {exc} (a committed tree lacks it)") from None
 
+    @_database_errors
     def get_record(self, height: int, name: str) -> bytes | None:
-        """Return the payload ``name`` committed with ``height`` (canonical JSON), or None."""
+        """Return the payload ``name`` committed with ``height`` (canonical JSON), or None.
+
+        Every record of the height is read and checked against its checksum and the height's
+        records digest: a record that fails, vanished or moved raises :class:`StoreCorrupted`.
+        """
         row = self._db.execute(
-            "SELECT data FROM records WHERE height = ? AND name = ?", (height, name)
+            "SELECT height, root, kind, records, checksum FROM heights WHERE height = ?",
+            (height,),
         ).fetchone()
-        return None if row is None else bytes(row[0])
+        if row is None:
+            return None
+        self._height_row(row)
+        found: dict[str, bytes] = {}
+        checksums = []
+        for record_name, data, checksum in self._db.execute(
+            "SELECT name, data, checksum FROM records WHERE height = ?", (height,)
+        ):
+            if (
+                not isinstance(record_name, str)
+                or not isinstance(data, bytes)
+                or checksum != record_checksum(height, record_name, data)
+            ):
+                raise StoreCorrupted(
+                    f"{self.path}: record {record_name!r} of height {height} fails its checksum"
+                )
+            found[record_name] = data
+            checksums.append(checksum)
+        if records_digest(checksums) != row[3]:
+            raise StoreCorrupted(
+                f"{self.path}: the records of height {height} are not those committed with it"
+            )
+        return found.get(name)
 
     def get_cache_stats(self) -> CacheStats:
         """Return the node cache statistics (T22.1b)."""
@@ -303,6 +543,7 @@ class StateStore:
             raise UsageError(f"height {height} is not above the latest ({self._latest.height})")
         self._write_height(height, tree.root(), "snapshot", tree.iter_nodes(), records)
 
+    @_database_errors
     def _write_height(
         self,
         height: int,
@@ -318,10 +559,15 @@ class StateStore:
         db.execute("BEGIN IMMEDIATE")
         try:
             db.executemany("INSERT OR IGNORE INTO nodes VALUES (?, ?)", node_rows)
-            db.execute("INSERT INTO heights VALUES (?, ?, ?)", (height, root, kind))
+            checksums = [(name, data, record_checksum(height, name, data)) for name, data in rows]
+            digest = records_digest(c for _, _, c in checksums)
+            db.execute(
+                "INSERT INTO heights VALUES (?, ?, ?, ?, ?)",
+                (height, root, kind, digest, height_checksum(height, root, kind, digest)),
+            )
             db.executemany(
-                "INSERT INTO records VALUES (?, ?, ?)",
-                ((height, name, data) for name, data in rows),
+                "INSERT INTO records VALUES (?, ?, ?, ?)",
+                ((height, name, data, checksum) for name, data, checksum in checksums),
             )
             db.execute("COMMIT")
         except BaseException:

@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 
 from aethel.merkle.nodes import Node, encode_node
-from aethel.state.store import CommittedHeight, HeightKind, StateStore, _check_records
+from aethel.state.store import (
+    CommittedHeight,
+    HeightKind,
+    StateStore,
+    _check_records,
+    height_checksum,
+    record_checksum,
+    records_digest,
+)
 from conformance.adapters.reference import ReferenceImplementation, rejecting
 from conformance.adapters.reference_state import ReferenceStateStore, ReferenceStoreObject
 from conformance.mutants import Mutant
@@ -24,13 +32,17 @@ class RootFirstStore(StateStore):
         nodes: Iterator[Node] | Sequence[Node],
         records: Mapping[str, bytes] | None,
     ) -> None:
-        rows = _check_records(records)
+        rows = [(n, d, record_checksum(height, n, d)) for n, d in _check_records(records)]
+        digest = records_digest(c for _, _, c in rows)
         node_rows = [(node[0], encode_node(node)) for node in nodes]
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")
-            self._db.execute("INSERT INTO heights VALUES (?, ?, ?)", (height, root, kind))
+            self._db.execute(
+                "INSERT INTO heights VALUES (?, ?, ?, ?, ?)",
+                (height, root, kind, digest, height_checksum(height, root, kind, digest)),
+            )
             self._db.executemany(
-                "INSERT INTO records VALUES (?, ?, ?)", ((height, n, d) for n, d in rows)
+                "INSERT INTO records VALUES (?, ?, ?, ?)", ((height, *row) for row in rows)
             )
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")

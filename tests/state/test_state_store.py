@@ -1,16 +1,32 @@
-"""The persistent state store (R5.4): versions per height, atomic commits, reopening cheaply."""
+"""The persistent state store (R5.4): versions per height, atomic commits, reopening cheaply, one
+writer, corruption detected and never served."""
 
 from __future__ import annotations
 
+import os
+import random
+import signal
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from aethel.encoding import canonical_json
-from aethel.errors import EncodingError, UsageError
-from aethel.merkle import EMPTY_HASH, StateTree, StoreCorruptionError, verify_proof
-from aethel.state import Genesis, Reward, StateStore, Transfer, Transition, TransitionError
+from aethel.errors import AethelError, EncodingError, UsageError
+from aethel.merkle import EMPTY_HASH, StateTree, verify_proof
+from aethel.merkle.hashing import LEAF_PREFIX, NODE_PREFIX
+from aethel.state import (
+    Genesis,
+    Reward,
+    StateStore,
+    StoreCorrupted,
+    StoreLocked,
+    Transfer,
+    Transition,
+    TransitionError,
+)
 
 GENESIS = Genesis({"alice": 1_000, "bob": 500}, {"v1": 10_000, "v2": 20_000})
 
@@ -120,16 +136,6 @@ def test_genesis_only_into_an_empty_store(tmp_path: Path) -> None:
 
 
 @pytest.mark.req("R5.4")
-def test_corrupted_nodes_are_detected_not_trusted(tmp_path: Path) -> None:
-    path = tmp_path / "state.db"
-    filled(path, 1).close()
-    with sqlite3.connect(path) as db:
-        db.execute("UPDATE nodes SET data = substr(data, 1, 40) || X'ff' || substr(data, 42)")
-    with StateStore(path) as store, pytest.raises(StoreCorruptionError):
-        store.get("balance:alice")
-
-
-@pytest.mark.req("R5.4")
 def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
     StateStore(path).close()
@@ -137,3 +143,215 @@ def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
         db.execute("UPDATE meta SET value = '99' WHERE name = 'schema'")
     with pytest.raises(UsageError):
         StateStore(path)
+
+
+# --------------------------------------------------------------------------- one writer
+
+
+@pytest.mark.req("R5.4")
+@pytest.mark.rejects("R5.4")
+def test_a_second_writer_is_refused_at_open(tmp_path: Path) -> None:
+    """A store has one writer: a second open, in this process or another, gets StoreLocked at
+    once and changes nothing; the lock goes when the writer closes or dies."""
+    path = tmp_path / "state.db"
+    first = filled(path, 2)
+    with pytest.raises(StoreLocked, match=f"another writer \\(process {os.getpid()}\\)"):
+        StateStore(path)
+    other = subprocess.run(
+        [sys.executable, "-c", f"from aethel.state import StateStore; StateStore({str(path)!r})"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert other.returncode == 1 and "StoreLocked" in other.stderr, other.stderr
+    first.commit(first.stage(transfer(3, 2)))  # the writer is unaffected
+    first.close()
+    with StateStore(path) as store:
+        assert store.height == 3
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_OPEN, str(path)], stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout is not None and holder.stdout.readline() == "open\n"
+    with pytest.raises(StoreLocked):
+        StateStore(path)
+    holder.send_signal(signal.SIGKILL)
+    holder.wait(timeout=30)
+    with StateStore(path) as store:  # a killed writer's lock died with it
+        assert store.height == 3
+
+
+HOLD_OPEN = """
+import sys, time
+from aethel.state import StateStore
+store = StateStore(sys.argv[1])
+print("open", flush=True)
+time.sleep(600)
+"""
+
+
+# --------------------------------------------------------------------------- corruption
+
+
+def _flip(value: object, bit: int) -> object:
+    """Return ``value`` with one bit flipped, in the same SQLite type."""
+    if isinstance(value, int):
+        return value ^ (1 << bit)
+    data = bytearray(value.encode("utf-8") if isinstance(value, str) else value)  # type: ignore[attr-defined]
+    data[bit // 8 % len(data)] ^= 1 << (bit % 8)
+    return bytes(data).decode("utf-8", errors="replace") if isinstance(value, str) else bytes(data)
+
+
+def _corrupt(path: Path, table: str, column: str, where: str, bit: int) -> None:
+    with sqlite3.connect(path) as db:
+        rows = db.execute(f"SELECT {column} FROM {table} WHERE {where}").fetchall()
+        assert len(rows) == 1, (table, column, where)
+        db.execute(f"UPDATE {table} SET {column} = ? WHERE {where}", (_flip(rows[0][0], bit),))
+
+
+def _any_node(path: Path, kind: bytes) -> bytes:
+    with sqlite3.connect(path) as db:
+        return bytes(
+            db.execute(
+                "SELECT hash FROM nodes WHERE substr(data, 1, 1) = ? LIMIT 1", (kind,)
+            ).fetchone()[0]
+        )
+
+
+#: (name, table, column, row, bit, what must refuse). The store has heights 0-3.
+CORRUPTIONS = [
+    ("latest-root", "heights", "root", "height = 3", 77, "open"),
+    ("older-root", "heights", "root", "height = 1", 3, "height 1"),
+    ("latest-kind", "heights", "kind", "height = 3", 1, "open"),
+    ("older-checksum", "heights", "checksum", "height = 2", 200, "height 2"),
+    ("height-number", "heights", "height", "height = 2", 6, "open"),  # 66: now the latest
+    ("block-data", "records", "data", "height = 2 AND name = 'block'", 9, "block 2"),
+    ("certificate-data", "records", "data", "height = 3 AND name = 'certificate'", 4, "cert 3"),
+    ("record-name", "records", "name", "height = 1 AND name = 'block'", 2, "block 1"),
+    ("record-checksum", "records", "checksum", "height = 1 AND name = 'block'", 100, "block 1"),
+    ("record-height", "records", "height", "height = 2 AND name = 'certificate'", 3, "cert 2"),
+    ("records-digest", "heights", "records", "height = 2", 30, "height 2"),
+    ("inner-node-data", "nodes", "data", "hash = :inner", 300, "values"),
+    ("leaf-node-data", "nodes", "data", "hash = :leaf", 600, "values"),
+    ("leaf-node-value", "nodes", "data", "hash = :leaf", -9, "values"),
+    ("node-hash", "nodes", "hash", "hash = :leaf", 13, "values"),
+]
+
+
+def _read_everything(store: StateStore, what: str, keys: list[str]) -> None:
+    """Do what reads the corrupted record (the case names it)."""
+    if what == "heights":
+        store.get_heights()
+    elif what.startswith("height "):
+        number = int(what.split()[1])
+        store.get_root(number)
+    elif what.startswith(("block", "cert")):
+        name, number = what.split()
+        store.get_record(int(number), "certificate" if name == "cert" else "block")
+    elif what == "values":
+        for height in store.get_heights():
+            for key in keys:
+                store.get(key, height)
+                store.prove(key, height)
+
+
+@pytest.mark.req("R5.4")
+@pytest.mark.parametrize(
+    ("table", "column", "where", "bit", "what"),
+    [c[1:] for c in CORRUPTIONS],
+    ids=[c[0] for c in CORRUPTIONS],
+)
+def test_a_flipped_bit_in_any_record_is_detected_not_served(
+    tmp_path: Path, table: str, column: str, where: str, bit: int, what: str
+) -> None:
+    """One bit flipped in a height row (root, kind, number, checksum), a block or certificate
+    record (data, name, height, checksum) or a node (inner or leaf bytes, a leaf's value, its
+    address): reading it raises StoreCorrupted naming R5.4, never answers; the rest reads."""
+    path = tmp_path / "state.db"
+    with filled(path, 3) as intact:
+        keys = sorted({leaf[3] for h in range(4) for leaf in intact.tree(h).iter_leaves()})
+    inner, leaf = _any_node(path, NODE_PREFIX).hex(), _any_node(path, LEAF_PREFIX).hex()
+    where = where.replace(":inner", f"X'{inner}'").replace(":leaf", f"X'{leaf}'")
+    if bit < 0:  # the last bytes of a leaf: its value
+        with sqlite3.connect(path) as db:
+            length = db.execute(f"SELECT length(data) FROM nodes WHERE {where}").fetchone()[0]
+        bit = (length - 1) * 8 + (-bit % 8)
+    _corrupt(path, table, column, where, bit)
+    if what == "open":
+        with pytest.raises(StoreCorrupted) as refused:
+            StateStore(path)
+    else:
+        with StateStore(path) as store:
+            assert store.height == 3
+            with pytest.raises(StoreCorrupted) as refused:
+                _read_everything(store, what, keys)
+    assert refused.value.rule_id == "R5.4"
+    assert isinstance(refused.value, AethelError)
+
+
+@pytest.mark.req("R5.4")
+def test_random_bit_flips_in_the_file_never_serve_wrong_data(tmp_path: Path) -> None:
+    """Flip one bit at each of 300 seeded places of a closed store's file: every reopening and
+    every read either answers exactly what the intact store answers or raises a typed error
+    (AethelError); never another answer, never another exception."""
+    pristine = tmp_path / "state.db"
+    filled(pristine, 4).close()
+    assert not Path(f"{pristine}-wal").exists() or Path(f"{pristine}-wal").stat().st_size == 0
+    data = pristine.read_bytes()
+    with StateStore(pristine) as store:
+        want = _snapshot(store)
+    rng = random.Random(20261128)
+    outcomes = {"same": 0, "typed error": 0}
+    copy = tmp_path / "flipped.db"
+    for trial in range(300):
+        position = rng.randrange(len(data) * 8)
+        flipped = bytearray(data)
+        flipped[position // 8] ^= 1 << (position % 8)
+        for leftover in (copy, Path(f"{copy}-wal"), Path(f"{copy}-shm")):
+            leftover.unlink(missing_ok=True)
+        copy.write_bytes(bytes(flipped))
+        try:
+            with StateStore(copy) as store:
+                got = _snapshot(store)
+        except AethelError:
+            outcomes["typed error"] += 1
+            continue
+        assert got == want, f"trial {trial}: bit {position} of the file changed an answer"
+        outcomes["same"] += 1
+    assert outcomes["typed error"] > 0, outcomes
+    print(outcomes)
+
+
+def _snapshot(store: StateStore) -> object:
+    heights = store.get_heights()
+    return (
+        store.latest,
+        heights,
+        [store.get_root(h) for h in heights],
+        [store.get_record(h, n) for h in heights for n in ("block", "certificate")],
+        [
+            (store.get(k, h), store.prove(k, h).to_dict())
+            for h in heights
+            for k in ("balance:alice", "balance:bob", "stake:v2", "supply:minted", "balance:x")
+        ],
+    )
+
+
+@pytest.mark.req("R5.4")
+def test_reopening_checks_one_row_and_one_node(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The integrity checks keep reopening cheap: one height row and the root node, whatever
+    the store's size (no tree walk)."""
+    from aethel.state import store as store_module
+
+    path = tmp_path / "state.db"
+    with StateStore(path) as store:
+        store.commit(store.stage_genesis(Genesis({f"acct{i}": 1 for i in range(2_000)}, {})))
+    reads: list[bytes] = []
+    original = store_module.SqliteNodeStore.get_node
+
+    def counted(self: object, node_hash: bytes) -> object:
+        reads.append(node_hash)
+        return original(self, node_hash)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store_module.SqliteNodeStore, "get_node", counted)
+    with StateStore(path) as store:
+        assert reads == [store.root]
