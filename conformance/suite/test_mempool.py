@@ -3,7 +3,8 @@ order, room and eviction, judge proofs, commits, metrics (R5.1, R5.5, R6.3, R7.1
 P21, P23, P25, P30, P33).
 
 Where spec/proofs.md fixes the rule a refusal names (R5.5 for a bad signature, R7.1 for nonce
-order and conflicts, N6 for a proof refused by a full mempool), the case compares it.
+order and conflicts, N6 for a proof refused by a full mempool), the case compares it
+(``expect_rejected(..., rule=...)``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -55,28 +56,21 @@ def tx_id(tx: dict[str, Any]) -> str:
     return transfer_from_json(tx).transaction_id.hex()
 
 
-def refused(call: Callable[[], Any], rule: str, what: str) -> Rejected:
-    """Run a call that must be refused naming ``rule`` (the spec fixes it); return the refusal."""
-    rejection = expect_rejected(call, what)
-    expect_equal(rejection.rule_id, rule, f"the rule named by the refusal of {what}")
-    return rejection
-
-
 @pytest.mark.req("R5.5", "P23", "P30")
 @pytest.mark.rejects("R5.5", "P30")
 def test_bad_signatures_are_rejected_and_change_nothing(pool: MempoolObject) -> None:
     good = generate_standard_mix(2, 21)[0].to_json()
     pool.add_proof(good)
     before = pool.stats()
-    refused(
+    expect_rejected(
         lambda: pool.add_proof(flipped(generate_standard_mix(2, 21)[1].to_json())),
-        "R5.5",
         "a proof with a flipped signature bit",
+        rule="R5.5",
     )
-    refused(
+    expect_rejected(
         lambda: pool.add_transaction(flipped(transfer(ALICE, BOB, 5, 0)), 100, 0),
-        "R5.5",
         "a transfer with a flipped signature bit",
+        rule="R5.5",
     )
     after = pool.stats()
     expect_equal(
@@ -148,7 +142,7 @@ def test_conflicting_transfers_are_both_rejected(pool: MempoolObject, case: str)
     for tx in mine:
         pool.add_transaction(tx, 100, 0)
     second = transfer(ALICE, CAROL, amount, nonce)
-    refused(lambda: pool.add_transaction(second, 100, 0), "R7.1", f"a {case} conflict")
+    expect_rejected(lambda: pool.add_transaction(second, 100, 0), f"a {case} conflict", rule="R7.1")
     left = pool.select_for_block(10)
     want = sorted([tx_id(other)] + [tx_id(mine[n]) for n in staying])
     expect_equal(sorted(left["transactions"]), want, "transfers left after the conflict")
@@ -173,7 +167,9 @@ def test_out_of_order_nonces_are_refused(pool: MempoolObject, case: str) -> None
         "already-used": transfer(ALICE, BOB, 5, 2),
     }[case]
     before = pool.select_for_block(10)
-    refused(lambda: pool.add_transaction(bad, *account), "R7.1", f"a nonce that {case}")
+    expect_rejected(
+        lambda: pool.add_transaction(bad, *account), f"a nonce that {case}", rule="R7.1"
+    )
     expect_equal(pool.select_for_block(10), before, "pending after the refusal")
 
 
@@ -225,7 +221,9 @@ def test_a_forged_copy_of_a_pending_proof_is_refused(pool: MempoolObject) -> Non
     signature is refused naming R5.5, not answered as the pending proof."""
     good = generate_standard_mix(2, 21)[0].to_json()
     pool.add_proof(good)
-    refused(lambda: pool.add_proof(flipped(good)), "R5.5", "a forged copy of a pending proof")
+    expect_rejected(
+        lambda: pool.add_proof(flipped(good)), "a forged copy of a pending proof", rule="R5.5"
+    )
     expect_equal(pool.select_for_block(10)["proofs"], [good_id(good)], "pending proofs")
 
 
@@ -238,7 +236,9 @@ def test_a_forged_transfer_leaves_the_pending_one_alone(pool: MempoolObject) -> 
     genuine = transfer(ALICE, BOB, 10, 0)
     pool.add_transaction(genuine, 100, 0)
     forged = flipped(transfer(ALICE, CAROL, 20, 0))
-    refused(lambda: pool.add_transaction(forged, 100, 0), "R5.5", "a forged repeat of a nonce")
+    expect_rejected(
+        lambda: pool.add_transaction(forged, 100, 0), "a forged repeat of a nonce", rule="R5.5"
+    )
     expect_equal(pool.select_for_block(10)["transactions"], [tx_id(genuine)], "pending transfers")
 
 
@@ -250,7 +250,9 @@ def test_a_bad_signature_is_named_before_the_proof_is_judged(pool: MempoolObject
     proof = generate_standard_mix(2, 21)[0].to_json()
     # Changing the claim breaks the signature (it covers the claim) and makes the claim wrong.
     wrong = dict(proof, claimed="sat" if proof["claimed"] == "unsat" else "unsat")
-    refused(lambda: pool.add_proof(wrong), "R5.5", "a badly signed proof of a wrong claim")
+    expect_rejected(
+        lambda: pool.add_proof(wrong), "a badly signed proof of a wrong claim", rule="R5.5"
+    )
 
 
 @functools.cache
@@ -281,7 +283,9 @@ def test_a_full_mempool_admits_only_a_proof_that_outranks_its_last(
     try:
         for proof in (low_a, high_x, low_b):
             pool.add_proof(proof)
-        refused(lambda: pool.add_proof(low_c), "N6", "a proof tying the last, into a full pool")
+        expect_rejected(
+            lambda: pool.add_proof(low_c), "a proof tying the last, into a full pool", rule="N6"
+        )
         stats = pool.stats()
         expect_equal([stats["size"], stats["evicted"]], [3, 0], "[size, evicted] after it")
         pool.add_proof(high_y)
