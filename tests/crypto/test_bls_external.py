@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2] / "conformance" / "vectors" / "extern
 HASH_TO_G2_DST = b"QUUX-V01-CS02-with-BLS12381G2_XMD:SHA-256_SSWU_RO_"
 #: The base field modulus p of BLS12-381.
 FIELD = int(
-    "1a0111ea397fe69a4b1ba7b6434bacd764774b84f38512bf6730d2a0f6b0f6241eabfffeb153e7eeda7b82b7f3f39f5b",
+    "1a0111ea397fe69a4b1ba7b6434bacd764774b84f38512bf6730d2a0f6b0f6241eabfffeb153ffffb9feffffffffaaab",
     16,
 )
 INFINITY_G1 = b"\xc0" + bytes(47)
