@@ -188,6 +188,7 @@ class Api:
     # ------------------------------------------------------------------ submissions
 
     async def post_transfer(self, request: web.Request) -> web.Response:
+        self.runtime.check_admission()  # a saturated node answers 429 before parsing anything
         body = await read_json(request, {"transfer"}, {"proof"})
         transfer = transfer_from_json(body["transfer"])
         proof = None if body.get("proof") is None else proof_from_json(body["proof"])

@@ -100,8 +100,8 @@ class ValidatorNode:
         return self.ledger.store.height or 0
 
     def state(self) -> LedgerView:
-        """The latest committed state."""
-        return self.ledger.get(self.ledger.store.root)
+        """The latest committed state (read straight from the store's latest root)."""
+        return LedgerView(self.ledger.store.tree())
 
     def account(self, sender: bytes) -> Account:
         """The committed balance and next nonce of ``sender``'s account (R7.1)."""

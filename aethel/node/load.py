@@ -7,7 +7,7 @@ to have: its balance when the load started minus everything it sent since, R1.1)
 account sends its transfers in nonce order to one node (R7.1: the mempool refuses nonce gaps),
 accounts are spread over the nodes; transfer ``i`` is due at ``start + i / rate`` (open loop: a
 slow node is not given fewer transfers, it is given them late). A node that answers 429 (it is
-saturated, N6) gets the same transfer again after a backoff (20 ms doubling to 1 s): skipping it
+saturated, N6) gets the same transfer again after a backoff (50 ms doubling to 1 s): skipping it
 would leave a nonce gap. A node that does not answer (down) makes the account move to the next
 node, which is first sent again what the account has acknowledged but not yet seen committed; the
 same happens when a node refuses a transfer for a nonce gap (R7.1: it does not hold an earlier
@@ -199,9 +199,9 @@ async def _submit(
     session: aiohttp.ClientSession, url: str, planned: Planned, report: LoadReport
 ) -> tuple[int | str, str]:
     """Submit one transfer, again after 429 (the node is saturated, N6) with a backoff from
-    20 ms to 1 s: skipping it would leave a nonce gap that refuses the account's next ones."""
+    50 ms to 1 s: skipping it would leave a nonce gap that refuses the account's next ones."""
     body = {"transfer": planned.transfer.to_json(), "proof": planned.proof.to_json()}
-    backoff = 0.02
+    backoff = 0.05
     began = time.monotonic()
     while True:
         status, rule = await _post(session, f"{url}/transfers", body)

@@ -445,6 +445,13 @@ class NodeRuntime:
         if self._parked is not None and self._loop is not None:
             self._loop.call_soon(self._release_parked)
 
+    def check_admission(self) -> None:
+        """Raise unless the node takes client transfers now (see :meth:`submit_transfer`)."""
+        if len(self._admissions) > BUSY_BACKLOG:
+            raise MempoolFull("N6", f"{len(self._admissions)} gossiped transfers wait; try later")
+        if self.syncing:
+            raise CatchingUp("R3.5", "this node is catching up; send again shortly")
+
     def submit_transfer(self, transfer: Transfer, proof: Proof | None) -> Proof:
         """Admit a client's transfer, gossip it with its proof; return the proof.
 
@@ -453,10 +460,7 @@ class NodeRuntime:
         with CatchingUp (R3.5) while it syncs: its committed state is behind the chain, so it
         would judge nonces and balances on a stale state.
         """
-        if len(self._admissions) > BUSY_BACKLOG:
-            raise MempoolFull("N6", f"{len(self._admissions)} gossiped transfers wait; try later")
-        if self.syncing:
-            raise CatchingUp("R3.5", "this node is catching up; send again shortly")
+        self.check_admission()
         pending = self.node.submit_transfer(transfer, proof)
         self.network.broadcast(transfer_frame(transfer, pending.proof))
         self._release_if_parked()
