@@ -1,0 +1,334 @@
+"""The nemesis: a seeded schedule of faults, and the task that carries it out.
+
+One seed fixes the schedule (:func:`make_schedule`): which faults, in which order, when, for how
+long and against whom. Faults come one after another (a short calm between two), each healed
+before the next, so at most one node is down, paused or wiped at a time (f >= 1 from 4
+validators). The first round of the schedule holds every nemesis asked for, in an order the seed
+shuffles; later rounds draw at random. Kinds:
+
+* ``partition-halves``: two halves (neither holds q(W) with equal stakes);
+* ``partition-majority``: a side with q(W) and a minority without;
+* ``partition-one-way``: one node's frames to every other node are dropped (it still hears them);
+* ``partition-bridge``: two sides that reach each other only through one bridge node;
+* ``delay``, ``loss``, ``duplicate``, ``reorder``: on every link, at the fault's rate;
+* ``kill``: SIGKILL of one node (the current leader with probability 0.4), restarted later;
+* ``pause``: SIGSTOP of one node, SIGCONT at the end;
+* ``wipe``: SIGKILL, the node's data directory deleted, restarted later (it lost its journal).
+
+Processes and timing are real, so a seed gives the same schedule, not the same interleaving. A
+target chosen at run time (``@leader``) is resolved when the fault starts and the resolved
+schedule is what a replay file keeps (:mod:`conformance.network.replay`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from conformance.network.history import History
+from conformance.network.proxy import LinkFaults, Proxy
+
+NEMESES = (
+    "partition-halves",
+    "partition-majority",
+    "partition-one-way",
+    "partition-bridge",
+    "delay",
+    "loss",
+    "duplicate",
+    "reorder",
+    "kill",
+    "pause",
+    "wipe",
+)
+PARTITIONS = frozenset(n for n in NEMESES if n.startswith("partition-"))
+PROCESS_FAULTS = frozenset({"kill", "pause", "wipe"})
+LEADER = "@leader"
+#: Calm before the first fault (the workload gets going) and between faults (seconds).
+WARMUP_S = 3.0
+GAP_S = (1.0, 2.5)
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """One fault of the schedule: ``kind`` from ``start_s`` for ``duration_s`` seconds."""
+
+    index: int
+    kind: str
+    start_s: float
+    duration_s: float
+    #: Nodes it acts on (kill, pause, wipe, one-way: one node; bridge: the bridge).
+    targets: tuple[str, ...] = ()
+    #: Sides of a partition (each a tuple of node ids).
+    sides: tuple[tuple[str, ...], ...] = ()
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        value = asdict(self)
+        value["targets"] = list(self.targets)
+        value["sides"] = [list(side) for side in self.sides]
+        return value
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> Fault:
+        return cls(
+            index=int(value["index"]),
+            kind=str(value["kind"]),
+            start_s=float(value["start_s"]),
+            duration_s=float(value["duration_s"]),
+            targets=tuple(value.get("targets", ())),
+            sides=tuple(tuple(side) for side in value.get("sides", ())),
+            params=dict(value.get("params", {})),
+        )
+
+
+def parse_nemeses(text: list[str] | None) -> tuple[str, ...]:
+    """``--nemesis`` values (repeatable, comma lists, ``all``/``none``) -> kinds, in order."""
+    chosen: list[str] = []
+    for item in text or ["all"]:
+        for name in (part.strip() for part in item.split(",")):
+            if not name:
+                continue
+            if name == "all":
+                chosen.extend(NEMESES)
+            elif name == "none":
+                continue
+            elif name == "partition":
+                chosen.extend(sorted(PARTITIONS))
+            elif name in NEMESES:
+                chosen.append(name)
+            else:
+                raise ValueError(
+                    f"unknown nemesis {name!r}; choose from {', '.join(NEMESES)}, partition, "
+                    "all, none"
+                )
+    return tuple(dict.fromkeys(chosen))
+
+
+def _fault(rng: random.Random, index: int, kind: str, start: float, ids: list[str]) -> Fault:
+    n = len(ids)
+    shuffled = list(ids)
+    rng.shuffle(shuffled)
+    quorum_count = (2 * n) // 3 + 1  # equal stakes: q(W) as a count
+    duration = round(rng.uniform(2.0, 5.0), 2)
+    if kind == "partition-halves":
+        half = n // 2
+        return Fault(
+            index, kind, start, duration, (), (tuple(shuffled[:half]), tuple(shuffled[half:]))
+        )
+    if kind == "partition-majority":
+        return Fault(
+            index,
+            kind,
+            start,
+            duration,
+            (),
+            (tuple(shuffled[:quorum_count]), tuple(shuffled[quorum_count:])),
+        )
+    if kind == "partition-one-way":
+        return Fault(index, kind, start, duration, (shuffled[0],))
+    if kind == "partition-bridge":
+        rest = shuffled[1:]
+        half = len(rest) // 2
+        return Fault(
+            index, kind, start, duration, (shuffled[0],), (tuple(rest[:half]), tuple(rest[half:]))
+        )
+    if kind == "delay":
+        params: dict[str, Any] = {
+            "delay_ms": rng.randrange(20, 200),
+            "jitter_ms": rng.randrange(0, 60),
+        }
+        return Fault(index, kind, start, duration, params=params)
+    if kind == "loss":
+        return Fault(
+            index, kind, start, duration, params={"loss": round(rng.uniform(0.05, 0.2), 3)}
+        )
+    if kind == "duplicate":
+        params = {"duplicate": round(rng.uniform(0.1, 0.3), 3)}
+        return Fault(index, kind, start, duration, params=params)
+    if kind == "reorder":
+        return Fault(
+            index, kind, start, duration, params={"reorder": round(rng.uniform(0.1, 0.3), 3)}
+        )
+    if kind in ("kill", "wipe"):
+        target = LEADER if rng.random() < 0.4 else shuffled[0]
+        down = round(rng.uniform(0.3, 3.0), 2)
+        return Fault(index, kind, start, down, (target,))
+    if kind == "pause":
+        return Fault(index, kind, start, round(rng.uniform(1.0, 4.0), 2), (shuffled[0],))
+    raise ValueError(f"unknown nemesis {kind!r}")
+
+
+def make_schedule(
+    seed: int, ids: list[str], nemeses: tuple[str, ...], duration: float
+) -> list[Fault]:
+    """The faults of ``seed`` (see the module docstring); none start after ``duration - 2``."""
+    rng = random.Random(f"aethel-nemesis/{seed}")
+    kinds = [k for k in nemeses if not (k in PARTITIONS and len(ids) < 2)]
+    if len(ids) < 3:
+        kinds = [k for k in kinds if k != "partition-bridge"]
+    if not kinds:
+        return []
+    order = list(kinds)
+    rng.shuffle(order)
+    faults: list[Fault] = []
+    t = WARMUP_S
+    while True:
+        kind = order[len(faults)] if len(faults) < len(order) else rng.choice(kinds)
+        fault = _fault(rng, len(faults), kind, round(t, 2), ids)
+        if t + fault.duration_s > duration - 1.0:
+            break
+        faults.append(fault)
+        t += fault.duration_s + rng.uniform(*GAP_S)
+    return faults
+
+
+def lacks_quorum(side: tuple[str, ...], total: int) -> bool:
+    """True if ``side`` holds less than q(W) (equal stakes: a count)."""
+    return len(side) < (2 * total) // 3 + 1
+
+
+@dataclass
+class Applied:
+    """A fault as it happened: resolved targets, real start and end (run seconds)."""
+
+    fault: Fault
+    started: float
+    ended: float | None = None
+    #: Heights every node answered right after a partition started (R7.6 bound).
+    cut_heights: dict[str, int] = field(default_factory=dict)
+    note: str = ""
+
+
+class Nemesis:
+    """Carries a schedule out on the proxy and the node processes."""
+
+    def __init__(
+        self,
+        schedule: list[Fault],
+        ids: list[str],
+        proxy: Proxy,
+        processes: dict[str, Any],
+        history: History,
+        *,
+        leader: Callable[[], str | None],
+        heights: Callable[[], Awaitable[dict[str, int]]],
+        restart: Callable[[str], Awaitable[None]],
+    ) -> None:
+        self.schedule = schedule
+        self.ids = ids
+        self.proxy = proxy
+        self.processes = processes
+        self.history = history
+        self.leader = leader
+        self.heights = heights
+        self.restart = restart
+        self.applied: list[Applied] = []
+        self._active: Applied | None = None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        for fault in self.schedule:
+            delay = fault.start_s - self.history.now()
+            if delay > 0:
+                try:
+                    await asyncio.wait_for(stop.wait(), delay)
+                    return
+                except TimeoutError:
+                    pass
+            if stop.is_set():
+                return
+            applied = await self._start(fault)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), applied.fault.duration_s)
+            await self._end(applied)
+            if stop.is_set():
+                return
+
+    async def heal(self) -> None:
+        """End the active fault, if any (the run's end)."""
+        if self._active is not None:
+            await self._end(self._active)
+
+    async def _start(self, fault: Fault) -> Applied:
+        if LEADER in fault.targets:
+            leader = self.leader()
+            target = leader if leader in self.ids else self.ids[fault.index % len(self.ids)]
+            fault = replace(fault, targets=(target,), params={**fault.params, "leader": True})
+        applied = Applied(fault, self.history.now())
+        self._active = applied
+        self.applied.append(applied)
+        value = {"kind": fault.kind, "phase": "start", **fault.to_json()}
+        self.history.add("nemesis", "info", "nemesis", None, value)
+        kind = fault.kind
+        if kind in PARTITIONS:
+            self._partition(fault)
+            if kind in ("partition-halves", "partition-majority"):
+                applied.cut_heights = await self.heights()
+        elif kind in ("delay", "loss", "duplicate", "reorder"):
+            faults = LinkFaults(
+                delay_ms=int(fault.params.get("delay_ms", 0)),
+                jitter_ms=int(fault.params.get("jitter_ms", 0)),
+                loss=float(fault.params.get("loss", 0.0)),
+                duplicate=float(fault.params.get("duplicate", 0.0)),
+                reorder=float(fault.params.get("reorder", 0.0)),
+            )
+            for a in self.ids:
+                for b in self.ids:
+                    if a != b:
+                        self.proxy.set_faults((a, b), faults)
+        elif kind in ("kill", "wipe"):
+            process = self.processes[fault.targets[0]]
+            await process.kill()
+            if kind == "wipe":
+                process.wipe()
+        elif kind == "pause":
+            self.processes[fault.targets[0]].pause()
+        return applied
+
+    def _partition(self, fault: Fault) -> None:
+        proxy = self.proxy
+        if fault.kind == "partition-one-way":
+            source = fault.targets[0]
+            for other in self.ids:
+                if other != source:
+                    proxy.set_faults((source, other), LinkFaults(drop=True))
+            return
+        first, second = fault.sides
+        for a in first:
+            for b in second:
+                proxy.cut(a, b)
+
+    async def _end(self, applied: Applied) -> None:
+        if applied.ended is not None:
+            return
+        fault = applied.fault
+        if fault.kind in PARTITIONS:
+            self.proxy.heal_cuts()
+            self.proxy.clear_faults()
+        elif fault.kind in ("delay", "loss", "duplicate", "reorder"):
+            self.proxy.clear_faults()
+        elif fault.kind in ("kill", "wipe"):
+            await self.restart(fault.targets[0])
+        elif fault.kind == "pause":
+            self.processes[fault.targets[0]].resume()
+        applied.ended = self.history.now()
+        self._active = None
+        value = {"kind": fault.kind, "phase": "end", "index": fault.index}
+        self.history.add("nemesis", "info", "nemesis", None, value)
+
+
+__all__ = [
+    "LEADER",
+    "NEMESES",
+    "PARTITIONS",
+    "Applied",
+    "Fault",
+    "Nemesis",
+    "lacks_quorum",
+    "make_schedule",
+    "parse_nemeses",
+]
