@@ -167,6 +167,27 @@ def selftest_command(
         bool,
         typer.Option(help="--mechanical: write the report from the results so far, run nothing"),
     ] = False,
+    recheck: Annotated[
+        Path | None,
+        typer.Option(
+            help="--mechanical: an earlier campaign (directory or results.jsonl): keep its kills "
+            "(with their commit), run its survivors and the mutants it never judged again"
+        ),
+    ] = None,
+    runner: Annotated[
+        str,
+        typer.Option(
+            help="--mechanical: 'warm' (one pytest session per worker, collected once) or "
+            "'process' (a pytest process per mutant, the slower way kept to compare)"
+        ),
+    ] = "warm",
+    selection: Annotated[
+        str,
+        typer.Option(
+            help="--mechanical: 'direct' (the cases that ran a mutated line) or 'enclosing' "
+            "(also the cases that ran its function: the wider choice of format 1, to compare)"
+        ),
+    ] = "direct",
 ) -> None:
     """Run the suite against every mutant; exit non-zero unless each is caught.
 
@@ -174,6 +195,9 @@ def selftest_command(
     (:mod:`conformance.mechanical`).
     """
     if mechanical:
+        if selection not in ("direct", "enclosing"):
+            typer.echo(f"--selection is 'direct' or 'enclosing', not {selection!r}", err=True)
+            raise typer.Exit(2)
         try:
             from conformance.mechanical.cli import mechanical_selftest
         except ImportError as exc:
@@ -195,6 +219,9 @@ def selftest_command(
             label=label,
             fresh=fresh,
             report_only=report_only,
+            runner=runner,
+            enclosing=selection == "enclosing",
+            recheck=recheck,
         )
         return
     known = registry()

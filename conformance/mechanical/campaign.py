@@ -24,10 +24,13 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -35,7 +38,13 @@ from typing import Any
 
 from aethel.errors import UsageError
 from conformance.mechanical.coverage_map import CoverageMap
-from conformance.mechanical.execute import PACKAGE_ROOT, read_cases, run_cases
+from conformance.mechanical.execute import (
+    PACKAGE_ROOT,
+    RunOutcome,
+    read_cases,
+    run_cases,
+    serve_command,
+)
 from conformance.mechanical.generate import (
     MechanicalMutant,
     apply_mutant,
@@ -43,11 +52,12 @@ from conformance.mechanical.generate import (
     enumerate_mutants,
     module_paths,
 )
+from conformance.mechanical.harness import WarmHarness
 from conformance.mechanical.operators import operator_names
-from conformance.mechanical.workspace import Snapshot, Workspace, thread_workspace
+from conformance.mechanical.workspace import Snapshot, Workspace
 from conformance.report.environment import compute_suite_hash
 
-FORMAT = "aethel-mechanical-campaign/1"
+FORMAT = "aethel-mechanical-campaign/2"
 #: Performance cases measure speed, which these mutants are not about, and are slow.
 MARKER = "not performance"
 #: Verdicts. ``timeout`` is a kill (the mutant hung or crawled); ``error`` means the run itself
@@ -68,6 +78,10 @@ class MutantTask:
     budget_s: float
     case_timeout_s: float
     suite_hash: str
+    #: ``warm`` (a warm harness per worker thread) or ``process`` (a pytest process per mutant).
+    runner: str = "warm"
+    #: The commit the campaign's snapshot and suite come from (written into the verdict).
+    commit: str = ""
 
 
 @cache
@@ -82,8 +96,119 @@ def _spec_dir() -> Path:
     return spec_dir()
 
 
+@dataclass
+class Slot:
+    """What one running task uses: a warm harness and two workspaces (mutated, pristine)."""
+
+    harness: WarmHarness
+    mutant: Workspace
+    pristine: Workspace
+
+
+_SLOTS: list[Slot] = []
+_SLOTS_LOCK = threading.Lock()
+_SLOTS_MADE = [0]
+
+
+@contextmanager
+def slot(snapshot: Snapshot) -> Iterator[Slot]:
+    """Lend a free slot of this process for ``snapshot`` (made on first use, then reused).
+
+    Slots belong to the process, not to a thread: a worker's thread pool may replace its threads,
+    and a new thread must not start a second harness while the first one idles.
+    """
+    with _SLOTS_LOCK:
+        found = next((s for s in _SLOTS if s.mutant.snapshot.digest == snapshot.digest), None)
+        if found is not None:
+            _SLOTS.remove(found)
+        else:
+            _SLOTS_MADE[0] += 1
+            number = _SLOTS_MADE[0]
+    if found is None:
+        base = Path(tempfile.gettempdir()) / f"aethel-mechanical-{snapshot.digest[:12]}"
+        name = f"{os.getpid()}-{number}"
+        found = Slot(
+            WarmHarness(base / f"{name}-harness"),
+            Workspace(base / name, snapshot, _spec_dir()),
+            Workspace(base / f"{name}-pristine", snapshot, _spec_dir()),
+        )
+    try:
+        yield found
+    finally:
+        with _SLOTS_LOCK:
+            _SLOTS.append(found)
+
+
+def close_slots() -> None:
+    """Stop every warm harness of this process (the end of a serial campaign, or a test)."""
+    with _SLOTS_LOCK:
+        for each in _SLOTS:
+            each.harness.close()
+        _SLOTS.clear()
+
+
+def _run(task: MutantTask, place: Slot, root: Path, cases: list[str], *, stop: bool) -> RunOutcome:
+    """Run ``cases`` against the implementation served from ``root`` with the task's runner."""
+    if task.runner == "process":
+        return run_cases(
+            root,
+            cases,
+            root.with_name(root.name + "-run"),
+            stop_at_first_failure=stop,
+            request_timeout_s=REQUEST_TIMEOUT_S,
+            case_timeout_s=task.case_timeout_s,
+            deadline_s=task.budget_s,
+        )
+    return place.harness.run(
+        f"stdio:{serve_command(root)}",
+        cases,
+        stop_at_first_failure=stop,
+        request_timeout_s=REQUEST_TIMEOUT_S,
+        case_timeout_s=task.case_timeout_s,
+        deadline_s=task.budget_s,
+    )
+
+
+def _judge(task: MutantTask, place: Slot, mutated: str, result: dict[str, Any]) -> RunOutcome:
+    """Run the task's cases against the mutant; fill ``result``'s verdict fields."""
+    mutant = MechanicalMutant.from_json(task.mutant)
+    with place.mutant.mutated(mutant.module, mutated):
+        outcome = _run(task, place, place.mutant.root, list(task.cases), stop=True)
+    result["cases_run"] = len(outcome.cases)
+    failure = outcome.first_failure()
+    if failure is not None:
+        result["verdict"] = "timeout" if failure.status == "timeout" else "killed"
+        result["killed_by"] = failure.case_id
+        result["status"] = failure.status
+        result["message"] = failure.message
+    elif outcome.deadline_passed:
+        result["verdict"] = "timeout"
+        result["message"] = f"the run passed its {task.budget_s:.0f} s deadline"
+    elif not outcome.complete(len(task.cases)):
+        result["verdict"] = "error"
+        result["message"] = (
+            f"{len(outcome.cases)} of {len(task.cases)} cases reported "
+            f"(exit {outcome.returncode}): {outcome.stderr_tail[-600:]}"
+        )
+    else:
+        result["verdict"] = "survived"
+    return outcome
+
+
+def _reference_passes(task: MutantTask, place: Slot, nodeid: str) -> bool:
+    """Return True if ``nodeid`` passes on a fresh pristine implementation (confirms a kill)."""
+    outcome = _run(task, place, place.pristine.root, [nodeid], stop=True)
+    return len(outcome.cases) == 1 and outcome.cases[0].status == "pass"
+
+
 def run_mutant_task(task: MutantTask, snapshot: Snapshot) -> dict[str, Any]:
-    """Judge one mutant on this worker; return its result line."""
+    """Judge one mutant on this worker; return its result line.
+
+    A kill counts only if the killing case then passes against a freshly started pristine
+    implementation in the same harness (``confirmed``): a case that fails because the machine
+    is busy, or because it needs a case the selection left out, kills nothing. An unconfirmed
+    kill is run once more; unconfirmed again, the verdict is ``error`` (retried on resume).
+    """
     mutant = MechanicalMutant.from_json(task.mutant)
     started = time.monotonic()
     result: dict[str, Any] = {
@@ -102,7 +227,10 @@ def run_mutant_task(task: MutantTask, snapshot: Snapshot) -> dict[str, Any]:
         "cases_selected": len(task.cases),
         "cases_direct": task.direct,
         "cases_run": 0,
+        "confirmed": None,
         "duration_s": 0.0,
+        "runner": task.runner,
+        "commit": task.commit,
         "worker": f"{socket.gethostname()}:{os.getpid()}",
     }
     source = snapshot.source(mutant.module)
@@ -118,36 +246,22 @@ def run_mutant_task(task: MutantTask, snapshot: Snapshot) -> dict[str, Any]:
         result["verdict"] = "error"
         result["message"] = "this worker's harness differs from the campaign's (suite hash)"
         return result
-    workspace = thread_workspace(snapshot, _spec_dir())
-    with workspace.mutated(mutant.module, mutated):
-        outcome = run_cases(
-            workspace.root,
-            list(task.cases),
-            workspace.root.with_name(workspace.root.name + "-run"),
-            stop_at_first_failure=True,
-            request_timeout_s=REQUEST_TIMEOUT_S,
-            case_timeout_s=task.case_timeout_s,
-            deadline_s=task.budget_s,
-        )
-    result["cases_run"] = len(outcome.cases)
+    with slot(snapshot) as place:
+        for attempt in (1, 2):
+            outcome = _judge(task, place, mutated, result)
+            failure = outcome.first_failure()
+            if failure is None:
+                break
+            result["confirmed"] = _reference_passes(task, place, failure.nodeid)
+            if result["confirmed"]:
+                break
+            if attempt == 2:
+                result["message"] = (
+                    f"not trusted: {failure.case_id} failed against the mutant and then against "
+                    f"the reference too ({result['message'][:200]})"
+                )
+                result["verdict"] = "error"
     result["duration_s"] = round(time.monotonic() - started, 3)
-    failure = outcome.first_failure()
-    if failure is not None:
-        result["verdict"] = "timeout" if failure.status == "timeout" else "killed"
-        result["killed_by"] = failure.case_id
-        result["status"] = failure.status
-        result["message"] = failure.message
-    elif outcome.deadline_passed:
-        result["verdict"] = "timeout"
-        result["message"] = f"the run passed its {task.budget_s:.0f} s deadline"
-    elif len(outcome.cases) < len(task.cases):
-        result["verdict"] = "error"
-        result["message"] = (
-            f"{len(outcome.cases)} of {len(task.cases)} cases reported "
-            f"(pytest exit {outcome.returncode}): {outcome.stderr_tail[-600:]}"
-        )
-    else:
-        result["verdict"] = "survived"
     return result
 
 
@@ -183,6 +297,7 @@ class Campaign:
     passing: dict[str, float]
     case_info: dict[str, dict[str, Any]]
     coverage: CoverageMap
+    excluded_positions: Counter[str] = field(default_factory=Counter)
 
     @property
     def results_file(self) -> Path:
@@ -203,11 +318,21 @@ class Campaign:
             sink.write(json.dumps(result, sort_keys=True) + "\n")
 
     def mutants(self, modules: Iterable[str]) -> list[MechanicalMutant]:
-        sources = dict(self.snapshot.files)
-        return enumerate_mutants(sources, module_paths(list(sources), modules))
+        """Return the mutants of ``modules`` (all: every module not excluded).
 
-    def task(self, mutant: MechanicalMutant) -> MutantTask:
-        cases, direct = self.coverage.select(mutant, self.passing)
+        Positions left out as type-only or repr-only are counted in ``excluded_positions``.
+        """
+        sources = dict(self.snapshot.files)
+        self.excluded_positions.clear()
+        return enumerate_mutants(
+            sources, module_paths(list(sources), modules), self.excluded_positions
+        )
+
+    def task(
+        self, mutant: MechanicalMutant, *, runner: str = "warm", enclosing: bool = False
+    ) -> MutantTask:
+        """Return the task of ``mutant`` (``enclosing``: the wider selection of format 1)."""
+        cases, direct = self.coverage.select(mutant, self.passing, enclosing=enclosing)
         expected = sum(self.passing[c] for c in cases)
         slowest = max((self.passing[c] for c in cases), default=0.0)
         return MutantTask(
@@ -217,6 +342,8 @@ class Campaign:
             budget_s=round(120.0 + 5.0 * expected + 1.0 * len(cases), 1),
             case_timeout_s=round(max(60.0, 10.0 * slowest), 1),
             suite_hash=self.record["suite_hash"],
+            runner=runner,
+            commit=self.record["commit"],
         )
 
 
@@ -230,6 +357,12 @@ def open_campaign(directory: Path, *, fresh: bool = False, log: Callable[[str], 
         shutil.rmtree(directory)
     if record_file.exists():
         record = json.loads(record_file.read_text(encoding="utf-8"))
+        if record.get("format") != FORMAT:
+            raise UsageError(
+                f"{directory}: a campaign of format {record.get('format')!r}, not {FORMAT!r} "
+                "(the case selection changed): start again with --fresh or another "
+                "--campaign-dir, or bring its survivors up to date with --recheck"
+            )
         snapshot = Snapshot.take(directory / "snapshot")
         if snapshot.digest != record["snapshot"]:
             raise UsageError(f"{directory}: the snapshot was changed; start again with --fresh")
@@ -336,6 +469,8 @@ def run_tasks(
     scheduler: str,
     workers: int,
     log: Callable[[str], None],
+    runner: str = "warm",
+    enclosing: bool = False,
 ) -> None:
     """Run every mutant of ``mutants`` not yet in the results; append each result as it ends."""
     done = campaign.results()
@@ -345,12 +480,15 @@ def run_tasks(
         f"{len(mutants)} mutants, {len(mutants) - len(todo)} already judged, {len(todo)} to run "
         f"({'in this process' if scheduler == 'serial' else scheduler})"
     )
-    tasks = [campaign.task(m) for m in todo]
+    tasks = [campaign.task(m, runner=runner, enclosing=enclosing) for m in todo]
     if scheduler == "serial":
-        for task in tasks:
-            result = run_mutant_task(task, campaign.snapshot)
-            campaign.append(result)
-            progress.add(result)
+        try:
+            for task in tasks:
+                result = run_mutant_task(task, campaign.snapshot)
+                campaign.append(result)
+                progress.add(result)
+        finally:
+            close_slots()
         progress.tick(force=True)
         return
     _run_on_dask(campaign, tasks, scheduler, workers, progress)

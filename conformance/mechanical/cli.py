@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from pathlib import Path
 
 import typer
@@ -10,8 +11,14 @@ from rich.console import Console
 
 from aethel.errors import UsageError
 from conformance.mechanical.campaign import KILLED, open_campaign, run_tasks
-from conformance.mechanical.generate import sample
-from conformance.mechanical.report import build_report, render_markdown, write_report
+from conformance.mechanical.generate import MechanicalMutant, exclusion_of, sample
+from conformance.mechanical.recheck import Earlier, plan_recheck
+from conformance.mechanical.report import (
+    build_report,
+    exclusions,
+    render_markdown,
+    write_report,
+)
 from conformance.mechanical.triage import TriageError, load_equivalents
 
 console = Console(stderr=True, soft_wrap=True, highlight=False)
@@ -44,21 +51,57 @@ def mechanical_selftest(
     label: str | None,
     fresh: bool,
     report_only: bool = False,
+    runner: str = "warm",
+    enclosing: bool = False,
+    recheck: Path | None = None,
 ) -> None:
     """Run (or resume) a campaign over ``modules`` and write its report; see the package docs."""
     started = time.monotonic()
+    if runner not in ("warm", "process"):
+        console.print(f"[red]error:[/red] --runner is 'warm' or 'process', not {runner!r}")
+        raise typer.Exit(2)
     try:
         equivalents = load_equivalents()
+        earlier = Earlier.load(recheck) if recheck is not None else None
         campaign = open_campaign(campaign_dir, fresh=fresh, log=_log)
         every = campaign.mutants(modules)
-    except (UsageError, TriageError, ValueError) as exc:
+    except (UsageError, TriageError, ValueError, FileNotFoundError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
     chosen = sample(every, sample_size, seed)
     _log(f"{len(every)} mutants in {len({m.module for m in every})} modules; running {len(chosen)}")
+    to_run: list[MechanicalMutant] = chosen
+    recheck_note: dict[str, int | str] = {}
+    if earlier is not None:
+        plan = plan_recheck(earlier, chosen, every, campaign.results())
+        for row in plan.carried:
+            campaign.append(row)
+        to_run = plan.to_run
+        recheck_note = {
+            "earlier": str(earlier.source),
+            "earlier_commit": earlier.commit,
+            "carried_now": len(plan.carried),
+            "rerun_survivors": plan.rerun_survivors,
+            "never_judged": plan.never_judged,
+            "dropped": plan.dropped,
+        }
+        _log(
+            f"recheck of {earlier.source} (commit {earlier.commit[:12]}): "
+            f"{len(plan.carried)} kills carried over now, {plan.rerun_survivors} earlier "
+            f"survivors and {plan.never_judged} mutants it never judged to run; "
+            f"{plan.dropped} earlier verdicts dropped (their mutant no longer exists)"
+        )
     try:
         if not report_only:
-            run_tasks(campaign, chosen, scheduler=scheduler, workers=workers, log=_log)
+            run_tasks(
+                campaign,
+                to_run,
+                scheduler=scheduler,
+                workers=workers,
+                log=_log,
+                runner=runner,
+                enclosing=enclosing,
+            )
     except KeyboardInterrupt:
         _log(f"interrupted: finished mutants are kept in {campaign.results_file}; run again")
         raise typer.Exit(130) from None
@@ -72,6 +115,11 @@ def mechanical_selftest(
             cases, direct = campaign.coverage.select(mutant, campaign.passing)
             rules = {r for c in cases[:direct] for r in campaign.case_info[c]["rules"]}
             reach[mutant.id] = sorted(rules)
+    excluded_modules: Counter[str] = Counter()
+    if not modules:
+        for path, _ in campaign.snapshot.files:
+            if exclusion_of(path) is not None:
+                excluded_modules[path] = 0
     report = build_report(
         campaign.record,
         rows,
@@ -87,6 +135,10 @@ def mechanical_selftest(
             f"a LocalCluster of {workers} worker processes" if scheduler == "local" else scheduler
         ),
         reach=reach,
+        excluded=exclusions(campaign, every, list(excluded_modules)),
+        runner=runner,
+        selection="enclosing" if enclosing else "direct",
+        recheck=recheck_note,
     )
     md, js = write_report(report, report_dir)
     typer.echo(render_markdown(report).split("### By module")[0].rstrip())

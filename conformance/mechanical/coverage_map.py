@@ -5,12 +5,24 @@ and tells it the current case (:mod:`conformance.mechanical.caseplugin`), so eac
 ``aethel/`` run by the implementation is recorded with the cases that ran it. Lines run before any
 case (imports, start-up) are recorded under the start-up context.
 
-A mutant then runs the cases that ran one of its lines, fastest first, followed by the cases that
-ran any line of the function enclosing it (a line a cache runs only once is still charged to one
-case only). A mutant at module or class level (a constant, a default, a decorator) runs the cases
-that ran any line of its module, and so does one whose lines ran only at start-up (a function called
-while importing). A mutant no case can reach is not run: it survives as
-``no-coverage``.
+A mutant inside a function runs the cases that ran one of its lines (``direct``), fastest first.
+A case that never ran a mutated line behaves exactly as on the reference: the served program
+differs from the pristine one only on the mutated lines, so such a case could only see the mutant
+through state an earlier case left in the implementation process, and that earlier case ran the
+line and is chosen itself. (Until campaign format 2 these cases ran too, every case that ran any
+line of the enclosing function; ``reports/selftest/selection-check-*.md`` compares both choices on
+a sample.) A mutant inside a function no case entered at a mutated line cannot change any case's
+outcome: it is ``no-coverage``, not run.
+
+A mutant at module or class level (a constant, a default, a decorator, a dataclass flag) acts at
+import, before any case: it runs every case that ran a line of its module, and so does a mutant
+whose lines ran at start-up (a function called while importing), direct cases first.
+
+Coverage is complete only if every served process saved its lines: the traced implementation
+saves after every answered request (:mod:`conformance.mechanical.serve`), so the processes the
+crash cases SIGKILL keep what they ran. Lines run only in the worker processes of the shared
+proof-verification pool (:mod:`aethel.proofs.parallel`) are not traced; the same functions run in
+the served process when a block is verified sequentially.
 """
 
 from __future__ import annotations
@@ -89,25 +101,28 @@ class CoverageMap:
         """Return True if any line of ``module`` ran, in a case or at start-up."""
         return bool(self.lines.get(module)) or bool(self.startup.get(module))
 
-    def select(self, mutant: MechanicalMutant, passing: dict[str, float]) -> tuple[list[str], int]:
+    def select(
+        self, mutant: MechanicalMutant, passing: dict[str, float], *, enclosing: bool = False
+    ) -> tuple[list[str], int]:
         """Return the cases to run against ``mutant`` and how many of them ran its lines.
 
         Only cases in ``passing`` (node ID -> control duration) are chosen: a case that did not
         pass on the reference cannot kill a mutant. Each group is ordered fastest first.
+        ``enclosing`` adds, for a mutant inside a function, the cases that ran any line of that
+        function (the choice of campaign format 1, kept to compare).
         """
         by_line = self.lines.get(mutant.module, {})
         direct = {c for n in mutant.lines for c in by_line.get(n, ())} & passing.keys()
         at_startup = any(n in self.startup.get(mutant.module, ()) for n in mutant.lines)
-        if mutant.scope != (0, 0) and not (at_startup and not direct):
-            first, last = mutant.scope
-            around = {c for n, cs in by_line.items() if first <= n <= last for c in cs}
-        else:
-            around = {c for cs in by_line.values() for c in cs}
-        around = (around & passing.keys()) - direct
-        if not direct and not around:
-            return [], 0
 
         def order(cases: set[str]) -> list[str]:
             return sorted(cases, key=lambda c: (passing[c], c))
 
-        return order(direct) + order(around), len(direct)
+        if mutant.scope != (0, 0) and not at_startup:
+            if not enclosing:
+                return order(direct), len(direct)
+            first, last = mutant.scope
+            around = {c for n, cs in by_line.items() if first <= n <= last for c in cs}
+            return order(direct) + order((around & passing.keys()) - direct), len(direct)
+        module = {c for cs in by_line.values() for c in cs} & passing.keys()
+        return order(direct) + order(module - direct), len(direct)

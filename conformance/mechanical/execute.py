@@ -48,6 +48,15 @@ class RunOutcome:
     returncode: int
     duration_s: float
     stderr_tail: str
+    #: How many cases the run had to report (-1: as many as it was given, or unknown). A
+    #: negative ``returncode`` means the run itself failed (no answer, unknown cases).
+    expected: int = -1
+
+    def complete(self, given: int) -> bool:
+        """Return True if every case of the run reported (``given``: how many were named)."""
+        if self.returncode < 0:
+            return False
+        return len(self.cases) >= (self.expected if self.expected >= 0 else given)
 
     def first_failure(self) -> CaseResult | None:
         """Return the first case (in run order) that failed, errored or timed out."""

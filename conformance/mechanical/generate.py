@@ -28,9 +28,39 @@ from conformance.mechanical.operators import kind_of, make_operator, operator_na
 
 parso: Any = untyped_parso
 
-#: Modules never mutated: benchmarks and command-line front ends (the issue's "bench and CLI
-#: modules aside"). Paths are relative to the repository root, with ``/`` separators.
-EXCLUDED = ("aethel/bench/", "aethel/cli.py", "aethel/sim/cli.py", "aethel/node/cli.py")
+#: Modules never mutated, with the reason: code no implementation process can run. The served
+#: reference (:mod:`conformance.adapters.reference`) never imports them; the report lists them
+#: with their mutant counts and checks, from the control's coverage, that no served process ran a
+#: line of them. A module is never left out because its mutants survive. Paths are relative to
+#: the repository root, with ``/`` separators; the longest matching prefix gives the reason.
+EXCLUDED_MODULES: dict[str, str] = {
+    "aethel/bench/": "benchmarks (the issue: bench and CLI aside)",
+    "aethel/cli.py": "command-line front end (the issue: bench and CLI aside)",
+    "aethel/sim/": "the discrete-event simulator, a tool that runs reference replicas in one "
+    "process; no protocol capability runs it",
+    "aethel/node/": "the node program (sockets, HTTP API, testnet, chaos); no protocol capability "
+    "runs it",
+    "aethel/progress.py": "progress lines of long commands (a tool's output)",
+    "aethel/monitoring/health.py": "the operator health view rendered for the node's API and "
+    "`aethel simulate --health`; no protocol command serves it (R8.6 has no capability)",
+    "aethel/consensus/workload.py": "a deterministic transfer source for the harness, tests and "
+    "the simulator; the harness imports it (pristine), the served reference never does",
+    "aethel/crypto/": "protocol version 2 (BLS12-381): no capability carries version 2 yet "
+    "(V2.2 and V2.11 waived until the replica speaks it)",
+    "aethel/consensus/v2/": "protocol version 2 (BLS certificates, collector): no capability "
+    "carries version 2 yet (V2.2 and V2.11 waived until the replica speaks it)",
+}
+EXCLUDED = tuple(EXCLUDED_MODULES)
+
+#: Reasons a single mutation position is left out (type-only or repr-only code).
+TYPE_CHECKING_ONLY = "under `if TYPE_CHECKING:` (imports for the type checker; never run)"
+PROTOCOL_BODY = "in the body of a typing.Protocol class or an @overload stub (never run)"
+REPR_FLAG = (
+    "a `repr=` flag of @dataclass or field(): it changes only what repr() prints, and answers "
+    "are built from the fields, never from repr (flags of fields holding key material are kept)"
+)
+#: Fields whose ``repr=False`` keeps key material out of logs: their flags are mutated.
+_SECRET_WORDS = ("seed", "secret", "signer", "private")
 
 #: Statement node types: coverage records their first line.
 _STATEMENTS = frozenset(
@@ -98,6 +128,12 @@ class MechanicalMutant:
         )
 
 
+def exclusion_of(module: str) -> str | None:
+    """Return why ``module`` is never mutated, or None if it is."""
+    matches = [p for p in EXCLUDED_MODULES if module == p or module.startswith(p)]
+    return EXCLUDED_MODULES[max(matches, key=len)] if matches else None
+
+
 def module_paths(paths: Iterable[str], only: Iterable[str] = ()) -> list[str]:
     """Return the mutable modules among ``paths`` (``aethel/...``), or those named in ``only``.
 
@@ -143,6 +179,70 @@ def _scope(node: Any) -> tuple[int, int]:
     return 0, 0
 
 
+def _is_type_checking_test(node: Any) -> bool:
+    return bool(node.type == "name" and node.value == "TYPE_CHECKING")
+
+
+def _position_exclusion(node: Any) -> str | None:
+    """Return why a mutation of ``node`` is left out (type-only or repr-only code), or None."""
+    if _is_type_checking_test(node) or (
+        node.type == "if_stmt" and _is_type_checking_test(node.children[1])
+    ):
+        return TYPE_CHECKING_ONLY
+    if node.type in ("keyword", "name") and node.value in ("True", "False"):
+        argument = node.parent
+        if (
+            argument is not None
+            and argument.type == "argument"
+            and argument.children[0].type == "name"
+            and argument.children[0].value == "repr"
+            and not _holds_secret(argument)
+        ):
+            return REPR_FLAG
+    current = node.parent
+    while current is not None:
+        if current.type == "if_stmt" and _is_type_checking_test(current.children[1]):
+            return TYPE_CHECKING_ONLY
+        if current.type == "classdef" and _is_protocol_class(current):
+            return PROTOCOL_BODY
+        if current.type == "funcdef" and _is_overload(current):
+            return PROTOCOL_BODY
+        current = current.parent
+    return None
+
+
+def _holds_secret(argument: Any) -> bool:
+    """Return True if the ``field(...)`` call holding ``argument`` defines a secret's field."""
+    current = argument.parent
+    while current is not None and current.type not in ("expr_stmt", "simple_stmt"):
+        current = current.parent
+    target = current.children[0].get_code() if current is not None else ""
+    return any(word in target.lower() for word in _SECRET_WORDS)
+
+
+def _leaves(node: Any) -> Iterator[Any]:
+    if hasattr(node, "children"):
+        for child in node.children:
+            yield from _leaves(child)
+    else:
+        yield node
+
+
+def _is_protocol_class(classdef: Any) -> bool:
+    arglist = classdef.get_super_arglist()
+    if arglist is None:
+        return False
+    names = {leaf.value for leaf in _leaves(arglist) if leaf.type == "name"}
+    return "Protocol" in names
+
+
+def _is_overload(funcdef: Any) -> bool:
+    decorated = funcdef.parent
+    if decorated is None or decorated.type != "decorated":
+        return False
+    return any("overload" in d.get_code() for d in decorated.children[:-1])
+
+
 def _statement(node: Any) -> Any:
     current = node
     while current is not None and current.type not in _STATEMENTS:
@@ -150,8 +250,14 @@ def _statement(node: Any) -> Any:
     return current
 
 
-def enumerate_module(module: str, source: str) -> list[MechanicalMutant]:
-    """Return every mutant of one module's source, in operator order then position order."""
+def enumerate_module(
+    module: str, source: str, excluded: Counter[str] | None = None
+) -> list[MechanicalMutant]:
+    """Return every mutant of one module's source, in operator order then position order.
+
+    Positions in type-only or repr-only code are left out (counted by reason in ``excluded``);
+    they still count as occurrences, so each mutant's ``occurrence`` is cosmic-ray's.
+    """
     module_tree = parso.parse(source)
     source_lines = source.splitlines()
     found: list[MechanicalMutant] = []
@@ -161,6 +267,12 @@ def enumerate_module(module: str, source: str) -> list[MechanicalMutant]:
         occurrence = 0
         for node in ast_nodes(module_tree):
             for index, (start, end) in enumerate(operator.mutation_positions(node)):
+                reason = _position_exclusion(node)
+                if reason is not None:
+                    occurrence += 1
+                    if excluded is not None:
+                        excluded[reason] += 1
+                    continue
                 statement = _statement(node)
                 first = statement.start_pos[0] if statement is not None else start[0]
                 line_text = source_lines[first - 1].strip() if first <= len(source_lines) else ""
@@ -186,11 +298,13 @@ def enumerate_module(module: str, source: str) -> list[MechanicalMutant]:
     return found
 
 
-def enumerate_mutants(sources: dict[str, str], modules: Iterable[str]) -> list[MechanicalMutant]:
+def enumerate_mutants(
+    sources: dict[str, str], modules: Iterable[str], excluded: Counter[str] | None = None
+) -> list[MechanicalMutant]:
     """Return the mutants of ``modules`` (``sources`` maps each path to its text)."""
     found: list[MechanicalMutant] = []
     for module in modules:
-        found += enumerate_module(module, sources[module])
+        found += enumerate_module(module, sources[module], excluded)
     return found
 
 

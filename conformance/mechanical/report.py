@@ -9,12 +9,13 @@ survivors. Every survivor is listed with where it is and what it changes, for tr
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from conformance.mechanical.campaign import KILLED
+from conformance.mechanical.generate import enumerate_module, exclusion_of
 from conformance.mechanical.triage import Equivalent
 
 #: Spec area of each module (longest matching prefix wins).
@@ -41,6 +42,32 @@ def area_of(module: str) -> str:
     """Return the spec area of ``module``."""
     best = max((p for p, _ in AREAS if module.startswith(p)), key=len)
     return dict(AREAS)[best]
+
+
+def exclusions(campaign: Any, every: list[Any], excluded_modules: list[str]) -> dict[str, Any]:
+    """Return what the campaign left out and why: modules, and positions by reason.
+
+    For each excluded module: its reason, how many mutants it would have, and how many of its
+    lines the control's served processes ran (0 backs the claim that no implementation process
+    runs it).
+    """
+    sources = dict(campaign.snapshot.files)
+    modules = []
+    for module in sorted(excluded_modules):
+        modules.append(
+            {
+                "module": module,
+                "reason": exclusion_of(module),
+                "mutants": len(enumerate_module(module, sources[module])),
+                "lines_run_by_the_implementation": len(campaign.coverage.lines.get(module, {}))
+                + len(campaign.coverage.startup.get(module, ())),
+            }
+        )
+    return {
+        "modules": modules,
+        "positions": dict(sorted(campaign.excluded_positions.items())),
+        "mutants_in_scope": len(every),
+    }
 
 
 def _score(rows: list[dict[str, Any]], equivalent: set[str]) -> dict[str, Any]:
@@ -71,6 +98,10 @@ def build_report(
     wall_s: float,
     workers: str,
     reach: dict[str, list[str]] | None = None,
+    excluded: dict[str, Any] | None = None,
+    runner: str = "warm",
+    selection: str = "direct",
+    recheck: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Return the campaign report as JSON-ready data.
 
@@ -92,9 +123,20 @@ def build_report(
     survivors = [
         r for r in rows if r["verdict"] in ("survived", "no-coverage") and r["id"] not in listed
     ]
+    by_commit: dict[str, Counter[str]] = defaultdict(Counter)
+    for row in rows:
+        by_commit[row.get("commit") or record["commit"]][row["verdict"]] += 1
+    kills = [r for r in rows if r["verdict"] in KILLED and not r.get("carried_from")]
     return {
         "label": label,
         "commit": record["commit"],
+        "runner": runner,
+        "selection": selection,
+        "recheck": recheck or {},
+        "by_commit": {c: dict(sorted(v.items())) for c, v in sorted(by_commit.items())},
+        "confirmed_kills": sum(1 for r in kills if r.get("confirmed")),
+        "kills_judged_here": len(kills),
+        "excluded": excluded or {},
         "dirty": record["dirty"],
         "snapshot": record["snapshot"],
         "suite_hash": record["suite_hash"],
@@ -186,6 +228,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"{total['equivalent']} listed equivalent, {total['incompetent']} incompetent).",
         "",
     ]
+    lines += _header_notes(report)
     lines += _table("By module", report["by_module"])
     lines += _table("By area", report["by_area"])
     lines += _table("By operator kind", report["by_kind"])
@@ -203,6 +246,59 @@ def render_markdown(report: dict[str, Any]) -> str:
             f"{', '.join(s['rules_reaching']) or '-'})"
         )
     return "\n".join(lines) + "\n"
+
+
+def _header_notes(report: dict[str, Any]) -> list[str]:
+    lines = [
+        f"- runner: {report.get('runner', 'warm')} "
+        "(warm: one pytest session per worker, collected once; process: one pytest process per "
+        f"mutant); case selection: {report.get('selection', 'direct')} (direct: the cases that "
+        "ran a mutated line; a module- or class-level mutant runs every case of its module)",
+        f"- kills judged in this campaign: {report.get('kills_judged_here', 0)}, of which "
+        f"{report.get('confirmed_kills', 0)} confirmed (the killing case then passed against a "
+        "freshly started pristine implementation)",
+    ]
+    recheck = report.get("recheck") or {}
+    if recheck:
+        lines.append(
+            f"- recheck of `{recheck['earlier']}` (commit `{recheck['earlier_commit'][:12]}`): "
+            f"{recheck['rerun_survivors']} of its survivors and {recheck['never_judged']} "
+            f"mutants it never judged were run at this commit; its kills were carried over; "
+            f"{recheck['dropped']} of its verdicts were dropped (the mutant no longer exists)"
+        )
+    lines += ["", "### Verdicts by the commit they were judged at", ""]
+    lines += ["| commit | " + " | ".join(VERDICT_COLUMNS) + " |"]
+    lines += ["|---|" + "---:|" * len(VERDICT_COLUMNS)]
+    for commit, counts in report.get("by_commit", {}).items():
+        cells = " | ".join(str(counts.get(v, 0)) for v in VERDICT_COLUMNS)
+        lines.append(f"| `{commit[:12]}` | {cells} |")
+    lines.append("")
+    excluded = report.get("excluded") or {}
+    if excluded:
+        lines += ["### Left out, and why", ""]
+        lines.append(
+            f"{excluded['mutants_in_scope']} mutants in scope. Excluded modules (no "
+            "implementation process runs them; the last column is the number of their lines the "
+            "control's served processes ran):"
+        )
+        lines += ["", "| module | mutants | lines run | reason |", "|---|---:|---:|---|"]
+        for m in excluded["modules"]:
+            lines.append(
+                f"| `{m['module']}` | {m['mutants']} | {m['lines_run_by_the_implementation']} | "
+                f"{m['reason']} |"
+            )
+        total = sum(m["mutants"] for m in excluded["modules"])
+        lines += ["", f"{total} mutants in excluded modules.", ""]
+        if excluded["positions"]:
+            lines.append("Positions left out inside mutated modules:")
+            lines.append("")
+            for reason, count in excluded["positions"].items():
+                lines.append(f"- {count}: {reason}")
+            lines.append("")
+    return lines
+
+
+VERDICT_COLUMNS = ("killed", "timeout", "survived", "no-coverage", "incompetent", "error")
 
 
 def write_report(report: dict[str, Any], directory: Path) -> tuple[Path, Path]:

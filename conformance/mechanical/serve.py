@@ -12,8 +12,13 @@ Environment:
   was imported from it, so a mis-set path cannot make a mutant look killed or alive.
 * ``AETHEL_MECH_TRACE``: when set, a coverage data file; lines run are recorded per case (the
   harness's :mod:`conformance.mechanical.caseplugin` writes the current case to
-  ``AETHEL_MECH_CASE_FILE``, read before each request) and saved at every change of case, so a
-  process killed by a case keeps what earlier cases ran.
+  ``AETHEL_MECH_CASE_FILE``, read before each request) and saved after every answered request,
+  so a process the harness SIGKILLs (the crash cases do, many times) keeps every line of the
+  requests it answered before.
+
+The process ends by itself when the process that started it (the harness) is gone, even if a
+mutant keeps it busy in a loop: a watchdog thread compares the parent's PID every second. A
+killed harness therefore leaves no mutated implementation behind.
 
 cosmic-ray's ExceptionReplacer writes ``except CosmicRayTestingException:``; the name is put in
 builtins here, so such a handler catches nothing (the handler is gone), as cosmic-ray intends.
@@ -25,6 +30,8 @@ import builtins
 import os
 import signal
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
@@ -55,10 +62,13 @@ class _CaseLines:
             return STARTUP
 
     def __iter__(self) -> Iterator[str]:
-        for line in self.source:
+        while True:
+            self.cov.save()  # the lines of the request answered last
+            line = self.source.readline()
+            if not line:
+                return
             case = self._case()
             if case != self.current:
-                self.cov.save()
                 self.cov.switch_context(case)
                 self.current = case
             yield line
@@ -68,12 +78,20 @@ def _stop_on_term(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
 
+def _watch_parent(parent: int) -> None:
+    """End this process once its parent is gone (it is then re-parented)."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(70)
+
+
 def main() -> None:
     """Serve the reference from the workspace (see the module docstring)."""
     from cosmic_ray.exceptions import CosmicRayTestingException
 
     builtins.CosmicRayTestingException = CosmicRayTestingException  # type: ignore[attr-defined]
     signal.signal(signal.SIGTERM, _stop_on_term)
+    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
     root = Path(os.environ[ROOT_ENV]).resolve()
     trace = os.environ.get(TRACE_ENV)
     cov: Any = None

@@ -9,17 +9,16 @@ the spec, which ``aethel.catalog`` reads beside the package), compiled once to c
 ``.pyc`` files. A mutant is written over its module, served, and the pristine text written back;
 the served process never writes bytecode, and checked-hash ``.pyc`` files are validated by the
 source's hash, not its modification time, so a mutant and its restore within one second can never
-reuse each other's bytecode. Each thread of a worker process has its own workspace.
+reuse each other's bytecode. Each slot of a worker process
+(:func:`conformance.mechanical.campaign.slot`) has its own two workspaces: one mutated in turn, one
+never mutated.
 """
 
 from __future__ import annotations
 
 import compileall
 import hashlib
-import os
 import py_compile
-import tempfile
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -97,18 +96,3 @@ class Workspace:
             yield self.root
         finally:
             path.write_text(self.snapshot.source(module), encoding="utf-8")
-
-
-_LOCAL = threading.local()
-
-
-def thread_workspace(snapshot: Snapshot, spec_dir: Path) -> Workspace:
-    """Return this thread's workspace for ``snapshot`` (made on first use)."""
-    cached: Workspace | None = getattr(_LOCAL, "workspace", None)
-    if cached is not None and cached.snapshot.digest == snapshot.digest:
-        return cached
-    base = Path(tempfile.gettempdir()) / f"aethel-mechanical-{snapshot.digest[:12]}"
-    root = base / f"{os.getpid()}-{threading.get_ident()}"
-    workspace = Workspace(root, snapshot, spec_dir)
-    _LOCAL.workspace = workspace
-    return workspace
