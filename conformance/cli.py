@@ -83,6 +83,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "protocol_schema_command",
         "Print the JSON Schema of every protocol message (or rewrite the committed copies).",
     ),
+    "sweep": (
+        "conformance.mechanical.sweep",
+        "sweep_command",
+        "Sweep simulator seeds (the tests/sim safety property) on dask; exit 1 on a failure.",
+    ),
 }
 
 
