@@ -160,6 +160,7 @@ class JournalCampaign:
     ) -> None:
         self.command = command
         self.work = work
+        work.mkdir(parents=True, exist_ok=True)
         self.seed = seed
         self.planned = rounds
         self.spec = spec

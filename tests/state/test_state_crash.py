@@ -132,3 +132,46 @@ def test_sigkill_mid_commit_loses_nothing_committed(tmp_path: Path) -> None:
     assert inside_commit >= KILL_POINTS // 4, f"only {inside_commit} kills landed in a commit"
     print(f"{inside_commit} of {KILL_POINTS} kills landed inside commit()")
     reference.store.close()
+
+
+# --------------------------------------------------------------------------- any implementation
+
+
+@pytest.mark.req("R5.4")
+def test_the_crash_harness_passes_the_reference_and_fails_a_store_that_is_not_crash_safe(
+    tmp_path: Path,
+) -> None:
+    """conformance.crash_store over real processes: the reference served over stdio survives 8
+    SIGKILLs; the store-root-first mutant (root and nodes in two SQLite transactions) fails,
+    and the failure names R5.4, the kill and the seed that replays it."""
+    from conformance.crash import CrashFailure, child_command
+    from conformance.crash_store import run_store_campaign
+
+    summary = run_store_campaign(
+        child_command("stdio-reference"), tmp_path / "ref", 3, 8, spec="stdio-reference"
+    )
+    assert summary.kills == 8 and summary.heights >= 8
+    mutant = "python:conformance.mutants.store:RootFirstImplementation"
+    with pytest.raises(CrashFailure) as failure:
+        # Most seeds catch it within 10 kills; 60 make a miss vanishingly rare.
+        run_store_campaign(child_command(mutant), tmp_path / "mutant", 3, 60, spec=mutant)
+    text = str(failure.value)
+    assert text.startswith("R5.4") and "kill #" in text and "--seed 3" in text, text
+
+
+@pytest.mark.req("R2.4", "R5.4")
+def test_the_journal_harness_passes_the_reference_and_fails_a_forgetful_journal(
+    tmp_path: Path,
+) -> None:
+    """conformance.crash_journal: the reference replica reopened on its journal signs nothing
+    conflicting in 3 rounds; one that empties its journal at start signs a conflicting vote."""
+    from conformance.crash import CrashFailure, child_command
+    from conformance.crash_journal import run_journal_campaign
+
+    summary = run_journal_campaign(
+        child_command("stdio-reference"), tmp_path / "ref", 1, 3, spec="stdio-reference"
+    )
+    assert summary.rounds == 3 and summary.prepares_seen >= 1
+    mutant = "python:conformance.mutants.store_journal:FreshJournalImplementation"
+    with pytest.raises(CrashFailure, match=r"R2\.4: opened again on its journal"):
+        run_journal_campaign(child_command(mutant), tmp_path / "mutant", 1, 8, spec=mutant)
