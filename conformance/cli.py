@@ -48,7 +48,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Run the suite against every mutant; exit non-zero unless each is caught.",
     ),
     "prove": (
-        "conformance.prove",
+        "aethel.formal.prove",
         "prove_command",
         "Prove the invariants I1-I10 with Z3 and refute their negative twins.",
     ),
@@ -87,6 +87,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "conformance.mechanical.sweep",
         "sweep_command",
         "Sweep simulator seeds (the tests/sim safety property) on dask; exit 1 on a failure.",
+    ),
+    "network": (
+        "conformance.network.cli",
+        "network_command",
+        "Test validator nodes as processes under a seeded nemesis; check the recorded history.",
     ),
 }
 

@@ -188,12 +188,24 @@ def selftest_command(
             "(also the cases that ran its function: the wider choice of format 1, to compare)"
         ),
     ] = "direct",
+    network: Annotated[
+        bool,
+        typer.Option(
+            "--network",
+            help="the mutant nodes (conformance/mutants/nodes.py) under network faults instead",
+        ),
+    ] = False,
 ) -> None:
     """Run the suite against every mutant; exit non-zero unless each is caught.
 
     With ``--mechanical``, run a campaign of generated mutants instead
-    (:mod:`conformance.mechanical`).
+    (:mod:`conformance.mechanical`); with ``--network``, the mutant nodes
+    (:mod:`conformance.network.selftest`).
     """
+    if network:
+        from conformance.network.selftest import network_selftest
+
+        raise typer.Exit(network_selftest(list(mutant or []), report_dir / "network"))
     if mechanical:
         if selection not in ("direct", "enclosing"):
             typer.echo(f"--selection is 'direct' or 'enclosing', not {selection!r}", err=True)

@@ -44,7 +44,7 @@ from aethel.state.audit import compute_supply_audit
 from conformance.network.nemesis import lacks_quorum
 from conformance.network.run import RunRecord
 
-PASS, FAIL, UNKNOWN = "pass", "fail", "unknown"
+PASS, FAIL, UNKNOWN, SKIP = "pass", "fail", "unknown", "skip"
 
 
 @dataclass
@@ -330,9 +330,7 @@ def check_partition(record: RunRecord) -> Verdict:
                         )
                         break
     if checked == 0:
-        return Verdict(
-            "partition", ("R7.6", "P31"), UNKNOWN, "no partition left a side without q(W)"
-        )
+        return Verdict("partition", ("R7.6", "P31"), SKIP, "no partition left a side without q(W)")
     return _verdict(
         "partition",
         ("R7.6", "P31"),

@@ -231,8 +231,10 @@ class Nemesis:
         self._active: Applied | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Carry the schedule out; fault times count from the call (the workload's start)."""
+        origin = self.history.now()
         for fault in self.schedule:
-            delay = fault.start_s - self.history.now()
+            delay = origin + fault.start_s - self.history.now()
             if delay > 0:
                 try:
                     await asyncio.wait_for(stop.wait(), delay)

@@ -57,6 +57,8 @@ def rerun_command(report: Report, case: Case) -> str:
     """Return a shell command that reruns exactly ``case`` with the run's options and seed."""
     header = report.header
     options = header.options
+    if isinstance(options.get("rerun"), str):  # a network run: its replay command
+        return str(options["rerun"])
     parts = ["aethel-conformance", "run", "--impl", header.implementation.spec]
     parts += ["--case", case.case_id, "--seed", str(header.seed)]
     if options.get("scale", "standard") != "standard":

@@ -176,5 +176,7 @@ def plot_scaling(report: Report) -> list[Plot]:
 
 def render_plots(report: Report) -> list[Plot]:
     """Return every chart the report has data for."""
+    from conformance.report.timeline import plot_timeline  # network runs only
+
     plots = [p for p in (plot_status_by_area(report), plot_threshold_margins(report)) if p]
-    return plots + plot_scaling(report)
+    return plots + plot_scaling(report) + plot_timeline(report)

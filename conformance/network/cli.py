@@ -1,0 +1,163 @@
+"""``aethel-conformance network``: test nodes as processes under faults (conformance/NODE.md).
+
+One run (a seed) or a campaign (``--seeds N``: seeds S..S+N-1 over dask.distributed,
+:mod:`conformance.network.campaign`). ``--replay FILE`` runs a saved schedule again. Exit codes
+are the suite's (0 conformant, 1 non-conformant, 2 unusable, 3 inconclusive).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from conformance.network.checkers import Verdict, check_run
+from conformance.network.contract import REFERENCE_COMMAND, ContractError, check_template
+from conformance.network.nemesis import parse_nemeses
+from conformance.network.replay import read_replay, write_replay
+from conformance.network.report import write_run_report
+from conformance.network.run import RunConfig, run_network
+from conformance.report.outcome import outcome_of
+
+console = Console(stderr=True, soft_wrap=True)
+DEFAULT_DIR = Path("reports/latest/network")
+
+
+def parse_impl(text: str) -> str:
+    """``reference`` or ``node:COMMAND`` -> a command template (checked)."""
+    if text == "reference":
+        return REFERENCE_COMMAND
+    if not text.startswith("node:"):
+        raise ContractError(f"--impl is 'reference' or node:COMMAND (NODE.md), got {text!r}")
+    template = text[len("node:") :]
+    check_template(template)
+    return template
+
+
+def parse_mix(text: str | None, validators: int) -> int:
+    """``reference:K`` -> K (0 <= K <= validators)."""
+    if not text:
+        return 0
+    kind, _, count = text.partition(":")
+    if kind != "reference" or not count.isdigit() or not 0 <= int(count) <= validators:
+        raise ContractError(f"--mix is reference:K with 0 <= K <= {validators}, got {text!r}")
+    return int(count)
+
+
+def execute(config: RunConfig, out_dir: Path) -> tuple[list[Verdict], int, Path]:
+    """Run ``config`` with its nodes under ``out_dir/nodes``; write its report and replay file.
+
+    Returns the verdicts, the exit code and the replay file."""
+    started = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    record = asyncio.run(run_network(config, out_dir / "nodes"))
+    verdicts = check_run(record)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    replay = (out_dir / "replay.json").resolve()
+    write_replay(replay, record, verdicts)
+    report = write_run_report(record, verdicts, out_dir, replay=replay, started=started)
+    return verdicts, outcome_of(report).code, replay
+
+
+def print_verdicts(verdicts: list[Verdict]) -> None:
+    colours = {"pass": "green", "fail": "red", "unknown": "blue", "skip": "dim"}
+    for v in verdicts:
+        colour = colours.get(v.status, "white")
+        rules = ", ".join(v.rules)
+        console.print(f"[{colour}]{v.status:7}[/{colour}] {v.checker:22} [{rules}] {v.message}")
+
+
+def _terminate_on_sigterm() -> None:
+    def handler(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def network_command(
+    impl: Annotated[
+        str, typer.Option(help="'reference' or node:COMMAND (a command template, NODE.md)")
+    ] = "reference",
+    validators: Annotated[int, typer.Option("--validators", "-n", help="validator count")] = 4,
+    mix: Annotated[
+        str | None, typer.Option(help="reference:K: K of the validators run the reference node")
+    ] = None,
+    nemesis: Annotated[
+        list[str] | None,
+        typer.Option(help="fault kinds (repeatable, comma lists; all, none, partition)"),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="seed of keys, schedule and workload")] = 0,
+    duration: Annotated[float, typer.Option(help="seconds of faults and workload")] = 60.0,
+    clients: Annotated[int, typer.Option(help="transfer clients (one account each)")] = 4,
+    liveness_bound: Annotated[
+        float, typer.Option(help="seconds every node has to catch up after the last heal")
+    ] = 60.0,
+    startup_timeout: Annotated[float, typer.Option(help="seconds a node has to be ready")] = 60.0,
+    stop_grace: Annotated[float, typer.Option(help="seconds from SIGTERM to exit")] = 15.0,
+    replay: Annotated[
+        Path | None, typer.Option(help="run a saved replay file again (its schedule and seed)")
+    ] = None,
+    seeds: Annotated[
+        int, typer.Option(help="a campaign: seeds S..S+N-1 on a dask cluster (1: one run)")
+    ] = 1,
+    scheduler: Annotated[
+        str, typer.Option(help="campaign: 'local' (a LocalCluster), tcp://HOST:PORT or 'serial'")
+    ] = "local",
+    workers: Annotated[int, typer.Option(help="campaign: LocalCluster worker processes")] = 1,
+    report_dir: Annotated[Path, typer.Option(help="where the report goes")] = DEFAULT_DIR,
+) -> None:
+    """Test validator nodes as processes under a seeded nemesis; check the recorded history."""
+    _terminate_on_sigterm()
+    try:
+        template = parse_impl(impl) if replay is None or impl != "reference" else None
+        if replay is not None:
+            config, failed_before = read_replay(replay, template)
+        else:
+            failed_before = []
+            config = RunConfig(
+                impl=template or REFERENCE_COMMAND,
+                validators=validators,
+                mix=parse_mix(mix, validators),
+                nemeses=parse_nemeses(nemesis),
+                seed=seed,
+                duration=duration,
+                clients=clients,
+                startup_timeout=startup_timeout,
+                liveness_bound=liveness_bound,
+                stop_grace=stop_grace,
+            )
+        if not 1 <= config.validators <= 64 or config.duration <= 0 or config.clients < 1:
+            raise ContractError("need 1..64 validators, a positive duration and >= 1 client")
+    except (ContractError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if seeds > 1 and replay is None:
+        from conformance.network.campaign import run_campaign
+
+        code = run_campaign(config, seeds, report_dir, scheduler=scheduler, workers=workers)
+        raise typer.Exit(code)
+    console.print(
+        f"network run: {config.validators} validators ({config.mix} reference), seed "
+        f"{config.seed}, {config.duration:g} s, nemeses {', '.join(config.nemeses) or 'none'}"
+    )
+    verdicts, code, replay_file = execute(config, report_dir)
+    print_verdicts(verdicts)
+    failed = [v.checker for v in verdicts if v.failed]
+    if replay is not None:
+        same = set(failed_before) <= set(failed) and bool(failed) == bool(failed_before)
+        what = "the same failure" if same else "a different outcome"
+        console.print(
+            f"replay of {replay}: {what} (then: {', '.join(failed_before) or 'none'}; "
+            f"now: {', '.join(failed) or 'none'})"
+        )
+    console.print(f"report: {report_dir}/summary.md; replay: {replay_file}")
+    sys.stdout.flush()
+    raise typer.Exit(code)
+
+
+__all__ = ["execute", "network_command", "parse_impl", "parse_mix"]
