@@ -458,7 +458,9 @@ def check_contract(record: RunRecord) -> list[Verdict]:
         )
     )
     stop = []
-    for node_id, exits in record.exits.items():
+    # A run that never started judges no shutdown (only what was left behind).
+    judged = {} if kind == "start" else record.exits
+    for node_id, exits in judged.items():
         final = exits[-1] if exits else None
         if final is not None and final.get("how") == "SIGTERM" and final.get("code") != 0:
             stop.append(f"{node_id} exited with {final.get('code')} after SIGTERM (expected 0)")
