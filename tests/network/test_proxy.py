@@ -162,7 +162,7 @@ def test_a_bad_frame_length_is_the_senders_violation() -> None:
 @pytest.mark.rejects("N6")
 def test_a_flood_is_the_senders_violation() -> None:
     async def test(pair: Pair) -> None:
-        writer, reader = await pair.connect()
+        writer, _reader = await pair.connect()
         body = frame(b"y" * (8 << 20))
         with pytest.raises(ConnectionError):
             for _ in range(FLOOD_BYTES_PER_S // (8 << 20) + 4):
