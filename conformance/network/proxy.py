@@ -132,7 +132,11 @@ class Proxy:
         *,
         clock: Callable[[], float] = time.monotonic,
         on_violation: Callable[[Violation], None] | None = None,
+        flood_bytes_per_s: int = FLOOD_BYTES_PER_S,
+        flood_frames_per_s: int = FLOOD_FRAMES_PER_S,
     ) -> None:
+        self.flood_bytes_per_s = flood_bytes_per_s
+        self.flood_frames_per_s = flood_frames_per_s
         self.ids = list(ids)
         self.targets = dict(targets)
         self.rng = random.Random(f"aethel-network-proxy/{seed}")
@@ -270,12 +274,13 @@ class Proxy:
         count, total = count + 1, total + size
         self._windows[link] = (start, count, total)
         self.stats.per_second[int(self.clock())] += size
-        if total > FLOOD_BYTES_PER_S or count > FLOOD_FRAMES_PER_S:
+        if total > self.flood_bytes_per_s or count > self.flood_frames_per_s:
             self._violation(
                 link[0],
                 "flood",
                 f"{link[0]} sent {total} bytes in {count} frames to {link[1]} within one "
-                f"second (limits {FLOOD_BYTES_PER_S} bytes, {FLOOD_FRAMES_PER_S} frames: N6)",
+                f"second (limits {self.flood_bytes_per_s} bytes, {self.flood_frames_per_s} "
+                "frames: N6)",
             )
             return False
         return True

@@ -43,7 +43,7 @@ from conformance.network.contract import (
 )
 from conformance.network.history import History
 from conformance.network.nemesis import Applied, Fault, Nemesis, make_schedule
-from conformance.network.proxy import Proxy, Violation
+from conformance.network.proxy import FLOOD_BYTES_PER_S, Proxy, Violation
 from conformance.network.workload import Api, ApiViolation, Observer, Reader, TransferClient
 
 
@@ -62,6 +62,8 @@ class RunConfig:
     startup_timeout: float = 60.0
     liveness_bound: float = 60.0
     stop_grace: float = 15.0
+    #: Bytes one peer link may carry in a second before its sender floods (N6).
+    flood_bytes_per_s: int = FLOOD_BYTES_PER_S
     #: A fixed schedule (replay); None: drawn from the seed.
     schedule: tuple[Fault, ...] | None = None
 
@@ -155,6 +157,7 @@ class Run:
             config.seed,
             clock=self.history.now,
             on_violation=self._wire_violation,
+            flood_bytes_per_s=config.flood_bytes_per_s,
         )
         self._ports = ports
         self.slots: list[NodeSlot] = []

@@ -70,7 +70,7 @@ def test_a_node_that_answers_garbage_among_reference_nodes(tmp_path: Path) -> No
 @pytest.mark.req("N6")
 @pytest.mark.rejects("N6")
 def test_a_node_that_floods_the_proxy(tmp_path: Path) -> None:
-    record = run(bad("flood"), tmp_path, mix=2)
+    record = run(bad("flood"), tmp_path, mix=2, flood_bytes_per_s=8 << 20)
     assert record.abort_kind == "wire"
     verdicts = failing(record)
     assert "contract-wire" in verdicts and "flood" in verdicts["contract-wire"]
