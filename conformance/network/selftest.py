@@ -74,7 +74,8 @@ def run_network_selftest(mutants: list[NodeMutant], report_dir: Path) -> list[Ne
     controls: dict[tuple[object, ...], list[Verdict]] = {}
     verdicts = []
     for mutant in mutants:
-        key = (mutant.validators, mutant.duration, mutant.schedule)
+        schedule = tuple(json.dumps(f.to_json(), sort_keys=True) for f in mutant.schedule)
+        key = (mutant.validators, mutant.duration, schedule)
         if key not in controls:
             print(f"control: the reference node on {mutant.name}'s schedule", flush=True)
             control, _, _ = execute(
