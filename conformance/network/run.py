@@ -123,18 +123,27 @@ class RunRecord:
         return {slot.id: slot.kind for slot in self.slots}
 
 
-def free_ports(count: int) -> list[int]:
-    """Ports the OS says are free now (bound together, then released)."""
-    sockets = []
-    try:
-        for _ in range(count):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.bind(("127.0.0.1", 0))
-            sockets.append(sock)
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
+#: Node ports are drawn below Linux's ephemeral range (32768-60999), where the OS hands out the
+#: ports of outgoing connections and of listeners on port 0 (the proxy's): a port chosen here
+#: and released until the node binds it cannot be taken by one of those in between.
+PORT_RANGE = (20_000, 32_000)
+
+
+def free_ports(count: int, rng: random.Random | None = None) -> list[int]:
+    """``count`` distinct ports in :data:`PORT_RANGE` that bind now."""
+    rng = rng or random.Random()
+    ports: list[int] = []
+    while len(ports) < count:
+        port = rng.randrange(*PORT_RANGE)
+        if port in ports:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        ports.append(port)
+    return ports
 
 
 class Run:
