@@ -88,7 +88,6 @@ def _case(verdict: Verdict, record: RunRecord, replay: Path | None) -> Case:
         duration_s=0.0,
         message=verdict.message,
         measurements=measurements,
-        generated="seed",
         notes=notes,
     )
 
@@ -130,8 +129,8 @@ def write_run_report(
         suite=suite_info(),
         implementation=ImplementationInfo(
             spec=f"node:{config.impl}",
-            name="node",
-            version=f"node contract {CONTRACT_VERSION}",
+            name="network run:",
+            version=f"nodes under node contract {CONTRACT_VERSION}",
             capabilities=["node"],
         ),
         environment=environment_info(),

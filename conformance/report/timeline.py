@@ -31,12 +31,15 @@ def plot_timeline(report: Report) -> list[tuple[str, str, bytes]]:
 
     plt = _pyplot()
     figure, (top, bottom) = plt.subplots(2, 1, figsize=(10, 6), sharex=True)
+    drawn = False
     for node, points in sorted(timeline["heights"].items()):
         if points:
             xs, ys = zip(*points, strict=True)
             top.step(xs, ys, where="post", linewidth=1, label=node)
+            drawn = True
     top.set_ylabel("committed height")
-    top.legend(fontsize="x-small", ncol=4, loc="upper left")
+    if drawn:
+        top.legend(fontsize="x-small", ncol=4, loc="upper left")
     latency = timeline.get("latency") or []
     if latency:
         xs, ys = zip(*latency, strict=True)
