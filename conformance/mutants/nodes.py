@@ -20,9 +20,9 @@ The defects are the kind a node implementer writes:
   proposes at once, as if it had its journal (R4.6).
 * ``no-catch-up``: state sync runs only while the node boots (its first 5 s); a node left behind
   later, by a partition or a pause, waits for the chain to come to it (R3.4, R2.5).
-* ``stale-root-after-sync``: the API's cached chain head is advanced one height at a time on
-  commits; after a state sync jumps heights it never advances again, so status and balance
-  answers carry a stale root (R3.2).
+* ``stale-root-after-sync``: the API's chain head is cached when the node boots and advanced one
+  height at a time on commits; after a state sync jumps heights (a restarted node catching up)
+  it never advances again, so status and balance answers carry a stale root (R3.2).
 * ``quorum-majority``: q(W) computed as a simple stake majority, floor(W/2) + 1, instead of
   floor(2W/3) + 1 (R7.6, R2.3: with 7 validators a side of 4 commits while cut off).
 """
@@ -152,22 +152,25 @@ def _stale_root_after_sync() -> None:
     from aethel.node import api
     from aethel.node.runtime import NodeRuntime
 
+    original_init = NodeRuntime.__init__
     original_committed = NodeRuntime.committed
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        latest = self.node.latest()  # the head, cached when the node boots
+        digest = None if latest is None else latest.digest
+        self._head = (self.node.height, digest, self.node.ledger.store.root)
 
     def committed(self: Any, out: Any) -> None:
         original_committed(self, out)
-        head = getattr(self, "_head", None)
-        if head is None or out.height == head[0] + 1:  # advance one height at a time
+        if out.height == self._head[0] + 1:  # advanced one height at a time
             self._head = (out.height, out.block.digest, out.certificate.post_root)
 
+    NodeRuntime.__init__ = __init__  # type: ignore[method-assign]
     NodeRuntime.committed = committed  # type: ignore[method-assign]
 
     def head_of(runtime: Any) -> tuple[int, bytes | None, bytes]:
-        head = getattr(runtime, "_head", None)
-        if head is None:
-            latest = runtime.node.latest()
-            digest = None if latest is None else latest.digest
-            runtime._head = head = (runtime.node.height, digest, runtime.node.ledger.store.root)
+        head: tuple[int, bytes | None, bytes] = runtime._head
         return head
 
     original_status = api.Api.get_status
