@@ -54,6 +54,7 @@ from conformance.adapters.errors import (
 from conformance.adapters.loader import LoadOptions
 from conformance.capabilities import parse_capabilities
 from conformance.protocol.commands import COMMANDS, OBJECT_METHODS, Command
+from conformance.protocol.commands.consensus import OBJECT_CAPABILITY
 from conformance.protocol.schema import PROTOCOL_VERSION, MessageValidator
 
 #: Most stderr text attached to one case (the rest is summarized).
@@ -662,14 +663,20 @@ class RemoteCapability:
             if command.kind == "create":
                 handle = owner.new_handle()
                 owner.call(command, params, handle)
-                return RemoteObject(owner, self._capability, handle)
+                made = OBJECT_CAPABILITY.get(command.name, command.capability)
+                return RemoteObject(owner, made.value, handle)
             return owner.call(command, params)
 
         return call
 
 
 class RemoteObject:
-    """A stateful object (state tree, mempool, replica...) living in the subprocess."""
+    """A stateful object (state tree, mempool, replica...) living in the subprocess.
+
+    ``capability`` is the capability whose objects it is: that of the command that made it, or
+    the one :data:`~conformance.protocol.commands.consensus.OBJECT_CAPABILITY` names (a
+    ``vote-journal.open`` object is a replica and answers the replica commands).
+    """
 
     def __init__(self, owner: StdioImplementation, capability: str, handle: str) -> None:
         self._owner = owner

@@ -265,3 +265,25 @@ def test_the_transcript_of_a_call_is_kept_for_its_case(faulty: StdioImplementati
     lines = faulty.drain_diagnostics()["transcript"]
     assert lines[0].startswith('-> {"id":') and '"cmd":"encoding.hash_object"' in lines[0]
     assert lines[1].startswith('<- {"id":') and len(lines) == 2
+
+
+def test_a_vote_journal_object_answers_the_replica_commands(
+    faulty: StdioImplementation, tmp_path: Path
+) -> None:
+    """vote-journal.open makes a replica (its journal in a directory the harness chooses): over
+    stdio the object answers the replica commands on its handle, journal kept on disk."""
+    from conformance.crash_journal import make_scene
+
+    scene = make_scene(3)
+    journal = tmp_path / "journal"
+    replica = faulty.api("vote-journal").open(**scene.open_params(journal))
+    try:
+        replica.start(0)
+        assert replica.status()["height"] == 1
+        outputs = replica.on_message(scene.pre_prepare(scene.blocks[0]), 10**9)
+        assert any(o.get("message", {}).get("type") == "prepare" for o in outputs), outputs
+        assert journal.is_dir() and any(journal.iterdir())
+        with pytest.raises(AttributeError):
+            replica.open  # noqa: B018 - a create command is no method of the object
+    finally:
+        replica.close()

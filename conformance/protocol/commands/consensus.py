@@ -206,6 +206,11 @@ VOTE_JOURNAL: tuple[Command, ...] = (
     ),
 )
 
+#: The capability of the objects a ``create`` command makes, where it is not the command's
+#: own: ``vote-journal.open`` makes a replica, which answers the replica commands (and the
+#: catch-up commands that run on replicas) on its handle.
+OBJECT_CAPABILITY: dict[str, Capability] = {"vote-journal.open": REP}
+
 #: The commands of each capability of this module.
 TABLE: dict[Capability, tuple[Command, ...]] = {
     REP: REPLICA,
