@@ -12,6 +12,11 @@ that does not declare one is never sent its commands. Changing the commands of a
 already in the list, or removing one, needs a new protocol version. An implementation that
 declares a name outside this list is refused with an error naming it (it may be newer than this
 suite).
+
+Apart from its capabilities, an implementation may declare the versions of the consensus protocol
+it speaks (``consensus_versions`` in ``hello``, or the attribute of a Python adapter; absent means
+version 1 only, spec/consensus-v2.md): cases marked ``@pytest.mark.consensus_version(2)`` run only
+for an implementation that declares version 2, and are skipped with that reason otherwise.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ class Capability(StrEnum):
     HISTORY = "history"
     CATCH_UP = "catch-up"
     VOTE_JOURNAL = "vote-journal"
+    CONSENSUS_V2 = "consensus-v2"
 
 
 #: What each capability covers (printed by ``aethel-conformance capabilities``).
@@ -54,9 +60,16 @@ DESCRIPTIONS: dict[Capability, str] = {
     Capability.HISTORY: "verify presented histories, choose between conflicting ones (R3.3, R7.4)",
     Capability.CATCH_UP: "a replica catches up over a certified chain across slashing (R2.3, R3.1)",
     Capability.VOTE_JOURNAL: "a replica whose vote journal survives SIGKILL and restart (R2.4)",
+    Capability.CONSENSUS_V2: (
+        "protocol version 2's pure rules: BLS keys, signatures, proofs of possession, aggregate "
+        "certificates, vote aggregation, the collector (V2.3-V2.10)"
+    ),
 }
 
 ALL: tuple[str, ...] = tuple(c.value for c in Capability)
+
+#: The versions of the consensus protocol (spec/consensus-v2.md) this suite knows.
+CONSENSUS_VERSIONS: tuple[int, ...] = (1, 2)
 
 
 def parse_capabilities(names: object) -> frozenset[str]:
@@ -71,3 +84,32 @@ def parse_capabilities(names: object) -> frozenset[str]:
             "needs a newer aethel-conformance)"
         )
     return frozenset(str(n) for n in names)
+
+
+def parse_consensus_versions(value: object) -> frozenset[int]:
+    """Return the consensus protocol versions an implementation declares (V2.1, V2.2).
+
+    ``None`` (the member absent from ``hello``, or no ``consensus_versions`` attribute) means
+    version 1 only. Otherwise a non-empty list of distinct versions this suite knows; raise
+    ValueError naming what is wrong.
+    """
+    if value is None:
+        return frozenset({1})
+    if not isinstance(value, list | tuple | set | frozenset) or not value:
+        raise ValueError(f"consensus_versions must be a non-empty list, got {value!r:.100}")
+    items = list(value)
+    unknown = [v for v in items if type(v) is not int or v not in CONSENSUS_VERSIONS]
+    if unknown:
+        known = ", ".join(map(str, CONSENSUS_VERSIONS))
+        raise ValueError(
+            f"unknown consensus protocol versions {unknown!r:.100}: this suite knows {known}"
+        )
+    if len(set(items)) != len(items):
+        raise ValueError(f"consensus_versions repeats a version: {items!r}")
+    return frozenset(items)
+
+
+def declared_consensus_versions(implementation: object) -> frozenset[int]:
+    """Return the consensus protocol versions ``implementation`` speaks (its optional
+    ``consensus_versions`` attribute; absent means version 1 only)."""
+    return parse_consensus_versions(getattr(implementation, "consensus_versions", None))

@@ -38,6 +38,7 @@ from conformance.adapters.errors import (
 )
 from conformance.adapters.loader import LoadOptions
 from conformance.capabilities import ALL as ALL_CAPABILITIES
+from conformance.capabilities import declared_consensus_versions
 from conformance.checks import Divergence, Inconclusive
 from conformance.cpu_witness import FOREIGN_SHARE_LIMIT, CpuWitness
 from conformance.profiles import register_profiles
@@ -104,6 +105,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "capability(*names): capabilities the case needs (skipped without them)"
     )
     config.addinivalue_line("markers", "performance: a measured performance check")
+    config.addinivalue_line(
+        "markers",
+        "consensus_version(n): runs only for an implementation that declares consensus protocol "
+        "version n (skipped with the reason otherwise)",
+    )
     config.addinivalue_line(
         "markers", "scale(level, what=...): runs only at --scale level (full); what it runs"
     )
@@ -261,6 +267,14 @@ def _capability_gate(request: pytest.FixtureRequest) -> None:
     missing = [c for c in caps if c not in implementation.capabilities]
     if missing:
         pytest.skip(f"{implementation.name} does not declare capability {', '.join(missing)}")
+    declared = declared_consensus_versions(implementation)
+    for mark in request.node.iter_markers(name="consensus_version"):
+        if mark.args[0] not in declared:
+            pytest.skip(
+                f"{implementation.name} declares consensus protocol version(s) "
+                f"{', '.join(map(str, sorted(declared)))}; this case needs version {mark.args[0]} "
+                "(hello member consensus_versions)"
+            )
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,12 @@ Hex: TypeAlias = str
 
 @runtime_checkable
 class Implementation(Protocol):
-    """An implementation under test: its identity, capabilities and one API per capability."""
+    """An implementation under test: its identity, capabilities and one API per capability.
+
+    It may also have ``consensus_versions``, the versions of the consensus protocol it speaks
+    (a collection of ints, spec/consensus-v2.md); without it, version 1 only
+    (:func:`conformance.capabilities.declared_consensus_versions`).
+    """
 
     name: str
     version: str
@@ -250,6 +255,37 @@ class VoteJournalAPI(Protocol):
     ) -> ReplicaObject: ...
 
 
+class ConsensusV2API(Protocol):
+    """Capability ``consensus-v2``: the pure rules of consensus protocol version 2 (V2.3-V2.10).
+
+    Members, targets, votes and certificates are the wire forms of conformance/WIRE.md.
+    """
+
+    def keygen(self, seed: Hex, key_info: Hex) -> JSON: ...
+    def sign(self, secret_key: Hex, message: Hex) -> Hex: ...
+    def prove_possession(self, secret_key: Hex) -> Hex: ...
+    def verify(self, public_key: Hex, message: Hex, signature: Hex) -> bool: ...
+    def aggregate(self, signatures: list[Hex]) -> Hex: ...
+    def fast_aggregate_verify(
+        self, public_keys: list[Hex], message: Hex, signature: Hex
+    ) -> bool: ...
+    def key_validate(self, public_key: Hex) -> Hex: ...
+    def signature_validate(self, signature: Hex) -> Hex: ...
+    def register_key(self, public_key: Hex, proof: Hex) -> Hex: ...
+    def check_certificate(self, members: JSON, certificate: JSON) -> list[int]: ...
+    def aggregate_votes(self, members: JSON, target: JSON, votes: JSON) -> JSON: ...
+    def choose_collector(
+        self,
+        members: JSON,
+        regions: JSON,
+        latency_ms: JSON,
+        epoch_seed: Hex,
+        height: int,
+        view: int,
+        leader: str,
+    ) -> str: ...
+
+
 #: The Protocol class of the objects a capability creates (checked like API_CLASSES).
 OBJECT_CLASSES: dict[str, type] = {
     "state-tree": StateTreeObject,
@@ -279,4 +315,5 @@ API_CLASSES: dict[str, type] = {
     "history": HistoryAPI,
     "catch-up": CatchUpAPI,
     "vote-journal": VoteJournalAPI,
+    "consensus-v2": ConsensusV2API,
 }

@@ -248,6 +248,8 @@ class ReferenceImplementation:
 
     name = "aethel-reference"
     version = __version__
+    #: The consensus protocol versions it speaks (spec/consensus-v2.md).
+    consensus_versions = frozenset({1, 2})
 
     def __init__(self) -> None:
         self._apis: dict[str, Callable[[], object]] = {
@@ -265,6 +267,7 @@ class ReferenceImplementation:
             "history": self.make_history,
             "catch-up": self.make_catch_up,
             "vote-journal": self.make_vote_journal,
+            "consensus-v2": self.make_consensus_v2,
         }
         self.capabilities = frozenset(self._apis)
         self._cache: dict[str, object] = {}
@@ -328,6 +331,11 @@ class ReferenceImplementation:
         from conformance.adapters.reference_journal import ReferenceVoteJournal
 
         return ReferenceVoteJournal()
+
+    def make_consensus_v2(self) -> object:
+        from conformance.adapters.reference_v2 import ReferenceConsensusV2
+
+        return ReferenceConsensusV2()
 
     def api(self, capability: str) -> Any:
         if capability not in self._apis:

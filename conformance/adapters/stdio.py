@@ -52,7 +52,7 @@ from conformance.adapters.errors import (
     Unsupported,
 )
 from conformance.adapters.loader import LoadOptions
-from conformance.capabilities import parse_capabilities
+from conformance.capabilities import parse_capabilities, parse_consensus_versions
 from conformance.protocol.commands import COMMANDS, OBJECT_METHODS, Command
 from conformance.protocol.commands.consensus import OBJECT_CAPABILITY
 from conformance.protocol.schema import PROTOCOL_VERSION, MessageValidator
@@ -218,6 +218,7 @@ class StdioImplementation:
         self.version = "?"
         self.protocol_version = PROTOCOL_VERSION
         self.capabilities: frozenset[str] = frozenset()
+        self.consensus_versions: frozenset[int] = frozenset({1})
         self._start()
 
     # ------------------------------------------------------------------ process
@@ -268,6 +269,7 @@ class StdioImplementation:
             )
         try:
             capabilities = parse_capabilities(hello.get("capabilities", []))
+            consensus_versions = parse_consensus_versions(hello.get("consensus_versions"))
         except ValueError as exc:
             raise ProtocolError(f"hello: {exc}") from None
         if self.validator:
@@ -279,6 +281,8 @@ class StdioImplementation:
         self.name = str(hello.get("name", "?"))
         self.version = str(hello.get("version", "?"))
         self.capabilities = capabilities
+        #: The consensus protocol versions it declares (absent from hello: version 1 only).
+        self.consensus_versions = consensus_versions
 
     def _stderr_tail(self, lines: int = 15) -> str:
         text = "".join(self._old_stderr[-200:])

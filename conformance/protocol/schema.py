@@ -21,6 +21,7 @@ from typing import Any
 import jsonschema
 
 from conformance.capabilities import ALL as CAPABILITIES
+from conformance.capabilities import CONSENSUS_VERSIONS
 from conformance.protocol.commands import COMMANDS, Command, Schema
 
 PROTOCOL_VERSION = 1
@@ -49,10 +50,20 @@ HELLO_RESULT: Schema = {
             "items": {"enum": list(CAPABILITIES)},
             "uniqueItems": True,
         },
+        "consensus_versions": {
+            "type": "array",
+            "items": {"enum": list(CONSENSUS_VERSIONS)},
+            "minItems": 1,
+            "uniqueItems": True,
+        },
     },
     "required": ["name", "version", "protocol", "capabilities"],
     "additionalProperties": False,
 }
+#: Optional members of hello's answer added after version 1's first record: an implementation
+#: that leaves one out means what that record meant (``consensus_versions``: version 1 only), so
+#: adding one is compatible (conformance/protocol/versions.py).
+HELLO_OPTIONAL_ADDED = ("consensus_versions",)
 EMPTY: Schema = {"type": "object", "additionalProperties": False}
 ERROR: Schema = {
     "type": "object",

@@ -61,12 +61,16 @@ class Server:
             if PROTOCOL_VERSION not in offered:
                 raise BadRequest(f"protocol {PROTOCOL_VERSION} not offered (got {offered})")
             impl = self.implementation
-            return {
+            answer = {
                 "name": impl.name,
                 "version": impl.version,
                 "protocol": PROTOCOL_VERSION,
                 "capabilities": sorted(impl.capabilities),
-            }, True
+            }
+            versions = getattr(impl, "consensus_versions", None)
+            if versions is not None:  # absent: consensus protocol version 1 only
+                answer["consensus_versions"] = sorted(versions)
+            return answer, True
         if cmd == "shutdown":
             return None, False
         if cmd == "close":

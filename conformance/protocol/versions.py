@@ -5,6 +5,10 @@ The rule (conformance/PROTOCOL.md, "Versions and capabilities"):
 * A protocol version fixes the session (framing, ``hello``, ``close``, ``shutdown``, the error
   object) and, for every capability it has, that capability's commands: their names, kinds,
   parameter and result schemas, whether they mutate and which objects they run on.
+* An optional member added to ``hello``'s answer (``HELLO_OPTIONAL_ADDED`` in
+  :mod:`conformance.protocol.schema`) is compatible too: leaving it out means what the record
+  meant (``consensus_versions`` absent: consensus version 1 only), so every implementation
+  written against the record still answers a valid ``hello``.
 * Adding a NEW capability, with new commands, is compatible and keeps the version: capabilities
   are negotiated in ``hello``, an implementation that does not declare one is never sent its
   commands, and its cases are skipped with the reason. An implementation written against an
@@ -31,7 +35,12 @@ from typing import Any
 
 from aethel.encoding import sha256
 from conformance.protocol.commands import COMMANDS, Command
-from conformance.protocol.schema import PROTOCOL_VERSION, request_schema, response_schema
+from conformance.protocol.schema import (
+    HELLO_OPTIONAL_ADDED,
+    PROTOCOL_VERSION,
+    request_schema,
+    response_schema,
+)
 
 VERSIONS_FILE = Path(__file__).resolve().parent / "versions.json"
 #: The pseudo-capability holding the session messages in the record.
@@ -62,6 +71,11 @@ def _session_shape(cmd: str) -> dict[str, Any]:
         # the version fixes the message's shape, not the list.
         result = shape["response"]["oneOf"][0]["properties"]["result"]
         result["properties"]["capabilities"]["items"] = {"type": "string"}
+        # Optional members added to hello's answer since the record: one that an implementation
+        # leaves out means what the record meant, so the shape it fixes is the one without them.
+        for name in HELLO_OPTIONAL_ADDED:
+            if name not in result["required"]:
+                result["properties"].pop(name, None)
     return shape
 
 

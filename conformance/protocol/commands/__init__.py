@@ -12,14 +12,23 @@ one module per group of capabilities, each with a ``TABLE`` of its capabilities'
 * :mod:`.state`: state-tree, state-store, sync
 * :mod:`.proofs`: verifier, mempool
 * :mod:`.economics`: economics
-* :mod:`.consensus`: replica, history
+* :mod:`.consensus`: replica, history, catch-up, vote-journal
+* :mod:`.consensus_v2`: consensus-v2
 * :mod:`.monitoring`: monitoring, ghost
 """
 
 from __future__ import annotations
 
 from conformance.capabilities import Capability
-from conformance.protocol.commands import consensus, economics, encoding, monitoring, proofs, state
+from conformance.protocol.commands import (
+    consensus,
+    consensus_v2,
+    economics,
+    encoding,
+    monitoring,
+    proofs,
+    state,
+)
 from conformance.protocol.commands.model import Command, Kind, Schema
 
 __all__ = ["COMMANDS", "OBJECT_METHODS", "TABLE", "Command", "Kind", "Schema", "commands_of"]
@@ -31,6 +40,7 @@ TABLE: dict[Capability, tuple[Command, ...]] = {
     **proofs.TABLE,
     **economics.TABLE,
     **consensus.TABLE,
+    **consensus_v2.TABLE,
     **monitoring.TABLE,
 }
 TABLE = {capability: TABLE[capability] for capability in Capability}
