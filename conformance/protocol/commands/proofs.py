@@ -115,14 +115,19 @@ MEMPOOL: tuple[Command, ...] = (
         "select_for_block",
         {"max_proofs": INT},
         record({"proofs": array(HASH), "transactions": array(HASH)}),
-        "Return the ids of the proofs and transfers a block would take, in block order (R6.3).",
+        "Return the ids of the first n pending proofs in block order (n = max_proofs; the "
+        "mempool order, a proof whose transactions follow an earlier pending nonce of the same "
+        "sender right after the proof carrying that nonce; every pending proof, whatever its "
+        "kind) and of the pending transfers they cover; change nothing (R6.3).",
     ),
     method(
         MEM,
         "remove_committed",
         {"proof_ids": array(STR), "transaction_ids": array(STR)},
         NAT,
-        "Remove what a committed block holds; return how many proofs left.",
+        "Remove what a committed block holds (each listed proof with the transfers it covers, "
+        "each listed transfer with its proof); return the number of pending proofs that left "
+        "this way, each counted once (an id that is not pending removes and counts nothing).",
         mutates=True,
     ),
     method(
