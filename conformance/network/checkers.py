@@ -148,7 +148,7 @@ def verify_chain(record: RunRecord) -> ChainCheck:
             certificate = parse_commit_certificate(item.get("certificate"))
         except AethelError as exc:
             result.failure = f"height {height} from {item.get('from')}: {exc}"
-            result.rule = getattr(exc, "rule_id", "E4")
+            result.rule = getattr(exc, "rule_id", "E12")
             return result
         if block.digest.hex() != item.get("digest") or certificate.post_root.hex() != item.get(
             "root"
@@ -268,13 +268,27 @@ def check_durability(record: RunRecord, chain: ChainCheck) -> Verdict:
                 f"{op.node} acknowledged transfer {tid[:16]} committed at height {height} "
                 f"(t={op.time:.1f} s); the final chain does not hold it there"
             )
-    # No committed height lost across a crash (a wipe loses its data on purpose).
+    # No committed height lost across a crash (a wipe loses its data on purpose: heights seen
+    # before a node's latest wipe are not held against it).
     for applied in record.applied:
         if applied.fault.kind != "kill" or applied.ended is None:
             continue
         node = applied.fault.targets[0]
+        wiped = [
+            a.ended
+            for a in record.applied
+            if a.fault.kind == "wipe"
+            and a.fault.targets[0] == node
+            and a.ended is not None
+            and a.ended <= applied.started
+        ]
+        since = max(wiped, default=float("-inf"))
         ops = _status_ops(record, node)
-        before = [o.value["height"] for o in ops if o.time <= applied.started]
+        before = [
+            o.value["height"]
+            for o in ops
+            if o.value["invoked"] >= since and o.time <= applied.started
+        ]
         after = [o for o in ops if o.value["invoked"] >= applied.ended]
         if before and after and after[0].value["height"] < max(before):
             problems.append(

@@ -51,6 +51,8 @@ LEADER = "@leader"
 #: Calm before the first fault (the workload gets going) and between faults (seconds).
 WARMUP_S = 3.0
 GAP_S = (1.0, 2.5)
+#: Least calm after a fault ends (a restart may take longer than the schedule's gap).
+MIN_CALM_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +237,8 @@ class Nemesis:
         origin = self.history.now()
         for fault in self.schedule:
             delay = origin + fault.start_s - self.history.now()
+            if self.applied:  # a fault whose end took long (a restart) still gets its calm
+                delay = max(delay, MIN_CALM_S)
             if delay > 0:
                 try:
                     await asyncio.wait_for(stop.wait(), delay)

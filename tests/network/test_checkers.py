@@ -21,8 +21,8 @@ from conformance.network.nemesis import Applied, Fault
 from conformance.network.run import RunConfig, RunRecord
 
 IDS = ["v000", "v001", "v002", "v003"]
-D = {h: f"{h:064x}" for h in range(1, 50)}
-R = {h: f"{h + 1000:064x}" for h in range(1, 50)}
+D = {h: f"{h:064x}" for h in range(50)}
+R = {h: f"{h + 1000:064x}" for h in range(50)}
 
 
 def record(*statuses: tuple[float, str, int]) -> RunRecord:
@@ -78,6 +78,19 @@ def test_durability_fails_when_a_crash_loses_committed_heights() -> None:
     assert verdict.failed and "height 9 before its SIGKILL" in verdict.message
     rec.applied[0] = Applied(Fault(0, "wipe", 1.5, 1.0, ("v001",)), 1.5, 2.5)
     assert check_durability(rec, ChainCheck()).status == "pass"  # a wipe loses data on purpose
+
+
+@pytest.mark.req("R5.4")
+def test_durability_does_not_count_heights_seen_before_a_wipe() -> None:
+    """A node wiped, restarted and killed before it caught up may come back at height 0; a
+    height it synced to after the wipe is held against it (campaign seed 3005 found this)."""
+    rec = record((1.0, "v001", 9), (3.0, "v001", 0), (5.5, "v001", 0), (6.0, "v001", 12))
+    rec.applied.append(Applied(Fault(0, "wipe", 1.5, 1.0, ("v001",)), 1.5, 2.5))
+    rec.applied.append(Applied(Fault(1, "kill", 3.5, 1.0, ("v001",)), 3.5, 5.0))
+    assert check_durability(rec, ChainCheck()).status == "pass"
+    rec.history.add("observer", "ok", "status", "v001", {"invoked": 3.1, "height": 7}, at=3.2)
+    verdict = check_durability(rec, ChainCheck())
+    assert verdict.failed and "height 7 before its SIGKILL" in verdict.message
 
 
 @pytest.mark.req("R7.6", "P31")
