@@ -217,7 +217,7 @@ class Nemesis:
         processes: dict[str, Any],
         history: History,
         *,
-        leader: Callable[[], str | None],
+        leader: Callable[[], Awaitable[str | None]],
         heights: Callable[[], Awaitable[dict[str, int]]],
         restart: Callable[[str], Awaitable[None]],
     ) -> None:
@@ -261,7 +261,7 @@ class Nemesis:
 
     async def _start(self, fault: Fault) -> Applied:
         if LEADER in fault.targets:
-            leader = self.leader()
+            leader = await self.leader()  # asked now: the leader changes every height
             target = leader if leader in self.ids else self.ids[fault.index % len(self.ids)]
             fault = replace(fault, targets=(target,), params={**fault.params, "leader": True})
         applied = Applied(fault, self.history.now())

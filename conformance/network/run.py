@@ -313,9 +313,12 @@ class Run:
                 if a is not None
             }
 
-        def leader() -> str | None:
-            leaders = [v.get("leader") for v in observer.latest.values() if v.get("leader")]
-            return max(set(leaders), key=leaders.count) if leaders else None
+        async def leader() -> str | None:
+            polled = await asyncio.gather(*(observer.poll(slot) for slot in self.slots))
+            answers = [a for a in polled if a is not None and a.get("leader")]
+            top = max((a["height"] for a in answers), default=0)
+            leaders = [a["leader"] for a in answers if a["height"] == top]  # the live height
+            return max(sorted(set(leaders)), key=leaders.count) if leaders else None
 
         async def restart(node: str) -> None:
             await self._restart(node, session)
