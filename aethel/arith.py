@@ -3,7 +3,7 @@
 The protocol's formulas (quorum, rewards, slashing, difficulty, timeouts) are written once with
 plain ``+``, ``-``, ``*`` and the functions below, so the same function computes a value from
 ints in the implementation and builds a term from ``z3.Int`` variables in the Z3 proofs of I1,
-I2 and I6-I10 (``properties/invariants``). A proof therefore speaks about the implementation's
+I2 and I6-I10 (``aethel/formal``). A proof therefore speaks about the implementation's
 formula, not about a restatement of it.
 
 On ints every function is the ordinary Python operation (``//``, ``min``, ``max``, ``1 <<``),
@@ -16,7 +16,7 @@ Two semantic gaps between the two readings, and why neither matters here:
   division whenever the divisor is positive, for any dividend. Every divisor in the protocol's
   formulas is positive: a constant (3, 64, 100) or a total stake the caller has checked to be
   positive (R1.3). On ints ``floor_div`` rejects a divisor <= 0; on terms the proof's premise
-  must state it (``T > 0``), as every premise in ``properties/invariants`` does.
+  must state it (``T > 0``), as every premise in ``aethel/formal`` does.
 * ``power_of_two`` is exact on terms only for exponents in ``[0, most]``; on ints it rejects any
   other exponent, so both readings agree wherever the int reading is defined.
 

@@ -2,7 +2,7 @@
 
 Every amount is an integer number of base units (never a float). These functions are the single
 definition used by the state transition, the consensus engine, the conformance checks and the
-Z3 proofs of I6-I8 (``properties/invariants``): each formula is a ``*_formula`` function over
+Z3 proofs of I6-I8 (``aethel/formal``): each formula is a ``*_formula`` function over
 ints or Z3 terms (``aethel.arith``), which the ``compute_*`` function calls after validating
 its input and the proofs call on symbolic amounts.
 

@@ -1,4 +1,4 @@
-"""Hypothesis profiles shared by tests/, properties/ and the conformance suite.
+"""Hypothesis profiles shared by tests/ and the conformance suite (its state machines included).
 
 * ``ci`` (default): quick, derandomized so a run is reproducible; for every commit.
 * ``thorough``: many thousands of examples with a saved example database under

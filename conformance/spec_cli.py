@@ -16,13 +16,15 @@ from rich.console import Console
 from rich.table import Table
 
 from aethel.catalog import Catalog, CatalogError, load_catalog
+from aethel.formal import INVARIANTS
+from aethel.formal.prove import prove_command
 from conformance import negative_space
 
 app = typer.Typer(help="The spec catalog: list it, check its test coverage.", no_args_is_help=True)
 console = Console()
 
 #: Where tests live, relative to the project root (the suite itself ships in the package).
-DEFAULT_TEST_PATHS = ("tests", "properties", "conformance/suite")
+DEFAULT_TEST_PATHS = ("tests", "conformance/suite")
 
 
 def project_root() -> Path | None:
@@ -42,17 +44,22 @@ def project_root() -> Path | None:
 def default_test_paths() -> list[str]:
     """Return the test folders to collect.
 
-    In a source checkout: its ``tests``, ``properties`` and ``conformance/suite``. Elsewhere (an
-    installed package): the properties and the suite where they are installed; the project's
-    ``tests`` folder does not ship, and the shipped folders cite every ID that has no waiver.
+    In a source checkout: its ``tests`` and ``conformance/suite``. Elsewhere (an installed
+    package): the suite where it is installed; the project's ``tests`` folder does not ship, and
+    the suite with the Z3 proofs (:func:`proof_citations`) cites every ID that has no waiver.
     """
     root = project_root()
     if root is not None:
         return [str(root / p) for p in DEFAULT_TEST_PATHS if (root / p).exists()]
-    import properties
     from conformance.plugin import SUITE_DIR
 
-    return [str(Path(properties.__file__).resolve().parent), str(SUITE_DIR)]
+    return [str(SUITE_DIR)]
+
+
+def proof_citations() -> dict[str, str]:
+    """Return invariant ID -> its Z3 proof in :mod:`aethel.formal`, which checks it as a test
+    would (``spec prove`` runs it; ``tests/formal/test_invariants.py`` in a checkout)."""
+    return {inv.id: f"aethel/formal: Z3 proof of {inv.id} (spec prove)" for inv in INVARIANTS}
 
 
 def _catalog_or_exit() -> Catalog:
@@ -150,7 +157,8 @@ def compute_coverage(catalog: Catalog, citations: dict[str, list[str]]) -> list[
 @app.command("coverage")
 def coverage_command(
     paths: Annotated[
-        list[str] | None, typer.Argument(help="test paths (default: tests, properties, suite)")
+        list[str] | None,
+        typer.Argument(help="test paths (default: tests and the suite, and the Z3 proofs)"),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print rows as JSON")] = False,
     verbose: Annotated[bool, typer.Option("-v", help="list the citing tests")] = False,
@@ -165,11 +173,14 @@ def coverage_command(
     chosen = [str(Path(p).resolve()) for p in paths] if paths else default_test_paths()
     if not paths and project_root() is None:
         print(
-            "no source checkout here: coverage of the installed properties and suite (the "
+            "no source checkout here: coverage of the installed suite and Z3 proofs (the "
             "project's tests/ folder does not ship; run from a checkout to include it)",
             file=sys.stderr,
         )
     citations = collect_citations(chosen) if chosen else {}
+    if not paths:
+        for rule_id, proof in proof_citations().items():
+            citations.setdefault(rule_id, []).append(proof)
     rows = compute_coverage(catalog, citations)
     counts = {
         s: sum(r.status == s for r in rows)
@@ -226,6 +237,9 @@ def _negative_space_gaps(catalog: Catalog) -> list[str]:
     if not record.exists() or record.read_text(encoding="utf-8") != negative_space.render(space):
         gaps.append(f"{record.name} is out of date: run `{negative_space.WRITE_COMMAND}`")
     return gaps
+
+
+app.command("prove")(prove_command)
 
 
 @app.command("negative-space")

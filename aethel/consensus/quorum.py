@@ -4,7 +4,7 @@ Spec: q(W) = floor(2W/3) + 1; by count, f(n) = floor((n - 1) / 3).
 
 Each formula is a ``*_formula`` function over ints or Z3 terms (``aethel.arith``): the
 ``compute_*`` functions validate their input and call it, and the Z3 proofs of I1 and I2
-(``properties/invariants/quorum.py``) call it on symbolic sizes.
+(``aethel/formal/quorum.py``) call it on symbolic sizes.
 """
 
 from __future__ import annotations

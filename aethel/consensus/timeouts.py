@@ -2,7 +2,7 @@
 
 All times are integer nanoseconds (virtual time in the simulator). ``timeout_formula`` is the
 rule over ints or Z3 terms (``aethel.arith``): ``compute_timeout`` validates its input and calls
-it, and the Z3 proof of I10 (``properties/invariants/timeouts.py``) calls it symbolically.
+it, and the Z3 proof of I10 (``aethel/formal/timeouts.py``) calls it symbolically.
 """
 
 from __future__ import annotations

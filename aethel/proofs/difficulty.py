@@ -7,7 +7,7 @@ identical on every honest node running the pinned solver (N7).
 
 ``difficulty_formula`` is the formula over ints or Z3 terms (``aethel.arith``);
 ``compute_difficulty`` validates its input and calls it, and the Z3 proof of I9
-(``properties/invariants/difficulty.py``) calls it on symbolic efforts and sizes.
+(``aethel/formal/difficulty.py``) calls it on symbolic efforts and sizes.
 """
 
 from __future__ import annotations

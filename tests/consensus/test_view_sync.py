@@ -3,7 +3,7 @@
 A view v > 0 is established once q(W) stake asked for it or a later view (or its NEW-VIEW came);
 only an established view's timer moves a validator on, and a waiting validator re-sends its
 VIEW-CHANGE instead. The scenario tests of what this buys (a cut-off validator rejoins) are in
-properties/test_consensus_liveness.py.
+tests/formal/test_consensus_liveness.py.
 """
 
 from __future__ import annotations

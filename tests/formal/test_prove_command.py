@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 import z3
 from typer.testing import CliRunner
 
+from aethel.formal import INVARIANTS, Invariant
+from aethel.formal.prove import report_json, report_text, run_proofs
+from aethel.formal.solver import Formula, Obligation, Outcome, Twin
 from conformance.cli import app
-from conformance.prove import report_json, report_text, run_proofs
-from properties.invariants import INVARIANTS, Invariant
-from properties.invariants.solver import Formula, Obligation, Outcome, Twin
 
 runner = CliRunner()
 
@@ -127,3 +129,20 @@ def test_prove_command_exits_non_zero_when_a_query_times_out() -> None:
 def test_prove_command_rejects_an_unknown_invariant() -> None:
     result = runner.invoke(app, ["prove", "--only", "I99"])
     assert result.exit_code == 2
+
+
+def test_spec_prove_is_the_same_command_and_the_suite_does_not_import_it() -> None:
+    """`spec prove` (the spec tooling) and `prove` run the same command; the conformance suite
+    and its runner import nothing of the formal layer (the proofs are about the spec's formulas,
+    not about an implementation under test)."""
+    result = runner.invoke(app, ["spec", "prove", "--only", "I9"])
+    assert result.exit_code == 0, result.output
+    assert "1/1 invariants proved" in result.output
+    probe = (
+        "import sys, conformance.runner, conformance.plugin, conformance.selftest\n"
+        "print(sorted(m for m in sys.modules if m.startswith('aethel.formal')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.strip() == "[]", done.stdout

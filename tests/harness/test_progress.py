@@ -81,7 +81,7 @@ def test_a_run_in_a_ci_log_says_how_far_it_is(tmp_path: Path) -> None:
 def test_prove_and_bench_print_progress_lines(capsys: pytest.CaptureFixture[str]) -> None:
     """Off a terminal (pytest captures stdout), with a short interval."""
     from aethel.bench import run_benchmark
-    from conformance.prove import run_proofs
+    from aethel.formal.prove import run_proofs
 
     os.environ["AETHEL_PROGRESS_INTERVAL"] = "0.02"
     try:

@@ -1,7 +1,8 @@
 """``aethel-conformance spec coverage`` outside the checkout, and beside a foreign ``tests``.
 
 * Installed (a copy of the packages as the wheel lays them out, spec under ``aethel/_spec``),
-  run from another directory: the shipped properties and suite cite every catalog ID.
+  run from another directory: the shipped suite and the Z3 proofs (aethel.formal) cite every
+  catalog ID.
 * A distribution that ships its own top-level ``tests`` package on the path must not hide the
   project's: ``tests`` is a regular package, and collection runs from the checkout's root.
 """
@@ -41,7 +42,7 @@ def test_a_foreign_tests_package_does_not_hide_the_projects(foreign_tests: Path)
 def _install_copy(site: Path) -> None:
     """Lay the packages out as the wheel does (pyproject.toml, [tool.hatch.build...])."""
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for package in ("aethel", "conformance", "properties"):
+    for package in ("aethel", "conformance"):
         shutil.copytree(ROOT / package, site / package, ignore=ignore)
     shutil.copytree(ROOT / "spec", site / "aethel" / "_spec", ignore=ignore)
 
@@ -64,10 +65,11 @@ def test_coverage_from_an_installed_copy_outside_the_checkout(tmp_path: Path) ->
     assert "No module named" not in done.stderr and "collection failed" not in done.stderr
     assert "no source checkout here" in done.stderr
     covered = {r["id"] for r in rows if r["status"] == "covered"}
-    # Exactly what the shipped folders cite in the checkout (the project's tests/ does not ship).
-    shipped = spec_cli.collect_citations(
-        [str(ROOT / "properties"), str(ROOT / "conformance" / "suite")]
-    )
+    # Exactly what the shipped suite cites in the checkout (the project's tests/ does not ship),
+    # and the invariants the shipped Z3 proofs prove.
+    shipped = spec_cli.collect_citations([str(ROOT / "conformance" / "suite")])
+    proved = set(spec_cli.proof_citations())
     known = {r["id"] for r in rows}
-    assert covered == {i for i, tests in shipped.items() if tests and i in known}
+    assert covered == {i for i, tests in shipped.items() if tests and i in known} | proved
+    assert proved == {f"I{i}" for i in range(1, 11)}
     assert len(covered) > 100

@@ -22,7 +22,7 @@ ABOVE_CORE = (
     "aethel.bench",
     "aethel.cli",
     "conformance",
-    "properties",
+    "aethel.formal",
 )
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from properties.invariants import INVARIANTS, Invariant
-from properties.invariants.solver import Outcome, prove, refute
+from aethel.formal import INVARIANTS, Invariant
+from aethel.formal.solver import Outcome, prove, refute
 
 #: Per-query timeout in tests: every query takes well under a second; the slack absorbs a
 #: loaded machine without letting a runaway query hang the run.

@@ -34,7 +34,7 @@ from aethel.economics import (
     slash_amount_formula,
     split_remainder_formula,
 )
-from properties.invariants.solver import Formula, Obligation, Twin
+from aethel.formal.solver import Formula, Obligation, Twin
 
 ShareRule = Callable[[z3.ArithRef, z3.ArithRef, z3.ArithRef], z3.ArithRef]
 

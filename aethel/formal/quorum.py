@@ -17,7 +17,7 @@ from __future__ import annotations
 import z3
 
 from aethel.consensus.quorum import max_faulty_formula, quorum_formula
-from properties.invariants.solver import Formula, Obligation, Twin
+from aethel.formal.solver import Formula, Obligation, Twin
 
 
 def _regions(prefix: str) -> tuple[z3.ArithRef, z3.ArithRef, z3.ArithRef, z3.ArithRef]:

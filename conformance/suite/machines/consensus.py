@@ -3,7 +3,7 @@
 Rules are network actions (deliver, drop, duplicate, delay, partition, heal, crash, restart,
 fire a timer) and Byzantine sends by ``v003`` (a second vote for a made-up digest, a vote with a
 forged signature, a proposal holding a false proof claim). After every step the safety checks
-of :mod:`properties.machines.consensus_checks` run over everything honest replicas committed:
+of :mod:`conformance.suite.machines.consensus_checks` run over everything honest replicas committed:
 agreement, integrity, certificates with >= q(W) valid stake, validity (only valid proofs, the
 chain extends), conservation and supply books, exact rewards, and no honest validator accused
 or slashed. The ``heal_and_settle`` rule checks liveness: once the network heals and every
@@ -24,7 +24,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from aethel.consensus.messages import ViewChange
 from aethel.consensus.replica import Mode, Replica
 from conformance.adapters.api import Implementation
-from properties.machines.cluster import (
+from conformance.suite.machines.cluster import (
     BYZANTINE,
     HONEST,
     NAMES,
@@ -32,8 +32,8 @@ from properties.machines.cluster import (
     ReplicaClass,
     make_cluster,
 )
-from properties.machines.common import ModelMismatch
-from properties.machines.consensus_checks import check_safety
+from conformance.suite.machines.common import ModelMismatch
+from conformance.suite.machines.consensus_checks import check_safety
 
 nodes = st.sampled_from(NAMES)
 
@@ -130,7 +130,7 @@ class ConsensusMachine(RuleBasedStateMachine):
         In an established view (view 0, q(W) stake asked for it or a later view, or its
         NEW-VIEW came) the timeout starts a view change: the validator moves on. In a view it
         still waits for, the timeout re-sends its VIEW-CHANGE and sets the next re-send; the
-        view does not change (:mod:`properties.machines.consensus_views` says what the model
+        view does not change (:mod:`conformance.suite.machines.consensus_views` says what the model
         can know of "established").
         """
         cluster = self.cluster

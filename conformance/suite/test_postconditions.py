@@ -1,18 +1,14 @@
 """The postconditions Z3 proves (I6-I8, I10), checked on an implementation's outputs.
 
-The implementation is reached through the conformance adapter (``AETHEL_IMPL``, default
-``reference``; e.g. ``python:conformance.mutants.economics:FloatRewardImplementation`` or
-``stdio-reference``), so an implementation whose formulas differ from the proved ones fails
-here even though the proofs (about the spec's formulas) pass.
+The proofs (:mod:`aethel.formal`, ``aethel-conformance spec prove``) are about the spec's
+formulas; here the same postconditions are checked on what the implementation under test
+answers, so an implementation whose formulas differ from the proved ones fails (e.g. the
+self-test's ``float-rewards`` mutant) even though the proofs pass.
 """
 
 from __future__ import annotations
 
-import functools
 import itertools
-import os
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from hypothesis import example, given
@@ -20,43 +16,22 @@ from hypothesis import strategies as st
 
 from aethel.consensus.timeouts import LATENCY_MULTIPLE
 from aethel.economics import BLOCK_REWARD_CAP, SLASH_PERCENT, Offence
-from conformance.adapters import Implementation, load_implementation
-
-
-@functools.cache
-def _implementation() -> Implementation:
-    return load_implementation(os.environ.get("AETHEL_IMPL", "reference"))
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _close_implementation() -> Iterator[None]:
-    """Close the implementation (a subprocess for stdio:) after this module's tests."""
-    yield
-    if _implementation.cache_info().currsize:
-        _implementation().close()
-        _implementation.cache_clear()
-
-
-def _api(capability: str) -> Any:
-    implementation = _implementation()
-    if capability not in implementation.capabilities:
-        pytest.skip(f"{implementation.name} does not declare {capability}")
-    return implementation.api(capability)
-
+from conformance.adapters.api import EconomicsAPI, ReplicaAPI
 
 members = st.dictionaries(
     st.text("abcdefgh", min_size=1, max_size=3), st.integers(0, 10**12), min_size=1, max_size=12
 ).filter(lambda stakes: sum(stakes.values()) > 0)
 
 
+@pytest.mark.capability("economics")
 @pytest.mark.req("I6", "P3")
 @given(st.integers(0, 10**15), members, st.sampled_from(["a", "b", "outsider"]))
 @example(1, {"a": 1, "b": 1}, "a")
 @example(10**15, {"a": 3, "b": 3, "c": 3}, "outsider")
 def test_reward_split_meets_the_proved_postcondition(
-    reward: int, stakes: dict[str, int], proposer: str
+    economics_api: EconomicsAPI, reward: int, stakes: dict[str, int], proposer: str
 ) -> None:
-    shares = _api("economics").reward_split(reward, stakes, proposer)
+    shares = economics_api.reward_split(reward, stakes, proposer)
     assert all(type(v) is int and v >= 0 for v in shares.values()), shares
     assert sum(shares.values()) == reward
     total = sum(stakes.values())
@@ -71,23 +46,29 @@ def test_reward_split_meets_the_proved_postcondition(
         assert shares[low] <= shares[high]
 
 
+@pytest.mark.capability("economics")
 @pytest.mark.req("I8", "P16")
 @given(st.integers(0, 2**62), st.sampled_from(list(Offence)))
 @example(1, Offence.EQUIVOCATION)
 @example(19, Offence.FALSE_CLAIM)
-def test_slash_amount_meets_the_proved_postcondition(stake: int, offence: Offence) -> None:
-    amount = _api("economics").slash_amount(stake, offence.value)
+def test_slash_amount_meets_the_proved_postcondition(
+    economics_api: EconomicsAPI, stake: int, offence: Offence
+) -> None:
+    amount = economics_api.slash_amount(stake, offence.value)
     percent = SLASH_PERCENT[offence]
     assert type(amount) is int
     assert 0 <= amount <= stake
     assert 100 * amount <= stake * percent < 100 * (amount + 1)
 
 
+@pytest.mark.capability("economics")
 @pytest.mark.req("I7", "P20")
 @given(st.lists(st.integers(0, 10**9), max_size=40))
 @example([BLOCK_REWARD_CAP, 10**9])
-def test_block_rewards_stay_within_the_emission_schedule(difficulties: list[int]) -> None:
-    economics = _api("economics")
+def test_block_rewards_stay_within_the_emission_schedule(
+    economics_api: EconomicsAPI, difficulties: list[int]
+) -> None:
+    economics = economics_api
     minted = 0
     assert economics.emission_limit(0) >= 0
     for height, difficulty in enumerate(difficulties, start=1):
@@ -100,14 +81,15 @@ def test_block_rewards_stay_within_the_emission_schedule(difficulties: list[int]
         assert minted <= economics.emission_limit(height)
 
 
+@pytest.mark.capability("replica")
 @pytest.mark.req("I10", "P26")
 @given(st.integers(0, 10**13), st.integers(0, 100), st.integers(0, 10**12), st.integers(0, 8))
 @example(10**9 + 1, 0, 0, 0)
 @example(0, 6, 0, 1)
 def test_timeout_meets_the_proved_postcondition(
-    latency: int, view: int, more_latency: int, more_views: int
+    replica_api: ReplicaAPI, latency: int, view: int, more_latency: int, more_views: int
 ) -> None:
-    replica = _api("replica")
+    replica = replica_api
     timeout = replica.timeout(latency, view)
     assert timeout >= LATENCY_MULTIPLE * latency
     assert replica.timeout(latency + more_latency, view + more_views) >= timeout

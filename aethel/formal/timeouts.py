@@ -21,7 +21,7 @@ from aethel.consensus.timeouts import (
     backoff_formula,
     timeout_formula,
 )
-from properties.invariants.solver import Formula, Obligation, Twin
+from aethel.formal.solver import Formula, Obligation, Twin
 
 Rule = Callable[[z3.ArithRef, z3.ArithRef], z3.ArithRef]
 

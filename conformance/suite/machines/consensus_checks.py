@@ -17,8 +17,8 @@ from aethel.economics import MIN_STAKE, compute_emission_limit, compute_reward_s
 from aethel.encoding import verify_signature_bytes
 from aethel.proofs.model import proof_from_json
 from aethel.proofs.verifier import Verdict
-from properties.machines.cluster import BYZANTINE, HONEST, Cluster
-from properties.machines.common import ModelMismatch
+from conformance.suite.machines.cluster import BYZANTINE, HONEST, Cluster
+from conformance.suite.machines.common import ModelMismatch
 
 
 def executed_state(cluster: Cluster, committed: Committed) -> LedgerView:

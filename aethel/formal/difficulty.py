@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 import z3
 
+from aethel.formal.solver import Formula, Obligation, Twin
 from aethel.proofs.difficulty import difficulty_formula
-from properties.invariants.solver import Formula, Obligation, Twin
 
 Rule = Callable[[z3.ArithRef, z3.ArithRef], z3.ArithRef]
 

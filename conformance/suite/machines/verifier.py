@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar
 
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
@@ -30,24 +30,10 @@ from aethel.encoding import KeyPair, canonical_json, sha256
 from aethel.proofs.difficulty import compute_difficulty
 from aethel.proofs.judge import generate_standard_mix
 from aethel.proofs.model import Outcome, ProofKind, sign_proof
-from properties.machines.common import ModelMismatch
+from conformance.adapters.api import VerifierAPI
+from conformance.suite.machines.common import ModelMismatch
 
 JSON = Any
-
-
-class VerifierObject(Protocol):
-    """A verifier with its result cache (the adapter's ``VerifierObject``)."""
-
-    def verify(self, proof: JSON) -> JSON: ...
-    def cache_stats(self) -> JSON: ...
-
-
-class VerifierAPI(Protocol):
-    """The ``verifier`` capability (the parts the machine uses)."""
-
-    def verify_proof(self, proof: JSON) -> JSON: ...
-    def verify_block(self, proofs: list[JSON], parallel: bool) -> list[JSON]: ...
-    def new(self) -> VerifierObject: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,16 +1,23 @@
-"""Z3-proved invariants I1-I10, each with its negative twins.
+"""Z3-proved invariants I1-I10, each with its negative twins: facts about the spec's formulas.
 
 ``INVARIANTS`` lists every invariant of the catalog (kind "invariant") with the obligations that
-together prove it and the deliberately broken variants Z3 must refute. ``conformance/prove.py``
-runs them (``aethel-conformance prove``); ``properties/test_invariants.py`` runs them under pytest.
+together prove it and the deliberately broken variants Z3 must refute. The proofs call the
+reference's own ``*_formula`` functions (``aethel.arith``, ``aethel.economics``, ...) on Z3 terms,
+so they speak about the formulas the spec states and the reference computes, not about any
+implementation under test; an implementation's outputs are checked against the same
+postconditions by the conformance suite (``conformance/suite/test_postconditions.py``).
+
+:mod:`aethel.formal.prove` runs them and reports (``aethel-conformance prove``, ``aethel-conformance
+spec prove``); ``tests/formal/test_invariants.py`` runs them under pytest. This package sits above
+the consensus core (it imports the formulas; nothing in the core imports it).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from properties.invariants import conservation, difficulty, economics, quorum, state_tree, timeouts
-from properties.invariants.solver import Obligation, Twin
+from aethel.formal import conservation, difficulty, economics, quorum, state_tree, timeouts
+from aethel.formal.solver import Obligation, Twin
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ from typing import Any
 
 import z3
 
-from properties.invariants.merkle_model import (
+from aethel.formal.merkle_model import (
     Algebra,
     HashModel,
     Slot,
@@ -36,7 +36,7 @@ from properties.invariants.merkle_model import (
     symbolic_slots,
     z3_algebra,
 )
-from properties.invariants.solver import Formula, Obligation, Twin
+from aethel.formal.solver import Formula, Obligation, Twin
 
 #: Tree depth of the bounded model: 2**DEPTH key slots.
 DEPTH = 4

@@ -3,8 +3,8 @@
 Peers submit proofs (valid ones of varied difficulty, false claims, forged signatures,
 duplicates) and transfers (in nonce order, stale, skipping, double spends, overdrafts, forged);
 blocks are built and committed, and committed accounts make pending transfers stale. The model
-(:mod:`properties.machines.mempool_model`) decides every admission; after each step the machine
-checks that the mempool:
+(:mod:`conformance.suite.machines.mempool_model`) decides every admission; after each step the
+machine checks that the mempool:
 
 * admitted or refused exactly what the model did (refusals naming a rule: R5.5, R7.1, N6, ...),
   and a judge proof it admitted for a transfer is valid, signed and covers that transfer (R5.1);
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar
 
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
@@ -38,30 +38,15 @@ from aethel.proofs.model import (
 )
 from aethel.proofs.verifier import Verdict, verify_proof
 from conformance.adapters import Rejected
-from properties.machines.common import ModelMismatch
-from properties.machines.mempool_model import MempoolModel
+from conformance.adapters.api import MempoolAPI
+from conformance.suite.machines.common import ModelMismatch
+from conformance.suite.machines.mempool_model import MempoolModel
 
 JSON = Any
 #: Small, so that a few admissions fill the pool and eviction happens (the spec's floor of 1,000
 #: is a deployment minimum; the rules are the same at every capacity).
 CAPACITY = 4
 JUDGE_SEED = "4d" * 32
-
-
-class MempoolObject(Protocol):
-    """One node's mempool (the adapter's ``MempoolObject``: JSON objects, ids as hex)."""
-
-    def add_proof(self, proof: JSON) -> JSON: ...
-    def add_transaction(self, transaction: JSON, balance: int, nonce: int) -> JSON: ...
-    def select_for_block(self, max_proofs: int) -> JSON: ...
-    def remove_committed(self, proof_ids: list[str], transaction_ids: list[str]) -> int: ...
-    def stats(self) -> JSON: ...
-
-
-class MempoolAPI(Protocol):
-    """The ``mempool`` capability: a mempool of a capacity whose judge has a given key."""
-
-    def new(self, capacity: int | None, judge_seed: str) -> MempoolObject: ...
 
 
 def _flip(signature: str) -> str:

@@ -13,7 +13,7 @@ import pytest
 
 from aethel.consensus.messages import Commit, CommitCertificate
 from aethel.consensus.replica import Mode
-from properties.machines.consensus import ConsensusMachine, make_consensus_machine
+from conformance.suite.machines.consensus import ConsensusMachine, make_consensus_machine
 
 MODES = ["collector", "broadcast"]
 

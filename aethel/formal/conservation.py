@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 import z3
 
-from properties.invariants.solver import Formula, Obligation, Twin
+from aethel.formal.solver import Formula, Obligation, Twin
 
 #: Accounts in the bounded total-balance check.
 ACCOUNTS = 8

@@ -45,8 +45,8 @@ from aethel.economics import (
     split_remainder_formula,
 )
 from aethel.encoding import canonical_json
+from aethel.formal.merkle_model import Slot, compute_root, sha256_algebra
 from aethel.proofs.difficulty import compute_difficulty, difficulty_formula
-from properties.invariants.merkle_model import Slot, compute_root, sha256_algebra
 
 V = z3.IntVal
 BIG = 10**18
@@ -154,7 +154,7 @@ def test_timeout_formula_on_terms_is_compute_timeout_and_its_postcondition_holds
 # The bounded Merkle model, evaluated with SHA-256, against the spec's known answers.
 
 KNOWN_ANSWERS = (
-    Path(__file__).resolve().parent.parent
+    Path(__file__).resolve().parents[2]
     / "conformance"
     / "vectors"
     / "external"

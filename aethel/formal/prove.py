@@ -1,4 +1,8 @@
-"""``aethel-conformance prove``: discharge the Z3 invariants I1-I10 and report.
+"""``prove``: discharge the Z3 invariants I1-I10 and report.
+
+A command of the spec tooling (``aethel-conformance spec prove``, also ``aethel-conformance
+prove``): the invariants are facts about the spec's formulas, so the command lives beside them
+and the conformance suite neither imports nor runs it.
 
 For each invariant of the catalog the report gives its status (proved only if every obligation
 is proved from satisfiable premises), the time, how far the proof reaches (unbounded or the
@@ -21,9 +25,9 @@ import typer
 import z3
 
 from aethel.catalog import load_catalog
+from aethel.formal import INVARIANTS, Invariant
+from aethel.formal.solver import DEFAULT_TIMEOUT_MS, Outcome, Twin, Verdict, prove, refute
 from aethel.progress import Heartbeat
-from properties.invariants import INVARIANTS, Invariant
-from properties.invariants.solver import DEFAULT_TIMEOUT_MS, Outcome, Twin, Verdict, prove, refute
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar
 
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
@@ -31,7 +31,8 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from aethel.encoding import canonical_json, sha256
 from aethel.merkle import proof_from_dict, verify_proof
 from conformance.adapters import Rejected
-from properties.machines.common import ModelMismatch
+from conformance.adapters.api import StateTreeAPI
+from conformance.suite.machines.common import ModelMismatch
 
 JSON = Any
 EMPTY_ROOT = "00" * 32
@@ -51,25 +52,6 @@ values = st.recursive(
     max_leaves=4,
 )
 keys = st.sampled_from(KEYS)
-
-
-class StateTreeObject(Protocol):
-    """One tree of the ``state-tree`` capability (adapter shape; hashes as hex)."""
-
-    def update(self, key: str, value: JSON) -> str: ...
-    def delete(self, key: str) -> str: ...
-    def batch_update(self, ops: list[JSON]) -> str: ...
-    def get(self, key: str) -> JSON: ...
-    def root(self) -> str: ...
-    def prove(self, key: str) -> JSON: ...
-    def get_cache_stats(self) -> JSON: ...
-
-
-class StateTreeAPI(Protocol):
-    """The ``state-tree`` capability: make trees, verify proofs."""
-
-    def new(self, cache_size: int | None = None) -> StateTreeObject: ...
-    def verify_proof(self, proof: JSON, root: str) -> bool: ...
 
 
 def set_op(key: str, value: JSON) -> dict[str, JSON]:

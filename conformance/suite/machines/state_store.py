@@ -1,6 +1,6 @@
 """State-store machine: transitions, conservation, supply books, versions, reopen.
 
-The model is :class:`~properties.machines.books.Books` per committed height. The machine
+The model is :class:`~conformance.suite.machines.books.Books` per committed height. The machine
 applies generated transitions (transfers, rewards, bonds, unbonds, slashing; valid and not),
 reads old versions, and closes and reopens the store from its file.
 After every step it checks that:
@@ -23,7 +23,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar
 
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
@@ -31,27 +31,13 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from aethel.encoding import canonical_json
 from aethel.merkle import StateTree
 from conformance.adapters import Rejected
-from properties.machines.books import Books, apply_transition, check_books, make_genesis
-from properties.machines.common import ModelMismatch
+from conformance.adapters.api import StateStoreAPI, StateStoreObject
+from conformance.suite.machines.books import Books, apply_transition, check_books, make_genesis
+from conformance.suite.machines.common import ModelMismatch
 
 JSON = Any
 ACCOUNTS = ("alice", "bob", "carol")
 VALIDATORS = ("val-a", "val-b")
-
-
-class StateStoreObject(Protocol):
-    """One open store of the ``state-store`` capability (roots as hex, operations as JSON)."""
-
-    def commit_genesis(self, balances: dict[str, int], stakes: dict[str, int]) -> str: ...
-    def commit_transition(self, height: int, operations: list[JSON]) -> JSON: ...
-    def get(self, key: str, height: int | None) -> JSON: ...
-    def latest(self) -> JSON: ...
-
-
-class StateStoreAPI(Protocol):
-    """The ``state-store`` capability: open (or reopen) a store at a path."""
-
-    def open(self, path: str) -> StateStoreObject: ...
 
 
 def _close(store: StateStoreObject) -> None:

@@ -60,8 +60,8 @@ from conformance.adapters import Rejected
 from conformance.adapters.api import Implementation
 from conformance.adapters.reference_replica import genesis_to_json
 from conformance.mixed import ImplReplica
-from properties.machines.common import ModelMismatch
-from properties.machines.consensus_views import ViewWitness
+from conformance.suite.machines.common import ModelMismatch
+from conformance.suite.machines.consensus_views import ViewWitness
 
 NAMES = ("v000", "v001", "v002", "v003")
 STAKES = (20_000, 20_000, 10_000, 10_000)
