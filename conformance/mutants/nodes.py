@@ -260,15 +260,27 @@ NODE_MUTANTS = (
         "q(W) is a simple stake majority, floor(W/2) + 1",
         ("R7.6", "R2.3"),
         _quorum_majority,
+        # Two long cuts: the side of 4 commits once a view's leader is on its side (4 of 7
+        # leaders; views time out after 4 s, then 8 s), so each cut exposes it with
+        # probability about 1 - (3/7)^2.
         (
             _partition(
                 "partition-halves",
                 (("v000", "v001", "v002"), ("v003", "v004", "v005", "v006")),
                 6.0,
-                8.0,
+                12.0,
+            ),
+            Fault(
+                1,
+                "partition-halves",
+                21.0,
+                12.0,
+                (),
+                (("v000", "v003", "v005"), ("v001", "v002", "v004", "v006")),
             ),
         ),
         validators=7,
+        duration=36.0,
     ),
 )
 
