@@ -51,6 +51,8 @@ class RunOutcome:
     #: How many cases the run had to report (-1: as many as it was given, or unknown). A
     #: negative ``returncode`` means the run itself failed (no answer, unknown cases).
     expected: int = -1
+    #: CPU seconds the run took, harness and implementations together (-1: not measured).
+    cpu_s: float = -1.0
 
     def complete(self, given: int) -> bool:
         """Return True if every case of the run reported (``given``: how many were named)."""

@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import resource
 import select
 import signal
 import subprocess
@@ -52,6 +53,9 @@ FDS_ENV = "AETHEL_MECH_HARNESS_FDS"
 RESTART_EVERY = 300
 #: Seconds a harness may take to import and collect the suite (a busy machine is slow).
 READY_TIMEOUT_S = 600.0
+#: ``"0"`` turns off the memo of the pristine solver's answers (:func:`memoize_solver`).
+SOLVER_MEMO_ENV = "AETHEL_MECH_SOLVER_MEMO"
+SOLVER_MEMO_SIZE = 200_000
 _COLLECTOR = "aethel-report-collector"
 _LOOP = "aethel-mechanical-warm-loop"
 
@@ -123,6 +127,7 @@ class WarmLoop:
         option.case_timeout = float(command["case_timeout_s"])
         chosen, missing = _expand(items, command["cases"])
         stop = bool(command["stop_at_first_failure"])
+        cpu_before = _cpu_s()
         collector.cases.clear()
         collector.phases.clear()
         failed = False
@@ -143,8 +148,21 @@ class WarmLoop:
             except BaseException as exc:  # reported in the answer, never hidden
                 teardown = f"{type(exc).__name__}: {exc}"[:300]
             self._answer(
-                {"done": True, "chosen": len(chosen), "missing": missing, "teardown": teardown}
+                {
+                    "done": True,
+                    "chosen": len(chosen),
+                    "missing": missing,
+                    "teardown": teardown,
+                    "cpu_s": round(_cpu_s() - cpu_before, 3),
+                }
             )
+
+
+def _cpu_s() -> float:
+    """CPU seconds of this process and of its children that ended (the implementations)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _expand(items: dict[str, pytest.Item], names: list[str]) -> tuple[list[pytest.Item], list[str]]:
@@ -162,10 +180,45 @@ def _expand(items: dict[str, pytest.Item], names: list[str]) -> tuple[list[pytes
     return chosen, missing
 
 
+def memoize_solver(limit: int = SOLVER_MEMO_SIZE) -> Any:
+    """Answer repeated solver runs of this harness's pristine verifier from memory.
+
+    Returns the function it replaced (to restore it).
+
+    The suite's oracles and in-process reference replicas verify the same proofs for every
+    mutant (a scene's chain, a cluster's blocks): each run makes a fresh Z3 context (about 3.5
+    ms) and solves. :func:`aethel.proofs.solver.run_solver` is a function of the text and the
+    budget alone (N7: the pinned solver's outcome and effort are deterministic), so the harness
+    keeps its answers. Only this process's pristine ``aethel`` is affected; the implementation
+    under test never is. ``tests/harness/test_mechanical_scale.py`` checks that memoized and
+    fresh verification agree on a standard mix of proofs; the comparison of runners in
+    ``reports/selftest/`` checks that every case passing in the control passes in a memoizing
+    harness and that verdicts do not change.
+    """
+    from aethel.proofs import verifier
+
+    inner = verifier.__dict__["run_solver"]
+    answers: dict[tuple[str, int], Any] = {}
+
+    def run_solver(smt: str, budget: int) -> Any:
+        key = (smt, budget)
+        found = answers.get(key)
+        if found is None:
+            found = inner(smt, budget)
+            if len(answers) < limit:
+                answers[key] = found
+        return found
+
+    verifier.__dict__["run_solver"] = run_solver
+    return inner
+
+
 def pytest_configure(config: pytest.Config) -> None:
     fds = os.environ.get(FDS_ENV)
     if not fds or hasattr(config, "workerinput"):
         return
+    if os.environ.get(SOLVER_MEMO_ENV, "1") == "1":
+        memoize_solver()
     read_fd, write_fd = (int(x) for x in fds.split(","))
     commands = os.fdopen(read_fd, "r", encoding="utf-8")
     answers = os.fdopen(write_fd, "w", encoding="utf-8")
@@ -375,6 +428,7 @@ class WarmHarness:
             duration_s=time.monotonic() - started,
             stderr_tail=tail,
             expected=-1 if done is None else int(done["chosen"]),
+            cpu_s=-1.0 if done is None else float(done["cpu_s"]),
         )
 
 
