@@ -50,6 +50,7 @@ from conformance.mechanical.generate import (
     apply_mutant,
     changed_line,
     enumerate_mutants,
+    exclusion_of,
     module_paths,
 )
 from conformance.mechanical.harness import WarmHarness
@@ -325,6 +326,8 @@ class Campaign:
     case_info: dict[str, dict[str, Any]]
     coverage: CoverageMap
     excluded_positions: Counter[str] = field(default_factory=Counter)
+    #: Listed as excluded, but the control's implementation ran them: mutated after all.
+    voided: list[str] = field(default_factory=list)
 
     @property
     def results_file(self) -> Path:
@@ -351,8 +354,11 @@ class Campaign:
         """
         sources = dict(self.snapshot.files)
         self.excluded_positions.clear()
+        self.voided = sorted(
+            p for p in sources if exclusion_of(p) is not None and self.coverage.reached(p)
+        )
         return enumerate_mutants(
-            sources, module_paths(list(sources), modules), self.excluded_positions
+            sources, module_paths(list(sources), modules, self.voided), self.excluded_positions
         )
 
     def task(

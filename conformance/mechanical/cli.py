@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections import Counter
 from pathlib import Path
 
 import typer
@@ -115,11 +114,13 @@ def mechanical_selftest(
             cases, direct = campaign.coverage.select(mutant, campaign.passing)
             rules = {r for c in cases[:direct] for r in campaign.case_info[c]["rules"]}
             reach[mutant.id] = sorted(rules)
-    excluded_modules: Counter[str] = Counter()
+    excluded_modules: list[str] = []
     if not modules:
-        for path, _ in campaign.snapshot.files:
-            if exclusion_of(path) is not None:
-                excluded_modules[path] = 0
+        excluded_modules = [
+            path
+            for path, _ in campaign.snapshot.files
+            if exclusion_of(path) is not None and path not in campaign.voided
+        ]
     report = build_report(
         campaign.record,
         rows,
@@ -135,7 +136,7 @@ def mechanical_selftest(
             f"a LocalCluster of {workers} worker processes" if scheduler == "local" else scheduler
         ),
         reach=reach,
-        excluded=exclusions(campaign, every, list(excluded_modules)),
+        excluded=exclusions(campaign, every, excluded_modules),
         runner=runner,
         selection="enclosing" if enclosing else "direct",
         recheck=recheck_note,

@@ -30,9 +30,11 @@ parso: Any = untyped_parso
 
 #: Modules never mutated, with the reason: code no implementation process can run. The served
 #: reference (:mod:`conformance.adapters.reference`) never imports them; the report lists them
-#: with their mutant counts and checks, from the control's coverage, that no served process ran a
-#: line of them. A module is never left out because its mutants survive. Paths are relative to
-#: the repository root, with ``/`` separators; the longest matching prefix gives the reason.
+#: with their mutant counts. The reason is checked against the control's coverage: a listed
+#: module any served process ran a line of is mutated after all (the exclusion is void, and the
+#: report says so), e.g. protocol version 2 from the commit that serves it. A module is never
+#: left out because its mutants survive. Paths are relative to the repository root, with ``/``
+#: separators; the longest matching prefix gives the reason.
 EXCLUDED_MODULES: dict[str, str] = {
     "aethel/bench/": "benchmarks (the issue: bench and CLI aside)",
     "aethel/cli.py": "command-line front end (the issue: bench and CLI aside)",
@@ -45,10 +47,10 @@ EXCLUDED_MODULES: dict[str, str] = {
     "`aethel simulate --health`; no protocol command serves it (R8.6 has no capability)",
     "aethel/consensus/workload.py": "a deterministic transfer source for the harness, tests and "
     "the simulator; the harness imports it (pristine), the served reference never does",
-    "aethel/crypto/": "protocol version 2 (BLS12-381): no capability carries version 2 yet "
-    "(V2.2 and V2.11 waived until the replica speaks it)",
-    "aethel/consensus/v2/": "protocol version 2 (BLS certificates, collector): no capability "
-    "carries version 2 yet (V2.2 and V2.11 waived until the replica speaks it)",
+    "aethel/crypto/": "protocol version 2 (BLS12-381) while no capability serves it (from "
+    "48b7cb3 consensus-v2 does: then the control runs it and this exclusion is void)",
+    "aethel/consensus/v2/": "protocol version 2 (BLS certificates, collector) while no capability "
+    "serves it (from 48b7cb3 consensus-v2 does: then this exclusion is void)",
 }
 EXCLUDED = tuple(EXCLUDED_MODULES)
 
@@ -134,13 +136,19 @@ def exclusion_of(module: str) -> str | None:
     return EXCLUDED_MODULES[max(matches, key=len)] if matches else None
 
 
-def module_paths(paths: Iterable[str], only: Iterable[str] = ()) -> list[str]:
+def module_paths(
+    paths: Iterable[str], only: Iterable[str] = (), reached: Iterable[str] = ()
+) -> list[str]:
     """Return the mutable modules among ``paths`` (``aethel/...``), or those named in ``only``.
 
     ``only`` takes paths (``aethel/encoding.py``), dotted names (``aethel.encoding``) or
-    directories (``aethel/merkle``).
+    directories (``aethel/merkle``). ``reached`` names modules the implementation ran in the
+    control: an exclusion of such a module is void (its reason no longer holds), so it is mutated.
     """
-    every = sorted(p for p in paths if p.endswith(".py") and not p.startswith(EXCLUDED))
+    kept = set(reached)
+    every = sorted(
+        p for p in paths if p.endswith(".py") and (not p.startswith(EXCLUDED) or p in kept)
+    )
     chosen: list[str] = []
     for name in only:
         matched = [m for m in every if _matches(m, name.strip().rstrip("/"))]

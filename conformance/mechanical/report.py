@@ -65,6 +65,7 @@ def exclusions(campaign: Any, every: list[Any], excluded_modules: list[str]) -> 
         )
     return {
         "modules": modules,
+        "voided": list(campaign.voided),
         "positions": dict(sorted(campaign.excluded_positions.items())),
         "mutants_in_scope": len(every),
     }
@@ -289,6 +290,12 @@ def _header_notes(report: dict[str, Any]) -> list[str]:
             )
         total = sum(m["mutants"] for m in excluded["modules"])
         lines += ["", f"{total} mutants in excluded modules.", ""]
+        if excluded.get("voided"):
+            lines.append(
+                "Listed as excluded but run by the control's implementation, so mutated after "
+                f"all: {', '.join(f'`{m}`' for m in excluded['voided'])}."
+            )
+            lines.append("")
         if excluded["positions"]:
             lines.append("Positions left out inside mutated modules:")
             lines.append("")

@@ -90,6 +90,9 @@ def test_excluded_modules_have_a_reason_and_are_not_mutated() -> None:
     assert exclusion_of("aethel/state/sync.py") is None
     paths = ["aethel/sim/engine.py", "aethel/consensus/replica.py", "aethel/crypto/bls.py"]
     assert module_paths(paths) == ["aethel/consensus/replica.py"]
+    # A listed module the control's implementation ran is mutated after all.
+    reached = ["aethel/crypto/bls.py"]
+    assert module_paths(paths, reached=reached) == ["aethel/consensus/replica.py", *reached]
 
 
 def _row(mutant_id: str, verdict: str, **extra: object) -> dict[str, object]:
