@@ -115,7 +115,7 @@ async def read_json(request: web.Request, names: set[str], optional: set[str]) -
         raise ApiError(400, "E4", f"the body is not JSON: {exc}", "EncodingError") from None
     if not isinstance(value, dict) or not names <= set(value) <= names | optional:
         wanted = sorted(names) + [f"{name}?" for name in sorted(optional)]
-        raise ApiError(400, "E4", f"the body is an object with members {wanted}", "EncodingError")
+        raise ApiError(400, "E12", f"the body is an object with members {wanted}", "EncodingError")
     return value
 
 

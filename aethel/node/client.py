@@ -59,10 +59,10 @@ def verify_account_answer(answer: Any, validators: ValidatorSet) -> VerifiedAcco
     """Verify a ``GET /accounts`` answer (see the module docstring); raise ProtocolViolation."""
     names = {"account", "height", "root", "balance", "nonce", "certificate", "proofs"}
     if not isinstance(answer, dict) or set(answer) != names:
-        raise ProtocolViolation("E4", f"an account answer holds exactly {sorted(names)}")
+        raise ProtocolViolation("E12", f"an account answer holds exactly {sorted(names)}")
     account = answer["account"]
     if not isinstance(account, str):
-        raise ProtocolViolation("E4", "account is a hex string")
+        raise ProtocolViolation("E12", "account is a hex string")
     root = parse_hex(answer["root"], length=32)
     certificate = parse_commit_certificate(answer["certificate"])
     if certificate.post_root != root or certificate.height != answer["height"]:
@@ -72,7 +72,7 @@ def verify_account_answer(answer: Any, validators: ValidatorSet) -> VerifiedAcco
         raise ProtocolViolation(reason.split(":", 1)[0], reason)
     proofs = answer["proofs"]
     if not isinstance(proofs, dict) or set(proofs) != {"balance", "nonce"}:
-        raise ProtocolViolation("E4", "proofs holds exactly balance and nonce")
+        raise ProtocolViolation("E12", "proofs holds exactly balance and nonce")
     balance = _proven_int(proofs["balance"], balance_key(account), root)
     nonce = _proven_int(proofs["nonce"], nonce_key(account), root)
     if (balance, nonce) != (answer["balance"], answer["nonce"]):

@@ -46,6 +46,8 @@ from aethel.proofs.model import Proof, Transfer, sign_transfer, transfer_from_js
 
 #: How long an account keeps retrying one transfer refused for a nonce gap (R7.1).
 RETRY_S = 20.0
+#: Sending stops this long after the load's duration (the last transfers are due at its end).
+SEND_GRACE_S = 2.0
 #: While draining, unconfirmed transfers are sent again this often.
 RESEND_S = 3.0
 
@@ -196,7 +198,11 @@ async def _follow(
 
 
 async def _submit(
-    session: aiohttp.ClientSession, url: str, planned: Planned, report: LoadReport
+    session: aiohttp.ClientSession,
+    url: str,
+    planned: Planned,
+    report: LoadReport,
+    stop: asyncio.Event | None = None,
 ) -> tuple[int | str, str]:
     """Submit one transfer, again after 429 (the node is saturated, N6) with a backoff from
     50 ms to 1 s: skipping it would leave a nonce gap that refuses the account's next ones."""
@@ -205,7 +211,7 @@ async def _submit(
     began = time.monotonic()
     while True:
         status, rule = await _post(session, f"{url}/transfers", body)
-        if status != 429 or time.monotonic() - began > 30:
+        if status != 429 or time.monotonic() - began > 30 or (stop is not None and stop.is_set()):
             return status, rule
         report.busy_retries += 1
         await asyncio.sleep(backoff)
@@ -243,24 +249,27 @@ class AccountSender:
                 return
             planned.sent = time.monotonic()
             self.report.submitted += 1
-            status, rule = await self._deliver(planned, index)
+            status, rule = await self._deliver(planned, index, stop)
             if status == 202 or planned.committed is not None:
                 planned.acknowledged = True
                 self.report.acknowledged += 1
             else:
                 self.report.refused[f"{status} {rule}"] += 1
 
-    async def _deliver(self, planned: Planned, index: int) -> tuple[int | str, str]:
+    async def _deliver(
+        self, planned: Planned, index: int, stop: asyncio.Event
+    ) -> tuple[int | str, str]:
         deadline = time.monotonic() + RETRY_S
         backoff = 0.1
         while True:
-            status, rule = await _submit(self.session, self.urls[self.node], planned, self.report)
+            url = self.urls[self.node]
+            status, rule = await _submit(self.session, url, planned, self.report, stop)
             if status == "unreachable":
                 self.report.failovers += 1
                 self.node = (self.node + 1) % len(self.urls)
             elif not (status == 422 and rule == "R7.1") or planned.committed is not None:
                 return status, rule
-            if time.monotonic() > deadline:
+            if time.monotonic() > deadline or stop.is_set():
                 return status, rule
             await self.resend(index)
             await asyncio.sleep(backoff)
@@ -429,11 +438,19 @@ async def run_load(
     seed: int = 0,
     follower: int = 0,
 ) -> LoadReport:
-    """Run one load (see the module docstring) and return its report."""
+    """Run one load (see the module docstring) and return its report.
+
+    Sending stops :data:`SEND_GRACE_S` after ``duration``: a saturated testnet falls behind the
+    schedule (it answers 429 and transfers wait), and what is not sent by then never is.
+    """
     load = Load(testnet, rate, duration, accounts=accounts, seed=seed, follower=follower)
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=256)) as session:
         await load.start(session)
-        return await load.finish(drain)
+        stop = asyncio.get_running_loop().call_later(duration + SEND_GRACE_S, load.stop)
+        try:
+            return await load.finish(drain)
+        finally:
+            stop.cancel()
 
 
 __all__ = ["Load", "LoadReport", "Planned", "prepare", "run_load"]

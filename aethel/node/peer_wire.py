@@ -2,7 +2,7 @@
 
 A frame is a 4-byte big-endian length followed by that many bytes, the canonical JSON (E1) of one
 object with a ``kind`` member. Nothing else travels on a peer connection. Every frame is parsed
-strictly (exact members, types, E4); a frame that does not parse, or whose length is 0 or above
+strictly (exact members, types, E12); a frame that does not parse, or whose length is 0 or above
 :data:`MAX_FRAME_BYTES` (N6: bounded memory per peer), ends the connection. Kinds:
 
 * ``hello`` {chain, validator, challenge}: first frame of each side (:mod:`aethel.node.handshake`);
@@ -99,7 +99,7 @@ def frame_length(header: bytes) -> int:
 
 def _members(value: dict[str, Any], names: set[str]) -> None:
     if set(value) != names:
-        raise FrameError("E4", f"a {value.get('kind')} frame holds exactly {sorted(names)}")
+        raise FrameError("E12", f"a {value.get('kind')} frame holds exactly {sorted(names)}")
 
 
 def _int(value: object, name: str) -> int:
@@ -112,12 +112,12 @@ def parse_frame(body: bytes) -> Frame:
     """Parse one frame body strictly; raise :class:`ProtocolViolation` naming the rule."""
     value = parse_canonical_json(body)
     if not isinstance(value, dict) or not isinstance(value.get("kind"), str):
-        raise FrameError("E4", "a frame is an object with a string kind")
+        raise FrameError("E12", "a frame is an object with a string kind")
     kind = value["kind"]
     if kind == "hello":
         _members(value, {"kind", "chain", "validator", "challenge"})
         if not isinstance(value["validator"], str):
-            raise FrameError("E4", "hello.validator is a string")
+            raise FrameError("E12", "hello.validator is a string")
         return Hello(
             parse_hex(value["chain"], length=32),
             value["validator"],
@@ -135,14 +135,14 @@ def parse_frame(body: bytes) -> Frame:
     if kind == "request":
         _members(value, {"kind", "id", "what", "args"})
         if value["what"] not in REQUESTS or not isinstance(value["args"], dict):
-            raise FrameError("E4", f"a request asks one of {sorted(REQUESTS)} with an object")
+            raise FrameError("E12", f"a request asks one of {sorted(REQUESTS)} with an object")
         return Request(_int(value["id"], "id"), value["what"], value["args"])
     if kind == "response":
         _members(value, {"kind", "id", "ok", "body"})
         if not isinstance(value["ok"], bool):
-            raise FrameError("E4", "response.ok is a boolean")
+            raise FrameError("E12", "response.ok is a boolean")
         return Response(_int(value["id"], "id"), value["ok"], value["body"])
-    raise FrameError("E4", f"unknown frame kind {kind!r}")
+    raise FrameError("E12", f"unknown frame kind {kind!r}")
 
 
 def hello_frame(chain: bytes, validator: str, challenge: bytes) -> bytes:

@@ -229,7 +229,7 @@ class Link:
                     else:
                         future.set_exception(PeerUnavailable(f"{self.peer}: {frame.body}"))
             else:  # hello or auth after the handshake
-                raise ProtocolViolation("E4", f"unexpected {type(frame).__name__} frame")
+                raise ProtocolViolation("E12", f"unexpected {type(frame).__name__} frame")
         except ProtocolViolation:
             raise
         except Exception:  # a defect of this node, not the peer's: keep the connection

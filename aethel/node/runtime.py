@@ -481,7 +481,7 @@ class NodeRuntime:
         if what == "blocks":
             first, last = args.get("from"), args.get("to")
             if type(first) is not int or type(last) is not int or not 1 <= first <= last:
-                raise ProtocolViolation("E4", "blocks asks from <= to, both heights >= 1")
+                raise ProtocolViolation("E2", "blocks asks from <= to, both heights >= 1")
             links: list[Any] = []
             for height in range(first, min(last, first + MAX_LINKS_PER_ANSWER - 1) + 1):
                 block = ledger.get_block(height)
@@ -500,20 +500,20 @@ class NodeRuntime:
                     for transfer, proof in zip(contents.transactions, contents.proofs, strict=True)
                 ]
             }
-        raise ProtocolViolation("E4", f"unknown request {what!r}")
+        raise ProtocolViolation("E12", f"unknown request {what!r}")
 
     def _serve_snapshot(self, what: str, args: dict[str, Any]) -> bytes:
         bits = args.get("prefix_bits")
         if type(bits) is not int or not 0 <= bits <= 16:
-            raise ProtocolViolation("E4", "prefix_bits is an integer from 0 to 16")
+            raise ProtocolViolation("E2", "prefix_bits is an integer from 0 to 16")
         root = parse_hex(args.get("root"), length=32)
         prefix = args.get("prefix", 0) if what == "chunk" else -1
         if what == "chunk" and (type(prefix) is not int or not 0 <= prefix < 1 << bits):
-            raise ProtocolViolation("E4", "prefix is an integer below 2**prefix_bits")
+            raise ProtocolViolation("E2", "prefix is an integer below 2**prefix_bits")
         if set(args) != (
             {"root", "prefix_bits", "prefix"} if what == "chunk" else {"root", "prefix_bits"}
         ):
-            raise ProtocolViolation("E4", f"a {what} request holds exactly its arguments")
+            raise ProtocolViolation("E12", f"a {what} request holds exactly its arguments")
         key = (what, root, bits, prefix)
         data = self._serving.get(key)
         if data is None:
@@ -567,7 +567,7 @@ class NodeRuntime:
             for item in items if isinstance(items, list) else []:
                 try:
                     if not isinstance(item, dict) or set(item) != {"transfer", "proof"}:
-                        raise ProtocolViolation("E4", "a pending item is {transfer, proof}")
+                        raise ProtocolViolation("E12", "a pending item is {transfer, proof}")
                     pair = transfer_from_json(item["transfer"]), proof_from_json(item["proof"])
                 except AethelError as exc:
                     logger.info("pending transfer from %s: %s", peer, exc)
@@ -624,7 +624,7 @@ class NodeRuntime:
                     raise PeerUnavailable(f"{peer} lacks height {height}")
                 for item in items:
                     if not isinstance(item, dict) or set(item) != {"block", "certificate"}:
-                        raise ProtocolViolation("E4", "a link is {block, certificate}")
+                        raise ProtocolViolation("R3.1", "a link is {block, certificate}")
                     block = parse_block(item["block"])
                     link_certificate = parse_commit_certificate(item["certificate"])
                     if block.height != height or link_certificate.height != height:

@@ -139,20 +139,20 @@ def _forged_signature(value: dict[str, Any]) -> dict[str, Any]:
     return {**value, "signature": ("0" if signature[0] != "0" else "1") + signature[1:]}
 
 
-@pytest.mark.req("R5.5", "R7.1", "N6", "E2", "E4", "E5")
-@pytest.mark.rejects("R5.5", "R7.1", "N6", "E2", "E4", "E5")
+@pytest.mark.req("R5.5", "R7.1", "N6", "E2", "E4", "E5", "E12")
+@pytest.mark.rejects("R5.5", "R7.1", "N6", "E2", "E4", "E5", "E12")
 def test_hostile_submissions_get_typed_refusals_and_change_nothing(solo: Solo) -> None:
     base = signed(solo, 10)
     transfer, proof = base["transfer"], base["proof"]
     raw = solo.url + "/transfers"
     refused(request(raw, "POST", b"{not json"), 400, "E4")
-    refused(request(raw, "POST", b"[1, 2]"), 400, "E4")
+    refused(request(raw, "POST", b"[1, 2]"), 400, "E12")
     refused(request(raw, "POST", b'{"transfer": {}, "transfer": {}}'), 400, "E4")
     refused(request(raw, "POST", b'{"transfer": NaN}'), 400, "E2")
     refused(request(raw, "POST", b"\xff\xfe\x00"), 400, "E4")
     refused(request(raw, "POST", b"[" * 100_000), 400, "E4")
-    refused(post(solo, "/transfers", {"proof": proof}), 400, "E4")
-    refused(post(solo, "/transfers", {**base, "extra": 1}), 400, "E4")
+    refused(post(solo, "/transfers", {"proof": proof}), 400, "E12")
+    refused(post(solo, "/transfers", {**base, "extra": 1}), 400, "E12")
     for amount in ("10", 10.5, -1, 2**80, None, [10]):
         status, body = post(
             solo, "/transfers", {**base, "transfer": {**transfer, "amount": amount}}
@@ -174,7 +174,7 @@ def test_hostile_submissions_get_typed_refusals_and_change_nothing(solo: Solo) -
         nonce=account_of(solo, keys[0])["nonce"],
     )
     refused(post(solo, "/transfers", {"transfer": overdraft.to_json()}), 422, "R7.1")
-    refused(request(solo.url + "/proofs", "POST", b"{}"), 400, "E4")
+    refused(request(solo.url + "/proofs", "POST", b"{}"), 400, "E12")
     status, pending = request(f"{solo.url}/status")
     assert pending["mempool"]["transactions"] == 0, pending
 

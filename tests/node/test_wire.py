@@ -59,7 +59,7 @@ def body(frame: bytes) -> bytes:
     return frame[HEADER.size :]
 
 
-@pytest.mark.req("E4", "R7.5")
+@pytest.mark.req("E4", "E12", "R7.5")
 def test_every_frame_kind_round_trips() -> None:
     vote = Prepare.create(KeySigner("v000", KEYS[0]), 3, 0, sha256(b"block"))
     sender = KeyPair.generate(RNG)
@@ -107,15 +107,15 @@ BAD_BODIES = [
 ]
 
 
-@pytest.mark.req("E4")
-@pytest.mark.rejects("E4")
+@pytest.mark.req("E4", "E12")
+@pytest.mark.rejects("E4", "E12")
 @pytest.mark.parametrize("data", BAD_BODIES, ids=range(len(BAD_BODIES)))
 def test_a_malformed_frame_is_a_typed_refusal(data: bytes) -> None:
     with pytest.raises(ProtocolViolation):
         parse_frame(data)
 
 
-@pytest.mark.req("E4")
+@pytest.mark.req("E4", "E12")
 def test_random_bytes_never_escape_as_an_untyped_error() -> None:
     """A fuzz of mutated real frames: each parses or raises an AethelError (seed printed)."""
     seed = 16
