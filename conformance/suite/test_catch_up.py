@@ -21,6 +21,7 @@ from conformance.adapters.api import ReplicaAPI
 from conformance.adapters.errors import Rejected
 from conformance.checks import expect_equal, expect_rejected
 from conformance.suite.chains import fresh_replica, invented_chain, slashed_chain
+from conformance.testvectors import trace_cases
 
 pytestmark = pytest.mark.capability("replica", "catch-up")
 
@@ -39,10 +40,10 @@ def expect_not_adopted(remote: Any, call: Any, what: str) -> None:
         )
 
 
-#: v000 holds 50,000 and block 2 slashes it 20% to 40,000; v001..v004 hold 25,000 each.
-FIVE = (50_000, 25_000, 25_000, 25_000, 25_000)
-#: v000 holds 1,200: block 2 leaves it below the minimum stake, out of the set of height 3.
-DROPPED = (1_200, 10_000, 10_000, 10_000)
+#: The stakes of the replica traces (conformance/testvectors/trace_cases.py): in FIVE, v000
+#: holds 50,000 and block 2 slashes it 20% to 40,000, v001..v004 hold 25,000 each; in DROPPED,
+#: v000 holds 1,200 and block 2 leaves it below the minimum stake, out of the set of height 3.
+FIVE, DROPPED = trace_cases.FIVE, trace_cases.DROPPED
 
 
 @pytest.mark.req("R3.1", "R2.3", "R4.2", "R3.5")

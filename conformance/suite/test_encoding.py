@@ -105,8 +105,9 @@ def test_object_hash_is_sha256_of_canonical_encoding(
     expect_equal(encoding_api.hash_object(value), hashlib.sha256(expected).hexdigest(), "hash")
 
 
-SEED = bytes(range(32))
-TRANSFER = {"amount": 7, "nonce": 1, "receiver": "bob", "sender": "alice"}
+#: Shared with the vectors (conformance/testvectors/encoding_cases.py).
+SEED = encoding_cases.SIGNING_SEED
+TRANSFER = encoding_cases.SIGNED_BODY
 
 
 @pytest.mark.req("E7", "N1")
@@ -163,38 +164,11 @@ def test_altered_signature_or_body_does_not_verify(
 
 
 @pytest.mark.req("E5")
-@pytest.mark.parametrize(
-    ("case", "field", "text"),
-    [
-        ("uppercase-key", "key", "upper"),
-        ("short-key", "key", "short"),
-        ("odd-length-signature", "signature", "odd"),
-        ("long-signature", "signature", "long"),
-        ("non-hex-signature", "signature", "nonhex"),
-    ],
-    ids=[
-        "uppercase-key",
-        "short-key",
-        "odd-length-signature",
-        "long-signature",
-        "non-hex-signature",
-    ],
-)
-def test_malformed_hex_is_rejected(
-    encoding_api: EncodingAPI, case: str, field: str, text: str
-) -> None:
+@pytest.mark.parametrize("case", encoding_cases.MALFORMED_HEX_CASES, ids=str)
+def test_malformed_hex_is_rejected(encoding_api: EncodingAPI, case: str) -> None:
     domain = spec_encoding.Domain.TRANSACTION.value
     key = encoding_api.public_key(SEED.hex())
     signature = encoding_api.sign(SEED.hex(), domain, TRANSFER)
-    altered = {
-        "upper": key.upper(),
-        "short": key[:-2],
-        "odd": signature[:-1],
-        "long": signature + "00",
-        "nonhex": "zz" + signature[2:],
-    }[text]
-    if field == "key":
-        key = altered
-    else:
-        signature = altered
+    change = encoding_cases.malformed_hex(key, signature)[case]
+    key, signature = change.get("public_key", key), change.get("signature", signature)
     expect_refused(lambda: encoding_api.verify_signature(key, domain, TRANSFER, signature), case)

@@ -10,7 +10,6 @@ order and conflicts, N6 for a proof refused by a full mempool), the case compare
 from __future__ import annotations
 
 import contextlib
-import functools
 import random
 from collections.abc import Iterator
 from typing import Any
@@ -19,16 +18,19 @@ import pytest
 
 from aethel.encoding import KeyPair
 from aethel.proofs.judge import generate_standard_mix
-from aethel.proofs.model import sign_transfer
 from aethel.proofs.verifier import verify_proof as pinned_verify
 from conformance.adapters.api import MempoolAPI, MempoolObject
 from conformance.adapters.errors import Rejected
 from conformance.checks import expect_equal, expect_rejected
 from conformance.plugin import Measure, catalog_threshold
+from conformance.testvectors import mempool_cases
 
 pytestmark = pytest.mark.capability("mempool")
-JUDGE_SEED = bytes([7] * 32)
-ALICE, BOB, CAROL = (KeyPair.from_seed(bytes([i] * 32)) for i in (11, 12, 13))
+# The judge, the three accounts and the helpers are shared with the vectors (mempool_cases).
+JUDGE_SEED = mempool_cases.JUDGE_SEED
+ALICE, BOB, CAROL = mempool_cases.ALICE, mempool_cases.BOB, mempool_cases.CAROL
+flipped, transfer, tx_id = mempool_cases.flipped, mempool_cases.transfer, mempool_cases.tx_id
+ranked_proofs = mempool_cases.ranked_proofs
 
 
 @pytest.fixture
@@ -36,24 +38,6 @@ def pool(mempool_api: MempoolAPI) -> Iterator[MempoolObject]:
     made = mempool_api.new(None, JUDGE_SEED.hex())
     yield made
     getattr(made, "close", lambda: None)()
-
-
-def flipped(item: dict[str, Any]) -> dict[str, Any]:
-    bad = dict(item)
-    signature = bytearray.fromhex(str(bad["signature"]))
-    signature[7] ^= 2
-    bad["signature"] = signature.hex()
-    return bad
-
-
-def transfer(sender: KeyPair, receiver: KeyPair, amount: int, nonce: int) -> dict[str, Any]:
-    return sign_transfer(sender, receiver=receiver.public_key, amount=amount, nonce=nonce).to_json()
-
-
-def tx_id(tx: dict[str, Any]) -> str:
-    from aethel.proofs.model import transfer_from_json
-
-    return transfer_from_json(tx).transaction_id.hex()
 
 
 @pytest.mark.req("R5.5", "P23", "P30")
@@ -119,15 +103,9 @@ def test_block_order_with_a_thousand_pending_proofs(
         expect_equal(got, want, f"difficulty of {parsed.proof_id.hex()[:12]}")
 
 
-#: Conflicts of ALICE (balance 100, nonce 0): her pending transfers (amount, nonce), the new one,
-#: and which of her pending nonces stay. A double spend removes the pending transfer of that nonce
-#: and her later ones; an overdraft removes all of hers; the new one is refused either way.
-CONFLICTS: dict[str, tuple[list[tuple[int, int]], tuple[int, int], list[int]]] = {
-    "same-nonce": ([(60, 0)], (30, 0), []),
-    "overdraft": ([(60, 0)], (50, 1), []),
-    "same-nonce-with-successors": ([(10, 0), (10, 1), (10, 2)], (20, 1), [0]),
-    "overdraft-of-several": ([(30, 0), (30, 1)], (50, 2), []),
-}
+#: Conflicts of ALICE (balance 100, nonce 0), shared with the vectors (mempool_cases.CONFLICTS):
+#: her pending transfers (amount, nonce), the new one, and which of her pending nonces stay.
+CONFLICTS = mempool_cases.CONFLICTS
 
 
 @pytest.mark.req("R7.1")
@@ -153,19 +131,14 @@ def test_conflicting_transfers_are_both_rejected(pool: MempoolObject, case: str)
 
 @pytest.mark.req("R7.1")
 @pytest.mark.rejects("R7.1")
-@pytest.mark.parametrize("case", ["skips-the-first", "skips-after-pending", "already-used"])
+@pytest.mark.parametrize("case", sorted(mempool_cases.nonce_cases()), ids=str)
 def test_out_of_order_nonces_are_refused(pool: MempoolObject, case: str) -> None:
     """A nonce that skips one, or one the account already used, is refused naming R7.1 and
     changes nothing (spec/proofs.md, admission of a transaction)."""
     pool.add_transaction(transfer(BOB, CAROL, 7, 0), 100, 0)
-    account = (100, 3) if case == "already-used" else (100, 0)
-    if case == "skips-after-pending":
-        pool.add_transaction(transfer(ALICE, BOB, 5, 0), *account)
-    bad = {
-        "skips-the-first": transfer(ALICE, BOB, 5, 1),
-        "skips-after-pending": transfer(ALICE, BOB, 5, 2),
-        "already-used": transfer(ALICE, BOB, 5, 2),
-    }[case]
+    admitted, account, bad = mempool_cases.nonce_cases()[case]
+    for tx in admitted:
+        pool.add_transaction(tx, *account)
     before = pool.select_for_block(10)
     expect_rejected(
         lambda: pool.add_transaction(bad, *account), f"a nonce that {case}", rule="R7.1"
@@ -253,21 +226,6 @@ def test_a_bad_signature_is_named_before_the_proof_is_judged(pool: MempoolObject
     expect_rejected(
         lambda: pool.add_proof(wrong), "a badly signed proof of a wrong claim", rule="R5.5"
     )
-
-
-@functools.cache
-def ranked_proofs() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Return three proofs of the lowest difficulty and two of distinct higher ones, ascending."""
-    low: list[dict[str, Any]] = []
-    high: dict[int, dict[str, Any]] = {}
-    for proof in generate_standard_mix(60, 21):
-        difficulty = pinned_verify(proof).difficulty
-        if difficulty == 46 and len(low) < 3:
-            low.append(proof.to_json())
-        elif difficulty > 46:
-            high.setdefault(difficulty, proof.to_json())
-    assert len(low) == 3 and len(high) >= 2, "the mix must hold both kinds"
-    return low, [high[d] for d in sorted(high)[:2]]
 
 
 @pytest.mark.req("N6", "R6.3", "R8.2")

@@ -34,6 +34,7 @@ from conformance.checks import Inconclusive, expect_equal
 from conformance.mixed import MixedResult, run_mixed
 from conformance.plugin import catalog_threshold
 from conformance.suite.test_consensus import require_clean
+from conformance.testvectors import cases
 
 pytestmark = pytest.mark.capability("monitoring")
 HEIGHTS = 5
@@ -383,25 +384,6 @@ def expected_alerts(verdicts: list[tuple[str, bool]]) -> list[dict[str, Any]]:
     return alerts
 
 
-def _steady(rng: random.Random) -> list[tuple[str, bool]]:
-    return [("v1", True)] * 150
-
-
-def _boundary(rng: random.Random) -> list[tuple[str, bool]]:
-    """Exactly 95 of 100 (no alert), then 94 of 100 (alert)."""
-    return [("v1", True)] * 95 + [("v1", False)] * 5 + [("v1", False)]
-
-
-def _early(rng: random.Random) -> list[tuple[str, bool]]:
-    """Wrong verdicts before the window holds 20, then enough to be below at 20 and beyond."""
-    return [("v1", False)] + [("v1", True)] * 18 + [("v1", False)] + [("v1", True)] * 10
-
-
-def _recovery(rng: random.Random) -> list[tuple[str, bool]]:
-    """Below, back at 95% as the wrong verdicts slide out of the window, below again."""
-    return [("v1", True)] * 100 + [("v1", False)] * 6 + [("v1", True)] * 101 + [("v1", False)] * 6
-
-
 def _interleaved(rng: random.Random) -> list[tuple[str, bool]]:
     """Four validators interleaved, error rates around the threshold, 2,000 verdicts."""
     rates = {"v1": 0.0, "v2": 0.04, "v3": 0.06, "v4": 0.1}
@@ -409,11 +391,14 @@ def _interleaved(rng: random.Random) -> list[tuple[str, bool]]:
     return [(v, rng.random() >= rates[v]) for v in (rng.choice(names) for _ in range(2_000))]
 
 
+def _fixed(name: str) -> Callable[[random.Random], list[tuple[str, bool]]]:
+    return lambda rng: cases.accuracy_sequences()[name]
+
+
+#: The fixed sequences of the vectors (cases.accuracy_sequences: steady, the 95% boundary, wrong
+#: verdicts before 20, recovery and a fall again, two validators) and one drawn from the seed.
 SEQUENCES: dict[str, Callable[[random.Random], list[tuple[str, bool]]]] = {
-    "steady": _steady,
-    "boundary": _boundary,
-    "early": _early,
-    "recovery": _recovery,
+    **{name: _fixed(name) for name in cases.accuracy_sequences()},
     "interleaved": _interleaved,
 }
 

@@ -19,6 +19,7 @@ from aethel.merkle.proofs import proof_from_dict
 from conformance.adapters.api import StateStoreAPI, StateStoreObject
 from conformance.checks import expect_equal, expect_rejected
 from conformance.plugin import catalog_threshold
+from conformance.testvectors import store_cases
 
 pytestmark = pytest.mark.capability("state-store")
 ACCOUNTS = [f"acct{i}" for i in range(8)]
@@ -108,46 +109,20 @@ def test_every_transition_keeps_the_books(store: StateStoreObject, seed: int) ->
             raise AssertionError(f"height {height}: negative balances {negative}")
 
 
-@pytest.mark.req("R7.1", "R3.6")
-@pytest.mark.parametrize(
-    "case", ["same-nonce", "joint-overdraft", "overdraft", "nonce-gap"], ids=str
-)
+def _refused(case: str) -> Any:
+    rules, _ = store_cases.REFUSED[case]
+    return pytest.param(case, id=case, marks=pytest.mark.req(*rules, "R3.6"))
+
+
+@pytest.mark.parametrize("case", [_refused(case) for case in store_cases.REFUSED])
 def test_invalid_transition_is_rejected_whole_and_writes_nothing(
     store: StateStoreObject, case: str
 ) -> None:
+    """Each refused transition of the vectors (conformance/testvectors/store_cases.py): the
+    whole list is refused and nothing of it is written (R3.6)."""
+    _, operations = store_cases.REFUSED[case]
     before = store.latest()
-    good = {"op": "transfer", "sender": "acct0", "recipient": "acct1", "amount": 10, "nonce": 0}
-    bad = {
-        "same-nonce": {
-            "op": "transfer",
-            "sender": "acct0",
-            "recipient": "acct2",
-            "amount": 5,
-            "nonce": 0,
-        },
-        "joint-overdraft": {
-            "op": "transfer",
-            "sender": "acct0",
-            "recipient": "acct2",
-            "amount": BALANCE - 5,
-            "nonce": 1,
-        },
-        "overdraft": {
-            "op": "transfer",
-            "sender": "acct0",
-            "recipient": "acct2",
-            "amount": BALANCE * 2,
-            "nonce": 1,
-        },
-        "nonce-gap": {
-            "op": "transfer",
-            "sender": "acct0",
-            "recipient": "acct2",
-            "amount": 5,
-            "nonce": 5,
-        },
-    }[case]
-    expect_rejected(lambda: store.commit_transition(1, [good, bad]), case)
+    expect_rejected(lambda: store.commit_transition(1, operations), case)
     expect_equal(store.latest(), before, "latest height after the rejection")
     expect_equal(value(store, "balance:acct1"), BALANCE, "a write of the rejected transition")
 

@@ -26,6 +26,7 @@ from conformance.checks import Inconclusive, expect_equal, expect_refused, expec
 from conformance.cpu_witness import FOREIGN_SHARE_LIMIT
 from conformance.plugin import Measure
 from conformance.suite import oracle
+from conformance.testvectors import state_tree_cases
 
 pytestmark = pytest.mark.capability("state-tree")
 
@@ -162,19 +163,8 @@ def _refused_write(case: str, key: str, value: Any, rule: str) -> Any:
 
 #: Keys and values a state tree refuses, each with the rule the refusal names: a key is a
 #: non-empty NFC string of at most 1,024 UTF-8 bytes (E8), a value is canonical JSON (E2, E3).
-REFUSED_WRITES = [
-    _refused_write("non-nfc-key", "e\u0301", 1, "E8"),
-    _refused_write("empty-key", "", 1, "E8"),
-    _refused_write("key-of-1025-bytes", "k" * 1_025, 1, "E8"),
-    _refused_write("key-with-lone-surrogate", "k\ud800", 1, "E8"),
-    _refused_write("float-value", "k", 1.5, "E2"),
-    _refused_write("integral-float-value", "k", 1.0, "E2"),
-    _refused_write("value-2-to-the-63", "k", 2**63, "E2"),
-    _refused_write("value-below-minus-2-to-the-63", "k", -(2**63) - 1, "E2"),
-    _refused_write("huge-value", "k", 10**30, "E2"),
-    _refused_write("huge-value-in-an-object", "k", {"balance": 2**64}, "E2"),
-    _refused_write("non-nfc-string-value", "k", "e\u0301", "E3"),
-]
+#: Shared with the vectors (conformance/testvectors/state_tree_cases.py).
+REFUSED_WRITES = [_refused_write(*write) for write in state_tree_cases.REFUSED_WRITES]
 
 
 @pytest.mark.req("T22.1a")
@@ -193,17 +183,9 @@ def test_invalid_write_rejects_the_whole_batch(
     expect_equal(tree.root(), before, "root after a rejected update")
 
 
-#: Keys and values at the edges of what a state tree accepts (spec/state-tree.md, E2, E3).
-ACCEPTED_EDGES: dict[str, tuple[str, Any]] = {
-    "zero": ("balance:zero", 0),
-    "two-to-the-63-minus-1": ("balance:max", 2**63 - 1),
-    "minus-one": ("balance:minus-one", -1),
-    "minus-two-to-the-63": ("balance:min", -(2**63)),
-    "largest-in-an-object": ("stake:max", {"bonded": 2**63 - 1, "since": -(2**63)}),
-    "key-of-1024-bytes": ("k" * 1_024, 1),
-    "key-of-one-character": ("k", 1),
-    "non-ascii-nfc-key": ("clé:\u00e9\U0001d504", 1),
-}
+#: Keys and values at the edges of what a state tree accepts (spec/state-tree.md, E2, E3),
+#: shared with the vectors (conformance/testvectors/state_tree_cases.py).
+ACCEPTED_EDGES = state_tree_cases.ACCEPTED_EDGES
 
 
 @pytest.mark.req("E8", "E2")

@@ -8,24 +8,21 @@ protocol version (N7), so an implementation must report exactly it.
 
 from __future__ import annotations
 
-import random
 import time
 
-import nacl.signing
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from aethel.encoding import KeyPair
-from aethel.proofs.judge import generate_standard_mix, get_transfer_obligation
-from aethel.proofs.model import Outcome, ProofKind, sign_proof, sign_transfer
+from aethel.proofs.judge import generate_standard_mix
 from aethel.proofs.verifier import verify_proof as pinned_verify
 from conformance.adapters.api import VerifierAPI
 from conformance.checks import expect_equal
 from conformance.plugin import Measure, catalog_threshold
+from conformance.testvectors import cases, verifier_cases
 
 pytestmark = pytest.mark.capability("verifier")
-KEY = KeyPair.from_seed(bytes(range(1, 33)))
 
 
 def mix(count: int, seed: int) -> list[dict[str, object]]:
@@ -81,40 +78,19 @@ def test_difficulty_is_monotone_in_effort_and_size(
         raise AssertionError("difficulty must grow strictly with effort")
 
 
-def _false_claim() -> dict[str, object]:
-    """A transfer overdrawing a balance of 10 whose satisfiable obligation claims unsat."""
-    sender, receiver = KeyPair.from_seed(bytes(32)), KeyPair.from_seed(bytes([1] * 32))
-    tx = sign_transfer(sender, receiver=receiver.public_key, amount=10**9, nonce=0)
-    smt = get_transfer_obligation(tx, 10, 0)
-    return sign_proof(
-        KEY,
-        kind=ProofKind.TRANSFER,
-        smt=smt,
-        claimed=Outcome.UNSAT,
-        budget=1_000_000,
-        subjects=(tx.transaction_id,),
-    ).to_json()
-
-
 def _signed(smt: str, budget: int = 1_000_000) -> dict[str, object]:
-    return sign_proof(KEY, kind=ProofKind.TRANSFER, smt=smt, budget=budget).to_json()
+    return verifier_cases.signed(smt, budget)
 
 
 @pytest.mark.req("R1.5")
 def test_false_claim_is_invalid(verifier_api: VerifierAPI) -> None:
-    expect_equal(verifier_api.verify_proof(_false_claim())["verdict"], "invalid", "verdict")
+    expect_equal(
+        verifier_api.verify_proof(verifier_cases.false_claim())["verdict"], "invalid", "verdict"
+    )
 
 
-HOSTILE = {
-    "push-pop": "(declare-const x Int)(push 1)(assert (> x 0))(pop 1)(assert (< x 0))",
-    "reset": "(declare-const x Int)(assert (> x 0))(reset)(assert false)",
-    "check-sat": "(declare-const x Int)(assert (> x 0))(check-sat)",
-    "set-option": "(set-option :timeout 1)(declare-const x Int)(assert (and (> x 0) (< x 0)))",
-    "exit": "(declare-const x Int)(exit)",
-    "unbalanced": "(declare-const x Int)(assert (and (> x 0) (< x 0))",
-    "deep-nesting": "(assert " + "(not " * 5_000 + "false" + ")" * 5_001,
-    "huge-text": "(declare-const x Int)" + " " * 2_000_000 + "(assert false)",
-}
+#: The hand-written hostile texts, shared with the vectors, and the 2 MB one no vector holds.
+HOSTILE = {**verifier_cases.HOSTILE_TEXTS, "huge-text": verifier_cases.HUGE_TEXT}
 
 
 @pytest.mark.req("N6", "R1.1")
@@ -134,11 +110,7 @@ def test_hostile_smt_text_is_refused(verifier_api: VerifierAPI, case: str) -> No
 @pytest.mark.req("R1.1")
 def test_exhausted_budget_is_never_valid(verifier_api: VerifierAPI) -> None:
     """A hard obligation with a tiny budget ends unknown (or invalid), never valid."""
-    smt = (
-        "(declare-const x Int)(declare-const y Int)(declare-const z Int)"
-        "(assert (= (+ (* x x x) (* y y y) (* z z z)) 33))"
-    )
-    result = verifier_api.verify_proof(_signed(smt, budget=100))
+    result = verifier_api.verify_proof(_signed(verifier_cases.HARD_TEXT, budget=100))
     if result["verdict"] == "valid":
         raise AssertionError("a proof whose budget ran out verified as valid")
 
@@ -164,25 +136,7 @@ def test_bad_signature_is_invalid(verifier_api: VerifierAPI, case: str) -> None:
 
 @pytest.mark.req("T22.2c")
 def test_batch_signature_verdicts_match_single_checks(verifier_api: VerifierAPI) -> None:
-    rng = random.Random(7)
-    items, expected = [], []
-    for index in range(40):
-        signer = nacl.signing.SigningKey(bytes([index + 1] * 32))
-        message = rng.randbytes(48)
-        signature = bytearray(signer.sign(message).signature)
-        good = index % 3 != 0
-        if not good:
-            signature[index % 64] ^= 1
-        items.append(
-            {
-                "public_key": bytes(signer.verify_key).hex(),
-                "message": message.hex(),
-                "signature": bytes(signature).hex(),
-            }
-        )
-        expected.append(good)
-    items.append(dict(items[1]))  # a repeated item gets the same verdict
-    expected.append(expected[1])
+    items, expected = cases.signature_batch()
     expect_equal(verifier_api.batch_verify_signatures(items), expected, "verdicts")
 
 

@@ -32,6 +32,7 @@ from conformance.testvectors.encoding_cases import (
     PARSE_MUST_REJECT,
     SIGNED_BODY,
     SIGNING_SEED,
+    malformed_hex,
 )
 from conformance.testvectors.model import outcome
 from conformance.testvectors.state_tree_cases import iter_state_tree_cases
@@ -180,14 +181,7 @@ def _encoding_cases() -> Iterator[Case]:
     public = key.public_key.hex()
     verify: dict[str, Any] = {"public_key": public, "domain": domain.value, "value": SIGNED_BODY}
     yield ("encoding", "verify_signature", "valid", ("E7",), {**verify, "signature": signature})
-    malformed: dict[str, dict[str, Any]] = {
-        "uppercase-key": {"public_key": public.upper()},
-        "short-key": {"public_key": public[:-2]},
-        "odd-length-signature": {"signature": signature[:-1]},
-        "long-signature": {"signature": signature + "00"},
-        "non-hex-signature": {"signature": "zz" + signature[2:]},
-    }
-    for name, change in malformed.items():
+    for name, change in malformed_hex(public, signature).items():
         data = {**verify, "signature": signature, **change}
         ORACLES["encoding", "verify_signature", name] = _equals({"reject": True})
         yield ("encoding", "verify_signature", name, ("E5", "E7"), data)
@@ -319,7 +313,8 @@ def signature_batch() -> tuple[list[dict[str, str]], list[bool]]:
 
 def accuracy_sequences() -> dict[str, list[tuple[str, bool]]]:
     """Return verdict sequences for the accuracy alert rule (R8.3: a window of 100 verdicts per
-    validator, no alert before 20, an alert when the window falls below 95% correct)."""
+    validator, no alert before 20, an alert when the window falls below 95% correct).
+    conformance/suite/test_monitoring.py sends them too."""
     return {
         "steady": [("v1", True)] * 150,
         "boundary": [("v1", True)] * 95 + [("v1", False)] * 5 + [("v1", False)],
@@ -327,6 +322,8 @@ def accuracy_sequences() -> dict[str, list[tuple[str, bool]]]:
         + [("v1", True)] * 10,
         "recovers-and-falls-again": [("v1", False)] * 21 + [("v1", True)] * 120
         + [("v1", False)] * 6,
+        "below-back-as-errors-slide-out-below-again": [("v1", True)] * 100
+        + [("v1", False)] * 6 + [("v1", True)] * 101 + [("v1", False)] * 6,
         "two-validators-interleaved": [("v1", True), ("v2", False)] * 30,
     }  # fmt: skip
 

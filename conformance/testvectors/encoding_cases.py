@@ -6,7 +6,7 @@ independent of any implementation; generating the vectors fails if the reference
 one. The must-reject lists are the inputs the spec gives no canonical form (parsing) or no
 encoding (values), each with the rules it breaks.
 
-Spec: E1, E2, E3, E4, E6, E7, N1.
+Spec: E1, E2, E3, E4, E5, E6, E7, N1.
 """
 
 from __future__ import annotations
@@ -87,3 +87,30 @@ ENCODE_MUST_REJECT: list[tuple[str, tuple[str, ...], Any]] = [
 #: The seed and body of the signature cases (E7): one signature per domain tag.
 SIGNING_SEED = bytes(range(32))
 SIGNED_BODY = {"amount": 7, "nonce": 1, "receiver": "bob", "sender": "alice"}
+
+#: The malformed hex cases of ``verify_signature`` (E5): each changes one member of a call whose
+#: key and signature are otherwise valid (see :func:`malformed_hex`).
+MALFORMED_HEX_CASES = (
+    "uppercase-key",
+    "prefixed-key",
+    "short-key",
+    "odd-length-signature",
+    "long-signature",
+    "non-hex-signature",
+)
+
+
+def malformed_hex(public_key: str, signature: str) -> dict[str, dict[str, str]]:
+    """Return, per case of :data:`MALFORMED_HEX_CASES`, the member of a ``verify_signature``
+    call it replaces, given the valid lowercase hex ``public_key`` and ``signature`` (E5: a
+    fixed-size field rejects any other length, uppercase digits, prefixes and odd lengths)."""
+    made = {
+        "uppercase-key": {"public_key": public_key.upper()},
+        "prefixed-key": {"public_key": "0x" + public_key},
+        "short-key": {"public_key": public_key[:-2]},
+        "odd-length-signature": {"signature": signature[:-1]},
+        "long-signature": {"signature": signature + "00"},
+        "non-hex-signature": {"signature": "zz" + signature[2:]},
+    }
+    assert tuple(made) == MALFORMED_HEX_CASES
+    return made

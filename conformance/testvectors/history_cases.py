@@ -47,15 +47,29 @@ def _anchor(c: Chain) -> dict[str, Any]:
     return {"genesis": c.genesis_json(), "validator_set": c.validators.to_wire()}
 
 
+#: The names of the valid histories and of the pairs of histories (known without the chain).
+VALID_HISTORIES = ("whole-chain", "roots-only", "first-two-heights", "empty")
+CHOICES = (
+    "valid-then-minted",
+    "minted-then-valid",
+    "both-tampered",
+    "prefix-then-whole",
+    "whole-then-prefix",
+    "fork-at-3",
+)
+
+
 def valid_histories(c: Chain) -> dict[str, History]:
     """Return the valid histories by name: the whole chain, roots only, a prefix, none."""
     links = tuple(HistoryLink(x.block, x.certificate, None) for x in c.history.links)
-    return {
+    made = {
         "whole-chain": c.history,
         "roots-only": History(links),
         "first-two-heights": c.history.prefix(2),
         "empty": History(()),
     }
+    assert tuple(made) == VALID_HISTORIES
+    return made
 
 
 def tamper_height(first: int, last_offset: int) -> int:
@@ -80,7 +94,7 @@ def choices(c: Chain) -> dict[str, tuple[History, History, str, dict[str, Any] |
     whole = c.history
     minted = build_case(c, "mint-quorum", TAMPER_HEIGHT).history
     forked, conflict = fork(c, 3)
-    return {
+    made: dict[str, tuple[History, History, str, dict[str, Any] | None]] = {
         "valid-then-minted": (whole, minted, "first", None),
         "minted-then-valid": (minted, whole, "second", None),
         "both-tampered": (minted, build_case(c, "under-quorum", 2).history, "neither", None),
@@ -88,6 +102,8 @@ def choices(c: Chain) -> dict[str, tuple[History, History, str, dict[str, Any] |
         "whole-then-prefix": (whole, whole.prefix(2), "first", None),
         "fork-at-3": (whole, forked, "conflict", conflict),
     }
+    assert tuple(made) == CHOICES
+    return made
 
 
 def iter_history_cases() -> Iterator[tuple[str, str, tuple[str, ...], dict[str, Any], Any]]:

@@ -53,6 +53,17 @@ def transfer(sender: KeyPair, receiver: KeyPair, amount: int, nonce: int) -> dic
     return sign_transfer(sender, receiver=receiver.public_key, amount=amount, nonce=nonce).to_json()
 
 
+def nonce_cases() -> dict[str, tuple[list[dict[str, Any]], tuple[int, int], dict[str, Any]]]:
+    """Return the out-of-order nonces of ALICE by case: her transfers admitted first, her account
+    (balance, next nonce) and the transfer refused naming R7.1 (a nonce that skips one, or one
+    the account already used)."""
+    return {
+        "skips-the-first": ([], (100, 0), transfer(ALICE, BOB, 5, 1)),
+        "skips-after-pending": ([transfer(ALICE, BOB, 5, 0)], (100, 0), transfer(ALICE, BOB, 5, 2)),
+        "already-used": ([], (100, 3), transfer(ALICE, BOB, 5, 2)),
+    }
+
+
 def flipped(item: dict[str, Any]) -> dict[str, Any]:
     """Return ``item`` with one bit of its signature flipped."""
     bad = dict(item)
@@ -63,10 +74,12 @@ def flipped(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def proof_id(proof: dict[str, Any]) -> str:
+    """Return the hex id of a proof in its JSON form."""
     return proof_from_json(proof).proof_id.hex()
 
 
 def tx_id(tx: dict[str, Any]) -> str:
+    """Return the hex id of a transfer in its JSON form."""
     return transfer_from_json(tx).transaction_id.hex()
 
 
@@ -93,6 +106,8 @@ def ranked_proofs() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
             low.append(proof.to_json())
         elif difficulty > 46:
             high.setdefault(difficulty, proof.to_json())
+    if len(low) != 3 or len(high) < 2:
+        raise ValueError("the standard mix of seed 21 must hold both kinds of proof")
     return low, [high[d] for d in sorted(high)[:2]]
 
 
@@ -111,12 +126,7 @@ def iter_mempool_cases() -> Iterator[MempoolCase]:
         calls += [_call("select_for_block", max_proofs=10), _call("stats")]
         yield f"conflict-{case}", ("R7.1",), _sequence(None, calls)
 
-    nonce_cases = {
-        "skips-the-first": ([], (100, 0), transfer(ALICE, BOB, 5, 1)),
-        "skips-after-pending": ([transfer(ALICE, BOB, 5, 0)], (100, 0), transfer(ALICE, BOB, 5, 2)),
-        "already-used": ([], (100, 3), transfer(ALICE, BOB, 5, 2)),
-    }
-    for case, (before, (balance, nonce), bad) in nonce_cases.items():
+    for case, (before, (balance, nonce), bad) in nonce_cases().items():
         calls = [_add_tx(transfer(BOB, CAROL, 7, 0))]
         calls += [_add_tx(tx, balance, nonce) for tx in before]
         calls += [_add_tx(bad, balance, nonce), _call("select_for_block", max_proofs=10)]

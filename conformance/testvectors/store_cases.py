@@ -77,11 +77,17 @@ def _sequence(calls: list[dict[str, Any]], stakes: dict[str, int] | None = None)
 
 
 GOOD = _transfer("acct0", "acct1", 10, 0)
-#: Refused transitions (the whole list is refused, naming the rule) and the rules they break.
+#: Refused transitions (the whole list is refused, naming the rule) and the rules they break
+#: (where two are listed, the refusal names one of them). conformance/suite/test_state_store.py
+#: sends them too.
 REFUSED: dict[str, tuple[tuple[str, ...], list[dict[str, Any]]]] = {
     "same-nonce": (("R7.1",), [GOOD, _transfer("acct0", "acct2", 5, 0)]),
     "joint-overdraft": (("R7.1",), [GOOD, _transfer("acct0", "acct2", BALANCE - 5, 1)]),
     "overdraft-alone": (("R3.6",), [_transfer("acct0", "acct2", BALANCE + 1, 0)]),
+    "overdraft-after-a-transfer": (
+        ("R7.1",),
+        [GOOD, _transfer("acct0", "acct2", BALANCE * 2, 1)],
+    ),
     "nonce-gap": (("R7.1",), [GOOD, _transfer("acct0", "acct2", 5, 5)]),
     "zero-amount": (("R3.6",), [GOOD, _transfer("acct0", "acct2", 0, 1)]),
     "amount-of-2-to-the-63": (("R3.6", "E2"), [GOOD, _transfer("acct0", "acct2", 2**63, 1)]),
