@@ -1,10 +1,13 @@
 """The block validity rules a voter and a history verifier share (spec/consensus.md, "Blocks").
 
+Owns: no rule; it applies rules owned elsewhere (ARCHITECTURE.md, "The replica") the same way
+for a voter (:mod:`aethel.consensus.proposals`) and for the history verifier.
+
 Pure checks, each raising :class:`~aethel.errors.ProtocolViolation` naming the broken rule:
 the limits (N6: at most MAX_BLOCK_PROOFS proofs and transactions, MAX_BLOCK_EVIDENCE evidence
 records; no proof twice, R7.1/R1.1), the last commit (R2.3, R3.2) and the evidence (R4.2,
 R1.5, R7.5).
-:meth:`aethel.consensus.replica.Replica._check_block` runs them before any vote (R1.1) and
+:meth:`aethel.consensus.proposals.ProposalRules._check_block` runs them before any vote (R1.1) and
 :class:`aethel.consensus.history_verifier.HistoryVerifier` on every link, so a block a voter
 accepts is one a history check accepts and the other way round.
 """

@@ -1,6 +1,7 @@
 """Verify a certified chain a lagging replica catches up over, and the validator set it ends in.
 
-Spec: R2.3, R3.1, R3.5, R4.2, R4.3 (spec/consensus.md, "Catching up").
+Owns: R3.1 (a state is adopted only once the certified chain to it verifies, each certificate
+by the validator set of its own height). Spec: spec/consensus.md, "Catching up".
 
 A commit certificate is valid only by the validator set of its own height: q(W) of *that*
 set's stake. Slashing lowers stakes from one height to the next, so a replica at height h knows
@@ -16,7 +17,7 @@ the set of k + 1 is the set of k with the slashing of block k's evidence applied
 left below MIN_STAKE drop out, R4.3). Each block is certified by q(W) of its own set, so its
 evidence was checked by honest validators and the derived stakes are the ones its post-state
 holds. Only the last certificate's post-state root is adopted (the state itself arrives by state
-sync, verified against that root: R3.1, R3.5); the intermediate blocks are not re-executed.
+sync, verified against that root); the intermediate blocks are not re-executed.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Protocol
 from aethel.catalog import is_rule_id
 from aethel.consensus.block import ProofBlock
 from aethel.consensus.messages import CommitCertificate
+from aethel.consensus.signing import SignatureChecker, SignatureItem
 from aethel.consensus.validators import ValidatorSet
 from aethel.economics import compute_slash_amount
 from aethel.errors import ProtocolViolation
@@ -55,7 +57,7 @@ def collect_chain_links(
     sources: Sequence[ChainSource], start: int, target: int
 ) -> tuple[ChainLink, ...] | None:
     """Return the certified heights ``start`` .. ``target`` - 1, each from the first source
-    holding a block and the certificate for it, or None if one is missing (R3.1, R3.5).
+    holding a block and the certificate for it, or None if one is missing.
 
     Nothing here is trusted: the replica verifies the links (:func:`verify_certified_chain`).
     """
@@ -96,6 +98,46 @@ def compute_next_validators(validators: ValidatorSet, block: ProofBlock) -> Vali
         if stake:
             stakes[evidence.offender] = stake - compute_slash_amount(stake, evidence.offence)
     return validators.with_stakes(stakes)
+
+
+def check_catch_up_target(height: int, certificate: CommitCertificate) -> str:
+    """Return "" if ``certificate`` is of ``height`` (the replica's) or a later one, else why."""
+    if certificate.height < height:
+        return "R3.1: the certified height is not after this replica's"
+    return ""
+
+
+def check_catch_up_hint(
+    certificate: CommitCertificate, validators: ValidatorSet, checker: SignatureChecker
+) -> tuple[str, int]:
+    """Return ("", n) if a later height's certificate is worth asking for a sync, else (why, n);
+    n is the number of signatures checked.
+
+    A hint, never trust: validators holding more than a third of the stake of ``validators``
+    (the set known here) signed COMMITs at that height, so one of them is honest and the height
+    before it committed. Whether the certificate itself is valid is decided by the set of its
+    own height, which only the chain up to it tells (:func:`verify_certified_chain`).
+    """
+    seen: set[str] = set()
+    items: list[SignatureItem] = []
+    stake = 0
+    for vote in certificate.votes:
+        member = validators.get(vote.validator)
+        if (
+            member is None
+            or vote.validator in seen
+            or (vote.height, vote.view, vote.digest, vote.post_root)
+            != (certificate.height, certificate.view, certificate.digest, certificate.post_root)
+        ):
+            continue
+        seen.add(vote.validator)
+        stake += member.stake
+        items.append((member.public_key, vote.payload, vote.signature))
+    if 3 * stake <= validators.total_stake:
+        return f"R3.1: signers of height {certificate.height} hold {stake}, not over a third", 0
+    if not all(checker.verify_batch(items, None)):
+        return "R7.5: a certificate vote has a bad signature", len(items)
+    return "", len(items)
 
 
 def verify_certified_chain(

@@ -1,4 +1,8 @@
-"""Evidence of Byzantine behaviour: self-proving bundles of signed messages (R1.5, R4.2, R8.5).
+"""Evidence of Byzantine behaviour: self-proving bundles of signed messages (R1.5, R4.2).
+
+Owns: R1.5 (a signed vote or proposal for a block with an intrinsically invalid proof is a
+false claim), R4.2 (what proves an equivocation or a false claim, and what it costs), R4.6 (no
+evidence without the offender's signature: being offline is never evidence).
 
 * Equivocation: two messages of one type signed by one validator for the same (height, view)
   with different content (two blocks, two digests, two post-state roots, two claims). Costs 20%
@@ -66,7 +70,7 @@ class Evidence:
 
     @property
     def wire_size(self) -> int:
-        """Return the length of the canonical encoding (evidence is gossiped, R8.5)."""
+        """Return the length of the canonical encoding (evidence is gossiped)."""
         if self._size < 0:
             object.__setattr__(self, "_size", len(canonical_json(self.to_wire())))
         return self._size

@@ -1,5 +1,8 @@
 """Quorum arithmetic by stake and by count (R2.2, R2.3, I1, I2).
 
+Owns: R2.2 (the Byzantine bound: below W/3 of the stake, f(n) by count), I1 and I2 (quorums
+intersect).
+
 Spec: q(W) = floor(2W/3) + 1; by count, f(n) = floor((n - 1) / 3).
 
 Each formula is a ``*_formula`` function over ints or Z3 terms (``aethel.arith``): the

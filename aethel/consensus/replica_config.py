@@ -1,5 +1,7 @@
 """What a replica is built from: its tunables and the node services it calls.
 
+Owns: no rule; the rule groups read it.
+
 :class:`ReplicaConfig` holds the tunables of one replica (the protocol constants live in the spec
 modules); :class:`Services` the signature checker, block validator, executor, chain store and
 block source (:mod:`aethel.consensus.interfaces`). Both are passed to

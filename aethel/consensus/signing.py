@@ -18,6 +18,16 @@ from aethel.encoding import KeyPair, verify_signature_bytes
 SignatureItem = tuple[bytes, bytes, bytes]
 
 
+class Signed(Protocol):
+    """A signed protocol object: the bytes its signer signed, and the signature over them."""
+
+    @property
+    def payload(self) -> bytes: ...
+
+    @property
+    def signature(self) -> bytes: ...
+
+
 class Signer(Protocol):
     """Signs payloads for one validator."""
 

@@ -1,5 +1,8 @@
 """View timeouts: adaptive to observed latency, with exponential backoff (R2.6, R6.5, I10).
 
+Owns: R6.5 (a view timeout is never below 4 times the observed latency and never decreases),
+I10 (the timeout rule bounds latency and never decreases).
+
 All times are integer nanoseconds (virtual time in the simulator). ``timeout_formula`` is the
 rule over ints or Z3 terms (``aethel.arith``): ``compute_timeout`` validates its input and calls
 it, and the Z3 proof of I10 (``aethel/formal/timeouts.py``) calls it symbolically.

@@ -1,4 +1,8 @@
-"""View-change rules: what a VIEW-CHANGE claims and what a NEW-VIEW must re-propose (R2.6).
+"""View change: when a view is left, what a VIEW-CHANGE claims, what a NEW-VIEW re-proposes.
+
+Owns: R2.6 (a view that times out is left for the next one, with VIEW-CHANGE carrying the
+highest prepared certificate; the new leader's NEW-VIEW re-proposes the block of the highest
+claim; the timeout doubles per view) and P10.
 
 Safety argument (PBFT): if a block committed at (height, view v), its commit certificate holds
 > W/3 honest stake, each of which was prepared at v with a valid prepare certificate. Any q(W)
@@ -7,18 +11,15 @@ view >= v; by induction every prepare certificate at views >= v is for the same 
 new leader, re-proposing the digest of the highest claim (backed by its certificate), can only
 re-propose the committed block. Validators check a NEW-VIEW completely before following it.
 
-Liveness (R2.5): when views time out and how validators stay in step is view synchronisation,
-described on :class:`ViewChangeRules` (spec/consensus.md, "View change").
+Liveness: when views time out and how validators stay in step is view synchronisation,
+described on :class:`ViewChangeRules` (spec/consensus.md, "View change") and counted by
+:class:`aethel.consensus.viewsync.ViewTally`. The phases of the current view (*active*,
+*changing*, *awaiting new-view*) are the table :data:`aethel.consensus.phases.VIEW`.
 """
 
 from __future__ import annotations
 
-from aethel.consensus.events import (
-    Broadcast,
-    Send,
-    SetTimer,
-    Timer,
-)
+from aethel.consensus.events import Broadcast, Send
 from aethel.consensus.messages import (
     NO_VIEW,
     NewView,
@@ -26,18 +27,48 @@ from aethel.consensus.messages import (
     PrePrepare,
     ViewChange,
 )
-from aethel.consensus.replica_base import ReplicaBase
+from aethel.consensus.phases import ViewEvent
+from aethel.consensus.replica_core import ReplicaCore
 from aethel.consensus.signing import SignatureChecker, SignatureItem
-from aethel.consensus.timeouts import compute_timeout
 from aethel.consensus.validators import ValidatorSet
-from aethel.consensus.votes import VoteCollector, check_certificate
+from aethel.consensus.votes import CertificateCheck, VoteCollector, signature_certificates
 from aethel.encoding import sha256
 
 
+def check_leader(pp: PrePrepare, leader: str) -> str:
+    """Return "" if ``pp`` comes from ``leader``, the leader of its (height, view), else why."""
+    if pp.leader != leader:
+        return f"R2.6: pre-prepare from {pp.leader}, leader is {leader}"
+    return ""
+
+
+def check_fresh_proposer(pp: PrePrepare) -> str:
+    """Return "" unless ``pp`` is a view-0 proposal of a block another validator built.
+
+    A fresh block (view 0) is proposed by the validator that built it; a block re-proposed in a
+    later view keeps its first proposer (spec/consensus.md, "Blocks", rule 1).
+    """
+    if pp.view == 0 and pp.block.proposer != pp.leader:
+        return "R2.6: a fresh block is proposed by its own proposer"
+    return ""
+
+
+def outside_new_view(pp: PrePrepare) -> bool:
+    """Return True if ``pp`` is a bare proposal of a view after a view change: such a proposal
+    is valid only inside its NEW-VIEW."""
+    return pp.view > 0
+
+
 def check_view_change_claim(
-    vc: ViewChange, validators: ValidatorSet, checker: SignatureChecker
+    vc: ViewChange,
+    validators: ValidatorSet,
+    checker: SignatureChecker,
+    certificates: CertificateCheck | None = None,
 ) -> str:
-    """Return "" if the certificate and block of ``vc`` back its prepared claim, else why."""
+    """Return "" if the certificate and block of ``vc`` back its prepared claim, else why.
+
+    The certificate is checked by ``certificates`` (default: the version-1 form by ``checker``).
+    """
     if vc.prepared_view == NO_VIEW:
         return "" if vc.prepared is None else "R2.6: a certificate without a claim"
     if vc.prepared_view >= vc.view:
@@ -49,7 +80,8 @@ def check_view_change_claim(
         return "R2.6: the certificate does not match the claim"
     if vc.block.digest != cert.digest or vc.block.height != vc.height:
         return "R2.6: the block does not match the claim"
-    return check_certificate(cert, validators, checker)
+    check = signature_certificates(checker) if certificates is None else certificates
+    return check(cert, validators)
 
 
 def select_view_changes(
@@ -68,12 +100,18 @@ def select_view_changes(
     return chosen, top
 
 
-def check_new_view(nv: NewView, validators: ValidatorSet, checker: SignatureChecker) -> str:
+def check_new_view(
+    nv: NewView,
+    validators: ValidatorSet,
+    checker: SignatureChecker,
+    certificates: CertificateCheck | None = None,
+) -> str:
     """Return "" if ``nv`` is a valid NEW-VIEW for its (height, view), else the reason (R2.6).
 
     Checks: the leader of (height, view) signed it; its VIEW-CHANGEs are for this (height, view),
     from distinct members holding >= q(W) stake, all signed; the proposal is the block of the
-    highest claim, backed by a valid prepare certificate, or any block if nobody prepared.
+    highest claim, backed by a valid prepare certificate (checked by ``certificates``, default:
+    the version-1 form by ``checker``), or any block if nobody prepared.
     """
     leader = validators.get_leader(nv.height, nv.view)
     if nv.leader != leader.id:
@@ -110,62 +148,46 @@ def check_new_view(nv: NewView, validators: ValidatorSet, checker: SignatureChec
         return "R2.6: the highest prepared claim is not backed by its certificate"
     if pp.digest != top_digest:
         return "R2.6: the new leader did not re-propose the highest prepared block"
-    return check_certificate(cert, validators, checker)
+    check = signature_certificates(checker) if certificates is None else certificates
+    return check(cert, validators)
 
 
-class ViewChangeRules(ReplicaBase):
+class ViewChangeRules(ReplicaCore):
     """VIEW-CHANGE and NEW-VIEW handling of a replica, with view synchronisation (R2.6, P10).
 
-    Per height the replica is in one view, which is either *established* (its timer runs) or
-    *waiting* (it asked for the view and waits for the others). View 0 is established when the
-    height starts. A timeout in an established view v starts a view change to v + 1: the
-    replica enters v + 1 waiting and sends VIEW-CHANGE for it. A view v > 0 becomes established
-    when validators holding q(W) stake asked for v or a later view, or a valid NEW-VIEW for v
-    arrives (:class:`aethel.consensus.viewsync.ViewTally`); only then does its timer start.
-    While waiting, the timer only re-sends the replica's VIEW-CHANGE (a retransmission: the
-    view does not change), every ``compute_timeout(latency, 0)``. The join rule (> W/3 stake
-    asked for later views) pulls a replica forward at once.
+    Per height the replica is in one view, in one of the phases of
+    :data:`aethel.consensus.phases.VIEW`: *active* or *awaiting new-view* when the view is
+    established (its timer runs), *changing* when the replica asked for the view and waits for
+    the others. View 0 is active when the height starts. A timeout in an established view v
+    starts a view change to v + 1: the replica enters v + 1 changing and sends VIEW-CHANGE for
+    it. A view v > 0 becomes established when validators holding q(W) stake asked for v or a
+    later view (it then awaits its NEW-VIEW), or when a valid NEW-VIEW for v arrives (active);
+    only then does its timer start (:class:`aethel.consensus.viewsync.ViewTally`). While
+    changing, the timer only re-sends the replica's VIEW-CHANGE (a retransmission: the view does
+    not change), every ``compute_timeout(latency, 0)``. The join rule (> W/3 stake asked for
+    later views) pulls a replica forward at once.
 
-    Why (R2.5): a validator that times out alone can no longer run views ahead of the others
-    (at the backoff cap it would advance as fast as they do, and the gap would never close);
-    the most it gets ahead is one view, and the others' own timeouts carry them up to it,
-    since the lowest honest view is always established (every honest validator asked for it
-    or a later one, and honest stake >= q(W)). Once all honest validators wait in one view it
-    is established everywhere within a message delay (its NEW-VIEW, or the re-sent requests),
-    their timers overlap, and with the backoff (R2.6) and the latency-adaptive timeout (R6.5)
-    a view with an honest leader eventually lasts long enough to commit. Retransmission covers
-    VIEW-CHANGEs lost before GST. Whether a view is established decides only when timers run,
-    never a vote, so safety does not depend on it.
+    Why: a validator that times out alone can no longer run views ahead of the others (at the
+    backoff cap it would advance as fast as they do, and the gap would never close); the most
+    it gets ahead is one view, and the others' own timeouts carry them up to it, since the
+    lowest honest view is always established (every honest validator asked for it or a later
+    one, and honest stake >= q(W)). Once all honest validators wait in one view it is
+    established everywhere within a message delay (its NEW-VIEW, or the re-sent requests), their
+    timers overlap, and with the backoff and the latency-adaptive timeout a view with an honest
+    leader eventually lasts long enough to commit. Retransmission covers VIEW-CHANGEs lost
+    before GST. Whether a view is established decides only when timers run, never a vote, so
+    safety does not depend on it.
     """
 
-    def _establish(self) -> None:
-        """Mark the current view established and start its timer (R2.6, R6.5)."""
-        self._established = True
-        deadline = self._now + compute_timeout(self.observed_latency(), self.view)
-        self._view_deadline = deadline
-        self._out.append(SetTimer(Timer(self.height, self.view), deadline))
-
-    def _arm_resend(self) -> None:
-        """Set the timer at which a waiting replica re-sends its VIEW-CHANGE.
-
-        The interval is the view-0 timeout, ``compute_timeout(latency, 0)``: a retransmission
-        waits for the network (R6.5), not for the backoff, which gives established views time
-        to finish. A view waited for since before GST is established within this interval
-        plus a message delay after GST, whatever the view.
-        """
-        deadline = self._now + compute_timeout(self.observed_latency(), 0)
-        self._view_deadline = deadline
-        self._out.append(SetTimer(Timer(self.height, self.view), deadline))
-
     def _on_view_timeout(self) -> None:
-        """Time the current view out if established (R2.6); else re-send the VIEW-CHANGE.
+        """Time the current view out if established; else re-send the VIEW-CHANGE.
 
         A timer of this view set before a later one (the view got established while a
         re-send timer was pending) is superseded and does nothing.
         """
-        if self._now < self._view_deadline:
+        if self._timer_superseded():
             return
-        if self._established:
+        if self.current.established:
             self.stats.timeouts += 1
             self._start_view_change(self.view + 1)
         else:
@@ -175,45 +197,46 @@ class ViewChangeRules(ReplicaBase):
         """Re-send this replica's VIEW-CHANGE for the view it waits in; set the next re-send.
 
         A retransmission, not a new view: VIEW-CHANGEs lost before GST would otherwise leave
-        the view unestablished for good (R2.5).
+        the view unestablished for good.
         """
-        change = self._own_view_change
+        self.current.step_view(ViewEvent.RESEND, self.view)
+        change = self.current.own_view_change
         if change is not None and change.view == self.view:
             self.stats.view_change_resends += 1
             self._send_view_change(change, to_everyone=True)
-        self._arm_resend()
+        self._arm_resend_timer()
 
-    def _start_view_change(self, view: int) -> None:
+    def _start_view_change(self, view: int, event: ViewEvent = ViewEvent.TIMEOUT) -> None:
         self.stats.view_changes += 1
         self._log("info", "view-change", f"height {self.height} to view {view}")
-        self._enter_view_change(view)
+        self._enter_view_change(view, event)
 
-    def _enter_view_change(self, view: int) -> None:
-        """Enter ``view`` waiting and ask for it with a VIEW-CHANGE (R2.6)."""
+    def _enter_view_change(self, view: int, event: ViewEvent) -> None:
+        """Enter ``view`` changing and ask for it with a VIEW-CHANGE."""
         previous, height = self.view, self.height
-        self.view = view
-        self._established = False
-        prepared = self.prepared
+        current = self.current
+        current.step_view(event, view)
+        prepared = current.prepared
         if self._may_vote(view, "view-change", b"%d" % (prepared.view if prepared else -1)):
             vc = ViewChange.create(
                 self.signer,
                 self.height,
                 view,
                 prepared,
-                self._prepared_block if prepared else None,
+                current.prepared_block if prepared else None,
             )
-            self._own_view_change = vc
-            self._own_view_change_public = False
+            current.own_view_change = vc
+            current.own_view_change_public = False
             self._send_view_change(vc, to_everyone=False)
-            self._vote_sent_at[(view, vc.TYPE)] = self._now
+            current.vote_sent_at[(view, vc.TYPE)] = self._now
             self.stats.votes_sent += 1
             self._on_view_change(vc, trusted=True)
-        if (self.height, self.view) == (height, view) and not self._established:
-            self._arm_resend()
+        if (self.height, self.view) == (height, view) and not self.current.established:
+            self._arm_resend_timer()
         if self.height == height:
             for v in range(previous + 1, view + 1):
-                for message in self._future_views.pop(v, []):
-                    self._buffered -= 1
+                for message in self.current.future_views.pop(v, []):
+                    self.inbox.count -= 1
                     self._dispatch(message)
 
     def _send_view_change(self, vc: ViewChange, to_everyone: bool) -> None:
@@ -223,17 +246,17 @@ class ViewChangeRules(ReplicaBase):
         (linear: an honest leader answers with NEW-VIEW, which establishes the view
         everywhere); a re-send (``to_everyone``: the view is still not established, so the
         leader may be silent) also goes to every other validator as a copy without the
-        prepared certificate and block, enough to count the stake asking for the view (R2.6).
+        prepared certificate and block, enough to count the stake asking for the view.
         Copies cost n^2 messages, so only views whose leader failed pay them.
         """
         if self.config.mode == "broadcast":
             self._out.append(Broadcast(vc))
-            self._own_view_change_public = True
+            self.current.own_view_change_public = True
             return
         leader = self._leader_id(vc.view)
         if to_everyone:
             self._out.append(Broadcast(vc.stripped()))
-            self._own_view_change_public = True
+            self.current.own_view_change_public = True
             if vc.prepared is not None and leader != self.id:
                 self._out.append(Send(leader, vc))
         elif leader != self.id:
@@ -256,69 +279,70 @@ class ViewChangeRules(ReplicaBase):
         # A copy without the certificate backing its claim only counts stake (collector mode).
         copy = vc.prepared_view != NO_VIEW and vc.prepared is None
         if (leads or self.config.mode == "broadcast") and not copy:
-            if vc.view in self._new_view_sent:
+            if vc.view in self.current.new_view_sent:
                 pass
             elif vc.view > self.view + self.config.max_views_ahead:
                 self.stats.dropped += 1  # bounded memory (N6): the tally below keeps one view
             else:
                 if not trusted:
-                    reason = check_view_change_claim(vc, self.validators, self.services.checker)
+                    reason = check_view_change_claim(
+                        vc, self.validators, self.services.checker, self._embedded_certificates()
+                    )
                     if reason:
                         self._reject(reason[:4], reason)
                         return
-                result = self._add_vote(self._view_changes, vc, trusted)
+                result = self._add_vote(self.current.view_changes, vc, trusted)
                 if result.reason.startswith("R"):
                     return  # a bad signature, a non-member or an equivocation
                 verified = verified or result.counted
-                collector = self._view_changes[vc.view]
+                collector = self.current.view_changes[vc.view]
                 if result.counted and leads and collector.stake() >= self.validators.quorum:
                     self._send_new_view(vc.view, collector)
         self._count_view_change(vc, verified)
 
     def _count_view_change(self, vc: ViewChange, verified: bool) -> None:
-        """Count ``vc`` towards establishing and joining views (R2.6; see
+        """Count ``vc`` towards establishing and joining views (see
         :class:`aethel.consensus.viewsync.ViewTally`)."""
         member = self.validators.get(vc.validator)
         if vc.height != self.height or member is None:
             return
-        if not self._view_tally.is_news(vc.validator, vc.view):
+        if not self.current.view_tally.is_news(vc.validator, vc.view):
             return
-        if not verified and not self._verify(member.public_key, vc.payload, vc.signature):
-            self._reject("R7.5", "bad view-change signature")
+        if not verified and self._signature_fails(member.public_key, vc, "view-change"):
             return
-        self._view_tally.process_view_change(vc.validator, vc.view, member.stake)
+        self.current.view_tally.process_view_change(vc.validator, vc.view, member.stake)
         self._synchronise_view()
 
     def _synchronise_view(self) -> None:
         """Join a later view (> W/3 stake asked for it) or establish this one (q(W) stake)."""
-        target = self._view_tally.get_join_view(self.view, self.validators.total_stake)
+        current = self.current
+        target = current.view_tally.get_join_view(self.view, self.validators.total_stake)
         if target is not None:
             self.stats.view_changes += 1
             self._log("info", "view-join", f"height {self.height} to view {target}")
-            self._enter_view_change(target)
+            self._enter_view_change(target, ViewEvent.JOIN)
             return
         if (
-            not self._established
-            and self._view_tally.get_stake_from(self.view) >= self.validators.quorum
+            not current.established
+            and current.view_tally.get_stake_from(self.view) >= self.validators.quorum
         ):
-            self._establish()
+            current.step_view(ViewEvent.QUORUM_ASKED, self.view)
+            self._arm_view_timer()
             # Counted from others' copies, so the leader failed them: let them count this
             # validator too, or those short of q(W) without it wait for its next timeout.
-            own = self._own_view_change
-            if own is not None and own.view == self.view and not self._own_view_change_public:
+            own = current.own_view_change
+            if own is not None and own.view == self.view and not current.own_view_change_public:
                 self._out.append(Broadcast(own.stripped()))
-                self._own_view_change_public = True
+                current.own_view_change_public = True
 
     def _send_new_view(self, view: int, collector: VoteCollector[ViewChange]) -> None:
-        self._new_view_sent.add(view)
+        self.current.new_view_sent.add(view)
         changes, top = select_view_changes(list(collector.first.values()), self.validators)
         if top is not None and top.block is not None:
-            block = top.block  # R2.6: re-propose the highest prepared block
+            block = top.block  # re-propose the highest prepared block
             prepared = top.prepared
         else:
-            saved, self.view = self.view, view
             block = self._build_block()
-            self.view = saved
             prepared = None
         pre_prepare = PrePrepare.create(self.signer, view, block)
         if not self._may_vote(view, "pre-prepare", pre_prepare.digest):
@@ -338,18 +362,27 @@ class ViewChangeRules(ReplicaBase):
             return
         if not trusted:
             self.stats.signatures_checked += 1 + len(nv.view_changes)
-            reason = check_new_view(nv, self.validators, self.services.checker)
+            reason = check_new_view(
+                nv, self.validators, self.services.checker, self._embedded_certificates()
+            )
             if reason:
                 self._reject(reason[:4], reason)
                 return
-        if nv.view > self.view or not self._established:
-            # A valid NEW-VIEW proves q(W) stake asked for its view: it is established (R2.6).
-            previous = self.view
-            self.view = nv.view
-            self._establish()
-            for v in range(previous + 1, nv.view):
-                self._buffered -= len(self._future_views.pop(v, []))
+        self._enter_new_view(nv.view)
         self._accept_pre_prepare(nv.pre_prepare, trusted=trusted)
-        for message in self._future_views.pop(nv.view, []):
-            self._buffered -= 1
+        for message in self.current.future_views.pop(nv.view, []):
+            self.inbox.count -= 1
             self._dispatch(message)
+
+    def _enter_new_view(self, view: int) -> None:
+        """Follow a valid NEW-VIEW for ``view``: it proves q(W) stake asked for the view, so the
+        view is established; its timer starts unless it was running already."""
+        current = self.current
+        if view > self.view or not current.established:
+            previous = self.view
+            current.step_view(ViewEvent.NEW_VIEW, view)
+            self._arm_view_timer()
+            for v in range(previous + 1, view):
+                self.inbox.count -= len(current.future_views.pop(v, []))
+        else:
+            current.step_view(ViewEvent.NEW_VIEW, view)

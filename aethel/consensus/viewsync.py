@@ -1,11 +1,14 @@
-"""View synchronisation: how much stake has asked for which view of a height (R2.5, R2.6).
+"""View synchronisation: how much stake has asked for which view of a height.
+
+Owns: R2.5 (liveness after GST: honest validators stay within one view of each other, so a
+view with an honest leader eventually lasts long enough to commit).
 
 PBFT keeps honest validators in step by two rules, both counted here:
 
 * A view v > 0 is *established* at a validator once validators holding q(W) stake have sent
   VIEW-CHANGE for v or a later view of the height (or a valid NEW-VIEW for v arrived). Only
   then does its view timer start, so a validator that times out alone (cut off, or its messages
-  lost) waits in the view it asked for instead of running ahead of everyone (R2.6).
+  lost) waits in the view it asked for instead of running ahead of everyone.
 * The join rule: once validators holding more than W/3 stake asked for views above a
   validator's own, at least one of them is honest and has left that view, so it joins the
   smallest view among them at once.
@@ -25,7 +28,7 @@ from __future__ import annotations
 class ViewTally:
     """The highest view each validator asked for at one height, and the stake behind it.
 
-    Spec: R2.5, R2.6, R6.5.
+    Spec: R2.5.
     """
 
     __slots__ = ("highest", "stake_at")

@@ -1,4 +1,7 @@
-"""Vote collection and certificate checks (R2.3, R7.2, R7.5).
+"""Vote collection and certificate checks.
+
+Owns: R2.3 (a certificate is votes for one height, view, digest and root from distinct members
+holding at least q(W) stake; conflicting votes never count), R7.2 (voting power is stake).
 
 Votes are tracked per (height, view, phase) and tallied per digest (and post-state root for
 COMMIT): one :class:`VoteCollector` per (height, view, phase). The first verified vote of a
@@ -11,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from aethel.consensus.messages import (
     Commit,
@@ -28,6 +31,26 @@ V = TypeVar("V", Prepare, Commit, ViewChange)
 
 #: verify(public_key, payload, signature) -> bool, the replica's (memoizing) signature check.
 VerifyFn = Callable[[bytes, bytes, bytes], bool]
+
+Certificate = PrepareCertificate | CommitCertificate
+
+
+class CertificateCheck(Protocol):
+    """Checks one certificate by the validator set of its height: "" if valid, else the reason,
+    starting with the rule it breaks. The one interface through which a replica checks
+    certificates (:mod:`aethel.consensus.certificates`), so a second certificate form (protocol
+    version 2's aggregate) slots in as another implementation."""
+
+    def __call__(self, certificate: Certificate, validators: ValidatorSet, /) -> str: ...
+
+
+def signature_certificates(checker: SignatureChecker) -> CertificateCheck:
+    """Return the version-1 :class:`CertificateCheck`: :func:`check_certificate` by ``checker``."""
+
+    def check(certificate: Certificate, validators: ValidatorSet, /) -> str:
+        return check_certificate(certificate, validators, checker)
+
+    return check
 
 
 @dataclass(slots=True)

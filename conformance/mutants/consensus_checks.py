@@ -24,8 +24,7 @@ from aethel.consensus.block_rules import (
     check_block_limits,
     check_last_commit,
 )
-from aethel.consensus.events import Broadcast, SetTimer, Timer
-from aethel.consensus.evidence import Evidence
+from aethel.consensus.events import Broadcast
 from aethel.consensus.messages import (
     NO_VIEW,
     CommitCertificate,
@@ -35,7 +34,8 @@ from aethel.consensus.messages import (
     PrePrepare,
     ViewChange,
 )
-from aethel.consensus.replica import Proposal, Replica
+from aethel.consensus.replica import Replica
+from aethel.consensus.replica_state import HeightState
 from aethel.consensus.signing import SignatureChecker, SignatureItem
 from aethel.consensus.timeouts import BASE_TIMEOUT_NS, LATENCY_MULTIPLE
 from aethel.consensus.validators import ValidatorSet
@@ -206,7 +206,12 @@ NEW_VIEW_CHECKS = (
 
 
 def proposal_reason(
-    replica: Replica, pp: PrePrepare, skip: str = "", *, in_new_view: bool = False
+    replica: Replica,
+    pp: PrePrepare,
+    skip: str = "",
+    *,
+    in_new_view: bool = False,
+    view: int | None = None,
 ) -> str:
     """The outsider's checks of a PRE-PREPARE and its block before it is executed (R2.6,
     R2.3, R3.3, R7.5; spec/consensus.md "Blocks", rules 1 and 2).
@@ -294,10 +299,10 @@ class OutsiderReplica(Replica):
             return
         skip = self._skip("new-view")
         reason = new_view_reason(nv, self.validators, self.services.checker, skip)
-        if not reason:
-            saved_view, self.view = self.view, nv.view  # the proposal is judged in its view
-            reason = proposal_reason(self, nv.pre_prepare, self._skip("proposal"), in_new_view=True)
-            self.view = saved_view
+        if not reason:  # the proposal is judged in its view
+            reason = proposal_reason(
+                self, nv.pre_prepare, self._skip("proposal"), in_new_view=True, view=nv.view
+            )
         if reason:
             self._reject(reason[:4], reason)
             return
@@ -343,40 +348,13 @@ class OutsiderReplica(Replica):
             if reason:
                 self._reject(reason[:4], reason)
                 return
-        existing = self.proposals.get(pp.view)
-        if existing is not None or pp.digest in self._rejected:
-            if existing is not None and existing.digest != pp.digest and self._signed_by_member(pp):
-                self._report(Evidence.equivocation(self.signer, existing.pre_prepare, pp))
+        if self._known_proposal(pp):
             return
-        reason = self._check_block(pp)
-        if reason:
-            self._rejected.add(pp.digest)
-            self._reject(reason.split(":", 1)[0], reason)
-            return
-        cached = self._executions.get(pp.digest)
-        if cached is None:
-            verdict = self.services.validator.validate_block(pp.block, self.state_root)
-            self.stats.blocks_validated += 1
-            self.stats.proofs_checked += len(verdict.checks)
-            if not verdict.valid:
-                self._rejected.add(pp.digest)
-                index = verdict.invalid_proof
-                if index is not None:
-                    self._invalid_blocks[pp.digest] = (pp.block, index)
-                    self._report(Evidence.false_claim(self.signer, pp, pp.block, index))
-                self._reject(verdict.rule_id or "R1.1", verdict.reason)
-                return
-            try:
-                execution = self.services.executor.execute(
-                    pp.block, verdict, self.state_root, self.validators
-                )
-            except ProtocolViolation as exc:
-                self._rejected.add(pp.digest)
-                self._reject(exc.rule_id, exc.detail)
-                return
-            cached = (verdict, execution)
-            self._executions[pp.digest] = cached
-        self.proposals[pp.view] = Proposal(pp, cached[0], cached[1])
+        self._verify_proposal(pp)
+
+    def _after_accepting(self, pp: PrePrepare) -> None:
+        """PREPARE the accepted proposal if it is for the replica's view (the reference's
+        rule), or for any view when the ``stale-view`` step is forgotten."""
         if pp.view == self.view or self._skip("proposal") == "stale-view":
             self._send_prepare(pp.view, pp.digest)
         self._check_prepare_quorum(pp.view)
@@ -452,9 +430,10 @@ class JoinAtAThirdReplica(Replica):
     """Defect: validators holding exactly W/3 (not more) asking for a later view pull the
     replica into it."""
 
-    def _reset_height(self, view: int) -> None:
-        super()._reset_height(view)
-        self._view_tally = _InclusiveTally()
+    def _height_state(self) -> HeightState:
+        state = super()._height_state()
+        state.view_tally = _InclusiveTally()
+        return state
 
 
 def timeout_without_backoff(observed_latency_ns: int, view: int) -> int:
@@ -466,11 +445,10 @@ class NoBackoffReplica(Replica):
     """Defect: the view timer the replica arms does not double per view (R2.6); its
     ``timeout`` rule, a separate function that the timeout vectors check (P26), is right."""
 
-    def _establish(self) -> None:
-        self._established = True
-        deadline = self._now + timeout_without_backoff(self.observed_latency(), self.view)
-        self._view_deadline = deadline
-        self._out.append(SetTimer(Timer(self.height, self.view), deadline))
+    def _arm_view_timer(self) -> None:
+        self._set_view_timer(
+            self._now + timeout_without_backoff(self.observed_latency(), self.view)
+        )
 
 
 class OldViewPreparesReplica(Replica):
@@ -479,7 +457,7 @@ class OldViewPreparesReplica(Replica):
 
     def _on_prepare(self, vote: Prepare, trusted: bool = False) -> None:
         if vote.height == self.height and vote.view < self.view:
-            collector = self._collector(self._prepares, self.view)
+            collector = self._collector(self.current.prepares, self.view)
             if collector.add(vote, self._verify, trusted).counted:
                 self._check_prepare_quorum(self.view)
             return
@@ -492,8 +470,8 @@ class AnyDigestPreparesReplica(Replica):
 
     def _check_prepare_quorum(self, view: int) -> None:
         proposal = self.proposals.get(view)
-        collector = self._prepares.get(view)
-        if proposal is None or collector is None or view in self._prepared_views:
+        collector = self.current.prepares.get(view)
+        if proposal is None or collector is None or self._is_prepared(view):
             return
         if collector.stake() < self.validators.quorum:
             return

@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from aethel.consensus.block import ProofBlock
+from aethel.consensus.events import Broadcast
 from aethel.consensus.interfaces import BlockVerdict, Execution
 from aethel.consensus.ledger import LedgerExecutor, LedgerValidator
 from aethel.consensus.messages import (
@@ -22,6 +23,7 @@ from aethel.consensus.messages import (
 from aethel.consensus.quorum import compute_max_faulty
 from aethel.consensus.replica import Replica
 from aethel.consensus.validators import ValidatorSet
+from aethel.consensus.viewchange import select_view_changes
 from aethel.consensus.votes import AddResult, VoteCollector, check_certificate
 from aethel.economics import Offence
 from conformance.adapters.reference import ReferenceImplementation
@@ -103,18 +105,11 @@ class DropPreparedReplica(Replica):
     """Defect: the new leader proposes a fresh block even when a block was prepared."""
 
     def _send_new_view(self, view: int, collector: Any) -> None:
-        from aethel.consensus.viewchange import select_view_changes
-
-        self._new_view_sent.add(view)
+        self.current.new_view_sent.add(view)
         changes, _ = select_view_changes(list(collector.first.values()), self.validators)
-        saved, self.view = self.view, view
-        block = self._build_block()
-        self.view = saved
-        pre_prepare = PrePrepare.create(self.signer, view, block)
+        pre_prepare = PrePrepare.create(self.signer, view, self._build_block())
         new_view = NewView.create(self.signer, changes, None, pre_prepare)
         self.stats.new_views += 1
-        from aethel.consensus.events import Broadcast
-
         self._out.append(Broadcast(new_view))
         self._on_new_view(new_view, trusted=True)
 

@@ -21,9 +21,9 @@ class SilentEvidenceReplica(Replica):
 
     def _report(self, evidence: Evidence) -> None:
         key = evidence.slash_key
-        if key in self._evidence_pool or key in self._slashed_keys:
+        if self.evidence.knows(key):
             return
-        self._evidence_pool[key] = evidence
+        self.evidence.pending[key] = evidence
         self.stats.evidence_found += 1
         self._out.append(
             EvidenceFound(evidence, evidence.offender, evidence.offence.value, evidence.height)

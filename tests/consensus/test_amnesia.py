@@ -34,7 +34,7 @@ def test_a_replica_restarted_with_the_store_of_an_amnesic_run_stays_amnesic() ->
     assert not prepares(outputs), "it may have voted at height 1 before the first crash"
     # Once it learns the chain's height h, it votes again from h + 2 on.
     again.on_message(chain.link(2)[1], 2)
-    assert again._min_vote_height == 4
+    assert again.amnesia.min_vote_height == 4
 
 
 @pytest.mark.req("R2.4", "P8")

@@ -257,7 +257,7 @@ def test_a_replica_gossiped_a_forged_record_neither_pools_nor_repeats_it(case: s
     assert rejected and rejected[0].startswith(f"[{rule}]"), outputs
     assert not any(isinstance(o, EvidenceFound | Broadcast) for o in outputs)
     # Nothing was pooled, so the replica's own next proposal carries no record.
-    assert not replica._evidence_pool
+    assert not replica.evidence.pending
 
 
 @pytest.mark.req("R4.2", "R7.5", "P19", "R1.1")

@@ -62,7 +62,7 @@ def test_a_vote_with_a_bad_signature_never_counts() -> None:
         vote = Prepare.create(signer, 1, 0, proposal.digest)
         forged = dataclasses.replace(vote, signature=_flip(vote.signature))
         replica.on_message(forged, 10)
-    collector = replica._prepares[0]
+    collector = replica.current.prepares[0]
     assert set(collector.first) <= {"v000", "v003"}
     assert replica.stats.rejected >= 2
     # An outsider's well-signed vote counts for nothing either (R4.3).

@@ -12,6 +12,7 @@ import pytest
 
 from aethel.consensus.events import Broadcast, Output, Send, SetTimer, Timer
 from aethel.consensus.messages import Commit, ViewChange
+from aethel.consensus.phases import ViewPhase
 from aethel.consensus.replica import Mode, Replica
 from aethel.consensus.timeouts import compute_timeout
 from aethel.consensus.viewsync import ViewTally
@@ -65,7 +66,7 @@ def test_a_validator_timing_out_alone_waits_in_the_next_view_and_resends(mode: M
     now = 60 * 10**9
     outputs = _time_out(replica, now)  # view 0 is established: the timeout moves it on
     assert (replica.view, replica.stats.timeouts) == (1, 1)
-    own = replica._own_view_change
+    own = replica.current.own_view_change
     assert own is not None and (own.height, own.view) == (1, 1)
     for _ in range(5):  # nobody answers: view 1 is never established
         deadline = _timers(outputs)[-1].deadline
@@ -90,14 +91,14 @@ def test_q_w_stake_asking_for_the_view_or_a_later_one_starts_its_timer(mode: Mod
     now = 60 * 10**9
     a = replicas["v000"]
     _time_out(a, now)
-    assert (a.view, a._established) == (1, False)
+    assert (a.view, a.current.view_phase) == (1, ViewPhase.CHANGING)
     for_view_1 = ViewChange.create(replicas["v001"].signer, 1, 1, None, None)
     for_view_2 = ViewChange.create(replicas["v002"].signer, 1, 2, None, None)
     outputs = a.on_message(for_view_1, now + 1)
-    assert not a._established and not _timers(outputs)  # 20k < q(W)
+    assert a.current.view_phase is ViewPhase.CHANGING and not _timers(outputs)  # 20k < q(W)
     outputs = a.on_message(for_view_2, now + 2)
     # 30k asked for view 1 or a later one (v002 has left view 1); 10k above: no join.
-    assert a._established and a.view == 1
+    assert a.current.view_phase is ViewPhase.AWAITING_NEW_VIEW and a.view == 1
     (timer,) = _timers(outputs)
     assert timer.deadline == now + 2 + compute_timeout(a.observed_latency(), 1)
     # The re-send timer set when it entered view 1 is superseded: it does nothing.
@@ -119,9 +120,11 @@ def test_more_than_a_third_of_the_stake_ahead_pulls_a_validator_along(mode: Mode
     assert straggler.view == 0  # 10k <= W/3
     straggler.on_message(ahead[1], now)
     assert straggler.view == 4  # 20k > W/3: it joins the smallest view asked for
-    own = straggler._own_view_change
+    own = straggler.current.own_view_change
     assert own is not None and own.view == 4
-    assert straggler._established  # with its own request, 30k >= q(W) asked for view 4
+    # With its own request, 30k >= q(W) asked for view 4: established (awaiting its NEW-VIEW,
+    # or active if this validator leads view 4 and sent it).
+    assert straggler.current.established
 
 
 @pytest.mark.req("R2.6")
@@ -165,7 +168,7 @@ def test_a_view_established_from_copies_publishes_its_own_request() -> None:
         outputs += replica.on_message(
             ViewChange.create(replicas[other].signer, 1, 1, None, None), now
         )
-    assert replica._established
+    assert replica.current.view_phase is ViewPhase.AWAITING_NEW_VIEW
     assert [(to, vc.signature) for to, vc in _view_changes(outputs)] == [
         ("*", first[0][1].signature)
     ]

@@ -1,14 +1,17 @@
-"""Catching up: verified state sync of a lagging replica, and help for lagging validators.
+"""Catching up: state sync of a lagging replica, and help for lagging validators.
 
-Spec: R3.1, R3.5 (spec/consensus.md, "Catching up").
+Owns: R3.5 (a replica that fell behind asks for the certified state and catches up from it;
+one past a height hands a validator still at it that height's certificate).
 
-A replica that sees validators holding > W/3 stake at later heights asks them for the
-certificate of its height (:meth:`SyncRules._note_ahead`); one past a height answers a
-VIEW-CHANGE at that height with the height's certificate (:meth:`SyncRules._help_lagging`). A
-certificate of a later height is only a hint to request a sync
-(:meth:`SyncRules._is_catch_up_hint`); the synced state is adopted once the certified chain up
-to it verifies by the validator set of each height (:meth:`SyncRules.check_sync`,
-:meth:`SyncRules.on_sync_completed`, :func:`aethel.consensus.catchup.verify_certified_chain`).
+The sync phase is the table :data:`aethel.consensus.phases.SYNC`. A certificate of a later
+height, or of this height for a block the replica does not hold, is only a hint to request a
+sync (:meth:`SyncRules._request_sync`, :meth:`SyncRules._is_catch_up_hint`); the synced state is
+adopted once the certified chain up to it verifies by the validator set of each height
+(:meth:`SyncRules.check_sync`, :meth:`SyncRules.on_sync_completed`,
+:func:`aethel.consensus.catchup.verify_certified_chain`). A replica that sees
+validators holding > W/3 stake at later heights asks them for the certificate of its height
+(:meth:`SyncRules._note_ahead`); one past a height answers a VIEW-CHANGE at that height with the
+height's certificate (:meth:`SyncRules._help_lagging`).
 """
 
 from __future__ import annotations
@@ -16,18 +19,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aethel.consensus.block import ProofBlock
-from aethel.consensus.catchup import ChainLink, verify_certified_chain
-from aethel.consensus.events import Output, Send
+from aethel.consensus.catchup import (
+    ChainLink,
+    check_catch_up_hint,
+    check_catch_up_target,
+    verify_certified_chain,
+)
+from aethel.consensus.events import Output, RequestSync, Send
 from aethel.consensus.messages import CommitCertificate, Message
-from aethel.consensus.replica_checks import CertificateChecks
-from aethel.consensus.replica_timing import LatencyTracker
-from aethel.consensus.signing import SignatureItem
+from aethel.consensus.phases import HeightEvent, SyncEvent, SyncPhase, ViewEvent
+from aethel.consensus.replica_core import ReplicaCore
 from aethel.consensus.timeouts import compute_timeout
 from aethel.errors import ProtocolViolation
 
 
-class SyncRules(CertificateChecks, LatencyTracker):
-    """Catch this replica up, and the validators lagging behind it (Spec: R3.1, R3.5)."""
+class SyncRules(ReplicaCore):
+    """Catch this replica up, and the validators lagging behind it (see the module docstring)."""
 
     def check_sync(
         self,
@@ -35,7 +42,7 @@ class SyncRules(CertificateChecks, LatencyTracker):
         block: ProofBlock,
         links: Sequence[ChainLink] = (),
     ) -> str:
-        """Return "" if the state ``certificate`` vouches for may be adopted, else why (R3.1).
+        """Return "" if the state ``certificate`` vouches for may be adopted, else why.
 
         ``links`` are the certified heights from this replica's height up to the one before
         ``certificate``'s (none when that is this height): each certificate is checked by the
@@ -44,8 +51,9 @@ class SyncRules(CertificateChecks, LatencyTracker):
         height is never trusted by the stakes known here. A shell calls this before it installs
         the snapshot; nothing changes here but the cached verdict.
         """
-        if certificate.height < self.height:
-            return "R3.1: the certified height is not after this replica's"
+        reason = check_catch_up_target(self.height, certificate)
+        if reason:
+            return reason
         chain = [(b, c) for b, c in links if self.height <= b.height < certificate.height]
         chain.append((block, certificate))
         try:
@@ -54,7 +62,7 @@ class SyncRules(CertificateChecks, LatencyTracker):
             )
         except ProtocolViolation as exc:
             return f"{exc.rule_id}: {exc.detail}"
-        self._verified_sync = verified
+        self.sync.verified = verified
         return ""
 
     def on_sync_completed(
@@ -64,7 +72,7 @@ class SyncRules(CertificateChecks, LatencyTracker):
         now: int,
         links: Sequence[ChainLink] = (),
     ) -> list[Output]:
-        """Adopt the state the shell synced, once the chain to ``certificate`` verifies (R3.1).
+        """Adopt the state the shell synced, once the chain to ``certificate`` verifies.
 
         See :meth:`check_sync` for ``links``; without them only a certificate of this very
         height can be verified.
@@ -72,15 +80,17 @@ class SyncRules(CertificateChecks, LatencyTracker):
         self._now = now
         if certificate.height < self.height or block.digest != certificate.digest:
             return self._flush()
-        verified = self._verified_sync
+        verified = self.sync.verified
         if verified is None or verified.certificate is not certificate:
             reason = self.check_sync(certificate, block, links)
-            verified = self._verified_sync
+            verified = self.sync.verified
             if reason or verified is None:
                 self._log("warning", "sync-rejected", reason)
-                self._sync_target = 0  # ask again on the next certificate of a later height
+                # Ask again on the next certificate of a later height.
+                self.sync.step(SyncEvent.REFUSED)
                 return self._flush()
-        self._verified_sync = None
+        self.sync.verified = None
+        self.current.close(HeightEvent.SYNC)
         self.height = certificate.height + 1
         self.parent = certificate.digest
         self.state_root = certificate.post_root
@@ -91,44 +101,38 @@ class SyncRules(CertificateChecks, LatencyTracker):
             self._log(
                 "error", "state-divergence", "R4.3: the synced stakes differ from the chain's"
             )
-        self._sync_target = 0
+        self.sync.step(SyncEvent.ADOPTED)
         self.stats.syncs += 1
         self._log("info", "synced", f"height {certificate.height}")
-        self._reset_height(0)
-        self._height_started = now
-        self._enter_view(0)
-        self._replay_future()
+        self._open_height()
         return self._flush()
 
-    def _is_catch_up_hint(self, cert: CommitCertificate) -> str:
-        """Return "" if a later height's certificate is worth a sync request, else why (R3.1).
+    def _request_start_sync(self) -> None:
+        """Ask the shell for the peers' latest certified state (a start without state, or
+        without the vote journal): the target is unknown until it arrives."""
+        self.sync.step(SyncEvent.REQUEST, self.sync.target)
+        self._out.append(RequestSync(None, self.height))
 
-        A hint, never trust: validators holding more than a third of the stake known here
-        signed COMMITs at that height, so one of them is honest and the height before it
-        committed. Whether the certificate itself is valid is decided by the set of its own
-        height, which only the chain up to it tells (:meth:`check_sync`).
-        """
-        seen: set[str] = set()
-        items: list[SignatureItem] = []
-        stake = 0
-        for vote in cert.votes:
-            member = self.validators.get(vote.validator)
-            if (
-                member is None
-                or vote.validator in seen
-                or (vote.height, vote.view, vote.digest, vote.post_root)
-                != (cert.height, cert.view, cert.digest, cert.post_root)
-            ):
-                continue
-            seen.add(vote.validator)
-            stake += member.stake
-            items.append((member.public_key, vote.payload, vote.signature))
-        if 3 * stake <= self.validators.total_stake:
-            return f"R3.1: signers of height {cert.height} hold {stake}, not over a third"
-        self.stats.signatures_checked += len(items)
-        if not all(self.services.checker.verify_batch(items, None)):
-            return "R7.5: a certificate vote has a bad signature"
-        return ""
+    def _request_sync(self, cert: CommitCertificate) -> None:
+        """Ask for a state sync to ``cert``, a certificate of a height this replica cannot
+        commit itself, unless one is requested already or ``cert`` is no hint."""
+        if cert.height <= self.sync.target or self._is_catch_up_hint(cert):
+            return
+        self._set_min_vote_height(cert.height + 2)
+        self.sync.step(SyncEvent.REQUEST, cert.height)
+        self._out.append(RequestSync(cert, cert.height))
+
+    def _caught_up(self) -> None:
+        """A commit took the replica past the height it asked to sync to: it is in step."""
+        if self.sync.phase is SyncPhase.SYNCING and self.height > self.sync.target:
+            self.sync.step(SyncEvent.CAUGHT_UP)
+
+    def _is_catch_up_hint(self, cert: CommitCertificate) -> str:
+        """Return "" if a later height's certificate is worth a sync request, else why
+        (:func:`aethel.consensus.catchup.check_catch_up_hint`)."""
+        reason, checked = check_catch_up_hint(cert, self.validators, self.services.checker)
+        self.stats.signatures_checked += checked
+        return reason
 
     def _note_ahead(self, message: Message, height: int) -> None:
         """Ask to be caught up once validators holding > W/3 stake are seen at later heights.
@@ -138,39 +142,40 @@ class SyncRules(CertificateChecks, LatencyTracker):
         It sends its VIEW-CHANGE of this height to those validators: a validator past a height
         answers a view change at that height with the height's certificate. It gives up its
         view for one only if it has not asked for a view yet (so this never runs views ahead
-        of the others: R2.6's view synchronisation).
+        of the others: view synchronisation).
         """
         validator = getattr(message, "validator", None)
-        if not isinstance(validator, str) or self._asked_sync:
+        current = self.current
+        if not isinstance(validator, str) or current.asked_sync:
             return
-        self._ahead.add(validator)
-        stake = sum(self.validators.stake_of(v) for v in self._ahead)
+        current.ahead.add(validator)
+        stake = sum(self.validators.stake_of(v) for v in current.ahead)
         if 3 * stake <= self.validators.total_stake:
             return
-        self._asked_sync = True
-        if self._own_view_change is None:
-            self._start_view_change(self.view + 1)
-        change = self._own_view_change
+        current.asked_sync = True
+        if current.own_view_change is None:
+            self._start_view_change(self.view + 1, ViewEvent.CATCH_UP)
+        change = self.current.own_view_change
         if change is not None and change.height == self.height:
-            for peer in sorted(self._ahead):
+            for peer in sorted(self.current.ahead):
                 if peer != self.id:
                     self._out.append(Send(peer, change))
 
     def _help_lagging(self, validator: str, height: int) -> None:
         """Send a validator still changing views at a committed height that height's commit
-        certificate: it commits or syncs from it (R3.5). Without this, nodes that missed a
-        commit while down would wait for a height that needs their votes.
+        certificate: it commits or syncs from it. Without this, nodes that missed a commit
+        while down would wait for a height that needs their votes.
 
-        The lagging validator re-sends its VIEW-CHANGE while it waits (R2.6), so a certificate
+        The lagging validator re-sends its VIEW-CHANGE while it waits, so a certificate
         lost before GST is sent again; at most once per view-0 timeout per validator, so a
         Byzantine one flooding old VIEW-CHANGEs gets few certificates (N6).
         """
         if validator == self.id or self.validators.get(validator) is None:
             return
-        last = self._helped.get(validator)
+        last = self.current.helped.get(validator)
         if last is not None and self._now - last < compute_timeout(self.observed_latency(), 0):
             return
         certificate = self.services.store.get_certificate(height)
         if certificate is not None:
-            self._helped[validator] = self._now
+            self.current.helped[validator] = self._now
             self._out.append(Send(validator, certificate))
