@@ -40,6 +40,9 @@ from typing import IO, Any
 ROOT_ENV = "AETHEL_MECH_ROOT"
 TRACE_ENV = "AETHEL_MECH_TRACE"
 CASE_FILE_ENV = "AETHEL_MECH_CASE_FILE"
+#: The harness: read as the module loads, before the slow imports of :func:`main`, so a harness
+#: that dies during start-up is still noticed (the process is re-parented before the watchdog runs).
+_HARNESS = os.getppid()
 #: Context of lines run before the first case (imports, start-up).
 STARTUP = ""
 
@@ -91,7 +94,7 @@ def main() -> None:
 
     builtins.CosmicRayTestingException = CosmicRayTestingException  # type: ignore[attr-defined]
     signal.signal(signal.SIGTERM, _stop_on_term)
-    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
+    threading.Thread(target=_watch_parent, args=(_HARNESS,), daemon=True).start()
     root = Path(os.environ[ROOT_ENV]).resolve()
     trace = os.environ.get(TRACE_ENV)
     cov: Any = None

@@ -202,15 +202,18 @@ def test_a_served_implementation_ends_when_its_harness_is_gone(tmp_path: Path) -
     env = dict(os.environ, **{ROOT_ENV: str(workspace.root)})
     env["PYTHONPATH"] = f"{workspace.root}{os.pathsep}{PACKAGE_ROOT}"
     starter = (
-        "import os, subprocess, sys\n"
+        "import os, subprocess, sys, time\n"
         "r, w = os.pipe()\n"
         "p = subprocess.Popen([sys.executable, '-P', '-m', 'conformance.mechanical.serve'],"
-        " stdin=r, stdout=subprocess.DEVNULL)\n"
-        "holder = subprocess.Popen(['sleep', '60'], pass_fds=(w,))\n"
+        " stdin=r, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+        "holder = subprocess.Popen(['sleep', '60'], pass_fds=(w,),"
+        " stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
         "print(p.pid, holder.pid, flush=True)\n"
+        "time.sleep(2)\n"
     )
-    # The parent exits at once; a sleeping process keeps the served stdin open (no end of file),
-    # so only the watchdog can end the served process.
+    # The parent exits once the served process is up (a harness dies mid-run); a sleeping process
+    # keeps the served stdin open (no end of file), so only the watchdog can end the served
+    # process. Neither child holds the captured pipes, or run() would wait for the sleeper.
     parent = subprocess.run(
         [sys.executable, "-c", starter], env=env, capture_output=True, text=True, timeout=60
     )
