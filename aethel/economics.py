@@ -137,8 +137,12 @@ def slash_amount_formula(stake: Num, offence: Offence) -> Num:
 
 
 def compute_slash_amount(stake: int, offence: Offence) -> int:
-    """Return how much of ``stake`` is burned for ``offence``: floor(stake * rate) (R4.2, I8)."""
-    _require_natural("stake", stake)
+    """Return how much of ``stake`` is burned for ``offence``: floor(stake * rate) (R4.2, I8).
+
+    Defined for stakes s >= 0 only (I8); a negative stake is refused naming R4.2.
+    """
+    if type(stake) is not int or stake < 0:
+        raise ProtocolViolation("R4.2", f"stake must be a non-negative int, got {stake!r}")
     return slash_amount_formula(stake, Offence(offence))
 
 

@@ -324,10 +324,9 @@ def verify_signature(
     with no canonical encoding.
     """
     try:
-        message = signing_bytes(domain, value)
-    except EncodingError:
+        return verify_signature_bytes(public_key, signing_bytes(domain, value), signature)
+    except EncodingError:  # no canonical bytes: no message, so no valid signature either
         return False
-    return verify_signature_bytes(public_key, message, signature)
 
 
 def require_signature(

@@ -37,7 +37,7 @@ class ProtocolViolation(AethelError):
 
 
 class EncodingError(ProtocolViolation):
-    """Bytes or values that are not canonical JSON (rules E1-E5)."""
+    """Bytes or values that are not canonical JSON (E1-E5), or objects of another shape (E12)."""
 
 
 class SignatureError(ProtocolViolation):

@@ -61,7 +61,7 @@ OUTPUT_TYPES = ("send", "broadcast", "set_timer", "committed", "evidence", "requ
 
 
 class BadOutput(ProtocolViolation):
-    """An implementation's replica output that is not well formed (E4) or not valid."""
+    """An implementation's replica output that is not well formed (E12) or not valid."""
 
 
 def execution_to_json(execution: Execution) -> dict[str, Any]:
@@ -80,7 +80,7 @@ def execution_to_json(execution: Execution) -> dict[str, Any]:
 def execution_from_json(value: Any) -> Execution:
     """Parse an execution summary strictly."""
     if not isinstance(value, dict) or set(value) != set(EXECUTION_FIELDS):
-        raise BadOutput("E4", f"an execution has exactly {list(EXECUTION_FIELDS)}")
+        raise BadOutput("E12", f"an execution has exactly {list(EXECUTION_FIELDS)}")
     args: dict[str, Any] = {}
     for name in EXECUTION_FIELDS:
         item = value[name]
@@ -157,12 +157,12 @@ def output_from_json(item: Any) -> Output:
     """Parse one output strictly; raise :class:`BadOutput` (or the parser's error) if malformed."""
     if not isinstance(item, dict) or item.get("type") not in OUTPUT_TYPES:
         raise BadOutput(
-            "E4", f"an output is an object with type in {OUTPUT_TYPES}, got {item!r}"[:300]
+            "E12", f"an output is an object with type in {OUTPUT_TYPES}, got {item!r}"[:300]
         )
     kind = item["type"]
     if kind == "send":
         if not isinstance(item.get("to"), str):
-            raise BadOutput("E4", "send output: 'to' must be a validator id")
+            raise BadOutput("E12", "send output: 'to' must be a validator id")
         return Send(item["to"], _message(item.get("message")))
     if kind == "broadcast":
         return Broadcast(_message(item.get("message")))
@@ -170,7 +170,7 @@ def output_from_json(item: Any) -> Output:
         timer_kind = item.get("kind")
         if timer_kind not in ("view", "propose"):
             raise BadOutput(
-                "E4", f"set_timer output: kind must be view or propose, got {timer_kind!r}"
+                "E12", f"set_timer output: kind must be view or propose, got {timer_kind!r}"
             )
         timer = Timer(_int(item, "height"), _int(item, "view"), timer_kind)
         return SetTimer(timer, _int(item, "deadline"))
@@ -189,7 +189,7 @@ def output_from_json(item: Any) -> Output:
     if kind == "evidence":
         evidence = parse_message(item.get("evidence"))
         if not isinstance(evidence, Evidence):
-            raise BadOutput("E4", "evidence output: 'evidence' is not evidence")
+            raise BadOutput("E12", "evidence output: 'evidence' is not evidence")
         return EvidenceFound(
             evidence, str(item.get("offender")), str(item.get("offence")), _int(item, "height")
         )
@@ -205,5 +205,5 @@ def output_from_json(item: Any) -> Output:
 def outputs_from_json(items: Any) -> list[Output]:
     """Parse a list of outputs."""
     if not isinstance(items, list):
-        raise BadOutput("E4", f"a replica answers a list of outputs, got {type(items).__name__}")
+        raise BadOutput("E12", f"a replica answers a list of outputs, got {type(items).__name__}")
     return [output_from_json(item) for item in items]

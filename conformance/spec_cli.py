@@ -225,12 +225,14 @@ def _negative_space_gaps(catalog: Catalog) -> list[str]:
     except RuntimeError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
-    gaps = negative_space.describe_missing(space)
+    waived = sorted(r.rule_id for r in space.missing() if r.rule_id in catalog.waivers)
+    gaps = negative_space.describe_missing(space, waived)
     covered = len(space.rules) - len(space.missing())
     print(
         f"negative space: {len(space.rules)} rules with refusal sentences, {covered} with a "
-        f"must-reject case, {len(space.missing())} without; "
-        f"{len(space.unattributed)} sentences without a rule",
+        f"must-reject case, {len(space.missing())} without"
+        + (f" ({', '.join(waived)} waived)" if waived else "")
+        + f"; {len(space.unattributed)} sentences without a rule",
         file=sys.stderr,
     )
     record = negative_space.record_path()
@@ -270,7 +272,7 @@ def negative_space_command(
         cases = "\n".join(rule.must_reject) or "[red]none[/red]"
         table.add_row(rule.rule_id, str(len(rule.sentences)), cases)
     console.print(table)
-    gaps = negative_space.describe_missing(space)
+    gaps = negative_space.describe_missing(space, catalog.waivers)
     for line in gaps:
         print(f"  {line}", file=sys.stderr)
     missing = len(space.missing())

@@ -28,7 +28,7 @@ from aethel.catalog import (
 _R_COUNTS = {1: 5, 2: 6, 3: 6, 4: 7, 5: 6, 6: 5, 7: 6, 8: 6}
 
 EXPECTED_IDS = frozenset(
-    [f"E{i}" for i in range(1, 12)]
+    [f"E{i}" for i in range(1, 13)]
     + [f"R{group}.{i}" for group, count in _R_COUNTS.items() for i in range(1, count + 1)]
     + [f"N{i}" for i in range(1, 8)]
     + ["T22.1a", "T22.1b"]
@@ -105,7 +105,7 @@ def catalog() -> Catalog:
 
 def test_catalog_loads_with_every_spec_id(catalog: Catalog) -> None:
     assert set(catalog.ids()) == EXPECTED_IDS
-    assert len(catalog) == len(EXPECTED_IDS) == 135
+    assert len(catalog) == len(EXPECTED_IDS) == 136
     assert load_catalog().ids() == catalog.ids()
 
 

@@ -240,7 +240,7 @@ def test_spec_list_json_prints_every_catalog_id() -> None:
     records = json.loads(done.stdout)
     catalog = load_catalog()
     assert [record["id"] for record in records] == list(catalog.ids())
-    assert len(records) == 135
+    assert len(records) == 136
     by_id = {record["id"]: record for record in records}
     assert by_id["R6.1"]["thresholds"][0]["metric"] == "finality_virtual_s"
     assert by_id["P8"]["validates"] == ["R2.4", "R7.1"]

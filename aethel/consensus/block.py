@@ -108,7 +108,7 @@ class ProofBlock:
 
 
 def parse_block(value: object) -> ProofBlock:
-    """Parse the canonical JSON form of a block strictly (E4); signatures checked later."""
+    """Parse the canonical JSON form of a block strictly (E12); signatures checked later."""
     from aethel.consensus.evidence import parse_evidence
     from aethel.consensus.messages import parse_commit_certificate
 
@@ -124,16 +124,16 @@ def parse_block(value: object) -> ProofBlock:
         "signature",
     }
     if not isinstance(value, dict) or set(value) != names or value["type"] != "block":
-        raise EncodingError("E4", f"a block is an object with exactly {sorted(names)}")
+        raise EncodingError("E12", f"a block is an object with exactly {sorted(names)}")
     v: dict[str, Any] = value
     height = v["height"]
     if type(height) is not int or height < 1:
         raise EncodingError("E2", "block height must be an integer >= 1")
     for name in ("transactions", "proofs", "evidence"):
         if not isinstance(v[name], list) or not all(isinstance(i, dict) for i in v[name]):
-            raise EncodingError("E4", f"block {name} must be a list of objects")
+            raise EncodingError("E12", f"block {name} must be a list of objects")
     if not isinstance(v["proposer"], str):
-        raise EncodingError("E4", "block proposer must be a string")
+        raise EncodingError("E12", "block proposer must be a string")
     return ProofBlock(
         height,
         parse_hex(v["parent"], length=HASH_SIZE),

@@ -41,7 +41,7 @@ def check_block_limits(block: ProofBlock) -> None:
     transaction, so a repeat is a double spend (R7.1) or a transaction left uncovered (R1.1),
     the rules the full validation would name after solving every proof. Checked before any
     proof is verified, so such a block costs a voter no solver time. A proof that does not
-    parse is left to the block's validation, which names it (E4).
+    parse is left to the block's validation, which names it (E12).
     """
     if len(block.proofs) > MAX_BLOCK_PROOFS or len(block.transactions) > MAX_BLOCK_PROOFS:
         raise ProtocolViolation("N6", f"more than {MAX_BLOCK_PROOFS} proofs or transactions")

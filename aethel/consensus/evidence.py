@@ -155,6 +155,8 @@ def check_evidence(
 
     ``is_proof_invalid(block, index) -> bool`` re-verifies one proof of a block (used for false
     claims only). Signatures of the offender's messages and of the reporter are checked (R7.5).
+    The members of the other offence are empty (spec/consensus.md, "Evidence"): an equivocation
+    holds no block and proof index -1, a false claim no second message.
     """
     rule = "R4.2" if evidence.offence is Offence.EQUIVOCATION else "R1.5"
     reporter = validators.get(evidence.reporter)
@@ -168,6 +170,8 @@ def check_evidence(
     if not _signed_by(first, validators, checker):
         raise ProtocolViolation(rule, "the offender's message does not verify")
     if evidence.offence is Offence.EQUIVOCATION:
+        if evidence.block is not None or evidence.proof_index != -1:
+            raise ProtocolViolation(rule, "equivocation evidence holds no block, proof index -1")
         second = evidence.second
         if second is None or type(second) is not type(first):
             raise ProtocolViolation(rule, "equivocation needs two messages of one type")
@@ -184,6 +188,8 @@ def check_evidence(
         if not _signed_by(second, validators, checker):
             raise ProtocolViolation(rule, "the second message does not verify")
         return
+    if evidence.second is not None:
+        raise ProtocolViolation(rule, "false-claim evidence holds one message, second is null")
     block = evidence.block
     if block is None or not isinstance(first, Prepare | Commit | PrePrepare):
         raise ProtocolViolation(rule, "a false claim is a signed vote or proposal plus its block")
@@ -211,22 +217,22 @@ def parse_evidence(value: object) -> Evidence:
         "signature",
     }
     if not isinstance(value, dict) or set(value) != names or value["type"] != "evidence":
-        raise EncodingError("E4", f"evidence is an object with exactly {sorted(names)}")
+        raise EncodingError("E12", f"evidence is an object with exactly {sorted(names)}")
     v: dict[str, Any] = value
     try:
         offence = Offence(v["offence"])
     except ValueError:
-        raise EncodingError("E4", f"unknown offence {v['offence']!r}") from None
+        raise EncodingError("R4.2", f"unknown offence {v['offence']!r}") from None
     first = parse_message(v["first"])
     second = None if v["second"] is None else parse_message(v["second"])
     signed = (Prepare, Commit, PrePrepare, ViewChange, NewView)
     if not isinstance(first, signed) or (second is not None and not isinstance(second, signed)):
-        raise EncodingError("E4", "evidence holds signed consensus messages")
+        raise EncodingError("E12", "evidence holds signed consensus messages")
     index = v["proof_index"]
     if type(index) is not int or index < -1:
         raise EncodingError("E2", "proof_index must be an integer >= -1")
     if not isinstance(v["offender"], str) or not isinstance(v["reporter"], str):
-        raise EncodingError("E4", "offender and reporter are strings")
+        raise EncodingError("E12", "offender and reporter are strings")
     return Evidence(
         offence,
         v["offender"],

@@ -192,9 +192,9 @@ class HistoryVerdict:
 
 
 def parse_changes(value: object) -> dict[str, JSONValue | None]:
-    """Parse claimed state changes ``{key: value | null}`` strictly (E1-E4)."""
+    """Parse claimed state changes ``{key: value | null}`` strictly (E1-E4, E12)."""
     if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
-        raise EncodingError("E4", "changes are an object of state keys")
+        raise EncodingError("E12", "changes are an object of state keys")
     try:
         canonical_json(value)
     except EncodingError as exc:
@@ -203,17 +203,17 @@ def parse_changes(value: object) -> dict[str, JSONValue | None]:
 
 
 def parse_history(value: object) -> History:
-    """Parse the canonical JSON form of a history strictly (E4); nothing is verified yet."""
+    """Parse the canonical JSON form of a history strictly (E12); nothing is verified yet."""
     if (
         not isinstance(value, dict)
         or set(value) != {"links"}
         or not isinstance(value["links"], list)
     ):
-        raise EncodingError("E4", "a history is an object with exactly a list of links")
+        raise EncodingError("E12", "a history is an object with exactly a list of links")
     links = []
     for item in value["links"]:
         if not isinstance(item, dict) or set(item) != {"block", "certificate", "changes"}:
-            raise EncodingError("E4", "a link has exactly block, certificate and changes")
+            raise EncodingError("E12", "a link has exactly block, certificate and changes")
         certificate = item["certificate"]
         changes = item["changes"]
         links.append(

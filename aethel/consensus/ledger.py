@@ -231,7 +231,7 @@ class StateSource(Protocol):
 
 
 def parse_block_items(block: ProofBlock) -> tuple[list[Transfer], list[Proof]]:
-    """Parse a block's transactions and proofs strictly (E4); raise MalformedObjectError."""
+    """Parse a block's transactions and proofs strictly (E2-E5, E12); raise MalformedObjectError."""
     return (
         [transfer_from_json(t) for t in block.transactions],
         [proof_from_json(p) for p in block.proofs],

@@ -255,7 +255,12 @@ class Replica(
             self._dispatch(message)
 
     def _open_height(self) -> None:
-        """Open the height the chain position names, in view 0; replay what waited for it."""
+        """Open the height the chain position names, in view 0; replay what waited for it.
+
+        The closed height's messages for its later views go with it, and leave the bound of
+        buffered messages (N6): they would otherwise hold places in it for ever.
+        """
+        self.inbox.count -= sum(len(kept) for kept in self.current.future_views.values())
         self.current = self._height_state()
         self._height_started = self._now
         self._enter_view()

@@ -1,4 +1,4 @@
-"""Strict parsing of the canonical JSON forms of consensus messages (E1-E5, R7.5).
+"""Strict parsing of the canonical JSON forms of consensus messages (E1-E5, E12, R7.5).
 
 Every parser checks the exact member set, the types and the hex lengths, and raises
 :class:`aethel.errors.EncodingError` (a ProtocolViolation naming the rule) on anything else.
@@ -26,13 +26,13 @@ from aethel.errors import EncodingError, ProtocolViolation
 
 def _fields(value: object, kind: str, names: set[str]) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise EncodingError("E4", f"a {kind} message is a JSON object")
+        raise EncodingError("E12", f"a {kind} message is a JSON object")
     if set(value) != names:
         missing = sorted(names - set(value))
         extra = sorted(set(value) - names)
-        raise EncodingError("E4", f"{kind}: missing fields {missing}, unknown fields {extra}")
+        raise EncodingError("E12", f"{kind}: missing fields {missing}, unknown fields {extra}")
     if value.get("type", kind) != kind:
-        raise EncodingError("E4", f"expected type {kind!r}, got {value.get('type')!r}")
+        raise EncodingError("E12", f"expected type {kind!r}, got {value.get('type')!r}")
     return value
 
 
@@ -44,7 +44,7 @@ def _int(value: object, name: str, minimum: int = 0) -> int:
 
 def _str(value: object, name: str) -> str:
     if not isinstance(value, str) or not value:
-        raise EncodingError("E4", f"{name} must be a non-empty string")
+        raise EncodingError("E12", f"{name} must be a non-empty string")
     return value
 
 
@@ -58,11 +58,11 @@ def _signature(value: object) -> bytes:
 
 def _vote_pairs(value: object) -> list[tuple[str, bytes]]:
     if not isinstance(value, list) or not value:
-        raise EncodingError("E4", "a certificate holds a non-empty list of votes")
+        raise EncodingError("E12", "a certificate holds a non-empty list of votes")
     pairs = []
     for item in value:
         if not isinstance(item, list) or len(item) != 2:
-            raise EncodingError("E4", "a certificate vote is [validator, signature]")
+            raise EncodingError("E12", "a certificate vote is [validator, signature]")
         pairs.append((_str(item[0], "validator"), _signature(item[1])))
     return pairs
 
@@ -76,7 +76,7 @@ def parse_message(value: object) -> Message:
     from aethel.consensus.block import parse_block
 
     if not isinstance(value, dict) or not isinstance(value.get("type"), str):
-        raise EncodingError("E4", "a consensus message is an object with a string type")
+        raise EncodingError("E12", "a consensus message is an object with a string type")
     kind = value["type"]
     if kind == Prepare.TYPE:
         v = _fields(value, kind, {"type", "height", "view", "digest", "validator", "signature"})
@@ -131,10 +131,10 @@ def parse_message(value: object) -> Message:
         v = _fields(value, kind, names)
         changes = v["view_changes"]
         if not isinstance(changes, list):
-            raise EncodingError("E4", "view_changes must be a list")
+            raise EncodingError("E12", "view_changes must be a list")
         pre_prepare = parse_message(v["pre_prepare"])
         if not isinstance(pre_prepare, PrePrepare):
-            raise EncodingError("E4", "pre_prepare must be a pre-prepare message")
+            raise EncodingError("E12", "pre_prepare must be a pre-prepare message")
         message = NewView(
             _int(v["height"], "height", 1),
             _int(v["view"], "view"),
@@ -147,13 +147,13 @@ def parse_message(value: object) -> Message:
         # "view_changes" travels as the list itself; the signed body holds its hash.
         body = message.body()
         if any(body[k] != v[k] for k in body if k != "view_changes"):
-            raise EncodingError("E4", "new-view summary fields do not match its content")
+            raise EncodingError("E12", "new-view summary fields do not match its content")
         return message
     if kind == "evidence":
         from aethel.consensus.evidence import parse_evidence
 
         return parse_evidence(value)
-    raise EncodingError("E4", f"unknown consensus message type {kind!r}")
+    raise EncodingError("E12", f"unknown consensus message type {kind!r}")
 
 
 def _parse_view_change(value: object) -> ViewChange:

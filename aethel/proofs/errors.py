@@ -10,7 +10,7 @@ from aethel.errors import EncodingError, ProtocolViolation
 
 
 class MalformedObjectError(EncodingError):
-    """A proof or transaction whose canonical JSON has wrong members, types or sizes (E2-E5)."""
+    """A proof or transaction with wrong members, types, sizes or limits (E2-E5, E12, N6)."""
 
 
 class SmtTextError(ProtocolViolation):

@@ -12,9 +12,10 @@ Rules (spec/proofs.md, spec/encoding.md):
 * E6: the id of a proof or transfer is SHA-256 of its canonical JSON without ``signature``.
 * E7: the signature is Ed25519 by ``submitter`` (proof, domain ``aethel/proof/v1``) or ``sender``
   (transfer, domain ``aethel/transaction/v1``) over the domain tag, a zero byte and that encoding.
-* Parsing is strict (E1-E5): exact member sets, exact types, lowercase hex of exact lengths,
-  integers in range; anything else raises :class:`MalformedObjectError`. A signature is only
-  checked where a rule requires it (verifier, mempool), never by the parser.
+* Parsing is strict: exact member sets, exact types and values (E12), lowercase hex of exact
+  lengths (E5), integers in range (E2), a budget and a number of subjects within the protocol's
+  limits (N6); anything else raises :class:`MalformedObjectError` naming that rule. A signature
+  is only checked where a rule requires it (verifier, mempool), never by the parser.
 
 Canonical JSON of a proof (members in canonical order)::
 
@@ -116,22 +117,27 @@ class Proof:
 
     def __post_init__(self) -> None:
         if not isinstance(self.kind, ProofKind):
-            raise _bad("E4", f"unknown proof kind {self.kind!r}")
+            raise _bad("E12", f"unknown proof kind {self.kind!r}")
         if not isinstance(self.claimed, Outcome):
-            raise _bad("E4", f"claimed outcome must be unsat or sat, got {self.claimed!r}")
+            raise _bad("E12", f"claimed outcome must be unsat or sat, got {self.claimed!r}")
         if not isinstance(self.smt, str):
-            raise _bad("E4", "smt must be a string")
-        _require_int("budget", self.budget, 1, MAX_BUDGET)
+            raise _bad("E12", "smt must be a string")
+        if type(self.budget) is not int:
+            raise _bad("E2", f"budget must be an integer, got {type(self.budget).__name__}")
+        if not 1 <= self.budget <= MAX_BUDGET:
+            raise _bad("N6", f"budget {self.budget} is outside [1, {MAX_BUDGET}]")
         _require_bytes("submitter", self.submitter, PUBLIC_KEY_SIZE)
         _require_bytes("signature", self.signature, SIGNATURE_SIZE)
-        if not isinstance(self.subjects, tuple) or len(self.subjects) > MAX_SUBJECTS:
-            raise _bad("E4", f"subjects must be a tuple of at most {MAX_SUBJECTS} ids")
+        if not isinstance(self.subjects, tuple):
+            raise _bad("E12", "subjects must be a tuple of ids")
+        if len(self.subjects) > MAX_SUBJECTS:
+            raise _bad("N6", f"{len(self.subjects)} subjects, more than {MAX_SUBJECTS}")
         for subject in self.subjects:
             _require_bytes("subject", subject, HASH_SIZE)
         if len(set(self.subjects)) != len(self.subjects):
-            raise _bad("E4", "subjects must be distinct")
+            raise _bad("E12", "subjects must be distinct")
         if type(self.ghost) is not bool:
-            raise _bad("E4", "ghost must be a boolean")
+            raise _bad("E12", "ghost must be a boolean")
         try:
             body = canonical_json(self.body_json())
         except EncodingError as exc:  # e.g. non-NFC text: the proof has no canonical form
@@ -190,7 +196,7 @@ class Transfer:
         _require_bytes("sender", self.sender, PUBLIC_KEY_SIZE)
         _require_bytes("receiver", self.receiver, PUBLIC_KEY_SIZE)
         if self.sender == self.receiver:
-            raise _bad("E4", "a transfer needs a receiver other than its sender")
+            raise _bad("E12", "a transfer needs a receiver other than its sender")
         _require_int("amount", self.amount, 1)
         _require_int("nonce", self.nonce, 0)
         _require_bytes("signature", self.signature, SIGNATURE_SIZE)
@@ -277,17 +283,17 @@ def sign_transfer(key: KeyPair, *, receiver: bytes, amount: int, nonce: int) -> 
 
 def _members(value: object, expected: frozenset[str], what: str) -> Mapping[str, Any]:
     if not isinstance(value, dict):
-        raise _bad("E4", f"a {what} is a JSON object, got {type(value).__name__}")
+        raise _bad("E12", f"a {what} is a JSON object, got {type(value).__name__}")
     names = set(value)
     if names != expected:
         missing, extra = sorted(expected - names), sorted(names - expected)
-        raise _bad("E4", f"{what} members: missing {missing}, unexpected {extra}")
+        raise _bad("E12", f"{what} members: missing {missing}, unexpected {extra}")
     return value
 
 
 def _string(value: object, name: str) -> str:
     if not isinstance(value, str):
-        raise _bad("E4", f"{name} must be a string")
+        raise _bad("E12", f"{name} must be a string")
     return value
 
 
@@ -303,14 +309,16 @@ def proof_from_json(value: object) -> Proof:
     try:
         kind = ProofKind(_string(data["kind"], "kind"))
     except ValueError:
-        raise _bad("E4", f"unknown proof kind {data['kind']!r}") from None
+        raise _bad("E12", f"unknown proof kind {data['kind']!r}") from None
     try:
         claimed = Outcome(_string(data["claimed"], "claimed"))
     except ValueError:
-        raise _bad("E4", f"claimed outcome must be unsat or sat, got {data['claimed']!r}") from None
+        raise _bad(
+            "E12", f"claimed outcome must be unsat or sat, got {data['claimed']!r}"
+        ) from None
     subjects = data["subjects"]
     if not isinstance(subjects, list):
-        raise _bad("E4", "subjects must be a list")
+        raise _bad("E12", "subjects must be a list")
     try:
         return Proof(
             kind=kind,

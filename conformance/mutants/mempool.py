@@ -17,7 +17,7 @@ from aethel.encoding import KeyPair, parse_hex
 from aethel.errors import AethelError, SignatureError, UsageError
 from aethel.proofs.errors import MempoolFull, ProofRejected, SmtTextError, TransactionRejected
 from aethel.proofs.judge import Account, Judge
-from aethel.proofs.mempool import Mempool, PendingProof
+from aethel.proofs.mempool import DEFAULT_CAPACITY, Mempool, PendingProof
 from aethel.proofs.model import Proof, Transfer
 from aethel.proofs.smt_text import check_smt_text
 from aethel.proofs.solver import run_solver
@@ -26,6 +26,9 @@ from conformance.adapters.api import Hex
 from conformance.adapters.reference import ReferenceImplementation, rejecting
 from conformance.adapters.reference_proofs import ReferenceMempool, ReferenceMempoolObject
 from conformance.mutants import Mutant
+
+#: What the any-capacity mutant takes "no limit" to mean.
+UNLIMITED = 2**63 - 1
 
 
 class OutsiderTransfers(Mempool):
@@ -214,6 +217,16 @@ class SmallDefaultMempool(Mempool):
         super().__init__(capacity=capacity, **kwargs)  # type: ignore[arg-type]
 
 
+class AnyCapacityMempool(Mempool):
+    """Defect: the capacity is taken as configured, unchecked: 0 or less means "no limit" (a
+    common convention), and any size is allowed (N3: a capacity from 1 to 100,000, others
+    refused)."""
+
+    def __init__(self, *, capacity: int = DEFAULT_CAPACITY, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.capacity = capacity if capacity > 0 else UNLIMITED
+
+
 class DedupeBeforeSignatureMempool(Mempool):
     """Defect: "already pending?" is asked before the signature is checked, so a copy of a
     pending proof with a forged signature is answered as admitted (R5.5)."""
@@ -347,6 +360,9 @@ TiesByIdImplementation = _implementation("ties-by-id", TiesByIdMempool, "TiesByI
 SmallDefaultImplementation = _implementation(
     "small-default-capacity", SmallDefaultMempool, "SmallDefaultImplementation"
 )
+AnyCapacityImplementation = _implementation(
+    "any-capacity", AnyCapacityMempool, "AnyCapacityImplementation"
+)
 DedupeBeforeSignatureImplementation = _implementation(
     "dedupe-before-signature", DedupeBeforeSignatureMempool, "DedupeBeforeSignatureImplementation"
 )
@@ -435,6 +451,12 @@ MUTANTS = [
         "the default capacity is 512 proofs",
         ("N3",),
         SmallDefaultImplementation,
+    ),
+    _mutant(
+        "mempool-any-capacity",
+        "any configured capacity is taken: 0 or less means no limit, and no upper bound",
+        ("N3",),
+        AnyCapacityImplementation,
     ),
     _mutant(
         "mempool-dedupe-before-signature",

@@ -437,8 +437,11 @@ def _bad_table(kind: str) -> tuple[list[dict[str, Any]], Any, Any]:
         latency[1][4] = latency[4][1] = -5
     elif kind == "a-latency-as-float":
         latency[1][4] = latency[4][1] = 35.0
-    elif kind == "a-region-listed-twice":
+    elif kind == "a-region-listed-twice":  # every member still in a listed region
         regions[6] = regions[0]
+        for member in wire:
+            if member["region"] == REGIONS[6]:
+                member["region"] = REGIONS[0]
     elif kind == "a-member-in-an-unlisted-region":
         wire[5]["region"] = "antarctica"
     else:  # pragma: no cover - the list below names every kind

@@ -1,7 +1,8 @@
-"""The implementation's replica never slashes on forged evidence (R4.2, R7.5, P19).
+"""The implementation's replica never slashes on forged evidence (R4.2, R1.5, R7.5, P19).
 
-Two scenarios: a scripted one (below) and a simulated one, where a ``frame`` validator (see
-:mod:`aethel.sim.byzantine`) gossips forged records and leads a view with a block carrying one.
+Three scenarios: a scripted one (below), records of both offences with every member changed
+alone, and a simulated one, where a ``frame`` validator (see :mod:`aethel.sim.byzantine`)
+gossips forged records and leads a view with a block carrying one.
 
 A Byzantine leader gains by framing an honest rival: a block whose evidence record claims that
 the rival equivocated, with votes it signed itself under the rival's name. An honest replica
@@ -13,16 +14,20 @@ replica through PRE-PREPAREs and commit certificates.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from aethel.consensus.block import ProofBlock
+from aethel.consensus.block import GENESIS_PARENT, ProofBlock
 from aethel.consensus.events import Broadcast, Send
 from aethel.consensus.evidence import Evidence
-from aethel.consensus.messages import Prepare, PrePrepare
+from aethel.consensus.messages import Commit, Prepare, PrePrepare
 from aethel.consensus.signing import KeySigner
 from aethel.economics import Offence
+from aethel.encoding import KeyPair
+from aethel.proofs.model import Outcome, proof_from_json, sign_proof
 from aethel.sim.simulator import SimConfig
 from conformance.adapters import Implementation
 from conformance.adapters.api import ReplicaAPI
@@ -89,6 +94,206 @@ def test_a_block_framing_an_honest_validator_gets_no_vote(
         raise AssertionError(
             f"{voter} gave no PREPARE to height 2 with its genuine evidence (the control)"
         )
+
+
+# --------------------------------------------------------------------------- members changed alone
+#
+# A record of each offence, genuine, with one member changed and (unless the change is to the
+# reporter or its signature) signed again by its reporter, so that the change is the only thing
+# wrong: a block of height 2 carrying it in place of its record gets no PREPARE, so it is never
+# committed and slashes no one; the same block with the genuine record gets the PREPARE (the
+# control). spec/consensus.md, "Evidence" and "Blocks" rule 3.
+
+
+def _flipped(signature: bytes) -> bytes:
+    return bytes([signature[0] ^ 1]) + signature[1:]
+
+
+def _resigned(chain: SlashedChain, record: Evidence, **changes: Any) -> Evidence:
+    """``record`` with ``changes``, signed again by its reporter (the change alone is wrong)."""
+    unsigned = replace(record, **changes, signature=b"")
+    return replace(unsigned, signature=chain.signers[record.reporter].sign(unsigned.payload))
+
+
+def _signed_as(chain: SlashedChain, name: str, key_of: str) -> KeySigner:
+    """A signer naming ``name`` with ``key_of``'s key."""
+    return KeySigner(name, chain.signers[key_of].key)
+
+
+def _votes(record: Evidence) -> tuple[Prepare, Prepare]:
+    """The two PREPAREs of the genuine equivocation record."""
+    first, second = record.first, record.second
+    assert isinstance(first, Prepare) and isinstance(second, Prepare)
+    return first, second
+
+
+def _claimed(record: Evidence) -> ProofBlock:
+    """The block of the genuine false-claim record."""
+    assert record.block is not None
+    return record.block
+
+
+def _equivocation(chain: SlashedChain) -> Evidence:
+    """The genuine record of block 2: v000's two PREPAREs of height 1, view 0, reported by
+    v001."""
+    record = chain.commits[1].block.evidence[0]
+    assert record.offence is Offence.EQUIVOCATION and record.offender == "v000"
+    return record
+
+
+#: member -> the record with that member changed (unless noted, signed again by its reporter).
+EQUIVOCATION_CHANGES: dict[str, Callable[[SlashedChain, Evidence], Evidence]] = {
+    "offence": lambda c, e: _resigned(c, e, offence=Offence.FALSE_CLAIM),
+    "offender": lambda c, e: _resigned(c, e, offender="v002"),
+    "first-signature": lambda c, e: _resigned(
+        c, e, first=replace(_votes(e)[0], signature=_flipped(_votes(e)[0].signature))
+    ),
+    "first-signed-with-another-key": lambda c, e: _resigned(
+        c, e, first=Prepare.create(_signed_as(c, "v000", "v002"), 1, 0, _votes(e)[0].digest)
+    ),
+    "first-of-another-type": lambda c, e: _resigned(
+        c, e, first=Commit.create(c.signers["v000"], 1, 0, _votes(e)[0].digest, bytes(32))
+    ),
+    "first-repeats-second": lambda c, e: _resigned(c, e, first=e.second),
+    "second-signature": lambda c, e: _resigned(
+        c, e, second=replace(_votes(e)[1], signature=_flipped(_votes(e)[1].signature))
+    ),
+    "second-signed-with-another-key": lambda c, e: _resigned(
+        c, e, second=Prepare.create(_signed_as(c, "v000", "v003"), 1, 0, _votes(e)[1].digest)
+    ),
+    "second-of-another-view": lambda c, e: _resigned(
+        c, e, second=Prepare.create(c.signers["v000"], 1, 1, _votes(e)[1].digest)
+    ),
+    "second-of-another-validator": lambda c, e: _resigned(
+        c, e, second=Prepare.create(c.signers["v002"], 1, 0, _votes(e)[1].digest)
+    ),
+    "second-missing": lambda c, e: _resigned(c, e, second=None),
+    "block": lambda c, e: _resigned(c, e, block=c.commits[0].block),
+    "proof-index": lambda c, e: _resigned(c, e, proof_index=0),
+    "reporter-not-a-member": lambda c, e: _reporter(c, e, "v999"),
+    "reporter-another-member": lambda c, e: _reporter(c, e, "v002"),
+    "signature": lambda c, e: replace(e, signature=_flipped(e.signature)),
+}
+
+
+def _reporter(chain: SlashedChain, record: Evidence, name: str) -> Evidence:
+    """``record`` naming reporter ``name`` but signed with its true reporter's key."""
+    unsigned = replace(record, reporter=name, signature=b"")
+    return replace(unsigned, signature=chain.signers[record.reporter].sign(unsigned.payload))
+
+
+def _proposal(record: Evidence) -> PrePrepare:
+    """The PRE-PREPARE of the genuine false-claim record."""
+    assert isinstance(record.first, PrePrepare)
+    return record.first
+
+
+def _false_claim(chain: SlashedChain) -> tuple[Evidence, ProofBlock]:
+    """A genuine false-claim record: v003 proposed, at height 1, a block whose proof 1 claims
+    the wrong outcome; reported by v001. Also returns a block of v003 whose proofs all verify."""
+    honest = chain.commits[0].block
+    good = proof_from_json(honest.proofs[1])
+    wrong = sign_proof(
+        KeyPair.from_seed(bytes([41] * 32)),
+        kind=good.kind,
+        smt=good.smt,
+        claimed=Outcome.SAT if good.claimed is Outcome.UNSAT else Outcome.UNSAT,
+        budget=good.budget,
+        subjects=good.subjects,
+    ).to_json()
+    signer = chain.signers["v003"]
+    proofs = [honest.proofs[0], wrong]
+    claimed = ProofBlock.create(signer, 1, GENESIS_PARENT, honest.transactions, proofs, [], None)
+    valid = ProofBlock.create(
+        signer, 1, GENESIS_PARENT, honest.transactions, honest.proofs, [], None
+    )
+    vote = PrePrepare.create(signer, 0, claimed)
+    return Evidence.false_claim(chain.signers["v001"], vote, claimed, 1), valid
+
+
+#: member -> the false-claim record with that member changed (the valid block at hand).
+FALSE_CLAIM_CHANGES: dict[str, Callable[[SlashedChain, Evidence, ProofBlock], Evidence]] = {
+    "offence": lambda c, e, v: _resigned(c, e, offence=Offence.EQUIVOCATION),
+    "offender": lambda c, e, v: _resigned(c, e, offender="v002"),
+    "first-signature": lambda c, e, v: _resigned(
+        c, e, first=replace(_proposal(e), signature=_flipped(_proposal(e).signature))
+    ),
+    "first-signed-with-another-key": lambda c, e, v: _resigned(
+        c, e, first=PrePrepare.create(_signed_as(c, "v003", "v002"), 0, _claimed(e))
+    ),
+    "first-for-another-block": lambda c, e, v: _resigned(
+        c, e, first=PrePrepare.create(c.signers["v003"], 0, v)
+    ),
+    "second-present": lambda c, e, v: _resigned(
+        c, e, second=PrePrepare.create(c.signers["v003"], 0, v)
+    ),
+    "block": lambda c, e, v: _resigned(c, e, block=v),
+    "block-missing": lambda c, e, v: _resigned(c, e, block=None),
+    "proof-index-of-a-valid-proof": lambda c, e, v: _resigned(c, e, proof_index=0),
+    "proof-index-past-the-end": lambda c, e, v: _resigned(c, e, proof_index=2),
+    "proof-index-minus-one": lambda c, e, v: _resigned(c, e, proof_index=-1),
+    "reporter-not-a-member": lambda c, e, v: _reporter(c, e, "v999"),
+    "signature": lambda c, e, v: replace(e, signature=_flipped(e.signature)),
+}
+
+
+def _vote_for_height_2(
+    replica_api: ReplicaAPI, chain: SlashedChain, evidence: list[Evidence]
+) -> tuple[bool, str]:
+    """Return whether a replica at height 2 gives a PREPARE to height 2 carrying ``evidence``,
+    and the replica's name."""
+    proposal = _proposal_at_height_2(chain, evidence)
+    proposer = proposal.block.proposer
+    voter = next(name for name in ("v001", "v002", "v003") if name != proposer)
+    remote = fresh_replica(replica_api, chain, voter)
+    drive_to(remote, chain, 2, NOW)
+    return _prepared(remote.on_message(proposal.to_wire(), NOW), proposal.digest), voter
+
+
+@pytest.mark.req("R4.2", "R7.5", "P19", "R1.1")
+@pytest.mark.rejects("R4.2", "R7.5")
+@pytest.mark.parametrize("member", list(EQUIVOCATION_CHANGES), ids=str)
+def test_an_equivocation_record_with_one_member_changed_gets_no_vote(
+    impl: Implementation, replica_api: ReplicaAPI, member: str
+) -> None:
+    """Offence, offender, either message (signature, key, type, view, signer, the same message
+    twice, missing), a block or proof index where an equivocation has none, the reporter and
+    its signature: each changed alone makes the record prove nothing, and a block carrying it
+    gets no PREPARE (no vote, so no slashing)."""
+    chain = slashed_chain(FOUR)
+    genuine = _equivocation(chain)
+    changed = EQUIVOCATION_CHANGES[member](chain, genuine)
+    voted, voter = _vote_for_height_2(replica_api, chain, [changed])
+    if voted:
+        raise AssertionError(
+            f"{voter} voted PREPARE for a block whose equivocation record against v000 has its "
+            f"{member} changed"
+        )
+    if not _vote_for_height_2(replica_api, chain, [genuine])[0]:
+        raise AssertionError(f"{voter} gave no PREPARE to height 2 with the genuine record")
+
+
+@pytest.mark.req("R4.2", "R1.5", "R7.5", "P19", "R1.1")
+@pytest.mark.rejects("R1.5", "R7.5")
+@pytest.mark.parametrize("member", list(FALSE_CLAIM_CHANGES), ids=str)
+def test_a_false_claim_record_with_one_member_changed_gets_no_vote(
+    impl: Implementation, replica_api: ReplicaAPI, member: str
+) -> None:
+    """Offence, offender, the proposal (signature, key, another block), a second message where
+    a false claim has none, the block (another, missing), the proof index (a valid proof, past
+    the end, -1), the reporter and its signature: each changed alone makes the record prove
+    nothing, and a block carrying it gets no PREPARE (no vote, so no slashing)."""
+    chain = slashed_chain(FOUR)
+    genuine, valid = _false_claim(chain)
+    changed = FALSE_CLAIM_CHANGES[member](chain, genuine, valid)
+    voted, voter = _vote_for_height_2(replica_api, chain, [changed])
+    if voted:
+        raise AssertionError(
+            f"{voter} voted PREPARE for a block whose false-claim record against v003 has its "
+            f"{member} changed"
+        )
+    if not _vote_for_height_2(replica_api, chain, [genuine])[0]:
+        raise AssertionError(f"{voter} gave no PREPARE to height 2 with the genuine record")
 
 
 @pytest.mark.req("R4.2", "R7.5", "P19", "R8.5")

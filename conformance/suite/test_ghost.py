@@ -183,5 +183,10 @@ def test_ghost_proofs_through_the_mempool_leak_nothing(
 
 
 @pytest.mark.req("R5.3")
+@pytest.mark.rejects("R5.3")
 def test_short_holder_secret_is_rejected(ghost_api: GhostAPI) -> None:
-    expect_rejected(lambda: ghost_api.new(bytes(range(16)).hex()), "a 16-byte holder secret")
+    """A holder secret is at least 32 bytes; a shorter one is refused naming R5.3
+    (spec/security.md, "Ghost identities")."""
+    expect_rejected(
+        lambda: ghost_api.new(bytes(range(16)).hex()), "a 16-byte holder secret", rule="R5.3"
+    )

@@ -3,13 +3,13 @@ order, room and eviction, judge proofs, commits, metrics (R5.1, R5.5, R6.3, R7.1
 P21, P23, P25, P30, P33).
 
 Where spec/proofs.md fixes the rule a refusal names (R5.5 for a bad signature, R7.1 for nonce
-order and conflicts, N6 for a proof refused by a full mempool), the case compares it
+order and conflicts, N6 for a proof or a transfer refused by a full mempool), the case compares it
 (``expect_rejected(..., rule=...)``).
 """
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import random
 from collections.abc import Iterator
 from typing import Any
@@ -21,7 +21,7 @@ from aethel.proofs.judge import generate_standard_mix
 from aethel.proofs.verifier import verify_proof as pinned_verify
 from conformance.adapters.api import MempoolAPI, MempoolObject
 from conformance.adapters.errors import Rejected
-from conformance.checks import expect_equal, expect_rejected
+from conformance.checks import MustReject, expect_equal, expect_rejected
 from conformance.plugin import Measure, catalog_threshold
 from conformance.testvectors import mempool_cases
 
@@ -165,15 +165,21 @@ def test_judge_proofs_enter_the_mempool(pool: MempoolObject) -> None:
     expect_equal(sorted(pool.select_for_block(10)["proofs"]), sorted(ids), "pending judge proofs")
 
 
-@pytest.mark.req("R8.2", "P33")
+@pytest.mark.req("R8.2", "P33", "R5.5")
+@pytest.mark.rejects("R8.2", "R5.5")
 def test_metrics_count_every_decision(pool: MempoolObject) -> None:
+    """Ten admissions, a duplicate (no decision) and two proofs refused for their signature:
+    the counters say 10 admitted and 2 rejected, and a commit's removals are counted (R8.2)."""
     proofs = [p.to_json() for p in generate_standard_mix(12, 33)]
     for proof in proofs[:10]:
         pool.add_proof(proof)
     pool.add_proof(proofs[0])  # a duplicate changes nothing
-    for proof in proofs[10:]:
-        with contextlib.suppress(Rejected):
-            pool.add_proof(flipped(proof))
+    for forged in [flipped(proof) for proof in proofs[10:]]:
+        expect_rejected(
+            functools.partial(pool.add_proof, forged),
+            "a proof with a flipped signature bit",
+            rule="R5.5",
+        )
     stats = pool.stats()
     expect_equal(
         {k: stats[k] for k in ("size", "admitted", "rejected")},
@@ -256,7 +262,7 @@ def test_a_full_mempool_admits_only_a_proof_that_outranks_its_last(
 
 
 @pytest.mark.req("N6", "R5.1")
-@pytest.mark.rejects("N6")
+@pytest.mark.rejects("N6", "R5.1")
 def test_a_full_mempool_refuses_a_transfer_and_evicts_nothing(mempool_api: MempoolAPI) -> None:
     """A transfer offered to a full mempool is refused before the judge runs (so R5.1 holds)
     and nothing is evicted for it."""
@@ -268,6 +274,7 @@ def test_a_full_mempool_refuses_a_transfer_and_evicts_nothing(mempool_api: Mempo
         expect_rejected(
             lambda: pool.add_transaction(transfer(ALICE, BOB, 5, 0), 100, 0),
             "a transfer offered to a full mempool",
+            rule="N6",
         )
         stats = pool.stats()
         expect_equal(
@@ -315,6 +322,27 @@ def test_a_default_mempool_keeps_a_thousand_proofs(pool: MempoolObject) -> None:
     )
     if not stats["capacity"] >= count:
         raise AssertionError(f"default capacity {stats['capacity']} < {count}")
+
+
+@pytest.mark.req("N3")
+@pytest.mark.rejects("N3")
+@pytest.mark.parametrize("capacity", [0, -1, 100_001], ids=str)
+def test_a_capacity_outside_its_range_is_refused(mempool_api: MempoolAPI, capacity: int) -> None:
+    """A mempool's capacity is bounded and configurable, from 1 to 100,000 proofs: another
+    capacity is refused (spec/proofs.md, "The mempool"), and both ends of the range are taken."""
+    try:
+        made = mempool_api.new(capacity, JUDGE_SEED.hex())
+    except Rejected:
+        made = None
+    if made is not None:
+        getattr(made, "close", lambda: None)()
+        raise MustReject(f"a mempool of capacity {capacity} was made; the range is 1 to 100,000")
+    for edge in (1, 100_000):
+        made = mempool_api.new(edge, JUDGE_SEED.hex())
+        try:
+            expect_equal(made.stats()["capacity"], edge, f"capacity of a mempool of {edge}")
+        finally:
+            getattr(made, "close", lambda: None)()
 
 
 @pytest.mark.req("R6.3", "P25")

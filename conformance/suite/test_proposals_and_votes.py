@@ -1,12 +1,13 @@
-"""Proposals and votes the implementation's replica must not take (R2.6, R3.3, R2.3, R3.2).
+"""Proposals and votes the implementation's replica must not take (R2.6, R3.3, R2.3, R3.2, P7).
 
 Each case is a scripted first height (:mod:`conformance.suite.scene`): a PRE-PREPARE with one
 thing wrong (its sender does not lead the view, its block is another member's, does not extend
 the chain, is of another height or is not the block it names, its view is one the replica
 left, or a later view without NEW-VIEW) must get no
 PREPARE; PREPAREs of a view the replica left, or for another block, must not count towards its
-prepared certificate; and a commit certificate for another post-state root must not make it
-commit. Each case ends with the valid counterpart, which must move the replica.
+prepared certificate; COMMITs for a conflicting block must not count towards its block's (P7);
+and a commit certificate for another post-state root must not make it commit. Each case ends
+with the valid counterpart, which must move the replica.
 """
 
 from __future__ import annotations
@@ -200,6 +201,42 @@ def test_prepares_for_another_block_do_not_count(replica_api: ReplicaAPI) -> Non
         )
     if not sent(remote.on_message(scene.prepare(l1, d.digest).to_wire(), NOW), Commit):
         raise AssertionError(f"{name} sent no COMMIT on q(W) PREPAREs for D (the control)")
+
+
+@pytest.mark.req("P7", "R2.3")
+@pytest.mark.rejects("P7")
+def test_commits_for_a_conflicting_block_do_not_count(replica_api: ReplicaAPI) -> None:
+    """Broadcast mode: the replica holds D, is prepared and sent its COMMIT. The leader's COMMIT
+    for D and X's COMMIT for a conflicting block D2 of the same height and view hold q(W)
+    together, but D only 20,000 of 40,000 with the replica's own: it must commit nothing. The
+    fourth member's COMMIT for D then completes q(W) for D, which commits with D's own root
+    (P7: only a block whose COMMIT votes reach q(W) stake commits)."""
+    scene = _scene()
+    name, l0, l1, other = _roles(scene)
+    d, d2 = scene.block(), scene.block(other)
+    root, root2 = scene.post_root(d), scene.post_root(d2)
+    remote = scene.replica(replica_api, name, "broadcast")
+    if not _prepares(remote.on_message(scene.pre_prepare(d).to_wire(), NOW), 0):
+        raise AssertionError(f"{name} sent no PREPARE for a valid proposal")
+    own: list[object] = []
+    for member in (l0, l1):
+        own += sent(remote.on_message(scene.prepare(member, d.digest).to_wire(), NOW), Commit)
+    if not own:
+        raise AssertionError(f"{name} sent no COMMIT on q(W) PREPAREs for D (the setup)")
+    remote.on_message(scene.commit(l0, d.digest, root).to_wire(), NOW)
+    remote.on_message(scene.commit(other, d2.digest, root2).to_wire(), NOW)
+    status = remote.status()
+    if status["height"] != 1:
+        raise AssertionError(
+            f"{name} committed height 1 with COMMITs for D from 20,000 of 40,000 stake: a COMMIT "
+            f"for a conflicting block was counted (state root {status['state_root'][:8]}...)"
+        )
+    remote.on_message(scene.commit(l1, d.digest, root).to_wire(), NOW)
+    status = remote.status()
+    if (status["height"], status["state_root"]) != (2, root.hex()):
+        raise AssertionError(
+            f"{name} did not commit D with its root on q(W) COMMITs for D (the control): {status}"
+        )
 
 
 @pytest.mark.req("R3.2", "R2.3")

@@ -303,6 +303,7 @@ def test_synced_state_must_match_the_certified_root(
 
 
 @pytest.mark.req("R4.3", "P17")
+@pytest.mark.rejects("P17")
 def test_validator_set_below_minimum_stake_is_refused(
     impl: Implementation, replica_api: ReplicaAPI
 ) -> None:

@@ -111,7 +111,8 @@ def test_every_transition_keeps_the_books(store: StateStoreObject, seed: int) ->
 
 def _refused(case: str) -> Any:
     rules, _ = store_cases.REFUSED[case]
-    return pytest.param(case, id=case, marks=pytest.mark.req(*rules, "R3.6"))
+    cited = (*rules, "R3.6")
+    return pytest.param(case, id=case, marks=[pytest.mark.req(*cited), pytest.mark.rejects(*cited)])
 
 
 @pytest.mark.parametrize("case", [_refused(case) for case in store_cases.REFUSED])
@@ -119,15 +120,20 @@ def test_invalid_transition_is_rejected_whole_and_writes_nothing(
     store: StateStoreObject, case: str
 ) -> None:
     """Each refused transition of the vectors (conformance/testvectors/store_cases.py): the
-    whole list is refused and nothing of it is written (R3.6)."""
-    _, operations = store_cases.REFUSED[case]
+    whole list is refused, naming the rule spec/economics.md gives (R3.6 more than a balance
+    holds, an amount out of range, a malformed name; R7.1 nonce order and transfers that
+    together overdraw; R4.2 an unknown offence; R4.7 minting beyond E(h)), and nothing of it is
+    written (R3.6)."""
+    rules, operations = store_cases.REFUSED[case]
     before = store.latest()
-    expect_rejected(lambda: store.commit_transition(1, operations), case)
+    # spec/economics.md fixes the rule of each refusal ("Transition operations").
+    expect_rejected(lambda: store.commit_transition(1, operations), case, rule=rules)
     expect_equal(store.latest(), before, "latest height after the rejection")
     expect_equal(value(store, "balance:acct1"), BALANCE, "a write of the rejected transition")
 
 
 @pytest.mark.req("R4.7")
+@pytest.mark.rejects("R4.7")
 def test_minting_beyond_the_emission_schedule_is_rejected(store: StateStoreObject) -> None:
     step = int(catalog_threshold("R4.4", "block_reward").value)
     before = store.latest()
@@ -136,6 +142,7 @@ def test_minting_beyond_the_emission_schedule_is_rejected(store: StateStoreObjec
             1, [{"op": "reward", "account": "acct0", "amount": step + 1}]
         ),
         "a reward above E(1)",
+        rule="R4.7",
     )
     expect_equal(store.latest(), before, "latest height after the rejection")
 

@@ -9,6 +9,7 @@ protocol version (N7), so an implementation must report exactly it.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -18,8 +19,10 @@ from aethel.encoding import KeyPair
 from aethel.proofs.judge import generate_standard_mix
 from aethel.proofs.verifier import verify_proof as pinned_verify
 from conformance.adapters.api import VerifierAPI
-from conformance.checks import expect_equal
+from conformance.adapters.errors import Rejected
+from conformance.checks import Divergence, MustReject, WrongRule, expect_equal
 from conformance.plugin import Measure, catalog_threshold
+from conformance.suite.test_verifier_text import expect_invalid, verdict_of
 from conformance.testvectors import cases, verifier_cases
 
 pytestmark = pytest.mark.capability("verifier")
@@ -84,8 +87,13 @@ def _signed(smt: str, budget: int = 1_000_000) -> dict[str, object]:
 
 @pytest.mark.req("R1.5")
 def test_false_claim_is_invalid(verifier_api: VerifierAPI) -> None:
+    """A false claim is answered with a verdict, never refused: invalid, reason
+    ``wrong-outcome``, difficulty 0 (spec/proofs.md, "Verification and outcomes")."""
+    result = verdict_of(verifier_api, verifier_cases.false_claim(), "a false claim")
     expect_equal(
-        verifier_api.verify_proof(verifier_cases.false_claim())["verdict"], "invalid", "verdict"
+        {k: result.get(k) for k in ("verdict", "reason", "difficulty")},
+        {"verdict": "invalid", "reason": "wrong-outcome", "difficulty": 0},
+        "the verdict on a false claim",
     )
 
 
@@ -94,32 +102,51 @@ HOSTILE = {**verifier_cases.HOSTILE_TEXTS, "huge-text": verifier_cases.HUGE_TEXT
 
 
 @pytest.mark.req("N6", "R1.1")
+@pytest.mark.rejects("N6", "R1.1")
 @pytest.mark.parametrize("case", sorted(HOSTILE), ids=str)
 def test_hostile_smt_text_is_refused(verifier_api: VerifierAPI, case: str) -> None:
-    """Forbidden commands, broken or oversized text: never valid, never a crash or a hang."""
-    from conformance.adapters.errors import Rejected
-
-    try:
-        result = verifier_api.verify_proof(_signed(HOSTILE[case]))
-    except Rejected:
-        return
-    if result["verdict"] == "valid":
-        raise AssertionError(f"{case}: hostile SMT text verified as valid")
+    """Forbidden commands, broken or oversized text: the proof is a well-formed object, so the
+    verifier answers it with the verdict ``invalid`` and the reason of the first check its text
+    fails, effort 0 and difficulty 0, never valid, never a refusal, a crash or a hang (N6). The
+    one exception is the 2 MB text: its proof object is also past the proof encoding limit
+    (262,144 bytes), which a verifier may refuse naming N6 instead."""
+    proof = _signed(HOSTILE[case])
+    reason = verifier_cases.HOSTILE_REASONS[case]
+    if case == "huge-text":
+        try:
+            result: dict[str, Any] = verifier_api.verify_proof(proof)
+        except Rejected as exc:
+            if exc.rule_id != "N6":
+                raise WrongRule(
+                    f"{case}: a proof past the encoding limit may be refused naming N6, but the "
+                    f"refusal named {exc.rule_id or 'no rule'} ({exc})"
+                ) from None
+            return
+    else:
+        result = verdict_of(verifier_api, proof, case)
+    expect_invalid(result, reason, case)
 
 
 @pytest.mark.req("R1.1")
 def test_exhausted_budget_is_never_valid(verifier_api: VerifierAPI) -> None:
-    """A hard obligation with a tiny budget ends unknown (or invalid), never valid."""
-    result = verifier_api.verify_proof(_signed(verifier_cases.HARD_TEXT, budget=100))
-    if result["verdict"] == "valid":
-        raise AssertionError("a proof whose budget ran out verified as valid")
+    """A hard obligation with a tiny budget (100) ends ``unknown``, with difficulty 0: unknown is
+    its own outcome, never valid, and a verdict, never a refusal."""
+    proof = _signed(verifier_cases.HARD_TEXT, budget=100)
+    result = verdict_of(verifier_api, proof, "a proof whose budget runs out")
+    if result.get("verdict") == "valid":
+        raise MustReject("a proof whose budget ran out verified as valid")
+    expect_equal(
+        {k: result.get(k) for k in ("verdict", "difficulty")},
+        {"verdict": "unknown", "difficulty": 0},
+        "the verdict on a proof whose budget ran out",
+    )
 
 
 @pytest.mark.req("R7.5", "P30")
 @pytest.mark.parametrize("case", ["flipped-signature", "other-submitter"], ids=str)
 def test_bad_signature_is_invalid(verifier_api: VerifierAPI, case: str) -> None:
-    from conformance.adapters.errors import Rejected
-
+    """A proof whose submitter's signature does not verify is answered, not refused: invalid,
+    reason ``bad-signature``, effort 0, difficulty 0 (step 1 of the verification)."""
     proof = dict(mix(1, 3)[0])
     if case == "flipped-signature":
         signature = bytearray.fromhex(str(proof["signature"]))
@@ -127,11 +154,7 @@ def test_bad_signature_is_invalid(verifier_api: VerifierAPI, case: str) -> None:
         proof["signature"] = signature.hex()
     else:
         proof["submitter"] = KeyPair.from_seed(bytes([9] * 32)).public_key.hex()
-    try:
-        verdict = verifier_api.verify_proof(proof)["verdict"]
-    except Rejected:
-        return
-    expect_equal(verdict, "invalid", "verdict of a proof with a bad signature")
+    expect_invalid(verdict_of(verifier_api, proof, case), "bad-signature", case)
 
 
 @pytest.mark.req("T22.2c")
@@ -156,13 +179,13 @@ def test_result_cache_serves_identical_proofs(verifier_api: VerifierAPI, measure
         signature = bytearray.fromhex(str(forged["signature"]))
         signature[0] ^= 1
         forged["signature"] = signature.hex()
-        from conformance.adapters.errors import Rejected
-
         try:
-            verdict = verifier.verify(forged)["verdict"]
-        except Rejected:
-            verdict = "invalid"
-        expect_equal(verdict, "invalid", "a cached id with another signature is verified afresh")
+            again = verifier.verify(forged)
+        except Rejected as exc:
+            raise Divergence(
+                "a cached id with another signature", "", "a verdict", f"refused: {exc}"
+            ) from None
+        expect_invalid(again, "bad-signature", "a cached id with another signature")
     finally:
         getattr(verifier, "close", lambda: None)()
 

@@ -59,8 +59,9 @@ LIVE_REASONS: dict[str, str] = {
     "P2": GENERATED,
     **dict.fromkeys(
         ("V2.1", "V2.2", "V2.3", "V2.4", "V2.5", "V2.6", "V2.7", "V2.8", "V2.9", "V2.10", "V2.11"),
-        "protocol version 2: BLS known answers in conformance/vectors/bls/ and Ethereum's in "
-        "external/bls/ (read by tests/crypto and tests/v2); no capability carries version 2 yet",
+        "protocol version 2: the BLS known answers of `bls/known-answers/` (copied, run through "
+        "capability `consensus-v2`) and the live cases of conformance/suite/test_consensus_v2.py "
+        "(Ethereum's vectors, certificates, the collector); the replica's version 2 is to come",
     ),
 }
 

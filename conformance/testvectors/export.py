@@ -9,7 +9,8 @@ The release is laid out in the manner of Ethereum's consensus-spec-tests::
     <area>/<handler>/<case>/meta.json      {area, handler, case, rules, capabilities}
     <area>/<handler>/<case>/input.json     the input
     <area>/<handler>/<case>/expected.json  {"result": ...} or {"reject": true}
-    ed25519/edges/..., verifier/known-answers/...  copied as they are (their own README)
+    ed25519/edges/..., verifier/known-answers/..., bls/known-answers/...
+                                   copied as they are (their own README)
 
 Every case is generated from the same definitions as the suite (:mod:`.cases`), by running the
 reference, or read from the committed vectors (which ``vectors check`` keeps equal to the
@@ -43,7 +44,11 @@ from conformance.testvectors.model import VECTORS_DIR, Vector
 FORMAT = 1
 CONFORMANCE_DIR = Path(__file__).resolve().parent.parent
 #: Directories copied from conformance/vectors as they are: (source, area, handler).
-COPIED = (("ed25519", "ed25519", "edges"), ("verifier", "verifier", "known-answers"))
+COPIED = (
+    ("ed25519", "ed25519", "edges"),
+    ("verifier", "verifier", "known-answers"),
+    ("bls", "bls", "known-answers"),
+)
 DOCS = {
     "docs/WIRE.md": CONFORMANCE_DIR / "WIRE.md",
     "docs/PROTOCOL.md": CONFORMANCE_DIR / "PROTOCOL.md",
@@ -258,8 +263,9 @@ has one (hand-written encodings, the history tables, the hostile-text grammar's 
 case name says what the input is. A handler whose command is a single protocol command takes
 `input.json` as that command's `params`; the stateful handlers (`replica/trace`,
 `mempool/sequence`, `state-store/sequence`, `sync/session`) describe their sequence of commands
-in their README. `ed25519/edges/` and `verifier/known-answers/` are copied from the suite as
-they are, with their own README.
+in their README. `ed25519/edges/`, `verifier/known-answers/` and `bls/known-answers/` (the BLS
+known answers of consensus version 2, run through capability `consensus-v2`) are copied from the
+suite as they are, with their own README.
 
 In the suite's repository the same vectors live in `conformance/vectors/`, one file per case,
 `<area>/<handler>/<case>.json` with the members `runner` (the area), `handler`, `case`, `rules`,

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from conformance.adapters.reference import ReferenceImplementation
-from conformance.testvectors import ed25519
+from conformance.testvectors import bls, ed25519, effort
 from conformance.testvectors.cases import HANDLERS, ORACLES, iter_cases
 from conformance.testvectors.model import VECTORS_DIR, Vector, generated_paths
 
@@ -54,7 +54,23 @@ def compare(directory: Path = VECTORS_DIR) -> list[str]:
     ]
     if vectors_readme(directory, list(wanted_vectors)) != _read_readme(directory):
         problems.append("differs from the generated README: README.md")
-    return problems + ed25519.compare(directory / ed25519.DIRECTORY.name)
+    problems += bls_problems(directory / bls.DIRECTORY.name)
+    problems += ed25519.compare(directory / ed25519.DIRECTORY.name)
+    return problems + effort.compare(directory / effort.DIRECTORY.name)
+
+
+def bls_problems(directory: Path = bls.DIRECTORY) -> list[str]:
+    """Return the differences between conformance/vectors/bls/ and its definitions
+    (:mod:`conformance.testvectors.bls`; empty: agree)."""
+    wanted = {"vectors.json": bls.render(bls.build()), "README.md": bls.README}
+    problems = []
+    for name, text in wanted.items():
+        path = directory / name
+        if not path.is_file():
+            problems.append(f"missing: {bls.DIRECTORY.name}/{name}")
+        elif path.read_text(encoding="utf-8") != text:
+            problems.append(f"differs from its definitions: {bls.DIRECTORY.name}/{name}")
+    return problems
 
 
 def vectors_readme(directory: Path, vectors: list[Vector]) -> str:
@@ -88,8 +104,13 @@ def generate_command(
         if directory.is_dir() and not any(directory.iterdir()):
             directory.rmdir()
     edges = ed25519.write(out / ed25519.DIRECTORY.name)
+    known = bls.write(out / bls.DIRECTORY.name)
+    efforts = effort.write(out / effort.DIRECTORY.name)
     (out / "README.md").write_text(vectors_readme(out, vectors), encoding="utf-8")
-    typer.echo(f"wrote {len(vectors)} vectors and {edges} Ed25519 edge vectors under {out}")
+    typer.echo(
+        f"wrote {len(vectors)} vectors, {edges} Ed25519 edge vectors, {known} BLS known "
+        f"answers and {efforts} effort known answers under {out}"
+    )
 
 
 @app.command("check")

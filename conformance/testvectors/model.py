@@ -12,10 +12,11 @@ from conformance.adapters.errors import Rejected
 VECTORS_DIR = Path(__file__).resolve().parent.parent / "vectors"
 #: Sub-directories that hold vectors from elsewhere, not generated from the reference.
 EXTERNAL = "external"
-#: Sub-directories of conformance/vectors that ``vectors generate`` neither writes nor deletes:
-#: copied vectors, and those other generators keep (Ed25519 edges, the verifier's effort known
-#: answers); ``vectors export`` copies them as they are.
-FOREIGN = frozenset({EXTERNAL, "ed25519", "verifier"})
+#: Sub-directories of conformance/vectors that ``vectors generate`` neither writes nor deletes as
+#: generated vectors: copied vectors, and those other generators keep (Ed25519 edges, the
+#: verifier's effort known answers, the BLS known answers); ``vectors export`` copies them as
+#: they are.
+FOREIGN = frozenset({EXTERNAL, "ed25519", "verifier", "bls"})
 #: Where a runner's generated vectors live when its name is taken by a foreign directory.
 COMMITTED_DIR = {"verifier": "verifier-outcomes"}
 #: Handlers the suite replays in their own file rather than conformance/suite/test_vectors.py

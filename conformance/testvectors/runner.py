@@ -6,7 +6,9 @@ the handler on the implementation and compares the outcome with the expected one
 (:data:`conformance.testvectors.cases.HANDLERS`) say how to call the implementation; no case
 definition is read, so a release that lost or changed a file fails here. The copied Ed25519
 edges (``ed25519/edges/vectors.json``) run through ``encoding.verify_signature``, the copied
-effort known answers (``verifier/known-answers/effort.json``) through ``verifier.verify_proof``.
+effort known answers (``verifier/known-answers/effort.json``) through ``verifier.verify_proof``,
+the copied BLS known answers (``bls/known-answers/vectors.json``) through the commands of
+``consensus-v2`` (:mod:`conformance.testvectors.bls_replay`; a refusal must name the rule).
 
 ``aethel-conformance vectors run --dir DIR --impl X`` prints one line per failure and a summary.
 
@@ -25,6 +27,8 @@ from typing import Any
 from conformance.adapters.api import Implementation
 from conformance.adapters.errors import ImplementationFailure, Rejected
 from conformance.checks import first_divergence, type_mismatches
+from conformance.testvectors.bls_replay import CAPABILITY as BLS_CAPABILITY
+from conformance.testvectors.bls_replay import check_case, project_cases
 from conformance.testvectors.cases import HANDLERS
 
 
@@ -159,10 +163,37 @@ def _known_answer_cases(impl: Implementation, root: Path) -> Iterator[CaseResult
             yield CaseResult(name, "fail" if problem else "pass", problem)
 
 
+def _bls_cases(impl: Implementation, root: Path) -> Iterator[CaseResult]:
+    """Run the copied BLS known answers (``bls/known-answers/vectors.json``: records of
+    ``{handler, case, rules, input, expected}``) through capability ``consensus-v2``."""
+    source = root / "bls" / "known-answers" / "vectors.json"
+    if not source.is_file():
+        return
+    if BLS_CAPABILITY not in impl.capabilities:
+        yield CaseResult("bls/known-answers", "skip", f"no capability {BLS_CAPABILITY}")
+        return
+    api = impl.api(BLS_CAPABILITY)
+    for case in project_cases(source):
+        name = f"bls/known-answers/{case.handler}/{case.name}"
+        try:
+            check_case(api, case)
+        except AssertionError as exc:
+            yield CaseResult(name, "fail", str(exc)[:500])
+            continue
+        except Rejected as exc:
+            yield CaseResult(name, "fail", f"refused a valid input: {exc}"[:500])
+            continue
+        except ImplementationFailure as exc:
+            yield CaseResult(name, "error", str(exc)[:300])
+            continue
+        yield CaseResult(name, "pass")
+
+
 def run_release(impl: Implementation, directory: Path) -> list[CaseResult]:
     """Check the release's manifest, then run every case on ``impl``."""
     check_manifest(directory)
     results = [run_case(impl, case_dir, directory) for case_dir in iter_case_dirs(directory)]
     results.extend(_ed25519_cases(impl, directory))
     results.extend(_known_answer_cases(impl, directory))
+    results.extend(_bls_cases(impl, directory))
     return results

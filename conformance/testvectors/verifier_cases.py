@@ -8,6 +8,10 @@ verifier gives them (vectors under ``verifier/verify_proof/``; importable by the
   transfer serves as the base of the signature cases, and a proof claiming ``sat`` is valid.
 * **Outcomes other than valid**: a false claim (``wrong-outcome``, R1.5), a flipped signature and
   a foreign submitter (``bad-signature``, R7.5), a budget too small to decide (``unknown``).
+* **Objects of another shape** (E12): a proof whose only fault is its shape (a member missing,
+  a member its type does not define, a member of another JSON type or outside its values),
+  signed over its members as sent (:data:`MALFORMED_PROOFS`, which
+  conformance/suite/test_shapes.py sends too).
 * **Hostile texts** (N6): every piece of every hostile class of the suite's grammar
   (:mod:`conformance.suite.smt_grammar`: forbidden sorts, terms, declarations, reserved names,
   forbidden commands, bad tokens and characters, unbalanced and ill-shaped texts, top-level
@@ -19,7 +23,7 @@ The expected results come from the reference (the pinned Z3), except the reason 
 piece or a hand-written hostile text, which the grammar or :data:`HOSTILE_REASONS` states and
 generation checks against the reference.
 
-Spec: R1.1, R1.4, R1.5, R5.1, R7.5, N6, N7, P4.
+Spec: R1.1, R1.4, R1.5, R5.1, R7.5, E12, N6, N7, P4.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
-from aethel.encoding import KeyPair
+from aethel.encoding import Domain, KeyPair
 from aethel.proofs.judge import (
     BATCH_SIZES,
     SPLIT_SIZES,
@@ -129,6 +133,52 @@ def signed(smt: str, budget: int = 1_000_000, claimed: Outcome = Outcome.UNSAT) 
     return proof.to_json()
 
 
+SHAPE_KEY = KeyPair.from_seed(bytes([12] * 32))
+#: A well-formed proof (valid: its text is satisfiable and it claims sat) that each
+#: :data:`MALFORMED_PROOFS` case changes in its shape only.
+SHAPE_BODY: dict[str, Any] = {
+    "budget": 10_000,
+    "claimed": "sat",
+    "ghost": False,
+    "kind": "generic",
+    "smt": "(declare-const x Int)(assert (> x 0))",
+    "subjects": [],
+    "submitter": SHAPE_KEY.public_key.hex(),
+}
+
+
+def signed_as_sent(body: dict[str, Any]) -> dict[str, Any]:
+    """Return ``body`` with a signature over its members as they are (E7)."""
+    return {**body, "signature": SHAPE_KEY.sign(Domain.PROOF, body).hex()}
+
+
+def _without(name: str) -> dict[str, Any]:
+    return signed_as_sent({k: v for k, v in SHAPE_BODY.items() if k != name})
+
+
+def _changed(**members: Any) -> dict[str, Any]:
+    return signed_as_sent({**SHAPE_BODY, **members})
+
+
+#: (case, the proof object): each breaks E12 and nothing else (its bytes are canonical, E4, and
+#: its signature covers what was sent, E7).
+MALFORMED_PROOFS: dict[str, Any] = {
+    "smt-missing": _without("smt"),
+    "kind-missing": _without("kind"),
+    "ghost-missing": _without("ghost"),
+    "undefined-member": _changed(note="hello"),
+    "undefined-member-null": _changed(expires=None),
+    "smt-a-number": _changed(smt=7),
+    "ghost-a-number": _changed(ghost=1),
+    "subjects-a-string": _changed(subjects="00" * 32),
+    "claimed-a-list": _changed(claimed=["sat"]),
+    "unknown-kind": _changed(kind="nonsense"),
+    "unknown-claimed": _changed(claimed="unknown"),
+    "subjects-repeated": _changed(subjects=["ab" * 32, "ab" * 32]),
+    "not-an-object": ["proof", SHAPE_BODY],
+}
+
+
 def false_claim() -> dict[str, Any]:
     """A transfer overdrawing a balance of 10 whose satisfiable obligation claims unsat (R1.5)."""
     sender, receiver = KeyPair.from_seed(bytes(32)), KeyPair.from_seed(bytes([1] * 32))
@@ -165,6 +215,9 @@ def iter_verifier_cases() -> Iterator[VerifierCase]:
     yield "other-submitter", ("R7.5", "P30"), foreign, None
     yield "budget-exhausted", ("R1.1", "R1.4"), signed(HARD_TEXT, budget=100), None
     yield "claims-sat", VALID_RULES, signed(SAT_TEXT, claimed=Outcome.SAT), None
+    yield "shape-well-formed", VALID_RULES, signed_as_sent(SHAPE_BODY), None
+    for name, proof in MALFORMED_PROOFS.items():
+        yield f"shape-{name}", ("E12",), proof, None
     for name, text in HOSTILE_TEXTS.items():
         yield f"hostile-{name}", HOSTILE_RULES, signed(text), HOSTILE_REASONS[name]
     from conformance.suite.smt_grammar import HOSTILE_KINDS, RandomChooser

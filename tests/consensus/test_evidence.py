@@ -274,21 +274,24 @@ def test_a_block_that_slashes_an_honest_validator_on_forged_evidence_gets_no_vot
     assert rejected and rejected[0].startswith("[R4.2]"), rejected
 
 
-@pytest.mark.req("E4", "E2")
+@pytest.mark.req("E12", "E2", "R4.2")
 @pytest.mark.parametrize(
-    "mutate",
+    ("mutate", "rule"),
     [
-        pytest.param(lambda w: {**w, "type": "vote"}, id="wrong-type"),
-        pytest.param(lambda w: {k: v for k, v in w.items() if k != "reporter"}, id="no-reporter"),
-        pytest.param(lambda w: {**w, "extra": 1}, id="extra-member"),
-        pytest.param(lambda w: {**w, "offence": "laziness"}, id="unknown-offence"),
-        pytest.param(lambda w: {**w, "proof_index": -2}, id="index-below-minus-one"),
-        pytest.param(lambda w: {**w, "proof_index": 1.0}, id="index-not-an-integer"),
-        pytest.param(lambda w: {**w, "offender": 7}, id="offender-not-a-string"),
-        pytest.param(lambda w: {**w, "first": {"type": "prepare"}}, id="malformed-message"),
+        pytest.param(lambda w: {**w, "type": "vote"}, "E12", id="wrong-type"),
+        pytest.param(
+            lambda w: {k: v for k, v in w.items() if k != "reporter"}, "E12", id="no-reporter"
+        ),
+        pytest.param(lambda w: {**w, "extra": 1}, "E12", id="extra-member"),
+        pytest.param(lambda w: {**w, "offence": "laziness"}, "R4.2", id="unknown-offence"),
+        pytest.param(lambda w: {**w, "proof_index": -2}, "E2", id="index-below-minus-one"),
+        pytest.param(lambda w: {**w, "proof_index": 1.0}, "E2", id="index-not-an-integer"),
+        pytest.param(lambda w: {**w, "offender": 7}, "E12", id="offender-not-a-string"),
+        pytest.param(lambda w: {**w, "first": {"type": "prepare"}}, "E12", id="malformed-message"),
     ],
 )
-def test_malformed_evidence_does_not_parse(mutate: Callable[[dict], dict]) -> None:  # type: ignore[type-arg]
+def test_malformed_evidence_does_not_parse(mutate: Callable[[dict], dict], rule: str) -> None:  # type: ignore[type-arg]
     wire = _equivocation(_chain()).to_wire()
-    with pytest.raises(EncodingError):
+    with pytest.raises(EncodingError) as refused:
         parse_evidence(mutate(dict(wire)))
+    assert refused.value.rule_id == rule, refused.value

@@ -44,7 +44,7 @@ def test_a_single_validator_commits_alone() -> None:
     assert replica.height == len(cluster.commits["v000"]) + 1
 
 
-@pytest.mark.req("E4", "R7.5")
+@pytest.mark.req("E4", "E12", "R7.5")
 def test_messages_round_trip_through_canonical_json() -> None:
     cluster = make_cluster(4, "collector")
     seen = []
@@ -69,5 +69,5 @@ def test_messages_round_trip_through_canonical_json() -> None:
     vote = next(m for m in seen if isinstance(m, Prepare))
     wire = vote.to_wire()
     wire["extra"] = 1
-    with pytest.raises(Exception, match="E4"):
+    with pytest.raises(Exception, match="E12"):
         parse_message(wire)

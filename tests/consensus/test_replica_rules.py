@@ -180,3 +180,27 @@ def test_the_cluster_trace_holds_every_message_type_of_its_mode() -> None:
     kinds = _messages_of(_record(make_cluster(4, "collector")))
     assert {PrePrepare, Prepare, Commit, PrepareCertificate, CommitCertificate} <= kinds
     assert NewView not in kinds and Broadcast and Send
+
+
+@pytest.mark.req("N6")
+def test_messages_of_a_closed_heights_later_views_leave_the_buffer_bound() -> None:
+    # A validator floods PREPAREs for a later view of height 1: they fill the bound of buffered
+    # messages. Once height 1 commits in view 0 they are dropped with it, and the bound is free
+    # for the messages of later heights again (a leak here would make the replica drop every
+    # message of a later height or view from then on).
+    cluster = make_cluster(4, "broadcast")
+    replica = cluster.replicas["v000"]
+    replica.config = dataclasses.replace(replica.config, max_buffered=8)
+    flooder = cluster.replicas["v001"].signer
+    for i in range(8):
+        replica.on_message(Prepare.create(flooder, 1, 2, bytes([i]) * 32), 1)
+    assert replica.inbox.count == 8
+    cluster.start()
+    while replica.height == 1:
+        cluster.step()
+    assert replica.inbox.count == sum(len(m) for m in replica.inbox.later_heights.values())
+    dropped = replica.stats.dropped
+    later = Prepare.create(flooder, replica.height + 1, 0, bytes(32))
+    replica.on_message(later, 10**9)
+    assert replica.stats.dropped == dropped  # buffered for its height, not dropped
+    assert later in replica.inbox.later_heights[replica.height + 1]

@@ -21,6 +21,7 @@ from aethel.errors import EncodingError
 from aethel.proofs.errors import MalformedObjectError
 from aethel.proofs.model import (
     MAX_BUDGET,
+    MAX_SUBJECTS,
     Outcome,
     Proof,
     ProofKind,
@@ -174,27 +175,29 @@ def _mutated(change: dict[str, Any], drop: str | None = None) -> bytes:
     return canonical_json(value)
 
 
+@pytest.mark.req("E12", "E2", "E4", "E5", "N6")
 @pytest.mark.parametrize(
     ("data", "rule"),
     [
-        (_mutated({}, drop="smt"), "E4"),
-        (_mutated({"extra": 1}), "E4"),
-        (_mutated({"kind": "nonsense"}), "E4"),
-        (_mutated({"claimed": "unknown"}), "E4"),
-        (_mutated({"budget": 0}), "E2"),
-        (_mutated({"budget": MAX_BUDGET + 1}), "E2"),
+        (_mutated({}, drop="smt"), "E12"),
+        (_mutated({"extra": 1}), "E12"),
+        (_mutated({"kind": "nonsense"}), "E12"),
+        (_mutated({"claimed": "unknown"}), "E12"),
+        (_mutated({"budget": 0}), "N6"),
+        (_mutated({"budget": MAX_BUDGET + 1}), "N6"),
         (_mutated({"budget": "10"}), "E2"),
         (_mutated({"budget": True}), "E2"),
-        (_mutated({"ghost": 1}), "E4"),
-        (_mutated({"smt": 7}), "E4"),
+        (_mutated({"ghost": 1}), "E12"),
+        (_mutated({"smt": 7}), "E12"),
         (_mutated({"submitter": "AB" * 32}), "E5"),
         (_mutated({"submitter": "ab" * 31}), "E5"),
         (_mutated({"signature": "00" * 63}), "E5"),
-        (_mutated({"subjects": ["00" * 32, "00" * 32]}), "E4"),
-        (_mutated({"subjects": "00" * 32}), "E4"),
+        (_mutated({"subjects": ["00" * 32, "00" * 32]}), "E12"),
+        (_mutated({"subjects": "00" * 32}), "E12"),
+        (_mutated({"subjects": [i.to_bytes(32).hex() for i in range(MAX_SUBJECTS + 1)]}), "N6"),
         (_mutated({"subjects": ["00" * 31]}), "E5"),
-        (b'{"budget":1}', "E4"),
-        (b"[]", "E4"),
+        (b'{"budget":1}', "E12"),
+        (b"[]", "E12"),
         (make_proof().encode().replace(b",", b", ", 1), "E4"),
         (make_proof().encode() + b" ", "E4"),
     ],

@@ -17,6 +17,7 @@ from aethel.catalog import load_catalog
 from conformance.adapters.loader import load_implementation
 from conformance.adapters.reference import ReferenceImplementation
 from conformance.testvectors import (
+    bls,
     cases,
     history_cases,
     mempool_cases,
@@ -96,6 +97,7 @@ def _stub_definitions(monkeypatch: pytest.MonkeyPatch) -> None:
         (sync_cases, "iter_sync_cases"),
         (verifier_cases, "iter_verifier_cases"),
         (history_cases, "iter_history_cases"),
+        (bls, "build"),
     ]:
         monkeypatch.setattr(module, name, gone)
 
@@ -110,10 +112,13 @@ def test_the_reference_passes_every_released_vector(
     assert bad == []
     generated = len(list(fresh.glob("*/*/*/meta.json")))
     assert generated == len(load_vectors(every=True))
-    copied = sum(1 for r in results if r.path.startswith(("ed25519/", "verifier/known-answers/")))
-    present = [d for d in ("ed25519", "verifier") if (VECTORS_DIR / d).is_dir()]
-    assert (copied > 0) == bool(present), present  # the Ed25519 edges, the effort known answers
+    copied_dirs = ("ed25519/", "verifier/known-answers/", "bls/known-answers/")
+    copied = sum(1 for r in results if r.path.startswith(copied_dirs))
+    present = [d for d in ("ed25519", "verifier", "bls") if (VECTORS_DIR / d).is_dir()]
+    assert (copied > 0) == bool(present), present  # Ed25519 edges, effort and BLS known answers
     assert len(results) == generated + copied
+    known = json.loads((VECTORS_DIR / "bls" / "vectors.json").read_text())
+    assert sum(1 for r in results if r.path.startswith("bls/known-answers/")) == len(known)
 
 
 @pytest.mark.req("E4", "R2.3", "R3.1")
@@ -170,6 +175,31 @@ def test_a_wrong_expected_answer_fails_its_case(fresh: Path, tmp_path: Path) -> 
     failed = {r.path: r.detail for r in results if r.status == "fail"}
     assert set(failed) == {p.rsplit("/", 1)[0] for p in edits}
     assert "wrong JSON number type" in failed["economics/block_reward/total-500001"]
+
+
+@pytest.mark.req("V2.4", "V2.8")
+def test_a_wrong_bls_known_answer_fails_its_case(fresh: Path, tmp_path: Path) -> None:
+    """The copied BLS known answers run through consensus-v2: with one expected answer turned
+    into a refusal and another's rule changed (manifest updated), exactly those two fail."""
+    copy = _copy(fresh, tmp_path)
+    path = "bls/known-answers/vectors.json"
+    records = json.loads((copy / path).read_text())
+    for record in records:
+        if (record["handler"], record["case"]) == ("key_validate", "valid"):
+            record["expected"] = {"reject": "V2.4"}
+        if (record["handler"], record["case"]) == ("certificate", "one-below-q"):
+            record["expected"] = {"reject": "V2.7"}
+    (copy / path).write_text(json.dumps(records))
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["files"][path] = hashlib.sha256((copy / path).read_bytes()).hexdigest()
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    results = run_release(ReferenceImplementation(), copy)
+    failed = {r.path: r.detail for r in results if r.status == "fail"}
+    assert set(failed) == {
+        "bls/known-answers/key_validate/valid",
+        "bls/known-answers/certificate/one-below-q",
+    }
+    assert "named V2.8" in failed["bls/known-answers/certificate/one-below-q"]
 
 
 def test_every_handler_is_documented_and_every_rule_placed() -> None:

@@ -1,5 +1,6 @@
 """conformance/WIRE.md: every example is the reference's, parses strictly and round-trips, and
-every wire form and command of the replica, catch-up and history capabilities is covered."""
+every wire form and command of the replica, catch-up, history and consensus-v2 capabilities is
+covered."""
 
 from __future__ import annotations
 
@@ -69,7 +70,7 @@ def test_every_message_output_and_command_is_documented() -> None:
     assert offences == {"equivocation", "false-claim"}
     outputs = {value["type"] for kind, value in EXAMPLES.values() if kind == "output"}
     assert outputs == set(OUTPUT_TYPES)
-    for capability in ("replica", "catch-up", "history"):
+    for capability in ("replica", "catch-up", "history", "consensus-v2"):
         for command in TABLE[Capability(capability)]:
             assert f"`{command.name}`" in TEXT, f"{command.name} is not documented"
 

@@ -88,11 +88,11 @@ class Envelope:
 
 
 class RefusedValidMessage(ModelMismatch):
-    """An implementation refused (as malformed) a message an honest replica sent (E4)."""
+    """An implementation refused (as malformed) a message an honest replica sent (E4, E12)."""
 
 
 class MalformedOutput(ModelMismatch):
-    """An implementation's replica answered with output that has no valid wire form (E4)."""
+    """An implementation's replica answered with output that has no valid wire form (E12)."""
 
 
 class MemoVerifier:
@@ -293,18 +293,21 @@ class Cluster:
     def call(self, name: str, event: Callable[[Any], list[Output]], injected: bool = False) -> None:
         """Feed one event to ``name``'s replica and route its outputs.
 
-        A replica behind the adapter that refuses an honest message, or answers with output that
-        has no valid wire form, breaks E4 (refusing what the Byzantine validator made up is
-        fine: the event is then simply lost).
+        A replica behind the adapter that refuses an honest message (canonical and of its shape)
+        breaks E4 or E12, and one that answers with output that has no valid wire form breaks the
+        rule the adapter names (refusing what the Byzantine validator made up is fine: the event
+        is then simply lost).
         """
         try:
             outputs = event(self.replicas[name])
         except Rejected as refused:
             if injected:
                 return
-            raise RefusedValidMessage("E4", f"{name} refused an honest event: {refused}") from None
+            raise RefusedValidMessage(
+                "E4 E12", f"{name} refused an honest event: {refused}"
+            ) from None
         except ProtocolViolation as bad:  # the adapter could not parse what the replica answered
-            raise MalformedOutput("E4", f"{name} answered: {bad}") from None
+            raise MalformedOutput(bad.rule_id, f"{name} answered: {bad}") from None
         self.route(name, outputs)
 
     def deliver(self, index: int) -> None:

@@ -96,6 +96,11 @@ export function parse_canonical_json({ data }) {
   try {
     value = parse(text);
   } catch (error) {
+    if (error instanceof JsonSyntaxError) {
+      // NaN and the infinities are numbers the protocol has no form for (E2), not mere non-JSON
+      const word = ["NaN", "Infinity", "-Infinity"].find((w) => text.startsWith(w, error.offset));
+      if (word) throw new Refused("E2", `${word} is not an integer`);
+    }
     if (error instanceof JsonSyntaxError || error instanceof RangeError) {
       throw new Refused("E4", `not JSON: ${error.message}`);
     }

@@ -15,7 +15,12 @@ export class JsonNumber {
   }
 }
 
-export class JsonSyntaxError extends Error {}
+export class JsonSyntaxError extends Error {
+  constructor(message, offset) {
+    super(`${message} at offset ${offset}`);
+    this.offset = offset;
+  }
+}
 
 const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
 const ESCAPES = { '"': '"', "\\": "\\", "/": "/", b: "\b", f: "\f", n: "\n", r: "\r", t: "\t" };
@@ -24,7 +29,7 @@ const MAX_DEPTH = 512;
 export function parse(text) {
   let at = 0;
   const fail = (why) => {
-    throw new JsonSyntaxError(`${why} at offset ${at}`);
+    throw new JsonSyntaxError(why, at);
   };
   const space = () => {
     while (at < text.length && " \t\r\n".includes(text[at])) at += 1;

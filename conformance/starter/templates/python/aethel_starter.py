@@ -105,7 +105,7 @@ def _encode(value: Any, depth: int) -> str:
         names = sorted(value, key=_utf16_key)
         items = (_string(n) + ":" + _encode(value[n], depth + 1) for n in names)
         return "{" + ",".join(items) + "}"
-    raise Refused("E4", f"not a JSON value: {type(value).__name__}")
+    raise Refused("E1", f"not a JSON value: {type(value).__name__}")
 
 
 def canonical_json(value: Any) -> bytes:
