@@ -39,10 +39,11 @@ from aethel.economics import compute_block_reward, compute_emission_limit, compu
 from aethel.encoding import canonical_json, parse_canonical_json, to_hex
 from aethel.errors import ProtocolViolation
 from aethel.merkle import EMPTY_HASH, MemoryNodeStore, NodeCache, StateTree
-from aethel.proofs.errors import MalformedObjectError, TransactionRejected
-from aethel.proofs.judge import check_transfer, is_obligation_for
+from aethel.proofs.errors import MalformedObjectError
+from aethel.proofs.judge import is_obligation_for
 from aethel.proofs.model import Proof, ProofKind, Transfer, proof_from_json, transfer_from_json
 from aethel.proofs.verifier import Verdict, VerificationResult, verify_proof
+from aethel.spending import RunningAccounts
 from aethel.state.layout import (
     BALANCE,
     NONCE,
@@ -260,8 +261,8 @@ class LedgerValidator:
         state = self.repository.get(pre_root)
         if len(proofs) != len(transfers):
             return BlockVerdict(False, (), 0, "R1.1", "every transaction needs exactly one proof")
-        balances: dict[str, int] = {}
-        nonces: dict[str, int] = {}
+        # The block's transactions booked one by one on a staged copy of the pre-state (R7.1).
+        running: RunningAccounts[str] = RunningAccounts(state.balance, state.nonce)
         checks: list[ProofCheck] = []
         total = 0
         failure = ("", "")
@@ -271,8 +272,6 @@ class LedgerValidator:
             outcome = ProofOutcome(result.verdict.value)
             reason = result.detail or (result.reason.value if result.reason else "")
             sender, receiver = to_hex(tx.sender), to_hex(tx.receiver)
-            balance = balances[sender] if sender in balances else state.balance(sender)
-            nonce = nonces[sender] if sender in nonces else state.nonce(sender)
             if not failure[0]:
                 if intrinsic:
                     failure = ("R1.5", f"proof {index} is {outcome.value}: {reason}")
@@ -281,13 +280,13 @@ class LedgerValidator:
                 elif proof.kind is not ProofKind.TRANSFER or proof.subjects != (tx.transaction_id,):
                     failure = ("R1.1", f"proof {index} does not cover transaction {index}")
                 else:
-                    try:
-                        check_transfer(tx, balance, nonce)
-                    except TransactionRejected as exc:
-                        failure = ("R7.1", f"transaction {index}: {exc.detail}")
-                    else:
-                        if not is_obligation_for(proof.smt, tx, balance, nonce):
-                            failure = ("R1.1", f"proof {index} is not the obligation on this state")
+                    found = running.check(sender, tx.amount, tx.nonce)
+                    if found is not None:
+                        failure = ("R7.1", f"transaction {index}: {found.detail}")
+                    elif not is_obligation_for(
+                        proof.smt, tx, running.balance(sender), running.nonce(sender)
+                    ):
+                        failure = ("R1.1", f"proof {index} is not the obligation on this state")
             checks.append(
                 ProofCheck(
                     index,
@@ -300,10 +299,7 @@ class LedgerValidator:
                 )
             )
             total += result.difficulty
-            balances[sender] = balance - tx.amount
-            received = balances[receiver] if receiver in balances else state.balance(receiver)
-            balances[receiver] = received + tx.amount
-            nonces[sender] = nonce + 1
+            running.apply(sender, receiver, tx.amount)
         if failure[0]:
             return BlockVerdict(False, tuple(checks), total, failure[0], failure[1])
         return BlockVerdict(True, tuple(checks), total)

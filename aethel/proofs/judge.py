@@ -32,7 +32,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from aethel.encoding import KeyPair
+from aethel.encoding import KeyPair, to_hex
 from aethel.proofs.errors import TransactionRejected
 from aethel.proofs.model import (
     MAX_BUDGET,
@@ -43,6 +43,7 @@ from aethel.proofs.model import (
     sign_proof,
     sign_transfer,
 )
+from aethel.spending import RunningAccounts, find_double_spend
 
 #: Budget of judge proofs: the protocol maximum, 16 times the largest standard proof's effort.
 DEFAULT_BUDGET = MAX_BUDGET
@@ -58,16 +59,24 @@ class Account:
     nonce: int
 
 
+_EMPTY = Account(0, 0)
+
+
 def check_transfer(tx: Transfer, balance: int, expected_nonce: int) -> None:
-    """Raise :class:`TransactionRejected` (R7.1) if ``tx`` overdraws or is out of nonce order."""
-    if tx.amount > balance:
-        raise TransactionRejected(
-            "R7.1", f"transfer of {tx.amount} overdraws the available balance {balance}"
-        )
-    if tx.nonce != expected_nonce:
-        raise TransactionRejected(
-            "R7.1", f"transfer nonce {tx.nonce} is not the expected nonce {expected_nonce}"
-        )
+    """Raise :class:`TransactionRejected` (R7.1) if ``tx`` is out of nonce order or overdraws.
+
+    The decision is :func:`aethel.spending.find_double_spend`, the one the block validator and
+    the state transition make.
+    """
+    found = find_double_spend(
+        sender=to_hex(tx.sender),
+        amount=tx.amount,
+        nonce=tx.nonce,
+        balance=balance,
+        expected_nonce=expected_nonce,
+    )
+    if found is not None:
+        raise TransactionRejected("R7.1", found.detail)
 
 
 def get_transfer_obligation(tx: Transfer, balance: int, expected_nonce: int) -> str:
@@ -208,13 +217,16 @@ class Judge:
         self, transfers: Sequence[Transfer], accounts: Mapping[bytes, Account]
     ) -> Proof:
         """Return the proof of applying ``transfers`` in order to ``accounts``."""
-        balances = {key: account.balance for key, account in accounts.items()}
-        nonces = {key: account.nonce for key, account in accounts.items()}
+        running: RunningAccounts[bytes] = RunningAccounts(
+            lambda key: accounts.get(key, _EMPTY).balance,
+            lambda key: accounts.get(key, _EMPTY).nonce,
+            to_hex,
+        )
         for tx in transfers:
-            check_transfer(tx, balances.get(tx.sender, 0), nonces.get(tx.sender, 0))
-            balances[tx.sender] = balances.get(tx.sender, 0) - tx.amount
-            balances[tx.receiver] = balances.get(tx.receiver, 0) + tx.amount
-            nonces[tx.sender] = nonces.get(tx.sender, 0) + 1
+            found = running.check(tx.sender, tx.amount, tx.nonce)
+            if found is not None:
+                raise TransactionRejected("R7.1", found.detail)
+            running.apply(tx.sender, tx.receiver, tx.amount)
         if len(set(tx.transaction_id for tx in transfers)) != len(transfers):
             raise TransactionRejected("R7.1", "a batch holds the same transfer twice")
         return self._sign(

@@ -21,6 +21,7 @@ from aethel.economics import Offence, compute_emission_limit, compute_slash_amou
 from aethel.encoding import INT_MAX, canonical_json
 from aethel.errors import EncodingError, UsageError
 from aethel.merkle import DELETE
+from aethel.spending import find_double_spend
 from aethel.state.errors import TransitionError
 from aethel.state.layout import (
     BALANCE,
@@ -175,26 +176,21 @@ def _apply(books: _Books, operation: Operation, state: dict[str, Any]) -> None:
         recipient = check_name(operation.recipient, "recipient")
         amount = _require_amount(operation.amount, "transfer amount")
         nonce = _require_amount(operation.nonce, "nonce", 0)
-        seen: set[tuple[str, int]] = state["nonces_seen"]
-        if (sender, nonce) in seen:
-            raise TransitionError("R7.1", f"two transfers from {sender} with nonce {nonce}")
-        seen.add((sender, nonce))
         expected = books.amount(nonce_key(sender))
-        if nonce != expected:
-            raise TransitionError(
-                "R7.1", f"transfer from {sender} has nonce {nonce}, expected {expected}"
-            )
         balance = books.amount(balance_key(sender))
-        if balance < amount:
-            spent: dict[str, int] = state["spent"]
-            if spent.get(sender):
-                raise TransitionError(
-                    "R7.1",
-                    f"transfers from {sender} together overdraw: {spent[sender]} spent earlier "
-                    f"in this transition, {amount} more but only {balance} left",
-                )
-            raise TransitionError("R3.6", f"{sender} sends {amount} but holds {balance}")
-        state["spent"][sender] = state["spent"].get(sender, 0) + amount
+        spent: dict[str, int] = state["spent"]
+        found = find_double_spend(
+            sender=sender,
+            amount=amount,
+            nonce=nonce,
+            balance=balance,
+            expected_nonce=expected,
+            first_nonce=books.before[nonce_key(sender)],
+            spent=spent.get(sender, 0),
+        )
+        if found is not None:
+            raise TransitionError(found.operation_rule, found.detail)
+        spent[sender] = spent.get(sender, 0) + amount
         books.set_amount(balance_key(sender), balance - amount)
         books.set_amount(balance_key(recipient), books.amount(balance_key(recipient)) + amount)
         books.set_amount(nonce_key(sender), nonce + 1)
@@ -273,7 +269,6 @@ def compute_transition(read: Callable[[str], Any], transition: Transition) -> Tr
     if any(type(value) is not int for value in supply.values()):
         raise UsageError("the state has no supply books: commit a genesis first")
     state: dict[str, Any] = {
-        "nonces_seen": set(),
         "spent": {},
         "minted": 0,
         "burned": 0,
