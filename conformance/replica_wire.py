@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aethel.consensus.block import ProofBlock, parse_block
+from aethel.consensus.block import ProofBlock
 from aethel.consensus.events import (
     Broadcast,
     Committed,
@@ -35,7 +35,7 @@ from aethel.consensus.events import (
 from aethel.consensus.evidence import Evidence
 from aethel.consensus.interfaces import Execution
 from aethel.consensus.messages import Message
-from aethel.consensus.wire import parse_commit_certificate, parse_message
+from aethel.consensus.wire import parse_block, parse_commit_certificate, parse_message
 from aethel.encoding import parse_hex
 from aethel.errors import ProtocolViolation
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aethel.encoding import (
     HASH_SIZE,
@@ -21,11 +21,9 @@ from aethel.encoding import (
     Domain,
     JSONValue,
     canonical_json,
-    parse_hex,
     sha256,
     to_hex,
 )
-from aethel.errors import EncodingError
 
 if TYPE_CHECKING:
     from aethel.consensus.evidence import Evidence
@@ -105,42 +103,3 @@ class ProofBlock:
             extra = len(',"signature":""') + 2 * SIGNATURE_SIZE
             object.__setattr__(self, "_size", len(self.payload) - len(_BLOCK_PREFIX) + extra)
         return self._size
-
-
-def parse_block(value: object) -> ProofBlock:
-    """Parse the canonical JSON form of a block strictly (E12); signatures checked later."""
-    from aethel.consensus.evidence import parse_evidence
-    from aethel.consensus.messages import parse_commit_certificate
-
-    names = {
-        "type",
-        "height",
-        "parent",
-        "proposer",
-        "transactions",
-        "proofs",
-        "evidence",
-        "last_commit",
-        "signature",
-    }
-    if not isinstance(value, dict) or set(value) != names or value["type"] != "block":
-        raise EncodingError("E12", f"a block is an object with exactly {sorted(names)}")
-    v: dict[str, Any] = value
-    height = v["height"]
-    if type(height) is not int or height < 1:
-        raise EncodingError("E2", "block height must be an integer >= 1")
-    for name in ("transactions", "proofs", "evidence"):
-        if not isinstance(v[name], list) or not all(isinstance(i, dict) for i in v[name]):
-            raise EncodingError("E12", f"block {name} must be a list of objects")
-    if not isinstance(v["proposer"], str):
-        raise EncodingError("E12", "block proposer must be a string")
-    return ProofBlock(
-        height,
-        parse_hex(v["parent"], length=HASH_SIZE),
-        v["proposer"],
-        tuple(v["transactions"]),
-        tuple(v["proofs"]),
-        tuple(parse_evidence(e) for e in v["evidence"]),
-        None if v["last_commit"] is None else parse_commit_certificate(v["last_commit"]),
-        parse_hex(v["signature"], length=SIGNATURE_SIZE, rule_id="R7.5"),
-    )

@@ -22,25 +22,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from aethel.consensus.messages import (
-    Commit,
-    NewView,
-    Prepare,
-    PrePrepare,
-    SignedMessage,
-    ViewChange,
-    parse_message,
-)
+from aethel.consensus.messages import Commit, Prepare, PrePrepare, SignedMessage
 from aethel.economics import Offence
-from aethel.encoding import (
-    SIGNATURE_SIZE,
-    Domain,
-    canonical_json,
-    parse_hex,
-    signing_bytes,
-    to_hex,
-)
-from aethel.errors import EncodingError, ProtocolViolation
+from aethel.encoding import Domain, canonical_json, signing_bytes, to_hex
+from aethel.errors import ProtocolViolation
 
 if TYPE_CHECKING:
     from aethel.consensus.block import ProofBlock
@@ -199,47 +184,3 @@ def check_evidence(
         raise ProtocolViolation(rule, "proof index out of range")
     if not is_proof_invalid(block, evidence.proof_index):
         raise ProtocolViolation(rule, "the named proof verifies: no false claim")
-
-
-def parse_evidence(value: object) -> Evidence:
-    """Parse the canonical JSON form of evidence strictly (signatures checked later)."""
-    from aethel.consensus.block import parse_block
-
-    names = {
-        "type",
-        "offence",
-        "offender",
-        "first",
-        "second",
-        "block",
-        "proof_index",
-        "reporter",
-        "signature",
-    }
-    if not isinstance(value, dict) or set(value) != names or value["type"] != "evidence":
-        raise EncodingError("E12", f"evidence is an object with exactly {sorted(names)}")
-    v: dict[str, Any] = value
-    try:
-        offence = Offence(v["offence"])
-    except ValueError:
-        raise EncodingError("R4.2", f"unknown offence {v['offence']!r}") from None
-    first = parse_message(v["first"])
-    second = None if v["second"] is None else parse_message(v["second"])
-    signed = (Prepare, Commit, PrePrepare, ViewChange, NewView)
-    if not isinstance(first, signed) or (second is not None and not isinstance(second, signed)):
-        raise EncodingError("E12", "evidence holds signed consensus messages")
-    index = v["proof_index"]
-    if type(index) is not int or index < -1:
-        raise EncodingError("E2", "proof_index must be an integer >= -1")
-    if not isinstance(v["offender"], str) or not isinstance(v["reporter"], str):
-        raise EncodingError("E12", "offender and reporter are strings")
-    return Evidence(
-        offence,
-        v["offender"],
-        first,
-        second,
-        None if v["block"] is None else parse_block(v["block"]),
-        index,
-        v["reporter"],
-        parse_hex(v["signature"], length=SIGNATURE_SIZE, rule_id="R7.5"),
-    )

@@ -20,10 +20,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from aethel.consensus.block import GENESIS_PARENT, ProofBlock, parse_block
+from aethel.consensus.block import GENESIS_PARENT, ProofBlock
 from aethel.consensus.messages import CommitCertificate
 from aethel.consensus.validators import ValidatorSet
-from aethel.consensus.wire import parse_commit_certificate
+from aethel.consensus.wire import parse_block, parse_commit_certificate
 from aethel.encoding import HASH_SIZE, JSONValue, canonical_json
 from aethel.errors import EncodingError, ProtocolViolation, UsageError
 from aethel.state.transitions import Genesis, compute_genesis

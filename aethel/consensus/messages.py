@@ -483,17 +483,3 @@ SignedMessage: TypeAlias = PrePrepare | Prepare | Commit | ViewChange | NewView
 
 def _wire_len(message: Any) -> int:
     return len(canonical_json(message.to_wire()))
-
-
-def parse_message(value: object) -> Message:
-    """Parse the canonical JSON form of any consensus message strictly (see :mod:`.wire`)."""
-    from aethel.consensus.wire import parse_message as parse
-
-    return parse(value)
-
-
-def parse_commit_certificate(value: object) -> CommitCertificate:
-    """Parse a commit certificate strictly (see :mod:`.wire`)."""
-    from aethel.consensus.wire import parse_commit_certificate as parse
-
-    return parse(value)

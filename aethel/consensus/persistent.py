@@ -17,16 +17,16 @@ import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
 
-from aethel.consensus.block import ProofBlock, parse_block
+from aethel.consensus.block import ProofBlock
 from aethel.consensus.interfaces import BlockVerdict, CommittedHeight, Execution
 from aethel.consensus.ledger import LedgerView, build_operations, make_execution
-from aethel.consensus.messages import (
-    CommitCertificate,
-    PrepareCertificate,
-    parse_commit_certificate,
-)
+from aethel.consensus.messages import CommitCertificate, PrepareCertificate
 from aethel.consensus.validators import ValidatorSet
-from aethel.consensus.wire import parse_prepare_certificate
+from aethel.consensus.wire import (
+    parse_block,
+    parse_commit_certificate,
+    parse_prepare_certificate,
+)
 from aethel.encoding import canonical_json, parse_canonical_json
 from aethel.errors import ProtocolViolation, UsageError
 from aethel.merkle import OverlayNodeStore, StateTree

@@ -1,5 +1,10 @@
-"""Strict parsing of the canonical JSON forms of consensus messages (E1-E5, E12, R7.5).
+"""Strict parsing of the canonical JSON forms of consensus messages, blocks and evidence
+(E1-E5, E12, R4.2, R7.5).
 
+Every parser of the consensus core's wire forms lives here, so the types import in one direction
+only: :mod:`.messages` (the votes, certificates and view changes), :mod:`.block` (the proof block)
+and :mod:`.evidence` (the offences) define the objects and their encodings, and this module,
+which imports all three, turns canonical JSON back into them (ARCHITECTURE.md, "The layers").
 Every parser checks the exact member set, the types and the hex lengths, and raises
 :class:`aethel.errors.EncodingError` (a ProtocolViolation naming the rule) on anything else.
 Signatures are parsed here and checked by the replica (R7.5).
@@ -9,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from aethel.consensus.block import ProofBlock
+from aethel.consensus.evidence import Evidence
 from aethel.consensus.messages import (
     NO_VIEW,
     Commit,
@@ -20,6 +27,7 @@ from aethel.consensus.messages import (
     PrePrepare,
     ViewChange,
 )
+from aethel.economics import Offence
 from aethel.encoding import HASH_SIZE, SIGNATURE_SIZE, parse_hex
 from aethel.errors import EncodingError, ProtocolViolation
 
@@ -73,8 +81,6 @@ def parse_message(value: object) -> Message:
     Raises :class:`EncodingError` (a ProtocolViolation) naming the rule for any malformed input;
     signatures are parsed but not checked here (the replica checks them, R7.5).
     """
-    from aethel.consensus.block import parse_block
-
     if not isinstance(value, dict) or not isinstance(value.get("type"), str):
         raise EncodingError("E12", "a consensus message is an object with a string type")
     kind = value["type"]
@@ -150,15 +156,11 @@ def parse_message(value: object) -> Message:
             raise EncodingError("E12", "new-view summary fields do not match its content")
         return message
     if kind == "evidence":
-        from aethel.consensus.evidence import parse_evidence
-
         return parse_evidence(value)
     raise EncodingError("E12", f"unknown consensus message type {kind!r}")
 
 
 def _parse_view_change(value: object) -> ViewChange:
-    from aethel.consensus.block import parse_block
-
     names = {
         "type",
         "height",
@@ -212,3 +214,81 @@ def parse_commit_certificate(value: object) -> CommitCertificate:
         for validator, signature in _vote_pairs(v["votes"])
     )
     return CommitCertificate(height, view, digest, root, votes)
+
+
+def parse_block(value: object) -> ProofBlock:
+    """Parse the canonical JSON form of a block strictly (E12); signatures checked later."""
+    names = {
+        "type",
+        "height",
+        "parent",
+        "proposer",
+        "transactions",
+        "proofs",
+        "evidence",
+        "last_commit",
+        "signature",
+    }
+    if not isinstance(value, dict) or set(value) != names or value["type"] != "block":
+        raise EncodingError("E12", f"a block is an object with exactly {sorted(names)}")
+    v: dict[str, Any] = value
+    height = v["height"]
+    if type(height) is not int or height < 1:
+        raise EncodingError("E2", "block height must be an integer >= 1")
+    for name in ("transactions", "proofs", "evidence"):
+        if not isinstance(v[name], list) or not all(isinstance(i, dict) for i in v[name]):
+            raise EncodingError("E12", f"block {name} must be a list of objects")
+    if not isinstance(v["proposer"], str):
+        raise EncodingError("E12", "block proposer must be a string")
+    return ProofBlock(
+        height,
+        parse_hex(v["parent"], length=HASH_SIZE),
+        v["proposer"],
+        tuple(v["transactions"]),
+        tuple(v["proofs"]),
+        tuple(parse_evidence(e) for e in v["evidence"]),
+        None if v["last_commit"] is None else parse_commit_certificate(v["last_commit"]),
+        parse_hex(v["signature"], length=SIGNATURE_SIZE, rule_id="R7.5"),
+    )
+
+
+def parse_evidence(value: object) -> Evidence:
+    """Parse the canonical JSON form of evidence strictly (signatures checked later)."""
+    names = {
+        "type",
+        "offence",
+        "offender",
+        "first",
+        "second",
+        "block",
+        "proof_index",
+        "reporter",
+        "signature",
+    }
+    if not isinstance(value, dict) or set(value) != names or value["type"] != "evidence":
+        raise EncodingError("E12", f"evidence is an object with exactly {sorted(names)}")
+    v: dict[str, Any] = value
+    try:
+        offence = Offence(v["offence"])
+    except ValueError:
+        raise EncodingError("R4.2", f"unknown offence {v['offence']!r}") from None
+    first = parse_message(v["first"])
+    second = None if v["second"] is None else parse_message(v["second"])
+    signed = (Prepare, Commit, PrePrepare, ViewChange, NewView)
+    if not isinstance(first, signed) or (second is not None and not isinstance(second, signed)):
+        raise EncodingError("E12", "evidence holds signed consensus messages")
+    index = v["proof_index"]
+    if type(index) is not int or index < -1:
+        raise EncodingError("E2", "proof_index must be an integer >= -1")
+    if not isinstance(v["offender"], str) or not isinstance(v["reporter"], str):
+        raise EncodingError("E12", "offender and reporter are strings")
+    return Evidence(
+        offence,
+        v["offender"],
+        first,
+        second,
+        None if v["block"] is None else parse_block(v["block"]),
+        index,
+        v["reporter"],
+        parse_hex(v["signature"], length=SIGNATURE_SIZE, rule_id="R7.5"),
+    )

@@ -19,10 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from aethel.consensus.messages import parse_commit_certificate
 from aethel.consensus.signing import DirectSignatureChecker
 from aethel.consensus.validators import ValidatorSet
 from aethel.consensus.votes import check_certificate
+from aethel.consensus.wire import parse_commit_certificate
 from aethel.encoding import parse_hex
 from aethel.errors import ProtocolViolation
 from aethel.merkle.proofs import AbsenceProof, InclusionProof, proof_from_dict, verify_proof

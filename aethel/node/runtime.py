@@ -33,15 +33,10 @@ from typing import Any
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from aethel.consensus.block import ProofBlock, parse_block
+from aethel.consensus.block import ProofBlock
 from aethel.consensus.events import Committed, EvidenceFound, Log, Output, RequestSync, Timer
-from aethel.consensus.messages import (
-    CommitCertificate,
-    Message,
-    NewView,
-    PrePrepare,
-    parse_commit_certificate,
-)
+from aethel.consensus.messages import CommitCertificate, Message, NewView, PrePrepare
+from aethel.consensus.wire import parse_block, parse_commit_certificate
 from aethel.encoding import JSONValue, canonical_json, parse_canonical_json, parse_hex
 from aethel.errors import AethelError, ProtocolViolation
 from aethel.merkle import StateTree

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from aethel.consensus.block import parse_block
 from aethel.consensus.catchup import ChainLink
 from aethel.consensus.events import Output, Timer
 from aethel.consensus.ledger import LedgerExecutor, LedgerValidator, StateRepository
@@ -20,7 +19,7 @@ from aethel.consensus.signing import DirectSignatureChecker, KeySigner
 from aethel.consensus.stores import MemoryChainStore
 from aethel.consensus.timeouts import compute_timeout
 from aethel.consensus.validators import parse_validator_set
-from aethel.consensus.wire import parse_commit_certificate, parse_message
+from aethel.consensus.wire import parse_block, parse_commit_certificate, parse_message
 from aethel.encoding import JSONValue, KeyPair, parse_hex
 from aethel.merkle import EMPTY_HASH
 from aethel.monitoring.node import NodeMonitor

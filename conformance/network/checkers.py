@@ -33,11 +33,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from aethel.consensus.block import parse_block
 from aethel.consensus.history import History as ChainHistory
 from aethel.consensus.history import HistoryAnchor, HistoryLink
 from aethel.consensus.history_verifier import HistoryVerifier
-from aethel.consensus.wire import parse_commit_certificate
+from aethel.consensus.wire import parse_block, parse_commit_certificate
 from aethel.errors import AethelError
 from aethel.proofs.model import transfer_from_json
 from aethel.state.audit import compute_supply_audit

@@ -30,12 +30,12 @@ from typing import Any
 
 import jsonschema
 
-from aethel.consensus.block import ProofBlock, parse_block
+from aethel.consensus.block import ProofBlock
 from aethel.consensus.evidence import Evidence
 from aethel.consensus.history import History, HistoryLink, compute_changes, parse_history
 from aethel.consensus.messages import CommitCertificate, NewView, PrePrepare, ViewChange
 from aethel.consensus.validators import parse_validator_set
-from aethel.consensus.wire import parse_message
+from aethel.consensus.wire import parse_block, parse_message
 from aethel.proofs.model import Outcome, ProofKind, sign_proof, transfer_from_json
 from conformance.adapters.reference import ReferenceImplementation
 from conformance.adapters.reference_replica import (

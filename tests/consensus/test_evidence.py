@@ -17,9 +17,10 @@ import pytest
 
 from aethel.consensus.block import ProofBlock
 from aethel.consensus.events import Broadcast, EvidenceFound, Log
-from aethel.consensus.evidence import Evidence, check_evidence, parse_evidence
+from aethel.consensus.evidence import Evidence, check_evidence
 from aethel.consensus.messages import Commit, Prepare, PrePrepare, SignedMessage
 from aethel.consensus.signing import DirectSignatureChecker, KeySigner
+from aethel.consensus.wire import parse_evidence
 from aethel.economics import Offence
 from aethel.encoding import KeyPair
 from aethel.errors import EncodingError, ProtocolViolation

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from aethel.consensus.messages import Prepare, parse_message
+from aethel.consensus.messages import Prepare
+from aethel.consensus.wire import parse_message
 from aethel.encoding import canonical_json, parse_canonical_json
 
 from .cluster import make_cluster

@@ -18,10 +18,10 @@ from aethel.consensus.messages import (
     Prepare,
     PrepareCertificate,
     PrePrepare,
-    parse_message,
 )
 from aethel.consensus.signing import KeySigner
 from aethel.consensus.validators import Validator, ValidatorSet, make_validator_keys
+from aethel.consensus.wire import parse_message
 from aethel.economics import MIN_STAKE
 from aethel.encoding import canonical_json, parse_canonical_json
 from aethel.errors import ProtocolViolation

@@ -26,8 +26,8 @@ from aethel.consensus.messages import (
     PrepareCertificate,
     PrePrepare,
     ViewChange,
-    parse_message,
 )
+from aethel.consensus.wire import parse_message
 from aethel.encoding import canonical_json
 from aethel.errors import AethelError
 
