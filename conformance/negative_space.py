@@ -195,10 +195,12 @@ def collect_must_reject(paths: Iterable[str] | None = None) -> dict[str, list[st
     Raises RuntimeError with pytest's output when collection fails.
     """
     chosen = list(paths) if paths is not None else [str(suite_dir())]
+    # -P: the working directory is not put on sys.path, so that a checkout it holds does not
+    # shadow the installed package whose suite is collected (pytest refuses the mismatch)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "rejects-map.json"
         command = [
-            sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+            sys.executable, "-P", "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
             "-p", "conformance.traceability", f"--rejects-map={out}", *chosen,
         ]  # fmt: skip
         done = subprocess.run(command, capture_output=True, text=True, check=False)

@@ -16,7 +16,8 @@ import pytest
 import aethel.consensus
 
 PACKAGE = Path(aethel.consensus.__file__).resolve().parent
-ROOT = PACKAGE.parents[1]
+#: The checkout (ARCHITECTURE.md is not in the wheel, so not beside an installed package).
+ROOT = Path(__file__).resolve().parents[2]
 ARCHITECTURE = ROOT / "ARCHITECTURE.md"
 
 #: The modules of the replica: its rule groups, its state, and the pure rules they call.

@@ -5,6 +5,7 @@ under the versioning rule, and the suite's selection of version-2 cases by it.""
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -138,10 +139,16 @@ CASE = "consensus_v2::bls_known_answer[bls/key_validate/infinity]"
     [("VersionOneReference", "skip"), ("Undeclared", "skip"), ("ReferenceImplementation", "pass")],
 )
 def test_version_2_cases_run_only_for_implementations_declaring_version_2(
-    tmp_path: Path, implementation: str, status: str
+    tmp_path: Path, implementation: str, status: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The same case, the same capabilities: skipped with the reason for an implementation that
     does not declare version 2, run for one that does."""
+    # the suite's process imports this module by name: the checkout must be on its path (it is
+    # not when the package is installed from the wheel, as tox installs it)
+    checkout = str(Path(__file__).resolve().parents[2])
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, (checkout, os.environ.get("PYTHONPATH"))))
+    )
     module = "conformance.adapters.reference" if status == "pass" else __name__
     report, _ = run_suite(
         f"python:{module}:{implementation}", tmp_path / "report", case=[CASE], progress=False
