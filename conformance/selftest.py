@@ -140,6 +140,13 @@ def selftest_command(
         int, typer.Option(help="--mechanical: run N mutants chosen by --seed (0: all)")
     ] = 0,
     seed: Annotated[int, typer.Option(help="--mechanical: seed of --sample")] = 0,
+    mutant_id: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--id",
+            help="--mechanical: only this mutant, by the ID a report prints (repeatable)",
+        ),
+    ] = None,
     scheduler: Annotated[
         str,
         typer.Option(
@@ -234,6 +241,7 @@ def selftest_command(
             runner=runner,
             enclosing=selection == "enclosing",
             recheck=recheck,
+            ids=list(mutant_id or []),
         )
         return
     known = registry()

@@ -53,8 +53,14 @@ def mechanical_selftest(
     runner: str = "warm",
     enclosing: bool = False,
     recheck: Path | None = None,
+    ids: list[str] | None = None,
 ) -> None:
-    """Run (or resume) a campaign over ``modules`` and write its report; see the package docs."""
+    """Run (or resume) a campaign over ``modules`` and write its report; see the package docs.
+
+    ``ids`` (``--id``, repeatable) runs exactly those mutants (IDs as reports print them,
+    ``module:function:operator:hash``): to reproduce one verdict, or to judge a survivor again
+    after a case was written for it.
+    """
     started = time.monotonic()
     if runner not in ("warm", "process"):
         console.print(f"[red]error:[/red] --runner is 'warm' or 'process', not {runner!r}")
@@ -68,6 +74,16 @@ def mechanical_selftest(
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
     chosen = sample(every, sample_size, seed)
+    if ids:
+        known = {m.id: m for m in every}
+        unknown = [i for i in ids if i not in known]
+        if unknown:
+            console.print(
+                f"[red]error:[/red] no mutant {', '.join(unknown)} in this snapshot of aethel/ "
+                "(IDs change when their line's text changes; see a report's survivor list)"
+            )
+            raise typer.Exit(2)
+        chosen = [known[i] for i in sorted(set(ids))]
     _log(f"{len(every)} mutants in {len({m.module for m in every})} modules; running {len(chosen)}")
     to_run: list[MechanicalMutant] = chosen
     recheck_note: dict[str, int | str] = {}
@@ -125,7 +141,7 @@ def mechanical_selftest(
         campaign.record,
         rows,
         equivalents,
-        label=label or label_for(modules, sample_size, seed),
+        label=label or (f"ids-{len(chosen)}" if ids else label_for(modules, sample_size, seed)),
         modules=modules,
         sample_size=sample_size,
         seed=seed,
