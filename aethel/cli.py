@@ -10,8 +10,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from aethel import bench
+from aethel import PROTOCOL_VERSION, __version__, bench
 from aethel.errors import UsageError
+from aethel.node.cli import node_app, testnet_app
+from aethel.sim.cli import simulate_command
 
 app = typer.Typer(
     help="Aethel reference implementation: benchmarks, simulator and tools.",
@@ -89,8 +91,6 @@ def simulate(*args: Any, **kwargs: Any) -> None:  # pragma: no cover - replaced 
 
 
 def _register_simulate() -> None:
-    from aethel.sim.cli import simulate_command
-
     app.registered_commands[:] = [c for c in app.registered_commands if c.name != "simulate"]
     app.command("simulate")(simulate_command)
 
@@ -99,8 +99,6 @@ _register_simulate()
 
 
 def _register_node() -> None:
-    from aethel.node.cli import node_app, testnet_app
-
     app.add_typer(node_app, name="node")
     app.add_typer(testnet_app, name="testnet")
 
@@ -111,8 +109,6 @@ _register_node()
 @app.command("version")
 def version_command() -> None:
     """Print the implementation and protocol versions."""
-    from aethel import PROTOCOL_VERSION, __version__
-
     print(f"aethel {__version__} (protocol {PROTOCOL_VERSION})")
 
 

@@ -48,7 +48,8 @@ from aethel.consensus.signing import DirectSignatureChecker
 from aethel.consensus.viewchange import check_new_view
 from aethel.consensus.workload import TransferWorkload
 from aethel.sim.engine import CommitRecord
-from aethel.sim.simulator import SimConfig, Simulation, SimulationResult
+from aethel.sim.report import SimulationResult
+from aethel.sim.simulator import SimConfig, Simulation
 from conformance.adapters.api import Implementation
 from conformance.adapters.reference_replica import genesis_to_json
 from conformance.replica_wire import outputs_from_json

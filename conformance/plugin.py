@@ -30,13 +30,13 @@ from typing import Any
 import pytest
 
 from aethel.catalog import AREAS, Catalog, Threshold, load_catalog
-from conformance.adapters import Implementation, load_implementation
+from conformance.adapters.api import Implementation
 from conformance.adapters.errors import (
     ImplementationFailure,
     Rejected,
     RequestTimeout,
 )
-from conformance.adapters.loader import LoadOptions
+from conformance.adapters.loader import LoadOptions, load_implementation
 from conformance.capabilities import ALL as ALL_CAPABILITIES
 from conformance.capabilities import declared_consensus_versions
 from conformance.checks import Divergence, Inconclusive

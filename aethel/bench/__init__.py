@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 from types import ModuleType
 from typing import Any, Literal
 
+from aethel import PROTOCOL_VERSION, __version__
 from aethel.errors import UsageError
 from aethel.progress import Heartbeat
 
@@ -59,8 +60,6 @@ def _read_first(path: str, prefix: str) -> str | None:
 def machine_info() -> dict[str, Any]:
     """Describe the machine a benchmark ran on (printed with every result)."""
     import z3
-
-    from aethel import PROTOCOL_VERSION, __version__
 
     mem_kib = _read_first("/proc/meminfo", "MemTotal")
     return {

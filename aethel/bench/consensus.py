@@ -30,7 +30,8 @@ from aethel.consensus.quorum import compute_quorum
 from aethel.consensus.v2.collector import RegionTable, floor_ms, floor_table
 from aethel.sim.cpu import CpuModel, calibrate
 from aethel.sim.network import LATENCY_MS, REGIONS, NetworkModel
-from aethel.sim.simulator import SimConfig, SimulationResult, run_simulation
+from aethel.sim.report import SimulationResult
+from aethel.sim.simulator import SimConfig, run_simulation
 
 DESCRIPTION = (
     "consensus scaling 10 -> 10,000 validators (collector) and 1,000 broadcast under WAN-7: "

@@ -59,7 +59,6 @@ from aethel.consensus.messages import (
 )
 from aethel.consensus.phases import HeightEvent
 from aethel.consensus.proposals import ProposalRules
-from aethel.consensus.replica_config import MODES, Mode, ReplicaConfig, Services
 from aethel.consensus.replica_state import Proposal
 from aethel.consensus.signing import SignatureItem
 from aethel.consensus.syncing import SyncRules
@@ -68,7 +67,7 @@ from aethel.consensus.viewchange import ViewChangeRules
 from aethel.consensus.voting import VotingRules
 from aethel.errors import UsageError
 
-__all__ = ["MODES", "Mode", "Replica", "ReplicaConfig", "Services"]
+__all__ = ["Replica"]
 
 
 class Replica(

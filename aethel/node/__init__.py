@@ -2,7 +2,7 @@
 
 Layers, lowest first: encoding < merkle < state and proofs < consensus core < node < sim <
 conformance. The consensus core (:mod:`aethel.consensus`) decides and returns instructions; it
-imports nothing from here (``tests/node/test_layers.py`` enforces it). This package carries the
+imports nothing from here (``tests/test_layers.py`` enforces it). This package carries the
 instructions out, for every environment that runs replicas:
 
 * :mod:`aethel.node.shell`: the one shell that routes a replica's outputs to a host (the

@@ -25,7 +25,8 @@ from __future__ import annotations
 from aethel.consensus.interfaces import CommittedHeight
 from aethel.consensus.ledger import LedgerValidator, LedgerView
 from aethel.consensus.persistent import PersistentLedger
-from aethel.consensus.replica import Replica, ReplicaConfig, Services
+from aethel.consensus.replica import Replica
+from aethel.consensus.replica_config import ReplicaConfig, Services
 from aethel.consensus.signing import DirectSignatureChecker, KeySigner
 from aethel.encoding import to_hex
 from aethel.monitoring.node import NodeMonitor

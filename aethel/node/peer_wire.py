@@ -26,7 +26,7 @@ from typing import Any
 from aethel.consensus.messages import Message
 from aethel.consensus.wire import parse_message
 from aethel.encoding import JSONValue, canonical_json, parse_canonical_json, parse_hex
-from aethel.errors import EncodingError, ProtocolViolation
+from aethel.errors import ProtocolViolation
 from aethel.proofs.model import Proof, Transfer, proof_from_json, transfer_from_json
 
 HEADER = struct.Struct(">I")
@@ -183,7 +183,6 @@ __all__ = [
     "MAX_FRAME_BYTES",
     "Auth",
     "ConsensusFrame",
-    "EncodingError",
     "Frame",
     "FrameError",
     "Hello",

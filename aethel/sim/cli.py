@@ -12,10 +12,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from aethel.errors import UsageError
-from aethel.monitoring.health import render_health
 from aethel.sim.byzantine import KINDS
+from aethel.sim.health import render_health
+from aethel.sim.report import SimulationResult
 from aethel.sim.scenarios import generate_twins, load_scenario, save_scenario
-from aethel.sim.simulator import SimConfig, SimulationResult, run_simulation
+from aethel.sim.simulator import SimConfig, run_simulation
 
 
 def _parse_byzantine(specs: list[str]) -> tuple[tuple[str, float], ...]:

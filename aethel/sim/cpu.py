@@ -29,6 +29,11 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from aethel.encoding import Domain, KeyPair, signing_bytes, verify_signature_bytes
+from aethel.proofs.judge import Judge
+from aethel.proofs.model import sign_transfer
+from aethel.proofs.verifier import verify_proof
+
 US = 1_000
 
 
@@ -53,11 +58,6 @@ class CpuModel:
 
 def calibrate(samples: int = 2_000, repeat: int = 5) -> dict[str, float]:
     """Measure the host's real costs (ns) of the operations :class:`CpuModel` charges."""
-    from aethel.encoding import Domain, KeyPair, signing_bytes, verify_signature_bytes
-    from aethel.proofs.judge import Judge
-    from aethel.proofs.model import sign_transfer
-    from aethel.proofs.verifier import verify_proof
-
     rng = random.Random(1)
     key = KeyPair.generate(rng)
     payloads = [

@@ -41,7 +41,7 @@ from aethel.consensus.replica import Replica
 from aethel.consensus.stores import MemoryChainStore
 from aethel.node.shell import Shell, adopt_sync, latest_certificate
 from aethel.sim.cpu import CpuModel
-from aethel.sim.faults import FaultPlan, Partition
+from aethel.sim.faults import FaultPlan
 from aethel.sim.network import NetworkModel
 
 DELIVER, TIMER, CONTROL, SYNC = 0, 1, 2, 3
@@ -498,7 +498,6 @@ __all__ = [
     "TIMER",
     "CommitRecord",
     "Engine",
-    "Partition",
     "SimHost",
     "SimNode",
 ]

@@ -3,13 +3,72 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from aethel.consensus.messages import Commit, NewView, Prepare, PrePrepare
 from aethel.monitoring.accuracy import AccuracyAlert
+from aethel.sim.health import build_health
+from aethel.sim.services import describe_memoization
 
 if TYPE_CHECKING:
-    from aethel.sim.simulator import Simulation, SimulationResult
+    from aethel.sim.simulator import SimConfig, Simulation
+
+
+@dataclass(slots=True)
+class SimulationResult:
+    """What a run produced; ``to_json`` gives the ``--json`` output."""
+
+    config: SimConfig
+    network: dict[str, Any]
+    heights: list[dict[str, Any]]
+    heights_committed: int
+    wall_s: float
+    virtual_s: float
+    events: int
+    messages: int
+    bytes_sent: int
+    checkers: dict[str, dict[str, Any]]
+    trace_hash: str
+    evidence: list[dict[str, Any]]
+    byzantine_nodes: dict[str, str]
+    byzantine_stake_fraction: float
+    memo: dict[str, int]
+    logs: dict[str, int]
+    health: dict[str, Any] = field(default_factory=dict)
+    accuracy_alerts: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Return True if every checker passed."""
+        return all(c["ok"] for c in self.checkers.values())
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the result as one JSON object."""
+        return {
+            "config": self.config.describe(),
+            "network_model": self.network,
+            "cpu_model": self.config.cpu.describe(),
+            "memoization": describe_memoization(),
+            "heights_committed": self.heights_committed,
+            "heights": self.heights,
+            "wall_s": round(self.wall_s, 3),
+            "virtual_s": round(self.virtual_s, 6),
+            "events": self.events,
+            "events_per_s": round(self.events / self.wall_s) if self.wall_s else None,
+            "messages": self.messages,
+            "bytes_sent": self.bytes_sent,
+            "checkers": self.checkers,
+            "ok": self.ok,
+            "trace_hash": self.trace_hash,
+            "evidence": self.evidence,
+            "byzantine_nodes": self.byzantine_nodes,
+            "byzantine_stake_fraction": round(self.byzantine_stake_fraction, 4),
+            "memo": self.memo,
+            "logs": self.logs,
+            "accuracy_alerts": self.accuracy_alerts,
+            "health": self.health,
+        }
 
 
 def height_rows(sim: Simulation) -> list[dict[str, Any]]:
@@ -65,9 +124,6 @@ def summarize(
     sim: Simulation, wall: float, checkers: dict[str, dict[str, Any]]
 ) -> SimulationResult:
     """Build the :class:`SimulationResult` of a finished run."""
-    from aethel.monitoring.health import build_health
-    from aethel.sim.simulator import SimulationResult
-
     engine = sim.engine
     honest = [n for n in sim.honest_nodes() if n.store.latest() is not None]
     committed = min(

@@ -20,7 +20,8 @@ from typing import Any
 from aethel.consensus.quorum import compute_max_faulty
 from aethel.errors import UsageError
 from aethel.sim.faults import Partition
-from aethel.sim.simulator import SimConfig, SimulationResult, run_simulation
+from aethel.sim.report import SimulationResult
+from aethel.sim.simulator import SimConfig, run_simulation
 
 FORMAT = "aethel-sim-scenario/1"
 

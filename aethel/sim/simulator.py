@@ -1,8 +1,9 @@
 """Build and run one simulation: validators, keys, genesis, nodes, behaviours, faults, checkers.
 
-``run_simulation(SimConfig(...))`` returns a :class:`SimulationResult`; ``result.to_json()`` is
-what ``aethel simulate --json`` prints. Everything random comes from the root seed through one
-named RNG per subsystem and node, so the same seed gives the same trace hash.
+``run_simulation(SimConfig(...))`` returns a :class:`aethel.sim.report.SimulationResult`;
+``result.to_json()`` is what ``aethel simulate --json`` prints. Everything random comes from the
+root seed through one named RNG per subsystem and node, so the same seed gives the same trace
+hash.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import math
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,8 @@ from aethel.consensus.interfaces import ChainStore
 from aethel.consensus.ledger import LedgerExecutor, LedgerValidator, StateRepository, make_genesis
 from aethel.consensus.messages import CommitCertificate
 from aethel.consensus.persistent import PersistentLedger
-from aethel.consensus.replica import Mode, Replica, ReplicaConfig, Services
+from aethel.consensus.replica import Replica
+from aethel.consensus.replica_config import Mode, ReplicaConfig, Services
 from aethel.consensus.stores import MemoryChainStore
 from aethel.consensus.timeouts import compute_timeout
 from aethel.consensus.validators import Validator, ValidatorSet, make_validator_keys
@@ -29,10 +31,12 @@ from aethel.consensus.workload import TransferWorkload
 from aethel.errors import UsageError
 from aethel.monitoring.metrics import NodeMetrics
 from aethel.sim.byzantine import KINDS, make_behaviour
+from aethel.sim.checkers import run_checkers
 from aethel.sim.cpu import CpuModel
 from aethel.sim.engine import CONTROL, CommitRecord, Engine, SimNode
 from aethel.sim.faults import FaultPlan, Partition, parse_faults
 from aethel.sim.network import NetworkModel
+from aethel.sim.report import SimulationResult, summarize
 from aethel.sim.services import (
     MemoStats,
     Meter,
@@ -41,7 +45,6 @@ from aethel.sim.services import (
     SimExecutor,
     SimSignatureChecker,
     SimSigner,
-    describe_memoization,
 )
 from aethel.state import StateStore
 from aethel.state.sync import InProcessPeer, run_sync
@@ -85,62 +88,6 @@ class SimConfig:
             "stakes": "equal" if self.stakes is None else list(self.stakes),
             "transactions_per_block": self.per_block,
             "latency_scale": self.latency_scale,
-        }
-
-
-@dataclass(slots=True)
-class SimulationResult:
-    """What a run produced; ``to_json`` gives the ``--json`` output."""
-
-    config: SimConfig
-    network: dict[str, Any]
-    heights: list[dict[str, Any]]
-    heights_committed: int
-    wall_s: float
-    virtual_s: float
-    events: int
-    messages: int
-    bytes_sent: int
-    checkers: dict[str, dict[str, Any]]
-    trace_hash: str
-    evidence: list[dict[str, Any]]
-    byzantine_nodes: dict[str, str]
-    byzantine_stake_fraction: float
-    memo: dict[str, int]
-    logs: dict[str, int]
-    health: dict[str, Any] = field(default_factory=dict)
-    accuracy_alerts: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        """Return True if every checker passed."""
-        return all(c["ok"] for c in self.checkers.values())
-
-    def to_json(self) -> dict[str, Any]:
-        """Return the result as one JSON object."""
-        return {
-            "config": self.config.describe(),
-            "network_model": self.network,
-            "cpu_model": self.config.cpu.describe(),
-            "memoization": describe_memoization(),
-            "heights_committed": self.heights_committed,
-            "heights": self.heights,
-            "wall_s": round(self.wall_s, 3),
-            "virtual_s": round(self.virtual_s, 6),
-            "events": self.events,
-            "events_per_s": round(self.events / self.wall_s) if self.wall_s else None,
-            "messages": self.messages,
-            "bytes_sent": self.bytes_sent,
-            "checkers": self.checkers,
-            "ok": self.ok,
-            "trace_hash": self.trace_hash,
-            "evidence": self.evidence,
-            "byzantine_nodes": self.byzantine_nodes,
-            "byzantine_stake_fraction": round(self.byzantine_stake_fraction, 4),
-            "memo": self.memo,
-            "logs": self.logs,
-            "accuracy_alerts": self.accuracy_alerts,
-            "health": self.health,
         }
 
 
@@ -394,9 +341,6 @@ class Simulation:
 
     def run(self, progress: Callable[[int, int], None] | None = None) -> SimulationResult:
         """Run to completion and check the trace."""
-        from aethel.sim.checkers import run_checkers
-        from aethel.sim.report import summarize
-
         config = self.config
         heal = self.faults.heal_time
         # Long enough for the liveness bound after healing (views back off up to 256 s).
@@ -483,4 +427,4 @@ def run_simulation(
     return Simulation(config).run(progress)
 
 
-__all__ = ["SimConfig", "Simulation", "SimulationResult", "asdict", "run_simulation"]
+__all__ = ["SimConfig", "Simulation", "run_simulation"]

@@ -7,7 +7,7 @@ protocol carry exactly the same data. The command table in
 these Protocol classes mirror it for Python implementers and type checkers (a harness test keeps
 them in step).
 
-A method signals that it refused an input by raising :class:`~conformance.adapters.Rejected`;
+A method signals that it refused an input by raising :class:`~conformance.adapters.errors.Rejected`;
 anything else it raises is reported as an error of the implementation. Expected answers are never
 passed in: the suite compares what comes back.
 """

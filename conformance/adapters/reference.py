@@ -2,8 +2,8 @@
 
 Each capability object translates between the JSON values of the interface and the reference's
 types, and turns the reference's typed errors (:class:`aethel.errors.AethelError`) into
-:class:`~conformance.adapters.Rejected` carrying the rule ID. It adds no checks of its own: what
-the suite sees is what ``aethel`` does.
+:class:`~conformance.adapters.errors.Rejected` carrying the rule ID. It adds no checks of its
+own: what the suite sees is what ``aethel`` does.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from aethel.consensus.messages import CommitCertificate
 from aethel.consensus.persistent import PersistentLedger
-from aethel.consensus.replica import Services
+from aethel.consensus.replica_config import Services
 from aethel.consensus.signing import DirectSignatureChecker, KeySigner
 from aethel.consensus.validators import parse_validator_set
 from aethel.encoding import KeyPair, parse_hex

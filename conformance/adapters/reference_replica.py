@@ -14,7 +14,8 @@ from aethel.consensus.catchup import ChainLink
 from aethel.consensus.events import Output, Timer
 from aethel.consensus.ledger import LedgerExecutor, LedgerValidator, StateRepository
 from aethel.consensus.messages import CommitCertificate
-from aethel.consensus.replica import MODES, Replica, ReplicaConfig, Services
+from aethel.consensus.replica import Replica
+from aethel.consensus.replica_config import MODES, ReplicaConfig, Services
 from aethel.consensus.signing import DirectSignatureChecker, KeySigner
 from aethel.consensus.stores import MemoryChainStore
 from aethel.consensus.timeouts import compute_timeout

@@ -53,8 +53,9 @@ from conformance.adapters.errors import (
 )
 from conformance.adapters.loader import LoadOptions
 from conformance.capabilities import parse_capabilities, parse_consensus_versions
-from conformance.protocol.commands import COMMANDS, OBJECT_METHODS, Command
+from conformance.protocol.commands import COMMANDS, OBJECT_METHODS
 from conformance.protocol.commands.consensus import OBJECT_CAPABILITY
+from conformance.protocol.commands.model import Command
 from conformance.protocol.schema import PROTOCOL_VERSION, MessageValidator
 
 #: Most stderr text attached to one case (the rest is summarized).

@@ -22,7 +22,8 @@ import jsonschema
 
 from conformance.capabilities import ALL as CAPABILITIES
 from conformance.capabilities import CONSENSUS_VERSIONS
-from conformance.protocol.commands import COMMANDS, Command, Schema
+from conformance.protocol.commands import COMMANDS
+from conformance.protocol.commands.model import Command, Schema
 
 PROTOCOL_VERSION = 1
 DRAFT = "https://json-schema.org/draft/2020-12/schema"

@@ -34,7 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from aethel.encoding import sha256
-from conformance.protocol.commands import COMMANDS, Command
+from conformance.protocol.commands import COMMANDS
+from conformance.protocol.commands.model import Command
 from conformance.protocol.schema import (
     HELLO_OPTIONAL_ADDED,
     PROTOCOL_VERSION,

@@ -25,7 +25,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from aethel.progress import Heartbeat
-from conformance.adapters import load_implementation
+from conformance.adapters.loader import load_implementation
 from conformance.expectations import Expectations, load_expectations
 from conformance.plugin import load_options
 from conformance.report.environment import environment_info, suite_info

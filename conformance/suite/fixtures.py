@@ -11,12 +11,12 @@ from typing import Any, cast
 
 import pytest
 
-from conformance.adapters import Implementation
 from conformance.adapters.api import (
     EconomicsAPI,
     EncodingAPI,
     GhostAPI,
     HistoryAPI,
+    Implementation,
     ListHashAPI,
     MempoolAPI,
     MonitoringAPI,

@@ -16,8 +16,7 @@ from typing import Any
 
 import pytest
 
-from conformance.adapters import Implementation
-from conformance.adapters.api import ReplicaAPI
+from conformance.adapters.api import Implementation, ReplicaAPI
 from conformance.adapters.errors import Rejected
 from conformance.checks import expect_equal, expect_rejected
 from conformance.suite.chains import fresh_replica, invented_chain, slashed_chain

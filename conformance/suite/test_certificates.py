@@ -28,8 +28,7 @@ from aethel.consensus.messages import (
     PrePrepare,
 )
 from aethel.consensus.signing import KeySigner
-from conformance.adapters import Implementation
-from conformance.adapters.api import ReplicaAPI
+from conformance.adapters.api import Implementation, ReplicaAPI
 from conformance.replica_wire import outputs_from_json
 from conformance.suite.chains import SlashedChain, fresh_replica, slashed_chain
 from conformance.suite.scene import Scene, make_scene, sent, subsets_with_stake

@@ -14,10 +14,9 @@ from typing import cast
 import pytest
 
 from aethel.consensus.messages import Commit, NewView, Prepare, PrePrepare
-from aethel.consensus.replica import Mode
+from aethel.consensus.replica_config import Mode
 from aethel.sim.simulator import SimConfig, Simulation
-from conformance.adapters import Implementation
-from conformance.adapters.api import ReplicaAPI
+from conformance.adapters.api import Implementation, ReplicaAPI
 from conformance.mixed import (
     MixedResult,
     check_impl_messages,

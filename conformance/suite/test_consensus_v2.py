@@ -37,8 +37,7 @@ from aethel.consensus.v2.collector import RegionTable, choose_collector
 from aethel.consensus.v2.roster import Registration, Roster, register
 from aethel.crypto import bls
 from aethel.sim.network import LATENCY_MS, REGIONS
-from conformance.adapters import Implementation
-from conformance.adapters.api import ConsensusV2API
+from conformance.adapters.api import ConsensusV2API, Implementation
 from conformance.checks import expect_equal, expect_rejected
 from conformance.suite.fixtures import get_api
 from conformance.testvectors.bls_replay import PROJECT_FILE, BlsCase, check_case, iter_all

@@ -29,8 +29,7 @@ from aethel.economics import Offence
 from aethel.encoding import KeyPair
 from aethel.proofs.model import Outcome, proof_from_json, sign_proof
 from aethel.sim.simulator import SimConfig
-from conformance.adapters import Implementation
-from conformance.adapters.api import ReplicaAPI
+from conformance.adapters.api import Implementation, ReplicaAPI
 from conformance.mixed import leader_is_byzantine, run_mixed, seed_where
 from conformance.replica_wire import outputs_from_json
 from conformance.suite.chains import SlashedChain, drive_to, fresh_replica, slashed_chain

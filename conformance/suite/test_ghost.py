@@ -26,8 +26,7 @@ from aethel.errors import AethelError
 from aethel.proofs.judge import get_transfer_obligation
 from aethel.proofs.model import proof_from_json, sign_transfer
 from aethel.proofs.verifier import verify_proof
-from conformance.adapters import Implementation
-from conformance.adapters.api import GhostAPI, GhostHolderObject, MempoolAPI
+from conformance.adapters.api import GhostAPI, GhostHolderObject, Implementation, MempoolAPI
 from conformance.checks import expect_equal, expect_rejected
 from conformance.leaks import find_leaks, find_links, ghost_needles
 

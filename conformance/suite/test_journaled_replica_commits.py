@@ -20,7 +20,7 @@ from typing import Any, cast
 import pytest
 
 from aethel.consensus.events import Committed, SetTimer
-from conformance.adapters import Implementation
+from conformance.adapters.api import Implementation
 from conformance.adapters.reference_replica import genesis_to_json
 from conformance.checks import expect_equal
 from conformance.replica_wire import outputs_from_json

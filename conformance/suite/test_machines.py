@@ -18,9 +18,14 @@ from __future__ import annotations
 
 import pytest
 
-from aethel.consensus.replica import Mode
-from conformance.adapters import Implementation
-from conformance.adapters.api import MempoolAPI, StateStoreAPI, StateTreeAPI, VerifierAPI
+from aethel.consensus.replica_config import Mode
+from conformance.adapters.api import (
+    Implementation,
+    MempoolAPI,
+    StateStoreAPI,
+    StateTreeAPI,
+    VerifierAPI,
+)
 from conformance.suite.machines.common import run_machine
 from conformance.suite.machines.consensus import ConsensusMachine, make_consensus_machine
 from conformance.suite.machines.mempool import make_mempool_machine

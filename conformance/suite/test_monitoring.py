@@ -28,8 +28,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from aethel.economics import compute_reward_split
 from aethel.sim.simulator import SimConfig
-from conformance.adapters import Implementation
-from conformance.adapters.api import MonitoringAPI, ReplicaAPI
+from conformance.adapters.api import Implementation, MonitoringAPI, ReplicaAPI
 from conformance.checks import Inconclusive, expect_equal
 from conformance.mixed import MixedResult, run_mixed
 from conformance.plugin import catalog_threshold

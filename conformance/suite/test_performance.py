@@ -32,8 +32,7 @@ import pytest
 
 from aethel.proofs.judge import generate_standard_mix
 from aethel.sim.simulator import SimConfig
-from conformance.adapters import Implementation
-from conformance.adapters.api import ReplicaAPI, VerifierAPI, VerifierObject
+from conformance.adapters.api import Implementation, ReplicaAPI, VerifierAPI, VerifierObject
 from conformance.checks import Inconclusive, expect_equal
 from conformance.cpu_witness import FOREIGN_SHARE_LIMIT
 from conformance.mixed import MixedResult, run_mixed

@@ -14,8 +14,7 @@ from aethel.consensus.events import Committed, Timer
 from aethel.consensus.ledger import make_genesis
 from aethel.consensus.messages import Prepare, PrepareCertificate, PrePrepare
 from aethel.consensus.validators import make_validator_keys
-from conformance.adapters import Implementation
-from conformance.adapters.api import ReplicaAPI
+from conformance.adapters.api import Implementation, ReplicaAPI
 from conformance.adapters.errors import Rejected
 from conformance.adapters.reference_replica import genesis_to_json
 from conformance.checks import expect_equal

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from conformance.adapters import Implementation
+from conformance.adapters.api import Implementation
 from conformance.checks import expect_equal
 from conformance.testvectors.model import Vector, load_vectors
 from conformance.testvectors.traces import run_trace

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.adapters import Implementation
+from conformance.adapters.api import Implementation
 from conformance.checks import MustReject, expect_equal
 from conformance.testvectors.cases import HANDLERS
 from conformance.testvectors.model import Vector, load_vectors

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aethel.consensus.ledger import LedgerExecutor, LedgerValidator, StateRepository, make_genesis
-from aethel.consensus.replica import Mode, Replica, ReplicaConfig, Services
+from aethel.consensus.replica import Replica
+from aethel.consensus.replica_config import Mode, ReplicaConfig, Services
 from aethel.consensus.signing import DirectSignatureChecker, KeySigner
 from aethel.consensus.stores import MemoryChainStore
 from aethel.consensus.validators import Validator, ValidatorSet, make_validator_keys

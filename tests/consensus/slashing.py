@@ -8,7 +8,8 @@ from aethel.consensus.block import ProofBlock
 from aethel.consensus.events import Committed, Output
 from aethel.consensus.evidence import Evidence
 from aethel.consensus.messages import Commit, CommitCertificate, Prepare, PrePrepare
-from aethel.consensus.replica import Replica, ReplicaConfig, Services
+from aethel.consensus.replica import Replica
+from aethel.consensus.replica_config import ReplicaConfig, Services
 from aethel.consensus.signing import DirectSignatureChecker, KeySigner
 from aethel.consensus.stores import MemoryChainStore
 from aethel.consensus.validators import make_validator_keys

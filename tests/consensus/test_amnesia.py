@@ -8,7 +8,8 @@ import pytest
 
 from aethel.consensus.events import RequestSync
 from aethel.consensus.messages import PrePrepare
-from aethel.consensus.replica import Replica, ReplicaConfig
+from aethel.consensus.replica import Replica
+from aethel.consensus.replica_config import ReplicaConfig
 from aethel.sim.simulator import SimConfig, run_simulation
 
 from .slashing import make_slashed_chain, prepares

@@ -8,7 +8,8 @@ import pytest
 
 from aethel.consensus.events import Committed, Send, SetTimer
 from aethel.consensus.ledger import LedgerExecutor, LedgerValidator, StateRepository, make_genesis
-from aethel.consensus.replica import Replica, ReplicaConfig, Services
+from aethel.consensus.replica import Replica
+from aethel.consensus.replica_config import ReplicaConfig, Services
 from aethel.consensus.signing import DirectSignatureChecker, KeySigner
 from aethel.consensus.stores import MemoryChainStore
 from aethel.consensus.validators import Validator, ValidatorSet, make_validator_keys

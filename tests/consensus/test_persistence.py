@@ -7,7 +7,8 @@ import pytest
 from aethel.consensus.events import Committed, Send, SetTimer
 from aethel.consensus.ledger import LedgerValidator, make_genesis
 from aethel.consensus.persistent import PersistentLedger
-from aethel.consensus.replica import Replica, ReplicaConfig, Services
+from aethel.consensus.replica import Replica
+from aethel.consensus.replica_config import ReplicaConfig, Services
 from aethel.consensus.signing import DirectSignatureChecker, KeySigner
 from aethel.consensus.validators import Validator, ValidatorSet, make_validator_keys
 from aethel.consensus.workload import TransferWorkload

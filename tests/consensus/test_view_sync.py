@@ -13,7 +13,8 @@ import pytest
 from aethel.consensus.events import Broadcast, Output, Send, SetTimer, Timer
 from aethel.consensus.messages import Commit, ViewChange
 from aethel.consensus.phases import ViewPhase
-from aethel.consensus.replica import Mode, Replica
+from aethel.consensus.replica import Replica
+from aethel.consensus.replica_config import Mode
 from aethel.consensus.timeouts import compute_timeout
 from aethel.consensus.viewsync import ViewTally
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from aethel.consensus.messages import Commit, CommitCertificate
-from aethel.consensus.replica import Mode
+from aethel.consensus.replica_config import Mode
 from conformance.suite.machines.consensus import ConsensusMachine, make_consensus_machine
 
 MODES = ["collector", "broadcast"]

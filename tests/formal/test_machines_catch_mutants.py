@@ -15,7 +15,7 @@ from collections.abc import Callable
 import pytest
 from hypothesis.stateful import RuleBasedStateMachine
 
-from conformance.adapters import Implementation
+from conformance.adapters.api import Implementation
 from conformance.mutants import registry
 from conformance.suite.machines.common import ModelMismatch, bug_hunt_settings, run_machine
 from conformance.suite.machines.consensus import make_consensus_machine

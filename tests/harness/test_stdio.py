@@ -11,14 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance.adapters import (
-    Crashed,
-    LoadOptions,
-    ProtocolError,
-    Rejected,
-    RequestTimeout,
-    load_implementation,
-)
+from conformance.adapters.errors import Crashed, ProtocolError, Rejected, RequestTimeout
+from conformance.adapters.loader import LoadOptions, load_implementation
 from conformance.adapters.stdio import StdioImplementation
 from conformance.protocol.cli import SCHEMA_FILE, render_schema
 from conformance.protocol.schema import MessageValidator

@@ -10,11 +10,11 @@ from rich.console import Console
 
 from aethel.encoding import KeyPair
 from aethel.monitoring.accuracy import AccuracyTracker
-from aethel.monitoring.health import render_health
 from aethel.monitoring.metrics import NodeMetrics
 from aethel.proofs.judge import Account, Judge
 from aethel.proofs.mempool import Mempool
 from aethel.proofs.model import sign_transfer
+from aethel.sim.health import render_health
 from aethel.sim.simulator import SimConfig, Simulation
 
 

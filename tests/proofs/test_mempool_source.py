@@ -17,7 +17,8 @@ from aethel.consensus.ledger import (
     make_genesis,
     parse_block_items,
 )
-from aethel.consensus.replica import Replica, ReplicaConfig, Services
+from aethel.consensus.replica import Replica
+from aethel.consensus.replica_config import ReplicaConfig, Services
 from aethel.consensus.signing import DirectSignatureChecker, KeySigner
 from aethel.consensus.stores import MemoryChainStore
 from aethel.consensus.validators import Validator, ValidatorSet, make_validator_keys

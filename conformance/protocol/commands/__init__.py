@@ -29,9 +29,9 @@ from conformance.protocol.commands import (
     proofs,
     state,
 )
-from conformance.protocol.commands.model import Command, Kind, Schema
+from conformance.protocol.commands.model import Command
 
-__all__ = ["COMMANDS", "OBJECT_METHODS", "TABLE", "Command", "Kind", "Schema", "commands_of"]
+__all__ = ["COMMANDS", "OBJECT_METHODS", "TABLE", "commands_of"]
 
 #: The commands of every capability, in the order of the capability list.
 TABLE: dict[Capability, tuple[Command, ...]] = {

@@ -45,7 +45,8 @@ from aethel.consensus.ledger import (
     make_genesis,
 )
 from aethel.consensus.messages import Commit, CommitCertificate, Message, Prepare, PrePrepare
-from aethel.consensus.replica import Mode, Replica, ReplicaConfig, Services
+from aethel.consensus.replica import Replica
+from aethel.consensus.replica_config import Mode, ReplicaConfig, Services
 from aethel.consensus.signing import DirectSignatureChecker, KeySigner
 from aethel.consensus.stores import MemoryChainStore
 from aethel.consensus.validators import Validator, ValidatorSet, make_validator_keys
@@ -56,8 +57,8 @@ from aethel.node.shell import Shell, adopt_sync, find_certified_block, latest_ce
 from aethel.proofs.model import Outcome, Proof, proof_from_json, sign_proof
 from aethel.proofs.verifier import VerificationResult, verify_proof
 from aethel.state.transitions import Genesis
-from conformance.adapters import Rejected
 from conformance.adapters.api import Implementation
+from conformance.adapters.errors import Rejected
 from conformance.adapters.reference_replica import genesis_to_json
 from conformance.mixed import ImplReplica
 from conformance.suite.machines.common import ModelMismatch

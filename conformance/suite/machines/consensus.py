@@ -22,7 +22,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from aethel.consensus.messages import ViewChange
-from aethel.consensus.replica import Mode, Replica
+from aethel.consensus.replica import Replica
+from aethel.consensus.replica_config import Mode
 from conformance.adapters.api import Implementation
 from conformance.suite.machines.cluster import (
     BYZANTINE,

@@ -37,8 +37,8 @@ from aethel.proofs.model import (
     transfer_from_json,
 )
 from aethel.proofs.verifier import Verdict, verify_proof
-from conformance.adapters import Rejected
 from conformance.adapters.api import MempoolAPI
+from conformance.adapters.errors import Rejected
 from conformance.suite.machines.common import ModelMismatch
 from conformance.suite.machines.mempool_model import MempoolModel
 

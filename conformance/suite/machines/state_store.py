@@ -30,8 +30,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from aethel.encoding import canonical_json
 from aethel.merkle import StateTree
-from conformance.adapters import Rejected
 from conformance.adapters.api import StateStoreAPI, StateStoreObject
+from conformance.adapters.errors import Rejected
 from conformance.suite.machines.books import Books, apply_transition, check_books, make_genesis
 from conformance.suite.machines.common import ModelMismatch
 
