@@ -23,6 +23,7 @@ from aethel.consensus.signing import SignatureChecker
 from aethel.consensus.validators import ValidatorSet
 from aethel.errors import ProtocolViolation
 from aethel.proofs.errors import MalformedObjectError
+from aethel.proofs.items import decode_block_items
 from aethel.proofs.model import proof_from_json
 
 #: Most proofs (and transactions) one block may hold (spec/consensus.md, "Blocks").
@@ -48,11 +49,7 @@ def check_block_limits(block: ProofBlock) -> None:
     if len(block.evidence) > MAX_BLOCK_EVIDENCE:
         raise ProtocolViolation("N6", f"more than {MAX_BLOCK_EVIDENCE} evidence records")
     seen: dict[bytes, int] = {}
-    for index, item in enumerate(block.proofs):
-        try:
-            proof_id = proof_from_json(item).proof_id
-        except MalformedObjectError:
-            continue
+    for index, proof_id in _proof_ids(block):
         first = seen.setdefault(proof_id, index)
         if first == index:
             continue
@@ -63,6 +60,23 @@ def check_block_limits(block: ProofBlock) -> None:
         ):
             raise ProtocolViolation("R7.1", f"transaction {index} repeats transaction {first}")
         raise ProtocolViolation("R1.1", f"proof {index} repeats proof {first} of the block")
+
+
+def _proof_ids(block: ProofBlock) -> list[tuple[int, bytes]]:
+    """Return (index, id) of every proof of ``block`` that decodes, decoding the block once
+    (:func:`aethel.proofs.items.decode_block_items`: validation reuses the typed items)."""
+    try:
+        proofs = decode_block_items(block.digest, block.transactions, block.proofs).proofs
+        return [(index, proof.proof_id) for index, proof in enumerate(proofs)]
+    except MalformedObjectError:
+        pass
+    found = []
+    for index, item in enumerate(block.proofs):
+        try:
+            found.append((index, proof_from_json(item).proof_id))
+        except MalformedObjectError:
+            continue
+    return found
 
 
 def check_last_commit(

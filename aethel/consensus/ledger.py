@@ -40,8 +40,9 @@ from aethel.encoding import canonical_json, parse_canonical_json, to_hex
 from aethel.errors import ProtocolViolation
 from aethel.merkle import EMPTY_HASH, MemoryNodeStore, NodeCache, StateTree
 from aethel.proofs.errors import MalformedObjectError
-from aethel.proofs.judge import is_obligation_for
-from aethel.proofs.model import Proof, ProofKind, Transfer, proof_from_json, transfer_from_json
+from aethel.proofs.items import decode_block_items
+from aethel.proofs.model import Proof, ProofKind, Transfer, proof_from_json
+from aethel.proofs.obligations import is_obligation_for
 from aethel.proofs.verifier import Verdict, VerificationResult, verify_proof
 from aethel.spending import RunningAccounts
 from aethel.state.layout import (
@@ -232,11 +233,13 @@ class StateSource(Protocol):
 
 
 def parse_block_items(block: ProofBlock) -> tuple[list[Transfer], list[Proof]]:
-    """Parse a block's transactions and proofs strictly (E2-E5, E12); raise MalformedObjectError."""
-    return (
-        [transfer_from_json(t) for t in block.transactions],
-        [proof_from_json(p) for p in block.proofs],
-    )
+    """Parse a block's transactions and proofs strictly (E2-E5, E12); raise MalformedObjectError.
+
+    Decoded once per process (:func:`aethel.proofs.items.decode_block_items`, keyed by the
+    block's digest): validation, execution and the mempool's commit share the typed items.
+    """
+    items = decode_block_items(block.digest, block.transactions, block.proofs)
+    return list(items.transfers), list(items.proofs)
 
 
 class LedgerValidator:
@@ -307,8 +310,14 @@ class LedgerValidator:
     def is_proof_invalid(self, block: ProofBlock, index: int) -> bool:
         """Re-verify proof ``index`` of ``block`` on its own (false-claim evidence, R1.5)."""
         try:
-            proof = proof_from_json(block.proofs[index])
-        except (MalformedObjectError, IndexError):
+            proof = parse_block_items(block)[1][index]
+        except MalformedObjectError:
+            # Another item of the block does not decode: this one may still.
+            try:
+                proof = proof_from_json(block.proofs[index])
+            except (MalformedObjectError, IndexError):
+                return True
+        except IndexError:
             return True
         result: VerificationResult = self.verify(proof)
         return result.verdict is not Verdict.VALID

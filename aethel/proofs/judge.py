@@ -3,11 +3,13 @@
 Spec: R5.1, R7.1, I5. Every obligation is stated so that it HOLDS iff its assertions are
 unsatisfiable (the negated property is asserted), so the judge always claims ``unsat``:
 
-* transfer (:func:`get_transfer_obligation`): with the sender's available balance B, the amount
-  A and nonce N of the transfer and the expected nonce E, and ANY receiver balance R >= 0, the
-  transfer conserves B + R, leaves the sender non-negative (no overdraft), moves a positive
-  amount, and is next in nonce order (N = E). Z3 settles it with little search (effort about
-  40 rlimit units): most of its cost is the fresh context and parsing;
+* transfer (:func:`aethel.proofs.obligations.get_transfer_obligation`: that module alone writes
+  and reads the template; the judge imports it for its callers): with the sender's available
+  balance B, the amount A and nonce N of the transfer and the expected nonce E, and ANY
+  receiver balance R >= 0, the transfer conserves B + R, leaves the sender non-negative (no
+  overdraft), moves a positive amount, and is next in nonce order (N = E). Z3 settles it with
+  little search (effort about 40 rlimit units): most of its cost is the fresh context and
+  parsing;
 * batch (:func:`get_batch_obligation`): a sequence of transfers applied in order to concrete
   accounts: every step is in nonce order and leaves its sender non-negative, and the total over
   all accounts is conserved. Cost grows with the batch length;
@@ -28,7 +30,6 @@ simulator: mostly single transfers, some batches and some reward-split proofs.
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -43,6 +44,9 @@ from aethel.proofs.model import (
     sign_proof,
     sign_transfer,
 )
+from aethel.proofs.obligations import get_stated_balance as get_stated_balance
+from aethel.proofs.obligations import get_transfer_obligation as get_transfer_obligation
+from aethel.proofs.obligations import is_obligation_for as is_obligation_for
 from aethel.spending import RunningAccounts, find_double_spend
 
 #: Budget of judge proofs: the protocol maximum, 16 times the largest standard proof's effort.
@@ -77,45 +81,6 @@ def check_transfer(tx: Transfer, balance: int, expected_nonce: int) -> None:
     )
     if found is not None:
         raise TransactionRejected("R7.1", found.detail)
-
-
-def get_transfer_obligation(tx: Transfer, balance: int, expected_nonce: int) -> str:
-    """Return the SMT-LIB2 obligation of one transfer (holds iff unsat; see module docstring).
-
-    The text states the balance as ``(assert (= balance B))``; the consensus ledger reads B back
-    from that form. It is kept short because parsing is a large part of a transfer proof's cost.
-    """
-    return (
-        "(declare-const balance Int)(declare-const amount Int)(declare-const receiver Int)"
-        f"(assert (= balance {balance}))(assert (= amount {tx.amount}))(assert (>= receiver 0))"
-        "(assert (not (and (= (+ (- balance amount) (+ receiver amount)) (+ balance receiver))"
-        f" (>= (- balance amount) 0) (> amount 0) (= {tx.nonce} {expected_nonce}))))"
-    )
-
-
-_STATED_BALANCE = re.compile(r"\(assert \(= balance (\d+)\)\)")
-
-
-def get_stated_balance(smt: str) -> int | None:
-    """Return the sender balance B a transfer obligation states, or None if it states none."""
-    match = _STATED_BALANCE.search(smt)
-    return None if match is None else int(match.group(1))
-
-
-def is_obligation_for(smt: str, tx: Transfer, balance: int, nonce: int) -> bool:
-    """Return True if ``smt`` is the judge's obligation of ``tx`` on this state (R1.1).
-
-    The obligation states the sender's balance; it may state less than ``balance`` (a mempool
-    proves against the balance left after the sender's other pending transfers, while transfers
-    received earlier in the block add to it): a transfer safe with less is safe with more. The
-    nonce must be exactly the sender's next one.
-    """
-    stated = get_stated_balance(smt)
-    return (
-        stated is not None
-        and stated <= balance
-        and smt == get_transfer_obligation(tx, stated, nonce)
-    )
 
 
 def get_batch_obligation(transfers: Sequence[Transfer], accounts: Mapping[bytes, Account]) -> str:
