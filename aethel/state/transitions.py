@@ -41,10 +41,16 @@ from aethel.state.layout import (
 
 @dataclass(frozen=True, slots=True)
 class Transfer:
-    """Move ``amount`` from ``sender`` to ``recipient``; ``nonce`` is the sender's next nonce."""
+    """Move ``amount`` from ``sender`` to ``receiver``; ``nonce`` is the sender's next nonce.
+
+    The booking of a transfer between state account names (spec/economics.md, the ``transfer``
+    operation). The signed transaction a client submits is :class:`aethel.proofs.model.Transfer`
+    (public keys, a signature, an id), with the same member names; block execution books it as
+    this operation with the keys' hex as the names.
+    """
 
     sender: str
-    recipient: str
+    receiver: str
     amount: int
     nonce: int
 
@@ -169,78 +175,126 @@ class _Books:
         self.after[key] = value
 
 
-def _apply(books: _Books, operation: Operation, state: dict[str, Any]) -> None:
-    """Apply one operation to ``books``; ``state`` carries per-transition bookkeeping."""
-    if isinstance(operation, Transfer):
-        sender = check_name(operation.sender, "sender")
-        recipient = check_name(operation.recipient, "recipient")
-        amount = _require_amount(operation.amount, "transfer amount")
-        nonce = _require_amount(operation.nonce, "nonce", 0)
-        expected = books.amount(nonce_key(sender))
-        balance = books.amount(balance_key(sender))
-        spent: dict[str, int] = state["spent"]
-        found = find_double_spend(
-            sender=sender,
-            amount=amount,
-            nonce=nonce,
-            balance=balance,
-            expected_nonce=expected,
-            first_nonce=books.before[nonce_key(sender)],
-            spent=spent.get(sender, 0),
-        )
-        if found is not None:
-            raise TransitionError(found.operation_rule, found.detail)
-        spent[sender] = spent.get(sender, 0) + amount
-        books.set_amount(balance_key(sender), balance - amount)
-        books.set_amount(balance_key(recipient), books.amount(balance_key(recipient)) + amount)
-        books.set_amount(nonce_key(sender), nonce + 1)
-        state["transfers"] += 1
-    elif isinstance(operation, Reward):
-        account = check_name(operation.account, "rewarded account")
-        amount = _require_amount(operation.amount, "reward")
-        books.set_amount(balance_key(account), books.amount(balance_key(account)) + amount)
-        state["minted"] += amount
-    elif isinstance(operation, Bond):
-        account = check_name(operation.account, "bonding account")
-        validator = check_name(operation.validator, "validator")
-        amount = _require_amount(operation.amount, "bond amount")
-        balance = books.amount(balance_key(account))
-        if balance < amount:
-            raise TransitionError("R3.6", f"{account} bonds {amount} but holds {balance}")
-        books.set_amount(balance_key(account), balance - amount)
-        books.set_amount(stake_key(validator), books.amount(stake_key(validator)) + amount)
-    elif isinstance(operation, Unbond):
-        validator = check_name(operation.validator, "validator")
-        account = check_name(operation.account, "account")
-        amount = _require_amount(operation.amount, "unbond amount")
-        stake = books.amount(stake_key(validator))
-        if stake < amount:
-            raise TransitionError("R3.6", f"{validator} unbonds {amount} but has {stake} staked")
+@dataclass(slots=True)
+class _Run:
+    """What the operations of one transition did so far, besides the balances and stakes."""
+
+    #: What each sender's transfers of the transition spent (R7.1: transfers that together
+    #: overdraw).
+    spent: dict[str, int] = field(default_factory=dict)
+    minted: int = 0
+    burned: int = 0
+    #: Stake burned per slashed validator (R4.2).
+    slashed: dict[str, int] = field(default_factory=dict)
+    #: ``meta:`` key -> value or DELETE.
+    meta: dict[str, Any] = field(default_factory=dict)
+    transfers: int = 0
+
+
+def _apply_transfer(books: _Books, operation: Transfer, run: _Run) -> None:
+    """Move an amount between balances; the sender's nonce advances (R3.6, R7.1)."""
+    sender = check_name(operation.sender, "sender")
+    receiver = check_name(operation.receiver, "receiver")
+    amount = _require_amount(operation.amount, "transfer amount")
+    nonce = _require_amount(operation.nonce, "nonce", 0)
+    expected = books.amount(nonce_key(sender))
+    balance = books.amount(balance_key(sender))
+    found = find_double_spend(
+        sender=sender,
+        amount=amount,
+        nonce=nonce,
+        balance=balance,
+        expected_nonce=expected,
+        first_nonce=books.before[nonce_key(sender)],
+        spent=run.spent.get(sender, 0),
+    )
+    if found is not None:
+        raise TransitionError(found.operation_rule, found.detail)
+    run.spent[sender] = run.spent.get(sender, 0) + amount
+    books.set_amount(balance_key(sender), balance - amount)
+    books.set_amount(balance_key(receiver), books.amount(balance_key(receiver)) + amount)
+    books.set_amount(nonce_key(sender), nonce + 1)
+    run.transfers += 1
+
+
+def _apply_reward(books: _Books, operation: Reward, run: _Run) -> None:
+    """Mint into a balance (R1.2, R4.1)."""
+    account = check_name(operation.account, "rewarded account")
+    amount = _require_amount(operation.amount, "reward")
+    books.set_amount(balance_key(account), books.amount(balance_key(account)) + amount)
+    run.minted += amount
+
+
+def _apply_bond(books: _Books, operation: Bond, run: _Run) -> None:
+    """Move an amount from a balance to a stake (R3.6)."""
+    account = check_name(operation.account, "bonding account")
+    validator = check_name(operation.validator, "validator")
+    amount = _require_amount(operation.amount, "bond amount")
+    balance = books.amount(balance_key(account))
+    if balance < amount:
+        raise TransitionError("R3.6", f"{account} bonds {amount} but holds {balance}")
+    books.set_amount(balance_key(account), balance - amount)
+    books.set_amount(stake_key(validator), books.amount(stake_key(validator)) + amount)
+
+
+def _apply_unbond(books: _Books, operation: Unbond, run: _Run) -> None:
+    """Move an amount from a stake back to a balance (R3.6)."""
+    validator = check_name(operation.validator, "validator")
+    account = check_name(operation.account, "account")
+    amount = _require_amount(operation.amount, "unbond amount")
+    stake = books.amount(stake_key(validator))
+    if stake < amount:
+        raise TransitionError("R3.6", f"{validator} unbonds {amount} but has {stake} staked")
+    books.set_amount(stake_key(validator), stake - amount)
+    books.set_amount(balance_key(account), books.amount(balance_key(account)) + amount)
+
+
+def _apply_slash(books: _Books, operation: Slash, run: _Run) -> None:
+    """Burn the offence's share of a stake and record it (R4.2)."""
+    validator = check_name(operation.validator, "slashed validator", "R4.2")
+    try:
+        offence = Offence(operation.offence)
+    except ValueError:
+        raise TransitionError("R4.2", f"unknown offence {operation.offence!r}") from None
+    stake = books.amount(stake_key(validator))
+    amount = compute_slash_amount(stake, offence)
+    if amount:
         books.set_amount(stake_key(validator), stake - amount)
-        books.set_amount(balance_key(account), books.amount(balance_key(account)) + amount)
-    elif isinstance(operation, Slash):
-        validator = check_name(operation.validator, "slashed validator", "R4.2")
+        books.set_amount(slashed_key(validator), books.amount(slashed_key(validator)) + amount)
+        run.burned += amount
+        run.slashed[validator] = run.slashed.get(validator, 0) + amount
+
+
+def _apply_set_meta(books: _Books, operation: SetMeta, run: _Run) -> None:
+    """Set or delete a ``meta:`` key; no effect on the books."""
+    name = check_name(operation.name, "meta name")
+    if operation.value is not None:
         try:
-            offence = Offence(operation.offence)
-        except ValueError:
-            raise TransitionError("R4.2", f"unknown offence {operation.offence!r}") from None
-        stake = books.amount(stake_key(validator))
-        amount = compute_slash_amount(stake, offence)
-        if amount:
-            books.set_amount(stake_key(validator), stake - amount)
-            books.set_amount(slashed_key(validator), books.amount(slashed_key(validator)) + amount)
-            state["burned"] += amount
-            state["slashed"][validator] = state["slashed"].get(validator, 0) + amount
-    elif isinstance(operation, SetMeta):
-        name = check_name(operation.name, "meta name")
-        if operation.value is not None:
-            try:
-                canonical_json(operation.value)
-            except EncodingError as exc:
-                raise TransitionError(exc.rule_id, f"meta {name}: {exc.detail}") from None
-        state["meta"][meta_key(name)] = DELETE if operation.value is None else operation.value
-    else:
-        raise UsageError(f"unknown state operation {operation!r}")
+            canonical_json(operation.value)
+        except EncodingError as exc:
+            raise TransitionError(exc.rule_id, f"meta {name}: {exc.detail}") from None
+    run.meta[meta_key(name)] = DELETE if operation.value is None else operation.value
+
+
+#: One function per operation type (spec/economics.md, "State operations").
+_APPLY: dict[type, Callable[[_Books, Any, _Run], None]] = {
+    Transfer: _apply_transfer,
+    Reward: _apply_reward,
+    Bond: _apply_bond,
+    Unbond: _apply_unbond,
+    Slash: _apply_slash,
+    SetMeta: _apply_set_meta,
+}
+
+
+def _apply(books: _Books, operation: Operation, run: _Run) -> None:
+    """Apply one operation to ``books`` through the function of its type."""
+    for cls in type(operation).__mro__:
+        apply = _APPLY.get(cls)
+        if apply is not None:
+            apply(books, operation, run)
+            return
+    raise UsageError(f"unknown state operation {operation!r}")
 
 
 def _circulating_delta(books: _Books) -> int:
@@ -268,24 +322,17 @@ def compute_transition(read: Callable[[str], Any], transition: Transition) -> Tr
     supply = {key: read(key) for key in SUPPLY_KEYS}
     if any(type(value) is not int for value in supply.values()):
         raise UsageError("the state has no supply books: commit a genesis first")
-    state: dict[str, Any] = {
-        "spent": {},
-        "minted": 0,
-        "burned": 0,
-        "slashed": {},
-        "meta": {},
-        "transfers": 0,
-    }
+    run = _Run()
     for operation in transition.operations:
-        _apply(books, operation, state)
-    minted_total = supply[SUPPLY_MINTED] + state["minted"]
-    burned_total = supply[SUPPLY_BURNED] + state["burned"]
+        _apply(books, operation, run)
+    minted_total = supply[SUPPLY_MINTED] + run.minted
+    burned_total = supply[SUPPLY_BURNED] + run.burned
     delta = _circulating_delta(books)
-    if delta != state["minted"] - state["burned"]:
+    if delta != run.minted - run.burned:
         raise TransitionError(
             "R3.6",
             f"balances and stakes moved by {delta}, but minted - burned is "
-            f"{state['minted'] - state['burned']}",
+            f"{run.minted - run.burned}",
         )
     limit = compute_emission_limit(transition.height)
     if minted_total > limit:
@@ -298,20 +345,20 @@ def compute_transition(read: Callable[[str], Any], transition: Transition) -> Tr
     writes: dict[str, Any] = {
         key: (value if value else DELETE) for key, value in books.after.items()
     }
-    writes.update(state["meta"])
-    if state["minted"]:
+    writes.update(run.meta)
+    if run.minted:
         writes[SUPPLY_MINTED] = minted_total
-    if state["burned"]:
+    if run.burned:
         writes[SUPPLY_BURNED] = burned_total
     return TransitionOutcome(
         height=transition.height,
         writes=writes,
-        minted=state["minted"],
-        burned=state["burned"],
+        minted=run.minted,
+        burned=run.burned,
         minted_total=minted_total,
         burned_total=burned_total,
         genesis_supply=supply[SUPPLY_GENESIS],
-        slashed=dict(state["slashed"]),
+        slashed=dict(run.slashed),
     )
 
 

@@ -20,6 +20,9 @@ from conformance.adapters.api import JSON, Hex
 from conformance.adapters.errors import Rejected
 from conformance.adapters.reference import rejecting
 
+#: The members of each operation on the wire, in the order of the operation's fields. Protocol
+#: version 1 names a transfer's receiver ``recipient`` (conformance/PROTOCOL.md); the field,
+#: like spec/economics.md, is ``receiver``.
 _FIELDS: dict[str, tuple[type, tuple[str, ...]]] = {
     "transfer": (Transfer, ("sender", "recipient", "amount", "nonce")),
     "reward": (Reward, ("account", "amount")),

@@ -26,9 +26,9 @@ def transition_at(store: StateStore, height: int) -> Transition:
     operations: list[object] = [Reward(ACCOUNTS[height % 40], 1_000)]
     for index in range(40):
         sender = ACCOUNTS[(height + index) % 40]
-        recipient = ACCOUNTS[(height + index + 7) % 40]
+        receiver = ACCOUNTS[(height + index + 7) % 40]
         nonce = store.get(f"nonce:{sender}", default=0)
-        operations.append(Transfer(sender, recipient, 1 + (height * index) % 5, nonce))
+        operations.append(Transfer(sender, receiver, 1 + (height * index) % 5, nonce))
     operations.append(SetMeta("height", height))
     return Transition(height, tuple(operations))  # type: ignore[arg-type]
 

@@ -274,9 +274,9 @@ GENESIS = Genesis({f"acct{i}": 10_000 for i in range(30)}, {"v1": 5_000, "v2": 7
 
 
 def transition(height: int) -> Transition:
-    sender, recipient = f"acct{height % 30}", f"acct{(height * 7) % 30}"
+    sender, receiver = f"acct{height % 30}", f"acct{(height * 7) % 30}"
     nonce = (height - 1) // 30  # the earlier heights with the same sender
-    return Transition(height, (Transfer(sender, recipient, height, nonce), Reward("v1", 50)))
+    return Transition(height, (Transfer(sender, receiver, height, nonce), Reward("v1", 50)))
 
 
 @pytest.mark.req("R3.1", "R3.5", "R5.4")
