@@ -14,8 +14,8 @@ share:
   it dies (:meth:`Child.kill`, SIGKILL at an instant it draws) and when it starts again;
 * :class:`CrashFailure`: what a campaign raises when the implementation loses or half-writes
   something, carrying the seed and the kill that replay it;
-* ``python -m conformance.crash store|journal --impl SPEC --seed S --kills N``: a campaign on
-  its own, longer than the suite's case, with its summary printed.
+* :func:`replay_hint`: the command that replays a campaign on its own, longer than the suite's
+  case (``python -m conformance.crash_campaign store|journal``, :mod:`conformance.crash_campaign`).
 
 A kill is drawn as a delay after the harness sent the request it interrupts; delays are drawn
 from a seeded generator, scaled to the request's measured duration so most kills land while the
@@ -43,7 +43,8 @@ from typing import IO, Any
 
 import conformance
 from conformance.adapters.errors import Rejected
-from conformance.adapters.loader import LoadOptions, check_spec
+from conformance.adapters.load_options import LoadOptions
+from conformance.adapters.loader import check_spec
 from conformance.protocol.schema import PROTOCOL_VERSION, MessageValidator
 
 _EOF = object()
@@ -276,46 +277,6 @@ def draw_delay(rng: random.Random, duration_s: float) -> float:
 def replay_hint(spec: str, campaign: str, seed: int, kills: int) -> str:
     """Return the command that replays a campaign."""
     return (
-        f"replay: python -m conformance.crash {campaign} --impl {shlex.quote(spec)} "
+        f"replay: python -m conformance.crash_campaign {campaign} --impl {shlex.quote(spec)} "
         f"--seed {seed} --kills {kills} (or the suite with --seed {seed} --req R5.4)"
     )
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run one campaign from the command line; print its summary; exit 1 if it failed."""
-    import argparse
-    import tempfile
-
-    parser = argparse.ArgumentParser(prog="python -m conformance.crash", description=__doc__)
-    parser.add_argument("campaign", choices=("store", "journal"))
-    parser.add_argument("--impl", default="stdio-reference", help="the implementation")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the kill schedule")
-    parser.add_argument(
-        "--kills", type=int, default=100, help="how many SIGKILLs (journal: rounds of one kill)"
-    )
-    parser.add_argument("--dir", type=Path, default=None, help="work directory (default: temp)")
-    args = parser.parse_args(argv)
-    work = args.dir or Path(tempfile.mkdtemp(prefix="aethel-crash-"))
-    work.mkdir(parents=True, exist_ok=True)
-    command = child_command(args.impl)
-    # Run as ``python -m``, this module is __main__: catch the campaigns' own class.
-    from conformance.crash import CrashFailure as Failure
-
-    try:
-        if args.campaign == "store":
-            from conformance.crash_store import run_store_campaign
-
-            summary: Any = run_store_campaign(command, work, args.seed, args.kills, spec=args.impl)
-        else:
-            from conformance.crash_journal import run_journal_campaign
-
-            summary = run_journal_campaign(command, work, args.seed, args.kills, spec=args.impl)
-    except Failure as failure:
-        print(f"FAILED: {failure}", file=sys.stderr)
-        return 1
-    print(json.dumps(summary.as_dict(), indent=1))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -34,7 +34,7 @@ from aethel.consensus.validators import Validator, ValidatorSet, make_validator_
 from aethel.consensus.workload import TransferWorkload
 from aethel.encoding import to_hex
 from conformance.adapters.errors import Rejected
-from conformance.adapters.loader import LoadOptions
+from conformance.adapters.load_options import LoadOptions
 from conformance.adapters.reference_replica import genesis_to_json
 from conformance.crash import (
     Child,

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aethel.consensus.block import ProofBlock
 from aethel.consensus.evidence import Evidence
-from aethel.consensus.history import History, HistoryLink
+from aethel.consensus.history import History, HistoryLink, compute_changes, get_history
 from aethel.consensus.ledger import LedgerExecutor, LedgerValidator, StateRepository
 from aethel.consensus.messages import Commit, CommitCertificate
 from aethel.consensus.signing import KeySigner
@@ -26,11 +26,9 @@ from aethel.economics import compute_emission_limit
 from aethel.encoding import JSONValue, KeyPair, sha256
 from aethel.merkle import DELETE
 from aethel.proofs.model import Outcome, proof_from_json, sign_proof
+from aethel.sim.simulator import SimConfig, Simulation
 from aethel.state.layout import SUPPLY_MINTED
 from aethel.state.transitions import Genesis
-
-if TYPE_CHECKING:
-    from aethel.sim.simulator import Simulation
 
 #: The chain every case derives from: 5 equal validators (q(W) is 4 of them, so 3 hold a
 #: majority below q(W)), 4 heights of 2 transfers each.
@@ -71,8 +69,6 @@ def make_chain(
     seed: int = CHAIN_SEED, validators: int = CHAIN_VALIDATORS, heights: int = CHAIN_HEIGHTS
 ) -> Chain:
     """Run the reference simulator (honest, collector mode) and return node 0's chain."""
-    from aethel.sim.simulator import SimConfig, Simulation
-
     sim = Simulation(
         SimConfig(validators=validators, heights=heights, seed=seed, per_block=2, accounts=8)
     )
@@ -84,8 +80,6 @@ def make_chain(
 
 def chain_from_simulation(sim: Simulation, node: int, heights: int) -> Chain:
     """Return heights 1..``heights`` of node ``node``'s committed chain in a finished run."""
-    from aethel.consensus.history import get_history
-
     store = sim.engine.nodes[node].store
     genesis_root = sim.ledger_executor.genesis_root()
     history = get_history(store, 1, heights, sim.repository, genesis_root)
@@ -210,8 +204,6 @@ def alternative_link(chain: Chain, height: int, signers: Sequence[str]) -> Histo
     verdict = LedgerValidator(repository).validate_block(block, pre)
     execution = executor.execute(block, verdict, pre, chain.validators)
     certificate = sign_certificate(chain, height, 0, block.digest, execution.post_root, signers)
-    from aethel.consensus.history import compute_changes
-
     changes = compute_changes(
         repository.get(pre).leaves(), repository.get(execution.post_root).leaves()
     )

@@ -36,7 +36,8 @@ from conformance.adapters.errors import (
     Rejected,
     RequestTimeout,
 )
-from conformance.adapters.loader import LoadOptions, load_implementation
+from conformance.adapters.load_options import LoadOptions
+from conformance.adapters.loader import load_implementation
 from conformance.capabilities import ALL as ALL_CAPABILITIES
 from conformance.capabilities import declared_consensus_versions
 from conformance.checks import Divergence, Inconclusive

@@ -30,6 +30,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from aethel.catalog import AREAS, CatalogError, load_catalog
 from aethel.errors import UsageError
 from conformance.report.outcome import (
     NOTHING_CHECKED,
@@ -40,7 +41,7 @@ from conformance.report.outcome import (
 from conformance.report.text import one_line, visible
 
 if TYPE_CHECKING:
-    from conformance.adapters.loader import LoadOptions
+    from conformance.adapters.load_options import LoadOptions
     from conformance.report.model import Report
 
 #: Lines are not wrapped (paths and case IDs stay whole in logs); a terminal wraps them itself.
@@ -192,7 +193,6 @@ def check_options(
 
     Raise :class:`UsageError` with one line naming the problem (and the valid choices).
     """
-    from aethel.catalog import AREAS, CatalogError, load_catalog
     from conformance.adapters.loader import check_spec
     from conformance.capabilities import ALL as CAPABILITIES
     from conformance.expectations import load_expectations
@@ -503,7 +503,7 @@ def run_command(
       3  inconclusive: no failure, but a MUST case reached no verdict (busy machine)
       4  nothing checked: the implementation declares no capability
     """
-    from conformance.adapters.loader import LoadOptions
+    from conformance.adapters.load_options import LoadOptions
     from conformance.report.outcome import outcome_of
 
     specs = impl or ["reference"]

@@ -8,32 +8,13 @@ own: what the suite sees is what ``aethel`` does.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 from aethel import __version__, economics, encoding, merkle, rfc6962
-from aethel.errors import AethelError, ProtocolViolation
 from conformance.adapters.api import JSON, Hex
 from conformance.adapters.errors import Rejected
-
-P = ParamSpec("P")
-T = TypeVar("T")
-
-
-def rejecting(function: Callable[P, T]) -> Callable[P, T]:
-    """Turn the reference's typed errors into :class:`Rejected` (with the rule ID if any)."""
-
-    @functools.wraps(function)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-        try:
-            return function(*args, **kwargs)
-        except ProtocolViolation as exc:
-            raise Rejected(exc.detail, exc.rule_id) from exc
-        except AethelError as exc:
-            raise Rejected(str(exc)) from exc
-
-    return wrapper
+from conformance.adapters.reference_errors import rejecting
 
 
 def _domain(name: str) -> encoding.Domain:

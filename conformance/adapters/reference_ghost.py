@@ -9,7 +9,7 @@ from aethel.proofs.ghost import MIN_SECRET_BYTES, GhostHolder
 from aethel.proofs.model import Outcome, ProofKind
 from conformance.adapters.api import JSON, Hex
 from conformance.adapters.errors import Rejected
-from conformance.adapters.reference import rejecting
+from conformance.adapters.reference_errors import rejecting
 
 
 class ReferenceGhostHolder:

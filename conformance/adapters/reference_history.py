@@ -7,7 +7,7 @@ from aethel.consensus.history_verifier import HistoryVerifier
 from aethel.consensus.validators import parse_validator_set
 from aethel.encoding import to_hex
 from conformance.adapters.api import JSON
-from conformance.adapters.reference import rejecting
+from conformance.adapters.reference_errors import rejecting
 from conformance.adapters.reference_replica import genesis_from_json
 
 

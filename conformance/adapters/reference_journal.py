@@ -21,7 +21,7 @@ from aethel.merkle import StateTree
 from aethel.state import StateStore
 from conformance.adapters.api import JSON, Hex
 from conformance.adapters.errors import Rejected
-from conformance.adapters.reference import rejecting
+from conformance.adapters.reference_errors import rejecting
 from conformance.adapters.reference_replica import ReferenceReplicaObject, genesis_from_json
 
 STATE_FILE = "state.sqlite"

@@ -12,7 +12,7 @@ from aethel.monitoring.accuracy import AccuracyTracker
 from aethel.monitoring.node import NodeMonitor
 from conformance.adapters.api import JSON
 from conformance.adapters.errors import Rejected
-from conformance.adapters.reference import rejecting
+from conformance.adapters.reference_errors import rejecting
 
 
 def metrics_json(monitor: NodeMonitor, view: int) -> JSON:

@@ -19,7 +19,7 @@ from aethel.proofs.verifier import (
 )
 from conformance.adapters.api import JSON, Hex
 from conformance.adapters.errors import Rejected
-from conformance.adapters.reference import rejecting
+from conformance.adapters.reference_errors import rejecting
 
 
 def result_to_json(result: VerificationResult) -> JSON:

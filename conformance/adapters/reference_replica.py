@@ -27,7 +27,7 @@ from aethel.monitoring.node import NodeMonitor
 from aethel.state.transitions import Genesis
 from conformance.adapters.api import JSON, Hex
 from conformance.adapters.errors import Rejected
-from conformance.adapters.reference import rejecting
+from conformance.adapters.reference_errors import rejecting
 from conformance.adapters.reference_monitoring import metrics_json
 from conformance.replica_wire import output_to_json
 

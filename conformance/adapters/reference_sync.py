@@ -23,7 +23,7 @@ from aethel.state.snapshot import build_chunk, build_manifest
 from aethel.state.sync import SyncResult, sync_state
 from conformance.adapters.api import JSON, Hex
 from conformance.adapters.errors import Rejected
-from conformance.adapters.reference import rejecting
+from conformance.adapters.reference_errors import rejecting
 
 #: Loop iterations without a new request after which a poll answers (the sync is waiting).
 QUIET_ITERATIONS = 32

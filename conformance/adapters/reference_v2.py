@@ -30,7 +30,7 @@ from aethel.encoding import parse_hex
 from aethel.errors import ProtocolViolation
 from conformance.adapters.api import JSON, Hex
 from conformance.adapters.errors import Rejected
-from conformance.adapters.reference import rejecting
+from conformance.adapters.reference_errors import rejecting
 
 #: Members of one member of a version-2 validator set (WIRE.md).
 MEMBER_FIELDS = frozenset({"id", "stake", "bls_key", "bls_pop", "region"})

@@ -51,7 +51,7 @@ from conformance.adapters.errors import (
     RequestTimeout,
     Unsupported,
 )
-from conformance.adapters.loader import LoadOptions
+from conformance.adapters.load_options import LoadOptions
 from conformance.capabilities import parse_capabilities, parse_consensus_versions
 from conformance.protocol.commands import COMMANDS, OBJECT_METHODS
 from conformance.protocol.commands.consensus import OBJECT_CAPABILITY

@@ -36,6 +36,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from aethel.catalog import spec_dir
 from aethel.errors import UsageError
 from conformance.mechanical.coverage_map import CoverageMap
 from conformance.mechanical.execute import (
@@ -92,8 +93,6 @@ def _worker_suite_hash() -> str:
 
 @cache
 def _spec_dir() -> Path:
-    from aethel.catalog import spec_dir
-
     return spec_dir()
 
 

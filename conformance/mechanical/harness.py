@@ -42,6 +42,8 @@ from typing import IO, Any
 
 import pytest
 
+import aethel
+from aethel.proofs import verifier
 from conformance.mechanical.execute import PACKAGE_ROOT, CaseResult, RunOutcome
 from conformance.plugin import SUITE_DIR
 from conformance.report.model import FAILED
@@ -97,8 +99,6 @@ class WarmLoop:
         items = {item.nodeid: item for item in session.items}
         broken = [c.nodeid for c in collector.cases if c.status == "error"]
         collector.cases.clear()
-        import aethel
-
         self._answer(
             {
                 "ready": len(items),
@@ -195,8 +195,6 @@ def memoize_solver(limit: int = SOLVER_MEMO_SIZE) -> Any:
     ``reports/selftest/`` checks that every case passing in the control passes in a memoizing
     harness and that verdicts do not change.
     """
-    from aethel.proofs import verifier
-
     inner = verifier.__dict__["run_solver"]
     answers: dict[tuple[str, int], Any] = {}
 

@@ -27,6 +27,8 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from aethel.sim.byzantine import KINDS
+from aethel.sim.simulator import SimConfig, run_simulation
 from conformance.mechanical.campaign import Progress, git_commit
 from conformance.mechanical.execute import PACKAGE_ROOT
 
@@ -79,8 +81,6 @@ class Scenario:
 
 def scenario(seed: int) -> Scenario:
     """Return the scenario of ``seed`` (drawn with ``random.Random(seed)``)."""
-    from aethel.sim.byzantine import KINDS
-
     kinds = sorted(k for k in KINDS if k not in ("twins", "fork"))
     rng = random.Random(seed)
     mode = rng.choice(["broadcast", "collector"])
@@ -91,8 +91,6 @@ def scenario(seed: int) -> Scenario:
 
 def run_seed(seed: int) -> dict[str, Any]:
     """Simulate one seed; return its result line (runs on a worker)."""
-    from aethel.sim.simulator import SimConfig, run_simulation
-
     chosen = scenario(seed)
     config = SimConfig(
         validators=VALIDATORS,

@@ -18,7 +18,8 @@ from typing import Any
 
 from conformance.adapters.api import JSON, Hex
 from conformance.adapters.errors import Rejected
-from conformance.adapters.reference import ReferenceImplementation, rejecting
+from conformance.adapters.reference import ReferenceImplementation
+from conformance.adapters.reference_errors import rejecting
 from conformance.adapters.reference_proofs import ReferenceMempool, ReferenceMempoolObject
 from conformance.adapters.reference_replica import ReferenceReplica, ReferenceReplicaObject
 from conformance.adapters.reference_state import ReferenceStateStore, ReferenceStoreObject

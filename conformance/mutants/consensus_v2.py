@@ -35,7 +35,8 @@ from aethel.crypto import _blst, bls
 from aethel.encoding import parse_hex, sha256
 from aethel.errors import UsageError
 from conformance.adapters.api import JSON, Hex
-from conformance.adapters.reference import ReferenceImplementation, rejecting
+from conformance.adapters.reference import ReferenceImplementation
+from conformance.adapters.reference_errors import rejecting
 from conformance.adapters.reference_v2 import ReferenceConsensusV2, registrations
 from conformance.mutants import Mutant
 

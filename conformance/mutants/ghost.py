@@ -10,7 +10,8 @@ from typing import Any
 from aethel.encoding import KeyPair, parse_hex
 from aethel.proofs.ghost import INFO, SALT
 from aethel.proofs.model import Outcome, ProofKind, sign_proof
-from conformance.adapters.reference import ReferenceImplementation, rejecting
+from conformance.adapters.reference import ReferenceImplementation
+from conformance.adapters.reference_errors import rejecting
 from conformance.adapters.reference_ghost import ReferenceGhost, ReferenceGhostHolder
 from conformance.mutants import Mutant
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 
 from aethel import rfc6962
-from conformance.adapters.reference import ReferenceImplementation, ReferenceListHash, rejecting
+from conformance.adapters.reference import ReferenceImplementation, ReferenceListHash
+from conformance.adapters.reference_errors import rejecting
 from conformance.mutants import Mutant
 
 

@@ -23,7 +23,8 @@ from aethel.proofs.smt_text import check_smt_text
 from aethel.proofs.solver import run_solver
 from aethel.proofs.verifier import VerificationResult
 from conformance.adapters.api import Hex
-from conformance.adapters.reference import ReferenceImplementation, rejecting
+from conformance.adapters.reference import ReferenceImplementation
+from conformance.adapters.reference_errors import rejecting
 from conformance.adapters.reference_proofs import ReferenceMempool, ReferenceMempoolObject
 from conformance.mutants import Mutant
 

@@ -38,6 +38,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from aiohttp import web
+
+from aethel.consensus import validators as consensus_validators
+from aethel.consensus.persistent import PersistentLedger
+from aethel.encoding import to_hex
+from aethel.node import api, assembly
+from aethel.node.process import run_node
+from aethel.node.runtime import NodeRuntime
+from aethel.state.store import StateStore
 from conformance.network.nemesis import LEADER, Fault
 
 COMMAND = "{python} -m conformance.mutants.nodes NAME --home {home}"
@@ -93,8 +102,6 @@ class _GroupCommit:
 
 
 def _ack_before_durable() -> None:
-    from aethel.state.store import StateStore
-
     original = StateStore._open
 
     def _open(self: Any, cache_size: int, durable: bool) -> None:
@@ -105,8 +112,6 @@ def _ack_before_durable() -> None:
 
 
 def _vote_journal_unwritten() -> None:
-    from aethel.consensus.persistent import PersistentLedger
-
     def record_vote(self: Any, height: int, view: int, kind: str, key: bytes) -> None:
         return None
 
@@ -114,8 +119,6 @@ def _vote_journal_unwritten() -> None:
 
 
 def _wipe_ignored() -> None:
-    from aethel.node import assembly
-
     original = assembly.ValidatorNode.__init__
 
     def __init__(self: Any, home: Any, *, durable: bool = True) -> None:
@@ -126,8 +129,6 @@ def _wipe_ignored() -> None:
 
 
 def _no_catch_up() -> None:
-    from aethel.node.runtime import NodeRuntime
-
     original = NodeRuntime.request_sync
 
     def request_sync(self: Any, out: Any) -> None:
@@ -146,12 +147,6 @@ def _no_catch_up() -> None:
 
 
 def _stale_root_after_sync() -> None:
-    from aiohttp import web
-
-    from aethel.encoding import to_hex
-    from aethel.node import api
-    from aethel.node.runtime import NodeRuntime
-
     original_init = NodeRuntime.__init__
     original_committed = NodeRuntime.committed
 
@@ -198,12 +193,10 @@ def _stale_root_after_sync() -> None:
 
 
 def _quorum_majority() -> None:
-    from aethel.consensus import validators
-
     def compute_quorum(total_stake: int) -> int:
         return total_stake // 2 + 1
 
-    setattr(validators, "compute_quorum", compute_quorum)  # noqa: B010 - the patch
+    setattr(consensus_validators, "compute_quorum", compute_quorum)  # noqa: B010 - the patch
 
 
 # ---------------------------------------------------------------------- the mutants
@@ -297,8 +290,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--home", required=True)
     args = parser.parse_args(argv)
     node_mutants()[args.name].patch()
-    from aethel.node.process import run_node
-
     return run_node(args.home)
 
 

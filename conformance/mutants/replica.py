@@ -26,6 +26,9 @@ from aethel.consensus.validators import ValidatorSet
 from aethel.consensus.viewchange import select_view_changes
 from aethel.consensus.votes import AddResult, VoteCollector, check_certificate
 from aethel.economics import Offence
+from aethel.proofs.difficulty import compute_difficulty
+from aethel.proofs.verifier import Verdict, VerificationResult, verify_proof
+from aethel.state.transitions import Slash, Transition, compute_transition
 from conformance.adapters.reference import ReferenceImplementation
 from conformance.adapters.reference_replica import ReferenceReplica, ReferenceReplicaObject
 from conformance.mutants import Mutant
@@ -128,9 +131,6 @@ class ClaimTrustingValidator(LedgerValidator):
     """Defect: a proof's claimed outcome is believed; the solver never runs (effort = budget)."""
 
     def __init__(self, repository: Any) -> None:
-        from aethel.proofs.difficulty import compute_difficulty
-        from aethel.proofs.verifier import Verdict, VerificationResult
-
         def believe(proof: Any) -> Any:
             size = len(proof.smt.encode("utf-8"))
             difficulty = compute_difficulty(proof.budget, size)
@@ -151,8 +151,6 @@ class WallClockValidator(LedgerValidator):
     """Defect: difficulty is the verification's wall time in microseconds, not solver effort."""
 
     def __init__(self, repository: Any) -> None:
-        from aethel.proofs.verifier import verify_proof
-
         def timed(proof: Any) -> Any:
             start = time.perf_counter_ns()
             result = verify_proof(proof)
@@ -168,8 +166,6 @@ class SlashOfflineExecutor(LedgerExecutor):
     def execute(
         self, block: ProofBlock, verdict: BlockVerdict, pre_root: bytes, validators: ValidatorSet
     ) -> Execution:
-        from aethel.state.transitions import Slash, Transition, compute_transition
-
         execution = super().execute(block, verdict, pre_root, validators)
         cert = block.last_commit
         absent = [m.id for m in validators.validators if cert and m.id not in cert.members]

@@ -31,8 +31,8 @@ from conformance.adapters.reference import (
     ReferenceImplementation,
     _domain,
     _object,
-    rejecting,
 )
+from conformance.adapters.reference_errors import rejecting
 from conformance.adapters.reference_proofs import (
     ReferenceMempool,
     ReferenceMempoolObject,

@@ -16,8 +16,8 @@ from conformance.adapters.reference import (
     ReferenceImplementation,
     ReferenceStateTree,
     ReferenceTree,
-    rejecting,
 )
+from conformance.adapters.reference_errors import rejecting
 from conformance.mutants import Mutant
 
 

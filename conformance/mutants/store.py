@@ -14,7 +14,8 @@ from aethel.state.store import (
     record_checksum,
     records_digest,
 )
-from conformance.adapters.reference import ReferenceImplementation, rejecting
+from conformance.adapters.reference import ReferenceImplementation
+from conformance.adapters.reference_errors import rejecting
 from conformance.adapters.reference_state import ReferenceStateStore, ReferenceStoreObject
 from conformance.mutants import Mutant
 

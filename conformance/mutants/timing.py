@@ -11,7 +11,8 @@ from aethel.proofs.model import Proof
 from aethel.proofs.parallel import Verifier
 from aethel.proofs.verifier import VerificationResult, verify_proof
 from conformance.adapters.api import JSON
-from conformance.adapters.reference import ReferenceImplementation, rejecting
+from conformance.adapters.reference import ReferenceImplementation
+from conformance.adapters.reference_errors import rejecting
 from conformance.adapters.reference_proofs import ReferenceVerifier, ReferenceVerifierObject
 from conformance.mutants import Mutant
 

@@ -30,7 +30,8 @@ from aethel.proofs.smt_fragment import Node, _declared_name, _Scope
 from aethel.proofs.smt_text import LIMITS, SmtLimits, check_smt_text
 from aethel.proofs.verifier import VerificationResult, verify_proof
 from conformance.adapters.api import JSON
-from conformance.adapters.reference import ReferenceImplementation, rejecting
+from conformance.adapters.reference import ReferenceImplementation
+from conformance.adapters.reference_errors import rejecting
 from conformance.adapters.reference_proofs import (
     ReferenceVerifier,
     ReferenceVerifierObject,

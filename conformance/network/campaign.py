@@ -20,13 +20,12 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
+from conformance.network.execute import execute
 from conformance.network.run import RunConfig
 
 
 def run_seed(config: RunConfig, out_dir: str) -> dict[str, Any]:
     """One seed (a dask task): run, check, report; return its summary."""
-    from conformance.network.cli import execute
-
     directory = Path(out_dir)
     began = time.monotonic()
     try:

@@ -7,8 +7,6 @@ are the suite's (0 conformant, 1 non-conformant, 2 unusable, 3 inconclusive).
 
 from __future__ import annotations
 
-import asyncio
-import datetime
 import signal
 import sys
 from pathlib import Path
@@ -17,13 +15,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from conformance.network.checkers import Verdict, check_run
+from conformance.network.campaign import run_campaign
+from conformance.network.checkers import Verdict
 from conformance.network.contract import REFERENCE_COMMAND, ContractError, check_template
+from conformance.network.execute import execute
 from conformance.network.nemesis import parse_nemeses
-from conformance.network.replay import read_replay, write_replay
-from conformance.network.report import write_run_report
-from conformance.network.run import RunConfig, run_network
-from conformance.report.outcome import outcome_of
+from conformance.network.replay import read_replay
+from conformance.network.run import RunConfig
 
 console = Console(stderr=True, soft_wrap=True)
 DEFAULT_DIR = Path("reports/latest/network")
@@ -48,20 +46,6 @@ def parse_mix(text: str | None, validators: int) -> int:
     if kind != "reference" or not count.isdigit() or not 0 <= int(count) <= validators:
         raise ContractError(f"--mix is reference:K with 0 <= K <= {validators}, got {text!r}")
     return int(count)
-
-
-def execute(config: RunConfig, out_dir: Path) -> tuple[list[Verdict], int, Path]:
-    """Run ``config`` with its nodes under ``out_dir/nodes``; write its report and replay file.
-
-    Returns the verdicts, the exit code and the replay file."""
-    started = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-    record = asyncio.run(run_network(config, out_dir / "nodes"))
-    verdicts = check_run(record)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    replay = (out_dir / "replay.json").resolve()
-    write_replay(replay, record, verdicts)
-    report = write_run_report(record, verdicts, out_dir, replay=replay, started=started)
-    return verdicts, outcome_of(report).code, replay
 
 
 def print_verdicts(verdicts: list[Verdict]) -> None:
@@ -137,8 +121,6 @@ def network_command(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     if seeds > 1 and replay is None:
-        from conformance.network.campaign import run_campaign
-
         code = run_campaign(config, seeds, report_dir, scheduler=scheduler, workers=workers)
         raise typer.Exit(code)
     console.print(
@@ -160,4 +142,4 @@ def network_command(
     raise typer.Exit(code)
 
 
-__all__ = ["execute", "network_command", "parse_impl", "parse_mix"]
+__all__ = ["network_command", "parse_impl", "parse_mix", "print_verdicts"]

@@ -15,7 +15,9 @@ from pathlib import Path
 
 from conformance.mutants.nodes import NodeMutant
 from conformance.network.checkers import PASS, Verdict
+from conformance.network.cli import print_verdicts
 from conformance.network.contract import REFERENCE_COMMAND
+from conformance.network.execute import execute
 from conformance.network.run import RunConfig
 
 
@@ -69,8 +71,6 @@ def judge(
 
 def run_network_selftest(mutants: list[NodeMutant], report_dir: Path) -> list[NetworkVerdict]:
     """Run the controls and every mutant node; one verdict per mutant."""
-    from conformance.network.cli import execute, print_verdicts
-
     controls: dict[tuple[object, ...], list[Verdict]] = {}
     verdicts = []
     for mutant in mutants:

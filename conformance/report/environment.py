@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import conformance
+from aethel.bench import machine_info
 
 CONFORMANCE_DIR = Path(conformance.__file__).resolve().parent
 #: The files whose content decides what the suite checks; their hash identifies the suite. Every
@@ -52,8 +53,6 @@ def suite_info() -> dict[str, Any]:
 
 def environment_info() -> dict[str, Any]:
     """Return the machine and toolchain the run used."""
-    from aethel.bench import machine_info
-
     info = machine_info()
     info["python_implementation"] = sys.implementation.name
     info["executable"] = sys.executable

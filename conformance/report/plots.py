@@ -6,22 +6,17 @@ only when it carries information: a scaling chart needs at least two sizes of on
 single point shows no scaling). Colours follow the case status, so a measurement of an
 inconclusive case (a threshold missed on a busy machine) is blue like ``unknown``, not red.
 
-matplotlib is imported on first use only: ``aethel-conformance --help`` and every command that
-draws no chart start without it.
+matplotlib is imported on first use only (:mod:`conformance.report.figures`):
+``aethel-conformance --help`` and every command that draws no chart start without it.
 """
 
 from __future__ import annotations
 
-import functools
-import io
 from collections import Counter, defaultdict
-from types import ModuleType
-from typing import TYPE_CHECKING
 
+from conformance.report.figures import png, pyplot
 from conformance.report.model import STATUSES, Measurement, Report
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
+from conformance.report.timeline import plot_timeline
 
 COLORS = {
     "pass": "#2e7d32",
@@ -36,30 +31,6 @@ Plot = tuple[str, str, bytes]
 MIN_SCALING_POINTS = 2
 
 
-@functools.cache
-def _pyplot() -> ModuleType:
-    try:
-        import matplotlib
-    except ImportError:  # pragma: no cover - a dependency of the package
-        raise ImportError(
-            "the report's charts need matplotlib: pip install matplotlib (or reinstall "
-            "aethel-conformance)"
-        ) from None
-    matplotlib.use("Agg")  # no display: reports are rendered on CI machines too
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _png(figure: Figure) -> bytes:
-    plt = _pyplot()
-    buffer = io.BytesIO()
-    figure.tight_layout()
-    figure.savefig(buffer, format="png", dpi=110)
-    plt.close(figure)
-    return buffer.getvalue()
-
-
 def plot_status_by_area(report: Report) -> Plot | None:
     """Stacked bars: how many cases of each area ended in each status."""
     counts: dict[str, Counter[str]] = defaultdict(Counter)
@@ -69,7 +40,7 @@ def plot_status_by_area(report: Report) -> Plot | None:
     if not counts:
         return None
     areas = sorted(counts)
-    figure, axes = _pyplot().subplots(figsize=(8, 0.45 * len(areas) + 1.5))
+    figure, axes = pyplot().subplots(figsize=(8, 0.45 * len(areas) + 1.5))
     left = [0] * len(areas)
     for status in STATUSES:
         values = [counts[a][status] for a in areas]
@@ -80,7 +51,7 @@ def plot_status_by_area(report: Report) -> Plot | None:
     axes.set_title("Cases by spec area and status")
     axes.invert_yaxis()
     axes.legend(loc="lower right", fontsize="small")
-    return ("Cases by area and status", "status_by_area.png", _png(figure))
+    return ("Cases by area and status", "status_by_area.png", png(figure))
 
 
 def _margin(m: Measurement) -> float | None:
@@ -121,7 +92,7 @@ def plot_threshold_margins(report: Report) -> Plot | None:
     rows = margin_rows(report)
     if not rows:
         return None
-    figure, axes = _pyplot().subplots(figsize=(8, 0.4 * len(rows) + 1.5))
+    figure, axes = pyplot().subplots(figsize=(8, 0.4 * len(rows) + 1.5))
     labels = [r[0] for r in rows]
     axes.barh(labels, [r[1] for r in rows], color=[COLORS[r[2]] for r in rows])
     axes.axvline(1.0, color="black", linestyle="--", label="spec threshold")
@@ -130,7 +101,7 @@ def plot_threshold_margins(report: Report) -> Plot | None:
     axes.set_title("Measured values against the spec thresholds")
     axes.invert_yaxis()
     axes.legend(loc="lower right", fontsize="small")
-    return ("Measured vs threshold", "threshold_margins.png", _png(figure))
+    return ("Measured vs threshold", "threshold_margins.png", png(figure))
 
 
 def plot_scaling(report: Report) -> list[Plot]:
@@ -154,7 +125,7 @@ def plot_scaling(report: Report) -> list[Plot]:
         }
         if not by_metric:
             continue
-        figure, axes = _pyplot().subplots(figsize=(7, 4))
+        figure, axes = pyplot().subplots(figsize=(7, 4))
         for metric, ms in sorted(by_metric.items()):
             xs = [float(m.x) for m in ms if m.x is not None]  # series hold only points with x
             ys = [float(m.value) for m in ms if m.x is not None]
@@ -170,13 +141,11 @@ def plot_scaling(report: Report) -> list[Plot]:
         axes.set_title(f"Scaling: {name}")
         axes.legend(fontsize="small")
         safe = "".join(ch if ch.isalnum() else "_" for ch in name)
-        plots.append((f"Scaling: {name}", f"scaling_{safe}.png", _png(figure)))
+        plots.append((f"Scaling: {name}", f"scaling_{safe}.png", png(figure)))
     return plots
 
 
 def render_plots(report: Report) -> list[Plot]:
     """Return every chart the report has data for."""
-    from conformance.report.timeline import plot_timeline  # network runs only
-
     plots = [p for p in (plot_status_by_area(report), plot_threshold_margins(report)) if p]
     return plots + plot_scaling(report) + plot_timeline(report)

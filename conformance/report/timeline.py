@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from conformance.report.figures import png, pyplot
 from conformance.report.model import Report
 
 #: Colours of the fault windows, by family.
@@ -27,9 +28,7 @@ def plot_timeline(report: Report) -> list[tuple[str, str, bytes]]:
     timeline: Any = report.header.options.get("timeline")
     if not isinstance(timeline, dict) or not timeline.get("heights"):
         return []
-    from conformance.report.plots import _png, _pyplot
-
-    plt = _pyplot()
+    plt = pyplot()
     figure, (top, bottom) = plt.subplots(2, 1, figsize=(10, 6), sharex=True)
     drawn = False
     for node, points in sorted(timeline["heights"].items()):
@@ -63,7 +62,7 @@ def plot_timeline(report: Report) -> list[tuple[str, str, bytes]]:
     if seen:
         bottom.legend(fontsize="x-small", loc="upper right")
     top.set_title("Network run: heights, latency and faults over time (green line: last heal)")
-    return [("Network timeline", "network_timeline.png", _png(figure))]
+    return [("Network timeline", "network_timeline.png", png(figure))]
 
 
 __all__ = ["plot_timeline"]

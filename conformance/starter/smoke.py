@@ -24,7 +24,8 @@ import typer
 from aethel.errors import UsageError
 from conformance.adapters.api import Implementation
 from conformance.adapters.errors import ImplementationFailure, Rejected
-from conformance.adapters.loader import LoadOptions, load_implementation
+from conformance.adapters.load_options import LoadOptions
+from conformance.adapters.loader import load_implementation
 from conformance.checks import first_divergence, type_mismatches
 
 Probe = Callable[[Any, Path], Any]

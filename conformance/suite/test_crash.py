@@ -23,7 +23,8 @@ from conformance.crash_journal import run_journal_campaign
 from conformance.crash_store import run_store_campaign
 from conformance.plugin import Measure, load_options
 
-#: SIGKILLs per store campaign in the suite (a longer campaign: ``python -m conformance.crash``).
+#: SIGKILLs per store campaign in the suite (a longer campaign:
+#: ``python -m conformance.crash_campaign``).
 STORE_KILLS = 32
 #: Kill-and-reopen rounds of the journal campaign in the suite.
 JOURNAL_ROUNDS = 6

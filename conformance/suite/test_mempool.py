@@ -18,6 +18,7 @@ import pytest
 
 from aethel.encoding import KeyPair
 from aethel.proofs.judge import generate_standard_mix
+from aethel.proofs.model import proof_from_json, transfer_from_json
 from aethel.proofs.verifier import verify_proof as pinned_verify
 from conformance.adapters.api import MempoolAPI, MempoolObject
 from conformance.adapters.errors import Rejected
@@ -66,8 +67,6 @@ def test_bad_signatures_are_rejected_and_change_nothing(pool: MempoolObject) -> 
 
 
 def good_id(proof: dict[str, Any]) -> str:
-    from aethel.proofs.model import proof_from_json
-
     return proof_from_json(proof).proof_id.hex()
 
 
@@ -95,8 +94,6 @@ def test_block_order_with_a_thousand_pending_proofs(
     expect_equal(order, [r[2] for r in sorted(ranks)], "block order")
     measure.check("R6.3", "pending_proofs", len(order))
     for proof in proofs[:25]:  # difficulties are those of the pinned solver (R1.4)
-        from aethel.proofs.model import proof_from_json
-
         parsed = proof_from_json(proof)
         want = pinned_verify(parsed).difficulty
         got = next(-r[0] for r in ranks if r[2] == parsed.proof_id.hex())
@@ -150,8 +147,6 @@ def test_out_of_order_nonces_are_refused(pool: MempoolObject, case: str) -> None
 def test_judge_proofs_enter_the_mempool(pool: MempoolObject) -> None:
     """Each admitted transfer comes back with the judge's proof, signed by the judge, valid under
     the pinned solver, covering the transfer, and pending for the next block."""
-    from aethel.proofs.model import proof_from_json, transfer_from_json
-
     judge_key = KeyPair.from_seed(JUDGE_SEED).public_key
     txs = [transfer(ALICE, BOB, 10, 0), transfer(ALICE, CAROL, 5, 1), transfer(BOB, CAROL, 1, 0)]
     accounts = [(100, 0), (100, 0), (50, 0)]
@@ -368,8 +363,6 @@ def test_committed_items_leave_and_are_counted(pool: MempoolObject) -> None:
     """What a committed block holds leaves the pool: a committed transfer with its judge proof,
     a committed proof with its transfers. remove_committed answers how many pending proofs left
     (a transfer and its judge proof are one), and ids no longer pending count nothing."""
-    from aethel.proofs.model import proof_from_json
-
     peer = generate_standard_mix(1, 21)[0].to_json()
     pool.add_proof(peer)
     alice, bob = transfer(ALICE, BOB, 10, 0), transfer(BOB, CAROL, 5, 0)

@@ -40,6 +40,7 @@ from aethel.consensus.messages import (
 from aethel.consensus.signing import KeySigner
 from aethel.consensus.validators import Validator, ValidatorSet, make_validator_keys
 from aethel.consensus.workload import TransferWorkload
+from aethel.proofs.model import Outcome, ProofKind, sign_proof
 from aethel.state.transitions import Genesis
 from conformance.adapters.reference_replica import genesis_to_json
 
@@ -271,8 +272,6 @@ def _quorum_by_stake(case: str) -> dict[str, Any]:
 def _false_claim_proposal() -> dict[str, Any]:
     """The leader proposes a block whose proof claims the wrong outcome: the replica votes for
     nothing and reports false-claim evidence against the leader (R1.1, R1.5, P5)."""
-    from aethel.proofs.model import Outcome, ProofKind, sign_proof
-
     scene = make_scene(FOUR)
     leader = scene.leader(1, 0)
     me = scene.others(leader)[0]

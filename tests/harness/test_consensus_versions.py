@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conformance.adapters.errors import ProtocolError
-from conformance.adapters.loader import LoadOptions
+from conformance.adapters.load_options import LoadOptions
 from conformance.adapters.reference import ReferenceImplementation
 from conformance.adapters.stdio import StdioImplementation
 from conformance.capabilities import declared_consensus_versions, parse_consensus_versions

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from conformance.adapters.errors import ProtocolError
-from conformance.adapters.loader import LoadOptions
+from conformance.adapters.load_options import LoadOptions
 from conformance.adapters.stdio import StdioImplementation
 from conformance.capabilities import ALL, parse_capabilities
 from conformance.protocol import versions

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from conformance.adapters.errors import Crashed, ProtocolError, Rejected, RequestTimeout
-from conformance.adapters.loader import LoadOptions, load_implementation
+from conformance.adapters.load_options import LoadOptions
+from conformance.adapters.loader import load_implementation
 from conformance.adapters.stdio import StdioImplementation
 from conformance.protocol.cli import SCHEMA_FILE, render_schema
 from conformance.protocol.schema import MessageValidator

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from conformance.mutants.nodes import NODE_MUTANTS, node_mutants
-from conformance.network.cli import execute
 from conformance.network.contract import REFERENCE_COMMAND
+from conformance.network.execute import execute
 from conformance.network.nemesis import Fault
 from conformance.network.replay import read_replay
 from conformance.network.selftest import config_of, run_network_selftest
