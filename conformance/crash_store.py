@@ -32,7 +32,7 @@ from aethel.merkle import verify_proof
 from aethel.merkle.proofs import InclusionProof, proof_from_dict
 from aethel.state import Genesis, StateStore, Transition
 from conformance.adapters.errors import Rejected
-from conformance.adapters.loader import LoadOptions
+from conformance.adapters.load_options import LoadOptions
 from conformance.adapters.reference_state import operation_from_json
 from conformance.crash import (
     Child,

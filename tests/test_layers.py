@@ -72,15 +72,7 @@ LAZY_IMPORTS: dict[tuple[str, str], str] = {
 
 #: Import cycles still present, each with why it is not broken yet (issue 18 wants none). The
 #: test fails when the cycles found differ from this list either way, so it only shrinks.
-PENDING_CYCLES: frozenset[frozenset[str]] = frozenset(
-    {
-        # conformance/adapters/reference_state.py imports ``rejecting`` from the facade
-        # conformance.adapters.reference, which loads it in make_state_store. The other
-        # reference_* modules import it from conformance.adapters.reference_errors; the same
-        # one-line change in reference_state.py (owned by other work during H19) ends the cycle.
-        frozenset({"conformance.adapters.reference", "conformance.adapters.reference_state"}),
-    }
-)
+PENDING_CYCLES: frozenset[frozenset[str]] = frozenset()
 
 
 @dataclass(frozen=True)

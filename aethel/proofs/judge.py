@@ -44,9 +44,7 @@ from aethel.proofs.model import (
     sign_proof,
     sign_transfer,
 )
-from aethel.proofs.obligations import get_stated_balance as get_stated_balance
-from aethel.proofs.obligations import get_transfer_obligation as get_transfer_obligation
-from aethel.proofs.obligations import is_obligation_for as is_obligation_for
+from aethel.proofs.obligations import get_transfer_obligation
 from aethel.spending import RunningAccounts, find_double_spend
 
 #: Budget of judge proofs: the protocol maximum, 16 times the largest standard proof's effort.

@@ -66,8 +66,9 @@ from dataclasses import dataclass
 from aethel.encoding import to_hex
 from aethel.errors import AethelError, ProtocolViolation, SignatureError, UsageError
 from aethel.proofs.errors import MempoolFull, ProofRejected, TransactionRejected
-from aethel.proofs.judge import Account, Judge, get_stated_balance, is_obligation_for
+from aethel.proofs.judge import Account, Judge
 from aethel.proofs.model import Proof, ProofKind, Transfer
+from aethel.proofs.obligations import get_stated_balance, is_obligation_for
 from aethel.proofs.parallel import Verifier
 from aethel.proofs.verifier import REASON_RULES, Verdict, VerificationResult
 

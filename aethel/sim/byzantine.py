@@ -46,8 +46,8 @@ from aethel.consensus.signing import KeySigner
 from aethel.economics import Offence
 from aethel.encoding import sha256, to_hex
 from aethel.errors import UsageError
-from aethel.proofs.judge import get_transfer_obligation
 from aethel.proofs.model import Outcome, ProofKind, sign_proof, sign_transfer
+from aethel.proofs.obligations import get_transfer_obligation
 
 if TYPE_CHECKING:
     from aethel.consensus.workload import TransferWorkload

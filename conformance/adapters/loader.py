@@ -17,11 +17,7 @@ import sys
 
 from aethel.errors import UsageError
 from conformance.adapters.api import Implementation
-
-# ``as LoadOptions``: re-exported only for conformance/crash_store.py, which still imports it from
-# here (a file another engineer owned during this change). TODO(lead): import it there from
-# conformance.adapters.load_options and drop the re-export.
-from conformance.adapters.load_options import LoadOptions as LoadOptions
+from conformance.adapters.load_options import LoadOptions
 from conformance.capabilities import parse_capabilities
 
 

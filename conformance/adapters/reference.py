@@ -14,12 +14,7 @@ from typing import Any
 from aethel import __version__, economics, encoding, merkle, rfc6962
 from conformance.adapters.api import JSON, Hex
 from conformance.adapters.errors import Rejected
-
-# ``as rejecting``: re-exported only for conformance/adapters/reference_state.py, which still
-# imports it from here (a file another engineer owned during this change). TODO(lead): import it
-# there from conformance.adapters.reference_errors, drop the re-export and the cycle the two form
-# (tests/test_layers.py, PENDING_CYCLES).
-from conformance.adapters.reference_errors import rejecting as rejecting
+from conformance.adapters.reference_errors import rejecting
 
 
 def _domain(name: str) -> encoding.Domain:

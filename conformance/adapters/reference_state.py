@@ -18,7 +18,7 @@ from aethel.state.transitions import (
 )
 from conformance.adapters.api import JSON, Hex
 from conformance.adapters.errors import Rejected
-from conformance.adapters.reference import rejecting
+from conformance.adapters.reference_errors import rejecting
 
 #: The members of each operation on the wire, in the order of the operation's fields. Protocol
 #: version 1 names a transfer's receiver ``recipient`` (conformance/PROTOCOL.md); the field,

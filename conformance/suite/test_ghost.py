@@ -23,8 +23,8 @@ import pytest
 
 from aethel.encoding import KeyPair
 from aethel.errors import AethelError
-from aethel.proofs.judge import get_transfer_obligation
 from aethel.proofs.model import proof_from_json, sign_transfer
+from aethel.proofs.obligations import get_transfer_obligation
 from aethel.proofs.verifier import verify_proof
 from conformance.adapters.api import GhostAPI, GhostHolderObject, Implementation, MempoolAPI
 from conformance.checks import expect_equal, expect_rejected

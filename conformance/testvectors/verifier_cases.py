@@ -33,13 +33,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from aethel.encoding import Domain, KeyPair
-from aethel.proofs.judge import (
-    BATCH_SIZES,
-    SPLIT_SIZES,
-    Account,
-    Judge,
-    get_transfer_obligation,
-)
+from aethel.proofs.judge import BATCH_SIZES, SPLIT_SIZES, Account, Judge
 from aethel.proofs.model import (
     Outcome,
     Proof,
@@ -47,6 +41,7 @@ from aethel.proofs.model import (
     sign_proof,
     sign_transfer,
 )
+from aethel.proofs.obligations import get_transfer_obligation
 
 #: (case, rules, proof JSON, the reason a grammar piece states or None).
 VerifierCase = tuple[str, tuple[str, ...], dict[str, Any], str | None]

@@ -15,9 +15,10 @@ import pytest
 from aethel.encoding import KeyPair
 from aethel.errors import SignatureError
 from aethel.proofs.errors import ProofRejected, TransactionRejected
-from aethel.proofs.judge import Account, Judge, get_transfer_obligation
+from aethel.proofs.judge import Account, Judge
 from aethel.proofs.mempool import Mempool
 from aethel.proofs.model import Outcome, Proof, ProofKind, Transfer, sign_proof, sign_transfer
+from aethel.proofs.obligations import get_transfer_obligation
 
 RNG = random.Random(1606)
 ALICE, BOB = KeyPair.generate(RNG), KeyPair.generate(RNG)

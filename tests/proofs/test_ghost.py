@@ -14,9 +14,9 @@ import pytest
 from aethel.encoding import KeyPair, canonical_json, to_hex
 from aethel.errors import SignatureError, UsageError
 from aethel.proofs.ghost import GhostHolder, derive_one_time_seed
-from aethel.proofs.judge import get_transfer_obligation
 from aethel.proofs.mempool import Mempool
 from aethel.proofs.model import Proof, ProofKind, parse_proof, sign_transfer
+from aethel.proofs.obligations import get_transfer_obligation
 from aethel.proofs.parallel import Verifier, verify_proof_block
 from aethel.rfc6962 import compute_list_root
 

@@ -10,9 +10,10 @@ import pytest
 from aethel.encoding import KeyPair
 from aethel.errors import SignatureError
 from aethel.proofs.errors import MempoolFull, ProofRejected, TransactionRejected
-from aethel.proofs.judge import Account, Judge, generate_standard_mix, get_transfer_obligation
+from aethel.proofs.judge import Account, Judge, generate_standard_mix
 from aethel.proofs.mempool import Mempool
 from aethel.proofs.model import Outcome, Proof, ProofKind, Transfer, sign_proof, sign_transfer
+from aethel.proofs.obligations import get_transfer_obligation
 from aethel.proofs.parallel import ResultCache, Verifier, verify_proof_block
 
 RNG = random.Random(77)

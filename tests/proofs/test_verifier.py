@@ -15,14 +15,9 @@ from aethel import PROTOCOL_VERSION
 from aethel.economics import compute_proof_reward
 from aethel.encoding import KeyPair
 from aethel.proofs.difficulty import compute_difficulty
-from aethel.proofs.judge import (
-    Account,
-    Judge,
-    get_batch_obligation,
-    get_reward_split_obligation,
-    get_transfer_obligation,
-)
+from aethel.proofs.judge import Account, Judge, get_batch_obligation, get_reward_split_obligation
 from aethel.proofs.model import Outcome, Proof, ProofKind, sign_proof, sign_transfer
+from aethel.proofs.obligations import get_transfer_obligation
 from aethel.proofs.smt_text import LIMITS
 from aethel.proofs.verifier import (
     InvalidReason,
