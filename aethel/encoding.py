@@ -23,8 +23,11 @@ encoding) and ``dict`` with ``str`` keys. Parsing returns lists and dicts.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import random
+import re
+import sys
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -169,6 +172,44 @@ def _reject_constant(text: str) -> Any:
     raise EncodingError("E2", f"{text} is not a JSON number")
 
 
+#: A JSON string literal (escapes included), and every byte that is not a bracket.
+_STRING_LITERAL = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKET = re.compile(rb"[^\[\]{}]+")
+_NESTING_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+
+
+def nests_deeper_than(data: bytes, limit: int) -> bool:
+    """Return True if the arrays and objects of the JSON text ``data`` nest deeper than ``limit``.
+
+    Read before parsing, so that a refusal of deep nesting (E4, N6) does not depend on the
+    interpreter's recursion limit: where that limit was raised (py_ecc raises it to 100,000 when
+    imported), the C decoder overflows the C stack on a deep text instead of raising
+    RecursionError. Brackets inside string literals are not counted; a text that is not JSON may
+    be misjudged, and is refused by the parse anyway.
+    """
+    if data.count(b"[") + data.count(b"{") <= limit:
+        return False
+    brackets = _NOT_BRACKET.sub(b"", _STRING_LITERAL.sub(b"", data))
+    return max(itertools.accumulate(map(_NESTING_STEP.__getitem__, brackets)), default=0) > limit
+
+
+#: The interpreter's default recursion limit: at it, the C JSON decoder raises RecursionError long
+#: before the C stack runs out.
+DECODER_SAFE_RECURSION_LIMIT = 1000
+
+
+def too_deep_for_the_decoder(data: bytes, limit: int) -> bool:
+    """Return True if ``data`` must be refused for its nesting before ``json.loads`` sees it.
+
+    Only where the recursion limit was raised above the default (py_ecc raises it to 100,000 when
+    imported): there the C decoder overflows the C stack on a deep text (a crash) instead of
+    raising RecursionError. At the default limit the decoder's own RecursionError refuses it and
+    this costs nothing; above it, :func:`nests_deeper_than` reads the text (about twice the time
+    of ``json.loads`` on a large text).
+    """
+    return sys.getrecursionlimit() > DECODER_SAFE_RECURSION_LIMIT and nests_deeper_than(data, limit)
+
+
 def parse_canonical_json(data: bytes, *, max_size: int | None = None) -> Any:
     """Parse ``data`` and return its value, accepting canonical JSON only (E1-E4).
 
@@ -186,6 +227,8 @@ def parse_canonical_json(data: bytes, *, max_size: int | None = None) -> Any:
         raise EncodingError(
             "E4", f"input is not valid UTF-8: {exc.reason} at {exc.start}"
         ) from None
+    if too_deep_for_the_decoder(raw, MAX_DEPTH):
+        raise EncodingError("E4", f"nesting deeper than {MAX_DEPTH} levels")
     try:
         value = json.loads(
             text,

@@ -25,7 +25,7 @@ from typing import Any
 from aiohttp import web
 
 from aethel import PROTOCOL_VERSION, __version__
-from aethel.encoding import to_hex
+from aethel.encoding import MAX_DEPTH, to_hex, too_deep_for_the_decoder
 from aethel.errors import AethelError, EncodingError, ProtocolViolation
 from aethel.monitoring.health import health_to_json
 from aethel.node.home import parse_address
@@ -109,6 +109,8 @@ def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 async def read_json(request: web.Request, names: set[str], optional: set[str]) -> dict[str, Any]:
     """Read a JSON object body with exactly ``names`` (and any of ``optional``)."""
     data = await request.read()
+    if too_deep_for_the_decoder(data, MAX_DEPTH):
+        raise ApiError(400, "E4", f"the body nests deeper than {MAX_DEPTH} levels", "EncodingError")
     try:
         value = json.loads(data, object_pairs_hook=_unique_members, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:

@@ -31,7 +31,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from aethel.encoding import JSONValue, canonical_json, parse_canonical_json, parse_hex
+from aethel.encoding import (
+    MAX_DEPTH,
+    JSONValue,
+    canonical_json,
+    parse_canonical_json,
+    parse_hex,
+    too_deep_for_the_decoder,
+)
 from aethel.errors import EncodingError, UsageError
 from aethel.merkle import EMPTY_HASH, MAX_PREFIX_BITS, Ref, StateTree
 from aethel.merkle.build import Item, build_subtree
@@ -182,7 +189,8 @@ def _loads_canonical(data: bytes) -> Any:
     keys through ``compute_key_bytes``, values through ``encode_value`` (E1-E4 in full). Anything
     the fast path does not accept goes to the strict parser, which names the broken rule.
     """
-    if len(data) <= MAX_MESSAGE_BYTES and (data.isascii() or not _NON_BMP.search(data)):
+    fast = len(data) <= MAX_MESSAGE_BYTES and not too_deep_for_the_decoder(data, MAX_DEPTH)
+    if fast and (data.isascii() or not _NON_BMP.search(data)):
         try:
             obj = json.loads(
                 data.decode("utf-8"),

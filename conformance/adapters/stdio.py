@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import conformance
+from aethel.encoding import too_deep_for_the_decoder
 from conformance.adapters.errors import (
     Crashed,
     ImplementationError,
@@ -179,6 +180,8 @@ def json_depth_exceeds(value: Any, limit: int) -> bool:
 
 def parse_line(raw: bytes) -> tuple[Any, str | None]:
     """Parse one response line; return ``(value, None)`` or ``(None, what is wrong with it)``."""
+    if too_deep_for_the_decoder(raw, MAX_DEPTH):  # see too_deep_for_the_decoder
+        return None, f"the line nests deeper than {MAX_DEPTH} levels"
     try:
         value = json.loads(raw)
     except RecursionError:

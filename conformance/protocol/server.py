@@ -20,10 +20,15 @@ import sys
 import traceback
 from typing import IO, Any
 
+from aethel.encoding import too_deep_for_the_decoder
 from conformance.adapters.api import Implementation
 from conformance.adapters.errors import Rejected, Unsupported
 from conformance.protocol.commands import COMMANDS
 from conformance.protocol.schema import PROTOCOL_VERSION, MessageValidator
+
+#: Deepest nesting of a request line the server parses (the harness's answers nest at most 128,
+#: PROTOCOL.md); deeper is refused as bad-request before the C decoder sees it.
+MAX_REQUEST_DEPTH = 128
 
 SESSION_COMMANDS = ("hello", "shutdown", "close")
 
@@ -105,6 +110,9 @@ class Server:
 
     def respond(self, line: str) -> tuple[str, bool]:
         """Return the response line to one request line and whether to keep serving."""
+        if too_deep_for_the_decoder(line.encode("utf-8", "surrogatepass"), MAX_REQUEST_DEPTH):
+            message = f"the request is not JSON: it nests deeper than {MAX_REQUEST_DEPTH} levels"
+            return _dump(_error(None, "bad-request", message)), True
         try:
             request = json.loads(line, parse_constant=_refuse_constant)
         except (ValueError, RecursionError) as exc:  # not JSON (NaN and Infinity are not)
