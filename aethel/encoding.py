@@ -198,7 +198,7 @@ def nests_deeper_than(data: bytes, limit: int) -> bool:
 DECODER_SAFE_RECURSION_LIMIT = 1000
 
 
-def too_deep_for_the_decoder(data: bytes, limit: int) -> bool:
+def too_deep_for_the_decoder(data: bytes | str, limit: int) -> bool:
     """Return True if ``data`` must be refused for its nesting before ``json.loads`` sees it.
 
     Only where the recursion limit was raised above the default (py_ecc raises it to 100,000 when
@@ -207,7 +207,10 @@ def too_deep_for_the_decoder(data: bytes, limit: int) -> bool:
     this costs nothing; above it, :func:`nests_deeper_than` reads the text (about twice the time
     of ``json.loads`` on a large text).
     """
-    return sys.getrecursionlimit() > DECODER_SAFE_RECURSION_LIMIT and nests_deeper_than(data, limit)
+    if sys.getrecursionlimit() <= DECODER_SAFE_RECURSION_LIMIT:
+        return False
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    return nests_deeper_than(raw, limit)
 
 
 def parse_canonical_json(data: bytes, *, max_size: int | None = None) -> Any:

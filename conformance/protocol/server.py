@@ -110,7 +110,7 @@ class Server:
 
     def respond(self, line: str) -> tuple[str, bool]:
         """Return the response line to one request line and whether to keep serving."""
-        if too_deep_for_the_decoder(line.encode("utf-8", "surrogatepass"), MAX_REQUEST_DEPTH):
+        if too_deep_for_the_decoder(line, MAX_REQUEST_DEPTH):
             message = f"the request is not JSON: it nests deeper than {MAX_REQUEST_DEPTH} levels"
             return _dump(_error(None, "bad-request", message)), True
         try:
