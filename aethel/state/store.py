@@ -9,7 +9,8 @@ Layout (SQLite, WAL journal, ``synchronous=FULL`` so a committed height survives
 * ``nodes(hash, data)``: tree nodes addressed by hash (:func:`aethel.merkle.nodes.encode_node`);
   versions share unchanged subtrees and nothing is ever overwritten or deleted;
 * ``heights(height, root, kind, records, checksum)``: the root of every committed height and the
-  digest of its records;
+  digest of its records, with the index ``heights_by_root`` (derived; created at open if a
+  store written before it lacks it);
 * ``records(height, name, data, checksum)``: opaque canonical-JSON payloads committed with a
   height (the consensus layer's block and certificate, R5.4).
 
@@ -94,6 +95,20 @@ _TABLES: Final = {
         "checksum BLOB NOT NULL, PRIMARY KEY (height, name)) WITHOUT ROWID"
     ),
 }
+#: Derived data, not a schema change: the committed roots by root, so :meth:`StateStore.
+#: find_height` (the persistent ledger's lookup of a state by root) searches instead of scanning
+#: every height. The rows stored are the same with or without it, so schema 2 stays: the writer
+#: creates it at open when a schema-2 store written before it lacks it (under the writer lock),
+#: and code without it opens a store that has it (its check reads the tables only; SQLite keeps
+#: the index in step with every write).
+_INDEXES: Final = {
+    "heights_by_root": "CREATE INDEX heights_by_root ON heights (root, height)",
+}
+#: The lookup the index serves: the latest height holding a root.
+FIND_HEIGHT_SQL: Final = (
+    "SELECT height, root, kind, records, checksum FROM heights WHERE root = ? "
+    "ORDER BY height DESC LIMIT 1"
+)
 #: SQLite's own page cache (KiB), under the node cache: keeps the upper B-tree pages in memory.
 SQLITE_PAGE_CACHE_KIB: Final = 64 * 1024
 #: Largest record payload accepted (a block with thousands of proofs stays far below).
@@ -297,7 +312,7 @@ class StateStore:
         found = dict(self._db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'"))
         if not found:
             self._db.execute("BEGIN IMMEDIATE")
-            for sql in _TABLES.values():
+            for sql in (*_TABLES.values(), *_INDEXES.values()):
                 self._db.execute(sql)
             self._db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
             self._db.execute("COMMIT")
@@ -315,6 +330,29 @@ class StateStore:
             raise StoreCorrupted(
                 f"{self.path}: the tables or the schema version are not those the store wrote"
             )
+        self._prepare_indexes()
+
+    def _prepare_indexes(self) -> None:
+        """Create the derived indexes a schema-2 store written before them lacks; refuse an
+        index the store did not write (see :data:`_INDEXES`)."""
+        found = dict(
+            self._db.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+            )
+        )
+        if found == _INDEXES:
+            return
+        if not set(found) <= set(_INDEXES) or any(found[n] != _INDEXES[n] for n in found):
+            raise StoreCorrupted(f"{self.path}: the indexes are not those the store wrote")
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            for sql in _INDEXES.values():
+                self._db.execute(sql.replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1))
+            self._db.execute("COMMIT")
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
 
     def _height_row(self, row: Any) -> CommittedHeight:
         """Return a ``(height, root, kind, records, checksum)`` row's height after checking it."""
@@ -388,13 +426,23 @@ class StateStore:
 
     @_database_errors
     def find_height(self, root: bytes) -> int | None:
-        """Return the latest committed height whose root is ``root``, or None."""
-        row = self._db.execute(
-            "SELECT height, root, kind, records, checksum FROM heights WHERE root = ? "
-            "ORDER BY height DESC LIMIT 1",
-            (root,),
-        ).fetchone()
-        return None if row is None else self._height_row(row).height
+        """Return the latest committed height whose root is ``root``, or None.
+
+        A search of the root index (:data:`FIND_HEIGHT_SQL`); the row found is checked like
+        every height row, so an index that disagrees with its table raises
+        :class:`StoreCorrupted` (R5.4) instead of naming another height (SQLite takes the root
+        from the index, so the row's checksum fails; the comparison with ``root`` covers a plan
+        that takes it from the table).
+        """
+        row = self._db.execute(FIND_HEIGHT_SQL, (root,)).fetchone()
+        if row is None:
+            return None
+        found = self._height_row(row)
+        if found.root != root:
+            raise StoreCorrupted(
+                f"{self.path}: the root index names height {found.height}, which holds another root"
+            )
+        return found.height
 
     @_database_errors
     def get_heights(self) -> list[int]:

@@ -27,6 +27,7 @@ from aethel.state import (
     Transition,
     TransitionError,
 )
+from aethel.state.store import FIND_HEIGHT_SQL, height_checksum
 
 GENESIS = Genesis({"alice": 1_000, "bob": 500}, {"v1": 10_000, "v2": 20_000})
 
@@ -355,3 +356,106 @@ def test_reopening_checks_one_row_and_one_node(tmp_path: Path, monkeypatch) -> N
     monkeypatch.setattr(store_module.SqliteNodeStore, "get_node", counted)
     with StateStore(path) as store:
         assert reads == [store.root]
+
+
+# --------------------------------------------------------------------------- the root index
+
+
+def _roots(store: StateStore) -> list[tuple[int, int | None]]:
+    return [(h, store.find_height(store.get_root(h))) for h in store.get_heights()]
+
+
+def _plan(path: Path, sql: str, *args: object) -> str:
+    with sqlite3.connect(path) as db:
+        return " | ".join(row[-1] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", args))
+
+
+@pytest.mark.req("R5.4")
+def test_the_root_lookup_searches_the_index(tmp_path: Path) -> None:
+    """find_height (the persistent ledger's lookup of a state by root) is a search of the root
+    index, not a scan of every height, and needs no sort for its ORDER BY."""
+    path = tmp_path / "state.db"
+    with filled(path, 4) as store:
+        assert _roots(store) == [(h, h) for h in range(5)]
+        assert store.find_height(b"\x07" * 32) is None
+        plan = _plan(path, FIND_HEIGHT_SQL, store.root)
+    assert plan.startswith("SEARCH heights USING INDEX heights_by_root (root=?)"), plan
+    assert "SCAN" not in plan and "TEMP B-TREE" not in plan, plan
+
+
+@pytest.mark.req("R5.4")
+def test_a_schema_2_store_without_the_index_gains_it_at_open(tmp_path: Path) -> None:
+    """A schema-2 store written before the index (the same tables and rows, no index) opens,
+    answers exactly as before, gets the index from its writer at open, and keeps committing; the
+    schema version and the stored rows are unchanged (an index is derived data)."""
+    path = tmp_path / "state.db"
+    with filled(path, 3) as store:
+        want = (_snapshot(store), _roots(store))
+    with sqlite3.connect(path) as db:
+        db.execute("DROP INDEX heights_by_root")
+        rows = db.execute("SELECT * FROM heights ORDER BY height").fetchall()
+        assert db.execute("SELECT name FROM sqlite_master WHERE type = 'index'").fetchall() == []
+    with StateStore(path) as store:
+        assert (_snapshot(store), _roots(store)) == want
+        store.commit(store.stage(transfer(4, 3)))
+        assert store.find_height(store.root) == 4
+    with sqlite3.connect(path) as db:
+        assert (
+            db.execute("SELECT * FROM heights WHERE height <= 3 ORDER BY height").fetchall() == rows
+        )
+        assert db.execute("SELECT value FROM meta WHERE name = 'schema'").fetchone() == ("2",)
+        assert [
+            r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+        ] == ["heights_by_root"]
+    assert "USING INDEX heights_by_root" in _plan(path, FIND_HEIGHT_SQL, b"")
+
+
+@pytest.mark.req("R5.4")
+@pytest.mark.rejects("R5.4")
+def test_an_index_the_store_did_not_write_is_refused(tmp_path: Path) -> None:
+    """An index of another definition under the store's name is refused at open (R5.4)."""
+    path = tmp_path / "state.db"
+    filled(path, 1).close()
+    with sqlite3.connect(path) as db:
+        db.execute("DROP INDEX heights_by_root")
+        db.execute("CREATE INDEX heights_by_root ON heights (kind)")
+    with pytest.raises(StoreCorrupted) as refused:
+        StateStore(path)
+    assert refused.value.rule_id == "R5.4"
+
+
+@pytest.mark.req("R5.4")
+@pytest.mark.rejects("R5.4")
+def test_a_root_index_that_disagrees_with_its_table_is_detected_not_served(
+    tmp_path: Path,
+) -> None:
+    """The index says root A is at height 1, but height 1's row (consistent with its own
+    checksum) now holds root B: find_height(A) raises StoreCorrupted, never answers 1. (A
+    lookup answered from the index alone, SELECT height ... WHERE root = ?, answers 1: checked
+    by hand when this test was written.)"""
+    path = tmp_path / "state.db"
+    with filled(path, 3) as store:
+        root_a = store.get_root(1)
+    other = b"\x42" * 32
+    with sqlite3.connect(path) as db:  # hide the index from SQLite while the table changes
+        name, table, page, sql = db.execute(
+            "SELECT name, tbl_name, rootpage, sql FROM sqlite_master WHERE type = 'index'"
+        ).fetchone()
+        db.execute("PRAGMA writable_schema = ON")
+        db.execute("DELETE FROM sqlite_master WHERE name = ?", (name,))
+    with sqlite3.connect(path) as db:
+        kind, records = db.execute("SELECT kind, records FROM heights WHERE height = 1").fetchone()
+        db.execute(
+            "UPDATE heights SET root = ?, checksum = ? WHERE height = 1",
+            (other, height_checksum(1, other, kind, records)),
+        )
+        db.execute("PRAGMA writable_schema = ON")
+        db.execute(
+            "INSERT INTO sqlite_master VALUES ('index', ?, ?, ?, ?)", (name, table, page, sql)
+        )
+    with StateStore(path) as store:
+        assert store.get_root(1) == other  # the row itself is consistent
+        with pytest.raises(StoreCorrupted) as refused:
+            store.find_height(root_a)
+        assert store.find_height(store.get_root(3)) == 3
+    assert refused.value.rule_id == "R5.4"
