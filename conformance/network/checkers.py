@@ -25,6 +25,19 @@ Every verdict names the rules it judges. The consensus checkers:
 
 And the node contract's (NODE.md): ``start``, ``api``, ``wire`` (N6), ``restart`` (R5.4),
 ``stop``. A checker that cannot judge (the run stopped before it could) says ``unknown``.
+
+Two kinds of verdict, told apart by :attr:`Verdict.timing` (a replay compares them differently,
+:mod:`conformance.network.replay`):
+
+* **what the nodes said**: agreement, validity, conservation, durability, partition, accusation,
+  reads, contract-api and contract-wire read the answers, acknowledgements, blocks and frames
+  the nodes produced. A failure is a wrong thing a node said or wrote; the timing of the
+  processes decides at most whether a poll saw it, never whether it was wrong.
+* **deadlines** (``timing``): liveness (every node past the heal's height within the bound) and
+  contract-first-commit (height 1 within the start-up timeout) always; contract-start and
+  contract-restart when a node was not ready within the start-up timeout (not when it exited);
+  contract-stop when a node only overran the grace after SIGTERM. How fast the processes ran on
+  the machine decides these, so the same fault schedule can pass them once and miss them once.
 """
 
 from __future__ import annotations
@@ -56,6 +69,8 @@ class Verdict:
     message: str
     details: list[str] = field(default_factory=list)
     measurements: dict[str, float] = field(default_factory=dict)
+    #: The verdict judges a deadline: how fast the processes ran decides it (module docstring).
+    timing: bool = False
 
     @property
     def failed(self) -> bool:
@@ -357,7 +372,9 @@ def check_liveness(record: RunRecord) -> Verdict:
     rules = ("R2.5", "R3.4", "P11")
     bound = record.config.liveness_bound
     if record.heal_time is None:
-        return Verdict("liveness", rules, UNKNOWN, f"the run stopped early: {record.aborted}")
+        return Verdict(
+            "liveness", rules, UNKNOWN, f"the run stopped early: {record.aborted}", timing=True
+        )
     target = record.heal_height
     problems = []
     recovered: list[float] = []
@@ -383,6 +400,7 @@ def check_liveness(record: RunRecord) -> Verdict:
         f"every node passed height {target - 1} within {worst:.1f} s of the last heal "
         f"(bound {bound:g} s)",
         measurements={"recovery_s": round(worst, 3)},
+        timing=True,
     )
 
 
@@ -434,6 +452,9 @@ def check_reads(record: RunRecord) -> Verdict:
 def check_contract(record: RunRecord) -> list[Verdict]:
     """NODE.md: start, API, wire, restart and stop."""
     kind, node, reason = record.abort_kind, record.abort_node, record.aborted or ""
+    # "never ready" (not ready within the start-up timeout) is a deadline; "crashed on start"
+    # (the process exited) is not (cluster.NodeFailure's kinds).
+    late = reason.startswith("never ready")
     verdicts = []
     start_problems = [f"{node}: {reason}"] if kind == "start" else []
     ready = max(record.ready_s.values(), default=0.0)
@@ -443,10 +464,11 @@ def check_contract(record: RunRecord) -> list[Verdict]:
             ("NODE.start",),
             start_problems,
             f"every node ready within {ready:.1f} s",
+            timing=bool(start_problems) and late,
         )
     )
     if kind == "liveness":
-        verdicts.append(Verdict("contract-first-commit", ("R2.5",), FAIL, reason))
+        verdicts.append(Verdict("contract-first-commit", ("R2.5",), FAIL, reason, timing=True))
     api = [f"{v.node} at t={v.time:.1f} s: {v.detail}" for v in record.api_violations]
     verdicts.append(
         _verdict("contract-api", ("NODE.api",), api, "every answer had the contract's shape")
@@ -468,9 +490,11 @@ def check_contract(record: RunRecord) -> list[Verdict]:
             ("NODE.start", "R5.4"),
             restart,
             f"{restarts} restart(s), each ready again",
+            timing=bool(restart) and late,
         )
     )
     stop = []
+    overran = 0
     # A run that never started judges no shutdown (only what was left behind).
     judged = {} if kind == "start" else record.exits
     for node_id, exits in judged.items():
@@ -479,6 +503,7 @@ def check_contract(record: RunRecord) -> list[Verdict]:
             stop.append(f"{node_id} exited with {final.get('code')} after SIGTERM (expected 0)")
         elif final is not None and final.get("how", "").startswith("did not exit"):
             stop.append(f"{node_id} {final['how']}")
+            overran += 1
     if record.leftover:
         stop.append(f"processes left behind: {record.leftover}")
     verdicts.append(
@@ -487,6 +512,7 @@ def check_contract(record: RunRecord) -> list[Verdict]:
             ("NODE.stop",),
             stop,
             "every node exited 0 on SIGTERM within the grace; no process left behind",
+            timing=bool(stop) and overran == len(stop),
         )
     )
     return verdicts

@@ -2,7 +2,8 @@
 
 One run (a seed) or a campaign (``--seeds N``: seeds S..S+N-1 over dask.distributed,
 :mod:`conformance.network.campaign`). ``--replay FILE`` runs a saved schedule again. Exit codes
-are the suite's (0 conformant, 1 non-conformant, 2 unusable, 3 inconclusive).
+are the suite's (0 conformant, 1 non-conformant, 2 unusable, 3 inconclusive); a replay's say
+whether the recorded failure came back (:mod:`conformance.network.replay`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from conformance.network.checkers import Verdict
 from conformance.network.contract import REFERENCE_COMMAND, ContractError, check_template
 from conformance.network.execute import execute
 from conformance.network.nemesis import parse_nemeses
-from conformance.network.replay import read_replay
+from conformance.network.replay import RecordedFailure, compare, read_replay
 from conformance.network.run import RunConfig
 
 console = Console(stderr=True, soft_wrap=True)
@@ -95,14 +96,28 @@ def network_command(
     workers: Annotated[int, typer.Option(help="campaign: LocalCluster worker processes")] = 1,
     report_dir: Annotated[Path, typer.Option(help="where the report goes")] = DEFAULT_DIR,
 ) -> None:
-    """Test validator nodes as processes under a seeded nemesis; check the recorded history."""
+    """Test validator nodes as processes under a seeded nemesis; check the recorded history.
+
+    Exit codes: 0 every checker passed, 1 a checker failed, 2 unusable (bad option or file, the
+    run could not complete), 3 inconclusive (a checker reached no verdict).
+
+    With --replay FILE the exit code says whether the failure the file recorded came back. The
+    defect is the recorded failures of checkers of what the nodes said (agreement, validity,
+    conservation, durability, partition, accusation, reads, contract-api, contract-wire); missed
+    deadlines (liveness, contract-first-commit, a node not ready or not stopped in time) depend
+    on the machine's speed and are compared apart. 1 reproduced: every checker of the defect
+    fails again ("reproduced (timing differs)" when the deadlines differ, "reproduced (more
+    failed)" when another fails too; a failure of deadlines only reproduces when they are missed
+    again); 0 not reproduced: no checker fails; 5 partly reproduced or a different failure; 3
+    inconclusive: nothing failed but a checker of the defect reached no verdict; 2 unusable.
+    """
     _terminate_on_sigterm()
     try:
         template = parse_impl(impl) if replay is None or impl != "reference" else None
+        before: RecordedFailure | None = None
         if replay is not None:
-            config, failed_before = read_replay(replay, template)
+            config, before = read_replay(replay, template)
         else:
-            failed_before = []
             config = RunConfig(
                 impl=template or REFERENCE_COMMAND,
                 validators=validators,
@@ -129,14 +144,10 @@ def network_command(
     )
     verdicts, code, replay_file = execute(config, report_dir)
     print_verdicts(verdicts)
-    failed = [v.checker for v in verdicts if v.failed]
-    if replay is not None:
-        same = set(failed_before) <= set(failed) and bool(failed) == bool(failed_before)
-        what = "the same failure" if same else "a different outcome"
-        console.print(
-            f"replay of {replay}: {what} (then: {', '.join(failed_before) or 'none'}; "
-            f"now: {', '.join(failed) or 'none'})"
-        )
+    if before is not None:
+        outcome = compare(before, verdicts)
+        console.print(f"replay of {replay}: {outcome.line}; exit {outcome.code}")
+        code = outcome.code
     console.print(f"report: {report_dir}/summary.md; replay: {replay_file}")
     sys.stdout.flush()
     raise typer.Exit(code)
