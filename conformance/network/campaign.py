@@ -9,6 +9,12 @@ each: a run is already a crowd of processes); ``tcp://HOST:PORT`` uses a running
 ``campaign.json``) lists every seed's verdict and, for each failing seed, its failing checkers,
 their rules and the replay file that reruns it. A passing seed's node directories are deleted
 (its report and history stay).
+
+The summary also says what ran and where (:mod:`conformance.network.provenance`): the git commit
+of the checkout and whether ``aethel/`` or ``conformance/`` differed from it (with the changed
+paths), the machine (CPU model, cores, memory), the start and end times and the load average at
+the start and at the end; each seed's result holds the load average when it started and ended
+on its worker.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.network.execute import execute
+from conformance.network.provenance import campaign_start, load_average, now_utc
 from conformance.network.run import RunConfig
 
 
@@ -28,6 +35,7 @@ def run_seed(config: RunConfig, out_dir: str) -> dict[str, Any]:
     """One seed (a dask task): run, check, report; return its summary."""
     directory = Path(out_dir)
     began = time.monotonic()
+    load = load_average()
     try:
         verdicts, code, replay = execute(config, directory)
     except Exception as exc:  # the harness itself failed: report it, keep the campaign going
@@ -37,6 +45,7 @@ def run_seed(config: RunConfig, out_dir: str) -> dict[str, Any]:
             "failed": [],
             "error": f"{type(exc).__name__}: {exc}",
             "wall_s": round(time.monotonic() - began, 1),
+            "load": {"start": load, "end": load_average()},
             "report": str(directory),
         }
     failed = [v for v in verdicts if v.failed]
@@ -51,6 +60,7 @@ def run_seed(config: RunConfig, out_dir: str) -> dict[str, Any]:
         "statuses": {v.checker: v.status for v in verdicts},
         "replay": str(replay),
         "wall_s": round(time.monotonic() - began, 1),
+        "load": {"start": load, "end": load_average()},
         "report": str(directory),
     }
 
@@ -85,11 +95,14 @@ def run_campaign(
     report_dir.mkdir(parents=True, exist_ok=True)
     configs = [replace(config, seed=config.seed + i) for i in range(seeds)]
     began = time.monotonic()
+    context = campaign_start()
+    context["scheduler"] = scheduler if scheduler in ("local", "serial") else "remote"
+    context["workers"] = workers if scheduler == "local" else None
     results: list[dict[str, Any]] = []
     if scheduler == "serial":
         for item in configs:
             results.append(run_seed(item, str(report_dir / f"seed-{item.seed}")))
-            _write_summary(report_dir, config, results, time.monotonic() - began)
+            _write_summary(report_dir, config, results, time.monotonic() - began, context)
     else:
         as_completed = _distributed().as_completed
         client = _client(scheduler, workers)
@@ -100,22 +113,34 @@ def run_campaign(
             ]
             for future in as_completed(futures):
                 results.append(future.result())
-                _write_summary(report_dir, config, results, time.monotonic() - began)
+                _write_summary(report_dir, config, results, time.monotonic() - began, context)
         finally:
             cluster = getattr(client, "cluster", None)
             client.close()
             if cluster is not None:
                 cluster.close()
-    _write_summary(report_dir, config, results, time.monotonic() - began)
+    context["finished"] = now_utc()
+    context["load_end"] = load_average()
+    _write_summary(report_dir, config, results, time.monotonic() - began, context)
     codes = [r["code"] for r in results]
     return 2 if 2 in codes else 1 if any(c == 1 for c in codes) else max(codes, default=0)
 
 
 def _write_summary(
-    report_dir: Path, config: RunConfig, results: list[dict[str, Any]], wall: float
+    report_dir: Path,
+    config: RunConfig,
+    results: list[dict[str, Any]],
+    wall: float,
+    context: dict[str, Any],
 ) -> None:
+    """Write campaign.json and campaign.md; ``context`` is :func:`campaign_start`'s record, with
+    ``finished`` and ``load_end`` once the last seed is in (an unfinished campaign's files have
+    ``load_now`` instead)."""
     results = sorted(results, key=lambda r: r["seed"])
     failing = [r for r in results if r["code"] != 0]
+    context = dict(context)
+    if "load_end" not in context:
+        context["load_now"] = load_average()
     summary = {
         "config": {k: v for k, v in asdict(config).items() if k not in ("schedule", "seed")},
         "first_seed": config.seed,
@@ -123,6 +148,7 @@ def _write_summary(
         "passed": len(results) - len(failing),
         "failing": [r["seed"] for r in failing],
         "wall_s": round(wall, 1),
+        **context,
         "results": results,
     }
     (report_dir / "campaign.json").write_text(json.dumps(summary, indent=1) + "\n")
@@ -134,6 +160,7 @@ def _write_summary(
         f"- nemeses: {', '.join(config.nemeses) or 'none'}; {config.duration:g} s per seed",
         f"- seeds: {len(results)} done, {len(results) - len(failing)} passed, "
         f"{len(failing)} failed; wall {wall / 60:.1f} min",
+        *_provenance_lines(context),
         "",
     ]
     if failing:
@@ -153,10 +180,51 @@ def _write_summary(
             for f in r["failed"]:
                 lines.append(f"- seed {r['seed']} {f['checker']}: {f['message'][:300]}")
         lines.append("")
-    lines += ["## Every seed", "", "| seed | exit | wall s | report |", "|---|---|---|---|"]
+    lines += [
+        "## Every seed",
+        "",
+        "| seed | exit | wall s | load at start, end (1 min) | report |",
+        "|---|---|---|---|---|",
+    ]
     for r in results:
-        lines.append(f"| {r['seed']} | {r['code']} | {r['wall_s']} | `{r['report']}` |")
+        load = r.get("load") or {}
+        loads = ", ".join(_one_minute(load.get(k)) for k in ("start", "end"))
+        lines.append(f"| {r['seed']} | {r['code']} | {r['wall_s']} | {loads} | `{r['report']}` |")
     (report_dir / "campaign.md").write_text("\n".join(lines) + "\n")
+
+
+def _one_minute(load: Any) -> str:
+    return f"{load[0]:.2f}" if isinstance(load, list) and load else "?"
+
+
+def _loads(load: Any) -> str:
+    return " / ".join(f"{x:.2f}" for x in load) if isinstance(load, list) and load else "unknown"
+
+
+def _provenance_lines(context: dict[str, Any]) -> list[str]:
+    git = context.get("git") or {}
+    machine = context.get("machine") or {}
+    dirty = git.get("dirty")
+    if dirty is None:
+        tree = "tree state unknown"
+    elif dirty:
+        changed = git.get("changed") or []
+        tree = f"working tree differs in aethel/ or conformance/: {', '.join(changed)}"
+    else:
+        tree = "clean tree (aethel/, conformance/)"
+    end = (
+        f"load average at the end {_loads(context['load_end'])}; finished {context['finished']}"
+        if "load_end" in context
+        else f"not finished; load average now {_loads(context.get('load_now'))}"
+    )
+    return [
+        f"- commit: `{git.get('commit', 'unknown')}`, {tree}",
+        f"- machine: {machine.get('cores', '?')} cores, {machine.get('cpu', '?')}, "
+        f"{machine.get('memory_gib', '?')} GiB; scheduler {context.get('scheduler', '?')}"
+        + (f", {context['workers']} worker(s)" if context.get("workers") else ""),
+        f"- started {context.get('started', '?')}; load average (1/5/15 min) at the start "
+        f"{_loads(context.get('load_start'))}; {end}",
+    ]
 
 
 __all__ = ["run_campaign", "run_seed"]
