@@ -136,21 +136,13 @@ class Executor(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class CommittedHeight:
-    """What a store knows about its latest committed height."""
-
-    height: int
-    digest: bytes
-    post_root: bytes
-    certificate: CommitCertificate | None
-
-
 class ChainStore(Protocol):
     """Persists the chain: one atomic commit per height (R5.4)."""
 
-    def latest(self) -> CommittedHeight | None:
-        """Return the latest committed height, or None before height 1."""
+    def latest(self) -> CommitCertificate | None:
+        """Return the commit certificate of the latest committed height, or None before
+        height 1. It names all a replica resumes from: the height, its block's digest and the
+        post-state root its COMMITs carry (R3.2)."""
         ...
 
     def commit_height(

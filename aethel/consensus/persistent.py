@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from aethel.consensus.block import ProofBlock
-from aethel.consensus.interfaces import BlockVerdict, CommittedHeight, Execution
+from aethel.consensus.interfaces import BlockVerdict, Execution
 from aethel.consensus.ledger import LedgerView, build_operations, make_execution
 from aethel.consensus.messages import CommitCertificate, PrepareCertificate
 from aethel.consensus.validators import ValidatorSet
@@ -122,8 +122,8 @@ class PersistentLedger:
 
     # ------------------------------------------------------------------ chain store
 
-    def latest(self) -> CommittedHeight | None:
-        """Return the latest committed consensus height (None at genesis)."""
+    def latest(self) -> CommitCertificate | None:
+        """Return the certificate of the latest committed consensus height (None at genesis)."""
         height = self.store.height
         if height is None or height == 0:
             return None
@@ -131,7 +131,7 @@ class PersistentLedger:
         certificate = self.get_certificate(height)
         if block is None or certificate is None:
             raise ProtocolViolation("R5.4", f"height {height} lacks its block or certificate")
-        return CommittedHeight(height, block.digest, self.store.root, certificate)
+        return certificate
 
     def commit_height(
         self, block: ProofBlock, certificate: CommitCertificate, execution: Execution

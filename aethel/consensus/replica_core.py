@@ -104,7 +104,7 @@ class ReplicaCore:
             self.height = latest.height + 1
             self.parent = latest.digest
             self.state_root = latest.post_root
-            self.last_certificate = latest.certificate
+            self.last_certificate = latest
             self.parent_validators = self._get_set_of(latest.height)
             self._adopt_stakes()
         self.current = self._height_state()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from aethel.consensus.block import ProofBlock
-from aethel.consensus.interfaces import CommittedHeight, Execution
+from aethel.consensus.interfaces import Execution
 from aethel.consensus.messages import CommitCertificate, PrepareCertificate
 
 
@@ -20,12 +20,12 @@ class MemoryChainStore:
     def __init__(self) -> None:
         self.blocks: dict[int, ProofBlock] = {}
         self.certificates: dict[int, CommitCertificate] = {}
-        self._latest: CommittedHeight | None = None
+        self._latest: CommitCertificate | None = None
         self._votes: dict[int, dict[tuple[int, str], bytes]] = {}
         self._locks: dict[int, tuple[PrepareCertificate, ProofBlock]] = {}
 
-    def latest(self) -> CommittedHeight | None:
-        """Return the latest committed height."""
+    def latest(self) -> CommitCertificate | None:
+        """Return the certificate of the latest committed height."""
         return self._latest
 
     def commit_height(
@@ -34,7 +34,7 @@ class MemoryChainStore:
         """Record one committed height."""
         self.blocks[block.height] = block
         self.certificates[block.height] = certificate
-        self._latest = CommittedHeight(block.height, block.digest, execution.post_root, certificate)
+        self._latest = certificate
         for height in [h for h in self._votes if h <= block.height]:
             del self._votes[height]
         for height in [h for h in self._locks if h <= block.height]:
@@ -52,9 +52,7 @@ class MemoryChainStore:
         """Jump to the height ``certificate`` vouches for."""
         self.blocks[certificate.height] = block
         self.certificates[certificate.height] = certificate
-        self._latest = CommittedHeight(
-            certificate.height, certificate.digest, certificate.post_root, certificate
-        )
+        self._latest = certificate
 
     def record_vote(self, height: int, view: int, kind: str, key: bytes) -> None:
         """Journal a vote."""

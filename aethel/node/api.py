@@ -309,7 +309,7 @@ class Api:
         _hex_id(account, "an account")
         node = self.runtime.node
         latest = node.latest()
-        if latest is None or latest.certificate is None:
+        if latest is None:
             raise ApiError(404, "R3.1", "no height is certified yet", "NotFound")
         store = node.ledger.store
         tree = store.tree(latest.height)
@@ -323,7 +323,7 @@ class Api:
                 "root": to_hex(latest.post_root),
                 "balance": state.balance(account),
                 "nonce": state.nonce(account),
-                "certificate": latest.certificate.to_wire(),
+                "certificate": latest.to_wire(),
                 "proofs": {"balance": balance.to_dict(), "nonce": nonce.to_dict()},
             }
         )

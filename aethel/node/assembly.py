@@ -22,8 +22,8 @@ R2.4) and asks its peers for the chain's latest certificate to catch up by state
 
 from __future__ import annotations
 
-from aethel.consensus.interfaces import CommittedHeight
 from aethel.consensus.ledger import LedgerValidator, LedgerView
+from aethel.consensus.messages import CommitCertificate
 from aethel.consensus.persistent import PersistentLedger
 from aethel.consensus.replica import Replica
 from aethel.consensus.replica_config import ReplicaConfig, Services
@@ -91,8 +91,8 @@ class ValidatorNode:
 
     # ------------------------------------------------------------------ state
 
-    def latest(self) -> CommittedHeight | None:
-        """The latest committed height (None before height 1)."""
+    def latest(self) -> CommitCertificate | None:
+        """The certificate of the latest committed height (None before height 1)."""
         return self.ledger.latest()
 
     @property

@@ -470,8 +470,7 @@ class NodeRuntime:
     def on_request(self, peer: str, what: str, args: dict[str, Any]) -> Any:
         ledger = self.node.ledger
         if what == "latest":
-            latest = ledger.latest()
-            certificate = None if latest is None else latest.certificate
+            certificate = ledger.latest()
             return {"certificate": None if certificate is None else certificate.to_wire()}
         if what == "blocks":
             first, last = args.get("from"), args.get("to")

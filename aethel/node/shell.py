@@ -136,8 +136,7 @@ def latest_certificate(stores: Iterable[ChainStore]) -> CommitCertificate | None
     that starts without state: the replica verifies it before it asks for the state)."""
     best: CommitCertificate | None = None
     for store in stores:
-        latest = store.latest()
-        certificate = None if latest is None else latest.certificate
+        certificate = store.latest()
         if certificate is not None and (best is None or certificate.height > best.height):
             best = certificate
     return best

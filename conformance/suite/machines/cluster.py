@@ -220,8 +220,7 @@ class Cluster:
         if isinstance(replica, ImplReplica):
             latest = self.stores[name].latest()
             parent = GENESIS_PARENT if latest is None else latest.digest
-            certificate = None if latest is None else latest.certificate
-            return replica.height, replica.view, parent, replica.state_root, certificate
+            return replica.height, replica.view, parent, replica.state_root, latest
         return (
             replica.height,
             replica.view,
