@@ -43,6 +43,10 @@ EXCLUDED_MODULES: dict[str, str] = {
     "aethel/node/": "the node program (sockets, HTTP API, testnet, chaos); no protocol capability "
     "runs it",
     "aethel/progress.py": "progress lines of long commands (a tool's output)",
+    "aethel/formal/": "the Z3 proofs of the spec's invariants (I1-I10) about the protocol's "
+    "formulas: facts about the spec checked by `aethel-conformance spec prove` and the tests, "
+    "not behaviour an implementation serves (the formulas themselves live in the mutated "
+    "modules: aethel/arith.py, consensus/quorum.py, proofs/difficulty.py, economics.py)",
     "aethel/monitoring/health.py": "the operator health view rendered for the node's API and "
     "`aethel simulate --health`; no protocol command serves it (R8.6 has no capability)",
     "aethel/consensus/workload.py": "a deterministic transfer source for the harness, tests and "
