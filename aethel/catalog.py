@@ -20,7 +20,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, ValidationError
 
-from aethel.errors import AethelError
+from aethel.errors import RULE_ID_PATTERN, AethelError
 
 AREAS = (
     "encoding",
@@ -50,18 +50,7 @@ Level = Literal["MUST", "SHOULD"]
 Kind = Literal["functional", "performance", "security", "property", "invariant"]
 Comparison = Literal["<=", ">=", "<", ">", "=="]
 
-#: R1.1, N3, T22.1a, T22.3, T22.3.B2, P12, I4, E7, V2.10 (rules of protocol version 2).
-RULE_ID_PATTERN = (
-    r"^(R[1-8]\.[1-9]|N[1-9]|T22\.[1-3][a-e]?(\.B[1-9])?|P[1-9][0-9]?|I[1-9][0-9]?|E[1-9][0-9]?"
-    r"|V[2-9]\.[1-9][0-9]?)$"
-)
-_RULE_ID = re.compile(RULE_ID_PATTERN)
 _METRIC = re.compile(r"^[a-z][a-z0-9_]*$")
-
-
-def is_rule_id(text: str) -> bool:
-    """Return whether ``text`` has the form of a rule ID (``R2.3``, ``N6``, ``T22.3.B4``...)."""
-    return _RULE_ID.match(text) is not None
 
 
 class CatalogError(AethelError):

@@ -14,6 +14,22 @@ errors); they all inherit from one of these two.
 
 from __future__ import annotations
 
+import re
+
+#: The form of a rule ID: R1.1, N3, T22.1a, T22.3, T22.3.B2, P12, I4, E7, V2.10 (rules of
+#: protocol version 2). Here, not in the catalog loader: the catch-up check keeps the rule a
+#: certificate check's reason names, and protocol code never loads the spec catalog.
+RULE_ID_PATTERN = (
+    r"^(R[1-8]\.[1-9]|N[1-9]|T22\.[1-3][a-e]?(\.B[1-9])?|P[1-9][0-9]?|I[1-9][0-9]?|E[1-9][0-9]?"
+    r"|V[2-9]\.[1-9][0-9]?)$"
+)
+_RULE_ID = re.compile(RULE_ID_PATTERN)
+
+
+def is_rule_id(text: str) -> bool:
+    """Return whether ``text`` has the form of a rule ID (``R2.3``, ``N6``, ``T22.3.B4``...)."""
+    return _RULE_ID.match(text) is not None
+
 
 class AethelError(Exception):
     """Root of every error the reference implementation raises on purpose."""

@@ -31,7 +31,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aethel.catalog import AREAS, RULE_ID_PATTERN, Catalog, spec_dir
+from aethel.catalog import AREAS, Catalog, spec_dir
+from aethel.errors import RULE_ID_PATTERN
 
 #: What makes a sentence a refusal sentence (case-insensitive).
 NEGATIVE = re.compile(

@@ -16,11 +16,11 @@ from aethel.catalog import (
     Catalog,
     CatalogError,
     Threshold,
-    is_rule_id,
     load_catalog,
     load_catalog_from,
     spec_dir,
 )
+from aethel.errors import is_rule_id
 
 # --------------------------------------------------------------------------- expected IDs
 

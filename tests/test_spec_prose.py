@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from aethel.catalog import AREAS, RULE_ID_PATTERN, Catalog, load_catalog_from
+from aethel.catalog import AREAS, Catalog, load_catalog_from
+from aethel.errors import RULE_ID_PATTERN
 
 SPEC = Path(__file__).resolve().parent.parent / "spec"
 _RECORD_HEADING = re.compile(r"^### (\S+) (.+)$")

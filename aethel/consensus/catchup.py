@@ -22,35 +22,20 @@ sync, verified against that root); the intermediate blocks are not re-executed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
-from aethel.catalog import is_rule_id
 from aethel.consensus.block import ProofBlock
+from aethel.consensus.interfaces import ChainSource
 from aethel.consensus.messages import CommitCertificate
 from aethel.consensus.signing import SignatureChecker, SignatureItem
 from aethel.consensus.validators import ValidatorSet
+from aethel.consensus.votes import CertificateCheck
 from aethel.economics import compute_slash_amount
-from aethel.errors import ProtocolViolation
-
-#: Checks one certificate by one validator set: "" if valid, else the reason ("R2.3: ...").
-CertificateCheck = Callable[[CommitCertificate, ValidatorSet], str]
+from aethel.errors import ProtocolViolation, is_rule_id
 
 #: One certified height: its block and its commit certificate.
 ChainLink = tuple[ProofBlock, CommitCertificate]
-
-
-class ChainSource(Protocol):
-    """Where a shell finds certified heights to hand a catching-up replica: a peer's store."""
-
-    def get_block(self, height: int) -> ProofBlock | None:
-        """Return the committed block of ``height``, if held."""
-        ...
-
-    def get_certificate(self, height: int) -> CommitCertificate | None:
-        """Return the commit certificate of ``height``, if held."""
-        ...
 
 
 def collect_chain_links(

@@ -43,6 +43,8 @@ EXCLUDED_MODULES: dict[str, str] = {
     "aethel/node/": "the node program (sockets, HTTP API, testnet, chaos); no protocol capability "
     "runs it",
     "aethel/progress.py": "progress lines of long commands (a tool's output)",
+    "aethel/catalog.py": "the spec catalog loader (pydantic records of spec/catalog/): read by "
+    "the suite, `aethel spec` and the proofs, never by a protocol command",
     "aethel/formal/": "the Z3 proofs of the spec's invariants (I1-I10) about the protocol's "
     "formulas: facts about the spec checked by `aethel-conformance spec prove` and the tests, "
     "not behaviour an implementation serves (the formulas themselves live in the mutated "
