@@ -298,16 +298,46 @@ class Domain(StrEnum):
     SNAPSHOT_MANIFEST = "aethel/snapshot-manifest/v1"
 
 
+class DomainV2(StrEnum):
+    """Signing domain tags of consensus protocol version 2 (V2.2, V2.3): the consensus objects'
+    tags ending in ``/v2``. Kept apart from :class:`Domain`, the tags of version 1 (E7), so
+    what is signed at a height says its version. PREPARE and COMMIT of version 2 are BLS
+    signatures over these tags (:mod:`aethel.consensus.v2.certificate`)."""
+
+    BLOCK = "aethel/block/v2"
+    PRE_PREPARE = "aethel/pre-prepare/v2"
+    PREPARE = "aethel/prepare/v2"
+    COMMIT = "aethel/commit/v2"
+    VIEW_CHANGE = "aethel/view-change/v2"
+    NEW_VIEW = "aethel/new-view/v2"
+    VALIDATOR_SET = "aethel/validator-set/v2"
+    EVIDENCE = "aethel/evidence/v2"
+
+
+#: A signing domain of either protocol version.
+SigningDomain = Domain | DomainV2
+
+
+def domain_of(domain: Domain, version: int) -> SigningDomain:
+    """Return the tag of ``domain``'s type in consensus protocol ``version`` (V2.2): the
+    version-1 tag itself for version 1, its ``/v2`` twin for version 2."""
+    if version == 1:
+        return domain
+    if version == 2 and domain.name in DomainV2.__members__:
+        return DomainV2[domain.name]
+    raise UsageError(f"no version-{version} tag for {domain.value}")
+
+
 SIGNATURE_FIELD = "signature"
 
 
-def signing_bytes(domain: Domain, value: Mapping[str, object]) -> bytes:
+def signing_bytes(domain: SigningDomain, value: Mapping[str, object]) -> bytes:
     """Return the bytes an Ed25519 signature covers (E7).
 
     That is the domain tag, a zero byte, and the canonical JSON of ``value`` without its
     ``"signature"`` member.
     """
-    if not isinstance(domain, Domain):
+    if not isinstance(domain, Domain | DomainV2):
         raise UsageError(f"unknown signing domain {domain!r}; use aethel.encoding.Domain")
     if not isinstance(value, Mapping):
         raise UsageError(f"only objects are signed, got {type(value).__name__}")
@@ -336,7 +366,7 @@ class KeyPair:
         """Draw a key pair from a seeded RNG (deterministic tests and simulations)."""
         return cls.from_seed(rng.randbytes(32))
 
-    def sign(self, domain: Domain, value: Mapping[str, object]) -> bytes:
+    def sign(self, domain: SigningDomain, value: Mapping[str, object]) -> bytes:
         """Sign ``value`` in ``domain`` (E7); return the 64-byte signature."""
         return self._signer.sign(signing_bytes(domain, value)).signature
 
@@ -362,7 +392,7 @@ def verify_signature_bytes(public_key: bytes, message: bytes, signature: bytes) 
 
 
 def verify_signature(
-    public_key: bytes, domain: Domain, value: Mapping[str, object], signature: bytes
+    public_key: bytes, domain: SigningDomain, value: Mapping[str, object], signature: bytes
 ) -> bool:
     """Return True iff ``signature`` signs ``value`` in ``domain`` for ``public_key`` (E7, R7.5).
 

@@ -163,6 +163,10 @@ def check_certificate(certificate: Certificate, roster: Roster) -> list[int]:
     members = certificate.members()
     if members and members[-1] >= len(roster):
         raise CertificateError(FORM_RULE, f"bits past the {len(roster)} members are set")
+    idle = [i for i in members if roster.members[i].stake == 0]
+    if idle:
+        # A member slashed below the minimum stake keeps its place and signs for nothing.
+        raise CertificateError(VALIDITY_RULE, f"member {idle[0]} holds no stake at this height")
     stake = roster.stake_of(members)
     if stake < roster.quorum:
         raise CertificateError(

@@ -43,6 +43,8 @@ class Roster:
     members: tuple[Member, ...]
     total: int = field(init=False)
     quorum: int = field(init=False)
+    #: id -> position in set order (the bit of a certificate's bitmap, V2.7).
+    index: dict[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         ids = [m.id for m in self.members]
@@ -50,11 +52,16 @@ class Roster:
             raise ProtocolViolation(ROSTER_RULE, "members must be non-empty, unique, ordered by id")
         if len({m.key.data for m in self.members}) != len(ids):
             raise ProtocolViolation(ROSTER_RULE, "two members share one BLS key")
-        if any(type(m.stake) is not int or m.stake < 1 for m in self.members):
-            raise ProtocolViolation(ROSTER_RULE, "every member's stake is a positive int")
+        # A member slashed below the minimum stake keeps its place with stake 0
+        # (:meth:`with_stakes`); a registered member's stake is positive (:func:`register`).
+        if any(type(m.stake) is not int or m.stake < 0 for m in self.members):
+            raise ProtocolViolation(ROSTER_RULE, "every member's stake is a non-negative int")
         total = sum(m.stake for m in self.members)
+        if total < 1:
+            raise ProtocolViolation(ROSTER_RULE, "the members hold no stake")
         object.__setattr__(self, "total", total)
         object.__setattr__(self, "quorum", compute_quorum(total))
+        object.__setattr__(self, "index", {member_id: i for i, member_id in enumerate(ids)})
 
     def __len__(self) -> int:
         return len(self.members)
@@ -62,6 +69,18 @@ class Roster:
     def stake_of(self, indices: Sequence[int]) -> int:
         """Return the stake of the members at ``indices``."""
         return sum(self.members[i].stake for i in indices)
+
+    def with_stakes(self, stakes: Sequence[int]) -> Roster:
+        """Return the roster with member i holding ``stakes[i]`` (0: slashed below the minimum,
+        it keeps its place in set order); the kept keys are reused, never parsed again."""
+        if len(stakes) != len(self.members):
+            raise ProtocolViolation(ROSTER_RULE, "one stake per member")
+        return Roster(
+            tuple(
+                Member(m.id, stake, m.key, m.region)
+                for m, stake in zip(self.members, stakes, strict=True)
+            )
+        )
 
 
 def register(registrations: Sequence[Registration]) -> Roster:
@@ -71,4 +90,7 @@ def register(registrations: Sequence[Registration]) -> Roster:
         Member(r.id, r.stake, bls.register_key(r.bls_key, r.bls_pop), r.region)
         for r in sorted(registrations, key=lambda r: r.id)
     ]
-    return Roster(tuple(members))
+    roster = Roster(tuple(members))
+    if any(m.stake < 1 for m in members):
+        raise ProtocolViolation(ROSTER_RULE, "every member's stake is a positive int")
+    return roster
