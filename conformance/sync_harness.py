@@ -199,7 +199,14 @@ def lying_manifest(snapshot: Snapshot, prefix_bits: int, kind: str) -> bytes:
 
 
 class Peer(Protocol):
-    """A peer the harness plays: answers one request for a manifest or a chunk."""
+    """A peer the harness plays: answers one request for a manifest or a chunk.
+
+    Not :class:`aethel.state.sync.SnapshotPeer`, which is another contract: that is the peer a
+    syncing reference node calls (async, a root asked for, the bytes returned or an exception
+    raised). This one is scripted by the suite for an implementation under test: it answers
+    with the JSON response the next ``poll`` carries (the peer's name, the part, its data as hex
+    or an error) and says how that answer counts (:data:`Served`), which the verdict needs.
+    """
 
     name: str
 

@@ -8,7 +8,8 @@ concrete proof, state or storage package:
 * :class:`Executor` applies a block's transition, economics included (rewards, slashing, supply
   books: R1.2, R1.3, R4.*), and returns the post-state root a COMMIT carries (R3.2).
 * :class:`ChainStore` persists blocks, certificates and states, one atomic commit per height,
-  and the vote journal that stops a restarted validator from signing twice (R5.4).
+  and the vote journal that stops a restarted validator from signing twice (R5.4); its reading
+  half, :class:`ChainSource`, is all a catching-up replica's shell needs of a peer's store.
 * :class:`BlockSource` (the mempool) hands the leader the transactions and proofs to propose.
 
 Implementations must be deterministic functions of their inputs (the simulator may memoize
@@ -136,8 +137,22 @@ class Executor(Protocol):
         ...
 
 
-class ChainStore(Protocol):
-    """Persists the chain: one atomic commit per height (R5.4)."""
+class ChainSource(Protocol):
+    """Certified heights to read: a node's own store, or a peer's that a shell hands a
+    catching-up replica (:func:`aethel.consensus.catchup.collect_chain_links`)."""
+
+    def get_block(self, height: int) -> ProofBlock | None:
+        """Return the committed block of ``height``, if held."""
+        ...
+
+    def get_certificate(self, height: int) -> CommitCertificate | None:
+        """Return the commit certificate of ``height``, if held."""
+        ...
+
+
+class ChainStore(ChainSource, Protocol):
+    """Persists the chain: one atomic commit per height (R5.4); reads it as a
+    :class:`ChainSource`."""
 
     def latest(self) -> CommitCertificate | None:
         """Return the commit certificate of the latest committed height, or None before
@@ -149,14 +164,6 @@ class ChainStore(Protocol):
         self, block: ProofBlock, certificate: CommitCertificate, execution: Execution
     ) -> None:
         """Persist block, certificate and post-state of one height atomically."""
-        ...
-
-    def get_block(self, height: int) -> ProofBlock | None:
-        """Return the committed block at ``height``."""
-        ...
-
-    def get_certificate(self, height: int) -> CommitCertificate | None:
-        """Return the commit certificate of ``height``."""
         ...
 
     def install_snapshot(self, certificate: CommitCertificate, block: ProofBlock) -> None:

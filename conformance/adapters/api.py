@@ -7,6 +7,12 @@ protocol carry exactly the same data. The command table in
 these Protocol classes mirror it for Python implementers and type checkers (a harness test keeps
 them in step).
 
+They are not the reference's own interfaces (:mod:`aethel.consensus.interfaces`,
+:class:`aethel.state.sync.SnapshotPeer`, ...) and not its classes' method lists
+(:class:`aethel.state.StateStore` stages and commits typed transitions, say): they are the
+contract of an implementation in any language, in JSON and by capability, which the reference
+meets through its adapters (``conformance/adapters/reference*.py``) like any other.
+
 A method signals that it refused an input by raising :class:`~conformance.adapters.errors.Rejected`;
 anything else it raises is reported as an error of the implementation. Expected answers are never
 passed in: the suite compares what comes back.

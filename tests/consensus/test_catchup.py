@@ -17,7 +17,7 @@ from aethel.consensus.events import Committed, Log, RequestSync
 from aethel.consensus.messages import Commit, CommitCertificate
 from aethel.consensus.signing import DirectSignatureChecker
 from aethel.consensus.validators import ValidatorSet
-from aethel.consensus.votes import check_certificate
+from aethel.consensus.votes import Certificate, check_certificate
 from aethel.economics import compute_slash_amount
 from aethel.errors import ProtocolViolation
 from conformance.suite.chains import invented_chain
@@ -27,7 +27,7 @@ from .slashing import SlashedChain, drive_to, make_slashed_chain, prepares, prop
 CHECKER = DirectSignatureChecker()
 
 
-def _check(cert: CommitCertificate, validators: ValidatorSet) -> str:
+def _check(cert: Certificate, validators: ValidatorSet) -> str:
     return check_certificate(cert, validators, CHECKER)
 
 
