@@ -50,6 +50,7 @@ from conformance.mechanical.generate import (
     MechanicalMutant,
     apply_mutant,
     changed_line,
+    definition_exclusion,
     enumerate_mutants,
     exclusion_of,
     module_paths,
@@ -349,16 +350,43 @@ class Campaign:
     def mutants(self, modules: Iterable[str]) -> list[MechanicalMutant]:
         """Return the mutants of ``modules`` (all: every module not excluded).
 
-        Positions left out as type-only or repr-only are counted in ``excluded_positions``.
+        Positions left out as type-only or repr-only, or inside a listed definition
+        (:data:`~conformance.mechanical.generate.EXCLUDED_DEFINITIONS`), are counted in
+        ``excluded_positions``; a listed module or definition the control's implementation ran
+        is mutated after all and named in ``voided``.
         """
         sources = dict(self.snapshot.files)
         self.excluded_positions.clear()
         self.voided = sorted(
             p for p in sources if exclusion_of(p) is not None and self.coverage.reached(p)
         )
-        return enumerate_mutants(
+        found = enumerate_mutants(
             sources, module_paths(list(sources), modules, self.voided), self.excluded_positions
         )
+        kept: list[MechanicalMutant] = []
+        voided: set[str] = set()
+        for mutant in found:
+            reason = definition_exclusion(mutant.module, mutant.definition)
+            if reason is None:
+                kept.append(mutant)
+            elif self._body_ran(mutant):
+                voided.add(f"{mutant.module}:{mutant.definition}")
+                kept.append(mutant)
+            else:
+                self.excluded_positions[reason] += 1
+        self.voided += sorted(voided)
+        return kept
+
+    def _body_ran(self, mutant: MechanicalMutant) -> bool:
+        """Return True if the control's implementation ran a line of the body of the function
+        enclosing ``mutant`` (its ``def`` line runs at import and does not count)."""
+        first, last = mutant.scope
+        if (first, last) == (0, 0):
+            return True  # not inside a function: only functions are listed
+        ran = set(self.coverage.lines.get(mutant.module, {})) | self.coverage.startup.get(
+            mutant.module, set()
+        )
+        return any(first < line <= last for line in ran)
 
     def task(
         self, mutant: MechanicalMutant, *, runner: str = "warm", enclosing: bool = False

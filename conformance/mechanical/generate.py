@@ -60,6 +60,13 @@ EXCLUDED_MODULES: dict[str, str] = {
 }
 EXCLUDED = tuple(EXCLUDED_MODULES)
 
+#: Definitions inside mutated modules that no protocol command runs, each with its reason
+#: (module path, definition as a mutant ID names it -> why). Listed by hand after reading every
+#: caller, never because their mutants survive; nested definitions are left out with their
+#: parent. Like a module's, an exclusion is void when the control's served processes ran a line
+#: of the definition's body (:meth:`conformance.mechanical.campaign.Campaign.mutants`).
+EXCLUDED_DEFINITIONS: dict[tuple[str, str], str] = {}
+
 #: Reasons a single mutation position is left out (type-only or repr-only code).
 TYPE_CHECKING_ONLY = "under `if TYPE_CHECKING:` (imports for the type checker; never run)"
 PROTOCOL_BODY = "in the body of a typing.Protocol class or an @overload stub (never run)"
@@ -140,6 +147,16 @@ def exclusion_of(module: str) -> str | None:
     """Return why ``module`` is never mutated, or None if it is."""
     matches = [p for p in EXCLUDED_MODULES if module == p or module.startswith(p)]
     return EXCLUDED_MODULES[max(matches, key=len)] if matches else None
+
+
+def definition_exclusion(module: str, definition: str) -> str | None:
+    """Return why ``definition`` of ``module`` is never mutated, or None if it is."""
+    for (listed_module, listed), reason in EXCLUDED_DEFINITIONS.items():
+        if module == listed_module and (
+            definition == listed or definition.startswith(listed + ".")
+        ):
+            return f"`{listed_module}:{listed}`: {reason}"
+    return None
 
 
 def module_paths(

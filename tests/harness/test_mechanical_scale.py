@@ -16,6 +16,7 @@ import pytest
 pytest.importorskip("cosmic_ray")
 
 from conformance.mechanical import campaign as campaign_module
+from conformance.mechanical import generate as generate_module
 from conformance.mechanical.campaign import Campaign, Slot, run_mutant_task
 from conformance.mechanical.coverage_map import CoverageMap
 from conformance.mechanical.execute import PACKAGE_ROOT, serve_command
@@ -252,3 +253,40 @@ def test_the_memoized_solver_answers_as_the_solver_does() -> None:
         verifier.__dict__["run_solver"] = previous
     assert first == fresh and again == fresh
     assert verifier.__dict__["run_solver"] is previous
+
+
+UNSERVED = """\
+def served(x: int) -> int:
+    return x + 1
+
+
+def unserved(x: int) -> int:
+    return x - 1
+"""
+
+
+@pytest.mark.parametrize("ran_body", [False, True], ids=["never-ran", "ran"])
+def test_a_listed_definition_is_left_out_unless_the_control_ran_its_body(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ran_body: bool
+) -> None:
+    module = "aethel/unserved_example.py"
+    monkeypatch.setitem(
+        generate_module.EXCLUDED_DEFINITIONS, (module, "unserved"), "no command calls it"
+    )
+    snapshot = Snapshot(((module, UNSERVED),))
+    # The def lines (1 and 5) run at import; a body line of `unserved` (6) only if called.
+    startup = {module: {1, 5, 6} if ran_body else {1, 5}}
+    coverage = CoverageMap(lines={module: {2: {"case"}}}, startup=startup)
+    record = {"commit": "0" * 40, "suite_hash": "x"}
+    campaign = Campaign(tmp_path, record, snapshot, {"case": 1.0}, {}, coverage)
+    mutants = campaign.mutants([module])
+    definitions = Counter(m.definition for m in mutants)
+    assert definitions["served"] > 0
+    if ran_body:
+        assert definitions["unserved"] > 0
+        assert f"{module}:unserved" in campaign.voided
+    else:
+        assert definitions["unserved"] == 0
+        (reason,) = campaign.excluded_positions
+        assert reason.startswith(f"`{module}:unserved`: no command calls it")
+        assert campaign.excluded_positions[reason] > 0
