@@ -28,6 +28,7 @@ from aethel.consensus.interfaces import BlockVerdict, ChainStore, Execution
 from aethel.consensus.messages import (
     Commit,
     Message,
+    NewView,
     Prepare,
     PrepareCertificate,
     PrePrepare,
@@ -111,6 +112,10 @@ class HeightState:
     # view change (aethel.consensus.viewchange)
     view_changes: dict[int, VoteCollector[ViewChange]] = field(default_factory=dict)
     new_view_sent: set[int] = field(default_factory=set)
+    #: view -> the NEW-VIEW this validator sent for it, sent again when it was lost.
+    new_views: dict[int, NewView] = field(default_factory=dict)
+    #: (view, validator) -> when that validator was last sent the view's NEW-VIEW again.
+    new_view_resent_at: dict[tuple[int, str], int] = field(default_factory=dict)
     #: Who asked for which view of this height (view synchronisation).
     view_tally: ViewTally = field(default_factory=ViewTally)
     #: Deadline of the latest timer set for the current view: an earlier one is superseded.

@@ -30,6 +30,7 @@ from aethel.consensus.messages import (
 from aethel.consensus.phases import ViewEvent
 from aethel.consensus.replica_core import ReplicaCore
 from aethel.consensus.signing import SignatureChecker, SignatureItem
+from aethel.consensus.timeouts import compute_timeout
 from aethel.consensus.validators import ValidatorSet
 from aethel.consensus.votes import CertificateCheck, VoteCollector, signature_certificates
 from aethel.encoding import sha256
@@ -177,6 +178,14 @@ class ViewChangeRules(ReplicaCore):
     leader eventually lasts long enough to commit. Retransmission covers VIEW-CHANGEs lost
     before GST. Whether a view is established decides only when timers run, never a vote, so
     safety does not depend on it.
+
+    A NEW-VIEW lost before GST is retransmitted too: a validator that asks again for a view
+    whose NEW-VIEW this replica sent has not followed it, so it gets the NEW-VIEW again (at most
+    once per ``compute_timeout(latency, 0)``, the period of its re-sends). Without that, when
+    the validators that missed it hold less than q(W) without the leader (whose own request, in
+    collector mode, went nowhere), they wait un-established until the leader's view timer moves
+    it on, and the view of an honest leader is lost after GST (network campaign seed 1028,
+    tests/consensus/test_lost_new_view.py).
     """
 
     def _on_view_timeout(self) -> None:
@@ -274,6 +283,8 @@ class ViewChangeRules(ReplicaCore):
         if vc.view < self.view:
             self.stats.stale += 1
             return
+        if vc.view in self.current.new_view_sent and vc.validator != self.id:
+            self._send_new_view_again(vc)
         verified = trusted
         leads = self._leader_id(vc.view) == self.id
         # A copy without the certificate backing its claim only counts stake (collector mode).
@@ -348,9 +359,30 @@ class ViewChangeRules(ReplicaCore):
         if not self._may_vote(view, "pre-prepare", pre_prepare.digest):
             return  # never two proposals in one view, even across a restart
         new_view = NewView.create(self.signer, changes, prepared, pre_prepare)
+        self.current.new_views[view] = new_view
         self.stats.new_views += 1
         self._out.append(Broadcast(new_view))
         self._on_new_view(new_view, trusted=True)
+
+    def _send_new_view_again(self, vc: ViewChange) -> None:
+        """Send the NEW-VIEW of ``vc``'s view again to its validator, if it asks once more.
+
+        A request counted already (not news to the tally) that comes again means its sender has
+        not followed the NEW-VIEW: it was lost. The first request of a validator is not
+        answered (in broadcast mode a late one is common and the NEW-VIEW is on its way); at
+        most one answer per validator per ``compute_timeout(latency, 0)``, the period of a
+        waiting validator's re-sends, since a NEW-VIEW carries a block.
+        """
+        current = self.current
+        new_view = current.new_views.get(vc.view)
+        if new_view is None or current.view_tally.is_news(vc.validator, vc.view):
+            return
+        key = (vc.view, vc.validator)
+        last = current.new_view_resent_at.get(key)
+        if last is not None and self._now - last < compute_timeout(self.observed_latency(), 0):
+            return
+        current.new_view_resent_at[key] = self._now
+        self._out.append(Send(vc.validator, new_view))
 
     def _on_new_view(self, nv: NewView, trusted: bool = False) -> None:
         if nv.height > self.height:
