@@ -3,9 +3,13 @@
 Spec: R7.1 (spec/security.md), rule 4 of a valid block (spec/consensus.md), the ``transfer``
 operation (spec/economics.md, "State operations").
 
-Three users apply the rule, and all three call :func:`find_double_spend`:
+Four users apply the rule, and all four call :func:`find_double_spend`:
 
 * the judge (:mod:`aethel.proofs.judge`) before it proves a transfer or a batch;
+* the mempool (:mod:`aethel.proofs.mempool`): a new transfer against its sender's committed
+  account with the sender's pending transfers booked on it by :class:`RunningAccounts` (what the
+  pool then drops with a refused transfer is the pool's own rule), and the balance each pending
+  transfer's proof may state when a commit changes the account;
 * block validation (:mod:`aethel.consensus.ledger`): each transaction against the pre-state as
   updated by the block's earlier transactions, kept by :class:`RunningAccounts` (a staged copy:
   the pre-state is read, never written);
@@ -115,7 +119,8 @@ class RunningAccounts(Generic[Account]):
     """The balances and nonces a run of transfers leaves on top of a pre-state (R7.1).
 
     The pre-state is read through ``balance`` and ``nonce`` and never written: this is the staged
-    copy block validation and the judge's batches check transfers against, one at a time.
+    copy block validation, the judge's batches and the mempool check transfers against, one at a
+    time.
     """
 
     def __init__(

@@ -71,6 +71,7 @@ from aethel.proofs.model import Proof, ProofKind, Transfer
 from aethel.proofs.obligations import get_stated_balance, is_obligation_for
 from aethel.proofs.parallel import Verifier
 from aethel.proofs.verifier import REASON_RULES, Verdict, VerificationResult
+from aethel.spending import RunningAccounts
 
 logger = logging.getLogger("aethel.proofs.mempool")
 
@@ -373,10 +374,43 @@ class Mempool:
             raise self._reject(ProofRejected(rule, message), what)
         return self._admit_transfer(tx, proof, result, stated, what)
 
+    def _account_run(self, sender: bytes, account: Account) -> RunningAccounts[bytes]:
+        """Return an empty run of transfers on ``sender``'s committed ``account`` (R7.1).
+
+        Only the sender's account is read; the receivers of the transfers booked on it are
+        credited but never read, so they start at an empty account.
+        """
+        empty = Account(0, 0)
+        return RunningAccounts(
+            lambda key: (account if key == sender else empty).balance,
+            lambda key: (account if key == sender else empty).nonce,
+            to_hex,
+        )
+
+    def _pending_run(self, sender: bytes, account: Account) -> RunningAccounts[bytes]:
+        """Return ``sender``'s committed ``account`` with its pending transfers booked in nonce
+        order: the balance and next nonce its next transfer spends from (R7.1)."""
+        running = self._account_run(sender, account)
+        chain = self._by_sender.get(sender, {})
+        for nonce in sorted(chain):
+            pending = self._transactions[chain[nonce]]
+            running.apply(sender, pending.receiver, pending.amount)
+        return running
+
     def _check_new_transfer(self, tx: Transfer, account: Account, what: str) -> tuple[int, int]:
         """Check a new transfer's nonce, conflicts, balance and the room left (R7.1, N6);
-        return (the balance left for it after the sender's pending transfers, its nonce)."""
+        return (the balance left for it after the sender's pending transfers, its nonce).
+
+        Whether it may spend after the sender's pending transfers is
+        :func:`aethel.spending.find_double_spend`'s decision (through :class:`RunningAccounts`),
+        the one the judge, block validation and the state transition make. What the pool does
+        with a refusal is its own, in this order: a stale nonce only refuses; a pending nonce
+        drops that transfer and its successors; an overdraft (even with a nonce that skips one)
+        drops all of the sender's pending transfers; a skipped nonce only refuses.
+        """
         chain = self._by_sender.get(tx.sender, {})
+        running = self._pending_run(tx.sender, account)
+        found = running.check(tx.sender, tx.amount, tx.nonce)
         if tx.nonce < account.nonce:
             raise self._reject(
                 TransactionRejected(
@@ -392,27 +426,27 @@ class Mempool:
                 ),
                 what,
             )
-        spent = sum(self._transactions[t].amount for t in chain.values())
-        if spent + tx.amount > account.balance:
+        if found is None:
+            if len(self._proofs) >= self.capacity:
+                raise self._reject(MempoolFull("N6", f"mempool full ({self.capacity})"), what)
+            return running.balance(tx.sender), tx.nonce
+        if tx.amount > found.balance:
             if chain:
                 self._drop_chain(tx.sender, min(chain))
             raise self._reject(
                 TransactionRejected(
                     "R7.1",
-                    f"{what}: pending transfers of the sender together spend {spent + tx.amount}"
-                    f" > balance {account.balance}; all rejected",
+                    f"{what}: pending transfers of the sender together spend "
+                    f"{found.spent + tx.amount} > balance {account.balance}; all rejected",
                 ),
                 what,
             )
-        expected = account.nonce + len(chain)
-        if tx.nonce != expected:
-            raise self._reject(
-                TransactionRejected("R7.1", f"{what}: nonce {tx.nonce}, expected {expected}"),
-                what,
-            )
-        if len(self._proofs) >= self.capacity:
-            raise self._reject(MempoolFull("N6", f"mempool full ({self.capacity})"), what)
-        return account.balance - spent, expected
+        raise self._reject(
+            TransactionRejected(
+                "R7.1", f"{what}: nonce {tx.nonce}, expected {found.expected_nonce}"
+            ),
+            what,
+        )
 
     def _admit_transfer(
         self, tx: Transfer, proof: Proof, result: VerificationResult, stated: int, what: str
@@ -559,13 +593,14 @@ class Mempool:
         chain = self._by_sender.get(sender, {})
         if chain and min(chain) != account.nonce:
             self._drop_chain(sender, min(chain))
-        available = account.balance
+        running = self._account_run(sender, account)
         for nonce in sorted(chain):
             transaction_id = chain[nonce]
-            if self._stated[transaction_id] > available:
+            if self._stated[transaction_id] > running.balance(sender):
                 self._drop_chain(sender, nonce)
                 break
-            available -= self._transactions[transaction_id].amount
+            pending = self._transactions[transaction_id]
+            running.apply(sender, pending.receiver, pending.amount)
         dropped = before - len(self._by_sender.get(sender, {}))
         if dropped:
             logger.info("dropped %d stale transfers of %s (R7.1)", dropped, _short(sender))
