@@ -112,7 +112,8 @@ def check_new_view(
     Checks: the leader of (height, view) signed it; its VIEW-CHANGEs are for this (height, view),
     from distinct members holding >= q(W) stake, all signed; the proposal is the block of the
     highest claim, backed by a valid prepare certificate (checked by ``certificates``, default:
-    the version-1 form by ``checker``), or any block if nobody prepared.
+    the version-1 form by ``checker``), or any block if nobody prepared; claims at the highest
+    prepared view all name one block.
     """
     leader = validators.get_leader(nv.height, nv.view)
     if nv.leader != leader.id:
@@ -144,6 +145,11 @@ def check_new_view(
         return "R7.5: a view change has a bad signature"
     if top_view == NO_VIEW:
         return "" if nv.prepared is None else "R2.6: a certificate nobody claimed"
+    # Two claims at the highest prepared view for different blocks: one is a lie (an honest
+    # leader checked every claim's certificate), so the NEW-VIEW is refused whatever the
+    # order of its VIEW-CHANGEs.
+    if len({vc.prepared_digest for vc in nv.view_changes if vc.prepared_view == top_view}) > 1:
+        return "R2.6: two claims at the highest prepared view name different blocks"
     cert: PrepareCertificate | None = nv.prepared
     if cert is None or (cert.height, cert.view, cert.digest) != (nv.height, top_view, top_digest):
         return "R2.6: the highest prepared claim is not backed by its certificate"

@@ -129,8 +129,9 @@ def new_view_reason(
     ``pre-prepare-matches`` (its PRE-PREPARE is for the same height, view and leader),
     ``pre-prepare-signature``, ``members`` (view changes from distinct members),
     ``view-changes-match`` (each for this height and view), ``quorum`` (they hold q(W)),
-    ``view-change-signatures``, ``certificate-present`` (the highest claim is backed by the
-    certificate it carries), ``highest-block`` (the proposal is that claim's block),
+    ``view-change-signatures``, ``claims-agree`` (every claim at the highest prepared view
+    names one block), ``certificate-present`` (the highest claim is backed by the certificate
+    it carries), ``highest-block`` (the proposal is that claim's block),
     ``certificate-valid``.
     """
     leader = validators.get_leader(nv.height, nv.view)
@@ -175,6 +176,9 @@ def new_view_reason(
         return "R7.5: a view change has a bad signature"
     if top_view == NO_VIEW:
         return "" if nv.prepared is None else "R2.6: a certificate nobody claimed"
+    tied = {vc.prepared_digest for vc in nv.view_changes if vc.prepared_view == top_view}
+    if len(tied) > 1 and skip != "claims-agree":
+        return "R2.6: claims at the highest prepared view name different blocks"
     cert = nv.prepared
     backed = cert is not None and (cert.height, cert.view, cert.digest) == (
         nv.height,
@@ -199,6 +203,7 @@ NEW_VIEW_CHECKS = (
     "view-changes-match",
     "quorum",
     "view-change-signatures",
+    "claims-agree",
     "certificate-present",
     "highest-block",
     "certificate-valid",
@@ -559,6 +564,11 @@ FORGOTTEN: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("new-view:view-changes-match", ("R2.6",), "a NEW-VIEW may hold VIEW-CHANGEs of other views"),
     ("new-view:quorum", ("R2.6",), "a NEW-VIEW with VIEW-CHANGEs below q(W) is followed"),
     ("new-view:view-change-signatures", ("R7.5",), "a NEW-VIEW's VIEW-CHANGEs are not verified"),
+    (
+        "new-view:claims-agree",
+        ("R2.6",),
+        "of two claims at the highest prepared view naming different blocks, the first counts",
+    ),
     ("new-view:certificate-present", ("R2.6",), "a NEW-VIEW's highest claim needs no certificate"),
     ("new-view:highest-block", ("R2.6",), "a NEW-VIEW may re-propose another block"),
     ("new-view:certificate-valid", ("R2.6",), "a NEW-VIEW's certificate is not checked"),

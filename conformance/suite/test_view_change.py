@@ -383,6 +383,21 @@ def _highest_certificate_lower_block(scene: Scene) -> NewView:
     return scene.new_view(votes, cert1, d, 2)
 
 
+def _tied_claims(scene: Scene, backed: int) -> NewView:
+    """A NEW-VIEW for view 2 whose first two VIEW-CHANGEs both claim view 1, for different
+    blocks (one claim is a lie), re-proposing the block of claim ``backed`` (0 or 1) with its
+    certificate: refused in either order (spec/consensus.md, view change)."""
+    _, l0, l1, l2 = _roles(scene)
+    blocks = [scene.block(), scene.block(l1)]
+    certs = [scene.prepare_certificate([l0, l1, l2], b.digest, 1) for b in blocks]
+    votes = [
+        scene.view_change(l0, 2, certs[0], blocks[0]),
+        scene.view_change(l1, 2, certs[1], blocks[1]),
+        scene.view_change(l2, 2),
+    ]
+    return scene.new_view(votes, certs[backed], blocks[backed], 2)
+
+
 def _genuine_view_two(scene: Scene) -> NewView:
     votes, _, _, d1, cert1 = _view_two(scene)
     return scene.new_view(votes, cert1, d1, 2)
@@ -427,6 +442,16 @@ FOLLOWER_VARIANTS: dict[
     "the-highest-certificate-with-a-lower-block": (
         ("R2.6",),
         _highest_certificate_lower_block,
+        _genuine_view_two,
+    ),
+    "tied-claims-backing-the-first": (
+        ("R2.6",),
+        lambda s: _tied_claims(s, 0),
+        _genuine_view_two,
+    ),
+    "tied-claims-backing-the-second": (
+        ("R2.6",),
+        lambda s: _tied_claims(s, 1),
         _genuine_view_two,
     ),
 }
