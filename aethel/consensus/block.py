@@ -6,7 +6,9 @@ of the proof and state packages), evidence of misbehaviour to slash (R1.5, R4.2)
 certificate of the parent height (whose members share the parent's reward, R1.3).
 
 digest = SHA-256(canonical JSON of the block without its signature); the proposer signs the same
-body under Domain.BLOCK (R7.5). A re-proposed block keeps its proposer and digest (R2.6).
+body under Domain.BLOCK (R7.5), or ``aethel/block/v2`` at a height of protocol version 2 (V2.2;
+the digest does not depend on the version). A re-proposed block keeps its proposer and digest
+(R2.6).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from aethel.encoding import (
     HASH_SIZE,
     SIGNATURE_SIZE,
     Domain,
+    DomainV2,
     JSONValue,
     canonical_json,
     sha256,
@@ -32,6 +35,7 @@ if TYPE_CHECKING:
 
 GENESIS_PARENT = bytes(HASH_SIZE)
 _BLOCK_PREFIX = Domain.BLOCK.value.encode("ascii") + b"\x00"
+_BLOCK_PREFIX_V2 = DomainV2.BLOCK.value.encode("ascii") + b"\x00"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +82,9 @@ class ProofBlock:
         proofs: Sequence[dict[str, JSONValue]],
         evidence: Sequence[Evidence],
         last_commit: CommitCertificate | None,
+        version: int = 1,
     ) -> ProofBlock:
-        """Build and sign a block."""
+        """Build and sign a block (in ``version``'s domain, V2.2)."""
         args = (
             height,
             parent,
@@ -90,7 +95,13 @@ class ProofBlock:
             last_commit,
         )
         unsigned = cls(*args, b"")
-        return cls(*args, signer.sign(unsigned.payload))
+        return cls(*args, signer.sign(unsigned.payload_for(version)))
+
+    def payload_for(self, version: int) -> bytes:
+        """Return the bytes the proposer signs in protocol ``version`` (V2.2)."""
+        if version == 1:
+            return self.payload
+        return _BLOCK_PREFIX_V2 + self.payload[len(_BLOCK_PREFIX) :]
 
     def to_wire(self) -> dict[str, object]:
         """Return the canonical JSON form (body plus signature)."""

@@ -104,7 +104,7 @@ def check_last_commit(
     if reason:
         rule = reason.split(":", 1)[0]
         raise ProtocolViolation(
-            rule if rule[:1] in ("R", "E", "N") else "R2.3",
+            rule if rule[:1] in ("R", "E", "N", "V") else "R2.3",
             f"invalid parent certificate: {reason}",
         )
 
@@ -115,12 +115,14 @@ def check_block_evidence(
     validators: ValidatorSet,
     checker: SignatureChecker,
     is_proof_invalid: Callable[[ProofBlock, int], bool],
+    activation: int | None = None,
 ) -> None:
     """Check each evidence record: new, from an earlier height, and proving its offence.
 
     ``is_slashed`` tells whether the pre-state already applied a record; ``validators`` is the
-    epoch's signed set (an offender slashed out of later sets stays accountable). Spec: R4.2,
-    R1.5, R7.5.
+    epoch's signed set (an offender slashed out of later sets stays accountable); ``activation``
+    the first height of protocol version 2 (each record is checked by the version of its
+    offence's height, V2.2). Spec: R4.2, R1.5, R7.5.
     """
     keys: set[SlashKey] = set()
     for evidence in block.evidence:
@@ -131,6 +133,6 @@ def check_block_evidence(
         if evidence.height >= block.height:
             raise ProtocolViolation("R4.2", "evidence from the block's height or a later one")
         try:
-            check_evidence(evidence, validators, checker, is_proof_invalid)
+            check_evidence(evidence, validators, checker, is_proof_invalid, activation)
         except ProtocolViolation as exc:
             raise ProtocolViolation(exc.rule_id, f"invalid evidence: {exc.detail}") from None

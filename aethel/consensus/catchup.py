@@ -31,6 +31,7 @@ from aethel.consensus.messages import CommitCertificate
 from aethel.consensus.signing import SignatureChecker, SignatureItem
 from aethel.consensus.validators import ValidatorSet
 from aethel.consensus.votes import CertificateCheck
+from aethel.crypto import bls
 from aethel.economics import compute_slash_amount
 from aethel.errors import ProtocolViolation, is_rule_id
 
@@ -123,6 +124,32 @@ def check_catch_up_hint(
     if not all(checker.verify_batch(items, None)):
         return "R7.5: a certificate vote has a bad signature", len(items)
     return "", len(items)
+
+
+def check_aggregate_hint(
+    certificate: CommitCertificate, validators: ValidatorSet
+) -> tuple[str, int]:
+    """Return ("", n) if a later height's version-2 certificate is worth asking for a sync,
+    else (why, n); n is the number of pairing checks made (V2.8).
+
+    The hint of :func:`check_catch_up_hint` for a bitmap and an aggregate: the members of the
+    bitmap in ``validators``' roster hold more than a third of its stake, and the aggregate
+    verifies for exactly their registered keys.
+    """
+    aggregate, v2 = certificate.v2, validators.v2
+    if aggregate is None or v2 is None:
+        return "V2.2: a version-2 hint needs a version-2 certificate and set", 0
+    roster = v2.roster
+    members = aggregate.members()
+    if len(aggregate.signers) != (len(roster) + 7) // 8 or (members and members[-1] >= len(roster)):
+        return "V2.7: the bitmap is not the size of the validator set", 0
+    stake = roster.stake_of(members)
+    if 3 * stake <= roster.total:
+        return f"R3.1: signers of height {certificate.height} hold {stake}, not over a third", 0
+    keys = [roster.members[i].key for i in members]
+    if not bls.fast_aggregate_verify(keys, aggregate.target.message(), aggregate.aggregate):
+        return "V2.8: the aggregate does not verify for the bitmap's members", 1
+    return "", 1
 
 
 def verify_certified_chain(

@@ -15,6 +15,10 @@ evidence without the offender's signature: being offline is never evidence).
 Being offline is never evidence (R4.6): every piece of evidence is signed by its offender.
 The reporter signs the bundle (Domain.EVIDENCE) so logs say who found it. A validator is
 slashed at most once per (offence, height): :attr:`Evidence.slash_key`.
+
+Evidence of an offence at a height of protocol version 2 is signed in ``aethel/evidence/v2``
+and its messages are checked as that version's (V2.2): PREPARE and COMMIT by their BLS
+signature over the vote bytes (V2.3), with the offender's registered key (V2.6).
 """
 
 from __future__ import annotations
@@ -23,8 +27,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from aethel.consensus.messages import Commit, Prepare, PrePrepare, SignedMessage
+from aethel.consensus.v2.version import ONE_VERSION_RULE, version_of_height
+from aethel.crypto import bls
 from aethel.economics import Offence
-from aethel.encoding import Domain, canonical_json, signing_bytes, to_hex
+from aethel.encoding import Domain, canonical_json, domain_of, signing_bytes, to_hex
 from aethel.errors import ProtocolViolation
 
 if TYPE_CHECKING:
@@ -49,6 +55,13 @@ class Evidence:
     _size: int = field(default=-1, init=False, repr=False, compare=False)
 
     TYPE: ClassVar[str] = "evidence"
+    DOMAIN: ClassVar[Domain] = Domain.EVIDENCE
+
+    def payload_for(self, version: int) -> bytes:
+        """Return the bytes the reporter signs in protocol ``version`` (V2.2)."""
+        if version == 1:
+            return self.payload
+        return signing_bytes(domain_of(Domain.EVIDENCE, version), self.body())
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "payload", signing_bytes(Domain.EVIDENCE, self.body()))
@@ -94,9 +107,10 @@ class Evidence:
 
     @classmethod
     def equivocation(
-        cls, reporter: Signer, first: SignedMessage, second: SignedMessage
+        cls, reporter: Signer, first: SignedMessage, second: SignedMessage, version: int = 1
     ) -> Evidence:
-        """Build signed equivocation evidence from two conflicting messages."""
+        """Build signed equivocation evidence from two conflicting messages (``version``: of
+        the offence's height)."""
         # Order the pair canonically so two reporters of one offence build the same bundle.
         a, b = sorted((first, second), key=lambda m: m.signature)
         unsigned = cls(
@@ -110,24 +124,48 @@ class Evidence:
             None,
             -1,
             reporter.validator_id,
-            reporter.sign(unsigned.payload),
+            reporter.sign(unsigned.payload_for(version)),
         )
 
     @classmethod
     def false_claim(
-        cls, reporter: Signer, vote: SignedMessage, block: ProofBlock, proof_index: int
+        cls,
+        reporter: Signer,
+        vote: SignedMessage,
+        block: ProofBlock,
+        proof_index: int,
+        version: int = 1,
     ) -> Evidence:
         """Build signed false-claim evidence: ``vote`` backs ``block`` whose proof is invalid."""
         args = (Offence.FALSE_CLAIM, vote.validator, vote, None, block, proof_index)
         unsigned = cls(*args, reporter.validator_id, b"")
-        return cls(*args, reporter.validator_id, reporter.sign(unsigned.payload))
+        return cls(*args, reporter.validator_id, reporter.sign(unsigned.payload_for(version)))
 
 
-def _signed_by(message: SignedMessage, validators: ValidatorSet, checker: SignatureChecker) -> bool:
+def signed_by(
+    message: SignedMessage,
+    validators: ValidatorSet,
+    checker: SignatureChecker,
+    version: int = 1,
+) -> bool:
+    """Return True if a member of ``validators`` signed ``message`` as a message of protocol
+    ``version``: a version-2 vote with the member's registered BLS key (V2.3, V2.6), anything
+    else with its Ed25519 key in that version's domain (E7, V2.2)."""
     member = validators.get(message.validator)
-    return member is not None and checker.verify(
-        member.public_key, message.payload, message.signature
-    )
+    if member is None:
+        return False
+    if isinstance(message, Prepare | Commit) and message.version == 2:
+        roster = None if validators.v2 is None else validators.v2.roster
+        position = None if roster is None else roster.index.get(message.validator)
+        if roster is None or position is None:
+            return False
+        try:
+            signature = bls.Signature.from_bytes(message.signature)
+        except bls.BlsError:
+            return False
+        return bls.verify(roster.members[position].key, message.payload, signature)
+    payload = message.payload if version == 1 else message.payload_for(version)
+    return checker.verify(member.public_key, payload, message.signature)
 
 
 def check_evidence(
@@ -135,24 +173,35 @@ def check_evidence(
     validators: ValidatorSet,
     checker: SignatureChecker,
     is_proof_invalid: Any,
+    activation: int | None = None,
 ) -> None:
     """Raise ProtocolViolation("R1.5"/"R4.2") unless ``evidence`` proves its offence.
 
     ``is_proof_invalid(block, index) -> bool`` re-verifies one proof of a block (used for false
     claims only). Signatures of the offender's messages and of the reporter are checked (R7.5).
     The members of the other offence are empty (spec/consensus.md, "Evidence"): an equivocation
-    holds no block and proof index -1, a false claim no second message.
+    holds no block and proof index -1, a false claim no second message. ``activation`` is the
+    height version 2 starts at (V2.1): the evidence and its messages are of the version of the
+    offence's height (V2.2).
     """
     rule = "R4.2" if evidence.offence is Offence.EQUIVOCATION else "R1.5"
+    version = version_of_height(evidence.height, activation)
     reporter = validators.get(evidence.reporter)
     if reporter is None or not checker.verify(
-        reporter.public_key, evidence.payload, evidence.signature
+        reporter.public_key, evidence.payload_for(version), evidence.signature
     ):
         raise ProtocolViolation("R7.5", "evidence is not signed by a validator")
+    for message in (evidence.first, evidence.second):
+        if isinstance(message, Prepare | Commit) and message.version != version:
+            raise ProtocolViolation(
+                ONE_VERSION_RULE,
+                f"a version-{message.version} vote in evidence of height {evidence.height}, "
+                f"which runs version {version}",
+            )
     first = evidence.first
     if first.validator != evidence.offender:
         raise ProtocolViolation(rule, "the evidence is not signed by the named offender")
-    if not _signed_by(first, validators, checker):
+    if not signed_by(first, validators, checker, version):
         raise ProtocolViolation(rule, "the offender's message does not verify")
     if evidence.offence is Offence.EQUIVOCATION:
         if evidence.block is not None or evidence.proof_index != -1:
@@ -170,7 +219,7 @@ def check_evidence(
             )
         if second.key == first.key:
             raise ProtocolViolation(rule, "the two messages do not conflict")
-        if not _signed_by(second, validators, checker):
+        if not signed_by(second, validators, checker, version):
             raise ProtocolViolation(rule, "the second message does not verify")
         return
     if evidence.second is not None:

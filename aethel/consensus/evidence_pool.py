@@ -33,6 +33,7 @@ class EvidenceRules(CertificateChecks):
                 self.epoch_validators,
                 self.services.checker,
                 self.services.validator.is_proof_invalid,
+                self.activation,
             )
         except ProtocolViolation as exc:
             self._reject(exc.rule_id, f"invalid evidence: {exc.detail}")

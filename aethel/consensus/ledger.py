@@ -35,6 +35,7 @@ from typing import Any, Protocol
 from aethel.consensus.block import ProofBlock
 from aethel.consensus.interfaces import BlockVerdict, Execution, ProofCheck, ProofOutcome
 from aethel.consensus.validators import ValidatorSet
+from aethel.consensus.votes import certificate_members
 from aethel.economics import compute_block_reward, compute_emission_limit, compute_reward_split
 from aethel.encoding import canonical_json, parse_canonical_json, to_hex
 from aethel.errors import ProtocolViolation
@@ -394,7 +395,8 @@ def build_operations(
         cert = block.last_commit
         if cert is None or cert.height != height:
             raise ProtocolViolation("R4.1", "the block lacks the certificate to pay")
-        members = {m: validators.stake_of(m) for m in cert.members}
+        # Version 2: the members of the bitmap, named by the set's roster (V2.8).
+        members = {m: validators.stake_of(m) for m in certificate_members(cert, validators)}
         # Members slashed below MIN_STAKE hold no stake in this height's set; if none holds
         # any, nobody earned the reward and it is forfeited: never minted (economics.md R1.3).
         if amount and any(members.values()):

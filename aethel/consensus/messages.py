@@ -18,6 +18,15 @@ another type. The signed body of each type is spelled out by its ``body()`` meth
 
 Messages are immutable; each caches its signing payload and wire size, because the simulator
 hands one object to thousands of receivers and the canonical encoding is the hot path.
+
+Protocol version 2 (spec/consensus-v2.md) uses the same types. A PREPARE or COMMIT of version 2
+carries a BLS signature (96 bytes) over its vote bytes without the validator (V2.3), so a vote's
+signature says its version (:attr:`Prepare.version`); its ``payload`` is what that signature
+signs. The other signed objects keep Ed25519 and sign the same body under the ``/v2`` domain tag
+of their type (V2.2): the wire form does not say which, so ``payload`` is the version-1 bytes and
+``payload_for(2)`` the version-2 bytes, checked by the version of the message's height. A
+certificate of version 2 is a signer bitmap and one aggregate (V2.7): ``votes`` is empty and
+``v2`` holds it.
 """
 
 from __future__ import annotations
@@ -26,13 +35,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias, Union
 
+from aethel.consensus.v2.certificate import Certificate as AggregateCertificate
+from aethel.consensus.v2.certificate import VoteTarget
+from aethel.crypto.bls import SIGNATURE_SIZE as BLS_SIGNATURE_SIZE
 from aethel.encoding import (
     Domain,
     canonical_json,
+    domain_of,
     sha256,
     signing_bytes,
     to_hex,
 )
+from aethel.errors import UsageError
 
 if TYPE_CHECKING:
     from aethel.consensus.block import ProofBlock
@@ -45,6 +59,27 @@ NO_VIEW = -1
 def _cache(obj: object, name: str, value: Any) -> Any:
     object.__setattr__(obj, name, value)
     return value
+
+
+def _versioned_payload(message: Any, version: int) -> bytes:
+    """Return the bytes ``message`` (an Ed25519-signed object) signs in ``version`` (V2.2):
+    its cached version-1 payload, or its body under the type's ``/v2`` tag (cached too)."""
+    if version == 1:
+        payload: bytes = message.payload
+        return payload
+    cached: bytes = message._payload_v2
+    if not cached:
+        cached = _cache(
+            message,
+            "_payload_v2",
+            signing_bytes(domain_of(message.DOMAIN, version), message.body()),
+        )
+    return cached
+
+
+def _vote_version(signature: bytes) -> int:
+    """Return a vote's protocol version by its signature scheme: BLS (96 bytes) is version 2."""
+    return 2 if len(signature) == BLS_SIGNATURE_SIZE else 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +98,7 @@ class Prepare:
     _size: int = field(default=-1, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "payload", signing_bytes(self.DOMAIN, self.body()))
+        object.__setattr__(self, "payload", self.payload_for(self.version))
 
     def body(self) -> dict[str, object]:
         """Return the signed body."""
@@ -80,9 +115,30 @@ class Prepare:
         """Return what a validator may sign only once per (height, view) (R2.3)."""
         return (self.digest,)
 
+    @property
+    def version(self) -> int:
+        """Return the protocol version its signature's scheme says (V2.2, V2.3)."""
+        return _vote_version(self.signature)
+
+    @property
+    def target(self) -> VoteTarget:
+        """Return what the vote is for, as version 2 signs it (V2.3)."""
+        return VoteTarget("prepare", self.height, self.view, self.digest)
+
+    def payload_for(self, version: int) -> bytes:
+        """Return the bytes a vote of ``version`` signs: E7's with the validator, or V2.3's."""
+        if version == 2:
+            return self.target.message()
+        return signing_bytes(self.DOMAIN, self.body())
+
     @classmethod
-    def create(cls, signer: Signer, height: int, view: int, digest: bytes) -> Prepare:
-        """Build and sign a PREPARE."""
+    def create(
+        cls, signer: Signer, height: int, view: int, digest: bytes, version: int = 1
+    ) -> Prepare:
+        """Build and sign a PREPARE (version 2: a BLS signature, V2.3)."""
+        if version == 2:
+            message = VoteTarget("prepare", height, view, digest).message()
+            return cls(height, view, digest, signer.validator_id, signer.sign_vote(message))
         unsigned = cls(height, view, digest, signer.validator_id, b"")
         return cls(height, view, digest, signer.validator_id, signer.sign(unsigned.payload))
 
@@ -113,7 +169,7 @@ class Commit:
     _size: int = field(default=-1, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "payload", signing_bytes(self.DOMAIN, self.body()))
+        object.__setattr__(self, "payload", self.payload_for(self.version))
 
     def body(self) -> dict[str, object]:
         """Return the signed body."""
@@ -131,11 +187,38 @@ class Commit:
         """Return what a validator may sign only once per (height, view) (R2.3)."""
         return (self.digest, self.post_root)
 
+    @property
+    def version(self) -> int:
+        """Return the protocol version its signature's scheme says (V2.2, V2.3)."""
+        return _vote_version(self.signature)
+
+    @property
+    def target(self) -> VoteTarget:
+        """Return what the vote is for, as version 2 signs it (V2.3)."""
+        return VoteTarget("commit", self.height, self.view, self.digest, self.post_root)
+
+    def payload_for(self, version: int) -> bytes:
+        """Return the bytes a vote of ``version`` signs: E7's with the validator, or V2.3's."""
+        if version == 2:
+            return self.target.message()
+        return signing_bytes(self.DOMAIN, self.body())
+
     @classmethod
     def create(
-        cls, signer: Signer, height: int, view: int, digest: bytes, post_root: bytes
+        cls,
+        signer: Signer,
+        height: int,
+        view: int,
+        digest: bytes,
+        post_root: bytes,
+        version: int = 1,
     ) -> Commit:
-        """Build and sign a COMMIT."""
+        """Build and sign a COMMIT (version 2: a BLS signature, V2.3)."""
+        if version == 2:
+            message = VoteTarget("commit", height, view, digest, post_root).message()
+            return cls(
+                height, view, digest, post_root, signer.validator_id, signer.sign_vote(message)
+            )
         unsigned = cls(height, view, digest, post_root, signer.validator_id, b"")
         return cls(
             height, view, digest, post_root, signer.validator_id, signer.sign(unsigned.payload)
@@ -164,11 +247,33 @@ class PrepareCertificate:
     view: int
     digest: bytes
     votes: tuple[Prepare, ...]
+    #: Version 2: the signer bitmap and aggregate (V2.7); ``votes`` is then empty.
+    v2: AggregateCertificate | None = None
     _size: int = field(default=-1, init=False, repr=False, compare=False)
     _hash: bytes = field(default=b"", init=False, repr=False, compare=False)
 
+    @classmethod
+    def of_aggregate(cls, certificate: AggregateCertificate) -> PrepareCertificate:
+        """Return the version-2 prepare certificate ``certificate`` (V2.7)."""
+        target = certificate.target
+        if target.phase != "prepare":
+            raise UsageError("a prepare certificate aggregates PREPARE votes")
+        return cls(target.height, target.view, target.digest, (), certificate)
+
+    @property
+    def version(self) -> int:
+        """Return 2 for an aggregate certificate, 1 for a list of signed votes (V2.2)."""
+        return 1 if self.v2 is None else 2
+
+    @property
+    def signer_count(self) -> int:
+        """Return how many validators signed it."""
+        return len(self.votes) if self.v2 is None else len(self.v2.members())
+
     def to_wire(self) -> dict[str, object]:
         """Return the canonical JSON form: shared fields once, then (validator, signature)."""
+        if self.v2 is not None:
+            return self.v2.to_wire()
         return {
             "type": self.TYPE,
             "height": self.height,
@@ -179,7 +284,10 @@ class PrepareCertificate:
 
     @property
     def members(self) -> tuple[str, ...]:
-        """Return the validators whose votes the certificate holds."""
+        """Return the validators whose votes the certificate holds (version 1 only: the validator
+        set names a bitmap's members, :func:`aethel.consensus.votes.certificate_members`)."""
+        if self.v2 is not None:
+            raise UsageError("a version-2 certificate's members need its validator set")
         return tuple(v.validator for v in self.votes)
 
     @property
@@ -204,11 +312,33 @@ class CommitCertificate:
     digest: bytes
     post_root: bytes
     votes: tuple[Commit, ...]
+    #: Version 2: the signer bitmap and aggregate (V2.7); ``votes`` is then empty.
+    v2: AggregateCertificate | None = None
     _size: int = field(default=-1, init=False, repr=False, compare=False)
     _hash: bytes = field(default=b"", init=False, repr=False, compare=False)
 
+    @classmethod
+    def of_aggregate(cls, certificate: AggregateCertificate) -> CommitCertificate:
+        """Return the version-2 commit certificate ``certificate`` (V2.7)."""
+        target = certificate.target
+        if target.phase != "commit" or target.post_root is None:
+            raise UsageError("a commit certificate aggregates COMMIT votes")
+        return cls(target.height, target.view, target.digest, target.post_root, (), certificate)
+
+    @property
+    def version(self) -> int:
+        """Return 2 for an aggregate certificate, 1 for a list of signed votes (V2.2)."""
+        return 1 if self.v2 is None else 2
+
+    @property
+    def signer_count(self) -> int:
+        """Return how many validators signed it."""
+        return len(self.votes) if self.v2 is None else len(self.v2.members())
+
     def to_wire(self) -> dict[str, object]:
         """Return the canonical JSON form: shared fields once, then (validator, signature)."""
+        if self.v2 is not None:
+            return self.v2.to_wire()
         return {
             "type": self.TYPE,
             "height": self.height,
@@ -220,7 +350,10 @@ class CommitCertificate:
 
     @property
     def members(self) -> tuple[str, ...]:
-        """Return the validators whose votes the certificate holds (they share the reward)."""
+        """Return the validators whose votes the certificate holds (they share the reward);
+        version 1 only (:func:`aethel.consensus.votes.certificate_members` names a bitmap's)."""
+        if self.v2 is not None:
+            raise UsageError("a version-2 certificate's members need its validator set")
         return tuple(v.validator for v in self.votes)
 
     @property
@@ -252,6 +385,7 @@ class PrePrepare:
     signature: bytes
     payload: bytes = field(init=False, repr=False, compare=False)
     _size: int = field(default=-1, init=False, repr=False, compare=False)
+    _payload_v2: bytes = field(default=b"", init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "payload", signing_bytes(self.DOMAIN, self.body()))
@@ -276,9 +410,13 @@ class PrePrepare:
         """Return the signer (the leader)."""
         return self.leader
 
+    def payload_for(self, version: int) -> bytes:
+        """Return the bytes it signs in protocol ``version`` (V2.2)."""
+        return _versioned_payload(self, version)
+
     @classmethod
-    def create(cls, signer: Signer, view: int, block: ProofBlock) -> PrePrepare:
-        """Build and sign a PRE-PREPARE of ``block`` in ``view``."""
+    def create(cls, signer: Signer, view: int, block: ProofBlock, version: int = 1) -> PrePrepare:
+        """Build and sign a PRE-PREPARE of ``block`` in ``view`` (in ``version``'s domain)."""
         unsigned = cls(block.height, view, block.digest, signer.validator_id, block, b"")
         return cls(
             block.height,
@@ -286,7 +424,7 @@ class PrePrepare:
             block.digest,
             signer.validator_id,
             block,
-            signer.sign(unsigned.payload),
+            signer.sign(unsigned.payload_for(version)),
         )
 
     def to_wire(self) -> dict[str, object]:
@@ -321,6 +459,7 @@ class ViewChange:
     block: ProofBlock | None = field(default=None, compare=False)
     payload: bytes = field(init=False, repr=False, compare=False)
     _size: int = field(default=-1, init=False, repr=False, compare=False)
+    _payload_v2: bytes = field(default=b"", init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "payload", signing_bytes(self.DOMAIN, self.body()))
@@ -343,6 +482,10 @@ class ViewChange:
         """Return the claim a validator may sign only once per (height, view)."""
         return (self.prepared_view.to_bytes(8, "big", signed=True), self.prepared_digest or b"")
 
+    def payload_for(self, version: int) -> bytes:
+        """Return the bytes it signs in protocol ``version`` (V2.2)."""
+        return _versioned_payload(self, version)
+
     @classmethod
     def create(
         cls,
@@ -351,6 +494,7 @@ class ViewChange:
         view: int,
         prepared: PrepareCertificate | None,
         block: ProofBlock | None,
+        version: int = 1,
     ) -> ViewChange:
         """Build and sign a VIEW-CHANGE carrying the highest prepare certificate held."""
         prepared_view = NO_VIEW if prepared is None else prepared.view
@@ -362,7 +506,7 @@ class ViewChange:
             prepared_view,
             digest,
             signer.validator_id,
-            signer.sign(unsigned.payload),
+            signer.sign(unsigned.payload_for(version)),
             prepared,
             block,
         )
@@ -411,6 +555,7 @@ class NewView:
     signature: bytes
     payload: bytes = field(init=False, repr=False, compare=False)
     _size: int = field(default=-1, init=False, repr=False, compare=False)
+    _payload_v2: bytes = field(default=b"", init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "payload", signing_bytes(self.DOMAIN, self.body()))
@@ -437,6 +582,10 @@ class NewView:
         """Return the signer (the new leader)."""
         return self.leader
 
+    def payload_for(self, version: int) -> bytes:
+        """Return the bytes it signs in protocol ``version`` (V2.2)."""
+        return _versioned_payload(self, version)
+
     @classmethod
     def create(
         cls,
@@ -444,12 +593,13 @@ class NewView:
         view_changes: Sequence[ViewChange],
         prepared: PrepareCertificate | None,
         pre_prepare: PrePrepare,
+        version: int = 1,
     ) -> NewView:
         """Build and sign a NEW-VIEW."""
         changes = tuple(vc.stripped() for vc in view_changes)
         args = (pre_prepare.height, pre_prepare.view, signer.validator_id, changes, prepared)
         unsigned = cls(*args, pre_prepare, b"")
-        return cls(*args, pre_prepare, signer.sign(unsigned.payload))
+        return cls(*args, pre_prepare, signer.sign(unsigned.payload_for(version)))
 
     def to_wire(self) -> dict[str, object]:
         """Return the canonical JSON form."""

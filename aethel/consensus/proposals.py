@@ -61,13 +61,16 @@ class ProposalRules(ReplicaCore):
             proofs,
             self._evidence_for_block(),
             self.last_certificate,
+            self._version_of(self.height),
         )
 
     def _propose(self) -> None:
         if (self.view, "pre-prepare") in self.current.journal:
             return  # proposed in this view already (perhaps before a restart)
         block = self._build_block()
-        pre_prepare = PrePrepare.create(self.signer, self.view, block)
+        pre_prepare = PrePrepare.create(
+            self.signer, self.view, block, self._version_of(self.height)
+        )
         if not self._may_vote(self.view, "pre-prepare", pre_prepare.digest):
             return  # a proposal is a signed statement too: never two in one view
         self.stats.proposals += 1
@@ -111,7 +114,11 @@ class ProposalRules(ReplicaCore):
         if existing is None and pp.digest not in self.current.refused:
             return False
         if existing is not None and existing.digest != pp.digest and self._signed_by_member(pp):
-            self._report(Evidence.equivocation(self.signer, existing.pre_prepare, pp))
+            self._report(
+                Evidence.equivocation(
+                    self.signer, existing.pre_prepare, pp, self._version_of(pp.height)
+                )
+            )
         return True
 
     def _verify_proposal(self, pp: PrePrepare) -> None:
@@ -150,7 +157,11 @@ class ProposalRules(ReplicaCore):
                 index = verdict.invalid_proof
                 if index is not None:
                     current.invalid_blocks[pp.digest] = (pp.block, index)
-                    self._report(Evidence.false_claim(self.signer, pp, pp.block, index))
+                    self._report(
+                        Evidence.false_claim(
+                            self.signer, pp, pp.block, index, self._version_of(pp.height)
+                        )
+                    )
                 self._reject(verdict.rule_id or "R1.1", verdict.reason)
                 return None
             try:
@@ -209,6 +220,7 @@ class ProposalRules(ReplicaCore):
                 self.epoch_validators,
                 self.services.checker,
                 self.services.validator.is_proof_invalid,
+                self.activation,
             )
         except ProtocolViolation as exc:
             return f"{exc.rule_id}: {exc.detail}"

@@ -47,6 +47,10 @@ class ReplicaConfig:
     sync_on_start: bool = False
     #: Least time between a commit and the next proposal (0: propose at once).
     block_interval_ns: int = 0
+    #: The genesis's ``protocol_v2_height`` (V2.1): the first height of protocol version 2.
+    #: None: the validator set's ``first_height`` if it is a version-2 set, else version 1 at
+    #: every height.
+    protocol_v2_height: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,13 @@ restart from the chain store:
 The rule groups are its subclasses, one module each, combined by
 :class:`aethel.consensus.replica.Replica`; ARCHITECTURE.md ("The replica") maps every rule to
 its module. It declares the steps one group asks of another, so that each can call them.
+
+It also knows which protocol version each height runs (spec/consensus-v2.md, V2.1):
+:attr:`ReplicaCore.activation`, the height version 2 starts at, comes from the genesis
+(:attr:`~aethel.consensus.replica_config.ReplicaConfig.protocol_v2_height`) or else from a
+version-2 validator set's ``first_height``; :meth:`ReplicaCore._version_of` applies
+:func:`aethel.consensus.v2.version.version_of_height`, and :meth:`ReplicaCore._collector_id`
+names who collects the votes of a view (the leader, or in version 2 the collector of V2.10).
 """
 
 from __future__ import annotations
@@ -49,6 +56,8 @@ from aethel.consensus.replica_state import (
 )
 from aethel.consensus.signing import SignatureItem, Signed, Signer
 from aethel.consensus.stats import ReplicaStats
+from aethel.consensus.v2.collector import choose_collector
+from aethel.consensus.v2.version import VERSION_RULE, version_of_height
 from aethel.consensus.validators import ValidatorSet
 from aethel.consensus.votes import AddResult, Certificate, CertificateCheck, VoteCollector
 from aethel.errors import ProtocolViolation, UsageError
@@ -81,6 +90,17 @@ class ReplicaCore:
         #: The epoch's signed set as it started: evidence is checked against it, so an offender
         #: slashed below the minimum stake (and out of ``validators``) stays accountable.
         self.epoch_validators = validators
+        #: The height protocol version 2 starts at (V2.1), or None: version 1 at every height.
+        self.activation = self.config.protocol_v2_height
+        if self.activation is None and validators.v2 is not None:
+            self.activation = validators.v2.first_height
+        if self.activation is not None:
+            version_of_height(1, self.activation)  # refuses an activation height below 1
+            if validators.v2 is None:
+                raise ProtocolViolation(
+                    VERSION_RULE, "version 2 is named but the validator set has no BLS keys"
+                )
+        self._collectors: dict[tuple[int, int], str] = {}
         self.stats = ReplicaStats()
         self._out: list[Output] = []
         self._preverified: dict[SignatureItem, bool] = {}
@@ -148,6 +168,28 @@ class ReplicaCore:
     def _leader_id(self, view: int) -> str:
         return self.validators.get_leader(self.height, view).id
 
+    def _version_of(self, height: int) -> int:
+        """Return the protocol version ``height`` runs (V2.1)."""
+        return 1 if self.activation is None else version_of_height(height, self.activation)
+
+    def _collector_id(self, view: int) -> str:
+        """Return who collects the PREPARE and COMMIT votes of ``view`` at this height in
+        collector mode: the leader in version 1, the collector of V2.10 in version 2."""
+        if self.activation is None or self._version_of(self.height) == 1:
+            return self._leader_id(view)
+        key = (self.height, view)
+        chosen = self._collectors.get(key)
+        if chosen is None:
+            v2 = self.validators.v2
+            assert v2 is not None  # checked on start: a version-2 height has a version-2 set
+            roster = v2.roster
+            leader = roster.index[self._leader_id(view)]
+            index = choose_collector(roster, v2.table, self.validators.seed, *key, leader)
+            if len(self._collectors) >= 64:
+                self._collectors.clear()
+            chosen = self._collectors[key] = roster.members[index].id
+        return chosen
+
     def _get_set_of(self, height: int) -> ValidatorSet:
         """Return the set of committed ``height`` from its pre-state (a restart, R4.3).
 
@@ -211,6 +253,12 @@ class ReplicaCore:
         raise NotImplementedError
 
     def _check_cert_by(self, cert: Certificate, validators: ValidatorSet) -> str:
+        raise NotImplementedError
+
+    def _wrong_version(self, message: Any) -> bool:
+        raise NotImplementedError
+
+    def _version_reason(self, cert: Certificate) -> str:
         raise NotImplementedError
 
     def _embedded_certificates(self) -> CertificateCheck:

@@ -50,7 +50,7 @@ from aethel.consensus.phases import (
     ViewPhase,
 )
 from aethel.consensus.viewsync import ViewTally
-from aethel.consensus.votes import VoteCollector
+from aethel.consensus.votes import AggregateVotes, VoteCollector
 
 #: Evidence is slashed once per (offence, offender, height of the offence).
 SlashKey = tuple[str, str, int]
@@ -104,8 +104,11 @@ class HeightState:
     invalid_blocks: dict[bytes, tuple[ProofBlock, int]] = field(default_factory=dict)
 
     # votes (aethel.consensus.voting)
-    prepares: dict[int, VoteCollector[Prepare]] = field(default_factory=dict)
-    commits: dict[int, VoteCollector[Commit]] = field(default_factory=dict)
+    #: view -> the votes of that view (version 2: aggregated, V2.9).
+    prepares: dict[int, VoteCollector[Prepare] | AggregateVotes[Prepare]] = field(
+        default_factory=dict
+    )
+    commits: dict[int, VoteCollector[Commit] | AggregateVotes[Commit]] = field(default_factory=dict)
     #: (view, kind) -> when this validator sent that vote (latency samples, R6.5).
     vote_sent_at: dict[tuple[int, str], int] = field(default_factory=dict)
 

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from aethel.consensus.block import ProofBlock
 from aethel.consensus.catchup import (
     ChainLink,
+    check_aggregate_hint,
     check_catch_up_hint,
     check_catch_up_target,
     verify_certified_chain,
@@ -130,6 +131,14 @@ class SyncRules(ReplicaCore):
     def _is_catch_up_hint(self, cert: CommitCertificate) -> str:
         """Return "" if a later height's certificate is worth a sync request, else why
         (:func:`aethel.consensus.catchup.check_catch_up_hint`)."""
+        if self.activation is not None:
+            reason = self._version_reason(cert)  # a certificate of the other version (V2.2)
+            if reason:
+                return reason
+            if cert.v2 is not None:
+                reason, checked = check_aggregate_hint(cert, self.validators)
+                self.stats.signatures_checked += checked
+                return reason
         reason, checked = check_catch_up_hint(cert, self.validators, self.services.checker)
         self.stats.signatures_checked += checked
         return reason

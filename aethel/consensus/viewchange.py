@@ -106,6 +106,8 @@ def check_new_view(
     validators: ValidatorSet,
     checker: SignatureChecker,
     certificates: CertificateCheck | None = None,
+    version: int = 1,
+    both_versions: bool = False,
 ) -> str:
     """Return "" if ``nv`` is a valid NEW-VIEW for its (height, view), else the reason (R2.6).
 
@@ -113,12 +115,20 @@ def check_new_view(
     from distinct members holding >= q(W) stake, all signed; the proposal is the block of the
     highest claim, backed by a valid prepare certificate (checked by ``certificates``, default:
     the version-1 form by ``checker``), or any block if nobody prepared; claims at the highest
-    prepared view all name one block.
+    prepared view all name one block. Signatures are checked
+    in the domains of protocol ``version``, the version of the height (V2.2); on a network that
+    runs ``both_versions``, a NEW-VIEW signed in the other version's domain is refused naming
+    V2.2.
     """
     leader = validators.get_leader(nv.height, nv.view)
     if nv.leader != leader.id:
         return f"R2.6: {nv.leader} is not the leader of view {nv.view}"
-    if not checker.verify(leader.public_key, nv.payload, nv.signature):
+    payload = nv.payload if version == 1 else nv.payload_for(version)
+    if not checker.verify(leader.public_key, payload, nv.signature):
+        if both_versions and checker.verify(
+            leader.public_key, nv.payload_for(3 - version), nv.signature
+        ):
+            return f"V2.2: a version-{3 - version} new-view for a height of version {version}"
         return "R7.5: bad new-view signature"
     pp = nv.pre_prepare
     if (pp.height, pp.view, pp.leader) != (nv.height, nv.view, nv.leader):
@@ -135,7 +145,8 @@ def check_new_view(
             return "R2.6: a view change for another height or view"
         seen.add(vc.validator)
         stake += member.stake
-        items.append((member.public_key, vc.payload, vc.signature))
+        vc_payload = vc.payload if version == 1 else vc.payload_for(version)
+        items.append((member.public_key, vc_payload, vc.signature))
         if vc.prepared_view > top_view:
             top_view, top_digest = vc.prepared_view, vc.prepared_digest
     if stake < validators.quorum:
@@ -239,6 +250,7 @@ class ViewChangeRules(ReplicaCore):
                 view,
                 prepared,
                 current.prepared_block if prepared else None,
+                self._version_of(self.height),
             )
             current.own_view_change = vc
             current.own_view_change_public = False
@@ -361,10 +373,11 @@ class ViewChangeRules(ReplicaCore):
         else:
             block = self._build_block()
             prepared = None
-        pre_prepare = PrePrepare.create(self.signer, view, block)
+        version = self._version_of(self.height)
+        pre_prepare = PrePrepare.create(self.signer, view, block, version)
         if not self._may_vote(view, "pre-prepare", pre_prepare.digest):
             return  # never two proposals in one view, even across a restart
-        new_view = NewView.create(self.signer, changes, prepared, pre_prepare)
+        new_view = NewView.create(self.signer, changes, prepared, pre_prepare, version)
         self.current.new_views[view] = new_view
         self.stats.new_views += 1
         self._out.append(Broadcast(new_view))
@@ -401,7 +414,12 @@ class ViewChangeRules(ReplicaCore):
         if not trusted:
             self.stats.signatures_checked += 1 + len(nv.view_changes)
             reason = check_new_view(
-                nv, self.validators, self.services.checker, self._embedded_certificates()
+                nv,
+                self.validators,
+                self.services.checker,
+                self._embedded_certificates(),
+                self._version_of(nv.height),
+                self.activation is not None,
             )
             if reason:
                 self._reject(reason[:4], reason)

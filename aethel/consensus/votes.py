@@ -8,6 +8,11 @@ COMMIT): one :class:`VoteCollector` per (height, view, phase). The first verifie
 validator counts; a second one with different content is equivocation and never counts. Power
 is the voter's stake, never a count of nodes (R7.2). A signature is checked only when the vote
 could still matter (so a collector stops checking once it holds a quorum).
+
+Protocol version 2 (spec/consensus-v2.md) counts BLS votes with :class:`AggregateVotes`: one
+:class:`aethel.consensus.v2.aggregation.VoteAggregator` per target, which counts a vote before
+checking it and checks the aggregate once q(W) is held (V2.9); a certificate is a signer bitmap
+and one aggregate (V2.7), checked by :func:`aggregate_certificates` (V2.8).
 """
 
 from __future__ import annotations
@@ -25,7 +30,12 @@ from aethel.consensus.messages import (
     ViewChange,
 )
 from aethel.consensus.signing import SignatureChecker, SignatureItem
+from aethel.consensus.v2.aggregation import VoteAggregator
+from aethel.consensus.v2.certificate import Certificate as AggregateCertificate
+from aethel.consensus.v2.certificate import check_certificate as check_aggregate
 from aethel.consensus.validators import ValidatorSet
+from aethel.crypto import bls
+from aethel.errors import ProtocolViolation
 
 V = TypeVar("V", Prepare, Commit, ViewChange)
 
@@ -53,6 +63,33 @@ def signature_certificates(checker: SignatureChecker) -> CertificateCheck:
     return check
 
 
+def aggregate_certificates() -> CertificateCheck:
+    """Return the version-2 :class:`CertificateCheck`: the bitmap's members hold q(W) stake of
+    the height's set and the aggregate verifies for their registered keys (V2.7, V2.8)."""
+
+    def check(certificate: Certificate, validators: ValidatorSet, /) -> str:
+        if certificate.v2 is None or validators.v2 is None:
+            return "V2.2: a certificate of version 1 or a set without BLS keys"
+        try:
+            check_aggregate(certificate.v2, validators.v2.roster)
+        except ProtocolViolation as exc:
+            return f"{exc.rule_id}: {exc.detail}"
+        return ""
+
+    return check
+
+
+def certificate_members(certificate: Certificate, validators: ValidatorSet) -> tuple[str, ...]:
+    """Return the ids of ``certificate``'s voters: its votes' validators (version 1), or the
+    members of its bitmap in ``validators``' roster, the set of its height (V2.7, V2.8)."""
+    if certificate.v2 is None:
+        return certificate.members
+    if validators.v2 is None:
+        raise ProtocolViolation("V2.2", "a version-2 certificate needs a set with BLS keys")
+    members = validators.v2.roster.members
+    return tuple(members[i].id for i in certificate.v2.members() if i < len(members))
+
+
 @dataclass(slots=True)
 class Tally(Generic[V]):
     """Votes for one content key and their total stake."""
@@ -74,13 +111,18 @@ class AddResult:
 class VoteCollector(Generic[V]):
     """Votes of one phase for one (height, view): first valid vote per validator counts."""
 
-    __slots__ = ("first", "quorum_keys", "tallies", "validators")
+    __slots__ = ("first", "quorum_keys", "tallies", "validators", "version")
 
-    def __init__(self, validators: ValidatorSet) -> None:
+    def __init__(self, validators: ValidatorSet, version: int = 1) -> None:
         self.validators = validators
+        #: The protocol version of the height: the domain Ed25519 votes are checked in (V2.2).
+        self.version = version
         self.first: dict[str, V] = {}
         self.tallies: dict[tuple[bytes, ...], Tally[V]] = {}
         self.quorum_keys: set[tuple[bytes, ...]] = set()
+
+    def _payload(self, vote: V) -> bytes:
+        return vote.payload if self.version == 1 else vote.payload_for(self.version)
 
     def add(self, vote: V, verify: VerifyFn, trusted: bool = False) -> AddResult:
         """Add ``vote``; check its signature unless ``trusted`` (the replica's own vote)."""
@@ -91,14 +133,14 @@ class VoteCollector(Generic[V]):
         if prior is not None:
             if prior.key == vote.key:
                 return AddResult(reason="duplicate")
-            if verify(member.public_key, vote.payload, vote.signature):
+            if verify(member.public_key, self._payload(vote), vote.signature):
                 return AddResult(conflict=(prior, vote), reason="R4.2: equivocation")
             return AddResult(reason="R7.5: bad signature")
         key = vote.key
         if key in self.quorum_keys:
             # A quorum is already held for this content: the vote adds nothing; skip the check.
             return AddResult(reason="late")
-        if not trusted and not verify(member.public_key, vote.payload, vote.signature):
+        if not trusted and not verify(member.public_key, self._payload(vote), vote.signature):
             return AddResult(reason="R7.5: bad signature")
         self.first[vote.validator] = vote
         tally = self.tallies.get(key)
@@ -125,6 +167,109 @@ class VoteCollector(Generic[V]):
             return []
         index = self.validators.index
         return sorted(tally.votes, key=lambda v: index[v.validator])
+
+
+A = TypeVar("A", Prepare, Commit)
+
+
+class AggregateVotes(Generic[A]):
+    """Version-2 votes of one phase for one (height, view) (V2.9, R2.3).
+
+    One :class:`VoteAggregator` per target (digest, and root for COMMIT) counts votes before
+    their signatures are checked and checks the aggregate once they hold q(W). A validator's
+    votes for two targets are checked one by one at once: both valid is equivocation (R4.2) and
+    only the first counts, as in version 1; an invalid one is dropped (it is no evidence: the
+    validator travels outside the signature, V2.9) and the other counts. The certificate of a
+    target is made once, from every vote held when its aggregate first verifies.
+    """
+
+    __slots__ = ("aggregators", "certificates", "first", "quorum_keys", "roster", "validators")
+
+    def __init__(self, validators: ValidatorSet) -> None:
+        if validators.v2 is None:
+            raise ProtocolViolation("V2.2", "version-2 votes need a set with BLS keys")
+        self.validators = validators
+        self.roster = validators.v2.roster
+        #: validator -> its first vote (of any target) not found invalid.
+        self.first: dict[str, A] = {}
+        self.aggregators: dict[tuple[bytes, ...], VoteAggregator] = {}
+        self.certificates: dict[tuple[bytes, ...], AggregateCertificate] = {}
+        self.quorum_keys: set[tuple[bytes, ...]] = set()
+
+    def _aggregator(self, vote: A) -> VoteAggregator:
+        aggregator = self.aggregators.get(vote.key)
+        if aggregator is None:
+            aggregator = self.aggregators[vote.key] = VoteAggregator(self.roster, vote.target)
+        return aggregator
+
+    def add(self, vote: A, trusted: bool = False) -> AddResult:
+        """Count ``vote``; its signature is checked with the aggregate (V2.9) unless it conflicts
+        with another of its validator's votes; ``trusted``: the replica's own vote."""
+        position = self.roster.index.get(vote.validator)
+        if position is None or self.roster.members[position].stake == 0:
+            return AddResult(reason="R4.3: not a member of the validator set")
+        try:
+            signature = bls.Signature.from_bytes(vote.signature)
+        except bls.BlsError as exc:
+            return AddResult(reason=f"V2.5: {exc.detail}")
+        key = vote.key
+        prior = self.first.get(vote.validator)
+        if prior is not None and prior.key != key:
+            return self._conflict(prior, vote, position, signature)
+        if key in self.quorum_keys:
+            return AddResult(reason="late")
+        aggregator = self._aggregator(vote)
+        if trusted:
+            aggregator.kept.setdefault(position, signature)
+        else:
+            aggregator.add(position, signature)
+        if prior is None:
+            self.first[vote.validator] = vote
+        self._settle(key, aggregator)
+        return AddResult(counted=position in aggregator.kept or position in aggregator.pending)
+
+    def _conflict(self, prior: A, vote: A, position: int, signature: bls.Signature) -> AddResult:
+        key = self.roster.members[position].key
+        if not bls.verify(key, vote.payload, signature):
+            return AddResult(reason="R7.5: bad signature")
+        earlier = self.aggregators[prior.key]
+        if position in earlier.kept or bls.verify(
+            key, prior.payload, bls.Signature.from_bytes(prior.signature)
+        ):
+            if position in earlier.pending:
+                earlier.kept[position] = earlier.pending.pop(position)
+            return AddResult(conflict=(prior, vote), reason="R4.2: equivocation")
+        # The first vote in this validator's name was not its own: drop it, count this one.
+        earlier.pending.pop(position, None)
+        earlier.discarded.add((position, prior.signature))
+        self.first[vote.validator] = vote
+        if vote.key in self.quorum_keys:
+            return AddResult(reason="late")
+        aggregator = self._aggregator(vote)
+        aggregator.kept[position] = signature
+        self._settle(vote.key, aggregator)
+        return AddResult(counted=True)
+
+    def _settle(self, key: tuple[bytes, ...], aggregator: VoteAggregator) -> None:
+        """Make the target's certificate once its votes hold q(W) and their aggregate verifies."""
+        if key in self.quorum_keys or aggregator.stake() < self.roster.quorum:
+            return
+        certificate = aggregator.certificate()
+        if certificate is not None:
+            self.certificates[key] = certificate
+            self.quorum_keys.add(key)
+
+    def has_quorum(self, key: tuple[bytes, ...]) -> bool:
+        """Return True if a certificate of verified votes holding q(W) exists for ``key``."""
+        return key in self.quorum_keys
+
+    def certificate(self, key: tuple[bytes, ...]) -> AggregateCertificate | None:
+        """Return the certificate made for ``key``, if any."""
+        return self.certificates.get(key)
+
+    def stake(self) -> int:
+        """Return the stake of all validators with a counted vote."""
+        return sum(a.stake() for a in self.aggregators.values())
 
 
 def minimal_quorum(votes: list[V], validators: ValidatorSet) -> tuple[V, ...]:

@@ -13,6 +13,12 @@ counting finds equivocations and votes for blocks with an invalid proof, which b
 A commit certificate for a block this replica holds commits it
 (:meth:`aethel.consensus.replica.Replica._commit`); one for a later height, or for a block it
 does not hold, is a reason to ask for a state sync (:mod:`aethel.consensus.syncing`).
+
+At a height of protocol version 2 (spec/consensus-v2.md) the votes are BLS signatures (V2.3),
+a vote of the other version is refused naming V2.2, and in collector mode they go to the
+collector of the view (V2.10), which aggregates them
+(:class:`aethel.consensus.votes.AggregateVotes`, V2.9) and broadcasts a certificate of a signer
+bitmap and one aggregate (V2.7).
 """
 
 from __future__ import annotations
@@ -33,7 +39,10 @@ from aethel.consensus.messages import (
 from aethel.consensus.phases import RoundEvent, RoundPhase
 from aethel.consensus.replica_core import ReplicaCore
 from aethel.consensus.replica_state import Proposal
-from aethel.consensus.votes import AddResult, VoteCollector, minimal_quorum
+from aethel.consensus.votes import AddResult, AggregateVotes, VoteCollector, minimal_quorum
+
+#: The vote tables of a height: version 1's collectors or version 2's aggregating ones.
+VoteTable = dict[int, Any]
 
 
 class VotingRules(ReplicaCore):
@@ -57,6 +66,7 @@ class VotingRules(ReplicaCore):
         )
 
     def _send_vote(self, vote: Prepare | Commit | ViewChange, leader: str) -> None:
+        """Send ``vote`` to everyone (broadcast mode) or to ``leader``, who collects it."""
         if self.config.mode == "broadcast":
             self._out.append(Broadcast(vote))
         elif leader != self.id:
@@ -76,29 +86,46 @@ class VotingRules(ReplicaCore):
 
     def _send_prepare(self, view: int, digest: bytes) -> None:
         if self._may_vote(view, "prepare", digest):
+            version = self._version_of(self.height)
             self._send_vote(
-                Prepare.create(self.signer, self.height, view, digest), self._leader_id(view)
+                Prepare.create(self.signer, self.height, view, digest, version),
+                self._collector_id(view),
             )
 
     # ------------------------------------------------------------------ counting
 
-    def _collector(self, table: dict[int, VoteCollector[Any]], view: int) -> VoteCollector[Any]:
+    def _collector(self, table: VoteTable, view: int, aggregate: bool = False) -> Any:
         collector = table.get(view)
         if collector is None:
-            collector = table[view] = VoteCollector(self.validators)
+            version = self._version_of(self.height)
+            if aggregate:
+                collector = table[view] = AggregateVotes(self.validators)
+            elif version == 1:
+                collector = table[view] = VoteCollector(self.validators)
+            else:
+                collector = table[view] = VoteCollector(self.validators, version)
         return collector
 
-    def _add_vote(
-        self, table: dict[int, VoteCollector[Any]], vote: SignedMessage, trusted: bool
-    ) -> AddResult:
+    def _add_vote(self, table: VoteTable, vote: SignedMessage, trusted: bool) -> AddResult:
+        version = self._version_of(vote.height)
         invalid = self.current.invalid_blocks.get(getattr(vote, "digest", b""))
         if invalid is not None and not trusted and self._signed_by_member(vote):
-            self._report(Evidence.false_claim(self.signer, vote, *invalid))
-        result: AddResult = self._collector(table, vote.view).add(vote, self._verify, trusted)
+            self._report(Evidence.false_claim(self.signer, vote, *invalid, version=version))
+        if isinstance(vote, Prepare | Commit) and vote.version == 2:
+            result: AddResult = self._collector(table, vote.view, aggregate=True).add(vote, trusted)
+        else:
+            result = self._collector(table, vote.view).add(vote, self._verify, trusted)
+            if result.reason.startswith("R7.5") and self.activation is not None:
+                # Signed in the other version's domain: refused naming V2.2 (V2.2).
+                result.reason = self._signature_reason(
+                    self.validators.get(vote.validator).public_key,  # type: ignore[union-attr]
+                    vote,
+                    vote.TYPE,
+                )
         if result.conflict is not None:
-            self._report(Evidence.equivocation(self.signer, *result.conflict))
-        elif result.reason.startswith("R"):
-            self._reject(result.reason[:4], result.reason)
+            self._report(Evidence.equivocation(self.signer, *result.conflict, version=version))
+        elif result.reason.startswith(("R", "V")):
+            self._reject(result.reason.split(":", 1)[0], result.reason)
         return result
 
     # ------------------------------------------------------------------ prepare phase
@@ -106,10 +133,12 @@ class VotingRules(ReplicaCore):
     def _on_prepare(self, vote: Prepare, trusted: bool = False) -> None:
         if not self._route(vote, vote.height, vote.view):
             return
+        if self.activation is not None and self._wrong_version(vote):
+            return
         if vote.view < self.view:
             self.stats.stale += 1
             return
-        if self.config.mode == "collector" and self._leader_id(vote.view) != self.id:
+        if self.config.mode == "collector" and self._collector_id(vote.view) != self.id:
             return
         if self._add_vote(self.current.prepares, vote, trusted).counted:
             self._check_prepare_quorum(vote.view)
@@ -121,8 +150,14 @@ class VotingRules(ReplicaCore):
             return
         if not collector.has_quorum((proposal.digest,)):
             return
-        votes = minimal_quorum(collector.votes_for((proposal.digest,)), self.validators)
-        cert = PrepareCertificate(self.height, view, proposal.digest, votes)
+        if isinstance(collector, AggregateVotes):
+            aggregate = collector.certificate((proposal.digest,))
+            if aggregate is None:
+                return
+            cert = PrepareCertificate.of_aggregate(aggregate)
+        else:
+            votes = minimal_quorum(collector.votes_for((proposal.digest,)), self.validators)
+            cert = PrepareCertificate(self.height, view, proposal.digest, votes)
         self._verified_certs.add(cert.content_hash)
         if self.config.mode == "collector":
             self._out.append(Broadcast(cert))
@@ -133,6 +168,8 @@ class VotingRules(ReplicaCore):
 
     def _on_prepare_certificate(self, cert: PrepareCertificate) -> None:
         if not self._route(cert, cert.height, cert.view):
+            return
+        if self.activation is not None and self._wrong_version(cert):
             return
         if cert.view != self.view or self._is_prepared(cert.view):
             return
@@ -158,16 +195,23 @@ class VotingRules(ReplicaCore):
             cert.view, "commit", cert.digest + proposal.execution.post_root
         ):
             vote = Commit.create(
-                self.signer, self.height, cert.view, cert.digest, proposal.execution.post_root
+                self.signer,
+                self.height,
+                cert.view,
+                cert.digest,
+                proposal.execution.post_root,
+                self._version_of(self.height),
             )
-            self._send_vote(vote, self._leader_id(cert.view))
+            self._send_vote(vote, self._collector_id(cert.view))
 
     # ------------------------------------------------------------------ commit phase
 
     def _on_commit(self, vote: Commit, trusted: bool = False) -> None:
         if not self._route(vote, vote.height, vote.view):
             return
-        if self.config.mode == "collector" and self._leader_id(vote.view) != self.id:
+        if self.activation is not None and self._wrong_version(vote):
+            return
+        if self.config.mode == "collector" and self._collector_id(vote.view) != self.id:
             return
         if self._add_vote(self.current.commits, vote, trusted).counted:
             self._check_commit_quorum(vote.view, vote.key)
@@ -190,8 +234,14 @@ class VotingRules(ReplicaCore):
                 "error", "state-divergence", "R3.2: a quorum certifies another post-state root"
             )
             return
-        votes = minimal_quorum(collector.votes_for(key), self.validators)
-        cert = CommitCertificate(self.height, view, digest, root, votes)
+        if isinstance(collector, AggregateVotes):
+            aggregate = collector.certificate(key)
+            if aggregate is None:
+                return
+            cert = CommitCertificate.of_aggregate(aggregate)
+        else:
+            votes = minimal_quorum(collector.votes_for(key), self.validators)
+            cert = CommitCertificate(self.height, view, digest, root, votes)
         self._verified_certs.add(cert.content_hash)
         if self.config.mode == "collector":
             self._out.append(Broadcast(cert))
@@ -215,6 +265,8 @@ class VotingRules(ReplicaCore):
     def _learn_commit(self, cert: CommitCertificate) -> None:
         """Commit ``cert``'s block if it is for this height and known; else ask for a sync."""
         if cert.height < self.height:
+            return
+        if self.activation is not None and self._wrong_version(cert):
             return
         if cert.height == self.height:
             proposal = self._proposal_for(cert.digest)

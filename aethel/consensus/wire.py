@@ -8,6 +8,12 @@ which imports all three, turns canonical JSON back into them (ARCHITECTURE.md, "
 Every parser checks the exact member set, the types and the hex lengths, and raises
 :class:`aethel.errors.EncodingError` (a ProtocolViolation naming the rule) on anything else.
 Signatures are parsed here and checked by the replica (R7.5).
+
+Protocol version 2 (spec/consensus-v2.md) shares these forms: a PREPARE or COMMIT whose signature
+is a BLS signature (96 bytes, V2.3) is a version-2 vote, and a certificate with ``signers`` and
+``aggregate`` instead of ``votes`` is a version-2 certificate (V2.7, parsed by
+:func:`aethel.consensus.v2.certificate.parse_certificate`). Which version a height runs is the
+replica's to check (V2.2).
 """
 
 from __future__ import annotations
@@ -27,9 +33,14 @@ from aethel.consensus.messages import (
     PrePrepare,
     ViewChange,
 )
+from aethel.consensus.v2.certificate import parse_certificate
+from aethel.crypto.bls import SIGNATURE_SIZE as BLS_SIGNATURE_SIZE
 from aethel.economics import Offence
 from aethel.encoding import HASH_SIZE, SIGNATURE_SIZE, parse_hex
 from aethel.errors import EncodingError, ProtocolViolation
+
+#: The members of a version-2 certificate that a version-1 one lacks (V2.7).
+_AGGREGATE_FIELDS = ("signers", "aggregate")
 
 
 def _fields(value: object, kind: str, names: set[str]) -> dict[str, Any]:
@@ -64,6 +75,29 @@ def _signature(value: object) -> bytes:
     return parse_hex(value, length=SIGNATURE_SIZE, rule_id="R7.5")
 
 
+def _vote_signature(value: object) -> bytes:
+    """Parse a vote's signature: Ed25519 (version 1) or BLS (version 2, V2.3)."""
+    if isinstance(value, str) and len(value) == 2 * BLS_SIGNATURE_SIZE:
+        return parse_hex(value, length=BLS_SIGNATURE_SIZE, rule_id="V2.5")
+    return _signature(value)
+
+
+def _aggregate_form(value: object) -> bool:
+    """Return True if ``value`` is a certificate in version 2's form (V2.7)."""
+    return isinstance(value, dict) and any(name in value for name in _AGGREGATE_FIELDS)
+
+
+def _parse_aggregate(value: dict[str, Any]) -> PrepareCertificate | CommitCertificate:
+    """Parse a version-2 certificate (V2.7); its bitmap's length is checked against the
+    validator set when the certificate is checked (V2.8)."""
+    signers = value.get("signers")
+    size = 8 * (len(signers) // 2) if isinstance(signers, str) else 0
+    certificate = parse_certificate(value, size)
+    if certificate.target.phase == "prepare":
+        return PrepareCertificate.of_aggregate(certificate)
+    return CommitCertificate.of_aggregate(certificate)
+
+
 def _vote_pairs(value: object) -> list[tuple[str, bytes]]:
     if not isinstance(value, list) or not value:
         raise EncodingError("E12", "a certificate holds a non-empty list of votes")
@@ -91,7 +125,7 @@ def parse_message(value: object) -> Message:
             _int(v["view"], "view"),
             _hash(v["digest"], "digest"),
             _str(v["validator"], "validator"),
-            _signature(v["signature"]),
+            _vote_signature(v["signature"]),
         )
     if kind == Commit.TYPE:
         names = {"type", "height", "view", "digest", "post_root", "validator", "signature"}
@@ -102,7 +136,7 @@ def parse_message(value: object) -> Message:
             _hash(v["digest"], "digest"),
             _hash(v["post_root"], "post_root"),
             _str(v["validator"], "validator"),
-            _signature(v["signature"]),
+            _vote_signature(v["signature"]),
         )
     if kind == PrepareCertificate.TYPE:
         return parse_prepare_certificate(value)
@@ -193,6 +227,11 @@ def _parse_view_change(value: object) -> ViewChange:
 
 def parse_prepare_certificate(value: object) -> PrepareCertificate:
     """Parse a prepare certificate strictly (signatures are checked by the replica)."""
+    if _aggregate_form(value):
+        parsed = _parse_aggregate(value)  # type: ignore[arg-type]
+        if not isinstance(parsed, PrepareCertificate):
+            raise EncodingError("E12", "expected a prepare certificate")
+        return parsed
     v = _fields(value, PrepareCertificate.TYPE, {"type", "height", "view", "digest", "votes"})
     height, view = _int(v["height"], "height", 1), _int(v["view"], "view")
     digest = _hash(v["digest"], "digest")
@@ -205,6 +244,11 @@ def parse_prepare_certificate(value: object) -> PrepareCertificate:
 
 def parse_commit_certificate(value: object) -> CommitCertificate:
     """Parse a commit certificate strictly (signatures are checked by the replica)."""
+    if _aggregate_form(value):
+        parsed = _parse_aggregate(value)  # type: ignore[arg-type]
+        if not isinstance(parsed, CommitCertificate):
+            raise EncodingError("E12", "expected a commit certificate")
+        return parsed
     names = {"type", "height", "view", "digest", "post_root", "votes"}
     v = _fields(value, CommitCertificate.TYPE, names)
     height, view = _int(v["height"], "height", 1), _int(v["view"], "view")
