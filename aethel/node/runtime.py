@@ -46,6 +46,7 @@ from aethel.node.peer_wire import consensus_frame, transfer_frame
 from aethel.node.peers import PeerNetwork, PeerUnavailable
 from aethel.node.shell import Shell, adopt_sync
 from aethel.proofs.errors import MempoolFull
+from aethel.proofs.items import decode_block_items
 from aethel.proofs.model import Proof, Transfer, proof_from_json, transfer_from_json
 from aethel.state.snapshot import build_chunk, build_manifest
 from aethel.state.sync import sync_state
@@ -330,9 +331,10 @@ class NodeRuntime:
         for height in [h for h in self._proposed_at if h <= out.height]:
             del self._proposed_at[height]
         index = self.committed_transfers
-        for item in out.block.transactions:
-            with contextlib.suppress(AethelError):
-                index[transfer_from_json(item).transaction_id] = out.height
+        # The typed items the block was checked and executed with (decoded once, R1.1).
+        block = out.block
+        for tx in decode_block_items(block.digest, block.transactions, block.proofs).transfers:
+            index[tx.transaction_id] = out.height
         while len(index) > MAX_INDEXED_TRANSFERS:
             index.popitem(last=False)
         logger.info(
