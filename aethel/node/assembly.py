@@ -40,6 +40,8 @@ from aethel.state import StateStore
 
 STATE_FILE = "state.sqlite"
 JOURNAL_FILE = "votes.sqlite"
+#: Most accounts kept per committed root for admission (see ValidatorNode.account).
+MAX_KEPT_ACCOUNTS = 100_000
 
 
 class ValidatorNode:
@@ -84,6 +86,9 @@ class ValidatorNode:
             KeySigner(self.id, home.keys.validator), chain.validators, services, config
         )
         self.monitor = NodeMonitor(self.id, chain.validators, mempool=self.mempool)
+        #: Accounts read at the committed root ``_accounts_root`` (see :meth:`account`).
+        self._accounts_root = b""
+        self._accounts: dict[bytes, Account] = {}
 
     def close(self) -> None:
         """Close the store and the journal (everything committed is already on disk)."""
@@ -105,10 +110,22 @@ class ValidatorNode:
         return LedgerView(self.ledger.store.tree())
 
     def account(self, sender: bytes) -> Account:
-        """The committed balance and next nonce of ``sender``'s account (R7.1)."""
-        state = self.state()
-        account = to_hex(sender)
-        return Account(state.balance(account), state.nonce(account))
+        """The committed balance and next nonce of ``sender``'s account (R7.1).
+
+        Read once per committed root: the state at a root never changes, so the answers are
+        kept until the store's latest root moves (a commit or an installed snapshot), and a
+        burst of admissions between two commits reads each sender's account once.
+        """
+        root = self.ledger.store.root
+        if root != self._accounts_root or len(self._accounts) >= MAX_KEPT_ACCOUNTS:
+            self._accounts_root = root
+            self._accounts = {}
+        found = self._accounts.get(sender)
+        if found is None:
+            state = self.state()
+            account = to_hex(sender)
+            found = self._accounts[sender] = Account(state.balance(account), state.nonce(account))
+        return found
 
     # ------------------------------------------------------------------ admission
 

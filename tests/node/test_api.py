@@ -272,3 +272,39 @@ def test_metrics_parse_and_the_health_view_is_served(solo: Solo) -> None:
     assert supply["balanced"] is True, supply
     status, node = request(f"{solo.url}/status")
     assert node["id"] == "v000" and node["height"] >= 1 and node["root"]
+
+
+@pytest.mark.req("R7.1")
+def test_admission_reads_an_account_once_per_committed_root(solo: Solo, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The node keeps the accounts it read for admission until its committed root moves: a
+    second read at the same root reads no state, and after a commit the answer is the new
+    state's (a stale answer would admit the same nonce twice, R7.1)."""
+    node = solo.runtime.node
+    key = accounts(solo)[1]
+    reads: list[bytes] = []
+    original = type(node).state
+
+    def counted(self: Any) -> Any:
+        reads.append(self.ledger.store.root)
+        return original(self)
+
+    monkeypatch.setattr(type(node), "state", counted)
+
+    async def twice() -> tuple[bytes, Any, Any, tuple[int, int]]:
+        # One turn of the node's loop: no commit can fall between these reads.
+        first, second = node.account(key.public_key), node.account(key.public_key)
+        state, account = original(node), to_hex(key.public_key)
+        return node.ledger.store.root, first, second, (state.balance(account), state.nonce(account))
+
+    reads.clear()
+    root, before, again, fresh = solo.call(twice())
+    assert again == before and (before.balance, before.nonce) == fresh
+    assert reads.count(root) <= 1  # read at most once at this root (none if read earlier)
+    status, answer = post(solo, "/transfers", signed(solo, 7, index=1))
+    assert status == 202, answer
+    status, found = request(f"{solo.url}/transactions/{answer['transaction_id']}?wait_ms=20000")
+    assert found["status"] == "committed", found
+    wait_height(solo, found["height"])
+    moved, after, _, fresh = solo.call(twice())
+    assert moved != root and (after.balance, after.nonce) == fresh
+    assert (after.balance, after.nonce) == (before.balance - 7, before.nonce + 1)
