@@ -50,12 +50,13 @@ class SplitError(ProtocolViolation, UsageError):
     """
 
 
-def _require_natural(name: str, value: int, rule_id: str | None = None) -> None:
+def _require_natural(
+    name: str, value: int, rule_id: str, error: type[ProtocolViolation] = ProtocolViolation
+) -> None:
+    """Refuse ``value`` naming ``rule_id`` unless it is a non-negative int (the formula's
+    domain: R1.2, R1.3, R4.4, R4.7)."""
     if type(value) is not int or value < 0:
-        message = f"{name} must be a non-negative int, got {value!r}"
-        if rule_id is not None:
-            raise SplitError(rule_id, message)
-        raise UsageError(message)
+        raise error(rule_id, f"{name} must be a non-negative int, got {value!r}")
 
 
 def proof_reward_formula(difficulty: Num) -> Num:
@@ -87,20 +88,23 @@ def split_remainder_formula(reward: Num, shares: Iterable[Num]) -> Num:
 
 
 def compute_proof_reward(difficulty: int) -> int:
-    """Return the reward of one verified proof of ``difficulty`` (R1.2)."""
-    _require_natural("difficulty", difficulty)
+    """Return the reward of one verified proof of ``difficulty`` (R1.2); a negative difficulty
+    is refused naming R1.2."""
+    _require_natural("difficulty", difficulty, "R1.2")
     return proof_reward_formula(difficulty)
 
 
 def compute_block_reward(total_difficulty: int) -> int:
-    """Return the block reward: proportional to total difficulty up to the cap (R4.4, P2)."""
-    _require_natural("total_difficulty", total_difficulty)
+    """Return the block reward: proportional to total difficulty up to the cap (R4.4, P2); a
+    negative total difficulty is refused naming R4.4."""
+    _require_natural("total_difficulty", total_difficulty, "R4.4")
     return block_reward_formula(total_difficulty)
 
 
 def compute_emission_limit(height: int) -> int:
-    """Return E(h): the most that may have been minted through height ``height`` (R4.7)."""
-    _require_natural("height", height)
+    """Return E(h): the most that may have been minted through height ``height`` (R4.7); a
+    negative height is refused naming R4.7."""
+    _require_natural("height", height, "R4.7")
     return emission_limit_formula(height)
 
 
@@ -114,12 +118,12 @@ def compute_reward_split(
     with zero share are still listed, and so is the proposer. Raises :class:`SplitError` (R1.3)
     for a certificate without members, a negative amount or members holding no stake.
     """
-    _require_natural("reward", reward, "R1.3")
+    _require_natural("reward", reward, "R1.3", SplitError)
     if not member_stakes:
         raise SplitError("R1.3", "a commit certificate has at least one member")
     total = 0
     for validator, stake in member_stakes.items():
-        _require_natural(f"stake of {validator}", stake, "R1.3")
+        _require_natural(f"stake of {validator}", stake, "R1.3", SplitError)
         total += stake
     if total == 0:
         raise SplitError("R1.3", "certificate members hold no stake: the reward is forfeited")

@@ -92,3 +92,66 @@ MUTANTS += [
         build=OfflineOffenceRuleImplementation,
     ),
 ]
+
+
+class UncheckedFormulas(ReferenceEconomics):
+    """Defect: the reward and emission formulas computed as written, with no domain check: an
+    implementation that trusts its caller (difficulty comes from a verified proof, so why check
+    it?) answers reward(-1) = -10, block_reward(-1) = -10 and E(-1) = -5,000,000.
+    ``unchecked`` names the formula(s) written that way."""
+
+    unchecked: tuple[str, ...] = ()
+
+    def proof_reward(self, difficulty: int) -> int:
+        if "proof_reward" in self.unchecked:
+            return 10 * difficulty
+        return super().proof_reward(difficulty)
+
+    def block_reward(self, total_difficulty: int) -> int:
+        if "block_reward" in self.unchecked:
+            return min(10 * total_difficulty, 5_000_000)
+        return super().block_reward(total_difficulty)
+
+    def emission_limit(self, height: int) -> int:
+        if "emission_limit" in self.unchecked:
+            return height * 5_000_000
+        return super().emission_limit(height)
+
+
+def _unchecked(formula: str) -> type[ReferenceImplementation]:
+    economics = type(f"Unchecked_{formula}", (UncheckedFormulas,), {"unchecked": (formula,)})
+    label = f"mutant-unchecked-{formula.replace('_', '-')}"
+    return type(
+        f"Unchecked{formula.title().replace('_', '')}Implementation",
+        (ReferenceImplementation,),
+        {"name": label, "make_economics": lambda self: economics()},
+    )
+
+
+UncheckedProofRewardImplementation = _unchecked("proof_reward")
+UncheckedBlockRewardImplementation = _unchecked("block_reward")
+UncheckedEmissionLimitImplementation = _unchecked("emission_limit")
+
+MUTANTS += [
+    Mutant(
+        name="negative-difficulty-rewarded",
+        defect="proof_reward computes 10 x difficulty for any integer: reward(-1) = -10",
+        breaks=("R1.2",),
+        capabilities=("economics",),
+        build=UncheckedProofRewardImplementation,
+    ),
+    Mutant(
+        name="negative-total-difficulty-rewarded",
+        defect="block_reward computes min(10 x D, cap) for any integer D: a negative reward",
+        breaks=("R4.4",),
+        capabilities=("economics",),
+        build=UncheckedBlockRewardImplementation,
+    ),
+    Mutant(
+        name="emission-limit-of-a-negative-height",
+        defect="E(h) = h x 5,000,000 for any integer h: E(-1) = -5,000,000",
+        breaks=("R4.7",),
+        capabilities=("economics",),
+        build=UncheckedEmissionLimitImplementation,
+    ),
+]

@@ -1,4 +1,4 @@
-"""Economics cases written from the survivors of the mechanical campaign (R4.2, I8).
+"""Economics cases written from the survivors of the mechanical campaign (R1.2, R4.2, R4.4, R4.7).
 
 A slash is defined for stakes s >= 0 (I8); spec/economics.md's R4.2 says a negative stake is
 refused naming R4.2. Before this case, an implementation that burned a share of a negative stake
@@ -29,3 +29,38 @@ def test_a_negative_stake_is_not_slashed(
         f"slashing a stake of {stake} for {offence}",
         rule="R4.2",
     )
+
+
+#: The formulas of one amount, the rule that defines each, and its command.
+FORMULAS = {
+    "proof_reward": "R1.2",
+    "block_reward": "R4.4",
+    "emission_limit": "R4.7",
+}
+
+
+def _formula_params() -> list[object]:
+    return [
+        pytest.param(
+            command,
+            value,
+            id=f"{command}{value}",
+            marks=[pytest.mark.req(rule), pytest.mark.rejects(rule)],
+        )
+        for command, rule in FORMULAS.items()
+        for value in (-1, -(2**63))
+    ]
+
+
+@pytest.mark.parametrize(("command", "value"), _formula_params())
+def test_a_negative_difficulty_or_height_is_refused(
+    economics_api: EconomicsAPI, command: str, value: int
+) -> None:
+    """A proof's difficulty, a block's total difficulty and a height are natural numbers: the
+    reward of difficulty -1 is not -10 and E(-1) is not -5,000,000 (spec/economics.md R1.2,
+    R4.4, R4.7). Written from the campaign's survivor that dropped the reference's difficulty
+    check (``compute_proof_reward``); the same defect in the other two formulas is alike."""
+    formula = getattr(economics_api, command)
+    rule = FORMULAS[command]
+    expect_equal(formula(0), 0, f"control: {command}(0)")
+    expect_rejected(lambda: formula(value), f"{command}({value})", rule=rule)
