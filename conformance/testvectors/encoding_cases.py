@@ -60,6 +60,7 @@ PARSE_MUST_REJECT: list[tuple[str, tuple[str, ...], bytes]] = [
     ("non-nfc-member-name", ("E3",), '{"e\u0301":1}'.encode()),
     ("invalid-utf8", ("E4",), b'"\xff"'),
     ("lone-surrogate", ("E3",), b'"\\ud800"'),
+    ("lone-low-surrogate-last", ("E3",), b'"\\udfff"'),
     ("unneeded-escape", ("E1", "E4"), b'"\\u0041"'),
     ("uppercase-escape", ("E1", "E4"), b'"\\u001F"'),
     ("leading-zero", ("E4",), b"01"),
@@ -81,6 +82,7 @@ ENCODE_MUST_REJECT: list[tuple[str, tuple[str, ...], Any]] = [
     ("non-nfc", ("E3",), "e\u0301"),
     ("non-nfc-member-name", ("E3",), {"e\u0301": 1}),
     ("lone-surrogate", ("E3",), "\ud800"),
+    ("lone-low-surrogate-last", ("E3",), "\udfff"),
     ("too-deep", ("E4",), nested(65)),
 ]
 
