@@ -72,7 +72,7 @@ def floor_div(dividend: Num, divisor: Num | int) -> Num:
         if divisor <= 0:
             raise UsageError(f"floor_div needs a positive divisor, got {divisor}")
         return dividend // divisor
-    result: Num = _term(dividend) / _term(divisor)
+    result: Num = _floor_div_term(dividend, divisor)
     return result
 
 
@@ -84,9 +84,7 @@ def minimum(a: Num, b: Num | int) -> Num:
     """
     if isinstance(a, int) and isinstance(b, int):
         return min(a, b)
-    z3 = _z3()
-    a_term, b_term = _term(a), _term(b)
-    result: Num = z3.If(a_term <= b_term, a_term, b_term)
+    result: Num = _minimum_term(a, b)
     return result
 
 
@@ -97,9 +95,7 @@ def maximum(a: Num, b: Num | int) -> Num:
     """
     if isinstance(a, int) and isinstance(b, int):
         return max(a, b)
-    z3 = _z3()
-    a_term, b_term = _term(a), _term(b)
-    result: Num = z3.If(a_term >= b_term, a_term, b_term)
+    result: Num = _maximum_term(a, b)
     return result
 
 
@@ -114,10 +110,33 @@ def power_of_two(exponent: Num, most: int) -> Num:
         if not 0 <= exponent <= most:
             raise UsageError(f"exponent must lie in [0, {most}], got {exponent}")
         return 1 << exponent
+    result: Num = _power_of_two_term(exponent, most)
+    return result
+
+
+# ----------------------------------------------------------------------------------------------
+# The Z3-term reading, used by the proofs (aethel/formal) only: each takes the same arguments as
+# the function above it and returns a term.
+
+
+def _floor_div_term(dividend: object, divisor: object) -> Any:
+    return _term(dividend) / _term(divisor)
+
+
+def _minimum_term(a: object, b: object) -> Any:
+    a_term, b_term = _term(a), _term(b)
+    return _z3().If(a_term <= b_term, a_term, b_term)
+
+
+def _maximum_term(a: object, b: object) -> Any:
+    a_term, b_term = _term(a), _term(b)
+    return _z3().If(a_term >= b_term, a_term, b_term)
+
+
+def _power_of_two_term(exponent: object, most: int) -> Any:
     z3 = _z3()
     exponent_term = _term(exponent)
     chain = z3.IntVal(2**most)
     for smaller in range(most - 1, -1, -1):
         chain = z3.If(exponent_term <= smaller, z3.IntVal(2**smaller), chain)
-    result: Num = chain
-    return result
+    return chain
