@@ -28,6 +28,12 @@ KNOWN_ANSWERS: list[tuple[str, Any, bytes]] = [
     ("sorted-members", {"b": 1, "a": [True, None, "x"]}, b'{"a":[true,null,"x"],"b":1}'),
     ("escapes", {"s": '"\\\n\t\x01\x7f'}, b'{"s":"\\"\\\\\\n\\t\\u0001\x7f"}'),
     ("utf16-order", {"\ue000": 1, "\U0001f600": 2}, '{"\U0001f600":2,"\ue000":1}'.encode()),
+    (
+        "utf16-order-first-supplementary",
+        {"\ue000": 1, "\U00010000": 2},
+        '{"\U00010000":2,"\ue000":1}'.encode(),
+    ),
+    ("last-scalar-before-surrogates", {"s": "\ud7ff"}, '{"s":"\ud7ff"}'.encode()),
     ("int-range", [-(2**63), 2**63 - 1], b"[-9223372036854775808,9223372036854775807]"),
     ("non-ascii-raw", {"memo": "h\u00e9llo \u20ac"}, '{"memo":"h\u00e9llo \u20ac"}'.encode()),
     ("nested", {"z": {"b": [], "a": {}}, "a": 0}, b'{"a":0,"z":{"a":{},"b":[]}}'),
