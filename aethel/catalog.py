@@ -16,24 +16,12 @@ import re
 import tomllib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, ValidationError
 
 from aethel.errors import RULE_ID_PATTERN, AethelError
 
-AREAS = (
-    "encoding",
-    "state-tree",
-    "proofs",
-    "consensus",
-    "consensus-v2",
-    "economics",
-    "sync",
-    "security",
-    "monitoring",
-    "performance",
-)
 Area = Literal[
     "encoding",
     "state-tree",
@@ -46,6 +34,8 @@ Area = Literal[
     "monitoring",
     "performance",
 ]
+#: The spec's areas in their order (one ``spec/catalog/<area>.toml`` each): the values of Area.
+AREAS: tuple[Area, ...] = get_args(Area)
 Level = Literal["MUST", "SHOULD"]
 Kind = Literal["functional", "performance", "security", "property", "invariant"]
 Comparison = Literal["<=", ">=", "<", ">", "=="]

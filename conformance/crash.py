@@ -15,7 +15,9 @@ share:
 * :class:`CrashFailure`: what a campaign raises when the implementation loses or half-writes
   something, carrying the seed and the kill that replay it;
 * :func:`replay_hint`: the command that replays a campaign on its own, longer than the suite's
-  case (``python -m conformance.crash_campaign store|journal``, :mod:`conformance.crash_campaign`).
+  case (``python -m conformance.crash_campaign store|journal``, :mod:`conformance.crash_campaign`);
+* :class:`Campaign`: what both campaigns keep (command, seed, schedule, last kill) and how they
+  fail; :func:`summary_json`: a campaign's summary as JSON.
 
 A kill is drawn as a delay after the harness sent the request it interrupts; delays are drawn
 from a seeded generator, scaled to the request's measured duration so most kills land while the
@@ -37,9 +39,9 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, ClassVar
 
 import conformance
 from conformance.adapters.errors import Rejected
@@ -280,3 +282,48 @@ def replay_hint(spec: str, campaign: str, seed: int, kills: int) -> str:
         f"replay: python -m conformance.crash_campaign {campaign} --impl {shlex.quote(spec)} "
         f"--seed {seed} --kills {kills} (or the suite with --seed {seed} --req R5.4)"
     )
+
+
+class Campaign:
+    """What both campaigns keep: the command that starts the implementation, the seed and the
+    schedule it draws, and the last kill, which a failure names with the command replaying it.
+
+    A subclass names its ``RULE`` (the rule a loss breaks) and its ``NAME`` (as
+    ``python -m conformance.crash_campaign`` takes it).
+    """
+
+    RULE: ClassVar[str]
+    NAME: ClassVar[str]
+
+    def __init__(
+        self,
+        command: list[str],
+        work: Path,
+        seed: int,
+        planned: int,
+        *,
+        spec: str,
+        options: LoadOptions | None = None,
+    ) -> None:
+        self.command = command
+        self.work = work
+        work.mkdir(parents=True, exist_ok=True)
+        self.seed = seed
+        self.planned = planned
+        self.spec = spec
+        self.options = options or LoadOptions()
+        self.rng = random.Random(seed)
+        self.kill: Kill | None = None
+
+    def fail(self, what: str) -> CrashFailure:
+        """Return the failure: ``what`` went wrong, after which kill, and how to replay it."""
+        kill = self.kill.describe() if self.kill else "before any kill"
+        hint = replay_hint(self.spec, self.NAME, self.seed, self.planned)
+        return CrashFailure(f"{self.RULE}: {what}\n  {kill} (seed {self.seed})\n  {hint}")
+
+
+def summary_json(summary: Any) -> dict[str, Any]:
+    """Return a campaign's summary (a dataclass with ``delays_ms``) as JSON, delays rounded."""
+    data: dict[str, Any] = asdict(summary)
+    data["delays_ms"] = [round(d, 3) for d in data["delays_ms"]]
+    return data

@@ -21,7 +21,7 @@ from __future__ import annotations
 import random
 import statistics
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,13 +37,13 @@ from conformance.adapters.errors import Rejected
 from conformance.adapters.load_options import LoadOptions
 from conformance.adapters.reference_replica import genesis_to_json
 from conformance.crash import (
+    Campaign,
     Child,
     ChildFailure,
-    CrashFailure,
     Kill,
     answered,
     draw_delay,
-    replay_hint,
+    summary_json,
 )
 from conformance.replica_wire import BadOutput, outputs_from_json
 
@@ -140,13 +140,14 @@ class JournalCampaignSummary:
     delays_ms: list[float] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["delays_ms"] = [round(d, 3) for d in self.delays_ms]
-        return data
+        return summary_json(self)
 
 
-class JournalCampaign:
+class JournalCampaign(Campaign):
     """One campaign (see the module docstring)."""
+
+    RULE = "R2.4"
+    NAME = "journal"
 
     def __init__(
         self,
@@ -158,24 +159,11 @@ class JournalCampaign:
         spec: str,
         options: LoadOptions | None = None,
     ) -> None:
-        self.command = command
-        self.work = work
-        work.mkdir(parents=True, exist_ok=True)
-        self.seed = seed
-        self.planned = rounds
-        self.spec = spec
-        self.options = options or LoadOptions()
-        self.rng = random.Random(seed)
+        super().__init__(command, work, seed, rounds, spec=spec, options=options)
         self.scene = make_scene(seed)
         #: How long each step took when it was answered (the kill delays scale with them).
         self.durations: dict[str, list[float]] = {}
         self.summary = JournalCampaignSummary(seed)
-        self.kill: Kill | None = None
-
-    def fail(self, what: str) -> CrashFailure:
-        kill = self.kill.describe() if self.kill else "before any kill"
-        hint = replay_hint(self.spec, "journal", self.seed, self.planned)
-        return CrashFailure(f"R2.4: {what}\n  {kill} (seed {self.seed})\n  {hint}")
 
     def open(self, journal: Path) -> Child:
         child = Child(self.command, self.work / "stderr.txt", self.options)

@@ -24,7 +24,7 @@ import random
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,13 +35,13 @@ from conformance.adapters.errors import Rejected
 from conformance.adapters.load_options import LoadOptions
 from conformance.adapters.reference_state import operation_from_json
 from conformance.crash import (
+    Campaign,
     Child,
     ChildFailure,
-    CrashFailure,
     Kill,
     answered,
     draw_delay,
-    replay_hint,
+    summary_json,
 )
 
 ACCOUNTS = tuple(f"acct{i:03d}" for i in range(160))
@@ -130,13 +130,14 @@ class StoreCampaignSummary:
     delays_ms: list[float] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["delays_ms"] = [round(d, 3) for d in self.delays_ms]
-        return data
+        return summary_json(self)
 
 
-class StoreCampaign:
+class StoreCampaign(Campaign):
     """One campaign (see the module docstring)."""
+
+    RULE = "R5.4"
+    NAME = "store"
 
     def __init__(
         self,
@@ -148,13 +149,7 @@ class StoreCampaign:
         spec: str,
         options: LoadOptions | None = None,
     ) -> None:
-        self.command = command
-        self.work = work
-        self.seed = seed
-        self.planned = kills
-        self.spec = spec
-        self.options = options or LoadOptions()
-        self.rng = random.Random(seed)
+        super().__init__(command, work, seed, kills, spec=spec, options=options)
         self.path = work / "store" / "state"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.chain = Chain(seed, work / "oracle.sqlite")
@@ -162,17 +157,9 @@ class StoreCampaign:
         self.commit_s: list[float] = []
         self.open_s: list[float] = []
         self.summary = StoreCampaignSummary(seed)
-        self.kill: Kill | None = None
         #: Scales the drawn delays: shrinks when a kill came after the answer (a busy machine
         #: answers late and wakes the harness late), grows back when it came before.
         self.aim = 1.0
-
-    # ------------------------------------------------------------------ failing
-
-    def fail(self, what: str) -> CrashFailure:
-        kill = self.kill.describe() if self.kill else "before any kill"
-        hint = replay_hint(self.spec, "store", self.seed, self.planned)
-        return CrashFailure(f"R5.4: {what}\n  {kill} (seed {self.seed})\n  {hint}")
 
     # ------------------------------------------------------------------ the process
 

@@ -141,13 +141,37 @@ def build_equal_roots_without_path_in_leaf() -> Formula:
     return _equal_roots_formula(algebra_of)
 
 
-def build_inclusion_sound() -> Formula:
-    """Any inclusion proof (any siblings, any length) that verifies names a present pair (I3)."""
+@dataclass(frozen=True, slots=True)
+class _ProvedTree:
+    """One symbolic tree that proofs are checked against: its slots and its root."""
+
+    model: HashModel
+    algebra: Algebra
+    paths: list[Any]
+    distinct: z3.BoolRef
+    slots: list[Slot]
+    root: Any
+
+    def formula(self, goals: Sequence[z3.BoolRef]) -> Formula:
+        """Return the formula that every goal holds of this tree (its counterexample shown)."""
+        goal = z3.And(goals)
+        premise = z3.And(*self.model.axioms_for(goal), self.distinct)
+        return Formula(premise, goal, describe=lambda m: {"tree": show_tree(m, self.slots)})
+
+
+def _proved_tree() -> _ProvedTree:
+    """Return a fresh symbolic tree over distinct paths (the setting of I3 and its kin)."""
     model = declare_hash_model()
     algebra = z3_algebra(model)
     paths, distinct = _paths(model)
     slots = symbolic_slots(model, "", DEPTH, paths)
-    root = compute_root(slots, algebra)
+    return _ProvedTree(model, algebra, paths, distinct, slots, compute_root(slots, algebra))
+
+
+def build_inclusion_sound() -> Formula:
+    """Any inclusion proof (any siblings, any length) that verifies names a present pair (I3)."""
+    tree = _proved_tree()
+    model, algebra, paths, slots, root = tree.model, tree.algebra, tree.paths, tree.slots, tree.root
     goals = []
     for k in range(2**DEPTH):
         for length in range(DEPTH + 1):
@@ -159,18 +183,13 @@ def build_inclusion_sound() -> Formula:
             goals.append(
                 z3.Implies(verifies, z3.And(slots[k].present, slots[k].value_hash == value))
             )
-    goal = z3.And(goals)
-    premise = z3.And(*model.axioms_for(goal), distinct)
-    return Formula(premise, goal, describe=lambda m: {"tree": show_tree(m, slots)})
+    return tree.formula(goals)
 
 
 def build_inclusion_complete() -> Formula:
     """Every present pair has a verifying proof: the tree's own siblings at the leaf's depth."""
-    model = declare_hash_model()
-    algebra = z3_algebra(model)
-    paths, distinct = _paths(model)
-    slots = symbolic_slots(model, "", DEPTH, paths)
-    root = compute_root(slots, algebra)
+    tree = _proved_tree()
+    algebra, paths, slots, root = tree.algebra, tree.paths, tree.slots, tree.root
     goals = []
     for k, slot in enumerate(slots):
         leaf = algebra.leaf(paths[k], slot.value_hash)
@@ -181,18 +200,13 @@ def build_inclusion_complete() -> Formula:
             ]
         )
         goals.append(z3.Implies(slot.present, some_proof))
-    goal = z3.And(goals)
-    premise = z3.And(*model.axioms_for(goal), distinct)
-    return Formula(premise, goal, describe=lambda m: {"tree": show_tree(m, slots)})
+    return tree.formula(goals)
 
 
 def build_absence_sound() -> Formula:
     """An absence proof (empty slot or another leaf on the path) verifies only if absent."""
-    model = declare_hash_model()
-    algebra = z3_algebra(model)
-    paths, distinct = _paths(model)
-    slots = symbolic_slots(model, "", DEPTH, paths)
-    root = compute_root(slots, algebra)
+    tree = _proved_tree()
+    model, algebra, paths, slots, root = tree.model, tree.algebra, tree.paths, tree.slots, tree.root
     goals = []
     for k in range(2**DEPTH):
         for length in range(DEPTH + 1):
@@ -208,9 +222,7 @@ def build_absence_sound() -> Formula:
             for end in ends:
                 verifies = fold_proof(end, k, siblings, DEPTH, algebra) == root
                 goals.append(z3.Implies(verifies, z3.Not(slots[k].present)))
-    goal = z3.And(goals)
-    premise = z3.And(*model.axioms_for(goal), distinct)
-    return Formula(premise, goal, describe=lambda m: {"tree": show_tree(m, slots)})
+    return tree.formula(goals)
 
 
 # I4: batch versus sequential.

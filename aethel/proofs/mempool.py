@@ -305,7 +305,12 @@ class Mempool:
     def _drop_chain(self, sender: bytes, from_nonce: int) -> None:
         """Drop the sender's pending transfers from ``from_nonce`` on, with their proofs."""
         chain = self._by_sender.get(sender, {})
-        for nonce in sorted(n for n in chain if n >= from_nonce):
+        self._drop_pending(sender, sorted(n for n in chain if n >= from_nonce))
+
+    def _drop_pending(self, sender: bytes, nonces: Iterable[int]) -> None:
+        """Drop the sender's pending transfers of ``nonces``, with their proofs."""
+        chain = self._by_sender.get(sender, {})
+        for nonce in nonces:
             transaction_id = chain.pop(nonce)
             self._transactions.pop(transaction_id, None)
             self._stated.pop(transaction_id, None)
@@ -588,8 +593,7 @@ class Mempool:
         if not chain:
             return 0
         before = len(chain)
-        for nonce in sorted(n for n in chain if n < account.nonce):
-            self._drop_one(sender, nonce)
+        self._drop_pending(sender, sorted(n for n in chain if n < account.nonce))
         chain = self._by_sender.get(sender, {})
         if chain and min(chain) != account.nonce:
             self._drop_chain(sender, min(chain))
@@ -605,14 +609,3 @@ class Mempool:
         if dropped:
             logger.info("dropped %d stale transfers of %s (R7.1)", dropped, _short(sender))
         return dropped
-
-    def _drop_one(self, sender: bytes, nonce: int) -> None:
-        chain = self._by_sender[sender]
-        transaction_id = chain.pop(nonce)
-        self._transactions.pop(transaction_id, None)
-        self._stated.pop(transaction_id, None)
-        proof_id = self._proof_of_transaction.pop(transaction_id, None)
-        if proof_id is not None:
-            self._remove_proof(proof_id)
-        if not chain:
-            self._by_sender.pop(sender, None)
