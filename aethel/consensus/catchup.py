@@ -29,9 +29,9 @@ from aethel.consensus.block import ProofBlock
 from aethel.consensus.interfaces import ChainSource
 from aethel.consensus.messages import CommitCertificate
 from aethel.consensus.signing import SignatureChecker, SignatureItem
+from aethel.consensus.v2.checks import DIRECT, AggregateChecker
 from aethel.consensus.validators import ValidatorSet
 from aethel.consensus.votes import CertificateCheck
-from aethel.crypto import bls
 from aethel.economics import compute_slash_amount
 from aethel.errors import ProtocolViolation, is_rule_id
 
@@ -127,7 +127,7 @@ def check_catch_up_hint(
 
 
 def check_aggregate_hint(
-    certificate: CommitCertificate, validators: ValidatorSet
+    certificate: CommitCertificate, validators: ValidatorSet, checker: AggregateChecker = DIRECT
 ) -> tuple[str, int]:
     """Return ("", n) if a later height's version-2 certificate is worth asking for a sync,
     else (why, n); n is the number of pairing checks made (V2.8).
@@ -147,7 +147,7 @@ def check_aggregate_hint(
     if 3 * stake <= roster.total:
         return f"R3.1: signers of height {certificate.height} hold {stake}, not over a third", 0
     keys = [roster.members[i].key for i in members]
-    if not bls.fast_aggregate_verify(keys, aggregate.target.message(), aggregate.aggregate):
+    if not checker.fast_aggregate_verify(keys, aggregate.target.message(), aggregate.aggregate):
         return "V2.8: the aggregate does not verify for the bitmap's members", 1
     return "", 1
 

@@ -122,11 +122,11 @@ class CertificateChecks(ReplicaCore):
         if v2 is None or position is None:
             return False
         try:
-            signature = bls.Signature.from_bytes(vote.signature)
+            signature = self.aggregates.signature(vote.signature)
         except bls.BlsError:
             return False
         self.stats.signatures_checked += 1
-        return bls.verify(v2.roster.members[position].key, vote.payload, signature)
+        return self.aggregates.verify(v2.roster.members[position].key, vote.payload, signature)
 
     def _signature_items(self, message: Message) -> Iterable[SignatureItem]:
         if isinstance(message, Prepare | Commit | PrePrepare | ViewChange | NewView):
@@ -164,7 +164,7 @@ class CertificateChecks(ReplicaCore):
         if certificates is not None:
             return certificates(cert, validators)
         if cert.v2 is not None:
-            return aggregate_certificates()(cert, validators)
+            return aggregate_certificates(self.aggregates)(cert, validators)
         return signature_certificates(self.services.checker)(cert, validators)
 
     def _version_reason(self, cert: Certificate) -> str:
@@ -184,7 +184,7 @@ class CertificateChecks(ReplicaCore):
         if self.activation is None:
             return signature_certificates(self.services.checker)
         by_signatures = signature_certificates(self.services.checker)
-        by_aggregate = aggregate_certificates()
+        by_aggregate = aggregate_certificates(self.aggregates)
 
         def check(cert: Certificate, validators: ValidatorSet, /) -> str:
             reason = self._version_reason(cert)

@@ -18,6 +18,7 @@ from aethel.consensus.block_rules import MAX_BLOCK_EVIDENCE
 from aethel.consensus.interfaces import BlockSource, BlockValidator, ChainStore, Executor
 from aethel.consensus.messages import CommitCertificate, PrepareCertificate
 from aethel.consensus.signing import SignatureChecker
+from aethel.consensus.v2.checks import AggregateChecker
 from aethel.consensus.validators import ValidatorSet
 
 Mode = Literal["broadcast", "collector"]
@@ -70,3 +71,6 @@ class Services:
     certificates: Callable[[PrepareCertificate | CommitCertificate, ValidatorSet], str] | None = (
         None
     )
+    #: The BLS operations of protocol version 2 (default: computed directly,
+    #: :data:`aethel.consensus.v2.checks.DIRECT`); a simulator memoizes them and charges CPU.
+    aggregates: AggregateChecker | None = None

@@ -56,6 +56,7 @@ from aethel.consensus.replica_state import (
 )
 from aethel.consensus.signing import SignatureItem, Signed, Signer
 from aethel.consensus.stats import ReplicaStats
+from aethel.consensus.v2.checks import DIRECT
 from aethel.consensus.v2.collector import choose_collector
 from aethel.consensus.v2.version import VERSION_RULE, version_of_height
 from aethel.consensus.validators import ValidatorSet
@@ -101,6 +102,8 @@ class ReplicaCore:
                     VERSION_RULE, "version 2 is named but the validator set has no BLS keys"
                 )
         self._collectors: dict[tuple[int, int], str] = {}
+        #: The BLS operations on version-2 votes and certificates.
+        self.aggregates = services.aggregates or DIRECT
         self.stats = ReplicaStats()
         self._out: list[Output] = []
         self._preverified: dict[SignatureItem, bool] = {}
@@ -171,6 +174,14 @@ class ReplicaCore:
     def _version_of(self, height: int) -> int:
         """Return the protocol version ``height`` runs (V2.1)."""
         return 1 if self.activation is None else version_of_height(height, self.activation)
+
+    def version_of(self, height: int) -> int:
+        """Return the protocol version ``height`` runs (V2.1)."""
+        return self._version_of(height)
+
+    def collector_of(self, view: int) -> str:
+        """Return who collects the votes of ``view`` at this height (collector mode, V2.10)."""
+        return self._collector_id(view)
 
     def _collector_id(self, view: int) -> str:
         """Return who collects the PREPARE and COMMIT votes of ``view`` at this height in

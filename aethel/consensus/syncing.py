@@ -136,7 +136,7 @@ class SyncRules(ReplicaCore):
             if reason:
                 return reason
             if cert.v2 is not None:
-                reason, checked = check_aggregate_hint(cert, self.validators)
+                reason, checked = check_aggregate_hint(cert, self.validators, self.aggregates)
                 self.stats.signatures_checked += checked
                 return reason
         reason, checked = check_catch_up_hint(cert, self.validators, self.services.checker)

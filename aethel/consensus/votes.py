@@ -33,6 +33,7 @@ from aethel.consensus.signing import SignatureChecker, SignatureItem
 from aethel.consensus.v2.aggregation import VoteAggregator
 from aethel.consensus.v2.certificate import Certificate as AggregateCertificate
 from aethel.consensus.v2.certificate import check_certificate as check_aggregate
+from aethel.consensus.v2.checks import DIRECT, AggregateChecker
 from aethel.consensus.validators import ValidatorSet
 from aethel.crypto import bls
 from aethel.errors import ProtocolViolation
@@ -63,7 +64,7 @@ def signature_certificates(checker: SignatureChecker) -> CertificateCheck:
     return check
 
 
-def aggregate_certificates() -> CertificateCheck:
+def aggregate_certificates(checker: AggregateChecker = DIRECT) -> CertificateCheck:
     """Return the version-2 :class:`CertificateCheck`: the bitmap's members hold q(W) stake of
     the height's set and the aggregate verifies for their registered keys (V2.7, V2.8)."""
 
@@ -71,7 +72,7 @@ def aggregate_certificates() -> CertificateCheck:
         if certificate.v2 is None or validators.v2 is None:
             return "V2.2: a certificate of version 1 or a set without BLS keys"
         try:
-            check_aggregate(certificate.v2, validators.v2.roster)
+            check_aggregate(certificate.v2, validators.v2.roster, checker)
         except ProtocolViolation as exc:
             return f"{exc.rule_id}: {exc.detail}"
         return ""
@@ -183,12 +184,21 @@ class AggregateVotes(Generic[A]):
     target is made once, from every vote held when its aggregate first verifies.
     """
 
-    __slots__ = ("aggregators", "certificates", "first", "quorum_keys", "roster", "validators")
+    __slots__ = (
+        "aggregators",
+        "certificates",
+        "checker",
+        "first",
+        "quorum_keys",
+        "roster",
+        "validators",
+    )
 
-    def __init__(self, validators: ValidatorSet) -> None:
+    def __init__(self, validators: ValidatorSet, checker: AggregateChecker = DIRECT) -> None:
         if validators.v2 is None:
             raise ProtocolViolation("V2.2", "version-2 votes need a set with BLS keys")
         self.validators = validators
+        self.checker = checker
         self.roster = validators.v2.roster
         #: validator -> its first vote (of any target) not found invalid.
         self.first: dict[str, A] = {}
@@ -199,7 +209,9 @@ class AggregateVotes(Generic[A]):
     def _aggregator(self, vote: A) -> VoteAggregator:
         aggregator = self.aggregators.get(vote.key)
         if aggregator is None:
-            aggregator = self.aggregators[vote.key] = VoteAggregator(self.roster, vote.target)
+            aggregator = self.aggregators[vote.key] = VoteAggregator(
+                self.roster, vote.target, checker=self.checker
+            )
         return aggregator
 
     def add(self, vote: A, trusted: bool = False) -> AddResult:
@@ -209,7 +221,7 @@ class AggregateVotes(Generic[A]):
         if position is None or self.roster.members[position].stake == 0:
             return AddResult(reason="R4.3: not a member of the validator set")
         try:
-            signature = bls.Signature.from_bytes(vote.signature)
+            signature = self.checker.signature(vote.signature)
         except bls.BlsError as exc:
             return AddResult(reason=f"V2.5: {exc.detail}")
         key = vote.key
@@ -230,11 +242,11 @@ class AggregateVotes(Generic[A]):
 
     def _conflict(self, prior: A, vote: A, position: int, signature: bls.Signature) -> AddResult:
         key = self.roster.members[position].key
-        if not bls.verify(key, vote.payload, signature):
+        if not self.checker.verify(key, vote.payload, signature):
             return AddResult(reason="R7.5: bad signature")
         earlier = self.aggregators[prior.key]
-        if position in earlier.kept or bls.verify(
-            key, prior.payload, bls.Signature.from_bytes(prior.signature)
+        if position in earlier.kept or self.checker.verify(
+            key, prior.payload, self.checker.signature(prior.signature)
         ):
             if position in earlier.pending:
                 earlier.kept[position] = earlier.pending.pop(position)

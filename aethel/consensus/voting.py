@@ -99,7 +99,7 @@ class VotingRules(ReplicaCore):
         if collector is None:
             version = self._version_of(self.height)
             if aggregate:
-                collector = table[view] = AggregateVotes(self.validators)
+                collector = table[view] = AggregateVotes(self.validators, self.aggregates)
             elif version == 1:
                 collector = table[view] = VoteCollector(self.validators)
             else:

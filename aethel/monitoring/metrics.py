@@ -109,7 +109,7 @@ class NodeMetrics:
             height=committed.height,
             view=committed.view,
             duration_s=(committed.now - committed.started) / 1e9,
-            participants=len(committed.certificate.votes),
+            participants=committed.certificate.signer_count,
             proof_count=execution.proof_count,
             total_difficulty=execution.total_difficulty,
         )

@@ -35,6 +35,7 @@ from aethel.consensus.events import Broadcast, Committed, EvidenceFound, Output,
 from aethel.consensus.messages import Commit, Message, Prepare
 from aethel.consensus.signing import DirectSignatureChecker
 from aethel.consensus.validators import ValidatorSet
+from aethel.consensus.votes import certificate_members
 from aethel.monitoring.accuracy import AccuracyAlert, VerdictBook
 from aethel.monitoring.metrics import NodeMetrics
 from aethel.proofs.mempool import Mempool
@@ -83,6 +84,7 @@ class NodeMonitor:
         self.metrics = NodeMetrics(node)
         self.records: list[HeightRecord] = []
         self.mempool = mempool
+        self._validators = validators
         self._keys = {member.id: member.public_key for member in validators.validators}
         self._stakes = {member.id: member.stake for member in validators.validators}
         self._voters: dict[int, set[str]] = {}
@@ -150,12 +152,14 @@ class NodeMonitor:
             height=committed.height,
             view=committed.view,
             duration_ns=committed.now - committed.started,
-            participants=len(committed.certificate.votes),
+            participants=committed.certificate.signer_count,
             proof_count=execution.proof_count,
             total_difficulty=execution.total_difficulty,
         )
         self.records.append(record)
-        self._voters.setdefault(committed.height, set()).update(committed.certificate.members)
+        # A version-2 certificate names its voters by the set's bitmap (V2.8).
+        voters = certificate_members(committed.certificate, self._validators)
+        self._voters.setdefault(committed.height, set()).update(voters)
         self._verdicts.on_commit(committed.height)
         self._stakes.update(execution.stakes)
         return record

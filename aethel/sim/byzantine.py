@@ -43,6 +43,9 @@ from aethel.consensus.messages import (
     ViewChange,
 )
 from aethel.consensus.signing import KeySigner
+from aethel.consensus.v2.certificate import Certificate as AggregateCertificate
+from aethel.consensus.v2.certificate import VoteTarget, bitmap
+from aethel.crypto import bls
 from aethel.economics import Offence
 from aethel.encoding import sha256, to_hex
 from aethel.errors import UsageError
@@ -50,6 +53,7 @@ from aethel.proofs.model import Outcome, ProofKind, sign_proof, sign_transfer
 from aethel.proofs.obligations import get_transfer_obligation
 
 if TYPE_CHECKING:
+    from aethel.consensus.replica import Replica
     from aethel.consensus.workload import TransferWorkload
     from aethel.sim.engine import Engine, SimNode
 
@@ -121,7 +125,9 @@ class Equivocate(Behaviour):
                 other = _variant(node, message.block)
                 if other is not None:
                     assert node.replica is not None
-                    twin = PrePrepare.create(node.replica.signer, message.view, other)
+                    twin = PrePrepare.create(
+                        node.replica.signer, message.view, other, _version(node, other.height)
+                    )
                     engine._note_proposal(message, time)
                     for peer in sorted(engine.addresses):
                         if peer == node.validator_id:
@@ -146,7 +152,16 @@ def _variant(node: SimNode, block: ProofBlock) -> ProofBlock | None:
         block.proofs[:-1],
         block.evidence,
         block.last_commit,
+        _version(node, block.height),
     )
+
+
+def _version(node: SimNode, height: int) -> int:
+    """Return the protocol version of ``height`` at ``node`` (V2.1): a Byzantine node signs
+    what it sends in that version, so its messages are refused for what they say, not for
+    their version (V2.2)."""
+    assert node.replica is not None
+    return node.replica.version_of(height)
 
 
 class DoubleVote(Behaviour):
@@ -167,10 +182,17 @@ class DoubleVote(Behaviour):
             vote = out.message
             conflicting: Message | None = None
             if isinstance(vote, Prepare):
-                conflicting = Prepare.create(signer, vote.height, vote.view, sha256(vote.digest))
+                conflicting = Prepare.create(
+                    signer, vote.height, vote.view, sha256(vote.digest), vote.version
+                )
             elif isinstance(vote, Commit):
                 conflicting = Commit.create(
-                    signer, vote.height, vote.view, vote.digest, sha256(vote.post_root)
+                    signer,
+                    vote.height,
+                    vote.view,
+                    vote.digest,
+                    sha256(vote.post_root),
+                    vote.version,
                 )
             if conflicting is not None:
                 result.append(replace(out, message=conflicting))
@@ -197,7 +219,9 @@ class InvalidVote(Behaviour):
                 proposal = self._swapped.get(message.digest)
                 if proposal is None:
                     bad = self._invalid_block(node, message.block)
-                    proposal = PrePrepare.create(node.replica.signer, message.view, bad)
+                    proposal = PrePrepare.create(
+                        node.replica.signer, message.view, bad, _version(node, bad.height)
+                    )
                     self._swapped[message.digest] = proposal
                     result.extend(self._vote_for(engine, node, proposal))
                 if isinstance(out, Send):
@@ -230,24 +254,30 @@ class InvalidVote(Behaviour):
         assert node.replica is not None
         if node.replica.config.mode == "broadcast":
             return Broadcast(vote)
+        if height == node.replica.height:
+            return Send(node.replica.collector_of(view), vote)
         leader = node.replica.validators.get_leader(height, view).id
         return Send(leader, vote)
 
     def _vote_for(self, engine: Engine, node: SimNode, pp: PrePrepare) -> list[Output]:
         assert node.replica is not None
         signer = node.replica.signer
-        votes: list[Output] = [
-            self._route(
-                node, Prepare.create(signer, pp.height, pp.view, pp.digest), pp.height, pp.view
-            )
-        ]
+        prepare = Prepare.create(signer, pp.height, pp.view, pp.digest, _version(node, pp.height))
+        votes: list[Output] = [self._route(node, prepare, pp.height, pp.view)]
         if node.replica.config.mode == "broadcast":
             votes.extend(self._commit_for(node, pp.height, pp.view, pp.digest))
         return votes
 
     def _commit_for(self, node: SimNode, height: int, view: int, digest: bytes) -> list[Output]:
         assert node.replica is not None
-        vote = Commit.create(node.replica.signer, height, view, digest, sha256(b"fake" + digest))
+        vote = Commit.create(
+            node.replica.signer,
+            height,
+            view,
+            digest,
+            sha256(b"fake" + digest),
+            _version(node, height),
+        )
         return [self._route(node, vote, height, view)]
 
     def _invalid_block(self, node: SimNode, block: ProofBlock) -> ProofBlock:
@@ -282,6 +312,7 @@ class InvalidVote(Behaviour):
             (*block.proofs, proof.to_json()),
             block.evidence,
             block.last_commit,
+            _version(node, block.height),
         )
 
 
@@ -312,8 +343,11 @@ class Frame(Behaviour):
                     block.proofs,
                     (*block.evidence, self.forge(engine, node, block.height)),
                     block.last_commit,
+                    _version(node, block.height),
                 )
-                proposal = PrePrepare.create(node.replica.signer, message.view, framed)
+                proposal = PrePrepare.create(
+                    node.replica.signer, message.view, framed, _version(node, block.height)
+                )
                 if isinstance(out, Send):
                     result.append(Send(out.to, proposal))
                 else:
@@ -334,13 +368,14 @@ class Frame(Behaviour):
         ids = sorted(engine.addresses)
         victim = ids[(ids.index(node.validator_id) + 1) % len(ids)]
         # Signed with this node's own key under the victim's name: all an attacker can do.
-        fake = KeySigner(victim, own.key)  # type: ignore[attr-defined]
+        fake = KeySigner(victim, own.key, own.bls_key)  # type: ignore[attr-defined]
         at = max(1, height - 1)
-        first = Prepare.create(fake, at, 0, sha256(b"frame-a" + victim.encode()))
-        second = Prepare.create(fake, at, 0, sha256(b"frame-b" + victim.encode()))
+        version = _version(node, at)
+        first = Prepare.create(fake, at, 0, sha256(b"frame-a" + victim.encode()), version)
+        second = Prepare.create(fake, at, 0, sha256(b"frame-b" + victim.encode()), version)
         args = (Offence.EQUIVOCATION, victim, first, second, None, -1, node.validator_id)
         unsigned = Evidence(*args, b"")
-        return Evidence(*args, own.sign(unsigned.payload))
+        return Evidence(*args, own.sign(unsigned.payload_for(version)))
 
 
 class ForgeCertificates(Behaviour):
@@ -370,15 +405,41 @@ class ForgeCertificates(Behaviour):
             if height != replica.height or proposal is None or proposal.digest != digest:
                 continue
             self._pending.discard((height, view, digest))
+            root = proposal.execution.post_root
+            if replica.version_of(height) == 2:
+                result.extend(_forged_aggregates(replica, height, view, digest, root))
+                continue
             own = replica.signer.key  # type: ignore[attr-defined]
             fakes = [KeySigner(v.id, own) for v in replica.validators.validators]
-            root = proposal.execution.post_root
             prepares = tuple(Prepare.create(f, height, view, digest) for f in fakes)
             commits = tuple(Commit.create(f, height, view, digest, root) for f in fakes)
             result.append(Broadcast(PrepareCertificate(height, view, digest, prepares)))
             result.append(Broadcast(CommitCertificate(height, view, digest, root, commits)))
         self._pending = {p for p in self._pending if p[0] >= replica.height}
         return result
+
+
+def _forged_aggregates(
+    replica: Replica, height: int, view: int, digest: bytes, root: bytes
+) -> list[Output]:
+    """Version 2: certificates naming every member, whose aggregate is this node's own BLS
+    signature once per member (all it can make: V2.8 refuses them)."""
+    roster = replica.validators.v2.roster  # type: ignore[union-attr]
+    own = replica.signer.bls_key  # type: ignore[attr-defined]
+    everyone = bitmap(list(range(len(roster))), len(roster))
+    forged: list[Output] = []
+    for target in (
+        VoteTarget("prepare", height, view, digest),
+        VoteTarget("commit", height, view, digest, root),
+    ):
+        signature = own.sign(target.message())
+        aggregate = bls.aggregate([signature] * len(roster))
+        certificate = AggregateCertificate(target, everyone, aggregate)
+        if target.phase == "prepare":
+            forged.append(Broadcast(PrepareCertificate.of_aggregate(certificate)))
+        else:
+            forged.append(Broadcast(CommitCertificate.of_aggregate(certificate)))
+    return forged
 
 
 class ShiftedViews(Behaviour):
@@ -405,12 +466,13 @@ class ShiftedViews(Behaviour):
             if view < 0:
                 continue
             shifted: Message | None = None
+            version = _version(node, height)
             if isinstance(m, Prepare):
-                shifted = Prepare.create(signer, height, view, m.digest)
+                shifted = Prepare.create(signer, height, view, m.digest, version)
             elif isinstance(m, Commit):
-                shifted = Commit.create(signer, height, view, m.digest, m.post_root)
+                shifted = Commit.create(signer, height, view, m.digest, m.post_root, version)
             elif isinstance(m, ViewChange) and view >= 1:
-                shifted = ViewChange.create(signer, height, view, None, None)
+                shifted = ViewChange.create(signer, height, view, None, None, version)
             if shifted is not None:
                 result.append(replace(out, message=shifted))
         return result
@@ -447,7 +509,9 @@ class Fork(Behaviour):
                 other = _variant(node, message.block)
                 if other is not None:
                     assert node.replica is not None
-                    second = PrePrepare.create(node.replica.signer, message.view, other)
+                    second = PrePrepare.create(
+                        node.replica.signer, message.view, other, _version(node, other.height)
+                    )
                     FORK_SIDES[message.digest] = 0
                     FORK_SIDES[second.digest] = 1
                     engine._note_proposal(message, time)
@@ -486,8 +550,9 @@ class Fork(Behaviour):
         root = services.executor.execute(
             pp.block, verdict, replica.state_root, replica.validators
         ).post_root
-        prepare = Prepare.create(replica.signer, pp.height, pp.view, pp.digest)
-        commit = Commit.create(replica.signer, pp.height, pp.view, pp.digest, root)
+        version = _version(node, pp.height)
+        prepare = Prepare.create(replica.signer, pp.height, pp.view, pp.digest, version)
+        commit = Commit.create(replica.signer, pp.height, pp.view, pp.digest, root, version)
         result: list[Output] = []
         for peer in sorted(engine.addresses):
             if peer != node.validator_id and (

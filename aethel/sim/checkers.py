@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
+from aethel.consensus.evidence import signed_by
 from aethel.consensus.messages import (
     Commit,
     CommitCertificate,
@@ -35,7 +36,8 @@ from aethel.consensus.messages import (
     ViewChange,
 )
 from aethel.consensus.signing import DirectSignatureChecker
-from aethel.consensus.votes import check_certificate
+from aethel.consensus.v2.version import version_of_height
+from aethel.consensus.votes import aggregate_certificates, certificate_members, check_certificate
 from aethel.economics import compute_emission_limit, compute_reward_split
 from aethel.encoding import verify_signature_bytes
 
@@ -113,6 +115,24 @@ def check_integrity(records: list[CommitRecord]) -> dict[str, Any]:
     return _verdict(True, f"{len(records)} commits, each height once per node")
 
 
+def _check_by_version(
+    sim: Simulation,
+    certificate: CommitCertificate,
+    validators: ValidatorSet,
+    checker: DirectSignatureChecker,
+) -> str:
+    """Check ``certificate`` in the form of its height's protocol version (V2.2, V2.8)."""
+    activation = sim.config.protocol_v2_height
+    if activation is None:
+        return check_certificate(certificate, validators, checker)
+    version = version_of_height(certificate.height, activation)
+    if certificate.version != version:
+        return f"V2.2: a version-{certificate.version} certificate at a version-{version} height"
+    if version == 2:
+        return aggregate_certificates()(certificate, validators)
+    return check_certificate(certificate, validators, checker)
+
+
 def check_certificates(sim: Simulation, by_height: dict[int, list[CommitRecord]]) -> dict[str, Any]:
     """Every certificate behind an honest commit holds q(W) stake of valid signatures (R2.3),
     and so does the parent certificate each committed block carries, by the parent height's set
@@ -137,7 +157,7 @@ def check_certificates(sim: Simulation, by_height: dict[int, list[CommitRecord]]
                 if certificate.content_hash in seen:
                     continue
                 seen.add(certificate.content_hash)
-                reason = check_certificate(certificate, sets[certified], checker)
+                reason = _check_by_version(sim, certificate, sets[certified], checker)
                 if reason:
                     return _verdict(False, f"height {certified}: {reason}")
             if (cert.digest, cert.post_root) != (record.digest, record.post_root):
@@ -245,7 +265,7 @@ def check_rewards(sim: Simulation, by_height: dict[int, list[CommitRecord]]) -> 
         # reward none of whose members holds any is forfeited (economics.md R1.3).
         stakes = sim.ledger_executor.get_stakes(committed.execution.pre_root)
         validators = sim.validators.with_stakes(dict(stakes))
-        members = {m: validators.stake_of(m) for m in cert.members}
+        members = {m: validators.stake_of(m) for m in certificate_members(cert, validators)}
         paying = amount and any(members.values())
         expected = compute_reward_split(amount, members, proposer) if paying else {}
         if dict(committed.execution.rewards) != expected:
@@ -322,15 +342,22 @@ def find_culprits(sim: Simulation, sent: list[Message]) -> dict[str, str]:
     culprits: dict[str, str] = {}
     valid: dict[tuple[bytes, bytes], bool] = {}
 
+    activation = sim.config.protocol_v2_height
+    direct = DirectSignatureChecker()
+
     def signed(message: SignedMessage) -> bool:
         member = sim.validators.get(message.validator)
         if member is None:
             return False
         key = (message.payload, message.signature)
         if key not in valid:
-            valid[key] = verify_signature_bytes(
-                member.public_key, message.payload, message.signature
-            )
+            if activation is None:
+                valid[key] = verify_signature_bytes(
+                    member.public_key, message.payload, message.signature
+                )
+            else:  # each message as its height's version signs it (V2.2)
+                version = version_of_height(message.height, activation)
+                valid[key] = signed_by(message, sim.validators, direct, version)
         return valid[key]
 
     for message in _signed_messages(sent):

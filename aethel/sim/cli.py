@@ -106,6 +106,13 @@ def simulate_command(
         bool,
         typer.Option(help="run the generated Twins scenario of --seed (f twinned validators)"),
     ] = False,
+    protocol_v2_height: Annotated[
+        int | None,
+        typer.Option(
+            help="run consensus protocol version 2 from this height on (1: from the genesis; "
+            "spec/consensus-v2.md V2.1); default: version 1 throughout"
+        ),
+    ] = None,
 ) -> None:
     """Simulate validators under WAN-7 with faults and Byzantine nodes; check the trace."""
     console = Console(stderr=as_json)
@@ -129,6 +136,7 @@ def simulate_command(
                 per_block=per_block,
                 latency_scale=latency_scale,
                 storage_dir=None if storage is None else str(storage),
+                protocol_v2_height=protocol_v2_height,
             )
         if progress:
             with Progress(

@@ -56,6 +56,36 @@ class CpuModel:
         return asdict(self)
 
 
+@dataclass(frozen=True, slots=True)
+class BlsCpuModel:
+    """Virtual CPU cost of protocol version 2's BLS operations, in ns (spec/consensus-v2.md,
+    "Why version 2: the numbers"; ``python -m aethel.crypto.measure`` measures them).
+
+    Measured on the reference machine (2 cores, CPython 3.11, blst through pyblst 0.3.15):
+    a signature decompressed and subgroup-checked (V2.5) 92 us, two signatures added 2.25 us,
+    two kept keys added about 0.93 us (FastAggregateVerify of 6,667 signers, 7.3 ms, less one
+    verification), one verification (hashing to G2 and the pairing check) 1.11 ms; signing
+    measured here at about 400 us on a busy machine. So a collector pays 92 + 2.25 us per vote
+    and one verification per aggregate it checks, a receiver about 1.2 ms + 0.93 us per signer
+    for a certificate (6.5-7.3 ms at 6,667 signers). Proofs of possession (1.1 ms per member)
+    are checked when a set is registered, before a simulation starts, and not charged.
+    """
+
+    sign_ns: int = 400 * US
+    parse_ns: int = 92 * US
+    signature_add_ns: int = 2_250
+    key_add_ns: int = 930
+    verify_ns: int = 1_110 * US
+
+    def aggregate_verify_ns(self, keys: int) -> int:
+        """Return the cost of FastAggregateVerify over ``keys`` kept keys."""
+        return self.verify_ns + self.key_add_ns * max(0, keys - 1)
+
+    def describe(self) -> dict[str, Any]:
+        """Return the constants as JSON."""
+        return asdict(self)
+
+
 def calibrate(samples: int = 2_000, repeat: int = 5) -> dict[str, float]:
     """Measure the host's real costs (ns) of the operations :class:`CpuModel` charges."""
     rng = random.Random(1)

@@ -49,7 +49,7 @@ class SimulationResult:
             "config": self.config.describe(),
             "network_model": self.network,
             "cpu_model": self.config.cpu.describe(),
-            "memoization": describe_memoization(),
+            "memoization": describe_memoization(self.config.protocol_v2_height is not None),
             "heights_committed": self.heights_committed,
             "heights": self.heights,
             "wall_s": round(self.wall_s, 3),

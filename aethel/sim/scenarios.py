@@ -28,6 +28,13 @@ FORMAT = "aethel-sim-scenario/1"
 
 def config_to_json(config: SimConfig) -> dict[str, Any]:
     """Return everything needed to rebuild ``config``."""
+    found = _config_to_json(config)
+    if config.protocol_v2_height is not None:
+        found["protocol_v2_height"] = config.protocol_v2_height
+    return found
+
+
+def _config_to_json(config: SimConfig) -> dict[str, Any]:
     return {
         "validators": config.validators,
         "mode": config.mode,
@@ -70,6 +77,7 @@ def config_from_json(value: dict[str, Any]) -> SimConfig:
             Partition(frozenset(p["group"]), p["start"], p["end"], p.get("oneway", False))
             for p in value.get("partitions", [])
         ),
+        protocol_v2_height=value.get("protocol_v2_height"),
     )
 
 

@@ -5,10 +5,15 @@ so the simulator computes each distinct one once (for real: PyNaCl, Z3, the ledg
 and serves the result to every other simulated node that asks, while charging each asking node
 the virtual CPU time of doing the work itself (:class:`aethel.sim.cpu.CpuModel`). Every
 simulation result says so (``memoization``). Memo hits and real computations are counted.
+
+Protocol version 2's BLS work is served the same way (:class:`SimAggregateChecker`,
+:class:`SimCertificateChecker` for aggregate certificates), charged by
+:class:`aethel.sim.cpu.BlsCpuModel`.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,10 +22,13 @@ from aethel.consensus.block import ProofBlock
 from aethel.consensus.interfaces import BlockVerdict, Execution
 from aethel.consensus.ledger import LedgerExecutor, LedgerValidator
 from aethel.consensus.signing import SignatureItem
+from aethel.consensus.v2.checks import DIRECT
 from aethel.consensus.validators import ValidatorSet
-from aethel.consensus.votes import check_certificate
+from aethel.consensus.votes import aggregate_certificates, check_certificate
+from aethel.crypto import bls
 from aethel.encoding import KeyPair, verify_signature_bytes
-from aethel.sim.cpu import CpuModel
+from aethel.errors import UsageError
+from aethel.sim.cpu import BlsCpuModel, CpuModel
 
 #: Memo entries kept before a memo is cleared (bounded memory in long runs).
 MEMO_LIMIT = 4_000_000
@@ -105,12 +113,20 @@ class SimCertificateChecker:
     certificate and the validator set, so it is computed once (for real) per distinct pair.
     """
 
-    def __init__(self, checker: SimSignatureChecker, meter: Meter, cpu: CpuModel) -> None:
+    def __init__(
+        self,
+        checker: SimSignatureChecker,
+        meter: Meter,
+        cpu: CpuModel,
+        bls_cpu: BlsCpuModel | None = None,
+    ) -> None:
         self.checker = checker
         self.meter = meter
         self.cost = cpu.verify_ns
+        self.bls_cpu = bls_cpu or BlsCpuModel()
         self._memo: dict[tuple[bytes, int], str] = {}
         self._fingerprints: dict[int, tuple[ValidatorSet, int]] = {}
+        self._aggregates = aggregate_certificates(DIRECT)
 
     def _fingerprint(self, validators: ValidatorSet) -> int:
         cached = self._fingerprints.get(id(validators))
@@ -121,30 +137,103 @@ class SimCertificateChecker:
         return value
 
     def __call__(self, certificate: Any, validators: ValidatorSet) -> str:
-        """Return "" if valid, else the reason; charge one check per vote."""
-        self.meter.ns += self.cost * len(certificate.votes)
+        """Return "" if valid, else the reason; charge one check per vote (version 1), or the
+        aggregate's parse and FastAggregateVerify over its signers (version 2)."""
+        if certificate.v2 is not None:
+            signers = len(certificate.v2.members())
+            self.meter.ns += self.bls_cpu.parse_ns + self.bls_cpu.aggregate_verify_ns(signers)
+        else:
+            self.meter.ns += self.cost * len(certificate.votes)
         key = (certificate.content_hash, self._fingerprint(validators))
         reason = self._memo.get(key)
         if reason is None:
             saved = self.meter.ns
-            reason = self._memo[key] = check_certificate(certificate, validators, self.checker)
+            if certificate.v2 is not None:
+                reason = self._memo[key] = self._aggregates(certificate, validators)
+            else:
+                reason = self._memo[key] = check_certificate(certificate, validators, self.checker)
             self.meter.ns = saved  # already charged above
         return reason
+
+
+class SimAggregateChecker:
+    """Protocol version 2's BLS operations memoized across nodes, each call charged to the
+    meter by :class:`aethel.sim.cpu.BlsCpuModel` (V2.5, V2.8, V2.9)."""
+
+    def __init__(self, meter: Meter, cpu: BlsCpuModel) -> None:
+        self.meter = meter
+        self.cpu = cpu
+        self._signatures: dict[bytes, bls.Signature | str] = {}
+        self._verdicts: dict[tuple[bytes, bytes, bytes], bool] = {}
+
+    def signature(self, data: bytes) -> bls.Signature:
+        """Charge one decompression and subgroup check; parse once per distinct bytes."""
+        self.meter.ns += self.cpu.parse_ns
+        parsed = self._signatures.get(data)
+        if parsed is None:
+            if len(self._signatures) > MEMO_LIMIT:
+                self._signatures.clear()
+            try:
+                parsed = self._signatures[data] = bls.Signature.from_bytes(data)
+            except bls.BlsError as exc:
+                self._signatures[data] = exc.detail
+                raise
+        if isinstance(parsed, str):
+            raise bls.BlsError("V2.5", parsed)
+        return parsed
+
+    def _verdict(
+        self, keys: Sequence[bls.PublicKey], message: bytes, signature: bls.Signature
+    ) -> bool:
+        digest = hashlib.sha256(b"".join(key.data for key in keys)).digest()
+        memo_key = (digest, message, signature.data)
+        verdict = self._verdicts.get(memo_key)
+        if verdict is None:
+            if len(self._verdicts) > MEMO_LIMIT:
+                self._verdicts.clear()
+            verdict = self._verdicts[memo_key] = bls.fast_aggregate_verify(keys, message, signature)
+        return verdict
+
+    def verify(self, key: bls.PublicKey, message: bytes, signature: bls.Signature) -> bool:
+        """Charge one verification."""
+        self.meter.ns += self.cpu.verify_ns
+        return self._verdict([key], message, signature)
+
+    def fast_aggregate_verify(
+        self, keys: Sequence[bls.PublicKey], message: bytes, signature: bls.Signature
+    ) -> bool:
+        """Charge the key additions and one verification."""
+        self.meter.ns += self.cpu.aggregate_verify_ns(len(keys))
+        return bool(keys) and self._verdict(keys, message, signature)
+
+    def aggregate(self, signatures: Sequence[bls.Signature]) -> bls.Signature:
+        """Charge one addition per signature after the first (computed for real)."""
+        self.meter.ns += self.cpu.signature_add_ns * max(0, len(signatures) - 1)
+        return bls.aggregate(signatures)
 
 
 class SimSigner:
     """A validator's signer that charges signing time to the meter."""
 
-    __slots__ = ("cost", "key", "meter", "stats", "validator_id")
+    __slots__ = ("bls_cost", "bls_key", "cost", "key", "meter", "stats", "validator_id")
 
     def __init__(
-        self, validator_id: str, key: KeyPair, meter: Meter, cpu: CpuModel, stats: MemoStats
+        self,
+        validator_id: str,
+        key: KeyPair,
+        meter: Meter,
+        cpu: CpuModel,
+        stats: MemoStats,
+        bls_key: bls.SecretKey | None = None,
+        bls_cpu: BlsCpuModel | None = None,
     ) -> None:
         self.validator_id = validator_id
         self.key = key
         self.meter = meter
         self.cost = cpu.sign_ns
         self.stats = stats
+        self.bls_key = bls_key
+        self.bls_cost = (bls_cpu or BlsCpuModel()).sign_ns
 
     @property
     def public_key(self) -> bytes:
@@ -156,6 +245,14 @@ class SimSigner:
         self.meter.ns += self.cost
         self.stats.signatures_made += 1
         return self.key.sign_bytes(payload)
+
+    def sign_vote(self, message: bytes) -> bytes:
+        """Sign a version-2 vote with BLS for real (V2.3) and charge the time."""
+        if self.bls_key is None:
+            raise UsageError(f"validator {self.validator_id} has no BLS key for version 2")
+        self.meter.ns += self.bls_cost
+        self.stats.signatures_made += 1
+        return self.bls_key.sign(message).data
 
 
 class SimBlockValidator:
@@ -234,8 +331,21 @@ class SimExecutor:
         return execution  # state updates are not charged (spec/performance.md)
 
 
-def describe_memoization() -> dict[str, Any]:
-    """Return the statement every result carries about what is memoized."""
+def describe_memoization(version_2: bool = False) -> dict[str, Any]:
+    """Return the statement every result carries about what is memoized (``version_2``: the
+    run has heights of protocol version 2, whose BLS work is memoized too)."""
+    statement = _memoization()
+    if version_2:
+        statement["bls"] = (
+            "version 2: a vote signature is parsed once per distinct bytes, an aggregate "
+            "certificate checked once per distinct (certificate, validator set), an aggregate "
+            "verified once per distinct (keys, message, signature); every node is charged the "
+            "CPU time of doing it (BlsCpuModel)"
+        )
+    return statement
+
+
+def _memoization() -> dict[str, Any]:
     return {
         "signatures": "identical (key, payload, signature) checks are computed once and shared "
         "across simulated nodes; every node is charged the CPU time of a real check",

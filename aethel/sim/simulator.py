@@ -4,6 +4,11 @@
 ``result.to_json()`` is what ``aethel simulate --json`` prints. Everything random comes from the
 root seed through one named RNG per subsystem and node, so the same seed gives the same trace
 hash.
+
+``SimConfig(protocol_v2_height=H)`` runs protocol version 2 from height H on (V2.1; 1: from the
+genesis): the validator set is a version-2 one (each member's BLS key derived from its Ed25519
+seed, its region its WAN-7 region, WAN-7's latency table), and the BLS work is charged by
+``bls_cpu`` (:class:`aethel.sim.cpu.BlsCpuModel`). Without it nothing differs from version 1.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from aethel.consensus.messages import CommitCertificate
 from aethel.consensus.persistent import PersistentLedger
 from aethel.consensus.replica import Replica
 from aethel.consensus.replica_config import Mode, ReplicaConfig, Services
+from aethel.consensus.signing import derive_bls_key
 from aethel.consensus.stores import MemoryChainStore
 from aethel.consensus.timeouts import compute_timeout
 from aethel.consensus.validators import Validator, ValidatorSet, make_validator_keys
@@ -32,14 +38,15 @@ from aethel.errors import UsageError
 from aethel.monitoring.metrics import NodeMetrics
 from aethel.sim.byzantine import KINDS, make_behaviour
 from aethel.sim.checkers import run_checkers
-from aethel.sim.cpu import CpuModel
+from aethel.sim.cpu import BlsCpuModel, CpuModel
 from aethel.sim.engine import CONTROL, CommitRecord, Engine, SimNode
 from aethel.sim.faults import FaultPlan, Partition, parse_faults
-from aethel.sim.network import NetworkModel
+from aethel.sim.network import LATENCY_MS, REGIONS, NetworkModel
 from aethel.sim.report import SimulationResult, summarize
 from aethel.sim.services import (
     MemoStats,
     Meter,
+    SimAggregateChecker,
     SimBlockValidator,
     SimCertificateChecker,
     SimExecutor,
@@ -75,9 +82,20 @@ class SimConfig:
     #: Nodes that get a Prometheus registry (None: all up to 64 validators, else the first 8).
     metrics_nodes: tuple[int, ...] | None = None
     cpu: CpuModel = field(default_factory=CpuModel)
+    #: The first height of protocol version 2 (the genesis's ``protocol_v2_height``, V2.1);
+    #: None: version 1 throughout.
+    protocol_v2_height: int | None = None
+    bls_cpu: BlsCpuModel = field(default_factory=BlsCpuModel)
 
     def describe(self) -> dict[str, Any]:
-        """Return the configuration as JSON."""
+        """Return the configuration as JSON (version 2's members only for a run that has it)."""
+        described = self._describe()
+        if self.protocol_v2_height is not None:
+            described["protocol_v2_height"] = self.protocol_v2_height
+            described["bls_cpu_model"] = self.bls_cpu.describe()
+        return described
+
+    def _describe(self) -> dict[str, Any]:
         return {
             "validators": self.validators,
             "mode": self.mode,
@@ -106,12 +124,15 @@ class Simulation:
         keys = make_validator_keys(n, config.seed)
         self.keys = keys
         self.ids = [f"v{i:0{width}d}" for i in range(n)]
-        members = [
-            Validator(vid, key.public_key, stake)
-            for vid, key, stake in zip(self.ids, keys, stakes, strict=True)
-        ]
         epoch_seed = random.Random(f"aethel-sim/epoch/{config.seed}").randbytes(32)
-        self.validators = ValidatorSet.create(0, epoch_seed, members)
+        if config.protocol_v2_height is None:
+            members = [
+                Validator(vid, key.public_key, stake)
+                for vid, key, stake in zip(self.ids, keys, stakes, strict=True)
+            ]
+            self.validators = ValidatorSet.create(0, epoch_seed, members)
+        else:
+            self.validators = self._version_two_set(epoch_seed, stakes)
         self.repository = StateRepository()
         self.workload = TransferWorkload(
             self.repository, config.seed, accounts=config.accounts, per_block=config.per_block
@@ -123,7 +144,8 @@ class Simulation:
         self.memo = MemoStats()
         cpu = config.cpu
         self.checker = SimSignatureChecker(self.meter, cpu, self.memo)
-        self.certificates = SimCertificateChecker(self.checker, self.meter, cpu)
+        self.certificates = SimCertificateChecker(self.checker, self.meter, cpu, config.bls_cpu)
+        self.aggregates = SimAggregateChecker(self.meter, config.bls_cpu)
         self.ledger_validator = LedgerValidator(self.repository)
         self.block_validator = SimBlockValidator(self.ledger_validator, self.meter, cpu, self.memo)
         self.ledger_executor = LedgerExecutor(self.repository, genesis)
@@ -153,6 +175,30 @@ class Simulation:
             self.engine.metrics[index] = NodeMetrics(nodes[index].validator_id)
 
     # ------------------------------------------------------------------ building
+
+    def _version_two_set(self, epoch_seed: bytes, stakes: list[int]) -> ValidatorSet:
+        """Return the version-2 set: BLS keys from the Ed25519 seeds, WAN-7 regions (V2.10)."""
+        members = []
+        for index, (vid, key, stake) in enumerate(zip(self.ids, self.keys, stakes, strict=True)):
+            secret = derive_bls_key(key.seed)
+            members.append(
+                Validator(
+                    vid,
+                    key.public_key,
+                    stake,
+                    secret.public_key().data,
+                    secret.prove_possession().data,
+                    REGIONS[NetworkModel.region_of(index)],
+                )
+            )
+        return ValidatorSet.create(
+            0,
+            epoch_seed,
+            members,
+            first_height=self.config.protocol_v2_height,
+            regions=REGIONS,
+            latency_ms=LATENCY_MS,
+        )
 
     def _assign_byzantine(self) -> dict[int, str]:
         n = self.config.validators
@@ -211,7 +257,16 @@ class Simulation:
     def _replica_factory(
         self, validator_id: str, key: Any
     ) -> Callable[[ChainStore, bool, bool], Replica]:
-        signer = SimSigner(validator_id, key, self.meter, self.config.cpu, self.memo)
+        version_two = self.config.protocol_v2_height is not None
+        signer = SimSigner(
+            validator_id,
+            key,
+            self.meter,
+            self.config.cpu,
+            self.memo,
+            derive_bls_key(key.seed) if version_two else None,
+            self.config.bls_cpu,
+        )
 
         def make(store: ChainStore, lost_journal: bool, sync_on_start: bool = False) -> Replica:
             services = Services(
@@ -221,9 +276,13 @@ class Simulation:
                 store,
                 self.workload,
                 self.certificates,
+                self.aggregates if version_two else None,
             )
             config = ReplicaConfig(
-                mode=self.config.mode, lost_journal=lost_journal, sync_on_start=sync_on_start
+                mode=self.config.mode,
+                lost_journal=lost_journal,
+                sync_on_start=sync_on_start,
+                protocol_v2_height=self.config.protocol_v2_height,
             )
             return Replica(signer, self.validators, services, config)
 

@@ -3,6 +3,10 @@
 Each replica gets its own services, as a separate node would: Ed25519 checks, a ledger that
 verifies every proof with the solver, an in-memory chain store, and a block source that proposes
 exactly what the harness offered for (height, pre-state root).
+
+Protocol version 2 (spec/consensus-v2.md): a validator set of version 2 and a genesis naming
+``protocol_v2_height`` make a replica that runs version 2 from that height (V2.1); its BLS key
+is derived from its seed (:func:`aethel.consensus.signing.derive_bls_key`, WIRE.md).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from aethel.consensus.ledger import LedgerExecutor, LedgerValidator, StateReposi
 from aethel.consensus.messages import CommitCertificate
 from aethel.consensus.replica import Replica
 from aethel.consensus.replica_config import MODES, ReplicaConfig, Services
-from aethel.consensus.signing import DirectSignatureChecker, KeySigner
+from aethel.consensus.signing import DirectSignatureChecker, KeySigner, derive_bls_key
 from aethel.consensus.stores import MemoryChainStore
 from aethel.consensus.timeouts import compute_timeout
 from aethel.consensus.validators import parse_validator_set
@@ -46,20 +50,39 @@ def parse_chain_links(links: JSON) -> list[ChainLink]:
     return chain
 
 
-def genesis_to_json(genesis: Genesis) -> JSON:
-    """Return the JSON form of a genesis: ``{"balances": {...}, "stakes": {...}}``."""
-    return {"balances": dict(genesis.balances), "stakes": dict(genesis.stakes)}
+def genesis_to_json(genesis: Genesis, protocol_v2_height: int | None = None) -> JSON:
+    """Return the JSON form of a genesis: ``{"balances": {...}, "stakes": {...}}``, and
+    ``protocol_v2_height`` when it names one (V2.1)."""
+    value: dict[str, JSON] = {"balances": dict(genesis.balances), "stakes": dict(genesis.stakes)}
+    if protocol_v2_height is not None:
+        value["protocol_v2_height"] = protocol_v2_height
+    return value
+
+
+#: The members of a genesis; ``protocol_v2_height`` is optional (V2.1).
+GENESIS_FIELDS = frozenset({"balances", "stakes"})
 
 
 def genesis_from_json(value: JSON) -> Genesis:
-    """Parse a genesis strictly (R3.6: integers only)."""
-    if not isinstance(value, dict) or set(value) != {"balances", "stakes"}:
+    """Parse a genesis strictly (R3.6: integers only; V2.1: the activation height)."""
+    if not isinstance(value, dict) or set(value) - {"protocol_v2_height"} != GENESIS_FIELDS:
         raise Rejected("a genesis has exactly balances and stakes", "R3.6")
+    protocol_v2_height_of(value)
     for book in ("balances", "stakes"):
         entries = value[book]
         if not isinstance(entries, dict) or any(type(v) is not int for v in entries.values()):
             raise Rejected(f"genesis {book} map names to integers", "R3.6")
     return Genesis(dict(value["balances"]), dict(value["stakes"]))
+
+
+def protocol_v2_height_of(genesis: JSON) -> int | None:
+    """Return the genesis's ``protocol_v2_height`` (None if absent); refuse one below 1 (V2.1)."""
+    if not isinstance(genesis, dict) or "protocol_v2_height" not in genesis:
+        return None
+    height = genesis["protocol_v2_height"]
+    if type(height) is not int or height < 1:
+        raise Rejected(f"protocol_v2_height must be an integer >= 1, got {height!r:.40}", "V2.1")
+    return height
 
 
 class OfferedSource:
@@ -94,8 +117,17 @@ class ReferenceReplicaObject:
         if validators.get(validator_id) is None:
             raise Rejected(f"{validator_id} is not in the validator set", "R4.3")
         key = KeyPair.from_seed(parse_hex(seed, length=32))
-        if validators.get(validator_id).public_key != key.public_key:  # type: ignore[union-attr]
+        member = validators.get(validator_id)
+        if member is None or member.public_key != key.public_key:
             raise Rejected(f"the seed is not the key of {validator_id}", "R7.5")
+        activation = protocol_v2_height_of(genesis)
+        bls_key = None
+        if validators.v2 is not None or activation is not None:
+            if validators.v2 is None:
+                raise Rejected("version 2 is named but the set has no BLS keys", "V2.1")
+            bls_key = derive_bls_key(key.seed)
+            if member.bls_key != bls_key.public_key().data:
+                raise Rejected(f"the seed is not the BLS key of {validator_id}", "V2.6")
         self.repository = StateRepository()
         self.source = OfferedSource()
         self.store = MemoryChainStore()
@@ -106,9 +138,9 @@ class ReferenceReplicaObject:
             self.store,
             self.source,
         )
-        config = ReplicaConfig(mode=mode)
+        config = ReplicaConfig(mode=mode, protocol_v2_height=activation)
         self.replica = self.replica_class(
-            KeySigner(validator_id, key), validators, services, config
+            KeySigner(validator_id, key, bls_key), validators, services, config
         )
         #: The node's monitoring (capability ``monitoring``), fed as a node shell would feed it.
         self.monitor = NodeMonitor(validator_id, validators)

@@ -40,7 +40,7 @@ from aethel.consensus.signing import SignatureChecker, SignatureItem
 from aethel.consensus.timeouts import BASE_TIMEOUT_NS, LATENCY_MULTIPLE
 from aethel.consensus.validators import ValidatorSet
 from aethel.consensus.viewsync import ViewTally
-from aethel.consensus.votes import minimal_quorum
+from aethel.consensus.votes import VoteCollector, minimal_quorum
 from aethel.encoding import sha256
 from aethel.errors import ProtocolViolation
 from conformance.adapters.reference import ReferenceImplementation
@@ -477,6 +477,8 @@ class AnyDigestPreparesReplica(Replica):
         proposal = self.proposals.get(view)
         collector = self.current.prepares.get(view)
         if proposal is None or collector is None or self._is_prepared(view):
+            return
+        if not isinstance(collector, VoteCollector):  # version 2 aggregates: not this defect
             return
         if collector.stake() < self.validators.quorum:
             return

@@ -30,7 +30,7 @@ def _rejections(outputs: list[Output]) -> list[str]:
     return [out.detail for out in outputs if isinstance(out, Log) and out.event == "rejected"]
 
 
-@pytest.mark.req("V2.1", "V2.3", "V2.7", "R2.4", "R3.2")
+@pytest.mark.req("V2.1", "V2.2", "V2.3", "V2.7", "R2.4", "R3.2")
 @pytest.mark.parametrize("mode", ["collector", "broadcast"])
 @pytest.mark.parametrize("activation", [1, 3])
 def test_replicas_commit_one_chain_in_the_version_of_each_height(
@@ -124,7 +124,8 @@ def _fresh(activation: int) -> tuple[Cluster, str]:
     return cluster, other
 
 
-# V2.2 (marked once the suite checks it and its waiver goes: spec/waivers.toml)
+@pytest.mark.req("V2.2")
+@pytest.mark.rejects("V2.2")
 def test_a_version_1_vote_at_a_version_2_height_is_refused_naming_v2_2() -> None:
     cluster, name = _fresh(activation=1)
     replica = cluster.replicas[name]
@@ -134,7 +135,8 @@ def test_a_version_1_vote_at_a_version_2_height_is_refused_naming_v2_2() -> None
     assert refused and refused[0].startswith("[V2.2]"), refused
 
 
-# V2.2 (marked once the suite checks it and its waiver goes: spec/waivers.toml)
+@pytest.mark.req("V2.2")
+@pytest.mark.rejects("V2.2")
 def test_a_version_2_vote_at_a_version_1_height_is_refused_naming_v2_2() -> None:
     cluster, name = _fresh(activation=3)
     replica = cluster.replicas[name]
@@ -144,7 +146,8 @@ def test_a_version_2_vote_at_a_version_1_height_is_refused_naming_v2_2() -> None
     assert refused and refused[0].startswith("[V2.2]"), refused
 
 
-# V2.2 (marked once the suite checks it and its waiver goes: spec/waivers.toml)
+@pytest.mark.req("V2.2")
+@pytest.mark.rejects("V2.2")
 def test_a_proposal_signed_in_the_other_versions_domain_is_refused_naming_v2_2() -> None:
     for activation, signed_in in ((1, 1), (3, 2)):
         cluster, name = _fresh(activation)
@@ -157,7 +160,8 @@ def test_a_proposal_signed_in_the_other_versions_domain_is_refused_naming_v2_2()
         assert 0 not in replica.proposals
 
 
-# V2.2 (marked once the suite checks it and its waiver goes: spec/waivers.toml)
+@pytest.mark.req("V2.2")
+@pytest.mark.rejects("V2.2")
 def test_a_certificate_of_the_other_version_is_refused_naming_v2_2() -> None:
     cluster, name = _fresh(activation=1)
     replica = cluster.replicas[name]

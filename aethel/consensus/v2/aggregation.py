@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from aethel.consensus.v2.certificate import Certificate, VoteTarget, bitmap
+from aethel.consensus.v2.checks import DIRECT, AggregateChecker
 from aethel.consensus.v2.roster import Roster
 from aethel.crypto import bls
 
@@ -30,6 +31,8 @@ class VoteAggregator:
     checks: int = 0
     #: (index, signature bytes) found invalid: never checked again.
     discarded: set[tuple[int, bytes]] = field(default_factory=set)
+    #: The BLS operations (a simulator's charge CPU time).
+    checker: AggregateChecker = field(default=DIRECT, repr=False)
 
     def add(self, index: int, signature: bls.Signature) -> None:
         """Take a vote by member ``index``; one vote per member (V2.9).
@@ -50,7 +53,7 @@ class VoteAggregator:
             return
         self.checks += 1
         key = self.roster.members[index].key
-        if bls.verify(key, self.target.message(), signature):
+        if self.checker.verify(key, self.target.message(), signature):
             del self.pending[index]
             self.kept[index] = signature
         else:
@@ -69,7 +72,7 @@ class VoteAggregator:
         if self.roster.stake_of(list(self.kept)) < self.roster.quorum:
             return None
         members = sorted(self.kept)
-        aggregate = bls.aggregate([self.kept[i] for i in members])
+        aggregate = self.checker.aggregate([self.kept[i] for i in members])
         return Certificate(self.target, bitmap(members, len(self.roster)), aggregate)
 
     def _settle(self, indices: list[int]) -> None:
@@ -89,5 +92,5 @@ class VoteAggregator:
     def _verifies(self, indices: list[int]) -> bool:
         self.checks += 1
         keys = [self.roster.members[i].key for i in indices]
-        aggregate = bls.aggregate([self.pending[i] for i in indices])
-        return bls.fast_aggregate_verify(keys, self.target.message(), aggregate)
+        aggregate = self.checker.aggregate([self.pending[i] for i in indices])
+        return self.checker.fast_aggregate_verify(keys, self.target.message(), aggregate)

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from aethel.consensus.v2.checks import DIRECT, AggregateChecker
 from aethel.consensus.v2.roster import Roster
 from aethel.crypto import bls
 from aethel.encoding import canonical_json, parse_hex, to_hex
@@ -150,7 +151,9 @@ def parse_certificate(wire: object, size: int) -> Certificate:
     return Certificate(target, signers, bls.Signature.from_bytes(aggregate_bytes))
 
 
-def check_certificate(certificate: Certificate, roster: Roster) -> list[int]:
+def check_certificate(
+    certificate: Certificate, roster: Roster, checker: AggregateChecker = DIRECT
+) -> list[int]:
     """Return the members of a valid certificate; refuse it naming V2.8 unless its bitmap's
     members hold q(W) stake of ``roster`` and its aggregate verifies for exactly their kept keys.
 
@@ -173,7 +176,7 @@ def check_certificate(certificate: Certificate, roster: Roster) -> list[int]:
             VALIDITY_RULE, f"signers hold {stake} stake, below q(W) = {roster.quorum}"
         )
     keys = [roster.members[i].key for i in members]
-    if not bls.fast_aggregate_verify(keys, certificate.target.message(), certificate.aggregate):
+    if not checker.fast_aggregate_verify(keys, certificate.target.message(), certificate.aggregate):
         raise CertificateError(
             VALIDITY_RULE, "the aggregate does not verify for the bitmap's members"
         )

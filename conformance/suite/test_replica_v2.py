@@ -1,0 +1,346 @@
+"""One protocol version per height in the implementation's replica (spec/consensus-v2.md, V2.2).
+
+These cases run only for an implementation that declares consensus version 2 (``hello``'s
+``consensus_versions``) and the capability ``replica``. Each is a scripted first height, as in
+:mod:`conformance.suite.scene`, of a validator set of version 2 (WIRE.md: each member's BLS
+key derived from its seed) under a genesis naming ``protocol_v2_height``: 1, so height 1 runs
+version 2, or 3, so height 1 runs version 1 (V2.1). The harness signs every message itself,
+in the version it chooses:
+
+* a PRE-PREPARE whose block and signature are of the other version than the height's gets no
+  PREPARE; the same proposal in the height's version gets one, of the height's version
+  (signed with BLS at a version-2 height, V2.3);
+* PREPAREs of the other version do not count: with the replica's own they would make q(W), and
+  no COMMIT follows; the same PREPAREs in the height's version make it COMMIT;
+* a commit certificate of the other version (a list of Ed25519 votes at a version-2 height, a
+  bitmap and an aggregate at a version-1 height) does not make it commit; the same votes in the
+  height's form do;
+* in collector mode its view-0 votes go to the collector of V2.10, a certificate that collector
+  forges (every member in the bitmap, its own signature alone) makes no COMMIT (V2.8), and when
+  view 0 times out the next view's leader collects and the height commits (V2.11).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from aethel.consensus.block import GENESIS_PARENT, ProofBlock
+from aethel.consensus.events import Committed, Send
+from aethel.consensus.ledger import make_genesis
+from aethel.consensus.messages import (
+    Commit,
+    CommitCertificate,
+    NewView,
+    Prepare,
+    PrepareCertificate,
+    PrePrepare,
+    ViewChange,
+)
+from aethel.consensus.signing import KeySigner, derive_bls_key
+from aethel.consensus.v2.certificate import Certificate as AggregateCertificate
+from aethel.consensus.v2.certificate import VoteTarget, bitmap
+from aethel.consensus.v2.collector import choose_collector
+from aethel.consensus.v2.version import version_of_height
+from aethel.consensus.validators import Validator, ValidatorSet, make_validator_keys
+from aethel.crypto import bls
+from aethel.sim.network import LATENCY_MS, REGIONS
+from conformance.adapters.api import ReplicaAPI
+from conformance.adapters.reference_replica import genesis_to_json
+from conformance.suite.scene import Scene, parsed, sent
+
+pytestmark = [pytest.mark.capability("replica"), pytest.mark.consensus_version(2)]
+
+FOUR = [10_000, 10_000, 10_000, 10_000]  # q(W) = 26,667: three members
+KEY_SEED = 11
+
+
+@dataclass
+class VersionedScene(Scene):
+    """A :class:`Scene` of a version-2 set whose genesis names ``activation`` (V2.1)."""
+
+    activation: int = 1
+
+    def version(self, height: int = 1) -> int:
+        return version_of_height(height, self.activation)
+
+    def replica(
+        self, api: ReplicaAPI, name: str, mode: str = "broadcast", now: int | None = 0
+    ) -> Any:
+        remote = api.new(
+            self.validators.to_wire(),
+            name,
+            self.signers[name].key.seed.hex(),
+            mode,
+            genesis_to_json(self.genesis, self.activation),
+        )
+        if now is not None:
+            remote.start(now)
+        return remote
+
+    def signed_block(self, version: int, proposer: str | None = None) -> ProofBlock:
+        """The empty block of height 1 signed by ``proposer`` in ``version``'s domain."""
+        signer = self.signers[proposer or self.leader(0)]
+        return ProofBlock.create(signer, 1, GENESIS_PARENT, [], [], [], None, version)
+
+    def proposal(self, version: int) -> PrePrepare:
+        """The view-0 leader's PRE-PREPARE of its block, both signed in ``version``."""
+        leader = self.leader(0)
+        return PrePrepare.create(self.signers[leader], 0, self.signed_block(version), version)
+
+    def prepares(self, names: Iterable[str], digest: bytes, version: int) -> list[Prepare]:
+        return [Prepare.create(self.signers[n], 1, 0, digest, version) for n in names]
+
+    def commit_certificate_of(
+        self, names: list[str], digest: bytes, root: bytes, version: int
+    ) -> CommitCertificate:
+        """The commit certificate of ``names`` for height 1 in ``version``'s form (V2.7)."""
+        if version == 1:
+            votes = tuple(Commit.create(self.signers[n], 1, 0, digest, root) for n in names)
+            return CommitCertificate(1, 0, digest, root, votes)
+        target = VoteTarget("commit", 1, 0, digest, root)
+        signatures = [
+            bls.Signature.from_bytes(self.signers[n].sign_vote(target.message())) for n in names
+        ]
+        indices = [self.ids.index(n) for n in names]
+        aggregate = AggregateCertificate(
+            target, bitmap(indices, len(self.ids)), bls.aggregate(signatures)
+        )
+        return CommitCertificate.of_aggregate(aggregate)
+
+
+def make_versioned_scene(stakes: list[int], activation: int, label: str) -> VersionedScene:
+    """Members ``v000``... with ``stakes``, BLS keys derived from their seeds, regions of WAN-7."""
+    pairs = make_validator_keys(len(stakes), KEY_SEED)
+    ids = [f"v{i:03d}" for i in range(len(stakes))]
+    members = []
+    for i, (name, pair, stake) in enumerate(zip(ids, pairs, stakes, strict=True)):
+        secret = derive_bls_key(pair.seed)
+        region = REGIONS[i % len(REGIONS)]
+        members.append(
+            Validator(
+                name,
+                pair.public_key,
+                stake,
+                secret.public_key().data,
+                secret.prove_possession().data,
+                region,
+            )
+        )
+    epoch_seed = random.Random(f"aethel-conformance/v2-scene/{label}").randbytes(32)
+    validators = ValidatorSet.create(
+        0, epoch_seed, members, first_height=activation, regions=REGIONS, latency_ms=LATENCY_MS
+    )
+    signers = {
+        name: KeySigner(name, pair, derive_bls_key(pair.seed))
+        for name, pair in zip(ids, pairs, strict=True)
+    }
+    genesis = make_genesis({}, validators)
+    return VersionedScene(validators, signers, genesis, activation=activation)
+
+
+#: id -> (the genesis's protocol_v2_height, the version of the messages the harness sends).
+OTHER_VERSION = {
+    "version-1-at-a-version-2-height": (1, 1),
+    "version-2-at-a-version-1-height": (3, 2),
+}
+
+
+def _versions() -> list[Any]:
+    return [pytest.param(*versions, id=name) for name, versions in OTHER_VERSION.items()]
+
+
+def _roles(scene: VersionedScene) -> tuple[str, list[str]]:
+    """Return the replica under test (not the view-0 leader) and the two others."""
+    leader = scene.leader(0)
+    name = next(m for m in scene.ids if m != leader)
+    return name, [m for m in scene.ids if m not in (name, leader)]
+
+
+def _prepares_of(outputs: object) -> list[Prepare]:
+    return [m for m in sent(outputs, Prepare) if isinstance(m, Prepare)]
+
+
+@pytest.mark.req("V2.2", "V2.3", "R2.6")
+@pytest.mark.rejects("V2.2")
+@pytest.mark.parametrize(("activation", "other"), _versions())
+def test_a_proposal_of_the_other_version_gets_no_vote(
+    replica_api: ReplicaAPI, activation: int, other: int
+) -> None:
+    scene = make_versioned_scene(FOUR, activation, f"proposal/{activation}")
+    name, _ = _roles(scene)
+    remote = scene.replica(replica_api, name)
+    wrong = _prepares_of(remote.on_message(scene.proposal(other).to_wire(), 1_000_000))
+    if wrong:
+        raise AssertionError(
+            f"{name} sent PREPARE for a proposal signed in version {other}'s domain at "
+            f"height 1, which runs version {scene.version()} (V2.2)"
+        )
+    votes = _prepares_of(remote.on_message(scene.proposal(scene.version()).to_wire(), 2_000_000))
+    if not votes:
+        raise AssertionError(f"{name} sent no PREPARE for the proposal in the height's version")
+    if any(vote.version != scene.version() for vote in votes):
+        raise AssertionError(
+            f"{name}'s PREPARE is of version {votes[0].version}, not the height's "
+            f"{scene.version()} (V2.2, V2.3: a version-2 vote is a 96-byte BLS signature)"
+        )
+
+
+@pytest.mark.req("V2.2", "V2.3", "R2.3")
+@pytest.mark.rejects("V2.2")
+@pytest.mark.parametrize(("activation", "other"), _versions())
+def test_prepares_of_the_other_version_do_not_count(
+    replica_api: ReplicaAPI, activation: int, other: int
+) -> None:
+    scene = make_versioned_scene(FOUR, activation, f"prepares/{activation}")
+    name, others = _roles(scene)
+    proposal = scene.proposal(scene.version())
+    remote = scene.replica(replica_api, name)
+    remote.on_message(proposal.to_wire(), 1_000_000)
+    now = 2_000_000
+    for vote in scene.prepares(others, proposal.digest, other):
+        outputs = remote.on_message(vote.to_wire(), now)
+        now += 1_000_000
+        if sent(outputs, Commit):
+            raise AssertionError(
+                f"{name} sent COMMIT after PREPAREs of version {other} at height 1, which runs "
+                f"version {scene.version()}: they counted towards q(W) (V2.2)"
+            )
+    committed = []
+    for vote in scene.prepares(others, proposal.digest, scene.version()):
+        committed += sent(remote.on_message(vote.to_wire(), now), Commit)
+        now += 1_000_000
+    if not committed:
+        raise AssertionError(f"{name} sent no COMMIT after q(W) PREPAREs in the height's version")
+
+
+@pytest.mark.req("V2.2", "V2.7", "R3.2")
+@pytest.mark.rejects("V2.2")
+@pytest.mark.parametrize(("activation", "other"), _versions())
+def test_a_commit_certificate_of_the_other_version_does_not_commit(
+    replica_api: ReplicaAPI, activation: int, other: int
+) -> None:
+    scene = make_versioned_scene(FOUR, activation, f"certificate/{activation}")
+    name, others = _roles(scene)
+    proposal = scene.proposal(scene.version())
+    root = scene.post_root(proposal.block)
+    remote = scene.replica(replica_api, name)
+    remote.on_message(proposal.to_wire(), 1_000_000)
+    signers = [scene.leader(0), *others]
+    wrong = scene.commit_certificate_of(signers, proposal.digest, root, other)
+    outputs = parsed(remote.on_message(wrong.to_wire(), 2_000_000))
+    if any(isinstance(out, Committed) for out in outputs):
+        raise AssertionError(
+            f"{name} committed height 1 on a certificate of version {other}; the height runs "
+            f"version {scene.version()} (V2.2)"
+        )
+    right = scene.commit_certificate_of(signers, proposal.digest, root, scene.version())
+    outputs = parsed(remote.on_message(right.to_wire(), 3_000_000))
+    if not any(isinstance(out, Committed) for out in outputs):
+        raise AssertionError(f"{name} did not commit on q(W) in the height's form")
+
+
+# --------------------------------------------------------------------------- the collector
+
+
+def _collector_scene() -> tuple[VersionedScene, dict[str, str]]:
+    """A version-2 scene whose view-0 leader, view-0 collector (V2.10) and view-1 leader are
+    three different members, and the fourth (the replica under test) is none of them; the
+    region rule of view 0 would not pick the view-1 leader either (so a replica that applied it
+    after view 0 sends its votes elsewhere)."""
+    for attempt in range(200):
+        scene = make_versioned_scene(FOUR, 1, f"collector/{attempt}")
+        v2 = scene.validators.v2
+        assert v2 is not None
+        roster, seed = v2.roster, scene.validators.seed
+        leader, following = scene.leader(0), scene.leader(1)
+        index = choose_collector(roster, v2.table, seed, 1, 0, roster.index[leader])
+        by_region = choose_collector(roster, v2.table, seed, 1, 0, roster.index[following])
+        roles = {"leader": leader, "collector": roster.members[index].id, "next": following}
+        if len(set(roles.values())) == 3 and roster.members[by_region].id != following:
+            roles["replica"] = next(m for m in scene.ids if m not in roles.values())
+            return scene, roles
+    raise AssertionError("no epoch gives the scene its roles (suite bug)")
+
+
+def _certificate(
+    scene: VersionedScene, target: VoteTarget, names: list[str], signers: list[str]
+) -> AggregateCertificate:
+    """A certificate of ``target`` whose bitmap names ``names`` and whose aggregate sums the
+    signatures of ``signers`` (the same members, for an honest certificate)."""
+    signatures = [
+        bls.Signature.from_bytes(scene.signers[n].sign_vote(target.message())) for n in signers
+    ]
+    indices = [scene.ids.index(n) for n in names]
+    return AggregateCertificate(target, bitmap(indices, len(scene.ids)), bls.aggregate(signatures))
+
+
+def _votes_sent(outputs: object, kind: type[Prepare] | type[Commit]) -> list[tuple[str, Any]]:
+    """Return (recipient, vote) for each vote of ``kind`` sent to one validator."""
+    return [
+        (out.to, out.message)
+        for out in parsed(outputs)
+        if isinstance(out, Send) and isinstance(out.message, kind)
+    ]
+
+
+@pytest.mark.req("V2.11", "V2.10", "V2.8", "R2.6")
+@pytest.mark.rejects("V2.8")
+def test_a_collector_that_forges_or_withholds_costs_only_its_view(
+    replica_api: ReplicaAPI,
+) -> None:
+    """The replica sends its view-0 PREPARE to the collector of V2.10; the collector sends a
+    prepare certificate naming every member but signed by itself alone (refused: no COMMIT,
+    V2.8) and nothing else. The view times out, the leader of view 1 proposes in a NEW-VIEW,
+    and in view 1 the leader collects: the replica's PREPARE and COMMIT go to it, and its
+    certificates commit the height (V2.11)."""
+    scene, roles = _collector_scene()
+    name, collector, next_leader = roles["replica"], roles["collector"], roles["next"]
+    others = [m for m in scene.ids if m != name]
+    remote = scene.replica(replica_api, name, "collector")
+    proposal = scene.proposal(2)
+    prepares = _votes_sent(remote.on_message(proposal.to_wire(), 1_000_000), Prepare)
+    if [to for to, _ in prepares] != [collector]:
+        raise AssertionError(
+            f"{name} sent its view-0 PREPARE to {[to for to, _ in prepares]}, not to the "
+            f"collector of V2.10, {collector}"
+        )
+    target = VoteTarget("prepare", 1, 0, proposal.digest)
+    forged = _certificate(scene, target, scene.ids, [collector] * len(scene.ids))
+    outputs = remote.on_message(PrepareCertificate.of_aggregate(forged).to_wire(), 2_000_000)
+    if sent(outputs, Commit):
+        raise AssertionError(
+            f"{name} sent COMMIT on a certificate whose aggregate is {collector}'s signature "
+            "alone, its bitmap naming every member (V2.8, V2.11)"
+        )
+    outputs = remote.on_timer(1, 0, "view", 10 * 10**9)
+    if not sent(outputs, ViewChange):
+        raise AssertionError(f"{name} did not ask for view 1 when view 0 timed out (R2.6)")
+    changes = [ViewChange.create(scene.signers[m], 1, 1, None, None, 2) for m in others]
+    block = scene.signed_block(2, next_leader)
+    pre_prepare = PrePrepare.create(scene.signers[next_leader], 1, block, 2)
+    new_view = NewView.create(scene.signers[next_leader], changes, None, pre_prepare, 2)
+    prepares = _votes_sent(remote.on_message(new_view.to_wire(), 11 * 10**9), Prepare)
+    if [to for to, _ in prepares] != [next_leader]:
+        raise AssertionError(
+            f"{name} sent its view-1 PREPARE to {[to for to, _ in prepares]}: after view 0 the "
+            f"leader, {next_leader}, collects (V2.10, V2.11)"
+        )
+    target = VoteTarget("prepare", 1, 1, block.digest)
+    certificate = PrepareCertificate.of_aggregate(_certificate(scene, target, others, others))
+    commits = _votes_sent(remote.on_message(certificate.to_wire(), 12 * 10**9), Commit)
+    if [to for to, _ in commits] != [next_leader]:
+        raise AssertionError(
+            f"{name} sent its view-1 COMMIT to {[to for to, _ in commits]}, not to the view's "
+            f"leader {next_leader} (V2.11)"
+        )
+    root = commits[0][1].post_root
+    target = VoteTarget("commit", 1, 1, block.digest, root)
+    done = CommitCertificate.of_aggregate(_certificate(scene, target, others, others))
+    outputs = parsed(remote.on_message(done.to_wire(), 13 * 10**9))
+    if not any(isinstance(out, Committed) for out in outputs):
+        raise AssertionError(f"{name} did not commit height 1 in view 1 (V2.11)")
