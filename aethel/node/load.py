@@ -89,6 +89,9 @@ class LoadReport:
     prepare_s: float = 0.0
     heights: int = 0
     follower: str = ""
+    #: The sending window ``committed_per_s`` counts, on the monotonic clock (0.0: none).
+    window_start: float = 0.0
+    window_end: float = 0.0
 
     def percentile(self, fraction: float) -> float | None:
         values = sorted(self.latencies_ms)
@@ -425,6 +428,7 @@ class Load:
             report.window_s = max(max(done for _, done in timed), end) - first
             in_window = sum(1 for _, done in timed if done <= end)
             report.committed_per_s = in_window / max(1e-9, end - first)
+            report.window_start, report.window_end = first, end
         return report
 
 
