@@ -57,7 +57,6 @@ from aethel.consensus.replica_state import (
 from aethel.consensus.signing import SignatureItem, Signed, Signer
 from aethel.consensus.stats import ReplicaStats
 from aethel.consensus.v2.checks import DIRECT
-from aethel.consensus.v2.collector import choose_collector
 from aethel.consensus.v2.version import VERSION_RULE, version_of_height
 from aethel.consensus.validators import ValidatorSet
 from aethel.consensus.votes import AddResult, Certificate, CertificateCheck, VoteCollector
@@ -195,7 +194,7 @@ class ReplicaCore:
             assert v2 is not None  # checked on start: a version-2 height has a version-2 set
             roster = v2.roster
             leader = roster.index[self._leader_id(view)]
-            index = choose_collector(roster, v2.table, self.validators.seed, *key, leader)
+            index = v2.collector(self.validators.seed, *key, leader)
             if len(self._collectors) >= 64:
                 self._collectors.clear()
             chosen = self._collectors[key] = roster.members[index].id

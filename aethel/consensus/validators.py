@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from aethel.consensus.quorum import compute_quorum
-from aethel.consensus.v2.collector import COLLECTOR_RULE, RegionTable
+from aethel.consensus.v2.collector import COLLECTOR_RULE, RegionTable, choose_collector
 from aethel.consensus.v2.roster import Registration, Roster, register
 from aethel.economics import MIN_STAKE
 from aethel.encoding import (
@@ -88,6 +88,23 @@ class VersionTwo:
     first_height: int
     table: RegionTable
     roster: Roster
+    #: (height, view, leader) -> the collector's index: the choice is a pure function of the
+    #: set, so every replica holding this set shares it.
+    _collectors: dict[tuple[int, int, int], int] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def collector(self, seed: bytes, height: int, view: int, leader: int) -> int:
+        """Return the index of the collector of (height, view) led by member ``leader``
+        (:func:`aethel.consensus.v2.collector.choose_collector`, V2.10)."""
+        key = (height, view, leader)
+        chosen = self._collectors.get(key)
+        if chosen is None:
+            if len(self._collectors) >= 1024:
+                self._collectors.clear()
+            chosen = choose_collector(self.roster, self.table, seed, height, view, leader)
+            self._collectors[key] = chosen
+        return chosen
 
     def to_wire(self) -> dict[str, object]:
         """Return the set-level members of the canonical JSON form."""

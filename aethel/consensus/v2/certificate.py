@@ -8,7 +8,7 @@ bitmap of its signers in validator-set order.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from aethel.consensus.v2.checks import DIRECT, AggregateChecker
@@ -68,10 +68,20 @@ class Certificate:
     target: VoteTarget
     signers: bytes
     aggregate: bls.Signature
+    _members: tuple[int, ...] | None = field(default=None, init=False, repr=False, compare=False)
 
     def members(self) -> list[int]:
         """Return the indices (validator-set order) whose bit is set."""
-        return [i for i in range(len(self.signers) * 8) if self.signers[i // 8] & (0x80 >> (i % 8))]
+        if self._members is None:
+            found = [
+                8 * position + bit
+                for position, byte in enumerate(self.signers)
+                if byte
+                for bit in range(8)
+                if byte & (0x80 >> bit)
+            ]
+            object.__setattr__(self, "_members", tuple(found))
+        return list(self._members or ())
 
     def to_wire(self) -> dict[str, object]:
         """Return the canonical JSON object (V2.7)."""
