@@ -54,8 +54,9 @@ from aethel.consensus.interfaces import BlockVerdict, Execution
 from aethel.consensus.ledger import LedgerExecutor, LedgerValidator, StateRepository
 from aethel.consensus.messages import Commit, CommitCertificate
 from aethel.consensus.signing import DirectSignatureChecker, SignatureChecker
+from aethel.consensus.v2.version import version_of_height
 from aethel.consensus.validators import ValidatorSet
-from aethel.consensus.votes import check_certificate
+from aethel.consensus.votes import aggregate_certificates, certificate_members, check_certificate
 from aethel.encoding import to_hex
 from aethel.errors import AethelError, ProtocolViolation, UsageError
 from aethel.merkle import DELETE, EMPTY_HASH
@@ -87,7 +88,9 @@ class HistoryVerifier:
 
     ``verify`` re-verifies proofs (memoizable: a pure function of the proof); ``checker``
     checks Ed25519 signatures. Subclasses may override one check (the conformance self-test's
-    mutants do); the order of the checks is :meth:`check_link`'s.
+    mutants do); the order of the checks is :meth:`check_link`'s. ``activation`` is the first
+    height of protocol version 2 (V2.1; default: a version-2 set's ``first_height``): each
+    block, certificate and evidence record is checked in its height's version (V2.2).
     """
 
     def __init__(
@@ -96,10 +99,14 @@ class HistoryVerifier:
         *,
         verify: ProofVerifier = verify_proof,
         checker: SignatureChecker | None = None,
+        activation: int | None = None,
     ) -> None:
         self.validators = validators
         self.verify_proof = verify
         self.checker: SignatureChecker = checker or DirectSignatureChecker()
+        if activation is None and validators.v2 is not None:
+            activation = validators.v2.first_height
+        self.activation = activation
 
     # ------------------------------------------------------------------ entry points
 
@@ -189,7 +196,16 @@ class HistoryVerifier:
         proposer = validators.get(block.proposer)
         if proposer is None:
             raise HistoryRejected("R4.3", height, f"proposer {block.proposer} is not a validator")
-        if not self.checker.verify(proposer.public_key, block.payload, block.signature):
+        version = version_of_height(height, self.activation)
+        if not self.checker.verify(
+            proposer.public_key, block.payload_for(version), block.signature
+        ):
+            if self.activation is not None and self.checker.verify(
+                proposer.public_key, block.payload_for(3 - version), block.signature
+            ):
+                raise HistoryRejected(
+                    "V2.2", height, f"a version-{3 - version} block at a version-{version} height"
+                )
             raise HistoryRejected("R7.5", height, "the block is not signed by its proposer")
         self.check_parent_certificate(replay, block, height)
         certificate = link.certificate
@@ -256,7 +272,18 @@ class HistoryVerifier:
             raise HistoryRejected(exc.rule_id, height, exc.detail) from None
 
     def check_certificate(self, certificate: CommitCertificate, validators: ValidatorSet) -> str:
-        """Return "" if ``certificate`` is valid by ``validators``, else why (R2.3, R4.3, R7.5)."""
+        """Return "" if ``certificate`` is valid by ``validators``, else why (R2.3, R4.3, R7.5);
+        in the form of its height's version (V2.2, V2.8)."""
+        if self.activation is None:
+            return check_certificate(certificate, validators, self.checker)
+        version = version_of_height(certificate.height, self.activation)
+        if certificate.version != version:
+            return (
+                f"V2.2: a version-{certificate.version} certificate for height "
+                f"{certificate.height}, which runs version {version}"
+            )
+        if version == 2:
+            return aggregate_certificates()(certificate, validators)
         return check_certificate(certificate, validators, self.checker)
 
     def check_evidence(self, replay: Replay, block: ProofBlock, height: int) -> None:
@@ -268,6 +295,7 @@ class HistoryVerifier:
                 self.validators,
                 self.checker,
                 replay.blocks.is_proof_invalid,
+                self.activation,
             )
         except ProtocolViolation as exc:
             raise HistoryRejected(exc.rule_id, height, exc.detail) from None
@@ -359,7 +387,7 @@ def is_possible_proposer(validators: ValidatorSet, height: int, view: int, propo
 def _rule(reason: str) -> str:
     """Return the rule ID a ``check_certificate`` reason starts with ("R2.3: ...")."""
     head = reason.split(":", 1)[0]
-    return head if head[:1] in ("R", "E", "N") else "R7.4"
+    return head if head[:1] in ("R", "E", "N", "V") else "R7.4"
 
 
 # ---------------------------------------------------------------------- choosing
@@ -459,7 +487,9 @@ def find_fork(first: VerifiedHistory, second: VerifiedHistory) -> Fork | None:
         if (mine.digest, mine.post_root) == (other.digest, other.post_root):
             continue
         a, b = mine.certificate, other.certificate
-        both = set(a.members) & set(b.members)
+        both = set(certificate_members(a, mine.validators)) & set(
+            certificate_members(b, other.validators)
+        )
         signers = tuple(sorted(both, key=lambda v: mine.validators.index.get(v, -1)))
         stake = sum(mine.validators.stake_of(v) for v in signers)
         return Fork(mine.height, a, b, signers, stake, mine.validators.total_stake)
