@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias, Union
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeAlias, Union
 
 from aethel.consensus.v2.certificate import Certificate as AggregateCertificate
 from aethel.consensus.v2.certificate import VoteTarget
@@ -237,8 +237,34 @@ class Commit:
 Vote: TypeAlias = Prepare | Commit
 
 
+class _Signed(Protocol):
+    """What :class:`_CertificateForm` reads of a certificate."""
+
+    @property
+    def votes(self) -> Sequence[object]: ...
+    @property
+    def v2(self) -> AggregateCertificate | None: ...
+
+
+class _CertificateForm:
+    """The form of a prepare or commit certificate: signed votes (version 1) or a signer
+    bitmap and one aggregate (version 2, V2.7)."""
+
+    __slots__ = ()
+
+    @property
+    def version(self: _Signed) -> int:
+        """Return 2 for an aggregate certificate, 1 for a list of signed votes (V2.2)."""
+        return 1 if self.v2 is None else 2
+
+    @property
+    def signer_count(self: _Signed) -> int:
+        """Return how many validators signed it."""
+        return len(self.votes) if self.v2 is None else len(self.v2.members())
+
+
 @dataclass(frozen=True, slots=True)
-class PrepareCertificate:
+class PrepareCertificate(_CertificateForm):
     """PREPAREs for one (height, view, digest) holding >= q(W) stake (R2.3)."""
 
     TYPE: ClassVar[str] = "prepare-certificate"
@@ -259,16 +285,6 @@ class PrepareCertificate:
         if target.phase != "prepare":
             raise UsageError("a prepare certificate aggregates PREPARE votes")
         return cls(target.height, target.view, target.digest, (), certificate)
-
-    @property
-    def version(self) -> int:
-        """Return 2 for an aggregate certificate, 1 for a list of signed votes (V2.2)."""
-        return 1 if self.v2 is None else 2
-
-    @property
-    def signer_count(self) -> int:
-        """Return how many validators signed it."""
-        return len(self.votes) if self.v2 is None else len(self.v2.members())
 
     def to_wire(self) -> dict[str, object]:
         """Return the canonical JSON form: shared fields once, then (validator, signature)."""
@@ -302,7 +318,7 @@ class PrepareCertificate:
 
 
 @dataclass(frozen=True, slots=True)
-class CommitCertificate:
+class CommitCertificate(_CertificateForm):
     """COMMITs for one (height, view, digest, post_root) holding >= q(W) stake (R2.3, R3.2)."""
 
     TYPE: ClassVar[str] = "commit-certificate"
@@ -324,16 +340,6 @@ class CommitCertificate:
         if target.phase != "commit" or target.post_root is None:
             raise UsageError("a commit certificate aggregates COMMIT votes")
         return cls(target.height, target.view, target.digest, target.post_root, (), certificate)
-
-    @property
-    def version(self) -> int:
-        """Return 2 for an aggregate certificate, 1 for a list of signed votes (V2.2)."""
-        return 1 if self.v2 is None else 2
-
-    @property
-    def signer_count(self) -> int:
-        """Return how many validators signed it."""
-        return len(self.votes) if self.v2 is None else len(self.v2.members())
 
     def to_wire(self) -> dict[str, object]:
         """Return the canonical JSON form: shared fields once, then (validator, signature)."""
