@@ -489,6 +489,31 @@ class LaterVoteReplacesEarlierImplementation(ReferenceImplementation):
         return LaterVoteReplacesEarlier()
 
 
+class OddHexKeyPadded(ReferenceConsensusV2):
+    """Defect: a member's ``bls_key`` in hex of odd length is read with a ``0`` put in front, as
+    a lenient hex decoder does, instead of being refused as malformed hex (E5): the set is then
+    refused for whatever key those bytes make, naming another rule, or taken."""
+
+    def roster(self, members: JSON) -> Roster:
+        if isinstance(members, list):
+            members = [
+                {**m, "bls_key": "0" + m["bls_key"]}
+                if isinstance(m, dict)
+                and isinstance(m.get("bls_key"), str)
+                and len(m["bls_key"]) % 2
+                else m
+                for m in members
+            ]
+        return super().roster(members)
+
+
+class OddHexKeyPaddedImplementation(ReferenceImplementation):
+    name = "mutant-odd-hex-key-padded"
+
+    def make_consensus_v2(self) -> object:
+        return OddHexKeyPadded()
+
+
 class UnknownRegionIgnoredImplementation(ReferenceImplementation):
     name = "mutant-unknown-region-ignored"
 
@@ -658,5 +683,12 @@ MUTANTS = [
         breaks=("V2.10",),
         capabilities=CAPABILITIES,
         build=UnknownRegionIgnoredImplementation,
+    ),
+    Mutant(
+        name="odd-hex-key-padded",
+        defect="a member's BLS key in odd-length hex is padded with a leading 0, not refused (E5)",
+        breaks=("E5",),
+        capabilities=CAPABILITIES,
+        build=OddHexKeyPaddedImplementation,
     ),
 ]

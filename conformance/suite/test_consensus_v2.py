@@ -166,6 +166,8 @@ def _bad_member(kind: str) -> Callable[[list[dict[str, Any]]], None]:
             member["bls_pop"] = secret(3).sign(secret(3).public_key().data).data.hex()
         elif kind == "proof-at-infinity":
             member["bls_pop"] = "c0" + "00" * 95
+        elif kind == "key-in-odd-length-hex":
+            member["bls_key"] = member["bls_key"][:-1]
         elif kind == "key-shared-with-another-member":
             member["bls_key"], member["bls_pop"] = wire[2]["bls_key"], wire[2]["bls_pop"]
         else:  # pragma: no cover - the list below names every kind
@@ -182,6 +184,7 @@ BAD_MEMBERS = {
     "proof-under-the-signature-tag": "V2.6",
     "proof-at-infinity": "V2.6",
     "key-shared-with-another-member": "V2.6",
+    "key-in-odd-length-hex": "E5",
 }
 
 
