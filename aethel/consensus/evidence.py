@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from aethel.consensus.messages import Commit, Prepare, PrePrepare, SignedMessage
+from aethel.consensus.v2.checks import DIRECT, signed_by_registered_key
 from aethel.consensus.v2.version import ONE_VERSION_RULE, version_of_height
-from aethel.crypto import bls
 from aethel.economics import Offence
 from aethel.encoding import Domain, canonical_json, domain_of, signing_bytes, to_hex
 from aethel.errors import ProtocolViolation
@@ -156,14 +156,9 @@ def signed_by(
         return False
     if isinstance(message, Prepare | Commit) and message.version == 2:
         roster = None if validators.v2 is None else validators.v2.roster
-        position = None if roster is None else roster.index.get(message.validator)
-        if roster is None or position is None:
-            return False
-        try:
-            signature = bls.Signature.from_bytes(message.signature)
-        except bls.BlsError:
-            return False
-        return bls.verify(roster.members[position].key, message.payload, signature)
+        return signed_by_registered_key(
+            roster, message.validator, message.payload, message.signature, DIRECT
+        )
     payload = message.payload if version == 1 else message.payload_for(version)
     return checker.verify(member.public_key, payload, message.signature)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from aethel.consensus.v2.roster import Roster
 from aethel.crypto import bls
 
 
@@ -60,3 +61,25 @@ class DirectAggregateChecker:
 
 #: The direct checker, shared (it holds no state).
 DIRECT = DirectAggregateChecker()
+
+
+def signed_by_registered_key(
+    roster: Roster | None,
+    validator: str,
+    message: bytes,
+    signature: bytes,
+    checker: AggregateChecker,
+) -> bool:
+    """Return True if ``signature`` is ``validator``'s BLS signature of ``message`` under the key
+    it registered in ``roster`` (V2.3, V2.6); False for a validator not in the roster (or no
+    roster) and for bytes that are not a signature (V2.5). One pairing check, through
+    ``checker``: the replica's service, or :data:`DIRECT` for evidence. Callers count the check.
+    """
+    position = None if roster is None else roster.index.get(validator)
+    if roster is None or position is None:
+        return False
+    try:
+        parsed = checker.signature(signature)
+    except bls.BlsError:
+        return False
+    return checker.verify(roster.members[position].key, message, parsed)
