@@ -558,11 +558,33 @@ def run_tasks(
 def _run_on_dask(
     campaign: Campaign, tasks: list[MutantTask], scheduler: str, workers: int, progress: Progress
 ) -> None:
-    import distributed as untyped_distributed
+    def keep(result: dict[str, Any]) -> None:
+        campaign.append(result)
+        progress.add(result)
 
-    # distributed has no type annotations; its calls stay dynamically typed.
-    distributed: Any = untyped_distributed
+    with dask_client(scheduler, workers) as client:
+        snapshot = client.scatter(campaign.snapshot, broadcast=True)
+        futures = [
+            client.submit(run_mutant_task, t, snapshot, key=f"mutant-{i}", pure=False)
+            for i, t in enumerate(tasks)
+        ]
+        keep_as_done(futures, keep, progress.tick)
 
+
+def _distributed() -> Any:
+    """dask.distributed, imported when a campaign runs on dask (it is slow to import) and
+    dynamically typed (it has no annotations)."""
+    import distributed
+
+    return distributed
+
+
+@contextmanager
+def dask_client(scheduler: str, workers: int) -> Iterator[Any]:
+    """Yield a dask client: of a new LocalCluster of ``workers`` single-threaded processes for
+    ``scheduler`` "local", else of the scheduler at that address; closed (with the cluster it
+    started) on exit. The mutation campaign and the simulator's seed sweep both run on it."""
+    distributed = _distributed()
     cluster: Any = None
     if scheduler == "local":
         cluster = distributed.LocalCluster(
@@ -572,27 +594,29 @@ def _run_on_dask(
     else:
         client = distributed.Client(scheduler)
     try:
-        snapshot = client.scatter(campaign.snapshot, broadcast=True)
-        futures = [
-            client.submit(run_mutant_task, t, snapshot, key=f"mutant-{i}", pure=False)
-            for i, t in enumerate(tasks)
-        ]
-        pending = set(futures)
-        while pending:
-            try:
-                done = distributed.wait(pending, timeout=5, return_when="FIRST_COMPLETED").done
-            except TimeoutError:  # nothing finished within 5 s: show progress, wait again
-                done = set()
-            for future in done:
-                pending.discard(future)
-                result = future.result()
-                campaign.append(result)
-                progress.add(result)
-            progress.tick()
+        yield client
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def keep_as_done(
+    futures: Iterable[Any], keep: Callable[[Any], None], tick: Callable[[], None]
+) -> None:
+    """Hand each future's result to ``keep`` as soon as it is done, in the order they finish;
+    call ``tick`` (the progress line) at least every 5 s until all are done."""
+    wait = _distributed().wait
+    pending = set(futures)
+    while pending:
+        try:
+            done = wait(pending, timeout=5, return_when="FIRST_COMPLETED").done
+        except TimeoutError:  # nothing finished within 5 s: show progress, wait again
+            done = set()
+        for future in done:
+            pending.discard(future)
+            keep(future.result())
+        tick()
 
 
 def summary_rows(results: Iterable[dict[str, Any]]) -> dict[str, int]:

@@ -29,7 +29,7 @@ from rich.console import Console
 
 from aethel.sim.byzantine import KINDS
 from aethel.sim.simulator import SimConfig, run_simulation
-from conformance.mechanical.campaign import Progress, git_commit
+from conformance.mechanical.campaign import Progress, dask_client, git_commit, keep_as_done
 from conformance.mechanical.execute import PACKAGE_ROOT
 
 console = Console(stderr=True, soft_wrap=True, highlight=False)
@@ -163,32 +163,9 @@ def run_sweep(
         for seed in todo:
             keep(run_seed(seed))
     else:
-        import distributed as untyped_distributed
-
-        distributed: Any = untyped_distributed
-        cluster: Any = None
-        if scheduler == "local":
-            cluster = distributed.LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-            )
-            client: Any = distributed.Client(cluster)
-        else:
-            client = distributed.Client(scheduler)
-        try:
-            pending = {client.submit(run_seed, s, key=f"seed-{s}", pure=False) for s in todo}
-            while pending:
-                try:
-                    ended = distributed.wait(pending, timeout=5, return_when="FIRST_COMPLETED").done
-                except TimeoutError:  # nothing finished within 5 s: show progress, wait again
-                    ended = set()
-                for future in ended:
-                    pending.discard(future)
-                    keep(future.result())
-                progress.tick()
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
+        with dask_client(scheduler, workers) as client:
+            futures = [client.submit(run_seed, s, key=f"seed-{s}", pure=False) for s in todo]
+            keep_as_done(futures, keep, progress.tick)
     progress.tick(force=True)
     return _read(results_file)
 
