@@ -9,7 +9,10 @@ outputs it returns; the monitor keeps
   time, from the replica entering the height to its commit: ``Committed.now - started``);
 * the node's Prometheus metrics (:class:`~aethel.monitoring.metrics.NodeMetrics`);
 * the votes it saw: validly signed PREPAREs and COMMITs it received, and the COMMITs inside the
-  certificates it committed with, by height;
+  certificates it committed with, by height; at heights of protocol version 2, whose votes go to
+  a collector and travel on as aggregate certificates (V2.7, V2.10), the members of the signer
+  bitmap of every valid certificate it received (the aggregate checked against the members'
+  registered BLS keys, V2.8) or broadcast itself as the collector;
 * live verification accuracy (R8.3): every validly signed PREPARE or COMMIT it receives, and each
   one it sends itself, is a verdict that the block is valid, judged against the node's own
   validation of that block, as its outputs show it: its own PREPARE or COMMIT for a block or its
@@ -32,10 +35,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from aethel.consensus.events import Broadcast, Committed, EvidenceFound, Output, Send
-from aethel.consensus.messages import Commit, Message, Prepare
+from aethel.consensus.messages import (
+    Commit,
+    CommitCertificate,
+    Message,
+    Prepare,
+    PrepareCertificate,
+)
 from aethel.consensus.signing import DirectSignatureChecker
 from aethel.consensus.validators import ValidatorSet
-from aethel.consensus.votes import certificate_members
+from aethel.consensus.votes import aggregate_certificates, certificate_members
 from aethel.monitoring.accuracy import AccuracyAlert, VerdictBook
 from aethel.monitoring.metrics import NodeMetrics
 from aethel.proofs.mempool import Mempool
@@ -89,6 +98,7 @@ class NodeMonitor:
         self._stakes = {member.id: member.stake for member in validators.validators}
         self._voters: dict[int, set[str]] = {}
         self._checker = DirectSignatureChecker()
+        self._check_aggregate = aggregate_certificates()
         self._verdicts = VerdictBook()
         if mempool is not None:
             self.metrics.follow_mempool(
@@ -96,12 +106,28 @@ class NodeMonitor:
             )
 
     def on_message(self, message: Message) -> None:
-        """Note a vote the replica received, if it is validly signed by a member (R8.3, R8.6)."""
+        """Note a vote the replica received, if it is validly signed by a member (R8.3, R8.6);
+        in protocol version 2, the votes of a valid aggregate certificate (V2.8)."""
         if isinstance(message, Prepare | Commit):
             key = self._keys.get(message.validator)
             if key is not None and self._checker.verify(key, message.payload, message.signature):
                 self._voters.setdefault(message.height, set()).add(message.validator)
                 self._on_vote(message)
+        elif (
+            isinstance(message, PrepareCertificate | CommitCertificate)
+            and message.v2 is not None
+            and self._check_aggregate(message, self._validators) == ""
+        ):
+            self._on_certificate(message)
+
+    def _on_certificate(self, certificate: PrepareCertificate | CommitCertificate) -> None:
+        """Count each member of a version-2 certificate's bitmap as a vote (V2.7)."""
+        phase = "prepare" if isinstance(certificate, PrepareCertificate) else "commit"
+        voters = certificate_members(certificate, self._validators)
+        self._voters.setdefault(certificate.height, set()).update(voters)
+        for validator in voters:
+            key = (validator, certificate.height, certificate.view, phase)
+            self._judge(self._verdicts.on_vote(key, certificate.digest))
 
     def on_outputs(self, outputs: Iterable[Output]) -> None:
         """Record the commits, evidence and the node's own votes among a replica's outputs."""
@@ -120,6 +146,9 @@ class NodeMonitor:
                     # The node votes for a block only after validating it (R1.1).
                     self.on_block_verdict(vote.digest, vote.height, True)
                     self._on_vote(vote)
+                elif isinstance(vote, PrepareCertificate | CommitCertificate) and vote.v2:
+                    # The collector's own certificate: it aggregated votes it checked (V2.9).
+                    self._on_certificate(vote)
 
     def on_block_verdict(self, digest: bytes, height: int, valid: bool) -> None:
         """Record the node's own validation of the block ``digest``; judge the votes for it."""

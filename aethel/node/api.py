@@ -223,6 +223,12 @@ class Api:
                 "chain_id": to_hex(runtime.home.chain.chain_id),
                 "version": __version__,
                 "protocol": PROTOCOL_VERSION,
+                "consensus": {
+                    "versions": list(runtime.home.config.protocol_versions),
+                    "protocol_v2_height": runtime.home.chain.protocol_v2_height,
+                    "height_version": runtime.home.chain.version_of(replica.height),
+                    "stopped_at": runtime.stopped_at,
+                },
                 "height": node.height,
                 "digest": None if latest is None else to_hex(latest.digest),
                 "root": to_hex(node.ledger.store.root),

@@ -15,6 +15,13 @@ and carries out its outputs through the shell. Its parts:
 * the replica (:class:`~aethel.consensus.replica.Replica`) and the node's monitoring
   (:class:`~aethel.monitoring.node.NodeMonitor`: Prometheus metrics and the health view, R8.*).
 
+Protocol version 2 (spec/consensus-v2.md): on a chain whose genesis names
+``protocol_v2_height`` the replica runs each height in its version (V2.1, V2.2) and signs its
+version-2 votes with the BLS key of its home (V2.3); the BLS work goes through the direct
+:class:`~aethel.consensus.v2.checks.AggregateChecker`. A node configured to run version 1 only
+(node.json ``protocol_versions`` [1]) has no BLS key and stops at the height before version 2
+(:attr:`ValidatorNode.last_height`; the runtime holds every event from that height on).
+
 A node whose home says it ran before but whose data directory is gone was wiped: it lost its
 vote journal, so its replica starts amnesic (votes only at heights it cannot have voted at,
 R2.4) and asks its peers for the chain's latest certificate to catch up by state sync (R3.5).
@@ -81,9 +88,17 @@ class ValidatorNode:
             lost_journal=self.wiped,
             sync_on_start=True,
             block_interval_ns=chain.params["block_interval_ms"] * 1_000_000,
+            protocol_v2_height=chain.protocol_v2_height,
+        )
+        runs_v2 = 2 in home.config.protocol_versions
+        bls_key = home.keys.bls if runs_v2 else None
+        #: The last height this node can run (None: every height). A node that runs version 1
+        #: only cannot run the heights of version 2: it stops at the one before (V2.2).
+        self.last_height: int | None = (
+            None if runs_v2 or chain.protocol_v2_height is None else chain.protocol_v2_height - 1
         )
         self.replica = Replica(
-            KeySigner(self.id, home.keys.validator), chain.validators, services, config
+            KeySigner(self.id, home.keys.validator, bls_key), chain.validators, services, config
         )
         self.monitor = NodeMonitor(self.id, chain.validators, mempool=self.mempool)
         #: Accounts read at the committed root ``_accounts_root`` (see :meth:`account`).

@@ -1,10 +1,14 @@
 """The ``aethel node`` and ``aethel testnet`` commands.
 
 * ``aethel node init --home DIR --genesis FILE --id ID [--key-file F] --peer-listen A --api-listen A
-  --peer ID=HOST:PORT ...``: a home for one validator of an existing genesis (the testnet
-  commands write complete homes; this one joins a node to a genesis made elsewhere);
+  --peer ID=HOST:PORT ... [--protocol-versions 1]``: a home for one validator of an existing
+  genesis (the testnet commands write complete homes; this one joins a node to a genesis made
+  elsewhere; the genesis fixes the height protocol version 2 starts at, V2.1);
 * ``aethel node run --home DIR``: run the validator until SIGTERM;
-* ``aethel testnet init|up|load|status|down|kill|start`` (see :mod:`aethel.node.testnet`).
+* ``aethel testnet init|up|load|status|down|kill|start`` (see :mod:`aethel.node.testnet`);
+  ``init`` and ``up`` take ``--protocol-v2-height H`` (version 2 from height H, V2.1; absent:
+  version 1 at every height) and ``--v1-only ID`` (that node runs version 1 only and stops at
+  H - 1, V2.2).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from aethel.errors import AethelError, UsageError
 from aethel.node import testnet as nets
 from aethel.node.home import (
     GENESIS_FILE,
+    PROTOCOL_VERSIONS,
     NodeConfig,
     NodeKeys,
     parse_address,
@@ -42,6 +47,23 @@ testnet_app = typer.Typer(
 )
 
 DirOption = Annotated[Path, typer.Option("--dir", help="testnet directory")]
+V2HeightOption = Annotated[
+    int | None,
+    typer.Option(
+        "--protocol-v2-height",
+        min=1,
+        help="run protocol version 2 from this height (V2.1: BLS keys, aggregate certificates, "
+        "the collector); default: version 1 at every height",
+    ),
+]
+V1OnlyOption = Annotated[
+    list[str],
+    typer.Option(
+        "--v1-only",
+        help="validator id (repeat) that runs protocol version 1 only: it stops at the height "
+        "before --protocol-v2-height (V2.2)",
+    ),
+]
 
 
 def _fail(exc: Exception) -> typer.Exit:
@@ -62,8 +84,18 @@ def node_init(
     peer: Annotated[list[str], typer.Option(help="ID=HOST:PORT of another validator")] = [],  # noqa: B006
     key_file: Annotated[
         Path | None,
-        typer.Option(help="JSON {validator_seed, judge_seed} (hex); default: new random keys"),
+        typer.Option(
+            help="JSON {validator_seed, judge_seed, bls_seed?} (hex; bls_seed: the BLS key of "
+            "a chain that runs protocol version 2); default: new random keys"
+        ),
     ] = None,
+    protocol_versions: Annotated[
+        list[int],
+        typer.Option(
+            help="protocol versions this node runs (repeat; default 1 and 2); 1 alone: stop "
+            "at the height before the genesis's protocol_v2_height"
+        ),
+    ] = [],  # noqa: B006
 ) -> None:
     """Create a home for one validator of an existing genesis."""
     try:
@@ -75,14 +107,22 @@ def node_init(
             peers[name] = address
         if key_file is not None:
             seeds = json.loads(key_file.read_text(encoding="utf-8"))
+            bls_seed = seeds.get("bls_seed")
             keys = NodeKeys(
                 KeyPair.from_seed(bytes.fromhex(seeds["validator_seed"])),
                 KeyPair.from_seed(bytes.fromhex(seeds["judge_seed"])),
+                None if bls_seed is None else bytes.fromhex(bls_seed),
             )
         else:
-            keys = NodeKeys(KeyPair.from_seed(os.urandom(32)), KeyPair.from_seed(os.urandom(32)))
-        written = write_home(home, chain, NodeConfig(node_id, peer_listen, api_listen, peers), keys)
-    except (AethelError, OSError, ValueError, KeyError) as exc:
+            keys = NodeKeys(
+                KeyPair.from_seed(os.urandom(32)),
+                KeyPair.from_seed(os.urandom(32)),
+                None if chain.protocol_v2_height is None else os.urandom(32),
+            )
+        versions = tuple(sorted(set(protocol_versions))) or PROTOCOL_VERSIONS
+        config = NodeConfig(node_id, peer_listen, api_listen, peers, versions)
+        written = write_home(home, chain, config, keys)
+    except (AethelError, OSError, ValueError, KeyError, TypeError) as exc:
         raise _fail(exc) from None
     console.print(f"initialised {written.path} for {node_id} (chain {chain.chain_id.hex()[:16]})")
 
@@ -118,6 +158,8 @@ def testnet_init(
     base_port: Annotated[int | None, typer.Option(help="ports base+2i, base+2i+1")] = None,
     accounts: Annotated[int, typer.Option(help="funded load accounts")] = 64,
     seed: Annotated[int | None, typer.Option(help="draw keys from this seed (tests)")] = None,
+    protocol_v2_height: V2HeightOption = None,
+    v1_only: V1OnlyOption = [],  # noqa: B006
 ) -> None:
     """Write the homes of a testnet (copy node-i to machine i to span machines)."""
     hosts = [h for item in host for h in item.split(",") if h]
@@ -130,6 +172,8 @@ def testnet_init(
             base_port=base_port,
             accounts=accounts,
             seed=seed,
+            protocol_v2_height=protocol_v2_height,
+            protocol_versions={node_id: (1,) for node_id in v1_only},
         )
     except AethelError as exc:
         raise _fail(exc) from None
@@ -156,7 +200,11 @@ def _table(rows: list[dict[str, Any]], title: str) -> Table:
             str(row["peers"]),
             str(row["mempool"]),
             "-" if finality is None else f"{finality:.1f}",
-            "syncing" if row["syncing"] else "ok",
+            "syncing"
+            if row["syncing"]
+            else "ok"
+            if row["stopped_at"] is None
+            else f"stopped (v1 only) at {row['stopped_at']}",
         )
     return table
 
@@ -171,11 +219,26 @@ def testnet_up(
     directory: DirOption = Path(nets.DEFAULT_DIR),
     timeout: Annotated[float, typer.Option(help="seconds to wait for the first commits")] = 60.0,
     watch: Annotated[bool, typer.Option(help="keep the live view until Ctrl-C")] = False,
+    protocol_v2_height: V2HeightOption = None,
+    v1_only: V1OnlyOption = [],  # noqa: B006
 ) -> None:
-    """Start a testnet on this machine (initialising it first if needed); wait until it commits."""
+    """Start a testnet on this machine (initialising it first if needed); wait until it commits.
+
+    ``--protocol-v2-height`` and ``--v1-only`` apply when the directory holds no testnet yet
+    (an existing testnet keeps its genesis)."""
     try:
         if not (directory / nets.TESTNET_FILE).exists():
-            nets.init_testnet(directory, validators)
+            nets.init_testnet(
+                directory,
+                validators,
+                protocol_v2_height=protocol_v2_height,
+                protocol_versions={node_id: (1,) for node_id in v1_only},
+            )
+        elif protocol_v2_height is not None or v1_only:
+            raise UsageError(
+                f"{directory} already holds a testnet: its genesis fixes the protocol versions "
+                "(`aethel testnet down` and remove it, or choose another --dir)"
+            )
         net = nets.load_testnet(directory)
         started = nets.start_testnet(net)
     except AethelError as exc:
@@ -187,7 +250,10 @@ def testnet_up(
         while True:
             rows = _status(net)
             live.update(_table(rows, f"testnet {directory}"))
-            committed = all(r["up"] and r["height"] >= 2 for r in rows)
+            # A node that runs version 1 only stops before version 2 (V2.2), maybe before 2.
+            committed = all(
+                r["up"] and (r["height"] >= 2 or r["stopped_at"] is not None) for r in rows
+            )
             if (committed and not watch) or (not watch and time.monotonic() > deadline):
                 break
             try:

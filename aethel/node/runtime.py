@@ -18,6 +18,12 @@ monotonic clock) and the syncs it asked for, and carries out the replica's outpu
   R3.1, R3.5), and the replica decides whether to adopt it (:func:`~aethel.node.shell.adopt_sync`).
 
 Everything the replica and the mempool do runs on the event loop thread, one event at a time.
+
+A node configured to run protocol version 1 only, on a chain that moves to version 2 at height H2,
+stops at H2 - 1 (spec/consensus-v2.md, V2.2: such a node cannot start the heights of version 2
+and must be upgraded): from that height on it hands its replica no message, timer or sync and
+sends nothing of a later height, so it never votes or proposes in a version it does not run.
+It keeps serving its peers and clients the heights it holds.
 """
 
 from __future__ import annotations
@@ -34,7 +40,17 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from aethel.consensus.block import ProofBlock
-from aethel.consensus.events import Committed, EvidenceFound, Log, Output, RequestSync, Timer
+from aethel.consensus.events import (
+    Broadcast,
+    Committed,
+    EvidenceFound,
+    Log,
+    Output,
+    RequestSync,
+    Send,
+    SetTimer,
+    Timer,
+)
 from aethel.consensus.messages import CommitCertificate, Message, NewView, PrePrepare
 from aethel.consensus.wire import parse_block, parse_commit_certificate
 from aethel.encoding import JSONValue, canonical_json, parse_canonical_json, parse_hex
@@ -168,6 +184,16 @@ class _NodeCollector(Collector):
             "Gossiped transfers this node refused",
             runtime.gossip_rejected,
         )
+        yield GaugeMetricFamily(
+            "aethel_node_protocol_version",
+            "Protocol version of the height the replica works on (V2.1)",
+            runtime.home.chain.version_of(runtime.replica.height),
+        )
+        yield CounterMetricFamily(
+            "aethel_node_held_back",
+            "Events and outputs of heights this node does not run (version 1 only, V2.2)",
+            runtime.held_back,
+        )
 
 
 class NodeRuntime:
@@ -217,6 +243,10 @@ class NodeRuntime:
         self._fetching = False
         self._serving: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
         self._stopped = False
+        #: The last height this node runs (None: all); see the module docstring (V2.2).
+        self.last_height = self.node.last_height
+        #: Events and outputs of heights past ``last_height`` this node held back.
+        self.held_back = 0
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -227,6 +257,8 @@ class NodeRuntime:
         self._lag_task = asyncio.create_task(self._measure_lag())
         await self.network.start()
         self.started_ns = self._last_commit_ns = monotonic_ns()
+        if self.stopped_at is not None:
+            self._log_stopped()
         self._process(self.replica.start(self.started_ns))
 
     async def stop(self) -> None:
@@ -254,15 +286,41 @@ class NodeRuntime:
 
     # ------------------------------------------------------------------ events in
 
+    @property
+    def stopped_at(self) -> int | None:
+        """The height this node stopped at for want of protocol version 2 (V2.2), once it is
+        there; None while it runs."""
+        last = self.last_height
+        return last if last is not None and self.node.height >= last else None
+
+    def _beyond(self, height: int) -> bool:
+        """True for a height this node does not run (it runs version 1 only, V2.2)."""
+        if self.last_height is None or height <= self.last_height:
+            return False
+        self.held_back += 1
+        return True
+
+    def _runnable(self, out: Output) -> bool:
+        """False for an output of a height this node does not run (V2.2)."""
+        if isinstance(out, Send | Broadcast):
+            return not self._beyond(out.message.height)
+        if isinstance(out, SetTimer):
+            return not self._beyond(out.timer.height)
+        if isinstance(out, RequestSync):
+            return not self._beyond(out.height)
+        return True
+
     def _process(self, outputs: list[Output]) -> None:
         if self._stopped:
             return
+        if self.last_height is not None:
+            outputs = [out for out in outputs if self._runnable(out)]
         self.node.monitor.on_outputs(outputs)
         self.shell.route(outputs)
 
     def deliver(self, message: Message, sender: str) -> None:
         """Hand the replica a message (from a peer, or from itself)."""
-        if self._stopped:
+        if self._stopped or self._beyond(message.height):
             return
         now = monotonic_ns()
         if sender != self.id:
@@ -272,6 +330,8 @@ class NodeRuntime:
         self._process(self.replica.on_message(message, now, sender))
 
     def _fire(self, timer: Timer) -> None:
+        if self._beyond(timer.height):
+            return
         now = monotonic_ns()
         if timer.kind == "propose" and len(self.node.mempool) == 0:
             release = self._last_commit_ns + self.idle_ns
@@ -345,6 +405,16 @@ class NodeRuntime:
             out.certificate.post_root.hex()[:16],
         )
         self._wake_commit_waiters()
+        if self.last_height is not None and out.height >= self.last_height:
+            self._log_stopped()
+
+    def _log_stopped(self) -> None:
+        logger.warning(
+            "stopped at height %d: height %d runs protocol version 2, which this node is "
+            "configured not to run (V2.2); upgrade it to go on",
+            self.last_height,
+            (self.last_height or 0) + 1,
+        )
 
     def evidence(self, out: EvidenceFound) -> None:
         self.evidence_found.append(out)

@@ -37,8 +37,15 @@ import psutil
 from aethel.consensus.validators import Validator, ValidatorSet
 from aethel.economics import MIN_STAKE
 from aethel.encoding import KeyPair, canonical_json, parse_canonical_json, to_hex
-from aethel.errors import UsageError
-from aethel.node.home import NodeConfig, NodeKeys, make_chain_spec, write_home
+from aethel.errors import AethelError, UsageError
+from aethel.node.home import (
+    PROTOCOL_VERSIONS,
+    NodeConfig,
+    NodeKeys,
+    bls_key_of,
+    make_chain_spec,
+    write_home,
+)
 
 TESTNET_FILE = "testnet.json"
 ACCOUNTS_FILE = "accounts.json"
@@ -46,6 +53,19 @@ PIDS_FILE = "pids.json"
 DEFAULT_DIR = "testnet"
 #: Balance of every load account at genesis.
 ACCOUNT_BALANCE = 10**12
+#: The region table of a testnet's version-2 validator set when none is given (V2.10): one
+#: region, the loopback, so every validator's nominal latency to every other is 0 ms.
+LOOPBACK_REGIONS: tuple[tuple[str, ...], tuple[tuple[int, ...], ...]] = (("loopback",), ((0,),))
+
+
+@dataclass(frozen=True, slots=True)
+class Regions:
+    """The regions a version-2 testnet declares (V2.10): names, the nominal one-way latency
+    table between them (ms), and each node's region (one per node, in node order)."""
+
+    names: tuple[str, ...]
+    latency_ms: tuple[tuple[int, ...], ...]
+    of_node: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +139,9 @@ def init_testnet(
     seed: int | None = None,
     params: dict[str, Any] | None = None,
     stakes: list[int] | None = None,
+    protocol_v2_height: int | None = None,
+    regions: Regions | None = None,
+    protocol_versions: dict[str, tuple[int, ...]] | None = None,
 ) -> Testnet:
     """Write a testnet of ``validators`` homes under ``directory`` (see the module docstring).
 
@@ -127,6 +150,11 @@ def init_testnet(
     node i uses ports base + 2i (peers) and base + 2i + 1 (API); default: free ports now.
     ``seed``: draw keys from a seeded RNG (reproducible test keys); default: os.urandom.
     ``stakes``: one per validator (default: 10 x MIN_STAKE each).
+    ``protocol_v2_height``: the chain runs protocol version 2 from this height (V2.1; None:
+    version 1 at every height); every validator then gets a BLS key (its seed in key.json) and
+    the genesis set lists each one's BLS key, proof of possession and region (V2.4, V2.6,
+    V2.10; ``regions``: default one loopback region). ``protocol_versions``: node id -> the
+    versions that node runs (default: all; ``(1,)`` makes a node that stops before version 2).
     """
     if type(validators) is not int or not 1 <= validators <= 256:
         raise UsageError("a testnet has 1 to 256 validators")
@@ -151,15 +179,26 @@ def init_testnet(
     stakes = stakes or [10 * MIN_STAKE] * validators
     if len(stakes) != validators:
         raise UsageError(f"{len(stakes)} stakes for {validators} validators")
-    members = [
-        Validator(i, k.validator.public_key, stake)
-        for i, k, stake in zip(ids, keys, stakes, strict=True)
-    ]
     epoch_seed = rng.randbytes(32) if rng is not None else os.urandom(32)
-    validator_set = ValidatorSet.create(0, epoch_seed, members)
+    if protocol_v2_height is None:
+        members = [
+            Validator(i, k.validator.public_key, stake)
+            for i, k, stake in zip(ids, keys, stakes, strict=True)
+        ]
+        validator_set = ValidatorSet.create(0, epoch_seed, members)
+    else:
+        keys = [
+            NodeKeys(k.validator, k.judge, rng.randbytes(32) if rng else os.urandom(32))
+            for k in keys
+        ]
+        validator_set = _version_two_set(ids, keys, stakes, epoch_seed, protocol_v2_height, regions)
     load_keys = [new_key() for _ in range(accounts)]
     balances = {to_hex(key.public_key): ACCOUNT_BALANCE for key in load_keys}
-    chain = make_chain_spec(validator_set, balances, params)
+    chain = make_chain_spec(validator_set, balances, params, protocol_v2_height)
+    versions = protocol_versions or {}
+    unknown = sorted(set(versions) - set(ids))
+    if unknown:
+        raise UsageError(f"protocol_versions names unknown nodes {unknown}")
     peer_addresses = {
         node_id: _host_port(host, ports[2 * i])
         for i, (node_id, host) in enumerate(zip(ids, node_hosts, strict=True))
@@ -172,6 +211,7 @@ def init_testnet(
             peer_listen=_host_port(bind, ports[2 * i]),
             api_listen=_host_port(bind, ports[2 * i + 1]),
             peers={p: a for p, a in peer_addresses.items() if p != node_id},
+            protocol_versions=versions.get(node_id, PROTOCOL_VERSIONS),
         )
         home = root / f"node-{i}"
         write_home(home, chain, config, node_keys)
@@ -191,6 +231,48 @@ def init_testnet(
         )
     )
     return load_testnet(root)
+
+
+def _version_two_set(
+    ids: list[str],
+    keys: list[NodeKeys],
+    stakes: list[int],
+    epoch_seed: bytes,
+    first_height: int,
+    regions: Regions | None,
+) -> ValidatorSet:
+    """Return the genesis's version-2 set: each member's BLS key and proof of possession from
+    its BLS seed, and its region (V2.1, V2.4, V2.6, V2.10)."""
+    if regions is None:
+        names, latency = LOOPBACK_REGIONS
+        regions = Regions(names, latency, (names[0],) * len(ids))
+    if len(regions.of_node) != len(ids):
+        raise UsageError(f"{len(regions.of_node)} regions for {len(ids)} validators")
+    members = []
+    for node_id, node_keys, stake, region in zip(ids, keys, stakes, regions.of_node, strict=True):
+        assert node_keys.bls_seed is not None
+        secret = bls_key_of(node_keys.bls_seed)
+        members.append(
+            Validator(
+                node_id,
+                node_keys.validator.public_key,
+                stake,
+                secret.public_key().data,
+                secret.prove_possession().data,
+                region,
+            )
+        )
+    try:
+        return ValidatorSet.create(
+            0,
+            epoch_seed,
+            members,
+            first_height=first_height,
+            regions=regions.names,
+            latency_ms=regions.latency_ms,
+        )
+    except AethelError as exc:
+        raise UsageError(f"cannot build the version-2 validator set: {exc}") from None
 
 
 def load_testnet(directory: str | Path) -> Testnet:
@@ -380,6 +462,7 @@ def status_rows(statuses: dict[str, dict[str, Any] | None]) -> list[dict[str, An
                 "mempool": status["mempool"]["transactions"],
                 "finality_ms": status["finality_ms"],
                 "syncing": status["syncing"],
+                "stopped_at": status.get("consensus", {}).get("stopped_at"),
             }
         )
     return rows
@@ -387,7 +470,9 @@ def status_rows(statuses: dict[str, dict[str, Any] | None]) -> list[dict[str, An
 
 __all__ = [
     "DEFAULT_DIR",
+    "LOOPBACK_REGIONS",
     "NodeEntry",
+    "Regions",
     "Testnet",
     "gather_status",
     "init_testnet",
