@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from aethel.encoding import KeyPair, parse_canonical_json
+from aethel.encoding import KeyPair
 from aethel.errors import AethelError, UsageError
 from aethel.node import testnet as nets
 from aethel.node.home import (
@@ -34,7 +34,7 @@ from aethel.node.home import (
     NodeConfig,
     NodeKeys,
     parse_address,
-    parse_chain_spec,
+    read_genesis,
     write_home,
 )
 
@@ -99,7 +99,7 @@ def node_init(
 ) -> None:
     """Create a home for one validator of an existing genesis."""
     try:
-        chain = parse_chain_spec(parse_canonical_json(genesis.read_bytes()))
+        chain = read_genesis(genesis)
         peers = {}
         for item in peer:
             name, _, address = item.partition("=")

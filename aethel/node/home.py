@@ -208,6 +208,11 @@ def parse_chain_spec(value: object) -> ChainSpec:
     return ChainSpec(validators, dict(balances), dict(params), chain_id_of(value), activation)
 
 
+def read_genesis(path: str | Path) -> ChainSpec:
+    """Read and parse a genesis.json (as written, with its final newline, or hand-edited)."""
+    return parse_chain_spec(_read(Path(path)))
+
+
 def parse_node_config(value: object) -> NodeConfig:
     """Parse node.json's content strictly; raise :class:`HomeError`."""
     names = {"id", "peer_listen", "api_listen", "peers"}
@@ -379,5 +384,6 @@ __all__ = [
     "load_home",
     "make_chain_spec",
     "parse_address",
+    "read_genesis",
     "write_home",
 ]
