@@ -64,12 +64,12 @@ from aethel.state.transitions import (
     Reward,
     SetMeta,
     Slash,
+    TransferOperation,
     Transition,
     TransitionOutcome,
     compute_genesis,
     compute_transition,
 )
-from aethel.state.transitions import Transfer as StateTransfer
 
 
 class LedgerView:
@@ -328,8 +328,8 @@ class LedgerExecutor:
     """Apply a block's transition through :func:`aethel.state.transitions.compute_transition`.
 
     The block becomes the ordered operations of one height (see the module docstring): Reward
-    shares of the parent's reward, Slash per evidence item (plus its slash mark), Transfer per
-    transaction, and the pending reward of this block. The state layer validates them all and
+    shares of the parent's reward, Slash per evidence item (plus its slash mark), TransferOperation
+    per transaction, and the pending reward of this block. The state layer validates them all and
     the books (R3.6, R4.7, R7.1) before a single node of the tree is written.
     """
 
@@ -412,7 +412,7 @@ def build_operations(
     transfers, _ = parse_block_items(block)
     for tx in transfers:
         operations.append(
-            StateTransfer(to_hex(tx.sender), to_hex(tx.receiver), tx.amount, tx.nonce)
+            TransferOperation(to_hex(tx.sender), to_hex(tx.receiver), tx.amount, tx.nonce)
         )
     minted_after = state.minted + sum(rewards.values())
     limit = compute_emission_limit(block.height)

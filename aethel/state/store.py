@@ -36,7 +36,7 @@ a store whose writer was killed opens again. Usage::
 
     store = StateStore(path)
     store.commit(store.stage_genesis(Genesis(balances, stakes)))
-    staged = store.stage(Transition(1, (Transfer("alice", "bob", 5, 0),)))  # validated
+    staged = store.stage(Transition(1, (TransferOperation("alice", "bob", 5, 0),)))  # validated
     staged.post_root                                 # what a COMMIT vote carries
     store.commit(staged, {"block": block_json, "certificate": certificate_json})
 

@@ -40,13 +40,15 @@ from aethel.state.layout import (
 
 
 @dataclass(frozen=True, slots=True)
-class Transfer:
+class TransferOperation:
     """Move ``amount`` from ``sender`` to ``receiver``; ``nonce`` is the sender's next nonce.
 
-    The booking of a transfer between state account names (spec/economics.md, the ``transfer``
-    operation). The signed transaction a client submits is :class:`aethel.proofs.model.Transfer`
-    (public keys, a signature, an id), with the same member names; block execution books it as
-    this operation with the keys' hex as the names.
+    The ``transfer`` operation of a state transition (spec/economics.md, the ``op`` table):
+    a booking between state account names. A *transfer* is the signed transaction a client
+    submits, :class:`aethel.proofs.model.Transfer` (public keys, a signature, an id), with the
+    same member names; block execution books it as this operation with the keys' hex as the
+    names. The other operations are named by their ``op`` alone; this one is not, so that the
+    noun has one owner.
     """
 
     sender: str
@@ -97,7 +99,7 @@ class SetMeta:
     value: Any
 
 
-Operation: TypeAlias = Transfer | Reward | Bond | Unbond | Slash | SetMeta
+Operation: TypeAlias = TransferOperation | Reward | Bond | Unbond | Slash | SetMeta
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +193,7 @@ class _Run:
     transfers: int = 0
 
 
-def _apply_transfer(books: _Books, operation: Transfer, run: _Run) -> None:
+def _apply_transfer(books: _Books, operation: TransferOperation, run: _Run) -> None:
     """Move an amount between balances; the sender's nonce advances (R3.6, R7.1)."""
     sender = check_name(operation.sender, "sender")
     receiver = check_name(operation.receiver, "receiver")
@@ -278,7 +280,7 @@ def _apply_set_meta(books: _Books, operation: SetMeta, run: _Run) -> None:
 
 #: One function per operation type (spec/economics.md, "State operations").
 _APPLY: dict[type, Callable[[_Books, Any, _Run], None]] = {
-    Transfer: _apply_transfer,
+    TransferOperation: _apply_transfer,
     Reward: _apply_reward,
     Bond: _apply_bond,
     Unbond: _apply_unbond,

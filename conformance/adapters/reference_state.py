@@ -12,7 +12,7 @@ from aethel.state.transitions import (
     Operation,
     Reward,
     Slash,
-    Transfer,
+    TransferOperation,
     Transition,
     Unbond,
 )
@@ -24,7 +24,7 @@ from conformance.adapters.reference_errors import rejecting
 #: version 1 names a transfer's receiver ``recipient`` (conformance/PROTOCOL.md); the field,
 #: like spec/economics.md, is ``receiver``.
 _FIELDS: dict[str, tuple[type, tuple[str, ...]]] = {
-    "transfer": (Transfer, ("sender", "recipient", "amount", "nonce")),
+    "transfer": (TransferOperation, ("sender", "recipient", "amount", "nonce")),
     "reward": (Reward, ("account", "amount")),
     "bond": (Bond, ("account", "validator", "amount")),
     "unbond": (Unbond, ("validator", "account", "amount")),

@@ -16,7 +16,7 @@ import signal
 import sys
 
 from aethel.encoding import canonical_json
-from aethel.state import Genesis, Reward, SetMeta, StateStore, Transfer, Transition
+from aethel.state import Genesis, Reward, SetMeta, StateStore, TransferOperation, Transition
 
 ACCOUNTS = [f"acct{i:02d}" for i in range(40)]
 
@@ -28,7 +28,7 @@ def transition_at(store: StateStore, height: int) -> Transition:
         sender = ACCOUNTS[(height + index) % 40]
         receiver = ACCOUNTS[(height + index + 7) % 40]
         nonce = store.get(f"nonce:{sender}", default=0)
-        operations.append(Transfer(sender, receiver, 1 + (height * index) % 5, nonce))
+        operations.append(TransferOperation(sender, receiver, 1 + (height * index) % 5, nonce))
     operations.append(SetMeta("height", height))
     return Transition(height, tuple(operations))  # type: ignore[arg-type]
 

@@ -21,7 +21,7 @@ from aethel.proofs.model import sign_transfer
 from aethel.spending import RunningAccounts, Spend, find_double_spend
 from aethel.state import (
     Genesis,
-    Transfer,
+    TransferOperation,
     Transition,
     TransitionError,
     compute_genesis,
@@ -84,7 +84,7 @@ def test_the_judge_and_the_state_layer_refuse_the_same_transfers() -> None:
                 judge_rule = None
             except TransactionRejected as exc:
                 judge_rule = exc.rule_id
-            operation = Transfer(names[0], names[1], amount, nonce)
+            operation = TransferOperation(names[0], names[1], amount, nonce)
             try:
                 compute_transition(tree.get, Transition(1, (operation,)))
                 state_rule = None

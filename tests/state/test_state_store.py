@@ -23,7 +23,7 @@ from aethel.state import (
     StateStore,
     StoreCorrupted,
     StoreLocked,
-    Transfer,
+    TransferOperation,
     Transition,
     TransitionError,
 )
@@ -33,7 +33,7 @@ GENESIS = Genesis({"alice": 1_000, "bob": 500}, {"v1": 10_000, "v2": 20_000})
 
 
 def transfer(height: int, nonce: int, amount: int = 10) -> Transition:
-    return Transition(height, (Transfer("alice", "bob", amount, nonce), Reward("v1", 100)))
+    return Transition(height, (TransferOperation("alice", "bob", amount, nonce), Reward("v1", 100)))
 
 
 def filled(path: Path, heights: int) -> StateStore:
@@ -118,7 +118,7 @@ def test_a_rejected_transition_leaves_the_store_unchanged(tmp_path: Path) -> Non
     with filled(tmp_path / "state.db", 1) as store:
         root = store.root
         with pytest.raises(TransitionError):
-            store.stage(Transition(2, (Transfer("alice", "bob", 10**9, 1),)))
+            store.stage(Transition(2, (TransferOperation("alice", "bob", 10**9, 1),)))
         assert store.root == root and store.height == 1
 
 

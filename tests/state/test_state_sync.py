@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from aethel.encoding import canonical_json
 from aethel.errors import UsageError
 from aethel.merkle import StateTree
-from aethel.state import Genesis, Reward, StateStore, SyncError, Transfer, Transition
+from aethel.state import Genesis, Reward, StateStore, SyncError, TransferOperation, Transition
 from aethel.state.snapshot import build_chunk, build_manifest, parse_manifest, verify_chunk
 from aethel.state.sync import InProcessPeer, SyncProgress, run_sync, sync_state
 
@@ -276,7 +276,9 @@ GENESIS = Genesis({f"acct{i}": 10_000 for i in range(30)}, {"v1": 5_000, "v2": 7
 def transition(height: int) -> Transition:
     sender, receiver = f"acct{height % 30}", f"acct{(height * 7) % 30}"
     nonce = (height - 1) // 30  # the earlier heights with the same sender
-    return Transition(height, (Transfer(sender, receiver, height, nonce), Reward("v1", 50)))
+    return Transition(
+        height, (TransferOperation(sender, receiver, height, nonce), Reward("v1", 50))
+    )
 
 
 @pytest.mark.req("R3.1", "R3.5", "R5.4")

@@ -20,7 +20,7 @@ from aethel.state import (
     SetMeta,
     Slash,
     StateStore,
-    Transfer,
+    TransferOperation,
     Transition,
     TransitionError,
     Unbond,
@@ -73,7 +73,9 @@ def test_genesis_books() -> None:
 @pytest.mark.req("R3.6")
 def test_transfers_move_funds_and_count_nonces() -> None:
     ledger = Ledger()
-    outcome = ledger.apply(Transfer("alice", "bob", 300, 0), Transfer("alice", "carol", 700, 1))
+    outcome = ledger.apply(
+        TransferOperation("alice", "bob", 300, 0), TransferOperation("alice", "carol", 700, 1)
+    )
     assert outcome.minted == outcome.burned == 0
     get = ledger.tree.get
     assert (get("balance:alice"), get("balance:bob"), get("balance:carol")) == (None, 800, 700)
@@ -84,21 +86,32 @@ def test_transfers_move_funds_and_count_nonces() -> None:
 @pytest.mark.req("R7.1")
 def test_same_sender_and_nonce_twice_rejects_the_whole_transition() -> None:
     ledger = Ledger()
-    ledger.rejects("R7.1", Transfer("alice", "bob", 1, 0), Transfer("alice", "carol", 1, 0))
-    ledger.rejects("R7.1", Transfer("bob", "carol", 1, 0), Transfer("alice", "bob", 1, 1))  # gap
-    ledger.apply(Transfer("alice", "bob", 1, 0))
-    ledger.rejects("R7.1", Transfer("alice", "bob", 1, 0))  # replay of a committed nonce
+    ledger.rejects(
+        "R7.1", TransferOperation("alice", "bob", 1, 0), TransferOperation("alice", "carol", 1, 0)
+    )
+    # A gap: alice's first transfer carries nonce 1.
+    ledger.rejects(
+        "R7.1", TransferOperation("bob", "carol", 1, 0), TransferOperation("alice", "bob", 1, 1)
+    )
+    ledger.apply(TransferOperation("alice", "bob", 1, 0))
+    ledger.rejects("R7.1", TransferOperation("alice", "bob", 1, 0))  # replay of a committed nonce
 
 
 @pytest.mark.req("R7.1", "R3.6")
 def test_transfers_that_together_overdraw_reject_the_whole_transition() -> None:
     ledger = Ledger()
     # Each alone is fine (alice holds 1,000); together they overdraw: R7.1.
-    ledger.rejects("R7.1", Transfer("alice", "bob", 600, 0), Transfer("alice", "carol", 600, 1))
+    ledger.rejects(
+        "R7.1",
+        TransferOperation("alice", "bob", 600, 0),
+        TransferOperation("alice", "carol", 600, 1),
+    )
     # Alone too large: a plain overdraft breaks conservation (no negative balance): R3.6.
-    ledger.rejects("R3.6", Transfer("alice", "bob", 1_001, 0))
+    ledger.rejects("R3.6", TransferOperation("alice", "bob", 1_001, 0))
     # Receiving first makes the second spend fine.
-    ledger.apply(Transfer("bob", "alice", 500, 0), Transfer("alice", "carol", 1_500, 0))
+    ledger.apply(
+        TransferOperation("bob", "alice", 500, 0), TransferOperation("alice", "carol", 1_500, 0)
+    )
     assert ledger.tree.get("balance:alice") is None and ledger.tree.get("balance:carol") == 1_500
 
 
@@ -106,10 +119,10 @@ def test_transfers_that_together_overdraw_reject_the_whole_transition() -> None:
 @pytest.mark.parametrize(
     "operation",
     [
-        Transfer("alice", "bob", 0, 0),
-        Transfer("alice", "bob", -5, 0),
-        Transfer("alice", "bob", 5, -1),
-        Transfer("alice", "", 5, 0),
+        TransferOperation("alice", "bob", 0, 0),
+        TransferOperation("alice", "bob", -5, 0),
+        TransferOperation("alice", "bob", 5, -1),
+        TransferOperation("alice", "", 5, 0),
         Reward("bob", 0),
         Bond("carol", "v1", 1),  # carol holds nothing
         Unbond("v2", "bob", 3_334),  # more than staked
@@ -117,7 +130,7 @@ def test_transfers_that_together_overdraw_reject_the_whole_transition() -> None:
 )
 def test_invalid_operations_break_conservation_rules(operation: Operation) -> None:
     ledger = Ledger()
-    ledger.rejects("R3.6", Transfer("alice", "bob", 1, 0), operation)
+    ledger.rejects("R3.6", TransferOperation("alice", "bob", 1, 0), operation)
 
 
 @pytest.mark.req("R3.6", "R4.7")
@@ -189,7 +202,7 @@ def test_transitions_need_genesis_and_a_height() -> None:
 
 operations = st.one_of(
     st.builds(
-        Transfer,
+        TransferOperation,
         st.sampled_from(ACCOUNTS),
         st.sampled_from(ACCOUNTS),
         st.integers(-1, 700),
