@@ -42,21 +42,21 @@ EPOCH_SEED_SIZE = 32
 
 
 def registrations(members: JSON) -> list[Registration]:
-    """Read the members of a version-2 validator set (WIRE.md); refuse a malformed one (E4)."""
+    """Read the members of a version-2 validator set (WIRE.md); refuse a malformed one (E12)."""
     if not isinstance(members, list) or not members:
-        raise Rejected("members is a non-empty list of member objects", "E4")
+        raise Rejected("members is a non-empty list of member objects", "E12")
     found = []
     for member in members:
         if not isinstance(member, Mapping):
-            raise Rejected(f"a member is an object, got {member!r:.80}", "E4")
+            raise Rejected(f"a member is an object, got {member!r:.80}", "E12")
         if "bls_pop" not in member:
             raise Rejected(f"member {member.get('id')!r:.40} has no proof of possession", "V2.6")
         if set(member) != MEMBER_FIELDS:
             raise Rejected(
-                f"a member has exactly {sorted(MEMBER_FIELDS)}, got {sorted(member)}", "E4"
+                f"a member has exactly {sorted(MEMBER_FIELDS)}, got {sorted(member)}", "E12"
             )
         if not isinstance(member["id"], str) or not isinstance(member["region"], str):
-            raise Rejected("a member's id and region are strings", "E4")
+            raise Rejected("a member's id and region are strings", "E12")
         found.append(
             Registration(
                 member["id"],
@@ -71,15 +71,17 @@ def registrations(members: JSON) -> list[Registration]:
 
 def target_of(wire: JSON) -> VoteTarget:
     """Read a vote target ``{type, height, view, digest[, post_root]}`` (the signed members of
-    a vote, V2.3); refuse a malformed one (E4)."""
+    a vote, V2.3); refuse a malformed one (E12)."""
     if not isinstance(wire, Mapping) or wire.get("type") not in PHASES:
-        raise Rejected(f"a target is an object of type prepare or commit, got {wire!r:.80}", "E4")
+        raise Rejected(f"a target is an object of type prepare or commit, got {wire!r:.80}", "E12")
     phase = PHASES[wire["type"]]
     expected = {"type", "height", "view", "digest"} | (
         {"post_root"} if phase == "commit" else set()
     )
     if set(wire) != expected:
-        raise Rejected(f"a {phase} target has exactly {sorted(expected)}, got {sorted(wire)}", "E4")
+        raise Rejected(
+            f"a {phase} target has exactly {sorted(expected)}, got {sorted(wire)}", "E12"
+        )
     height, view = wire["height"], wire["view"]
     if type(height) is not int or not 1 <= height <= MAX_INT:
         raise Rejected(f"height must be an integer in [1, 2^63), got {height!r:.40}", "E2")
@@ -197,10 +199,10 @@ class ReferenceConsensusV2:
         collector = self.aggregator(roster, target_of(target))
         index = {member.id: i for i, member in enumerate(roster.members)}
         if not isinstance(votes, list):
-            raise Rejected("votes is a list of {validator, signature}", "E4")
+            raise Rejected("votes is a list of {validator, signature}", "E12")
         for vote in votes:
             if not isinstance(vote, Mapping) or set(vote) != {"validator", "signature"}:
-                raise Rejected(f"a vote here is {{validator, signature}}, got {vote!r:.80}", "E4")
+                raise Rejected(f"a vote here is {{validator, signature}}, got {vote!r:.80}", "E12")
             member = index.get(vote["validator"]) if isinstance(vote["validator"], str) else None
             if member is None:
                 continue  # not a member: it counts for nothing
