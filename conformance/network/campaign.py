@@ -51,9 +51,19 @@ def run_seed(config: RunConfig, out_dir: str) -> dict[str, Any]:
     failed = [v for v in verdicts if v.failed]
     if not failed:
         shutil.rmtree(directory / "nodes", ignore_errors=True)
+    liveness = next((v for v in verdicts if v.checker == "liveness"), None)
     return {
         "seed": config.seed,
         "code": code,
+        # The bound the liveness checker judged by, and what the nodes took (NODE.md).
+        "liveness": None
+        if liveness is None
+        else {
+            "status": liveness.status,
+            "bound_s": liveness.measurements.get("bound_s"),
+            "recovery_s": liveness.measurements.get("recovery_s"),
+            "bound": next((d for d in liveness.details if d.startswith("bound: ")), None),
+        },
         "failed": [
             {"checker": v.checker, "rules": list(v.rules), "message": v.message} for v in failed
         ],
@@ -158,6 +168,12 @@ def _write_summary(
         f"- node command: `{config.impl}`",
         f"- validators: {config.validators} ({config.mix} reference), clients {config.clients}",
         f"- nemeses: {', '.join(config.nemeses) or 'none'}; {config.duration:g} s per seed",
+        "- liveness bound: "
+        + (
+            "derived per seed (conformance/network/bound.py)"
+            if config.liveness_bound is None
+            else f"{config.liveness_bound:g} s (--liveness-bound)"
+        ),
         f"- seeds: {len(results)} done, {len(results) - len(failing)} passed, "
         f"{len(failing)} failed; wall {wall / 60:.1f} min",
         *_provenance_lines(context),
@@ -183,13 +199,19 @@ def _write_summary(
     lines += [
         "## Every seed",
         "",
-        "| seed | exit | wall s | load at start, end (1 min) | report |",
-        "|---|---|---|---|---|",
+        "| seed | exit | liveness: recovery / bound (s) | wall s | load at start, end (1 min) "
+        "| report |",
+        "|---|---|---|---|---|---|",
     ]
     for r in results:
         load = r.get("load") or {}
         loads = ", ".join(_one_minute(load.get(k)) for k in ("start", "end"))
-        lines.append(f"| {r['seed']} | {r['code']} | {r['wall_s']} | {loads} | `{r['report']}` |")
+        live = r.get("liveness") or {}
+        recovery = live.get("recovery_s") if live.get("status") == "pass" else live.get("status")
+        bound = f"{recovery if recovery is not None else '?'} / {live.get('bound_s', '?')}"
+        lines.append(
+            f"| {r['seed']} | {r['code']} | {bound} | {r['wall_s']} | {loads} | `{r['report']}` |"
+        )
     (report_dir / "campaign.md").write_text("\n".join(lines) + "\n")
 
 

@@ -18,7 +18,10 @@ Every verdict names the rules it judges. The consensus checkers:
   highest height any node held when the cut began, plus the one height that may have been
   certified by votes sent before the cut;
 * ``liveness`` (R2.5, R3.4, P11): after the last heal, every node reaches a height above every
-  height seen at the heal within the bound;
+  height seen at the heal within the run's bound, derived from the protocol's view timeouts
+  (R2.6, R6.5) and the run's schedule (views of that height whose leaders were barred by a wipe,
+  R2.4), plus a stated slack (:mod:`conformance.network.bound`), unless ``--liveness-bound``
+  overrides it; the verdict records the bound and its derivation;
 * ``accusation`` (R4.6, R4.2): no node is accused (evidence in a committed block or reported by
   a node) unless the run made it Byzantine (this harness makes none);
 * ``reads`` (R3.2, E9): every balance answer verifies against its certificate and proofs.
@@ -54,7 +57,7 @@ from aethel.errors import AethelError
 from aethel.proofs.model import transfer_from_json
 from aethel.state.audit import compute_supply_audit
 from conformance.network.nemesis import lacks_quorum
-from conformance.network.run import RunRecord
+from conformance.network.run import RunRecord, liveness_bound
 
 PASS, FAIL, UNKNOWN, SKIP = "pass", "fail", "unknown", "skip"
 
@@ -368,13 +371,26 @@ def check_partition(record: RunRecord) -> Verdict:
 
 
 def check_liveness(record: RunRecord) -> Verdict:
-    """R2.5, R3.4, P11: after the last heal every node passes the heal's height in time."""
+    """R2.5, R3.4, P11: after the last heal every node passes the heal's height in time.
+
+    The bound is the run's (:mod:`conformance.network.bound`): derived from the view timeouts
+    (R2.6, R6.5) and the run's schedule, the views of the heal height whose leaders cannot lead
+    (barred after a wipe, R2.4's lost-journal rule) timed out one after the other from the view
+    the cluster can be in at the heal, plus a stated slack for one leading view and two state
+    syncs (R3.4, R3.5); or ``--liveness-bound`` seconds (an override). The verdict's message
+    says which bound it used and why; ``skip`` when the validators that may be barred leave the
+    others short of q(W), where the spec promises no commit.
+    """
     rules = ("R2.5", "R3.4", "P11")
-    bound = record.config.liveness_bound
     if record.heal_time is None:
         return Verdict(
             "liveness", rules, UNKNOWN, f"the run stopped early: {record.aborted}", timing=True
         )
+    chosen = record.liveness or liveness_bound(record, record.config.liveness_bound)
+    bound = chosen.seconds
+    used = f"{chosen.source} bound: {chosen.why}"
+    if bound is None:
+        return Verdict("liveness", rules, SKIP, f"no bound: {used}", list(chosen.notes))
     target = record.heal_height
     problems = []
     recovered: list[float] = []
@@ -393,15 +409,18 @@ def check_liveness(record: RunRecord) -> Verdict:
         else:
             recovered.append(reached[0].time - record.heal_time)
     worst = max(recovered, default=0.0)
-    return _verdict(
+    verdict = _verdict(
         "liveness",
         rules,
         problems,
         f"every node passed height {target - 1} within {worst:.1f} s of the last heal "
         f"(bound {bound:g} s)",
-        measurements={"recovery_s": round(worst, 3)},
+        measurements={"recovery_s": round(worst, 3), "bound_s": bound},
         timing=True,
     )
+    verdict.message += f"; {used}"
+    verdict.details += [f"bound: {used}", *chosen.notes]
+    return verdict
 
 
 def check_accusation(record: RunRecord, byzantine: frozenset[str] = frozenset()) -> Verdict:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import signal
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -80,8 +81,12 @@ def network_command(
     duration: Annotated[float, typer.Option(help="seconds of faults and workload")] = 60.0,
     clients: Annotated[int, typer.Option(help="transfer clients (one account each)")] = 4,
     liveness_bound: Annotated[
-        float, typer.Option(help="seconds every node has to catch up after the last heal")
-    ] = 60.0,
+        float | None,
+        typer.Option(
+            help="seconds every node has to catch up after the last heal (default: derived "
+            "from the view timeouts and the run's schedule, conformance/network/bound.py)"
+        ),
+    ] = None,
     startup_timeout: Annotated[float, typer.Option(help="seconds a node has to be ready")] = 60.0,
     stop_grace: Annotated[float, typer.Option(help="seconds from SIGTERM to exit")] = 15.0,
     replay: Annotated[
@@ -117,6 +122,8 @@ def network_command(
         before: RecordedFailure | None = None
         if replay is not None:
             config, before = read_replay(replay, template)
+            if liveness_bound is not None:
+                config = replace(config, liveness_bound=liveness_bound)
         else:
             config = RunConfig(
                 impl=template or REFERENCE_COMMAND,
@@ -132,6 +139,8 @@ def network_command(
             )
         if not 1 <= config.validators <= 64 or config.duration <= 0 or config.clients < 1:
             raise ContractError("need 1..64 validators, a positive duration and >= 1 client")
+        if config.liveness_bound is not None and config.liveness_bound <= 0:
+            raise ContractError("--liveness-bound is a positive number of seconds")
     except (ContractError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

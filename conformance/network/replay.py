@@ -49,7 +49,10 @@ from conformance.network.contract import CONTRACT_VERSION, ContractError
 from conformance.network.nemesis import Fault
 from conformance.network.run import RunConfig, RunRecord
 
-FORMAT = "aethel-network-replay/1"
+FORMAT = "aethel-network-replay/2"
+#: Format 1 (before the derived liveness bound): its ``liveness_bound`` was the harness's only,
+#: fixed, bound (60 s unless given); a replay of it is judged by the derived bound now.
+FORMAT_1 = "aethel-network-replay/1"
 #: Checkers whose verdict is always a deadline: the fallback for a replay file written before
 #: the file named its deadline failures (``failure.timing``).
 ALWAYS_TIMING = frozenset({"liveness", "contract-first-commit"})
@@ -113,7 +116,9 @@ def write_replay(path: Path, record: RunRecord, verdicts: list[Verdict]) -> None
         "duration": config.duration,
         "clients": config.clients,
         "startup_timeout": config.startup_timeout,
+        #: null: derived by the run (:mod:`conformance.network.bound`); a number: an override.
         "liveness_bound": config.liveness_bound,
+        "liveness": None if record.liveness is None else record.liveness.to_json(),
         "stop_grace": config.stop_grace,
         "schedule": [fault.to_json() for fault in resolved_schedule(record)],
         "failure": {
@@ -128,14 +133,20 @@ def write_replay(path: Path, record: RunRecord, verdicts: list[Verdict]) -> None
 
 def read_replay(path: Path, impl: str | None = None) -> tuple[RunConfig, RecordedFailure]:
     """The run a replay file describes (``impl`` overrides its command) and the checkers that
-    failed when it was written."""
+    failed when it was written.
+
+    The liveness bound is the file's override if it names one (format 2); a format-1 file's
+    fixed bound is dropped, so the replay is judged by the bound derived now (the command's
+    ``--liveness-bound`` overrides either)."""
     try:
         value = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ContractError(f"cannot read the replay file {path}: {exc}") from None
-    if not isinstance(value, dict) or value.get("format") != FORMAT:
-        raise ContractError(f"{path} is not a replay file ({FORMAT})")
+    if not isinstance(value, dict) or value.get("format") not in (FORMAT, FORMAT_1):
+        raise ContractError(f"{path} is not a replay file ({FORMAT} or {FORMAT_1})")
     try:
+        fixed = value["liveness_bound"]
+        bound = None if fixed is None or value["format"] == FORMAT_1 else float(fixed)
         config = RunConfig(
             impl=impl or str(value["impl"]),
             validators=int(value["validators"]),
@@ -145,7 +156,7 @@ def read_replay(path: Path, impl: str | None = None) -> tuple[RunConfig, Recorde
             duration=float(value["duration"]),
             clients=int(value["clients"]),
             startup_timeout=float(value["startup_timeout"]),
-            liveness_bound=float(value["liveness_bound"]),
+            liveness_bound=bound,
             stop_grace=float(value["stop_grace"]),
             schedule=tuple(Fault.from_json(f) for f in value["schedule"]),
         )
@@ -230,6 +241,7 @@ def compare(before: RecordedFailure, verdicts: list[Verdict]) -> ReplayOutcome:
 __all__ = [
     "ALWAYS_TIMING",
     "FORMAT",
+    "FORMAT_1",
     "REPLAY_OUTCOMES",
     "RecordedFailure",
     "ReplayOutcome",

@@ -31,7 +31,12 @@ from conformance.report.render import REPORT_FILE, render_report
 
 #: Most points of each timeline series kept in the header.
 MAX_POINTS = 3_000
-UNITS = {"recovery_s": "s", "heights_compared": "heights", "heights_verified": "heights"}
+UNITS = {
+    "recovery_s": "s",
+    "bound_s": "s",
+    "heights_compared": "heights",
+    "heights_verified": "heights",
+}
 
 
 def timeline_of(record: RunRecord) -> dict[str, Any]:
@@ -113,7 +118,8 @@ def write_run_report(
         "nemeses": list(config.nemeses),
         "duration_s": config.duration,
         "clients": config.clients,
-        "liveness_bound_s": config.liveness_bound,
+        "liveness_bound_s": None if record.liveness is None else record.liveness.seconds,
+        "liveness_bound": None if record.liveness is None else record.liveness.to_json(),
         "kinds": record.kinds(),
         "faults": applied,
         "aborted": record.aborted,

@@ -7,8 +7,9 @@
 2. wait until every node is ready (NODE.md) and the chain commits;
 3. run the workload, the observer and the nemesis's schedule for ``duration`` seconds;
 4. heal everything (faults off, paused nodes continued, killed nodes restarted) and give the
-   cluster ``liveness_bound`` seconds to bring every node past the highest height seen at the
-   heal (R2.5, R3.4);
+   cluster the liveness bound to bring every node past the highest height seen at the heal
+   (R2.5, R3.4): derived from the protocol's timeouts and this run's schedule
+   (:mod:`conformance.network.bound`), or ``liveness_bound`` seconds if the run sets one;
 5. collect what every node holds (headers, blocks, evidence, supply books), stop every node
    with SIGTERM (NODE.md: exit 0 within the grace) and the proxy.
 
@@ -32,6 +33,13 @@ from typing import Any
 import aiohttp
 import psutil
 
+from conformance.network.bound import (
+    SLACK_S,
+    LivenessBound,
+    Observed,
+    derive_bound,
+    override_bound,
+)
 from conformance.network.cluster import NodeFailure, NodeProcess, kill_all_groups, log_tail
 from conformance.network.contract import (
     REFERENCE_COMMAND,
@@ -60,7 +68,8 @@ class RunConfig:
     duration: float = 30.0
     clients: int = 4
     startup_timeout: float = 60.0
-    liveness_bound: float = 60.0
+    #: Seconds every node has after the last heal; None: derived (:mod:`.bound`).
+    liveness_bound: float | None = None
     stop_grace: float = 15.0
     #: Bytes one peer link may carry in a second before its sender floods (N6).
     flood_bytes_per_s: int = FLOOD_BYTES_PER_S
@@ -100,6 +109,8 @@ class RunRecord:
     applied: list[Applied] = field(default_factory=list)
     heal_time: float | None = None
     heal_height: int = 0
+    #: The liveness bound the run waited for and the checker judges by (set at the heal).
+    liveness: LivenessBound | None = None
     final: FinalState = field(default_factory=FinalState)
     exits: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     restarts: dict[str, list[float]] = field(default_factory=dict)
@@ -372,6 +383,7 @@ class Run:
                     await self._restart(process.id, session)
                 process.resume()
             record.heal_time = self.history.now()
+            record.applied = nemesis.applied
             self.history.add("nemesis", "info", "phase", None, {"phase": "healed"})
             if self.abort is None:
                 await self._await_liveness(observer, record)
@@ -406,7 +418,11 @@ class Run:
         """Keep the workload going until every node passes the heal's height (or the bound)."""
         target = observer.max_height + 1
         record.heal_height = target
-        deadline = time.monotonic() + self.config.liveness_bound
+        record.liveness = liveness_bound(record, self.config.liveness_bound)
+        seconds = record.liveness.seconds
+        bound = {"phase": "liveness-bound", **record.liveness.to_json()}
+        self.history.add("nemesis", "info", "phase", None, bound)
+        deadline = time.monotonic() + (SLACK_S if seconds is None else seconds)
         while time.monotonic() < deadline and self.abort is None:
             latest = observer.latest
             if len(latest) == len(self.slots) and all(
@@ -480,9 +496,39 @@ def leftover_processes(processes: dict[str, NodeProcess]) -> list[int]:
     return alive
 
 
+def observed_of(record: RunRecord) -> Observed:
+    """What the bound's derivation reads from a run healed at ``record.heal_time``."""
+    heal = record.heal_time if record.heal_time is not None else 0.0
+    statuses = tuple(
+        (op.time, str(op.node), int(op.value["height"]), float(op.value["invoked"]))
+        for op in record.history.ops
+        if op.f == "status" and op.type == "ok" and op.node is not None
+    )
+    wipes = tuple(
+        (a.fault.targets[0], a.ended)
+        for a in record.applied
+        if a.fault.kind == "wipe" and a.ended is not None and a.fault.targets
+    )
+    return Observed(heal, record.heal_height, statuses, wipes)
+
+
+def liveness_bound(record: RunRecord, override: float | None) -> LivenessBound:
+    """The run's liveness bound: ``override`` seconds, or derived from what it observed."""
+    if override is not None:
+        return override_bound(override, record.heal_height)
+    return derive_bound(record.setup.chain.validators, observed_of(record))
+
+
 async def run_network(config: RunConfig, work_dir: Path) -> RunRecord:
     """Run the network test of ``config`` with its nodes under ``work_dir``."""
     return await Run(config, work_dir).execute()
 
 
-__all__ = ["FinalState", "RunConfig", "RunRecord", "run_network"]
+__all__ = [
+    "FinalState",
+    "RunConfig",
+    "RunRecord",
+    "liveness_bound",
+    "observed_of",
+    "run_network",
+]

@@ -56,6 +56,8 @@ def test_the_campaign_summary_records_commit_machine_and_load(
             else [],
             "wall_s": 1.0,
             "load": {"start": [0.5, 0.4, 0.3], "end": [1.25, 0.5, 0.3]},
+            "liveness": {"status": "fail" if config.seed == 11 else "pass", "bound_s": 28.0}
+            | ({} if config.seed == 11 else {"recovery_s": 0.4}),
             "replay": f"{out_dir}/replay.json",
             "report": out_dir,
         }
@@ -88,7 +90,9 @@ def test_the_campaign_summary_records_commit_machine_and_load(
         in text
     )
     assert "load average at the end" in text
-    assert "| 10 | 0 | 1.0 | 0.50, 1.25 |" in text
+    assert "| 10 | 0 | 0.4 / 28.0 | 1.0 | 0.50, 1.25 |" in text
+    assert "| 11 | 1 | fail / 28.0 | 1.0 |" in text
+    assert "- liveness bound: derived per seed" in text
 
 
 def test_a_seed_records_the_load_even_when_the_harness_fails(

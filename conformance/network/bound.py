@@ -1,0 +1,266 @@
+"""The liveness bound of a run, derived from the protocol's timeouts and the run's own schedule.
+
+After the last heal every fault is off and every node runs again (the harness restarts the
+killed and continues the paused before it takes the heal's time), so the network is past GST
+(R2.5). The liveness checker asks every node to pass the heal height H (the highest height any
+node reported at the heal, plus one) within a bound. A fixed bound is wrong both ways: the
+protocol may need more than any fixed number (a validator barred after a wipe that leads several
+views of H in a row costs 4 + 8 + 16 + ... seconds, seed 3027), and a bound loose enough for that
+lets a wedged node go unnoticed for as long. The bound of a run is therefore
+
+    bound = max over j in 0..J of  wait(j)  +  SLACK_S
+
+where, with T(v) = timeout(latency, v) = 4 s x 2^min(v, 6) at the 4 s floor (R2.6, R6.5;
+after the heal the peers are on loopback, well under the 1 s of latency above which the floor
+would rise) and R = T(0) the period at which a waiting validator re-sends its VIEW-CHANGE and a
+leader its lost NEW-VIEW (consensus.md, "View change"):
+
+* **who cannot lead H**: a validator wiped in the run that may be barred at H. A validator that
+  lost its vote journal signs nothing below h + 2, h the peers' latest certified height it learns
+  first as it rejoins (consensus.md, "Votes"; R2.4), so it can lead no view of height h + 1 and no
+  earlier one; h + 1 <= H since no certificate of H exists before H commits. It is not barred at
+  H when it learned h before H - 1 was committed: it reported a synced height (its first height
+  above 0 after the wipe; it syncs nothing before it learns where the chain is) at time r, and
+  H - 1 was first reported by any node later than r + OBSERVATION_LAG_S. Everyone else runs at
+  the heal and can lead once it is in step (the slack below). The leader of (H, v) is
+  ``ValidatorSet.get_leader(H, v)`` of the genesis set (R2.6; stakes change only by slashing,
+  R4.2, and a run that slashes fails the accusation checker anyway).
+* **wait(j)**, from view j, the view in progress at the heal: that view may fail whoever leads
+  it (its proposal or votes were lost before GST, and votes are not sent again; or its leader is
+  barred), so it costs its timer, T(j), plus R if j > 0 (it may still be waiting to be
+  established); then each following view whose leader cannot lead costs T(v) + R (nobody sends
+  its NEW-VIEW, so it is established only from re-sent VIEW-CHANGE copies, R2.6), up to the
+  first view whose leader can lead, which commits H after GST (R2.5, P9).
+* **J**, the highest view of H the validators can be in at the heal: a view v > 0 is entered only
+  when a timer of view v - 1 fires (or by joining validators that did, R2.6), so reaching view j
+  takes T(0) + ... + T(j - 1) from the start of H; H started no earlier than H - 1 was first
+  reported minus OBSERVATION_LAG_S.
+* **SLACK_S** = R + 2 SYNC_S = 24 s: one re-send period for the leading view's VIEW-CHANGEs or
+  NEW-VIEW to reach a validator that was not in step, a lagging validator's catch-up before it can
+  lead or vote (SYNC_S, R3.4, R3.5; with a barred validator every other one is needed for q(W))
+  and the laggards' catch-up to H once it commits (SYNC_S again). SYNC_S = 10 s is a stated
+  allowance for one state sync of these small chains on a loaded 2-core machine (the earlier
+  campaigns' runs needed at most 15 s after the heal when no barred leader was involved, with the
+  view in progress failing; reports/network/README.md), not a rule of the spec.
+
+If the validators that may be barred hold so much stake that the others lack q(W), the spec
+promises no commit of H (R2.5 needs q(W) of participating honest stake) and no bound exists: the
+verdict is ``skip``, said so. ``--liveness-bound S`` overrides the derivation with S seconds;
+either way every liveness verdict records the bound used and why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from aethel.consensus.timeouts import compute_timeout
+from aethel.consensus.validators import ValidatorSet
+
+#: A commit shows in the next status answer of its node: the observer polls every node every
+#: 0.25 s and waits up to 1.5 s for an answer (workload.POLL_S, Observer.poll).
+OBSERVATION_LAG_S = 2.0
+#: One state sync of a lagging validator (see the module docstring): an allowance, not a rule.
+SYNC_S = 10.0
+#: Views looked at past J before a run of barred leaders counts as endless.
+MAX_VIEWS = 64
+
+
+def view_timeout_s(view: int) -> float:
+    """T(v): the view timeout at the 4 s floor (R2.6, R6.5), in seconds."""
+    return compute_timeout(0, view) / 1e9
+
+
+RESEND_S = view_timeout_s(0)
+SLACK_S = RESEND_S + 2 * SYNC_S
+
+
+@dataclass(frozen=True, slots=True)
+class LivenessBound:
+    """The bound of one run and how it was obtained."""
+
+    #: Seconds after the heal; None: the spec promises no commit of ``height`` (see docstring).
+    seconds: float | None
+    #: ``derived`` or ``override`` (``--liveness-bound``).
+    source: str
+    height: int = 0
+    #: Validators taken as barred at ``height`` (wiped, and possibly still below their minimum
+    #: vote height).
+    barred: tuple[str, ...] = ()
+    #: Highest view of ``height`` the validators can be in at the heal (J).
+    highest_view: int = 0
+    #: The view j whose run of barred leaders is the longest wait, and that wait (s).
+    worst_view: int = 0
+    wait_s: float = 0.0
+    slack_s: float = SLACK_S
+    #: Leaders of (height, v) for v = 0 .. past the worst run.
+    leaders: tuple[str, ...] = ()
+    why: str = ""
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seconds": self.seconds,
+            "source": self.source,
+            "height": self.height,
+            "barred": list(self.barred),
+            "highest_view": self.highest_view,
+            "worst_view": self.worst_view,
+            "wait_s": self.wait_s,
+            "slack_s": self.slack_s,
+            "leaders": list(self.leaders),
+            "why": self.why,
+            "notes": list(self.notes),
+        }
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> LivenessBound:
+        seconds = value.get("seconds")
+        return cls(
+            seconds=None if seconds is None else float(seconds),
+            source=str(value.get("source", "derived")),
+            height=int(value.get("height", 0)),
+            barred=tuple(value.get("barred", ())),
+            highest_view=int(value.get("highest_view", 0)),
+            worst_view=int(value.get("worst_view", 0)),
+            wait_s=float(value.get("wait_s", 0.0)),
+            slack_s=float(value.get("slack_s", SLACK_S)),
+            leaders=tuple(value.get("leaders", ())),
+            why=str(value.get("why", "")),
+            notes=tuple(value.get("notes", ())),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Observed:
+    """What the harness saw that the derivation needs (all times in run seconds)."""
+
+    heal_time: float
+    #: The heal height H: every node must reach it.
+    height: int
+    #: Status answers (time, node, height, invoked) in the order they completed.
+    statuses: tuple[tuple[float, str, int, float], ...]
+    #: Wipes: (node, time the restarted node was ready again).
+    wipes: tuple[tuple[str, float], ...]
+
+
+def first_seen(observed: Observed, height: int) -> float:
+    """When any node first reported ``height`` or more (0.0 for height 0 or less)."""
+    if height <= 0:
+        return 0.0
+    times = [t for t, _, h, _ in observed.statuses if h >= height]
+    return min(times, default=observed.heal_time)
+
+
+def barred_at(observed: Observed) -> tuple[list[str], list[str]]:
+    """The validators that may be barred at the heal height, and a note for each wipe."""
+    target = observed.height
+    seen = first_seen(observed, target - 1)
+    barred: list[str] = []
+    notes: list[str] = []
+    for node, ready in observed.wipes:
+        synced = [
+            t
+            for t, who, h, invoked in observed.statuses
+            if who == node and invoked >= ready and h >= 1 and t <= observed.heal_time
+        ]
+        if synced and seen - OBSERVATION_LAG_S > min(synced):
+            notes.append(
+                f"{node} (wiped) reported height >= 1 at t={min(synced):.1f} s, before height "
+                f"{target - 1} was first seen (t={seen:.1f} s): not barred at {target}"
+            )
+            continue
+        if node not in barred:
+            barred.append(node)
+        when = f"at t={min(synced):.1f} s" if synced else "not before the heal"
+        notes.append(
+            f"{node} (wiped, ready at t={ready:.1f} s, first synced {when}) may have learned "
+            f"height {target - 1}: barred at {target} (it signs nothing below h + 2)"
+        )
+    return barred, notes
+
+
+def derive_bound(validators: ValidatorSet, observed: Observed) -> LivenessBound:
+    """The bound of the module docstring for a run that saw ``observed``."""
+    target = observed.height
+    barred, notes = barred_at(observed)
+    stake = {member.id: member.stake for member in validators.validators}
+    leading = sum(s for node, s in stake.items() if node not in barred)
+    if leading < validators.quorum:
+        why = (
+            f"validators {', '.join(barred)} may be barred at height {target} and the others "
+            f"hold {leading} of {validators.total_stake}, below q(W) = {validators.quorum}: "
+            "the spec promises no commit (R2.5)"
+        )
+        return LivenessBound(None, "derived", target, tuple(barred), why=why, notes=tuple(notes))
+    started = max(0.0, first_seen(observed, target - 1) - OBSERVATION_LAG_S)
+    elapsed = max(0.0, observed.heal_time - started)
+    highest = 0
+    while highest < MAX_VIEWS and sum(view_timeout_s(u) for u in range(highest + 1)) <= elapsed:
+        highest += 1
+
+    def leader(view: int) -> str:
+        return validators.get_leader(target, view).id
+
+    worst, wait = 0, 0.0
+
+    def cost(view: int) -> float:
+        return view_timeout_s(view) + (RESEND_S if view > 0 else 0.0)
+
+    for first in range(highest + 1):
+        view, total = first + 1, cost(first)
+        while leader(view) in barred:
+            total += cost(view)
+            view += 1
+            if view - first > MAX_VIEWS:
+                why = f"{MAX_VIEWS} views in a row of height {target} are led by barred validators"
+                return LivenessBound(
+                    None, "derived", target, tuple(barred), why=why, notes=tuple(notes)
+                )
+        if total > wait:
+            worst, wait = first, total
+    end = worst + 1
+    while leader(end) in barred:
+        end += 1
+    leaders = tuple(leader(v) for v in range(max(end, highest) + 1))
+    runs = " + ".join(f"{cost(v):g}" for v in range(worst, end))
+    led = ", ".join(f"{v} {leaders[v]}" for v in range(worst, end + 1))
+    who = f"barred: {', '.join(sorted(barred))}" if barred else "none barred"
+    why = (
+        f"height {target} (views reachable by the heal: 0-{highest}, {elapsed:.1f} s after "
+        f"its start): from view {worst} ({who}; leaders {led}) {runs} = {wait:g} s, plus "
+        f"{SLACK_S:g} s slack"
+    )
+    return LivenessBound(
+        round(wait + SLACK_S, 3),
+        "derived",
+        target,
+        tuple(barred),
+        highest,
+        worst,
+        wait,
+        SLACK_S,
+        leaders,
+        why,
+        tuple(notes),
+    )
+
+
+def override_bound(seconds: float, height: int) -> LivenessBound:
+    """A bound given on the command line (``--liveness-bound``)."""
+    return LivenessBound(
+        seconds, "override", height, why=f"--liveness-bound {seconds:g} (not derived)"
+    )
+
+
+__all__ = [
+    "OBSERVATION_LAG_S",
+    "SLACK_S",
+    "SYNC_S",
+    "LivenessBound",
+    "Observed",
+    "derive_bound",
+    "first_seen",
+    "override_bound",
+    "view_timeout_s",
+]
