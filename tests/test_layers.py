@@ -13,7 +13,10 @@ imported, so a check also sees imports inside functions and under ``TYPE_CHECKIN
   Imports under ``TYPE_CHECKING`` never run and are left out of this graph only: the protocol's
   objects nest (a PRE-PREPARE carries a block, a block carries the commit certificate of its
   parent and evidence, evidence carries messages and a block), so their modules name each other
-  in annotations, and nothing else.
+  in annotations, and nothing else;
+* no new import through a package facade: a name is imported from the module that defines it.
+  The facades :data:`FACADES` still re-export their submodules' names, and the modules of
+  :data:`PENDING_FACADE_IMPORTS` still import through them; the list only shrinks.
 
 The ``control_*`` tests plant each kind of violation in a copy of a small tree and show the
 checks report it.
@@ -73,6 +76,47 @@ LAZY_IMPORTS: dict[tuple[str, str], str] = {
 #: Import cycles still present, each with why it is not broken yet (issue 18 wants none). The
 #: test fails when the cycles found differ from this list either way, so it only shrinks.
 PENDING_CYCLES: frozenset[frozenset[str]] = frozenset()
+
+#: The layer order issue 18 fixes, by the names of :data:`LAYERS`, lowest first.
+ISSUE_ORDER = ("encoding", "merkle", "state/proofs", "consensus core", "node", "sim", "conformance")
+
+#: Packages whose ``__init__`` re-exports the public names of their submodules (ARCHITECTURE.md,
+#: "The layers": the one exception to importing a name from its defining module, to remove).
+FACADES = ("aethel.merkle", "aethel.state")
+
+#: Modules of aethel/ and conformance/ that still import names through a facade. The test fails
+#: when the modules found differ from this list either way, so it only shrinks: import from the
+#: submodule that defines the name (``aethel.merkle.tree``, ``aethel.state.store``, ...).
+PENDING_FACADE_IMPORTS: frozenset[str] = frozenset(
+    {
+        "aethel.bench.state",
+        "aethel.consensus.history_verifier",
+        "aethel.consensus.ledger",
+        "aethel.consensus.persistent",
+        "aethel.node.assembly",
+        "aethel.node.runtime",
+        "aethel.sim.simulator",
+        "aethel.state.audit",
+        "aethel.state.snapshot",
+        "aethel.state.store",
+        "aethel.state.sync",
+        "conformance.adapters.reference",
+        "conformance.adapters.reference_journal",
+        "conformance.adapters.reference_replica",
+        "conformance.adapters.reference_sync",
+        "conformance.crash_store",
+        "conformance.histories",
+        "conformance.mutants.history",
+        "conformance.mutants.machines",
+        "conformance.mutants.state_tree",
+        "conformance.mutants.store_journal",
+        "conformance.mutants.sync",
+        "conformance.suite.machines.state_store",
+        "conformance.suite.machines.state_tree",
+        "conformance.suite.test_state_store",
+        "conformance.sync_harness",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -203,6 +247,11 @@ def local_imports(imports: Iterable[Import]) -> dict[tuple[str, str], list[str]]
     return found
 
 
+def facade_importers(imports: Iterable[Import]) -> set[str]:
+    """Return the modules that import a name (or a submodule) through a package facade."""
+    return {item.importer for item in imports if item.imported in FACADES}
+
+
 def import_cycles(imports: Iterable[Import]) -> set[frozenset[str]]:
     """Return the strongly connected components (of two or more modules) of the imports that
     run: module level and function-local, not ``TYPE_CHECKING``."""
@@ -299,10 +348,30 @@ def test_no_import_cycles(repo_imports: tuple[dict[str, Path], list[Import]]) ->
     assert broken == [], "these cycles are broken or changed: update PENDING_CYCLES"
 
 
+def test_no_new_module_imports_through_a_package_facade(
+    repo_imports: tuple[dict[str, Path], list[Import]],
+) -> None:
+    _, imports = repo_imports
+    found = facade_importers(imports)
+    assert sorted(found - PENDING_FACADE_IMPORTS) == [], (
+        "import these names from the submodule that defines them"
+    )
+    assert sorted(PENDING_FACADE_IMPORTS - found) == [], (
+        "these modules no longer import through a facade: remove them from the list"
+    )
+
+
+def test_the_layers_keep_the_order_of_issue_18() -> None:
+    names = [name for name, _ in LAYERS]
+    positions = [names.index(name) for name in ISSUE_ORDER]
+    assert positions == sorted(positions), names
+
+
 def test_the_lists_name_real_modules(repo_imports: tuple[dict[str, Path], list[Import]]) -> None:
     modules, _ = repo_imports
     named = {m for key in LAZY_IMPORTS for m in key}
     named |= {m for cycle in PENDING_CYCLES for m in cycle}
+    named |= set(FACADES) | PENDING_FACADE_IMPORTS
     assert sorted(named - set(modules)) == []
     prefixes = [p for _, group in LAYERS for p in group]
     assert len(prefixes) == len(set(prefixes)), "a prefix is in two layers"
@@ -398,3 +467,19 @@ def test_control_a_cycle_of_annotations_only_is_not_a_cycle(tmp_path: Path) -> N
     assert import_cycles(imports) == set()
     kinds = {(i.importer, i.type_checking) for i in imports if i.importer.endswith((".a", ".b"))}
     assert kinds == {("aethel.consensus.a", False), ("aethel.consensus.b", True)}
+
+
+def test_control_an_import_through_a_facade_is_found(tmp_path: Path) -> None:
+    """A name or a submodule taken from the package is found; from the defining module, not."""
+    _, imports = _tree(
+        tmp_path,
+        {
+            **SMALL_TREE,
+            "aethel/merkle/__init__.py": "from aethel.merkle.tree import StateTree\n",
+            "aethel/merkle/tree.py": "StateTree = 1\n",
+            "aethel/consensus/a.py": "from aethel.merkle import StateTree\n",
+            "aethel/consensus/b.py": "from aethel.merkle.tree import StateTree\n",
+            "aethel/consensus/c.py": "import aethel.merkle\n",
+        },
+    )
+    assert facade_importers(imports) == {"aethel.consensus.a", "aethel.consensus.c"}

@@ -20,7 +20,7 @@ from typing import Any, TypeAlias
 from aethel.economics import Offence, compute_emission_limit, compute_slash_amount
 from aethel.encoding import INT_MAX, canonical_json
 from aethel.errors import EncodingError, UsageError
-from aethel.merkle import DELETE
+from aethel.merkle.batch import DELETE
 from aethel.spending import find_double_spend
 from aethel.state.errors import TransitionError
 from aethel.state.layout import (
@@ -125,7 +125,7 @@ class TransitionOutcome:
     """What a validated transition writes and how it moved the books."""
 
     height: int
-    #: key -> new value, or :data:`aethel.merkle.DELETE`.
+    #: key -> new value, or :data:`aethel.merkle.batch.DELETE`.
     writes: Mapping[str, Any]
     minted: int
     burned: int

@@ -38,6 +38,7 @@ def test_the_grep_recipe_finds_prose_catalog_code_and_tests(
 ) -> None:
     command = [rule if part == "R2.4" else part for part in _recipe()]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr  # e.g. a folder the recipe names no longer exists
     lines = done.stdout.splitlines()
     heading = f"### {rule} "
     assert any(line.startswith(prose) and heading in line for line in lines), "the prose heading"
