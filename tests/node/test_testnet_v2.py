@@ -8,8 +8,9 @@ certificate of H2 - 1, and the chain a node serves verifies by each height's ver
 refused naming V2.2 when read with another activation height). The set declares two regions
 (v000-v002 in one, v003 in the other), so at the heights v003 leads, a validator of the other
 region collects the votes (V2.10): those heights commit in view 0 too. Each node's monitor counts
-the version-2 votes from the certificates' bitmaps (/metrics). A wiped node rejoins by a state
-sync whose certified chain crosses H2.
+the version-2 votes from the certificates' bitmaps (/metrics). Signed transfers with their proofs
+commit at version-2 heights and the supply books balance (rewards by bitmap). A wiped node
+rejoins by a state sync whose certified chain crosses H2.
 
 ``TestVersionOneOnlyNodeStops``: the same move with v003 configured to run version 1 only
 (node.json ``protocol_versions`` [1]). The spec says a node that implements only version 1
@@ -40,6 +41,7 @@ from aethel.consensus.wire import parse_block, parse_commit_certificate
 from aethel.node import testnet as nets
 from aethel.node.audit import audit_chain
 from aethel.node.home import DATA_DIR, load_home
+from aethel.node.load import run_load
 
 from .test_testnet import our_processes
 
@@ -115,6 +117,25 @@ def v1only(tmp_path_factory: pytest.TempPathFactory) -> Iterator[nets.Testnet]:
 
 class TestMovesToVersionTwo:
     TOP = H2 + 5
+
+    @pytest.mark.req("R3.2", "R3.6", "R5.4", "V2.8")
+    def test_transfers_commit_at_version_2_heights_and_the_books_balance(
+        self, v2net: nets.Testnet
+    ) -> None:
+        wait_for(v2net, v2net.ids, 1)
+        report = asyncio.run(run_load(v2net, rate=20, duration=3, drain=20, seed=2))
+        assert report.acknowledged == report.submitted >= 50, report.to_json()
+        assert report.lost == 0 and report.committed == report.acknowledged, report.to_json()
+        audit = asyncio.run(audit_chain(v2net))
+        assert audit.ok, audit.to_json()
+        assert all(s is not None and s["balanced"] for s in audit.supply.values())
+        top = min(h for h in audit.heights.values() if h is not None)
+        url = v2net.nodes[0].url
+        transfers = {
+            h: len(get(f"{url}/blocks/{h}")["block"]["transactions"]) for h in range(1, top + 1)
+        }
+        # Rewards of version-2 heights go to the bitmap's members (R3.6 holds above).
+        assert sum(n for h, n in transfers.items() if h >= H2) > 0, transfers
 
     @pytest.mark.req("V2.1", "V2.2", "V2.7", "V2.8", "V2.10", "R2.3", "R3.2")
     def test_the_testnet_commits_across_h2_and_every_node_agrees(self, v2net: nets.Testnet) -> None:
