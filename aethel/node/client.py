@@ -8,6 +8,10 @@ valid signatures for that root (R2.3, R7.5), each proof is for the account's key
 the certified root (E9), and the values are the proven ones. A node cannot make a client
 believe a balance the validators did not certify.
 
+A certificate is checked in the protocol version of its height (V2.1, V2.2): signed votes below
+the chain's first height of version 2, a signer bitmap and one BLS aggregate over the members'
+registered keys from it (V2.7, V2.8); a certificate of the other form is refused naming V2.2.
+
 The validator set a client checks certificates with is the genesis set: it is exact while no
 validator was slashed (slashing changes stakes, R4.3); a client following a chain with slashing
 checks each height's set along the chain as :func:`aethel.consensus.catchup.
@@ -19,9 +23,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from aethel.consensus.messages import CommitCertificate
 from aethel.consensus.signing import DirectSignatureChecker
+from aethel.consensus.v2.version import require_version, version_of_height
 from aethel.consensus.validators import ValidatorSet
-from aethel.consensus.votes import check_certificate
+from aethel.consensus.votes import aggregate_certificates, check_certificate
 from aethel.consensus.wire import parse_commit_certificate
 from aethel.encoding import parse_hex
 from aethel.errors import ProtocolViolation
@@ -55,8 +61,32 @@ def _proven_int(proof_json: object, key: str, root: bytes) -> int:
     return value
 
 
-def verify_account_answer(answer: Any, validators: ValidatorSet) -> VerifiedAccount:
-    """Verify a ``GET /accounts`` answer (see the module docstring); raise ProtocolViolation."""
+def check_certified(
+    certificate: CommitCertificate, validators: ValidatorSet, activation: int | None = None
+) -> None:
+    """Raise ProtocolViolation unless ``certificate`` is valid in its height's protocol version.
+
+    ``activation``: the chain's first height of version 2 (the genesis's ``protocol_v2_height``;
+    default: a version-2 set's ``first_height``, else version 1 at every height). Spec: R2.3,
+    R7.5 (version 1), V2.2, V2.7, V2.8 (version 2).
+    """
+    if activation is None and validators.v2 is not None:
+        activation = validators.v2.first_height
+    require_version(certificate.height, activation, certificate.version)
+    if version_of_height(certificate.height, activation) == 2:
+        reason = aggregate_certificates()(certificate, validators)
+    else:
+        reason = check_certificate(certificate, validators, DirectSignatureChecker())
+    if reason:
+        raise ProtocolViolation(reason.split(":", 1)[0], reason)
+
+
+def verify_account_answer(
+    answer: Any, validators: ValidatorSet, activation: int | None = None
+) -> VerifiedAccount:
+    """Verify a ``GET /accounts`` answer (see the module docstring); raise ProtocolViolation.
+
+    ``activation``: as for :func:`check_certified`."""
     names = {"account", "height", "root", "balance", "nonce", "certificate", "proofs"}
     if not isinstance(answer, dict) or set(answer) != names:
         raise ProtocolViolation("E12", f"an account answer holds exactly {sorted(names)}")
@@ -67,9 +97,7 @@ def verify_account_answer(answer: Any, validators: ValidatorSet) -> VerifiedAcco
     certificate = parse_commit_certificate(answer["certificate"])
     if certificate.post_root != root or certificate.height != answer["height"]:
         raise ProtocolViolation("R3.2", "the certificate is not for that height and root")
-    reason = check_certificate(certificate, validators, DirectSignatureChecker())
-    if reason:
-        raise ProtocolViolation(reason.split(":", 1)[0], reason)
+    check_certified(certificate, validators, activation)
     proofs = answer["proofs"]
     if not isinstance(proofs, dict) or set(proofs) != {"balance", "nonce"}:
         raise ProtocolViolation("E12", "proofs holds exactly balance and nonce")
@@ -80,4 +108,4 @@ def verify_account_answer(answer: Any, validators: ValidatorSet) -> VerifiedAcco
     return VerifiedAccount(account, certificate.height, root, balance, nonce)
 
 
-__all__ = ["VerifiedAccount", "verify_account_answer"]
+__all__ = ["VerifiedAccount", "check_certified", "verify_account_answer"]

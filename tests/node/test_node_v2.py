@@ -26,8 +26,10 @@ from aethel.consensus.v2.certificate import Certificate, VoteTarget, bitmap
 from aethel.consensus.validators import ValidatorSet
 from aethel.crypto import bls
 from aethel.encoding import canonical_json, sha256
+from aethel.errors import ProtocolViolation
 from aethel.monitoring.node import NodeMonitor
 from aethel.node import testnet as nets
+from aethel.node.client import check_certified
 from aethel.node.home import (
     GENESIS_FILE,
     KEY_FILE,
@@ -308,3 +310,32 @@ def test_the_monitor_counts_version_2_votes_from_valid_certificate_bitmaps(
     monitor.on_message(_certificate(homes, "commit", [0, 1, 3]))
     assert _counted(monitor, validators)["v003"] == 1
     assert monitor.get_accuracy("v003") == 1.0
+
+
+@pytest.mark.req("R2.3", "V2.2", "V2.8")
+@pytest.mark.rejects("V2.2", "V2.8")
+def test_a_client_checks_a_certificate_in_its_heights_version(homes: list[Home]) -> None:
+    """``check_certified`` (what ``verify_account_answer`` runs): a v2 certificate at a v2
+    height holds; a forged aggregate, and either form at the other version's height, do not."""
+    validators = homes[0].chain.validators
+    good = _certificate(homes, "commit", [0, 1, 2])
+    assert isinstance(good, CommitCertificate)
+    check_certified(good, validators)
+    forged = _certificate(homes, "commit", [0, 1, 2], signed_by=[0, 1])
+    assert isinstance(forged, CommitCertificate)
+    with pytest.raises(ProtocolViolation) as refused:
+        check_certified(forged, validators)
+    assert refused.value.rule_id == "V2.8"
+    signers = _signers(homes)
+    digest, root = sha256(b"block"), sha256(b"root")
+    votes = tuple(Commit.create(s, H2, 0, digest, root) for s in signers)
+    version_one = CommitCertificate(H2, 0, digest, root, votes)
+    with pytest.raises(ProtocolViolation) as refused:
+        check_certified(version_one, validators)
+    assert refused.value.rule_id == "V2.2"
+    # The same certificate one height lower, where version 1 runs, holds.
+    below = tuple(Commit.create(s, H2 - 1, 0, digest, root) for s in signers)
+    check_certified(CommitCertificate(H2 - 1, 0, digest, root, below), validators)
+    with pytest.raises(ProtocolViolation) as refused:
+        check_certified(good, validators, activation=H2 + 1)
+    assert refused.value.rule_id == "V2.2"

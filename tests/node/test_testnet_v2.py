@@ -40,6 +40,7 @@ from aethel.consensus.v2.collector import choose_collector
 from aethel.consensus.wire import parse_block, parse_commit_certificate
 from aethel.node import testnet as nets
 from aethel.node.audit import audit_chain
+from aethel.node.client import verify_account_answer
 from aethel.node.home import DATA_DIR, load_home
 from aethel.node.load import run_load
 
@@ -169,6 +170,10 @@ class TestMovesToVersionTwo:
         ]
         assert led_by_v003 == [4, 5]
         assert [answers[h - 1]["certificate"]["view"] for h in led_by_v003] == [0, 0]
+        # A client verifies a balance against a version-2 certificate (V2.8, E9).
+        account = next(iter(chain.balances))
+        verified = verify_account_answer(get(f"{url}/accounts/{account}"), validators)
+        assert verified.height >= self.TOP and verified.account == account
         # The chain verifies by each height's version, and not by another activation height.
         history = History(
             tuple(
