@@ -83,6 +83,14 @@ BUSY_BACKLOG = 256
 MAX_RESENT_TRANSFERS = 2_000
 #: Prefix bits of snapshot parts asked in a sync (16 parts: testnet states are small).
 SYNC_PREFIX_BITS = 4
+#: How long a sync first waits for one peer's answer to one request (s). A working peer answers
+#: in milliseconds; before GST a request or its answer may be lost (R2.5) and is never sent
+#: again, so the wait is time the chain moves on without this node (network seed 3017: 20 s
+#: on one lost frame, and the node missed the view it led). After it the request goes to the
+#: next peer; each failed attempt of a sync doubles the wait, up to SYNC_WAIT_MAX_S, so a slow
+#: but working peer is still heard (R3.4, R3.5).
+SYNC_WAIT_S = 2.0
+SYNC_WAIT_MAX_S = 20.0
 
 
 class CatchingUp(ProtocolViolation):
@@ -602,15 +610,19 @@ class NodeRuntime:
 
     async def _run_syncs(self) -> None:
         synced = self.syncs_completed
+        failures = 0  # failed attempts in a row: each doubles the wait for an answer
         try:
             while self._wanted_sync is not None and not self._stopped:
                 wanted, self._wanted_sync = self._wanted_sync, None
+                wait = min(SYNC_WAIT_MAX_S, SYNC_WAIT_S * 2**failures)
                 try:
                     if wanted.certificate is None:
-                        await self._ask_latest()
+                        await self._ask_latest(wait)
                     else:
-                        await self._sync_to(wanted.certificate)
+                        await self._sync_to(wanted.certificate, wait)
+                    failures = 0
                 except (AethelError, TimeoutError) as exc:
+                    failures += 1
                     logger.warning("sync failed (%s); retrying in 1 s", exc)
                     if self._wanted_sync is None:
                         self._wanted_sync = wanted
@@ -640,36 +652,43 @@ class NodeRuntime:
                     break
                 self.on_transfer(peer, *pair)
 
-    async def _ask_latest(self) -> None:
-        """Ask the peers for their latest certificate; hand the replica the highest (it checks
-        it and asks for the sync it vouches for if it is ahead)."""
+    async def _ask_latest(self, wait: float) -> None:
+        """Ask the peers at once for their latest certificate (``wait`` s each); hand the
+        replica the highest (it checks it and asks for the sync it vouches for if it is
+        ahead). A lost answer costs nothing while another peer answers."""
         best: CommitCertificate | None = None
         sender = ""
         for _ in range(50):  # wait up to ~5 s for the first connections
             if self.peers:
                 break
             await asyncio.sleep(0.1)
-        for peer in self.peers:
+
+        async def ask(peer: str) -> CommitCertificate | None:
             try:
-                body = await self.network.request(peer, "latest", {}, timeout=5.0)
+                body = await self.network.request(peer, "latest", {}, timeout=wait)
                 wire = body.get("certificate") if isinstance(body, dict) else None
-                certificate = None if wire is None else parse_commit_certificate(wire)
+                return None if wire is None else parse_commit_certificate(wire)
             except (AethelError, TimeoutError) as exc:
                 logger.info("latest certificate from %s: %s", peer, exc)
-                continue
+                return None
+
+        peers = self.peers
+        answers = await asyncio.gather(*(ask(peer) for peer in peers))
+        for peer, certificate in zip(peers, answers, strict=True):
             if certificate is not None and (best is None or certificate.height > best.height):
                 best, sender = certificate, peer
         if best is not None and best.height > self.node.height:
             self.deliver(best, sender)
 
     async def _fetch_links(
-        self, first: int, certificate: CommitCertificate
+        self, first: int, certificate: CommitCertificate, wait: float
     ) -> tuple[ProofBlock, tuple[tuple[ProofBlock, CommitCertificate], ...]]:
         """Fetch the certified blocks from ``first`` up to ``certificate``'s height (R2.3).
 
         Heights come from whichever peer holds them: a peer that caught up by state sync does
         not hold the heights it skipped, so one peer may serve a stretch and another the next.
-        The replica verifies the whole chain before anything is adopted (R3.1).
+        A peer that does not answer within ``wait`` s is passed over for the next one. The
+        replica verifies the whole chain before anything is adopted (R3.1).
         """
         peers = self.peers
         links: list[tuple[ProofBlock, CommitCertificate]] = []
@@ -684,7 +703,7 @@ class NodeRuntime:
             peer = peers[current % len(peers)]
             try:
                 args: dict[str, JSONValue] = {"from": height, "to": certificate.height}
-                body = await self.network.request(peer, "blocks", args, timeout=20.0)
+                body = await self.network.request(peer, "blocks", args, timeout=wait)
                 items = body.get("links") if isinstance(body, dict) else None
                 if not isinstance(items, list) or not items:
                     raise PeerUnavailable(f"{peer} lacks height {height}")
@@ -707,23 +726,25 @@ class NodeRuntime:
             raise PeerUnavailable(f"the peers hold another block at {certificate.height}")
         return block, tuple(links[:-1])
 
-    async def _sync_to(self, certificate: CommitCertificate) -> None:
+    async def _sync_to(self, certificate: CommitCertificate, wait: float) -> None:
         if certificate.height < self.node.height + 1:
             return
         self._fetching = True
         try:
-            await self._fetch_and_adopt(certificate)
+            await self._fetch_and_adopt(certificate, wait)
         finally:
             self._fetching = False
 
-    async def _fetch_and_adopt(self, certificate: CommitCertificate) -> None:
+    async def _fetch_and_adopt(self, certificate: CommitCertificate, wait: float) -> None:
+        """Fetch the chain links and the snapshot ``certificate`` vouches for, waiting ``wait``
+        s for each answer (an unanswered part goes to another peer, R3.5), and adopt them."""
         first = self.node.height + 1
-        block, links = await self._fetch_links(first, certificate)
+        block, links = await self._fetch_links(first, certificate, wait)
         peers = [RemoteSnapshotPeer(self.network, peer) for peer in self.peers]
         if not peers:
             raise PeerUnavailable("no peer to sync from")
         result = await sync_state(
-            certificate.post_root, peers, prefix_bits=SYNC_PREFIX_BITS, request_timeout=20.0
+            certificate.post_root, peers, prefix_bits=SYNC_PREFIX_BITS, request_timeout=wait
         )
         if self._stopped or self.node.height >= certificate.height:
             return
@@ -735,10 +756,12 @@ class NodeRuntime:
         if self.node.height >= certificate.height:
             self.syncs_completed += 1
             logger.info(
-                "synced to height %d (%d keys, %d bytes)",
+                "synced to height %d (%d keys, %d bytes; %d snapshot requests unanswered or "
+                "refused, asked again elsewhere)",
                 certificate.height,
                 result.keys,
                 result.bytes_received,
+                len(result.rejections),
             )
             self._wake_commit_waiters()
         self._process(outputs)
