@@ -1,4 +1,4 @@
-"""The node contract, version 1 (conformance/NODE.md): homes, the command template, readiness.
+"""The node contract, version 2 (conformance/NODE.md): homes, the command template, readiness.
 
 The harness writes one home directory per validator (the reference layout of
 ``aethel/node/home.py``: ``genesis.json``, ``node.json``, ``key.json``) and starts each node with
@@ -32,7 +32,8 @@ from aethel.node.home import (
     write_home,
 )
 
-CONTRACT_VERSION = 1
+#: 2: the liveness bound is derived per run (NODE.md, "The liveness bound"); 1 had a fixed 60 s.
+CONTRACT_VERSION = 2
 #: The reference node, as a command template.
 REFERENCE_COMMAND = "{python} -m aethel.node run --home {home}"
 #: What a template may name; anything else in braces is refused before a node starts.
