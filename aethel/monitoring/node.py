@@ -12,7 +12,7 @@ outputs it returns; the monitor keeps
   certificates it committed with, by height; at heights of protocol version 2, whose votes go to
   a collector and travel on as aggregate certificates (V2.7, V2.10), the members of the signer
   bitmap of every valid certificate it received (the aggregate checked against the members'
-  registered BLS keys, V2.8) or broadcast itself as the collector;
+  registered BLS keys, V2.8), broadcast itself as the collector, or committed with;
 * live verification accuracy (R8.3): every validly signed PREPARE or COMMIT it receives, and each
   one it sends itself, is a verdict that the block is valid, judged against the node's own
   validation of that block, as its outputs show it: its own PREPARE or COMMIT for a block or its
@@ -186,9 +186,14 @@ class NodeMonitor:
             total_difficulty=execution.total_difficulty,
         )
         self.records.append(record)
-        # A version-2 certificate names its voters by the set's bitmap (V2.8).
-        voters = certificate_members(committed.certificate, self._validators)
-        self._voters.setdefault(committed.height, set()).update(voters)
+        if committed.certificate.v2 is not None:
+            # A version-2 certificate names its voters by the set's bitmap (V2.8); the replica
+            # committed by it, so its members' COMMITs count (in broadcast mode too, where no
+            # collector sends the node a certificate).
+            self._on_certificate(committed.certificate)
+        else:
+            voters = certificate_members(committed.certificate, self._validators)
+            self._voters.setdefault(committed.height, set()).update(voters)
         self._verdicts.on_commit(committed.height)
         self._stakes.update(execution.stakes)
         return record

@@ -24,6 +24,7 @@ from aethel.consensus.messages import Commit, CommitCertificate, Prepare, Prepar
 from aethel.consensus.signing import KeySigner
 from aethel.consensus.v2.certificate import Certificate, VoteTarget, bitmap
 from aethel.consensus.validators import ValidatorSet
+from aethel.consensus.votes import certificate_members
 from aethel.crypto import bls
 from aethel.encoding import canonical_json, sha256
 from aethel.errors import ProtocolViolation
@@ -40,6 +41,7 @@ from aethel.node.home import (
     parse_chain_spec,
 )
 from aethel.node.peer_wire import ConsensusFrame, consensus_frame, parse_frame
+from aethel.sim.simulator import SimConfig, Simulation
 
 H2 = 3
 
@@ -339,3 +341,26 @@ def test_a_client_checks_a_certificate_in_its_heights_version(homes: list[Home])
     with pytest.raises(ProtocolViolation) as refused:
         check_certified(good, validators, activation=H2 + 1)
     assert refused.value.rule_id == "V2.2"
+
+
+@pytest.mark.req("R8.3", "R8.6", "V2.7")
+def test_the_monitor_counts_the_commits_of_each_certificate_it_committed_with() -> None:
+    """Broadcast mode has no collector to send a node certificates: the COMMITs a node counts
+    at version-2 heights are the bitmap members of the certificates it committed with."""
+    sim = Simulation(
+        SimConfig(validators=4, heights=5, seed=7, mode="broadcast", protocol_v2_height=2)
+    )
+    sim.run()
+    commits = [r.committed for r in sim.engine.commits if r.node == 0]
+    assert [c.height for c in commits] == [1, 2, 3, 4, 5]
+    monitor = NodeMonitor(sim.ids[0], sim.validators)
+    monitor.on_outputs(commits)
+    expected = dict.fromkeys(sim.ids, 0)
+    for committed in commits[1:]:  # height 1 runs version 1: its votes are not counted here
+        assert committed.certificate.v2 is not None
+        for member in certificate_members(committed.certificate, sim.validators):
+            expected[member] += 1
+    assert _counted(monitor, sim.validators) == expected
+    assert sum(expected.values()) >= 3 * 4
+    active = {m for m, n in expected.items() if n} | set(commits[0].certificate.members)
+    assert set(monitor.get_health().active_validators) == active
