@@ -1,5 +1,5 @@
 """The ``aethel`` command: the reference implementation's own tools (benchmarks, simulator,
-node and testnet)."""
+node and testnet) and the Z3 proofs of the spec's invariants (``aethel prove``)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from rich.table import Table
 
 from aethel import PROTOCOL_VERSION, __version__, bench
 from aethel.errors import UsageError
+from aethel.formal.prove import prove_command
 from aethel.node.cli import node_app, testnet_app
 from aethel.sim.cli import simulate_command
 
@@ -104,6 +105,9 @@ def _register_node() -> None:
 
 
 _register_node()
+
+
+app.command("prove")(prove_command)
 
 
 @app.command("version")

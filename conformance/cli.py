@@ -47,11 +47,6 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "selftest_command",
         "Run the suite against every mutant; exit non-zero unless each is caught.",
     ),
-    "prove": (
-        "aethel.formal.prove",
-        "prove_command",
-        "Prove the invariants I1-I10 with Z3 and refute their negative twins.",
-    ),
     "spec": ("conformance.spec_cli", "app", "The spec catalog: list it, check its test coverage."),
     "vectors": (
         "conformance.testvectors.cli",

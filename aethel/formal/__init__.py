@@ -7,8 +7,8 @@ so they speak about the formulas the spec states and the reference computes, not
 implementation under test; an implementation's outputs are checked against the same
 postconditions by the conformance suite (``conformance/suite/test_postconditions.py``).
 
-:mod:`aethel.formal.prove` runs them and reports (``aethel-conformance prove``, ``aethel-conformance
-spec prove``); ``tests/formal/test_invariants.py`` runs them under pytest. This package sits above
+:mod:`aethel.formal.prove` runs them and reports (``aethel prove``);
+``tests/formal/test_invariants.py`` runs them under pytest. This package sits above
 the consensus core (it imports the formulas; nothing in the core imports it).
 """
 

@@ -1,8 +1,8 @@
 """``prove``: discharge the Z3 invariants I1-I10 and report.
 
-A command of the spec tooling (``aethel-conformance spec prove``, also ``aethel-conformance
-prove``): the invariants are facts about the spec's formulas, so the command lives beside them
-and the conformance suite neither imports nor runs it.
+The command ``aethel prove``: the invariants are facts about the spec's formulas, so the command
+lives beside them, in the reference's tools, and the conformance suite neither imports nor runs
+it (``aethel-conformance spec coverage`` reads from the catalog which IDs are invariants).
 
 For each invariant of the catalog the report gives its status (proved only if every obligation
 is proved from satisfiable premises), the time, how far the proof reaches (unbounded or the

@@ -46,7 +46,7 @@ EXCLUDED_MODULES: dict[str, str] = {
     "aethel/catalog.py": "the spec catalog loader (pydantic records of spec/catalog/): read by "
     "the suite, `aethel spec` and the proofs, never by a protocol command",
     "aethel/formal/": "the Z3 proofs of the spec's invariants (I1-I10) about the protocol's "
-    "formulas: facts about the spec checked by `aethel-conformance spec prove` and the tests, "
+    "formulas: facts about the spec checked by `aethel prove` and the tests, "
     "not behaviour an implementation serves (the formulas themselves live in the mutated "
     "modules: aethel/arith.py, consensus/quorum.py, proofs/difficulty.py, economics.py)",
     "aethel/monitoring/health.py": "the operator health view rendered for the node's API and "

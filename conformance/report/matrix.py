@@ -33,7 +33,7 @@ def _row_status(cases: tuple[Case, ...], rule_id: str, filtered: bool) -> tuple[
         if rule_id.startswith("I"):
             return (
                 "not in suite",
-                "Z3-proved invariant: see aethel/formal/ and `aethel-conformance spec prove`",
+                "Z3-proved invariant: see aethel/formal/ and `aethel prove`",
             )
         return ("not selected", "filtered out of this run") if filtered else ("no case", "")
     statuses = set()

@@ -1,6 +1,6 @@
 """The postconditions Z3 proves (I6-I8, I10), checked on an implementation's outputs.
 
-The proofs (:mod:`aethel.formal`, ``aethel-conformance spec prove``) are about the spec's
+The proofs (:mod:`aethel.formal`, ``aethel prove``) are about the spec's
 formulas; here the same postconditions are checked on what the implementation under test
 answers, so an implementation whose formulas differ from the proved ones fails (e.g. the
 self-test's ``float-rewards`` mutant) even though the proofs pass.

@@ -29,7 +29,7 @@ MACHINERY = (
     "through the adapter"
 )
 INVARIANT = (
-    "an invariant proved with Z3 over unbounded integers (`aethel-conformance prove`), with a "
+    "an invariant proved with Z3 over unbounded integers (`aethel prove`), with a "
     "broken twin; not an input/output pair"
 )
 MONITORING = "node metrics and logs over a live mixed-cluster run"
