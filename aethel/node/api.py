@@ -225,7 +225,7 @@ class Api:
                 "protocol": PROTOCOL_VERSION,
                 "consensus": {
                     "versions": list(runtime.home.config.protocol_versions),
-                    "protocol_v2_height": runtime.home.chain.protocol_v2_height,
+                    "protocol_v2_height": runtime.home.chain.activation,
                     "height_version": runtime.home.chain.version_of(replica.height),
                     "stopped_at": runtime.stopped_at,
                 },

@@ -88,14 +88,14 @@ class ValidatorNode:
             lost_journal=self.wiped,
             sync_on_start=True,
             block_interval_ns=chain.params["block_interval_ms"] * 1_000_000,
-            protocol_v2_height=chain.protocol_v2_height,
+            protocol_v2_height=chain.activation,
         )
         runs_v2 = 2 in home.config.protocol_versions
         bls_key = home.keys.bls if runs_v2 else None
         #: The last height this node can run (None: every height). A node that runs version 1
         #: only cannot run the heights of version 2: it stops at the one before (V2.2).
         self.last_height: int | None = (
-            None if runs_v2 or chain.protocol_v2_height is None else chain.protocol_v2_height - 1
+            None if runs_v2 or chain.activation is None else chain.activation - 1
         )
         self.replica = Replica(
             KeySigner(self.id, home.keys.validator, bls_key), chain.validators, services, config

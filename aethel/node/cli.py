@@ -117,7 +117,7 @@ def node_init(
             keys = NodeKeys(
                 KeyPair.from_seed(os.urandom(32)),
                 KeyPair.from_seed(os.urandom(32)),
-                None if chain.protocol_v2_height is None else os.urandom(32),
+                None if chain.activation is None else os.urandom(32),
             )
         versions = tuple(sorted(set(protocol_versions))) or PROTOCOL_VERSIONS
         config = NodeConfig(node_id, peer_listen, api_listen, peers, versions)

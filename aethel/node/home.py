@@ -69,8 +69,16 @@ class ChainSpec:
     balances: dict[str, int]
     params: dict[str, Any]
     chain_id: bytes
-    #: The first height of protocol version 2 (V2.1); None: version 1 at every height.
+    #: The genesis's ``protocol_v2_height`` (V2.1), None if it names none.
     protocol_v2_height: int | None = None
+
+    @property
+    def activation(self) -> int | None:
+        """The first height of protocol version 2 (V2.1): the genesis's ``protocol_v2_height``,
+        else a version-2 set's ``first_height``; None: version 1 at every height."""
+        if self.protocol_v2_height is None and self.validators.v2 is not None:
+            return self.validators.v2.first_height
+        return self.protocol_v2_height
 
     @property
     def genesis(self) -> Genesis:
@@ -83,7 +91,7 @@ class ChainSpec:
 
     def version_of(self, height: int) -> int:
         """The protocol version height ``height`` runs (V2.1)."""
-        return version_of_height(height, self.protocol_v2_height)
+        return version_of_height(height, self.activation)
 
     def to_json(self) -> dict[str, Any]:
         value: dict[str, Any] = {
@@ -190,8 +198,6 @@ def parse_chain_spec(value: object) -> ChainSpec:
                 "genesis.json: protocol_v2_height needs a version-2 validator set whose "
                 f"first_height is {activation} (V2.1)"
             )
-    elif validators.v2 is not None:
-        activation = validators.v2.first_height
     balances = value["balances"]
     if not isinstance(balances, dict) or any(
         type(v) is not int or v < 0 for v in balances.values()

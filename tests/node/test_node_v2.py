@@ -364,3 +364,17 @@ def test_the_monitor_counts_the_commits_of_each_certificate_it_committed_with() 
     assert sum(expected.values()) >= 3 * 4
     active = {m for m, n in expected.items() if n} | set(commits[0].certificate.members)
     assert set(monitor.get_health().active_validators) == active
+
+
+def test_a_genesis_naming_h2_only_in_its_set_is_written_back_unchanged(
+    homes: list[Home], tmp_path: Path
+) -> None:
+    """V2.1 lets the version-2 set's ``first_height`` name H2 alone; a home written from such a
+    genesis keeps its bytes (its chain id), and the node runs version 2 from that height."""
+    genesis = {
+        k: v for k, v in _read(homes[0].path / GENESIS_FILE).items() if k != "protocol_v2_height"
+    }
+    chain = parse_chain_spec(genesis)
+    assert chain.protocol_v2_height is None and chain.activation == H2
+    assert [chain.version_of(h) for h in (H2 - 1, H2)] == [1, 2]
+    assert chain.to_json() == genesis

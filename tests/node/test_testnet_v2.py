@@ -268,3 +268,21 @@ class TestVersionOneOnlyNodeStops:
         assert audit.heights["v003"] == H2 - 1
         assert all(audit.heights[n] >= H2 + 4 for n in upgraded)  # type: ignore[operator]
         assert len(audit.held["v003"]) == H2 - 1
+
+    @pytest.mark.req("V2.2", "R5.4")
+    def test_restarted_it_stays_stopped_at_h2_minus_1(self, v1only: nets.Testnet) -> None:
+        stopped = v1only.node("v003")
+        wait_for(v1only, ["v003"], H2 - 1)
+        assert nets.stop_node(v1only, stopped.id, grace=15) == "stopped"
+        nets.start_node(v1only, stopped.id)
+        deadline = time.monotonic() + 30
+        while stopped.id not in statuses(v1only):
+            assert time.monotonic() < deadline, "v003 did not come back"
+            time.sleep(0.2)
+        # It asks its peers for their latest certificate on start (a height of version 2) and
+        # hears their version-2 messages: it holds them back and stays where it stopped.
+        before = max(int(s["height"]) for s in statuses(v1only).values())
+        wait_for(v1only, ["v000", "v001", "v002"], before + 2)
+        status = get(f"{stopped.url}/status")
+        assert status["height"] == H2 - 1 and status["consensus"]["stopped_at"] == H2 - 1, status
+        assert metric(stopped.url, "aethel_node_held_back_total")[()] > 0
