@@ -24,7 +24,7 @@ from conformance.network.replay import read_replay
 from conformance.network.run import RunConfig, RunRecord
 
 IDS = ("v000", "v001", "v002", "v003")
-REPLAYS = Path(__file__).resolve().parents[2] / "reports" / "network" / "campaign-mixed"
+REPLAYS = Path(__file__).resolve().parents[2] / "reports" / "network" / "earlier"
 
 
 def statuses(*rows: tuple[float, str, int]) -> tuple[tuple[float, str, int, float], ...]:

@@ -28,7 +28,7 @@ from conformance.network.replay import (
 from conformance.network.run import RunConfig, RunRecord
 
 CHECKERS = ("agreement", "validity", "durability", "reads", "liveness")
-SEED_1028 = Path(__file__).parents[2] / "reports/network/campaign-4/seed-1028-replay.json"
+SEED_1028 = Path(__file__).parents[2] / "reports/network/earlier/seed-1028-replay.json"
 
 
 def verdicts(*failing: str, unknown: tuple[str, ...] = ()) -> list[Verdict]:
