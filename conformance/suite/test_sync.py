@@ -116,6 +116,22 @@ def check_holds_state(
     expect_equal(len(got), len(asked), "answers to a read of the synced state")
 
 
+def check_recovers(
+    api: SyncAPI,
+    snapshot: Snapshot,
+    state: Mapping[str, JSONValue],
+    peers: list[Peer],
+    seed: int,
+) -> None:
+    """A sync from ``peers`` ends with exactly the trusted state (:func:`check_holds_state`),
+    and every bad answer a peer served is reported rejected under its rule."""
+    with synced(api, snapshot, peers, seed) as (trace, outcome, session):
+        check_holds_state(session, outcome, snapshot, state, trace, seed)
+        problems = check_rejections(outcome, trace)
+        if problems:
+            raise AssertionError("; ".join(problems))
+
+
 @pytest.mark.req("R3.1", "R3.5")
 @pytest.mark.rejects("R3.5")
 @pytest.mark.parametrize("corruption", CHUNK_CORRUPTIONS, ids=str)
@@ -134,11 +150,7 @@ def test_corrupt_chunks_are_rejected_and_fetched_elsewhere(
         HonestPeer("alice", snapshot, PREFIX_BITS, frozenset(range(0, 1 << PREFIX_BITS, 3))),
         HonestPeer("bob", snapshot, PREFIX_BITS),
     ]
-    with synced(sync_api, snapshot, peers, seed) as (trace, outcome, session):
-        check_holds_state(session, outcome, snapshot, state, trace, seed)
-        problems = check_rejections(outcome, trace)
-        if problems:
-            raise AssertionError("; ".join(problems))
+    check_recovers(sync_api, snapshot, state, peers, seed)
 
 
 @pytest.mark.req("R3.5")
@@ -185,11 +197,7 @@ def test_manifest_that_does_not_join_to_the_trusted_root_is_rejected(
         LiarPeer("liar", snapshot, PREFIX_BITS, lie),
         HonestPeer("alice", snapshot, PREFIX_BITS),
     ]
-    with synced(sync_api, snapshot, peers, seed) as (trace, outcome, session):
-        check_holds_state(session, outcome, snapshot, state, trace, seed)
-        problems = check_rejections(outcome, trace)
-        if problems:
-            raise AssertionError("; ".join(problems))
+    check_recovers(sync_api, snapshot, state, peers, seed)
 
 
 #: A small state with empty parts, single-key parts (one beside an empty part) and larger parts
@@ -360,11 +368,7 @@ def test_a_manifest_with_one_member_changed_is_rejected(
         ForgedManifestPeer("forger", small_snapshot, PREFIX_BITS, forged),
         HonestPeer("alice", small_snapshot, PREFIX_BITS),
     ]
-    with synced(sync_api, small_snapshot, peers, seed) as (trace, outcome, session):
-        check_holds_state(session, outcome, small_snapshot, small_state, trace, seed)
-        problems = check_rejections(outcome, trace)
-        if problems:
-            raise AssertionError("; ".join(problems))
+    check_recovers(sync_api, small_snapshot, small_state, peers, seed)
 
 
 @pytest.mark.req("R3.1")
