@@ -224,8 +224,8 @@ def testnet_up(
 ) -> None:
     """Start a testnet on this machine (initialising it first if needed); wait until it commits.
 
-    ``--protocol-v2-height`` and ``--v1-only`` apply when the directory holds no testnet yet
-    (an existing testnet keeps its genesis)."""
+    --protocol-v2-height and --v1-only apply when the directory holds no testnet yet (an
+    existing testnet keeps its genesis)."""
     try:
         if not (directory / nets.TESTNET_FILE).exists():
             nets.init_testnet(
