@@ -31,9 +31,10 @@ certificate of version 2 is a signer bitmap and one aggregate (V2.7): ``votes`` 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeAlias, Union
+from functools import partial
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias, TypeVar, Union
 
 from aethel.consensus.v2.certificate import Certificate as AggregateCertificate
 from aethel.consensus.v2.certificate import VoteTarget
@@ -82,8 +83,94 @@ def _vote_version(signature: bytes) -> int:
     return 2 if len(signature) == BLS_SIGNATURE_SIZE else 1
 
 
+class _WireSized:
+    """A message whose wire size is the length of its canonical encoding, computed once."""
+
+    __slots__ = ()
+    _size: int
+
+    def to_wire(self) -> dict[str, object]:
+        """Return the canonical JSON form."""
+        raise NotImplementedError
+
+    @property
+    def wire_size(self) -> int:
+        """Return the length of the canonical encoding (what the network carries)."""
+        return self._size if self._size >= 0 else _cache(self, "_size", _wire_len(self))
+
+
+class _VoteForm(_WireSized):
+    """What a PREPARE and a COMMIT share: the version their signature's scheme says and the
+    bytes it signs (E7's body with the validator, or V2.3's vote target)."""
+
+    __slots__ = ()
+    DOMAIN: ClassVar[Domain]
+    validator: str
+    signature: bytes
+
+    @property
+    def target(self) -> VoteTarget:
+        """Return what the vote is for, as version 2 signs it (V2.3)."""
+        raise NotImplementedError
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "payload", self.payload_for(self.version))
+
+    def body(self) -> dict[str, object]:
+        """Return the signed body (E7): what the vote is for, as version 2 signs it, and the
+        validator (the type is the vote's phase)."""
+        return {**self.target.body(), "validator": self.validator}
+
+    @property
+    def version(self) -> int:
+        """Return the protocol version its signature's scheme says (V2.2, V2.3)."""
+        return _vote_version(self.signature)
+
+    def payload_for(self, version: int) -> bytes:
+        """Return the bytes a vote of ``version`` signs: E7's with the validator, or V2.3's."""
+        if version == 2:
+            return self.target.message()
+        return signing_bytes(self.DOMAIN, self.body())
+
+    def to_wire(self) -> dict[str, object]:
+        """Return the canonical JSON form (signed body plus signature)."""
+        return {**self.body(), "signature": to_hex(self.signature)}
+
+
+_V = TypeVar("_V", "Prepare", "Commit")
+
+
+def _signed_vote(
+    signer: Signer, version: int, target: VoteTarget, build: Callable[[bytes], _V]
+) -> _V:
+    """Return the vote ``build`` makes from its signature, signed by ``signer``: BLS over the
+    vote target in version 2 (V2.3), Ed25519 over the unsigned vote's payload in version 1."""
+    if version == 2:
+        return build(signer.sign_vote(target.message()))
+    return build(signer.sign(build(b"").payload))
+
+
+class _SignedForm:
+    """An Ed25519-signed message other than a vote: its version-1 payload is E7's bytes of its
+    body, and it signs the same body under its type's ``/v2`` tag in version 2 (V2.2)."""
+
+    __slots__ = ()
+    DOMAIN: ClassVar[Domain]
+
+    def body(self) -> dict[str, object]:
+        """Return the signed body."""
+        raise NotImplementedError
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "payload", signing_bytes(self.DOMAIN, self.body()))
+
+    def payload_for(self, version: int) -> bytes:
+        """Return the bytes it signs in protocol ``version`` (V2.2)."""
+        return _versioned_payload(self, version)
+
+
 @dataclass(frozen=True, slots=True)
-class Prepare:
+class Prepare(_VoteForm):
     """A PREPARE vote for ``digest`` at (height, view)."""
 
     DOMAIN: ClassVar[Domain] = Domain.PREPARE
@@ -97,63 +184,29 @@ class Prepare:
     payload: bytes = field(init=False, repr=False, compare=False)
     _size: int = field(default=-1, init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "payload", self.payload_for(self.version))
-
-    def body(self) -> dict[str, object]:
-        """Return the signed body."""
-        return {
-            "type": self.TYPE,
-            "height": self.height,
-            "view": self.view,
-            "digest": to_hex(self.digest),
-            "validator": self.validator,
-        }
-
     @property
     def key(self) -> tuple[bytes, ...]:
         """Return what a validator may sign only once per (height, view) (R2.3)."""
         return (self.digest,)
 
     @property
-    def version(self) -> int:
-        """Return the protocol version its signature's scheme says (V2.2, V2.3)."""
-        return _vote_version(self.signature)
-
-    @property
     def target(self) -> VoteTarget:
         """Return what the vote is for, as version 2 signs it (V2.3)."""
         return VoteTarget("prepare", self.height, self.view, self.digest)
-
-    def payload_for(self, version: int) -> bytes:
-        """Return the bytes a vote of ``version`` signs: E7's with the validator, or V2.3's."""
-        if version == 2:
-            return self.target.message()
-        return signing_bytes(self.DOMAIN, self.body())
 
     @classmethod
     def create(
         cls, signer: Signer, height: int, view: int, digest: bytes, version: int = 1
     ) -> Prepare:
         """Build and sign a PREPARE (version 2: a BLS signature, V2.3)."""
-        if version == 2:
-            message = VoteTarget("prepare", height, view, digest).message()
-            return cls(height, view, digest, signer.validator_id, signer.sign_vote(message))
-        unsigned = cls(height, view, digest, signer.validator_id, b"")
-        return cls(height, view, digest, signer.validator_id, signer.sign(unsigned.payload))
-
-    def to_wire(self) -> dict[str, object]:
-        """Return the canonical JSON form (signed body plus signature)."""
-        return {**self.body(), "signature": to_hex(self.signature)}
-
-    @property
-    def wire_size(self) -> int:
-        """Return the length of the canonical encoding (what the network carries)."""
-        return self._size if self._size >= 0 else _cache(self, "_size", _wire_len(self))
+        target = VoteTarget("prepare", height, view, digest)
+        return _signed_vote(
+            signer, version, target, partial(cls, height, view, digest, signer.validator_id)
+        )
 
 
 @dataclass(frozen=True, slots=True)
-class Commit:
+class Commit(_VoteForm):
     """A COMMIT vote for ``digest`` at (height, view) with the post-state root (R3.2)."""
 
     DOMAIN: ClassVar[Domain] = Domain.COMMIT
@@ -168,40 +221,15 @@ class Commit:
     payload: bytes = field(init=False, repr=False, compare=False)
     _size: int = field(default=-1, init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "payload", self.payload_for(self.version))
-
-    def body(self) -> dict[str, object]:
-        """Return the signed body."""
-        return {
-            "type": self.TYPE,
-            "height": self.height,
-            "view": self.view,
-            "digest": to_hex(self.digest),
-            "post_root": to_hex(self.post_root),
-            "validator": self.validator,
-        }
-
     @property
     def key(self) -> tuple[bytes, ...]:
         """Return what a validator may sign only once per (height, view) (R2.3)."""
         return (self.digest, self.post_root)
 
     @property
-    def version(self) -> int:
-        """Return the protocol version its signature's scheme says (V2.2, V2.3)."""
-        return _vote_version(self.signature)
-
-    @property
     def target(self) -> VoteTarget:
         """Return what the vote is for, as version 2 signs it (V2.3)."""
         return VoteTarget("commit", self.height, self.view, self.digest, self.post_root)
-
-    def payload_for(self, version: int) -> bytes:
-        """Return the bytes a vote of ``version`` signs: E7's with the validator, or V2.3's."""
-        if version == 2:
-            return self.target.message()
-        return signing_bytes(self.DOMAIN, self.body())
 
     @classmethod
     def create(
@@ -214,51 +242,65 @@ class Commit:
         version: int = 1,
     ) -> Commit:
         """Build and sign a COMMIT (version 2: a BLS signature, V2.3)."""
-        if version == 2:
-            message = VoteTarget("commit", height, view, digest, post_root).message()
-            return cls(
-                height, view, digest, post_root, signer.validator_id, signer.sign_vote(message)
-            )
-        unsigned = cls(height, view, digest, post_root, signer.validator_id, b"")
-        return cls(
-            height, view, digest, post_root, signer.validator_id, signer.sign(unsigned.payload)
+        target = VoteTarget("commit", height, view, digest, post_root)
+        return _signed_vote(
+            signer,
+            version,
+            target,
+            partial(cls, height, view, digest, post_root, signer.validator_id),
         )
-
-    def to_wire(self) -> dict[str, object]:
-        """Return the canonical JSON form (signed body plus signature)."""
-        return {**self.body(), "signature": to_hex(self.signature)}
-
-    @property
-    def wire_size(self) -> int:
-        """Return the length of the canonical encoding."""
-        return self._size if self._size >= 0 else _cache(self, "_size", _wire_len(self))
 
 
 Vote: TypeAlias = Prepare | Commit
 
 
-class _Signed(Protocol):
-    """What :class:`_CertificateForm` reads of a certificate."""
-
-    @property
-    def votes(self) -> Sequence[object]: ...
-    @property
-    def v2(self) -> AggregateCertificate | None: ...
-
-
-class _CertificateForm:
+class _CertificateForm(_WireSized):
     """The form of a prepare or commit certificate: signed votes (version 1) or a signer
     bitmap and one aggregate (version 2, V2.7)."""
 
     __slots__ = ()
+    TYPE: ClassVar[str]
+    votes: Sequence[Vote]
+    v2: AggregateCertificate | None
+    _hash: bytes
 
     @property
-    def version(self: _Signed) -> int:
+    def target(self) -> VoteTarget:
+        """Return what its votes are for."""
+        raise NotImplementedError
+
+    @property
+    def members(self) -> tuple[str, ...]:
+        """Return the validators whose votes the certificate holds (a commit certificate's share
+        the reward); version 1 only: the validator set names a bitmap's members
+        (:func:`aethel.consensus.votes.certificate_members`)."""
+        if self.v2 is not None:
+            raise UsageError("a version-2 certificate's members need its validator set")
+        return tuple(v.validator for v in self.votes)
+
+    @property
+    def content_hash(self) -> bytes:
+        """Return SHA-256 of the canonical encoding (identifies the certificate)."""
+        return self._hash or _cache(self, "_hash", sha256(canonical_json(self.to_wire())))
+
+    def to_wire(self) -> dict[str, object]:
+        """Return the canonical JSON form: the votes' shared fields once (their target, under
+        the certificate's type), then (validator, signature) per vote; version 2 its own."""
+        if self.v2 is not None:
+            return self.v2.to_wire()
+        return {
+            **self.target.body(),
+            "type": self.TYPE,
+            "votes": [[v.validator, to_hex(v.signature)] for v in self.votes],
+        }
+
+    @property
+    def version(self) -> int:
         """Return 2 for an aggregate certificate, 1 for a list of signed votes (V2.2)."""
         return 1 if self.v2 is None else 2
 
     @property
-    def signer_count(self: _Signed) -> int:
+    def signer_count(self) -> int:
         """Return how many validators signed it."""
         return len(self.votes) if self.v2 is None else len(self.v2.members())
 
@@ -286,35 +328,10 @@ class PrepareCertificate(_CertificateForm):
             raise UsageError("a prepare certificate aggregates PREPARE votes")
         return cls(target.height, target.view, target.digest, (), certificate)
 
-    def to_wire(self) -> dict[str, object]:
-        """Return the canonical JSON form: shared fields once, then (validator, signature)."""
-        if self.v2 is not None:
-            return self.v2.to_wire()
-        return {
-            "type": self.TYPE,
-            "height": self.height,
-            "view": self.view,
-            "digest": to_hex(self.digest),
-            "votes": [[v.validator, to_hex(v.signature)] for v in self.votes],
-        }
-
     @property
-    def members(self) -> tuple[str, ...]:
-        """Return the validators whose votes the certificate holds (version 1 only: the validator
-        set names a bitmap's members, :func:`aethel.consensus.votes.certificate_members`)."""
-        if self.v2 is not None:
-            raise UsageError("a version-2 certificate's members need its validator set")
-        return tuple(v.validator for v in self.votes)
-
-    @property
-    def content_hash(self) -> bytes:
-        """Return SHA-256 of the canonical encoding (identifies the certificate)."""
-        return self._hash or _cache(self, "_hash", sha256(canonical_json(self.to_wire())))
-
-    @property
-    def wire_size(self) -> int:
-        """Return the length of the canonical encoding."""
-        return self._size if self._size >= 0 else _cache(self, "_size", _wire_len(self))
+    def target(self) -> VoteTarget:
+        """Return what its votes are for."""
+        return VoteTarget("prepare", self.height, self.view, self.digest)
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,43 +358,17 @@ class CommitCertificate(_CertificateForm):
             raise UsageError("a commit certificate aggregates COMMIT votes")
         return cls(target.height, target.view, target.digest, target.post_root, (), certificate)
 
-    def to_wire(self) -> dict[str, object]:
-        """Return the canonical JSON form: shared fields once, then (validator, signature)."""
-        if self.v2 is not None:
-            return self.v2.to_wire()
-        return {
-            "type": self.TYPE,
-            "height": self.height,
-            "view": self.view,
-            "digest": to_hex(self.digest),
-            "post_root": to_hex(self.post_root),
-            "votes": [[v.validator, to_hex(v.signature)] for v in self.votes],
-        }
-
     @property
-    def members(self) -> tuple[str, ...]:
-        """Return the validators whose votes the certificate holds (they share the reward);
-        version 1 only (:func:`aethel.consensus.votes.certificate_members` names a bitmap's)."""
-        if self.v2 is not None:
-            raise UsageError("a version-2 certificate's members need its validator set")
-        return tuple(v.validator for v in self.votes)
-
-    @property
-    def content_hash(self) -> bytes:
-        """Return SHA-256 of the canonical encoding (identifies the certificate)."""
-        return self._hash or _cache(self, "_hash", sha256(canonical_json(self.to_wire())))
-
-    @property
-    def wire_size(self) -> int:
-        """Return the length of the canonical encoding."""
-        return self._size if self._size >= 0 else _cache(self, "_size", _wire_len(self))
+    def target(self) -> VoteTarget:
+        """Return what its votes are for."""
+        return VoteTarget("commit", self.height, self.view, self.digest, self.post_root)
 
 
 Certificate: TypeAlias = PrepareCertificate | CommitCertificate
 
 
 @dataclass(frozen=True, slots=True)
-class PrePrepare:
+class PrePrepare(_SignedForm):
     """The leader's proposal of ``block`` at (height, view); signs the block digest."""
 
     DOMAIN: ClassVar[Domain] = Domain.PRE_PREPARE
@@ -392,9 +383,6 @@ class PrePrepare:
     payload: bytes = field(init=False, repr=False, compare=False)
     _size: int = field(default=-1, init=False, repr=False, compare=False)
     _payload_v2: bytes = field(default=b"", init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "payload", signing_bytes(self.DOMAIN, self.body()))
 
     def body(self) -> dict[str, object]:
         """Return the signed body (the digest binds the block)."""
@@ -415,10 +403,6 @@ class PrePrepare:
     def validator(self) -> str:
         """Return the signer (the leader)."""
         return self.leader
-
-    def payload_for(self, version: int) -> bytes:
-        """Return the bytes it signs in protocol ``version`` (V2.2)."""
-        return _versioned_payload(self, version)
 
     @classmethod
     def create(cls, signer: Signer, view: int, block: ProofBlock, version: int = 1) -> PrePrepare:
@@ -449,7 +433,7 @@ class PrePrepare:
 
 
 @dataclass(frozen=True, slots=True)
-class ViewChange:
+class ViewChange(_SignedForm, _WireSized):
     """A validator's request to move to ``view`` with its highest prepared claim (R2.6)."""
 
     DOMAIN: ClassVar[Domain] = Domain.VIEW_CHANGE
@@ -466,9 +450,6 @@ class ViewChange:
     payload: bytes = field(init=False, repr=False, compare=False)
     _size: int = field(default=-1, init=False, repr=False, compare=False)
     _payload_v2: bytes = field(default=b"", init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "payload", signing_bytes(self.DOMAIN, self.body()))
 
     def body(self) -> dict[str, object]:
         """Return the signed body: the claim, not the certificate backing it."""
@@ -487,10 +468,6 @@ class ViewChange:
     def key(self) -> tuple[bytes, ...]:
         """Return the claim a validator may sign only once per (height, view)."""
         return (self.prepared_view.to_bytes(8, "big", signed=True), self.prepared_digest or b"")
-
-    def payload_for(self, version: int) -> bytes:
-        """Return the bytes it signs in protocol ``version`` (V2.2)."""
-        return _versioned_payload(self, version)
 
     @classmethod
     def create(
@@ -539,14 +516,9 @@ class ViewChange:
             "signature": to_hex(self.signature),
         }
 
-    @property
-    def wire_size(self) -> int:
-        """Return the length of the canonical encoding."""
-        return self._size if self._size >= 0 else _cache(self, "_size", _wire_len(self))
-
 
 @dataclass(frozen=True, slots=True)
-class NewView:
+class NewView(_SignedForm, _WireSized):
     """The new leader's proof that q(W) moved to ``view``, with its re-proposal (R2.6)."""
 
     DOMAIN: ClassVar[Domain] = Domain.NEW_VIEW
@@ -562,9 +534,6 @@ class NewView:
     payload: bytes = field(init=False, repr=False, compare=False)
     _size: int = field(default=-1, init=False, repr=False, compare=False)
     _payload_v2: bytes = field(default=b"", init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "payload", signing_bytes(self.DOMAIN, self.body()))
 
     def body(self) -> dict[str, object]:
         """Return the signed body; the view changes enter through a hash of their signatures."""
@@ -587,10 +556,6 @@ class NewView:
     def validator(self) -> str:
         """Return the signer (the new leader)."""
         return self.leader
-
-    def payload_for(self, version: int) -> bytes:
-        """Return the bytes it signs in protocol ``version`` (V2.2)."""
-        return _versioned_payload(self, version)
 
     @classmethod
     def create(
@@ -616,11 +581,6 @@ class NewView:
             "pre_prepare": self.pre_prepare.to_wire(),
             "signature": to_hex(self.signature),
         }
-
-    @property
-    def wire_size(self) -> int:
-        """Return the length of the canonical encoding."""
-        return self._size if self._size >= 0 else _cache(self, "_size", _wire_len(self))
 
 
 # Evidence is gossiped like a message (R8.5); it lives in aethel.consensus.evidence.
