@@ -54,24 +54,25 @@ def _reason(exc: BaseException) -> str:
     return "not a canonical compressed encoding"
 
 
-def decode_g1(data: bytes) -> G1:
-    """Return the G1 point of a 48-byte compressed encoding; raise :class:`DecodeError`."""
-    if len(data) != G1_SIZE:
-        raise DecodeError(f"{len(data)} bytes, not {G1_SIZE}")
+def _uncompress(element: Any, size: int, data: bytes) -> Any:
+    """Return blst's point (of ``element``'s group) of a ``size``-byte compressed encoding;
+    raise :class:`DecodeError`."""
+    if len(data) != size:
+        raise DecodeError(f"{len(data)} bytes, not {size}")
     try:
-        return G1(BlstP1Element.uncompress(bytes(data)))
+        return element.uncompress(bytes(data))
     except ValueError as exc:
         raise DecodeError(_reason(exc)) from None
+
+
+def decode_g1(data: bytes) -> G1:
+    """Return the G1 point of a 48-byte compressed encoding; raise :class:`DecodeError`."""
+    return G1(_uncompress(BlstP1Element, G1_SIZE, data))
 
 
 def decode_g2(data: bytes) -> G2:
     """Return the G2 point of a 96-byte compressed encoding; raise :class:`DecodeError`."""
-    if len(data) != G2_SIZE:
-        raise DecodeError(f"{len(data)} bytes, not {G2_SIZE}")
-    try:
-        return G2(BlstP2Element.uncompress(bytes(data)))
-    except ValueError as exc:
-        raise DecodeError(_reason(exc)) from None
+    return G2(_uncompress(BlstP2Element, G2_SIZE, data))
 
 
 def encode_g1(point: G1) -> bytes:

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from aethel.crypto import _blst
 from aethel.errors import ProtocolViolation, UsageError
@@ -48,6 +49,30 @@ POSSESSION_RULE = "V2.6"
 
 class BlsError(ProtocolViolation):
     """A BLS public key, signature or proof of possession broke its rule (V2.4, V2.5, V2.6)."""
+
+
+_Point = TypeVar("_Point", _blst.G1, _blst.G2)
+
+
+def _checked_point(
+    data: bytes,
+    rule: str,
+    what: str,
+    decode: Callable[[bytes], _Point],
+    is_identity: Callable[[_Point], bool],
+) -> _Point:
+    """Return the point ``data`` encodes, or raise :class:`BlsError` naming ``rule``: ``data``
+    must be bytes, the canonical compressed encoding of a point of the prime-order subgroup, and
+    not the point at infinity (KeyValidate for a key, V2.4; a signature, V2.5)."""
+    if not isinstance(data, bytes):
+        raise BlsError(rule, f"a {what} is bytes, not {type(data).__name__}")
+    try:
+        point = decode(data)
+    except _blst.DecodeError as exc:
+        raise BlsError(rule, f"{what} refused: {exc.reason}") from None
+    if is_identity(point):
+        raise BlsError(rule, f"{what} refused: the point at infinity")
+    return point
 
 
 # --------------------------------------------------------------------------- keys
@@ -97,14 +122,9 @@ class PublicKey:
     def from_bytes(cls, data: bytes) -> PublicKey:
         """Parse and validate a key: 48 bytes, the canonical compressed encoding of a point of
         the prime-order subgroup of G1 other than the point at infinity (KeyValidate; V2.4)."""
-        if not isinstance(data, bytes):
-            raise BlsError(KEY_RULE, f"a BLS public key is bytes, not {type(data).__name__}")
-        try:
-            point = _blst.decode_g1(data)
-        except _blst.DecodeError as exc:
-            raise BlsError(KEY_RULE, f"BLS public key refused: {exc.reason}") from None
-        if _blst.is_identity_g1(point):
-            raise BlsError(KEY_RULE, "BLS public key refused: the point at infinity")
+        point = _checked_point(
+            data, KEY_RULE, "BLS public key", _blst.decode_g1, _blst.is_identity_g1
+        )
         return cls(data, point)
 
     def __reduce__(self) -> tuple[object, tuple[bytes]]:
@@ -127,14 +147,9 @@ class Signature:
     def from_bytes(cls, data: bytes) -> Signature:
         """Parse a signature: 96 bytes, the canonical compressed encoding of a point of the
         prime-order subgroup of G2 other than the point at infinity (V2.5)."""
-        if not isinstance(data, bytes):
-            raise BlsError(SIGNATURE_RULE, f"a BLS signature is bytes, not {type(data).__name__}")
-        try:
-            point = _blst.decode_g2(data)
-        except _blst.DecodeError as exc:
-            raise BlsError(SIGNATURE_RULE, f"BLS signature refused: {exc.reason}") from None
-        if _blst.is_identity_g2(point):
-            raise BlsError(SIGNATURE_RULE, "BLS signature refused: the point at infinity")
+        point = _checked_point(
+            data, SIGNATURE_RULE, "BLS signature", _blst.decode_g2, _blst.is_identity_g2
+        )
         return cls(data, point)
 
     @classmethod
