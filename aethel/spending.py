@@ -1,5 +1,8 @@
 """R7.1 in one place: may a transfer spend from its sender's account, and what a run leaves.
 
+Owns: R7.1 (a nonce spent twice or out of order, or more spent than the balance holds, is a
+double spend wherever a transfer is judged, admitted, validated or booked).
+
 Spec: R7.1 (spec/security.md), rule 4 of a valid block (spec/consensus.md), the ``transfer``
 operation (spec/economics.md, "State operations").
 

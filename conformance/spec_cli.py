@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from aethel.catalog import Catalog, CatalogError, load_catalog
-from conformance import negative_space
+from conformance import negative_space, spec_show
 
 app = typer.Typer(help="The spec catalog: list it, check its test coverage.", no_args_is_help=True)
 console = Console()
@@ -104,6 +104,31 @@ def list_command(
             "; ".join(t.describe() for t in rule.thresholds),
         )
     console.print(table)
+
+
+@app.command("show")
+def show_command(
+    rule_id: Annotated[str, typer.Argument(help="a catalog ID, e.g. R2.4")],
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    all_code: Annotated[
+        bool, typer.Option("--all-code", help="also list every reference module citing it")
+    ] = False,
+) -> None:
+    """Show where one rule lives: its prose, its owner, its checkers, cases and mutants."""
+    catalog = _catalog_or_exit()
+    try:
+        rule = catalog[rule_id]
+    except KeyError:
+        console.print(f"[red]unknown rule ID[/red] {rule_id!r} (`spec list` lists them)")
+        raise typer.Exit(2) from None
+    suite = default_test_paths()
+    suite_cases = [p for p in suite if p.endswith(("conformance/suite", "suite"))] or suite
+    cases = collect_citations(suite_cases).get(rule.id, [])
+    rule_map = spec_show.map_rule(rule, cases)
+    if as_json:
+        print(json.dumps(rule_map.to_json(), indent=1))
+    else:
+        print(spec_show.render(rule_map, all_code=all_code))
 
 
 @dataclass(frozen=True)
