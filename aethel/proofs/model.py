@@ -33,7 +33,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from aethel.encoding import (
     HASH_SIZE,
@@ -99,9 +99,46 @@ def _require_int(name: str, value: object, low: int, high: int = INT_MAX) -> Non
         raise _bad("E2", f"{name} {value} is outside [{low}, {high}]")
 
 
+class _SignedObject:
+    """What a proof and a transfer share: a canonical body (E1) that one key, its ``signer``,
+    signs with Ed25519 under the type's domain tag (E7)."""
+
+    __slots__ = ()
+    _DOMAIN: ClassVar[bytes]
+    _body: bytes
+    signature: bytes
+
+    @property
+    def signer(self) -> bytes:
+        """Return the public key whose signature the object carries."""
+        raise NotImplementedError
+
+    def body_json(self) -> dict[str, Any]:
+        """Return the JSON object without its signature (what is hashed and signed)."""
+        raise NotImplementedError
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the full JSON object (with the signature)."""
+        return {**self.body_json(), "signature": to_hex(self.signature)}
+
+    def encode(self) -> bytes:
+        """Return the canonical JSON bytes (E1)."""
+        return canonical_json(self.to_json())
+
+    def signing_bytes(self) -> bytes:
+        """Return the bytes the signer's signature covers (E7)."""
+        return self._DOMAIN + self._body
+
+    def is_signature_valid(self) -> bool:
+        """Return whether ``signature`` is the signer's Ed25519 signature of the body (E7)."""
+        return verify_signature_bytes(self.signer, self.signing_bytes(), self.signature)
+
+
 @dataclass(frozen=True, slots=True)
-class Proof:
+class Proof(_SignedObject):
     """A signed SMT-LIB2 proof obligation (see the module docstring for the rules)."""
+
+    _DOMAIN: ClassVar[bytes] = _PROOF_DOMAIN
 
     kind: ProofKind
     smt: str
@@ -157,21 +194,10 @@ class Proof:
             "submitter": to_hex(self.submitter),
         }
 
-    def to_json(self) -> dict[str, Any]:
-        """Return the full JSON object (with the signature) of the proof."""
-        return {**self.body_json(), "signature": to_hex(self.signature)}
-
-    def encode(self) -> bytes:
-        """Return the canonical JSON bytes of the proof (E1)."""
-        return canonical_json(self.to_json())
-
-    def signing_bytes(self) -> bytes:
-        """Return the bytes the submitter's signature covers (E7)."""
-        return _PROOF_DOMAIN + self._body
-
-    def is_signature_valid(self) -> bool:
-        """Return whether ``signature`` is the submitter's Ed25519 signature of the proof (E7)."""
-        return verify_signature_bytes(self.submitter, self.signing_bytes(), self.signature)
+    @property
+    def signer(self) -> bytes:
+        """Return the key that signs the proof: its submitter's."""
+        return self.submitter
 
     @property
     def size(self) -> int:
@@ -180,8 +206,10 @@ class Proof:
 
 
 @dataclass(frozen=True, slots=True)
-class Transfer:
+class Transfer(_SignedObject):
     """A signed transfer of ``amount`` from ``sender`` to ``receiver`` with the sender's nonce."""
+
+    _DOMAIN: ClassVar[bytes] = _TRANSFER_DOMAIN
 
     sender: bytes
     receiver: bytes
@@ -213,21 +241,10 @@ class Transfer:
             "sender": to_hex(self.sender),
         }
 
-    def to_json(self) -> dict[str, Any]:
-        """Return the full JSON object (with the signature) of the transfer."""
-        return {**self.body_json(), "signature": to_hex(self.signature)}
-
-    def encode(self) -> bytes:
-        """Return the canonical JSON bytes of the transfer (E1)."""
-        return canonical_json(self.to_json())
-
-    def signing_bytes(self) -> bytes:
-        """Return the bytes the sender's signature covers (E7)."""
-        return _TRANSFER_DOMAIN + self._body
-
-    def is_signature_valid(self) -> bool:
-        """Return whether ``signature`` is the sender's Ed25519 signature of the transfer (E7)."""
-        return verify_signature_bytes(self.sender, self.signing_bytes(), self.signature)
+    @property
+    def signer(self) -> bytes:
+        """Return the key that signs the transfer: its sender's."""
+        return self.sender
 
 
 # --------------------------------------------------------------------------- building and signing

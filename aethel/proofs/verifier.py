@@ -190,10 +190,8 @@ SignedItem = Proof | Transfer | SignedMessage
 
 
 def _signature_triple(item: object) -> tuple[bytes, bytes, bytes] | None:
-    if isinstance(item, Proof):
-        return (item.submitter, item.signing_bytes(), item.signature)
-    if isinstance(item, Transfer):
-        return (item.sender, item.signing_bytes(), item.signature)
+    if isinstance(item, Proof | Transfer):
+        return (item.signer, item.signing_bytes(), item.signature)
     if isinstance(item, SignedMessage):
         return (item.public_key, item.message, item.signature)
     return None
