@@ -8,6 +8,8 @@ import struct
 import pytest
 
 from conformance.network.proxy import (
+    FLOOD_BYTES_PER_S,
+    FLOOD_FRAMES_PER_S,
     HEADER,
     LinkFaults,
     Proxy,
@@ -21,7 +23,7 @@ def frame(body: bytes) -> bytes:
 async def read_frames(
     reader: asyncio.StreamReader, count: int, timeout: float = 2.0
 ) -> list[bytes]:
-    frames = []
+    frames: list[bytes] = []
     try:
         async with asyncio.timeout(timeout):
             while len(frames) < count:
@@ -47,7 +49,13 @@ class Pair:
 
         self.server = await asyncio.start_server(accept, "127.0.0.1", 0)
         port = self.server.sockets[0].getsockname()[1]
-        self.proxy = Proxy(["a", "b"], {"a": 1, "b": port}, seed=7, **self.limits)
+        self.proxy = Proxy(
+            ["a", "b"],
+            {"a": 1, "b": port},
+            seed=7,
+            flood_bytes_per_s=self.limits.get("flood_bytes_per_s", FLOOD_BYTES_PER_S),
+            flood_frames_per_s=self.limits.get("flood_frames_per_s", FLOOD_FRAMES_PER_S),
+        )
         await self.proxy.start()
 
     async def connect(self) -> tuple[asyncio.StreamWriter, asyncio.StreamReader]:
