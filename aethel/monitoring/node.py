@@ -43,8 +43,9 @@ from aethel.consensus.messages import (
     PrepareCertificate,
 )
 from aethel.consensus.signing import DirectSignatureChecker
+from aethel.consensus.v2.version import version_of_height
 from aethel.consensus.validators import ValidatorSet
-from aethel.consensus.votes import aggregate_certificates, certificate_members
+from aethel.consensus.votes import CertificateCheck, aggregate_certificates, certificate_members
 from aethel.monitoring.accuracy import AccuracyAlert, VerdictBook
 from aethel.monitoring.metrics import NodeMetrics
 from aethel.proofs.mempool import Mempool
@@ -87,8 +88,18 @@ class NodeMonitor:
     """The monitoring of one node, fed with its replica's messages and outputs."""
 
     def __init__(
-        self, node: str, validators: ValidatorSet, *, mempool: Mempool | None = None
+        self,
+        node: str,
+        validators: ValidatorSet,
+        *,
+        mempool: Mempool | None = None,
+        certificates: CertificateCheck | None = None,
+        activation: int | None = None,
     ) -> None:
+        """``certificates``: the check of version-2 certificates (default: the aggregate check,
+        :func:`~aethel.consensus.votes.aggregate_certificates`); a node shares its replica's.
+        ``activation``: the first height of version 2 (V2.1; default: a version-2 set's
+        ``first_height``): a certificate counts only in its height's form (V2.2)."""
         self.node = node
         self.metrics = NodeMetrics(node)
         self.records: list[HeightRecord] = []
@@ -98,7 +109,10 @@ class NodeMonitor:
         self._stakes = {member.id: member.stake for member in validators.validators}
         self._voters: dict[int, set[str]] = {}
         self._checker = DirectSignatureChecker()
-        self._check_aggregate = aggregate_certificates()
+        self._check_aggregate = certificates or aggregate_certificates()
+        if activation is None and validators.v2 is not None:
+            activation = validators.v2.first_height
+        self._activation = activation
         self._verdicts = VerdictBook()
         if mempool is not None:
             self.metrics.follow_mempool(
@@ -116,6 +130,7 @@ class NodeMonitor:
         elif (
             isinstance(message, PrepareCertificate | CommitCertificate)
             and message.v2 is not None
+            and version_of_height(message.height, self._activation) == 2
             and self._check_aggregate(message, self._validators) == ""
         ):
             self._on_certificate(message)

@@ -13,7 +13,9 @@ and carries out its outputs through the shell. Its parts:
 * the mempool (:class:`~aethel.proofs.mempool.Mempool`) with this node's judge, and the
   leader's block source over it (:class:`~aethel.node.mempool_source.MempoolSource`);
 * the replica (:class:`~aethel.consensus.replica.Replica`) and the node's monitoring
-  (:class:`~aethel.monitoring.node.NodeMonitor`: Prometheus metrics and the health view, R8.*).
+  (:class:`~aethel.monitoring.node.NodeMonitor`: Prometheus metrics and the health view, R8.*),
+  which check certificates through one :class:`~aethel.node.certificate_memo.CertificateMemo`
+  (a certificate the monitor found valid costs the replica no second check).
 
 Protocol version 2 (spec/consensus-v2.md): on a chain whose genesis names
 ``protocol_v2_height`` the replica runs each height in its version (V2.1, V2.2) and signs its
@@ -37,6 +39,7 @@ from aethel.consensus.replica_config import ReplicaConfig, Services
 from aethel.consensus.signing import DirectSignatureChecker, KeySigner
 from aethel.encoding import to_hex
 from aethel.monitoring.node import NodeMonitor
+from aethel.node.certificate_memo import CertificateMemo
 from aethel.node.home import Home
 from aethel.node.mempool_source import MempoolSource
 from aethel.proofs.judge import Account, Judge
@@ -76,12 +79,15 @@ class ValidatorNode:
             repository=self.ledger,
             store=self.ledger,
         )
+        #: The certificate check the replica and the monitor share (one pairing per v2 certificate).
+        self.certificates = CertificateMemo()
         services = Services(
             DirectSignatureChecker(),
             LedgerValidator(self.ledger, verify=self.verifier.verify),
             self.ledger,
             self.ledger,
             self.source,
+            certificates=self.certificates,
         )
         config = ReplicaConfig(
             mode=chain.mode,
@@ -100,7 +106,13 @@ class ValidatorNode:
         self.replica = Replica(
             KeySigner(self.id, home.keys.validator, bls_key), chain.validators, services, config
         )
-        self.monitor = NodeMonitor(self.id, chain.validators, mempool=self.mempool)
+        self.monitor = NodeMonitor(
+            self.id,
+            chain.validators,
+            mempool=self.mempool,
+            certificates=self.certificates,
+            activation=chain.activation,
+        )
         #: Accounts read at the committed root ``_accounts_root`` (see :meth:`account`).
         self._accounts_root = b""
         self._accounts: dict[bytes, Account] = {}

@@ -30,6 +30,7 @@ from aethel.encoding import canonical_json, sha256
 from aethel.errors import ProtocolViolation
 from aethel.monitoring.node import NodeMonitor
 from aethel.node import testnet as nets
+from aethel.node.certificate_memo import CertificateMemo
 from aethel.node.client import check_certified
 from aethel.node.home import (
     GENESIS_FILE,
@@ -256,12 +257,16 @@ def _signers(homes: list[Home]) -> list[KeySigner]:
 
 
 def _certificate(
-    homes: list[Home], phase: str, signers: list[int], signed_by: list[int] | None = None
+    homes: list[Home],
+    phase: str,
+    signers: list[int],
+    signed_by: list[int] | None = None,
+    height: int = H2,
 ) -> PrepareCertificate | CommitCertificate:
-    """A version-2 certificate at H2 with the bitmap ``signers`` and the aggregate of the
-    signatures of ``signed_by`` (default: the same members)."""
+    """A version-2 certificate at ``height`` with the bitmap ``signers`` and the aggregate of
+    the signatures of ``signed_by`` (default: the same members)."""
     root = sha256(b"root") if phase == "commit" else None
-    target = VoteTarget(phase, H2, 0, sha256(b"block"), root)  # type: ignore[arg-type]
+    target = VoteTarget(phase, height, 0, sha256(b"block"), root)  # type: ignore[arg-type]
     secrets = [h.keys.bls for h in homes]
     signatures = [secrets[i].sign(target.message()) for i in (signed_by or signers)]  # type: ignore[union-attr]
     aggregate = Certificate(target, bitmap(signers, len(homes)), bls.aggregate(signatures))
@@ -312,6 +317,32 @@ def test_the_monitor_counts_version_2_votes_from_valid_certificate_bitmaps(
     monitor.on_message(_certificate(homes, "commit", [0, 1, 3]))
     assert _counted(monitor, validators)["v003"] == 1
     assert monitor.get_accuracy("v003") == 1.0
+    # A valid aggregate at a height of version 1 is of the wrong form there (V2.2): not counted.
+    monitor.on_block_verdict(sha256(b"block"), H2 - 1, True)
+    monitor.on_message(_certificate(homes, "commit", [0, 1, 2], height=H2 - 1))
+    assert _counted(monitor, validators) == {"v000": 2, "v001": 2, "v002": 1, "v003": 1}
+
+
+@pytest.mark.req("R2.3", "V2.8")
+@pytest.mark.rejects("V2.8")
+def test_the_replica_and_the_monitor_share_one_check_per_certificate(homes: list[Home]) -> None:
+    validators = homes[0].chain.validators
+    memo = CertificateMemo()
+    good = _certificate(homes, "prepare", [0, 1, 2])
+    assert memo(good, validators) == "" and memo(good, validators) == ""
+    assert (memo.computed, memo.remembered) == (1, 1)
+    forged = _certificate(homes, "prepare", [0, 1, 2], signed_by=[0, 1])
+    assert memo(forged, validators).startswith("V2.8") and memo(forged, validators).startswith(
+        "V2.8"
+    )
+    assert (memo.computed, memo.remembered) == (3, 1)
+    signers = _signers(homes)
+    digest, root = sha256(b"block"), sha256(b"root")
+    votes = tuple(Commit.create(s, H2 - 1, 0, digest, root) for s in signers)
+    version_one = CommitCertificate(H2 - 1, 0, digest, root, votes)
+    assert memo(version_one, validators) == ""
+    short = CommitCertificate(H2 - 1, 0, digest, root, votes[:2])
+    assert memo(short, validators).startswith("R2.3")
 
 
 @pytest.mark.req("R2.3", "V2.2", "V2.8")
