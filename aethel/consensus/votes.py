@@ -264,7 +264,7 @@ class AggregateVotes(Generic[A]):
 
     def _settle(self, key: tuple[bytes, ...], aggregator: VoteAggregator) -> None:
         """Make the target's certificate once its votes hold q(W) and their aggregate verifies."""
-        if key in self.quorum_keys or aggregator.stake() < self.roster.quorum:
+        if key in self.quorum_keys or not aggregator.may_hold_quorum():
             return
         certificate = aggregator.certificate()
         if certificate is not None:

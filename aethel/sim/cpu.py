@@ -29,6 +29,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from aethel.crypto import bls
 from aethel.encoding import Domain, KeyPair, signing_bytes, verify_signature_bytes
 from aethel.proofs.judge import Judge
 from aethel.proofs.model import sign_transfer
@@ -65,10 +66,16 @@ class BlsCpuModel:
     a signature decompressed and subgroup-checked (V2.5) 92 us, two signatures added 2.25 us,
     two kept keys added about 0.93 us (FastAggregateVerify of 6,667 signers, 7.3 ms, less one
     verification), one verification (hashing to G2 and the pairing check) 1.11 ms; signing
-    measured here at about 400 us on a busy machine. So a collector pays 92 + 2.25 us per vote
-    and one verification per aggregate it checks, a receiver about 1.2 ms + 0.93 us per signer
-    for a certificate (6.5-7.3 ms at 6,667 signers). Proofs of possession (1.1 ms per member)
-    are checked when a set is registered, before a simulation starts, and not charged.
+    measured here at about 400 us on a busy machine; a public key decompressed and
+    subgroup-checked (V2.4) 63 us (6,667 keys in 422 ms). So a collector pays 92 + 2.25 us per
+    vote and one verification per aggregate it checks, a receiver about 1.2 ms + 0.93 us per
+    signer for a certificate (6.5-7.3 ms at 6,667 signers).
+
+    Registering a validator set (V2.4, V2.6) costs every member's key parse, its proof's parse
+    and one PopVerify (a verification): :meth:`registration_ns`, about 1.27 ms per member. The
+    simulator charges it to every node when its replica starts (at the genesis, a late join or
+    a restart: a new process holds no parsed key), once per set: the sets derived from it for
+    slashing keep the registered keys (``Roster.with_stakes``) and cost nothing.
     """
 
     sign_ns: int = 400 * US
@@ -76,14 +83,27 @@ class BlsCpuModel:
     signature_add_ns: int = 2_250
     key_add_ns: int = 930
     verify_ns: int = 1_110 * US
+    key_parse_ns: int = 63 * US
 
     def aggregate_verify_ns(self, keys: int) -> int:
         """Return the cost of FastAggregateVerify over ``keys`` kept keys."""
         return self.verify_ns + self.key_add_ns * max(0, keys - 1)
 
+    def registration_ns(self, members: int) -> int:
+        """Return the cost of registering a set of ``members``: per member its key parsed
+        (V2.4), its proof of possession parsed (V2.5) and verified (PopVerify, V2.6)."""
+        return members * (self.key_parse_ns + self.parse_ns + self.verify_ns)
+
     def describe(self) -> dict[str, Any]:
         """Return the constants as JSON."""
         return asdict(self)
+
+
+#: Every BLS operation free: for checks whose cost their caller already charged, and for the
+#: zero-CPU diagnostic model of ``aethel bench consensus`` (not WAN-7).
+FREE_BLS = BlsCpuModel(
+    sign_ns=0, parse_ns=0, signature_add_ns=0, key_add_ns=0, verify_ns=0, key_parse_ns=0
+)
 
 
 def calibrate(samples: int = 2_000, repeat: int = 5) -> dict[str, float]:
@@ -124,4 +144,38 @@ def calibrate(samples: int = 2_000, repeat: int = 5) -> dict[str, float]:
         ),
         "sign_ns": best(lambda: [key.sign_bytes(p) for p in payloads], samples),
         "proof_ns": best(lambda: [verify_proof(p) for p in proofs], len(proofs)),
+    }
+
+
+def calibrate_bls(samples: int = 40, repeat: int = 3) -> dict[str, float]:
+    """Measure the host's real costs (ns) of the BLS operations :class:`BlsCpuModel` charges:
+    signing a vote, parsing a signature (V2.5) and a key (V2.4), one verification (V2.3) and
+    registering one member (its key and proof parsed, PopVerify; V2.6)."""
+    rng = random.Random(2)
+    secrets = [bls.SecretKey.from_seed(rng.randbytes(32)) for _ in range(samples)]
+    message = b"aethel/commit/v2\x00" + bytes(range(64))
+    keys = [s.public_key() for s in secrets]
+    key_bytes = [k.data for k in keys]
+    proofs = [s.prove_possession().data for s in secrets]
+    signatures = [s.sign(message) for s in secrets]
+    signature_bytes = [s.data for s in signatures]
+
+    def best(function: Any) -> float:
+        fastest = float("inf")
+        for _ in range(repeat):
+            start = time.perf_counter()
+            function()
+            fastest = min(fastest, time.perf_counter() - start)
+        return fastest / samples * 1e9
+
+    return {
+        "sign_ns": best(lambda: [s.sign(message) for s in secrets]),
+        "parse_ns": best(lambda: [bls.Signature.from_bytes(s) for s in signature_bytes]),
+        "key_parse_ns": best(lambda: [bls.PublicKey.from_bytes(k) for k in key_bytes]),
+        "verify_ns": best(
+            lambda: [bls.verify(k, message, s) for k, s in zip(keys, signatures, strict=True)]
+        ),
+        "register_ns": best(
+            lambda: [bls.register_key(k, p) for k, p in zip(key_bytes, proofs, strict=True)]
+        ),
     }

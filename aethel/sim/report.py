@@ -74,9 +74,11 @@ class SimulationResult:
 def height_rows(sim: Simulation) -> list[dict[str, Any]]:
     """Return one row per committed height with its finality (spec/performance.md).
 
-    A height starts when the leader of its view 0 committed the previous height (0 for height
-    1); its finality is the time until the last honest validator commits it. The first honest
-    commit and the commit by q(W) honest stake are given from the same start.
+    A height starts when the leader of its view 0 committed the previous height (height 1: when
+    the validators started, which in version 2 is once each has registered the genesis set,
+    ``sim.registration_ns``; 0 in version 1); its finality is the time until the last honest
+    validator commits it. The first honest commit and the commit by q(W) honest stake are given
+    from the same start.
     """
     honest = {n.index: n for n in sim.honest_nodes()}
     per_height: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
@@ -93,7 +95,7 @@ def height_rows(sim: Simulation) -> list[dict[str, Any]]:
         commits = sorted(per_height[height])
         leader = sim.ids.index(sim.validators.get_leader(height, 0).id)
         if height == 1:
-            start = 0
+            start = sim.registration_ns
         else:
             previous = per_height.get(height - 1)
             fallback = previous[0][0] if previous else commits[0][0]

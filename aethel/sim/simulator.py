@@ -8,7 +8,9 @@ hash.
 ``SimConfig(protocol_v2_height=H)`` runs protocol version 2 from height H on (V2.1; 1: from the
 genesis): the validator set is a version-2 one (each member's BLS key derived from its Ed25519
 seed, its region its WAN-7 region, WAN-7's latency table), and the BLS work is charged by
-``bls_cpu`` (:class:`aethel.sim.cpu.BlsCpuModel`). Without it nothing differs from version 1.
+``bls_cpu`` (:class:`aethel.sim.cpu.BlsCpuModel`), including each node's registration of the set
+(its members' proofs of possession, V2.6) when its replica starts; height 1 starts once the
+genesis nodes have done it. Without it nothing differs from version 1.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from aethel.sim.faults import FaultPlan, Partition, parse_faults
 from aethel.sim.network import LATENCY_MS, REGIONS, NetworkModel
 from aethel.sim.report import SimulationResult, summarize
 from aethel.sim.services import (
+    BlsSignatures,
     MemoStats,
     Meter,
     SimAggregateChecker,
@@ -144,8 +147,12 @@ class Simulation:
         self.memo = MemoStats()
         cpu = config.cpu
         self.checker = SimSignatureChecker(self.meter, cpu, self.memo)
-        self.certificates = SimCertificateChecker(self.checker, self.meter, cpu, config.bls_cpu)
-        self.aggregates = SimAggregateChecker(self.meter, config.bls_cpu)
+        #: The BLS vote signatures the simulated validators made (made once, parsed never).
+        self.bls_made = BlsSignatures(n)
+        self.aggregates = SimAggregateChecker(self.meter, config.bls_cpu, self.bls_made)
+        self.certificates = SimCertificateChecker(
+            self.checker, self.meter, cpu, config.bls_cpu, self.aggregates
+        )
         self.ledger_validator = LedgerValidator(self.repository)
         self.block_validator = SimBlockValidator(self.ledger_validator, self.meter, cpu, self.memo)
         self.ledger_executor = LedgerExecutor(self.repository, genesis)
@@ -160,6 +167,15 @@ class Simulation:
             )
         self.network = NetworkModel(latency_scale=config.latency_scale)
         self.behaviours = self._assign_byzantine()
+        #: Version 2: the virtual CPU time a node spends registering the set when its replica
+        #: starts (each member's key and proof of possession checked, V2.4-V2.6), at the genesis
+        #: and at every later start (a late join, a restart: the new process holds no parsed
+        #: key); the slashing sets derived from it keep the keys. 0 in version 1.
+        self.registration_ns = (
+            0
+            if config.protocol_v2_height is None
+            else config.bls_cpu.registration_ns(len(self.validators.validators))
+        )
         nodes = self._make_nodes()
         record = config.record_messages if config.record_messages is not None else n <= 256
         self.engine = Engine(
@@ -258,6 +274,7 @@ class Simulation:
         self, validator_id: str, key: Any
     ) -> Callable[[ChainStore, bool, bool], Replica]:
         version_two = self.config.protocol_v2_height is not None
+        member = self.validators.get(validator_id)
         signer = SimSigner(
             validator_id,
             key,
@@ -266,6 +283,8 @@ class Simulation:
             self.memo,
             derive_bls_key(key.seed) if version_two else None,
             self.config.bls_cpu,
+            self.bls_made,
+            None if member is None else member.bls_key,
         )
 
         def make(store: ChainStore, lost_journal: bool, sync_on_start: bool = False) -> Replica:
@@ -293,13 +312,18 @@ class Simulation:
     def _start_node(
         self, node: SimNode, time: int, lost_journal: bool, sync_on_start: bool = False
     ) -> None:
+        """Start ``node``'s replica at ``time``; in version 2 once its CPU has registered the
+        validator set (:attr:`registration_ns`), which a starting process does first."""
         assert node.make_replica is not None
         node.epoch += 1
         node.up = True
-        node.cpu_free = max(node.cpu_free, time)
+        ready = time
+        if self.registration_ns:
+            ready = max(node.cpu_free, time) + self.registration_ns
+        node.cpu_free = max(node.cpu_free, ready)
         node.replica = node.make_replica(node.store, lost_journal, sync_on_start)
-        outputs = node.replica.start(time)
-        self.engine.emit(node, outputs, time)
+        outputs = node.replica.start(ready)
+        self.engine.emit(node, outputs, ready)
 
     def _schedule_faults(self) -> None:
         late = {f.node for f in self.faults.nodes if f.kind == "late"}

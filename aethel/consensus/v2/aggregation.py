@@ -63,6 +63,14 @@ class VoteAggregator:
         """Return the stake of the votes held (kept and unchecked)."""
         return self.roster.stake_of([*self.kept, *self.pending])
 
+    def may_hold_quorum(self) -> bool:
+        """Return whether :meth:`stake` reaches q(W); fewer votes than q(W) needs at the largest
+        stake answer at once, without summing the members' stakes (the same answer)."""
+        held = len(self.kept) + len(self.pending)
+        if held * self.roster.max_stake < self.roster.quorum:
+            return False
+        return self.stake() >= self.roster.quorum
+
     def certificate(self) -> Certificate | None:
         """Return a certificate of every good vote once they hold q(W), else None."""
         if self.stake() < self.roster.quorum:

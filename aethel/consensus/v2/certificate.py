@@ -7,6 +7,7 @@ bitmap of its signers in validator-set order.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -57,8 +58,14 @@ class VoteTarget:
         return body
 
     def message(self) -> bytes:
-        """Return the bytes every vote for this target signs (V2.3)."""
-        return VOTE_TAGS[self.phase] + b"\x00" + canonical_json(self.body())
+        """Return the bytes every vote for this target signs (V2.3), encoded once per distinct
+        target (every vote of a target signs them, and each is checked against them)."""
+        return _message(self)
+
+
+@functools.lru_cache(maxsize=1_024)
+def _message(target: VoteTarget) -> bytes:
+    return VOTE_TAGS[target.phase] + b"\x00" + canonical_json(target.body())
 
 
 @dataclass(frozen=True, slots=True)

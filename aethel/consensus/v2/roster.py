@@ -45,6 +45,8 @@ class Roster:
     quorum: int = field(init=False)
     #: id -> position in set order (the bit of a certificate's bitmap, V2.7).
     index: dict[str, int] = field(init=False, repr=False, compare=False)
+    #: The largest stake of one member (bounds what a count of votes can hold).
+    max_stake: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         ids = [m.id for m in self.members]
@@ -62,6 +64,7 @@ class Roster:
         object.__setattr__(self, "total", total)
         object.__setattr__(self, "quorum", compute_quorum(total))
         object.__setattr__(self, "index", {member_id: i for i, member_id in enumerate(ids)})
+        object.__setattr__(self, "max_stake", max(m.stake for m in self.members))
 
     def __len__(self) -> int:
         return len(self.members)
