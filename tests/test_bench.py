@@ -12,8 +12,8 @@ import math
 
 import pytest
 
+from aethel.bench import Result, run_benchmark
 from aethel.bench import consensus as consensus_bench
-from aethel.bench import run_benchmark
 from aethel.errors import UsageError
 
 
@@ -97,7 +97,7 @@ def test_consensus_floors_are_computed_from_the_wan7_matrix() -> None:
 
 
 def test_the_goal_summary_says_met_or_not_met_per_goal() -> None:
-    result = consensus_bench.Result
+    result = Result
     rows = [
         result("v2_collector_1000_finality_s", 0.45, "s", goal=0.6),
         result("v2_collector_10000_finality_s", 1.8, "s", goal=1.5),
