@@ -16,6 +16,7 @@ Loaded with ``-p conformance.traceability`` (pyproject.toml's addopts does it fo
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -54,24 +55,24 @@ def pytest_configure(config: pytest.Config) -> None:
     register_profiles()
 
 
-def cited_ids(item: pytest.Item) -> list[str]:
-    """Return the rule IDs cited by every ``req`` marker on ``item``, in order, without repeats."""
+def _marked_ids(item: pytest.Item, marker: str) -> list[str]:
+    """Return the rule IDs of every ``marker`` marker on ``item``, in order, without repeats."""
     ids: list[str] = []
-    for mark in item.iter_markers(name=MARKER):
+    for mark in item.iter_markers(name=marker):
         for rule_id in mark.args:
             if rule_id not in ids:
                 ids.append(rule_id)
     return ids
+
+
+def cited_ids(item: pytest.Item) -> list[str]:
+    """Return the rule IDs cited by every ``req`` marker on ``item``, in order, without repeats."""
+    return _marked_ids(item, MARKER)
 
 
 def rejected_ids(item: pytest.Item) -> list[str]:
     """Return the rule IDs of which ``item`` is a must-reject case, in order, without repeats."""
-    ids: list[str] = []
-    for mark in item.iter_markers(name=REJECTS):
-        for rule_id in mark.args:
-            if rule_id not in ids:
-                ids.append(rule_id)
-    return ids
+    return _marked_ids(item, REJECTS)
 
 
 def pytest_collection_modifyitems(
@@ -101,17 +102,18 @@ def pytest_collection_modifyitems(
                     )
     if problems:
         raise pytest.UsageError("spec traceability:\n  " + "\n  ".join(sorted(set(problems))))
-    path = config.getoption("--req-map")
-    if path:
-        mapping: dict[str, list[str]] = {}
-        for item in items:
-            for rule_id in cited_ids(item):
-                mapping.setdefault(rule_id, []).append(item.nodeid)
-        Path(path).write_text(json.dumps(mapping, indent=1, sort_keys=True), encoding="utf-8")
-    path = config.getoption("--rejects-map")
-    if path:
-        rejects: dict[str, list[str]] = {}
-        for item in items:
-            for rule_id in rejected_ids(item):
-                rejects.setdefault(rule_id, []).append(item.nodeid)
-        Path(path).write_text(json.dumps(rejects, indent=1, sort_keys=True), encoding="utf-8")
+    for option, ids_of in (("--req-map", cited_ids), ("--rejects-map", rejected_ids)):
+        path = config.getoption(option)
+        if path:
+            _write_rule_map(Path(path), items, ids_of)
+
+
+def _write_rule_map(
+    path: Path, items: list[pytest.Item], ids_of: Callable[[pytest.Item], list[str]]
+) -> None:
+    """Write rule ID -> the node IDs of the items ``ids_of`` names it for, as JSON."""
+    mapping: dict[str, list[str]] = {}
+    for item in items:
+        for rule_id in ids_of(item):
+            mapping.setdefault(rule_id, []).append(item.nodeid)
+    path.write_text(json.dumps(mapping, indent=1, sort_keys=True), encoding="utf-8")
