@@ -297,15 +297,11 @@ def _list(value: object) -> list[object]:
     return value
 
 
-def _leader_commits() -> dict[str, Any]:
-    """The view-0 leader proposes what it was offered and assembles both certificates."""
-    scene = make_scene(FOUR)
-    me = scene.leader(1, 0)
-    a, b = scene.others(me)[:2]
-    block = scene.block(1)
-    root = scene.post_root(block)
+def _proposal_steps(scene: Scene) -> list[dict[str, Any]]:
+    """Return the steps after which the replica proposes at height 1 in view 0: it is offered
+    the scene's items of height 1, started, and its propose timer fires."""
     transactions, proofs = scene.items(1)
-    steps = [
+    return [
         _step(
             "offer",
             height=1,
@@ -315,6 +311,18 @@ def _leader_commits() -> dict[str, Any]:
         ),
         _step("start", now=0),
         _step("on_timer", height=1, view=0, kind="propose", now=0),
+    ]
+
+
+def _leader_commits() -> dict[str, Any]:
+    """The view-0 leader proposes what it was offered and assembles both certificates."""
+    scene = make_scene(FOUR)
+    me = scene.leader(1, 0)
+    a, b = scene.others(me)[:2]
+    block = scene.block(1)
+    root = scene.post_root(block)
+    steps = [
+        *_proposal_steps(scene),
         _message(scene.pre_prepare(block), 0, True),  # the loopback of its own proposal
         _message(scene.prepare(me, block), 0),  # the loopback of its own PREPARE
         _message(scene.prepare(a, block), 2 * MS),
@@ -332,17 +340,8 @@ def _single_validator() -> dict[str, Any]:
     me = scene.ids[0]
     block = scene.block(1)
     root = scene.post_root(block)
-    transactions, proofs = scene.items(1)
     steps = [
-        _step(
-            "offer",
-            height=1,
-            pre_root=scene.pre_root(1).hex(),
-            transactions=transactions,
-            proofs=proofs,
-        ),
-        _step("start", now=0),
-        _step("on_timer", height=1, view=0, kind="propose", now=0),
+        *_proposal_steps(scene),
         # The loopbacks of its proposal and votes; a replica that counts its own messages
         # without them commits earlier, so only the end is a checkpoint.
         _message(scene.pre_prepare(block), 0),
