@@ -102,6 +102,13 @@ def _count(release: Path, areas: list[str]) -> int:
     return sum(len(list((release / area).glob("*/*/meta.json"))) for area in areas)
 
 
+def _run_vectors(runner: list[str], release: Path) -> subprocess.CompletedProcess[str]:
+    """Run a skeleton's vector runner (the program and its script) over ``release``."""
+    return subprocess.run(
+        [*runner, str(release)], capture_output=True, text=True, timeout=300, check=False
+    )
+
+
 @needs_node
 @pytest.mark.req("E1", "E4", "E10", "E11")
 def test_the_javascript_vector_runner_passes_the_encoding_and_list_hash_vectors(
@@ -109,13 +116,7 @@ def test_the_javascript_vector_runner_passes_the_encoding_and_list_hash_vectors(
 ) -> None:
     write_skeleton(Language.JAVASCRIPT, tmp_path)
     assert NODE is not None
-    done = subprocess.run(
-        [NODE, str(tmp_path / "run-vectors.mjs"), str(release)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = _run_vectors([NODE, str(tmp_path / "run-vectors.mjs")], release)
     assert done.returncode == 0, done.stdout + done.stderr
     want = _count(release, ["encoding", "list-hash"])
     assert want > 90
@@ -127,13 +128,7 @@ def test_the_python_vector_runner_passes_the_list_hash_vectors(
     tmp_path: Path, release: Path
 ) -> None:
     write_skeleton(Language.PYTHON, tmp_path)
-    done = subprocess.run(
-        [sys.executable, str(tmp_path / "run_vectors.py"), str(release)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = _run_vectors([sys.executable, str(tmp_path / "run_vectors.py")], release)
     assert done.returncode == 0, done.stdout + done.stderr
     assert (
         done.stdout.strip().splitlines()[-1] == f"{_count(release, ['list-hash'])} passed, 0 failed"
@@ -150,13 +145,7 @@ def test_a_broken_skeleton_fails_smoke_and_its_vectors(tmp_path: Path, release: 
     source.write_text(text.replace("while k * 2 < n:", "while k * 2 <= n:"))
     status, lines = smoke(_python(tmp_path))
     assert status == 1 and lines[-1].startswith("verdict: FAIL"), lines
-    done = subprocess.run(
-        [sys.executable, str(tmp_path / "run_vectors.py"), str(release)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = _run_vectors([sys.executable, str(tmp_path / "run_vectors.py")], release)
     assert done.returncode == 1
     assert "FAIL list-hash/root/size-2" in done.stdout
 
