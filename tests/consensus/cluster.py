@@ -28,6 +28,35 @@ class Cluster(FifoCluster):
         return self.nodes
 
 
+@dataclass(frozen=True)
+class Ledger:
+    """The reference ledger a test cluster's replicas share: one state repository under a
+    seeded transfer workload (8 funded accounts), its genesis over ``validators``."""
+
+    repository: StateRepository
+    workload: TransferWorkload
+    executor: LedgerExecutor
+    validator: LedgerValidator
+
+    @classmethod
+    def create(cls, validators: ValidatorSet, seed: int, per_block: int) -> Ledger:
+        repository = StateRepository()
+        workload = TransferWorkload(repository, seed, accounts=8, per_block=per_block)
+        genesis = make_genesis(workload.genesis_balances, validators)
+        executor = LedgerExecutor(repository, genesis)
+        return cls(repository, workload, executor, LedgerValidator(repository))
+
+    def services(self) -> Services:
+        """Return one replica's services over the shared ledger, with a chain store of its own."""
+        return Services(
+            DirectSignatureChecker(),
+            self.validator,
+            self.executor,
+            MemoryChainStore(),
+            self.workload,
+        )
+
+
 def make_cluster(
     n: int,
     mode: Mode = "collector",
@@ -45,18 +74,16 @@ def make_cluster(
             for i, (k, s) in enumerate(zip(keys, stakes, strict=True))
         ],
     )
-    repository = StateRepository()
-    workload = TransferWorkload(repository, seed, accounts=8, per_block=per_block)
-    genesis = make_genesis(workload.genesis_balances, validators)
-    executor = LedgerExecutor(repository, genesis)
-    validator = LedgerValidator(repository)
+    ledger = Ledger.create(validators, seed, per_block)
     replicas = {}
     for i, key in enumerate(keys):
         name = f"v{i:03d}"
-        services = Services(
-            DirectSignatureChecker(), validator, executor, MemoryChainStore(), workload
-        )
         replicas[name] = Replica(
-            KeySigner(name, key), validators, services, ReplicaConfig(mode=mode)
+            KeySigner(name, key), validators, ledger.services(), ReplicaConfig(mode=mode)
         )
-    return Cluster(nodes=replicas, validators=validators, repository=repository, workload=workload)
+    return Cluster(
+        nodes=replicas,
+        validators=validators,
+        repository=ledger.repository,
+        workload=ledger.workload,
+    )

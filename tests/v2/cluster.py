@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aethel.consensus.ledger import LedgerExecutor, LedgerValidator, StateRepository, make_genesis
+from aethel.consensus.ledger import StateRepository
 from aethel.consensus.replica import Replica
-from aethel.consensus.replica_config import Mode, ReplicaConfig, Services
-from aethel.consensus.signing import DirectSignatureChecker, KeySigner, derive_bls_key
-from aethel.consensus.stores import MemoryChainStore
+from aethel.consensus.replica_config import Mode, ReplicaConfig
+from aethel.consensus.signing import KeySigner, derive_bls_key
 from aethel.consensus.validators import Validator, ValidatorSet, make_validator_keys
 from aethel.consensus.workload import TransferWorkload
 from aethel.encoding import KeyPair
 from aethel.node.virtual import FifoCluster
 from aethel.sim.network import LATENCY_MS, REGIONS
+from tests.consensus.cluster import Ledger
 
 
 @dataclass(kw_only=True)
@@ -66,25 +66,18 @@ def make_cluster(
     validators = ValidatorSet.create(
         0, bytes(32), members, first_height=activation, regions=REGIONS, latency_ms=LATENCY_MS
     )
-    repository = StateRepository()
-    workload = TransferWorkload(repository, seed, accounts=8, per_block=per_block)
-    genesis = make_genesis(workload.genesis_balances, validators)
-    executor = LedgerExecutor(repository, genesis)
-    validator = LedgerValidator(repository)
+    ledger = Ledger.create(validators, seed, per_block)
     replicas = {}
     signers = {}
     for name, key in zip(names, keys, strict=True):
-        services = Services(
-            DirectSignatureChecker(), validator, executor, MemoryChainStore(), workload
-        )
         signer = signers[name] = KeySigner(name, key, derive_bls_key(key.seed))
         config = ReplicaConfig(mode=mode, protocol_v2_height=activation)
-        replicas[name] = Replica(signer, validators, services, config)
+        replicas[name] = Replica(signer, validators, ledger.services(), config)
     return Cluster(
         nodes=replicas,
         validators=validators,
-        repository=repository,
-        workload=workload,
+        repository=ledger.repository,
+        workload=ledger.workload,
         signers=signers,
     )
 
