@@ -40,6 +40,7 @@ from aethel.consensus.v2.collector import choose_collector
 from aethel.consensus.wire import parse_block, parse_commit_certificate
 from aethel.node import testnet as nets
 from aethel.node.audit import audit_chain
+from aethel.node.chaos import run_chaos
 from aethel.node.client import verify_account_answer
 from aethel.node.home import DATA_DIR, load_home
 from aethel.node.load import run_load
@@ -232,6 +233,16 @@ class TestMovesToVersionTwo:
         wait_for(v2net, others, top + 2)
         audit = asyncio.run(audit_chain(v2net))
         assert audit.ok, audit.to_json()
+
+    @pytest.mark.req("R5.4", "R2.4", "R3.1", "V2.3")
+    def test_killed_leaders_recover_at_version_2_heights(self, v2net: nets.Testnet) -> None:
+        """SIGKILLs of the leader under load at version-2 heights: each restarted node reopens
+        its store and BLS vote journal and catches up, nobody is accused of equivocation."""
+        report = asyncio.run(run_chaos(v2net, kills=2, seed=1, rate=10, wipe=False, drain=30))
+        result = report.to_json()
+        assert report.ok, json.dumps({k: v for k, v in result.items() if k != "audit"}, indent=1)
+        assert result["kills"] == 2 and result["wipes"] == 0
+        assert all(k.height_before >= H2 for k in report.kills)
 
 
 class TestVersionOneOnlyNodeStops:
