@@ -63,6 +63,11 @@ def state(seed: int) -> dict[str, JSONValue]:
 
 @pytest.fixture(scope="module")
 def snapshot(state: dict[str, JSONValue]) -> Snapshot:
+    return prepared_snapshot(state)
+
+
+def prepared_snapshot(state: Mapping[str, JSONValue]) -> Snapshot:
+    """Return the snapshot of ``state``, its parts at :data:`PREFIX_BITS` prepared."""
     built = Snapshot(build_tree(state))
     built.prepare(PREFIX_BITS)
     return built
@@ -345,9 +350,7 @@ def small_state(seed: int) -> dict[str, JSONValue]:
 
 @pytest.fixture(scope="module")
 def small_snapshot(small_state: dict[str, JSONValue]) -> Snapshot:
-    built = Snapshot(build_tree(small_state))
-    built.prepare(PREFIX_BITS)
-    return built
+    return prepared_snapshot(small_state)
 
 
 @pytest.mark.req("R3.1")
