@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aethel.merkle import verify_proof
-from aethel.merkle.proofs import InclusionProof, proof_from_dict
-from aethel.state import Genesis, StateStore, Transition
+from aethel.merkle.proofs import InclusionProof, proof_from_dict, verify_proof
+from aethel.state.store import StateStore
+from aethel.state.transitions import Genesis, Transition
 from conformance.adapters.errors import Rejected
 from conformance.adapters.load_options import LoadOptions
 from conformance.adapters.reference_state import operation_from_json

@@ -24,7 +24,7 @@ from aethel.consensus.signing import KeySigner
 from aethel.consensus.validators import ValidatorSet
 from aethel.economics import compute_emission_limit
 from aethel.encoding import JSONValue, KeyPair, sha256
-from aethel.merkle import DELETE
+from aethel.merkle.batch import DELETE
 from aethel.proofs.model import Outcome, proof_from_json, sign_proof
 from aethel.sim.simulator import SimConfig, Simulation
 from aethel.state.layout import SUPPLY_MINTED

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from aethel.encoding import JSONValue, canonical_json
-from aethel.merkle import StateTree
+from aethel.merkle.tree import StateTree
 from aethel.state.snapshot import build_chunk, build_manifest
 
 #: How a peer's answer counts: true data, data that must be rejected, or an error answer.

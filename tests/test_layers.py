@@ -14,9 +14,9 @@ imported, so a check also sees imports inside functions and under ``TYPE_CHECKIN
   objects nest (a PRE-PREPARE carries a block, a block carries the commit certificate of its
   parent and evidence, evidence carries messages and a block), so their modules name each other
   in annotations, and nothing else;
-* no new import through a package facade: a name is imported from the module that defines it.
-  The facades :data:`FACADES` still re-export their submodules' names, and the modules of
-  :data:`PENDING_FACADE_IMPORTS` still import through them; the list only shrinks.
+* no package facade: a name is imported from the module that defines it. The packages that
+  re-exported their submodules' names (:data:`FACADES`) re-export nothing now, and no module
+  imports a name through them.
 
 The ``control_*`` tests plant each kind of violation in a copy of a small tree and show the
 checks report it.
@@ -80,43 +80,9 @@ PENDING_CYCLES: frozenset[frozenset[str]] = frozenset()
 #: The layer order issue 18 fixes, by the names of :data:`LAYERS`, lowest first.
 ISSUE_ORDER = ("encoding", "merkle", "state/proofs", "consensus core", "node", "sim", "conformance")
 
-#: Packages whose ``__init__`` re-exports the public names of their submodules (ARCHITECTURE.md,
-#: "The layers": the one exception to importing a name from its defining module, to remove).
+#: Packages whose ``__init__`` re-exported the public names of their submodules until issue 18:
+#: their ``__init__`` now holds a docstring that lists the modules, and imports nothing.
 FACADES = ("aethel.merkle", "aethel.state")
-
-#: Modules of aethel/ and conformance/ that still import names through a facade. The test fails
-#: when the modules found differ from this list either way, so it only shrinks: import from the
-#: submodule that defines the name (``aethel.merkle.tree``, ``aethel.state.store``, ...).
-PENDING_FACADE_IMPORTS: frozenset[str] = frozenset(
-    {
-        "aethel.bench.state",
-        "aethel.consensus.history_verifier",
-        "aethel.consensus.ledger",
-        "aethel.consensus.persistent",
-        "aethel.node.assembly",
-        "aethel.node.runtime",
-        "aethel.sim.simulator",
-        "aethel.state.audit",
-        "aethel.state.snapshot",
-        "aethel.state.store",
-        "aethel.state.sync",
-        "conformance.adapters.reference",
-        "conformance.adapters.reference_journal",
-        "conformance.adapters.reference_replica",
-        "conformance.adapters.reference_sync",
-        "conformance.crash_store",
-        "conformance.histories",
-        "conformance.mutants.history",
-        "conformance.mutants.machines",
-        "conformance.mutants.state_tree",
-        "conformance.mutants.store_journal",
-        "conformance.mutants.sync",
-        "conformance.suite.machines.state_store",
-        "conformance.suite.machines.state_tree",
-        "conformance.suite.test_state_store",
-        "conformance.sync_harness",
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -348,17 +314,20 @@ def test_no_import_cycles(repo_imports: tuple[dict[str, Path], list[Import]]) ->
     assert broken == [], "these cycles are broken or changed: update PENDING_CYCLES"
 
 
-def test_no_new_module_imports_through_a_package_facade(
+def test_no_module_imports_through_a_package_facade(
     repo_imports: tuple[dict[str, Path], list[Import]],
 ) -> None:
     _, imports = repo_imports
-    found = facade_importers(imports)
-    assert sorted(found - PENDING_FACADE_IMPORTS) == [], (
+    assert sorted(facade_importers(imports)) == [], (
         "import these names from the submodule that defines them"
     )
-    assert sorted(PENDING_FACADE_IMPORTS - found) == [], (
-        "these modules no longer import through a facade: remove them from the list"
-    )
+
+
+@pytest.mark.parametrize("package", FACADES)
+def test_a_former_facade_re_exports_nothing(package: str) -> None:
+    init = REPO / package.replace(".", "/") / "__init__.py"
+    statements = ast.parse(init.read_text(encoding="utf-8")).body
+    assert [type(s).__name__ for s in statements] == ["Expr"], "only the docstring"
 
 
 def test_the_layers_keep_the_order_of_issue_18() -> None:
@@ -371,7 +340,7 @@ def test_the_lists_name_real_modules(repo_imports: tuple[dict[str, Path], list[I
     modules, _ = repo_imports
     named = {m for key in LAZY_IMPORTS for m in key}
     named |= {m for cycle in PENDING_CYCLES for m in cycle}
-    named |= set(FACADES) | PENDING_FACADE_IMPORTS
+    named |= set(FACADES)
     assert sorted(named - set(modules)) == []
     prefixes = [p for _, group in LAYERS for p in group]
     assert len(prefixes) == len(set(prefixes)), "a prefix is in two layers"

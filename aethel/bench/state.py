@@ -21,9 +21,10 @@ from pathlib import Path
 
 from aethel.bench import Result, timed
 from aethel.encoding import canonical_json
-from aethel.merkle import StateTree, verify_proof
-from aethel.merkle.proofs import parse_proof
-from aethel.state import InProcessPeer, StateStore, run_sync
+from aethel.merkle.proofs import parse_proof, verify_proof
+from aethel.merkle.tree import StateTree
+from aethel.state.store import StateStore
+from aethel.state.sync import InProcessPeer, run_sync
 
 DESCRIPTION = "state tree build/update/proofs, verified sync from 3 peers, node cache on disk"
 

@@ -59,7 +59,8 @@ from aethel.consensus.validators import ValidatorSet
 from aethel.consensus.votes import aggregate_certificates, certificate_members, check_certificate
 from aethel.encoding import to_hex
 from aethel.errors import AethelError, ProtocolViolation, UsageError
-from aethel.merkle import DELETE, EMPTY_HASH
+from aethel.merkle.batch import DELETE
+from aethel.merkle.hashing import EMPTY_HASH
 from aethel.proofs.model import Proof
 from aethel.proofs.verifier import VerificationResult, verify_proof
 from aethel.state.audit import compute_supply_audit

@@ -39,7 +39,10 @@ from aethel.consensus.votes import certificate_members
 from aethel.economics import compute_block_reward, compute_emission_limit, compute_reward_split
 from aethel.encoding import canonical_json, parse_canonical_json, to_hex
 from aethel.errors import ProtocolViolation
-from aethel.merkle import EMPTY_HASH, MemoryNodeStore, NodeCache, StateTree
+from aethel.merkle.cache import NodeCache
+from aethel.merkle.hashing import EMPTY_HASH
+from aethel.merkle.nodes import MemoryNodeStore
+from aethel.merkle.tree import StateTree
 from aethel.proofs.errors import MalformedObjectError
 from aethel.proofs.items import decode_block_items
 from aethel.proofs.model import Proof, ProofKind, Transfer, proof_from_json

@@ -1,4 +1,4 @@
-"""One node's ledger and chain persisted through :class:`aethel.state.StateStore` (R5.4).
+"""One node's ledger and chain persisted through :class:`aethel.state.store.StateStore` (R5.4).
 
 :class:`PersistentLedger` is both the :class:`~aethel.consensus.interfaces.Executor` and the
 :class:`~aethel.consensus.interfaces.ChainStore` of a node whose state lives in its own SQLite
@@ -29,9 +29,10 @@ from aethel.consensus.wire import (
 )
 from aethel.encoding import canonical_json, parse_canonical_json
 from aethel.errors import ProtocolViolation, UsageError
-from aethel.merkle import OverlayNodeStore, StateTree
-from aethel.state import StagedHeight, StateStore
+from aethel.merkle.nodes import OverlayNodeStore
+from aethel.merkle.tree import StateTree
 from aethel.state.layout import stake_key
+from aethel.state.store import StagedHeight, StateStore
 from aethel.state.transitions import Genesis, Transition
 
 _JOURNAL = """

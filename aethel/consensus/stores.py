@@ -2,7 +2,7 @@
 
 A simulated node's "disk" when no storage directory is given (the simulator keeps the object
 across a crash to model a restart with saved state). The persistent store of a real node is
-:class:`aethel.consensus.persistent.PersistentLedger` over :class:`aethel.state.StateStore`.
+:class:`aethel.consensus.persistent.PersistentLedger` over :class:`aethel.state.store.StateStore`.
 """
 
 from __future__ import annotations

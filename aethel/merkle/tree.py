@@ -12,7 +12,7 @@ Two ways to hold the nodes (see :mod:`aethel.merkle.nodes`):
 * over a node store (``StateTree(store, root=...)``): children are hashes, read through a
   bounded LRU :class:`NodeCache` (T22.1b); stored nodes are never changed, each batch writes
   its new nodes to the store, which keeps every version. This is how
-  :class:`aethel.state.StateStore` persists the tree.
+  :class:`aethel.state.store.StateStore` persists the tree.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ class StateTree:
     with that root (nothing is read until needed), reads go through ``cache`` (default: a new
     LRU of ``cache_size`` nodes in front of ``store``) and every batch writes its new nodes to
     ``store``. Pass both ``store`` and ``cache`` to read through a store layered over a shared
-    cache (as :class:`aethel.state.StateStore` does for staged heights).
+    cache (as :class:`aethel.state.store.StateStore` does for staged heights).
 
     Not thread-safe: one writer at a time.
     """

@@ -5,9 +5,9 @@ does no I/O of its own beyond its files: the runtime (:mod:`aethel.node.runtime`
 and carries out its outputs through the shell. Its parts:
 
 * the state store and the chain store with the vote journal: :class:`~aethel.consensus.persistent.
-  PersistentLedger` over :class:`~aethel.state.StateStore` in ``data/`` (one SQLite transaction
-  per height; the journal is written, synchronously and durably, when the replica decides to
-  vote, before the output that sends the vote exists: R5.4, R2.4);
+  PersistentLedger` over :class:`~aethel.state.store.StateStore` in ``data/`` (one SQLite
+  transaction per height; the journal is written, synchronously and durably, when the replica
+  decides to vote, before the output that sends the vote exists: R5.4, R2.4);
 * the verifier with its result cache (:class:`~aethel.proofs.parallel.Verifier`): a proof
   admitted to the mempool is verified once, and block validation finds it in the cache (R1.1);
 * the mempool (:class:`~aethel.proofs.mempool.Mempool`) with this node's judge, and the
@@ -46,7 +46,7 @@ from aethel.proofs.judge import Account, Judge
 from aethel.proofs.mempool import Mempool, PendingProof
 from aethel.proofs.model import Proof, Transfer
 from aethel.proofs.parallel import ResultCache, Verifier
-from aethel.state import StateStore
+from aethel.state.store import StateStore
 
 STATE_FILE = "state.sqlite"
 JOURNAL_FILE = "votes.sqlite"

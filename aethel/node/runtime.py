@@ -55,7 +55,7 @@ from aethel.consensus.messages import CommitCertificate, Message, NewView, PrePr
 from aethel.consensus.wire import parse_block, parse_commit_certificate
 from aethel.encoding import JSONValue, canonical_json, parse_canonical_json, parse_hex
 from aethel.errors import AethelError, ProtocolViolation
-from aethel.merkle import StateTree
+from aethel.merkle.tree import StateTree
 from aethel.node.assembly import ValidatorNode
 from aethel.node.home import Home
 from aethel.node.peer_wire import consensus_frame, transfer_frame

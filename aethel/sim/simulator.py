@@ -56,7 +56,7 @@ from aethel.sim.services import (
     SimSignatureChecker,
     SimSigner,
 )
-from aethel.state import StateStore
+from aethel.state.store import StateStore
 from aethel.state.sync import InProcessPeer, run_sync
 
 DEFAULT_STAKE = 10_000

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 
 from aethel.economics import compute_emission_limit
-from aethel.merkle import StateTree
+from aethel.merkle.tree import StateTree
 from aethel.state.layout import BALANCE, STAKE, SUPPLY_BURNED, SUPPLY_GENESIS, SUPPLY_MINTED
 
 

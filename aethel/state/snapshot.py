@@ -40,9 +40,9 @@ from aethel.encoding import (
     too_deep_for_the_decoder,
 )
 from aethel.errors import EncodingError, UsageError
-from aethel.merkle import EMPTY_HASH, MAX_PREFIX_BITS, Ref, StateTree
 from aethel.merkle.build import Item, build_subtree
 from aethel.merkle.hashing import (
+    EMPTY_HASH,
     HASH_SIZE,
     LEAF_PREFIX,
     MAX_KEY_BYTES,
@@ -50,7 +50,8 @@ from aethel.merkle.hashing import (
     compute_key_bytes,
     encode_value,
 )
-from aethel.merkle.nodes import Node
+from aethel.merkle.nodes import Node, Ref
+from aethel.merkle.tree import MAX_PREFIX_BITS, StateTree
 from aethel.state.errors import SyncError
 
 #: Largest manifest or chunk accepted from a peer.

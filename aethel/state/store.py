@@ -59,19 +59,12 @@ from typing import Any, Final, Literal, ParamSpec, TypeVar
 
 from aethel.encoding import parse_canonical_json
 from aethel.errors import ProtocolViolation, UsageError
-from aethel.merkle import (
-    DEFAULT_CACHE_SIZE,
-    EMPTY_HASH,
-    CacheStats,
-    MissingNodeError,
-    NodeCache,
-    OverlayNodeStore,
-    Proof,
-    StateTree,
-    StoreCorruptionError,
-    compute_path,
-)
-from aethel.merkle.nodes import Node, decode_node, encode_node
+from aethel.merkle.cache import DEFAULT_CACHE_SIZE, CacheStats, NodeCache
+from aethel.merkle.errors import MissingNodeError, StoreCorruptionError
+from aethel.merkle.hashing import EMPTY_HASH, compute_path
+from aethel.merkle.nodes import Node, OverlayNodeStore, decode_node, encode_node
+from aethel.merkle.proofs import Proof
+from aethel.merkle.tree import StateTree
 from aethel.state.transitions import (
     Genesis,
     Transition,

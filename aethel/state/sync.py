@@ -17,8 +17,8 @@ the root it vouches for). It then
 
 Peers are a :class:`SnapshotPeer` protocol of coroutines that return wire bytes, so a peer may be
 remote and slow; :class:`InProcessPeer` serves trees of this process. After a sync the node
-persists the tree (:meth:`aethel.state.StateStore.import_snapshot`) and replays the blocks after
-the snapshot's height as ordinary transitions (R3.5).
+persists the tree (:meth:`aethel.state.store.StateStore.import_snapshot`) and replays the
+blocks after the snapshot's height as ordinary transitions (R3.5).
 """
 
 from __future__ import annotations
@@ -30,8 +30,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from aethel.errors import UsageError
-from aethel.merkle import EMPTY_HASH, Ref, StateTree
 from aethel.merkle.batch import paused_gc
+from aethel.merkle.hashing import EMPTY_HASH
+from aethel.merkle.nodes import Ref
+from aethel.merkle.tree import StateTree
 from aethel.state.errors import SyncError
 from aethel.state.snapshot import (
     Manifest,

@@ -9,7 +9,7 @@ them in step).
 
 They are not the reference's own interfaces (:mod:`aethel.consensus.interfaces`,
 :class:`aethel.state.sync.SnapshotPeer`, ...) and not its classes' method lists
-(:class:`aethel.state.StateStore` stages and commits typed transitions, say): they are the
+(:class:`aethel.state.store.StateStore` stages and commits typed transitions, say): they are the
 contract of an implementation in any language, in JSON and by capability, which the reference
 meets through its adapters (``conformance/adapters/reference*.py``) like any other.
 

@@ -11,7 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from aethel import __version__, economics, encoding, merkle, rfc6962
+from aethel import __version__, economics, encoding, rfc6962
+from aethel.merkle.batch import DELETE
+from aethel.merkle.nodes import MemoryNodeStore
+from aethel.merkle.proofs import proof_from_dict, verify_proof
+from aethel.merkle.tree import StateTree
 from conformance.adapters.api import JSON, Hex
 from conformance.adapters.errors import Rejected
 from conformance.adapters.reference_errors import rejecting
@@ -118,11 +122,11 @@ class ReferenceTree:
     """One reference state tree, over a node store read through its LRU cache."""
 
     def __init__(self, cache_size: int | None) -> None:
-        store = merkle.MemoryNodeStore()
+        store = MemoryNodeStore()
         if cache_size is None:
-            self.tree = merkle.StateTree(store)
+            self.tree = StateTree(store)
         else:
-            self.tree = merkle.StateTree(store, cache_size=cache_size)
+            self.tree = StateTree(store, cache_size=cache_size)
 
     @rejecting
     def update(self, key: str, value: JSON) -> Hex:
@@ -141,7 +145,7 @@ class ReferenceTree:
             expected = {"op", "key", "value"} if op["op"] == "set" else {"op", "key"}
             if set(op) != expected:
                 raise Rejected(f"op {op['op']} has members {sorted(expected)}, got {sorted(op)}")
-            pairs.append((op["key"], op["value"] if op["op"] == "set" else merkle.DELETE))
+            pairs.append((op["key"], op["value"] if op["op"] == "set" else DELETE))
         return self.tree.batch_update(pairs).hex()
 
     @rejecting
@@ -175,8 +179,8 @@ class ReferenceStateTree:
 
     @rejecting
     def verify_proof(self, proof: JSON, root: Hex) -> bool:
-        parsed = merkle.proof_from_dict(proof)
-        return merkle.verify_proof(parsed, encoding.parse_hex(root, length=32, rule_id="E9"))
+        parsed = proof_from_dict(proof)
+        return verify_proof(parsed, encoding.parse_hex(root, length=32, rule_id="E9"))
 
 
 class ReferenceEconomics:

@@ -17,8 +17,8 @@ from aethel.consensus.replica_config import Services
 from aethel.consensus.signing import DirectSignatureChecker, KeySigner
 from aethel.consensus.validators import parse_validator_set
 from aethel.encoding import KeyPair, parse_hex
-from aethel.merkle import StateTree
-from aethel.state import StateStore
+from aethel.merkle.tree import StateTree
+from aethel.state.store import StateStore
 from conformance.adapters.api import JSON, Hex
 from conformance.adapters.errors import Rejected
 from conformance.adapters.reference_errors import rejecting

@@ -26,7 +26,7 @@ from aethel.consensus.timeouts import compute_timeout
 from aethel.consensus.validators import parse_validator_set
 from aethel.consensus.wire import parse_block, parse_commit_certificate, parse_message
 from aethel.encoding import JSONValue, KeyPair, parse_hex
-from aethel.merkle import EMPTY_HASH
+from aethel.merkle.hashing import EMPTY_HASH
 from aethel.monitoring.node import NodeMonitor
 from aethel.state.transitions import Genesis
 from conformance.adapters.api import JSON, Hex

@@ -17,7 +17,7 @@ from collections import deque
 from typing import Any
 
 from aethel.encoding import parse_hex
-from aethel.merkle import MAX_PREFIX_BITS
+from aethel.merkle.tree import MAX_PREFIX_BITS
 from aethel.state.errors import SyncError
 from aethel.state.snapshot import build_chunk, build_manifest
 from aethel.state.sync import SyncResult, sync_state

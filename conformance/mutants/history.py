@@ -8,7 +8,7 @@ from aethel.consensus.history import HistoryLink, HistoryRejected
 from aethel.consensus.history_verifier import HistoryVerifier, Replay
 from aethel.consensus.messages import CommitCertificate
 from aethel.consensus.validators import ValidatorSet
-from aethel.merkle import DELETE
+from aethel.merkle.batch import DELETE
 from conformance.adapters.reference import ReferenceImplementation
 from conformance.adapters.reference_history import ReferenceHistory
 from conformance.mutants import Mutant

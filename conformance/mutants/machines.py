@@ -20,7 +20,9 @@ from aethel.consensus.replica import Replica
 from aethel.consensus.validators import ValidatorSet
 from aethel.encoding import KeyPair, parse_hex
 from aethel.errors import ProtocolViolation
-from aethel.merkle import AbsenceProof, MemoryNodeStore, Proof, StateTree
+from aethel.merkle.nodes import MemoryNodeStore
+from aethel.merkle.proofs import AbsenceProof, Proof
+from aethel.merkle.tree import StateTree
 from aethel.proofs.difficulty import compute_difficulty
 from aethel.proofs.errors import TransactionRejected
 from aethel.proofs.judge import Account, Judge
@@ -29,8 +31,7 @@ from aethel.proofs.model import Proof as SmtProof
 from aethel.proofs.model import Transfer, proof_from_json
 from aethel.proofs.parallel import ResultCache, Verifier
 from aethel.proofs.verifier import Verdict, VerificationResult, verify_proof
-from aethel.state import StateStore
-from aethel.state.store import CommittedHeight
+from aethel.state.store import CommittedHeight, StateStore
 from conformance.adapters.api import JSON, Hex
 from conformance.adapters.reference import (
     ReferenceImplementation,

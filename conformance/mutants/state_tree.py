@@ -7,11 +7,19 @@ import hashlib
 from collections.abc import Iterator
 from typing import Any
 
-from aethel import encoding, merkle
-from aethel.merkle import batch as merkle_batch
+import aethel.merkle.batch as merkle_batch
+from aethel import encoding
 from aethel.merkle.cache import DEFAULT_CACHE_SIZE, NodeCache
-from aethel.merkle.hashing import get_path_bit
-from aethel.merkle.nodes import Node
+from aethel.merkle.hashing import (
+    EMPTY_HASH,
+    compute_leaf_hash,
+    compute_node_hash,
+    compute_path,
+    get_path_bit,
+)
+from aethel.merkle.nodes import MemoryNodeStore, Node
+from aethel.merkle.proofs import AbsenceProof, proof_from_dict, verify_proof
+from aethel.merkle.tree import StateTree
 from conformance.adapters.reference import (
     ReferenceImplementation,
     ReferenceStateTree,
@@ -24,7 +32,7 @@ from conformance.mutants import Mutant
 def _plain_root(leaves: list[tuple[bytes, bytes]], depth: int = 0) -> bytes:
     """The compressed tree root hashed without the 0x00 / 0x01 domain prefixes."""
     if not leaves:
-        return merkle.EMPTY_HASH
+        return EMPTY_HASH
     if len(leaves) == 1:
         path, value_hash = leaves[0]
         return hashlib.sha256(path + value_hash).digest()
@@ -73,20 +81,20 @@ class AbsenceForPresentKeyStateTree(ReferenceStateTree):
 
     @rejecting
     def verify_proof(self, proof: Any, root: str) -> bool:
-        parsed = merkle.proof_from_dict(proof)
+        parsed = proof_from_dict(proof)
         trusted = encoding.parse_hex(root, length=32, rule_id="E9")
-        path = merkle.compute_path(parsed.key)
-        if isinstance(parsed, merkle.AbsenceProof) and parsed.leaf and parsed.leaf[0] == path:
+        path = compute_path(parsed.key)
+        if isinstance(parsed, AbsenceProof) and parsed.leaf and parsed.leaf[0] == path:
             # The missing check: the other leaf must sit on another path. Fold up as for any leaf.
-            node = merkle.compute_leaf_hash(parsed.leaf[0], parsed.leaf[1])
+            node = compute_leaf_hash(parsed.leaf[0], parsed.leaf[1])
             for depth in range(len(parsed.siblings) - 1, -1, -1):
                 sibling = parsed.siblings[depth]
                 if get_path_bit(path, depth):
-                    node = merkle.compute_node_hash(sibling, node)
+                    node = compute_node_hash(sibling, node)
                 else:
-                    node = merkle.compute_node_hash(node, sibling)
+                    node = compute_node_hash(node, sibling)
             return parsed.root == trusted and node == trusted
-        return merkle.verify_proof(parsed, trusted)
+        return verify_proof(parsed, trusted)
 
 
 class AbsenceForPresentKeyImplementation(ReferenceImplementation):
@@ -175,8 +183,8 @@ class WriteOnlyCache(NodeCache):
 class WriteOnlyCacheTree(ReferenceTree):
     def __init__(self, cache_size: int | None) -> None:
         size = DEFAULT_CACHE_SIZE if cache_size is None else cache_size
-        cache = WriteOnlyCache(merkle.MemoryNodeStore(), size)
-        self.tree = merkle.StateTree(cache, cache=cache)
+        cache = WriteOnlyCache(MemoryNodeStore(), size)
+        self.tree = StateTree(cache, cache=cache)
 
 
 class WriteOnlyCacheStateTree(ReferenceStateTree):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from aethel.consensus.persistent import PersistentLedger
-from aethel.state import StateStore
+from aethel.state.store import StateStore
 from conformance.adapters.api import JSON
 from conformance.adapters.reference import ReferenceImplementation
 from conformance.adapters.reference_journal import (

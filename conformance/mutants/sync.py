@@ -8,7 +8,7 @@ from unittest import mock
 
 import aethel.state.sync
 from aethel.encoding import canonical_json, parse_canonical_json
-from aethel.merkle import StateTree
+from aethel.merkle.tree import StateTree
 from aethel.state.errors import SyncError
 from aethel.state.snapshot import (
     Manifest,

@@ -14,8 +14,7 @@ from typing import Any
 
 import pytest
 
-from aethel.merkle import verify_proof
-from aethel.merkle.proofs import proof_from_dict
+from aethel.merkle.proofs import proof_from_dict, verify_proof
 from conformance.adapters.api import StateStoreAPI, StateStoreObject
 from conformance.checks import expect_equal, expect_rejected
 from conformance.plugin import catalog_threshold

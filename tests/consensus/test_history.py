@@ -37,7 +37,7 @@ from aethel.encoding import canonical_json, parse_canonical_json
 from aethel.errors import EncodingError, ProtocolViolation
 from aethel.proofs.verifier import verify_proof
 from aethel.sim.simulator import SimConfig, Simulation
-from aethel.state import StateStore
+from aethel.state.store import StateStore
 from conformance.histories import (
     TAMPERS,
     Chain,

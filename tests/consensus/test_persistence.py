@@ -13,7 +13,7 @@ from aethel.consensus.signing import DirectSignatureChecker, KeySigner
 from aethel.consensus.validators import Validator, ValidatorSet, make_validator_keys
 from aethel.consensus.workload import TransferWorkload
 from aethel.sim.simulator import SimConfig, Simulation
-from aethel.state import StateStore
+from aethel.state.store import StateStore
 
 
 def _commit(replica: Replica, outputs, count: int) -> list[Committed]:  # type: ignore[no-untyped-def]

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 from aethel.encoding import parse_canonical_json
 from aethel.errors import AethelError
-from aethel.merkle import StateTree
 from aethel.merkle.proofs import proof_from_dict, verify_proof
+from aethel.merkle.tree import StateTree
 from aethel.state.snapshot import build_chunk, build_manifest, parse_manifest, verify_chunk
 
 from .strategies import canonical_bytes, mutated_bytes, replaced

@@ -10,7 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aethel.merkle import DELETE, MemoryNodeStore, StateTree
+from aethel.merkle.batch import DELETE
+from aethel.merkle.nodes import MemoryNodeStore
+from aethel.merkle.tree import StateTree
 
 keys = st.sampled_from([f"k{i}" for i in range(25)])
 writes = st.lists(

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from aethel.errors import UsageError
-from aethel.merkle import DEFAULT_CACHE_SIZE, MemoryNodeStore, NodeCache, StateTree
+from aethel.merkle.cache import DEFAULT_CACHE_SIZE, NodeCache
+from aethel.merkle.nodes import MemoryNodeStore
+from aethel.merkle.tree import StateTree
 
 
 def stored_tree(size: int) -> tuple[MemoryNodeStore, bytes]:

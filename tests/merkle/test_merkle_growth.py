@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from aethel.merkle import StateTree
+from aethel.merkle.tree import StateTree
 
 SIZES = [2**exponent for exponent in range(6, 16)]
 

@@ -14,7 +14,10 @@ from hypothesis import strategies as st
 
 from aethel.encoding import canonical_json
 from aethel.errors import EncodingError
-from aethel.merkle import DELETE, EMPTY_HASH, MemoryNodeStore, StateTree
+from aethel.merkle.batch import DELETE
+from aethel.merkle.hashing import EMPTY_HASH
+from aethel.merkle.nodes import MemoryNodeStore
+from aethel.merkle.tree import StateTree
 
 KNOWN_ANSWERS = (
     Path(__file__).resolve().parents[2] / "conformance/vectors/external/smt/known-answers.json"

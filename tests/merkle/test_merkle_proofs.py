@@ -12,18 +12,11 @@ from hypothesis import strategies as st
 
 from aethel.encoding import canonical_json
 from aethel.errors import UsageError
-from aethel.merkle import (
-    EMPTY_HASH,
-    AbsenceProof,
-    InclusionProof,
-    MemoryNodeStore,
-    Proof,
-    ProofFormatError,
-    StateTree,
-    compute_path,
-    parse_proof,
-    verify_proof,
-)
+from aethel.merkle.errors import ProofFormatError
+from aethel.merkle.hashing import EMPTY_HASH, compute_path
+from aethel.merkle.nodes import MemoryNodeStore
+from aethel.merkle.proofs import AbsenceProof, InclusionProof, Proof, parse_proof, verify_proof
+from aethel.merkle.tree import StateTree
 
 NFC_KEYS = st.text(min_size=1, max_size=6).filter(lambda s: unicodedata.is_normalized("NFC", s))
 

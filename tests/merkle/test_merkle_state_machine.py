@@ -14,15 +14,10 @@ import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from aethel.merkle import (
-    DELETE,
-    AbsenceProof,
-    InclusionProof,
-    MemoryNodeStore,
-    StateTree,
-    parse_proof,
-    verify_proof,
-)
+from aethel.merkle.batch import DELETE
+from aethel.merkle.nodes import MemoryNodeStore
+from aethel.merkle.proofs import AbsenceProof, InclusionProof, parse_proof, verify_proof
+from aethel.merkle.tree import StateTree
 
 UNIVERSE = [f"k{i}" for i in range(24)]
 keys = st.sampled_from(UNIVERSE)

@@ -16,7 +16,8 @@ import signal
 import sys
 
 from aethel.encoding import canonical_json
-from aethel.state import Genesis, Reward, SetMeta, StateStore, TransferOperation, Transition
+from aethel.state.store import StateStore
+from aethel.state.transitions import Genesis, Reward, SetMeta, TransferOperation, Transition
 
 ACCOUNTS = [f"acct{i:02d}" for i in range(40)]
 

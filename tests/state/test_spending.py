@@ -14,20 +14,20 @@ import random
 import pytest
 
 from aethel.encoding import KeyPair, to_hex
-from aethel.merkle import StateTree
+from aethel.merkle.tree import StateTree
 from aethel.proofs.errors import TransactionRejected
 from aethel.proofs.judge import Account, Judge
 from aethel.proofs.model import sign_transfer
 from aethel.spending import RunningAccounts, Spend, find_double_spend
-from aethel.state import (
+from aethel.state.errors import TransitionError
+from aethel.state.layout import nonce_key
+from aethel.state.transitions import (
     Genesis,
     TransferOperation,
     Transition,
-    TransitionError,
     compute_genesis,
     compute_transition,
 )
-from aethel.state.layout import nonce_key
 
 
 def spend(amount: int, nonce: int, balance: int, expected: int, **kw: int) -> Spend | None:

@@ -23,7 +23,9 @@ from types import ModuleType
 import pytest
 
 from aethel.encoding import canonical_json
-from aethel.state import Genesis, StateStore, compute_supply_audit
+from aethel.state.audit import compute_supply_audit
+from aethel.state.store import StateStore
+from aethel.state.transitions import Genesis
 
 WRITER = Path(__file__).with_name("crash_writer.py")
 THOROUGH = os.environ.get("HYPOTHESIS_PROFILE") == "thorough"

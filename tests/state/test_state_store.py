@@ -15,19 +15,18 @@ import pytest
 
 from aethel.encoding import canonical_json
 from aethel.errors import AethelError, EncodingError, UsageError
-from aethel.merkle import EMPTY_HASH, StateTree, verify_proof
-from aethel.merkle.hashing import LEAF_PREFIX, NODE_PREFIX
-from aethel.state import (
-    Genesis,
-    Reward,
+from aethel.merkle.hashing import EMPTY_HASH, LEAF_PREFIX, NODE_PREFIX
+from aethel.merkle.proofs import verify_proof
+from aethel.merkle.tree import StateTree
+from aethel.state.errors import TransitionError
+from aethel.state.store import (
+    FIND_HEIGHT_SQL,
     StateStore,
     StoreCorrupted,
     StoreLocked,
-    TransferOperation,
-    Transition,
-    TransitionError,
+    height_checksum,
 )
-from aethel.state.store import FIND_HEIGHT_SQL, height_checksum
+from aethel.state.transitions import Genesis, Reward, TransferOperation, Transition
 
 GENESIS = Genesis({"alice": 1_000, "bob": 500}, {"v1": 10_000, "v2": 20_000})
 
@@ -159,7 +158,11 @@ def test_a_second_writer_is_refused_at_open(tmp_path: Path) -> None:
     with pytest.raises(StoreLocked, match=f"another writer \\(process {os.getpid()}\\)"):
         StateStore(path)
     other = subprocess.run(
-        [sys.executable, "-c", f"from aethel.state import StateStore; StateStore({str(path)!r})"],
+        [
+            sys.executable,
+            "-c",
+            f"from aethel.state.store import StateStore; StateStore({str(path)!r})",
+        ],
         capture_output=True,
         text=True,
         timeout=60,
@@ -183,7 +186,7 @@ def test_a_second_writer_is_refused_at_open(tmp_path: Path) -> None:
 
 HOLD_OPEN = """
 import sys, time
-from aethel.state import StateStore
+from aethel.state.store import StateStore
 store = StateStore(sys.argv[1])
 print("open", flush=True)
 time.sleep(600)
@@ -341,7 +344,7 @@ def _snapshot(store: StateStore) -> object:
 def test_reopening_checks_one_row_and_one_node(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """The integrity checks keep reopening cheap: one height row and the root node, whatever
     the store's size (no tree walk)."""
-    from aethel.state import store as store_module
+    import aethel.state.store as store_module
 
     path = tmp_path / "state.db"
     with StateStore(path) as store:

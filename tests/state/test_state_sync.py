@@ -18,10 +18,12 @@ from hypothesis import strategies as st
 
 from aethel.encoding import canonical_json
 from aethel.errors import UsageError
-from aethel.merkle import StateTree
-from aethel.state import Genesis, Reward, StateStore, SyncError, TransferOperation, Transition
+from aethel.merkle.tree import StateTree
+from aethel.state.errors import SyncError
 from aethel.state.snapshot import build_chunk, build_manifest, parse_manifest, verify_chunk
+from aethel.state.store import StateStore
 from aethel.state.sync import InProcessPeer, SyncProgress, run_sync, sync_state
+from aethel.state.transitions import Genesis, Reward, TransferOperation, Transition
 
 
 def make_tree(size: int, salt: str = "") -> StateTree:

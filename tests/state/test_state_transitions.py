@@ -11,21 +11,21 @@ from hypothesis import strategies as st
 
 from aethel.economics import BLOCK_REWARD_CAP, Offence, compute_emission_limit
 from aethel.errors import UsageError
-from aethel.merkle import StateTree
-from aethel.state import (
+from aethel.merkle.tree import StateTree
+from aethel.state.audit import compute_supply_audit
+from aethel.state.errors import TransitionError
+from aethel.state.store import StateStore
+from aethel.state.transitions import (
     Bond,
     Genesis,
     Operation,
     Reward,
     SetMeta,
     Slash,
-    StateStore,
     TransferOperation,
     Transition,
-    TransitionError,
     Unbond,
     compute_genesis,
-    compute_supply_audit,
     compute_transition,
 )
 

@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from aethel.encoding import canonical_json
-from aethel.merkle import StateTree
+from aethel.merkle.tree import StateTree
 from conformance.adapters.api import StateStoreAPI, StateStoreObject
 from conformance.adapters.errors import Rejected
 from conformance.suite.machines.books import Books, apply_transition, check_books, make_genesis

@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from aethel.encoding import canonical_json, sha256
-from aethel.merkle import proof_from_dict, verify_proof
+from aethel.merkle.proofs import proof_from_dict, verify_proof
 from conformance.adapters.api import StateTreeAPI
 from conformance.adapters.errors import Rejected
 from conformance.suite.machines.common import ModelMismatch
