@@ -28,7 +28,7 @@ from pathlib import Path
 from aethel.catalog import Rule, spec_dir
 from conformance.mutants import registry
 
-#: The packages, relative to the checkout's root, whose modules may own or check a rule.
+#: The folder holding aethel/ and conformance/ (the checkout, or where they are installed).
 ROOT = Path(__file__).resolve().parents[1]
 #: Folders whose modules judge rules on a run (not the cases themselves, not the mutants).
 CHECKER_FOLDERS = ("aethel/sim", "conformance/network", "conformance/suite/machines")
