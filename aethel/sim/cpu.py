@@ -106,6 +106,17 @@ FREE_BLS = BlsCpuModel(
 )
 
 
+def best_ns(function: Any, count: int, repeat: int) -> float:
+    """Return the fastest of ``repeat`` runs of ``function`` (``count`` operations), in ns per
+    operation."""
+    fastest = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        fastest = min(fastest, time.perf_counter() - start)
+    return fastest / count * 1e9
+
+
 def calibrate(samples: int = 2_000, repeat: int = 5) -> dict[str, float]:
     """Measure the host's real costs (ns) of the operations :class:`CpuModel` charges."""
     rng = random.Random(1)
@@ -117,12 +128,7 @@ def calibrate(samples: int = 2_000, repeat: int = 5) -> dict[str, float]:
     signatures = [key.sign_bytes(p) for p in payloads]
 
     def best(function: Any, count: int) -> float:
-        fastest = float("inf")
-        for _ in range(repeat):
-            start = time.perf_counter()
-            function()
-            fastest = min(fastest, time.perf_counter() - start)
-        return fastest / count * 1e9
+        return best_ns(function, count, repeat)
 
     judge = Judge(KeyPair.generate(rng))
     sender, receiver = KeyPair.generate(rng), KeyPair.generate(rng)
@@ -161,12 +167,7 @@ def calibrate_bls(samples: int = 40, repeat: int = 3) -> dict[str, float]:
     signature_bytes = [s.data for s in signatures]
 
     def best(function: Any) -> float:
-        fastest = float("inf")
-        for _ in range(repeat):
-            start = time.perf_counter()
-            function()
-            fastest = min(fastest, time.perf_counter() - start)
-        return fastest / samples * 1e9
+        return best_ns(function, samples, repeat)
 
     return {
         "sign_ns": best(lambda: [s.sign(message) for s in secrets]),
