@@ -63,6 +63,15 @@ def our_processes(net: nets.Testnet) -> list[psutil.Process]:
     return found
 
 
+def stop_leaving_nothing(net: nets.Testnet) -> None:
+    """Stop the testnet; fail if a node process is left behind (killed first)."""
+    nets.stop_testnet(net, grace=15)
+    left = our_processes(net)
+    for process in left:
+        process.kill()
+    assert left == [], f"processes left behind: {left}"
+
+
 @pytest.fixture(scope="module")
 def testnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[nets.Testnet]:
     net = nets.init_testnet(tmp_path_factory.mktemp("testnet") / "net", 4, seed=1619, accounts=16)
@@ -71,11 +80,7 @@ def testnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[nets.Testnet]:
         wait_all_at(net, 1)
         yield net
     finally:
-        nets.stop_testnet(net, grace=15)
-        left = our_processes(net)
-        for process in left:
-            process.kill()
-        assert left == [], f"processes left behind: {left}"
+        stop_leaving_nothing(net)
 
 
 @pytest.mark.req("R2.4", "R3.2", "R3.6", "R5.4")

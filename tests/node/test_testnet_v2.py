@@ -45,7 +45,7 @@ from aethel.node.client import verify_account_answer
 from aethel.node.home import DATA_DIR, load_home
 from aethel.node.load import run_load
 
-from .test_testnet import our_processes
+from .test_testnet import stop_leaving_nothing
 
 H2 = 3
 #: v000-v002 in region a, v003 in region b (one-way 30 ms between them, 1 ms within).
@@ -97,11 +97,7 @@ def running(tmp: pytest.TempPathFactory, name: str, **options: Any) -> Iterator[
         nets.start_testnet(net)
         yield net
     finally:
-        nets.stop_testnet(net, grace=15)
-        left = our_processes(net)
-        for process in left:
-            process.kill()
-        assert left == [], f"processes left behind: {left}"
+        stop_leaving_nothing(net)
 
 
 @pytest.fixture(scope="class")
