@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from conformance.network import campaign
+from conformance.network.checkers import PASS, Verdict
 from conformance.network.provenance import ROOT, git_state
 from conformance.network.run import RunConfig
 
@@ -105,3 +106,29 @@ def test_a_seed_records_the_load_even_when_the_harness_fails(
     result = campaign.run_seed(RunConfig(impl="x {home}"), str(tmp_path))
     assert result["code"] == 2 and "the harness broke" in result["error"]
     assert len(result["load"]["start"]) == 3 and len(result["load"]["end"]) == 3
+
+
+@pytest.mark.parametrize(("recovery", "kept"), [(4.0, False), (16.0, True)])
+def test_a_passing_seed_keeps_its_node_logs_when_its_recovery_was_slow(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, recovery: float, kept: bool
+) -> None:
+    """Seed 2010 passed in 121 s of a 128 s bound and its logs were deleted: a recovery over
+    half the bound keeps the nodes' directories and is flagged slow."""
+
+    def passing(config: RunConfig, out_dir: Path) -> Any:
+        (out_dir / "nodes" / "v000").mkdir(parents=True)
+        verdict = Verdict(
+            "liveness",
+            ("R2.5",),
+            PASS,
+            "recovered",
+            ["bound: 30 s"],
+            {"bound_s": 30.0, "recovery_s": recovery},
+            timing=True,
+        )
+        return [verdict], 0, out_dir / "replay.json"
+
+    monkeypatch.setattr(campaign, "execute", passing)
+    result = campaign.run_seed(RunConfig(impl="x {home}"), str(tmp_path))
+    assert result["code"] == 0 and result["slow"] is kept
+    assert (tmp_path / "nodes" / "v000").is_dir() is kept
