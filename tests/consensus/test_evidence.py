@@ -56,6 +56,22 @@ def _record(
     return Evidence(*args, reporter.sign(unsigned.payload))
 
 
+def _equivocation_of_v003(
+    chain: SlashedChain, first: SignedMessage, second: SignedMessage | None = None
+) -> Evidence:
+    """An equivocation record against v003 reported by v001, holding the messages as given."""
+    return _record(chain.signers["v001"], Offence.EQUIVOCATION, "v003", first, second)
+
+
+def _false_claim_on_v003(
+    chain: SlashedChain, vote: SignedMessage, block: ProofBlock | None = None, proof_index: int = 0
+) -> Evidence:
+    """A false-claim record against v003's ``vote`` reported by v001, as given."""
+    return _record(
+        chain.signers["v001"], Offence.FALSE_CLAIM, "v003", vote, None, block, proof_index
+    )
+
+
 def _bad_proof_block(chain: SlashedChain) -> ProofBlock:
     """A block of height 1 whose proof 0 carries a flipped signature bit (it fails on its own)."""
     block = chain.link(1)[0]
@@ -97,110 +113,80 @@ FORGERIES: dict[str, tuple[Callable[[SlashedChain], Evidence], str]] = {
         "R7.5",
     ),
     "honest-validator-framed-with-forged-votes": (
-        lambda c: _record(
-            c.signers["v001"],
-            Offence.EQUIVOCATION,
-            "v003",
+        lambda c: _equivocation_of_v003(
+            c,
             Prepare.create(_forger(c, "v003", "v001"), 1, 0, A),
             Prepare.create(_forger(c, "v003", "v001"), 1, 0, B),
         ),
         "R4.2",
     ),
     "one-real-vote-and-one-forged": (
-        lambda c: _record(
-            c.signers["v001"],
-            Offence.EQUIVOCATION,
-            "v003",
+        lambda c: _equivocation_of_v003(
+            c,
             Prepare.create(c.signers["v003"], 1, 0, A),
             Prepare.create(_forger(c, "v003", "v001"), 1, 0, B),
         ),
         "R4.2",
     ),
     "one-forged-vote-and-one-real": (
-        lambda c: _record(
-            c.signers["v001"],
-            Offence.EQUIVOCATION,
-            "v003",
+        lambda c: _equivocation_of_v003(
+            c,
             Prepare.create(_forger(c, "v003", "v001"), 1, 0, B),
             Prepare.create(c.signers["v003"], 1, 0, A),
         ),
         "R4.2",
     ),
     "messages-by-someone-else-than-the-offender": (
-        lambda c: _record(
-            c.signers["v001"],
-            Offence.EQUIVOCATION,
-            "v003",
+        lambda c: _equivocation_of_v003(
+            c,
             Prepare.create(c.signers["v000"], 1, 0, A),
             Prepare.create(c.signers["v000"], 1, 0, B),
         ),
         "R4.2",
     ),
     "equivocation-with-one-message": (
-        lambda c: _record(
-            c.signers["v001"],
-            Offence.EQUIVOCATION,
-            "v003",
-            Prepare.create(c.signers["v003"], 1, 0, A),
-        ),
+        lambda c: _equivocation_of_v003(c, Prepare.create(c.signers["v003"], 1, 0, A)),
         "R4.2",
     ),
     "votes-of-two-views-do-not-conflict": (
-        lambda c: _record(
-            c.signers["v001"],
-            Offence.EQUIVOCATION,
-            "v003",
+        lambda c: _equivocation_of_v003(
+            c,
             Prepare.create(c.signers["v003"], 1, 0, A),
             Prepare.create(c.signers["v003"], 1, 1, B),
         ),
         "R4.2",
     ),
     "a-prepare-and-a-commit-do-not-conflict": (
-        lambda c: _record(
-            c.signers["v001"],
-            Offence.EQUIVOCATION,
-            "v003",
+        lambda c: _equivocation_of_v003(
+            c,
             Prepare.create(c.signers["v003"], 1, 0, A),
             Commit.create(c.signers["v003"], 1, 0, B, A),
         ),
         "R4.2",
     ),
     "the-same-vote-twice": (
-        lambda c: _record(
-            c.signers["v001"],
-            Offence.EQUIVOCATION,
-            "v003",
+        lambda c: _equivocation_of_v003(
+            c,
             Prepare.create(c.signers["v003"], 1, 0, A),
             Prepare.create(c.signers["v003"], 1, 0, A),
         ),
         "R4.2",
     ),
     "false-claim-without-the-block": (
-        lambda c: _record(
-            c.signers["v001"],
-            Offence.FALSE_CLAIM,
-            "v003",
-            Prepare.create(c.signers["v003"], 1, 0, A),
-            proof_index=0,
-        ),
+        lambda c: _false_claim_on_v003(c, Prepare.create(c.signers["v003"], 1, 0, A)),
         "R1.5",
     ),
     "false-claim-vote-for-another-block": (
-        lambda c: _record(
-            c.signers["v001"],
-            Offence.FALSE_CLAIM,
-            "v003",
+        lambda c: _false_claim_on_v003(
+            c,
             Prepare.create(c.signers["v003"], 1, 0, A),
             block=_bad_proof_block(c),
-            proof_index=0,
         ),
         "R1.5",
     ),
     "false-claim-proof-index-out-of-range": (
-        lambda c: _record(
-            c.signers["v001"],
-            Offence.FALSE_CLAIM,
-            "v003",
+        lambda c: _false_claim_on_v003(
+            c,
             Prepare.create(c.signers["v003"], 1, 0, _bad_proof_block(c).digest),
             block=_bad_proof_block(c),
             proof_index=1,
@@ -208,13 +194,10 @@ FORGERIES: dict[str, tuple[Callable[[SlashedChain], Evidence], str]] = {
         "R1.5",
     ),
     "false-claim-whose-proof-verifies": (
-        lambda c: _record(
-            c.signers["v001"],
-            Offence.FALSE_CLAIM,
-            "v003",
+        lambda c: _false_claim_on_v003(
+            c,
             Prepare.create(c.signers["v003"], 1, 0, c.link(1)[0].digest),
             block=c.link(1)[0],
-            proof_index=0,
         ),
         "R1.5",
     ),
