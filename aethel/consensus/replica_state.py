@@ -135,7 +135,8 @@ class HeightState:
     helped: dict[str, int] = field(default_factory=dict)
     #: Validators seen at later heights.
     ahead: set[str] = field(default_factory=set)
-    asked_sync: bool = False
+    #: When this validator last asked those for the certificate of this height (None: never).
+    asked_sync_at: int | None = None
 
     @classmethod
     def open(cls, height: int, store: ChainStore) -> HeightState:

@@ -144,24 +144,31 @@ class SyncRules(ReplicaCore):
         return reason
 
     def _note_ahead(self, message: Message, height: int) -> None:
-        """Ask to be caught up once validators holding > W/3 stake are seen at later heights.
+        """Ask to be caught up while validators holding > W/3 stake are seen at later heights.
 
         More than a third of the stake includes an honest validator, so this height committed;
         if this replica missed the certificate (down, cut off), nobody may send it otherwise.
         It sends its VIEW-CHANGE of this height to those validators: a validator past a height
         answers a view change at that height with the height's certificate. It gives up its
         view for one only if it has not asked for a view yet (so this never runs views ahead
-        of the others: view synchronisation).
+        of the others: view synchronisation). It asks again, at most once per
+        ``compute_timeout(latency, 0)`` (the pace of the answers, N6), while later heights'
+        messages keep coming: the answers may all be lost before GST, and its own view timer
+        may be minutes away (network campaign seed 2010,
+        tests/consensus/test_catchup_lost_answer.py).
         """
         validator = getattr(message, "validator", None)
         current = self.current
-        if not isinstance(validator, str) or current.asked_sync:
+        if not isinstance(validator, str):
             return
         current.ahead.add(validator)
+        asked = current.asked_sync_at
+        if asked is not None and self._now - asked < compute_timeout(self.observed_latency(), 0):
+            return
         stake = sum(self.validators.stake_of(v) for v in current.ahead)
         if 3 * stake <= self.validators.total_stake:
             return
-        current.asked_sync = True
+        current.asked_sync_at = self._now
         if current.own_view_change is None:
             self._start_view_change(self.view + 1, ViewEvent.CATCH_UP)
         change = self.current.own_view_change

@@ -1,0 +1,155 @@
+"""A validator one height behind asks again when its one catch-up answer was lost.
+
+Network campaign seed 2010 (reports/network/README.md): seven validators, v001 wiped (barred
+by the lost-journal rule). v002 missed the commit of height 62 while it sat in an established
+view with a long timer; the other six went on to 63, which stalled in views led by the barred
+validator and by v002 itself. v002 stayed at 62 for two minutes with no fault active, and
+caught up only when its own view timer ran out.
+
+The mechanism, message by message: a replica that sees validators holding > W/3 stake at later
+heights sends them its VIEW-CHANGE, and each answers a VIEW-CHANGE of a committed height with
+that height's certificate (R3.5). Asking only once per height, a replica whose answers were all
+lost (the faults of the campaign) asks no more, although the others keep re-sending their
+VIEW-CHANGEs of the stalled height to it; it waits for its own view timer, up to
+4 s x 2^6 at the backoff cap. Here the others are stuck at height 2 (one of them went silent,
+so the four left hold less than q(W) without the lagging one), the lagging one's first answers
+are dropped, and it must be at height 2 before its own view timer runs out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from aethel.consensus.events import Broadcast, Send, Timer
+from aethel.consensus.messages import CommitCertificate, Message, ViewChange
+from aethel.consensus.phases import ViewPhase
+from aethel.consensus.timeouts import compute_timeout
+
+from .cluster import Cluster, make_cluster
+
+Lost = Callable[[str, str, Message | Timer], bool]
+
+
+def _deliver(cluster: Cluster, lost: Lost) -> None:
+    """Deliver every queued item, losing those ``lost`` names."""
+    while cluster.queue:
+        source, target, item = cluster.queue[0]
+        if lost(source, target, item):
+            cluster.queue.popleft()
+        else:
+            cluster.step()
+
+
+def _fire(cluster: Cluster, names: list[str]) -> None:
+    """Fire the pending timers of ``names`` (in order), each at its deadline."""
+    for name in names:
+        pending = cluster.timers.pop(name)
+        cluster.now = max(cluster.now, pending.deadline)
+        cluster.route(name, cluster.replicas[name].on_timer(pending.timer, cluster.now))
+
+
+#: Stakes under which height 1's views 0-2 are all led by v005 (the leader draw, R2.6): the
+#: others reach view 3 (timer 4 s x 2^3) as in the campaign, where the view was high.
+STAKES = [10_690, 10_790, 11_490, 11_930, 10_640, 11_740, 11_140]
+
+
+@pytest.mark.req("R3.5")
+def test_a_lagging_validator_asks_again_when_its_catch_up_answers_are_lost() -> None:
+    cluster = make_cluster(7, "collector", stakes=STAKES)
+    replicas = cluster.replicas
+    validators = cluster.validators
+    silent = validators.get_leader(1, 0).id  # down throughout (barred, in the campaign)
+    assert [validators.get_leader(1, v).id for v in range(4)].count(silent) == 3
+    lag, quiet = "v000", "v002"
+    assert silent not in (lag, quiet) and validators.get_leader(1, 3).id not in (lag, quiet)
+    cluster.down.add(silent)
+    cut = {"lag": False}
+
+    def lost(source: str, target: str, item: Message | Timer) -> bool:
+        if lag in (source, target) and cut["lag"]:
+            return True
+        # ``quiet`` is silent from height 2 on: the four left hold < q(W) without ``lag``.
+        return quiet in (source, target) and item.height >= 2
+
+    # Height 1 times out views 0-2 (their leader is silent) and commits in view 3 without
+    # ``lag``: it got view 3's NEW-VIEW, then its links were cut.
+    cluster.start()
+    _deliver(cluster, lost)
+    while replicas[lag].current.view_phase is not ViewPhase.ACTIVE or replicas[lag].view == 0:
+        cluster.fire_timers()
+        while cluster.queue and not cut["lag"]:
+            if lost(*cluster.queue[0]):
+                cluster.queue.popleft()
+            else:
+                cluster.step()
+            lagging = replicas[lag]
+            cut["lag"] = lagging.view > 0 and lagging.current.view_phase is ViewPhase.ACTIVE
+    _deliver(cluster, lost)
+    assert replicas[lag].height == 1 and replicas[lag].view == 3
+    ahead = sorted(set(replicas) - {silent, lag, quiet})
+    assert {name: replicas[name].height for name in ahead} == dict.fromkeys(ahead, 2)
+    lag_timer = cluster.timers[lag]
+    assert lag_timer.timer == Timer(1, 3)
+
+    # The links of ``lag`` heal. Height 2 stalls: the four time out view 0 and, short of q(W),
+    # re-send their VIEW-CHANGEs to everyone. ``lag`` asks them for height 1's certificate;
+    # every answer is lost.
+    cut["lag"] = False
+    answers_lost = {"on": True}
+    dropped: list[CommitCertificate] = []
+
+    def lost_answers(source: str, target: str, item: Message | Timer) -> bool:
+        if answers_lost["on"] and target == lag and isinstance(item, CommitCertificate):
+            dropped.append(item)
+            return True
+        return lost(source, target, item)
+
+    _fire(cluster, ahead)
+    _deliver(cluster, lost_answers)
+    _fire(cluster, ahead)  # the first re-sends reach ``lag``: it asks, the answers are lost
+    _deliver(cluster, lost_answers)
+    assert replicas[lag].height == 1
+    assert all(not replicas[name].current.established for name in ahead)
+    assert dropped and {c.height for c in dropped} == {1}  # it asked, and was answered
+
+    # The next re-sends, one timeout(latency, 0) later, with nothing lost: ``lag`` must ask
+    # again and catch up before its own view timer of height 1 runs out.
+    answers_lost["on"] = False
+    _fire(cluster, ahead)
+    _deliver(cluster, lost_answers)
+    assert cluster.now < lag_timer.deadline
+    assert replicas[lag].height >= 2, "the lagging validator asked once and waits for its timer"
+    assert cluster.committed_heights(lag)[:1] == [1]
+
+
+@pytest.mark.req("R3.5", "N6")
+def test_a_lagging_validator_asks_at_most_once_per_interval() -> None:
+    """Asking again is paced like the answers: a replica flooded with later heights' messages
+    sends its request at most once per timeout(latency, 0)."""
+    cluster = make_cluster(4, "collector")
+    replicas = cluster.replicas
+    cluster.start()  # nothing delivered: every replica waits at height 1
+    lag = "v000"
+    replica = replicas[lag]
+    height = replica.height
+    others = [replicas[name] for name in sorted(replicas) if name != lag]
+    # Messages of a later height from every other validator, over and over.
+    later = [ViewChange.create(r.signer, height + 1, 1, None, None) for r in others]
+    interval = compute_timeout(replica.observed_latency(), 0)
+    now = cluster.now
+
+    def asks(at: int) -> int:
+        """Hand ``replica`` the later messages at ``at``; count the VIEW-CHANGEs it sends."""
+        outputs = [out for message in later for out in replica.on_message(message, at)]
+        return sum(
+            isinstance(out, Send | Broadcast) and isinstance(out.message, ViewChange)
+            for out in outputs
+        )
+
+    # The second validator seen ahead makes > W/3: the two seen so far are asked.
+    assert asks(now + 1) == 2
+    assert [asks(now + 2 + i) for i in range(5)] == [0] * 5
+    assert asks(now + interval) == 0
+    assert asks(now + 1 + interval) == len(others)  # all three are ahead by now
