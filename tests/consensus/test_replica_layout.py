@@ -10,10 +10,14 @@ from __future__ import annotations
 import ast
 import re
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
 import aethel.consensus
+from aethel.consensus import replica
+from aethel.consensus.messages import Message
+from aethel.consensus.replica_core import ReplicaCore
 
 PACKAGE = Path(aethel.consensus.__file__).resolve().parent
 #: The checkout (ARCHITECTURE.md is not in the wheel, so not beside an installed package).
@@ -128,3 +132,14 @@ def test_a_decision_rule_is_named_in_the_replica_only_by_its_owner(rule: str) ->
         and re.search(rf"(?<![\w.]){re.escape(rule)}(?![\w.]|\.\d)", (PACKAGE / name).read_text())
     ]
     assert citing == [], f"{rule} is owned by {owner} but also named in {citing}"
+
+
+def test_every_consensus_message_type_goes_to_a_handler_of_the_replica() -> None:
+    # The replica routes a message by its type through one table of method names; a type left
+    # out would be counted as rejected, and a misspelt name would fail only when it arrives.
+    members = {getattr(t, "__forward_arg__", None) or t.__name__ for t in get_args(Message)}
+    assert {t.__name__ for t in replica._HANDLERS} == members
+    for message_type, name in replica._HANDLERS.items():
+        handler = getattr(replica.Replica, name, None)
+        assert callable(handler), f"{message_type.__name__} goes to {name}, not a method"
+        assert handler is not getattr(ReplicaCore, name, None), f"{name} is only a stub"
