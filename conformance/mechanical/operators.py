@@ -102,28 +102,37 @@ def _statement_body(node: Any) -> Any:
     return statements[0] if len(statements) == 1 else None
 
 
-class RemoveStatement(Operator):  # type: ignore[misc]
+class _StatementToPass(Operator):  # type: ignore[misc]
+    """Replace the one statement of a line with ``pass`` where :meth:`removes` says so."""
+
+    def removes(self, statement: Any) -> bool:
+        """Return True if this operator replaces ``statement`` (a line's only statement)."""
+        raise NotImplementedError
+
+    def mutation_positions(self, node: Any) -> Iterator[tuple[Any, Any]]:
+        if node.type != "simple_stmt":
+            return
+        body = _statement_body(node)
+        if body is not None and self.removes(body):
+            yield (body.start_pos, body.end_pos)
+
+    def mutate(self, node: Any, index: int) -> Any:
+        return _replace_with_pass(node)
+
+
+class RemoveStatement(_StatementToPass):
     """Replace a statement done for its effect with ``pass``.
 
     Removed: a bare call (``store.commit()``), an augmented assignment (``total += x``), an
     assignment to an attribute or item (``self.height = h``, ``votes[v] = s``), a ``del``.
     """
 
-    def mutation_positions(self, node: Any) -> Iterator[tuple[Any, Any]]:
-        if node.type != "simple_stmt":
-            return
-        body = _statement_body(node)
-        if body is None:
-            return
-        if (
-            (body.type in _REMOVABLE_EXPR and body.children[-1].type == "trailer")
-            or body.type == "del_stmt"
-            or (body.type == "expr_stmt" and _updates_state(body))
-        ):
-            yield (body.start_pos, body.end_pos)
-
-    def mutate(self, node: Any, index: int) -> Any:
-        return _replace_with_pass(node)
+    def removes(self, statement: Any) -> bool:
+        return bool(
+            (statement.type in _REMOVABLE_EXPR and statement.children[-1].type == "trailer")
+            or statement.type == "del_stmt"
+            or (statement.type == "expr_stmt" and _updates_state(statement))
+        )
 
     @classmethod
     def examples(cls) -> tuple[Example, ...]:
@@ -144,18 +153,11 @@ def _updates_state(expr_stmt: Any) -> bool:
     return bool(target.type in _REMOVABLE_EXPR and target.children[-1].type == "trailer")
 
 
-class RemoveRaiseOrReturn(Operator):  # type: ignore[misc]
+class RemoveRaiseOrReturn(_StatementToPass):
     """Replace a ``raise`` or a ``return`` statement with ``pass``: the code falls through."""
 
-    def mutation_positions(self, node: Any) -> Iterator[tuple[Any, Any]]:
-        if node.type != "simple_stmt":
-            return
-        body = _statement_body(node)
-        if body is not None and body.type in ("raise_stmt", "return_stmt"):
-            yield (body.start_pos, body.end_pos)
-
-    def mutate(self, node: Any, index: int) -> Any:
-        return _replace_with_pass(node)
+    def removes(self, statement: Any) -> bool:
+        return bool(statement.type in ("raise_stmt", "return_stmt"))
 
     @classmethod
     def examples(cls) -> tuple[Example, ...]:
