@@ -7,8 +7,10 @@
 * ``aethel node run --home DIR``: run the validator until SIGTERM;
 * ``aethel testnet init|up|load|status|down|kill|start`` (see :mod:`aethel.node.testnet`);
   ``init`` and ``up`` take ``--protocol-v2-height H`` (version 2 from height H, V2.1; absent:
-  version 1 at every height) and ``--v1-only ID`` (that node runs version 1 only and stops at
-  H - 1, V2.2).
+  version 1 at every height), ``--v1-only ID`` (that node runs version 1 only and stops at
+  H - 1, V2.2) and ``--regions A,B,...`` (the regions of the version-2 set, given to the
+  validators round-robin in node order, with ``--region-latency MS`` between two regions; they
+  decide who collects, V2.10).
 """
 
 from __future__ import annotations
@@ -64,6 +66,39 @@ V1OnlyOption = Annotated[
         "before --protocol-v2-height (V2.2)",
     ),
 ]
+
+
+RegionsOption = Annotated[
+    list[str],
+    typer.Option(
+        "--regions",
+        help="with --protocol-v2-height: the regions of the version-2 set, comma-separated or "
+        "repeated, given to the validators round-robin in node order (v000 the first, v001 the "
+        "second...; as many names as validators places each one); the set declares 1 ms "
+        "within a region and --region-latency between two, and the collector of each view-0 "
+        "height is chosen from them (V2.10); default: one region, the leader collects",
+    ),
+]
+RegionLatencyOption = Annotated[
+    int,
+    typer.Option(
+        "--region-latency",
+        min=0,
+        help="with --regions: the nominal one-way latency between two regions (ms)",
+    ),
+]
+
+
+def _regions(
+    names: list[str], latency: int, validators: int, protocol_v2_height: int | None
+) -> nets.Regions | None:
+    """Return the regions of --regions (None when absent); refuse them without version 2."""
+    flat = [name for item in names for name in item.split(",")]
+    if not flat:
+        return None
+    if protocol_v2_height is None:
+        raise UsageError("--regions needs --protocol-v2-height (regions exist in version 2 only)")
+    return nets.round_robin_regions(flat, validators, latency)
 
 
 def _fail(exc: Exception) -> typer.Exit:
@@ -160,6 +195,8 @@ def testnet_init(
     seed: Annotated[int | None, typer.Option(help="draw keys from this seed (tests)")] = None,
     protocol_v2_height: V2HeightOption = None,
     v1_only: V1OnlyOption = [],  # noqa: B006
+    regions: RegionsOption = [],  # noqa: B006
+    region_latency: RegionLatencyOption = nets.BETWEEN_REGIONS_MS,
 ) -> None:
     """Write the homes of a testnet (copy node-i to machine i to span machines)."""
     hosts = [h for item in host for h in item.split(",") if h]
@@ -173,6 +210,7 @@ def testnet_init(
             accounts=accounts,
             seed=seed,
             protocol_v2_height=protocol_v2_height,
+            regions=_regions(regions, region_latency, validators, protocol_v2_height),
             protocol_versions={node_id: (1,) for node_id in v1_only},
         )
     except AethelError as exc:
@@ -221,20 +259,23 @@ def testnet_up(
     watch: Annotated[bool, typer.Option(help="keep the live view until Ctrl-C")] = False,
     protocol_v2_height: V2HeightOption = None,
     v1_only: V1OnlyOption = [],  # noqa: B006
+    regions: RegionsOption = [],  # noqa: B006
+    region_latency: RegionLatencyOption = nets.BETWEEN_REGIONS_MS,
 ) -> None:
     """Start a testnet on this machine (initialising it first if needed); wait until it commits.
 
-    --protocol-v2-height and --v1-only apply when the directory holds no testnet yet (an
-    existing testnet keeps its genesis)."""
+    --protocol-v2-height, --v1-only and --regions apply when the directory holds no testnet yet
+    (an existing testnet keeps its genesis)."""
     try:
         if not (directory / nets.TESTNET_FILE).exists():
             nets.init_testnet(
                 directory,
                 validators,
                 protocol_v2_height=protocol_v2_height,
+                regions=_regions(regions, region_latency, validators, protocol_v2_height),
                 protocol_versions={node_id: (1,) for node_id in v1_only},
             )
-        elif protocol_v2_height is not None or v1_only:
+        elif protocol_v2_height is not None or v1_only or regions:
             raise UsageError(
                 f"{directory} already holds a testnet: its genesis fixes the protocol versions "
                 "(`aethel testnet down` and remove it, or choose another --dir)"

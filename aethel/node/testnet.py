@@ -68,6 +68,29 @@ class Regions:
     of_node: tuple[str, ...]
 
 
+#: The nominal one-way latency (ms) within one region of ``--regions``.
+WITHIN_REGION_MS = 1
+#: The default nominal one-way latency (ms) between two regions of ``--regions``.
+BETWEEN_REGIONS_MS = 50
+
+
+def round_robin_regions(
+    names: list[str], validators: int, between_ms: int = BETWEEN_REGIONS_MS
+) -> Regions:
+    """Return the regions of ``aethel testnet init --regions``: validator i (node order) is in
+    ``names[i mod len(names)]``; the set's table declares WITHIN_REGION_MS within a region and
+    ``between_ms`` between any two (V2.10: the table decides who collects, never safety)."""
+    if not names or any(not name or name != name.strip() for name in names):
+        raise UsageError("--regions takes one or more non-empty region names")
+    if type(between_ms) is not int or between_ms < 0:
+        raise UsageError("--region-latency is an integer >= 0 (ms)")
+    distinct = tuple(dict.fromkeys(names))
+    latency = tuple(
+        tuple(WITHIN_REGION_MS if a == b else between_ms for b in distinct) for a in distinct
+    )
+    return Regions(distinct, latency, tuple(names[i % len(names)] for i in range(validators)))
+
+
 @dataclass(frozen=True, slots=True)
 class NodeEntry:
     """One node of a testnet, as testnet.json records it."""

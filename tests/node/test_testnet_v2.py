@@ -24,16 +24,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shutil
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from typer.testing import CliRunner
 
+from aethel.cli import app
 from aethel.consensus.history import History, HistoryAnchor, HistoryLink, HistoryRejected
 from aethel.consensus.history_verifier import HistoryVerifier
 from aethel.consensus.v2.collector import choose_collector
@@ -48,6 +52,8 @@ from aethel.node.load import run_load
 from .test_testnet import stop_leaving_nothing
 
 H2 = 3
+#: The command line of a node process, as the testnet starts it.
+COMMAND = nets.node_command
 #: v000-v002 in region a, v003 in region b (one-way 30 ms between them, 1 ms within).
 REGIONS = nets.Regions(("a", "b"), ((1, 30), (30, 1)), ("a", "a", "a", "b"))
 
@@ -294,3 +300,56 @@ class TestVersionOneOnlyNodeStops:
         status = get(f"{stopped.url}/status")
         assert status["height"] == H2 - 1 and status["consensus"]["stopped_at"] == H2 - 1, status
         assert metric(stopped.url, "aethel_node_held_back_total")[()] > 0
+
+
+class TestRegionsFromTheCommandLine:
+    @pytest.mark.req("V2.10", "V2.1")
+    def test_votes_of_a_region_collected_height_go_to_the_collector_the_rule_picks(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """`aethel testnet init --regions a,a,a,b` writes the regions into the genesis's
+        version-2 set; the four processes commit across H2, and at each view-0 height where the
+        rule picks a collector other than the leader, every PREPARE of that height was sent to
+        that collector (the nodes' debug logs) and the height committed in view 0."""
+        directory = tmp_path / "net"
+        init = CliRunner().invoke(
+            app,
+            [
+                *("testnet", "init", "-n", "4", "--dir", str(directory), "--seed", "5"),
+                *("--accounts", "2", "--protocol-v2-height", str(H2)),
+                *("--regions", "a,a,a,b", "--region-latency", "30"),
+            ],
+        )
+        assert init.exit_code == 0, init.output
+        net = nets.load_testnet(directory)
+        validators = load_home(net.nodes[0].home).chain.validators
+        assert validators.v2 is not None
+        roster, table = validators.v2.roster, validators.v2.table
+        assert [m.region for m in roster.members] == ["a", "a", "a", "b"]
+        assert (table.names, table.latency_ms) == (("a", "b"), ((1, 30), (30, 1)))
+        top = H2 + 3
+        leaders = {h: validators.get_leader(h, 0).id for h in range(H2, top + 1)}
+        picked = {
+            h: roster.members[
+                choose_collector(roster, table, validators.seed, h, 0, roster.index[leader])
+            ].id
+            for h, leader in leaders.items()
+        }
+        region_collected = [h for h in picked if picked[h] != leaders[h]]
+        assert region_collected == [4, 5], (leaders, picked)  # seed 5: v003 (region b) leads
+        # The same node processes, logging each message they send.
+        monkeypatch.setattr(
+            nets, "node_command", lambda home: [*COMMAND(home), "--log-level", "DEBUG"]
+        )
+        try:
+            nets.start_testnet(net)
+            wait_for(net, net.ids, top)
+            url = net.nodes[0].url
+            views = {h: get(f"{url}/blocks/{h}")["certificate"]["view"] for h in picked}
+        finally:
+            stop_leaving_nothing(net)
+        logs = "".join((n.home / "node.log").read_text(encoding="utf-8") for n in net.nodes)
+        for height in region_collected:
+            assert views[height] == 0, (height, views)
+            sent_to = set(re.findall(rf"send Prepare h{height} to (\S+)", logs))
+            assert sent_to == {picked[height]}, (height, sent_to, picked)
