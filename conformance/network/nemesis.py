@@ -18,6 +18,17 @@ shuffles; later rounds draw at random. Kinds:
 Processes and timing are real, so a seed gives the same schedule, not the same interleaving. A
 target chosen at run time (``@leader``) is resolved when the fault starts and the resolved
 schedule is what a replay file keeps (:mod:`conformance.network.replay`).
+
+**Anchored to heights.** Each fault as carried out also records the highest height a node had
+committed when it started (``at_height``) and how long after that height was first seen
+(``after_height_s``). A replay starts a fault that carries them when the cluster is there, not at
+the second it started before, sooner or later: when the highest height reaches ``at_height`` and
+``after_height_s`` have passed since it was first seen (at once if the cluster is already past
+it), after the calm that follows the previous fault; if the cluster has not got there
+:data:`ANCHOR_SLACK_S` after the recorded start time, the fault starts anyway and its record
+says so. What a fault meets (which height, whose leadership, a barred leader's views) decides
+the failures that are about time, so a replay that repeats the seconds but not the heights does
+not repeat them (seeds 1028, 3017, 3027 of reports/network/README.md replayed "not reproduced").
 """
 
 from __future__ import annotations
@@ -53,6 +64,11 @@ WARMUP_S = 3.0
 GAP_S = (1.0, 2.5)
 #: Least calm after a fault ends (a restart may take longer than the schedule's gap).
 MIN_CALM_S = 1.0
+#: An anchored fault starts by time this long after its recorded start if the cluster has not
+#: reached its height by then (module docstring).
+ANCHOR_SLACK_S = 30.0
+#: How often an anchored fault looks at the cluster's height while it waits.
+ANCHOR_POLL_S = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +84,10 @@ class Fault:
     #: Sides of a partition (each a tuple of node ids).
     sides: tuple[tuple[str, ...], ...] = ()
     params: dict[str, Any] = field(default_factory=dict)
+    #: As carried out: the highest committed height when it started, and the seconds since that
+    #: height was first seen (None in a schedule not yet run; module docstring).
+    at_height: int | None = None
+    after_height_s: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         value = asdict(self)
@@ -85,6 +105,10 @@ class Fault:
             targets=tuple(value.get("targets", ())),
             sides=tuple(tuple(side) for side in value.get("sides", ())),
             params=dict(value.get("params", {})),
+            at_height=None if value.get("at_height") is None else int(value["at_height"]),
+            after_height_s=None
+            if value.get("after_height_s") is None
+            else float(value["after_height_s"]),
         )
 
 
@@ -220,7 +244,12 @@ class Nemesis:
         leader: Callable[[], Awaitable[str | None]],
         heights: Callable[[], Awaitable[dict[str, int]]],
         restart: Callable[[str], Awaitable[None]],
+        progress: Callable[[], tuple[int, float]] = lambda: (0, 0.0),
+        anchored: bool = False,
     ) -> None:
+        """``progress`` says the highest height committed so far and when (run seconds) it was
+        first seen; ``anchored`` starts faults that recorded a height when the cluster is there
+        (a replay; module docstring)."""
         self.schedule = schedule
         self.ids = ids
         self.proxy = proxy
@@ -229,23 +258,17 @@ class Nemesis:
         self.leader = leader
         self.heights = heights
         self.restart = restart
+        self.progress = progress
+        self.anchored = anchored
         self.applied: list[Applied] = []
         self._active: Applied | None = None
+        self._note = ""
 
     async def run(self, stop: asyncio.Event) -> None:
         """Carry the schedule out; fault times count from the call (the workload's start)."""
         origin = self.history.now()
         for fault in self.schedule:
-            delay = origin + fault.start_s - self.history.now()
-            if self.applied:  # a fault whose end took long (a restart) still gets its calm
-                delay = max(delay, MIN_CALM_S)
-            if delay > 0:
-                try:
-                    await asyncio.wait_for(stop.wait(), delay)
-                    return
-                except TimeoutError:
-                    pass
-            if stop.is_set():
+            if await self._until_start(fault, origin, stop):
                 return
             applied = await self._start(fault)
             with contextlib.suppress(TimeoutError):
@@ -253,6 +276,33 @@ class Nemesis:
             await self._end(applied)
             if stop.is_set():
                 return
+
+    async def _until_start(self, fault: Fault, origin: float, stop: asyncio.Event) -> bool:
+        """Wait until ``fault`` is due (module docstring); True if the run stopped first."""
+        anchor = fault.at_height if self.anchored else None
+        # An anchored fault waits for its height, not its second (sooner or later than it).
+        delay = 0.0 if anchor is not None else origin + fault.start_s - self.history.now()
+        if self.applied:  # a fault whose end took long (a restart) still gets its calm
+            delay = max(delay, MIN_CALM_S)
+        if await _wait(stop, delay):
+            return True
+        if anchor is None:
+            return False
+        latest = origin + fault.start_s + ANCHOR_SLACK_S
+        while True:
+            height, reached = self.progress()
+            now = self.history.now()
+            if height > anchor or (
+                height == anchor and now - reached >= (fault.after_height_s or 0.0)
+            ):
+                return False
+            if now >= latest:
+                value = {"index": fault.index, "at_height": anchor, "height": height}
+                self.history.add("nemesis", "info", "anchor-missed", None, value)
+                self._note = f"height {anchor} not reached ({height}): started by time"
+                return False
+            if await _wait(stop, ANCHOR_POLL_S):
+                return True
 
     async def heal(self) -> None:
         """End the active fault, if any (the run's end)."""
@@ -264,7 +314,11 @@ class Nemesis:
             leader = await self.leader()  # asked now: the leader changes every height
             target = leader if leader in self.ids else self.ids[fault.index % len(self.ids)]
             fault = replace(fault, targets=(target,), params={**fault.params, "leader": True})
-        applied = Applied(fault, self.history.now())
+        height, reached = self.progress()
+        now = self.history.now()
+        fault = replace(fault, at_height=height, after_height_s=round(max(0.0, now - reached), 2))
+        applied = Applied(fault, now, note=self._note)
+        self._note = ""
         self._active = applied
         self.applied.append(applied)
         value = {"kind": fault.kind, "phase": "start", **fault.to_json()}
@@ -327,7 +381,16 @@ class Nemesis:
         self.history.add("nemesis", "info", "nemesis", None, value)
 
 
+async def _wait(stop: asyncio.Event, seconds: float) -> bool:
+    """Wait ``seconds`` (nothing if <= 0) or until ``stop``; True if it stopped."""
+    if seconds > 0:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), seconds)
+    return stop.is_set()
+
+
 __all__ = [
+    "ANCHOR_SLACK_S",
     "LEADER",
     "NEMESES",
     "PARTITIONS",

@@ -7,10 +7,12 @@ the leader of the moment, are written as the node they were). ``aethel-conforman
 --replay FILE`` runs it again and compares the outcome with the one the file recorded
 (:func:`compare`).
 
-Processes and timing are real, so a replay repeats the faults, not every interleaving. The
-comparison therefore tells apart the checkers that judge what the nodes said (agreement,
-validity, conservation, durability, partition, accusation, reads, contract-api, contract-wire)
-from those that judge a deadline (liveness, contract-first-commit, and a node not ready or not
+Processes and timing are real, so a replay repeats the faults, not every interleaving; each
+fault starts at the height it met in the recorded run, not at the same second
+(:mod:`conformance.network.nemesis`, "Anchored to heights"). The comparison therefore tells
+apart the checkers that judge what the nodes said (agreement, validity, conservation,
+durability, partition, accusation, reads, contract-api, contract-wire) from those that judge a
+deadline (liveness, contract-first-commit, and a node not ready or not
 stopped in time: :attr:`Verdict.timing`). The recorded **defect** is the first kind's failures;
 the replay reproduces it when each of them fails again, whatever the deadlines did. A failure
 made of deadlines only reproduces when they are missed again. Outcomes and exit codes

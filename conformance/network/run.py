@@ -343,6 +343,8 @@ class Run:
             leader=leader,
             heights=heights,
             restart=restart,
+            progress=lambda: (observer.max_height, observer.max_height_at),
+            anchored=config.schedule is not None,
         )
         accounts = list(self.setup.accounts)
         receivers = [key.public_key for key in accounts]

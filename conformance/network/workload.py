@@ -300,6 +300,8 @@ class Observer:
         self.nodes = nodes
         self.latest: dict[str, dict[str, Any]] = {}
         self.max_height = 0
+        #: When (run seconds) ``max_height`` was first seen.
+        self.max_height_at = 0.0
 
     async def run(self, stop: asyncio.Event) -> None:
         await asyncio.gather(*(self._poll(slot, stop) for slot in self.nodes))
@@ -344,7 +346,8 @@ class Observer:
         }
         history.add("observer", "ok", "status", slot.id, value)
         self.latest[slot.id] = value
-        self.max_height = max(self.max_height, height)
+        if height > self.max_height:
+            self.max_height, self.max_height_at = height, history.now()
         return value
 
 
