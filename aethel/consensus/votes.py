@@ -220,16 +220,18 @@ class AggregateVotes(Generic[A]):
         position = self.roster.index.get(vote.validator)
         if position is None or self.roster.members[position].stake == 0:
             return AddResult(reason="R4.3: not a member of the validator set")
+        key = vote.key
+        prior = self.first.get(vote.validator)
+        if key in self.quorum_keys and (prior is None or prior.key == key):
+            # The target has its certificate and this vote cannot be an equivocation: it adds
+            # nothing, so its signature is not even decompressed (V2.9).
+            return AddResult(reason="late")
         try:
             signature = self.checker.signature(vote.signature)
         except bls.BlsError as exc:
             return AddResult(reason=f"V2.5: {exc.detail}")
-        key = vote.key
-        prior = self.first.get(vote.validator)
         if prior is not None and prior.key != key:
             return self._conflict(prior, vote, position, signature)
-        if key in self.quorum_keys:
-            return AddResult(reason="late")
         aggregator = self._aggregator(vote)
         if trusted:
             aggregator.kept.setdefault(position, signature)

@@ -11,6 +11,7 @@ and in the prime-order subgroup; the point at infinity is accepted in its one ca
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, NewType
 
 from pyblst import (  # type: ignore[import-untyped]
@@ -32,8 +33,10 @@ G2_SIZE = 96
 _G1_GENERATOR_BYTES = bytes.fromhex(
     "97f1d3a73197d7942695638c4fa9ac0fc3688c4f9774b905a14e3a3f171bac586c55e83ff97a1aeffb3af00adb22c6bb"
 )
-_G1_IDENTITY_BYTES = b"\xc0" + bytes(G1_SIZE - 1)
-_G2_IDENTITY_BYTES = b"\xc0" + bytes(G2_SIZE - 1)
+#: The generator, decompressed once: every verification pairs with it.
+_G1_GENERATOR = BlstP1Element.uncompress(_G1_GENERATOR_BYTES)
+_G1_IDENTITY = BlstP1Element()
+_G2_IDENTITY = BlstP2Element()
 
 
 class DecodeError(ValueError):
@@ -88,8 +91,8 @@ def encode_g2(point: G2) -> bytes:
 
 
 def g1_generator() -> G1:
-    """Return the generator of G1."""
-    return G1(BlstP1Element.uncompress(_G1_GENERATOR_BYTES))
+    """Return the generator of G1 (one shared point: no operation changes a point)."""
+    return G1(_G1_GENERATOR)
 
 
 def g1_identity() -> G1:
@@ -104,12 +107,14 @@ def g2_identity() -> G2:
 
 def is_identity_g1(point: G1) -> bool:
     """Return whether ``point`` is the point at infinity of G1."""
-    return encode_g1(point) == _G1_IDENTITY_BYTES
+    result: bool = _as(point) == _G1_IDENTITY
+    return result
 
 
 def is_identity_g2(point: G2) -> bool:
     """Return whether ``point`` is the point at infinity of G2."""
-    return encode_g2(point) == _G2_IDENTITY_BYTES
+    result: bool = _as(point) == _G2_IDENTITY
+    return result
 
 
 def add_g1(a: G1, b: G1) -> G1:
@@ -120,6 +125,26 @@ def add_g1(a: G1, b: G1) -> G1:
 def add_g2(a: G2, b: G2) -> G2:
     """Return a + b in G2."""
     return G2(_as(a) + _as(b))
+
+
+def sum_g2(points: Sequence[G2]) -> G2:
+    """Return the sum of one or more points of G2 (one loop: no call per addition)."""
+    iterator = iter(points)
+    total = _as(next(iterator))
+    for point in iterator:
+        total = total + point
+    return G2(total)
+
+
+def multiples_g2(point: G2, count: int) -> list[G2]:
+    """Return [1] point, [2] point, ..., [count] point (count >= 1), by repeated addition."""
+    base = _as(point)
+    found = [base]
+    last = base
+    for _ in range(count - 1):
+        last = last + base
+        found.append(last)
+    return found
 
 
 def mul_g1(point: G1, scalar: int) -> G1:

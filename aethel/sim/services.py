@@ -315,26 +315,23 @@ class FixedBaseTable:
         """Tabulate ``base`` for digits of ``bits`` bits."""
         rows = []
         for _ in range(-(-SCALAR_BITS // bits)):
-            row = [base, base]  # index 0 (digit 0) is never read
-            for _ in range((1 << bits) - 2):
-                row.append(_blst.add_g2(row[-1], base))
-            rows.append(tuple(row))
-            base = _blst.add_g2(row[-1], base)  # 2^bits times this row's base
+            multiples = _blst.multiples_g2(base, 1 << bits)  # [1] base ... [2^bits] base
+            rows.append((base, *multiples[:-1]))  # index 0 (digit 0) is never read
+            base = multiples[-1]  # 2^bits times this row's base
         return cls(bits, tuple(rows))
 
     def multiply(self, scalar: int) -> _blst.G2:
         """Return [scalar] base for 0 < scalar < 2^255."""
         if not 0 < scalar < 1 << SCALAR_BITS:
             raise UsageError("a BLS secret key is an integer in [1, r)")
-        mask = (1 << self.bits) - 1
-        total: _blst.G2 | None = None
+        bits, mask = self.bits, (1 << self.bits) - 1
+        terms = []
         for row in self.rows:
             digit = scalar & mask
-            scalar >>= self.bits
+            scalar >>= bits
             if digit:
-                total = row[digit] if total is None else _blst.add_g2(total, row[digit])
-        assert total is not None  # scalar > 0 has a non-zero digit
-        return total
+                terms.append(row[digit])
+        return _blst.sum_g2(terms)  # scalar > 0 has a non-zero digit
 
 
 class SimAggregateChecker:

@@ -5,12 +5,20 @@ valid (V2.8), and a forged vote never blocking the real vote of the member it na
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 
+from aethel.consensus.messages import Prepare
+from aethel.consensus.signing import KeySigner, derive_bls_key
 from aethel.consensus.v2.aggregation import VoteAggregator
 from aethel.consensus.v2.certificate import VoteTarget, check_certificate
+from aethel.consensus.v2.checks import DirectAggregateChecker
+from aethel.consensus.validators import ValidatorSet, make_validator_keys
+from aethel.consensus.votes import AggregateVotes
 from aethel.crypto import bls
+from aethel.sim.network import LATENCY_MS, REGIONS
+from tests.v2.cluster import version_two_member
 from tests.v2.conftest import make_roster, secret
 
 TARGET = VoteTarget("prepare", 5, 0, b"\x77" * 32)
@@ -90,3 +98,73 @@ def test_votes_outside_the_set_and_repeats_are_ignored() -> None:
     collector.add(0, _vote(0))
     collector.add(0, _vote(0))
     assert collector.stake() == 1000 and collector.checks == 0
+
+
+#: On the curve E2 but outside G2's prime-order subgroup (Ethereum's deserialization vectors).
+NOT_IN_G2 = bytes.fromhex("8123456789abcdef" + "0123456789abcdef" * 11)
+
+
+@pytest.mark.req("V2.9", "V2.8", "V2.5")
+@pytest.mark.rejects("V2.5")
+def test_byzantine_votes_reaching_the_collector_leave_a_certificate_of_the_honest_votes() -> None:
+    """Two Byzantine members send their PREPAREs first: one with a valid point that signs other
+    bytes, one with a point outside the subgroup. The collector (the replica's AggregateVotes)
+    still makes a certificate of the five honest votes, and a receiver accepts it."""
+    keys = make_validator_keys(7, 3)
+    members = [version_two_member(f"v{i}", key, 10_000, REGIONS[0]) for i, key in enumerate(keys)]
+    validators = ValidatorSet.create(
+        0, bytes(32), members, first_height=1, regions=REGIONS, latency_ms=LATENCY_MS
+    )  # q(W) = 46,667: five votes
+    signers = [KeySigner(f"v{i}", key, derive_bls_key(key.seed)) for i, key in enumerate(keys)]
+    digest = b"\x42" * 32
+    votes = [Prepare.create(signer, 5, 0, digest, version=2) for signer in signers]
+    other = Prepare.create(signers[5], 5, 0, b"\x43" * 32, version=2)
+    bad_signature = replace(votes[5], signature=other.signature)
+    outside_subgroup = replace(votes[6], signature=NOT_IN_G2)
+    collector: AggregateVotes[Prepare] = AggregateVotes(validators)
+    assert collector.add(bad_signature).counted  # counted before its signature is checked
+    refused = collector.add(outside_subgroup)
+    assert not refused.counted and refused.reason.startswith("V2.5")
+    for vote in votes[:5]:
+        collector.add(vote)
+    key = votes[0].key
+    assert collector.has_quorum(key)
+    certificate = collector.certificate(key)
+    assert certificate is not None
+    assert certificate.members() == [0, 1, 2, 3, 4]
+    assert check_certificate(certificate, validators.v2.roster) == [0, 1, 2, 3, 4]
+
+
+class CountingChecker(DirectAggregateChecker):
+    """The direct BLS operations, counting the signatures parsed."""
+
+    def __init__(self) -> None:
+        self.parsed = 0
+
+    def signature(self, data: bytes) -> bls.Signature:
+        self.parsed += 1
+        return super().signature(data)
+
+
+@pytest.mark.req("V2.9")
+def test_a_vote_for_a_target_with_its_certificate_is_not_decompressed() -> None:
+    """After the certificate of a target is made, a later vote for it adds nothing: it is
+    dropped as late without parsing its signature; a later vote of a member for another target
+    is still parsed (it may be an equivocation)."""
+    keys = make_validator_keys(4, 3)
+    members = [version_two_member(f"v{i}", key, 10_000, REGIONS[0]) for i, key in enumerate(keys)]
+    validators = ValidatorSet.create(
+        0, bytes(32), members, first_height=1, regions=REGIONS, latency_ms=LATENCY_MS
+    )  # q(W) = 26,667: three votes
+    signers = [KeySigner(f"v{i}", key, derive_bls_key(key.seed)) for i, key in enumerate(keys)]
+    votes = [Prepare.create(signer, 5, 0, b"\x42" * 32, version=2) for signer in signers]
+    checker = CountingChecker()
+    collector: AggregateVotes[Prepare] = AggregateVotes(validators, checker)
+    for vote in votes[:3]:
+        assert collector.add(vote).counted
+    assert collector.has_quorum(votes[0].key) and checker.parsed == 3
+    late = collector.add(votes[3])
+    assert late.reason == "late" and checker.parsed == 3
+    other = Prepare.create(signers[0], 5, 0, b"\x43" * 32, version=2)
+    assert collector.add(other).conflict is not None  # v0 equivocates: parsed and checked
+    assert checker.parsed == 4
