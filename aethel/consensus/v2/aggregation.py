@@ -33,6 +33,9 @@ class VoteAggregator:
     discarded: set[tuple[int, bytes]] = field(default_factory=set)
     #: The BLS operations (a simulator's charge CPU time).
     checker: AggregateChecker = field(default=DIRECT, repr=False)
+    #: The members and the aggregate of the last set of votes whose aggregate verified: the
+    #: certificate reuses that sum instead of adding those signatures again.
+    verified: tuple[frozenset[int], bls.Signature] | None = field(default=None, repr=False)
 
     def add(self, index: int, signature: bls.Signature) -> None:
         """Take a vote by member ``index``; one vote per member (V2.9).
@@ -80,7 +83,11 @@ class VoteAggregator:
         if self.roster.stake_of(list(self.kept)) < self.roster.quorum:
             return None
         members = sorted(self.kept)
-        aggregate = self.checker.aggregate([self.kept[i] for i in members])
+        parts = [self.kept[i] for i in members]
+        if self.verified is not None and self.verified[0] <= self.kept.keys():
+            covered, partial = self.verified
+            parts = [partial, *(self.kept[i] for i in members if i not in covered)]
+        aggregate = parts[0] if len(parts) == 1 else self.checker.aggregate(parts)
         return Certificate(self.target, bitmap(members, len(self.roster)), aggregate)
 
     def _settle(self, indices: list[int]) -> None:
@@ -100,5 +107,9 @@ class VoteAggregator:
     def _verifies(self, indices: list[int]) -> bool:
         self.checks += 1
         keys = [self.roster.members[i].key for i in indices]
-        aggregate = self.checker.aggregate([self.pending[i] for i in indices])
-        return self.checker.fast_aggregate_verify(keys, self.target.message(), aggregate)
+        signatures = [self.pending[i] for i in indices]
+        aggregate = signatures[0] if len(signatures) == 1 else self.checker.aggregate(signatures)
+        if not self.checker.fast_aggregate_verify(keys, self.target.message(), aggregate):
+            return False
+        self.verified = (frozenset(indices), aggregate)
+        return True
