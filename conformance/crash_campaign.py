@@ -17,9 +17,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from conformance.crash import CrashFailure, child_command
-from conformance.crash_journal import run_journal_campaign
-from conformance.crash_store import run_store_campaign
+from conformance.crash import CrashFailure, child_command, summary_json
+from conformance.crash_journal import JournalCampaign
+from conformance.crash_store import StoreCampaign
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,15 +38,13 @@ def main(argv: list[str] | None = None) -> int:
     work = args.dir or Path(tempfile.mkdtemp(prefix="aethel-crash-"))
     work.mkdir(parents=True, exist_ok=True)
     command = child_command(args.impl)
+    kind = StoreCampaign if args.campaign == "store" else JournalCampaign
     try:
-        if args.campaign == "store":
-            summary: Any = run_store_campaign(command, work, args.seed, args.kills, spec=args.impl)
-        else:
-            summary = run_journal_campaign(command, work, args.seed, args.kills, spec=args.impl)
+        summary: Any = kind(command, work, args.seed, args.kills, spec=args.impl).run()
     except CrashFailure as failure:
         print(f"FAILED: {failure}", file=sys.stderr)
         return 1
-    print(json.dumps(summary.as_dict(), indent=1))
+    print(json.dumps(summary_json(summary), indent=1))
     return 0
 
 

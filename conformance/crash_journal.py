@@ -43,7 +43,6 @@ from conformance.crash import (
     Kill,
     answered,
     draw_delay,
-    summary_json,
 )
 from conformance.replica_wire import BadOutput, outputs_from_json
 
@@ -138,9 +137,6 @@ class JournalCampaignSummary:
     commits_seen: int = 0
     seconds: float = 0.0
     delays_ms: list[float] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return summary_json(self)
 
 
 class JournalCampaign(Campaign):
@@ -283,22 +279,11 @@ class JournalCampaign(Campaign):
                     )
 
     def run(self) -> JournalCampaignSummary:
+        """Run ``planned`` kill-and-reopen rounds; raise :class:`CrashFailure` on a conflicting
+        vote."""
         began = time.monotonic()
         for number in range(1, self.planned + 1):
             self.round(number)
             self.summary.rounds += 1
         self.summary.seconds = round(time.monotonic() - began, 3)
         return self.summary
-
-
-def run_journal_campaign(
-    command: list[str],
-    work: Path,
-    seed: int,
-    rounds: int,
-    *,
-    spec: str,
-    options: LoadOptions | None = None,
-) -> JournalCampaignSummary:
-    """Run ``rounds`` kill-and-reopen rounds; raise :class:`CrashFailure` on a conflicting vote."""
-    return JournalCampaign(command, work, seed, rounds, spec=spec, options=options).run()

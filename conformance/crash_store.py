@@ -41,7 +41,6 @@ from conformance.crash import (
     Kill,
     answered,
     draw_delay,
-    summary_json,
 )
 
 ACCOUNTS = tuple(f"acct{i:03d}" for i in range(160))
@@ -128,9 +127,6 @@ class StoreCampaignSummary:
     seconds: float = 0.0
     commit_ms_median: float = 0.0
     delays_ms: list[float] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return summary_json(self)
 
 
 class StoreCampaign(Campaign):
@@ -322,6 +318,7 @@ class StoreCampaign(Campaign):
     # ------------------------------------------------------------------ the campaign
 
     def run(self, progress: Callable[[int], None] | None = None) -> StoreCampaignSummary:
+        """Run the campaign of ``planned`` SIGKILLs; raise :class:`CrashFailure` on a loss."""
         began = time.monotonic()
         child = self.start()
         try:
@@ -365,16 +362,3 @@ class StoreCampaign(Campaign):
         self.summary.seconds = round(time.monotonic() - began, 3)
         self.summary.commit_ms_median = round(statistics.median(self.commit_s) * 1000, 3)
         return self.summary
-
-
-def run_store_campaign(
-    command: list[str],
-    work: Path,
-    seed: int,
-    kills: int,
-    *,
-    spec: str,
-    options: LoadOptions | None = None,
-) -> StoreCampaignSummary:
-    """Run a store campaign of ``kills`` SIGKILLs; raise :class:`CrashFailure` on a loss."""
-    return StoreCampaign(command, work, seed, kills, spec=spec, options=options).run()

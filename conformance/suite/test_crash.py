@@ -19,8 +19,8 @@ import pytest
 
 from conformance.checks import Inconclusive
 from conformance.crash import child_command
-from conformance.crash_journal import run_journal_campaign
-from conformance.crash_store import run_store_campaign
+from conformance.crash_journal import JournalCampaign
+from conformance.crash_store import StoreCampaign
 from conformance.plugin import Measure, load_options
 
 #: SIGKILLs per store campaign in the suite (a longer campaign:
@@ -39,14 +39,14 @@ def test_store_survives_sigkill_mid_commit(
     restart the store is at the last acknowledged height or, fully, at the interrupted one;
     acknowledged heights keep their roots, values and proofs; the chain goes on."""
     spec = request.config.getoption("--impl")
-    summary = run_store_campaign(
+    summary = StoreCampaign(
         child_command(spec),
         tmp_path,
         seed,
         STORE_KILLS,
         spec=spec,
         options=load_options(request.config),
-    )
+    ).run()
     measure.record("kills_before_answer", summary.kills_before_answer, "kills")
     measure.record("interrupted_height_visible", summary.interrupted_visible, "kills")
     measure.record("commit_ms_median", summary.commit_ms_median, "ms")
@@ -68,14 +68,14 @@ def test_replica_reopened_on_its_journal_never_signs_a_conflicting_vote(
     equivocating leader with another block and a quorum of PREPAREs for it: no PREPARE or COMMIT
     at the same height, view and phase for another block or root."""
     spec = request.config.getoption("--impl")
-    summary = run_journal_campaign(
+    summary = JournalCampaign(
         child_command(spec),
         tmp_path,
         seed,
         JOURNAL_ROUNDS,
         spec=spec,
         options=load_options(request.config),
-    )
+    ).run()
     measure.record("rounds_with_a_prepare_before_the_kill", summary.prepares_seen, "rounds")
     measure.record("rounds_with_a_commit_before_the_kill", summary.commits_seen, "rounds")
     if summary.prepares_seen == 0:

@@ -147,16 +147,16 @@ def test_the_crash_harness_passes_the_reference_and_fails_a_store_that_is_not_cr
     SIGKILLs; the store-root-first mutant (root and nodes in two SQLite transactions) fails,
     and the failure names R5.4, the kill and the seed that replays it."""
     from conformance.crash import CrashFailure, child_command
-    from conformance.crash_store import run_store_campaign
+    from conformance.crash_store import StoreCampaign
 
-    summary = run_store_campaign(
+    summary = StoreCampaign(
         child_command("stdio-reference"), tmp_path / "ref", 3, 8, spec="stdio-reference"
-    )
+    ).run()
     assert summary.kills == 8 and summary.heights >= 8
     mutant = "python:conformance.mutants.store:RootFirstImplementation"
     with pytest.raises(CrashFailure) as failure:
         # Most seeds catch it within 10 kills; 60 make a miss vanishingly rare.
-        run_store_campaign(child_command(mutant), tmp_path / "mutant", 3, 60, spec=mutant)
+        StoreCampaign(child_command(mutant), tmp_path / "mutant", 3, 60, spec=mutant).run()
     text = str(failure.value)
     assert text.startswith("R5.4") and "kill #" in text and "--seed 3" in text, text
 
@@ -168,12 +168,12 @@ def test_the_journal_harness_passes_the_reference_and_fails_a_forgetful_journal(
     """conformance.crash_journal: the reference replica reopened on its journal signs nothing
     conflicting in 3 rounds; one that empties its journal at start signs a conflicting vote."""
     from conformance.crash import CrashFailure, child_command
-    from conformance.crash_journal import run_journal_campaign
+    from conformance.crash_journal import JournalCampaign
 
-    summary = run_journal_campaign(
+    summary = JournalCampaign(
         child_command("stdio-reference"), tmp_path / "ref", 1, 3, spec="stdio-reference"
-    )
+    ).run()
     assert summary.rounds == 3 and summary.prepares_seen >= 1
     mutant = "python:conformance.mutants.store_journal:FreshJournalImplementation"
     with pytest.raises(CrashFailure, match=r"R2\.4: opened again on its journal"):
-        run_journal_campaign(child_command(mutant), tmp_path / "mutant", 1, 8, spec=mutant)
+        JournalCampaign(child_command(mutant), tmp_path / "mutant", 1, 8, spec=mutant).run()
