@@ -62,6 +62,18 @@ def _amount(value: object, minimum: int = 1) -> bool:
     return type(value) is int and minimum <= value <= INT_MAX
 
 
+def _move(
+    amount: JSON, source: dict[str, int], payer: str, target: dict[str, int], payee: str
+) -> bool:
+    """Move ``amount`` from ``source[payer]`` to ``target[payee]``; False (nothing moved) if it
+    is no amount or the payer holds less."""
+    if not _amount(amount) or source.get(payer, 0) < amount:
+        return False
+    source[payer] -= amount
+    target[payee] = target.get(payee, 0) + amount
+    return True
+
+
 def apply_transition(books: Books, height: int, ops: list[JSON]) -> Books | str:
     """Return the books after ``ops`` at ``height``, or the rule ID the transition breaks."""
     after = copy.deepcopy(books)
@@ -87,17 +99,15 @@ def apply_transition(books: Books, height: int, ops: list[JSON]) -> Books | str:
             after.balances[op["account"]] = after.balances.get(op["account"], 0) + op["amount"]
             after.minted += op["amount"]
         elif kind == "bond":
-            amount = op["amount"]
-            if not _amount(amount) or after.balances.get(op["account"], 0) < amount:
+            if not _move(
+                op["amount"], after.balances, op["account"], after.stakes, op["validator"]
+            ):
                 return "R3.6"
-            after.balances[op["account"]] -= amount
-            after.stakes[op["validator"]] = after.stakes.get(op["validator"], 0) + amount
         elif kind == "unbond":
-            amount = op["amount"]
-            if not _amount(amount) or after.stakes.get(op["validator"], 0) < amount:
+            if not _move(
+                op["amount"], after.stakes, op["validator"], after.balances, op["account"]
+            ):
                 return "R3.6"
-            after.stakes[op["validator"]] -= amount
-            after.balances[op["account"]] = after.balances.get(op["account"], 0) + amount
         elif kind == "slash":
             stake = after.stakes.get(op["validator"], 0)
             burned = compute_slash_amount(stake, Offence(op["offence"]))
