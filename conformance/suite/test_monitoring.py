@@ -59,13 +59,15 @@ class Timeline:
         if isinstance(message, dict) and message.get("type") in PROPOSALS:
             self.proposals.setdefault(int(message["height"]), now)
 
-    def note_out(self, outputs: Any, now: int) -> None:
+    def note_out(self, outputs: Any, now: int) -> Any:
+        """Note the proposals sent and the commits among ``outputs``; return ``outputs``."""
         for out in outputs if isinstance(outputs, list) else []:
             if out.get("type") in ("send", "broadcast"):
                 self.note_in(out.get("message"), now)
             elif out.get("type") == "committed":
                 self.committed.append(out)
                 self.commit_times.setdefault(int(out["height"]), now)
+        return outputs
 
 
 class RecordingReplica:
@@ -80,32 +82,23 @@ class RecordingReplica:
 
     def start(self, now: int) -> Any:
         self.timeline.started_at = now
-        out = self.remote.start(now)
-        self.timeline.note_out(out, now)
-        return out
+        return self.timeline.note_out(self.remote.start(now), now)
 
     def on_message(self, message: Any, now: int) -> Any:
         self.timeline.note_in(message, now)
-        out = self.remote.on_message(message, now)
-        self.timeline.note_out(out, now)
-        return out
+        return self.timeline.note_out(self.remote.on_message(message, now), now)
 
     def on_timer(self, height: int, view: int, kind: str, now: int) -> Any:
-        out = self.remote.on_timer(height, view, kind, now)
-        self.timeline.note_out(out, now)
-        return out
+        return self.timeline.note_out(self.remote.on_timer(height, view, kind, now), now)
 
     def batch_process_messages(self, messages: list[Any], now: int) -> Any:
         for message in messages:
             self.timeline.note_in(message, now)
-        out = self.remote.batch_process_messages(messages, now)
-        self.timeline.note_out(out, now)
-        return out
+        return self.timeline.note_out(self.remote.batch_process_messages(messages, now), now)
 
     def on_sync_completed(self, certificate: Any, block: Any, state: Any, now: int) -> Any:
-        out = self.remote.on_sync_completed(certificate, block, state, now)
-        self.timeline.note_out(out, now)
-        return out
+        outputs = self.remote.on_sync_completed(certificate, block, state, now)
+        return self.timeline.note_out(outputs, now)
 
 
 class RecordingImplementation:
