@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, ClassVar
 
+from aethel.consensus.block import ProofBlock
 from aethel.consensus.block_rules import (
     check_block_evidence,
     check_block_limits,
@@ -369,6 +370,24 @@ class OutsiderReplica(Replica):
         """Rules 1-2 were :func:`proposal_reason`'s; then the limits, the last commit and the
         evidence, as the reference checks them (:mod:`aethel.consensus.block_rules`)."""
         block = pp.block
+        reason = self._limits_and_last_commit_reason(block)
+        if reason:
+            return reason
+        try:
+            check_block_evidence(
+                block,
+                lambda key: self.services.executor.is_slashed(self.state_root, key),
+                self.epoch_validators,
+                self.services.checker,
+                self.services.validator.is_proof_invalid,
+            )
+        except ProtocolViolation as exc:
+            return f"{exc.rule_id}: {exc.detail}"
+        return ""
+
+    def _limits_and_last_commit_reason(self, block: ProofBlock) -> str:
+        """Return why ``block`` breaks its limits or carries a wrong last commit, as the
+        reference checks them, or "" if it does not."""
         certifiers = None if self.height == 1 else self.parent_validators
         try:
             check_block_limits(block)
@@ -378,13 +397,6 @@ class OutsiderReplica(Replica):
                 self.state_root,
                 certifiers,
                 lambda cert: self._check_cert(cert, certifiers),
-            )
-            check_block_evidence(
-                block,
-                lambda key: self.services.executor.is_slashed(self.state_root, key),
-                self.epoch_validators,
-                self.services.checker,
-                self.services.validator.is_proof_invalid,
             )
         except ProtocolViolation as exc:
             return f"{exc.rule_id}: {exc.detail}"

@@ -18,13 +18,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from aethel.consensus.block import ProofBlock
-from aethel.consensus.block_rules import check_block_limits, check_last_commit
 from aethel.consensus.evidence import Evidence
 from aethel.consensus.messages import Commit, Prepare, PrePrepare, SignedMessage
 from aethel.consensus.signing import SignatureChecker
 from aethel.consensus.validators import ValidatorSet
 from aethel.economics import Offence
-from aethel.errors import ProtocolViolation
 from conformance.adapters.reference import ReferenceImplementation
 from conformance.mutants import Mutant
 from conformance.mutants.consensus_checks import OutsiderReplica, _implementation
@@ -109,18 +107,9 @@ class OutsiderEvidenceReplica(OutsiderReplica):
 
     def _check_block(self, pp: PrePrepare) -> str:
         block = pp.block
-        certifiers = None if self.height == 1 else self.parent_validators
-        try:
-            check_block_limits(block)
-            check_last_commit(
-                block,
-                self.parent,
-                self.state_root,
-                certifiers,
-                lambda cert: self._check_cert(cert, certifiers),
-            )
-        except ProtocolViolation as exc:
-            return f"{exc.rule_id}: {exc.detail}"
+        reason = self._limits_and_last_commit_reason(block)
+        if reason:
+            return reason
         keys: set[tuple[str, str, int]] = set()
         for record in block.evidence:
             key = record.slash_key
