@@ -34,12 +34,12 @@ from aethel.consensus.v2.certificate import (
     parse_certificate,
 )
 from aethel.consensus.v2.collector import RegionTable, choose_collector
-from aethel.consensus.v2.roster import Registration, Roster, register
 from aethel.crypto import bls
 from aethel.sim.network import LATENCY_MS, REGIONS
 from conformance.adapters.api import ConsensusV2API, Implementation
 from conformance.checks import expect_equal, expect_rejected
 from conformance.suite.fixtures import get_api
+from conformance.testvectors.bls import roster_of
 from conformance.testvectors.bls_replay import PROJECT_FILE, BlsCase, check_case, iter_all
 
 pytestmark = [pytest.mark.capability("consensus-v2"), pytest.mark.consensus_version(2)]
@@ -83,22 +83,6 @@ def members(stakes: list[int], regions: list[str] | None = None) -> list[dict[st
         }
         for i, stake in enumerate(stakes)
     ]
-
-
-def roster_of(wire: list[dict[str, Any]]) -> Roster:
-    """Return the reference's roster of these members (the oracle's view)."""
-    return register(
-        [
-            Registration(
-                m["id"],
-                m["stake"],
-                bytes.fromhex(m["bls_key"]),
-                bytes.fromhex(m["bls_pop"]),
-                m["region"],
-            )
-            for m in wire
-        ]
-    )
 
 
 def vote(i: int, target: VoteTarget) -> bls.Signature:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +28,7 @@ from aethel.consensus.v2.certificate import (
     check_certificate,
     parse_certificate,
 )
-from aethel.consensus.v2.roster import Registration, register
+from aethel.consensus.v2.roster import Registration, Roster, register
 from aethel.crypto import _blst, bls
 from aethel.errors import ProtocolViolation
 
@@ -144,6 +146,35 @@ def _vector(
     return {"handler": handler, "case": case, "rules": rules, "input": data, "expected": expected}
 
 
+def _refused_points(size: int, decode: Any, first: Callable[[bool], bytes]) -> dict[str, bytes]:
+    """The compressed encodings of ``size`` bytes that a key (V2.4) and a signature (V2.5)
+    alike must refuse: the point at infinity (with and without the sign flag), a point outside
+    the prime-order subgroup and an x off the curve (``first(on_curve)``, checked by blst)."""
+    return {
+        "infinity": b"\xc0" + bytes(size - 1),
+        "not-in-subgroup": _refusal(decode, first(True), "not in the prime-order subgroup"),
+        "not-on-curve": _refusal(decode, first(False), "not a point of the curve"),
+        "infinity-with-sign-flag": b"\xe0" + bytes(size - 1),
+    }
+
+
+def _refusal_vectors(
+    handler: str, rule: str, name: str, refused: dict[str, bytes], kind: Any
+) -> list[dict[str, Any]]:
+    """The vectors of ``handler`` for each refused encoding, its input named ``name``: the
+    rule the reference refuses it under (``kind.from_bytes``), else what it reads."""
+    return [
+        _vector(
+            handler,
+            case,
+            [rule],
+            {name: _h(data)},
+            _reject_rule(lambda d=data: _h(kind.from_bytes(d).data)),
+        )
+        for case, data in refused.items()
+    ]
+
+
 def _key_vectors() -> list[dict[str, Any]]:
     vectors = []
     for i, info in ((0, b""), (1, b""), (2, b"aethel/validator/v2")):
@@ -163,30 +194,16 @@ def _key_vectors() -> list[dict[str, Any]]:
                 },
             )
         )
-    infinity = b"\xc0" + bytes(47)
-    refused = {
-        "infinity": infinity,
-        "not-in-subgroup": _refusal(
-            _blst.decode_g1, _first_g1(5, True), "not in the prime-order subgroup"
-        ),
-        "not-on-curve": _refusal(_blst.decode_g1, _first_g1(5, False), "not a point of the curve"),
-        "infinity-with-sign-flag": b"\xe0" + bytes(47),
+    refused = _refused_points(48, _blst.decode_g1, partial(_first_g1, 5))
+    infinity = refused["infinity"]
+    refused |= {
         "uncompressed-flag": bytes([_secret(0).public_key().data[0] & 0x7F])
         + _secret(0).public_key().data[1:],
         "x-equal-to-p": _flagged(P.to_bytes(48, "big")),
         "47-bytes": infinity[:47],
         "49-bytes": infinity + b"\x00",
     }
-    for case, data in refused.items():
-        vectors.append(
-            _vector(
-                "key_validate",
-                case,
-                ["V2.4"],
-                {"public_key": _h(data)},
-                _reject_rule(lambda d=data: _h(bls.PublicKey.from_bytes(d).data)),
-            )
-        )
+    vectors += _refusal_vectors("key_validate", "V2.4", "public_key", refused, bls.PublicKey)
     good = _secret(0).public_key().data
     vectors.append(
         _vector("key_validate", "valid", ["V2.4"], {"public_key": _h(good)}, {"result": _h(good)})
@@ -263,26 +280,9 @@ def _signature_vectors() -> list[dict[str, Any]]:
                 {"result": expected},
             )
         )
-    infinity = b"\xc0" + bytes(95)
-    refused = {
-        "infinity": infinity,
-        "not-in-subgroup": _refusal(
-            _blst.decode_g2, _first_g2(3, True), "not in the prime-order subgroup"
-        ),
-        "not-on-curve": _refusal(_blst.decode_g2, _first_g2(3, False), "not a point of the curve"),
-        "infinity-with-sign-flag": b"\xe0" + bytes(95),
-        "95-bytes": infinity[:95],
-    }
-    for case, data in refused.items():
-        vectors.append(
-            _vector(
-                "signature_validate",
-                case,
-                ["V2.5"],
-                {"signature": _h(data)},
-                _reject_rule(lambda d=data: _h(bls.Signature.from_bytes(d).data)),
-            )
-        )
+    refused = _refused_points(96, _blst.decode_g2, partial(_first_g2, 3))
+    refused["95-bytes"] = refused["infinity"][:95]
+    vectors += _refusal_vectors("signature_validate", "V2.5", "signature", refused, bls.Signature)
     return vectors
 
 
@@ -351,22 +351,27 @@ def _roster_input(stakes: list[int], rogue_last: bool = False) -> list[dict[str,
     return members
 
 
+def roster_of(members: list[dict[str, Any]]) -> Roster:
+    """Return the reference's roster of ``members`` in their wire form (conformance/WIRE.md)."""
+    return register(
+        [
+            Registration(
+                m["id"],
+                m["stake"],
+                bytes.fromhex(m["bls_key"]),
+                bytes.fromhex(m["bls_pop"]),
+                m["region"],
+            )
+            for m in members
+        ]
+    )
+
+
 def check_certificate_vector(data: dict[str, Any]) -> dict[str, Any]:
     """Run a ``certificate`` vector on the reference: register the members, parse and check."""
 
     def run() -> list[int]:
-        roster = register(
-            [
-                Registration(
-                    m["id"],
-                    m["stake"],
-                    bytes.fromhex(m["bls_key"]),
-                    bytes.fromhex(m["bls_pop"]),
-                    m["region"],
-                )
-                for m in data["members"]
-            ]
-        )
+        roster = roster_of(data["members"])
         return check_certificate(parse_certificate(data["certificate"], len(roster)), roster)
 
     return _reject_rule(run)
