@@ -90,35 +90,21 @@ def project_cases(path: Path = PROJECT_FILE) -> list[BlsCase]:
         command, renames = PROJECT_COMMANDS[vector["handler"]]
         params = {renames.get(k, k): v for k, v in vector["input"].items()}
         expected = vector["expected"]
-        rules = tuple(vector["rules"])
-        if "reject" in expected:
-            rule = expected["reject"]
-            cases.append(
-                BlsCase(
-                    "bls",
-                    vector["handler"],
-                    vector["case"],
-                    rules,
-                    command,
-                    params,
-                    "reject",
-                    rule=rule,
-                    rejects=(rule,),
-                )
+        rule = expected.get("reject")
+        cases.append(
+            BlsCase(
+                "bls",
+                vector["handler"],
+                vector["case"],
+                tuple(vector["rules"]),
+                command,
+                params,
+                "result" if rule is None else "reject",
+                expected.get("result"),
+                rule=rule,
+                rejects=() if rule is None else (rule,),
             )
-        else:
-            cases.append(
-                BlsCase(
-                    "bls",
-                    vector["handler"],
-                    vector["case"],
-                    rules,
-                    command,
-                    params,
-                    "result",
-                    expected["result"],
-                )
-            )
+        )
     return cases
 
 
