@@ -249,6 +249,18 @@ def _vote_for_height_2(
     return _prepared(remote.on_message(proposal.to_wire(), NOW), proposal.digest), voter
 
 
+def _require_no_vote_for_the_changed_record(
+    replica_api: ReplicaAPI, chain: SlashedChain, changed: Evidence, genuine: Evidence, what: str
+) -> None:
+    """Fail unless a block carrying ``changed`` gets no PREPARE and one carrying ``genuine``
+    gets one (so the refusal is the record's doing); ``what`` says whose member changed."""
+    voted, voter = _vote_for_height_2(replica_api, chain, [changed])
+    if voted:
+        raise AssertionError(f"{voter} voted PREPARE for a block whose {what} changed")
+    if not _vote_for_height_2(replica_api, chain, [genuine])[0]:
+        raise AssertionError(f"{voter} gave no PREPARE to height 2 with the genuine record")
+
+
 @pytest.mark.req("R4.2", "R7.5", "P19", "R1.1")
 @pytest.mark.rejects("R4.2", "R7.5")
 @pytest.mark.parametrize("member", list(EQUIVOCATION_CHANGES), ids=str)
@@ -262,14 +274,9 @@ def test_an_equivocation_record_with_one_member_changed_gets_no_vote(
     chain = slashed_chain(FOUR)
     genuine = _equivocation(chain)
     changed = EQUIVOCATION_CHANGES[member](chain, genuine)
-    voted, voter = _vote_for_height_2(replica_api, chain, [changed])
-    if voted:
-        raise AssertionError(
-            f"{voter} voted PREPARE for a block whose equivocation record against v000 has its "
-            f"{member} changed"
-        )
-    if not _vote_for_height_2(replica_api, chain, [genuine])[0]:
-        raise AssertionError(f"{voter} gave no PREPARE to height 2 with the genuine record")
+    _require_no_vote_for_the_changed_record(
+        replica_api, chain, changed, genuine, f"equivocation record against v000 has its {member}"
+    )
 
 
 @pytest.mark.req("R4.2", "R1.5", "R7.5", "P19", "R1.1")
@@ -285,14 +292,9 @@ def test_a_false_claim_record_with_one_member_changed_gets_no_vote(
     chain = slashed_chain(FOUR)
     genuine, valid = _false_claim(chain)
     changed = FALSE_CLAIM_CHANGES[member](chain, genuine, valid)
-    voted, voter = _vote_for_height_2(replica_api, chain, [changed])
-    if voted:
-        raise AssertionError(
-            f"{voter} voted PREPARE for a block whose false-claim record against v003 has its "
-            f"{member} changed"
-        )
-    if not _vote_for_height_2(replica_api, chain, [genuine])[0]:
-        raise AssertionError(f"{voter} gave no PREPARE to height 2 with the genuine record")
+    _require_no_vote_for_the_changed_record(
+        replica_api, chain, changed, genuine, f"false-claim record against v003 has its {member}"
+    )
 
 
 @pytest.mark.req("R4.2", "R7.5", "P19", "R8.5")
