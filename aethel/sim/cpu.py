@@ -77,7 +77,7 @@ class BlsCpuModel:
     for a certificate (6.4-7.2 ms at 6,667 signers).
 
     Registering a validator set (V2.4, V2.6) costs every member's key parse, its proof's parse
-    and one PopVerify (a verification): :meth:`registration_ns`, about 1.27 ms per member. The
+    and one PopVerify (a verification): :meth:`registration_ns`, about 1.19 ms per member. The
     simulator charges it to every node when its replica starts (at the genesis, a late join or
     a restart: a new process holds no parsed key), once per set: the sets derived from it for
     slashing keep the registered keys (``Roster.with_stakes``) and cost nothing.
