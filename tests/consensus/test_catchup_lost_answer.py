@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 import pytest
 
-from aethel.consensus.events import Broadcast, Send, Timer
+from aethel.consensus.events import Broadcast, RequestSync, Send, Timer
 from aethel.consensus.messages import CommitCertificate, Message, ViewChange
 from aethel.consensus.phases import ViewPhase
 from aethel.consensus.timeouts import compute_timeout
@@ -153,3 +153,35 @@ def test_a_lagging_validator_asks_at_most_once_per_interval() -> None:
     assert [asks(now + 2 + i) for i in range(5)] == [0] * 5
     assert asks(now + interval) == 0
     assert asks(now + 1 + interval) == len(others)  # all three are ahead by now
+
+
+@pytest.mark.req("R3.5")
+def test_a_validator_heights_behind_is_sent_the_latest_certificate_to_sync_to() -> None:
+    """Network campaign seed 1019: v002 was nine heights behind a chain stalled without it and
+    caught up one height per re-send period (36 s), each VIEW-CHANGE answered with its own
+    height's certificate and each certificate a state sync of one height. A validator more
+    than one height behind is also sent the latest certificate: one sync to it (R3.5)."""
+    cluster = make_cluster(4, "collector")
+    replicas = cluster.replicas
+    lag = "v000"  # leads view 0 of height 5: without it the others stop there
+    cluster.down.add(lag)
+    cluster.start()
+    cluster.run()
+    helper = replicas["v001"]
+    assert replicas[lag].height == 1 and helper.height == 5
+    cluster.down.discard(lag)
+
+    asking = ViewChange.create(replicas[lag].signer, 1, 1, None, None)
+    sent = [
+        out.message
+        for out in helper.on_message(asking, cluster.now + 1)
+        if isinstance(out, Send) and out.to == lag
+    ]
+    assert [(type(m), m.height) for m in sent] == [(CommitCertificate, 4), (CommitCertificate, 1)]
+    syncs = [
+        out
+        for message in sent
+        for out in replicas[lag].on_message(message, cluster.now + 2)
+        if isinstance(out, RequestSync)
+    ]
+    assert [s.height for s in syncs] == [4]  # one sync, to the latest certified height
