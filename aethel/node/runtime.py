@@ -247,6 +247,7 @@ class NodeRuntime:
         self._timers: set[asyncio.TimerHandle] = set()
         self._commit_event = asyncio.Event()
         self._sync_task: asyncio.Task[None] | None = None
+        self._pending_task: asyncio.Task[None] | None = None
         self._wanted_sync: RequestSync | None = None
         self._fetching = False
         self._serving: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
@@ -274,7 +275,8 @@ class NodeRuntime:
         self._stopped = True
         for handle in list(self._timers):
             handle.cancel()
-        for task in (self._sync_task, self._admission_task, self._lag_task):
+        tasks = (self._sync_task, self._pending_task, self._admission_task, self._lag_task)
+        for task in tasks:
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -609,6 +611,14 @@ class NodeRuntime:
     # ------------------------------------------------------------------ syncing (R3.1, R3.5)
 
     async def _run_syncs(self) -> None:
+        """Carry out the replica's sync requests, the latest first, until none is left.
+
+        After a completed sync the peers' pending transfers are fetched by a task of its own
+        (:meth:`_pull_pending`, up to 10 s a peer): waited for here, a sync the replica asked
+        for meanwhile found this task still running, was never started, and the replica, which
+        asks once per target, waited for it for good (network campaign seed 3005, v000 at a
+        height for 70 s; tests/node/test_sync_requests.py).
+        """
         synced = self.syncs_completed
         failures = 0  # failed attempts in a row: each doubles the wait for an answer
         try:
@@ -627,8 +637,10 @@ class NodeRuntime:
                     if self._wanted_sync is None:
                         self._wanted_sync = wanted
                     await asyncio.sleep(1.0)
-            if self.syncs_completed > synced:
-                await self._pull_pending()
+            if self.syncs_completed > synced and (
+                self._pending_task is None or self._pending_task.done()
+            ):
+                self._pending_task = asyncio.create_task(self._pull_pending())
         finally:
             self._sync_task = None
 
