@@ -164,3 +164,28 @@ def test_a_run_that_is_not_a_replay_keeps_the_schedules_seconds() -> None:
     nemesis = _nemesis([_delay(0.2, at_height=50)], chain, anchored=False)
     asyncio.run(_run(nemesis, chain, []))
     assert 0.2 <= nemesis.applied[0].started < 0.4
+
+
+def test_near_its_height_a_replayed_fault_asks_the_nodes_itself(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The observer reads each node every 0.25 s; at 25 heights a second that overshoots an
+    anchor by several heights (seed 502: recorded at 82, replayed at 86). Within ANCHOR_NEAR
+    heights the nemesis polls the nodes itself: here only its own poll sees height 82."""
+    monkeypatch.setattr(nemesis_module, "ANCHOR_SLACK_S", 1.0)
+    history = History()
+    chain = Chain(history)
+    chain.height = 80
+    polls: list[float] = []
+
+    async def poll_nodes() -> dict[str, int]:
+        polls.append(history.now())
+        if len(polls) == 3:
+            chain.commit(82)
+        return {}
+
+    nemesis = _nemesis([_delay(0.0, at_height=82, after_s=0.0)], chain, anchored=True)
+    nemesis.heights = poll_nodes
+    asyncio.run(_run(nemesis, chain, []))
+    (applied,) = nemesis.applied
+    assert len(polls) == 3 and applied.started < 0.5 and not applied.note
