@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from aethel.consensus.events import Timer
 from aethel.consensus.ledger import LedgerExecutor, LedgerValidator, StateRepository, make_genesis
+from aethel.consensus.messages import Message
 from aethel.consensus.replica import Replica
 from aethel.consensus.replica_config import Mode, ReplicaConfig, Services
 from aethel.consensus.signing import DirectSignatureChecker, KeySigner
@@ -12,6 +15,9 @@ from aethel.consensus.stores import MemoryChainStore
 from aethel.consensus.validators import Validator, ValidatorSet, make_validator_keys
 from aethel.consensus.workload import TransferWorkload
 from aethel.node.virtual import FifoCluster
+
+#: Which queued items a test's network loses: (source, target, item) -> lost.
+Lost = Callable[[str, str, Message | Timer], bool]
 
 
 @dataclass(kw_only=True)
@@ -26,6 +32,26 @@ class Cluster(FifoCluster):
     def replicas(self) -> dict[str, Replica]:
         """The replicas by validator id."""
         return self.nodes
+
+    def step_losing(self, lost: Lost) -> None:
+        """Deliver the first queued item, or drop it if ``lost`` names it (a cut link)."""
+        source, target, item = self.queue[0]
+        if lost(source, target, item):
+            self.queue.popleft()
+        else:
+            self.step()
+
+    def deliver(self, lost: Lost) -> None:
+        """Deliver every queued item, losing those ``lost`` names."""
+        while self.queue:
+            self.step_losing(lost)
+
+    def fire(self, *names: str) -> None:
+        """Fire the pending view timers of ``names`` alone, in order, each at its deadline."""
+        for name in names:
+            pending = self.timers.pop(name)
+            self.now = max(self.now, pending.deadline)
+            self.route(name, self.replicas[name].on_timer(pending.timer, self.now))
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,6 @@ are dropped, and it must be at height 2 before its own view timer runs out.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 
 from aethel.consensus.events import Broadcast, RequestSync, Send, Timer
@@ -27,28 +25,7 @@ from aethel.consensus.messages import CommitCertificate, Message, ViewChange
 from aethel.consensus.phases import ViewPhase
 from aethel.consensus.timeouts import compute_timeout
 
-from .cluster import Cluster, make_cluster
-
-Lost = Callable[[str, str, Message | Timer], bool]
-
-
-def _deliver(cluster: Cluster, lost: Lost) -> None:
-    """Deliver every queued item, losing those ``lost`` names."""
-    while cluster.queue:
-        source, target, item = cluster.queue[0]
-        if lost(source, target, item):
-            cluster.queue.popleft()
-        else:
-            cluster.step()
-
-
-def _fire(cluster: Cluster, names: list[str]) -> None:
-    """Fire the pending timers of ``names`` (in order), each at its deadline."""
-    for name in names:
-        pending = cluster.timers.pop(name)
-        cluster.now = max(cluster.now, pending.deadline)
-        cluster.route(name, cluster.replicas[name].on_timer(pending.timer, cluster.now))
-
+from .cluster import make_cluster
 
 #: Stakes under which height 1's views 0-2 are all led by v005 (the leader draw, R2.6): the
 #: others reach view 3 (timer 4 s x 2^3) as in the campaign, where the view was high.
@@ -76,17 +53,14 @@ def test_a_lagging_validator_asks_again_when_its_catch_up_answers_are_lost() -> 
     # Height 1 times out views 0-2 (their leader is silent) and commits in view 3 without
     # ``lag``: it got view 3's NEW-VIEW, then its links were cut.
     cluster.start()
-    _deliver(cluster, lost)
+    cluster.deliver(lost)
     while replicas[lag].current.view_phase is not ViewPhase.ACTIVE or replicas[lag].view == 0:
         cluster.fire_timers()
         while cluster.queue and not cut["lag"]:
-            if lost(*cluster.queue[0]):
-                cluster.queue.popleft()
-            else:
-                cluster.step()
+            cluster.step_losing(lost)
             lagging = replicas[lag]
             cut["lag"] = lagging.view > 0 and lagging.current.view_phase is ViewPhase.ACTIVE
-    _deliver(cluster, lost)
+    cluster.deliver(lost)
     assert replicas[lag].height == 1 and replicas[lag].view == 3
     ahead = sorted(set(replicas) - {silent, lag, quiet})
     assert {name: replicas[name].height for name in ahead} == dict.fromkeys(ahead, 2)
@@ -106,10 +80,10 @@ def test_a_lagging_validator_asks_again_when_its_catch_up_answers_are_lost() -> 
             return True
         return lost(source, target, item)
 
-    _fire(cluster, ahead)
-    _deliver(cluster, lost_answers)
-    _fire(cluster, ahead)  # the first re-sends reach ``lag``: it asks, the answers are lost
-    _deliver(cluster, lost_answers)
+    cluster.fire(*ahead)
+    cluster.deliver(lost_answers)
+    cluster.fire(*ahead)  # the first re-sends reach ``lag``: it asks, the answers are lost
+    cluster.deliver(lost_answers)
     assert replicas[lag].height == 1
     assert all(not replicas[name].current.established for name in ahead)
     assert dropped and {c.height for c in dropped} == {1}  # it asked, and was answered
@@ -117,8 +91,8 @@ def test_a_lagging_validator_asks_again_when_its_catch_up_answers_are_lost() -> 
     # The next re-sends, one timeout(latency, 0) later, with nothing lost: ``lag`` must ask
     # again and catch up before its own view timer of height 1 runs out.
     answers_lost["on"] = False
-    _fire(cluster, ahead)
-    _deliver(cluster, lost_answers)
+    cluster.fire(*ahead)
+    cluster.deliver(lost_answers)
     assert cluster.now < lag_timer.deadline
     assert replicas[lag].height >= 2, "the lagging validator asked once and waits for its timer"
     assert cluster.committed_heights(lag)[:1] == [1]

@@ -17,33 +17,14 @@ waiting validator's re-sends are "a retransmission, for messages lost before GST
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 
-from aethel.consensus.events import Broadcast, Output, Send, Timer
-from aethel.consensus.messages import Message, NewView, ViewChange
+from aethel.consensus.events import Broadcast, Output, Send
+from aethel.consensus.messages import NewView, ViewChange
 from aethel.consensus.phases import ViewPhase
 from aethel.consensus.timeouts import compute_timeout
 
 from .cluster import Cluster, make_cluster
-
-
-def _deliver(cluster: Cluster, lost: Callable[[str, str, Message | Timer], bool]) -> None:
-    """Deliver every queued item, losing those ``lost`` names (a cut link)."""
-    while cluster.queue:
-        source, target, item = cluster.queue[0]
-        if lost(source, target, item):
-            cluster.queue.popleft()
-        else:
-            cluster.step()
-
-
-def _fire(cluster: Cluster, name: str) -> None:
-    """Fire the pending view timer of ``name`` alone."""
-    pending = cluster.timers.pop(name)
-    cluster.now = max(cluster.now, pending.deadline)
-    cluster.route(name, cluster.replicas[name].on_timer(pending.timer, cluster.now))
 
 
 def _lose_new_view(cluster: Cluster) -> tuple[str, list[str]]:
@@ -56,7 +37,7 @@ def _lose_new_view(cluster: Cluster) -> tuple[str, list[str]]:
     cluster.start()
     cluster.run()
     cluster.fire_timers()  # view 0 had no proposal: every live validator asks for view 1
-    _deliver(cluster, lambda source, _, item: source == leader and isinstance(item, NewView))
+    cluster.deliver(lambda source, _, item: source == leader and isinstance(item, NewView))
     replicas = cluster.replicas
     assert replicas[leader].current.view_phase is ViewPhase.ACTIVE  # its own NEW-VIEW
     for name in followers:
@@ -73,7 +54,7 @@ def test_the_leader_sends_a_lost_new_view_again_and_the_view_commits() -> None:
     # timer runs timeout(latency, 1), so the re-sends come first.
     for name in followers:
         assert cluster.timers[name].deadline < cluster.timers[leader].deadline
-        _fire(cluster, name)
+        cluster.fire(name)
     cluster.run()
     live = [leader, *followers]
     # Height 1 commits in view 1 (then the chain goes on until a height v002 leads).
