@@ -104,18 +104,24 @@ def test_votes_outside_the_set_and_repeats_are_ignored() -> None:
 NOT_IN_G2 = bytes.fromhex("8123456789abcdef" + "0123456789abcdef" * 11)
 
 
+def _equal_set(n: int) -> tuple[ValidatorSet, list[KeySigner]]:
+    """A version-2 set of ``n`` members of 10,000 stake in one region, and their signers."""
+    keys = make_validator_keys(n, 3)
+    members = [version_two_member(f"v{i}", key, 10_000, REGIONS[0]) for i, key in enumerate(keys)]
+    validators = ValidatorSet.create(
+        0, bytes(32), members, first_height=1, regions=REGIONS, latency_ms=LATENCY_MS
+    )
+    signers = [KeySigner(f"v{i}", key, derive_bls_key(key.seed)) for i, key in enumerate(keys)]
+    return validators, signers
+
+
 @pytest.mark.req("V2.9", "V2.8", "V2.5")
 @pytest.mark.rejects("V2.5")
 def test_byzantine_votes_reaching_the_collector_leave_a_certificate_of_the_honest_votes() -> None:
     """Two Byzantine members send their PREPAREs first: one with a valid point that signs other
     bytes, one with a point outside the subgroup. The collector (the replica's AggregateVotes)
     still makes a certificate of the five honest votes, and a receiver accepts it."""
-    keys = make_validator_keys(7, 3)
-    members = [version_two_member(f"v{i}", key, 10_000, REGIONS[0]) for i, key in enumerate(keys)]
-    validators = ValidatorSet.create(
-        0, bytes(32), members, first_height=1, regions=REGIONS, latency_ms=LATENCY_MS
-    )  # q(W) = 46,667: five votes
-    signers = [KeySigner(f"v{i}", key, derive_bls_key(key.seed)) for i, key in enumerate(keys)]
+    validators, signers = _equal_set(7)  # q(W) = 46,667: five votes
     digest = b"\x42" * 32
     votes = [Prepare.create(signer, 5, 0, digest, version=2) for signer in signers]
     other = Prepare.create(signers[5], 5, 0, b"\x43" * 32, version=2)
@@ -151,12 +157,7 @@ def test_a_vote_for_a_target_with_its_certificate_is_not_decompressed() -> None:
     """After the certificate of a target is made, a later vote for it adds nothing: it is
     dropped as late without parsing its signature; a later vote of a member for another target
     is still parsed (it may be an equivocation)."""
-    keys = make_validator_keys(4, 3)
-    members = [version_two_member(f"v{i}", key, 10_000, REGIONS[0]) for i, key in enumerate(keys)]
-    validators = ValidatorSet.create(
-        0, bytes(32), members, first_height=1, regions=REGIONS, latency_ms=LATENCY_MS
-    )  # q(W) = 26,667: three votes
-    signers = [KeySigner(f"v{i}", key, derive_bls_key(key.seed)) for i, key in enumerate(keys)]
+    validators, signers = _equal_set(4)  # q(W) = 26,667: three votes
     votes = [Prepare.create(signer, 5, 0, b"\x42" * 32, version=2) for signer in signers]
     checker = CountingChecker()
     collector: AggregateVotes[Prepare] = AggregateVotes(validators, checker)
