@@ -306,7 +306,11 @@ def check_durability(record: RunRecord, chain: ChainCheck) -> Verdict:
             for o in ops
             if o.value["invoked"] >= since and o.time <= applied.started
         ]
-        after = [o for o in ops if o.value["invoked"] >= applied.ended]
+        # From the restart's readiness on: the harness reads the node's status right then, before
+        # a fast catch-up can hide what its store lost (mutant ack-before-durable escaped at
+        # 952cb74 when the first read came after the node had synced the lost heights again).
+        ready = [t for t in record.restarts.get(node, []) if applied.started <= t <= applied.ended]
+        after = [o for o in ops if o.value["invoked"] >= min(ready, default=applied.ended)]
         if before and after and after[0].value["height"] < max(before):
             problems.append(
                 f"{node} reported height {max(before)} before its SIGKILL at "

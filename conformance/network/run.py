@@ -333,6 +333,9 @@ class Run:
 
         async def restart(node: str) -> None:
             await self._restart(node, session)
+            # The first status of a restarted node, at once: what its store kept (R5.4; the
+            # durability checker compares it with the height it reported before the crash).
+            await observer.poll(next(slot for slot in self.slots if slot.id == node))
 
         nemesis = Nemesis(
             schedule,

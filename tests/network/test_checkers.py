@@ -81,6 +81,18 @@ def test_durability_fails_when_a_crash_loses_committed_heights() -> None:
 
 
 @pytest.mark.req("R5.4")
+def test_durability_reads_the_first_status_after_the_restart_not_after_the_fault() -> None:
+    """The node was ready again at 2.0 s and said height 4 (its store lost 5-9); by the fault's
+    end (2.5 s, when the harness had polled it too) it had caught up to 12. The read at
+    readiness is the one that shows the loss (mutant ack-before-durable, 952cb74)."""
+    rec = record((1.0, "v001", 9), (2.1, "v001", 4), (2.7, "v001", 12))
+    rec.applied.append(Applied(Fault(0, "kill", 1.5, 1.0, ("v001",)), 1.5, 2.5))
+    rec.restarts["v001"] = [2.0]
+    verdict = check_durability(rec, ChainCheck())
+    assert verdict.failed and "height 4 after its restart" in verdict.message
+
+
+@pytest.mark.req("R5.4")
 def test_durability_does_not_count_heights_seen_before_a_wipe() -> None:
     """A node wiped, restarted and killed before it caught up may come back at height 0; a
     height it synced to after the wipe is held against it (campaign seed 3005 found this)."""
