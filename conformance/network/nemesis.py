@@ -325,6 +325,11 @@ class Nemesis:
             leader = await self.leader()  # asked now: the leader changes every height
             target = leader if leader in self.ids else self.ids[fault.index % len(self.ids)]
             fault = replace(fault, targets=(target,), params={**fault.params, "leader": True})
+        if fault.kind == "kill":
+            # Every node's height just before the SIGKILL: what the durability checker holds
+            # the restarted node to (R5.4). The observer's last poll may be 0.25 s old, heights
+            # behind, and a store that loses its last few heights would go unseen.
+            await self.heights()
         height, reached = self.progress()
         now = self.history.now()
         fault = replace(fault, at_height=height, after_height_s=round(max(0.0, now - reached), 2))

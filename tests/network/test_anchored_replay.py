@@ -189,3 +189,33 @@ def test_near_its_height_a_replayed_fault_asks_the_nodes_itself(
     asyncio.run(_run(nemesis, chain, []))
     (applied,) = nemesis.applied
     assert len(polls) == 3 and applied.started < 0.5 and not applied.note
+
+
+def test_the_nodes_heights_are_read_just_before_a_kill() -> None:
+    """The durability checker holds a restarted node to the height it reported before its
+    SIGKILL (R5.4); the observer's last read may be 0.25 s old, so the nemesis reads every
+    node's height itself right before the kill (mutant ack-before-durable escaped without)."""
+    history = History()
+    chain = Chain(history)
+    polls: list[float] = []
+    events: list[str] = []
+
+    async def poll_nodes() -> dict[str, int]:
+        polls.append(history.now())
+        events.append("poll")
+        return {}
+
+    class Process:
+        async def kill(self) -> None:
+            events.append("kill")
+
+    async def restart(node: str) -> None:
+        events.append(f"restart {node}")
+
+    nemesis = _nemesis([Fault(0, "kill", 0.1, 0.05, ("v001",))], chain, anchored=False)
+    nemesis.heights, nemesis.restart = poll_nodes, restart
+    nemesis.processes = {"v001": Process()}
+    asyncio.run(_run(nemesis, chain, []))
+    (applied,) = nemesis.applied
+    assert events == ["poll", "kill", "restart v001"]
+    assert polls[0] <= applied.started
