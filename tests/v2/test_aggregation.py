@@ -138,6 +138,7 @@ def test_byzantine_votes_reaching_the_collector_leave_a_certificate_of_the_hones
     certificate = collector.certificate(key)
     assert certificate is not None
     assert certificate.members() == [0, 1, 2, 3, 4]
+    assert validators.v2 is not None
     assert check_certificate(certificate, validators.v2.roster) == [0, 1, 2, 3, 4]
 
 
