@@ -25,6 +25,7 @@ from typing import Any
 from aiohttp import web
 
 from aethel import PROTOCOL_VERSION, __version__
+from aethel.consensus.timeouts import compute_timeout
 from aethel.encoding import MAX_DEPTH, to_hex, too_deep_for_the_decoder
 from aethel.errors import AethelError, EncodingError, ProtocolViolation
 from aethel.monitoring.health import health_to_json
@@ -238,6 +239,7 @@ class Api:
                     "leader": replica.validators.get_leader(replica.height, replica.view).id,
                     "stats": replica.get_performance_stats(),
                 },
+                "timeout_base_ms": compute_timeout(replica.observed_latency(), 0) / 1e6,
                 "peers": runtime.peers,
                 "validators": len(runtime.home.chain.validators),
                 "mempool": {

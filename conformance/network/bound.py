@@ -10,10 +10,19 @@ lets a wedged node go unnoticed for as long. The bound of a run is therefore
 
     bound = max over j in 0..J of  wait(j)  +  SLACK_S
 
-where, with T(v) = timeout(latency, v) = 4 s x 2^min(v, 6) at the 4 s floor (R2.6, R6.5;
-after the heal the peers are on loopback, well under the 1 s of latency above which the floor
-would rise) and R = T(0) the period at which a waiting validator re-sends its VIEW-CHANGE and a
-leader its lost NEW-VIEW (consensus.md, "View change"):
+where T(v) = timeout(latency, v) = B x 2^min(v, 6) (R2.6, R6.5), R = T(0) = B the period at
+which a waiting validator re-sends its VIEW-CHANGE and a leader its lost NEW-VIEW (consensus.md,
+"View change"), and B the timeout base, timeout(latency, 0):
+
+* **B** is the 4 s floor unless a node says more. After the heal the links are loopback, but a
+  node's *observed* latency is its own estimate, and R6.5 only puts the timeout at or above
+  4 times it: a node that sampled a round trip slowed by a cut before the heal may run every view
+  on an 8 s base (network seed 3016: two reference nodes did, and the floor's bound failed them by
+  under a second). A node may report its base in ``GET /status`` (``timeout_base_ms``, optional,
+  NODE.md); B is the largest base any node reported from its last answer before the heal until it
+  reached H, never below the floor and never above MAX_REPORTED_BASE_S (8 s of one-way latency:
+  a node on loopback that believes more is not measuring the network). The bound's text names
+  the node and the base it used.
 
 * **who cannot lead H**: a validator wiped in the run that may be barred at H. A validator that
   lost its vote journal signs nothing below h + 2, h the peers' latest certified height it learns
@@ -33,15 +42,17 @@ leader its lost NEW-VIEW (consensus.md, "View change"):
   first view whose leader can lead, which commits H after GST (R2.5, P9).
 * **J**, the highest view of H the validators can be in at the heal: a view v > 0 is entered only
   when a timer of view v - 1 fires (or by joining validators that did, R2.6), so reaching view j
-  takes T(0) + ... + T(j - 1) from the start of H; H started no earlier than H - 1 was first
+  takes at least T(0) + ... + T(j - 1) at the 4 s floor from the start of H (the floor, not B:
+  the fastest timer sets how far the views can have run); H started no earlier than H - 1 was first
   reported minus OBSERVATION_LAG_S.
-* **SLACK_S** = R + 2 SYNC_S = 24 s: one re-send period for the leading view's VIEW-CHANGEs or
-  NEW-VIEW to reach a validator that was not in step, a lagging validator's catch-up before it can
-  lead or vote (SYNC_S, R3.4, R3.5; with a barred validator every other one is needed for q(W))
-  and the laggards' catch-up to H once it commits (SYNC_S again). SYNC_S = 10 s is a stated
-  allowance for one state sync of these small chains on a loaded 2-core machine, not a rule of
-  the spec (the 87 runs of the three campaigns before this bound that recovered did so within
-  their derived bounds, those with no barred validator within 14.7 s; reports/network/README.md).
+* **slack** = R + 2 SYNC_S (24 s at the floor, SLACK_S): one re-send period for the leading
+  view's VIEW-CHANGEs or NEW-VIEW to reach a validator that was not in step, a lagging
+  validator's catch-up before it can lead or vote (SYNC_S, R3.4, R3.5; with a barred validator
+  every other one is needed for q(W)) and the laggards' catch-up to H once it commits (SYNC_S
+  again). SYNC_S = 10 s is a stated allowance for one state sync of these small chains on a
+  loaded 2-core machine, not a rule of the spec (the 87 runs of the three campaigns before this
+  bound that recovered did so within their derived bounds, those with no barred validator within
+  14.7 s; reports/network/README.md).
 
 If the validators that may be barred hold so much stake that the others lack q(W), the spec
 promises no commit of H (R2.5 needs q(W) of participating honest stake) and no bound exists: the
@@ -64,11 +75,15 @@ OBSERVATION_LAG_S = 2.0
 SYNC_S = 10.0
 #: Views looked at past J before a run of barred leaders counts as endless.
 MAX_VIEWS = 64
+#: The timeout base at zero observed latency: the 4 s floor of R6.5.
+FLOOR_BASE_S = compute_timeout(0, 0) / 1e9
+#: The largest reported base the bound takes (s): timeout(8 s of one-way latency, 0).
+MAX_REPORTED_BASE_S = compute_timeout(8 * 10**9, 0) / 1e9
 
 
-def view_timeout_s(view: int) -> float:
-    """T(v): the view timeout at the 4 s floor (R2.6, R6.5), in seconds."""
-    return compute_timeout(0, view) / 1e9
+def view_timeout_s(view: int, base_s: float = FLOOR_BASE_S) -> float:
+    """T(v) = B x 2^min(v, 6) (R2.6, R6.5), in seconds; B the 4 s floor unless given."""
+    return base_s * (compute_timeout(0, view) // compute_timeout(0, 0))
 
 
 RESEND_S = view_timeout_s(0)
@@ -93,6 +108,9 @@ class LivenessBound:
     worst_view: int = 0
     wait_s: float = 0.0
     slack_s: float = SLACK_S
+    #: B, the view-0 timeout the costs were computed with (s), and who reported it.
+    base_s: float = FLOOR_BASE_S
+    base_from: str = ""
     #: Leaders of (height, v) for v = 0 .. past the worst run.
     leaders: tuple[str, ...] = ()
     why: str = ""
@@ -108,6 +126,8 @@ class LivenessBound:
             "worst_view": self.worst_view,
             "wait_s": self.wait_s,
             "slack_s": self.slack_s,
+            "base_s": self.base_s,
+            "base_from": self.base_from,
             "leaders": list(self.leaders),
             "why": self.why,
             "notes": list(self.notes),
@@ -125,6 +145,8 @@ class LivenessBound:
             worst_view=int(value.get("worst_view", 0)),
             wait_s=float(value.get("wait_s", 0.0)),
             slack_s=float(value.get("slack_s", SLACK_S)),
+            base_s=float(value.get("base_s", FLOOR_BASE_S)),
+            base_from=str(value.get("base_from", "")),
             leaders=tuple(value.get("leaders", ())),
             why=str(value.get("why", "")),
             notes=tuple(value.get("notes", ())),
@@ -142,6 +164,9 @@ class Observed:
     statuses: tuple[tuple[float, str, int, float], ...]
     #: Wipes: (node, time the restarted node was ready again).
     wipes: tuple[tuple[str, float], ...]
+    #: Timeout bases the nodes reported (time, node, timeout(latency, 0) in s), in the order
+    #: the status answers completed; empty for a node that does not report it (optional).
+    bases: tuple[tuple[float, str, float], ...] = ()
 
 
 def first_seen(observed: Observed, height: int) -> float:
@@ -180,6 +205,40 @@ def barred_at(observed: Observed) -> tuple[list[str], list[str]]:
     return barred, notes
 
 
+def timeout_base(observed: Observed) -> tuple[float, str, list[str]]:
+    """B of the module docstring: (seconds, who reported it or "", notes)."""
+    reached: dict[str, float] = {}
+    for time, node, height, _ in observed.statuses:
+        if height >= observed.height and node not in reached:
+            reached[node] = time
+    before: dict[str, tuple[float, float]] = {}
+    after: list[tuple[float, str, float]] = []
+    for time, node, base in observed.bases:
+        if time <= observed.heal_time:
+            before[node] = (time, base)
+        elif time <= reached.get(node, float("inf")):
+            after.append((time, node, base))
+    counted = [(t, n, b) for n, (t, b) in before.items()] + after
+    notes: list[str] = []
+    if not counted:
+        return FLOOR_BASE_S, "", notes
+    time, node, base = max(counted, key=lambda row: (row[2], -row[0]))
+    if base <= FLOOR_BASE_S:
+        return FLOOR_BASE_S, "", notes
+    if base > MAX_REPORTED_BASE_S:
+        notes.append(
+            f"{node} reported a timeout base of {base:g} s at t={time:.1f} s; the bound takes "
+            f"at most {MAX_REPORTED_BASE_S:g} s (8 s of one-way latency)"
+        )
+        base = MAX_REPORTED_BASE_S
+    else:
+        notes.append(
+            f"{node} reported a timeout base of {base:g} s at t={time:.1f} s (R6.5: 4 x its "
+            f"observed latency, above the {FLOOR_BASE_S:g} s floor): T(v) = {base:g} s x 2^v"
+        )
+    return base, node, notes
+
+
 def derive_bound(validators: ValidatorSet, observed: Observed) -> LivenessBound:
     """The bound of the module docstring for a run that saw ``observed``."""
     target = observed.height
@@ -193,6 +252,9 @@ def derive_bound(validators: ValidatorSet, observed: Observed) -> LivenessBound:
             "the spec promises no commit (R2.5)"
         )
         return LivenessBound(None, "derived", target, tuple(barred), why=why, notes=tuple(notes))
+    base, base_from, base_notes = timeout_base(observed)
+    notes.extend(base_notes)
+    slack = base + 2 * SYNC_S
     started = max(0.0, first_seen(observed, target - 1) - OBSERVATION_LAG_S)
     elapsed = max(0.0, observed.heal_time - started)
     highest = 0
@@ -205,7 +267,7 @@ def derive_bound(validators: ValidatorSet, observed: Observed) -> LivenessBound:
     worst, wait = 0, 0.0
 
     def cost(view: int) -> float:
-        return view_timeout_s(view) + (RESEND_S if view > 0 else 0.0)
+        return view_timeout_s(view, base) + (base if view > 0 else 0.0)
 
     for first in range(highest + 1):
         view, total = first + 1, cost(first)
@@ -226,20 +288,23 @@ def derive_bound(validators: ValidatorSet, observed: Observed) -> LivenessBound:
     runs = " + ".join(f"{cost(v):g}" for v in range(worst, end))
     led = ", ".join(f"{v} {leaders[v]}" for v in range(worst, end + 1))
     who = f"barred: {', '.join(sorted(barred))}" if barred else "none barred"
+    on_base = f"; timeout base {base:g} s reported by {base_from}" if base_from else ""
     why = (
         f"height {target} (views reachable by the heal: 0-{highest}, {elapsed:.1f} s after "
-        f"its start): from view {worst} ({who}; leaders {led}) {runs} = {wait:g} s, plus "
-        f"{SLACK_S:g} s slack"
+        f"its start): from view {worst} ({who}; leaders {led}{on_base}) {runs} = {wait:g} s, "
+        f"plus {slack:g} s slack"
     )
     return LivenessBound(
-        round(wait + SLACK_S, 3),
+        round(wait + slack, 3),
         "derived",
         target,
         tuple(barred),
         highest,
         worst,
         wait,
-        SLACK_S,
+        slack,
+        base,
+        base_from,
         leaders,
         why,
         tuple(notes),
@@ -254,6 +319,8 @@ def override_bound(seconds: float, height: int) -> LivenessBound:
 
 
 __all__ = [
+    "FLOOR_BASE_S",
+    "MAX_REPORTED_BASE_S",
     "OBSERVATION_LAG_S",
     "SLACK_S",
     "SYNC_S",
@@ -262,5 +329,6 @@ __all__ = [
     "derive_bound",
     "first_seen",
     "override_bound",
+    "timeout_base",
     "view_timeout_s",
 ]

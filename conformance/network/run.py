@@ -514,7 +514,15 @@ def observed_of(record: RunRecord) -> Observed:
         for a in record.applied
         if a.fault.kind == "wipe" and a.ended is not None and a.fault.targets
     )
-    return Observed(heal, record.heal_height, statuses, wipes)
+    bases = tuple(
+        (op.time, str(op.node), float(op.value["timeout_base_ms"]) / 1000)
+        for op in record.history.ops
+        if op.f == "status"
+        and op.type == "ok"
+        and op.node is not None
+        and "timeout_base_ms" in op.value
+    )
+    return Observed(heal, record.heal_height, statuses, wipes, bases)
 
 
 def liveness_bound(record: RunRecord, override: float | None) -> LivenessBound:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -334,6 +335,13 @@ class Observer:
             )
             history.add("observer", "fail", "status", slot.id, {"invoked": began})
             return None
+        base = answer.get("timeout_base_ms")
+        if base is not None and not is_positive_number(base):
+            self.api.violation(
+                slot.id, f"GET /status: timeout_base_ms must be a positive number, got {base!r:.80}"
+            )
+            history.add("observer", "fail", "status", slot.id, {"invoked": began})
+            return None
         replica = answer.get("replica")
         leader = replica.get("leader") if isinstance(replica, dict) else None
         value = {
@@ -344,11 +352,23 @@ class Observer:
             "syncing": bool(answer.get("syncing", False)),
             "leader": leader if isinstance(leader, str) else None,
         }
+        if base is not None:
+            value["timeout_base_ms"] = base
         history.add("observer", "ok", "status", slot.id, value)
         self.latest[slot.id] = value
         if height > self.max_height:
             self.max_height, self.max_height_at = height, history.now()
         return value
+
+
+def is_positive_number(value: object) -> bool:
+    """A finite JSON number above zero (not a boolean)."""
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    )
 
 
 __all__ = ["Api", "ApiViolation", "Observer", "Reader", "TransferClient", "read_balance"]

@@ -15,7 +15,15 @@ import typer
 from typer.testing import CliRunner
 
 from conformance.network import cli
-from conformance.network.bound import SLACK_S, Observed, derive_bound, view_timeout_s
+from conformance.network.bound import (
+    FLOOR_BASE_S,
+    MAX_REPORTED_BASE_S,
+    SLACK_S,
+    SYNC_S,
+    Observed,
+    derive_bound,
+    view_timeout_s,
+)
 from conformance.network.checkers import SKIP, Verdict, check_liveness
 from conformance.network.contract import REFERENCE_COMMAND, NodeSlot, make_chain
 from conformance.network.history import History
@@ -80,6 +88,51 @@ def test_no_bound_when_the_barred_validators_leave_less_than_a_quorum() -> None:
         validators, Observed(48.5, 133, statuses(*rows), (("v000", 46.0), ("v002", 47.0)))
     )
     assert bound.seconds is None and "below q(W)" in bound.why
+
+
+def seed_3016(*bases: tuple[float, str, float]) -> Observed:
+    """Height 212 first seen at t=36.7 s (13 s before the heal at 47.4 s: views 0-2 reachable at
+    the floor); v003 wiped at 32.4 s and ready at 33.3 s, barred at 213 (it leads views 0-2);
+    ``bases`` as reported (time, node, seconds)."""
+    rows = [(36.7, node, 212) for node in IDS[:3]] + [(60.0, "v002", 213)]
+    return Observed(47.4, 213, statuses(*rows), (("v003", 33.3),), bases)
+
+
+@pytest.mark.req("R6.5", "R2.5")
+def test_a_reported_timeout_base_above_the_floor_stretches_every_view() -> None:
+    """Seed 3016 (mixed campaign at 952cb74): v000 and v001 ran on an 8 s base (4 x an observed
+    latency of 2 s, R6.5) and recovered in about 61 s; the floor's bound was 36 + 24 = 60 s. With
+    the base they reported, T(v) = 8 s x 2^v and R = 8 s: 8 + (16 + 8) + (32 + 8) = 72 s, plus
+    8 + 20 s slack."""
+    validators = make_chain(4, 2, 3016).chain.validators
+    floor = derive_bound(validators, seed_3016())
+    assert floor.base_s == FLOOR_BASE_S and floor.base_from == "" and floor.seconds == 60.0
+    assert floor.barred == ("v003",) and floor.highest_view == 2
+    assert floor.leaders[:4] == ("v003", "v003", "v003", "v000")
+    reported = derive_bound(validators, seed_3016((47.0, "v000", 8.0), (47.2, "v002", 4.0)))
+    assert reported.base_s == 8.0 and reported.base_from == "v000"
+    assert reported.leaders == floor.leaders and reported.highest_view == 2  # J at the floor
+    assert reported.wait_s == 8 + (16 + 8) + (32 + 8) == 2 * floor.wait_s
+    assert reported.slack_s == 8.0 + 2 * SYNC_S and reported.seconds == 100.0
+    assert "timeout base 8 s reported by v000) 8 + 24 + 40 = 72 s, plus 28 s" in reported.why
+    assert "4 x its observed latency" in reported.notes[-1]
+
+
+def test_which_reported_bases_the_bound_takes() -> None:
+    """A node's last base before the heal and every base until it reached H count; one reported
+    after it reached H, or below the floor, does not; above the cap it is the cap, said so."""
+    validators = make_chain(4, 2, 3016).chain.validators
+    before = derive_bound(validators, seed_3016((10.0, "v000", 16.0), (40.0, "v000", 4.0)))
+    assert before.base_s == FLOOR_BASE_S  # superseded by its last answer before the heal
+    after = derive_bound(validators, seed_3016((61.0, "v002", 16.0)))
+    assert after.base_s == FLOOR_BASE_S  # v002 reached 213 at 60 s
+    below = derive_bound(validators, seed_3016((48.0, "v001", 0.5)))
+    assert (
+        below.base_s == FLOOR_BASE_S
+        and below.seconds == derive_bound(validators, seed_3016()).seconds
+    )
+    huge = derive_bound(validators, seed_3016((48.0, "v001", 3600.0)))
+    assert huge.base_s == MAX_REPORTED_BASE_S and "takes at most" in huge.notes[-1]
 
 
 def _record(bound: float | None, *rows: tuple[float, str, int], wiped: str | None) -> RunRecord:

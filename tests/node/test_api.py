@@ -272,6 +272,9 @@ def test_metrics_parse_and_the_health_view_is_served(solo: Solo) -> None:
     assert supply["balanced"] is True, supply
     status, node = request(f"{solo.url}/status")
     assert node["id"] == "v000" and node["height"] >= 1 and node["root"]
+    # NODE.md's optional timeout base (the liveness bound reads it): timeout(latency, 0), >= 4 s.
+    latency = node["replica"]["stats"]["observed_latency_ns"]
+    assert node["timeout_base_ms"] == max(4000.0, 4 * latency / 1e6), node
 
 
 @pytest.mark.req("R7.1")
