@@ -202,6 +202,11 @@ class ProposalRules(ReplicaCore):
         )
         if reason:
             return reason
+        return self._limits_and_last_commit_reason(block) or self._evidence_reason(block)
+
+    def _limits_and_last_commit_reason(self, block: ProofBlock) -> str:
+        """Return why ``block`` breaks its limits (N6, R7.1, R1.1) or carries a wrong last commit
+        (R2.3, R3.2), or "" (:mod:`aethel.consensus.block_rules`)."""
         # The parent certificate was signed by the set of the parent height, before the
         # parent block's slashing changed the stakes.
         certifiers = None if self.height == 1 else self.parent_validators
@@ -214,6 +219,14 @@ class ProposalRules(ReplicaCore):
                 certifiers,
                 lambda cert: self._check_cert(cert, certifiers),
             )
+        except ProtocolViolation as exc:
+            return f"{exc.rule_id}: {exc.detail}"
+        return ""
+
+    def _evidence_reason(self, block: ProofBlock) -> str:
+        """Return why an evidence record of ``block`` is not admissible (R4.2, R1.5, R7.5), or
+        "" (:func:`aethel.consensus.block_rules.check_block_evidence`)."""
+        try:
             check_block_evidence(
                 block,
                 lambda key: self.services.executor.is_slashed(self.state_root, key),

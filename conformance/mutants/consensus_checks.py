@@ -19,12 +19,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, ClassVar
 
-from aethel.consensus.block import ProofBlock
-from aethel.consensus.block_rules import (
-    check_block_evidence,
-    check_block_limits,
-    check_last_commit,
-)
 from aethel.consensus.events import Broadcast
 from aethel.consensus.messages import (
     NO_VIEW,
@@ -43,7 +37,6 @@ from aethel.consensus.validators import ValidatorSet
 from aethel.consensus.viewsync import ViewTally
 from aethel.consensus.votes import VoteCollector, minimal_quorum
 from aethel.encoding import sha256
-from aethel.errors import ProtocolViolation
 from conformance.adapters.reference import ReferenceImplementation
 from conformance.adapters.reference_replica import ReferenceReplica, ReferenceReplicaObject
 from conformance.mutants import Mutant
@@ -368,39 +361,8 @@ class OutsiderReplica(Replica):
 
     def _check_block(self, pp: PrePrepare) -> str:
         """Rules 1-2 were :func:`proposal_reason`'s; then the limits, the last commit and the
-        evidence, as the reference checks them (:mod:`aethel.consensus.block_rules`)."""
-        block = pp.block
-        reason = self._limits_and_last_commit_reason(block)
-        if reason:
-            return reason
-        try:
-            check_block_evidence(
-                block,
-                lambda key: self.services.executor.is_slashed(self.state_root, key),
-                self.epoch_validators,
-                self.services.checker,
-                self.services.validator.is_proof_invalid,
-            )
-        except ProtocolViolation as exc:
-            return f"{exc.rule_id}: {exc.detail}"
-        return ""
-
-    def _limits_and_last_commit_reason(self, block: ProofBlock) -> str:
-        """Return why ``block`` breaks its limits or carries a wrong last commit, as the
-        reference checks them, or "" if it does not."""
-        certifiers = None if self.height == 1 else self.parent_validators
-        try:
-            check_block_limits(block)
-            check_last_commit(
-                block,
-                self.parent,
-                self.state_root,
-                certifiers,
-                lambda cert: self._check_cert(cert, certifiers),
-            )
-        except ProtocolViolation as exc:
-            return f"{exc.rule_id}: {exc.detail}"
-        return ""
+        evidence, with the reference's own checks (:mod:`aethel.consensus.block_rules`)."""
+        return self._limits_and_last_commit_reason(pp.block) or self._evidence_reason(pp.block)
 
 
 def _forgetting(step: str) -> type[OutsiderReplica]:
