@@ -1,0 +1,130 @@
+"""Mutants of catching up a validator that missed a commit (R3.5, spec/consensus.md "Catching up").
+
+Both are mistakes an independent implementer makes by reading half of the paragraph; the
+reference itself had each until 2026-12-06 (commits 650d756 and e6bdc68, found by network
+campaign seeds 2010 and 1019):
+
+* ``catch-up-asked-once-per-height``: a lagging replica remembers the heights it asked about and
+  sends its VIEW-CHANGE to the validators seen ahead once per height. When those answers are
+  lost it waits for its own view timer, minutes away at a high view. Caught by
+  suite/test_catch_up_requests.py::
+  test_a_lagging_replica_asks_again_while_later_heights_messages_reach_it.
+* ``catch-up-answers-only-asked-height``: a validator far ahead answers a VIEW-CHANGE of an old
+  height with that height's certificate alone, never its latest one first, so the asker
+  catches up one height per answer. Caught by suite/test_catch_up_requests.py::
+  test_a_validator_heights_ahead_answers_with_its_latest_certificate_first (both parameters).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aethel.consensus.events import Send
+from aethel.consensus.messages import Message
+from aethel.consensus.phases import ViewEvent
+from aethel.consensus.replica import Replica
+from aethel.consensus.timeouts import compute_timeout
+from conformance.adapters.reference import ReferenceImplementation
+from conformance.adapters.reference_replica import ReferenceReplica, ReferenceReplicaObject
+from conformance.mutants import Mutant
+
+
+class AskOncePerHeightReplica(Replica):
+    """Defect: the request for the certificate of this height goes out once per height.
+
+    It keeps its own record of the heights it asked about; a later height's message that
+    arrives after the request was sent adds the sender to the validators seen ahead and
+    nothing more, however long the answers take.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.asked_heights: set[int] = set()
+
+    def _note_ahead(self, message: Message, height: int) -> None:
+        validator = getattr(message, "validator", None)
+        if not isinstance(validator, str):
+            return
+        self.current.ahead.add(validator)
+        if self.height in self.asked_heights:
+            return
+        stake = sum(self.validators.stake_of(v) for v in self.current.ahead)
+        if 3 * stake <= self.validators.total_stake:
+            return
+        self.asked_heights.add(self.height)
+        if self.current.own_view_change is None:
+            self._start_view_change(self.view + 1, ViewEvent.CATCH_UP)
+        change = self.current.own_view_change
+        if change is not None and change.height == self.height:
+            for peer in sorted(self.current.ahead - {self.id}):
+                self._out.append(Send(peer, change))
+
+
+class OnlyAskedHeightReplica(Replica):
+    """Defect: a stale VIEW-CHANGE is answered with the certificate of its height alone.
+
+    Pacing per asker is kept (at most once per timeout(latency, 0)); the latest certificate,
+    the hint to sync to for a validator more than one height behind, is never sent.
+    """
+
+    def _help_lagging(self, validator: str, height: int) -> None:
+        if validator == self.id or self.validators.get(validator) is None:
+            return
+        answered = self.current.helped.get(validator)
+        pace = compute_timeout(self.observed_latency(), 0)
+        if answered is not None and self._now - answered < pace:
+            return
+        certificate = self.services.store.get_certificate(height)
+        if certificate is not None:
+            self.current.helped[validator] = self._now
+            self._out.append(Send(validator, certificate))
+
+
+class AskOncePerHeightObject(ReferenceReplicaObject):
+    replica_class = AskOncePerHeightReplica
+
+
+class AskOncePerHeightCapability(ReferenceReplica):
+    object_class = AskOncePerHeightObject
+
+
+class AskOncePerHeight(ReferenceImplementation):
+    name = "mutant-catch-up-asked-once-per-height"
+
+    def make_replica(self) -> object:
+        return AskOncePerHeightCapability()
+
+
+class OnlyAskedHeightObject(ReferenceReplicaObject):
+    replica_class = OnlyAskedHeightReplica
+
+
+class OnlyAskedHeightCapability(ReferenceReplica):
+    object_class = OnlyAskedHeightObject
+
+
+class OnlyAskedHeight(ReferenceImplementation):
+    name = "mutant-catch-up-answers-only-asked-height"
+
+    def make_replica(self) -> object:
+        return OnlyAskedHeightCapability()
+
+
+MUTANTS = [
+    Mutant(
+        "catch-up-asked-once-per-height",
+        "a lagging replica asks the validators ahead for its height's certificate once per "
+        "height, not again while their later messages keep coming",
+        ("R3.5",),
+        ("replica",),
+        AskOncePerHeight,
+    ),
+    Mutant(
+        "catch-up-answers-only-asked-height",
+        "a validator far ahead answers a stale VIEW-CHANGE with that height's certificate "
+        "only, never its latest certificate first",
+        ("R3.5",),
+        ("replica",),
+        OnlyAskedHeight,
+    ),
+]

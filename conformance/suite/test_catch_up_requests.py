@@ -1,0 +1,191 @@
+"""Catching up a validator that missed a commit, message by message (R3.5).
+
+spec/consensus.md, "Catching up": a replica that sees validators holding more than W/3 of the
+stake at later heights sends them its VIEW-CHANGE of its height, and repeats it at the pace of
+timeout(latency, 0) for as long as later heights' messages reach it (answers lost before GST
+are asked for again, not waited out until its own view timer); a validator past a height
+answers a VIEW-CHANGE of that height with the height's commit certificate, preceded by its
+latest commit certificate when it is more than one height past it.
+
+Only the implementation's replica runs: the case plays the other validators, signs their
+messages and keeps the virtual clock. It fires only the timers its scenario names, so a
+request the replica sends later on answers a message the case handed it, not a timer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from aethel.consensus.events import Broadcast, Send, SetTimer, Timer
+from aethel.consensus.messages import CommitCertificate, ViewChange
+from conformance.adapters.api import ReplicaAPI
+from conformance.checks import Inconclusive
+from conformance.suite.chains import drive_to, fresh_replica, slashed_chain
+from conformance.suite.scene import Scene, find_scene, parsed
+from conformance.testvectors import trace_cases
+
+pytestmark = pytest.mark.capability("replica")
+
+MS = 1_000_000
+#: The view the lagging replica reaches before it falls behind: its timer is 2^3 view-0
+#: timeouts long, so a request repeated at the view-0 pace is due well before it runs out.
+HIGH_VIEW = 3
+#: Later heights' messages reach the lagging replica this many times per view-0 timeout.
+MESSAGES_PER_INTERVAL = 4
+
+
+def _view_deadline(outputs: object, height: int, view: int) -> int | None:
+    """Return the deadline of the last view timer ``outputs`` set for (height, view)."""
+    found = None
+    for out in parsed(outputs):
+        if isinstance(out, SetTimer) and out.timer == Timer(height, view, "view"):
+            found = out.deadline
+    return found
+
+
+def _requests(outputs: object, height: int, ahead: set[str]) -> list[str]:
+    """Return to whom ``outputs`` send a VIEW-CHANGE of ``height`` (a broadcast reaches every
+    validator seen ahead)."""
+    found: list[str] = []
+    for out in parsed(outputs):
+        if not isinstance(out, Send | Broadcast):
+            continue
+        if not isinstance(out.message, ViewChange) or out.message.height != height:
+            continue
+        if isinstance(out, Broadcast):
+            found.extend(sorted(ahead))
+        elif out.to in ahead:
+            found.append(out.to)
+    return found
+
+
+def _identity(certificate: CommitCertificate) -> tuple[int, str, str]:
+    """Return what a certificate certifies: height, block digest and post-state root (short)."""
+    return certificate.height, certificate.digest.hex()[:16], certificate.post_root.hex()[:16]
+
+
+def _lagging_scene(seed: int) -> tuple[Scene, str]:
+    """Return four equal members and one, the replica under test, that leads none of the views
+    0 .. HIGH_VIEW of height 1 (the leaders are drawn from the epoch seed: the run's seed picks
+    the draw)."""
+
+    def follower(scene: Scene) -> str | None:
+        leaders = {scene.leader(v) for v in range(HIGH_VIEW + 1)}
+        return next((m for m in scene.ids if m not in leaders), None)
+
+    scene = find_scene([10_000] * 4, lambda s: follower(s) is not None, label=f"lag/{seed}")
+    name = follower(scene)
+    assert name is not None
+    return scene, name
+
+
+def _climb_to_high_view(scene: Scene, remote: Any, name: str, interval: int) -> tuple[int, int]:
+    """Time out views 0 .. HIGH_VIEW - 1 at ``remote`` and hand it each next view's NEW-VIEW
+    (VIEW-CHANGEs of the three others): it ends in view HIGH_VIEW with a VIEW-CHANGE of its own.
+    Return the time it entered view HIGH_VIEW and the deadline of that view's timer."""
+    now, deadline = 0, interval
+    others = scene.others(name)
+    for view in range(1, HIGH_VIEW + 1):
+        now = deadline
+        remote.on_timer(1, view - 1, "view", now)
+        changes = [scene.view_change(m, view) for m in others]
+        new_view = scene.new_view(changes, None, scene.block(scene.leader(view)), view)
+        now += MS
+        found = _view_deadline(remote.on_message(new_view.to_wire(), now), 1, view)
+        status = remote.status()
+        if (status["height"], status["view"]) != (1, view) or found is None:
+            raise AssertionError(
+                f"{name} did not follow the NEW-VIEW of height 1 view {view} at {now} ns with a "
+                f"view timer (status {status}, timer {found})"
+            )
+        deadline = found
+    return now, deadline
+
+
+@pytest.mark.req("R3.5")
+def test_a_lagging_replica_asks_again_while_later_heights_messages_reach_it(
+    replica_api: ReplicaAPI, seed: int
+) -> None:
+    """The replica under test is at height 1, view 3 (its own VIEW-CHANGE sent, a view timer
+    of 8 view-0 timeouts set) when two of its three peers (half the stake) show up at height
+    2. It asks them for height 1's certificate; the answers never come. Their later messages
+    keep reaching it (VIEW-CHANGEs of height 2, one view higher each, four per view-0 timeout):
+    it must ask again before its view timer runs out, since no timer of its fires here."""
+    scene, name = _lagging_scene(seed)
+    remote = scene.replica(replica_api, name, "collector", now=None)
+    interval = _view_deadline(remote.start(0), 1, 0)
+    if interval is None or interval <= 0:
+        raise AssertionError(f"{name} set no view-0 timer of height 1 when started at 0 ns")
+    entered, deadline = _climb_to_high_view(scene, remote, name, interval)
+    ahead = scene.others(name)[:2]
+    seen = set(ahead)
+    case = (
+        f"scene lag/{seed} (members {scene.ids}, replica {name}, ahead {ahead}), view-0 "
+        f"timeout {interval} ns, view {HIGH_VIEW} entered at {entered} ns with its timer at "
+        f"{deadline} ns"
+    )
+    start = entered + MS
+    if deadline <= start + interval:
+        raise Inconclusive(
+            f"{case}: the timer of view {HIGH_VIEW} runs out within one view-0 timeout of the "
+            "request, so a repeated request cannot be told from the view's timeout (R2.6 wants "
+            f"{2**HIGH_VIEW} view-0 timeouts)"
+        )
+    first: list[str] = []
+    for member in ahead:
+        later = scene.view_change(member, 1, height=2)
+        first += _requests(remote.on_message(later.to_wire(), start), 1, seen)
+    if sorted(set(first)) != sorted(ahead):
+        raise AssertionError(
+            f"{case}: at {start} ns, with validators holding > W/3 seen at height 2, {name} "
+            f"sent its VIEW-CHANGE of height 1 to {sorted(set(first))}, not to each of them"
+        )
+    step = interval // MESSAGES_PER_INTERVAL
+    again: list[tuple[int, str]] = []
+    view, now = 2, start + step
+    while now < deadline and not again:
+        member = ahead[view % 2]
+        later = scene.view_change(member, view, height=2)
+        again += [(now, to) for to in _requests(remote.on_message(later.to_wire(), now), 1, seen)]
+        view, now = view + 1, now + step
+    if remote.status()["height"] != 1:
+        raise Inconclusive(f"{case}: {name} left height 1 without a certificate")
+    if not again:
+        raise AssertionError(
+            f"{case}: {name} asked for height 1's certificate at {start} ns and never again; "
+            f"{view - 2} later VIEW-CHANGEs of height 2 reached it, one every {step} ns until "
+            f"{now - step} ns, and its view timer runs out at {deadline} ns"
+        )
+
+
+@pytest.mark.req("R3.5")
+@pytest.mark.parametrize("asked", [1, 2], ids=lambda h: f"height-{h}")
+def test_a_validator_heights_ahead_answers_with_its_latest_certificate_first(
+    replica_api: ReplicaAPI, asked: int
+) -> None:
+    """The replica under test committed heights 1-3 (the real chain of
+    :func:`conformance.suite.chains.slashed_chain`) and is at height 4 when v002 sends it a
+    VIEW-CHANGE of height ``asked``: its answer is the certificate of height 3, its latest,
+    then that of height ``asked``."""
+    chain = slashed_chain(trace_cases.FIVE)
+    name, asker, now = "v004", "v002", 10**9
+    remote = fresh_replica(replica_api, chain, name)
+    drive_to(remote, chain, 4, now)
+    stale = ViewChange.create(chain.signers[asker], asked, 1, None, None)
+    answer = [
+        out.message
+        for out in parsed(remote.on_message(stale.to_wire(), now + MS))
+        if isinstance(out, Send | Broadcast)
+        and (isinstance(out, Broadcast) or out.to == asker)
+        and isinstance(out.message, CommitCertificate)
+    ]
+    got = [_identity(c) for c in answer]
+    latest, own = (_identity(chain.commits[h - 1].certificate) for h in (3, asked))
+    if latest not in got or own not in got or got.index(latest) > got.index(own):
+        raise AssertionError(
+            f"{name} at height 4 (heights 1-3 committed) answered {asker}'s VIEW-CHANGE of "
+            f"height {asked}, view 1 with the commit certificates (height, digest, post-state "
+            f"root) {got}; R3.5 wants its latest, {latest}, before the asked height's, {own}"
+        )
