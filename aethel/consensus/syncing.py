@@ -28,7 +28,7 @@ from aethel.consensus.catchup import (
     verify_certified_chain,
 )
 from aethel.consensus.events import Output, RequestSync, Send
-from aethel.consensus.messages import CommitCertificate, Message
+from aethel.consensus.messages import Commit, CommitCertificate, Message, Prepare, ViewChange
 from aethel.consensus.phases import HeightEvent, SyncEvent, SyncPhase, ViewEvent
 from aethel.consensus.replica_core import ReplicaCore
 from aethel.consensus.timeouts import compute_timeout
@@ -157,10 +157,14 @@ class SyncRules(ReplicaCore):
         messages keep coming: the answers may all be lost before GST, and its own view timer
         may be minutes away (network campaign seed 2010,
         tests/consensus/test_catchup_lost_answer.py).
+
+        A validator counts as ahead only once its message's signature verifies by its key
+        (:meth:`_signed_sender`, R7.5): a forged message of a later height must not move an
+        honest replica out of its view.
         """
-        validator = getattr(message, "validator", None)
         current = self.current
-        if not isinstance(validator, str):
+        validator = self._signed_sender(message, current.ahead)
+        if validator is None:
             return
         current.ahead.add(validator)
         asked = current.asked_sync_at
@@ -177,6 +181,20 @@ class SyncRules(ReplicaCore):
             for peer in sorted(self.current.ahead):
                 if peer != self.id:
                     self._out.append(Send(peer, change))
+
+    def _signed_sender(self, message: Message, known: set[str]) -> str | None:
+        """Return the member who signed ``message`` (a vote or VIEW-CHANGE of a later height),
+        or None if it is no such message or its signature does not verify (R7.5).
+
+        A member already in ``known`` is not checked again: one verification per member and
+        height. Keys do not change from height to height; a member slashed out of the set
+        since is not one of this height's and does not count.
+        """
+        if not isinstance(message, Prepare | Commit | ViewChange):
+            return None
+        if message.validator in known:
+            return message.validator
+        return message.validator if self._signed_by_member(message) else None
 
     def _help_lagging(self, validator: str, height: int) -> None:
         """Send a validator still changing views at a committed height that height's commit

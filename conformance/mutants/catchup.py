@@ -1,6 +1,6 @@
 """Mutants of catching up a validator that missed a commit (R3.5, spec/consensus.md "Catching up").
 
-Both are mistakes an independent implementer makes by reading half of the paragraph; the
+The first two are mistakes an independent implementer makes by reading half of the paragraph; the
 reference itself had each until 2026-12-06 (commits 650d756 and e6bdc68, found by network
 campaign seeds 2010 and 1019):
 
@@ -13,6 +13,14 @@ campaign seeds 2010 and 1019):
   height with that height's certificate alone, never its latest one first, so the asker
   catches up one height per answer. Caught by suite/test_catch_up_requests.py::
   test_a_validator_heights_ahead_answers_with_its_latest_certificate_first (both parameters).
+
+One more, a mistake the reference itself made until the author of these cases found it:
+
+* ``catch-up-trusts-unsigned-later-heights``: the validator a later height's message names is
+  counted as seen ahead before its signature is checked (it is checked when the buffered
+  message is replayed), so two forged messages naming more than W/3 send an honest replica to
+  the next view. Caught by suite/test_catch_up_requests.py::
+  test_forged_messages_of_a_later_height_move_no_replica (both parameters).
 """
 
 from __future__ import annotations
@@ -42,8 +50,8 @@ class AskOncePerHeightReplica(Replica):
         self.asked_heights: set[int] = set()
 
     def _note_ahead(self, message: Message, height: int) -> None:
-        validator = getattr(message, "validator", None)
-        if not isinstance(validator, str):
+        validator = self._signed_sender(message, self.current.ahead)
+        if validator is None:
             return
         self.current.ahead.add(validator)
         if self.height in self.asked_heights:
@@ -80,6 +88,16 @@ class OnlyAskedHeightReplica(Replica):
             self._out.append(Send(validator, certificate))
 
 
+class TrustsLaterSenderReplica(Replica):
+    """Defect: the validator a message of a later height names is counted as ahead as it
+    arrives; its signature is checked only when the buffered message is replayed at that
+    height. Two unsigned messages naming more than W/3 move the replica out of its view."""
+
+    def _signed_sender(self, message: Message, known: set[str]) -> str | None:
+        validator = getattr(message, "validator", None)
+        return validator if isinstance(validator, str) else None
+
+
 class AskOncePerHeightObject(ReferenceReplicaObject):
     replica_class = AskOncePerHeightReplica
 
@@ -110,6 +128,21 @@ class OnlyAskedHeight(ReferenceImplementation):
         return OnlyAskedHeightCapability()
 
 
+class TrustsLaterSenderObject(ReferenceReplicaObject):
+    replica_class = TrustsLaterSenderReplica
+
+
+class TrustsLaterSenderCapability(ReferenceReplica):
+    object_class = TrustsLaterSenderObject
+
+
+class TrustsLaterSender(ReferenceImplementation):
+    name = "mutant-catch-up-trusts-unsigned-later-heights"
+
+    def make_replica(self) -> object:
+        return TrustsLaterSenderCapability()
+
+
 MUTANTS = [
     Mutant(
         "catch-up-asked-once-per-height",
@@ -126,5 +159,13 @@ MUTANTS = [
         ("R3.5",),
         ("replica",),
         OnlyAskedHeight,
+    ),
+    Mutant(
+        "catch-up-trusts-unsigned-later-heights",
+        "a message of a later height counts its named validator as ahead before its signature "
+        "is checked: forged messages move a replica out of its view",
+        ("R7.5",),
+        ("replica",),
+        TrustsLaterSender,
     ),
 ]

@@ -14,6 +14,7 @@ request the replica sends later on answers a message the case handed it, not a t
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -188,4 +189,55 @@ def test_a_validator_heights_ahead_answers_with_its_latest_certificate_first(
             f"{name} at height 4 (heights 1-3 committed) answered {asker}'s VIEW-CHANGE of "
             f"height {asked}, view 1 with the commit certificates (height, digest, post-state "
             f"root) {got}; R3.5 wants its latest, {latest}, before the asked height's, {own}"
+        )
+
+
+@pytest.mark.req("R7.5", "R3.5")
+@pytest.mark.rejects("R7.5")
+@pytest.mark.parametrize("forgery", ["another-members-signature", "zero-signature"])
+def test_forged_messages_of_a_later_height_move_no_replica(
+    replica_api: ReplicaAPI, seed: int, forgery: str
+) -> None:
+    """The replica under test is at height 1, view 0 when VIEW-CHANGEs of height 2 arrive that
+    name two of its three peers (half the stake, more than W/3) but that they did not sign: one
+    carries the other's signature, or 64 zero bytes. A message with a bad signature is rejected
+    (R7.5), so nobody has been seen ahead: the replica stays in view 0 and asks no one for a
+    certificate. Then the same two members' own VIEW-CHANGEs of height 2 arrive: now it asks
+    (R3.5; the control, so a replica that never asks is not taken for one that checks)."""
+    scene, name = _lagging_scene(seed)
+    remote = scene.replica(replica_api, name, "collector", now=None)
+    remote.start(0)
+    ahead = scene.others(name)[:2]
+    everyone = set(scene.others(name))
+    case = f"scene lag/{seed} (members {scene.ids}, replica {name}, named {ahead}), {forgery}"
+    forged_requests: list[str] = []
+    for index, member in enumerate(ahead):
+        if forgery == "zero-signature":
+            forged = dataclasses.replace(
+                scene.view_change(member, 1, height=2), signature=bytes(64)
+            )
+        else:
+            signer = ahead[1 - index]
+            forged = dataclasses.replace(scene.view_change(signer, 1, height=2), validator=member)
+        outputs = remote.on_message(forged.to_wire(), (index + 1) * MS)
+        forged_requests += _requests(outputs, 1, everyone)
+    status = remote.status()
+    if forged_requests or (status["height"], status["view"]) != (1, 0):
+        raise AssertionError(
+            f"{case}: after two VIEW-CHANGEs of height 2 that {ahead} did not sign, {name} "
+            f"sent its VIEW-CHANGE of height 1 to {sorted(set(forged_requests))} and is at "
+            f"height {status['height']}, view {status['view']}; R7.5 rejects a message whose "
+            "signature is not its validator's, so none of them counts as ahead"
+        )
+    signed_requests: list[str] = []
+    for index, member in enumerate(ahead):
+        message = scene.view_change(member, 1, height=2)
+        outputs = remote.on_message(message.to_wire(), (index + 3) * MS)
+        signed_requests += _requests(outputs, 1, set(ahead))
+    if sorted(set(signed_requests)) != sorted(ahead):
+        raise Inconclusive(
+            f"{case}: signed by {ahead}, the VIEW-CHANGEs of height 2 did not make {name} ask "
+            f"them for height 1's certificate either (sent to {sorted(set(signed_requests))}); "
+            "the case cannot tell a signature check from no request at all (the request "
+            "itself is judged by the case of a lagging replica above)"
         )

@@ -18,12 +18,16 @@ are dropped, and it must be at height 2 before its own view timer runs out.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from aethel.consensus.events import Broadcast, RequestSync, Send, Timer
 from aethel.consensus.messages import CommitCertificate, Message, ViewChange
 from aethel.consensus.phases import ViewPhase
+from aethel.consensus.signing import KeySigner
 from aethel.consensus.timeouts import compute_timeout
+from aethel.consensus.validators import make_validator_keys
 
 from .cluster import make_cluster
 
@@ -159,3 +163,38 @@ def test_a_validator_heights_behind_is_sent_the_latest_certificate_to_sync_to() 
         if isinstance(out, RequestSync)
     ]
     assert [s.height for s in syncs] == [4]  # one sync, to the latest certified height
+
+
+@pytest.mark.req("R3.5", "R7.5")
+@pytest.mark.parametrize("forgery", ["another-key", "zero-signature"])
+def test_forged_messages_of_a_later_height_move_no_one(forgery: str) -> None:
+    """Two of four members (half the stake, > W/3) seem to be at height 2, but neither signed
+    the VIEW-CHANGE that says so: the replica at height 1, view 0 must not count them as ahead,
+    leave its view or ask them for a certificate (R7.5). Signed by the members, the same
+    messages make it ask (the control: the check is the signature, not the count).
+
+    Found by the author of the suite's catch-up cases: before, a replica counted the sender a
+    message of a later height named before any signature check, so anyone able to inject two
+    unsigned messages sent an honest replica to view 1."""
+    keys = make_validator_keys(4, 1)
+    cluster = make_cluster(4, "collector")
+    replica = cluster.replicas["v000"]
+    replica.start(0)
+
+    def sent(name: str, key_of: int) -> ViewChange:
+        change = ViewChange.create(KeySigner(name, keys[key_of]), 2, 1, None, None)
+        if forgery == "zero-signature" and key_of != int(name[1:]):
+            return dataclasses.replace(change, signature=bytes(64))
+        return change
+
+    forged = [sent("v001", 3), sent("v002", 3)]
+    outputs = [out for message in forged for out in replica.on_message(message, 10**6)]
+    assert replica.view == 0 and replica.current.ahead == set(), replica.current.ahead
+    assert not [o for o in outputs if isinstance(getattr(o, "message", None), ViewChange)]
+
+    signed = [sent("v001", 1), sent("v002", 2)]
+    outputs = [out for message in signed for out in replica.on_message(message, 2 * 10**6)]
+    asked = sorted(
+        o.to for o in outputs if isinstance(o, Send) and isinstance(o.message, ViewChange)
+    )
+    assert asked == ["v001", "v002"] and replica.current.ahead == {"v001", "v002"}
