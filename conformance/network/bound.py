@@ -62,6 +62,7 @@ either way every liveness verdict records the bound used and why.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -222,7 +223,8 @@ def timeout_base(observed: Observed) -> tuple[float, str, list[str]]:
     notes: list[str] = []
     if not counted:
         return FLOOR_BASE_S, "", notes
-    time, node, base = max(counted, key=lambda row: (row[2], -row[0]))
+    time, node, reported = max(counted, key=lambda row: (row[2], -row[0]))
+    base = math.ceil(reported * 1000) / 1000  # whole ms, never below the report
     if base <= FLOOR_BASE_S:
         return FLOOR_BASE_S, "", notes
     if base > MAX_REPORTED_BASE_S:
