@@ -21,6 +21,19 @@ One more, a mistake the reference itself made until the author of these cases fo
   message is replayed), so two forged messages naming more than W/3 send an honest replica to
   the next view. Caught by suite/test_catch_up_requests.py::
   test_forged_messages_of_a_later_height_move_no_replica (both parameters).
+
+Two more break the pace the paragraph sets for the requests and their answers, at most once per
+timeout(latency, 0): the answerer's bound keeps a validator flooding old VIEW-CHANGEs from
+getting a certificate per message, the asker's keeps a lagging node from sending a request per
+incoming message. An implementer who reads the paragraph for what to send, not how often, makes
+each:
+
+* ``catch-up-answers-every-stale-view-change``: a validator past a height answers every
+  VIEW-CHANGE of that height it receives with the certificate(s), however often the same
+  validator sends one.
+* ``catch-up-asks-on-every-message``: a lagging replica sends its VIEW-CHANGE to the validators
+  seen ahead on every later height's message once they hold more than W/3, not once per
+  timeout(latency, 0).
 """
 
 from __future__ import annotations
@@ -98,6 +111,45 @@ class TrustsLaterSenderReplica(Replica):
         return validator if isinstance(validator, str) else None
 
 
+class AnswersEveryStaleReplica(Replica):
+    """Defect: every stale VIEW-CHANGE from a member is answered, with no pacing per asker.
+
+    It sends the latest certificate first when the asker is more than one height behind, as
+    R3.5 wants, but keeps no record of whom it answered when.
+    """
+
+    def _help_lagging(self, validator: str, height: int) -> None:
+        store = self.services.store
+        certificate = store.get_certificate(height)
+        if validator == self.id or self.validators.get(validator) is None or certificate is None:
+            return
+        if self.height - 1 > height:
+            latest = store.get_certificate(self.height - 1)
+            if latest is not None:
+                self._out.append(Send(validator, latest))
+        self._out.append(Send(validator, certificate))
+
+
+class AsksOnEveryMessageReplica(Replica):
+    """Defect: the request for this height's certificate goes out again on every message of a
+    later height, as soon as the validators seen ahead hold more than W/3 (no pacing)."""
+
+    def _note_ahead(self, message: Message, height: int) -> None:
+        validator = self._signed_sender(message, self.current.ahead)
+        if validator is None:
+            return
+        self.current.ahead.add(validator)
+        stake = sum(self.validators.stake_of(v) for v in self.current.ahead)
+        if 3 * stake <= self.validators.total_stake:
+            return
+        if self.current.own_view_change is None:
+            self._start_view_change(self.view + 1, ViewEvent.CATCH_UP)
+        change = self.current.own_view_change
+        if change is not None and change.height == self.height:
+            for peer in sorted(self.current.ahead - {self.id}):
+                self._out.append(Send(peer, change))
+
+
 class AskOncePerHeightObject(ReferenceReplicaObject):
     replica_class = AskOncePerHeightReplica
 
@@ -143,6 +195,36 @@ class TrustsLaterSender(ReferenceImplementation):
         return TrustsLaterSenderCapability()
 
 
+class AnswersEveryStaleObject(ReferenceReplicaObject):
+    replica_class = AnswersEveryStaleReplica
+
+
+class AnswersEveryStaleCapability(ReferenceReplica):
+    object_class = AnswersEveryStaleObject
+
+
+class AnswersEveryStale(ReferenceImplementation):
+    name = "mutant-catch-up-answers-every-stale-view-change"
+
+    def make_replica(self) -> object:
+        return AnswersEveryStaleCapability()
+
+
+class AsksOnEveryMessageObject(ReferenceReplicaObject):
+    replica_class = AsksOnEveryMessageReplica
+
+
+class AsksOnEveryMessageCapability(ReferenceReplica):
+    object_class = AsksOnEveryMessageObject
+
+
+class AsksOnEveryMessage(ReferenceImplementation):
+    name = "mutant-catch-up-asks-on-every-message"
+
+    def make_replica(self) -> object:
+        return AsksOnEveryMessageCapability()
+
+
 MUTANTS = [
     Mutant(
         "catch-up-asked-once-per-height",
@@ -167,5 +249,21 @@ MUTANTS = [
         ("R7.5",),
         ("replica",),
         TrustsLaterSender,
+    ),
+    Mutant(
+        "catch-up-answers-every-stale-view-change",
+        "a validator past a height answers every VIEW-CHANGE of that height with the "
+        "certificate(s), not at most once per timeout(latency, 0) per asker",
+        ("R3.5", "N6"),
+        ("replica",),
+        AnswersEveryStale,
+    ),
+    Mutant(
+        "catch-up-asks-on-every-message",
+        "a lagging replica sends its request to the validators ahead on every later height's "
+        "message, not at most once per timeout(latency, 0)",
+        ("R3.5",),
+        ("replica",),
+        AsksOnEveryMessage,
     ),
 ]

@@ -5,7 +5,10 @@ stake at later heights sends them its VIEW-CHANGE of its height, and repeats it 
 timeout(latency, 0) for as long as later heights' messages reach it (answers lost before GST
 are asked for again, not waited out until its own view timer); a validator past a height
 answers a VIEW-CHANGE of that height with the height's commit certificate, preceded by its
-latest commit certificate when it is more than one height past it.
+latest commit certificate when it is more than one height past it, at most once per
+timeout(latency, 0) per asker. Both paces are checked against the timeout the replica itself
+sets for view 0, so an implementation whose latency estimate is not the floor's is judged by
+its own.
 
 Only the implementation's replica runs: the case plays the other validators, signs their
 messages and keeps the virtual clock. It fires only the timers its scenario names, so a
@@ -20,7 +23,7 @@ from typing import Any
 import pytest
 
 from aethel.consensus.events import Broadcast, Send, SetTimer, Timer
-from aethel.consensus.messages import CommitCertificate, ViewChange
+from aethel.consensus.messages import CommitCertificate, PrePrepare, ViewChange
 from conformance.adapters.api import ReplicaAPI
 from conformance.checks import Inconclusive
 from conformance.suite.chains import drive_to, fresh_replica, slashed_chain
@@ -240,4 +243,145 @@ def test_forged_messages_of_a_later_height_move_no_replica(
             f"them for height 1's certificate either (sent to {sorted(set(signed_requests))}); "
             "the case cannot tell a signature check from no request at all (the request "
             "itself is judged by the case of a lagging replica above)"
+        )
+
+
+#: Stale VIEW-CHANGEs one asker sends within one view-0 timeout of the answerer.
+STALE_FLOOD = 8
+#: Later heights' messages that reach a lagging replica within one view-0 timeout of its request.
+LATER_FLOOD = 8
+
+
+def _certificates_to(outputs: object, to: str, below: int) -> list[tuple[int, str, str]]:
+    """Return the commit certificates of heights below ``below`` that ``outputs`` send ``to``
+    (directly or by broadcast), as :func:`_identity` gives them."""
+    return [
+        _identity(out.message)
+        for out in parsed(outputs)
+        if isinstance(out, Send | Broadcast)
+        and (isinstance(out, Broadcast) or out.to == to)
+        and isinstance(out.message, CommitCertificate)
+        and out.message.height < below
+    ]
+
+
+@pytest.mark.req("R3.5", "N6")
+def test_a_validator_ahead_answers_one_asker_at_most_once_per_view_0_timeout(
+    replica_api: ReplicaAPI,
+) -> None:
+    """The replica under test committed heights 1-3 (:func:`slashed_chain`) and is at height 4
+    in view 0, whose timer tells its view-0 timeout, timeout(latency, 0). v002 sends it
+    VIEW-CHANGEs of height 1 (views 1 .. 8), eight within one such timeout: it answers that
+    asker with certificates at most once among them (R3.5; a validator flooding old
+    VIEW-CHANGEs gets few certificates: excess load shed by a stated rule, N6). One more, a
+    timeout after the last, is answered (the control: the pace is a pace, not a single answer
+    per asker; that a single VIEW-CHANGE is answered at all, and with what, is judged by
+    test_a_validator_heights_ahead_answers_with_its_latest_certificate_first)."""
+    chain = slashed_chain(trace_cases.FIVE)
+    name, asker, now = "v004", "v002", 10**9
+    remote = fresh_replica(replica_api, chain, name)
+    drive_to(remote, chain, 3, now)
+    third = chain.commits[2]
+    proposal = PrePrepare.create(chain.signers[third.block.proposer], third.view, third.block)
+    outputs = remote.on_message(proposal.to_wire(), now)
+    outputs += remote.on_message(third.certificate.to_wire(), now)
+    deadline = _view_deadline(outputs, 4, 0)
+    if remote.status()["height"] != 4 or deadline is None or deadline <= now:
+        raise AssertionError(
+            f"{name} did not start height 4 with a view-0 timer when it committed height 3 at "
+            f"{now} ns (status {remote.status()}, timer {deadline})"
+        )
+    interval = deadline - now
+    step = interval // STALE_FLOOD
+    first = now + MS
+    times = [first + k * step for k in range(STALE_FLOOD)]
+    case = (
+        f"{name} at height 4 (heights 1-3 committed at {now} ns), view-0 timeout {interval} ns: "
+        f"{asker}'s VIEW-CHANGEs of height 1, views 1-{STALE_FLOOD}, at {times} ns"
+    )
+    answered: list[tuple[int, list[tuple[int, str, str]]]] = []
+    for view, at in enumerate(times, start=1):
+        stale = ViewChange.create(chain.signers[asker], 1, view, None, None)
+        got = _certificates_to(remote.on_message(stale.to_wire(), at), asker, 4)
+        if got:
+            answered.append((at, got))
+    if len(answered) > 1:
+        raise AssertionError(
+            f"{case}: it answered {len(answered)} of them within one view-0 timeout (at ns, "
+            f"certificates (height, digest, post-state root)): {answered}; R3.5 answers an "
+            "asker at most once per timeout(latency, 0)"
+        )
+    later = times[-1] + interval + MS
+    stale = ViewChange.create(chain.signers[asker], 1, STALE_FLOOD + 1, None, None)
+    again = _certificates_to(remote.on_message(stale.to_wire(), later), asker, 4)
+    if not answered and not again:
+        raise Inconclusive(
+            f"{case}, and one more (view {STALE_FLOOD + 1}) at {later} ns: it answered none "
+            "with a certificate, so its pace cannot be told from no answer at all (a single "
+            "VIEW-CHANGE's answer is judged by "
+            "test_a_validator_heights_ahead_answers_with_its_latest_certificate_first)"
+        )
+    if answered and not again:
+        raise AssertionError(
+            f"{case}: it answered at {answered[0][0]} ns, then not the VIEW-CHANGE of view "
+            f"{STALE_FLOOD + 1} at {later} ns, more than a view-0 timeout later; R3.5 answers "
+            "again at that pace (the asker repeats its request because answers get lost)"
+        )
+
+
+@pytest.mark.req("R3.5")
+def test_a_lagging_replica_asks_at_most_once_per_view_0_timeout(
+    replica_api: ReplicaAPI, seed: int
+) -> None:
+    """The lagging replica of
+    test_a_lagging_replica_asks_again_while_later_heights_messages_reach_it (height 1, view 3,
+    two of its three peers seen at height 2) asks them for height 1's certificate. Then eight
+    more messages of height 2 from them reach it within one view-0 timeout (VIEW-CHANGEs and
+    PREPAREs in turn): it must not ask again among them, since R3.5 repeats the request at
+    most once per timeout(latency, 0). That it does ask again after that timeout is the other
+    case's check."""
+    scene, name = _lagging_scene(seed)
+    remote = scene.replica(replica_api, name, "collector", now=None)
+    interval = _view_deadline(remote.start(0), 1, 0)
+    if interval is None or interval <= 0:
+        raise AssertionError(f"{name} set no view-0 timer of height 1 when started at 0 ns")
+    entered = _climb_to_high_view(scene, remote, name, interval)[0]
+    ahead = scene.others(name)[:2]
+    seen = set(ahead)
+    start = entered + MS
+    step = interval // LATER_FLOOD
+    case = (
+        f"scene lag/{seed} (members {scene.ids}, replica {name}, ahead {ahead}), view-0 "
+        f"timeout {interval} ns, view {HIGH_VIEW} entered at {entered} ns"
+    )
+    first: list[str] = []
+    for member in ahead:
+        later = scene.view_change(member, 1, height=2)
+        first += _requests(remote.on_message(later.to_wire(), start), 1, seen)
+    if sorted(set(first)) != sorted(ahead):
+        raise Inconclusive(
+            f"{case}: at {start} ns, with {ahead} seen at height 2, {name} sent its "
+            f"VIEW-CHANGE of height 1 to {sorted(set(first))}, not to each of them, so there "
+            "is no request to pace (the request itself is judged by "
+            "test_a_lagging_replica_asks_again_while_later_heights_messages_reach_it)"
+        )
+    digest = bytes([2]) * 32
+    arrivals: list[tuple[int, str, str]] = []
+    again: list[tuple[int, str]] = []
+    for index in range(1, LATER_FLOOD + 1):
+        now = start + index * step - (MS if index == LATER_FLOOD else 0)
+        member = ahead[index % 2]
+        if index % 2:
+            message: Any = scene.view_change(member, index + 1, height=2)
+        else:
+            message = scene.prepare(member, digest, index, height=2)
+        arrivals.append((now, type(message).__name__, member))
+        outputs = remote.on_message(message.to_wire(), now)
+        again += [(now, to) for to in _requests(outputs, 1, seen)]
+    if again:
+        raise AssertionError(
+            f"{case}: {name} asked {ahead} for height 1's certificate at {start} ns and again "
+            f"(at ns, to) {again}, within one view-0 timeout, as these messages of height 2 "
+            f"arrived (at ns, kind, from): {arrivals}; R3.5 repeats the request at most once "
+            "per timeout(latency, 0)"
         )
