@@ -206,7 +206,7 @@ class ProposalRules(ReplicaCore):
 
     def _limits_and_last_commit_reason(self, block: ProofBlock) -> str:
         """Return why ``block`` breaks its limits (N6, R7.1, R1.1) or carries a wrong last commit
-        (R2.3, R3.2), or "" (:mod:`aethel.consensus.block_rules`)."""
+        (R2.3), or "" (:mod:`aethel.consensus.block_rules`)."""
         # The parent certificate was signed by the set of the parent height, before the
         # parent block's slashing changed the stakes.
         certifiers = None if self.height == 1 else self.parent_validators

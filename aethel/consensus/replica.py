@@ -201,7 +201,7 @@ class Replica(
         if height < self.height:
             self.stats.stale += 1
             if isinstance(message, ViewChange):
-                self._help_lagging(message.validator, height)
+                self._on_stale_view_change(message)
             return False
         if height > self.height:
             self._note_ahead(message, height)

@@ -339,5 +339,8 @@ class ReplicaCore:
     def _request_sync(self, cert: CommitCertificate) -> None:
         raise NotImplementedError
 
+    def _on_stale_view_change(self, vc: ViewChange) -> None:
+        raise NotImplementedError
+
     def _help_lagging(self, validator: str, height: int) -> None:
         raise NotImplementedError

@@ -196,6 +196,13 @@ class SyncRules(ReplicaCore):
             return message.validator
         return message.validator if self._signed_by_member(message) else None
 
+    def _on_stale_view_change(self, vc: ViewChange) -> None:
+        """Help the sender of a VIEW-CHANGE of a committed height if it signed it (R7.5): a
+        forged one must not start the answer's pacing interval for the validator it names, nor
+        send it certificates it did not ask for (found by helper 32 writing the pacing cases)."""
+        if self._signed_by_member(vc):
+            self._help_lagging(vc.validator, vc.height)
+
     def _help_lagging(self, validator: str, height: int) -> None:
         """Send a validator still changing views at a committed height that height's commit
         certificate: it commits or syncs from it. Without this, nodes that missed a commit

@@ -296,7 +296,7 @@ class ViewChangeRules(ReplicaCore):
         if vc.height < self.height or vc.view < 1:
             self.stats.stale += 1
             if vc.height < self.height:
-                self._help_lagging(vc.validator, vc.height)
+                self._on_stale_view_change(vc)
             return
         if vc.view < self.view:
             self.stats.stale += 1

@@ -17,8 +17,10 @@ import importlib
 import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from conformance.adapters.reference import ReferenceImplementation
+from conformance.adapters.reference_replica import ReferenceReplica, ReferenceReplicaObject
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,29 @@ class Mutant:
     def impl_spec(self) -> str:
         """Return the ``--impl`` argument that loads this mutant."""
         return f"python:{self.build.__module__}:{self.build.__qualname__}"
+
+
+def replica_implementation(
+    name: str,
+    module: str,
+    base: type[ReferenceReplicaObject] = ReferenceReplicaObject,
+    **overrides: Any,
+) -> type[ReferenceImplementation]:
+    """Return the reference implementation whose replica capability builds ``base`` objects
+    with ``overrides`` (``replica_class=`` a replica with the defect, or its validator or
+    executor class), as the class ``name`` of ``module``: assign it to that name there, so
+    :attr:`Mutant.impl_spec` loads it (``python:module:name``)."""
+    object_class = type(f"{name}Object", (base,), {"__module__": module, **overrides})
+    capability = type(
+        f"{name}Replica", (ReferenceReplica,), {"__module__": module, "object_class": object_class}
+    )
+
+    def make_replica(self: ReferenceImplementation) -> object:
+        return capability()
+
+    label = "mutant-" + "".join("-" + c.lower() if c.isupper() else c for c in name).strip("-")
+    attributes = {"__module__": module, "name": label, "make_replica": make_replica}
+    return type(name, (ReferenceImplementation,), attributes)
 
 
 def registry() -> dict[str, Mutant]:

@@ -14,13 +14,17 @@ campaign seeds 2010 and 1019):
   catches up one height per answer. Caught by suite/test_catch_up_requests.py::
   test_a_validator_heights_ahead_answers_with_its_latest_certificate_first (both parameters).
 
-One more, a mistake the reference itself made until the author of these cases found it:
+Two more, mistakes the reference itself made until the authors of these cases found them:
 
 * ``catch-up-trusts-unsigned-later-heights``: the validator a later height's message names is
   counted as seen ahead before its signature is checked (it is checked when the buffered
   message is replayed), so two forged messages naming more than W/3 send an honest replica to
   the next view. Caught by suite/test_catch_up_requests.py::
   test_forged_messages_of_a_later_height_move_no_replica (both parameters).
+* ``catch-up-answers-forged-stale-view-changes``: a VIEW-CHANGE of a committed height is
+  answered for the validator it names without a signature check, and a forged one uses up
+  that validator's one answer per timeout(latency, 0). Caught by
+  test_a_forged_stale_view_change_gets_no_certificate_and_takes_no_ones_turn (both parameters).
 
 Two more break the pace the paragraph sets for the requests and their answers, at most once per
 timeout(latency, 0): the answerer's bound keeps a validator flooding old VIEW-CHANGEs from
@@ -41,13 +45,11 @@ from __future__ import annotations
 from typing import Any
 
 from aethel.consensus.events import Send
-from aethel.consensus.messages import Message
+from aethel.consensus.messages import Message, ViewChange
 from aethel.consensus.phases import ViewEvent
 from aethel.consensus.replica import Replica
 from aethel.consensus.timeouts import compute_timeout
-from conformance.adapters.reference import ReferenceImplementation
-from conformance.adapters.reference_replica import ReferenceReplica, ReferenceReplicaObject
-from conformance.mutants import Mutant
+from conformance.mutants import Mutant, replica_implementation
 
 
 class AskOncePerHeightReplica(Replica):
@@ -150,79 +152,33 @@ class AsksOnEveryMessageReplica(Replica):
                 self._out.append(Send(peer, change))
 
 
-class AskOncePerHeightObject(ReferenceReplicaObject):
-    replica_class = AskOncePerHeightReplica
+class AnswersForgedStaleReplica(Replica):
+    """Defect: a VIEW-CHANGE of a committed height is answered for the validator it names
+    without a look at its signature (the certificates are public, so why check?); a forged
+    one also uses up that validator's one answer per timeout(latency, 0)."""
+
+    def _on_stale_view_change(self, vc: ViewChange) -> None:
+        self._help_lagging(vc.validator, vc.height)
 
 
-class AskOncePerHeightCapability(ReferenceReplica):
-    object_class = AskOncePerHeightObject
-
-
-class AskOncePerHeight(ReferenceImplementation):
-    name = "mutant-catch-up-asked-once-per-height"
-
-    def make_replica(self) -> object:
-        return AskOncePerHeightCapability()
-
-
-class OnlyAskedHeightObject(ReferenceReplicaObject):
-    replica_class = OnlyAskedHeightReplica
-
-
-class OnlyAskedHeightCapability(ReferenceReplica):
-    object_class = OnlyAskedHeightObject
-
-
-class OnlyAskedHeight(ReferenceImplementation):
-    name = "mutant-catch-up-answers-only-asked-height"
-
-    def make_replica(self) -> object:
-        return OnlyAskedHeightCapability()
-
-
-class TrustsLaterSenderObject(ReferenceReplicaObject):
-    replica_class = TrustsLaterSenderReplica
-
-
-class TrustsLaterSenderCapability(ReferenceReplica):
-    object_class = TrustsLaterSenderObject
-
-
-class TrustsLaterSender(ReferenceImplementation):
-    name = "mutant-catch-up-trusts-unsigned-later-heights"
-
-    def make_replica(self) -> object:
-        return TrustsLaterSenderCapability()
-
-
-class AnswersEveryStaleObject(ReferenceReplicaObject):
-    replica_class = AnswersEveryStaleReplica
-
-
-class AnswersEveryStaleCapability(ReferenceReplica):
-    object_class = AnswersEveryStaleObject
-
-
-class AnswersEveryStale(ReferenceImplementation):
-    name = "mutant-catch-up-answers-every-stale-view-change"
-
-    def make_replica(self) -> object:
-        return AnswersEveryStaleCapability()
-
-
-class AsksOnEveryMessageObject(ReferenceReplicaObject):
-    replica_class = AsksOnEveryMessageReplica
-
-
-class AsksOnEveryMessageCapability(ReferenceReplica):
-    object_class = AsksOnEveryMessageObject
-
-
-class AsksOnEveryMessage(ReferenceImplementation):
-    name = "mutant-catch-up-asks-on-every-message"
-
-    def make_replica(self) -> object:
-        return AsksOnEveryMessageCapability()
+AskOncePerHeight = replica_implementation(
+    "AskOncePerHeight", __name__, replica_class=AskOncePerHeightReplica
+)
+OnlyAskedHeight = replica_implementation(
+    "OnlyAskedHeight", __name__, replica_class=OnlyAskedHeightReplica
+)
+TrustsLaterSender = replica_implementation(
+    "TrustsLaterSender", __name__, replica_class=TrustsLaterSenderReplica
+)
+AnswersEveryStale = replica_implementation(
+    "AnswersEveryStale", __name__, replica_class=AnswersEveryStaleReplica
+)
+AsksOnEveryMessage = replica_implementation(
+    "AsksOnEveryMessage", __name__, replica_class=AsksOnEveryMessageReplica
+)
+AnswersForgedStale = replica_implementation(
+    "AnswersForgedStale", __name__, replica_class=AnswersForgedStaleReplica
+)
 
 
 MUTANTS = [
@@ -265,5 +221,13 @@ MUTANTS = [
         ("R3.5",),
         ("replica",),
         AsksOnEveryMessage,
+    ),
+    Mutant(
+        "catch-up-answers-forged-stale-view-changes",
+        "a VIEW-CHANGE of a committed height is answered without checking its signature: a "
+        "forged one takes the named validator's one answer per view-0 timeout",
+        ("R7.5",),
+        ("replica",),
+        AnswersForgedStale,
     ),
 ]

@@ -12,8 +12,7 @@ from dataclasses import replace
 
 from aethel.consensus.messages import Commit
 from aethel.consensus.replica import Replica
-from conformance.mutants import Mutant
-from conformance.mutants.consensus_checks import _implementation
+from conformance.mutants import Mutant, replica_implementation
 
 
 class CommitsPerViewReplica(Replica):
@@ -34,8 +33,9 @@ class CommitsPerViewReplica(Replica):
         super()._on_commit(vote, trusted)
 
 
-CommitsPerView = _implementation("CommitsPerView", CommitsPerViewReplica)
-CommitsPerView.__module__ = __name__  # loadable as python:conformance.mutants.conflicting_votes:...
+CommitsPerView = replica_implementation(
+    "CommitsPerView", __name__, replica_class=CommitsPerViewReplica
+)
 
 MUTANTS = [
     Mutant(

@@ -37,9 +37,8 @@ from aethel.consensus.validators import ValidatorSet
 from aethel.consensus.viewsync import ViewTally
 from aethel.consensus.votes import VoteCollector, minimal_quorum
 from aethel.encoding import sha256
-from conformance.adapters.reference import ReferenceImplementation
-from conformance.adapters.reference_replica import ReferenceReplica, ReferenceReplicaObject
-from conformance.mutants import Mutant
+from conformance.adapters.reference_replica import ReferenceReplicaObject
+from conformance.mutants import Mutant, replica_implementation
 
 Certificate = PrepareCertificate | CommitCertificate
 
@@ -513,20 +512,9 @@ class SignatureMemoObject(ReferenceReplicaObject):
 # --------------------------------------------------------------------------- implementations
 
 
-def _implementation(
-    name: str, replica: type[Replica], base: type[ReferenceReplicaObject] = ReferenceReplicaObject
-) -> type[ReferenceImplementation]:
-    object_class = type(f"{name}Object", (base,), {"replica_class": replica})
-    capability_class = type(f"{name}Replica", (ReferenceReplica,), {"object_class": object_class})
-    label = "mutant-" + "".join("-" + c.lower() if c.isupper() else c for c in name).strip("-")
-    return type(
-        name,
-        (ReferenceImplementation,),
-        {"name": label, "make_replica": lambda self: capability_class()},
-    )
-
-
-OutsiderImplementation = _implementation("OutsiderImplementation", OutsiderReplica)
+OutsiderImplementation = replica_implementation(
+    "OutsiderImplementation", __name__, replica_class=OutsiderReplica
+)
 
 #: (step, rules the forgotten step breaks, what the defect is)
 FORGOTTEN: tuple[tuple[str, tuple[str, ...], str], ...] = (
@@ -573,7 +561,9 @@ REDUNDANT = (
 
 _FORGETFUL = {step: _forgetting(step) for step, _, _ in FORGOTTEN}
 for _step, _replica in _FORGETFUL.items():
-    _impl = _implementation(_replica.__name__.removesuffix("Replica"), _replica)
+    _impl = replica_implementation(
+        _replica.__name__.removesuffix("Replica"), __name__, replica_class=_replica
+    )
     globals()[_impl.__name__] = _impl
     globals()[_replica.__name__] = _replica
 
@@ -582,14 +572,22 @@ def _built(step: str) -> Any:
     return globals()[_FORGETFUL[step].__name__.removesuffix("Replica")]
 
 
-CeilQuorum = _implementation("CeilQuorum", CeilQuorumReplica)
-CertificateAboveQuorum = _implementation("CertificateAboveQuorum", CertificateAboveQuorumReplica)
-JoinAtAThird = _implementation("JoinAtAThird", JoinAtAThirdReplica)
-NoBackoff = _implementation("NoBackoff", NoBackoffReplica)
-OldViewPrepares = _implementation("OldViewPrepares", OldViewPreparesReplica)
-AnyDigestPrepares = _implementation("AnyDigestPrepares", AnyDigestPreparesReplica)
-RootOnTrust = _implementation("RootOnTrust", RootOnTrustReplica)
-SignatureMemo = _implementation("SignatureMemo", Replica, base=SignatureMemoObject)
+CeilQuorum = replica_implementation("CeilQuorum", __name__, replica_class=CeilQuorumReplica)
+CertificateAboveQuorum = replica_implementation(
+    "CertificateAboveQuorum", __name__, replica_class=CertificateAboveQuorumReplica
+)
+JoinAtAThird = replica_implementation("JoinAtAThird", __name__, replica_class=JoinAtAThirdReplica)
+NoBackoff = replica_implementation("NoBackoff", __name__, replica_class=NoBackoffReplica)
+OldViewPrepares = replica_implementation(
+    "OldViewPrepares", __name__, replica_class=OldViewPreparesReplica
+)
+AnyDigestPrepares = replica_implementation(
+    "AnyDigestPrepares", __name__, replica_class=AnyDigestPreparesReplica
+)
+RootOnTrust = replica_implementation("RootOnTrust", __name__, replica_class=RootOnTrustReplica)
+SignatureMemo = replica_implementation(
+    "SignatureMemo", __name__, SignatureMemoObject, replica_class=Replica
+)
 
 MUTANTS = [
     Mutant(f"forgot-{step.replace(':', '-')}", defect, rules, ("replica",), _built(step))

@@ -23,9 +23,8 @@ from aethel.consensus.messages import Commit, Prepare, PrePrepare, SignedMessage
 from aethel.consensus.signing import SignatureChecker
 from aethel.consensus.validators import ValidatorSet
 from aethel.economics import Offence
-from conformance.adapters.reference import ReferenceImplementation
-from conformance.mutants import Mutant
-from conformance.mutants.consensus_checks import OutsiderReplica, _implementation
+from conformance.mutants import Mutant, replica_implementation
+from conformance.mutants.consensus_checks import OutsiderReplica
 
 #: The outsider's steps a mutant may forget, in the order :func:`evidence_reason` takes them
 #: (two more are always taken: an equivocation's second message is of the first one's type, a
@@ -155,20 +154,14 @@ def _forgetting(step: str) -> type[OutsiderEvidenceReplica]:
     )
 
 
-def _here(built: type[ReferenceImplementation]) -> type[ReferenceImplementation]:
-    """Make ``built`` loadable as ``python:conformance.mutants.evidence:NAME``."""
-    built.__module__ = __name__
-    return built
-
-
-OutsiderEvidenceImplementation = _here(
-    _implementation("OutsiderEvidenceImplementation", OutsiderEvidenceReplica)
+OutsiderEvidenceImplementation = replica_implementation(
+    "OutsiderEvidenceImplementation", __name__, replica_class=OutsiderEvidenceReplica
 )
 for _step, _rules, _defect in FORGOTTEN:
     _replica = _forgetting(_step)
     _name = _replica.__name__.removesuffix("Replica")
     globals()[_replica.__name__] = _replica
-    globals()[_name] = _here(_implementation(_name, _replica))
+    globals()[_name] = replica_implementation(_name, __name__, replica_class=_replica)
 
 
 def _built(step: str) -> type:

@@ -29,29 +29,7 @@ from aethel.economics import Offence
 from aethel.proofs.difficulty import compute_difficulty
 from aethel.proofs.verifier import Verdict, VerificationResult, verify_proof
 from aethel.state.transitions import Slash, Transition, compute_transition
-from conformance.adapters.reference import ReferenceImplementation
-from conformance.adapters.reference_replica import ReferenceReplica, ReferenceReplicaObject
-from conformance.mutants import Mutant
-
-
-def _implementation(name: str, **overrides: Any) -> type[ReferenceImplementation]:
-    """Return a reference implementation whose replica objects use ``overrides``."""
-    object_class = type(f"{name}Object", (ReferenceReplicaObject,), overrides)
-    capability = type(f"{name}Replica", (ReferenceReplica,), {"object_class": object_class})
-
-    def make_replica(self: ReferenceImplementation) -> object:
-        return capability()
-
-    return type(
-        name,
-        (ReferenceImplementation,),
-        {
-            "name": "mutant-"
-            + "".join("-" + c.lower() if c.isupper() else c for c in name).strip("-"),
-            "make_replica": make_replica,
-        },
-    )
-
+from conformance.mutants import Mutant, replica_implementation
 
 # --------------------------------------------------------------------------- vote counting
 
@@ -235,19 +213,33 @@ class CertificateOnTrustReplica(Replica):
         return check_certificate(cert, validators, _AcceptEverySignature())
 
 
-QuorumTwoF = _implementation("QuorumTwoF", replica_class=TwoFQuorumReplica)
-UnweightedVotes = _implementation(
-    "UnweightedVotes", replica_class=_replica_with(UnweightedCollector)
+QuorumTwoF = replica_implementation("QuorumTwoF", __name__, replica_class=TwoFQuorumReplica)
+UnweightedVotes = replica_implementation(
+    "UnweightedVotes", __name__, replica_class=_replica_with(UnweightedCollector)
 )
-DoubleCount = _implementation("DoubleCount", replica_class=_replica_with(DoubleCountCollector))
-DropPrepared = _implementation("DropPrepared", replica_class=DropPreparedReplica)
-NoSignatureCheck = _implementation("NoSignatureCheck", replica_class=NoSignatureCheckReplica)
-ClaimTrusting = _implementation("ClaimTrusting", validator_class=ClaimTrustingValidator)
-WallClockDifficulty = _implementation("WallClockDifficulty", validator_class=WallClockValidator)
-SlashOffline = _implementation("SlashOffline", executor_class=SlashOfflineExecutor)
-CertificateOnTrust = _implementation("CertificateOnTrust", replica_class=CertificateOnTrustReplica)
-EvidenceOnTrust = _implementation("EvidenceOnTrust", replica_class=EvidenceOnTrustReplica)
-StaleStakesCatchUp = _implementation("StaleStakesCatchUp", replica_class=StaleStakesCatchUpReplica)
+DoubleCount = replica_implementation(
+    "DoubleCount", __name__, replica_class=_replica_with(DoubleCountCollector)
+)
+DropPrepared = replica_implementation("DropPrepared", __name__, replica_class=DropPreparedReplica)
+NoSignatureCheck = replica_implementation(
+    "NoSignatureCheck", __name__, replica_class=NoSignatureCheckReplica
+)
+ClaimTrusting = replica_implementation(
+    "ClaimTrusting", __name__, validator_class=ClaimTrustingValidator
+)
+WallClockDifficulty = replica_implementation(
+    "WallClockDifficulty", __name__, validator_class=WallClockValidator
+)
+SlashOffline = replica_implementation("SlashOffline", __name__, executor_class=SlashOfflineExecutor)
+CertificateOnTrust = replica_implementation(
+    "CertificateOnTrust", __name__, replica_class=CertificateOnTrustReplica
+)
+EvidenceOnTrust = replica_implementation(
+    "EvidenceOnTrust", __name__, replica_class=EvidenceOnTrustReplica
+)
+StaleStakesCatchUp = replica_implementation(
+    "StaleStakesCatchUp", __name__, replica_class=StaleStakesCatchUpReplica
+)
 
 MUTANTS = [
     Mutant(

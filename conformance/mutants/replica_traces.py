@@ -12,8 +12,7 @@ from __future__ import annotations
 from aethel.consensus.events import EvidenceFound
 from aethel.consensus.evidence import Evidence
 from aethel.consensus.replica import Replica
-from conformance.mutants import Mutant
-from conformance.mutants.replica import _implementation
+from conformance.mutants import Mutant, replica_implementation
 
 
 class SilentEvidenceReplica(Replica):
@@ -30,8 +29,9 @@ class SilentEvidenceReplica(Replica):
         )
 
 
-SilentEvidence = _implementation("SilentEvidence", replica_class=SilentEvidenceReplica)
-SilentEvidence.__module__ = __name__  # the --impl spec names this module
+SilentEvidence = replica_implementation(
+    "SilentEvidence", __name__, replica_class=SilentEvidenceReplica
+)
 
 MUTANTS = [
     Mutant(

@@ -22,8 +22,7 @@ from aethel.consensus.votes import (
     aggregate_certificates,
     signature_certificates,
 )
-from conformance.mutants import Mutant
-from conformance.mutants.replica import _implementation
+from conformance.mutants import Mutant, replica_implementation
 
 
 class EitherDomainReplica(Replica):
@@ -100,9 +99,9 @@ class EitherVoteReplica(Replica):
         self._on_prepared(PrepareCertificate.of_aggregate(aggregate))
 
 
-EitherDomain = _implementation("EitherDomain", replica_class=EitherDomainReplica)
-CertificateByItsForm = _implementation(
-    "CertificateByItsForm", replica_class=CertificateByItsFormReplica
+EitherDomain = replica_implementation("EitherDomain", __name__, replica_class=EitherDomainReplica)
+CertificateByItsForm = replica_implementation(
+    "CertificateByItsForm", __name__, replica_class=CertificateByItsFormReplica
 )
 
 
@@ -136,11 +135,13 @@ class AggregateTrustedReplica(Replica):
         return "" if stake >= roster.quorum else f"V2.8: signers hold {stake} < q(W)"
 
 
-EitherVote = _implementation("EitherVote", replica_class=EitherVoteReplica)
-CollectorInEveryView = _implementation(
-    "CollectorInEveryView", replica_class=CollectorInEveryViewReplica
+EitherVote = replica_implementation("EitherVote", __name__, replica_class=EitherVoteReplica)
+CollectorInEveryView = replica_implementation(
+    "CollectorInEveryView", __name__, replica_class=CollectorInEveryViewReplica
 )
-AggregateTrusted = _implementation("AggregateTrusted", replica_class=AggregateTrustedReplica)
+AggregateTrusted = replica_implementation(
+    "AggregateTrusted", __name__, replica_class=AggregateTrustedReplica
+)
 
 MUTANTS = [
     Mutant(

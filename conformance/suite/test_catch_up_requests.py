@@ -385,3 +385,42 @@ def test_a_lagging_replica_asks_at_most_once_per_view_0_timeout(
             f"arrived (at ns, kind, from): {arrivals}; R3.5 repeats the request at most once "
             "per timeout(latency, 0)"
         )
+
+
+@pytest.mark.req("R7.5", "R3.5")
+@pytest.mark.rejects("R7.5")
+@pytest.mark.parametrize("forgery", ["another-members-signature", "zero-signature"])
+def test_a_forged_stale_view_change_gets_no_certificate_and_takes_no_ones_turn(
+    replica_api: ReplicaAPI, forgery: str
+) -> None:
+    """The replica under test is at height 4 (heights 1-3 of :func:`slashed_chain` committed)
+    when a VIEW-CHANGE of height 1 arrives that names v002 but that v002 did not sign (another
+    member's signature, or 64 zero bytes). It is rejected (R7.5): no certificate goes out for
+    it. v002's own VIEW-CHANGE of height 1, a millisecond later, is answered: a forged request
+    must not use up the one answer an asker gets per timeout(latency, 0) (R3.5)."""
+    chain = slashed_chain(trace_cases.FIVE)
+    name, asker, now = "v004", "v002", 10**9
+    remote = fresh_replica(replica_api, chain, name)
+    drive_to(remote, chain, 4, now)
+    real = ViewChange.create(chain.signers[asker], 1, 1, None, None)
+    if forgery == "zero-signature":
+        forged = dataclasses.replace(real, signature=bytes(64))
+    else:
+        forged = dataclasses.replace(
+            ViewChange.create(chain.signers["v003"], 1, 1, None, None), validator=asker
+        )
+    sent = _certificates_to(remote.on_message(forged.to_wire(), now + MS), asker, 4)
+    case = f"{name} at height 4 (heights 1-3 committed), a VIEW-CHANGE of height 1 naming {asker}"
+    if sent:
+        raise AssertionError(
+            f"{case} with {forgery} at {now + MS} ns was answered with the certificates "
+            f"(height, digest, post-state root) {sent}; R7.5 rejects a message whose signature "
+            "is not its validator's"
+        )
+    answer = _certificates_to(remote.on_message(real.to_wire(), now + 2 * MS), asker, 4)
+    if not answer:
+        raise AssertionError(
+            f"{case} with {forgery} at {now + MS} ns, then {asker}'s own at {now + 2 * MS} ns: "
+            "the own one got no certificate; a rejected message must not start the interval "
+            "of an asker's one answer per timeout(latency, 0) (R3.5)"
+        )

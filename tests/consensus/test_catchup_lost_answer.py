@@ -198,3 +198,33 @@ def test_forged_messages_of_a_later_height_move_no_one(forgery: str) -> None:
         o.to for o in outputs if isinstance(o, Send) and isinstance(o.message, ViewChange)
     )
     assert asked == ["v001", "v002"] and replica.current.ahead == {"v001", "v002"}
+
+
+@pytest.mark.req("R3.5", "R7.5")
+def test_a_forged_stale_view_change_gets_no_answer_and_takes_no_ones_turn() -> None:
+    """A VIEW-CHANGE of a committed height naming v002 but not signed by it gets no
+    certificates, and v002's own, right after, is answered: the forged one did not start the
+    interval in which v002 gets one answer (R7.5, R3.5). Before, the forged one was answered
+    (certificates sent to v002) and v002's own got nothing for a view-0 timeout (found by
+    helper 32 writing the suite's pacing cases)."""
+    keys = make_validator_keys(4, 1)
+    cluster = make_cluster(4, "collector")
+    cluster.start()
+    while min(r.height for r in cluster.replicas.values()) < 3:
+        cluster.step()
+    replica = cluster.replicas["v000"]
+    now = replica._now + 1
+    real = ViewChange.create(KeySigner("v002", keys[2]), 1, 1, None, None)
+
+    def answered(message: ViewChange, at: int) -> list[int]:
+        return [
+            o.message.height
+            for o in replica.on_message(message, at)
+            if isinstance(o, Send) and o.to == "v002" and isinstance(o.message, CommitCertificate)
+        ]
+
+    assert answered(dataclasses.replace(real, signature=bytes(64)), now) == []
+    forged_by_another = ViewChange.create(KeySigner("v002", keys[3]), 1, 1, None, None)
+    assert answered(forged_by_another, now + 1) == []
+    got = answered(real, now + 2)
+    assert 1 in got, got

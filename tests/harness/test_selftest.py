@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conformance.adapters.loader import load_implementation
 from conformance.mutants import Mutant, registry
 from conformance.report.model import Case, Report
 from conformance.selftest import judge
@@ -50,6 +51,10 @@ def test_mutants_are_registered_with_loadable_specs() -> None:
         implementation = m.build()
         assert set(m.capabilities) <= implementation.capabilities
         assert implementation.name.startswith("mutant-")
+        # The spec printed for a rerun loads this very mutant (five version-2 mutants built by
+        # a helper of another module once pointed at that module and did not load).
+        loaded = load_implementation(m.impl_spec)
+        assert type(loaded) is m.build, (m.name, m.impl_spec)
 
 
 def test_selftest_command_catches_a_mutant_end_to_end(tmp_path: Path) -> None:
