@@ -2,7 +2,8 @@
 
 Every node runs in its own session (its own process group), so a signal reaches the node and
 anything it started, and nothing outlives the run: every group the harness started is killed
-with SIGKILL when the run ends, whatever happened (and at interpreter exit as a last resort).
+with SIGKILL when the run ends, whatever happened, at interpreter exit, and by the reaper
+(:mod:`conformance.network.reaper`) when the interpreter dies without either.
 
 Readiness (NODE.md): a node is ready when it prints a line starting with ``ready`` on standard
 output or when ``GET /status`` answers 200 with a JSON object holding an integer ``height``. A
@@ -27,18 +28,29 @@ import aiohttp
 
 from aethel.errors import AethelError
 from conformance.network.contract import NodeSlot
+from conformance.network.reaper import Reaper, kill_group
 
 #: Process groups started by this interpreter and not yet known dead.
 _GROUPS: set[int] = set()
+#: Kills them if this interpreter dies without its cleanup (conformance/network/reaper.py).
+_REAPER = Reaper()
+
+
+def _track(group: int) -> None:
+    _GROUPS.add(group)
+    _REAPER.started(group)
+
+
+def _untrack(group: int) -> None:
+    _GROUPS.discard(group)
+    _REAPER.gone(group)
 
 
 def kill_all_groups() -> None:
     """SIGKILL every process group this interpreter started (idempotent)."""
     for group in list(_GROUPS):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(group, signal.SIGCONT)
-            os.killpg(group, signal.SIGKILL)
-        _GROUPS.discard(group)
+        kill_group(group)
+        _untrack(group)
 
 
 atexit.register(kill_all_groups)
@@ -121,7 +133,7 @@ class NodeProcess:
             self._log.close()
             raise NodeFailure(self.id, "crashed on start", f"cannot execute: {exc}") from None
         self.group = self.process.pid
-        _GROUPS.add(self.group)
+        _track(self.group)
         self.paused = False
         self._reader = asyncio.create_task(self._read_stdout(self.process))
 
@@ -227,10 +239,8 @@ class NodeProcess:
     async def _reap(self, how: str) -> None:
         """After the leader exited: kill what is left of its group, close the log."""
         if self.group is not None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.group, signal.SIGCONT)
-                os.killpg(self.group, signal.SIGKILL)
-            _GROUPS.discard(self.group)
+            kill_group(self.group)
+            _untrack(self.group)
         if self.process is not None and self.process.returncode is None:
             await self._wait(5.0)
         if self._reader is not None:
