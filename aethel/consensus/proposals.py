@@ -121,6 +121,23 @@ class ProposalRules(ReplicaCore):
             )
         return True
 
+    def _carries_its_block(self, pp: PrePrepare) -> bool:
+        """Return True if ``pp`` carries the block of its digest, signed by its proposer: only
+        then does a refusal speak of the digest and stand for the height (R7.5).
+
+        The leader's signature covers the digest, not the block sent with it, and the digest
+        leaves out the block's signature: a copy of a real PRE-PREPARE with another block, or
+        with the block's signature changed, is refused as a copy and leaves the real one
+        welcome (audit of 2026-12-06: a refused digest was ignored for the rest of the height).
+        """
+        block = pp.block
+        proposer = self.validators.get(block.proposer)
+        return (
+            block.digest == pp.digest
+            and proposer is not None
+            and not self._signature_reason(proposer.public_key, block, "block")
+        )
+
     def _verify_proposal(self, pp: PrePrepare) -> None:
         """The round's *verifying* phase: the block rules, every proof, the transition (R1.1);
         then the proposal is accepted, or refused (nothing changes but the refusal)."""
@@ -143,7 +160,8 @@ class ProposalRules(ReplicaCore):
         current = self.current
         reason = self._check_block(pp)
         if reason:
-            current.refused.add(pp.digest)
+            if self._carries_its_block(pp):
+                current.refused.add(pp.digest)
             self._reject(reason.split(":", 1)[0], reason)
             return None
         cached = current.executions.get(pp.digest)

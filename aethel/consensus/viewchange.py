@@ -316,7 +316,7 @@ class ViewChangeRules(ReplicaCore):
                 if not trusted:
                     reason = check_view_change_claim(
                         vc, self.validators, self.services.checker, self._embedded_certificates()
-                    )
+                    ) or self._carried_block_reason(vc)
                     if reason:
                         self._reject(reason[:4], reason)
                         return
@@ -383,6 +383,22 @@ class ViewChangeRules(ReplicaCore):
         self._out.append(Broadcast(new_view))
         self._on_new_view(new_view, trusted=True)
 
+    def _carried_block_reason(self, vc: ViewChange) -> str:
+        """Return why the block a prepared claim carries is not its proposer's, or "" (R7.5).
+
+        The VIEW-CHANGE's signature covers the claim, not the block, and the digest leaves out
+        the block's signature: a copy with that signature changed would be re-proposed by the
+        new leader and refused by every validator (audit of 2026-12-06: a height that never
+        committed).
+        """
+        block = vc.block
+        if block is None:
+            return ""
+        proposer = self.validators.get(block.proposer)
+        if proposer is None:
+            return f"R4.3: the claim's block names {block.proposer}, not a validator"
+        return self._signature_reason(proposer.public_key, block, "block")
+
     def _send_new_view_again(self, vc: ViewChange) -> None:
         """Send the NEW-VIEW of ``vc``'s view again to its validator, if it asks once more.
 
@@ -400,6 +416,8 @@ class ViewChangeRules(ReplicaCore):
         last = current.new_view_resent_at.get(key)
         if last is not None and self._now - last < compute_timeout(self.observed_latency(), 0):
             return
+        if not self._signed_by_member(vc):
+            return  # R7.5: a forged request takes no validator's turn
         current.new_view_resent_at[key] = self._now
         self._out.append(Send(vc.validator, new_view))
 

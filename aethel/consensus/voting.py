@@ -133,7 +133,7 @@ class VotingRules(ReplicaCore):
     def _on_prepare(self, vote: Prepare, trusted: bool = False) -> None:
         if not self._route(vote, vote.height, vote.view):
             return
-        if self.activation is not None and self._wrong_version(vote):
+        if self._wrong_version(vote):  # a version-2 vote reaches a version-1 network too
             return
         if vote.view < self.view:
             self.stats.stale += 1
@@ -209,7 +209,7 @@ class VotingRules(ReplicaCore):
     def _on_commit(self, vote: Commit, trusted: bool = False) -> None:
         if not self._route(vote, vote.height, vote.view):
             return
-        if self.activation is not None and self._wrong_version(vote):
+        if self._wrong_version(vote):  # a version-2 vote reaches a version-1 network too
             return
         if self.config.mode == "collector" and self._collector_id(vote.view) != self.id:
             return
@@ -266,15 +266,16 @@ class VotingRules(ReplicaCore):
         """Commit ``cert``'s block if it is for this height and known; else ask for a sync."""
         if cert.height < self.height:
             return
-        if self.activation is not None and self._wrong_version(cert):
+        if self._wrong_version(cert):
             return
         if cert.height == self.height:
             proposal = self._proposal_for(cert.digest)
             if proposal is not None:
+                # The certificate first: a forged one must not raise the divergence alarm.
+                if self._check_cert(cert):
+                    return
                 if proposal.execution.post_root != cert.post_root:
                     self._log("error", "state-divergence", "R3.2: certificate root differs")
-                    return
-                if self._check_cert(cert):
                     return
                 self._commit(cert, proposal)
                 return
