@@ -342,5 +342,8 @@ class ReplicaCore:
     def _on_stale_view_change(self, vc: ViewChange) -> None:
         raise NotImplementedError
 
+    def _share_latest_commit(self) -> None:
+        raise NotImplementedError
+
     def _help_lagging(self, validator: str, height: int) -> None:
         raise NotImplementedError

@@ -27,7 +27,7 @@ from aethel.consensus.catchup import (
     check_catch_up_target,
     verify_certified_chain,
 )
-from aethel.consensus.events import Output, RequestSync, Send
+from aethel.consensus.events import Broadcast, Output, RequestSync, Send
 from aethel.consensus.messages import Commit, CommitCertificate, Message, Prepare, ViewChange
 from aethel.consensus.phases import HeightEvent, SyncEvent, SyncPhase, ViewEvent
 from aethel.consensus.replica_core import ReplicaCore
@@ -202,6 +202,21 @@ class SyncRules(ReplicaCore):
         send it certificates it did not ask for (found by helper 32 writing the pacing cases)."""
         if self._signed_by_member(vc):
             self._help_lagging(vc.validator, vc.height)
+
+    def _share_latest_commit(self) -> None:
+        """Send every validator the certificate of the last committed height (R3.5).
+
+        Called when this height's view times out or its VIEW-CHANGE is re-sent: the height is
+        stuck, and a validator that missed the last commit may be why. It asks with a
+        VIEW-CHANGE of its height (:meth:`_note_ahead`), except one that may not sign there: a
+        validator restarted without its journal votes from its minimum vote height on
+        (:mod:`aethel.consensus.journal`), and one height below it learns the commit only from
+        a copy sent to it (network campaign seed 1018 at 357bbe6: the wiped v002 stayed at 172
+        while the others waited at 174 in views it led).
+        """
+        latest = self.services.store.get_certificate(self.height - 1) if self.height > 1 else None
+        if latest is not None:
+            self._out.append(Broadcast(latest))
 
     def _help_lagging(self, validator: str, height: int) -> None:
         """Send a validator still changing views at a committed height that height's commit

@@ -213,6 +213,7 @@ class ViewChangeRules(ReplicaCore):
         """
         if self._timer_superseded():
             return
+        self._share_latest_commit()  # the height is stuck: a validator may lack the last one
         if self.current.established:
             self.stats.timeouts += 1
             self._start_view_change(self.view + 1)

@@ -228,3 +228,26 @@ def test_a_forged_stale_view_change_gets_no_answer_and_takes_no_ones_turn() -> N
     assert answered(forged_by_another, now + 1) == []
     got = answered(real, now + 2)
     assert 1 in got, got
+
+
+@pytest.mark.req("R3.5")
+def test_a_view_timing_out_sends_everyone_the_last_commit_certificate() -> None:
+    """A validator restarted without its journal signs nothing below its minimum vote height,
+    so one height below it cannot ask for the commit it missed with a VIEW-CHANGE (network
+    campaign seed 1018 at 357bbe6: the wiped v002 stayed at 172 while the others waited at 174
+    in views it led). A stuck height is the sign: when a view times out, the validator sends
+    the last commit certificate to everyone, the laggard included."""
+    cluster = make_cluster(4, "collector")
+    cluster.start()
+    while min(r.height for r in cluster.replicas.values()) < 3:
+        cluster.step()
+    replica = cluster.replicas["v000"]
+    timer = cluster.timers["v000"]
+    outputs = replica.on_timer(timer.timer, timer.deadline)
+    shared = [
+        o.message
+        for o in outputs
+        if isinstance(o, Broadcast) and isinstance(o.message, CommitCertificate)
+    ]
+    assert [c.height for c in shared] == [replica.height - 1], outputs
+    assert shared[0] == replica.services.store.get_certificate(replica.height - 1)
