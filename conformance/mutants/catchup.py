@@ -52,7 +52,31 @@ from aethel.consensus.timeouts import compute_timeout
 from conformance.mutants import Mutant, replica_implementation
 
 
-class AskOncePerHeightReplica(Replica):
+class _OutsiderAsker(Replica):
+    """How an outsider writes the request of "Catching up": note the signed sender as ahead,
+    and once the validators ahead hold more than W/3, send them this height's VIEW-CHANGE
+    whenever :meth:`_asks_now` says so (the reference paces it by timeout(latency, 0))."""
+
+    def _asks_now(self) -> bool:
+        raise NotImplementedError
+
+    def _note_ahead(self, message: Message, height: int) -> None:
+        validator = self._signed_sender(message, self.current.ahead)
+        if validator is None:
+            return
+        self.current.ahead.add(validator)
+        stake = sum(self.validators.stake_of(v) for v in self.current.ahead)
+        if 3 * stake <= self.validators.total_stake or not self._asks_now():
+            return
+        if self.current.own_view_change is None:
+            self._start_view_change(self.view + 1, ViewEvent.CATCH_UP)
+        change = self.current.own_view_change
+        if change is not None and change.height == self.height:
+            for peer in sorted(self.current.ahead - {self.id}):
+                self._out.append(Send(peer, change))
+
+
+class AskOncePerHeightReplica(_OutsiderAsker):
     """Defect: the request for the certificate of this height goes out once per height.
 
     It keeps its own record of the heights it asked about; a later height's message that
@@ -64,23 +88,11 @@ class AskOncePerHeightReplica(Replica):
         super().__init__(*args, **kwargs)
         self.asked_heights: set[int] = set()
 
-    def _note_ahead(self, message: Message, height: int) -> None:
-        validator = self._signed_sender(message, self.current.ahead)
-        if validator is None:
-            return
-        self.current.ahead.add(validator)
+    def _asks_now(self) -> bool:
         if self.height in self.asked_heights:
-            return
-        stake = sum(self.validators.stake_of(v) for v in self.current.ahead)
-        if 3 * stake <= self.validators.total_stake:
-            return
+            return False
         self.asked_heights.add(self.height)
-        if self.current.own_view_change is None:
-            self._start_view_change(self.view + 1, ViewEvent.CATCH_UP)
-        change = self.current.own_view_change
-        if change is not None and change.height == self.height:
-            for peer in sorted(self.current.ahead - {self.id}):
-                self._out.append(Send(peer, change))
+        return True
 
 
 class OnlyAskedHeightReplica(Replica):
@@ -132,24 +144,12 @@ class AnswersEveryStaleReplica(Replica):
         self._out.append(Send(validator, certificate))
 
 
-class AsksOnEveryMessageReplica(Replica):
+class AsksOnEveryMessageReplica(_OutsiderAsker):
     """Defect: the request for this height's certificate goes out again on every message of a
     later height, as soon as the validators seen ahead hold more than W/3 (no pacing)."""
 
-    def _note_ahead(self, message: Message, height: int) -> None:
-        validator = self._signed_sender(message, self.current.ahead)
-        if validator is None:
-            return
-        self.current.ahead.add(validator)
-        stake = sum(self.validators.stake_of(v) for v in self.current.ahead)
-        if 3 * stake <= self.validators.total_stake:
-            return
-        if self.current.own_view_change is None:
-            self._start_view_change(self.view + 1, ViewEvent.CATCH_UP)
-        change = self.current.own_view_change
-        if change is not None and change.height == self.height:
-            for peer in sorted(self.current.ahead - {self.id}):
-                self._out.append(Send(peer, change))
+    def _asks_now(self) -> bool:
+        return True
 
 
 class AnswersForgedStaleReplica(Replica):
