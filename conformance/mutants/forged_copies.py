@@ -1,5 +1,5 @@
 """Mutants that trust what a signed message carries beside its signature (R7.5,
-spec/consensus.md "What is carried alongside", spec/consensus-v2.md V2.2).
+spec/consensus.md "Messages and certificates", spec/consensus-v2.md V2.2).
 
 The reference had each until commit c191bd7 (found by the forged-message audit of 2026-12-06);
 each is a mistake an independent implementer makes by checking the signature a message has and
