@@ -12,8 +12,9 @@ of a block comes from the reference ledger (it is what the replica's COMMIT must
 from __future__ import annotations
 
 import functools
+import itertools
 import random
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import UnionType
 from typing import Any
@@ -39,6 +40,14 @@ from conformance.adapters.reference_replica import genesis_to_json
 from conformance.replica_wire import outputs_from_json
 
 KEY_SEED = 3
+#: Four members of equal stake: q(W) = 26,667 is three of them, never two.
+FOUR = (10_000, 10_000, 10_000, 10_000)
+#: A moment past a replica's first view timer (4 s from a start at 0: R6.5's floor) ...
+TIMEOUT_AT = 5 * 10**9
+#: ... and one second later, when a case that timed view 0 out goes on.
+AFTER_TIMEOUT = 6 * 10**9
+#: One millisecond of the replica's clock (nanoseconds).
+MS = 1_000_000
 
 
 @dataclass
@@ -149,7 +158,7 @@ class Scene:
 
 
 def make_scene(
-    stakes: list[int],
+    stakes: Sequence[int],
     *,
     keys: Mapping[str, bytes] | None = None,
     seed: int = KEY_SEED,
@@ -172,7 +181,7 @@ def make_scene(
 
 
 def find_scene(
-    stakes: list[int],
+    stakes: Sequence[int],
     where: Callable[[Scene], bool],
     *,
     keys: Mapping[str, bytes] | None = None,
@@ -192,8 +201,6 @@ def subsets_with_stake(
 ) -> list[str]:
     """Return the smallest set of members holding exactly ``total`` stake, with every member of
     ``include`` and none of ``exclude`` (a quorum boundary case needs exact sums)."""
-    import itertools
-
     must, banned = set(include), set(exclude)
     free = [m for m in scene.ids if m not in must and m not in banned]
     base = sum(scene.validators.stake_of(m) for m in must)

@@ -27,12 +27,11 @@ from aethel.consensus.messages import CommitCertificate, PrePrepare, ViewChange
 from conformance.adapters.api import ReplicaAPI
 from conformance.checks import Inconclusive
 from conformance.suite.chains import drive_to, fresh_replica, slashed_chain
-from conformance.suite.scene import Scene, find_scene, parsed
+from conformance.suite.scene import MS, Scene, find_scene, parsed
 from conformance.testvectors import trace_cases
 
 pytestmark = pytest.mark.capability("replica")
 
-MS = 1_000_000
 #: The view the lagging replica reaches before it falls behind: its timer is 2^3 view-0
 #: timeouts long, so a request repeated at the view-0 pace is due well before it runs out.
 HIGH_VIEW = 3

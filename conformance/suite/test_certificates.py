@@ -31,12 +31,11 @@ from aethel.consensus.signing import KeySigner
 from conformance.adapters.api import Implementation, ReplicaAPI
 from conformance.replica_wire import outputs_from_json
 from conformance.suite.chains import SlashedChain, fresh_replica, slashed_chain
-from conformance.suite.scene import Scene, make_scene, sent, subsets_with_stake
+from conformance.suite.scene import FOUR, Scene, make_scene, sent, subsets_with_stake
 
 pytestmark = pytest.mark.capability("replica")
 
 NOW = 10**9
-FOUR = (10_000, 10_000, 10_000, 10_000)  # q(W) = 26,667: three members, never two
 
 
 def _sends(outputs: object, kind: type) -> bool:

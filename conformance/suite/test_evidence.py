@@ -33,11 +33,11 @@ from conformance.adapters.api import Implementation, ReplicaAPI
 from conformance.mixed import leader_is_byzantine, run_mixed, seed_where
 from conformance.replica_wire import outputs_from_json
 from conformance.suite.chains import SlashedChain, drive_to, fresh_replica, slashed_chain
+from conformance.suite.scene import FOUR
 
 pytestmark = pytest.mark.capability("replica")
 
 NOW = 10**9
-FOUR = (10_000, 10_000, 10_000, 10_000)
 
 
 def _prepared(outputs: Any, digest: bytes) -> bool:

@@ -36,13 +36,10 @@ from aethel.consensus.signing import DirectSignatureChecker
 from aethel.consensus.viewchange import check_new_view
 from conformance.adapters.api import ReplicaAPI
 from conformance.adapters.errors import Rejected
-from conformance.suite.scene import Scene, find_scene, parsed, sent
+from conformance.suite.scene import AFTER_TIMEOUT, FOUR, TIMEOUT_AT, Scene, find_scene, parsed, sent
 
 pytestmark = pytest.mark.capability("replica")
 
-FOUR = [10_000, 10_000, 10_000, 10_000]  # q(W) = 26,667: three members, never two
-TIMEOUT_AT = 5 * 10**9  # after the first view timer (4 s from start at 0)
-NOW = 6 * 10**9
 #: The length of a BLS signature (version 2); a version-1 vote's is 64 bytes (Ed25519).
 BLS_SIGNATURE_SIZE = 96
 
@@ -88,9 +85,9 @@ def test_new_leader_refuses_a_view_change_whose_block_is_unsigned(replica_api: R
     remote.on_timer(1, 0, "view", TIMEOUT_AT)
     if remote.status()["view"] != 1:
         raise AssertionError(f"{name} did not move to view 1 when view 0 timed out")
-    early = _new_view_sent(remote.on_message(scene.view_change(a, 1).to_wire(), NOW))
+    early = _new_view_sent(remote.on_message(scene.view_change(a, 1).to_wire(), AFTER_TIMEOUT))
     with contextlib.suppress(Rejected):  # refusing the copy with an error is as good as ignoring
-        early += _new_view_sent(remote.on_message(forged.to_wire(), NOW))
+        early += _new_view_sent(remote.on_message(forged.to_wire(), AFTER_TIMEOUT))
     case = f"scene forged-vc (members {scene.ids}, replica {name} leads view 1, A {a}, B {b})"
     if early:
         block = early[0].pre_prepare.block
@@ -100,7 +97,7 @@ def test_new_leader_refuses_a_view_change_whose_block_is_unsigned(replica_api: R
             f"whose carried block {d.digest.hex()[:16]} has a zeroed signature (it re-proposes "
             f"{block.digest.hex()[:16]}, {signed} by its proposer {block.proposer})"
         )
-    control = _new_view_sent(remote.on_message(real.to_wire(), NOW))
+    control = _new_view_sent(remote.on_message(real.to_wire(), AFTER_TIMEOUT))
     if not control:
         raise AssertionError(
             f"{case}: {name} sent no NEW-VIEW on q(W) valid VIEW-CHANGEs after a forged copy of "

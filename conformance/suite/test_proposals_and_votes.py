@@ -19,13 +19,9 @@ import pytest
 from aethel.consensus.block import GENESIS_PARENT, ProofBlock
 from aethel.consensus.messages import Commit, Prepare, PrePrepare
 from conformance.adapters.api import ReplicaAPI
-from conformance.suite.scene import Scene, find_scene, sent
+from conformance.suite.scene import AFTER_TIMEOUT, FOUR, TIMEOUT_AT, Scene, find_scene, sent
 
 pytestmark = pytest.mark.capability("replica")
-
-FOUR = [10_000, 10_000, 10_000, 10_000]  # q(W) = 26,667: three members, never two
-TIMEOUT_AT = 5 * 10**9  # after the first view timer (4 s from start at 0)
-NOW = 6 * 10**9
 
 
 def _scene() -> Scene:
@@ -130,7 +126,7 @@ def test_a_wrong_proposal_gets_no_prepare(replica_api: ReplicaAPI, variant: str,
     remote = scene.replica(replica_api, name, mode)
     if times_out:
         remote.on_timer(1, 0, "view", TIMEOUT_AT)
-    votes = sent(remote.on_message(proposal.to_wire(), NOW), Prepare)
+    votes = sent(remote.on_message(proposal.to_wire(), AFTER_TIMEOUT), Prepare)
     if votes:
         raise AssertionError(
             f"{name} sent PREPARE for view {getattr(votes[0], 'view', '?')} on a PRE-PREPARE "
@@ -139,11 +135,13 @@ def test_a_wrong_proposal_gets_no_prepare(replica_api: ReplicaAPI, variant: str,
     if variant == "for-a-later-view-outside-new-view":
         changes = [scene.view_change(m, 1) for m in (l0, l1, other)]
         nv = scene.new_view(changes, None, proposal.block, 1)
-        if not _prepares(remote.on_message(nv.to_wire(), NOW), 1):
+        if not _prepares(remote.on_message(nv.to_wire(), AFTER_TIMEOUT), 1):
             raise AssertionError(f"{name} did not prepare the same proposal inside a NEW-VIEW")
         return
     fresh = scene.replica(replica_api, name, mode)
-    if not _prepares(fresh.on_message(scene.pre_prepare(scene.block()).to_wire(), NOW), 0):
+    if not _prepares(
+        fresh.on_message(scene.pre_prepare(scene.block()).to_wire(), AFTER_TIMEOUT), 0
+    ):
         raise AssertionError(f"{name} sent no PREPARE for the leader's valid proposal")
 
 
@@ -163,19 +161,23 @@ def test_prepares_of_a_view_the_replica_left_do_not_count(replica_api: ReplicaAP
     changes = [scene.view_change(l0, 1, cert, d), scene.view_change(l1, 1)]
     changes.append(scene.view_change(other, 1))
     remote = scene.replica(replica_api, name, "broadcast")
-    outputs = remote.on_message(scene.new_view(changes, cert, d, 1).to_wire(), NOW)
+    outputs = remote.on_message(scene.new_view(changes, cert, d, 1).to_wire(), AFTER_TIMEOUT)
     if not _prepares(outputs, 1):
         raise AssertionError(f"{name} sent no PREPARE for the re-proposal of a valid NEW-VIEW")
     early: list[object] = []
     for member in (l0, other):
-        early += sent(remote.on_message(scene.prepare(member, d.digest, 0).to_wire(), NOW), Commit)
+        early += sent(
+            remote.on_message(scene.prepare(member, d.digest, 0).to_wire(), AFTER_TIMEOUT), Commit
+        )
     if early:
         raise AssertionError(
             f"{name} sent COMMIT for view 1 counting PREPAREs of view 0, a view it left"
         )
     late: list[object] = []
     for member in (l0, other):
-        late += sent(remote.on_message(scene.prepare(member, d.digest, 1).to_wire(), NOW), Commit)
+        late += sent(
+            remote.on_message(scene.prepare(member, d.digest, 1).to_wire(), AFTER_TIMEOUT), Commit
+        )
     if not late:
         raise AssertionError(f"{name} sent no COMMIT on q(W) PREPAREs of view 1 (the control)")
 
@@ -190,16 +192,18 @@ def test_prepares_for_another_block_do_not_count(replica_api: ReplicaAPI) -> Non
     name, l0, l1, other = _roles(scene)
     d, d2 = scene.block(), scene.block(other)
     remote = scene.replica(replica_api, name, "broadcast")
-    if not _prepares(remote.on_message(scene.pre_prepare(d).to_wire(), NOW), 0):
+    if not _prepares(remote.on_message(scene.pre_prepare(d).to_wire(), AFTER_TIMEOUT), 0):
         raise AssertionError(f"{name} sent no PREPARE for a valid proposal")
-    early = sent(remote.on_message(scene.prepare(l0, d.digest).to_wire(), NOW), Commit)
-    early += sent(remote.on_message(scene.prepare(other, d2.digest).to_wire(), NOW), Commit)
+    early = sent(remote.on_message(scene.prepare(l0, d.digest).to_wire(), AFTER_TIMEOUT), Commit)
+    early += sent(
+        remote.on_message(scene.prepare(other, d2.digest).to_wire(), AFTER_TIMEOUT), Commit
+    )
     if early:
         raise AssertionError(
             f"{name} sent COMMIT with PREPAREs for D from 20,000 of 40,000 stake: a PREPARE "
             "for another block was counted"
         )
-    if not sent(remote.on_message(scene.prepare(l1, d.digest).to_wire(), NOW), Commit):
+    if not sent(remote.on_message(scene.prepare(l1, d.digest).to_wire(), AFTER_TIMEOUT), Commit):
         raise AssertionError(f"{name} sent no COMMIT on q(W) PREPAREs for D (the control)")
 
 
@@ -216,22 +220,24 @@ def test_commits_for_a_conflicting_block_do_not_count(replica_api: ReplicaAPI) -
     d, d2 = scene.block(), scene.block(other)
     root, root2 = scene.post_root(d), scene.post_root(d2)
     remote = scene.replica(replica_api, name, "broadcast")
-    if not _prepares(remote.on_message(scene.pre_prepare(d).to_wire(), NOW), 0):
+    if not _prepares(remote.on_message(scene.pre_prepare(d).to_wire(), AFTER_TIMEOUT), 0):
         raise AssertionError(f"{name} sent no PREPARE for a valid proposal")
     own: list[object] = []
     for member in (l0, l1):
-        own += sent(remote.on_message(scene.prepare(member, d.digest).to_wire(), NOW), Commit)
+        own += sent(
+            remote.on_message(scene.prepare(member, d.digest).to_wire(), AFTER_TIMEOUT), Commit
+        )
     if not own:
         raise AssertionError(f"{name} sent no COMMIT on q(W) PREPAREs for D (the setup)")
-    remote.on_message(scene.commit(l0, d.digest, root).to_wire(), NOW)
-    remote.on_message(scene.commit(other, d2.digest, root2).to_wire(), NOW)
+    remote.on_message(scene.commit(l0, d.digest, root).to_wire(), AFTER_TIMEOUT)
+    remote.on_message(scene.commit(other, d2.digest, root2).to_wire(), AFTER_TIMEOUT)
     status = remote.status()
     if status["height"] != 1:
         raise AssertionError(
             f"{name} committed height 1 with COMMITs for D from 20,000 of 40,000 stake: a COMMIT "
             f"for a conflicting block was counted (state root {status['state_root'][:8]}...)"
         )
-    remote.on_message(scene.commit(l1, d.digest, root).to_wire(), NOW)
+    remote.on_message(scene.commit(l1, d.digest, root).to_wire(), AFTER_TIMEOUT)
     status = remote.status()
     if (status["height"], status["state_root"]) != (2, root.hex()):
         raise AssertionError(
@@ -251,16 +257,18 @@ def test_a_certificate_for_another_root_commits_nothing(replica_api: ReplicaAPI,
     d = scene.block()
     root = scene.post_root(d)
     remote = scene.replica(replica_api, name, mode)
-    remote.on_message(scene.pre_prepare(d).to_wire(), NOW)
+    remote.on_message(scene.pre_prepare(d).to_wire(), AFTER_TIMEOUT)
     foreign = scene.commit_certificate([l0, l1, other], d.digest, bytes([7]) * 32)
-    remote.on_message(foreign.to_wire(), NOW)
+    remote.on_message(foreign.to_wire(), AFTER_TIMEOUT)
     status = remote.status()
     if status["height"] != 1:
         raise AssertionError(
             f"{name} committed height 1 on a certificate for post-state root "
             f"{'07' * 4}..., not its own {root.hex()[:8]}... (state root {status['state_root']})"
         )
-    remote.on_message(scene.commit_certificate([l0, l1, other], d.digest, root).to_wire(), NOW)
+    remote.on_message(
+        scene.commit_certificate([l0, l1, other], d.digest, root).to_wire(), AFTER_TIMEOUT
+    )
     status = remote.status()
     if (status["height"], status["state_root"]) != (2, root.hex()):
         raise AssertionError(

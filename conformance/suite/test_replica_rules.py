@@ -14,11 +14,9 @@ from hypothesis import strategies as st
 from aethel.consensus.events import SetTimer
 from conformance.adapters.api import ReplicaAPI
 from conformance.plugin import Measure, catalog_threshold
-from conformance.suite.scene import find_scene, parsed
+from conformance.suite.scene import MS, find_scene, parsed
 
 pytestmark = pytest.mark.capability("replica")
-
-MS = 1_000_000
 
 
 def _latencies() -> st.SearchStrategy[int]:

@@ -23,7 +23,7 @@ in the version it chooses:
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,11 +51,10 @@ from aethel.crypto import bls
 from aethel.sim.network import LATENCY_MS, REGIONS
 from conformance.adapters.api import ReplicaAPI
 from conformance.adapters.reference_replica import genesis_to_json
-from conformance.suite.scene import Scene, parsed, sent
+from conformance.suite.scene import FOUR, Scene, parsed, sent
 
 pytestmark = [pytest.mark.capability("replica"), pytest.mark.consensus_version(2)]
 
-FOUR = [10_000, 10_000, 10_000, 10_000]  # q(W) = 26,667: three members
 KEY_SEED = 11
 
 
@@ -113,7 +112,7 @@ class VersionedScene(Scene):
         return CommitCertificate.of_aggregate(aggregate)
 
 
-def make_versioned_scene(stakes: list[int], activation: int, label: str) -> VersionedScene:
+def make_versioned_scene(stakes: Sequence[int], activation: int, label: str) -> VersionedScene:
     """Members ``v000``... with ``stakes``, BLS keys derived from their seeds, regions of WAN-7."""
     pairs = make_validator_keys(len(stakes), KEY_SEED)
     ids = [f"v{i:03d}" for i in range(len(stakes))]

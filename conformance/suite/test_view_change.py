@@ -33,13 +33,17 @@ from aethel.consensus.messages import (
 from aethel.consensus.signing import DirectSignatureChecker
 from aethel.consensus.viewchange import check_new_view
 from conformance.adapters.api import ReplicaAPI
-from conformance.suite.scene import Scene, find_scene, sent, subsets_with_stake
+from conformance.suite.scene import (
+    AFTER_TIMEOUT,
+    FOUR,
+    TIMEOUT_AT,
+    Scene,
+    find_scene,
+    sent,
+    subsets_with_stake,
+)
 
 pytestmark = pytest.mark.capability("replica")
-
-FOUR = [10_000, 10_000, 10_000, 10_000]  # q(W) = 26,667: three members, never two
-TIMEOUT_AT = 5 * 10**9  # after the first view timer (4 s from start at 0)
-NOW = 6 * 10**9
 
 
 def _flip(signature: bytes) -> bytes:
@@ -196,15 +200,15 @@ def test_new_leader_counts_no_changed_view_change(replica_api: ReplicaAPI, varia
     remote.on_timer(1, 0, "view", TIMEOUT_AT)
     if remote.status()["view"] != 1:
         raise AssertionError(f"{name} did not move to view 1 when view 0 timed out")
-    early = _new_view_sent(remote.on_message(scene.view_change(a, 1).to_wire(), NOW))
+    early = _new_view_sent(remote.on_message(scene.view_change(a, 1).to_wire(), AFTER_TIMEOUT))
     changed = LEADER_VARIANTS[variant][1](scene, a, b, c)
-    early += _new_view_sent(remote.on_message(changed.to_wire(), NOW))
+    early += _new_view_sent(remote.on_message(changed.to_wire(), AFTER_TIMEOUT))
     if early:
         raise AssertionError(
             f"{name} sent NEW-VIEW for view {early[0].view} from its own, A's and a VIEW-CHANGE "
             f"with one member changed ({variant})"
         )
-    control = _new_view_sent(remote.on_message(scene.view_change(b, 1).to_wire(), NOW))
+    control = _new_view_sent(remote.on_message(scene.view_change(b, 1).to_wire(), AFTER_TIMEOUT))
     if not control:
         raise AssertionError(f"{name} sent no NEW-VIEW on q(W) valid VIEW-CHANGEs (the control)")
     reason = check_new_view(control[0], scene.validators, DirectSignatureChecker())
@@ -478,13 +482,13 @@ def test_follower_refuses_a_changed_new_view(
     _, changed_of, genuine_of = FOLLOWER_VARIANTS[variant]
     changed, genuine = changed_of(scene), genuine_of(scene)
     remote = scene.replica(replica_api, name, mode)
-    votes = _votes_in(remote.on_message(changed.to_wire(), NOW), 1)
+    votes = _votes_in(remote.on_message(changed.to_wire(), AFTER_TIMEOUT), 1)
     if votes:
         raise AssertionError(
             f"{name} sent {type(votes[0]).__name__} for view {getattr(votes[0], 'view', '?')} "
             f"on a NEW-VIEW with one member changed ({variant})"
         )
-    control = remote.on_message(genuine.to_wire(), NOW)
+    control = remote.on_message(genuine.to_wire(), AFTER_TIMEOUT)
     prepares = sent(control, Prepare, lambda m: m.view == genuine.view)
     if not prepares or prepares[0].digest != genuine.pre_prepare.digest:  # type: ignore[union-attr]
         raise AssertionError(
@@ -548,7 +552,7 @@ def test_new_leader_needs_exactly_q_of_view_changes(
         for member in members:
             if member != name:
                 found += _new_view_sent(
-                    remote.on_message(scene.view_change(member, 1).to_wire(), NOW)
+                    remote.on_message(scene.view_change(member, 1).to_wire(), AFTER_TIMEOUT)
                 )
         if expected and not found:
             raise AssertionError(
@@ -582,7 +586,9 @@ def test_follower_needs_exactly_q_of_view_changes(
         members = subsets_with_stake(scene, total, include=[leader])
         nv = scene.new_view([scene.view_change(m, 1) for m in members], None, block, 1)
         remote = scene.replica(replica_api, name, "collector")
-        prepares = sent(remote.on_message(nv.to_wire(), NOW), Prepare, lambda m: m.view == 1)
+        prepares = sent(
+            remote.on_message(nv.to_wire(), AFTER_TIMEOUT), Prepare, lambda m: m.view == 1
+        )
         if expected and not prepares:
             raise AssertionError(
                 f"{name} did not follow a NEW-VIEW whose VIEW-CHANGEs ({members}) hold exactly "
@@ -626,7 +632,7 @@ def test_a_third_of_the_stake_does_not_pull_a_validator_into_a_later_view(
         own: list[Message] = []
         for member in members:
             own += sent(
-                remote.on_message(scene.view_change(member, 1).to_wire(), NOW),
+                remote.on_message(scene.view_change(member, 1).to_wire(), AFTER_TIMEOUT),
                 ViewChange,
                 lambda m: m.validator == name,
             )
