@@ -38,6 +38,15 @@ each:
 * ``catch-up-asks-on-every-message``: a lagging replica sends its VIEW-CHANGE to the validators
   seen ahead on every later height's message once they hold more than W/3, not once per
   timeout(latency, 0).
+
+And one that reads the paragraph as a request and its answer only, missing its last sentence
+(the reference's own defect until network campaign seed 1018, commit 76aaa7d):
+
+* ``catch-up-certificates-only-on-request``: a replica whose view times out, or that re-sends
+  its VIEW-CHANGE, sends no certificate; a validator restarted without its journal, which
+  cannot ask for the commit it missed, waits one height behind for good. Caught by
+  suite/test_catch_up_requests.py::
+  test_a_stuck_height_sends_the_latest_commit_certificate_to_every_validator.
 """
 
 from __future__ import annotations
@@ -161,6 +170,20 @@ class AnswersForgedStaleReplica(Replica):
         self._help_lagging(vc.validator, vc.height)
 
 
+class CertificatesOnRequestReplica(Replica):
+    """Defect: a view timeout moves to the next view, or re-sends the VIEW-CHANGE of a view
+    still waiting, and nothing else; certificates go only to validators that ask."""
+
+    def _on_view_timeout(self) -> None:
+        if self._timer_superseded():
+            return
+        if self.current.established:
+            self.stats.timeouts += 1
+            self._start_view_change(self.view + 1)
+        else:
+            self._resend_view_change()
+
+
 AskOncePerHeight = replica_implementation(
     "AskOncePerHeight", __name__, replica_class=AskOncePerHeightReplica
 )
@@ -178,6 +201,9 @@ AsksOnEveryMessage = replica_implementation(
 )
 AnswersForgedStale = replica_implementation(
     "AnswersForgedStale", __name__, replica_class=AnswersForgedStaleReplica
+)
+CertificatesOnRequest = replica_implementation(
+    "CertificatesOnRequest", __name__, replica_class=CertificatesOnRequestReplica
 )
 
 
@@ -229,5 +255,13 @@ MUTANTS = [
         ("R7.5",),
         ("replica",),
         AnswersForgedStale,
+    ),
+    Mutant(
+        "catch-up-certificates-only-on-request",
+        "a replica whose view times out (or that re-sends its VIEW-CHANGE) does not send its "
+        "latest commit certificate to every validator",
+        ("R3.5",),
+        ("replica",),
+        CertificatesOnRequest,
     ),
 ]

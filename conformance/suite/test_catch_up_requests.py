@@ -26,7 +26,7 @@ from aethel.consensus.events import Broadcast, Send, SetTimer, Timer
 from aethel.consensus.messages import CommitCertificate, PrePrepare, ViewChange
 from conformance.adapters.api import ReplicaAPI
 from conformance.checks import Inconclusive
-from conformance.suite.chains import drive_to, fresh_replica, slashed_chain
+from conformance.suite.chains import SlashedChain, drive_to, fresh_replica, slashed_chain
 from conformance.suite.scene import MS, Scene, find_scene, parsed
 from conformance.testvectors import trace_cases
 
@@ -264,6 +264,24 @@ def _certificates_to(outputs: object, to: str, below: int) -> list[tuple[int, st
     ]
 
 
+def _at_height_four(remote: Any, chain: SlashedChain, name: str, now: int) -> int:
+    """Commit heights 1-3 of ``chain`` at ``remote`` at ``now`` ns (the last from its
+    PRE-PREPARE and certificate, which start height 4); return the deadline of the view-0
+    timer it sets for height 4."""
+    drive_to(remote, chain, 3, now)
+    third = chain.commits[2]
+    proposal = PrePrepare.create(chain.signers[third.block.proposer], third.view, third.block)
+    outputs = remote.on_message(proposal.to_wire(), now)
+    outputs += remote.on_message(third.certificate.to_wire(), now)
+    deadline = _view_deadline(outputs, 4, 0)
+    if remote.status()["height"] != 4 or deadline is None or deadline <= now:
+        raise AssertionError(
+            f"{name} did not start height 4 with a view-0 timer when it committed height 3 at "
+            f"{now} ns (status {remote.status()}, timer {deadline})"
+        )
+    return deadline
+
+
 @pytest.mark.req("R3.5", "N6")
 def test_a_validator_ahead_answers_one_asker_at_most_once_per_view_0_timeout(
     replica_api: ReplicaAPI,
@@ -279,18 +297,7 @@ def test_a_validator_ahead_answers_one_asker_at_most_once_per_view_0_timeout(
     chain = slashed_chain(trace_cases.FIVE)
     name, asker, now = "v004", "v002", 10**9
     remote = fresh_replica(replica_api, chain, name)
-    drive_to(remote, chain, 3, now)
-    third = chain.commits[2]
-    proposal = PrePrepare.create(chain.signers[third.block.proposer], third.view, third.block)
-    outputs = remote.on_message(proposal.to_wire(), now)
-    outputs += remote.on_message(third.certificate.to_wire(), now)
-    deadline = _view_deadline(outputs, 4, 0)
-    if remote.status()["height"] != 4 or deadline is None or deadline <= now:
-        raise AssertionError(
-            f"{name} did not start height 4 with a view-0 timer when it committed height 3 at "
-            f"{now} ns (status {remote.status()}, timer {deadline})"
-        )
-    interval = deadline - now
+    interval = _at_height_four(remote, chain, name, now) - now
     step = interval // STALE_FLOOD
     first = now + MS
     times = [first + k * step for k in range(STALE_FLOOD)]
@@ -422,4 +429,46 @@ def test_a_forged_stale_view_change_gets_no_certificate_and_takes_no_ones_turn(
             f"{case} with {forgery} at {now + MS} ns, then {asker}'s own at {now + 2 * MS} ns: "
             "the own one got no certificate; a rejected message must not start the interval "
             "of an asker's one answer per timeout(latency, 0) (R3.5)"
+        )
+
+
+@pytest.mark.req("R3.5")
+def test_a_stuck_height_sends_the_latest_commit_certificate_to_every_validator(
+    replica_api: ReplicaAPI,
+) -> None:
+    """The replica under test committed heights 1-3 (:func:`slashed_chain`) and is at height 4
+    when its view-0 timer runs out: it sends the certificate of height 3, its latest, to every
+    other validator. When its VIEW-CHANGE for view 1 is re-sent (the view is never
+    established here), it sends that certificate again. A validator restarted without its
+    journal signs nothing below its minimum vote height, so it cannot ask for the commit it
+    missed: a stuck height is the others' sign to send it (spec/consensus.md, "Catching up"; the
+    reference lacked this until network campaign seed 1018 halted a wiped node one height
+    behind for good)."""
+    chain = slashed_chain(trace_cases.FIVE)
+    name, now = "v004", 10**9
+    remote = fresh_replica(replica_api, chain, name)
+    deadline = _at_height_four(remote, chain, name, now)
+    latest = _identity(chain.commits[2].certificate)
+    honest = ["v001", "v002", "v003"]  # v000 equivocated at height 1; block 2 slashed it
+    timers = [("view 0 timed out", 0, deadline)]
+    outputs = remote.on_timer(4, 0, "view", deadline)
+    resend = _view_deadline(outputs, 4, 1)
+    if resend is not None and resend > deadline:
+        timers.append(("VIEW-CHANGE for view 1 re-sent", 1, resend))
+    for label, view, at in timers:
+        if view:
+            outputs = remote.on_timer(4, view, "view", at)
+        missing = [m for m in honest if latest not in _certificates_to(outputs, m, 4)]
+        if missing:
+            raise AssertionError(
+                f"{name} at height 4 (heights 1-3 committed at {now} ns), {label} at {at} ns: "
+                f"the certificate of height 3 {latest} (height, digest, post-state root) went "
+                f"to none of {missing}; R3.5 sends the latest commit certificate to every "
+                "validator when a view times out or its VIEW-CHANGE is re-sent"
+            )
+    if len(timers) == 1:
+        raise Inconclusive(
+            f"{name} passed on view 0's timeout at height 4 but set no later timer of view 1 "
+            f"(R2.6 re-sends the VIEW-CHANGE every timeout(latency, 0)), so the re-send's "
+            "certificate was not judged"
         )
