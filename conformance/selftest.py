@@ -87,9 +87,9 @@ def run_selftest(mutants: list[Mutant], report_dir: Path, workers: int = 0) -> l
             f"[yellow]the reference fails {len(failing)} case(s) of the selection; they cannot "
             f"catch a mutant: {', '.join(failing[:8])}{' ...' if len(failing) > 8 else ''}[/yellow]"
         )
-    verdicts = []
-    for mutant in mutants:
-        console.print(f"mutant {mutant.name}: {mutant.defect}")
+    verdicts: list[Verdict] = []
+    for index, mutant in enumerate(mutants, start=1):
+        console.print(f"[{index}/{len(mutants)}] mutant {mutant.name}: {mutant.defect}")
         report, _ = run_suite(
             mutant.impl_spec,
             report_dir / mutant.name,
@@ -97,7 +97,21 @@ def run_selftest(mutants: list[Mutant], report_dir: Path, workers: int = 0) -> l
             **common,
         )
         verdicts.append(judge(mutant, control, report))
+        write_verdicts(verdicts, report_dir)  # a long run stopped early keeps what it judged
+        if not verdicts[-1].caught:
+            console.print(
+                f"[red]  escaped: {verdicts[-1].problem or 'missed'} "
+                f"{', '.join(verdicts[-1].missed_rules)}[/red]"
+            )
     return verdicts
+
+
+def write_verdicts(verdicts: list[Verdict], report_dir: Path) -> None:
+    """Write ``selftest.json``: one object per mutant judged so far."""
+    report_dir.mkdir(parents=True, exist_ok=True)
+    (report_dir / "selftest.json").write_text(
+        json.dumps([asdict(v) for v in verdicts], indent=1) + "\n", encoding="utf-8"
+    )
 
 
 def print_verdicts(verdicts: list[Verdict]) -> None:
@@ -258,10 +272,7 @@ def selftest_command(
     chosen = [known[name] for name in (mutant or known)]
     verdicts = run_selftest(chosen, report_dir, workers)
     print_verdicts(verdicts)
-    report_dir.mkdir(parents=True, exist_ok=True)
-    (report_dir / "selftest.json").write_text(
-        json.dumps([asdict(v) for v in verdicts], indent=1) + "\n", encoding="utf-8"
-    )
+    write_verdicts(verdicts, report_dir)
     escaped = [v.mutant for v in verdicts if not v.caught]
     if escaped:
         typer.echo(f"{len(escaped)} mutant(s) escaped: {', '.join(escaped)}", err=True)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from conformance import selftest
 from conformance.adapters.loader import load_implementation
 from conformance.mutants import Mutant, registry
 from conformance.report.model import Case, Report
@@ -40,6 +45,33 @@ def test_failures_shared_with_the_reference_do_not_count() -> None:
     run = report_of([with_rules(case("a", "fail"), ["E1"])])
     verdict = judge(mutant(("E1",)), control, run)
     assert not verdict.caught and "also fail on the reference" in verdict.problem
+
+
+def test_a_run_stopped_early_keeps_the_verdicts_judged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """selftest.json is written after each mutant: a run of the whole set (hours) that is
+    stopped keeps what it judged (the runs are the suite's; only which report each returns is
+    scripted here)."""
+    control = report_of([with_rules(case("a", "pass"), ["E1"])])
+    caught = report_of([with_rules(case("a", "fail"), ["E1"])])
+    runs = iter([control, caught])
+
+    def run_suite(impl: str, report_dir: Path, **options: Any) -> tuple[Report, int]:
+        report = next(runs, None)
+        if report is None:
+            raise KeyboardInterrupt  # the operator stops the run during the second mutant
+        return report, 0
+
+    monkeypatch.setattr(selftest, "run_suite", run_suite)
+    first, second = (
+        Mutant(name, "defect", ("E1",), ("encoding",), build=lambda: None)  # type: ignore[arg-type,return-value]
+        for name in ("first", "second")
+    )
+    with pytest.raises(KeyboardInterrupt):
+        selftest.run_selftest([first, second], tmp_path)
+    kept = json.loads((tmp_path / "selftest.json").read_text(encoding="utf-8"))
+    assert [(v["mutant"], v["caught"]) for v in kept] == [("first", True)]
 
 
 def test_mutants_are_registered_with_loadable_specs() -> None:
