@@ -314,14 +314,19 @@ class ViewChangeRules(ReplicaCore):
             elif vc.view > self.view + self.config.max_views_ahead:
                 self.stats.dropped += 1  # bounded memory (N6): the tally below keeps one view
             else:
+                signed: bool | None = trusted
                 if not trusted:
+                    signed = self._claim_signed(vc)
+                    if signed is False:
+                        self._reject("R7.5", "R7.5: bad signature")
+                        return
                     reason = check_view_change_claim(
                         vc, self.validators, self.services.checker, self._embedded_certificates()
                     ) or self._carried_block_reason(vc)
                     if reason:
                         self._reject(reason[:4], reason)
                         return
-                result = self._add_vote(self.current.view_changes, vc, trusted)
+                result = self._add_vote(self.current.view_changes, vc, bool(signed))
                 if result.reason.startswith("R"):
                     return  # a bad signature, a non-member or an equivocation
                 verified = verified or result.counted
@@ -383,6 +388,24 @@ class ViewChangeRules(ReplicaCore):
         self.stats.new_views += 1
         self._out.append(Broadcast(new_view))
         self._on_new_view(new_view, trusted=True)
+
+    def _claim_signed(self, vc: ViewChange) -> bool | None:
+        """Check the signature of a VIEW-CHANGE whose claim carries a certificate before the
+        certificate (R7.5): True or False, or None when nothing was checked (no certificate,
+        a non-member, refused by the vote collector naming R4.3, or this validator's
+        VIEW-CHANGE for the view is counted already, which the collector settles without a
+        check unless it conflicts).
+
+        A forged VIEW-CHANGE carrying a real prepared certificate otherwise cost q(W) signature
+        checks before its own one failed (forged-message audit of 2026-12-06: 68 instead of 1
+        at 100 validators).
+        """
+        if vc.prepared is None or self.validators.get(vc.validator) is None:
+            return None
+        counted = self.current.view_changes.get(vc.view)
+        if counted is not None and vc.validator in counted.first:
+            return None
+        return self._signed_by_member(vc)
 
     def _carried_block_reason(self, vc: ViewChange) -> str:
         """Return why the block a prepared claim carries is not its proposer's, or "" (R7.5).

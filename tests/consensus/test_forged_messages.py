@@ -172,3 +172,53 @@ def test_a_vote_with_a_version_2_signature_on_a_version_1_network_is_refused(
     cluster.now += 1
     outputs = replica.on_message(vote, cluster.now, "v003")
     assert [o for o in outputs if getattr(o, "event", "") == "rejected"], outputs
+
+
+class _CountingChecker:
+    """The replica's signature checker, counting what it is asked to check."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.checked = 0
+
+    def verify(self, public_key: bytes, payload: bytes, signature: bytes) -> bool:
+        self.checked += 1
+        return bool(self.inner.verify(public_key, payload, signature))
+
+    def verify_batch(self, items: Any, batch_id: bytes | None) -> list[bool]:
+        self.checked += len(items)
+        return list(self.inner.verify_batch(items, batch_id))
+
+
+@pytest.mark.req("R7.5", "N6")
+def test_a_forged_view_change_costs_one_signature_check_not_its_certificates() -> None:
+    """A VIEW-CHANGE naming v001, carrying a real prepared certificate of three votes and its
+    block, with its own signature zeroed, reaches the leader of view 1: refused after one
+    signature check. Before, the certificate's three votes and the block's signature were
+    checked first (q(W) + 2 checks; 68 at 100 validators), so a forger repeating it made every
+    leader do a certificate's work per message. The real one is then counted."""
+    cluster = make_cluster(4, "collector")
+    leader = cluster.validators.get_leader(1, 1).id
+    replica = cluster.replicas[leader]
+    cluster.start()
+    while replica.proposals.get(0) is None:
+        cluster.step()
+    block = replica.proposals[0].block
+    signers = {name: r.signer for name, r in cluster.replicas.items()}
+    votes = tuple(Prepare.create(signers[n], 1, 0, block.digest) for n in sorted(signers)[:3])
+    certificate = PrepareCertificate(1, 0, block.digest, votes)
+    cluster.fire(leader)
+    assert replica.view == 1
+    claimant = next(n for n in sorted(signers) if n != leader)
+    real = ViewChange.create(signers[claimant], 1, 1, certificate, block)
+    counting = _CountingChecker(replica.services.checker)
+    replica.services = dataclasses.replace(replica.services, checker=counting)
+    cluster.now += 1
+    outputs = replica.on_message(_zeroed(real), cluster.now, "attacker")
+    assert [o for o in outputs if getattr(o, "event", "") == "rejected"], outputs
+    assert counting.checked == 1, f"{counting.checked} signature checks for a forged VIEW-CHANGE"
+    counted = replica.current.view_changes.get(1)
+    assert counted is None or claimant not in counted.first
+    cluster.now += 1
+    replica.on_message(real, cluster.now, claimant)
+    assert claimant in replica.current.view_changes[1].first
