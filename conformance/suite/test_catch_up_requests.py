@@ -462,13 +462,13 @@ def test_a_stuck_height_sends_the_latest_commit_certificate_to_every_validator(
         if missing:
             raise AssertionError(
                 f"{name} at height 4 (heights 1-3 committed at {now} ns), {label} at {at} ns: "
-                f"the certificate of height 3 {latest} (height, digest, post-state root) went "
-                f"to none of {missing}; R3.5 sends the latest commit certificate to every "
+                f"the certificate of height 3 {latest} (height, digest, post-state root) did "
+                f"not go to {missing}; R3.5 sends the latest commit certificate to every "
                 "validator when a view times out or its VIEW-CHANGE is re-sent"
             )
     if len(timers) == 1:
         raise Inconclusive(
             f"{name} passed on view 0's timeout at height 4 but set no later timer of view 1 "
-            f"(R2.6 re-sends the VIEW-CHANGE every timeout(latency, 0)), so the re-send's "
+            "(R2.6 re-sends the VIEW-CHANGE every timeout(latency, 0)), so the re-send's "
             "certificate was not judged"
         )
