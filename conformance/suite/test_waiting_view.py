@@ -1,0 +1,162 @@
+"""A validator waiting for its view: it re-sends its VIEW-CHANGE and never moves on (R2.6).
+
+spec/consensus.md, "View change": a waiting validator does not time its view out; it never
+moves on to v + 2 by itself. Instead it sends its VIEW-CHANGE again, the same signed message,
+every timeout(latency, 0) until the view is established (a retransmission for messages lost
+before GST: it waits for the network, not for the backoff). In collector mode a re-send also
+goes to every other validator as a copy (the signed claim alone), which is enough to count the
+stake asking for the view when its leader is silent.
+
+That a waiting validator stays in its view and re-sends at all is judged by the consensus state
+machines (conformance/suite/test_machines.py: a validator that moves on like classic PBFT, or
+that re-sends once, fails their safety and liveness properties); the cases here judge what
+those runs cannot tell apart: the pace of the re-sends and the copies of collector mode. Only
+the implementation's replica runs; the case fires its timers and plays no other validator.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from aethel.consensus.events import Broadcast, Send, SetTimer, Timer
+from aethel.consensus.messages import ViewChange
+from conformance.adapters.api import ReplicaAPI
+from conformance.checks import Inconclusive
+from conformance.suite.scene import FOUR, find_scene, parsed
+
+pytestmark = pytest.mark.capability("replica")
+
+#: Re-sends the cases wait through.
+RESENDS = 3
+
+
+@dataclass
+class Resend:
+    """What one firing of the waiting view's timer did."""
+
+    at: int
+    view: int
+    #: validator -> the VIEW-CHANGEs of height 1 it was sent (directly or by broadcast).
+    sent: dict[str, list[ViewChange]]
+    #: The next deadline the replica set for the timer of (height 1, ``view``), if any.
+    next_deadline: int | None
+
+
+def _view_timer(outputs: object, view: int) -> int | None:
+    found = None
+    for out in parsed(outputs):
+        if isinstance(out, SetTimer) and out.timer == Timer(1, view, "view"):
+            found = out.deadline
+    return found
+
+
+def _view_changes_to(outputs: object, members: list[str]) -> dict[str, list[ViewChange]]:
+    sent: dict[str, list[ViewChange]] = {m: [] for m in members}
+    for out in parsed(outputs):
+        if not isinstance(out, Send | Broadcast) or not isinstance(out.message, ViewChange):
+            continue
+        for member in members:
+            if isinstance(out, Broadcast) or out.to == member:
+                sent[member].append(out.message)
+    return sent
+
+
+@dataclass
+class _Waiting:
+    """The replica under test, in collector mode, timed out of view 0 of height 1 and waits
+    in view 1 (its leader, and every other validator, silent)."""
+
+    name: str
+    leader: str
+    others: list[str]
+    interval: int
+    first: ViewChange
+    resends: list[Resend]
+    case: str
+
+
+def _wait(replica_api: ReplicaAPI) -> _Waiting:
+    scene = find_scene(FOUR, lambda s: s.leader(0) != s.leader(1), label="waiting")
+    name = next(m for m in scene.ids if m not in (scene.leader(0), scene.leader(1)))
+    leader, others = scene.leader(1), scene.others(name)
+    remote: Any = scene.replica(replica_api, name, "collector", now=None)
+    interval = _view_timer(remote.start(0), 0)
+    if interval is None or interval <= 0:
+        raise AssertionError(f"{name} set no view-0 timer of height 1 when started at 0 ns")
+    outputs = remote.on_timer(1, 0, "view", interval)
+    firsts = [vc for vc in _view_changes_to(outputs, [leader])[leader] if vc.view == 1]
+    deadline = _view_timer(outputs, 1)
+    case = (
+        f"scene waiting (members {scene.ids}, replica {name}, leader of view 1 {leader}), "
+        f"view-0 timeout {interval} ns, view 0 timed out at {interval} ns"
+    )
+    if not firsts or remote.status()["view"] != 1 or deadline is None:
+        raise AssertionError(
+            f"{case}: {name} did not enter view 1 with a VIEW-CHANGE to its leader and a timer "
+            f"(status {remote.status()}, timer {deadline})"
+        )
+    resends: list[Resend] = []
+    for _ in range(RESENDS):
+        at = deadline
+        outputs = remote.on_timer(1, 1, "view", at)
+        view = remote.status()["view"]
+        deadline = _view_timer(outputs, view)
+        resends.append(Resend(at, view, _view_changes_to(outputs, others), deadline))
+        if view != 1 or deadline is None:
+            break
+    return _Waiting(name, leader, others, interval, firsts[0], resends, case)
+
+
+@pytest.mark.req("R2.6", "R6.5")
+def test_a_waiting_validator_resends_at_the_view_0_pace(replica_api: ReplicaAPI) -> None:
+    """The re-sends of view 1 come every timeout(latency, 0), the replica's own view-0 timeout
+    (its timer from a start at 0): a retransmission waits for the network, not for the
+    view's doubled timeout."""
+    waiting = _wait(replica_api)
+    if any(r.view != 1 or r.next_deadline is None for r in waiting.resends):
+        raise Inconclusive(
+            f"{waiting.case}: {waiting.name} left view 1 or set no next timer, so its re-sends "
+            "have no pace (staying in the view and re-sending are judged by the state machines, "
+            "test_machines.py)"
+        )
+    deadlines = [waiting.interval] + [r.at for r in waiting.resends]
+    deadlines.append(waiting.resends[-1].next_deadline or 0)
+    gaps = [b - a for a, b in itertools.pairwise(deadlines)]
+    if any(gap != waiting.interval for gap in gaps):
+        raise AssertionError(
+            f"{waiting.case}: view 0 timed out, then the timer of view 1 was set for "
+            f"{deadlines[1:]} ns, {gaps} ns apart; "
+            f"R2.6 re-sends every timeout(latency, 0) = {waiting.interval} ns (its view-0 "
+            "timer), not at the view's backoff"
+        )
+
+
+@pytest.mark.req("R2.6")
+def test_a_waiting_validator_resends_a_copy_to_every_validator(replica_api: ReplicaAPI) -> None:
+    """Collector mode: each re-send of the VIEW-CHANGE for view 1 reaches every other
+    validator too, as the signed claim (with a claim of no prepared block, the message
+    itself): when the leader is silent, the others count the stake asking for the view."""
+    waiting = _wait(replica_api)
+    for index, resend in enumerate(waiting.resends, start=1):
+        if resend.view != 1:
+            break
+        missing = [
+            member
+            for member in waiting.others
+            if not any(
+                vc.view == 1
+                and vc.validator == waiting.name
+                and vc.payload == waiting.first.payload
+                for vc in resend.sent[member]
+            )
+        ]
+        if missing:
+            raise AssertionError(
+                f"{waiting.case}: at {resend.at} ns (re-send {index}) {waiting.name}'s "
+                f"VIEW-CHANGE for view 1 did not reach {missing}; R2.6 (collector mode) sends "
+                "a re-send to every other validator as a copy"
+            )
