@@ -114,7 +114,6 @@ ViewBackoffResend = replica_implementation(
 LeaderOnlyResend = replica_implementation(
     "LeaderOnlyResend", __name__, replica_class=LeaderOnlyResendReplica
 )
-
 CopiesLater = replica_implementation("CopiesLater", __name__, replica_class=CopiesLaterReplica)
 
 
