@@ -71,7 +71,6 @@ class _Waiting:
     in view 1 (its leader, and every other validator, silent)."""
 
     name: str
-    leader: str
     others: list[str]
     interval: int
     first: ViewChange
@@ -108,7 +107,7 @@ def _wait(replica_api: ReplicaAPI) -> _Waiting:
         resends.append(Resend(at, view, _view_changes_to(outputs, others), deadline))
         if view != 1 or deadline is None:
             break
-    return _Waiting(name, leader, others, interval, firsts[0], resends, case)
+    return _Waiting(name, others, interval, firsts[0], resends, case)
 
 
 @pytest.mark.req("R2.6", "R6.5")
