@@ -318,8 +318,7 @@ class ViewChangeRules(ReplicaCore):
                 if not trusted:
                     signed = self._claim_signed(vc)
                     if signed is False:
-                        self._reject("R7.5", "R7.5: bad signature")
-                        return
+                        return  # refused naming R7.5 (V2.2 if signed for the other version)
                     reason = check_view_change_claim(
                         vc, self.validators, self.services.checker, self._embedded_certificates()
                     ) or self._carried_block_reason(vc)
@@ -391,21 +390,22 @@ class ViewChangeRules(ReplicaCore):
 
     def _claim_signed(self, vc: ViewChange) -> bool | None:
         """Check the signature of a VIEW-CHANGE whose claim carries a certificate before the
-        certificate (R7.5): True or False, or None when nothing was checked (no certificate,
-        a non-member, refused by the vote collector naming R4.3, or this validator's
-        VIEW-CHANGE for the view is counted already, which the collector settles without a
-        check unless it conflicts).
+        certificate (R7.5): True, or False once refused (naming V2.2 if it was signed for the
+        other version), or None when nothing was checked (no certificate; a non-member, refused
+        by the vote collector naming R4.3; or this validator's VIEW-CHANGE for the view is
+        counted already, which the collector settles without a check unless it conflicts).
 
         A forged VIEW-CHANGE carrying a real prepared certificate otherwise cost q(W) signature
         checks before its own one failed (forged-message audit of 2026-12-06: 68 instead of 1
         at 100 validators).
         """
-        if vc.prepared is None or self.validators.get(vc.validator) is None:
+        member = self.validators.get(vc.validator)
+        if vc.prepared is None or member is None:
             return None
         counted = self.current.view_changes.get(vc.view)
         if counted is not None and vc.validator in counted.first:
             return None
-        return self._signed_by_member(vc)
+        return not self._signature_fails(member.public_key, vc, "view-change")
 
     def _carried_block_reason(self, vc: ViewChange) -> str:
         """Return why the block a prepared claim carries is not its proposer's, or "" (R7.5).
