@@ -20,7 +20,7 @@ from types import UnionType
 from typing import Any
 
 from aethel.consensus.block import GENESIS_PARENT, ProofBlock
-from aethel.consensus.events import Broadcast, Output, Send
+from aethel.consensus.events import Broadcast, Output, Send, SetTimer, Timer
 from aethel.consensus.ledger import LedgerExecutor, LedgerValidator, StateRepository, make_genesis
 from aethel.consensus.messages import (
     Commit,
@@ -227,3 +227,12 @@ def sent(outputs: object, kind: type | UnionType, predicate: Any = None) -> list
 def parsed(outputs: object) -> list[Output]:
     """Return the outputs parsed strictly (a malformed output is the implementation's error)."""
     return outputs_from_json(outputs)
+
+
+def view_deadline(outputs: object, height: int, view: int) -> int | None:
+    """Return the deadline of the last view timer ``outputs`` set for (``height``, ``view``)."""
+    found = None
+    for out in parsed(outputs):
+        if isinstance(out, SetTimer) and out.timer == Timer(height, view, "view"):
+            found = out.deadline
+    return found

@@ -22,12 +22,12 @@ from typing import Any
 
 import pytest
 
-from aethel.consensus.events import Broadcast, Send, SetTimer, Timer
+from aethel.consensus.events import Broadcast, Send
 from aethel.consensus.messages import CommitCertificate, PrePrepare, ViewChange
 from conformance.adapters.api import ReplicaAPI
 from conformance.checks import Inconclusive
 from conformance.suite.chains import SlashedChain, drive_to, fresh_replica, slashed_chain
-from conformance.suite.scene import MS, Scene, find_scene, parsed
+from conformance.suite.scene import MS, Scene, find_scene, parsed, view_deadline
 from conformance.testvectors import trace_cases
 
 pytestmark = pytest.mark.capability("replica")
@@ -37,15 +37,6 @@ pytestmark = pytest.mark.capability("replica")
 HIGH_VIEW = 3
 #: Later heights' messages reach the lagging replica this many times per view-0 timeout.
 MESSAGES_PER_INTERVAL = 4
-
-
-def _view_deadline(outputs: object, height: int, view: int) -> int | None:
-    """Return the deadline of the last view timer ``outputs`` set for (height, view)."""
-    found = None
-    for out in parsed(outputs):
-        if isinstance(out, SetTimer) and out.timer == Timer(height, view, "view"):
-            found = out.deadline
-    return found
 
 
 def _requests(outputs: object, height: int, ahead: set[str]) -> list[str]:
@@ -96,7 +87,7 @@ def _climb_to_high_view(scene: Scene, remote: Any, name: str, interval: int) -> 
         changes = [scene.view_change(m, view) for m in others]
         new_view = scene.new_view(changes, None, scene.block(scene.leader(view)), view)
         now += MS
-        found = _view_deadline(remote.on_message(new_view.to_wire(), now), 1, view)
+        found = view_deadline(remote.on_message(new_view.to_wire(), now), 1, view)
         status = remote.status()
         if (status["height"], status["view"]) != (1, view) or found is None:
             raise AssertionError(
@@ -118,7 +109,7 @@ def test_a_lagging_replica_asks_again_while_later_heights_messages_reach_it(
     it must ask again before its view timer runs out, since no timer of its fires here."""
     scene, name = _lagging_scene(seed)
     remote = scene.replica(replica_api, name, "collector", now=None)
-    interval = _view_deadline(remote.start(0), 1, 0)
+    interval = view_deadline(remote.start(0), 1, 0)
     if interval is None or interval <= 0:
         raise AssertionError(f"{name} set no view-0 timer of height 1 when started at 0 ns")
     entered, deadline = _climb_to_high_view(scene, remote, name, interval)
@@ -273,7 +264,7 @@ def _at_height_four(remote: Any, chain: SlashedChain, name: str, now: int) -> in
     proposal = PrePrepare.create(chain.signers[third.block.proposer], third.view, third.block)
     outputs = remote.on_message(proposal.to_wire(), now)
     outputs += remote.on_message(third.certificate.to_wire(), now)
-    deadline = _view_deadline(outputs, 4, 0)
+    deadline = view_deadline(outputs, 4, 0)
     if remote.status()["height"] != 4 or deadline is None or deadline <= now:
         raise AssertionError(
             f"{name} did not start height 4 with a view-0 timer when it committed height 3 at "
@@ -348,7 +339,7 @@ def test_a_lagging_replica_asks_at_most_once_per_view_0_timeout(
     case's check."""
     scene, name = _lagging_scene(seed)
     remote = scene.replica(replica_api, name, "collector", now=None)
-    interval = _view_deadline(remote.start(0), 1, 0)
+    interval = view_deadline(remote.start(0), 1, 0)
     if interval is None or interval <= 0:
         raise AssertionError(f"{name} set no view-0 timer of height 1 when started at 0 ns")
     entered = _climb_to_high_view(scene, remote, name, interval)[0]
@@ -452,7 +443,7 @@ def test_a_stuck_height_sends_the_latest_commit_certificate_to_every_validator(
     honest = ["v001", "v002", "v003"]  # v000 equivocated at height 1; block 2 slashed it
     timers = [("view 0 timed out", 0, deadline)]
     outputs = remote.on_timer(4, 0, "view", deadline)
-    resend = _view_deadline(outputs, 4, 1)
+    resend = view_deadline(outputs, 4, 1)
     if resend is not None and resend > deadline:
         timers.append(("VIEW-CHANGE for view 1 re-sent", 1, resend))
     for label, view, at in timers:

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from aethel.consensus.events import Broadcast, Send, SetTimer, Timer
+from aethel.consensus.events import Broadcast, Send
 from aethel.consensus.messages import NewView
 from conformance.adapters.api import ReplicaAPI
 from conformance.adapters.errors import Rejected
@@ -34,6 +34,7 @@ from conformance.suite.scene import (
     Scene,
     find_scene,
     parsed,
+    view_deadline,
 )
 
 pytestmark = pytest.mark.capability("replica")
@@ -60,16 +61,11 @@ class _LeaderOfView1:
         self.name = scene.leader(1)
         self.a, self.b, self.c = scene.others(self.name)
         self.remote: Any = scene.replica(replica_api, self.name, "collector", now=None)
-        started = parsed(self.remote.start(0))
-        deadlines = [
-            out.deadline
-            for out in started
-            if isinstance(out, SetTimer) and out.timer == Timer(1, 0, "view")
-        ]
-        if not deadlines or deadlines[-1] <= 0:
+        deadline = view_deadline(self.remote.start(0), 1, 0)
+        if deadline is None or deadline <= 0:
             raise AssertionError(f"{self.name} set no view-0 timer of height 1 when started at 0")
         #: timeout(latency, 0) as the replica itself sets it: its view-0 timer from a start at 0.
-        self.interval: int = deadlines[-1]
+        self.interval: int = deadline
         self.remote.on_timer(1, 0, "view", max(TIMEOUT_AT, self.interval + MS))
         self.now = max(AFTER_TIMEOUT, self.interval + 2 * MS)
         #: The VIEW-CHANGE A sent first; asking again, it sends the same signed message.

@@ -22,11 +22,11 @@ from typing import Any
 
 import pytest
 
-from aethel.consensus.events import Broadcast, Send, SetTimer, Timer
+from aethel.consensus.events import Broadcast, Send
 from aethel.consensus.messages import ViewChange
 from conformance.adapters.api import ReplicaAPI
 from conformance.checks import Inconclusive
-from conformance.suite.scene import FOUR, find_scene, parsed
+from conformance.suite.scene import FOUR, find_scene, parsed, view_deadline
 
 pytestmark = pytest.mark.capability("replica")
 
@@ -44,14 +44,6 @@ class Resend:
     sent: dict[str, list[ViewChange]]
     #: The next deadline the replica set for the timer of (height 1, ``view``), if any.
     next_deadline: int | None
-
-
-def _view_timer(outputs: object, view: int) -> int | None:
-    found = None
-    for out in parsed(outputs):
-        if isinstance(out, SetTimer) and out.timer == Timer(1, view, "view"):
-            found = out.deadline
-    return found
 
 
 def _view_changes_to(outputs: object, members: list[str]) -> dict[str, list[ViewChange]]:
@@ -83,12 +75,12 @@ def _wait(replica_api: ReplicaAPI) -> _Waiting:
     name = next(m for m in scene.ids if m not in (scene.leader(0), scene.leader(1)))
     leader, others = scene.leader(1), scene.others(name)
     remote: Any = scene.replica(replica_api, name, "collector", now=None)
-    interval = _view_timer(remote.start(0), 0)
+    interval = view_deadline(remote.start(0), 1, 0)
     if interval is None or interval <= 0:
         raise AssertionError(f"{name} set no view-0 timer of height 1 when started at 0 ns")
     outputs = remote.on_timer(1, 0, "view", interval)
     firsts = [vc for vc in _view_changes_to(outputs, [leader])[leader] if vc.view == 1]
-    deadline = _view_timer(outputs, 1)
+    deadline = view_deadline(outputs, 1, 1)
     case = (
         f"scene waiting (members {scene.ids}, replica {name}, leader of view 1 {leader}), "
         f"view-0 timeout {interval} ns, view 0 timed out at {interval} ns"
@@ -103,7 +95,7 @@ def _wait(replica_api: ReplicaAPI) -> _Waiting:
         at = deadline
         outputs = remote.on_timer(1, 1, "view", at)
         view = remote.status()["view"]
-        deadline = _view_timer(outputs, view)
+        deadline = view_deadline(outputs, 1, view)
         resends.append(Resend(at, view, _view_changes_to(outputs, others), deadline))
         if view != 1 or deadline is None:
             break
