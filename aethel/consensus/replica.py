@@ -123,10 +123,14 @@ class Replica(
         return self._flush()
 
     def on_message(self, message: Message, now: int, sender: str = "") -> list[Output]:
-        """Process one received message (invalid signatures are dropped)."""
+        """Process one received message (invalid signatures are dropped).
+
+        ``sender`` is the transport peer it came over ("" if the environment does not say):
+        what this replica keeps for later heights and views is shared out by it (N6).
+        """
         self._now = now
         self.stats.count_message(message)
-        self._dispatch(message)
+        self._dispatch_from(sender, message)
         return self._flush()
 
     def on_timer(self, timer: Timer, now: int) -> list[Output]:
@@ -162,10 +166,13 @@ class Replica(
     def flush_message_batch(self, now: int) -> list[Output]:
         """Process every queued message in order and return all outputs."""
         batch, self._batch = self._batch, []
-        return self.batch_process_messages([m for m, _ in batch], now)
+        return self.batch_process_messages([m for m, _ in batch], now, [s for _, s in batch])
 
-    def batch_process_messages(self, messages: Sequence[Message], now: int) -> list[Output]:
-        """Process ``messages`` in order, checking their signatures in one batch first.
+    def batch_process_messages(
+        self, messages: Sequence[Message], now: int, senders: Sequence[str] | None = None
+    ) -> list[Output]:
+        """Process ``messages`` in order (``senders``: the transport peer of each, as for
+        :meth:`on_message`), checking their signatures in one batch first.
 
         The outputs and the final state equal those of calling :meth:`on_message` on each in
         turn: the batch check only precomputes a pure function. Signatures of messages that
@@ -181,8 +188,8 @@ class Replica(
         self.stats.batched_messages += len(messages)
         outputs: list[Output] = []
         try:
-            for message in messages:
-                outputs.extend(self.on_message(message, now))
+            for message, sender in zip(messages, senders or [""] * len(messages), strict=True):
+                outputs.extend(self.on_message(message, now, sender))
         finally:
             self._preverified = {}
         return outputs
@@ -195,6 +202,15 @@ class Replica(
             self.stats.rejected += 1
             return
         getattr(self, handler)(message)
+
+    def _dispatch_from(self, peer: str, message: Message) -> None:
+        """Dispatch ``message`` as having come over ``peer``: kept again for later, it counts
+        against that peer's share (N6)."""
+        outer, self._peer = self._peer, peer
+        try:
+            self._dispatch(message)
+        finally:
+            self._peer = outer
 
     def _route(self, message: Message, height: int, view: int | None) -> bool:
         """Return True if ``message`` is for now; buffer or drop it otherwise."""
@@ -219,28 +235,22 @@ class Replica(
         return True
 
     def _buffer(self, message: Message, height: int, view: int | None = None) -> None:
-        inbox = self.inbox
-        if inbox.count >= self.config.max_buffered:
+        config = self.config
+        if not self.inbox.keep(
+            self._peer, message, height, view, config.max_buffered, config.max_buffered_per_peer
+        ):
             self.stats.dropped += 1
-            return
-        inbox.count += 1
-        if view is None:
-            inbox.later_heights.setdefault(height, []).append(message)
-        else:
-            self.current.future_views.setdefault(view, []).append(message)
 
     def _replay_future(self) -> None:
-        inbox = self.inbox
-        for height in sorted(inbox.later_heights):
-            if height < self.height:
-                inbox.count -= len(inbox.later_heights.pop(height))
-        messages = inbox.later_heights.pop(self.height, [])
-        inbox.count -= len(messages)
-        for message in messages:
+        for peer, message in self.inbox.take_height(self.height):
             if message.height != self.height:  # a commit above moved us on
-                self._route(message, message.height, None)
+                outer, self._peer = self._peer, peer
+                try:
+                    self._route(message, message.height, None)
+                finally:
+                    self._peer = outer
                 continue
-            self._dispatch(message)
+            self._dispatch_from(peer, message)
 
     # ------------------------------------------------------------------ heights
 
@@ -249,9 +259,8 @@ class Replica(
         the messages that waited for the view."""
         self._arm_view_timer()
         self._arm_propose_timer()
-        for message in self.current.future_views.pop(self.view, []):
-            self.inbox.count -= 1
-            self._dispatch(message)
+        for peer, message in self.inbox.take_view(self.view):
+            self._dispatch_from(peer, message)
 
     def _open_height(self) -> None:
         """Open the height the chain position names, in view 0; replay what waited for it.
@@ -259,7 +268,7 @@ class Replica(
         The closed height's messages for its later views go with it, and leave the bound of
         buffered messages (N6): they would otherwise hold places in it for ever.
         """
-        self.inbox.count -= sum(len(kept) for kept in self.current.future_views.values())
+        self.inbox.drop_views()
         self.current = self._height_state()
         self._height_started = self._now
         self._enter_view()

@@ -36,6 +36,12 @@ class ReplicaConfig:
     max_views_ahead: int = 8
     #: Most buffered messages (bounded memory under flooding, N6).
     max_buffered: int = 100_000
+    #: Most buffered messages that came over one transport peer (N6), so that one peer's flood
+    #: leaves the other peers' messages their places. An honest peer sends at most a proposal,
+    #: two votes, two certificates and a NEW-VIEW a view, and re-sends its VIEW-CHANGE at most
+    #: once a view-0 timeout while it waits (2**MAX_BACKOFF_EXPONENT times within one of this
+    #: replica's longest view timeouts).
+    max_buffered_per_peer: int = 256
     #: Most evidence items one block carries (at most MAX_BLOCK_EVIDENCE).
     max_block_evidence: int = MAX_BLOCK_EVIDENCE
     #: Latency samples kept for the adaptive timeout (R6.5).

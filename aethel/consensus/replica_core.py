@@ -107,6 +107,8 @@ class ReplicaCore:
         self._out: list[Output] = []
         self._preverified: dict[SignatureItem, bool] = {}
         self._batch: list[tuple[Message, str]] = []
+        #: The transport peer of the message being handled ("" if unknown; N6's shares).
+        self._peer = ""
         self._latency: deque[int] = deque(maxlen=self.config.latency_window)
         self._verified_certs: set[bytes] = set()
         self.evidence = EvidencePool()
@@ -238,6 +240,9 @@ class ReplicaCore:
         raise NotImplementedError
 
     def _route(self, message: Message, height: int, view: int | None) -> bool:
+        raise NotImplementedError
+
+    def _dispatch_from(self, peer: str, message: Message) -> None:
         raise NotImplementedError
 
     def _open_height(self) -> None:

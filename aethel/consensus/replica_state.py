@@ -12,7 +12,8 @@ Owns: no rule; the rule groups read and write it (ARCHITECTURE.md, "The replica"
 * :class:`SyncState` (kept by :mod:`aethel.consensus.syncing`): the sync phase and its target.
 * :class:`EvidencePool` (kept by :mod:`aethel.consensus.evidence_pool`): evidence waiting for a
   block, and what blocks already applied.
-* :class:`Inbox` (kept by :mod:`aethel.consensus.replica`): messages of later heights.
+* :class:`Inbox` (kept by :mod:`aethel.consensus.replica`): messages of later heights and views,
+  with the transport peer each came from.
 * :class:`aethel.consensus.journal.Amnesia` (kept by :mod:`aethel.consensus.journal`): whether
   the replica lost its vote journal, and from which height it may vote again.
 """
@@ -127,8 +128,6 @@ class HeightState:
     own_view_change: ViewChange | None = None
     #: Whether every validator was sent (a copy of) it, not only the leader (collector mode).
     own_view_change_public: bool = False
-    #: view -> messages of this height for a later view, replayed when the view is entered.
-    future_views: dict[int, list[Message]] = field(default_factory=dict)
 
     # catching up (aethel.consensus.syncing)
     #: validator -> when it was last sent a certificate of a height it lags at.
@@ -218,10 +217,67 @@ class EvidencePool:
         return key in self.pending or key in self.slashed
 
 
+#: A message kept for a later height or view, with the transport peer it came from ("" when the
+#: environment does not say).
+Kept = tuple[str, Message]
+
+
 @dataclass(slots=True)
 class Inbox:
-    """Messages of later heights, and how many messages of later heights and views are kept
-    (bounded memory under flooding, N6)."""
+    """Messages of later heights, and of later views of the current height, kept until the
+    replica gets there; bounded in all and per transport peer (N6).
 
-    later_heights: dict[int, list[Message]] = field(default_factory=dict)
+    A peer's share is counted by the connection a message came over, not by the validator it
+    names: a forger can name anyone, so a share by name would let it fill an honest validator's.
+    Messages from an unnamed peer ("") count against the whole bound only (drivers that hand a
+    replica messages without a transport, and the simulator, whose broadcasts are relayed).
+    """
+
+    later_heights: dict[int, list[Kept]] = field(default_factory=dict)
+    #: view -> messages of the current height for that later view (dropped with the height).
+    later_views: dict[int, list[Kept]] = field(default_factory=dict)
     count: int = 0
+    by_peer: dict[str, int] = field(default_factory=dict)
+
+    def keep(
+        self, peer: str, message: Message, height: int, view: int | None, bound: int, share: int
+    ) -> bool:
+        """Keep ``message`` for ``height`` (or for ``view`` of the current height); return
+        False, keeping nothing, when the bound or ``peer``'s share is full."""
+        if self.count >= bound:
+            return False
+        if peer and self.by_peer.get(peer, 0) >= share:
+            return False
+        self.count += 1
+        if peer:
+            self.by_peer[peer] = self.by_peer.get(peer, 0) + 1
+        kept = self.later_heights if view is None else self.later_views
+        kept.setdefault(height if view is None else view, []).append((peer, message))
+        return True
+
+    def take_height(self, height: int) -> list[Kept]:
+        """Remove and return what was kept for ``height``; drop what was kept for earlier ones."""
+        for earlier in [h for h in self.later_heights if h < height]:
+            self._release(self.later_heights.pop(earlier))
+        return self._release(self.later_heights.pop(height, []))
+
+    def take_view(self, view: int) -> list[Kept]:
+        """Remove and return what was kept for ``view`` of the current height."""
+        return self._release(self.later_views.pop(view, []))
+
+    def drop_views(self, below: int | None = None) -> None:
+        """Drop what was kept for the views below ``below`` (every view: the height closed)."""
+        for view in [v for v in self.later_views if below is None or v < below]:
+            self._release(self.later_views.pop(view))
+
+    def _release(self, kept: list[Kept]) -> list[Kept]:
+        self.count -= len(kept)
+        by_peer = self.by_peer
+        for peer, _ in kept:
+            if peer:
+                left = by_peer[peer] - 1
+                if left:
+                    by_peer[peer] = left
+                else:
+                    del by_peer[peer]
+        return kept

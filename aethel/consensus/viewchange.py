@@ -263,9 +263,8 @@ class ViewChangeRules(ReplicaCore):
             self._arm_resend_timer()
         if self.height == height:
             for v in range(previous + 1, view + 1):
-                for message in self.current.future_views.pop(v, []):
-                    self.inbox.count -= 1
-                    self._dispatch(message)
+                for peer, message in self.inbox.take_view(v):
+                    self._dispatch_from(peer, message)
 
     def _send_view_change(self, vc: ViewChange, to_everyone: bool) -> None:
         """Send ``vc`` to the leader of its view, and to everyone when they must count it.
@@ -468,19 +467,16 @@ class ViewChangeRules(ReplicaCore):
                 return
         self._enter_new_view(nv.view)
         self._accept_pre_prepare(nv.pre_prepare, trusted=trusted)
-        for message in self.current.future_views.pop(nv.view, []):
-            self.inbox.count -= 1
-            self._dispatch(message)
+        for peer, message in self.inbox.take_view(nv.view):
+            self._dispatch_from(peer, message)
 
     def _enter_new_view(self, view: int) -> None:
         """Follow a valid NEW-VIEW for ``view``: it proves q(W) stake asked for the view, so the
         view is established; its timer starts unless it was running already."""
         current = self.current
         if view > self.view or not current.established:
-            previous = self.view
             current.step_view(ViewEvent.NEW_VIEW, view)
             self._arm_view_timer()
-            for v in range(previous + 1, view):
-                self.inbox.count -= len(current.future_views.pop(v, []))
+            self.inbox.drop_views(below=view)
         else:
             current.step_view(ViewEvent.NEW_VIEW, view)

@@ -203,4 +203,43 @@ def test_messages_of_a_closed_heights_later_views_leave_the_buffer_bound() -> No
     later = Prepare.create(flooder, replica.height + 1, 0, bytes(32))
     replica.on_message(later, 10**9)
     assert replica.stats.dropped == dropped  # buffered for its height, not dropped
-    assert later in replica.inbox.later_heights[replica.height + 1]
+    assert later in [m for _, m in replica.inbox.later_heights[replica.height + 1]]
+
+
+@pytest.mark.req("N6")
+def test_one_peers_flood_leaves_the_other_peers_messages_their_places() -> None:
+    # A Byzantine validator sends PREPAREs of a later view until the replica keeps no more of
+    # them: the replica keeps that peer's share and drops the rest, and a message of that view
+    # from another peer is still kept (with one pool shared by all, the flood took every place).
+    # The peers' counts are released with the height.
+    cluster = make_cluster(4, "broadcast")
+    replica = cluster.replicas["v000"]
+    replica.config = dataclasses.replace(replica.config, max_buffered=64, max_buffered_per_peer=8)
+    byzantine = cluster.replicas["v003"].signer
+    for i in range(64):
+        replica.on_message(Prepare.create(byzantine, 1, 2, i.to_bytes(32, "big")), 1, "v003")
+    assert replica.inbox.by_peer == {"v003": 8} and replica.stats.dropped == 56
+    genuine = Prepare.create(cluster.replicas["v001"].signer, 1, 2, bytes(32))
+    replica.on_message(genuine, 2, "v001")
+    assert genuine in [m for _, m in replica.inbox.later_views[2]]
+    assert replica.inbox.by_peer == {"v003": 8, "v001": 1}
+    cluster.start()
+    while replica.height == 1:
+        cluster.step()
+    assert replica.inbox.later_views == {}
+    assert replica.inbox.count == sum(replica.inbox.by_peer.values())
+    assert "v003" not in replica.inbox.by_peer
+
+
+@pytest.mark.req("N6")
+def test_messages_of_an_unnamed_peer_count_against_the_whole_bound_only() -> None:
+    # Environments that do not say which transport a message came over (the suite's adapters,
+    # the simulator's relayed broadcasts) keep the one shared bound.
+    cluster = make_cluster(4, "broadcast")
+    replica = cluster.replicas["v000"]
+    replica.config = dataclasses.replace(replica.config, max_buffered=32, max_buffered_per_peer=8)
+    flooder = cluster.replicas["v001"].signer
+    for i in range(40):
+        replica.on_message(Prepare.create(flooder, 2, 0, bytes([i]) * 32), 1)
+    assert replica.inbox.count == 32 and replica.inbox.by_peer == {}
+    assert replica.stats.dropped == 8
