@@ -41,6 +41,7 @@ class Capability(StrEnum):
     HISTORY = "history"
     CATCH_UP = "catch-up"
     VOTE_JOURNAL = "vote-journal"
+    LOST_JOURNAL = "lost-journal"
     CONSENSUS_V2 = "consensus-v2"
 
 
@@ -60,6 +61,7 @@ DESCRIPTIONS: dict[Capability, str] = {
     Capability.HISTORY: "verify presented histories, choose between conflicting ones (R3.3, R7.4)",
     Capability.CATCH_UP: "a replica catches up over a certified chain across slashing (R2.3, R3.1)",
     Capability.VOTE_JOURNAL: "a replica whose vote journal survives SIGKILL and restart (R2.4)",
+    Capability.LOST_JOURNAL: "a replica restarted without its journal: votes again at h + 2 (R2.4)",
     Capability.CONSENSUS_V2: (
         "protocol version 2's pure rules: BLS keys, signatures, proofs of possession, aggregate "
         "certificates, vote aggregation, the collector (V2.3-V2.10)"

@@ -92,6 +92,9 @@ class SyncRules(ReplicaCore):
                 self.sync.step(SyncEvent.REFUSED)
                 return self._flush()
         self.sync.verified = None
+        # A replica without its vote journal that has not learned where the chain is learns it
+        # here (aethel.consensus.journal): it votes again two heights past the state it adopted.
+        self._set_min_vote_height(certificate.height + 2)
         self.current.close(HeightEvent.SYNC)
         self.height = certificate.height + 1
         self.parent = certificate.digest

@@ -261,6 +261,17 @@ class VoteJournalAPI(Protocol):
     ) -> ReplicaObject: ...
 
 
+class LostJournalAPI(Protocol):
+    """Capability ``lost-journal``: a replica restarted without its vote journal (R2.4).
+
+    The object it makes is a replica (:class:`ReplicaObject`).
+    """
+
+    def new(
+        self, validator_set: JSON, validator_id: str, seed: Hex, mode: str, genesis: JSON
+    ) -> ReplicaObject: ...
+
+
 class ConsensusV2API(Protocol):
     """Capability ``consensus-v2``: the pure rules of consensus protocol version 2 (V2.3-V2.10).
 
@@ -321,5 +332,6 @@ API_CLASSES: dict[str, type] = {
     "history": HistoryAPI,
     "catch-up": CatchUpAPI,
     "vote-journal": VoteJournalAPI,
+    "lost-journal": LostJournalAPI,
     "consensus-v2": ConsensusV2API,
 }

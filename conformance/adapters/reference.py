@@ -252,6 +252,7 @@ class ReferenceImplementation:
             "history": self.make_history,
             "catch-up": self.make_catch_up,
             "vote-journal": self.make_vote_journal,
+            "lost-journal": self.make_lost_journal,
             "consensus-v2": self.make_consensus_v2,
         }
         self.capabilities = frozenset(self._apis)
@@ -316,6 +317,11 @@ class ReferenceImplementation:
         from conformance.adapters.reference_journal import ReferenceVoteJournal
 
         return ReferenceVoteJournal()
+
+    def make_lost_journal(self) -> object:
+        from conformance.adapters.reference_replica import ReferenceLostJournal
+
+        return ReferenceLostJournal(self.api("replica"))
 
     def make_consensus_v2(self) -> object:
         from conformance.adapters.reference_v2 import ReferenceConsensusV2

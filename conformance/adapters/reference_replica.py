@@ -109,7 +109,13 @@ class ReferenceReplicaObject:
     executor_class: type[LedgerExecutor] = LedgerExecutor
 
     def __init__(
-        self, validator_set: JSON, validator_id: str, seed: Hex, mode: str, genesis: JSON
+        self,
+        validator_set: JSON,
+        validator_id: str,
+        seed: Hex,
+        mode: str,
+        genesis: JSON,
+        lost_journal: bool = False,
     ) -> None:
         if mode not in MODES:
             raise Rejected(f"mode must be one of {MODES}, got {mode!r}")
@@ -138,7 +144,7 @@ class ReferenceReplicaObject:
             self.store,
             self.source,
         )
-        config = ReplicaConfig(mode=mode, protocol_v2_height=activation)
+        config = ReplicaConfig(mode=mode, protocol_v2_height=activation, lost_journal=lost_journal)
         self.replica = self.replica_class(
             KeySigner(validator_id, key, bls_key), validators, services, config
         )
@@ -236,3 +242,18 @@ class ReferenceReplica:
         self, validator_set: JSON, validator_id: str, seed: Hex, mode: str, genesis: JSON
     ) -> Any:
         return self.object_class(validator_set, validator_id, seed, mode, genesis)
+
+
+class ReferenceLostJournal:
+    """Capability ``lost-journal`` of the reference: replicas of the ``replica`` capability
+    given (so a mutant's replica is the one restarted), started without their vote journal."""
+
+    def __init__(self, replicas: ReferenceReplica) -> None:
+        self.replicas = replicas
+
+    @rejecting
+    def new(
+        self, validator_set: JSON, validator_id: str, seed: Hex, mode: str, genesis: JSON
+    ) -> Any:
+        object_class = self.replicas.object_class
+        return object_class(validator_set, validator_id, seed, mode, genesis, lost_journal=True)

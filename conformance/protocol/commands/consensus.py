@@ -1,8 +1,9 @@
 """Commands of the consensus capabilities: replica (R2, R6.5, R7: its pure rules and its sans-IO
 core), history (R3.3, R7.4: verifying presented histories and choosing between them),
-catch-up (R2.3, R3.1: adopting a synced state over the certified chain that leads to it) and
+catch-up (R2.3, R3.1: adopting a synced state over the certified chain that leads to it),
 vote-journal (R2.4, R5.4: a replica whose vote journal lives in a directory the harness chooses,
-so that the harness can kill its process and open it again there).
+so that the harness can kill its process and open it again there) and lost-journal (R2.4, R2.5:
+a replica restarted without its vote journal).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ REP = Capability.REPLICA
 HIS = Capability.HISTORY
 CAT = Capability.CATCH_UP
 VJ = Capability.VOTE_JOURNAL
+LJ = Capability.LOST_JOURNAL
 
 OUTPUT_KINDS = ("send", "broadcast", "set_timer", "committed", "evidence", "request_sync", "log")
 
@@ -206,10 +208,29 @@ VOTE_JOURNAL: tuple[Command, ...] = (
     ),
 )
 
+LOST_JOURNAL: tuple[Command, ...] = (
+    create(
+        LJ,
+        "new",
+        {
+            "validator_set": ANY,
+            "validator_id": STR,
+            "seed": STR,
+            "mode": STR,
+            "genesis": ANY,
+        },
+        "As replica.new, a replica of a validator that restarted without its vote journal: it "
+        "may have signed votes at heights it does not know. It first learns the peers' latest "
+        "certified height h (the harness answers with on_sync_completed), signs nothing below "
+        "h + 2 and, from h + 2 on, votes as any validator (spec/consensus.md, 'a validator that "
+        "lost that record'). The object is a replica: the replica commands run on its handle.",
+    ),
+)
+
 #: The capability of the objects a ``create`` command makes, where it is not the command's
-#: own: ``vote-journal.open`` makes a replica, which answers the replica commands (and the
-#: catch-up commands that run on replicas) on its handle.
-OBJECT_CAPABILITY: dict[str, Capability] = {"vote-journal.open": REP}
+#: own: ``vote-journal.open`` and ``lost-journal.new`` make replicas, which answer the replica
+#: commands (and the catch-up commands that run on replicas) on their handles.
+OBJECT_CAPABILITY: dict[str, Capability] = {"vote-journal.open": REP, "lost-journal.new": REP}
 
 #: The commands of each capability of this module.
 TABLE: dict[Capability, tuple[Command, ...]] = {
@@ -217,4 +238,5 @@ TABLE: dict[Capability, tuple[Command, ...]] = {
     HIS: HISTORY,
     CAT: CATCH_UP,
     VJ: VOTE_JOURNAL,
+    LJ: LOST_JOURNAL,
 }

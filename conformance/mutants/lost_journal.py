@@ -1,0 +1,123 @@
+"""Mutants of a validator restarted without its vote journal (R2.4, R2.5; spec/consensus.md,
+votes: "a validator that lost that record ... signs nothing below h + 2 ...; from h + 2 on it
+votes as any validator").
+
+Each is a replica written by someone who read that sentence another way; every one behaves
+exactly as the reference while the journal is kept, so only a replica of capability
+``lost-journal`` can show the defect:
+
+* ``lost-journal-waits-a-height-more``: to be safe, it waits one height more than the spec asks
+  (from h + 3); a network that lost more than a third of its stake's journals at once stalls a
+  height longer. The mechanical campaign's survivor ``cert.height + 2`` -> ``+ 3`` is this one.
+* ``lost-journal-votes-at-the-next-height``: it reads "the peers' latest certified height" as
+  the last height it may have voted at and votes from h + 1, where it may have voted before.
+* ``lost-journal-ignored``: it restarts as a new validator, voting at once.
+* ``lost-journal-learns-only-from-certificates``: it learns h from a commit certificate that
+  arrives as a message, not from the certified state it adopts on a sync, so a shell that answers
+  its start with the synced state makes it wait for the next commit (from h + 3). The
+  reference had this defect until the case was written.
+
+Each is caught by suite/test_lost_journal.py::
+test_a_validator_without_its_journal_votes_again_from_two_heights_past_the_latest.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+from aethel.consensus.block import ProofBlock
+from aethel.consensus.events import Output
+from aethel.consensus.messages import CommitCertificate
+from aethel.consensus.replica import Replica
+from aethel.consensus.replica_config import ReplicaConfig
+from conformance.mutants import Mutant, replica_implementation
+
+
+class WaitsAHeightMore(Replica):
+    """Defect: votes again from h + 3."""
+
+    def _set_min_vote_height(self, height: int) -> None:
+        super()._set_min_vote_height(height + 1)
+
+
+class VotesAtTheNextHeight(Replica):
+    """Defect: votes again from h + 1."""
+
+    def _set_min_vote_height(self, height: int) -> None:
+        super()._set_min_vote_height(height - 1)
+
+
+class JournalLossIgnored(Replica):
+    """Defect: a restart without the journal is a start like any other."""
+
+    def __init__(self, signer: Any, validators: Any, services: Any, config: ReplicaConfig) -> None:
+        forgotten = dataclasses.replace(config, lost_journal=False)
+        super().__init__(signer, validators, services, forgotten)
+
+
+class LearnsOnlyFromCertificates(Replica):
+    """Defect: adopting a synced certified state does not tell it where the chain is."""
+
+    _adopting = False
+
+    def on_sync_completed(
+        self,
+        certificate: CommitCertificate,
+        block: ProofBlock,
+        now: int,
+        links: Sequence[Any] = (),
+    ) -> list[Output]:
+        self._adopting = True
+        try:
+            return super().on_sync_completed(certificate, block, now, links)
+        finally:
+            self._adopting = False
+
+    def _set_min_vote_height(self, height: int) -> None:
+        if not self._adopting:
+            super()._set_min_vote_height(height)
+
+
+WaitsMore = replica_implementation("WaitsMore", __name__, replica_class=WaitsAHeightMore)
+NextHeight = replica_implementation("NextHeight", __name__, replica_class=VotesAtTheNextHeight)
+Ignored = replica_implementation("Ignored", __name__, replica_class=JournalLossIgnored)
+CertificatesOnly = replica_implementation(
+    "CertificatesOnly", __name__, replica_class=LearnsOnlyFromCertificates
+)
+
+CAPABILITIES = ("replica", "lost-journal")
+
+MUTANTS = [
+    Mutant(
+        "lost-journal-waits-a-height-more",
+        "a validator restarted without its vote journal votes again only from h + 3",
+        ("R2.5",),
+        CAPABILITIES,
+        WaitsMore,
+    ),
+    Mutant(
+        "lost-journal-votes-at-the-next-height",
+        "a validator restarted without its vote journal votes again from h + 1, where it may "
+        "have voted before the restart",
+        ("R2.4",),
+        CAPABILITIES,
+        NextHeight,
+    ),
+    Mutant(
+        "lost-journal-ignored",
+        "a validator restarted without its vote journal votes at once, as a new validator",
+        ("R2.4",),
+        CAPABILITIES,
+        Ignored,
+    ),
+    Mutant(
+        "lost-journal-learns-only-from-certificates",
+        "a validator restarted without its vote journal does not learn the chain's height from "
+        "the certified state it adopts, and votes again only from h + 3",
+        ("R2.5",),
+        CAPABILITIES,
+        CertificatesOnly,
+    ),
+]

@@ -1,0 +1,108 @@
+"""A validator restarted without its vote journal votes again two heights past what it learns
+(R2.4, R2.5; spec/consensus.md, votes: "a validator that lost that record").
+
+It may have signed votes at heights it does not know, so it first learns the peers' latest
+certified height h, signs nothing below h + 2 (it may have voted at h + 1 before the restart) and
+votes as any validator from h + 2 on. The replica of capability ``lost-journal`` is handed height
+1 of a real chain as the peers' latest (``on_sync_completed``), then the proposals of heights 2
+and 3, each followed by its commit certificate: it must sign nothing at height 2 and vote for
+the proposal of height 3.
+
+Written from the mechanical campaign's survivor
+``aethel/consensus/replica.py:Replica._learn_commit:NumberReplacer:f1fde1d2`` (``cert.height + 2``
+-> ``+ 3``: one more height of abstention), which no case could kill while the spec said only
+what such a validator must not sign (reports/selftest/triage-sample60-seed7.md, item 8).
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import pytest
+
+from aethel.consensus.ledger import make_genesis
+from aethel.consensus.messages import Commit, Prepare, PrePrepare, ViewChange
+from conformance.adapters.api import Implementation
+from conformance.adapters.reference_replica import genesis_to_json
+from conformance.checks import expect_equal
+from conformance.suite.chains import SlashedChain, slashed_chain
+from conformance.suite.fixtures import get_api
+from conformance.suite.scene import sent
+from conformance.testvectors import trace_cases
+
+pytestmark = pytest.mark.capability("replica", "lost-journal")
+
+NOW = 10**9
+SIGNED = Prepare | Commit | ViewChange
+
+
+def _replica(impl: Implementation, capability: str, chain: SlashedChain, name: str) -> Any:
+    """Return the implementation's replica of ``name`` made by ``capability``."""
+    cluster = chain.cluster
+    genesis = make_genesis(cluster.workload.genesis_balances, cluster.validators)
+    return cast(Any, get_api(impl, capability)).new(
+        cluster.validators.to_wire(),
+        name,
+        chain.signers[name].key.seed.hex(),
+        "collector",
+        genesis_to_json(genesis),
+    )
+
+
+def _learn_height_1(remote: Any, chain: SlashedChain) -> None:
+    learned = chain.commits[0]
+    remote.on_sync_completed(
+        learned.certificate.to_wire(), learned.block.to_wire(), chain.state(1), NOW
+    )
+    expect_equal(remote.status()["height"], 2, "height after learning height 1 is certified")
+
+
+def _proposal(chain: SlashedChain, height: int) -> PrePrepare:
+    committed = chain.commits[height - 1]
+    block = committed.block
+    return PrePrepare.create(chain.signers[block.proposer], committed.view, block)
+
+
+@pytest.mark.req("R2.4", "R2.5")
+def test_a_validator_without_its_journal_votes_again_from_two_heights_past_the_latest(
+    impl: Implementation,
+) -> None:
+    chain = slashed_chain(trace_cases.FIVE)
+    proposers = {chain.commits[h - 1].block.proposer for h in (2, 3)}
+    name = next(n for n in ("v004", "v003", "v002", "v001") if n not in proposers)
+    second = _proposal(chain, 2)
+    # Control: the same replica with its journal, synced the same way, votes at height 2.
+    control = _replica(impl, "replica", chain, name)
+    control.start(0)
+    _learn_height_1(control, chain)
+    if not sent(control.on_message(second.to_wire(), NOW), Prepare):
+        raise AssertionError(
+            f"control: {name}, synced to height 1 with its journal, did not vote for the proposal "
+            "of height 2 (the case cannot judge the restarted replica)"
+        )
+
+    remote = _replica(impl, "lost-journal", chain, name)
+    early = sent(remote.start(0), SIGNED)
+    if early:
+        raise AssertionError(f"{name} signed {early[0].TYPE} before it learned the chain's height")
+    _learn_height_1(remote, chain)
+    votes = sent(remote.on_message(second.to_wire(), NOW), SIGNED)
+    if votes:
+        raise AssertionError(
+            f"{name} lost its journal and learned height 1 is certified, but signed "
+            f"{votes[0].TYPE} at height 2: it may have voted there before the restart"
+        )
+    remote.on_message(chain.commits[1].certificate.to_wire(), NOW)
+    expect_equal(remote.status()["height"], 3, "height after height 2's commit certificate")
+
+    third = _proposal(chain, 3)
+    prepares = sent(
+        remote.on_message(third.to_wire(), NOW),
+        Prepare,
+        lambda m: m.height == 3 and m.digest == third.block.digest,
+    )
+    if not prepares:
+        raise AssertionError(
+            f"{name} learned height 1 is certified and signed no PREPARE for the proposal of "
+            "height 3: from two heights past what it learned it votes as any validator"
+        )
