@@ -5,7 +5,10 @@ messages received by type, batches and batched messages, signatures checked, pro
 votes sent, heights committed, timeouts and view changes; counters never decrease". A replica
 that was only started, as a member that does not lead view 0, has received, checked, sent and
 committed nothing, so each of those counters reads 0; after the leader's PRE-PREPARE of an empty
-block it has received one message and still checked no proof.
+block it has received one message and still checked no proof. Then a whole height: the member
+votes PREPARE and COMMIT, commits on the certificate, and times out the next height's view 0; the
+counters must say so (messages, signatures at least those the messages carry, votes, the commit,
+the timeout and the view change it started).
 
 The counters' names are the reference's (``messages_received``, ``proofs_checked``, ...), the ones
 conformance/suite/test_replica.py already reads; the protocol does not list them yet.
@@ -19,9 +22,10 @@ from __future__ import annotations
 
 import pytest
 
+from aethel.consensus.messages import Commit, Prepare, ViewChange
 from conformance.adapters.api import ReplicaAPI
 from conformance.checks import expect_equal
-from conformance.suite.scene import make_scene
+from conformance.suite.scene import make_scene, sent, view_deadline
 
 pytestmark = pytest.mark.capability("replica")
 
@@ -58,3 +62,55 @@ def test_counters_of_a_replica_that_did_nothing_are_zero(replica_api: ReplicaAPI
     for name in NAMED:
         if isinstance(second.get(name), int) and second[name] < first[name]:
             raise AssertionError(f"counter {name} decreased from {first[name]} to {second[name]}")
+
+
+@pytest.mark.req("T22.2e")
+def test_counters_match_a_heights_work(replica_api: ReplicaAPI) -> None:
+    scene = make_scene([1_000] * 4, epoch="counters-height")
+    leader = scene.leader(0)
+    # A member that leads neither this height nor height 2's views 0 and 1: it only votes.
+    busy = {leader, scene.leader(0, 2), scene.leader(1, 2)}
+    member = next(name for name in scene.ids if name not in busy)
+    quorum = [leader, *scene.others(leader, member)[:1], member]
+    remote = scene.replica(replica_api, member, now=0)
+    block = scene.block()
+    root = scene.post_root(block)
+    outputs = remote.on_message(scene.pre_prepare(block).to_wire(), 1_000)
+    prepares = sent(outputs, Prepare, lambda m: m.validator == member)
+    certificate = scene.prepare_certificate(quorum, block.digest)
+    outputs = remote.on_message(certificate.to_wire(), 2_000)
+    commits = sent(outputs, Commit, lambda m: m.validator == member)
+    if len(prepares) != 1 or len(commits) != 1:
+        raise AssertionError(
+            f"control: {member} sent {len(prepares)} PREPARE(s) for the proposal and "
+            f"{len(commits)} COMMIT(s) on its prepare certificate, not one of each"
+        )
+    done = scene.commit_certificate(quorum, block.digest, root)
+    outputs = remote.on_message(done.to_wire(), 3_000)
+    deadline = view_deadline(outputs, 2, 0)
+    if deadline is None:
+        raise AssertionError(f"control: {member} set no view timer for height 2 after committing")
+    stats = remote.get_performance_stats()
+    expect_equal(stats.get("messages_received"), 3, "messages received: three")
+    expect_equal(stats.get("votes_sent"), 2, "votes sent: one PREPARE and one COMMIT")
+    expect_equal(stats.get("commits"), 1, "heights committed")
+    expect_equal(stats.get("timeouts"), 0, "timeouts before any timer fired")
+    checked = stats.get("signatures_checked")
+    least = 1 + len(certificate.votes) + len(done.votes)
+    if not isinstance(checked, int) or checked < least:
+        raise AssertionError(
+            f"signatures checked: {checked!r}, but the three messages carry {least} signatures, "
+            "each checked before it counts (R7.5)"
+        )
+
+    outputs = remote.on_timer(2, 0, "view", deadline)
+    if not sent(outputs, ViewChange, lambda m: m.validator == member and m.height == 2):
+        raise AssertionError(
+            f"control: {member} sent no VIEW-CHANGE when height 2's view 0 timed out"
+        )
+    after = remote.get_performance_stats()
+    expect_equal(after.get("timeouts"), 1, "timeouts after height 2's view 0 timed out")
+    expect_equal(after.get("view_changes"), 1, "view changes after it asked for view 1")
+    for name in NAMED:
+        if isinstance(after.get(name), int) and after[name] < stats[name]:
+            raise AssertionError(f"counter {name} decreased from {stats[name]} to {after[name]}")
