@@ -15,6 +15,8 @@ in the version it chooses:
 * a commit certificate of the other version (a list of Ed25519 votes at a version-2 height, a
   bitmap and an aggregate at a version-1 height) does not make it commit; the same votes in the
   height's form do;
+* under a genesis naming 2, it votes in version 1 at height 1 and, once height 1 commits, in
+  version 2 at height 2, where a proposal signed in version 1's domain gets no vote (V2.1);
 * in collector mode its view-0 votes go to the collector of V2.10, a certificate that collector
   forges (every member in the bitmap, its own signature alone) makes no COMMIT (V2.8), and when
   view 0 times out the next view's leader collects and the height commits (V2.11).
@@ -241,6 +243,53 @@ def test_a_commit_certificate_of_the_other_version_does_not_commit(
     outputs = parsed(remote.on_message(right.to_wire(), 3_000_000))
     if not any(isinstance(out, Committed) for out in outputs):
         raise AssertionError(f"{name} did not commit on q(W) in the height's form")
+
+
+@pytest.mark.req("V2.1", "V2.2", "V2.3")
+def test_the_version_changes_at_the_activation_height(replica_api: ReplicaAPI) -> None:
+    """The genesis names protocol_v2_height 2: the replica votes in version 1 at height 1 and,
+    after committing it on a version-1 certificate, in version 2 at height 2 (V2.1), where a
+    proposal signed in version 1's domain gets no vote (V2.2)."""
+    scene = make_versioned_scene(FOUR, 2, "activation/2")
+    first, second = scene.leader(0), scene.leader(0, 2)
+    name = next(m for m in scene.ids if m not in (first, second))
+    remote = scene.replica(replica_api, name)
+    proposal = scene.proposal(1)
+    votes = _prepares_of(remote.on_message(proposal.to_wire(), 1_000_000))
+    if [vote.version for vote in votes] != [1]:
+        raise AssertionError(
+            f"{name} answered height 1's version-1 proposal with PREPAREs of versions "
+            f"{[vote.version for vote in votes]}, not one of version 1: height 1 is below the "
+            "activation height 2 (V2.1)"
+        )
+    root = scene.post_root(proposal.block)
+    signers = [first, *[m for m in scene.ids if m not in (first, name)][:1], name]
+    certificate = scene.commit_certificate_of(signers, proposal.digest, root, 1)
+    if not any(
+        isinstance(out, Committed)
+        for out in parsed(remote.on_message(certificate.to_wire(), 2_000_000))
+    ):
+        raise AssertionError(
+            f"control: {name} did not commit height 1 on its version-1 certificate"
+        )
+
+    def proposal_of_height_2(version: int) -> PrePrepare:
+        signer = scene.signers[second]
+        block = ProofBlock.create(signer, 2, proposal.digest, [], [], [], certificate, version)
+        return PrePrepare.create(signer, 0, block, version)
+
+    wrong = _prepares_of(remote.on_message(proposal_of_height_2(1).to_wire(), 3_000_000))
+    if wrong:
+        raise AssertionError(
+            f"{name} sent PREPARE for a height-2 proposal signed in version 1's domain: height 2 "
+            "is the activation height and runs version 2 (V2.1, V2.2)"
+        )
+    votes = _prepares_of(remote.on_message(proposal_of_height_2(2).to_wire(), 4_000_000))
+    if [vote.version for vote in votes] != [2]:
+        raise AssertionError(
+            f"{name} answered height 2's version-2 proposal with PREPAREs of versions "
+            f"{[vote.version for vote in votes]}, not one of version 2 (V2.1, V2.3)"
+        )
 
 
 # --------------------------------------------------------------------------- the collector
