@@ -19,6 +19,7 @@ from aethel.consensus.messages import (
     PrepareCertificate,
     PrePrepare,
 )
+from aethel.consensus.replica import Replica
 from aethel.consensus.signing import KeySigner
 from aethel.consensus.validators import Validator, ValidatorSet, make_validator_keys
 from aethel.consensus.wire import parse_message
@@ -206,18 +207,29 @@ def test_messages_of_a_closed_heights_later_views_leave_the_buffer_bound() -> No
     assert later in [m for _, m in replica.inbox.later_heights[replica.height + 1]]
 
 
+def _flooded(
+    count: int, flooder: str, height: int = 1, view: int = 0, peer: str = "", bound: int = 64
+) -> tuple[Cluster, Replica]:
+    """Return a 4-validator cluster whose v000 keeps at most ``bound`` messages, 8 a peer, and
+    was sent ``count`` distinct PREPAREs of (``height``, ``view``) signed by ``flooder``."""
+    cluster = make_cluster(4, "broadcast")
+    replica = cluster.replicas["v000"]
+    replica.config = dataclasses.replace(
+        replica.config, max_buffered=bound, max_buffered_per_peer=8
+    )
+    signer = cluster.replicas[flooder].signer
+    for i in range(count):
+        replica.on_message(Prepare.create(signer, height, view, i.to_bytes(32, "big")), 1, peer)
+    return cluster, replica
+
+
 @pytest.mark.req("N6")
 def test_one_peers_flood_leaves_the_other_peers_messages_their_places() -> None:
     # A Byzantine validator sends PREPAREs of a later view until the replica keeps no more of
     # them: the replica keeps that peer's share and drops the rest, and a message of that view
     # from another peer is still kept (with one pool shared by all, the flood took every place).
     # The peers' counts are released with the height.
-    cluster = make_cluster(4, "broadcast")
-    replica = cluster.replicas["v000"]
-    replica.config = dataclasses.replace(replica.config, max_buffered=64, max_buffered_per_peer=8)
-    byzantine = cluster.replicas["v003"].signer
-    for i in range(64):
-        replica.on_message(Prepare.create(byzantine, 1, 2, i.to_bytes(32, "big")), 1, "v003")
+    cluster, replica = _flooded(64, "v003", view=2, peer="v003")
     assert replica.inbox.by_peer == {"v003": 8} and replica.stats.dropped == 56
     genuine = Prepare.create(cluster.replicas["v001"].signer, 1, 2, bytes(32))
     replica.on_message(genuine, 2, "v001")
@@ -235,11 +247,6 @@ def test_one_peers_flood_leaves_the_other_peers_messages_their_places() -> None:
 def test_messages_of_an_unnamed_peer_count_against_the_whole_bound_only() -> None:
     # Environments that do not say which transport a message came over (the suite's adapters,
     # the simulator's relayed broadcasts) keep the one shared bound.
-    cluster = make_cluster(4, "broadcast")
-    replica = cluster.replicas["v000"]
-    replica.config = dataclasses.replace(replica.config, max_buffered=32, max_buffered_per_peer=8)
-    flooder = cluster.replicas["v001"].signer
-    for i in range(40):
-        replica.on_message(Prepare.create(flooder, 2, 0, bytes([i]) * 32), 1)
+    _, replica = _flooded(40, "v001", height=2, bound=32)
     assert replica.inbox.count == 32 and replica.inbox.by_peer == {}
     assert replica.stats.dropped == 8
