@@ -1,4 +1,4 @@
-"""The first written mutant of four rules that had none (R6.5, T22.2c, T22.1a, R8.3).
+"""The first written mutants of five rules that had none (R6.5, T22.2c, T22.1a, R8.3, T22.2b).
 
 A rule whose cases no written defect has failed is a rule whose cases are unproven. These are the
 outsider's mistakes for four of them, each a plausible reading of the rule's sentence:
@@ -11,18 +11,27 @@ outsider's mistakes for four of them, each a plausible reading of the rule's sen
   deletes, so a key deleted and set again in one batch ends deleted (T22.1a: "equals sequential
   updates");
 * ``accuracy-alert-at-95``: the accuracy alert opens at 95% as well as below (R8.3: "falls below
-  95%").
+  95%");
+* ``batch-skips-repeated-messages`` and ``batch-sorted-by-phase``: a batch of messages handles
+  each distinct message once, or the proposals first, then the votes, then the certificates
+  (T22.2b: batching "equals one-at-a-time processing"). The batch case fed them only its recorded
+  trace, in order and without repeats, and both passed; its ``shuffled-with-duplicates``
+  arrangement, written for them, fails each.
 
-Each was found caught by the cases of its capability when written (the timeout and alert
-vectors, conformance/suite/test_verifier.py and test_state_tree.py); selftest runs them with the
-rest.
+The first four were found caught by the cases of their capabilities when written (the timeout
+and alert vectors, conformance/suite/test_verifier.py and test_state_tree.py); selftest runs
+them with the rest.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from typing import Any
 
+from aethel.consensus.events import Output
+from aethel.consensus.messages import Message
+from aethel.consensus.replica import Replica
 from conformance.adapters.api import JSON, Hex
 from conformance.adapters.reference import (
     ReferenceImplementation,
@@ -33,7 +42,7 @@ from conformance.adapters.reference_errors import rejecting
 from conformance.adapters.reference_monitoring import ReferenceMonitoring
 from conformance.adapters.reference_proofs import ReferenceVerifier
 from conformance.adapters.reference_replica import ReferenceReplica
-from conformance.mutants import Mutant
+from conformance.mutants import Mutant, replica_implementation
 
 SECOND_NS = 1_000_000_000
 
@@ -128,6 +137,36 @@ class AtNinetyFiveImplementation(ReferenceImplementation):
         return AtNinetyFiveMonitoring()
 
 
+class DistinctOnceReplica(Replica):
+    """Defect: a message repeated within a batch is handled once."""
+
+    def batch_process_messages(
+        self, messages: Sequence[Message], now: int, senders: Sequence[str] | None = None
+    ) -> list[Output]:
+        distinct = list(dict.fromkeys(messages))
+        return super().batch_process_messages(distinct, now)
+
+
+#: The order a phase-sorting batch handles messages in (unknown types last).
+PHASES = ("pre-prepare", "new-view", "prepare", "prepare-certificate", "commit")
+
+
+class PhaseSortedReplica(Replica):
+    """Defect: a batch is handled proposals first, then votes, then certificates."""
+
+    def batch_process_messages(
+        self, messages: Sequence[Message], now: int, senders: Sequence[str] | None = None
+    ) -> list[Output]:
+        def phase(message: Message) -> int:
+            return PHASES.index(message.TYPE) if message.TYPE in PHASES else len(PHASES)
+
+        return super().batch_process_messages(sorted(messages, key=phase), now)
+
+
+DistinctOnce = replica_implementation("DistinctOnce", __name__, replica_class=DistinctOnceReplica)
+PhaseSorted = replica_implementation("PhaseSorted", __name__, replica_class=PhaseSortedReplica)
+
+
 def _mutant(name: str, defect: str, rule: str, capability: str, build: Any) -> Mutant:
     return Mutant(name, defect, (rule,), (capability,), build)
 
@@ -160,5 +199,19 @@ MUTANTS = [
         "R8.3",
         "monitoring",
         AtNinetyFiveImplementation,
+    ),
+    _mutant(
+        "batch-skips-repeated-messages",
+        "a batch of messages handles each distinct message once",
+        "T22.2b",
+        "replica",
+        DistinctOnce,
+    ),
+    _mutant(
+        "batch-sorted-by-phase",
+        "a batch of messages is handled proposals first, then votes, then certificates",
+        "T22.2b",
+        "replica",
+        PhaseSorted,
     ),
 ]

@@ -6,6 +6,7 @@ exactly (see :mod:`conformance.cluster`); commits are compared with the referenc
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 
 import pytest
@@ -216,14 +217,43 @@ def _trace_for(impl: Implementation, target: str) -> list[object]:
     return received
 
 
+def _shuffled_with_duplicates(trace: list[object], seed: int) -> list[object]:
+    """Return ``trace`` with the messages between two timers shuffled in runs of 7 (seeded)
+    and the first message of each run delivered twice: a network reorders and repeats."""
+    rng = random.Random(seed)
+    arranged: list[object] = []
+    run: list[object] = []
+
+    def close() -> None:
+        rng.shuffle(run)
+        arranged.extend(run[:1] + run)
+        run.clear()
+
+    for item in trace:
+        if isinstance(item, Timer):
+            close()
+            arranged.append(item)
+            continue
+        run.append(item)
+        if len(run) == 7:
+            close()
+    close()
+    return arranged
+
+
 @pytest.mark.req("T22.2b", "T22.2e")
+@pytest.mark.parametrize("arrangement", ["as-recorded", "shuffled-with-duplicates"])
 def test_batch_processing_equals_one_at_a_time(
-    impl: Implementation, replica_api: ReplicaAPI
+    impl: Implementation, replica_api: ReplicaAPI, arrangement: str
 ) -> None:
     """Feed one replica a recorded trace one message at a time, and an identical replica the
-    same trace in batches of up to 7 messages: outputs, state and counters must agree."""
+    same trace in batches of up to 7 messages: outputs, state and counters must agree. The
+    second arrangement reorders each batch's messages and repeats one of each: a batch that
+    sorts, groups or de-duplicates what it was given differs from one-at-a-time processing."""
     target = "v001"
     trace = _trace_for(impl, target)
+    if arrangement == "shuffled-with-duplicates":
+        trace = _shuffled_with_duplicates(trace, seed=2202)
     one: ImplReplica = make_cluster(impl, 4, [target]).nodes[target]
     batched: ImplReplica = make_cluster(impl, 4, [target]).nodes[target]
     now = 1_000_000_000
