@@ -1,0 +1,59 @@
+"""Mutants of a replica's view timers (R2.6, R6.5; spec/consensus.md, "View change": only the
+established view's own timer times it out; a timer set before it does nothing when it fires).
+
+A shell cannot cancel a timer, so every timer a replica set fires in the end. Each mutant is a
+replica written as if timers were cancelled:
+
+* ``superseded-timer-honoured``: a view timer naming the current height and view times the view
+  out whenever it fires, so a re-send timer set while the validator waited for the view times the
+  established view out half a view early;
+* ``any-view-timer-times-out``: any view timer times the current view out, whatever height and
+  view it was set for.
+
+Both are caught by suite/test_stale_timers.py::
+test_a_timer_set_while_the_view_waited_times_nothing_out.
+"""
+
+from __future__ import annotations
+
+from aethel.consensus.events import Output, Timer
+from aethel.consensus.replica import Replica
+from conformance.mutants import Mutant, replica_implementation
+
+
+class MatchedByName(Replica):
+    """Defect: a timer of the current height and view is never superseded."""
+
+    def _timer_superseded(self) -> bool:
+        return False
+
+
+class AnyViewTimer(MatchedByName):
+    """Defect: every view timer is taken for the current view's."""
+
+    def on_timer(self, timer: Timer, now: int) -> list[Output]:
+        if timer.kind == "view":
+            timer = Timer(self.height, self.view, "view")
+        return super().on_timer(timer, now)
+
+
+Superseded = replica_implementation("Superseded", __name__, replica_class=MatchedByName)
+AnyTimer = replica_implementation("AnyTimer", __name__, replica_class=AnyViewTimer)
+
+MUTANTS = [
+    Mutant(
+        "superseded-timer-honoured",
+        "a view timer of the current height and view times the view out even after a later "
+        "timer replaced it (a re-send timer times the established view out early)",
+        ("R2.6", "R6.5"),
+        ("replica",),
+        Superseded,
+    ),
+    Mutant(
+        "any-view-timer-times-out",
+        "any view timer times the current view out, whatever height and view it was set for",
+        ("R2.6", "R6.5"),
+        ("replica",),
+        AnyTimer,
+    ),
+]
