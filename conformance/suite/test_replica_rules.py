@@ -1,5 +1,5 @@
-"""Pure consensus rules of the replica: the view timeout against observed latency (P26) and
-its doubling per view (R2.6).
+"""Pure consensus rules of the replica: the view timeout against observed latency (P26), its
+doubling per view and its return to the view-0 timeout at the next height (R2.6).
 
 The replica's use of the rule (timeouts that follow latency measured on its links, R6.5) is
 checked with the sans-IO replica itself; so is the doubling of the timers it sets.
@@ -90,4 +90,48 @@ def test_replica_view_timers_double_per_view(replica_api: ReplicaAPI) -> None:
     if durations != want:
         raise AssertionError(
             f"{name}'s view timers for views 0-3 last {durations} ns, not {want} (doubling)"
+        )
+
+
+@pytest.mark.req("R2.6", "R6.5")
+def test_the_backoff_starts_again_at_the_next_height(replica_api: ReplicaAPI) -> None:
+    """R2.6 doubles the timeout with each further view *of the same height*: the replica follows
+    a NEW-VIEW for view 1 of height 1 (its timer twice the view-0 one), commits height 1 in
+    view 1, and its view-0 timer of height 2 lasts as long as that of height 1 (every round trip
+    here takes a millisecond, so the latency estimate stays below the 4 s floor's)."""
+    scene = find_scene(
+        [10_000] * 4,
+        lambda s: len({s.leader(0), s.leader(1), s.leader(0, 2)}) == 3,
+        label="backoff-reset",
+    )
+    name = next(
+        m for m in scene.ids if m not in {scene.leader(0), scene.leader(1), scene.leader(0, 2)}
+    )
+    others = scene.others(name)
+    remote = scene.replica(replica_api, name, "collector", now=None)
+    first = _view_timer(remote.start(0), 0, 0)
+    now = 10**9
+    block = scene.block(scene.leader(1))
+    changes = [scene.view_change(m, 1) for m in others]
+    nv = scene.new_view(changes, None, block, 1)
+    doubled = _view_timer(remote.on_message(nv.to_wire(), now), 1, now)
+    if first is None or doubled != 2 * first:
+        raise AssertionError(
+            f"control: {name}'s view timers of height 1 last {first} ns (view 0) and {doubled} "
+            "ns (view 1), not one and twice the view-0 timeout"
+        )
+    certificate = scene.commit_certificate(others[:3], block.digest, scene.post_root(block), view=1)
+    now += MS
+    outputs = remote.on_message(certificate.to_wire(), now)
+    if remote.status()["height"] != 2:
+        raise AssertionError(f"control: {name} did not commit height 1 in view 1")
+    again = None
+    for out in parsed(outputs):
+        if isinstance(out, SetTimer) and out.timer.kind == "view" and out.timer.height == 2:
+            again = out.deadline - now
+    if again != first:
+        raise AssertionError(
+            f"{name} committed height 1 in view 1; its view-0 timer of height 2 lasts {again} "
+            f"ns, not the view-0 timeout {first} ns: the backoff doubles per view of the same "
+            "height and starts again at the next (R2.6)"
         )

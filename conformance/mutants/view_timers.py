@@ -1,8 +1,9 @@
 """Mutants of a replica's view timers (R2.6, R6.5; spec/consensus.md, "View change": only the
-established view's own timer times it out; a timer set before it does nothing when it fires).
+established view's own timer times it out; a timer set before it does nothing when it fires;
+R2.6: the timeout doubles with each further view of the same height).
 
-A shell cannot cancel a timer, so every timer a replica set fires in the end. Each mutant is a
-replica written as if timers were cancelled:
+A shell cannot cancel a timer, so every timer a replica set fires in the end. The first two are
+replicas written as if timers were cancelled:
 
 * ``superseded-timer-honoured``: a view timer naming the current height and view times the view
   out whenever it fires, so a re-send timer set while the validator waited for the view times the
@@ -12,12 +13,18 @@ replica written as if timers were cancelled:
 
 Both are caught by suite/test_stale_timers.py::
 test_a_timer_set_while_the_view_waited_times_nothing_out.
+
+* ``backoff-carried-to-the-next-height``: the backoff counts every view change since the replica
+  started, as a global view number would (classic PBFT's views do not restart per request), so
+  after a view change the next height's view 0 waits twice as long. Caught by
+  suite/test_replica_rules.py::test_the_backoff_starts_again_at_the_next_height.
 """
 
 from __future__ import annotations
 
 from aethel.consensus.events import Output, Timer
 from aethel.consensus.replica import Replica
+from aethel.consensus.timeouts import compute_timeout
 from conformance.mutants import Mutant, replica_implementation
 
 
@@ -37,8 +44,23 @@ class AnyViewTimer(MatchedByName):
         return super().on_timer(timer, now)
 
 
+class GlobalBackoff(Replica):
+    """Defect: the backoff exponent is the number of views entered since the start."""
+
+    _views_before = 0
+
+    def _open_height(self) -> None:
+        self._views_before += getattr(self, "view", 0)  # the closing height's last view
+        super()._open_height()
+
+    def _arm_view_timer(self) -> None:
+        backoff = self.view + self._views_before
+        self._set_view_timer(self._now + compute_timeout(self.observed_latency(), backoff))
+
+
 Superseded = replica_implementation("Superseded", __name__, replica_class=MatchedByName)
 AnyTimer = replica_implementation("AnyTimer", __name__, replica_class=AnyViewTimer)
+Global = replica_implementation("Global", __name__, replica_class=GlobalBackoff)
 
 MUTANTS = [
     Mutant(
@@ -55,5 +77,13 @@ MUTANTS = [
         ("R2.6", "R6.5"),
         ("replica",),
         AnyTimer,
+    ),
+    Mutant(
+        "backoff-carried-to-the-next-height",
+        "the view timeout's backoff counts every view change since the start, not the views of "
+        "the height: after one, the next height's view 0 waits twice its timeout",
+        ("R2.6", "R6.5"),
+        ("replica",),
+        Global,
     ),
 ]
