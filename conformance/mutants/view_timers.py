@@ -11,8 +11,10 @@ replicas written as if timers were cancelled:
 * ``any-view-timer-times-out``: any view timer times the current view out, whatever height and
   view it was set for.
 
-Both are caught by suite/test_stale_timers.py::
-test_a_timer_set_while_the_view_waited_times_nothing_out.
+Both are caught by suite/test_consensus.py::test_timeouts_follow_latency_above_500_ms (a mixed
+cluster whose view changes come early). A direct case (a re-send timer firing after a NEW-VIEW
+established the view) was written for them in 71ad9a6 and removed: selftest showed it caught
+nothing that case does not.
 
 * ``backoff-carried-to-the-next-height``: the backoff counts every view change since the replica
   started, as a global view number would (classic PBFT's views do not restart per request), so
