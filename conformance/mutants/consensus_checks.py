@@ -503,8 +503,8 @@ class SignatureMemoObject(ReferenceReplicaObject):
     """Defect: the replica caches signature verdicts by key and signature, without the message
     (to skip re-checking votes it already saw when they come back inside certificates)."""
 
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         services = self.replica.services
         self.replica.services = replace(services, checker=_MemoByKeyAndSignature(services.checker))
 

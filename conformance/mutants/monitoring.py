@@ -24,8 +24,8 @@ class NodeCountMonitor(NodeMonitor):
 
 
 class NodeCountReplicaObject(ReferenceReplicaObject):
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.monitor = NodeCountMonitor(self.monitor.node, self.replica.validators)
 
 

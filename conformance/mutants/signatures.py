@@ -224,8 +224,8 @@ class ModelReplicaObject(ReferenceReplicaObject):
 
     model: ClassVar[VerifierModel]
 
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         services = self.replica.services
         self.replica.services = replace(services, checker=ModelChecker(self.model))
 
