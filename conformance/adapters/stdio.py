@@ -26,6 +26,7 @@ A broken implementation cannot break the harness (PROTOCOL.md, "What the harness
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import itertools
 import json
@@ -72,6 +73,8 @@ TRANSCRIPT_LINES = 40
 TRANSCRIPT_LINE_CHARS = 2_000
 #: Longest wait, at the end of a case, for stderr already written to reach its reader (seconds).
 STDERR_SETTLE_S = 0.05
+#: How often the stderr reader, waiting for data, looks whether its pipe was closed (seconds).
+STDERR_POLL_S = 0.2
 #: How often a wait for an answer checks that the process is still alive (seconds).
 POLL_S = 0.1
 #: After the process exited, how long lines it wrote before exiting may take to arrive.
@@ -104,6 +107,9 @@ class _Process:
     stderr_chars: int = 0
     stderr_dropped: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Held while the stderr reader reads the pipe and keeps what it read, and while the end of
+    #: a case checks the pipe is empty (:func:`_settle_stderr`).
+    stderr_read_lock: threading.Lock = field(default_factory=threading.Lock)
     readers: list[threading.Thread] = field(default_factory=list)
 
     def add_stderr(self, text: str) -> None:
@@ -142,21 +148,25 @@ def kill_group(popen: subprocess.Popen[bytes]) -> None:
 
 
 def _settle_stderr(process: _Process, limit_s: float = STDERR_SETTLE_S) -> None:
-    """Wait (briefly) until the stderr reader has taken what is already in the pipe.
+    """Wait (briefly) until the stderr reader has taken and kept what is already in the pipe.
 
     The answer and the stderr lines written before it travel on two pipes read by two threads:
-    without this, a line written just before the answer can land in the next case's report.
+    without this, a line written just before the answer can land in the next case's report. The
+    pipe is checked under the lock the reader holds from its read to keeping what it read, so an
+    empty pipe means every byte written before is kept (a read done but not yet kept, the reader
+    waiting for the interpreter, is waited for).
     """
     stream = process.popen.stderr
     if stream is None or stream.closed:
         return
     deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline:
-        try:
-            readable, _, _ = select.select([stream.fileno()], [], [], 0)
-        except (OSError, ValueError):
-            return
-        if not readable:
+    while True:
+        with process.stderr_read_lock:
+            try:
+                readable, _, _ = select.select([stream.fileno()], [], [], 0)
+            except (OSError, ValueError):
+                return
+        if not readable or time.monotonic() >= deadline:
             return
         time.sleep(0.001)
 
@@ -316,13 +326,35 @@ class StdioImplementation:
 
     @staticmethod
     def _read_stderr(process: _Process) -> None:
+        """Keep what the process writes on stderr, until end of file or the pipe is closed.
+
+        Each read and the keeping of what it read happen under ``stderr_read_lock``
+        (:func:`_settle_stderr`); the wait for data does not, and wakes every STDERR_POLL_S
+        to notice a pipe closed under it.
+        """
         stream = process.popen.stderr
         assert stream is not None
+        fd = stream.fileno()
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         while True:
-            raw = stream.readline(STDERR_PER_CASE)
+            try:
+                ready, _, _ = select.select([fd], [], [], STDERR_POLL_S)
+            except (OSError, ValueError):
+                return
+            if not ready and not stream.closed:
+                continue
+            with process.stderr_read_lock:
+                if stream.closed:
+                    return
+                try:
+                    raw = os.read(fd, STDERR_PER_CASE)
+                except OSError:
+                    return
+                text = decoder.decode(raw, final=not raw)
+                if text:
+                    process.add_stderr(text)
             if not raw:
-                break
-            process.add_stderr(raw.decode("utf-8", errors="replace"))
+                return
 
     def _stop(self, *, kill: bool) -> int | None:
         process, self.process = self.process, None
@@ -345,10 +377,13 @@ class StdioImplementation:
             popen.wait(timeout=10)
         for thread in process.readers:  # they end at end of file, once the group is gone
             thread.join(timeout=2)
-        for pipe in (popen.stdin, popen.stdout, popen.stderr):
+        for pipe in (popen.stdin, popen.stdout):
             if pipe is not None:
                 with contextlib.suppress(OSError, ValueError):
                     pipe.close()
+        if popen.stderr is not None:
+            with process.stderr_read_lock, contextlib.suppress(OSError, ValueError):
+                popen.stderr.close()  # never under a read: the reader sees it closed
         self._old_stderr.extend(process.take_stderr())
         self._abandoned.clear()
         self._torn = False

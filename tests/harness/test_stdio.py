@@ -79,6 +79,27 @@ def test_stderr_is_attached_to_the_call_that_wrote_it(faulty: StdioImplementatio
     assert faulty.drain_diagnostics()["stderr"] == ""
 
 
+def test_stderr_read_but_not_yet_kept_stays_with_its_case(
+    faulty: StdioImplementation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a busy machine the reader thread may have taken a stderr line out of the pipe and not
+    yet kept it when the answer arrives (it waits for the interpreter): the end of the case waits
+    for it, so the line is in this case's stderr, not the next one's. The keeping is slowed here
+    to make that moment last."""
+    process = faulty.process
+    assert process is not None
+    keep = process.add_stderr
+
+    def slow_keep(text: str) -> None:
+        time.sleep(0.3)
+        keep(text)
+
+    monkeypatch.setattr(process, "add_stderr", slow_keep)
+    faulty.drain_diagnostics()
+    faulty.api("encoding").canonical_json("stderr")  # stderr first, then the answer
+    assert "diagnostic line" in faulty.drain_diagnostics()["stderr"]
+
+
 def test_requests_carry_inputs_only(faulty: StdioImplementation, tmp_path: Path) -> None:
     """Every request is exactly {id, cmd, params[, handle]}: no room for an expected answer."""
     faulty.api("encoding").hash_object({"x": 1})
