@@ -4,9 +4,10 @@
 It may have signed votes at heights it does not know, so it first learns the peers' latest
 certified height h, signs nothing below h + 2 (it may have voted at h + 1 before the restart) and
 votes as any validator from h + 2 on. The replica of capability ``lost-journal`` is handed height
-1 of a real chain as the peers' latest (``on_sync_completed``), then the proposals of heights 2
-and 3, each followed by its commit certificate: it must sign nothing at height 2 and vote for
-the proposal of height 3.
+1 of a real chain as the peers' latest (``on_sync_completed``), then the proposal of height 2 and
+its commit certificate, then the proposal of height 3: it must sign nothing before it learned the
+height, nothing at height 2, and a PREPARE for the proposal of height 3. A control replica with its
+journal, synced the same way, votes at height 2.
 
 Written from the mechanical campaign's survivor
 ``aethel/consensus/replica.py:Replica._learn_commit:NumberReplacer:f1fde1d2`` (``cert.height + 2``
@@ -50,6 +51,7 @@ def _replica(impl: Implementation, capability: str, chain: SlashedChain, name: s
 
 
 def _learn_height_1(remote: Any, chain: SlashedChain) -> None:
+    """Hand ``remote`` height 1's certified state as the peers' latest (the harness's sync)."""
     learned = chain.commits[0]
     remote.on_sync_completed(
         learned.certificate.to_wire(), learned.block.to_wire(), chain.state(1), NOW
