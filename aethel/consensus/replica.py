@@ -203,12 +203,15 @@ class Replica(
             return
         getattr(self, handler)(message)
 
-    def _dispatch_from(self, peer: str, message: Message) -> None:
-        """Dispatch ``message`` as having come over ``peer``: kept again for later, it counts
-        against that peer's share (N6)."""
+    def _dispatch_from(self, peer: str, message: Message, *, route_only: bool = False) -> None:
+        """Dispatch ``message`` (or, with ``route_only``, only route it by its height) as having
+        come over ``peer``: kept again for later, it counts against that peer's share (N6)."""
         outer, self._peer = self._peer, peer
         try:
-            self._dispatch(message)
+            if route_only:
+                self._route(message, message.height, None)
+            else:
+                self._dispatch(message)
         finally:
             self._peer = outer
 
@@ -243,14 +246,8 @@ class Replica(
 
     def _replay_future(self) -> None:
         for peer, message in self.inbox.take_height(self.height):
-            if message.height != self.height:  # a commit above moved us on
-                outer, self._peer = self._peer, peer
-                try:
-                    self._route(message, message.height, None)
-                finally:
-                    self._peer = outer
-                continue
-            self._dispatch_from(peer, message)
+            # A commit above may have moved us on: the rest is routed by its height again.
+            self._dispatch_from(peer, message, route_only=message.height != self.height)
 
     # ------------------------------------------------------------------ heights
 

@@ -242,7 +242,7 @@ class ReplicaCore:
     def _route(self, message: Message, height: int, view: int | None) -> bool:
         raise NotImplementedError
 
-    def _dispatch_from(self, peer: str, message: Message) -> None:
+    def _dispatch_from(self, peer: str, message: Message, *, route_only: bool = False) -> None:
         raise NotImplementedError
 
     def _open_height(self) -> None:

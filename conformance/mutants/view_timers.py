@@ -52,7 +52,7 @@ class GlobalBackoff(Replica):
     _views_before = 0
 
     def _open_height(self) -> None:
-        self._views_before += getattr(self, "view", 0)  # the closing height's last view
+        self._views_before += self.view  # the closing height's last view
         super()._open_height()
 
     def _arm_view_timer(self) -> None:

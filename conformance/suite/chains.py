@@ -76,14 +76,18 @@ def slashed_chain(stakes: tuple[int, ...]) -> SlashedChain:
     return SlashedChain(cluster, signers, commits)
 
 
-def fresh_replica(api: ReplicaAPI, chain: SlashedChain, name: str) -> Any:
-    """Return the implementation's replica of ``name`` at height 1, started."""
+def new_replica(api: Any, chain: SlashedChain, name: str) -> Any:
+    """Return the replica of ``name`` that ``api`` (``replica``, or a capability whose ``new``
+    takes replica.new's parameters) makes at height 1, not started."""
     cluster = chain.cluster
     genesis = make_genesis(cluster.workload.genesis_balances, cluster.validators)
     seed = chain.signers[name].key.seed.hex()
-    remote = api.new(
-        cluster.validators.to_wire(), name, seed, "collector", genesis_to_json(genesis)
-    )
+    return api.new(cluster.validators.to_wire(), name, seed, "collector", genesis_to_json(genesis))
+
+
+def fresh_replica(api: ReplicaAPI, chain: SlashedChain, name: str) -> Any:
+    """Return the implementation's replica of ``name`` at height 1, started."""
+    remote = new_replica(api, chain, name)
     remote.start(0)
     return remote
 

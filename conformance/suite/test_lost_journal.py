@@ -17,16 +17,14 @@ what such a validator must not sign (reports/selftest/triage-sample60-seed7.md, 
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 import pytest
 
-from aethel.consensus.ledger import make_genesis
 from aethel.consensus.messages import Commit, Prepare, PrePrepare, ViewChange
 from conformance.adapters.api import Implementation
-from conformance.adapters.reference_replica import genesis_to_json
 from conformance.checks import expect_equal
-from conformance.suite.chains import SlashedChain, slashed_chain
+from conformance.suite.chains import SlashedChain, fresh_replica, new_replica, slashed_chain
 from conformance.suite.fixtures import get_api
 from conformance.suite.scene import sent
 from conformance.testvectors import trace_cases
@@ -35,19 +33,6 @@ pytestmark = pytest.mark.capability("replica", "lost-journal")
 
 NOW = 10**9
 SIGNED = Prepare | Commit | ViewChange
-
-
-def _replica(impl: Implementation, capability: str, chain: SlashedChain, name: str) -> Any:
-    """Return the implementation's replica of ``name`` made by ``capability``."""
-    cluster = chain.cluster
-    genesis = make_genesis(cluster.workload.genesis_balances, cluster.validators)
-    return cast(Any, get_api(impl, capability)).new(
-        cluster.validators.to_wire(),
-        name,
-        chain.signers[name].key.seed.hex(),
-        "collector",
-        genesis_to_json(genesis),
-    )
 
 
 def _learn_height_1(remote: Any, chain: SlashedChain) -> None:
@@ -74,8 +59,7 @@ def test_a_validator_without_its_journal_votes_again_from_two_heights_past_the_l
     name = next(n for n in ("v004", "v003", "v002", "v001") if n not in proposers)
     second = _proposal(chain, 2)
     # Control: the same replica with its journal, synced the same way, votes at height 2.
-    control = _replica(impl, "replica", chain, name)
-    control.start(0)
+    control = fresh_replica(get_api(impl, "replica"), chain, name)
     _learn_height_1(control, chain)
     if not sent(control.on_message(second.to_wire(), NOW), Prepare):
         raise AssertionError(
@@ -83,7 +67,7 @@ def test_a_validator_without_its_journal_votes_again_from_two_heights_past_the_l
             "of height 2 (the case cannot judge the restarted replica)"
         )
 
-    remote = _replica(impl, "lost-journal", chain, name)
+    remote = new_replica(get_api(impl, "lost-journal"), chain, name)
     early = sent(remote.start(0), SIGNED)
     if early:
         raise AssertionError(f"{name} signed {early[0].TYPE} before it learned the chain's height")

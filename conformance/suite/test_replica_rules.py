@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from aethel.consensus.events import SetTimer
 from conformance.adapters.api import ReplicaAPI
 from conformance.plugin import Measure, catalog_threshold
-from conformance.suite.scene import MS, find_scene, parsed
+from conformance.suite.scene import MS, Scene, find_scene, parsed, view_deadline
 
 pytestmark = pytest.mark.capability("replica")
 
@@ -99,14 +99,12 @@ def test_the_backoff_starts_again_at_the_next_height(replica_api: ReplicaAPI) ->
     a NEW-VIEW for view 1 of height 1 (its timer twice the view-0 one), commits height 1 in
     view 1, and its view-0 timer of height 2 lasts as long as that of height 1 (every round trip
     here takes a millisecond, so the latency estimate stays below the 4 s floor's)."""
-    scene = find_scene(
-        [10_000] * 4,
-        lambda s: len({s.leader(0), s.leader(1), s.leader(0, 2)}) == 3,
-        label="backoff-reset",
-    )
-    name = next(
-        m for m in scene.ids if m not in {scene.leader(0), scene.leader(1), scene.leader(0, 2)}
-    )
+
+    def leaders(s: Scene) -> set[str]:
+        return {s.leader(0), s.leader(1), s.leader(0, 2)}
+
+    scene = find_scene([10_000] * 4, lambda s: len(leaders(s)) == 3, label="backoff-reset")
+    name = next(m for m in scene.ids if m not in leaders(scene))
     others = scene.others(name)
     remote = scene.replica(replica_api, name, "collector", now=None)
     first = _view_timer(remote.start(0), 0, 0)
@@ -125,10 +123,8 @@ def test_the_backoff_starts_again_at_the_next_height(replica_api: ReplicaAPI) ->
     outputs = remote.on_message(certificate.to_wire(), now)
     if remote.status()["height"] != 2:
         raise AssertionError(f"control: {name} did not commit height 1 in view 1")
-    again = None
-    for out in parsed(outputs):
-        if isinstance(out, SetTimer) and out.timer.kind == "view" and out.timer.height == 2:
-            again = out.deadline - now
+    deadline = view_deadline(outputs, 2, 0)
+    again = None if deadline is None else deadline - now
     if again != first:
         raise AssertionError(
             f"{name} committed height 1 in view 1; its view-0 timer of height 2 lasts {again} "
