@@ -295,6 +295,10 @@ class SyncTrace:
     rule: str | None = None
     polls: int = 0
     served: list[tuple[str, int | None, Served]] = field(default_factory=list)
+    #: For each answer of ``served`` (same index), the number of the poll that carried it.
+    carried_by: list[int] = field(default_factory=list)
+    #: Every request as (number of the poll that asked it, peer, prefix); polls count from 1.
+    asked: list[tuple[int, str, int | None]] = field(default_factory=list)
 
     def served_as(self, kind: Served) -> set[tuple[str, int | None]]:
         """Return the (peer, prefix) pairs answered with ``kind``."""
@@ -359,9 +363,50 @@ def drive_sync(
         responses = []
         for peer, prefix in requests:
             response, kind = peers[peer].answer(prefix)
+            trace.asked.append((trace.polls, peer, prefix))
             trace.served.append((peer, prefix, kind))
+            trace.carried_by.append(trace.polls + 1)
             responses.append(response)
         rng.shuffle(responses)
+
+
+#: Failed requests (error answers) after which spec/sync.md ("Fetching") drops a peer.
+MAX_FAILED_REQUESTS = 3
+
+
+def check_dropped_peers(trace: SyncTrace) -> list[str]:
+    """Return the requests made to peers the sync must have dropped (spec/sync.md, "Fetching").
+
+    A peer that served a manifest or chunk that does not verify is dropped for the rest of the
+    sync; a peer whose requests failed :data:`MAX_FAILED_REQUESTS` times too. Answers are
+    verified on arrival (conformance/PROTOCOL.md), so no poll after the one that carried the bad
+    answer (or the last failure) may ask the peer anything. That poll's own requests may: the
+    answers it carried are taken in some order, and another answer of the same peer may have
+    been taken first. Requests made before stay.
+    """
+    dropped_at: dict[str, tuple[int, str]] = {}
+    failures: dict[str, int] = {}
+    for (peer, prefix, kind), poll in zip(trace.served, trace.carried_by, strict=True):
+        what = "the manifest" if prefix is None else f"chunk {prefix}"
+        reason = None
+        if kind == "bad":
+            reason = f"{what}, which does not verify"
+        elif kind == "error":
+            failures[peer] = failures.get(peer, 0) + 1
+            if failures[peer] == MAX_FAILED_REQUESTS:
+                reason = f"its failure number {MAX_FAILED_REQUESTS} (for {what})"
+        if reason is not None and (peer not in dropped_at or poll < dropped_at[peer][0]):
+            dropped_at[peer] = (poll, reason)
+    problems = []
+    for peer, (poll, reason) in sorted(dropped_at.items()):
+        late = [(p, prefix) for p, name, prefix in trace.asked if name == peer and p > poll]
+        if late:
+            parts = ", ".join("manifest" if x is None else str(x) for _, x in late[:8])
+            problems.append(
+                f"{peer} is asked again after poll {poll}, which carried {reason}"
+                f": {len(late)} more request(s), from poll {late[0][0]} (parts {parts})"
+            )
+    return problems
 
 
 def check_rejections(outcome: Mapping[str, Any], trace: SyncTrace) -> list[str]:

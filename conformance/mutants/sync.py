@@ -98,6 +98,88 @@ class LenientManifestImplementation(ReferenceImplementation):
         return LenientManifestSync()
 
 
+def reject_as_a_failed_request(
+    self: Any, peer: str, prefix: int | None, rule_id: str, detail: str, drop: bool
+) -> None:
+    """Defect: bad data counts against its peer like a failed request (three strikes), instead
+    of dropping the peer at once: a lying peer keeps being asked for parts."""
+    original_reject(self, peer, prefix, rule_id, detail, False)
+
+
+def reject_bad_chunk_as_a_failed_request(
+    self: Any, peer: str, prefix: int | None, rule_id: str, detail: str, drop: bool
+) -> None:
+    """Defect: a peer whose manifest does not verify is dropped, but a bad chunk counts against
+    its peer like a failed request (three strikes): a peer caught once keeps serving parts."""
+    original_reject(self, peer, prefix, rule_id, detail, drop and prefix is None)
+
+
+def reject_without_counting_failures(
+    self: Any, peer: str, prefix: int | None, rule_id: str, detail: str, drop: bool
+) -> None:
+    """Defect: a failed request is recorded but never counts against its peer: a peer that
+    fails request after request stays in the rotation (only bad data drops a peer)."""
+    self.rejections.append(aethel.state.sync.Rejection(peer, prefix, rule_id, detail))
+    if drop and peer not in self.dropped:
+        self.dropped.append(peer)
+
+
+original_reject = aethel.state.sync._Sync.reject
+
+
+class LyingPeerKeptSession(ReferenceSyncSession):
+    def poll(self, responses: list[Any]) -> Any:
+        with mock.patch.object(aethel.state.sync._Sync, "reject", reject_as_a_failed_request):
+            return super().poll(responses)
+
+
+class LyingPeerKeptSync(ReferenceSync):
+    session_class = LyingPeerKeptSession
+
+
+class LyingPeerKeptImplementation(ReferenceImplementation):
+    name = "mutant-sync-lying-peer-kept"
+
+    def make_sync(self) -> object:
+        return LyingPeerKeptSync()
+
+
+class ChunkLiarKeptSession(ReferenceSyncSession):
+    def poll(self, responses: list[Any]) -> Any:
+        with mock.patch.object(
+            aethel.state.sync._Sync, "reject", reject_bad_chunk_as_a_failed_request
+        ):
+            return super().poll(responses)
+
+
+class ChunkLiarKeptSync(ReferenceSync):
+    session_class = ChunkLiarKeptSession
+
+
+class ChunkLiarKeptImplementation(ReferenceImplementation):
+    name = "mutant-sync-chunk-liar-kept"
+
+    def make_sync(self) -> object:
+        return ChunkLiarKeptSync()
+
+
+class FailingPeerKeptSession(ReferenceSyncSession):
+    def poll(self, responses: list[Any]) -> Any:
+        with mock.patch.object(aethel.state.sync._Sync, "reject", reject_without_counting_failures):
+            return super().poll(responses)
+
+
+class FailingPeerKeptSync(ReferenceSync):
+    session_class = FailingPeerKeptSession
+
+
+class FailingPeerKeptImplementation(ReferenceImplementation):
+    name = "mutant-sync-failing-peer-kept"
+
+    def make_sync(self) -> object:
+        return FailingPeerKeptSync()
+
+
 MUTANTS = [
     Mutant(
         name="manifest-entry-extra-members-ignored",
@@ -114,5 +196,29 @@ MUTANTS = [
         breaks=("R3.5",),
         capabilities=("sync",),
         build=UnverifiedChunkImplementation,
+    ),
+    Mutant(
+        name="sync-lying-peer-kept",
+        defect="a peer that served a bad manifest or chunk is not dropped: bad data counts "
+        "against it like a failed request, so it is asked for more parts until its third",
+        breaks=("R3.5",),
+        capabilities=("sync",),
+        build=LyingPeerKeptImplementation,
+    ),
+    Mutant(
+        name="sync-chunk-liar-kept",
+        defect="a peer whose manifest does not verify is dropped, but one that served a bad "
+        "chunk is kept until its third bad answer, as if the chunk request had failed",
+        breaks=("R3.5",),
+        capabilities=("sync",),
+        build=ChunkLiarKeptImplementation,
+    ),
+    Mutant(
+        name="sync-failing-peer-kept",
+        defect="failed requests never count against their peer: a peer that answers every "
+        "request with an error stays in the rotation for the whole sync",
+        breaks=("R3.5",),
+        capabilities=("sync",),
+        build=FailingPeerKeptImplementation,
     ),
 ]

@@ -44,8 +44,10 @@ from conformance.sync_harness import (
     SyncTrace,
     build_state,
     build_tree,
+    check_dropped_peers,
     check_rejections,
     compute_prefix,
+    corrupt_chunk,
     drive_sync,
 )
 
@@ -127,14 +129,17 @@ def check_recovers(
     state: Mapping[str, JSONValue],
     peers: list[Peer],
     seed: int,
-) -> None:
+) -> SyncTrace:
     """A sync from ``peers`` ends with exactly the trusted state (:func:`check_holds_state`),
-    and every bad answer a peer served is reported rejected under its rule."""
+    every bad answer a peer served is reported rejected under its rule, and a peer that served
+    bad data, or failed three requests, is asked for nothing more (:func:`check_dropped_peers`).
+    Returns the sync's trace."""
     with synced(api, snapshot, peers, seed) as (trace, outcome, session):
         check_holds_state(session, outcome, snapshot, state, trace, seed)
-        problems = check_rejections(outcome, trace)
+        problems = check_rejections(outcome, trace) + check_dropped_peers(trace)
         if problems:
             raise AssertionError("; ".join(problems))
+        return trace
 
 
 @pytest.mark.req("R3.1", "R3.5")
@@ -156,6 +161,51 @@ def test_corrupt_chunks_are_rejected_and_fetched_elsewhere(
         HonestPeer("bob", snapshot, PREFIX_BITS),
     ]
     check_recovers(sync_api, snapshot, state, peers, seed)
+
+
+@dataclass
+class FirstChunkCorruptPeer:
+    """Serves the true manifest, spoils the first chunk it is asked for, then serves true
+    chunks: a peer that, once caught, would serve well enough to go unnoticed if kept."""
+
+    name: str
+    snapshot: Snapshot
+    prefix_bits: int
+    spoiled: bool = False
+
+    def answer(self, prefix: int | None) -> tuple[dict[str, JSONValue], Served]:
+        if prefix is None or self.spoiled:
+            data = self.snapshot.data_hex(self.prefix_bits, prefix)
+            return {"peer": self.name, "prefix": prefix, "data": data}, "good"
+        self.spoiled = True
+        data = corrupt_chunk(self.snapshot, self.prefix_bits, prefix, "altered-value").hex()
+        return {"peer": self.name, "prefix": prefix, "data": data}, "bad"
+
+
+@pytest.mark.req("R3.5")
+@pytest.mark.parametrize("fault", ["one-bad-chunk", "failed-requests"], ids=str)
+def test_a_peer_is_dropped_for_bad_data_or_three_failures(
+    sync_api: SyncAPI, snapshot: Snapshot, state: dict[str, JSONValue], seed: int, fault: str
+) -> None:
+    """Mallory spoils the first chunk she is asked for and serves true chunks after it (or
+    fails every chunk request), Bob serves everything: the sync ends with the trusted state, and
+    Mallory is asked for nothing after the poll that carried her bad chunk (or her third
+    failure): spec/sync.md, "Fetching"."""
+    mallory: Peer
+    if fault == "one-bad-chunk":
+        mallory = FirstChunkCorruptPeer("mallory", snapshot, PREFIX_BITS)
+    else:
+        every_part = frozenset[int | None](range(1 << PREFIX_BITS))
+        mallory = HonestPeer("mallory", snapshot, PREFIX_BITS, every_part)
+    peers: list[Peer] = [mallory, HonestPeer("bob", snapshot, PREFIX_BITS)]
+    trace = check_recovers(sync_api, snapshot, state, peers, seed)
+    wanted = 1 if fault == "one-bad-chunk" else 3
+    faults = [kind for peer, _, kind in trace.served if peer == "mallory" and kind != "good"]
+    if len(faults) < wanted:
+        raise AssertionError(
+            f"the sync asked mallory for {len(faults)} chunk(s) she could not serve, the case "
+            f"needs {wanted}: a sync fetches from all its peers at once (spec/sync.md, Fetching)"
+        )
 
 
 @pytest.mark.req("R3.5")

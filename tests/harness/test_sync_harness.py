@@ -22,6 +22,7 @@ from conformance.sync_harness import (
     SyncTrace,
     build_state,
     build_tree,
+    check_dropped_peers,
     check_rejections,
     corrupt_chunk,
     drive_sync,
@@ -128,6 +129,35 @@ def test_rejection_check_names_missing_wrong_and_false_reports() -> None:
     assert any("manifest from l is rejected under" in p for p in problems)
     assert any("true chunk 1 from b" in p for p in problems)
     assert check_rejections({"rejected": None}, trace)
+
+
+def test_drop_check_allows_the_carrying_polls_requests_and_names_later_ones() -> None:
+    trace = SyncTrace(state="done")
+    # poll 1 asks m and b for the manifest; poll 2 carries them and asks m for chunks 1 and 2
+    # and b for 3; poll 3 carries m's bad chunk 1 (and her true 2) and still asks m for 4;
+    # poll 4 carries it, and asks m for 5: too late.
+    trace.asked = [(1, "m", None), (1, "b", None), (2, "m", 1), (2, "m", 2), (2, "b", 3),
+                   (3, "m", 4), (4, "m", 5)]  # fmt: skip
+    trace.served = [("m", None, "good"), ("b", None, "good"), ("m", 1, "bad"), ("m", 2, "good"),
+                    ("b", 3, "good"), ("m", 4, "good"), ("m", 5, "good")]  # fmt: skip
+    trace.carried_by = [2, 2, 3, 3, 3, 4, 5]
+    problems = check_dropped_peers(trace)
+    assert len(problems) == 1 and "m is asked again after poll 3" in problems[0]
+    assert "1 more request(s), from poll 4 (parts 5)" in problems[0]
+    trace.asked.pop(), trace.served.pop(), trace.carried_by.pop()
+    assert check_dropped_peers(trace) == []
+    # three failures drop a peer too; two do not
+    trace = SyncTrace(state="done")
+    trace.asked = [(1, "f", 1), (1, "f", 2), (2, "f", 3), (3, "f", 4), (4, "f", 5)]
+    trace.served = [("f", 1, "error"), ("f", 2, "error"), ("f", 3, "error"), ("f", 4, "good"),
+                    ("f", 5, "good")]  # fmt: skip
+    trace.carried_by = [2, 2, 3, 4, 5]
+    assert check_dropped_peers(trace) == [
+        "f is asked again after poll 3, which carried its failure number 3 (for chunk 3): "
+        "1 more request(s), from poll 4 (parts 5)"
+    ]
+    trace.served[2] = ("f", 3, "good")
+    assert check_dropped_peers(trace) == []
 
 
 def test_reference_session_refuses_an_unasked_answer_and_goes_on(snapshot: Snapshot) -> None:
