@@ -1,10 +1,17 @@
-"""Mutants of the state store: persistence that survives a clean reopen but not a crash (R5.4)."""
+"""Mutants of the state store (R5.4): persistence that survives a clean reopen but not a crash;
+a store that trusts the tree nodes it reads back; a store any number of writers may open."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from unittest import mock
 
-from aethel.merkle.nodes import Node, encode_node
+import aethel.state.store
+from aethel.merkle.hashing import LEAF_PREFIX, NODE_PREFIX
+from aethel.merkle.nodes import Node, decode_node, encode_node
 from aethel.state.store import (
     CommittedHeight,
     HeightKind,
@@ -69,6 +76,75 @@ class RootFirstImplementation(ReferenceImplementation):
         return RootFirstStateStore()
 
 
+_LEAF_HEADER = 1 + 32 + 32
+
+
+def decode_node_on_trust(node_hash: bytes, data: bytes) -> Node:
+    """Defect: a stored node is decoded by its layout without hashing it: the store's own
+    database is trusted, so a damaged value or child hash is read back as state."""
+    if data[:1] == NODE_PREFIX and len(data) == 65:
+        left, right = data[1:33], data[33:65]
+        return (
+            node_hash,
+            None if left == bytes(32) else left,
+            None if right == bytes(32) else right,
+        )
+    if data[:1] == LEAF_PREFIX and len(data) >= _LEAF_HEADER + 2:
+        key_end = _LEAF_HEADER + 2 + int.from_bytes(data[_LEAF_HEADER : _LEAF_HEADER + 2], "big")
+        key = data[_LEAF_HEADER + 2 : key_end].decode("utf-8", "replace")
+        return (node_hash, data[1:33], data[33:65], key, data[key_end:])
+    return decode_node(node_hash, data)
+
+
+class TrustedNodesStoreObject(ReferenceStoreObject):
+    """Every command runs with :func:`decode_node_on_trust` in place of the checked decoder."""
+
+    def __getattribute__(self, name: str) -> Any:
+        attribute = super().__getattribute__(name)
+        if name.startswith("_") or not callable(attribute):
+            return attribute
+
+        def unchecked(*args: Any, **kwargs: Any) -> Any:
+            with mock.patch.object(aethel.state.store, "decode_node", decode_node_on_trust):
+                return attribute(*args, **kwargs)
+
+        return unchecked
+
+
+class TrustedNodesStateStore(ReferenceStateStore):
+    @rejecting
+    def open(self, path: str) -> ReferenceStoreObject:
+        with mock.patch.object(aethel.state.store, "decode_node", decode_node_on_trust):
+            return TrustedNodesStoreObject(path)
+
+
+class TrustedNodesImplementation(ReferenceImplementation):
+    name = "mutant-store-trusts-its-nodes"
+
+    def make_state_store(self) -> object:
+        return TrustedNodesStateStore()
+
+
+def no_writer_lock(path: Path) -> int:
+    """Defect: opening creates the lock file but never locks it: a second writer opens the
+    store beside the first."""
+    return os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
+
+
+class ManyWritersStateStore(ReferenceStateStore):
+    @rejecting
+    def open(self, path: str) -> ReferenceStoreObject:
+        with mock.patch.object(aethel.state.store, "_lock_writer", no_writer_lock):
+            return ReferenceStoreObject(path)
+
+
+class ManyWritersImplementation(ReferenceImplementation):
+    name = "mutant-store-many-writers"
+
+    def make_state_store(self) -> object:
+        return ManyWritersStateStore()
+
+
 MUTANTS = [
     Mutant(
         name="store-root-first",
@@ -76,5 +152,21 @@ MUTANTS = [
         breaks=("R5.4",),
         capabilities=("state-store",),
         build=RootFirstImplementation,
+    ),
+    Mutant(
+        name="store-trusts-its-nodes",
+        defect="tree nodes read back from the store are decoded without checking their hashes: "
+        "a value or child hash damaged on disk is served as state",
+        breaks=("R5.4",),
+        capabilities=("state-store",),
+        build=TrustedNodesImplementation,
+    ),
+    Mutant(
+        name="store-many-writers",
+        defect="opening a store takes no writer lock: a second open of a store that is open "
+        "succeeds, and two writers commit to one file",
+        breaks=("R5.4",),
+        capabilities=("state-store",),
+        build=ManyWritersImplementation,
     ),
 ]
