@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from aethel.encoding import KeyPair
 from aethel.proofs.judge import generate_standard_mix
+from aethel.proofs.model import Outcome
 from aethel.proofs.verifier import verify_proof as pinned_verify
 from conformance.adapters.api import VerifierAPI
 from conformance.adapters.errors import Rejected
@@ -188,6 +189,34 @@ def test_result_cache_serves_identical_proofs(verifier_api: VerifierAPI, measure
         expect_invalid(again, "bad-signature", "a cached id with another signature")
     finally:
         getattr(verifier, "close", lambda: None)()
+
+
+@pytest.mark.req("T22.2d", "R1.1")
+@pytest.mark.parametrize("order", ["enough-budget-first", "too-little-budget-first"], ids=str)
+def test_the_cache_serves_a_proof_only_its_own_result(
+    verifier_api: VerifierAPI, order: str
+) -> None:
+    """The same text and claim with two budgets, one below the text's effort, on one verifier:
+    each proof gets its own verdict (valid, and ``unknown`` for the budget that runs out), as a
+    fresh verification gives it; a cache keyed by text would hand the first verdict on."""
+    enough = verifier_cases.signed(verifier_cases.SAT_TEXT, claimed=Outcome.SAT)
+    effort = verdict_of(verifier_api, enough, "the satisfiable text").get("effort")
+    if not isinstance(effort, int) or effort < 2:
+        raise AssertionError(f"control: the satisfiable text took effort {effort!r}, not >= 2")
+    short = verifier_cases.signed(verifier_cases.SAT_TEXT, budget=effort - 1, claimed=Outcome.SAT)
+    proofs = [enough, short] if order == "enough-budget-first" else [short, enough]
+    fresh = [verdict_of(verifier_api, proof, f"budget {proof['budget']}") for proof in proofs]
+    expect_equal([r.get("verdict") for r in fresh], _verdicts(order), "fresh verdicts (control)")
+    verifier = verifier_api.new()
+    try:
+        cached = [verifier.verify(proof) for proof in proofs]
+    finally:
+        getattr(verifier, "close", lambda: None)()
+    expect_equal(cached, fresh, f"one verifier's results, {order.replace('-', ' ')}")
+
+
+def _verdicts(order: str) -> list[str]:
+    return ["valid", "unknown"] if order == "enough-budget-first" else ["unknown", "valid"]
 
 
 @pytest.mark.req("T22.2a")
