@@ -93,8 +93,8 @@ def _require_bytes(name: str, value: object, size: int) -> None:
 
 
 def _require_int(name: str, value: object, low: int, high: int = INT_MAX) -> None:
-    if type(value) is not int:
-        raise _bad("E2", f"{name} must be an integer, got {type(value).__name__}")
+    if type(value) is not int:  # a member of another JSON type (spec/encoding.md's table)
+        raise _bad("E12", f"{name} must be an integer, got {type(value).__name__}")
     if not low <= value <= high:
         raise _bad("E2", f"{name} {value} is outside [{low}, {high}]")
 
@@ -160,7 +160,7 @@ class Proof(_SignedObject):
         if not isinstance(self.smt, str):
             raise _bad("E12", "smt must be a string")
         if type(self.budget) is not int:
-            raise _bad("E2", f"budget must be an integer, got {type(self.budget).__name__}")
+            raise _bad("E12", f"budget must be an integer, got {type(self.budget).__name__}")
         if not 1 <= self.budget <= MAX_BUDGET:
             raise _bad("N6", f"budget {self.budget} is outside [1, {MAX_BUDGET}]")
         _require_bytes("submitter", self.submitter, PUBLIC_KEY_SIZE)
@@ -321,7 +321,8 @@ _TRANSFER_MEMBERS = frozenset(("amount", "nonce", "receiver", "sender", "signatu
 
 
 def proof_from_json(value: object) -> Proof:
-    """Build a proof from its parsed JSON object, strictly (E2-E5); the signature is not checked."""
+    """Build a proof from its parsed JSON object, strictly (E2-E5, E12, N6 for the budget and
+    the number of subjects); the signature is not checked."""
     data = _members(value, _PROOF_MEMBERS, "proof")
     try:
         kind = ProofKind(_string(data["kind"], "kind"))

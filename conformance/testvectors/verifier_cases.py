@@ -171,7 +171,29 @@ MALFORMED_PROOFS: dict[str, Any] = {
     "unknown-claimed": _changed(claimed="unknown"),
     "subjects-repeated": _changed(subjects=["ab" * 32, "ab" * 32]),
     "not-an-object": ["proof", SHAPE_BODY],
+    "budget-a-string": _changed(budget="10000"),
+    "budget-true": _changed(budget=True),
+    "budget-null": _changed(budget=None),
 }
+
+#: One more than MAX_PROOF_SUBJECTS (spec/proofs.md, "Limits").
+TOO_MANY_SUBJECTS = 257
+
+#: (case, (the rule spec/encoding.md's table names, the proof object)): each breaks one rule
+#: beside E12 in one member, signed as sent: a byte string of another length or case (E5) and
+#: one subject past the limit (N6).
+MEMBER_FAULTS: dict[str, tuple[str, Any]] = {
+    "subjects-past-the-limit": (
+        "N6",
+        _changed(subjects=[i.to_bytes(32, "big").hex() for i in range(TOO_MANY_SUBJECTS)]),
+    ),
+    "subject-of-31-bytes": ("E5", _changed(subjects=["ab" * 31])),
+    "subject-in-uppercase-hex": ("E5", _changed(subjects=["AB" * 32])),
+    "subject-with-a-0x-prefix": ("E5", _changed(subjects=["0x" + "ab" * 32])),
+    "submitter-in-uppercase-hex": ("E5", _changed(submitter=str(SHAPE_BODY["submitter"]).upper())),
+}
+#: The limit itself is a proof (the control of subjects-past-the-limit).
+AT_THE_SUBJECT_LIMIT = _changed(subjects=[i.to_bytes(32, "big").hex() for i in range(256)])
 
 
 def false_claim() -> dict[str, Any]:
@@ -213,6 +235,9 @@ def iter_verifier_cases() -> Iterator[VerifierCase]:
     yield "shape-well-formed", VALID_RULES, signed_as_sent(SHAPE_BODY), None
     for name, proof in MALFORMED_PROOFS.items():
         yield f"shape-{name}", ("E12",), proof, None
+    yield "member-subjects-at-the-limit", ("N6", *VALID_RULES), AT_THE_SUBJECT_LIMIT, None
+    for name, (rule, proof) in MEMBER_FAULTS.items():
+        yield f"member-{name}", (rule,), proof, None
     for name, text in HOSTILE_TEXTS.items():
         yield f"hostile-{name}", HOSTILE_RULES, signed(text), HOSTILE_REASONS[name]
     from conformance.suite.smt_grammar import HOSTILE_KINDS, RandomChooser
