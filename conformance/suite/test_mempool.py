@@ -70,6 +70,33 @@ def good_id(proof: dict[str, Any]) -> str:
     return proof_from_json(proof).proof_id.hex()
 
 
+def _transfer_form_params() -> list[object]:
+    return [
+        pytest.param(case, id=case, marks=[pytest.mark.req(rule), pytest.mark.rejects(rule)])
+        for case, (rule, _) in mempool_cases.MALFORMED_TRANSFERS.items()
+    ]
+
+
+@pytest.mark.parametrize("case", _transfer_form_params())
+def test_a_transfer_of_another_form_is_refused_naming_its_rule(
+    pool: MempoolObject, case: str
+) -> None:
+    """A transfer to its own sender, of an amount below 1 or a negative nonce, with a member of
+    another JSON type, missing or undefined, or a malformed key, is refused naming the rule the
+    data model's table gives it (spec/encoding.md; spec/economics.md, the transfer), before the
+    judge proves anything: the mempool stays empty."""
+    rule, transaction = mempool_cases.MALFORMED_TRANSFERS[case]
+    expect_rejected(
+        lambda: pool.add_transaction(transaction, 100, 0), f"a transfer ({case})", rule=rule
+    )
+    stats = pool.stats()
+    expect_equal(
+        {k: stats[k] for k in ("size", "transactions")},
+        {"size": 0, "transactions": 0},
+        f"the mempool after refusing a transfer ({case})",
+    )
+
+
 @pytest.mark.req("R6.3", "P25", "N3")
 @pytest.mark.performance
 def test_block_order_with_a_thousand_pending_proofs(

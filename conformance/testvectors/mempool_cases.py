@@ -22,7 +22,7 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
-from aethel.encoding import KeyPair
+from aethel.encoding import Domain, KeyPair
 from aethel.proofs.judge import generate_standard_mix
 from aethel.proofs.model import proof_from_json, sign_transfer, transfer_from_json
 from aethel.proofs.verifier import verify_proof
@@ -62,6 +62,37 @@ def nonce_cases() -> dict[str, tuple[list[dict[str, Any]], tuple[int, int], dict
         "skips-after-pending": ([transfer(ALICE, BOB, 5, 0)], (100, 0), transfer(ALICE, BOB, 5, 2)),
         "already-used": ([], (100, 3), transfer(ALICE, BOB, 5, 2)),
     }
+
+
+def signed_transfer_as_sent(**members: Any) -> dict[str, Any]:
+    """Return ALICE's 5-unit transfer to BOB (nonce 0) with ``members`` changed (a value of
+    ``None`` removes the member), signed by ALICE over the members as sent (E7)."""
+    body = {k: v for k, v in transfer(ALICE, BOB, 5, 0).items() if k != "signature"}
+    body = {k: v for k, v in {**body, **members}.items() if v is not None}
+    return {**body, "signature": ALICE.sign(Domain.TRANSACTION, body).hex()}
+
+
+#: case -> (the rule spec/encoding.md's table names, the transfer): each is ALICE's transfer to
+#: BOB changed in one member and signed as sent, so only its form is wrong (spec/economics.md:
+#: two different accounts, an amount of at least 1, a nonce of at least 0).
+MALFORMED_TRANSFERS: dict[str, tuple[str, dict[str, Any]]] = {
+    "receiver-is-the-sender": (
+        "E12",
+        signed_transfer_as_sent(receiver=ALICE.public_key.hex()),
+    ),
+    "amount-zero": ("E2", signed_transfer_as_sent(amount=0)),
+    "amount-negative": ("E2", signed_transfer_as_sent(amount=-5)),
+    "amount-a-string": ("E12", signed_transfer_as_sent(amount="5")),
+    "nonce-negative": ("E2", signed_transfer_as_sent(nonce=-1)),
+    "nonce-true": ("E12", signed_transfer_as_sent(nonce=True)),
+    "undefined-member": ("E12", signed_transfer_as_sent(memo="hello")),
+    "receiver-missing": ("E12", signed_transfer_as_sent(receiver=None)),
+    "sender-in-uppercase-hex": (
+        "E5",
+        signed_transfer_as_sent(sender=ALICE.public_key.hex().upper()),
+    ),
+    "receiver-of-31-bytes": ("E5", signed_transfer_as_sent(receiver="ab" * 31)),
+}
 
 
 def flipped(item: dict[str, Any]) -> dict[str, Any]:
