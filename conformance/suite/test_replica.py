@@ -7,7 +7,9 @@ exactly (see :mod:`conformance.cluster`); commits are compared with the referenc
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -18,7 +20,7 @@ from aethel.consensus.validators import make_validator_keys
 from conformance.adapters.api import Implementation, ReplicaAPI
 from conformance.adapters.errors import Rejected
 from conformance.adapters.reference_replica import genesis_to_json
-from conformance.checks import expect_equal
+from conformance.checks import MustReject, expect_equal
 from conformance.cluster import Cluster, make_cluster
 from conformance.mixed import ImplReplica
 from conformance.plugin import catalog_threshold
@@ -350,3 +352,47 @@ def test_validator_set_below_minimum_stake_is_refused(
     except Rejected:
         return
     raise AssertionError(f"a validator set with a stake of {minimum - 1} was accepted")
+
+
+#: Name -> what a validator set is changed into (its member v000, the replica's, stays valid):
+#: each breaks "A set is invalid if it is empty, repeats an id or a public key, or lists a stake
+#: below MIN_STAKE" or the form of an id (spec/consensus.md, "Validator set and epochs").
+SET_CHANGES: dict[str, Callable[[list[dict[str, Any]]], None]] = {
+    "an-id-twice": lambda m: m[2].update(id=m[1]["id"]),
+    "a-public-key-twice": lambda m: m[2].update(public_key=m[1]["public_key"]),
+    "an-id-in-uppercase": lambda m: m[3].update(id="V003"),
+    "an-id-starting-with-a-dash": lambda m: m[3].update(id="-v003"),
+    "an-id-of-65-characters": lambda m: m[3].update(id="v" * 65),
+}
+
+
+@pytest.mark.req("R4.3")
+@pytest.mark.rejects("R4.3")
+@pytest.mark.parametrize("change", sorted(SET_CHANGES), ids=str)
+def test_a_validator_set_of_another_form_is_refused(
+    impl: Implementation, replica_api: ReplicaAPI, change: str
+) -> None:
+    """A replica is never built over an invalid set: a repeated id or public key, or an id that
+    is not a short lowercase name. The control: the same set with a 64-character id is taken."""
+    probe = make_cluster(impl, 4, [])
+    genesis = genesis_to_json(make_genesis(probe.workload.genesis_balances, probe.validators))
+    seed = make_validator_keys(4, 1)[0].seed.hex()
+
+    def changed(edit: Callable[[list[dict[str, Any]]], None]) -> dict[str, Any]:
+        wire = probe.validators.to_wire()
+        members = wire["validators"]
+        assert isinstance(members, list)
+        edit(members)
+        return wire
+
+    try:
+        made = replica_api.new(changed(SET_CHANGES[change]), "v000", seed, "collector", genesis)
+    except Rejected:
+        pass
+    else:
+        getattr(made, "close", lambda: None)()
+        raise MustReject(f"a validator set with {change.replace('-', ' ')} was accepted")
+    longest = replica_api.new(
+        changed(lambda m: m[3].update(id="v" + "3" * 63)), "v000", seed, "collector", genesis
+    )
+    getattr(longest, "close", lambda: None)()
