@@ -33,12 +33,15 @@ _FIELDS: dict[str, tuple[type, tuple[str, ...]]] = {
 
 
 def operation_from_json(value: Any) -> Operation:
-    """Parse one operation ``{"op": kind, ...fields}`` strictly."""
+    """Parse one operation ``{"op": kind, ...fields}`` strictly; an operation of another form
+    is refused naming R3.6, the rule spec/encoding.md's table gives state-transition operations."""
     if not isinstance(value, dict) or value.get("op") not in _FIELDS:
-        raise Rejected(f"an operation is {{'op': {sorted(_FIELDS)}, ...}}, got {value!r}"[:200])
+        raise Rejected(
+            f"an operation is {{'op': {sorted(_FIELDS)}, ...}}, got {value!r}"[:200], "R3.6"
+        )
     cls, names = _FIELDS[value["op"]]
     if set(value) != {"op", *names}:
-        raise Rejected(f"operation {value['op']} has exactly {['op', *names]}")
+        raise Rejected(f"operation {value['op']} has exactly {['op', *names]}", "R3.6")
     args = [value[name] for name in names]
     if cls is Slash:
         try:
@@ -62,6 +65,8 @@ class ReferenceStoreObject:
 
     @rejecting
     def commit_transition(self, height: int, operations: list[JSON]) -> JSON:
+        if not isinstance(operations, list):
+            raise Rejected("a transition's operations are a list", "R3.6")
         parsed = tuple(operation_from_json(op) for op in operations)
         staged = self.store.stage(Transition(height, parsed))
         self.store.commit(staged)

@@ -21,6 +21,8 @@ from aethel.state.store import (
     record_checksum,
     records_digest,
 )
+from conformance.adapters.api import JSON
+from conformance.adapters.errors import Rejected
 from conformance.adapters.reference import ReferenceImplementation
 from conformance.adapters.reference_errors import rejecting
 from conformance.adapters.reference_state import ReferenceStateStore, ReferenceStoreObject
@@ -145,6 +147,69 @@ class ManyWritersImplementation(ReferenceImplementation):
         return ManyWritersStateStore()
 
 
+#: The members of each operation kind (spec/economics.md, the table of operations, with the
+#: conformance protocol's ``recipient``).
+_OPERATION_MEMBERS = {
+    "transfer": ("sender", "recipient", "amount", "nonce"),
+    "reward": ("account", "amount"),
+    "bond": ("account", "validator", "amount"),
+    "unbond": ("validator", "account", "amount"),
+    "slash": ("validator", "offence"),
+}
+
+
+class LenientOperationsStoreObject(ReferenceStoreObject):
+    """Defect: an operation is read by the members its kind defines; others are ignored."""
+
+    @rejecting
+    def commit_transition(self, height: int, operations: list[JSON]) -> JSON:
+        known = _OPERATION_MEMBERS
+        read = [
+            {k: v for k, v in op.items() if k == "op" or k in known[op["op"]]}
+            if isinstance(op, dict) and op.get("op") in known
+            else op
+            for op in operations
+        ]
+        return super().commit_transition(height, read)
+
+
+class UnnamedOperationRefusalStoreObject(ReferenceStoreObject):
+    """Defect: an operation of another form is refused, but the refusal names no rule."""
+
+    @rejecting
+    def commit_transition(self, height: int, operations: list[JSON]) -> JSON:
+        try:
+            return super().commit_transition(height, operations)
+        except Rejected as refused:
+            if refused.rule_id == "R3.6" and "operation" in refused.message:
+                raise Rejected(refused.message) from None
+            raise
+
+
+class _OperationsStateStore(ReferenceStateStore):
+    object_class: type[ReferenceStoreObject] = ReferenceStoreObject
+
+    @rejecting
+    def open(self, path: str) -> ReferenceStoreObject:
+        return self.object_class(path)
+
+
+class LenientOperationsImplementation(ReferenceImplementation):
+    name = "mutant-operation-undefined-members-ignored"
+
+    def make_state_store(self) -> object:
+        return type("S", (_OperationsStateStore,), {"object_class": LenientOperationsStoreObject})()
+
+
+class UnnamedOperationRefusalImplementation(ReferenceImplementation):
+    name = "mutant-operation-refused-naming-no-rule"
+
+    def make_state_store(self) -> object:
+        return type(
+            "S", (_OperationsStateStore,), {"object_class": UnnamedOperationRefusalStoreObject}
+        )()
+
+
 MUTANTS = [
     Mutant(
         name="store-root-first",
@@ -168,5 +233,21 @@ MUTANTS = [
         breaks=("R5.4",),
         capabilities=("state-store",),
         build=ManyWritersImplementation,
+    ),
+    Mutant(
+        name="operation-undefined-members-ignored",
+        defect="a state-transition operation is read by the members its kind defines and any "
+        "other member is ignored, instead of the operation being refused naming R3.6",
+        breaks=("R3.6",),
+        capabilities=("state-store",),
+        build=LenientOperationsImplementation,
+    ),
+    Mutant(
+        name="operation-refused-naming-no-rule",
+        defect="an operation of another form (unknown op, a member missing or undefined) is "
+        "refused, but the refusal names no rule (spec/encoding.md's table gives R3.6)",
+        breaks=("R3.6",),
+        capabilities=("state-store",),
+        build=UnnamedOperationRefusalImplementation,
     ),
 ]

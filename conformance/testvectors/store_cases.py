@@ -80,7 +80,7 @@ GOOD = _transfer("acct0", "acct1", 10, 0)
 #: Refused transitions (the whole list is refused, naming the rule) and the rules they break
 #: (where two are listed, the refusal names one of them). conformance/suite/test_state_store.py
 #: sends them too.
-REFUSED: dict[str, tuple[tuple[str, ...], list[dict[str, Any]]]] = {
+REFUSED: dict[str, tuple[tuple[str, ...], list[Any]]] = {
     "same-nonce": (("R7.1",), [GOOD, _transfer("acct0", "acct2", 5, 0)]),
     "joint-overdraft": (("R7.1",), [GOOD, _transfer("acct0", "acct2", BALANCE - 5, 1)]),
     "overdraft-alone": (("R3.6",), [_transfer("acct0", "acct2", BALANCE + 1, 0)]),
@@ -95,6 +95,15 @@ REFUSED: dict[str, tuple[tuple[str, ...], list[dict[str, Any]]]] = {
     "unknown-offence": (("R4.2",), [GOOD, _slash("val0", "offline")]),
     "empty-account-name": (("R3.6",), [GOOD, _transfer("acct0", "", 5, 1)]),
     "account-name-of-257-bytes": (("R3.6",), [GOOD, _transfer("acct0", "a" * 257, 5, 1)]),
+    # An operation of another form (spec/encoding.md's table: R3.6 for state-transition
+    # operations).
+    "unknown-operation": (("R3.6",), [GOOD, {"op": "mint", "account": "acct1", "amount": 5}]),
+    "operation-with-an-undefined-member": (
+        ("R3.6",),
+        [GOOD, {"op": "reward", "account": "acct1", "amount": 5, "memo": "x"}],
+    ),
+    "operation-missing-a-member": (("R3.6",), [GOOD, {"op": "reward", "account": "acct1"}]),
+    "operation-not-an-object": (("R3.6",), [GOOD, ["reward", "acct1", 5]]),
 }
 
 
