@@ -34,6 +34,8 @@ from aethel.consensus.messages import (
 )
 from aethel.consensus.signing import KeySigner
 from aethel.consensus.validators import Validator, ValidatorSet, make_validator_keys
+from aethel.consensus.workload import TransferWorkload
+from aethel.encoding import JSONValue
 from aethel.state.transitions import Genesis
 from conformance.adapters.api import ReplicaAPI
 from conformance.adapters.reference_replica import genesis_to_json
@@ -178,6 +180,24 @@ def make_scene(
     validators = ValidatorSet.create(0, epoch_seed, members)
     signers = {name: KeySigner(name, pair) for name, pair in zip(ids, pairs, strict=True)}
     return Scene(validators, signers, make_genesis({}, validators))
+
+
+#: Items of a block: (transactions, proofs) in their JSON form.
+Items = tuple[list[dict[str, JSONValue]], list[dict[str, JSONValue]]]
+
+
+def funded_scene(epoch: str = "funded") -> tuple[Scene, Items]:
+    """The four-member scene with funded accounts, and two valid transfers of height 1 with
+    their judge proofs (the reference's transfer workload, seeded): for cases whose blocks
+    carry proofs."""
+    base = make_scene(FOUR, epoch=epoch)
+    repository = StateRepository()
+    workload = TransferWorkload(repository, 11, accounts=4, per_block=2)
+    genesis = make_genesis(workload.genesis_balances, base.validators)
+    scene = Scene(base.validators, base.signers, genesis, repository)
+    pre_root = LedgerExecutor(repository, genesis).genesis_root()
+    transactions, proofs = workload.select(1, pre_root)
+    return scene, (list(transactions), list(proofs))
 
 
 def find_scene(

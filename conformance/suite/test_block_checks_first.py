@@ -18,33 +18,15 @@ from typing import Any
 import pytest
 
 from aethel.consensus.block import GENESIS_PARENT, ProofBlock
-from aethel.consensus.ledger import LedgerExecutor, StateRepository, make_genesis
 from aethel.consensus.messages import Prepare
-from aethel.consensus.workload import TransferWorkload
-from aethel.encoding import JSONValue
 from conformance.adapters.api import ReplicaAPI
 from conformance.checks import expect_equal
-from conformance.suite.scene import FOUR, Scene, make_scene, sent
+from conformance.suite.scene import Items, funded_scene, sent
 
 pytestmark = pytest.mark.capability("replica")
 
-#: Items of a block: (transactions, proofs) in their JSON form.
-Items = tuple[list[dict[str, JSONValue]], list[dict[str, JSONValue]]]
 #: One more than MAX_BLOCK_PROOFS (spec/consensus.md, Blocks, N6).
 OVER_THE_LIMIT = 1_001
-
-
-def _scene_with_transfers() -> tuple[Scene, Items]:
-    """The four-member scene with funded accounts, and two valid transfers of height 1 with
-    their judge proofs (the reference's transfer workload, seeded)."""
-    base = make_scene(FOUR, epoch="block-checks-first")
-    repository = StateRepository()
-    workload = TransferWorkload(repository, 11, accounts=4, per_block=2)
-    genesis = make_genesis(workload.genesis_balances, base.validators)
-    scene = Scene(base.validators, base.signers, genesis, repository)
-    pre_root = LedgerExecutor(repository, genesis).genesis_root()
-    transactions, proofs = workload.select(1, pre_root)
-    return scene, (list(transactions), list(proofs))
 
 
 #: name -> (the rule the refusal is, what the block holds, its items from the two valid
@@ -89,7 +71,7 @@ def test_a_block_is_refused_before_its_proofs_are_verified(
 ) -> None:
     """The leader's PRE-PREPARE of the bad block gets no PREPARE and no proof verified; its
     valid counterpart, on a fresh replica, gets both."""
-    scene, items = _scene_with_transfers()
+    scene, items = funded_scene()
     _, what, build = BAD_ITEMS[variant]
     leader = scene.signers[scene.leader(0)]
     member = scene.others(scene.leader(0))[0]

@@ -1,0 +1,92 @@
+"""Each Byzantine act a replica detects is reported once (R8.5, P36).
+
+spec/monitoring.md, R8.5: "Each detected Byzantine behaviour ... is logged once as a structured
+record"; P36: "each Byzantine act that an honest node detects appears in its log once". A
+replica's record of an act is the evidence it gossips (spec/consensus.md, "Evidence"), one per
+offence, offender and height. The cases show a replica an act and then the same act again:
+
+* ``false-claim``: the view-0 leader proposes a block whose first proof claims the wrong outcome
+  (evidence against the leader), and another member's PREPARE for that block arrives three
+  times (evidence against that member, once); then the proposal arrives again;
+* ``equivocation``: a member's PREPARE for the leader's block, then one for another block (the
+  equivocation), the second again, and one for a third block.
+
+Each act must be gossiped exactly once, and nobody else accused. The other cases of the suite
+look at whether evidence is found, never at how often.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from aethel.consensus.block import GENESIS_PARENT, ProofBlock
+from aethel.consensus.evidence import Evidence
+from aethel.consensus.messages import Message, Prepare
+from aethel.encoding import KeyPair
+from aethel.proofs.model import Outcome, proof_from_json, sign_proof
+from conformance.adapters.api import ReplicaAPI
+from conformance.checks import expect_equal
+from conformance.suite.scene import FOUR, Scene, funded_scene, make_scene, sent
+
+pytestmark = pytest.mark.capability("replica")
+
+
+#: (the scene, the member shown the acts, what it is shown, the records expected by (offender,
+#: offence))
+Acts = tuple[Scene, str, list[Message], dict[tuple[str, str], int]]
+
+
+def _false_claim_acts() -> Acts:
+    scene, (transactions, proofs) = funded_scene("evidence-once")
+    good = proof_from_json(proofs[0])
+    wrong = sign_proof(
+        KeyPair.from_seed(bytes([41] * 32)),
+        kind=good.kind,
+        smt=good.smt,
+        claimed=Outcome.SAT if good.claimed is Outcome.UNSAT else Outcome.UNSAT,
+        budget=good.budget,
+        subjects=good.subjects,
+    ).to_json()
+    leader = scene.leader(0)
+    block = ProofBlock.create(
+        scene.signers[leader], 1, GENESIS_PARENT, transactions, [wrong, proofs[1]], [], None
+    )
+    member, voter, _ = scene.others(leader)
+    proposal = scene.pre_prepare(block)
+    vote = Prepare.create(scene.signers[voter], 1, 0, block.digest)
+    shown: list[Message] = [proposal, vote, vote, vote, proposal]
+    return scene, member, shown, {(leader, "false-claim"): 1, (voter, "false-claim"): 1}
+
+
+def _equivocation_acts() -> Acts:
+    scene = make_scene(FOUR, epoch="evidence-once")
+    leader = scene.leader(0)
+    member, voter, other = scene.others(leader)
+    block = scene.block()
+    digests = [block.digest, scene.block(voter).digest, scene.block(other).digest]
+    votes = [Prepare.create(scene.signers[voter], 1, 0, d) for d in digests]
+    shown: list[Message] = [scene.pre_prepare(block), votes[0], votes[1], votes[1], votes[2]]
+    return scene, member, shown, {(voter, "equivocation"): 1}
+
+
+ACTS = {"false-claim": _false_claim_acts, "equivocation": _equivocation_acts}
+
+
+@pytest.mark.req("R8.5", "P36")
+@pytest.mark.parametrize("act", sorted(ACTS), ids=str)
+def test_each_detected_act_is_reported_once(replica_api: ReplicaAPI, act: str) -> None:
+    """The replica gossips one evidence record per act, however often it sees the act."""
+    scene, member, shown, expected = ACTS[act]()
+    remote = scene.replica(replica_api, member, "broadcast")
+    records: Counter[tuple[str, str]] = Counter()
+    for step, message in enumerate(shown):
+        outputs = remote.on_message(message.to_wire(), 1_000 * (step + 1))
+        found = [e for e in sent(outputs, Evidence) if isinstance(e, Evidence)]
+        records.update((e.offender, e.offence.value) for e in found)
+    expect_equal(
+        {f"{who}/{offence}": n for (who, offence), n in sorted(records.items())},
+        {f"{who}/{offence}": n for (who, offence), n in sorted(expected.items())},
+        f"evidence records gossiped by {member} ({act}, each act shown more than once)",
+    )
