@@ -1,4 +1,5 @@
-"""Each Byzantine act a replica detects is reported once (R8.5, P36).
+"""What a replica does with a Byzantine act it detects: it reports the act once (R8.5, P36) and,
+leading a later height, carries the evidence in its block (R4.2).
 
 spec/monitoring.md, R8.5: "Each detected Byzantine behaviour ... is logged once as a structured
 record"; P36: "each Byzantine act that an honest node detects appears in its log once". A
@@ -13,6 +14,12 @@ offence, offender and height. The cases show a replica an act and then the same 
 
 Each act must be gossiped exactly once, and nobody else accused. The other cases of the suite
 look at whether evidence is found, never at how often.
+
+spec/consensus.md, "Evidence": "the leader of a later height puts pending evidence into its block
+... and the block's transition slashes the offender". The second case has the replica detect an
+equivocation at height 1, commit height 1 and lead height 2: its proposal must carry the record.
+Slashing by mixed clusters is no check of this: a reference leader of a later height carries
+what the replica under test left out.
 """
 
 from __future__ import annotations
@@ -22,13 +29,14 @@ from collections import Counter
 import pytest
 
 from aethel.consensus.block import GENESIS_PARENT, ProofBlock
+from aethel.consensus.events import SetTimer
 from aethel.consensus.evidence import Evidence
-from aethel.consensus.messages import Message, Prepare
+from aethel.consensus.messages import Message, Prepare, PrePrepare
 from aethel.encoding import KeyPair
 from aethel.proofs.model import Outcome, proof_from_json, sign_proof
 from conformance.adapters.api import ReplicaAPI
 from conformance.checks import expect_equal
-from conformance.suite.scene import FOUR, Scene, funded_scene, make_scene, sent
+from conformance.suite.scene import FOUR, Scene, find_scene, funded_scene, make_scene, parsed, sent
 
 pytestmark = pytest.mark.capability("replica")
 
@@ -89,4 +97,33 @@ def test_each_detected_act_is_reported_once(replica_api: ReplicaAPI, act: str) -
         {f"{who}/{offence}": n for (who, offence), n in sorted(records.items())},
         {f"{who}/{offence}": n for (who, offence), n in sorted(expected.items())},
         f"evidence records gossiped by {member} ({act}, each act shown more than once)",
+    )
+
+
+@pytest.mark.req("R4.2", "R8.5")
+def test_the_next_leader_carries_the_evidence_it_holds(replica_api: ReplicaAPI) -> None:
+    """The replica sees a member equivocate at height 1, commits height 1 on a certificate and
+    leads height 2: when its propose timer fires, its block carries the equivocation record."""
+    scene = find_scene(FOUR, lambda s: s.leader(0, 2) != s.leader(0, 1), label="evidence-lead")
+    first, me = scene.leader(0, 1), scene.leader(0, 2)
+    voter = scene.others(first, me)[0]
+    remote = scene.replica(replica_api, me, "broadcast")
+    block = scene.block()
+    remote.on_message(scene.pre_prepare(block).to_wire(), 1_000)
+    for digest in (block.digest, scene.block(voter).digest):
+        remote.on_message(Prepare.create(scene.signers[voter], 1, 0, digest).to_wire(), 2_000)
+    quorum = [first, voter, me]
+    remote.on_message(scene.prepare_certificate(quorum, block.digest).to_wire(), 3_000)
+    done = scene.commit_certificate(quorum, block.digest, scene.post_root(block))
+    outputs = remote.on_message(done.to_wire(), 4_000)
+    proposals = sent(outputs, PrePrepare)
+    for out in parsed(outputs):
+        if isinstance(out, SetTimer) and out.timer.height == 2 and out.timer.kind != "view":
+            proposals += sent(remote.on_timer(2, 0, out.timer.kind, out.deadline), PrePrepare)
+    ours = [p for p in proposals if isinstance(p, PrePrepare) and p.height == 2]
+    if not ours:
+        raise AssertionError(f"control: {me} made no proposal for height 2, which it leads")
+    carried = {(e.offender, e.offence.value, e.height) for e in ours[0].block.evidence}
+    expect_equal(
+        sorted(carried), [(voter, "equivocation", 1)], f"evidence carried by {me}'s block 2"
     )

@@ -1,5 +1,6 @@
-"""A replica that reports a Byzantine act every time it sees it (R8.5, P36: "each Byzantine act
-that an honest node detects appears in its log once").
+"""Replicas that mishandle the Byzantine acts they detect: one reports an act every time it sees
+it (R8.5, P36: "each Byzantine act that an honest node detects appears in its log once"), one
+never puts what it holds into the blocks it leads (R4.2).
 
 ``evidence-reported-per-sighting``: the replica broadcasts (and reports to its shell) evidence each
 time it detects an act, with no memory of what it reported: a PREPARE repeated by a validator
@@ -7,7 +8,11 @@ that voted for a block with a false proof, or a false-claim proposal delivered a
 new record each time. Nothing is wrong in any single record; the log, the gossip and the
 blocks' evidence lists fill with copies.
 
-Caught by conformance/suite/test_evidence_once.py.
+``leader-carries-no-evidence``: the replica gossips the evidence it finds but builds its blocks
+without any: offenders are slashed only when a leader of another implementation carries the
+record, and a network of such nodes never slashes anyone.
+
+Caught by conformance/suite/test_evidence_found.py.
 """
 
 from __future__ import annotations
@@ -30,6 +35,16 @@ class ReportsEverySightingReplica(Replica):
         )
 
 
+class CarriesNoEvidenceReplica(Replica):
+    """Defect: the blocks this replica builds carry no evidence."""
+
+    def _evidence_for_block(self) -> list[Evidence]:
+        return []
+
+
+CarriesNoEvidence = replica_implementation(
+    "CarriesNoEvidence", __name__, replica_class=CarriesNoEvidenceReplica
+)
 ReportsEverySighting = replica_implementation(
     "ReportsEverySighting", __name__, replica_class=ReportsEverySightingReplica
 )
@@ -42,5 +57,13 @@ MUTANTS = [
         breaks=("R8.5", "P36"),
         capabilities=("replica",),
         build=ReportsEverySighting,
+    ),
+    Mutant(
+        name="leader-carries-no-evidence",
+        defect="a replica gossips the evidence it finds but builds its blocks without any, so "
+        "nobody is slashed for what it detected while it leads",
+        breaks=("R4.2",),
+        capabilities=("replica",),
+        build=CarriesNoEvidence,
     ),
 ]
