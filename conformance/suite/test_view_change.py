@@ -39,6 +39,7 @@ from conformance.suite.scene import (
     TIMEOUT_AT,
     Scene,
     find_scene,
+    make_scene,
     sent,
     subsets_with_stake,
 )
@@ -648,3 +649,34 @@ def test_a_third_of_the_stake_does_not_pull_a_validator_into_a_later_view(
                 f"{name} moved to view {view} when {members} holding exactly W/3 = {stake} asked "
                 "for view 1; only more than W/3 may pull it"
             )
+
+
+@pytest.mark.req("R2.6", "R2.5")
+@pytest.mark.parametrize("order", ["near-first", "far-first"], ids=str)
+def test_a_validator_joins_the_smallest_later_view_asked_for(
+    replica_api: ReplicaAPI, order: str
+) -> None:
+    """Of four equal stakes, one member asks for view 1 and another for view 9 (a Byzantine
+    validator may name any view): together they hold more than W/3, so the replica joins a
+    later view at once, and it must be view 1, the smallest asked for (spec/consensus.md, "View
+    change": it "joins the smallest of those views"; one of them is honest, so the view joined
+    is at most an honest validator's). Joining view 9 would let one liar drag honest validators
+    far ahead."""
+    scene = make_scene(list(FOUR), epoch="join-smallest")
+    name, near, far = scene.ids[0], scene.ids[1], scene.ids[2]
+    asks = [(near, 1), (far, 9)] if order == "near-first" else [(far, 9), (near, 1)]
+    remote = scene.replica(replica_api, name, "broadcast")
+    own: list[Message] = []
+    for member, view in asks:
+        own += sent(
+            remote.on_message(scene.view_change(member, view).to_wire(), AFTER_TIMEOUT),
+            ViewChange,
+            lambda m: m.validator == name,
+        )
+    view = remote.status()["view"]
+    asked = sorted({m.view for m in own if isinstance(m, ViewChange)})
+    if view != 1 or asked != [1]:
+        raise AssertionError(
+            f"{name} is in view {view} and asked for {asked} after {near} asked for view 1 and "
+            f"{far} for view 9 ({order}): it must join view 1, the smallest asked for"
+        )
