@@ -1,5 +1,10 @@
-"""A replica that joins the highest later view more than a third of the stake asked for (R2.6,
-R2.5; spec/consensus.md, "View change": a validator "joins the smallest of those views").
+"""Replicas that tally VIEW-CHANGE requests wrongly (R2.6, R2.5; spec/consensus.md, "View
+change").
+
+``view-requests-counted-per-view``: the replica tallies the stake behind each view a validator
+asked for, not only its highest ("a validator keeps only the highest view each validator asked
+for: one entry per validator"), so one validator asking for views 1 and 2 counts twice, and a
+quarter of the stake pulls the replica into view 1.
 
 ``joins-the-highest-view-asked``: when validators holding more than W/3 stake asked for views
 above its own, the replica jumps to the highest of them, reading the rule as "catch up with the
@@ -8,7 +13,7 @@ next view then drags the replica to a view whose timer is 64 times the base and 
 honest validators will not reach for minutes.
 
 Caught by conformance/suite/test_view_change.py::test_a_validator_joins_the_smallest_later_view_
-asked_for.
+asked_for and test_one_validator_asking_for_two_views_counts_once.
 """
 
 from __future__ import annotations
@@ -29,21 +34,45 @@ class _HighestJoinTally(ViewTally):
         return max(above)
 
 
-class _HighestJoinObject(ReferenceReplicaObject):
-    """Every command runs with :class:`_HighestJoinTally`'s rule in place of the reference's."""
+class _EveryRequestTally(ViewTally):
+    def process_view_change(self, validator: str, view: int, stake: int) -> None:
+        previous = self.highest.get(validator)
+        if previous is not None and previous >= view:
+            return
+        self.highest[validator] = view
+        self.stake_at[view] = self.stake_at.get(view, 0) + stake
+
+
+class _PatchedTallyObject(ReferenceReplicaObject):
+    """Every command runs with the tally method ``patched`` names in place of the
+    reference's."""
+
+    patched: tuple[str, Any] = ("", None)
 
     def __getattribute__(self, name: str) -> Any:
         attribute = super().__getattribute__(name)
         if name.startswith("_") or not callable(attribute):
             return attribute
+        method, replacement = super().__getattribute__("patched")
 
-        def with_highest_join(*args: Any, **kwargs: Any) -> Any:
-            with mock.patch.object(ViewTally, "get_join_view", _HighestJoinTally.get_join_view):
+        def with_the_defect(*args: Any, **kwargs: Any) -> Any:
+            with mock.patch.object(ViewTally, method, replacement):
                 return attribute(*args, **kwargs)
 
-        return with_highest_join
+        return with_the_defect
 
 
+class _HighestJoinObject(_PatchedTallyObject):
+    patched = ("get_join_view", _HighestJoinTally.get_join_view)
+
+
+class _EveryRequestObject(_PatchedTallyObject):
+    patched = ("process_view_change", _EveryRequestTally.process_view_change)
+
+
+CountsEveryRequest = replica_implementation(
+    "CountsEveryRequest", __name__, base=_EveryRequestObject
+)
 JoinsTheHighestView = replica_implementation(
     "JoinsTheHighestView", __name__, base=_HighestJoinObject
 )
@@ -56,5 +85,13 @@ MUTANTS = [
         breaks=("R2.6",),
         capabilities=("replica",),
         build=JoinsTheHighestView,
+    ),
+    Mutant(
+        name="view-requests-counted-per-view",
+        defect="a validator's stake is counted at every view it asked for, not only its "
+        "highest: one validator asking for views 1 and 2 counts twice towards view 1",
+        breaks=("R2.6",),
+        capabilities=("replica",),
+        build=CountsEveryRequest,
     ),
 ]

@@ -33,6 +33,7 @@ from aethel.consensus.messages import (
 from aethel.consensus.signing import DirectSignatureChecker
 from aethel.consensus.viewchange import check_new_view
 from conformance.adapters.api import ReplicaAPI
+from conformance.checks import expect_equal
 from conformance.suite.scene import (
     AFTER_TIMEOUT,
     FOUR,
@@ -680,3 +681,28 @@ def test_a_validator_joins_the_smallest_later_view_asked_for(
             f"{name} is in view {view} and asked for {asked} after {near} asked for view 1 and "
             f"{far} for view 9 ({order}): it must join view 1, the smallest asked for"
         )
+
+
+@pytest.mark.req("R2.6", "R2.5")
+def test_one_validator_asking_for_two_views_counts_once(replica_api: ReplicaAPI) -> None:
+    """Of four equal stakes, one member asks for view 1 and then for view 2: a request for a later
+    view counts for every earlier one, so the replica keeps that member's highest view only, and
+    a quarter of the stake is not more than W/3: the replica stays in view 0 and asks for
+    nothing. A second member asking for view 1 then makes it join view 1."""
+    scene = make_scene(list(FOUR), epoch="one-entry")
+    name, asker, second = scene.ids[0], scene.ids[1], scene.ids[2]
+    remote = scene.replica(replica_api, name, "broadcast")
+    own: list[Message] = []
+    for view in (1, 2):
+        own += sent(
+            remote.on_message(scene.view_change(asker, view).to_wire(), AFTER_TIMEOUT),
+            ViewChange,
+            lambda m: m.validator == name,
+        )
+    if remote.status()["view"] != 0 or own:
+        raise AssertionError(
+            f"{name} left view 0 (now in view {remote.status()['view']}) when only {asker}, a "
+            "quarter of the stake, asked for views 1 and 2: one validator counts once"
+        )
+    remote.on_message(scene.view_change(second, 1).to_wire(), AFTER_TIMEOUT)
+    expect_equal(remote.status()["view"], 1, f"{name}'s view once {second} asked for view 1 too")
