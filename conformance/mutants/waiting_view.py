@@ -106,6 +106,26 @@ class CopiesLaterReplica(Replica):
         self._arm_resend_timer()
 
 
+class KeepsItsCopyReplica(Replica):
+    """Defect: a view established from the others' copies starts its timer, but the replica
+    does not send its own copy to everyone: those short of q(W) without its stake wait for its
+    next re-send, a view-0 timeout later."""
+
+    def _synchronise_view(self) -> None:
+        current = self.current
+        target = current.view_tally.get_join_view(self.view, self.validators.total_stake)
+        if target is not None:
+            self.stats.view_changes += 1
+            self._enter_view_change(target, ViewEvent.JOIN)
+            return
+        if (
+            not current.established
+            and current.view_tally.get_stake_from(self.view) >= self.validators.quorum
+        ):
+            current.step_view(ViewEvent.QUORUM_ASKED, self.view)
+            self._arm_view_timer()
+
+
 MovesOn = replica_implementation("MovesOn", __name__, replica_class=MovesOnReplica)
 ResentOnce = replica_implementation("ResentOnce", __name__, replica_class=ResentOnceReplica)
 ViewBackoffResend = replica_implementation(
@@ -115,6 +135,7 @@ LeaderOnlyResend = replica_implementation(
     "LeaderOnlyResend", __name__, replica_class=LeaderOnlyResendReplica
 )
 CopiesLater = replica_implementation("CopiesLater", __name__, replica_class=CopiesLaterReplica)
+KeepsItsCopy = replica_implementation("KeepsItsCopy", __name__, replica_class=KeepsItsCopyReplica)
 
 
 MUTANTS = [
@@ -154,5 +175,13 @@ MUTANTS = [
         ("R2.6",),
         ("replica",),
         CopiesLater,
+    ),
+    Mutant(
+        name="own-copy-kept-when-established-from-copies",
+        defect="collector mode: a view established from the others' copies starts its timer, "
+        "but the replica's own copy does not go to everyone until its next re-send",
+        breaks=("R2.6",),
+        capabilities=("replica",),
+        build=KeepsItsCopy,
     ),
 ]

@@ -12,6 +12,10 @@ machines (conformance/suite/test_machines.py: a validator that moves on like cla
 that re-sends once, fails their safety and liveness properties); the cases here judge what
 those runs cannot tell apart: the pace of the re-sends and the copies of collector mode. Only
 the implementation's replica runs; the case fires its timers and plays no other validator.
+
+A waiting validator whose view becomes established from the others' copies (its leader silent)
+sends its own copy to everyone if it has not yet: "the others may be short of q(W) without it"
+(the last case).
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from aethel.consensus.events import Broadcast, Send
 from aethel.consensus.messages import ViewChange
 from conformance.adapters.api import ReplicaAPI
 from conformance.checks import Inconclusive
-from conformance.suite.scene import FOUR, find_scene, parsed, view_deadline
+from conformance.suite.scene import AFTER_TIMEOUT, FOUR, find_scene, parsed, view_deadline
 
 pytestmark = pytest.mark.capability("replica")
 
@@ -151,3 +155,42 @@ def test_a_waiting_validator_resends_a_copy_to_every_validator(replica_api: Repl
                 f"VIEW-CHANGE for view 1 did not reach {missing}; R2.6 (collector mode) sends "
                 "a re-send to every other validator as a copy"
             )
+
+
+@pytest.mark.req("R2.6", "R2.5")
+def test_a_view_established_from_copies_is_shared_by_a_copy(replica_api: ReplicaAPI) -> None:
+    """Collector mode: the replica times out view 0 and sends its VIEW-CHANGE for view 1 to
+    that view's leader only; then the copies of the two other members arrive (the leader is
+    silent), and with its own request they hold q(W): view 1 is established from copies. The
+    others may be short of q(W) without the replica's stake, so it must send its own copy to
+    every validator at once, not at its next re-send."""
+    scene = find_scene(FOUR, lambda s: s.leader(0) != s.leader(1), label="own-copy")
+    leader = scene.leader(1)
+    name = next(m for m in scene.ids if m not in (scene.leader(0), leader))
+    askers = scene.others(name, leader)
+    remote: Any = scene.replica(replica_api, name, "collector", now=None)
+    interval = view_deadline(remote.start(0), 1, 0)
+    if interval is None:
+        raise AssertionError(f"control: {name} set no view-0 timer when started at 0 ns")
+    first = _view_changes_to(remote.on_timer(1, 0, "view", interval), scene.ids)
+    if not any(vc.view == 1 for vc in first[leader]) or remote.status()["view"] != 1:
+        raise AssertionError(f"control: {name} did not ask the leader of view 1 for it")
+    early = [m for m in askers if any(vc.view == 1 and vc.validator == name for vc in first[m])]
+    if len(early) == len(askers):
+        raise Inconclusive(
+            f"{name} sent its VIEW-CHANGE to every validator on its timeout already (allowed); "
+            "the case needs a replica that had sent it to the leader only"
+        )
+    got: dict[str, list[ViewChange]] = {m: [] for m in askers}
+    for asker in askers:
+        copy = scene.view_change(asker, 1).stripped()
+        sent = _view_changes_to(remote.on_message(copy.to_wire(), AFTER_TIMEOUT), askers)
+        for member in askers:
+            got[member] += [vc for vc in sent[member] if vc.validator == name and vc.view == 1]
+    missing = [m for m in askers if m not in early and not got[m]]
+    if missing:
+        raise AssertionError(
+            f"{name}'s view 1 was established from the copies of {askers} (with its own request "
+            f"q(W)), but its own copy never reached {missing}: without its stake they may stay "
+            "short of q(W) (spec/consensus.md, View change)"
+        )
