@@ -1,4 +1,5 @@
-"""A verification cache keyed by what the solver reads instead of by the proof (T22.2d, R1.1).
+"""Verification caches that break T22.2d's contract (keyed by proof id and signature; bounded,
+LRU), each the way a hand-written cache goes wrong.
 
 ``cache-keyed-by-text``: the verifier checks a proof's signature, then looks the solver's run up
 by the proof's text and claimed outcome, and reuses its verdict and effort for any proof of the
@@ -9,6 +10,11 @@ budget says nothing of a proof with more. A cache must serve a proof only its ow
 (spec/performance.md, T22.2d: keyed by proof id).
 
 Caught by conformance/suite/test_verifier.py::test_the_cache_serves_a_proof_only_its_own_result.
+
+``result-cache-unbounded``: a plain dictionary that reports a bound and never evicts (N6: every
+cache is bounded). ``result-cache-fifo``: the bound holds, but the entry evicted is the oldest
+stored, not the least recently used, so the hottest proofs are verified again as the cache
+turns over. Both caught by test_the_result_cache_is_a_bounded_lru.
 """
 
 from __future__ import annotations
@@ -51,6 +57,27 @@ class TextKeyedCache(ResultCache):
         return replace(known, proof_id=proof.proof_id, size=proof.size, difficulty=difficulty)
 
 
+class UnboundedCache(ResultCache):
+    """Defect: entries are never evicted (the bound is reported, not kept)."""
+
+    def put(self, proof: Proof, result: VerificationResult) -> None:
+        with self._lock:
+            self._entries[proof.proof_id] = (proof.signature, result)
+
+
+class FifoCache(ResultCache):
+    """Defect: a hit does not make an entry recent: the oldest stored entry is evicted."""
+
+    def get(self, proof: Proof) -> VerificationResult | None:
+        with self._lock:
+            entry = self._entries.get(proof.proof_id)
+            if entry is None or entry[0] != proof.signature:
+                self._misses += 1
+                return None
+            self._hits += 1
+            return entry[1]
+
+
 class TextKeyedVerifierObject(ReferenceVerifierObject):
     def __init__(self) -> None:
         self.verifier = Verifier(cache=TextKeyedCache())
@@ -60,6 +87,30 @@ class TextKeyedCacheVerifier(ReferenceVerifier):
     @rejecting
     def new(self) -> ReferenceVerifierObject:
         return TextKeyedVerifierObject()
+
+
+class _CacheOfKind(ReferenceVerifier):
+    cache_class: type[ResultCache] = ResultCache
+
+    @rejecting
+    def new(self) -> ReferenceVerifierObject:
+        made = ReferenceVerifierObject()
+        made.verifier = Verifier(cache=self.cache_class())
+        return made
+
+
+class UnboundedCacheImplementation(ReferenceImplementation):
+    name = "mutant-result-cache-unbounded"
+
+    def make_verifier(self) -> object:
+        return type("V", (_CacheOfKind,), {"cache_class": UnboundedCache})()
+
+
+class FifoCacheImplementation(ReferenceImplementation):
+    name = "mutant-result-cache-fifo"
+
+    def make_verifier(self) -> object:
+        return type("V", (_CacheOfKind,), {"cache_class": FifoCache})()
 
 
 class TextKeyedCacheImplementation(ReferenceImplementation):
@@ -77,5 +128,21 @@ MUTANTS = [
         breaks=("T22.2d", "R1.1"),
         capabilities=("verifier",),
         build=TextKeyedCacheImplementation,
+    ),
+    Mutant(
+        name="result-cache-unbounded",
+        defect="the verifier's result cache reports a bound but never evicts: it grows with "
+        "every distinct proof",
+        breaks=("T22.2d", "N6"),
+        capabilities=("verifier",),
+        build=UnboundedCacheImplementation,
+    ),
+    Mutant(
+        name="result-cache-fifo",
+        defect="the verifier's result cache evicts the oldest stored result, not the least "
+        "recently used one",
+        breaks=("T22.2d",),
+        capabilities=("verifier",),
+        build=FifoCacheImplementation,
     ),
 ]

@@ -21,7 +21,7 @@ from aethel.proofs.model import Outcome
 from aethel.proofs.verifier import verify_proof as pinned_verify
 from conformance.adapters.api import VerifierAPI
 from conformance.adapters.errors import Rejected
-from conformance.checks import Divergence, MustReject, WrongRule, expect_equal
+from conformance.checks import Divergence, Inconclusive, MustReject, WrongRule, expect_equal
 from conformance.plugin import Measure, catalog_threshold
 from conformance.suite.test_verifier_text import expect_invalid, verdict_of
 from conformance.testvectors import cases, verifier_cases
@@ -217,6 +217,54 @@ def test_the_cache_serves_a_proof_only_its_own_result(
 
 def _verdicts(order: str) -> list[str]:
     return ["valid", "unknown"] if order == "enough-budget-first" else ["unknown", "valid"]
+
+
+#: A result cache larger than this is not filled by the case (its bound cannot be shown in the
+#: few seconds a case takes); the reference's holds 10,000 results.
+LARGEST_CACHE_FILLED = 20_000
+
+
+@pytest.mark.req("T22.2d", "N6")
+def test_the_result_cache_is_a_bounded_lru(verifier_api: VerifierAPI) -> None:
+    """spec/proofs.md (T22.2d): "The cache is bounded (LRU)"; N6: every cache is bounded. One
+    verifier verifies max_size distinct proofs (the satisfiable text under as many budgets),
+    verifies the first again (a hit: now the most recently used), then one proof more: the
+    least recently used, the second proof, is evicted, not the first. The cache never holds
+    more than max_size results, and counts each eviction."""
+    verifier = verifier_api.new()
+    try:
+        size = verifier.cache_stats().get("max_size")
+        if type(size) is not int or size < 1:
+            raise AssertionError(f"cache_stats max_size is {size!r}: a cache has a positive bound")
+        if size > LARGEST_CACHE_FILLED:
+            raise Inconclusive(f"a cache of {size} results is more than a case fills")
+        budget = 1_000_000
+        proofs = [
+            verifier_cases.signed(verifier_cases.SAT_TEXT, budget - i, claimed=Outcome.SAT)
+            for i in range(size + 1)
+        ]
+        for proof in proofs[:size]:
+            verifier.verify(proof)
+        full = verifier.cache_stats()
+        verifier.verify(proofs[0])  # a hit: the first is now the most recently used
+        verifier.verify(proofs[size])  # one more: the least recently used goes
+        after = verifier.cache_stats()
+        expect_equal(
+            {k: after.get(k) for k in ("size", "evictions")},
+            {"size": size, "evictions": full.get("evictions", 0) + 1},
+            f"the cache after {size + 1} distinct proofs",
+        )
+        before_reads = verifier.cache_stats()
+        verifier.verify(proofs[0])
+        verifier.verify(proofs[1])
+        reads = verifier.cache_stats()
+        expect_equal(
+            [reads["hits"] - before_reads["hits"], reads["misses"] - before_reads["misses"]],
+            [1, 1],
+            "[hits, misses] reading the recently used first proof, then the evicted second",
+        )
+    finally:
+        getattr(verifier, "close", lambda: None)()
 
 
 @pytest.mark.req("T22.2a")
