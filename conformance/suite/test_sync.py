@@ -138,7 +138,7 @@ def check_recovers(
         check_holds_state(session, outcome, snapshot, state, trace, seed)
         problems = check_rejections(outcome, trace) + check_dropped_peers(trace)
         if problems:
-            raise AssertionError("; ".join(problems))
+            raise AssertionError(f"seed {seed}: " + "; ".join(problems))
         return trace
 
 
