@@ -409,6 +409,21 @@ def check_dropped_peers(trace: SyncTrace) -> list[str]:
     return problems
 
 
+def check_asked_once(trace: SyncTrace) -> list[str]:
+    """Return the requests a sync repeated: it asks its peers in turn for the manifest and each
+    peer for a given part at most once (spec/sync.md, "Fetching"); a part that failed goes to
+    another peer."""
+    polls: dict[tuple[str, int | None], list[int]] = {}
+    for poll, peer, prefix in trace.asked:
+        polls.setdefault((peer, prefix), []).append(poll)
+    return [
+        f"{peer} was asked for {'the manifest' if prefix is None else f'part {prefix}'} "
+        f"{len(asked)} times (polls {asked})"
+        for (peer, prefix), asked in sorted(polls.items(), key=repr)
+        if len(asked) > 1
+    ]
+
+
 def check_rejections(outcome: Mapping[str, Any], trace: SyncTrace) -> list[str]:
     """Return what is wrong with the rejections a completed sync reports (R3.1, R3.5).
 

@@ -18,7 +18,7 @@ from aethel.state.snapshot import (
     verify_chunk,
 )
 from conformance.adapters.reference import ReferenceImplementation
-from conformance.adapters.reference_sync import ReferenceSync, ReferenceSyncSession
+from conformance.adapters.reference_sync import PeerFailed, ReferenceSync, ReferenceSyncSession
 from conformance.mutants import Mutant
 
 
@@ -180,6 +180,28 @@ class FailingPeerKeptImplementation(ReferenceImplementation):
         return FailingPeerKeptSync()
 
 
+class RetryingSession(ReferenceSyncSession):
+    """Defect: a request that fails is sent once more to the same peer before it counts as a
+    failure (a transport's retry): each peer may be asked for a part twice."""
+
+    async def fetch(self, peer: str, prefix: int | None) -> bytes:
+        try:
+            return await super().fetch(peer, prefix)
+        except PeerFailed:
+            return await super().fetch(peer, prefix)
+
+
+class RetryingSync(ReferenceSync):
+    session_class = RetryingSession
+
+
+class RetryingImplementation(ReferenceImplementation):
+    name = "mutant-sync-failed-request-retried"
+
+    def make_sync(self) -> object:
+        return RetryingSync()
+
+
 MUTANTS = [
     Mutant(
         name="manifest-entry-extra-members-ignored",
@@ -220,5 +242,13 @@ MUTANTS = [
         breaks=("R3.5",),
         capabilities=("sync",),
         build=FailingPeerKeptImplementation,
+    ),
+    Mutant(
+        name="sync-failed-request-retried",
+        defect="a failed request is sent once more to the same peer before it counts: a peer "
+        "is asked for a part twice instead of the part going to another peer",
+        breaks=("R3.5",),
+        capabilities=("sync",),
+        build=RetryingImplementation,
     ),
 ]

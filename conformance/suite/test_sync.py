@@ -44,6 +44,7 @@ from conformance.sync_harness import (
     SyncTrace,
     build_state,
     build_tree,
+    check_asked_once,
     check_dropped_peers,
     check_rejections,
     compute_prefix,
@@ -131,12 +132,14 @@ def check_recovers(
     seed: int,
 ) -> SyncTrace:
     """A sync from ``peers`` ends with exactly the trusted state (:func:`check_holds_state`),
-    every bad answer a peer served is reported rejected under its rule, and a peer that served
-    bad data, or failed three requests, is asked for nothing more (:func:`check_dropped_peers`).
+    every bad answer a peer served is reported rejected under its rule, a peer that served bad
+    data, or failed three requests, is asked for nothing more (:func:`check_dropped_peers`), and
+    no peer is asked for the same part twice (:func:`check_asked_once`).
     Returns the sync's trace."""
     with synced(api, snapshot, peers, seed) as (trace, outcome, session):
         check_holds_state(session, outcome, snapshot, state, trace, seed)
         problems = check_rejections(outcome, trace) + check_dropped_peers(trace)
+        problems += check_asked_once(trace)
         if problems:
             raise AssertionError(f"seed {seed}: " + "; ".join(problems))
         return trace
@@ -215,8 +218,8 @@ def test_part_only_a_corrupt_peer_serves_fails_the_sync(
     sync_api: SyncAPI, snapshot: Snapshot, seed: int, corruption: str
 ) -> None:
     """Alice and Bob cannot serve one part, and Mallory, honest otherwise, serves it corrupt: the
-    sync must fail naming R3.5, after asking every peer for that part (a sync fails only when no
-    peer serves a valid chunk), and adopt nothing."""
+    sync must fail naming R3.5, after asking every peer for that part once (a sync fails only
+    when no peer serves a valid chunk), and adopt nothing."""
     part = snapshot.get_needed_prefixes(PREFIX_BITS)[0]
     peers: list[Peer] = [
         HonestPeer("alice", snapshot, PREFIX_BITS, frozenset({part})),
@@ -233,6 +236,9 @@ def test_part_only_a_corrupt_peer_serves_fails_the_sync(
         if asked != {p.name for p in peers}:
             missed = sorted({p.name for p in peers} - asked)
             raise AssertionError(f"the sync failed without asking {missed} for part {part}")
+        repeated = check_asked_once(trace)
+        if repeated:
+            raise AssertionError(f"seed {seed}: " + "; ".join(repeated))
         expect_equal(
             {k: outcome.get(k) for k in ("state", "root")},
             {"state": "failed", "root": None},

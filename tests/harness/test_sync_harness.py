@@ -22,6 +22,7 @@ from conformance.sync_harness import (
     SyncTrace,
     build_state,
     build_tree,
+    check_asked_once,
     check_dropped_peers,
     check_rejections,
     corrupt_chunk,
@@ -158,6 +159,15 @@ def test_drop_check_allows_the_carrying_polls_requests_and_names_later_ones() ->
     ]
     trace.served[2] = ("f", 3, "good")
     assert check_dropped_peers(trace) == []
+
+
+def test_asked_once_check_names_each_repeated_request() -> None:
+    trace = SyncTrace(state="done")
+    trace.asked = [(1, "a", None), (2, "a", 3), (2, "b", 4), (3, "b", 3), (4, "a", 3)]
+    assert check_asked_once(trace) == ["a was asked for part 3 2 times (polls [2, 4])"]
+    trace.asked.append((5, "b", None))
+    trace.asked.append((6, "b", None))
+    assert check_asked_once(trace)[1] == "b was asked for the manifest 2 times (polls [5, 6])"
 
 
 def test_reference_session_refuses_an_unasked_answer_and_goes_on(snapshot: Snapshot) -> None:
