@@ -1,0 +1,50 @@
+"""A block's transactions and proofs pair up (spec/consensus.md, "Blocks", rule 4; R1.1): "there
+are as many proofs as transactions, and for each i, proof i has kind transfer, its subjects are
+exactly the id of transaction i".
+
+The leader's PRE-PREPARE carries a block of the two valid transfers of the funded scene with
+their items out of pairs: a transfer without its proof, a proof without its transfer, or the two
+proofs swapped. Each breaks R1.1 and must get no PREPARE; the block of the same items in pairs
+does. A validator that walks the two lists side by side and stops at the shorter one (zip)
+would execute a transfer no proof covers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from aethel.consensus.block import GENESIS_PARENT, ProofBlock
+from aethel.consensus.messages import Prepare
+from conformance.adapters.api import ReplicaAPI
+from conformance.suite.scene import Items, funded_scene, sent
+
+pytestmark = pytest.mark.capability("replica")
+
+#: name -> the block's (transactions, proofs) made from the two transfers and their proofs
+UNPAIRED: dict[str, Callable[[Items], Items]] = {
+    "a-transfer-without-its-proof": lambda i: (i[0], i[1][:1]),
+    "a-proof-without-its-transfer": lambda i: (i[0][:1], i[1]),
+    "the-proofs-swapped": lambda i: (i[0], i[1][::-1]),
+}
+
+
+@pytest.mark.req("R1.1", "P1")
+@pytest.mark.rejects("R1.1")
+@pytest.mark.parametrize("variant", sorted(UNPAIRED), ids=str)
+def test_a_block_whose_items_do_not_pair_up_gets_no_prepare(
+    replica_api: ReplicaAPI, variant: str
+) -> None:
+    scene, items = funded_scene("block-items")
+    leader = scene.signers[scene.leader(0)]
+    member = scene.others(scene.leader(0))[0]
+    transactions, proofs = UNPAIRED[variant](items)
+    block = ProofBlock.create(leader, 1, GENESIS_PARENT, transactions, proofs, [], None)
+    remote = scene.replica(replica_api, member)
+    if sent(remote.on_message(scene.pre_prepare(block).to_wire(), 1_000), Prepare):
+        raise AssertionError(f"{member} sent PREPARE for a block with {variant.replace('-', ' ')}")
+    paired = ProofBlock.create(leader, 1, GENESIS_PARENT, items[0], items[1], [], None)
+    fresh = scene.replica(replica_api, member)
+    if not sent(fresh.on_message(scene.pre_prepare(paired).to_wire(), 1_000), Prepare):
+        raise AssertionError(f"control: {member} sent no PREPARE for the block of paired items")
