@@ -16,7 +16,8 @@ from unittest import mock
 
 import aethel.consensus.ledger
 from aethel.consensus.block import ProofBlock
-from aethel.consensus.ledger import BlockVerdict, LedgerValidator
+from aethel.consensus.interfaces import BlockVerdict
+from aethel.consensus.ledger import LedgerValidator
 from aethel.proofs.model import Proof, Transfer
 from conformance.mutants import Mutant, replica_implementation
 
