@@ -1,5 +1,6 @@
-"""A block validator that walks a block's transactions and proofs side by side and stops at the
-shorter list (spec/consensus.md, "Blocks", rule 4: "there are as many proofs as transactions").
+"""Block validators that pair a block's transactions and proofs loosely (spec/consensus.md,
+"Blocks", rule 4: "there are as many proofs as transactions, and for each i, proof i has kind
+transfer, its subjects are exactly the id of transaction i").
 
 ``surplus-transfer-unvalidated``: a transfer past the last proof is never paired with one, so it
 is not validated, and the block's execution then applies it: a leader can spend any account's
@@ -7,18 +8,23 @@ funds by adding a signed transfer without a proof (the transfer's own signature 
 but nothing proved its nonce or balance). Python's ``zip`` and most languages' pairwise loops
 behave this way.
 
+``proof-kind-unchecked``: proof i must be the transfer obligation of transaction i, and it is,
+but its kind is never read: a proof of kind ``arithmetic`` (or any other) over the same text
+covers the transfer.
+
 Caught by conformance/suite/test_block_items.py.
 """
 
 from __future__ import annotations
 
+import copy
 from unittest import mock
 
 import aethel.consensus.ledger
 from aethel.consensus.block import ProofBlock
 from aethel.consensus.interfaces import BlockVerdict
 from aethel.consensus.ledger import LedgerValidator
-from aethel.proofs.model import Proof, Transfer
+from aethel.proofs.model import Proof, ProofKind, Transfer
 from conformance.mutants import Mutant, replica_implementation
 
 _parse_block_items = aethel.consensus.ledger.parse_block_items
@@ -38,6 +44,28 @@ class PairwiseValidator(LedgerValidator):
             return super().validate_block(block, pre_root)
 
 
+def _read_as_transfer_proofs(block: ProofBlock) -> tuple[list[Transfer], list[Proof]]:
+    """Defect: every proof is taken for a transfer proof (its id and signature unchanged)."""
+    transfers, proofs = _parse_block_items(block)
+    read = []
+    for proof in proofs:
+        same = copy.copy(proof)
+        object.__setattr__(same, "kind", ProofKind.TRANSFER)
+        read.append(same)
+    return transfers, read
+
+
+class KindBlindValidator(LedgerValidator):
+    """Pairs proofs with transfers by subjects and text, never by kind."""
+
+    def validate_block(self, block: ProofBlock, pre_root: bytes) -> BlockVerdict:
+        with mock.patch.object(
+            aethel.consensus.ledger, "parse_block_items", _read_as_transfer_proofs
+        ):
+            return super().validate_block(block, pre_root)
+
+
+KindBlind = replica_implementation("KindBlind", __name__, validator_class=KindBlindValidator)
 PairwiseValidation = replica_implementation(
     "PairwiseValidation", __name__, validator_class=PairwiseValidator
 )
@@ -50,5 +78,13 @@ MUTANTS = [
         breaks=("R1.1",),
         capabilities=("replica",),
         build=PairwiseValidation,
+    ),
+    Mutant(
+        name="proof-kind-unchecked",
+        defect="block validation never reads a proof's kind: a proof of kind arithmetic over a "
+        "transfer's obligation covers the transfer",
+        breaks=("R1.1",),
+        capabilities=("replica",),
+        build=KindBlind,
     ),
 ]

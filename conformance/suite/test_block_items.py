@@ -3,10 +3,11 @@ are as many proofs as transactions, and for each i, proof i has kind transfer, i
 exactly the id of transaction i".
 
 The leader's PRE-PREPARE carries a block of the two valid transfers of the funded scene with
-their items out of pairs: a transfer without its proof, a proof without its transfer, or the two
-proofs swapped. Each breaks R1.1 and must get no PREPARE; the block of the same items in pairs
-does. A validator that walks the two lists side by side and stops at the shorter one (zip)
-would execute a transfer no proof covers.
+their items out of pairs: a transfer without its proof, a proof without its transfer, the two
+proofs swapped, or a proof of its transfer's obligation but of kind ``arithmetic`` (a block
+carries only transfer proofs). Each breaks R1.1 and must get no PREPARE; the block of the same
+items in pairs does. A validator that walks the two lists side by side and stops at the shorter
+one (zip) would execute a transfer no proof covers.
 """
 
 from __future__ import annotations
@@ -17,16 +18,34 @@ import pytest
 
 from aethel.consensus.block import GENESIS_PARENT, ProofBlock
 from aethel.consensus.messages import Prepare
+from aethel.encoding import JSONValue, KeyPair
+from aethel.proofs.model import ProofKind, proof_from_json, sign_proof
 from conformance.adapters.api import ReplicaAPI
 from conformance.suite.scene import Items, funded_scene, sent
 
 pytestmark = pytest.mark.capability("replica")
+
+
+def _of_another_kind(proof: dict[str, JSONValue]) -> dict[str, JSONValue]:
+    """The same obligation, claim, budget and subjects as a valid proof of kind ``arithmetic``
+    (signed by its own submitter, so it verifies)."""
+    parsed = proof_from_json(proof)
+    return sign_proof(
+        KeyPair.from_seed(bytes([43] * 32)),
+        kind=ProofKind.ARITHMETIC,
+        smt=parsed.smt,
+        claimed=parsed.claimed,
+        budget=parsed.budget,
+        subjects=parsed.subjects,
+    ).to_json()
+
 
 #: name -> the block's (transactions, proofs) made from the two transfers and their proofs
 UNPAIRED: dict[str, Callable[[Items], Items]] = {
     "a-transfer-without-its-proof": lambda i: (i[0], i[1][:1]),
     "a-proof-without-its-transfer": lambda i: (i[0][:1], i[1]),
     "the-proofs-swapped": lambda i: (i[0], i[1][::-1]),
+    "a-proof-of-another-kind": lambda i: (i[0], [_of_another_kind(i[1][0]), i[1][1]]),
 }
 
 
