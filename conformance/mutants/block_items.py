@@ -12,6 +12,10 @@ behave this way.
 but its kind is never read: a proof of kind ``arithmetic`` (or any other) over the same text
 covers the transfer.
 
+``block-transfer-signatures-trusted``: a block's transfers are taken as signed (the mempool
+checked them when they were admitted), so a leader can put a transfer no sender signed into its
+block.
+
 Caught by conformance/suite/test_block_items.py.
 """
 
@@ -65,6 +69,17 @@ class KindBlindValidator(LedgerValidator):
             return super().validate_block(block, pre_root)
 
 
+class SignatureTrustingValidator(LedgerValidator):
+    """Does not check a block's transfer signatures (R5.5)."""
+
+    def validate_block(self, block: ProofBlock, pre_root: bytes) -> BlockVerdict:
+        with mock.patch.object(Transfer, "is_signature_valid", lambda self: True):
+            return super().validate_block(block, pre_root)
+
+
+SignaturesTrusted = replica_implementation(
+    "SignaturesTrusted", __name__, validator_class=SignatureTrustingValidator
+)
 KindBlind = replica_implementation("KindBlind", __name__, validator_class=KindBlindValidator)
 PairwiseValidation = replica_implementation(
     "PairwiseValidation", __name__, validator_class=PairwiseValidator
@@ -86,5 +101,13 @@ MUTANTS = [
         breaks=("R1.1",),
         capabilities=("replica",),
         build=KindBlind,
+    ),
+    Mutant(
+        name="block-transfer-signatures-trusted",
+        defect="block validation takes a block's transfers as signed: a transfer whose "
+        "signature does not verify is executed",
+        breaks=("R5.5",),
+        capabilities=("replica",),
+        build=SignaturesTrusted,
     ),
 ]

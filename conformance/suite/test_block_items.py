@@ -4,8 +4,9 @@ exactly the id of transaction i".
 
 The leader's PRE-PREPARE carries a block of the two valid transfers of the funded scene with
 their items out of pairs: a transfer without its proof, a proof without its transfer, the two
-proofs swapped, or a proof of its transfer's obligation but of kind ``arithmetic`` (a block
-carries only transfer proofs). Each breaks R1.1 and must get no PREPARE; the block of the same
+proofs swapped, a proof of its transfer's obligation but of kind ``arithmetic`` (a block carries
+only transfer proofs), or a transfer whose signature is damaged (R5.5: "transaction i is signed
+by its sender"). Each must get no PREPARE; the block of the same
 items in pairs does. A validator that walks the two lists side by side and stops at the shorter
 one (zip) would execute a transfer no proof covers.
 """
@@ -40,17 +41,26 @@ def _of_another_kind(proof: dict[str, JSONValue]) -> dict[str, JSONValue]:
     ).to_json()
 
 
+def _flipped(transfer: dict[str, JSONValue]) -> dict[str, JSONValue]:
+    """The transfer with one bit of its signature flipped (its id, which its proof covers,
+    leaves the signature out, E6)."""
+    signature = bytearray.fromhex(str(transfer["signature"]))
+    signature[5] ^= 0x10
+    return {**transfer, "signature": signature.hex()}
+
+
 #: name -> the block's (transactions, proofs) made from the two transfers and their proofs
 UNPAIRED: dict[str, Callable[[Items], Items]] = {
     "a-transfer-without-its-proof": lambda i: (i[0], i[1][:1]),
     "a-proof-without-its-transfer": lambda i: (i[0][:1], i[1]),
     "the-proofs-swapped": lambda i: (i[0], i[1][::-1]),
     "a-proof-of-another-kind": lambda i: (i[0], [_of_another_kind(i[1][0]), i[1][1]]),
+    "a-transfer-badly-signed": lambda i: ([_flipped(i[0][0]), i[0][1]], i[1]),
 }
 
 
-@pytest.mark.req("R1.1", "P1")
-@pytest.mark.rejects("R1.1")
+@pytest.mark.req("R1.1", "R5.5", "P1")
+@pytest.mark.rejects("R1.1", "R5.5")
 @pytest.mark.parametrize("variant", sorted(UNPAIRED), ids=str)
 def test_a_block_whose_items_do_not_pair_up_gets_no_prepare(
     replica_api: ReplicaAPI, variant: str
