@@ -16,6 +16,11 @@ covers the transfer.
 checked them when they were admitted), so a leader can put a transfer no sender signed into its
 block.
 
+``stated-balance-must-equal``: a transfer's proof must state exactly the sender's running balance
+(the text compared with the obligation on the running state), where rule 4 allows less: a block
+in which a sender spends after receiving, with a proof made against its balance before the
+receipt (as a mempool makes it), is refused, and such heights do not commit.
+
 Caught by conformance/suite/test_block_items.py.
 """
 
@@ -29,6 +34,7 @@ from aethel.consensus.block import ProofBlock
 from aethel.consensus.interfaces import BlockVerdict
 from aethel.consensus.ledger import LedgerValidator
 from aethel.proofs.model import Proof, ProofKind, Transfer
+from aethel.proofs.obligations import get_transfer_obligation
 from conformance.mutants import Mutant, replica_implementation
 
 _parse_block_items = aethel.consensus.ledger.parse_block_items
@@ -80,6 +86,22 @@ class SignatureTrustingValidator(LedgerValidator):
 SignaturesTrusted = replica_implementation(
     "SignaturesTrusted", __name__, validator_class=SignatureTrustingValidator
 )
+
+
+def _exact_obligation(smt: str, tx: Transfer, balance: int, nonce: int) -> bool:
+    """Defect: the proof's text must be the obligation on exactly the running balance."""
+    return smt == get_transfer_obligation(tx, balance, nonce)
+
+
+class ExactBalanceValidator(LedgerValidator):
+    def validate_block(self, block: ProofBlock, pre_root: bytes) -> BlockVerdict:
+        with mock.patch.object(aethel.consensus.ledger, "is_obligation_for", _exact_obligation):
+            return super().validate_block(block, pre_root)
+
+
+ExactBalance = replica_implementation(
+    "ExactBalance", __name__, validator_class=ExactBalanceValidator
+)
 KindBlind = replica_implementation("KindBlind", __name__, validator_class=KindBlindValidator)
 PairwiseValidation = replica_implementation(
     "PairwiseValidation", __name__, validator_class=PairwiseValidator
@@ -109,5 +131,13 @@ MUTANTS = [
         breaks=("R5.5",),
         capabilities=("replica",),
         build=SignaturesTrusted,
+    ),
+    Mutant(
+        name="stated-balance-must-equal",
+        defect="a block's transfer proof must state exactly the sender's running balance: a "
+        "proof made against the balance before a receipt earlier in the block is refused",
+        breaks=("R1.1",),
+        capabilities=("replica",),
+        build=ExactBalance,
     ),
 ]
