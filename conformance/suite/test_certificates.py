@@ -269,3 +269,31 @@ def test_certificates_at_exactly_q_count_and_one_short_do_not(
             f"{name} did not commit on a commit certificate of {exact}: exactly q(W) = "
             f"{quorum} (W = {total})"
         )
+
+
+@pytest.mark.req("R2.3")
+@pytest.mark.parametrize("mode", ["collector", "broadcast"], ids=str)
+def test_a_certificate_of_every_member_counts(replica_api: ReplicaAPI, mode: str) -> None:
+    """spec/consensus.md, "Messages and certificates": "A certificate may hold more than q(W)
+    stake." The reference assembles the fewest votes that reach q(W), so no other case shows a
+    replica more; another implementation may send all it counted. The replica holds the
+    proposal of height 1: a prepared certificate of all four members makes it send COMMIT, and a
+    commit certificate of all four makes it commit."""
+    scene = make_scene(list(FOUR), epoch="cert-everyone")
+    name = scene.others(scene.leader())[0]
+    block = scene.block()
+    d, r = block.digest, scene.post_root(block)
+    remote = scene.replica(replica_api, name, mode)
+    if not sent(remote.on_message(scene.pre_prepare(block).to_wire(), FORGE_NOW), Prepare):
+        raise AssertionError(f"control: {name} sent no PREPARE for the valid proposal")
+    everyone = scene.ids
+    prepared = scene.prepare_certificate(everyone, d)
+    if not sent(remote.on_message(prepared.to_wire(), FORGE_NOW), Commit):
+        raise AssertionError(
+            f"{name} sent no COMMIT on a prepared certificate of all four members ({everyone})"
+        )
+    remote.on_message(scene.commit_certificate(everyone, d, r).to_wire(), FORGE_NOW)
+    if remote.status()["height"] != 2:
+        raise AssertionError(
+            f"{name} did not commit on a commit certificate of all four members ({everyone})"
+        )
