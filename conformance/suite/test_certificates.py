@@ -16,6 +16,7 @@ certificates holding 2k + 1 count and 2k do not (:data:`THIRDS`, stake-weighted 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -296,4 +297,36 @@ def test_a_certificate_of_every_member_counts(replica_api: ReplicaAPI, mode: str
     if remote.status()["height"] != 2:
         raise AssertionError(
             f"{name} did not commit on a commit certificate of all four members ({everyone})"
+        )
+
+
+@pytest.mark.req("R2.3")
+def test_a_certificate_of_votes_in_another_order_counts(replica_api: ReplicaAPI) -> None:
+    """A sender lists a certificate's votes in validator-set order and a receiver takes them in
+    any order (spec/consensus.md, "Messages and certificates"): one implementation's strict
+    reading of the order must not split it from the others on a block's last commit. The
+    replica holds the proposal of height 1; prepared and commit certificates of three members
+    listed in reverse order make it send COMMIT and commit."""
+    scene = make_scene(list(FOUR), epoch="cert-order")
+    name = scene.others(scene.leader())[0]
+    block = scene.block()
+    d, r = block.digest, scene.post_root(block)
+    remote = scene.replica(replica_api, name, "broadcast")
+    if not sent(remote.on_message(scene.pre_prepare(block).to_wire(), FORGE_NOW), Prepare):
+        raise AssertionError(f"control: {name} sent no PREPARE for the valid proposal")
+    three = scene.ids[:3]  # 30,000 of W = 40,000: q(W) is 26,667
+
+    def reversed_votes(wire: dict[str, Any]) -> dict[str, Any]:
+        return {**wire, "votes": list(reversed(wire["votes"]))}
+
+    prepared = reversed_votes(scene.prepare_certificate(three, d).to_wire())
+    if not sent(remote.on_message(prepared, FORGE_NOW), Commit):
+        raise AssertionError(
+            f"{name} sent no COMMIT on a prepared certificate of {three} listed in reverse"
+        )
+    committed = reversed_votes(scene.commit_certificate(three, d, r).to_wire())
+    remote.on_message(committed, FORGE_NOW)
+    if remote.status()["height"] != 2:
+        raise AssertionError(
+            f"{name} did not commit on a commit certificate of {three} listed in reverse"
         )
