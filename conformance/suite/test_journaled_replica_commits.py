@@ -31,40 +31,51 @@ pytestmark = pytest.mark.capability("replica", "vote-journal")
 MAX_STEPS = 60
 
 
+def _open(journal_api: Any, scene: Any, directory: Path) -> Any:
+    return journal_api.open(
+        scene.validators.to_wire(),
+        "v000",
+        scene.signers["v000"].key.seed.hex(),
+        "collector",
+        genesis_to_json(scene.genesis),
+        str(directory),
+    )
+
+
+def _drive(remote: Any, start_at: int, heights: int) -> tuple[list[Committed], int, int]:
+    """Start ``remote`` at ``start_at`` and fire its timers, earliest first, until it has
+    committed ``heights`` heights; return its commits, the timer events fired and the time."""
+    timers: list[tuple[int, int, Any]] = []
+    commits: list[Committed] = []
+    order = 0
+
+    def take(answer: object) -> None:
+        nonlocal order
+        for output in outputs_from_json(answer):
+            if isinstance(output, SetTimer):
+                heapq.heappush(timers, (output.deadline, order, output.timer))
+                order += 1
+            elif isinstance(output, Committed):
+                commits.append(output)
+
+    take(remote.start(start_at))
+    steps, now = 0, start_at
+    while timers and len(commits) < heights and steps < MAX_STEPS:
+        now, _, timer = heapq.heappop(timers)
+        take(remote.on_timer(timer.height, timer.view, timer.kind, now))
+        steps += 1
+    return commits, steps, now
+
+
 @pytest.mark.req("R5.6", "R5.4", "R3.2")
 def test_a_lone_journaled_validator_commits_its_heights(
     impl: Implementation, tmp_path: Path
 ) -> None:
     scene = make_scene([1_000], epoch="journal-commits")
     journal_api = cast(Any, get_api(impl, "vote-journal"))
-    remote = journal_api.open(
-        scene.validators.to_wire(),
-        "v000",
-        scene.signers["v000"].key.seed.hex(),
-        "collector",
-        genesis_to_json(scene.genesis),
-        str(tmp_path / "journal"),
-    )
+    remote = _open(journal_api, scene, tmp_path / "journal")
     try:
-        timers: list[tuple[int, int, Any]] = []
-        commits: list[Committed] = []
-        order = 0
-
-        def take(answer: object) -> None:
-            nonlocal order
-            for output in outputs_from_json(answer):
-                if isinstance(output, SetTimer):
-                    heapq.heappush(timers, (output.deadline, order, output.timer))
-                    order += 1
-                elif isinstance(output, Committed):
-                    commits.append(output)
-
-        take(remote.start(0))
-        steps = 0
-        while timers and len(commits) < 3 and steps < MAX_STEPS:
-            deadline, _, timer = heapq.heappop(timers)
-            take(remote.on_timer(timer.height, timer.view, timer.kind, deadline))
-            steps += 1
+        commits, steps, _ = _drive(remote, 0, 3)
         heights = [c.height for c in commits]
         if heights[:3] != [1, 2, 3]:
             raise AssertionError(
@@ -80,3 +91,36 @@ def test_a_lone_journaled_validator_commits_its_heights(
         )
     finally:
         getattr(remote, "close", lambda: None)()
+
+
+@pytest.mark.req("R2.4", "R5.4", "R5.6")
+def test_a_lone_journaled_validator_reopened_on_its_journal_commits_on(
+    impl: Implementation, tmp_path: Path
+) -> None:
+    """The lone validator commits height 1, is closed and opened again on the same directory:
+    it resumes at height 2 (R5.4) and, holding its journal, votes as any validator (only a
+    validator that lost its journal holds back, spec/consensus.md, "Votes"): it commits heights
+    2 and 3. A replica that treats every restart as a lost journal never votes again alone."""
+    scene = make_scene([1_000], epoch="journal-reopened")
+    journal_api = cast(Any, get_api(impl, "vote-journal"))
+    directory = tmp_path / "journal"
+    first = _open(journal_api, scene, directory)
+    try:
+        commits, _, now = _drive(first, 0, 1)
+    finally:
+        getattr(first, "close", lambda: None)()
+    if [c.height for c in commits] != [1]:
+        raise AssertionError(f"control: the lone validator committed {commits} before closing")
+    again = _open(journal_api, scene, directory)
+    try:
+        expect_equal(again.status()["height"], 2, "height after opening the journal again")
+        resumed, steps, _ = _drive(again, now + 1, 2)
+        heights = [c.height for c in resumed]
+        if heights[:2] != [2, 3]:
+            raise AssertionError(
+                "opened again on its journal after committing height 1, the lone validator must "
+                f"commit heights 2 and 3 as its timers fire; it committed {heights} in {steps} "
+                "timer events"
+            )
+    finally:
+        getattr(again, "close", lambda: None)()
