@@ -20,6 +20,10 @@ nothing that case does not.
   started, as a global view number would (classic PBFT's views do not restart per request), so
   after a view change the next height's view 0 waits twice as long. Caught by
   suite/test_replica_rules.py::test_the_backoff_starts_again_at_the_next_height.
+* ``backoff-uncapped``: the view timer doubles with every view without the cap of 64 times the
+  first (R2.6), although the replica's timeout command caps it: the timer and the command are
+  two code paths. Caught by test_replica_rules.py::test_replica_view_timers_double_per_view
+  (views 7 and 8).
 """
 
 from __future__ import annotations
@@ -60,9 +64,18 @@ class GlobalBackoff(Replica):
         self._set_view_timer(self._now + compute_timeout(self.observed_latency(), backoff))
 
 
+class UncappedTimers(Replica):
+    """Defect: the established view's timer is max(4 s, 4 x latency) x 2^view, uncapped."""
+
+    def _arm_view_timer(self) -> None:
+        base = compute_timeout(self.observed_latency(), 0)
+        self._set_view_timer(self._now + base * 2**self.view)
+
+
 Superseded = replica_implementation("Superseded", __name__, replica_class=MatchedByName)
 AnyTimer = replica_implementation("AnyTimer", __name__, replica_class=AnyViewTimer)
 Global = replica_implementation("Global", __name__, replica_class=GlobalBackoff)
+Uncapped = replica_implementation("Uncapped", __name__, replica_class=UncappedTimers)
 
 MUTANTS = [
     Mutant(
@@ -87,5 +100,13 @@ MUTANTS = [
         ("R2.6", "R6.5"),
         ("replica",),
         Global,
+    ),
+    Mutant(
+        name="backoff-uncapped",
+        defect="a replica's view timer doubles with every view without the cap of 64 times the "
+        "first",
+        breaks=("R2.6",),
+        capabilities=("replica",),
+        build=Uncapped,
     ),
 ]

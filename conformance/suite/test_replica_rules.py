@@ -65,31 +65,36 @@ def _view_timer(outputs: object, view: int, now: int) -> int | None:
     return found
 
 
+#: The views whose NEW-VIEWs the replica follows: doubling, then past the cap (2^6).
+TIMED_VIEWS = (1, 2, 3, 7, 8)
+
+
 @pytest.mark.req("R2.6", "R6.5")
 def test_replica_view_timers_double_per_view(replica_api: ReplicaAPI) -> None:
-    """The replica follows valid NEW-VIEWs for views 1, 2 and 3 of height 1 (no round trip
-    completes, so its latency estimate cannot change): the timer of each view it enters is
-    twice the one before, starting from its view-0 timer."""
+    """The replica follows valid NEW-VIEWs for views 1, 2, 3, 7 and 8 of height 1 (no round trip
+    completes, so its latency estimate cannot change): the timer of each view it enters is its
+    view-0 timer times 2^view, up to 64 times it (views 7 and 8: the cap, R2.6)."""
     scene = find_scene(
         [10_000] * 4,
-        lambda s: any(all(s.leader(v) != m for v in range(4)) for m in s.ids),
+        lambda s: any(all(s.leader(v) != m for v in (0, *TIMED_VIEWS)) for m in s.ids),
         label="timers",
     )
-    name = next(m for m in scene.ids if all(scene.leader(v) != m for v in range(4)))
+    name = next(m for m in scene.ids if all(scene.leader(v) != m for v in (0, *TIMED_VIEWS)))
     others = scene.others(name)
     remote = scene.replica(replica_api, name, "collector", now=None)
     durations = [_view_timer(remote.start(0), 0, 0)]
-    for view in (1, 2, 3):
+    for view in TIMED_VIEWS:
         now = view * 10**9
         changes = [scene.view_change(m, view) for m in others]
         nv = scene.new_view(changes, None, scene.block(scene.leader(view)), view)
         durations.append(_view_timer(remote.on_message(nv.to_wire(), now), view, now))
     if None in durations or durations[0] is None:
         raise AssertionError(f"{name} set no view timer in some view: {durations}")
-    want = [durations[0] * 2**view for view in range(4)]
+    want = [durations[0] * 2 ** min(view, 6) for view in (0, *TIMED_VIEWS)]
     if durations != want:
         raise AssertionError(
-            f"{name}'s view timers for views 0-3 last {durations} ns, not {want} (doubling)"
+            f"{name}'s view timers for views {(0, *TIMED_VIEWS)} last {durations} ns, not "
+            f"{want} (doubling, capped at 64 times the view-0 timer)"
         )
 
 
