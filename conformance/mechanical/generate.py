@@ -69,6 +69,10 @@ _TERM_READING = (
     "the Z3-term reading of a formula (aethel/arith.py), called only when a Z3 term is passed: "
     "by the proofs of aethel/formal (left out); the served reference computes on ints"
 )
+_BANDWIDTH_MODEL = (
+    "a message's wire size, read only by the simulator's bandwidth model (aethel/sim, left out); "
+    "no protocol answer depends on it"
+)
 EXCLUDED_DEFINITIONS: dict[tuple[str, str], str] = {
     ("aethel/arith.py", "_z3"): _TERM_READING,
     ("aethel/arith.py", "_term"): _TERM_READING,
@@ -79,6 +83,13 @@ EXCLUDED_DEFINITIONS: dict[tuple[str, str], str] = {
     ("aethel/encoding.py", "KeyPair.generate"): "key generation for tools (testnet init, the "
     "simulator, workloads, benchmarks); no protocol command generates a key: every key the suite "
     "uses is derived from a seed it sends",
+    ("aethel/consensus/messages.py", "_WireSized.wire_size"): _BANDWIDTH_MODEL,
+    ("aethel/consensus/messages.py", "PrePrepare.wire_size"): _BANDWIDTH_MODEL,
+    ("aethel/consensus/block.py", "ProofBlock.wire_size"): _BANDWIDTH_MODEL,
+    ("aethel/consensus/catchup.py", "collect_chain_links"): "gathers the chain links a catching-up "
+    "replica needs from the other nodes' stores, in the simulator and the suite's own clusters "
+    "(harness side, pristine); a served replica is handed its links (catch-up."
+    "on_sync_completed_with_chain)",
     ("aethel/encoding.py", "nests_deeper_than"): "runs only where the interpreter's recursion "
     "limit was raised above 1,000 (too_deep_for_the_decoder); a served implementation keeps "
     "the default, and tests/test_deep_nesting.py checks it with the limit raised",
