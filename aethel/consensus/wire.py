@@ -56,7 +56,11 @@ def _fields(value: object, kind: str, names: set[str]) -> dict[str, Any]:
 
 
 def _int(value: object, name: str, minimum: int = 0) -> int:
-    if type(value) is not int or value < minimum:
+    """Read an integer member: another JSON type names E12, a number out of range E2 (the
+    table of spec/encoding.md's data model)."""
+    if type(value) is not int:
+        raise EncodingError("E12", f"{name} must be an integer, got {value!r}")
+    if value < minimum:
         raise EncodingError("E2", f"{name} must be an integer >= {minimum}, got {value!r}")
     return value
 

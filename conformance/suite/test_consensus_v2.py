@@ -461,3 +461,24 @@ def test_a_bad_region_table_is_refused(v2: ConsensusV2API, kind: str, view: int)
         f"a region table with {kind}",
         rule="V2.10",
     )
+
+
+@pytest.mark.req("V2.10")
+@pytest.mark.parametrize("view", [0, 1])
+def test_a_region_table_with_zero_latencies_is_taken(v2: ConsensusV2API, view: int) -> None:
+    """spec/consensus-v2.md: latency_ms is a symmetric table of non-negative integers, so 0 is a
+    latency like any other (within a region, or between two regions in one data centre). The
+    WAN-7 table the other cases use has none; this one has a zero diagonal and one zero pair:
+    the collector is the one the reference's rule names, not a refusal."""
+    wire = _collector_set()
+    latency = [list(row) for row in LATENCY_MS]
+    for i in range(len(latency)):
+        latency[i][i] = 0
+    latency[1][4] = latency[4][1] = 0
+    table = RegionTable(REGIONS, tuple(tuple(row) for row in latency))
+    leader = 0
+    want = wire[choose_collector(roster_of(wire), table, EPOCH_SEED, 3, view, leader)]["id"]
+    got = v2.choose_collector(
+        wire, list(REGIONS), latency, EPOCH_SEED.hex(), 3, view, wire[leader]["id"]
+    )
+    expect_equal(got, want, f"collector of height 3, view {view}, with zero latencies")
