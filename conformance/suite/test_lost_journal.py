@@ -26,7 +26,7 @@ from conformance.adapters.api import Implementation
 from conformance.checks import expect_equal
 from conformance.suite.chains import SlashedChain, fresh_replica, new_replica, slashed_chain
 from conformance.suite.fixtures import get_api
-from conformance.suite.scene import sent
+from conformance.suite.scene import sent, view_deadline
 from conformance.testvectors import trace_cases
 
 pytestmark = pytest.mark.capability("replica", "lost-journal")
@@ -91,4 +91,50 @@ def test_a_validator_without_its_journal_votes_again_from_two_heights_past_the_l
         raise AssertionError(
             f"{name} learned height 1 is certified and signed no PREPARE for the proposal of "
             "height 3: from two heights past what it learned it votes as any validator"
+        )
+
+
+@pytest.mark.req("R2.4", "R2.5", "R3.5")
+@pytest.mark.capability("catch-up")
+def test_a_validator_without_its_journal_learning_from_a_later_certificate_holds_back(
+    impl: Implementation,
+) -> None:
+    """The restarted replica learns where the chain is from a commit certificate of height 3
+    that reaches it as a message (not from a sync it asked for first): it asks for that state,
+    adopts it through the certified chain (catch-up) and is at height 4, below h + 2 = 5, so its
+    view-0 timeout there signs nothing, not even a VIEW-CHANGE. The control, with its journal,
+    synced the same way, asks for view 1 at the same timeout.
+
+    Written from the mechanical sample's survivor (seed 41)
+    ``aethel/consensus/syncing.py:SyncRules._request_sync`` ``cert.height + 2`` -> ``- 2``: the
+    first height learned counts, so learning h - 2 from the certificate let the replica vote
+    at h + 1, where it may have voted before the restart."""
+    chain = slashed_chain(trace_cases.FIVE)
+    name = "v004"
+    top = chain.commits[2]
+    links = [chain.link(1), chain.link(2)]
+
+    def timeout_at_height_4(remote: Any) -> list[Any]:
+        remote.start(0)
+        remote.on_message(top.certificate.to_wire(), NOW)
+        outputs = remote.on_sync_completed_with_chain(
+            links, top.certificate.to_wire(), top.block.to_wire(), chain.state(3), NOW
+        )
+        expect_equal(remote.status()["height"], 4, "height after adopting height 3's state")
+        deadline = view_deadline(outputs, 4, 0)
+        if deadline is None:
+            raise AssertionError(f"control: {name} set no view-0 timer at height 4")
+        return sent(remote.on_timer(4, 0, "view", deadline), SIGNED)
+
+    control = fresh_replica(get_api(impl, "replica"), chain, name)
+    if not timeout_at_height_4(control):
+        raise AssertionError(
+            f"control: {name}, with its journal, signed nothing when height 4's view 0 timed out"
+        )
+    remote = new_replica(get_api(impl, "lost-journal"), chain, name)
+    signed = timeout_at_height_4(remote)
+    if signed:
+        raise AssertionError(
+            f"{name} lost its journal and learned height 3 is certified, but signed "
+            f"{signed[0].TYPE} at height 4: it signs nothing below 3 + 2"
         )
