@@ -69,6 +69,10 @@ _TERM_READING = (
     "the Z3-term reading of a formula (aethel/arith.py), called only when a Z3 term is passed: "
     "by the proofs of aethel/formal (left out); the served reference computes on ints"
 )
+_MIX_ONLY = (
+    "an obligation kind of the standard mix (generate_standard_mix: the harness's and the "
+    "benchmarks' workloads); the mempool's judge proves transfer obligations only"
+)
 _BANDWIDTH_MODEL = (
     "a message's wire size, read only by the simulator's bandwidth model (aethel/sim, left out); "
     "no protocol answer depends on it"
@@ -90,6 +94,15 @@ EXCLUDED_DEFINITIONS: dict[tuple[str, str], str] = {
     "replica needs from the other nodes' stores, in the simulator and the suite's own clusters "
     "(harness side, pristine); a served replica is handed its links (catch-up."
     "on_sync_completed_with_chain)",
+    ("aethel/consensus/quorum.py", "compute_max_faulty"): "f(n) by count, read by the "
+    "simulator's scenarios and the Z3 invariants (I1); the served replica counts stake (q(W))",
+    ("aethel/consensus/validators.py", "make_validator_keys"): "derives keys from a seed for "
+    "tools (the simulator, the harness's scenes, benchmarks); no protocol command makes keys",
+    ("aethel/proofs/judge.py", "get_batch_obligation"): _MIX_ONLY,
+    ("aethel/proofs/judge.py", "get_reward_split_obligation"): _MIX_ONLY,
+    ("aethel/proofs/mempool.py", "Mempool.add_proved_transaction"): "the node's admission of a "
+    "transfer gossiped with its proof (aethel/node/assembly.py); the mempool capability admits "
+    "through add_transaction and add_proof",
     ("aethel/encoding.py", "nests_deeper_than"): "runs only where the interpreter's recursion "
     "limit was raised above 1,000 (too_deep_for_the_decoder); a served implementation keeps "
     "the default, and tests/test_deep_nesting.py checks it with the limit raised",

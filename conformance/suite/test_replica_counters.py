@@ -25,7 +25,7 @@ import pytest
 from aethel.consensus.messages import Commit, Prepare, ViewChange
 from conformance.adapters.api import ReplicaAPI
 from conformance.checks import expect_equal
-from conformance.suite.scene import make_scene, sent, view_deadline
+from conformance.suite.scene import find_scene, make_scene, sent, view_deadline
 
 pytestmark = pytest.mark.capability("replica")
 
@@ -117,3 +117,26 @@ def test_counters_match_a_heights_work(replica_api: ReplicaAPI) -> None:
     expect_equal(after.get("timeouts"), 1, "timeouts after height 2's view 0 timed out")
     expect_equal(after.get("view_changes"), 1, "view changes after it asked for view 1")
     _never_decreased(stats, after)
+
+
+@pytest.mark.req("T22.2e", "R7.5")
+def test_signatures_checked_count_a_new_views_signatures(replica_api: ReplicaAPI) -> None:
+    """A NEW-VIEW carries its own signature and those of its q(W) VIEW-CHANGEs, and each is
+    checked before it counts (R7.5): a replica that follows a valid NEW-VIEW for view 1 counts at
+    least that many more signatures checked (T22.2e: the counters match what the engine did)."""
+    scene = find_scene([1_000] * 4, lambda s: s.leader(0) != s.leader(1), label="counted-nv")
+    l1 = scene.leader(1)
+    name = next(m for m in scene.ids if m not in (scene.leader(0), l1))
+    remote = scene.replica(replica_api, name, now=0)
+    before = remote.get_performance_stats().get("signatures_checked")
+    changes = [scene.view_change(m, 1) for m in scene.others(name)]
+    new_view = scene.new_view(changes, None, scene.block(l1), 1)
+    if not sent(remote.on_message(new_view.to_wire(), 1_000), Prepare):
+        raise AssertionError(f"control: {name} did not prepare the NEW-VIEW's proposal")
+    after = remote.get_performance_stats().get("signatures_checked")
+    least = 1 + len(changes)
+    if not isinstance(before, int) or not isinstance(after, int) or after - before < least:
+        raise AssertionError(
+            f"signatures checked went from {before!r} to {after!r} on a NEW-VIEW carrying "
+            f"{least} signatures (its own and {len(changes)} VIEW-CHANGEs'), each checked"
+        )
