@@ -103,6 +103,10 @@ EXCLUDED_DEFINITIONS: dict[tuple[str, str], str] = {
     ("aethel/proofs/mempool.py", "Mempool.add_proved_transaction"): "the node's admission of a "
     "transfer gossiped with its proof (aethel/node/assembly.py); the mempool capability admits "
     "through add_transaction and add_proof",
+    ("aethel/proofs/mempool.py", "Mempool.pending"): "lists the pending proofs for tools and "
+    "tests; no protocol command reads it (select_for_block is the listing the protocol defines)",
+    ("aethel/consensus/validators.py", "ValidatorSet.version"): "names the version of a set's "
+    "form for tools; the served code decides a height's version from the activation height",
     ("aethel/encoding.py", "nests_deeper_than"): "runs only where the interpreter's recursion "
     "limit was raised above 1,000 (too_deep_for_the_decoder); a served implementation keeps "
     "the default, and tests/test_deep_nesting.py checks it with the limit raised",
