@@ -452,6 +452,24 @@ def test_sync_fails_when_no_peer_serves_a_valid_manifest(
         expect_equal(outcome.get("root"), None, "root adopted by the failed sync")
 
 
+def _check_served(
+    session: SyncSession, snapshot: Snapshot, state: Mapping[str, JSONValue], bits: int
+) -> None:
+    """The session serves the state at ``bits`` prefix bits: its manifest joins to the trusted
+    root and every chunk rebuilds its subtree root (the reference's checks), every key once."""
+    try:
+        manifest = parse_manifest(bytes.fromhex(session.get_manifest(bits)), snapshot.root, bits)
+        keys = sum(
+            verify_chunk(bytes.fromhex(session.get_chunk(bits, p)), manifest, p).keys
+            for p in manifest.get_needed_prefixes()
+        )
+    except SyncError as exc:
+        raise AssertionError(
+            f"the served snapshot ({bits} prefix bits) fails {exc.rule_id}: {exc.detail}"
+        ) from None
+    expect_equal(keys, len(state), f"keys in the served snapshot ({bits} prefix bits)")
+
+
 @pytest.mark.req("R3.5")
 def test_synced_node_serves_a_snapshot_that_verifies(
     sync_api: SyncAPI, snapshot: Snapshot, state: dict[str, JSONValue], seed: int
@@ -463,19 +481,24 @@ def test_synced_node_serves_a_snapshot_that_verifies(
     with synced(sync_api, snapshot, peers, seed) as (trace, outcome, session):
         check_holds_state(session, outcome, snapshot, state, trace, seed)
         for bits in (PREFIX_BITS - 1, PREFIX_BITS + 2):
-            try:
-                manifest = parse_manifest(
-                    bytes.fromhex(session.get_manifest(bits)), snapshot.root, bits
-                )
-                keys = sum(
-                    verify_chunk(bytes.fromhex(session.get_chunk(bits, p)), manifest, p).keys
-                    for p in manifest.get_needed_prefixes()
-                )
-            except SyncError as exc:
-                raise AssertionError(
-                    f"the served snapshot ({bits} prefix bits) fails {exc.rule_id}: {exc.detail}"
-                ) from None
-            expect_equal(keys, len(state), f"keys in the served snapshot ({bits} prefix bits)")
+            _check_served(session, snapshot, state, bits)
+
+
+@pytest.mark.req("R3.5")
+def test_synced_node_serves_a_sparse_snapshot_that_verifies(
+    sync_api: SyncAPI,
+    small_snapshot: Snapshot,
+    small_state: dict[str, JSONValue],
+    seed: int,
+) -> None:
+    """The same with a state of 20 keys served at 8 and 12 prefix bits: most parts are empty and
+    a key stands alone far above the split depth, where the manifest entry is its leaf and its
+    place among the parts comes from its path."""
+    peers: list[Peer] = [HonestPeer("alice", small_snapshot, PREFIX_BITS)]
+    with synced(sync_api, small_snapshot, peers, seed) as (trace, outcome, session):
+        check_holds_state(session, outcome, small_snapshot, small_state, trace, seed)
+        for bits in (8, 12):
+            _check_served(session, small_snapshot, small_state, bits)
 
 
 @pytest.mark.req("R3.1")
