@@ -18,6 +18,7 @@ import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from unittest import mock
 
 from conformance.adapters.reference import ReferenceImplementation
 from conformance.adapters.reference_replica import ReferenceReplica, ReferenceReplicaObject
@@ -37,6 +38,26 @@ class Mutant:
     def impl_spec(self) -> str:
         """Return the ``--impl`` argument that loads this mutant."""
         return f"python:{self.build.__module__}:{self.build.__qualname__}"
+
+
+class CommandsUnderPatch:
+    """A mixin: every public command of the object runs with ``patch`` applied, (the object
+    patched, the attribute, its replacement), so a defect deep in the reference is in force for
+    the object's whole life without subclassing every class on the way."""
+
+    patch: tuple[Any, str, Any] = (None, "", None)
+
+    def __getattribute__(self, name: str) -> Any:
+        attribute = super().__getattribute__(name)
+        if name.startswith("_") or not callable(attribute):
+            return attribute
+        target, member, replacement = super().__getattribute__("patch")
+
+        def under_patch(*args: Any, **kwargs: Any) -> Any:
+            with mock.patch.object(target, member, replacement):
+                return attribute(*args, **kwargs)
+
+        return under_patch
 
 
 def replica_implementation(

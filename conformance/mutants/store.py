@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
 from unittest import mock
 
 import aethel.state.store
@@ -26,7 +25,7 @@ from conformance.adapters.errors import Rejected
 from conformance.adapters.reference import ReferenceImplementation
 from conformance.adapters.reference_errors import rejecting
 from conformance.adapters.reference_state import ReferenceStateStore, ReferenceStoreObject
-from conformance.mutants import Mutant
+from conformance.mutants import CommandsUnderPatch, Mutant
 
 
 class RootFirstStore(StateStore):
@@ -98,19 +97,10 @@ def decode_node_on_trust(node_hash: bytes, data: bytes) -> Node:
     return decode_node(node_hash, data)
 
 
-class TrustedNodesStoreObject(ReferenceStoreObject):
+class TrustedNodesStoreObject(CommandsUnderPatch, ReferenceStoreObject):
     """Every command runs with :func:`decode_node_on_trust` in place of the checked decoder."""
 
-    def __getattribute__(self, name: str) -> Any:
-        attribute = super().__getattribute__(name)
-        if name.startswith("_") or not callable(attribute):
-            return attribute
-
-        def unchecked(*args: Any, **kwargs: Any) -> Any:
-            with mock.patch.object(aethel.state.store, "decode_node", decode_node_on_trust):
-                return attribute(*args, **kwargs)
-
-        return unchecked
+    patch = (aethel.state.store, "decode_node", decode_node_on_trust)
 
 
 class TrustedNodesStateStore(ReferenceStateStore):

@@ -18,12 +18,9 @@ asked_for and test_one_validator_asking_for_two_views_counts_once.
 
 from __future__ import annotations
 
-from typing import Any
-from unittest import mock
-
 from aethel.consensus.viewsync import ViewTally
 from conformance.adapters.reference_replica import ReferenceReplicaObject
-from conformance.mutants import Mutant, replica_implementation
+from conformance.mutants import CommandsUnderPatch, Mutant, replica_implementation
 
 
 class _HighestJoinTally(ViewTally):
@@ -43,31 +40,12 @@ class _EveryRequestTally(ViewTally):
         self.stake_at[view] = self.stake_at.get(view, 0) + stake
 
 
-class _PatchedTallyObject(ReferenceReplicaObject):
-    """Every command runs with the tally method ``patched`` names in place of the
-    reference's."""
-
-    patched: tuple[str, Any] = ("", None)
-
-    def __getattribute__(self, name: str) -> Any:
-        attribute = super().__getattribute__(name)
-        if name.startswith("_") or not callable(attribute):
-            return attribute
-        method, replacement = super().__getattribute__("patched")
-
-        def with_the_defect(*args: Any, **kwargs: Any) -> Any:
-            with mock.patch.object(ViewTally, method, replacement):
-                return attribute(*args, **kwargs)
-
-        return with_the_defect
+class _HighestJoinObject(CommandsUnderPatch, ReferenceReplicaObject):
+    patch = (ViewTally, "get_join_view", _HighestJoinTally.get_join_view)
 
 
-class _HighestJoinObject(_PatchedTallyObject):
-    patched = ("get_join_view", _HighestJoinTally.get_join_view)
-
-
-class _EveryRequestObject(_PatchedTallyObject):
-    patched = ("process_view_change", _EveryRequestTally.process_view_change)
+class _EveryRequestObject(CommandsUnderPatch, ReferenceReplicaObject):
+    patch = (ViewTally, "process_view_change", _EveryRequestTally.process_view_change)
 
 
 CountsEveryRequest = replica_implementation(

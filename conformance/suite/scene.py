@@ -35,7 +35,8 @@ from aethel.consensus.messages import (
 from aethel.consensus.signing import KeySigner
 from aethel.consensus.validators import Validator, ValidatorSet, make_validator_keys
 from aethel.consensus.workload import TransferWorkload
-from aethel.encoding import JSONValue
+from aethel.encoding import JSONValue, KeyPair
+from aethel.proofs.model import Outcome, ProofKind, proof_from_json, sign_proof
 from aethel.state.transitions import Genesis
 from conformance.adapters.api import ReplicaAPI
 from conformance.adapters.reference_replica import genesis_to_json
@@ -198,6 +199,35 @@ def funded_scene(epoch: str = "funded") -> tuple[Scene, Items]:
     pre_root = LedgerExecutor(repository, genesis).genesis_root()
     transactions, proofs = workload.select(1, pre_root)
     return scene, (list(transactions), list(proofs))
+
+
+#: The submitter of the proofs the cases re-sign (its own proofs, so they verify).
+RESIGNER = KeyPair.from_seed(bytes([41] * 32))
+
+
+def resigned_proof(
+    proof: Mapping[str, JSONValue],
+    *,
+    kind: ProofKind | None = None,
+    claimed: Outcome | None = None,
+) -> dict[str, JSONValue]:
+    """Return ``proof``'s obligation, budget and subjects signed again by :data:`RESIGNER`, with
+    its kind or claimed outcome changed: a well-signed proof of another kind, or a false claim
+    (the other outcome) that its signature does not give away."""
+    parsed = proof_from_json(dict(proof))
+    return sign_proof(
+        RESIGNER,
+        kind=kind or parsed.kind,
+        smt=parsed.smt,
+        claimed=claimed or parsed.claimed,
+        budget=parsed.budget,
+        subjects=parsed.subjects,
+    ).to_json()
+
+
+def the_other_outcome(proof: Mapping[str, JSONValue]) -> Outcome:
+    """Return the outcome ``proof`` does not claim."""
+    return Outcome.SAT if proof_from_json(dict(proof)).claimed is Outcome.UNSAT else Outcome.UNSAT
 
 
 def find_scene(

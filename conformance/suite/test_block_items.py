@@ -21,26 +21,20 @@ from aethel.consensus.block import GENESIS_PARENT, ProofBlock
 from aethel.consensus.ledger import make_genesis
 from aethel.consensus.messages import Prepare
 from aethel.encoding import JSONValue, KeyPair, to_hex
-from aethel.proofs.model import ProofKind, Transfer, proof_from_json, sign_proof, sign_transfer
+from aethel.proofs.model import ProofKind, Transfer, sign_proof, sign_transfer
 from aethel.proofs.obligations import get_transfer_obligation
 from conformance.adapters.api import ReplicaAPI
-from conformance.suite.scene import FOUR, Items, Scene, funded_scene, make_scene, sent
+from conformance.suite.scene import (
+    FOUR,
+    Items,
+    Scene,
+    funded_scene,
+    make_scene,
+    resigned_proof,
+    sent,
+)
 
 pytestmark = pytest.mark.capability("replica")
-
-
-def _of_another_kind(proof: dict[str, JSONValue]) -> dict[str, JSONValue]:
-    """The same obligation, claim, budget and subjects as a valid proof of kind ``arithmetic``
-    (signed by its own submitter, so it verifies)."""
-    parsed = proof_from_json(proof)
-    return sign_proof(
-        KeyPair.from_seed(bytes([43] * 32)),
-        kind=ProofKind.ARITHMETIC,
-        smt=parsed.smt,
-        claimed=parsed.claimed,
-        budget=parsed.budget,
-        subjects=parsed.subjects,
-    ).to_json()
 
 
 def _flipped(transfer: dict[str, JSONValue]) -> dict[str, JSONValue]:
@@ -56,7 +50,10 @@ UNPAIRED: dict[str, Callable[[Items], Items]] = {
     "a-transfer-without-its-proof": lambda i: (i[0], i[1][:1]),
     "a-proof-without-its-transfer": lambda i: (i[0][:1], i[1]),
     "the-proofs-swapped": lambda i: (i[0], i[1][::-1]),
-    "a-proof-of-another-kind": lambda i: (i[0], [_of_another_kind(i[1][0]), i[1][1]]),
+    "a-proof-of-another-kind": lambda i: (
+        i[0],
+        [resigned_proof(i[1][0], kind=ProofKind.ARITHMETIC), i[1][1]],
+    ),
     "a-transfer-badly-signed": lambda i: ([_flipped(i[0][0]), i[0][1]], i[1]),
 }
 

@@ -26,14 +26,12 @@ from aethel.consensus.evidence import Evidence
 from aethel.consensus.messages import Commit, Prepare, PrePrepare
 from aethel.consensus.signing import KeySigner
 from aethel.economics import Offence
-from aethel.encoding import KeyPair
-from aethel.proofs.model import Outcome, proof_from_json, sign_proof
 from aethel.sim.simulator import SimConfig
 from conformance.adapters.api import Implementation, ReplicaAPI
 from conformance.mixed import leader_is_byzantine, run_mixed, seed_where
 from conformance.replica_wire import outputs_from_json
 from conformance.suite.chains import SlashedChain, drive_to, fresh_replica, slashed_chain
-from conformance.suite.scene import FOUR
+from conformance.suite.scene import FOUR, resigned_proof, the_other_outcome
 
 pytestmark = pytest.mark.capability("replica")
 
@@ -191,15 +189,7 @@ def _false_claim(chain: SlashedChain) -> tuple[Evidence, ProofBlock]:
     """A genuine false-claim record: v003 proposed, at height 1, a block whose proof 1 claims
     the wrong outcome; reported by v001. Also returns a block of v003 whose proofs all verify."""
     honest = chain.commits[0].block
-    good = proof_from_json(honest.proofs[1])
-    wrong = sign_proof(
-        KeyPair.from_seed(bytes([41] * 32)),
-        kind=good.kind,
-        smt=good.smt,
-        claimed=Outcome.SAT if good.claimed is Outcome.UNSAT else Outcome.UNSAT,
-        budget=good.budget,
-        subjects=good.subjects,
-    ).to_json()
+    wrong = resigned_proof(honest.proofs[1], claimed=the_other_outcome(honest.proofs[1]))
     signer = chain.signers["v003"]
     proofs = [honest.proofs[0], wrong]
     claimed = ProofBlock.create(signer, 1, GENESIS_PARENT, honest.transactions, proofs, [], None)

@@ -32,11 +32,19 @@ from aethel.consensus.block import GENESIS_PARENT, ProofBlock
 from aethel.consensus.events import SetTimer
 from aethel.consensus.evidence import Evidence
 from aethel.consensus.messages import Message, Prepare, PrePrepare
-from aethel.encoding import KeyPair
-from aethel.proofs.model import Outcome, proof_from_json, sign_proof
 from conformance.adapters.api import ReplicaAPI
 from conformance.checks import expect_equal
-from conformance.suite.scene import FOUR, Scene, find_scene, funded_scene, make_scene, parsed, sent
+from conformance.suite.scene import (
+    FOUR,
+    Scene,
+    find_scene,
+    funded_scene,
+    make_scene,
+    parsed,
+    resigned_proof,
+    sent,
+    the_other_outcome,
+)
 
 pytestmark = pytest.mark.capability("replica")
 
@@ -48,15 +56,7 @@ Acts = tuple[Scene, str, list[Message], dict[tuple[str, str], int]]
 
 def _false_claim_acts() -> Acts:
     scene, (transactions, proofs) = funded_scene("evidence-once")
-    good = proof_from_json(proofs[0])
-    wrong = sign_proof(
-        KeyPair.from_seed(bytes([41] * 32)),
-        kind=good.kind,
-        smt=good.smt,
-        claimed=Outcome.SAT if good.claimed is Outcome.UNSAT else Outcome.UNSAT,
-        budget=good.budget,
-        subjects=good.subjects,
-    ).to_json()
+    wrong = resigned_proof(proofs[0], claimed=the_other_outcome(proofs[0]))
     leader = scene.leader(0)
     block = ProofBlock.create(
         scene.signers[leader], 1, GENESIS_PARENT, transactions, [wrong, proofs[1]], [], None
