@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from aethel.consensus.block import ProofBlock
+from aethel.consensus.messages import Commit, CommitCertificate
 from conformance.adapters.api import Implementation, ReplicaAPI
 from conformance.adapters.errors import Rejected
 from conformance.checks import expect_equal, expect_rejected
@@ -155,3 +157,51 @@ def test_malformed_links_are_rejected(
         "malformed chain links",
     )
     expect_equal(remote.status()["height"], 1, "height after a malformed sync")
+
+
+@pytest.mark.req("R3.1", "R2.3")
+@pytest.mark.rejects("R3.1")
+def test_a_link_whose_block_is_of_another_height_is_refused(
+    impl: Implementation, replica_api: ReplicaAPI
+) -> None:
+    """The chain of heights 1 and 2 leading to height 3, except that block 2 states height 1:
+    the same parent, items and evidence, certified at height 2 (and block 3 on top of it) by
+    every member, so every certificate is valid and every parent link holds. Block 2 is not a
+    block of height 2 (spec/consensus.md, "Catching up": block k, certified for k), and the
+    state of height 3 must not be adopted. Only a quorum signing a block of another height
+    makes this chain (beyond the fault model), which is why a forged one tests the check."""
+    chain = slashed_chain(FIVE)
+    remote = fresh_replica(replica_api, chain, "v004")
+    everyone = sorted(chain.signers)
+    first, second, third = (c.block for c in chain.commits)
+    roots = [c.certificate.post_root for c in chain.commits]
+
+    def certified(block: ProofBlock, height: int, root: bytes) -> CommitCertificate:
+        votes = tuple(
+            Commit.create(chain.signers[m], height, 0, block.digest, root) for m in everyone
+        )
+        return CommitCertificate(height, 0, block.digest, root, votes)
+
+    def again(block: ProofBlock, height: int, parent: bytes, last: CommitCertificate) -> ProofBlock:
+        return ProofBlock.create(
+            chain.signers[block.proposer],
+            height,
+            parent,
+            block.transactions,
+            block.proofs,
+            block.evidence,
+            last,
+        )
+
+    wrong = again(second, 1, first.digest, chain.commits[0].certificate)
+    wrong_cert = certified(wrong, 2, roots[1])
+    top = again(third, 3, wrong.digest, wrong_cert)
+    top_cert = certified(top, 3, roots[2])
+    links = [chain.link(1), {"block": wrong.to_wire(), "certificate": wrong_cert.to_wire()}]
+    expect_not_adopted(
+        remote,
+        lambda: remote.on_sync_completed_with_chain(
+            links, top_cert.to_wire(), top.to_wire(), chain.state(3), NOW
+        ),
+        "a chain whose block 2 states height 1",
+    )
