@@ -7,6 +7,7 @@ is the spec's (spec/state-tree.md); the books are checked by reading the keys ba
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Iterator
 from pathlib import Path
@@ -194,3 +195,37 @@ def test_reopened_store_keeps_every_committed_height(
         expect_equal(again.latest()["height"], 6, "a height committed after reopening")
     finally:
         close(again)
+
+
+@pytest.mark.req("R3.6", "E2")
+@pytest.mark.rejects("R3.6", "E2")
+def test_a_genesis_takes_zero_amounts_and_refuses_the_others_out_of_range(
+    state_store_api: StateStoreAPI, tmp_path: Path
+) -> None:
+    """spec/state-tree.md: a genesis lists balances and stakes from 0 to 2^63-1; a 0 is the
+    absent key it reads as, taken and not stored; a negative amount is refused naming R3.6 and a
+    sum past 2^63-1 naming E2 (and nothing is written either way)."""
+    zero = state_store_api.open(str(tmp_path / "zero.sqlite"))
+    try:
+        zero.commit_genesis({"acct0": 0, "acct1": 7}, {"val0": 0, "val1": 5_000})
+        expect_equal(
+            [zero.get(k, 0) for k in ("balance:acct0", "stake:val0", "supply:genesis")],
+            [{"found": False}, {"found": False}, {"found": True, "value": 5_007}],
+            "a genesis with zero amounts",
+        )
+    finally:
+        close(zero)
+    for name, (balances, stakes, rule) in {
+        "negative": ({"acct0": -1}, {}, "R3.6"),
+        "past-the-sum": ({"acct0": 2**63 - 1}, {"val0": 1}, "E2"),
+    }.items():
+        store = state_store_api.open(str(tmp_path / f"{name}.sqlite"))
+        try:
+            expect_rejected(
+                functools.partial(store.commit_genesis, balances, stakes),
+                f"a genesis ({name})",
+                rule=rule,
+            )
+            expect_equal(store.latest()["height"], None, f"latest after a refused genesis ({name})")
+        finally:
+            close(store)
