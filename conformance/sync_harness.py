@@ -295,9 +295,8 @@ class SyncTrace:
     rule: str | None = None
     polls: int = 0
     served: list[tuple[str, int | None, Served]] = field(default_factory=list)
-    #: For each answer of ``served`` (same index), the number of the poll that carried it.
-    carried_by: list[int] = field(default_factory=list)
-    #: Every request as (number of the poll that asked it, peer, prefix); polls count from 1.
+    #: Every request as (number of the poll that asked it, peer, prefix), in the order of
+    #: ``served``; polls count from 1, and the answer goes with the next poll.
     asked: list[tuple[int, str, int | None]] = field(default_factory=list)
 
     def served_as(self, kind: Served) -> set[tuple[str, int | None]]:
@@ -365,7 +364,6 @@ def drive_sync(
             response, kind = peers[peer].answer(prefix)
             trace.asked.append((trace.polls, peer, prefix))
             trace.served.append((peer, prefix, kind))
-            trace.carried_by.append(trace.polls + 1)
             responses.append(response)
         rng.shuffle(responses)
 
@@ -386,7 +384,8 @@ def check_dropped_peers(trace: SyncTrace) -> list[str]:
     """
     dropped_at: dict[str, tuple[int, str]] = {}
     failures: dict[str, int] = {}
-    for (peer, prefix, kind), poll in zip(trace.served, trace.carried_by, strict=True):
+    for (peer, prefix, kind), (asked_at, _, _) in zip(trace.served, trace.asked, strict=True):
+        poll = asked_at + 1  # the poll that carried the answer
         what = "the manifest" if prefix is None else f"chunk {prefix}"
         reason = None
         if kind == "bad":

@@ -109,21 +109,12 @@ class CopiesLaterReplica(Replica):
 class KeepsItsCopyReplica(Replica):
     """Defect: a view established from the others' copies starts its timer, but the replica
     does not send its own copy to everyone: those short of q(W) without its stake wait for its
-    next re-send, a view-0 timeout later."""
+    next re-send, a view-0 timeout later. (The reference sends the copy there unless it is
+    public already; the defect is taking it for public.)"""
 
     def _synchronise_view(self) -> None:
-        current = self.current
-        target = current.view_tally.get_join_view(self.view, self.validators.total_stake)
-        if target is not None:
-            self.stats.view_changes += 1
-            self._enter_view_change(target, ViewEvent.JOIN)
-            return
-        if (
-            not current.established
-            and current.view_tally.get_stake_from(self.view) >= self.validators.quorum
-        ):
-            current.step_view(ViewEvent.QUORUM_ASKED, self.view)
-            self._arm_view_timer()
+        self.current.own_view_change_public = True
+        super()._synchronise_view()
 
 
 MovesOn = replica_implementation("MovesOn", __name__, replica_class=MovesOnReplica)

@@ -26,6 +26,7 @@ from aethel.proofs.obligations import get_transfer_obligation
 from conformance.adapters.api import ReplicaAPI
 from conformance.suite.scene import (
     FOUR,
+    RESIGNER,
     Items,
     Scene,
     funded_scene,
@@ -86,7 +87,7 @@ GENESIS_BALANCE = 1_000_000
 def _proved(tx: Transfer, stated: int) -> dict[str, JSONValue]:
     """``tx`` with the judge's proof of its obligation stating the balance ``stated``."""
     return sign_proof(
-        KeyPair.from_seed(bytes([44] * 32)),
+        RESIGNER,
         kind=ProofKind.TRANSFER,
         smt=get_transfer_obligation(tx, stated, tx.nonce),
         budget=100_000,

@@ -13,6 +13,7 @@ unchanged and the leader's valid proposal still gets a PREPARE.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -52,7 +53,7 @@ def _set(path: list[Any], value: Any) -> Callable[[Wire], Wire]:
     """Return a change that sets the member at ``path`` (keys and list indexes) to ``value``."""
 
     def change(message: Wire) -> Wire:
-        changed: Wire = _copy(message)
+        changed: Wire = copy.deepcopy(message)
         where: Any = changed
         for key in path[:-1]:
             where = where[key]
@@ -64,17 +65,9 @@ def _set(path: list[Any], value: Any) -> Callable[[Wire], Wire]:
 
 def _drop(key: str) -> Callable[[Wire], Wire]:
     def change(message: Wire) -> Wire:
-        return {k: v for k, v in _copy(message).items() if k != key}
+        return {k: v for k, v in copy.deepcopy(message).items() if k != key}
 
     return change
-
-
-def _copy(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy(v) for v in value]
-    return value
 
 
 #: name -> (the message changed, the change, the rules spec/encoding.md's table allows)

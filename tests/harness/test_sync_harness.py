@@ -141,18 +141,16 @@ def test_drop_check_allows_the_carrying_polls_requests_and_names_later_ones() ->
                    (3, "m", 4), (4, "m", 5)]  # fmt: skip
     trace.served = [("m", None, "good"), ("b", None, "good"), ("m", 1, "bad"), ("m", 2, "good"),
                     ("b", 3, "good"), ("m", 4, "good"), ("m", 5, "good")]  # fmt: skip
-    trace.carried_by = [2, 2, 3, 3, 3, 4, 5]
     problems = check_dropped_peers(trace)
     assert len(problems) == 1 and "m is asked again after poll 3" in problems[0]
     assert "1 more request(s), from poll 4 (parts 5)" in problems[0]
-    trace.asked.pop(), trace.served.pop(), trace.carried_by.pop()
+    trace.asked.pop(), trace.served.pop()
     assert check_dropped_peers(trace) == []
     # three failures drop a peer too; two do not
     trace = SyncTrace(state="done")
     trace.asked = [(1, "f", 1), (1, "f", 2), (2, "f", 3), (3, "f", 4), (4, "f", 5)]
     trace.served = [("f", 1, "error"), ("f", 2, "error"), ("f", 3, "error"), ("f", 4, "good"),
                     ("f", 5, "good")]  # fmt: skip
-    trace.carried_by = [2, 2, 3, 4, 5]
     assert check_dropped_peers(trace) == [
         "f is asked again after poll 3, which carried its failure number 3 (for chunk 3): "
         "1 more request(s), from poll 4 (parts 5)"
