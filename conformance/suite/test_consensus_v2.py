@@ -310,6 +310,25 @@ def test_the_collector_certifies_every_valid_vote(v2: ConsensusV2API, phase: str
     assert check_certificate(parse_certificate(got, 10), roster) == list(range(10))
 
 
+@pytest.mark.req("V2.7", "V2.9")
+@pytest.mark.parametrize("size", [1, 8, 9, 16, 17])
+def test_the_bitmap_has_a_bit_per_member_rounded_up_to_bytes(v2: ConsensusV2API, size: int) -> None:
+    """V2.7: the signer bitmap has one bit per member of the set, in set order, padded with zero
+    bits to whole bytes: ceil(n / 8) bytes. A set of n members, each voting, certified by the
+    collector: sizes on both sides of a byte boundary (the other cases use a set of ten, whose
+    two bytes a length of n // 8 + 1 or (n + 6) // 8 also gives).
+
+    Written from the mechanical survivor ``aethel/consensus/v2/certificate.py:bitmap:
+    NumberReplacer:83c58aa4`` (``(size + 6) // 8`` bytes: one short for 1, 9 and 17 members)."""
+    stakes = [1000] * size
+    got = v2.aggregate_votes(
+        members(stakes), target_wire(COMMIT), _votes([(i, vote(i, COMMIT)) for i in range(size)])
+    )
+    expect_equal(got, _expected_certificate(COMMIT, list(range(size)), size), "the certificate")
+    signers = bytes.fromhex(cast(dict[str, Any], got)["signers"])
+    expect_equal(len(signers), -(-size // 8), f"bytes in the bitmap of {size} members")
+
+
 def _bad_vote(kind: str, i: int) -> bls.Signature | bytes:
     """A vote in member i's name whose signature is not i's vote for COMMIT."""
     if kind == "another-members-signature":
@@ -482,3 +501,51 @@ def test_a_region_table_with_zero_latencies_is_taken(v2: ConsensusV2API, view: i
         wire, list(REGIONS), latency, EPOCH_SEED.hex(), 3, view, wire[leader]["id"]
     )
     expect_equal(got, want, f"collector of height 3, view {view}, with zero latencies")
+
+
+def _tie_table(kind: str) -> list[list[int]]:
+    """A table where several regions give the least floor (V2.10's tie-breaks decide)."""
+    n = len(REGIONS)
+    if kind == "every-region-alike":
+        return [[40] * n for _ in range(n)]
+    # "the-leaders-region-far": the last region 100 ms from everyone (itself included), the
+    # others 40 ms apart: regions 0 to n - 2 give the same least floor, the last a larger one.
+    return [[100 if n - 1 in (r, c) else 40 for c in range(n)] for r in range(n)]
+
+
+@pytest.mark.req("V2.10")
+@pytest.mark.parametrize("kind", ["every-region-alike", "the-leaders-region-far"])
+def test_ties_go_to_the_leaders_region_then_to_the_earlier_one(v2: ConsensusV2API, kind: str) -> None:
+    """V2.10: the collector region is the one of least prepare + commit + spread, "ties going
+    to L, then to the earlier region of the table"; if the leader is in it, the leader collects.
+    With every latency alike, every region ties: for a leader in any region, the leader collects
+    view 0. With the leader's region (the last) far from all and the others alike, the others
+    tie and the first region of the table collects (a member drawn there by stake). The WAN-7
+    table of the other cases has no ties.
+
+    Written from the mechanical survivor ``aethel/consensus/v2/collector.py:collector_region:
+    ReplaceComparisonOperator_NotEq_Eq:6587d12f`` (ties going away from the leader's region)."""
+    wire = _collector_set()
+    roster = roster_of(wire)
+    latency = _tie_table(kind)
+    table = RegionTable(REGIONS, tuple(tuple(row) for row in latency))
+    if kind == "every-region-alike":
+        leaders = list(range(len(REGIONS)))  # members 0-6: one in each region
+        expected_region = None  # the leader's own
+    else:
+        leaders = [i for i, m in enumerate(wire) if m["region"] == REGIONS[-1]]
+        expected_region = REGIONS[0]
+    for leader in leaders:
+        want = wire[choose_collector(roster, table, EPOCH_SEED, 2, 0, leader)]
+        region = expected_region or wire[leader]["region"]
+        # The reference's rule is the oracle; this says it reads the tie-breaks as the prose does.
+        assert want["region"] == region and (expected_region or want is wire[leader])
+        got = v2.choose_collector(
+            wire, list(REGIONS), latency, EPOCH_SEED.hex(), 2, 0, wire[leader]["id"]
+        )
+        expect_equal(
+            got,
+            want["id"],
+            f"collector of height 2, view 0, leader {wire[leader]['id']} in "
+            f"{wire[leader]['region']}, {kind} (the tie goes to {region})",
+        )

@@ -140,3 +140,38 @@ def test_signatures_checked_count_a_new_views_signatures(replica_api: ReplicaAPI
             f"signatures checked went from {before!r} to {after!r} on a NEW-VIEW carrying "
             f"{least} signatures (its own and {len(changes)} VIEW-CHANGEs'), each checked"
         )
+
+
+@pytest.mark.req("T22.2e", "T22.2b")
+def test_signatures_checked_in_a_batch_count(replica_api: ReplicaAPI) -> None:
+    """A batch's signatures are checked too, all at once (T22.2b: "signature checks can be
+    batched"), and the counters match what the engine did (T22.2e). A member in broadcast mode
+    handed the leader's PRE-PREPARE and the three other members' PREPAREs in one
+    batch_process_messages call sends its COMMIT: it counted q(W) PREPAREs, its own and at
+    least two others', each checked before it counts (R7.5), and the PRE-PREPARE's signature,
+    so at least three signatures were checked whether the batch checked them or not.
+
+    Written from the mechanical survivor ``aethel/consensus/certificates.py:CertificateChecks.
+    _verify:RemoveRaiseOrReturn:8154e8ed``, which showed that the reference itself counted none
+    of a batch's signatures (one at a time it counted four here, batched one)."""
+    scene = make_scene([1_000] * 4, epoch="counters-batch")
+    leader = scene.leader(0)
+    member = scene.others(leader)[0]
+    remote = scene.replica(replica_api, member, "broadcast", now=0)
+    block = scene.block()
+    prepares = [Prepare.create(scene.signers[n], 1, 0, block.digest) for n in scene.others(member)]
+    before = remote.get_performance_stats()
+    messages = [scene.pre_prepare(block).to_wire(), *(p.to_wire() for p in prepares)]
+    outputs = remote.batch_process_messages(messages, 1_000)
+    if not sent(outputs, Commit, lambda m: m.validator == member):
+        raise AssertionError(f"control: {member} sent no COMMIT on the batched PREPAREs")
+    after = remote.get_performance_stats()
+    expect_equal(after.get("batched_messages"), len(messages), "batched messages counted")
+    checked = after.get("signatures_checked")
+    if not isinstance(checked, int) or checked < 3:
+        raise AssertionError(
+            f"signatures checked after one batch: {checked!r}, but {member} committed on it, so "
+            "it checked the PRE-PREPARE's signature and at least two others' PREPAREs (R7.5), "
+            "in the batch or after it"
+        )
+    _never_decreased(before, after)

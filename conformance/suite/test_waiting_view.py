@@ -30,7 +30,7 @@ from aethel.consensus.events import Broadcast, Send
 from aethel.consensus.messages import ViewChange
 from conformance.adapters.api import ReplicaAPI
 from conformance.checks import Inconclusive
-from conformance.suite.scene import AFTER_TIMEOUT, FOUR, find_scene, parsed, view_deadline
+from conformance.suite.scene import AFTER_TIMEOUT, FOUR, MS, find_scene, parsed, view_deadline
 
 pytestmark = pytest.mark.capability("replica")
 
@@ -193,4 +193,71 @@ def test_a_view_established_from_copies_is_shared_by_a_copy(replica_api: Replica
             f"{name}'s view 1 was established from the copies of {askers} (with its own request "
             f"q(W)), but its own copy never reached {missing}: without its stake they may stay "
             "short of q(W) (spec/consensus.md, View change)"
+        )
+
+
+def _own_view_changes(outputs: object, name: str) -> list[ViewChange]:
+    return [
+        out.message
+        for out in parsed(outputs)
+        if isinstance(out, Send | Broadcast)
+        and isinstance(out.message, ViewChange)
+        and out.message.validator == name
+    ]
+
+
+@pytest.mark.req("R2.6", "N6")
+@pytest.mark.parametrize("mode", ["broadcast", "collector"])
+def test_a_view_change_already_shared_is_not_sent_again(replica_api: ReplicaAPI, mode: str) -> None:
+    """A validator whose view becomes established from the others' requests sends its own copy
+    "if it has not yet" (spec/consensus.md, View change), and an honest peer re-sends its
+    VIEW-CHANGE at most once a view-0 timeout (spec/security.md, N6: the per-peer share of what
+    a validator keeps is sized by it). Broadcast mode: the replica times out view 0 and sends its
+    VIEW-CHANGE for view 1 to everyone. Collector mode: it times out (to the leader of view 1)
+    and its first re-send reaches everyone as a copy. Then the two other members' requests
+    arrive before the next re-send is due and, with its own, hold q(W): view 1 is established
+    without its leader. Every validator has the replica's request already, so it sends none.
+
+    Written from the mechanical survivor ``aethel/consensus/viewchange.py:ViewChangeRules.
+    _send_view_change:ReplaceTrueWithFalse:b4109862`` (a broadcast request not remembered as
+    shared, so the view's establishment sent it again)."""
+    scene = find_scene(FOUR, lambda s: s.leader(0) != s.leader(1), label="shared-once")
+    leader = scene.leader(1)
+    name = next(m for m in scene.ids if m not in (scene.leader(0), leader))
+    askers = scene.others(name, leader)
+    remote: Any = scene.replica(replica_api, name, mode, now=None)
+    interval = view_deadline(remote.start(0), 1, 0)
+    if interval is None:
+        raise AssertionError(f"control: {name} set no view-0 timer when started at 0 ns")
+    outputs = remote.on_timer(1, 0, "view", interval)
+    now = interval
+    if mode == "collector":
+        deadline = view_deadline(outputs, 1, 1)
+        if deadline is None:
+            raise AssertionError(f"control: {name} set no timer for view 1 after asking for it")
+        outputs = remote.on_timer(1, 1, "view", deadline)
+        now = deadline
+    reached = _view_changes_to(outputs, scene.others(name))
+    missing = [
+        m
+        for m in scene.others(name)
+        if not any(vc.view == 1 and vc.validator == name for vc in reached[m])
+    ]
+    if missing or remote.status()["view"] != 1:
+        raise AssertionError(
+            f"control ({mode} mode): {name}'s request for view 1 did not reach {missing} "
+            f"when it {'timed out' if mode == 'broadcast' else 're-sent it'} (R2.6), or it left "
+            f"view 1 (status {remote.status()})"
+        )
+    again: list[ViewChange] = []
+    for asker in askers:
+        request = scene.view_change(asker, 1)
+        wire = (request if mode == "broadcast" else request.stripped()).to_wire()
+        again += _own_view_changes(remote.on_message(wire, now + MS), name)
+    if again:
+        raise AssertionError(
+            f"{mode} mode: {name} had sent its VIEW-CHANGE for view 1 to every validator, then "
+            f"the requests of {askers} established the view and it sent it again "
+            f"({len(again)} more): the copy goes out only if it has not yet (R2.6), and an "
+            "honest peer re-sends at most once a view-0 timeout (N6)"
         )
