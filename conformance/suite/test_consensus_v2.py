@@ -515,7 +515,9 @@ def _tie_table(kind: str) -> list[list[int]]:
 
 @pytest.mark.req("V2.10")
 @pytest.mark.parametrize("kind", ["every-region-alike", "the-leaders-region-far"])
-def test_ties_go_to_the_leaders_region_then_to_the_earlier_one(v2: ConsensusV2API, kind: str) -> None:
+def test_ties_go_to_the_leaders_region_then_to_the_earlier_one(
+    v2: ConsensusV2API, kind: str
+) -> None:
     """V2.10: the collector region is the one of least prepare + commit + spread, "ties going
     to L, then to the earlier region of the table"; if the leader is in it, the leader collects.
     With every latency alike, every region ties: for a leader in any region, the leader collects
