@@ -6,6 +6,10 @@ mechanical survivor (reports/selftest/triage-sample80-seed43.md).
   the batch's one check of all its messages' signatures is not counted (T22.2e); caught by
   suite/test_replica_counters.py::test_signatures_checked_in_a_batch_count. The reference had
   this defect until the case was written.
+* ``v2-single-vote-checks-not-counted``: ``signatures_checked`` counts Ed25519 checks and
+  certificates; a version-2 vote whose BLS signature is checked alone is not counted (T22.2e);
+  caught by suite/test_replica_v2.py::
+  test_a_later_heights_version_2_votes_are_checked_and_counted.
 * ``view-change-shared-again``: the engine shares its own VIEW-CHANGE with everyone when the view
   is established from the others' requests, without remembering that it had sent it to
   everyone already (R2.6, N6); caught by suite/test_waiting_view.py::
@@ -23,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aethel.consensus.events import Output
-from aethel.consensus.messages import Message, ViewChange
+from aethel.consensus.messages import Commit, Message, Prepare, ViewChange
 from aethel.consensus.replica import Replica
 from aethel.consensus.v2.aggregation import VoteAggregator
 from aethel.consensus.v2.certificate import Certificate, VoteTarget
@@ -57,6 +61,21 @@ class BatchUncounted(Replica):
 
 BatchSignaturesUncounted = replica_implementation(
     "BatchSignaturesUncounted", __name__, replica_class=BatchUncounted
+)
+
+
+class BlsVotesUncounted(Replica):
+    """Defect: the check of one version-2 vote's BLS signature is not counted."""
+
+    def _bls_vote_valid(self, vote: Prepare | Commit) -> bool:
+        before = self.stats.signatures_checked
+        valid = super()._bls_vote_valid(vote)
+        self.stats.signatures_checked = before
+        return valid
+
+
+SingleBlsVotesUncounted = replica_implementation(
+    "SingleBlsVotesUncounted", __name__, replica_class=BlsVotesUncounted
 )
 
 
@@ -161,6 +180,13 @@ MUTANTS = [
         breaks=("T22.2e",),
         capabilities=("replica",),
         build=BatchSignaturesUncounted,
+    ),
+    Mutant(
+        name="v2-single-vote-checks-not-counted",
+        defect="a version-2 vote's BLS signature checked alone is not counted as checked",
+        breaks=("T22.2e",),
+        capabilities=("replica",),
+        build=SingleBlsVotesUncounted,
     ),
     Mutant(
         name="view-change-shared-again",

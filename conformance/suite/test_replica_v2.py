@@ -392,3 +392,41 @@ def test_a_collector_that_forges_or_withholds_costs_only_its_view(
     outputs = parsed(remote.on_message(done.to_wire(), 13 * 10**9))
     if not any(isinstance(out, Committed) for out in outputs):
         raise AssertionError(f"{name} did not commit height 1 in view 1 (V2.11)")
+
+
+@pytest.mark.req("T22.2e", "R7.5", "V2.3")
+def test_a_later_heights_version_2_votes_are_checked_and_counted(replica_api: ReplicaAPI) -> None:
+    """A validator is seen at a later height "only by a message of that height whose signature
+    verifies by its key, R7.5" (spec/consensus.md, Catching up), and once validators holding
+    more than W/3 are seen there it sends them its VIEW-CHANGE. Height 1 runs version 2: two
+    other members' PREPAREs of height 2 (BLS votes, V2.3; 2,000 of W = 4,000) make the replica
+    ask them, so it checked both signatures, one vote at a time (there is no certificate to
+    check them in), and T22.2e's count of signatures checked says so.
+
+    Written from the mechanical survivor ``aethel/consensus/certificates.py:CertificateChecks.
+    _bls_vote_valid:NumberReplacer:7ce8c539`` (a single BLS vote's check not counted)."""
+    scene = make_versioned_scene(FOUR, 1, "ahead-counted")
+    name, _ = _roles(scene)
+    ahead = [m for m in scene.ids if m != name][:2]
+    remote = scene.replica(replica_api, name)
+    before = remote.get_performance_stats().get("signatures_checked")
+    digest = bytes(range(32))
+    asked: list[str] = []
+    now = 1_000_000
+    for member in ahead:
+        vote = Prepare.create(scene.signers[member], 2, 0, digest, 2)
+        for out in parsed(remote.on_message(vote.to_wire(), now)):
+            if isinstance(out, Send) and isinstance(out.message, ViewChange):
+                asked.append(out.to)
+        now += 1_000_000
+    if sorted(set(asked) & set(ahead)) != sorted(ahead):
+        raise AssertionError(
+            f"control: {name} saw {ahead} (more than W/3) at height 2 and sent its VIEW-CHANGE "
+            f"of height 1 to {sorted(set(asked))}, not to both (spec/consensus.md, Catching up)"
+        )
+    after = remote.get_performance_stats().get("signatures_checked")
+    if not isinstance(before, int) or not isinstance(after, int) or after - before < len(ahead):
+        raise AssertionError(
+            f"signatures checked went from {before!r} to {after!r}, but {name} acted on the "
+            f"height-2 votes of {ahead}, so it checked each one's BLS signature (R7.5, V2.3)"
+        )
