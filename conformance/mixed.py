@@ -35,6 +35,7 @@ from aethel.consensus.events import (
 from aethel.consensus.interfaces import ChainStore
 from aethel.consensus.ledger import StateRepository, make_genesis
 from aethel.consensus.messages import (
+    Certificate,
     Commit,
     CommitCertificate,
     Message,
@@ -45,7 +46,11 @@ from aethel.consensus.messages import (
     ViewChange,
 )
 from aethel.consensus.signing import DirectSignatureChecker
+from aethel.consensus.v2.checks import DIRECT, signed_by_registered_key
+from aethel.consensus.v2.version import version_of_height
+from aethel.consensus.validators import Validator, ValidatorSet
 from aethel.consensus.viewchange import check_new_view
+from aethel.consensus.votes import aggregate_certificates, signature_certificates
 from aethel.consensus.workload import TransferWorkload
 from aethel.sim.engine import CommitRecord
 from aethel.sim.report import SimulationResult
@@ -285,15 +290,52 @@ def check_impl_messages(mixed: MixedResult) -> list[str]:
                     problems.append(
                         f"{own} sent a {type(message).__name__} naming {signed.validator}"
                     )
-                elif not checker.verify(member.public_key, signed.payload, signed.signature):
+                elif not _signed_in_its_version(sim, member, signed, checker):
                     problems.append(f"{own} sent a {type(message).__name__} with a bad signature")
             if isinstance(message, NewView):
-                reason = check_new_view(message, sim.validators, checker)
+                reason = _check_new_view(sim, message, checker)
                 if reason:
                     problems.append(
                         f"{own} sent an invalid NEW-VIEW for view {message.view}: {reason}"
                     )
     return problems
+
+
+def _check_new_view(sim: Simulation, nv: NewView, checker: DirectSignatureChecker) -> str:
+    """Return "" if ``nv`` is valid by the reference's rules (R2.6), checked in the version of
+    its height, each certificate it carries in the form of its own height (V2.2)."""
+    activation = sim.config.protocol_v2_height
+    if activation is None:
+        return check_new_view(nv, sim.validators, checker)
+    by_signatures = signature_certificates(checker)
+    by_aggregate = aggregate_certificates(DIRECT)
+
+    def certificates(cert: Certificate, validators: ValidatorSet, /) -> str:
+        return (by_signatures if cert.v2 is None else by_aggregate)(cert, validators)
+
+    version = version_of_height(nv.height, activation)
+    return check_new_view(nv, sim.validators, checker, certificates, version, True)
+
+
+def _signed_in_its_version(
+    sim: Simulation, member: Validator, message: SignedMessage, checker: DirectSignatureChecker
+) -> bool:
+    """Return whether ``member`` signed ``message`` in the version of its height (V2.2): Ed25519
+    over the version-1 payload, or at a version-2 height a BLS vote under the member's
+    registered key (V2.3) and every other message Ed25519 in the version-2 domain."""
+    activation = sim.config.protocol_v2_height
+    if activation is None or version_of_height(message.height, activation) == 1:
+        return checker.verify(member.public_key, message.payload, message.signature)
+    if isinstance(message, Prepare | Commit):
+        v2 = sim.validators.v2
+        return message.version == 2 and signed_by_registered_key(
+            None if v2 is None else v2.roster,
+            message.validator,
+            message.payload,
+            message.signature,
+            DIRECT,
+        )
+    return checker.verify(member.public_key, message.payload_for(2), message.signature)
 
 
 def seed_where(

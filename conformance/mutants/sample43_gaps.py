@@ -10,6 +10,12 @@ mechanical survivor (reports/selftest/triage-sample80-seed43.md).
   certificates; a version-2 vote whose BLS signature is checked alone is not counted (T22.2e);
   caught by suite/test_replica_v2.py::
   test_a_later_heights_version_2_votes_are_checked_and_counted.
+* ``v2-monitor-counts-listed-votes``: the monitoring view counts a height's participants as the
+  votes its commit certificate lists, which a version-2 certificate does not (it names them by
+  a bitmap), so every version-2 height shows 0 participants (R8.1); caught by suite/
+  test_monitoring.py's scenario in version 2 (the seed-41 survivor
+  ``aethel/monitoring/node.py:NodeMonitor.on_commit:RemoveStatement:d943ce2b`` had no
+  version-2 monitoring case; it still has none that kills it, see the triage of seed 43).
 * ``view-change-shared-again``: the engine shares its own VIEW-CHANGE with everyone when the view
   is established from the others' requests, without remembering that it had sent it to
   everyone already (R2.6, N6); caught by suite/test_waiting_view.py::
@@ -25,8 +31,10 @@ mechanical survivor (reports/selftest/triage-sample80-seed43.md).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
 
-from aethel.consensus.events import Output
+from aethel.consensus.events import Committed, Output
 from aethel.consensus.messages import Commit, Message, Prepare, ViewChange
 from aethel.consensus.replica import Replica
 from aethel.consensus.v2.aggregation import VoteAggregator
@@ -39,7 +47,9 @@ from aethel.consensus.v2.collector import (
 )
 from aethel.consensus.v2.roster import Roster
 from aethel.encoding import sha256
+from aethel.monitoring.node import HeightRecord, NodeMonitor
 from conformance.adapters.reference import ReferenceImplementation
+from conformance.adapters.reference_replica import ReferenceReplica, ReferenceReplicaObject
 from conformance.adapters.reference_v2 import ReferenceConsensusV2
 from conformance.mutants import Mutant, replica_implementation
 
@@ -77,6 +87,37 @@ class BlsVotesUncounted(Replica):
 SingleBlsVotesUncounted = replica_implementation(
     "SingleBlsVotesUncounted", __name__, replica_class=BlsVotesUncounted
 )
+
+
+# ----------------------------------------------------------------------------- monitoring
+
+
+class ListedVotesMonitor(NodeMonitor):
+    """Defect: a height's participants are the votes its certificate lists (none in version 2)."""
+
+    def on_commit(self, committed: Committed) -> HeightRecord:
+        record = super().on_commit(committed)
+        record = replace(record, participants=len(committed.certificate.votes))
+        self.records[-1] = record
+        self.metrics.participants.set(record.participants)
+        return record
+
+
+class ListedVotesReplicaObject(ReferenceReplicaObject):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.monitor = ListedVotesMonitor(self.monitor.node, self.replica.validators)
+
+
+class ListedVotesReplica(ReferenceReplica):
+    object_class = ListedVotesReplicaObject
+
+
+class ListedVotesImplementation(ReferenceImplementation):
+    name = "mutant-v2-monitor-counts-listed-votes"
+
+    def make_replica(self) -> object:
+        return ListedVotesReplica()
 
 
 # ----------------------------------------------------------------------------- view change
@@ -187,6 +228,13 @@ MUTANTS = [
         breaks=("T22.2e",),
         capabilities=("replica",),
         build=SingleBlsVotesUncounted,
+    ),
+    Mutant(
+        name="v2-monitor-counts-listed-votes",
+        defect="a height's participants are the votes its certificate lists: 0 in version 2",
+        breaks=("R8.1",),
+        capabilities=("replica", "monitoring"),
+        build=ListedVotesImplementation,
     ),
     Mutant(
         name="view-change-shared-again",

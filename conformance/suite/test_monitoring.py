@@ -152,12 +152,27 @@ class Scenario:
         }
 
 
-@pytest.fixture(scope="module")
+#: The scenario runs in each consensus version the implementation declares: version 2's
+#: certificates name their voters by a bitmap (V2.7), and the monitoring view must still count
+#: them (R8.1 participants, R8.4 rewards, R8.6 active validators).
+VERSIONS = [1, pytest.param(2, marks=pytest.mark.consensus_version(2))]
+
+
+@pytest.fixture(scope="module", params=VERSIONS, ids=lambda v: f"v{v}")
 def scenario(
-    impl: Implementation, replica_api: ReplicaAPI, monitoring_api: MonitoringAPI, seed: int
+    request: pytest.FixtureRequest,
+    impl: Implementation,
+    replica_api: ReplicaAPI,
+    monitoring_api: MonitoringAPI,
+    seed: int,
 ) -> Scenario:
     config = SimConfig(
-        validators=5, heights=HEIGHTS, mode="broadcast", seed=seed, byzantine=(("silent", 0.2),)
+        validators=5,
+        heights=HEIGHTS,
+        mode="broadcast",
+        seed=seed,
+        byzantine=(("silent", 0.2),),
+        protocol_v2_height=1 if request.param == 2 else None,
     )
     recording = RecordingImplementation(impl)
     mixed = run_mixed(recording, config, IMPL_NODES)
@@ -166,6 +181,17 @@ def scenario(
     silent = {sim.ids[i] for i, kind in sim.behaviours.items() if kind == "silent"}
     views = {name: replica.remote.metrics() for name, replica in recording.replicas.items()}
     return Scenario(mixed, recording, silent, views)
+
+
+def voters(scenario: Scenario, certificate: dict[str, Any]) -> list[str]:
+    """Return the validators whose COMMIT votes ``certificate`` (wire form) holds: its votes in
+    version 1, its signer bitmap over the validator set in version 2 (V2.7: member i is bit
+    0x80 >> (i mod 8) of byte i // 8, in set order)."""
+    if "votes" in certificate:
+        return [v for v, _ in certificate["votes"]]
+    bits = bytes.fromhex(certificate["signers"])
+    ids = [v.id for v in scenario.mixed.sim.validators.validators]
+    return [ids[i] for i in range(len(ids)) if bits[i // 8] & (0x80 >> (i % 8))]
 
 
 def samples(exposition: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -214,7 +240,7 @@ def test_each_committed_height_emits_its_metrics(scenario: Scenario) -> None:
             expected = {
                 "height": height,
                 "view": out["view"],
-                "participants": len(out["certificate"]["votes"]),
+                "participants": len(voters(scenario, out["certificate"])),
                 "proof_count": len(out["block"]["proofs"]),
                 "total_difficulty": executions[digest].total_difficulty,
             }
@@ -282,7 +308,7 @@ def expected_rewards(scenario: Scenario, committed: list[dict[str, Any]]) -> dic
         if parent is None:
             raise Inconclusive(f"height {certificate['height']} was not committed by this node")
         amount = executions[parent["certificate"]["digest"]].pending_reward
-        members = {v: validators.stake_of(v) for v, _ in certificate["votes"]}
+        members = {v: validators.stake_of(v) for v in voters(scenario, certificate)}
         shares = compute_reward_split(amount, members, parent["block"]["proposer"])
         for validator, share in shares.items():
             totals[validator] = totals.get(validator, 0) + share
@@ -337,7 +363,7 @@ def test_health_view_shows_validators_latency_and_throughput(scenario: Scenario)
                 f"expected {throughput} (proofs over summed durations)"
             )
         active = health["active_validators"]
-        members = sorted({v for c in committed for v, _ in c["certificate"]["votes"]})
+        members = sorted({v for c in committed for v in voters(scenario, c["certificate"])})
         missing = [v for v in members if v not in active]
         if missing:
             raise AssertionError(f"{name}: certificate members {missing} are not shown active")
