@@ -43,6 +43,7 @@ class Capability(StrEnum):
     VOTE_JOURNAL = "vote-journal"
     LOST_JOURNAL = "lost-journal"
     CONSENSUS_V2 = "consensus-v2"
+    LIVE_ACCURACY = "live-accuracy"
 
 
 #: What each capability covers (printed by ``aethel-conformance capabilities``).
@@ -65,6 +66,10 @@ DESCRIPTIONS: dict[Capability, str] = {
     Capability.CONSENSUS_V2: (
         "protocol version 2's pure rules: BLS keys, signatures, proofs of possession, aggregate "
         "certificates, vote aggregation, the collector (V2.3-V2.10)"
+    ),
+    Capability.LIVE_ACCURACY: (
+        "a replica's live verification accuracy: each validator's window of judged verdicts and "
+        "the open alerts (R8.3, R8.6)"
     ),
 }
 

@@ -87,6 +87,10 @@ class AccuracyTracker:
         claims = self._claims.get(validator)
         return None if not claims else sum(claims) / len(claims)
 
+    def windows(self) -> dict[str, tuple[int, int]]:
+        """Return each validator's window as (correct verdicts, verdicts held)."""
+        return {v: (sum(claims), len(claims)) for v, claims in self._claims.items()}
+
     def verdicts(self, validator: str) -> int:
         """Return how many verdicts of ``validator`` the window holds."""
         return len(self._claims.get(validator, ()))

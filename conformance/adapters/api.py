@@ -211,6 +211,12 @@ class MonitoredReplicaObject(Protocol):
     def metrics(self) -> JSON: ...
 
 
+class LiveAccuracyReplicaObject(Protocol):
+    """What capability ``live-accuracy`` adds to a replica object (R8.3, R8.6)."""
+
+    def accuracy(self) -> JSON: ...
+
+
 class GhostAPI(Protocol):
     """Capability ``ghost``: ghost identities (R5.3)."""
 

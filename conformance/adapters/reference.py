@@ -254,6 +254,7 @@ class ReferenceImplementation:
             "vote-journal": self.make_vote_journal,
             "lost-journal": self.make_lost_journal,
             "consensus-v2": self.make_consensus_v2,
+            "live-accuracy": self.make_live_accuracy,
         }
         self.capabilities = frozenset(self._apis)
         self._cache: dict[str, object] = {}
@@ -327,6 +328,11 @@ class ReferenceImplementation:
         from conformance.adapters.reference_v2 import ReferenceConsensusV2
 
         return ReferenceConsensusV2()
+
+    def make_live_accuracy(self) -> object:
+        from conformance.adapters.reference_monitoring import ReferenceLiveAccuracy
+
+        return ReferenceLiveAccuracy()
 
     def api(self, capability: str) -> Any:
         if capability not in self._apis:

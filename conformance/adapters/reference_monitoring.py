@@ -42,6 +42,26 @@ def metrics_json(monitor: NodeMonitor, view: int) -> JSON:
     }
 
 
+def accuracy_json(monitor: NodeMonitor) -> JSON:
+    """Return the node's live accuracy in the form of ``live-accuracy.accuracy`` (R8.3, R8.6)."""
+    tracker = monitor.metrics.accuracy_tracker
+    return {
+        "windows": {
+            validator: {"correct": correct, "verdicts": verdicts}
+            for validator, (correct, verdicts) in sorted(tracker.windows().items())
+        },
+        "alerts": [
+            {"validator": a.validator, "correct": a.correct, "verdicts": a.claims}
+            for a in tracker.open_alerts()
+        ],
+    }
+
+
+class ReferenceLiveAccuracy:
+    """Capability ``live-accuracy`` of the reference: its one command, ``accuracy``, runs on a
+    replica's handle (:meth:`ReferenceReplicaObject.accuracy`)."""
+
+
 class ReferenceMonitoring:
     """Capability ``monitoring`` of the reference: the accuracy rule (node views: on replicas)."""
 

@@ -32,7 +32,7 @@ from aethel.state.transitions import Genesis
 from conformance.adapters.api import JSON, Hex
 from conformance.adapters.errors import Rejected
 from conformance.adapters.reference_errors import rejecting
-from conformance.adapters.reference_monitoring import metrics_json
+from conformance.adapters.reference_monitoring import accuracy_json, metrics_json
 from conformance.replica_wire import output_to_json
 
 Items = tuple[Sequence[dict[str, JSONValue]], Sequence[dict[str, JSONValue]]]
@@ -226,6 +226,10 @@ class ReferenceReplicaObject:
     def metrics(self) -> JSON:
         """Return the node's monitoring view (capability ``monitoring``, R8.1, R8.4, R8.6)."""
         return metrics_json(self.monitor, self.replica.view)
+
+    def accuracy(self) -> JSON:
+        """Return the node's live verification accuracy (capability ``live-accuracy``, R8.3)."""
+        return accuracy_json(self.monitor)
 
 
 class ReferenceReplica:

@@ -30,7 +30,7 @@ from aethel.economics import compute_reward_split
 from aethel.sim.simulator import SimConfig
 from conformance.adapters.api import Implementation, MonitoringAPI, ReplicaAPI
 from conformance.checks import Inconclusive, expect_equal
-from conformance.mixed import MixedResult, run_mixed
+from conformance.mixed import MixedResult, leader_is_byzantine, run_mixed, seed_where
 from conformance.plugin import catalog_threshold
 from conformance.suite.test_consensus import require_clean
 from conformance.testvectors import cases
@@ -41,6 +41,7 @@ IMPL_NODES = 2
 #: spec/monitoring.md R8.6: the health view looks at the last 10 committed heights.
 HEALTH_HEIGHTS = 10
 PROPOSALS = ("pre-prepare", "new-view")
+VOTES = ("prepare", "commit")
 
 
 # --------------------------------------------------------------------------- recording
@@ -54,10 +55,19 @@ class Timeline:
     proposals: dict[int, int] = field(default_factory=dict)
     committed: list[dict[str, Any]] = field(default_factory=list)
     commit_times: dict[int, int] = field(default_factory=dict)
+    #: (validator, height, view, type) of each PREPARE and COMMIT it received or sent.
+    votes: set[tuple[str, int, int, str]] = field(default_factory=set)
+    #: The validators it reported false-claim evidence against (R8.5).
+    false_claims: set[str] = field(default_factory=set)
 
     def note_in(self, message: Any, now: int) -> None:
-        if isinstance(message, dict) and message.get("type") in PROPOSALS:
+        if not isinstance(message, dict):
+            return
+        if message.get("type") in PROPOSALS:
             self.proposals.setdefault(int(message["height"]), now)
+        elif message.get("type") in VOTES:
+            key = (message["validator"], message["height"], message["view"], message["type"])
+            self.votes.add(key)
 
     def note_out(self, outputs: Any, now: int) -> Any:
         """Note the proposals sent and the commits among ``outputs``; return ``outputs``."""
@@ -67,6 +77,8 @@ class Timeline:
             elif out.get("type") == "committed":
                 self.committed.append(out)
                 self.commit_times.setdefault(int(out["height"]), now)
+            elif out.get("type") == "evidence" and out.get("offence") == "false-claim":
+                self.false_claims.add(out["offender"])
         return outputs
 
 
@@ -427,3 +439,112 @@ def test_accuracy_alert_rule(monitoring_api: MonitoringAPI, seed: int, sequence:
     verdicts = SEQUENCES[sequence](random.Random(f"aethel-conformance/accuracy/{seed}"))
     got = monitoring_api.accuracy_alerts([{"validator": v, "correct": c} for v, c in verdicts])
     expect_equal(got, expected_alerts(verdicts), f"alerts raised by the {sequence} sequence")
+
+
+# --------------------------------------------------------------------------- R8.3 live
+
+
+#: Heights of the live-accuracy scenario: enough for every validator's window to pass 20.
+ACCURACY_HEIGHTS = 15
+
+
+@dataclass
+class AccuracyScenario:
+    """A mixed run with a validator that votes for invalid blocks, and each implementation
+    node's live accuracy (``live-accuracy.accuracy``) afterwards."""
+
+    recording: RecordingImplementation
+    byzantine: set[str]
+    answers: dict[str, dict[str, Any]]
+
+
+@pytest.fixture(scope="module")
+def live_accuracy(impl: Implementation, replica_api: ReplicaAPI, seed: int) -> AccuracyScenario:
+    def make(offset: int) -> SimConfig:
+        return SimConfig(
+            validators=5,
+            heights=ACCURACY_HEIGHTS,
+            mode="broadcast",
+            seed=seed + offset,
+            byzantine=(("invalid-vote", 0.2),),
+        )
+
+    # The Byzantine validator leads height 1, so it proposes an invalid block and votes for it.
+    config = seed_where(leader_is_byzantine(1), make)
+    recording = RecordingImplementation(impl)
+    mixed = run_mixed(recording, config, IMPL_NODES)
+    require_clean(mixed, ACCURACY_HEIGHTS)
+    sim = mixed.sim
+    byzantine = {sim.ids[i] for i in sim.behaviours}
+    answers = {name: replica.remote.accuracy() for name, replica in recording.replicas.items()}
+    return AccuracyScenario(recording, byzantine, answers)
+
+
+@pytest.mark.req("R8.3", "R8.6", "P34")
+@pytest.mark.capability("replica")
+@pytest.mark.capability("live-accuracy")
+def test_live_accuracy_judges_each_vote_once_and_alerts_the_false_claimer(
+    live_accuracy: AccuracyScenario,
+) -> None:
+    """spec/monitoring.md, R8.3: each PREPARE or COMMIT a validator signs is one verdict, judged
+    against the node's own validation of the block, counted once per (validator, height, view,
+    vote type), the node's own votes too; the window is the last 100; an alert is open while a
+    window of at least 20 verdicts is below 95% correct, and the health view lists it (R8.6).
+
+    Five validators, broadcast mode, one voting for invalid blocks (it leads height 1 and
+    proposes a false proof), 15 heights, two of the honest nodes the implementation's. For each
+    of them: no window holds more verdicts than the distinct votes of that validator it received
+    or sent, or more than 100; every verdict of an honest validator is correct (an honest
+    validator's accuracy is 1); each honest validator whose votes it saw, itself included, has a
+    judged verdict; the validator it reported a false claim against has a wrong one; and the open
+    alerts are exactly the windows of 20 or more verdicts below 95%."""
+    window = int(catalog_threshold("R8.3", "accuracy_window_verdicts").value)
+    below = Fraction(str(catalog_threshold("R8.3", "accuracy_alert_below").value))
+    least = int(catalog_threshold("R8.3", "accuracy_min_verdicts").value)
+    byzantine = live_accuracy.byzantine
+    for name, answer in sorted(live_accuracy.answers.items()):
+        timeline = live_accuracy.recording.timelines[name]
+        seen: dict[str, int] = {}
+        for validator, *_ in timeline.votes:
+            seen[validator] = seen.get(validator, 0) + 1
+        windows = answer["windows"]
+        for validator, numbers in sorted(windows.items()):
+            correct, verdicts = numbers["correct"], numbers["verdicts"]
+            if not 0 <= correct <= verdicts <= min(window, seen.get(validator, 0)):
+                raise AssertionError(
+                    f"{name}: {validator}'s window holds {correct} correct of {verdicts} "
+                    f"verdicts, but it saw {seen.get(validator, 0)} distinct votes of "
+                    f"{validator} (each counts once) and a window holds at most {window}"
+                )
+            if validator not in byzantine and correct != verdicts:
+                raise AssertionError(
+                    f"{name}: {validator} is honest (every block it voted for is valid), yet "
+                    f"{verdicts - correct} of its {verdicts} verdicts were judged wrong"
+                )
+        unjudged = [v for v in sorted(seen) if v not in byzantine and v not in windows]
+        if unjudged:
+            raise AssertionError(
+                f"{name}: no verdict of {unjudged} judged, though it saw their votes for blocks "
+                f"it validated over {ACCURACY_HEIGHTS} heights (its own votes count too)"
+            )
+        if not timeline.false_claims & byzantine:
+            raise Inconclusive(f"{name} reported no false claim by {sorted(byzantine)}")
+        for offender in sorted(timeline.false_claims & byzantine):
+            numbers = windows.get(offender, {"correct": 0, "verdicts": 0})
+            if numbers["correct"] == numbers["verdicts"]:
+                raise AssertionError(
+                    f"{name}: it reported {offender}'s false claim, yet judged all "
+                    f"{numbers['verdicts']} of its verdicts correct: a vote for a block the node "
+                    "found invalid is a wrong verdict"
+                )
+        expected = [
+            {"validator": v, "correct": w["correct"], "verdicts": w["verdicts"]}
+            for v, w in sorted(windows.items())
+            if w["verdicts"] >= least and Fraction(w["correct"], w["verdicts"]) < below
+        ]
+        expect_equal(answer["alerts"], expected, f"{name}: the open accuracy alerts")
+        if not expected:
+            raise Inconclusive(
+                f"{name}: no window is below 95% ({windows}): the scenario should have shown "
+                f"{sorted(byzantine)}'s wrong verdicts raising an alert"
+            )

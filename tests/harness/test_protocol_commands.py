@@ -22,6 +22,7 @@ def test_lookups_agree_with_the_table() -> None:
             assert COMMANDS[command.name] is command
     assert {
         ("replica", "metrics"): COMMANDS["monitoring.metrics"],
+        ("replica", "accuracy"): COMMANDS["live-accuracy.accuracy"],
         ("replica", "on_sync_completed_with_chain"): COMMANDS[
             "catch-up.on_sync_completed_with_chain"
         ],

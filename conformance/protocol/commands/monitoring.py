@@ -21,6 +21,7 @@ from conformance.protocol.commands.model import (
 )
 
 MON = Capability.MONITORING
+LIVE = Capability.LIVE_ACCURACY
 GHO = Capability.GHOST
 REP = Capability.REPLICA
 
@@ -74,6 +75,28 @@ MONITORING: tuple[Command, ...] = (
     ),
 )
 
+#: One accuracy window or open alert (R8.3): the correct verdicts and the verdicts it holds.
+WINDOW: Schema = record({"correct": NAT, "verdicts": NAT})
+
+LIVE_ACCURACY: tuple[Command, ...] = (
+    method(
+        LIVE,
+        "accuracy",
+        {},
+        record(
+            {
+                "windows": mapping(WINDOW),
+                "alerts": array(record({"validator": STR, "correct": NAT, "verdicts": NAT})),
+            }
+        ),
+        "On a replica's handle: the node's live verification accuracy (R8.3) as it stands: for "
+        "each validator with a judged verdict, its window (the correct verdicts and the "
+        "verdicts among the last 100 judged), and the open alerts, in validator order, each with "
+        "its window's current numbers (R8.6: the health view lists them).",
+        target=REP,
+    ),
+)
+
 GHOST: tuple[Command, ...] = (
     create(
         GHO,
@@ -95,5 +118,6 @@ GHOST: tuple[Command, ...] = (
 #: The commands of each capability of this module.
 TABLE: dict[Capability, tuple[Command, ...]] = {
     MON: MONITORING,
+    LIVE: LIVE_ACCURACY,
     GHO: GHOST,
 }
