@@ -10,7 +10,11 @@ offence, offender and height. The cases show a replica an act and then the same 
   (evidence against the leader), and another member's PREPARE for that block arrives three
   times (evidence against that member, once); then the proposal arrives again;
 * ``equivocation``: a member's PREPARE for the leader's block, then one for another block (the
-  equivocation), the second again, and one for a third block.
+  equivocation), the second again, and one for a third block;
+* ``view-change-equivocation``: a member's VIEW-CHANGE for view 1 claiming nothing prepared, then
+  one claiming the leader's block prepared (two prepared claims: the equivocation), each again
+  (written from the mechanical survivor ``aethel/consensus/messages.py:ViewChange.key:
+  RemoveRaiseOrReturn:b964d753``, which took every VIEW-CHANGE for the same claim).
 
 Each act must be gossiped exactly once, and nobody else accused. The other cases of the suite
 look at whether evidence is found, never at how often.
@@ -79,7 +83,25 @@ def _equivocation_acts() -> Acts:
     return scene, member, shown, {(voter, "equivocation"): 1}
 
 
-ACTS = {"false-claim": _false_claim_acts, "equivocation": _equivocation_acts}
+def _view_change_equivocation_acts() -> Acts:
+    """A member asks for view 1 claiming nothing prepared, then for view 1 again claiming the
+    leader's block prepared in view 0: two prepared claims for one (height, view) are an
+    equivocation (spec/consensus.md, Evidence)."""
+    scene = make_scene(FOUR, epoch="evidence-once-vc")
+    leader = scene.leader(0)
+    member, voter, other = scene.others(leader)
+    block = scene.block()
+    prepared = scene.prepare_certificate([leader, voter, other], block.digest)
+    claims = [scene.view_change(voter, 1), scene.view_change(voter, 1, prepared, block)]
+    shown: list[Message] = [claims[0], claims[1], claims[1], claims[0]]
+    return scene, member, shown, {(voter, "equivocation"): 1}
+
+
+ACTS = {
+    "false-claim": _false_claim_acts,
+    "equivocation": _equivocation_acts,
+    "view-change-equivocation": _view_change_equivocation_acts,
+}
 
 
 @pytest.mark.req("R8.5", "P36")

@@ -97,6 +97,38 @@ def test_a_transfer_of_another_form_is_refused_naming_its_rule(
     )
 
 
+#: case -> (the transfer's changed members, the sender's account: balance, next nonce).
+LARGEST = 2**63 - 1
+AT_THE_BOUNDS: dict[str, tuple[dict[str, int], tuple[int, int]]] = {
+    "amount-of-2-to-the-63-minus-1": ({"amount": LARGEST}, (LARGEST, 0)),
+    "nonce-of-2-to-the-63-minus-1": ({"nonce": LARGEST}, (100, LARGEST)),
+}
+
+
+@pytest.mark.req("E2", "R5.5")
+@pytest.mark.parametrize("case", sorted(AT_THE_BOUNDS), ids=str)
+def test_a_transfer_at_the_bounds_of_its_integers_is_taken(pool: MempoolObject, case: str) -> None:
+    """spec/economics.md: "Amounts are integers from 1 to 2^63-1, a nonce from 0 to 2^63-1": the
+    largest amount, from a sender holding exactly it, and the largest nonce, the sender's next,
+    are in range, so the transfer is admitted with its proof (the refusals below 1 and past
+    2^63-1 are the cases above and the encoding vectors).
+
+    Written from the mechanical survivor ``aethel/proofs/model.py:_require_int:
+    ReplaceComparisonOperator_LtE_Lt:69e244a2`` (the upper bound itself refused)."""
+    members, (balance, nonce) = AT_THE_BOUNDS[case]
+    transaction = mempool_cases.signed_transfer_as_sent(**members)
+    try:
+        proof = pool.add_transaction(transaction, balance, nonce)
+    except Rejected as refusal:
+        raise AssertionError(
+            f"a transfer with {members} from a sender holding {balance} at nonce {nonce} was "
+            f"refused naming {refusal.rule_id}: {refusal}; it is in range (spec/economics.md)"
+        ) from None
+    if not isinstance(proof, dict) or not proof.get("signature"):
+        raise AssertionError(f"add_transaction answered {proof!r}, not the transfer's proof")
+    expect_equal(pool.stats().get("transactions"), 1, f"transactions pending ({case})")
+
+
 @pytest.mark.req("R6.3", "P25", "N3")
 @pytest.mark.performance
 def test_block_order_with_a_thousand_pending_proofs(

@@ -162,6 +162,17 @@ def iter_store_cases() -> Iterator[StoreCase]:
     ]
     yield "overdraw-by-2-to-the-63-minus-1", ("R3.6",), _sequence(overflow)
 
+    # spec/state-tree.md: a name is a non-empty NFC string of at most 256 bytes (of UTF-8): 256
+    # ASCII bytes, and 128 two-byte characters, are names (257 bytes: refused, above).
+    longest = ["a" * 256, "\u00e9" * 128]
+    names = [
+        _commit(1, _transfer("acct0", longest[0], 5, 0), _transfer("acct0", longest[1], 6, 1)),
+        _get(f"balance:{longest[0]}"),
+        _get(f"balance:{longest[1]}"),
+        LATEST,
+    ]
+    yield "names-of-256-bytes", ("R3.6",), _sequence(names)
+
 
 def run_sequence(impl: Implementation, data: dict[str, Any]) -> dict[str, Any]:
     """Run a store sequence on ``impl`` in a fresh file; return ``{"result": {"genesis": root,
