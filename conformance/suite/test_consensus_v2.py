@@ -551,3 +551,38 @@ def test_ties_go_to_the_leaders_region_then_to_the_earlier_one(
             f"collector of height 2, view 0, leader {wire[leader]['id']} in "
             f"{wire[leader]['region']}, {kind} (the tie goes to {region})",
         )
+
+
+@pytest.mark.req("V2.10")
+@pytest.mark.parametrize("leader_region", list(REGIONS))
+def test_a_region_without_stake_changes_no_collector(
+    v2: ConsensusV2API, leader_region: str
+) -> None:
+    """V2.10 computes prepare(c), commit(c) and spread(c) over "the regions with stake", for
+    each region c with stake: a region the table lists but no member is in counts for nothing.
+    The WAN-7 set with an eighth region, listed last and empty, 1 ms from every region but 900
+    ms from the one that collects without it: for a leader in each region and views 0 and 1,
+    the collector is the one of the seven-region table.
+
+    Written from the mechanical survivor ``aethel/consensus/v2/collector.py:floor_ms:
+    NumberReplacer:81e56589`` (regions of stake 0 counted in the spread)."""
+    wire = _collector_set()
+    roster = roster_of(wire)
+    table = RegionTable(REGIONS, LATENCY_MS)
+    leaders = [i for i, m in enumerate(wire) if m["region"] == leader_region]
+    regions = [*REGIONS, "empty"]
+    for leader in leaders[:2]:
+        for view in (0, 1):
+            want = wire[choose_collector(roster, table, EPOCH_SEED, 5, view, leader)]
+            far = REGIONS.index(want["region"])
+            latency = [[*row, 900 if r == far else 1] for r, row in enumerate(LATENCY_MS)]
+            latency.append([900 if c == far else 1 for c in range(len(REGIONS))] + [0])
+            got = v2.choose_collector(
+                wire, regions, latency, EPOCH_SEED.hex(), 5, view, wire[leader]["id"]
+            )
+            expect_equal(
+                got,
+                want["id"],
+                f"collector of height 5, view {view}, leader {wire[leader]['id']}, with an "
+                f"empty region 900 ms from {want['region']}",
+            )

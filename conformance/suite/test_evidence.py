@@ -21,14 +21,16 @@ from typing import Any
 import pytest
 
 from aethel.consensus.block import GENESIS_PARENT, ProofBlock
-from aethel.consensus.events import Broadcast, Send
+from aethel.consensus.events import Broadcast, Committed, Send
 from aethel.consensus.evidence import Evidence
 from aethel.consensus.messages import Commit, Prepare, PrePrepare
 from aethel.consensus.signing import KeySigner
 from aethel.economics import Offence
 from aethel.sim.simulator import SimConfig
 from conformance.adapters.api import Implementation, ReplicaAPI
+from conformance.checks import expect_equal
 from conformance.mixed import leader_is_byzantine, run_mixed, seed_where
+from conformance.plugin import catalog_threshold
 from conformance.replica_wire import outputs_from_json
 from conformance.suite.chains import SlashedChain, drive_to, fresh_replica, slashed_chain
 from conformance.suite.scene import FOUR, resigned_proof, the_other_outcome
@@ -324,3 +326,36 @@ def test_a_framer_in_the_cluster_gets_nobody_slashed(
     failed = mixed.failed_checkers()
     if failed:
         raise AssertionError(f"simulator checkers failed: {failed}")
+
+
+@pytest.mark.req("R4.2", "P16", "R3.2")
+def test_the_committed_transition_states_what_it_slashed(replica_api: ReplicaAPI) -> None:
+    """spec/economics.md, R4.2: applied equivocation evidence burns floor(stake x 20 / 100) of
+    the offender's stake. The reference chain's block 2 carries v000's equivocation: the
+    replica, driven through heights 1 and 2 by their proposals and certificates, commits height
+    2 with an execution summary (conformance/PROTOCOL.md, replica) whose ``slashed`` is v000's
+    burned amount and whose ``stakes`` is v000's stake after it, and nobody else's.
+
+    Written from the mechanical survivor ``aethel/state/transitions.py:_apply_slash:
+    NumberReplacer:993a43a5`` (the amount slashed counted from 1, not 0)."""
+    chain = slashed_chain(FOUR)
+    voter = "v001"
+    remote = fresh_replica(replica_api, chain, voter)
+    drive_to(remote, chain, 2, NOW)
+    committed = chain.commits[1]
+    block = committed.block
+    proposal = PrePrepare.create(chain.signers[block.proposer], committed.view, block)
+    remote.on_message(proposal.to_wire(), NOW)
+    outputs = outputs_from_json(remote.on_message(committed.certificate.to_wire(), NOW))
+    done = [out for out in outputs if isinstance(out, Committed) and out.height == 2]
+    if not done:
+        raise AssertionError(f"{voter} did not commit height 2 on its certificate")
+    stake = chain.cluster.validators.stake_of("v000")
+    percent = int(catalog_threshold("R4.2", "slash_percent_equivocation").value)
+    burned = stake * percent // 100
+    execution = done[0].execution
+    expect_equal(
+        {"slashed": dict(execution.slashed), "stakes": dict(execution.stakes)},
+        {"slashed": {"v000": burned}, "stakes": {"v000": stake - burned}},
+        "what the committed transition of height 2 slashed",
+    )

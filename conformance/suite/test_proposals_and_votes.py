@@ -67,6 +67,18 @@ def _block_of_another_height(scene: Scene) -> PrePrepare:
     return _signed_pre_prepare(scene, l0, 1, block.digest, block)
 
 
+def _first_block_with_a_parent_certificate(scene: Scene) -> PrePrepare:
+    """Height 1 has no parent height, so its block carries no certificate (spec/consensus.md:
+    the block of height h carries the commit certificate of h - 1); this one carries a
+    certificate that every member signed, of another block of height 1 (written from the
+    mechanical survivor ``aethel/consensus/block_rules.py:check_last_commit:
+    RemoveRaiseOrReturn:837216d0``)."""
+    l0, other = _roles(scene)[1], _roles(scene)[3]
+    elsewhere = scene.block(other)
+    certificate = scene.commit_certificate(scene.ids, elsewhere.digest, bytes([7]) * 32)
+    return scene.pre_prepare(scene.block(last_commit=certificate), 0)
+
+
 def _naming_another_digest(scene: Scene) -> PrePrepare:
     l0 = _roles(scene)[1]
     return _signed_pre_prepare(scene, l0, 1, bytes([5]) * 32, scene.block())
@@ -97,6 +109,11 @@ PROPOSALS: dict[str, Variant] = {
     "a-block-of-another-parent": (("R3.3",), False, _block_of_another_parent),
     "a-block-of-another-height": (("R2.3",), False, _block_of_another_height),
     "naming-another-digest-than-its-block": (("R2.3",), False, _naming_another_digest),
+    "a-first-block-carrying-a-parent-certificate": (
+        ("R2.3",),
+        False,
+        _first_block_with_a_parent_certificate,
+    ),
     "for-a-view-the-replica-left": (("R2.6",), True, _of_view_zero),
     "for-a-later-view-outside-new-view": (("R2.6",), True, _of_view_one),
 }
