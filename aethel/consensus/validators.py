@@ -186,23 +186,23 @@ class ValidatorSet:
     ) -> ValidatorSet:
         """Check the version-1 rules of sorted ``members`` and build the set."""
         if not members:
-            raise ProtocolViolation("R2.2", "a validator set has at least one member")
+            raise ProtocolViolation("R4.3", "a validator set has at least one member")
         if type(epoch) is not int or epoch < 0:
-            raise ProtocolViolation("R2.2", f"epoch must be a non-negative int, got {epoch!r}")
+            raise ProtocolViolation("E2", f"epoch must be a non-negative int, got {epoch!r}")
         if not isinstance(seed, bytes) or len(seed) != HASH_SIZE:
-            raise ProtocolViolation("R2.2", "the epoch seed is 32 bytes")
+            raise ProtocolViolation("E5", "the epoch seed is 32 bytes")
         seen_ids: set[str] = set()
         seen_keys: set[bytes] = set()
         for member in members:
             if not isinstance(member.id, str) or not VALIDATOR_ID_PATTERN.match(member.id):
-                raise ProtocolViolation("R2.2", f"validator id {member.id!r} is not a valid name")
+                raise ProtocolViolation("E12", f"validator id {member.id!r} is not a valid name")
             if member.id in seen_ids:
-                raise ProtocolViolation("R2.2", f"validator id {member.id} appears twice")
+                raise ProtocolViolation("R4.3", f"validator id {member.id} appears twice")
             if not isinstance(member.public_key, bytes) or len(member.public_key) != 32:
-                raise ProtocolViolation("R7.5", f"validator {member.id} has no 32-byte public key")
+                raise ProtocolViolation("E5", f"validator {member.id} has no 32-byte public key")
             if member.public_key in seen_keys:
                 # Two members with one key would let one signer vote twice (R7.2).
-                raise ProtocolViolation("R7.2", f"validator {member.id} reuses another's key")
+                raise ProtocolViolation("R4.3", f"validator {member.id} reuses another's key")
             if type(member.stake) is not int or member.stake < MIN_STAKE:
                 raise ProtocolViolation(
                     "R4.3", f"validator {member.id} stake {member.stake!r} < MIN_STAKE {MIN_STAKE}"
@@ -328,21 +328,21 @@ def parse_validator_set(value: object) -> ValidatorSet:
     """Parse the canonical JSON form of a validator set strictly (R2.2, R4.3), of protocol
     version 1 or 2 (V2.4, V2.6, V2.10)."""
     if not isinstance(value, dict) or set(value) not in (_SET_FIELDS, _SET_FIELDS_V2):
-        raise ProtocolViolation("R2.2", "a validator set has exactly epoch, seed, validators")
+        raise ProtocolViolation("E12", "a validator set has exactly epoch, seed, validators")
     versioned = set(value) == _SET_FIELDS_V2
     member_fields = _MEMBER_FIELDS_V2 if versioned else _MEMBER_FIELDS
     members = value["validators"]
     if not isinstance(members, list):
-        raise ProtocolViolation("R2.2", "validators must be a list")
+        raise ProtocolViolation("E12", "validators must be a list")
     parsed = []
     for item in members:
         if not isinstance(item, dict) or set(item) != member_fields:
             raise ProtocolViolation(
-                "R2.2", f"a validator has exactly {', '.join(sorted(member_fields))}"
+                "E12", f"a validator has exactly {', '.join(sorted(member_fields))}"
             )
         stake = item["stake"]
         if type(stake) is not int:
-            raise ProtocolViolation("R4.3", "stake must be an integer")
+            raise ProtocolViolation("E12", "stake must be an integer")
         member = Validator(str(item["id"]), parse_hex(item["public_key"], length=32), stake)
         if versioned:
             region = item["region"]
@@ -359,7 +359,7 @@ def parse_validator_set(value: object) -> ValidatorSet:
         parsed.append(member)
     epoch = value["epoch"]
     if type(epoch) is not int:
-        raise ProtocolViolation("R2.2", "epoch must be an integer")
+        raise ProtocolViolation("E12", "epoch must be an integer")
     seed = parse_hex(value["seed"], length=HASH_SIZE)
     if not versioned:
         return ValidatorSet.create(epoch, seed, parsed)
