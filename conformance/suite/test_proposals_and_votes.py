@@ -73,7 +73,7 @@ def _first_block_with_a_parent_certificate(scene: Scene) -> PrePrepare:
     certificate that every member signed, of another block of height 1 (written from the
     mechanical survivor ``aethel/consensus/block_rules.py:check_last_commit:
     RemoveRaiseOrReturn:837216d0``)."""
-    l0, other = _roles(scene)[1], _roles(scene)[3]
+    other = _roles(scene)[3]
     elsewhere = scene.block(other)
     certificate = scene.commit_certificate(scene.ids, elsewhere.digest, bytes([7]) * 32)
     return scene.pre_prepare(scene.block(last_commit=certificate), 0)

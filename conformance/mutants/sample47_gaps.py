@@ -1,0 +1,296 @@
+"""Mutants for the gaps the mechanical sample of 80 (seed 47) found: each is the way an
+outsider's implementation could get the behaviour wrong, caught by the case written for the
+mechanical survivor (reports/selftest/triage-sample80-seed47.md).
+
+* ``view-change-claims-not-compared``: the VIEW-CHANGEs of a view are kept one per validator, a
+  later one dropped as a repeat without comparing the two claims, so two prepared claims are
+  never evidence (spec/consensus.md, Evidence); caught by suite/test_evidence_found.py
+  [view-change-equivocation].
+* ``first-block-certificate-unchecked``: at height 1 there is no parent certificate to check,
+  so the block's ``last_commit`` is not looked at (R2.3); caught by suite/
+  test_proposals_and_votes.py [a-first-block-carrying-a-parent-certificate].
+* ``validator-member-extras-ignored``: a validator set member's undefined members are dropped
+  instead of refused (E12); caught by suite/test_replica.py::
+  test_a_validator_set_of_another_form_is_refused[a-member-with-an-undefined-member].
+* ``v2-collector-counts-empty-regions``: the floors of V2.10 run over every region of the
+  table, those without stake too; caught by suite/test_consensus_v2.py::
+  test_a_region_without_stake_changes_no_collector.
+* ``execution-states-stakes-as-slashed``: a committed execution's ``slashed`` lists the
+  offenders' stakes after slashing, not the amounts burned (R4.2); caught by suite/
+  test_evidence.py::test_the_committed_transition_states_what_it_slashed.
+* ``store-names-below-256-bytes``: a name of 256 bytes is refused (a limit checked with < where
+  the spec says "at most 256 bytes"); caught by the vector state-store/sequence/
+  names-of-256-bytes.
+* ``transfer-integers-below-2-to-the-63-minus-1``: a transfer's amount or nonce of 2^63-1 is
+  refused (an upper bound kept exclusive); caught by suite/test_mempool.py::
+  test_a_transfer_at_the_bounds_of_its_integers_is_taken.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aethel.consensus.block import ProofBlock
+from aethel.consensus.block_rules import check_block_limits
+from aethel.consensus.messages import ViewChange
+from aethel.consensus.replica import Replica
+from aethel.consensus.v2.collector import (
+    COLLECTOR_DRAW_TAG,
+    RegionTable,
+    _least_time,
+    region_stakes,
+)
+from aethel.consensus.v2.roster import Roster
+from aethel.consensus.votes import AddResult
+from aethel.encoding import sha256
+from aethel.errors import ProtocolViolation
+from conformance.adapters.api import JSON, Hex
+from conformance.adapters.errors import Rejected
+from conformance.adapters.reference import ReferenceImplementation
+from conformance.adapters.reference_errors import rejecting
+from conformance.adapters.reference_proofs import ReferenceMempool, ReferenceMempoolObject
+from conformance.adapters.reference_replica import ReferenceReplica, ReferenceReplicaObject
+from conformance.adapters.reference_state import ReferenceStateStore, ReferenceStoreObject
+from conformance.adapters.reference_v2 import ReferenceConsensusV2
+from conformance.mutants import Mutant, replica_implementation
+
+# ----------------------------------------------------------------------------- replica
+
+
+class ClaimsNotCompared(Replica):
+    """Defect: the VIEW-CHANGEs of a view are kept one per validator, a later one of the same
+    validator dropped as a repeat without comparing what the two claim."""
+
+    def _add_vote(self, table: Any, vote: Any, trusted: bool) -> AddResult:
+        if isinstance(vote, ViewChange):
+            collector = table.get(vote.view)
+            if collector is not None and vote.validator in collector.first:
+                return AddResult(reason="duplicate")
+        return super()._add_vote(table, vote, trusted)
+
+
+class FirstCertificateUnchecked(Replica):
+    """Defect: height 1 has no parent, so its block's last commit is never looked at."""
+
+    def _limits_and_last_commit_reason(self, block: ProofBlock) -> str:
+        if self.height != 1:
+            return super()._limits_and_last_commit_reason(block)
+        try:
+            check_block_limits(block)
+        except ProtocolViolation as exc:
+            return f"{exc.rule_id}: {exc.detail}"
+        return ""
+
+
+ViewChangeClaimsNotCompared = replica_implementation(
+    "ViewChangeClaimsNotCompared", __name__, replica_class=ClaimsNotCompared
+)
+FirstBlockCertificateUnchecked = replica_implementation(
+    "FirstBlockCertificateUnchecked", __name__, replica_class=FirstCertificateUnchecked
+)
+
+
+class ExtrasIgnoredReplica(ReferenceReplica):
+    """Defect: a member's members other than those of its form are dropped, not refused."""
+
+    @rejecting
+    def new(
+        self, validator_set: JSON, validator_id: str, seed: Hex, mode: str, genesis: JSON
+    ) -> Any:
+        if isinstance(validator_set, dict) and isinstance(validator_set.get("validators"), list):
+            known = {"id", "public_key", "stake", "bls_key", "bls_pop", "region"}
+            members = [
+                {k: v for k, v in m.items() if k in known} if isinstance(m, dict) else m
+                for m in validator_set["validators"]
+            ]
+            validator_set = {**validator_set, "validators": members}
+        return super().new(validator_set, validator_id, seed, mode, genesis)
+
+
+class MemberExtrasIgnoredImplementation(ReferenceImplementation):
+    name = "mutant-validator-member-extras-ignored"
+
+    def make_replica(self) -> object:
+        return ExtrasIgnoredReplica()
+
+
+class StakesAsSlashedObject(ReferenceReplicaObject):
+    """Defect: a committed execution's ``slashed`` holds each offender's stake after it."""
+
+    def _json(self, outputs: list[Any]) -> list[JSON]:
+        answers = super()._json(outputs)
+        for answer in answers:
+            execution = answer.get("execution") if isinstance(answer, dict) else None
+            if isinstance(execution, dict) and execution.get("slashed"):
+                execution["slashed"] = dict(execution["stakes"])
+        return answers
+
+
+StakesAsSlashed = replica_implementation("StakesAsSlashed", __name__, base=StakesAsSlashedObject)
+
+
+# ----------------------------------------------------------------------------- version 2
+
+
+class EmptyRegionsCounted(ReferenceConsensusV2):
+    """Defect: prepare, commit and spread of V2.10 run over every region of the table."""
+
+    def collector(
+        self,
+        roster: Roster,
+        table: RegionTable,
+        epoch_seed: bytes,
+        height: int,
+        view: int,
+        leader: int,
+    ) -> int:
+        stakes = region_stakes(roster, table)
+        if view > 0:
+            return leader
+        lat = table.latency_ms
+        everywhere = range(len(stakes))
+        quorum = roster.quorum
+        own = table.index(roster.members[leader].region)
+
+        def floor(c: int) -> int:
+            prepare = _least_time(
+                [(lat[own][r] + lat[r][c], stakes[r]) for r in everywhere], quorum
+            )
+            commit = _least_time([(2 * lat[c][r], stakes[r]) for r in everywhere], quorum)
+            return prepare + commit + max(lat[c][r] for r in everywhere)
+
+        live = [r for r, stake in enumerate(stakes) if stake > 0]
+        chosen = min(live, key=lambda c: (floor(c), c != own, c))
+        if chosen == own:
+            return leader
+        draw = sha256(
+            COLLECTOR_DRAW_TAG + epoch_seed + height.to_bytes(8, "big") + view.to_bytes(8, "big")
+        )
+        ticket = int.from_bytes(draw, "big") % stakes[chosen]
+        running = 0
+        for index, member in enumerate(roster.members):
+            if table.index(member.region) == chosen:
+                running += member.stake
+                if running > ticket:
+                    return index
+        raise AssertionError("the draw passed every member of the region")  # pragma: no cover
+
+
+class EmptyRegionsCountedImplementation(ReferenceImplementation):
+    name = "mutant-v2-collector-counts-empty-regions"
+
+    def make_consensus_v2(self) -> object:
+        return EmptyRegionsCounted()
+
+
+# ----------------------------------------------------------------------------- store, mempool
+
+#: The longest name a store takes with the defect: one byte short of the spec's 256.
+SHORT_LIMIT = 255
+
+
+class ShortNamesStoreObject(ReferenceStoreObject):
+    """Defect: a name of 256 bytes is refused (``len < 256`` where the spec says at most 256)."""
+
+    @rejecting
+    def commit_transition(self, height: int, operations: list[JSON]) -> JSON:
+        for op in operations if isinstance(operations, list) else []:
+            for member in ("sender", "recipient", "account", "validator"):
+                name = op.get(member) if isinstance(op, dict) else None
+                if isinstance(name, str) and len(name.encode("utf-8")) > SHORT_LIMIT:
+                    raise Rejected(f"{member} {name[:20]!r}... is too long", "R3.6")
+        return super().commit_transition(height, operations)
+
+
+class ShortNamesStore(ReferenceStateStore):
+    @rejecting
+    def open(self, path: str) -> ReferenceStoreObject:
+        return ShortNamesStoreObject(path)
+
+
+class ShortNamesImplementation(ReferenceImplementation):
+    name = "mutant-store-names-below-256-bytes"
+
+    def make_state_store(self) -> object:
+        return ShortNamesStore()
+
+
+class ExclusiveBoundPoolObject(ReferenceMempoolObject):
+    """Defect: a transfer's amount and nonce must be below 2^63-1, not at most 2^63-1."""
+
+    @rejecting
+    def add_transaction(self, transaction: JSON, balance: int, nonce: int) -> JSON:
+        if isinstance(transaction, dict):
+            for member in ("amount", "nonce"):
+                value = transaction.get(member)
+                if type(value) is int and value >= 2**63 - 1:
+                    raise Rejected(f"{member} {value} is out of range", "E2")
+        return super().add_transaction(transaction, balance, nonce)
+
+
+class ExclusiveBoundPool(ReferenceMempool):
+    @rejecting
+    def new(self, capacity: int | None, judge_seed: Hex) -> ReferenceMempoolObject:
+        return ExclusiveBoundPoolObject(capacity, judge_seed)
+
+
+class ExclusiveBoundImplementation(ReferenceImplementation):
+    name = "mutant-transfer-integers-below-2-to-the-63-minus-1"
+
+    def make_mempool(self) -> object:
+        return ExclusiveBoundPool()
+
+
+MUTANTS = [
+    Mutant(
+        name="view-change-claims-not-compared",
+        defect="a second VIEW-CHANGE of a validator for one view is dropped as a repeat, "
+        "whatever it claims prepared",
+        breaks=("R4.2",),
+        capabilities=("replica",),
+        build=ViewChangeClaimsNotCompared,
+    ),
+    Mutant(
+        name="first-block-certificate-unchecked",
+        defect="the last commit a block of height 1 carries is not looked at",
+        breaks=("R2.3",),
+        capabilities=("replica",),
+        build=FirstBlockCertificateUnchecked,
+    ),
+    Mutant(
+        name="validator-member-extras-ignored",
+        defect="a validator set member's undefined members are dropped, not refused",
+        breaks=("E12",),
+        capabilities=("replica",),
+        build=MemberExtrasIgnoredImplementation,
+    ),
+    Mutant(
+        name="v2-collector-counts-empty-regions",
+        defect="the collector's floors run over the regions without stake too",
+        breaks=("V2.10",),
+        capabilities=("consensus-v2",),
+        build=EmptyRegionsCountedImplementation,
+    ),
+    Mutant(
+        name="execution-states-stakes-as-slashed",
+        defect="a committed execution's slashed lists the stakes after slashing, not the "
+        "amounts burned",
+        breaks=("R4.2",),
+        capabilities=("replica",),
+        build=StakesAsSlashed,
+    ),
+    Mutant(
+        name="store-names-below-256-bytes",
+        defect="a name of 256 bytes is refused (the limit kept exclusive)",
+        breaks=("R3.6",),
+        capabilities=("state-store",),
+        build=ShortNamesImplementation,
+    ),
+    Mutant(
+        name="transfer-integers-below-2-to-the-63-minus-1",
+        defect="a transfer's amount or nonce of 2^63-1 is refused (the bound kept exclusive)",
+        breaks=("E2",),
+        capabilities=("mempool",),
+        build=ExclusiveBoundImplementation,
+    ),
+]
