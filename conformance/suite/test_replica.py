@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -371,7 +371,7 @@ SET_CHANGES: dict[str, tuple[str, Callable[[list[dict[str, Any]]], None]]] = {
     "an-id-of-65-characters": ("E12", lambda m: m[3].update(id="v" * 65)),
     "a-member-with-an-undefined-member": ("E12", lambda m: m[2].update(memo="x")),
     "a-member-without-its-stake": ("E12", lambda m: m[2].pop("stake")),
-    "a-member-that-is-a-list": ("E12", lambda m: m.__setitem__(2, list(m[2].values()))),
+    "a-member-that-is-a-list": ("E12", lambda m: m.__setitem__(2, cast(Any, [*m[2].values()]))),
 }
 
 
