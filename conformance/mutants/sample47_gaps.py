@@ -9,6 +9,10 @@ mechanical survivor (reports/selftest/triage-sample80-seed47.md).
 * ``first-block-certificate-unchecked``: at height 1 there is no parent certificate to check,
   so the block's ``last_commit`` is not looked at (R2.3); caught by suite/
   test_proposals_and_votes.py [a-first-block-carrying-a-parent-certificate].
+* ``v2-embedded-certificates-checked-by-form``: a certificate inside a VIEW-CHANGE or NEW-VIEW
+  is checked in the form it comes in, whatever the version of its height (V2.2); caught by
+  suite/test_replica_v2.py::
+  test_a_new_view_carrying_a_certificate_of_the_other_version_gets_no_vote.
 * ``validator-member-extras-ignored``: a validator set member's undefined members are dropped
   instead of refused (E12); caught by suite/test_replica.py::
   test_a_validator_set_of_another_form_is_refused[a-member-with-an-undefined-member].
@@ -32,7 +36,7 @@ from typing import Any
 
 from aethel.consensus.block import ProofBlock
 from aethel.consensus.block_rules import check_block_limits
-from aethel.consensus.messages import ViewChange
+from aethel.consensus.messages import Certificate, ViewChange
 from aethel.consensus.replica import Replica
 from aethel.consensus.v2.collector import (
     COLLECTOR_DRAW_TAG,
@@ -41,7 +45,13 @@ from aethel.consensus.v2.collector import (
     region_stakes,
 )
 from aethel.consensus.v2.roster import Roster
-from aethel.consensus.votes import AddResult
+from aethel.consensus.validators import ValidatorSet
+from aethel.consensus.votes import (
+    AddResult,
+    CertificateCheck,
+    aggregate_certificates,
+    signature_certificates,
+)
 from aethel.encoding import sha256
 from aethel.errors import ProtocolViolation
 from conformance.adapters.api import JSON, Hex
@@ -82,6 +92,23 @@ class FirstCertificateUnchecked(Replica):
         return ""
 
 
+class CertificatesCheckedByForm(Replica):
+    """Defect: a certificate inside a VIEW-CHANGE or NEW-VIEW is checked in the form it comes
+    in (a list of Ed25519 votes, or a bitmap and an aggregate), whatever its height's version."""
+
+    def _embedded_certificates(self) -> CertificateCheck:
+        by_signatures = signature_certificates(self.services.checker)
+        by_aggregate = aggregate_certificates(self.aggregates)
+
+        def check(cert: Certificate, validators: ValidatorSet, /) -> str:
+            return (by_signatures if cert.v2 is None else by_aggregate)(cert, validators)
+
+        return check
+
+
+EmbeddedCertificatesByForm = replica_implementation(
+    "EmbeddedCertificatesByForm", __name__, replica_class=CertificatesCheckedByForm
+)
 ViewChangeClaimsNotCompared = replica_implementation(
     "ViewChangeClaimsNotCompared", __name__, replica_class=ClaimsNotCompared
 )
@@ -256,6 +283,14 @@ MUTANTS = [
         breaks=("R2.3",),
         capabilities=("replica",),
         build=FirstBlockCertificateUnchecked,
+    ),
+    Mutant(
+        name="v2-embedded-certificates-checked-by-form",
+        defect="a certificate inside a VIEW-CHANGE or NEW-VIEW is checked in the form it comes "
+        "in, whatever its height's version",
+        breaks=("V2.2",),
+        capabilities=("replica",),
+        build=EmbeddedCertificatesByForm,
     ),
     Mutant(
         name="validator-member-extras-ignored",

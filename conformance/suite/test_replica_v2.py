@@ -430,3 +430,57 @@ def test_a_later_heights_version_2_votes_are_checked_and_counted(replica_api: Re
             f"signatures checked went from {before!r} to {after!r}, but {name} acted on the "
             f"height-2 votes of {ahead}, so it checked each one's BLS signature (R7.5, V2.3)"
         )
+
+
+@pytest.mark.req("V2.2", "R2.6")
+@pytest.mark.rejects("V2.2")
+@pytest.mark.parametrize("form", [1, 2], ids=["version-1-certificate", "version-2-certificate"])
+def test_a_new_view_carrying_a_certificate_of_the_other_version_gets_no_vote(
+    replica_api: ReplicaAPI, form: int
+) -> None:
+    """V2.2: "no certificate holds votes of two versions", and every certificate of a height is
+    of that height's version. Height 1 runs version 2; view 0's leader proposed a block that
+    the two other members prepared, and the leader of view 1 re-proposes it in a NEW-VIEW whose
+    claim carries the prepare certificate of view 0. In version 2's form (a bitmap and an
+    aggregate) the replica prepares the NEW-VIEW's proposal; in version 1's form (a list of
+    Ed25519 PREPAREs, every signature valid) the certificate is of the other version, the claim
+    is invalid, and the NEW-VIEW gets no PREPARE.
+
+    Written from the mechanical survivor ``aethel/consensus/certificates.py:CertificateChecks.
+    _embedded_certificates.check:RemoveRaiseOrReturn:f45ea255`` (a certificate inside a
+    VIEW-CHANGE or NEW-VIEW checked by its own form, whatever the height's version)."""
+    scene = make_versioned_scene(FOUR, 1, "embedded-version")
+    leader, next_leader = scene.leader(0), scene.leader(1)
+    assert leader != next_leader, "the scene's label gives views 0 and 1 two leaders"
+    name = next(m for m in scene.ids if m not in (leader, next_leader))
+    block = scene.signed_block(2)
+    signers = [m for m in scene.ids if m != name]
+    if form == 1:
+        votes = tuple(Prepare.create(scene.signers[m], 1, 0, block.digest) for m in signers)
+        prepared = PrepareCertificate(1, 0, block.digest, votes)
+    else:
+        target = VoteTarget("prepare", 1, 0, block.digest)
+        prepared = PrepareCertificate.of_aggregate(_certificate(scene, target, signers, signers))
+    changes = [
+        ViewChange.create(scene.signers[m], 1, 1, prepared, block, 2)
+        if m == leader
+        else ViewChange.create(scene.signers[m], 1, 1, None, None, 2)
+        for m in signers
+    ]
+    proposal = PrePrepare.create(scene.signers[next_leader], 1, block, 2)
+    new_view = NewView.create(scene.signers[next_leader], changes, prepared, proposal, 2)
+    remote = scene.replica(replica_api, name)
+    remote.on_timer(1, 0, "view", 10 * 10**9)
+    prepares = [
+        m for m in _prepares_of(remote.on_message(new_view.to_wire(), 11 * 10**9)) if m.view == 1
+    ]
+    if form == 2 and not prepares:
+        raise AssertionError(
+            f"control: {name} did not prepare a NEW-VIEW re-proposing the block its claim's "
+            "version-2 certificate prepared"
+        )
+    if form == 1 and prepares:
+        raise AssertionError(
+            f"{name} prepared a NEW-VIEW whose claim carries a version-1 prepare certificate at "
+            "height 1, which runs version 2 (V2.2)"
+        )
