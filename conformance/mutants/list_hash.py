@@ -57,6 +57,56 @@ class EmptyProofFromSizeZeroImplementation(ReferenceImplementation):
         return EmptyProofFromSizeZero()
 
 
+def _verify_consistency_shifting_fn_alone(
+    size1: int, size2: int, proof: list[bytes], root1: bytes, root2: bytes
+) -> bool:
+    """RFC 9162 2.1.4.2 with step 6's "right-shift both fn and sn equally until LSB(fn) is set or
+    fn is 0" written shifting fn alone: right whenever the step shifts nothing."""
+    if size1 == size2:
+        return not proof and root1 == root2 and (size1 > 0 or root1 == rfc6962.EMPTY_ROOT)
+    if not 0 < size1 < size2 or not proof:
+        return False
+    path = [root1, *proof] if size1 & (size1 - 1) == 0 else list(proof)
+    fn, sn = size1 - 1, size2 - 1
+    while fn & 1:
+        fn, sn = fn >> 1, sn >> 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr, sr = rfc6962.hash_children(c, fr), rfc6962.hash_children(c, sr)
+            if not fn & 1:
+                while fn and not fn & 1:
+                    fn >>= 1  # sn left where it was
+        else:
+            sr = rfc6962.hash_children(sr, c)
+        fn, sn = fn >> 1, sn >> 1
+    return sn == 0 and fr == root1 and sr == root2
+
+
+class ShiftFnAlone(ReferenceListHash):
+    """Defect: the consistency verifier's inner shift moves fn and leaves sn (RFC 9162: both)."""
+
+    @rejecting
+    def verify_consistency(
+        self, size1: int, size2: int, root1: str, root2: str, proof: list[str]
+    ) -> bool:
+        if not super().verify_consistency(size1, size2, root1, root2, proof):
+            return False  # whatever the reference refuses (malformed input) stays refused
+        hashes = [bytes.fromhex(h) for h in proof]
+        return _verify_consistency_shifting_fn_alone(
+            size1, size2, hashes, bytes.fromhex(root1), bytes.fromhex(root2)
+        )
+
+
+class ShiftFnAloneImplementation(ReferenceImplementation):
+    name = "mutant-consistency-inner-shift-of-fn-alone"
+
+    def make_list_hash(self) -> object:
+        return ShiftFnAlone()
+
+
 MUTANTS = [
     Mutant(
         name="odd-leaf-duplication",
@@ -71,5 +121,13 @@ MUTANTS = [
         breaks=("E11",),
         capabilities=("list-hash",),
         build=EmptyProofFromSizeZeroImplementation,
+    ),
+    Mutant(
+        name="consistency-inner-shift-of-fn-alone",
+        defect="the consistency verifier's inner shift (RFC 9162 step 6) moves fn and leaves "
+        "sn, so it refuses valid proofs such as 13 -> 14",
+        breaks=("E11",),
+        capabilities=("list-hash",),
+        build=ShiftFnAloneImplementation,
     ),
 ]

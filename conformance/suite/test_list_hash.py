@@ -23,7 +23,12 @@ from conformance.suite import oracle
 pytestmark = pytest.mark.capability("list-hash")
 
 EXTERNAL = Path(__file__).resolve().parent.parent / "vectors" / "external" / "rfc6962"
-SIZES = [*range(10), 16, 17, 31]
+#: Every size to 9, powers of two and their neighbours, and sizes whose consistency proofs from
+#: some smaller size take the verifier's inner shift (RFC 9162 2.1.4.2 step 6) after a bit
+#: already consumed: 13 -> 14, 21 -> 22, 25 -> 28 (written from the mechanical survivor
+#: ``aethel/rfc6962.py:verify_consistency:NumberReplacer:d1f2e9a3``, which refused those
+#: valid proofs and passed every size of the earlier list).
+SIZES = [*range(10), 14, 16, 17, 22, 28, 31]
 
 
 def entries_of(size: int) -> list[object]:
