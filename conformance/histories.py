@@ -234,6 +234,7 @@ TAMPERS: tuple[Tamper, ...] = (
     Tamper("mint-booked", "R7.4", ("R7.4", "P29"), doc="minted and booked: only re-execution"),
     Tamper("mint-above-emission", "R4.7", ("R7.4", "P29"), doc="minted past E(h) and booked"),
     Tamper("negative-balance", "R3.6", ("R7.4", "P29"), doc="a balance below zero"),
+    Tamper("balance-of-another-type", "R3.6", ("R7.4", "P29"), doc="a balance as a string"),
     Tamper("missing-certificate", "R7.4", ("R7.4", "P29"), doc="no certificate"),
     Tamper("under-quorum", "R2.3", ("R7.4", "P29"), doc="3 of 5: a majority below q(W)"),
     Tamper("outsider-vote", "R4.3", ("R7.4", "P29"), doc="a vote by a key outside the set"),
@@ -342,6 +343,16 @@ def _mint_booked(chain: Chain, height: int, link: HistoryLink, extra: int) -> Hi
 def _negative(chain: Chain, height: int, link: HistoryLink) -> History:
     account = rich_account(chain, height)
     changes, root = claim(chain, height, {account: -1})
+    certificate = recertify(chain, link.block, root)
+    return _with(chain, height, HistoryLink(link.block, certificate, changes))
+
+
+def _another_type(chain: Chain, height: int, link: HistoryLink) -> History:
+    """A balance claimed as the string "5", certified by every key (written from the
+    mechanical survivor ``aethel/state/audit.py:compute_supply_audit:ReplaceOrWithAnd:fd4b6b7f``,
+    which compared the string with 0 and failed with a TypeError)."""
+    account = rich_account(chain, height)
+    changes, root = claim(chain, height, {account: "5"})
     certificate = recertify(chain, link.block, root)
     return _with(chain, height, HistoryLink(link.block, certificate, changes))
 
@@ -479,6 +490,7 @@ _TAMPERINGS: dict[str, Any] = {
         c, h, link, compute_emission_limit(h) + 1
     ),
     "negative-balance": _negative,
+    "balance-of-another-type": _another_type,
     "missing-certificate": _missing,
     "under-quorum": _under_quorum,
     "outsider-vote": _outsider,

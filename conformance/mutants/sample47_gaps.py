@@ -16,6 +16,11 @@ mechanical survivor (reports/selftest/triage-sample80-seed47.md).
 * ``validator-member-extras-ignored``: a validator set member's undefined members are dropped
   instead of refused (E12); caught by suite/test_replica.py::
   test_a_validator_set_of_another_form_is_refused[a-member-with-an-undefined-member].
+* ``history-books-assumed-integers``: a presented history's claimed books are compared with 0
+  as if each were an integer, so a balance claimed as a string stops the verifier with an
+  internal error instead of the verdict (R7.4); caught by the history case and vector
+  balance-of-another-type (a verdict that only re-execution gave would name the same height:
+  the case needs the crash).
 * ``v2-collector-counts-empty-regions``: the floors of V2.10 run over every region of the
   table, those without stake too; caught by suite/test_consensus_v2.py::
   test_a_region_without_stake_changes_no_collector.
@@ -32,8 +37,10 @@ mechanical survivor (reports/selftest/triage-sample80-seed47.md).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import aethel.consensus.history_verifier
 from aethel.consensus.block import ProofBlock
 from aethel.consensus.block_rules import check_block_limits
 from aethel.consensus.messages import Certificate, ViewChange
@@ -54,15 +61,19 @@ from aethel.consensus.votes import (
 )
 from aethel.encoding import sha256
 from aethel.errors import ProtocolViolation
+from aethel.merkle.tree import StateTree
+from aethel.state.audit import SupplyAudit
+from aethel.state.layout import BALANCE, STAKE, SUPPLY_BURNED, SUPPLY_GENESIS, SUPPLY_MINTED
 from conformance.adapters.api import JSON, Hex
 from conformance.adapters.errors import Rejected
 from conformance.adapters.reference import ReferenceImplementation
 from conformance.adapters.reference_errors import rejecting
+from conformance.adapters.reference_history import ReferenceHistory
 from conformance.adapters.reference_proofs import ReferenceMempool, ReferenceMempoolObject
 from conformance.adapters.reference_replica import ReferenceReplica, ReferenceReplicaObject
 from conformance.adapters.reference_state import ReferenceStateStore, ReferenceStoreObject
 from conformance.adapters.reference_v2 import ReferenceConsensusV2
-from conformance.mutants import Mutant, replica_implementation
+from conformance.mutants import CommandsUnderPatch, Mutant, replica_implementation
 
 # ----------------------------------------------------------------------------- replica
 
@@ -154,6 +165,43 @@ class StakesAsSlashedObject(ReferenceReplicaObject):
 
 
 StakesAsSlashed = replica_implementation("StakesAsSlashed", __name__, base=StakesAsSlashedObject)
+
+
+# ----------------------------------------------------------------------------- history
+
+
+def _audit_without_types(tree: StateTree, height: int) -> SupplyAudit:
+    """The supply audit of a verifier that trusts every book to be an integer."""
+    balances = stakes = 0
+    books = {SUPPLY_GENESIS: 0, SUPPLY_MINTED: 0, SUPPLY_BURNED: 0}
+    negative: list[str] = []
+    for leaf in tree.iter_leaves():
+        key = leaf[3]
+        if key.startswith(BALANCE) or key.startswith(STAKE) or key in books:
+            value = json.loads(leaf[4])
+            if value < 0:
+                negative.append(key)
+            elif key.startswith(BALANCE):
+                balances += value
+            elif key.startswith(STAKE):
+                stakes += value
+            else:
+                books[key] = value
+    return SupplyAudit(height, balances, stakes, books[SUPPLY_GENESIS], books[SUPPLY_MINTED],
+                       books[SUPPLY_BURNED], tuple(sorted(negative)))  # fmt: skip
+
+
+class UntypedAuditHistory(CommandsUnderPatch, ReferenceHistory):
+    """Defect: the claimed state's books are audited as if each were an integer."""
+
+    patch = (aethel.consensus.history_verifier, "compute_supply_audit", _audit_without_types)
+
+
+class UntypedAuditHistoryImplementation(ReferenceImplementation):
+    name = "mutant-history-books-assumed-integers"
+
+    def make_history(self) -> object:
+        return UntypedAuditHistory()
 
 
 # ----------------------------------------------------------------------------- version 2
@@ -298,6 +346,14 @@ MUTANTS = [
         breaks=("E12",),
         capabilities=("replica",),
         build=MemberExtrasIgnoredImplementation,
+    ),
+    Mutant(
+        name="history-books-assumed-integers",
+        defect="a history's claimed books are compared with 0 unchecked: a balance claimed as "
+        "a string fails the verifier with an internal error instead of a verdict",
+        breaks=("R7.4",),
+        capabilities=("history",),
+        build=UntypedAuditHistoryImplementation,
     ),
     Mutant(
         name="v2-collector-counts-empty-regions",
