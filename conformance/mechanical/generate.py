@@ -77,6 +77,12 @@ _BANDWIDTH_MODEL = (
     "a message's wire size, read only by the simulator's bandwidth model (aethel/sim, left out); "
     "no protocol answer depends on it"
 )
+#: The reason for the block list-root helpers of aethel/proofs/model.py.
+_UNUSED_ROOTS = (
+    "an RFC 6962 root of a list of proofs or transfers that only tests/proofs calls; a block "
+    "is hashed whole (its digest over its canonical form), so no served command computes one"
+)
+
 #: The reason for the ciphersuite draft's functions over raw bytes.
 _DRAFT_BYTES = (
     "the BLS ciphersuite draft's functions over raw bytes (infinity allowed), replayed against "
@@ -100,6 +106,11 @@ EXCLUDED_DEFINITIONS: dict[tuple[str, str], str] = {
     "replica needs from the other nodes' stores, in the simulator and the suite's own clusters "
     "(harness side, pristine); a served replica is handed its links (catch-up."
     "on_sync_completed_with_chain)",
+    ("aethel/consensus/history.py", "History.replace"): "builds a history with one link "
+    "replaced, for the harness's tampered histories (conformance/histories.py, pristine) and "
+    "tests; a served verifier reads the histories it is given",
+    ("aethel/proofs/model.py", "compute_proofs_root"): _UNUSED_ROOTS,
+    ("aethel/proofs/model.py", "compute_transactions_root"): _UNUSED_ROOTS,
     ("aethel/consensus/replica_core.py", "ReplicaCore.collector_of"): "names the collector of a "
     "view for the simulator's Byzantine behaviours (aethel/sim/byzantine.py); the replica routes "
     "its own votes through _collector_id",
