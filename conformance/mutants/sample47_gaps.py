@@ -13,6 +13,9 @@ mechanical survivor (reports/selftest/triage-sample80-seed47.md).
   is checked in the form it comes in, whatever the version of its height (V2.2); caught by
   suite/test_replica_v2.py::
   test_a_new_view_carrying_a_certificate_of_the_other_version_gets_no_vote.
+* ``v2-hint-by-bitmap-alone``: a later height's version-2 certificate is worth a sync when its
+  bitmap names more than a third of the stake, its aggregate unchecked (V2.8); caught by
+  suite/test_replica_v2.py::test_a_later_version_2_certificate_is_a_hint_only_over_a_third.
 * ``validator-member-extras-ignored``: a validator set member's undefined members are dropped
   instead of refused (E12); caught by suite/test_replica.py::
   test_a_validator_set_of_another_form_is_refused[a-member-with-an-undefined-member].
@@ -43,7 +46,7 @@ from typing import Any
 import aethel.consensus.history_verifier
 from aethel.consensus.block import ProofBlock
 from aethel.consensus.block_rules import check_block_limits
-from aethel.consensus.messages import Certificate, ViewChange
+from aethel.consensus.messages import Certificate, CommitCertificate, ViewChange
 from aethel.consensus.replica import Replica
 from aethel.consensus.v2.collector import (
     COLLECTOR_DRAW_TAG,
@@ -117,6 +120,19 @@ class CertificatesCheckedByForm(Replica):
         return check
 
 
+class HintByBitmap(Replica):
+    """Defect: a later height's version-2 certificate is a hint when its bitmap names more than
+    a third of the stake; its aggregate is left to the sync that follows."""
+
+    def _is_catch_up_hint(self, cert: CommitCertificate) -> str:
+        v2 = self.validators.v2
+        if cert.v2 is None or v2 is None:
+            return super()._is_catch_up_hint(cert)
+        stake = v2.roster.stake_of(cert.v2.members())
+        return "" if 3 * stake > v2.roster.total else "R3.1: a third or less"
+
+
+V2HintByBitmap = replica_implementation("V2HintByBitmap", __name__, replica_class=HintByBitmap)
 EmbeddedCertificatesByForm = replica_implementation(
     "EmbeddedCertificatesByForm", __name__, replica_class=CertificatesCheckedByForm
 )
@@ -339,6 +355,14 @@ MUTANTS = [
         breaks=("V2.2",),
         capabilities=("replica",),
         build=EmbeddedCertificatesByForm,
+    ),
+    Mutant(
+        name="v2-hint-by-bitmap-alone",
+        defect="a later version-2 certificate is a sync hint when its bitmap names more than a "
+        "third of the stake, its aggregate unchecked",
+        breaks=("R3.5",),
+        capabilities=("replica",),
+        build=V2HintByBitmap,
     ),
     Mutant(
         name="validator-member-extras-ignored",
