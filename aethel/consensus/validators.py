@@ -325,7 +325,7 @@ _MEMBER_FIELDS_V2 = _MEMBER_FIELDS | {"bls_key", "bls_pop", "region"}
 
 
 def parse_validator_set(value: object) -> ValidatorSet:
-    """Parse the canonical JSON form of a validator set strictly (R2.2, R4.3), of protocol
+    """Parse the canonical JSON form of a validator set strictly (E12, R4.3), of protocol
     version 1 or 2 (V2.4, V2.6, V2.10)."""
     if not isinstance(value, dict) or set(value) not in (_SET_FIELDS, _SET_FIELDS_V2):
         raise ProtocolViolation("E12", "a validator set has exactly epoch, seed, validators")
