@@ -19,6 +19,10 @@ mechanical survivor (reports/selftest/triage-sample80-seed47.md).
 * ``validator-member-extras-ignored``: a validator set member's undefined members are dropped
   instead of refused (E12); caught by suite/test_replica.py::
   test_a_validator_set_of_another_form_is_refused[a-member-with-an-undefined-member].
+* ``applied-evidence-remembered-in-memory``: a leader leaves out the evidence it remembers
+  applying and never asks its state, so reopened on its journal it carries applied evidence
+  again (R4.2); caught by suite/test_journaled_replica_commits.py::
+  test_a_reopened_leader_does_not_carry_evidence_its_state_applied.
 * ``history-books-assumed-integers``: a presented history's claimed books are compared with 0
   as if each were an integer, so a balance claimed as a string stops the verifier with an
   internal error instead of the verdict (R7.4); caught by the history case and vector
@@ -46,6 +50,7 @@ from typing import Any
 import aethel.consensus.history_verifier
 from aethel.consensus.block import ProofBlock
 from aethel.consensus.block_rules import check_block_limits
+from aethel.consensus.evidence import Evidence
 from aethel.consensus.messages import Certificate, CommitCertificate, ViewChange
 from aethel.consensus.replica import Replica
 from aethel.consensus.v2.collector import (
@@ -72,6 +77,10 @@ from conformance.adapters.errors import Rejected
 from conformance.adapters.reference import ReferenceImplementation
 from conformance.adapters.reference_errors import rejecting
 from conformance.adapters.reference_history import ReferenceHistory
+from conformance.adapters.reference_journal import (
+    ReferenceJournaledReplicaObject,
+    ReferenceVoteJournal,
+)
 from conformance.adapters.reference_proofs import ReferenceMempool, ReferenceMempoolObject
 from conformance.adapters.reference_replica import ReferenceReplica, ReferenceReplicaObject
 from conformance.adapters.reference_state import ReferenceStateStore, ReferenceStoreObject
@@ -181,6 +190,33 @@ class StakesAsSlashedObject(ReferenceReplicaObject):
 
 
 StakesAsSlashed = replica_implementation("StakesAsSlashed", __name__, base=StakesAsSlashedObject)
+
+
+class MemoryOfAppliedEvidence(Replica):
+    """Defect: a leader leaves out the evidence it remembers applying (a set in memory) and
+    does not ask its state, so after a restart it carries applied evidence again."""
+
+    def _evidence_for_block(self) -> list[Evidence]:
+        return [
+            e
+            for key, e in sorted(self.evidence.pending.items())
+            if key not in self.evidence.slashed and e.height < self.height
+        ][: self.config.max_block_evidence]
+
+
+class MemoryOfAppliedEvidenceObject(ReferenceJournaledReplicaObject):
+    replica_class = MemoryOfAppliedEvidence
+
+
+class MemoryOfAppliedEvidenceJournal(ReferenceVoteJournal):
+    object_class = MemoryOfAppliedEvidenceObject
+
+
+class AppliedEvidenceInMemoryImplementation(ReferenceImplementation):
+    name = "mutant-applied-evidence-remembered-in-memory"
+
+    def make_vote_journal(self) -> object:
+        return MemoryOfAppliedEvidenceJournal()
 
 
 # ----------------------------------------------------------------------------- history
@@ -370,6 +406,14 @@ MUTANTS = [
         breaks=("E12",),
         capabilities=("replica",),
         build=MemberExtrasIgnoredImplementation,
+    ),
+    Mutant(
+        name="applied-evidence-remembered-in-memory",
+        defect="a leader leaves out only the evidence it remembers applying, not what its state "
+        "applied: reopened on its journal it carries applied evidence again",
+        breaks=("R4.2",),
+        capabilities=("replica", "vote-journal"),
+        build=AppliedEvidenceInMemoryImplementation,
     ),
     Mutant(
         name="history-books-assumed-integers",

@@ -20,6 +20,8 @@ from typing import Any, cast
 import pytest
 
 from aethel.consensus.events import Committed, SetTimer
+from aethel.consensus.evidence import Evidence
+from aethel.consensus.messages import Prepare
 from conformance.adapters.api import Implementation
 from conformance.adapters.reference_replica import genesis_to_json
 from conformance.checks import expect_equal
@@ -124,3 +126,52 @@ def test_a_lone_journaled_validator_reopened_on_its_journal_commits_on(
             )
     finally:
         getattr(again, "close", lambda: None)()
+
+
+@pytest.mark.req("R4.2", "R5.4")
+def test_a_reopened_leader_does_not_carry_evidence_its_state_applied(
+    impl: Implementation, tmp_path: Path
+) -> None:
+    """spec/consensus.md, Evidence: "the block's transition slashes the offender once per
+    offence, offender and height (R4.2): a block repeating evidence already applied is invalid".
+    v000 holds 10 of 11 parts of the stake, so it commits alone; it is handed v001's
+    equivocation at height 1 and carries it in a block. Closed and opened again on its journal,
+    it is handed the same evidence (gossip that arrives late): what it has applied is in its
+    state, not in memory it lost, so none of its next three blocks carries the record again,
+    and it keeps committing.
+
+    Written from the mechanical survivor ``aethel/consensus/persistent.py:PersistentLedger.
+    is_slashed:RemoveRaiseOrReturn:e5a1098e`` (a journaled node asked whether its state applied
+    a record answers no)."""
+    scene = make_scene([10_000, 1_000], epoch="journal-evidence")
+    first = Prepare.create(scene.signers["v001"], 1, 0, bytes([1]) * 32)
+    second = Prepare.create(scene.signers["v001"], 1, 0, bytes([2]) * 32)
+    record = Evidence.equivocation(scene.signers["v000"], first, second).to_wire()
+    journal_api = cast(Any, get_api(impl, "vote-journal"))
+    directory = tmp_path / "journal"
+    remote = _open(journal_api, scene, directory)
+    try:
+        remote.on_message(record, 0)
+        commits, _, now = _drive(remote, 1, 3)
+    finally:
+        getattr(remote, "close", lambda: None)()
+    carried = [c.height for c in commits if any(e.offender == "v001" for e in c.block.evidence)]
+    if len(carried) != 1:
+        raise AssertionError(
+            f"control: v000 committed heights {[c.height for c in commits]} and carried v001's "
+            f"equivocation in {carried}, not in exactly one block"
+        )
+    again = _open(journal_api, scene, directory)
+    try:
+        again.on_message(record, now + 1)
+        resumed, steps, _ = _drive(again, now + 2, 3)
+    finally:
+        getattr(again, "close", lambda: None)()
+    repeated = [c.height for c in resumed if any(e.offender == "v001" for e in c.block.evidence)]
+    if repeated or len(resumed) < 3:
+        raise AssertionError(
+            f"opened again after its block {carried[0]} applied v001's equivocation and handed "
+            f"the record again, v000 committed {[c.height for c in resumed]} in {steps} timer "
+            f"events, carrying the record again in {repeated}: a block repeating evidence "
+            "already applied is invalid (R4.2)"
+        )
