@@ -40,13 +40,12 @@ from aethel.consensus.replica import Replica
 from aethel.consensus.v2.aggregation import VoteAggregator
 from aethel.consensus.v2.certificate import Certificate, VoteTarget
 from aethel.consensus.v2.collector import (
-    COLLECTOR_DRAW_TAG,
     RegionTable,
+    draw_in_region,
     floor_ms,
     region_stakes,
 )
 from aethel.consensus.v2.roster import Roster
-from aethel.encoding import sha256
 from aethel.monitoring.node import HeightRecord, NodeMonitor
 from conformance.adapters.reference import ReferenceImplementation
 from conformance.adapters.reference_replica import ReferenceReplica, ReferenceReplicaObject
@@ -187,17 +186,7 @@ class TiesToEarlierRegion(ReferenceConsensusV2):
         chosen = min(live, key=lambda c: (floors[c], c))
         if chosen == leader_region:
             return leader
-        draw = sha256(
-            COLLECTOR_DRAW_TAG + epoch_seed + height.to_bytes(8, "big") + view.to_bytes(8, "big")
-        )
-        ticket = int.from_bytes(draw, "big") % stakes[chosen]
-        running = 0
-        for index, member in enumerate(roster.members):
-            if table.index(member.region) == chosen:
-                running += member.stake
-                if running > ticket:
-                    return index
-        raise AssertionError("the draw passed every member of the region")  # pragma: no cover
+        return draw_in_region(roster, table, stakes, epoch_seed, height, view, chosen)
 
 
 class BitmapOneByteMoreImplementation(ReferenceImplementation):

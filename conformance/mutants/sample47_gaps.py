@@ -54,9 +54,9 @@ from aethel.consensus.evidence import Evidence
 from aethel.consensus.messages import Certificate, CommitCertificate, ViewChange
 from aethel.consensus.replica import Replica
 from aethel.consensus.v2.collector import (
-    COLLECTOR_DRAW_TAG,
     RegionTable,
     _least_time,
+    draw_in_region,
     region_stakes,
 )
 from aethel.consensus.v2.roster import Roster
@@ -67,7 +67,6 @@ from aethel.consensus.votes import (
     aggregate_certificates,
     signature_certificates,
 )
-from aethel.encoding import sha256
 from aethel.errors import ProtocolViolation
 from aethel.merkle.tree import StateTree
 from aethel.state.audit import SupplyAudit
@@ -290,17 +289,7 @@ class EmptyRegionsCounted(ReferenceConsensusV2):
         chosen = min(live, key=lambda c: (floor(c), c != own, c))
         if chosen == own:
             return leader
-        draw = sha256(
-            COLLECTOR_DRAW_TAG + epoch_seed + height.to_bytes(8, "big") + view.to_bytes(8, "big")
-        )
-        ticket = int.from_bytes(draw, "big") % stakes[chosen]
-        running = 0
-        for index, member in enumerate(roster.members):
-            if table.index(member.region) == chosen:
-                running += member.stake
-                if running > ticket:
-                    return index
-        raise AssertionError("the draw passed every member of the region")  # pragma: no cover
+        return draw_in_region(roster, table, stakes, epoch_seed, height, view, chosen)
 
 
 class EmptyRegionsCountedImplementation(ReferenceImplementation):
