@@ -27,7 +27,7 @@ from aethel.consensus.v2.collector import RegionTable, choose_collector, region_
 from aethel.consensus.v2.roster import Registration, Roster, register
 from aethel.crypto import bls
 from aethel.encoding import parse_hex
-from aethel.errors import ProtocolViolation
+from aethel.errors import ProtocolViolation, UsageError
 from conformance.adapters.api import JSON, Hex
 from conformance.adapters.errors import Rejected
 from conformance.adapters.reference_errors import rejecting
@@ -145,7 +145,10 @@ class ReferenceConsensusV2:
 
     @rejecting
     def keygen(self, seed: Hex, key_info: Hex) -> JSON:
-        secret = bls.SecretKey.from_seed(parse_hex(seed), parse_hex(key_info))
+        try:
+            secret = bls.SecretKey.from_seed(parse_hex(seed), parse_hex(key_info))
+        except UsageError as exc:  # a seed shorter than KeyGen takes (V2.3)
+            raise Rejected(str(exc), "V2.3") from None
         return {"secret_key": secret.to_bytes().hex(), "public_key": secret.public_key().data.hex()}
 
     @rejecting

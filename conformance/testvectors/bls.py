@@ -194,6 +194,17 @@ def _key_vectors() -> list[dict[str, Any]]:
                 },
             )
         )
+    # V2.3: KeyGen takes a seed of at least 32 bytes (31 refused; written from the mechanical
+    # survivor ``aethel/crypto/bls.py:keygen:ReplaceOrWithAnd:9208b386``, which took it).
+    vectors.append(
+        _vector(
+            "keygen",
+            "seed-of-31-bytes",
+            ["V2.3"],
+            {"seed": _h(bytes([0xA3]) * 31), "key_info": ""},
+            {"reject": "V2.3"},
+        )
+    )
     refused = _refused_points(48, _blst.decode_g1, partial(_first_g1, 5))
     infinity = refused["infinity"]
     refused |= {
@@ -447,7 +458,7 @@ either `{"result": ...}` or `{"reject": RULE}`, the rule a refusal must name.
 Handlers (input members; expected answer):
 
 - `keygen` (`seed`, `key_info`): `secret_key` (the 32-byte big-endian scalar) and `public_key`
-  (KeyGen, SkToPk);
+  (KeyGen, SkToPk), or a refusal naming V2.3 for a seed shorter than 32 bytes;
 - `key_validate` (`public_key`): the key, or a refusal naming V2.4: infinity, outside the
   subgroup, off the curve, bad flags, x >= p, wrong length;
 - `sign` (`secret_key`, `message`): the signature; the messages include a PREPARE and a COMMIT
