@@ -18,13 +18,14 @@ import pytest
 
 from aethel.encoding import KeyPair
 from aethel.proofs.judge import generate_standard_mix
-from aethel.proofs.model import proof_from_json, transfer_from_json
+from aethel.proofs.model import Outcome, proof_from_json, transfer_from_json
 from aethel.proofs.verifier import verify_proof as pinned_verify
 from conformance.adapters.api import MempoolAPI, MempoolObject
 from conformance.adapters.errors import Rejected
 from conformance.checks import MustReject, expect_equal, expect_rejected
 from conformance.plugin import Measure, catalog_threshold
-from conformance.testvectors import mempool_cases
+from conformance.suite.scene import resigned_proof, the_other_outcome
+from conformance.testvectors import mempool_cases, verifier_cases
 
 pytestmark = pytest.mark.capability("mempool")
 # The judge, the three accounts and the helpers are shared with the vectors (mempool_cases).
@@ -95,6 +96,42 @@ def test_a_transfer_of_another_form_is_refused_naming_its_rule(
         {"size": 0, "transactions": 0},
         f"the mempool after refusing a transfer ({case})",
     )
+
+
+def _wrong_outcome() -> tuple[dict[str, Any], dict[str, Any]]:
+    proof = generate_standard_mix(1, 53)[0].to_json()
+    return resigned_proof(proof, claimed=the_other_outcome(proof)), resigned_proof(proof)
+
+
+def _budget_runs_out() -> tuple[dict[str, Any], dict[str, Any]]:
+    exhausted = verifier_cases.signed(verifier_cases.HARD_TEXT, 100)
+    return exhausted, verifier_cases.signed(verifier_cases.SAT_TEXT, claimed=Outcome.SAT)
+
+
+#: case -> (the proof the mempool refuses, a proof it admits: the control).
+NOT_VALID = {"wrong-outcome": _wrong_outcome, "budget-runs-out": _budget_runs_out}
+
+
+@pytest.mark.req("R1.5", "P21")
+@pytest.mark.rejects("R1.5")
+@pytest.mark.parametrize("case", sorted(NOT_VALID), ids=str)
+def test_a_proof_that_does_not_verify_is_refused_naming_r1_5(
+    pool: MempoolObject, case: str
+) -> None:
+    """spec/proofs.md, admission: "an invalid or unknown proof is refused naming the rule of its
+    reason (R1.5 for a wrong or unknown outcome)". A proof of the standard mix signed again
+    with the other outcome claimed, and a hard obligation whose budget of 100 runs out
+    (``unknown``), are refused naming R1.5 and the pool stays empty; the control is admitted.
+
+    Written from the mechanical survivor ``aethel/proofs/mempool.py:Mempool.add_proof:
+    ReplaceComparisonOperator_Is_IsNot:ecc7dbd2`` (an unknown verdict, which has no reason,
+    looked up in the table of reasons: an internal error; no case sent the mempool one)."""
+    refused, admitted = NOT_VALID[case]()
+    expect_rejected(lambda: pool.add_proof(refused), f"a proof ({case})", rule="R1.5")
+    expect_equal(pool.stats().get("size"), 0, f"proofs pending after refusing one ({case})")
+    answer = pool.add_proof(admitted)
+    if not isinstance(answer, dict) or not answer.get("proof_id"):
+        raise AssertionError(f"control: a valid proof was answered {answer!r}, not admitted")
 
 
 #: case -> (the transfer's changed members, the sender's account: balance, next nonce).
