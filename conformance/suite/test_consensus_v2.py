@@ -586,3 +586,22 @@ def test_a_region_without_stake_changes_no_collector(
                 f"collector of height 5, view {view}, leader {wire[leader]['id']}, with an "
                 f"empty region 900 ms from {want['region']}",
             )
+
+
+@pytest.mark.req("V2.10")
+@pytest.mark.parametrize("view", [0, 1])
+def test_a_set_in_one_region_has_the_leader_collect(v2: ConsensusV2API, view: int) -> None:
+    """V2.10 asks for a square, symmetric table of the set's regions; one region is such a table
+    (a network in one data centre). Every member in it, the region of least floor is the
+    leader's own, so the leader collects view 0, and view 1 as always.
+
+    Written from the mechanical survivor ``aethel/consensus/v2/collector.py:RegionTable.
+    __post_init__:NumberReplacer:5212eb99`` (a table of one region refused as if empty)."""
+    wire = members([1000] * 5, ["us-east"] * 5)
+    for leader in range(5):
+        got = v2.choose_collector(
+            wire, ["us-east"], [[0]], EPOCH_SEED.hex(), 4, view, wire[leader]["id"]
+        )
+        expect_equal(
+            got, wire[leader]["id"], f"collector of view {view} with every member in one region"
+        )

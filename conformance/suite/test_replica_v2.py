@@ -526,3 +526,32 @@ def test_a_later_version_2_certificate_is_a_hint_only_over_a_third(
         [3] if worth else [],
         f"sync requests after a version-2 certificate of height 3 ({variant.replace('-', ' ')})",
     )
+
+
+@pytest.mark.req("V2.9", "R2.3")
+def test_a_late_version_2_vote_after_the_quorum_changes_nothing(replica_api: ReplicaAPI) -> None:
+    """Height 1 runs version 2, broadcast mode. The replica prepares the leader's proposal and
+    gets the PREPAREs of the leader and one more member: with its own, q(W); it sends its COMMIT.
+    The last member's PREPARE then arrives, late: it adds nothing to a quorum already held, and
+    the replica answers it like any message, with no second COMMIT.
+
+    Written from the mechanical survivor ``aethel/consensus/votes.py:AggregateVotes.add:
+    ReplaceOrWithAnd:d616ccc8`` (a late vote from a validator not heard before failed the
+    replica with an internal error; no case sent one after the quorum)."""
+    scene = make_versioned_scene(FOUR, 1, "late-v2-vote")
+    name, others = _roles(scene)
+    leader = scene.leader(0)
+    proposal = scene.proposal(2)
+    remote = scene.replica(replica_api, name)
+    if not _prepares_of(remote.on_message(proposal.to_wire(), 1_000_000)):
+        raise AssertionError(f"control: {name} did not prepare the leader's proposal")
+    commits: list[Any] = []
+    now = 2_000_000
+    for vote in scene.prepares([leader, others[0]], proposal.digest, 2):
+        commits += sent(remote.on_message(vote.to_wire(), now), Commit)
+        now += 1_000_000
+    if len(commits) != 1:
+        raise AssertionError(f"control: {name} sent {len(commits)} COMMITs on q(W) PREPAREs, not 1")
+    (late,) = scene.prepares([others[1]], proposal.digest, 2)
+    again = sent(remote.on_message(late.to_wire(), now), Commit)
+    expect_equal(len(again), 0, f"COMMITs {name} sent on a late PREPARE")
