@@ -106,6 +106,25 @@ EXCLUDED_DEFINITIONS: dict[tuple[str, str], str] = {
     "replica needs from the other nodes' stores, in the simulator and the suite's own clusters "
     "(harness side, pristine); a served replica is handed its links (catch-up."
     "on_sync_completed_with_chain)",
+    ("aethel/consensus/evidence.py", "Evidence.view"): "a convenience no served code reads "
+    "(evidence is checked and applied by offender, offence and height)",
+    ("aethel/consensus/history.py", "get_history"): "reads a history out of a store for the "
+    "harness's histories (conformance/histories.py, pristine) and tools",
+    ("aethel/consensus/phases.py", "Machine.allows"): "a query of the phase table for docs and "
+    "tests; the replica steps the table, which raises on a transition it lacks",
+    ("aethel/consensus/v2/certificate.py", "Certificate.encode"): "the canonical bytes of a "
+    "version-2 certificate, which no served command asks for (messages encode their wire form)",
+    ("aethel/proofs/judge.py", "generate_standard_mix"): "the harness's and the benchmarks' "
+    "workload of the standard mix",
+    ("aethel/proofs/mempool.py", "Mempool.remove_stale"): "the node's drop of pending transfers "
+    "a commit made stale (refresh_accounts, aethel/node/mempool_source.py); the mempool "
+    "capability's remove_committed does not run it",
+    ("aethel/proofs/model.py", "parse_proof"): "parses a proof from bytes; only tests call it, "
+    "and the capabilities take the JSON form (proof_from_json)",
+    ("aethel/proofs/parallel.py", "CacheStats.hit_rate"): "a ratio the verifier capability's "
+    "cache_stats does not report (it reports the counts)",
+    ("aethel/proofs/parallel.py", "Verifier.verify_block"): "the verifier object's block "
+    "method, used by the benchmarks; the capability runs verify_proof_block",
     ("aethel/consensus/history.py", "History.replace"): "builds a history with one link "
     "replaced, for the harness's tampered histories (conformance/histories.py, pristine) and "
     "tests; a served verifier reads the histories it is given",
