@@ -26,8 +26,8 @@ mechanical survivor (reports/selftest/triage-sample80-seed47.md).
 * ``history-books-assumed-integers``: a presented history's claimed books are compared with 0
   as if each were an integer, so a balance claimed as a string stops the verifier with an
   internal error instead of the verdict (R7.4); caught by the history case and vector
-  balance-of-another-type (a verdict that only re-execution gave would name the same height:
-  the case needs the crash).
+  balance-of-another-type (the crash: re-executing the block refuses the claim at the same
+  height, so a verifier that reads the string as 0 gives the right verdict anyway).
 * ``v2-collector-counts-empty-regions``: the floors of V2.10 run over every region of the
   table, those without stake too; caught by suite/test_consensus_v2.py::
   test_a_region_without_stake_changes_no_collector.
