@@ -35,7 +35,6 @@ from aethel.consensus.events import (
 from aethel.consensus.interfaces import ChainStore
 from aethel.consensus.ledger import StateRepository, make_genesis
 from aethel.consensus.messages import (
-    Certificate,
     Commit,
     CommitCertificate,
     Message,
@@ -48,9 +47,9 @@ from aethel.consensus.messages import (
 from aethel.consensus.signing import DirectSignatureChecker
 from aethel.consensus.v2.checks import DIRECT, signed_by_registered_key
 from aethel.consensus.v2.version import version_of_height
-from aethel.consensus.validators import Validator, ValidatorSet
+from aethel.consensus.validators import Validator
 from aethel.consensus.viewchange import check_new_view
-from aethel.consensus.votes import aggregate_certificates, signature_certificates
+from aethel.consensus.votes import certificates_by_form
 from aethel.consensus.workload import TransferWorkload
 from aethel.sim.engine import CommitRecord
 from aethel.sim.report import SimulationResult
@@ -307,13 +306,8 @@ def _check_new_view(sim: Simulation, nv: NewView, checker: DirectSignatureChecke
     activation = sim.config.protocol_v2_height
     if activation is None:
         return check_new_view(nv, sim.validators, checker)
-    by_signatures = signature_certificates(checker)
-    by_aggregate = aggregate_certificates(DIRECT)
-
-    def certificates(cert: Certificate, validators: ValidatorSet, /) -> str:
-        return (by_signatures if cert.v2 is None else by_aggregate)(cert, validators)
-
     version = version_of_height(nv.height, activation)
+    certificates = certificates_by_form(checker)
     return check_new_view(nv, sim.validators, checker, certificates, version, True)
 
 

@@ -46,6 +46,7 @@ from aethel.consensus.votes import (
     Certificate,
     CertificateCheck,
     aggregate_certificates,
+    certificates_by_form,
     signature_certificates,
 )
 
@@ -183,13 +184,9 @@ class CertificateChecks(ReplicaCore):
         version-2 height is named, the form of each certificate's height (V2.2)."""
         if self.activation is None:
             return signature_certificates(self.services.checker)
-        by_signatures = signature_certificates(self.services.checker)
-        by_aggregate = aggregate_certificates(self.aggregates)
+        by_form = certificates_by_form(self.services.checker, self.aggregates)
 
         def check(cert: Certificate, validators: ValidatorSet, /) -> str:
-            reason = self._version_reason(cert)
-            if reason:
-                return reason
-            return (by_signatures if cert.v2 is None else by_aggregate)(cert, validators)
+            return self._version_reason(cert) or by_form(cert, validators)
 
         return check

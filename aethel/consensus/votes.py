@@ -80,6 +80,22 @@ def aggregate_certificates(checker: AggregateChecker = DIRECT) -> CertificateChe
     return check
 
 
+def certificates_by_form(
+    checker: SignatureChecker, aggregates: AggregateChecker = DIRECT
+) -> CertificateCheck:
+    """Return the :class:`CertificateCheck` of a certificate in the form it comes in: a list of
+    Ed25519 votes by ``checker`` (version 1), a bitmap and an aggregate by ``aggregates``
+    (version 2). Whether that form is the one of the certificate's height (V2.2) is the
+    caller's to check first."""
+    by_signatures = signature_certificates(checker)
+    by_aggregate = aggregate_certificates(aggregates)
+
+    def check(certificate: Certificate, validators: ValidatorSet, /) -> str:
+        return (by_signatures if certificate.v2 is None else by_aggregate)(certificate, validators)
+
+    return check
+
+
 def certificate_members(certificate: Certificate, validators: ValidatorSet) -> tuple[str, ...]:
     """Return the ids of ``certificate``'s voters: its votes' validators (version 1), or the
     members of its bitmap in ``validators``' roster, the set of its height (V2.7, V2.8)."""

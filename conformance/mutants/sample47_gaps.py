@@ -51,7 +51,7 @@ import aethel.consensus.history_verifier
 from aethel.consensus.block import ProofBlock
 from aethel.consensus.block_rules import check_block_limits
 from aethel.consensus.evidence import Evidence
-from aethel.consensus.messages import Certificate, CommitCertificate, ViewChange
+from aethel.consensus.messages import CommitCertificate, ViewChange
 from aethel.consensus.replica import Replica
 from aethel.consensus.v2.collector import (
     RegionTable,
@@ -60,13 +60,7 @@ from aethel.consensus.v2.collector import (
     region_stakes,
 )
 from aethel.consensus.v2.roster import Roster
-from aethel.consensus.validators import ValidatorSet
-from aethel.consensus.votes import (
-    AddResult,
-    CertificateCheck,
-    aggregate_certificates,
-    signature_certificates,
-)
+from aethel.consensus.votes import AddResult, CertificateCheck, certificates_by_form
 from aethel.errors import ProtocolViolation
 from aethel.merkle.tree import StateTree
 from aethel.state.audit import SupplyAudit
@@ -119,13 +113,7 @@ class CertificatesCheckedByForm(Replica):
     in (a list of Ed25519 votes, or a bitmap and an aggregate), whatever its height's version."""
 
     def _embedded_certificates(self) -> CertificateCheck:
-        by_signatures = signature_certificates(self.services.checker)
-        by_aggregate = aggregate_certificates(self.aggregates)
-
-        def check(cert: Certificate, validators: ValidatorSet, /) -> str:
-            return (by_signatures if cert.v2 is None else by_aggregate)(cert, validators)
-
-        return check
+        return certificates_by_form(self.services.checker, self.aggregates)
 
 
 class HintByBitmap(Replica):

@@ -540,8 +540,9 @@ def test_ties_go_to_the_leaders_region_then_to_the_earlier_one(
     for leader in leaders:
         want = wire[choose_collector(roster, table, EPOCH_SEED, 2, 0, leader)]
         region = expected_region or wire[leader]["region"]
-        # The reference's rule is the oracle; this says it reads the tie-breaks as the prose does.
-        assert want["region"] == region and (expected_region or want is wire[leader])
+        # The reference's rule is the oracle; these say it reads the tie-breaks as the prose does.
+        assert want["region"] == region
+        assert expected_region is not None or want is wire[leader]
         got = v2.choose_collector(
             wire, list(REGIONS), latency, EPOCH_SEED.hex(), 2, 0, wire[leader]["id"]
         )
