@@ -19,9 +19,8 @@ from typing import Any
 
 from aethel.consensus.messages import Commit, Prepare
 from aethel.monitoring.node import NodeMonitor
-from conformance.adapters.reference import ReferenceImplementation
-from conformance.adapters.reference_replica import ReferenceReplica, ReferenceReplicaObject
-from conformance.mutants import Mutant
+from conformance.adapters.reference_replica import ReferenceReplicaObject
+from conformance.mutants import Mutant, replica_implementation
 
 CAPABILITIES = ("replica", "live-accuracy")
 
@@ -49,31 +48,22 @@ class SignedVotesTrusted(NodeMonitor):
             self._judge([(vote.validator, True)])
 
 
-def _implementation(name: str, monitor: type[NodeMonitor]) -> type[ReferenceImplementation]:
-    """Return the reference whose replicas are watched by ``monitor``, as the class ``name``."""
+def _watched_by(monitor: type[NodeMonitor]) -> Any:
+    """Return the ``__init__`` of a reference replica object whose node is watched by
+    ``monitor`` in place of the reference's monitor."""
 
     def init(self: ReferenceReplicaObject, *args: Any, **kwargs: Any) -> None:
         ReferenceReplicaObject.__init__(self, *args, **kwargs)
         self.monitor = monitor(self.monitor.node, self.replica.validators)
 
-    obj = type(
-        f"{name}Object", (ReferenceReplicaObject,), {"__module__": __name__, "__init__": init}
-    )
-    replica = type(
-        f"{name}Replica", (ReferenceReplica,), {"__module__": __name__, "object_class": obj}
-    )
-
-    def make_replica(self: ReferenceImplementation) -> object:
-        return replica()
-
-    label = "mutant-" + "".join("-" + c.lower() if c.isupper() else c for c in name).strip("-")
-    attributes = {"__module__": __name__, "name": label, "make_replica": make_replica}
-    return type(name, (ReferenceImplementation,), attributes)
+    return init
 
 
-OwnVotesUnjudgedImplementation = _implementation("OwnVotesUnjudgedImplementation", OwnVotesUnjudged)
-SignedVotesTrustedImplementation = _implementation(
-    "SignedVotesTrustedImplementation", SignedVotesTrusted
+OwnVotesUnjudgedImplementation = replica_implementation(
+    "OwnVotesUnjudgedImplementation", __name__, __init__=_watched_by(OwnVotesUnjudged)
+)
+SignedVotesTrustedImplementation = replica_implementation(
+    "SignedVotesTrustedImplementation", __name__, __init__=_watched_by(SignedVotesTrusted)
 )
 
 MUTANTS = [

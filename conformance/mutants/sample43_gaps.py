@@ -34,6 +34,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+import aethel.consensus.v2.collector
 from aethel.consensus.events import Committed, Output
 from aethel.consensus.messages import Commit, Message, Prepare, ViewChange
 from aethel.consensus.replica import Replica
@@ -41,16 +42,14 @@ from aethel.consensus.v2.aggregation import VoteAggregator
 from aethel.consensus.v2.certificate import Certificate, VoteTarget
 from aethel.consensus.v2.collector import (
     RegionTable,
-    draw_in_region,
     floor_ms,
-    region_stakes,
 )
 from aethel.consensus.v2.roster import Roster
 from aethel.monitoring.node import HeightRecord, NodeMonitor
 from conformance.adapters.reference import ReferenceImplementation
-from conformance.adapters.reference_replica import ReferenceReplica, ReferenceReplicaObject
+from conformance.adapters.reference_replica import ReferenceReplicaObject
 from conformance.adapters.reference_v2 import ReferenceConsensusV2
-from conformance.mutants import Mutant, replica_implementation
+from conformance.mutants import CommandsUnderPatch, Mutant, replica_implementation
 
 # ----------------------------------------------------------------------------- counters
 
@@ -108,15 +107,9 @@ class ListedVotesReplicaObject(ReferenceReplicaObject):
         self.monitor = ListedVotesMonitor(self.monitor.node, self.replica.validators)
 
 
-class ListedVotesReplica(ReferenceReplica):
-    object_class = ListedVotesReplicaObject
-
-
-class ListedVotesImplementation(ReferenceImplementation):
-    name = "mutant-v2-monitor-counts-listed-votes"
-
-    def make_replica(self) -> object:
-        return ListedVotesReplica()
+ListedVotesImplementation = replica_implementation(
+    "ListedVotesImplementation", __name__, base=ListedVotesReplicaObject
+)
 
 
 # ----------------------------------------------------------------------------- view change
@@ -164,29 +157,19 @@ class BitmapOneByteMore(ReferenceConsensusV2):
         return OneMoreByteAggregator(roster, target)
 
 
-class TiesToEarlierRegion(ReferenceConsensusV2):
+def _ties_to_the_earlier_region(
+    table: RegionTable, stakes: Sequence[int], quorum: int, leader: int
+) -> int:
+    """The collector region of least floor, ties going to the earlier region of the table."""
+    live = [r for r, stake in enumerate(stakes) if stake > 0]
+    return min(live, key=lambda c: (sum(floor_ms(table, stakes, quorum, leader, c)), c))
+
+
+class TiesToEarlierRegion(CommandsUnderPatch, ReferenceConsensusV2):
     """Defect: of the regions of least floor, the earliest in the table collects; V2.10 gives
     a tie to the leader's region first."""
 
-    def collector(
-        self,
-        roster: Roster,
-        table: RegionTable,
-        epoch_seed: bytes,
-        height: int,
-        view: int,
-        leader: int,
-    ) -> int:
-        stakes = region_stakes(roster, table)
-        if view > 0:
-            return leader
-        leader_region = table.index(roster.members[leader].region)
-        live = [r for r, stake in enumerate(stakes) if stake > 0]
-        floors = {c: sum(floor_ms(table, stakes, roster.quorum, leader_region, c)) for c in live}
-        chosen = min(live, key=lambda c: (floors[c], c))
-        if chosen == leader_region:
-            return leader
-        return draw_in_region(roster, table, stakes, epoch_seed, height, view, chosen)
+    patch = (aethel.consensus.v2.collector, "collector_region", _ties_to_the_earlier_region)
 
 
 class BitmapOneByteMoreImplementation(ReferenceImplementation):

@@ -45,9 +45,11 @@ mechanical survivor (reports/selftest/triage-sample80-seed47.md).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import aethel.consensus.history_verifier
+import aethel.consensus.v2.collector
 from aethel.consensus.block import ProofBlock
 from aethel.consensus.block_rules import check_block_limits
 from aethel.consensus.evidence import Evidence
@@ -56,10 +58,7 @@ from aethel.consensus.replica import Replica
 from aethel.consensus.v2.collector import (
     RegionTable,
     _least_time,
-    draw_in_region,
-    region_stakes,
 )
-from aethel.consensus.v2.roster import Roster
 from aethel.consensus.votes import AddResult, CertificateCheck, certificates_by_form
 from aethel.errors import ProtocolViolation
 from aethel.merkle.tree import StateTree
@@ -246,38 +245,25 @@ class UntypedAuditHistoryImplementation(ReferenceImplementation):
 # ----------------------------------------------------------------------------- version 2
 
 
-class EmptyRegionsCounted(ReferenceConsensusV2):
+def _over_every_region(table: RegionTable, stakes: Sequence[int], quorum: int, leader: int) -> int:
+    """The collector region of V2.10 with prepare, commit and spread taken over every region of
+    the table, those without stake too."""
+    lat = table.latency_ms
+    everywhere = range(len(stakes))
+
+    def floor(c: int) -> int:
+        prepare = _least_time([(lat[leader][r] + lat[r][c], stakes[r]) for r in everywhere], quorum)
+        commit = _least_time([(2 * lat[c][r], stakes[r]) for r in everywhere], quorum)
+        return prepare + commit + max(lat[c][r] for r in everywhere)
+
+    live = [r for r, stake in enumerate(stakes) if stake > 0]
+    return min(live, key=lambda c: (floor(c), c != leader, c))
+
+
+class EmptyRegionsCounted(CommandsUnderPatch, ReferenceConsensusV2):
     """Defect: prepare, commit and spread of V2.10 run over every region of the table."""
 
-    def collector(
-        self,
-        roster: Roster,
-        table: RegionTable,
-        epoch_seed: bytes,
-        height: int,
-        view: int,
-        leader: int,
-    ) -> int:
-        stakes = region_stakes(roster, table)
-        if view > 0:
-            return leader
-        lat = table.latency_ms
-        everywhere = range(len(stakes))
-        quorum = roster.quorum
-        own = table.index(roster.members[leader].region)
-
-        def floor(c: int) -> int:
-            prepare = _least_time(
-                [(lat[own][r] + lat[r][c], stakes[r]) for r in everywhere], quorum
-            )
-            commit = _least_time([(2 * lat[c][r], stakes[r]) for r in everywhere], quorum)
-            return prepare + commit + max(lat[c][r] for r in everywhere)
-
-        live = [r for r, stake in enumerate(stakes) if stake > 0]
-        chosen = min(live, key=lambda c: (floor(c), c != own, c))
-        if chosen == own:
-            return leader
-        return draw_in_region(roster, table, stakes, epoch_seed, height, view, chosen)
+    patch = (aethel.consensus.v2.collector, "collector_region", _over_every_region)
 
 
 class EmptyRegionsCountedImplementation(ReferenceImplementation):

@@ -124,28 +124,13 @@ def choose_collector(
     chosen = collector_region(table, stakes, roster.quorum, leader_region)
     if chosen == leader_region:
         return leader
-    return draw_in_region(roster, table, stakes, epoch_seed, height, view, chosen)
-
-
-def draw_in_region(
-    roster: Roster,
-    table: RegionTable,
-    stakes: Sequence[int],
-    epoch_seed: bytes,
-    height: int,
-    view: int,
-    region: int,
-) -> int:
-    """Return the index (set order) of the member of ``region`` the draw of V2.10 names: the
-    first whose running total of stake exceeds SHA-256(tag || epoch seed || height || view) mod
-    the region's stake ``stakes[region]``."""
     draw = sha256(
         COLLECTOR_DRAW_TAG + epoch_seed + height.to_bytes(8, "big") + view.to_bytes(8, "big")
     )
-    ticket = int.from_bytes(draw, "big") % stakes[region]
+    ticket = int.from_bytes(draw, "big") % stakes[chosen]
     running = 0
     for index, member in enumerate(roster.members):
-        if table.index(member.region) != region:
+        if table.index(member.region) != chosen:
             continue
         running += member.stake
         if running > ticket:
