@@ -35,6 +35,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from aethel.consensus.events import Broadcast, Committed, EvidenceFound, Output, Send
+from aethel.consensus.evidence import signed_by
 from aethel.consensus.messages import (
     Commit,
     CommitCertificate,
@@ -105,7 +106,6 @@ class NodeMonitor:
         self.records: list[HeightRecord] = []
         self.mempool = mempool
         self._validators = validators
-        self._keys = {member.id: member.public_key for member in validators.validators}
         self._stakes = {member.id: member.stake for member in validators.validators}
         self._voters: dict[int, set[str]] = {}
         self._checker = DirectSignatureChecker()
@@ -120,11 +120,14 @@ class NodeMonitor:
             )
 
     def on_message(self, message: Message) -> None:
-        """Note a vote the replica received, if it is validly signed by a member (R8.3, R8.6);
-        in protocol version 2, the votes of a valid aggregate certificate (V2.8)."""
+        """Note a vote the replica received, if it is of its height's version and validly
+        signed by a member (R8.3, R8.6; a version-2 vote with the member's BLS key, V2.3);
+        in protocol version 2, also the votes of a valid aggregate certificate (V2.8)."""
         if isinstance(message, Prepare | Commit):
-            key = self._keys.get(message.validator)
-            if key is not None and self._checker.verify(key, message.payload, message.signature):
+            version = version_of_height(message.height, self._activation)
+            if message.version == version and signed_by(
+                message, self._validators, self._checker, version
+            ):
                 self._voters.setdefault(message.height, set()).add(message.validator)
                 self._on_vote(message)
         elif (

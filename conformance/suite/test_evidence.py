@@ -271,6 +271,58 @@ def test_an_equivocation_record_with_one_member_changed_gets_no_vote(
     )
 
 
+def _two_proposals(chain: SlashedChain) -> Evidence:
+    """Height 1's proposer signs PRE-PREPAREs of two blocks for view 0 (two blocks)."""
+    proposer = chain.commits[0].block.proposer
+    signer = chain.signers[proposer]
+    blocks = [
+        ProofBlock.create(signer, 1, GENESIS_PARENT, [], [], [], None),
+        chain.commits[0].block,
+    ]
+    first, second = (PrePrepare.create(signer, 0, b) for b in blocks)
+    return Evidence.equivocation(chain.signers["v001"], first, second)
+
+
+def _two_roots(chain: SlashedChain) -> Evidence:
+    """v000 signs COMMITs of height 1's block with two post-state roots."""
+    certificate = chain.commits[0].certificate
+    first, second = (
+        Commit.create(chain.signers["v000"], 1, certificate.view, certificate.digest, root)
+        for root in (certificate.post_root, bytes([9]) * 32)
+    )
+    return Evidence.equivocation(chain.signers["v001"], first, second)
+
+
+#: what the offender signed twice -> the genuine record of it.
+EQUIVOCATIONS: dict[str, Callable[[SlashedChain], Evidence]] = {
+    "pre-prepares-of-two-blocks": _two_proposals,
+    "commits-of-two-roots": _two_roots,
+}
+
+
+@pytest.mark.req("R4.2", "P19")
+@pytest.mark.parametrize("signed_twice", list(EQUIVOCATIONS), ids=str)
+def test_an_equivocation_of_each_message_type_gets_the_vote(
+    replica_api: ReplicaAPI, signed_twice: str
+) -> None:
+    """spec/consensus.md, Evidence: an equivocation is two messages of one type signed by one
+    validator for the same height and view with different contents, two blocks or two
+    post-state roots as well as two digests. A block of height 2 carrying such a record, in
+    place of its record of two PREPAREs, is valid and gets the PREPARE.
+
+    Written from the mechanical survivor ``aethel/consensus/messages.py:PrePrepare.key:
+    RemoveRaiseOrReturn:08ea14e7`` (every PRE-PREPARE of a view the same as any other, so two
+    blocks were no conflict): the records cases sent held PREPAREs only."""
+    chain = slashed_chain(FOUR)
+    record = EQUIVOCATIONS[signed_twice](chain)
+    voted, voter = _vote_for_height_2(replica_api, chain, [record])
+    if not voted:
+        raise AssertionError(
+            f"{voter} gave no PREPARE to height 2 carrying a genuine record of {record.offender}'s "
+            f"{signed_twice} at height 1"
+        )
+
+
 @pytest.mark.req("R4.2", "R1.5", "R7.5", "P19", "R1.1")
 @pytest.mark.rejects("R1.5", "R7.5")
 @pytest.mark.parametrize("member", list(FALSE_CLAIM_CHANGES), ids=str)

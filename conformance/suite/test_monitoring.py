@@ -464,9 +464,13 @@ class AccuracyScenario:
     answers: dict[str, dict[str, Any]]
 
 
-@pytest.fixture(scope="module")
-def live_accuracy(impl: Implementation, replica_api: ReplicaAPI, seed: int) -> AccuracyScenario:
+@pytest.fixture(scope="module", params=VERSIONS, ids=lambda v: f"v{v}")
+def live_accuracy(
+    request: pytest.FixtureRequest, impl: Implementation, replica_api: ReplicaAPI, seed: int
+) -> AccuracyScenario:
     get_api(impl, "live-accuracy")  # skips, with the reason, before the cluster runs
+    if request.param not in declared_consensus_versions(impl):
+        pytest.skip(f"{impl.name} does not declare consensus protocol version {request.param}")
 
     def make(offset: int) -> SimConfig:
         return SimConfig(
@@ -475,6 +479,7 @@ def live_accuracy(impl: Implementation, replica_api: ReplicaAPI, seed: int) -> A
             mode="broadcast",
             seed=seed + offset,
             byzantine=(("invalid-vote", 0.2),),
+            protocol_v2_height=1 if request.param == 2 else None,
         )
 
     # The Byzantine validator leads height 1, so it proposes an invalid block and votes for it.

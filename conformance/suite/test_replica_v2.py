@@ -555,3 +555,40 @@ def test_a_late_version_2_vote_after_the_quorum_changes_nothing(replica_api: Rep
     (late,) = scene.prepares([others[1]], proposal.digest, 2)
     again = sent(remote.on_message(late.to_wire(), now), Commit)
     expect_equal(len(again), 0, f"COMMITs {name} sent on a late PREPARE")
+
+
+@pytest.mark.req("V2.9", "R7.5", "R2.3")
+def test_a_genuine_vote_after_a_forged_one_in_its_name_counts(replica_api: ReplicaAPI) -> None:
+    """Height 1 runs version 2, broadcast mode. The replica prepares the leader's proposal D
+    and gets the leader's PREPARE for D: with its own, two of four equal stakes. A PREPARE in
+    a third member's name for another digest arrives, signed with the leader's BLS key (a
+    forgery, which optimistic aggregation may hold unchecked, V2.9); then that member's own
+    PREPARE for D. The forgery is no vote of that member, so its genuine vote is not a
+    conflict: it counts, the PREPAREs for D hold q(W), and the replica sends its COMMIT.
+
+    Written from the mechanical survivor ``aethel/consensus/votes.py:AggregateVotes._conflict:
+    RemoveStatement:53505c1a`` (the genuine vote counted but the quorum it completed not
+    noticed): no case sent a vote after a forgery in its name."""
+    scene = make_versioned_scene(FOUR, 1, "forged-then-genuine-v2")
+    name, others = _roles(scene)
+    leader = scene.leader(0)
+    proposal = scene.proposal(2)
+    remote = scene.replica(replica_api, name)
+    if not _prepares_of(remote.on_message(proposal.to_wire(), 1_000_000)):
+        raise AssertionError(f"control: {name} did not prepare the leader's proposal")
+    (from_leader,) = scene.prepares([leader], proposal.digest, 2)
+    commits = sent(remote.on_message(from_leader.to_wire(), 2_000_000), Commit)
+    victim = others[0]
+    forger = KeySigner(victim, scene.signers[leader].key, scene.signers[leader].bls_key)
+    forged = Prepare.create(forger, 1, 0, bytes([9]) * 32, 2)
+    commits += sent(remote.on_message(forged.to_wire(), 3_000_000), Commit)
+    if commits:
+        raise AssertionError(f"{name} sent a COMMIT before PREPAREs for D held q(W)")
+    (genuine,) = scene.prepares([victim], proposal.digest, 2)
+    commits = sent(remote.on_message(genuine.to_wire(), 4_000_000), Commit)
+    expect_equal(
+        [(c.validator, c.digest.hex()) for c in commits if isinstance(c, Commit)],
+        [(name, proposal.digest.hex())],
+        f"COMMITs {name} sent once {victim}'s own PREPARE for D followed a forgery in its name "
+        "(its own, the leader's and the victim's PREPAREs hold q(W))",
+    )

@@ -87,3 +87,31 @@ def test_forged_and_foreign_votes_do_not_make_a_validator_active(run) -> None:  
     monitor.on_outputs(commits)
     assert silent not in monitor.get_health().active_validators
     assert "stranger" not in monitor.get_health().active_validators
+
+
+@pytest.mark.req("R8.3", "R8.6", "V2.2", "V2.3")
+def test_version_2_votes_count_by_their_bls_signature() -> None:
+    """In version 2 a PREPARE or COMMIT is signed with the member's BLS key (V2.3): a node's
+    monitor counts such a vote it receives, judged against the block (R8.3), and counts no
+    vote in the member's name signed with another member's BLS key (V2.2: a vote's version is
+    its signature's). Before, the monitor checked every vote with the Ed25519 key, so no direct
+    version-2 vote was ever judged and a validator voting for invalid blocks kept a clean
+    window."""
+    sim = Simulation(
+        SimConfig(
+            validators=4, heights=2, seed=4, mode="broadcast", protocol_v2_height=1,
+            record_messages=True,
+        )
+    )  # fmt: skip
+    sim.run()
+    votes = [m for m in sim.engine.sent_log or [] if isinstance(m, Prepare) and m.height == 2]
+    vote = votes[0]
+    other = next(m for m in votes if m.validator != vote.validator)
+    forged = Prepare(vote.height, vote.view, vote.digest, vote.validator, other.signature)
+    assert forged.version == 2
+    monitor = NodeMonitor("observer", sim.validators)
+    monitor.on_message(forged)
+    monitor.on_block_verdict(vote.digest, vote.height, True)
+    assert monitor.metrics.accuracy_tracker.windows() == {}
+    monitor.on_message(vote)
+    assert monitor.metrics.accuracy_tracker.windows() == {vote.validator: (1, 1)}
