@@ -48,7 +48,7 @@ class SignedVotesTrusted(NodeMonitor):
             self._judge([(vote.validator, True)])
 
 
-def _watched_by(monitor: type[NodeMonitor]) -> Any:
+def watched_by(monitor: type[NodeMonitor]) -> Any:
     """Return the ``__init__`` of a reference replica object whose node is watched by
     ``monitor`` in place of the reference's monitor."""
 
@@ -60,10 +60,10 @@ def _watched_by(monitor: type[NodeMonitor]) -> Any:
 
 
 OwnVotesUnjudgedImplementation = replica_implementation(
-    "OwnVotesUnjudgedImplementation", __name__, __init__=_watched_by(OwnVotesUnjudged)
+    "OwnVotesUnjudgedImplementation", __name__, __init__=watched_by(OwnVotesUnjudged)
 )
 SignedVotesTrustedImplementation = replica_implementation(
-    "SignedVotesTrustedImplementation", __name__, __init__=_watched_by(SignedVotesTrusted)
+    "SignedVotesTrustedImplementation", __name__, __init__=watched_by(SignedVotesTrusted)
 )
 
 MUTANTS = [

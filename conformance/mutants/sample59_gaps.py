@@ -1,0 +1,262 @@
+"""Mutants for the gaps the mechanical sample of 80 (seed 59) found: each is the way an
+outsider's implementation could get the behaviour wrong, caught by the case written for the
+mechanical survivor (reports/selftest/triage-sample80-seed59.md).
+
+* ``parent-certificate-checked-at-height-1-only``: a block's last commit is looked at only
+  where it must be null (height 1), never checked past it (R2.3); caught by suite/
+  test_parent_certificate.py.
+* ``parent-certificate-votes-not-counted``: the last commit must name the parent's height,
+  block and root, but its votes are neither checked nor weighed (R2.3); caught by suite/
+  test_parent_certificate.py [below-the-quorum, with-a-damaged-vote, naming-a-member-twice].
+* ``parent-certificate-root-not-compared``: the last commit's post-state root is taken as it
+  comes, not compared with the node's committed root (R3.2); caught by suite/
+  test_parent_certificate.py [vouching-for-another-root].
+* ``equivocation-of-votes-only``: an equivocation record must hold two PREPAREs or two
+  COMMITs, so a leader's two PRE-PREPAREs of one view are refused as evidence (R4.2); caught
+  by suite/test_evidence.py::test_an_equivocation_of_each_message_type_gets_the_vote.
+* ``equivocation-means-two-digests``: two votes for one digest are no conflict, so two
+  COMMITs with different post-state roots are refused as evidence (R4.2); caught by the same
+  case [commits-of-two-roots].
+* ``v2-unchecked-first-vote-stands``: with optimistic aggregation, a validator's first vote
+  of a view is held unchecked; a later vote of it for another block is refused as a conflict
+  without checking that the first was its own (V2.9), so a forgery in its name silences it;
+  caught by suite/test_replica_v2.py::test_a_genuine_vote_after_a_forged_one_in_its_name_counts.
+* ``accuracy-votes-checked-with-ed25519``: the monitor checks every vote it receives with
+  the member's Ed25519 key, so no version-2 vote (signed with BLS, V2.3) is ever judged (R8.3;
+  the reference's own defect until 98589c7); caught by suite/test_monitoring.py::
+  test_live_accuracy_judges_each_vote_once_and_alerts_the_false_claimer [v2].
+* ``accuracy-certificate-members-unjudged``: the members of a version-2 certificate count as
+  active validators but their votes are not judged (R8.3, V2.7); caught by the same case
+  [v2-collector].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aethel.consensus.block import ProofBlock
+from aethel.consensus.block_rules import check_block_limits, check_last_commit
+from aethel.consensus.messages import Commit, CommitCertificate, Message, Prepare
+from aethel.consensus.replica import Replica
+from aethel.consensus.votes import AddResult, AggregateVotes, certificate_members
+from aethel.economics import Offence
+from aethel.errors import ProtocolViolation
+from aethel.monitoring.node import NodeMonitor
+from conformance.adapters.reference_replica import ReferenceReplicaObject
+from conformance.mutants import CommandsUnderPatch, Mutant, replica_implementation
+from conformance.mutants.live_accuracy import CAPABILITIES as ACCURACY
+from conformance.mutants.live_accuracy import watched_by
+
+# ----------------------------------------------------------------------------- last commit
+
+
+def _limits_and(
+    replica: Replica, block: ProofBlock, root: bytes, check: Callable[[CommitCertificate], str]
+) -> str:
+    """The block's limits and last commit checked with the parent root ``root`` and the
+    certificate check ``check`` (what each defect below gets wrong), as a refusal reason."""
+    certifiers = None if replica.height == 1 else replica.parent_validators
+    try:
+        check_block_limits(block)
+        check_last_commit(block, replica.parent, root, certifiers, check)
+    except ProtocolViolation as exc:
+        return f"{exc.rule_id}: {exc.detail}"
+    return ""
+
+
+class HeightOneOnly(Replica):
+    """Defect: the last commit is checked to be null at height 1 and never looked at after."""
+
+    def _limits_and_last_commit_reason(self, block: ProofBlock) -> str:
+        if self.height == 1:
+            return super()._limits_and_last_commit_reason(block)
+        try:
+            check_block_limits(block)
+        except ProtocolViolation as exc:
+            return f"{exc.rule_id}: {exc.detail}"
+        return ""
+
+
+class VotesNotCounted(Replica):
+    """Defect: the last commit's height, block and root are checked, its votes are not."""
+
+    def _limits_and_last_commit_reason(self, block: ProofBlock) -> str:
+        return _limits_and(self, block, self.state_root, lambda cert: "")
+
+
+class RootNotCompared(Replica):
+    """Defect: the last commit's post-state root is taken as the parent's root."""
+
+    def _limits_and_last_commit_reason(self, block: ProofBlock) -> str:
+        cert = block.last_commit
+        root = self.state_root if cert is None else cert.post_root
+        certifiers = self.parent_validators
+        return _limits_and(self, block, root, lambda c: self._check_cert(c, certifiers))
+
+
+# ----------------------------------------------------------------------------- evidence
+
+
+class VoteEquivocationsOnly(Replica):
+    """Defect: an equivocation record must hold two PREPAREs or two COMMITs."""
+
+    def _evidence_reason(self, block: ProofBlock) -> str:
+        for record in block.evidence:
+            if record.offence is Offence.EQUIVOCATION and not isinstance(
+                record.first, Prepare | Commit
+            ):
+                return "R4.2: an equivocation is two votes"
+        return super()._evidence_reason(block)
+
+
+class TwoDigests(Replica):
+    """Defect: two messages naming one digest are no conflict, whatever else differs."""
+
+    def _evidence_reason(self, block: ProofBlock) -> str:
+        for record in block.evidence:
+            first, second = record.first, record.second
+            if (
+                record.offence is Offence.EQUIVOCATION
+                and second is not None
+                and getattr(first, "digest", None) == getattr(second, "digest", None)
+            ):
+                return "R4.2: the two messages name one digest"
+        return super()._evidence_reason(block)
+
+
+# ----------------------------------------------------------------------------- version 2
+
+_conflict = AggregateVotes._conflict
+
+
+def _unchecked_first_vote_stands(
+    self: AggregateVotes[Any], prior: Any, vote: Any, position: int, signature: Any
+) -> AddResult:
+    """A later vote for another target, while the first is held unchecked, is refused."""
+    if position not in self.aggregators[prior.key].kept:
+        return AddResult(reason="R4.2: equivocation")
+    return _conflict(self, prior, vote, position, signature)
+
+
+class UncheckedFirstVoteStands(CommandsUnderPatch, ReferenceReplicaObject):
+    """Defect: a validator's first vote of a view, held unchecked, outranks its later one."""
+
+    patch = (AggregateVotes, "_conflict", _unchecked_first_vote_stands)
+
+
+# ----------------------------------------------------------------------------- monitoring
+
+
+class VotesCheckedWithEd25519(NodeMonitor):
+    """Defect: every vote received is checked with the member's Ed25519 key, a version-2 vote
+    (signed with BLS) too, so none is judged."""
+
+    def on_message(self, message: Message) -> None:
+        if isinstance(message, Prepare | Commit):
+            member = self._validators.get(message.validator)
+            if member is not None and self._checker.verify(
+                member.public_key, message.payload, message.signature
+            ):
+                self._voters.setdefault(message.height, set()).add(message.validator)
+                self._on_vote(message)
+            return
+        super().on_message(message)
+
+
+class CertificateMembersUnjudged(NodeMonitor):
+    """Defect: a version-2 certificate's members count as active; their votes are not judged."""
+
+    def _on_certificate(self, certificate: Any) -> None:
+        members = certificate_members(certificate, self._validators)
+        self._voters.setdefault(certificate.height, set()).update(members)
+
+
+HeightOneOnlyImplementation = replica_implementation(
+    "HeightOneOnlyImplementation", __name__, replica_class=HeightOneOnly
+)
+VotesNotCountedImplementation = replica_implementation(
+    "VotesNotCountedImplementation", __name__, replica_class=VotesNotCounted
+)
+RootNotComparedImplementation = replica_implementation(
+    "RootNotComparedImplementation", __name__, replica_class=RootNotCompared
+)
+VoteEquivocationsOnlyImplementation = replica_implementation(
+    "VoteEquivocationsOnlyImplementation", __name__, replica_class=VoteEquivocationsOnly
+)
+TwoDigestsImplementation = replica_implementation(
+    "TwoDigestsImplementation", __name__, replica_class=TwoDigests
+)
+UncheckedFirstVoteImplementation = replica_implementation(
+    "UncheckedFirstVoteImplementation", __name__, base=UncheckedFirstVoteStands
+)
+VotesCheckedWithEd25519Implementation = replica_implementation(
+    "VotesCheckedWithEd25519Implementation", __name__, __init__=watched_by(VotesCheckedWithEd25519)
+)
+CertificateMembersUnjudgedImplementation = replica_implementation(
+    "CertificateMembersUnjudgedImplementation",
+    __name__,
+    __init__=watched_by(CertificateMembersUnjudged),
+)
+
+MUTANTS = [
+    Mutant(
+        name="parent-certificate-checked-at-height-1-only",
+        defect="a block's last commit is checked to be null at height 1, never checked after",
+        breaks=("R2.3",),
+        capabilities=("replica",),
+        build=HeightOneOnlyImplementation,
+    ),
+    Mutant(
+        name="parent-certificate-votes-not-counted",
+        defect="a block's last commit must name the parent's height, block and root; its votes "
+        "are neither checked nor weighed",
+        breaks=("R2.3",),
+        capabilities=("replica",),
+        build=VotesNotCountedImplementation,
+    ),
+    Mutant(
+        name="parent-certificate-root-not-compared",
+        defect="a block's last commit's post-state root is not compared with the committed root",
+        breaks=("R3.2",),
+        capabilities=("replica",),
+        build=RootNotComparedImplementation,
+    ),
+    Mutant(
+        name="equivocation-of-votes-only",
+        defect="an equivocation record must hold two PREPAREs or two COMMITs; two PRE-PREPAREs "
+        "are refused",
+        breaks=("R4.2",),
+        capabilities=("replica",),
+        build=VoteEquivocationsOnlyImplementation,
+    ),
+    Mutant(
+        name="equivocation-means-two-digests",
+        defect="two messages naming one digest are no equivocation (two COMMIT roots refused)",
+        breaks=("R4.2",),
+        capabilities=("replica",),
+        build=TwoDigestsImplementation,
+    ),
+    Mutant(
+        name="v2-unchecked-first-vote-stands",
+        defect="a validator's first vote of a view, held unchecked, makes its later vote for "
+        "another block a refused conflict",
+        breaks=("V2.9",),
+        capabilities=("replica",),
+        build=UncheckedFirstVoteImplementation,
+    ),
+    Mutant(
+        name="accuracy-votes-checked-with-ed25519",
+        defect="the monitor checks each vote with the Ed25519 key, so no version-2 vote is judged",
+        breaks=("R8.3",),
+        capabilities=ACCURACY,
+        build=VotesCheckedWithEd25519Implementation,
+    ),
+    Mutant(
+        name="accuracy-certificate-members-unjudged",
+        defect="a version-2 certificate's members count as active, their votes are not judged",
+        breaks=("R8.3",),
+        capabilities=ACCURACY,
+        build=CertificateMembersUnjudgedImplementation,
+    ),
+]
