@@ -33,6 +33,7 @@ import pytest
 
 from aethel.consensus.block import GENESIS_PARENT, ProofBlock
 from aethel.consensus.events import Committed, RequestSync, Send
+from aethel.consensus.evidence import Evidence
 from aethel.consensus.ledger import make_genesis
 from aethel.consensus.messages import (
     Commit,
@@ -592,3 +593,63 @@ def test_a_genuine_vote_after_a_forged_one_in_its_name_counts(replica_api: Repli
         f"COMMITs {name} sent once {victim}'s own PREPARE for D followed a forgery in its name "
         "(its own, the leader's and the victim's PREPAREs hold q(W))",
     )
+
+
+def _prepares_height_2_carrying(
+    replica_api: ReplicaAPI, scene: VersionedScene, record: Evidence
+) -> bool:
+    """Return whether a replica that committed height 1 (version 1) gives a PREPARE to the
+    height-2 leader's block carrying ``record``."""
+    first, second = scene.leader(0), scene.leader(0, 2)
+    name = next(m for m in scene.ids if m not in (first, second))
+    remote = scene.replica(replica_api, name)
+    proposal = scene.proposal(1)
+    remote.on_message(proposal.to_wire(), 1_000_000)
+    root = scene.post_root(proposal.block)
+    signers = [first, *[m for m in scene.ids if m not in (first, name)][:1], name]
+    certificate = scene.commit_certificate_of(signers, proposal.digest, root, 1)
+    outputs = parsed(remote.on_message(certificate.to_wire(), 2_000_000))
+    if not any(isinstance(out, Committed) for out in outputs):
+        raise AssertionError(f"control: {name} did not commit height 1 on its certificate")
+    signer = scene.signers[second]
+    block = ProofBlock.create(signer, 2, proposal.digest, [], [], [record], certificate, 1)
+    pre_prepare = PrePrepare.create(signer, 0, block, 1)
+    votes = _prepares_of(remote.on_message(pre_prepare.to_wire(), 3_000_000))
+    return any(vote.digest == pre_prepare.digest for vote in votes)
+
+
+@pytest.mark.req("V2.2", "R4.2")
+@pytest.mark.rejects("V2.2")
+def test_evidence_holding_votes_of_the_other_version_gets_no_vote(
+    replica_api: ReplicaAPI,
+) -> None:
+    """The genesis names protocol_v2_height 3: heights 1 and 2 run version 1. A member signs
+    two PREPAREs of height 1, view 0, for two digests, with its BLS key as version 2 signs
+    (V2.3): votes of the other version than their height's, so no evidence (V2.2: a node
+    refuses a message not of its height's version, and evidence holds messages of its
+    offence's height's version). A block of height 2 carrying that record gets no PREPARE;
+    the same record of two version-1 PREPAREs gets one (the control).
+
+    Written from the mechanical survivor ``aethel/consensus/evidence.py:check_evidence:
+    RemoveRaiseOrReturn:675f0729`` (the version check of an evidence record's votes removed):
+    no case had sent a record with votes of the other version."""
+    scene = make_versioned_scene(FOUR, 3, "evidence-of-the-other-version")
+    offender = scene.ids[-1]
+    reporter = next(m for m in scene.ids if m != offender)
+
+    def record(version: int) -> Evidence:
+        votes = [
+            Prepare.create(scene.signers[offender], 1, 0, bytes([d]) * 32, version) for d in (1, 2)
+        ]
+        return Evidence.equivocation(scene.signers[reporter], *votes, version=1)
+
+    if _prepares_height_2_carrying(replica_api, scene, record(2)):
+        raise AssertionError(
+            f"a replica voted PREPARE for a version-1 block whose evidence holds {offender}'s "
+            "version-2 votes of height 1 (V2.2)"
+        )
+    if not _prepares_height_2_carrying(replica_api, scene, record(1)):
+        raise AssertionError(
+            f"height 2 carrying {offender}'s equivocation in version-1 votes got no PREPARE "
+            "(the control)"
+        )
