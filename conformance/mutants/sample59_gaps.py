@@ -17,6 +17,10 @@ mechanical survivor (reports/selftest/triage-sample80-seed59.md).
 * ``equivocation-means-two-digests``: two votes for one digest are no conflict, so two
   COMMITs with different post-state roots are refused as evidence (R4.2); caught by the same
   case [commits-of-two-roots].
+* ``evidence-votes-checked-by-their-scheme``: an evidence record's two votes are checked by
+  the scheme their signatures say (BLS or Ed25519), never compared with their height's version
+  (V2.2), so a record of version-2 votes at a version-1 height slashes; caught by suite/
+  test_replica_v2.py::test_evidence_holding_votes_of_the_other_version_gets_no_vote.
 * ``v2-unchecked-first-vote-stands``: with optimistic aggregation, a validator's first vote
   of a view is held unchecked; a later vote of it for another block is refused as a conflict
   without checking that the first was its own (V2.9), so a forgery in its name silences it;
@@ -35,10 +39,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import aethel.consensus.block_rules
 from aethel.consensus.block import ProofBlock
 from aethel.consensus.block_rules import check_block_limits, check_last_commit
+from aethel.consensus.evidence import Evidence, check_evidence, signed_by
 from aethel.consensus.messages import Commit, CommitCertificate, Message, Prepare
 from aethel.consensus.replica import Replica
+from aethel.consensus.signing import SignatureChecker
+from aethel.consensus.v2.version import version_of_height
 from aethel.consensus.votes import AddResult, AggregateVotes, certificate_members
 from aethel.economics import Offence
 from aethel.errors import ProtocolViolation
@@ -125,6 +133,50 @@ class TwoDigests(Replica):
         return super()._evidence_reason(block)
 
 
+def _votes_by_their_scheme(
+    evidence: Evidence,
+    validators: Any,
+    checker: SignatureChecker,
+    is_proof_invalid: Any,
+    activation: int | None = None,
+) -> None:
+    """The evidence check, except that two votes of another version than the height's are
+    each checked by the scheme their signature says (BLS or Ed25519), the reporter by the
+    height's version."""
+    version = version_of_height(evidence.height, activation)
+    first, second = evidence.first, evidence.second
+    if not (
+        isinstance(first, Prepare | Commit)
+        and isinstance(second, Prepare | Commit)
+        and first.version == second.version != version
+    ):
+        check_evidence(evidence, validators, checker, is_proof_invalid, activation)
+        return
+    reporter = validators.get(evidence.reporter)
+    if reporter is None or not checker.verify(
+        reporter.public_key, evidence.payload_for(version), evidence.signature
+    ):
+        raise ProtocolViolation("R7.5", "evidence is not signed by a validator")
+    same_slot = (first.validator, first.height, first.view) == (
+        second.validator,
+        second.height,
+        second.view,
+    )
+    if not (
+        first.validator == evidence.offender
+        and same_slot
+        and first.key != second.key
+        and all(signed_by(v, validators, checker, v.version) for v in (first, second))
+    ):
+        raise ProtocolViolation("R4.2", "not an equivocation")
+
+
+class VotesByTheirScheme(CommandsUnderPatch, ReferenceReplicaObject):
+    """Defect: a block's evidence votes are checked by the scheme their signatures say."""
+
+    patch = (aethel.consensus.block_rules, "check_evidence", _votes_by_their_scheme)
+
+
 # ----------------------------------------------------------------------------- version 2
 
 _conflict = AggregateVotes._conflict
@@ -187,6 +239,9 @@ VoteEquivocationsOnlyImplementation = replica_implementation(
 TwoDigestsImplementation = replica_implementation(
     "TwoDigestsImplementation", __name__, replica_class=TwoDigests
 )
+VotesByTheirSchemeImplementation = replica_implementation(
+    "VotesByTheirSchemeImplementation", __name__, base=VotesByTheirScheme
+)
 UncheckedFirstVoteImplementation = replica_implementation(
     "UncheckedFirstVoteImplementation", __name__, base=UncheckedFirstVoteStands
 )
@@ -236,6 +291,14 @@ MUTANTS = [
         breaks=("R4.2",),
         capabilities=("replica",),
         build=TwoDigestsImplementation,
+    ),
+    Mutant(
+        name="evidence-votes-checked-by-their-scheme",
+        defect="an evidence record's votes are checked by the scheme their signatures say, not "
+        "compared with their height's version",
+        breaks=("V2.2",),
+        capabilities=("replica",),
+        build=VotesByTheirSchemeImplementation,
     ),
     Mutant(
         name="v2-unchecked-first-vote-stands",
