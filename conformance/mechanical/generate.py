@@ -89,6 +89,12 @@ _DRAFT_BYTES = (
     "Ethereum's vectors by tests/crypto; the protocol's commands use the stricter typed ones"
 )
 
+#: The reason for the replica's message queue.
+_BATCH_QUEUE = (
+    "a queue in front of batch_process_messages for shells that gather messages; no shell "
+    "or capability uses it (the replica capability hands each batch whole)"
+)
+
 EXCLUDED_DEFINITIONS: dict[tuple[str, str], str] = {
     ("aethel/arith.py", "_z3"): _TERM_READING,
     ("aethel/arith.py", "_term"): _TERM_READING,
@@ -156,6 +162,22 @@ EXCLUDED_DEFINITIONS: dict[tuple[str, str], str] = {
     ("aethel/encoding.py", "nests_deeper_than"): "runs only where the interpreter's recursion "
     "limit was raised above 1,000 (too_deep_for_the_decoder); a served implementation keeps "
     "the default, and tests/test_deep_nesting.py checks it with the limit raised",
+    ("aethel/consensus/history.py", "compute_changes"): "the changes between two states, which "
+    "the harness's histories and wire examples (pristine) and get_history (left out) present; a "
+    "served verifier reads the changes it is given",
+    ("aethel/consensus/replica.py", "Replica.add_message_to_batch"): _BATCH_QUEUE,
+    ("aethel/consensus/replica.py", "Replica.flush_message_batch"): _BATCH_QUEUE,
+    ("aethel/consensus/votes.py", "AggregateVotes.stake"): "no caller: VIEW-CHANGEs, the one "
+    "tally whose total stake is read, are Ed25519 messages in both versions (VoteCollector)",
+    ("aethel/crypto/bls.py", "_point_or_none_g2"): _DRAFT_BYTES,
+    ("aethel/crypto/bls.py", "core_verify"): _DRAFT_BYTES,
+    ("aethel/crypto/bls.py", "pop_verify"): _DRAFT_BYTES,
+    ("aethel/merkle/hashing.py", "compute_leaf_hash"): "E8's leaf hash as a function for tests "
+    "and mutants; the served tree hashes its leaves inline (aethel/merkle/batch.py)",
+    ("aethel/proofs/parallel.py", "ResultCache.__len__"): "no served caller: the verifier "
+    "capability's cache_stats reports the size from ResultCache.stats",
+    ("aethel/state/sync.py", "InProcessPeer"): "the in-process state-sync peer of the simulator "
+    "and the benchmarks (both left out); a served replica is handed its synced state",
 }
 
 #: Reasons a single mutation position is left out (type-only or repr-only code).

@@ -17,7 +17,7 @@ class NodeCountMonitor(NodeMonitor):
     members of its commit certificate."""
 
     def on_commit(self, committed: Committed) -> HeightRecord:
-        record = replace(super().on_commit(committed), participants=len(self._keys))
+        record = replace(super().on_commit(committed), participants=len(self._stakes))
         self.records[-1] = record
         self.metrics.participants.set(record.participants)
         return record

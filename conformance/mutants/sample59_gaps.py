@@ -21,6 +21,9 @@ mechanical survivor (reports/selftest/triage-sample80-seed59.md).
   the scheme their signatures say (BLS or Ed25519), never compared with their height's version
   (V2.2), so a record of version-2 votes at a version-1 height slashes; caught by suite/
   test_replica_v2.py::test_evidence_holding_votes_of_the_other_version_gets_no_vote.
+* ``history-proposer-led-the-certificates-view``: a presented block's proposer must have led
+  the view its certificate was made in, as if a block were never re-proposed (R2.6); caught by
+  the history case and vector tip-certified-in-view-5000.
 * ``v2-unchecked-first-vote-stands``: with optimistic aggregation, a validator's first vote
   of a view is held unchecked; a later vote of it for another block is refused as a conflict
   without checking that the first was its own (V2.9), so a forgery in its name silences it;
@@ -40,6 +43,7 @@ from collections.abc import Callable
 from typing import Any
 
 import aethel.consensus.block_rules
+import aethel.consensus.history_verifier
 from aethel.consensus.block import ProofBlock
 from aethel.consensus.block_rules import check_block_limits, check_last_commit
 from aethel.consensus.evidence import Evidence, check_evidence, signed_by
@@ -47,10 +51,13 @@ from aethel.consensus.messages import Commit, CommitCertificate, Message, Prepar
 from aethel.consensus.replica import Replica
 from aethel.consensus.signing import SignatureChecker
 from aethel.consensus.v2.version import version_of_height
+from aethel.consensus.validators import ValidatorSet
 from aethel.consensus.votes import AddResult, AggregateVotes, certificate_members
 from aethel.economics import Offence
 from aethel.errors import ProtocolViolation
 from aethel.monitoring.node import NodeMonitor
+from conformance.adapters.reference import ReferenceImplementation
+from conformance.adapters.reference_history import ReferenceHistory
 from conformance.adapters.reference_replica import ReferenceReplicaObject
 from conformance.mutants import CommandsUnderPatch, Mutant, replica_implementation
 from conformance.mutants.live_accuracy import CAPABILITIES as ACCURACY
@@ -177,6 +184,26 @@ class VotesByTheirScheme(CommandsUnderPatch, ReferenceReplicaObject):
     patch = (aethel.consensus.block_rules, "check_evidence", _votes_by_their_scheme)
 
 
+# ----------------------------------------------------------------------------- histories
+
+
+def _led_the_view(validators: ValidatorSet, height: int, view: int, proposer: str) -> bool:
+    return validators.get_leader(height, view).id == proposer
+
+
+class CertificateViewsLeader(CommandsUnderPatch, ReferenceHistory):
+    """Defect: a block's proposer must be the leader of its certificate's view."""
+
+    patch = (aethel.consensus.history_verifier, "is_possible_proposer", _led_the_view)
+
+
+class CertificateViewsLeaderImplementation(ReferenceImplementation):
+    name = "mutant-history-proposer-led-the-certificates-view"
+
+    def make_history(self) -> object:
+        return CertificateViewsLeader()
+
+
 # ----------------------------------------------------------------------------- version 2
 
 _conflict = AggregateVotes._conflict
@@ -299,6 +326,13 @@ MUTANTS = [
         breaks=("V2.2",),
         capabilities=("replica",),
         build=VotesByTheirSchemeImplementation,
+    ),
+    Mutant(
+        name="history-proposer-led-the-certificates-view",
+        defect="a presented block's proposer must have led its certificate's view (no re-proposal)",
+        breaks=("R2.6",),
+        capabilities=("history",),
+        build=CertificateViewsLeaderImplementation,
     ),
     Mutant(
         name="v2-unchecked-first-vote-stands",

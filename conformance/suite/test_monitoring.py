@@ -542,10 +542,11 @@ def test_live_accuracy_judges_each_vote_once_and_alerts_the_false_claimer(
     version 1 and in version 2 (votes signed with BLS, V2.3), and in version 2's collector mode,
     where a node that does not collect sees its peers' votes as a certificate's bitmap (V2.7).
     For each of them: no window holds more verdicts than the distinct votes of that validator it
-    received or sent (a certificate's members included), or more than 100; every verdict of an honest validator is correct (an honest
-    validator's accuracy is 1); each honest validator whose votes it saw, itself included, has a
-    judged verdict; in broadcast mode, the validator it reported a false claim against has a
-    wrong one; and the open alerts are exactly the windows of 20 or more verdicts below 95%.
+    received or sent (a certificate's members included), or more than 100; every verdict of an
+    honest validator is correct (an honest validator's accuracy is 1); each honest validator
+    whose votes it saw, itself included, has a judged verdict; in broadcast mode, the validator
+    it reported a false claim against has a wrong one; and the open alerts are exactly the
+    windows of 20 or more verdicts below 95%.
 
     Version 2 was written from the mechanical survivor ``aethel/monitoring/node.py:NodeMonitor.
     _on_certificate:ZeroIterationForLoop:abcc7aed`` (a certificate's members never judged); it

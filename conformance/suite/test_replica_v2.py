@@ -638,10 +638,10 @@ def test_evidence_holding_votes_of_the_other_version_gets_no_vote(
     reporter = next(m for m in scene.ids if m != offender)
 
     def record(version: int) -> Evidence:
-        votes = [
+        first, second = (
             Prepare.create(scene.signers[offender], 1, 0, bytes([d]) * 32, version) for d in (1, 2)
-        ]
-        return Evidence.equivocation(scene.signers[reporter], *votes, version=1)
+        )
+        return Evidence.equivocation(scene.signers[reporter], first, second, version=1)
 
     if _prepares_height_2_carrying(replica_api, scene, record(2)):
         raise AssertionError(

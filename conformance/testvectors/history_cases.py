@@ -27,6 +27,7 @@ from conformance.histories import (
     alternative_link,
     build_case,
     make_chain,
+    sign_certificate,
     valid_case,
 )
 
@@ -48,7 +49,17 @@ def _anchor(c: Chain) -> dict[str, Any]:
 
 
 #: The names of the valid histories and of the pairs of histories (known without the chain).
-VALID_HISTORIES = ("whole-chain", "roots-only", "first-two-heights", "empty")
+VALID_HISTORIES = (
+    "whole-chain",
+    "roots-only",
+    "first-two-heights",
+    "empty",
+    "tip-certified-in-view-5000",
+)
+#: A view past any bound a verifier might put on the views it scans for a block's proposer.
+LATE_VIEW = 5_000
+#: The valid history whose tip is certified in :data:`LATE_VIEW` (R2.6: a re-proposed block).
+LATE_VIEW_HISTORY = "tip-certified-in-view-5000"
 CHOICES = (
     "valid-then-minted",
     "minted-then-valid",
@@ -60,16 +71,34 @@ CHOICES = (
 
 
 def valid_histories(c: Chain) -> dict[str, History]:
-    """Return the valid histories by name: the whole chain, roots only, a prefix, none."""
+    """Return the valid histories by name: the whole chain, roots only, a prefix, none, and the
+    whole chain with its tip certified in a late view."""
     links = tuple(HistoryLink(x.block, x.certificate, None) for x in c.history.links)
     made = {
         "whole-chain": c.history,
         "roots-only": History(links),
         "first-two-heights": c.history.prefix(2),
         "empty": History(()),
+        LATE_VIEW_HISTORY: _tip_in_a_late_view(c),
     }
     assert tuple(made) == VALID_HISTORIES
     return made
+
+
+def _tip_in_a_late_view(c: Chain) -> History:
+    """The chain with its tip's certificate signed by the same members in view
+    :data:`LATE_VIEW`: a block is re-proposed unchanged in later views, so it may be certified
+    in any view at or after the one its proposer led (R2.6). Written from the mechanical
+    survivor ``aethel/consensus/history_verifier.py:is_possible_proposer:
+    ReplaceComparisonOperator_IsNot_Is:2986dde1`` (the proposer check past the views the
+    reference scans); no history had a certificate past view 0."""
+    tip = c.history.links[-1]
+    real = tip.certificate
+    assert real is not None
+    late = sign_certificate(
+        c, real.height, LATE_VIEW, real.digest, real.post_root, list(real.members)
+    )
+    return c.history.replace(len(c.history) - 1, HistoryLink(tip.block, late, tip.changes))
 
 
 def tamper_height(first: int, last_offset: int) -> int:
@@ -114,7 +143,8 @@ def iter_history_cases() -> Iterator[tuple[str, str, tuple[str, ...], dict[str, 
         assert case.root is not None
         expected = {"accepted": True, "height": case.height, "root": to_hex(case.root)}
         data = {**_anchor(c), "history": history.to_wire()}
-        yield "verify", f"valid-{name}", ("R3.3",), data, {"result": expected}
+        rules = ("R3.3", "R2.6") if name == LATE_VIEW_HISTORY else ("R3.3",)
+        yield "verify", f"valid-{name}", rules, data, {"result": expected}
     for tamper in TAMPERS:
         height = tamper_height(tamper.first, tamper.last_offset)
         case = build_case(c, tamper.kind, height)
