@@ -11,6 +11,10 @@ mechanical survivor (reports/selftest/triage-sample80-seed59.md).
 * ``parent-certificate-root-not-compared``: the last commit's post-state root is taken as it
   comes, not compared with the node's committed root (R3.2); caught by suite/
   test_parent_certificate.py [vouching-for-another-root].
+* ``pre-prepare-checked-by-its-block``: a PRE-PREPARE's signature is taken as checked when
+  the block it carries is signed by its leader, so a PRE-PREPARE nobody signed moves the replica
+  (R7.5); caught by suite/test_proposals_and_votes.py [signed-with-another-members-key,
+  with-a-damaged-signature]. From the module campaign of proposals.py.
 * ``equivocation-of-votes-only``: an equivocation record must hold two PREPAREs or two
   COMMITs, so a leader's two PRE-PREPAREs of one view are refused as evidence (R4.2); caught
   by suite/test_evidence.py::test_an_equivocation_of_each_message_type_gets_the_vote.
@@ -108,6 +112,17 @@ class RootNotCompared(Replica):
         root = self.state_root if cert is None else cert.post_root
         certifiers = self.parent_validators
         return _limits_and(self, block, root, lambda c: self._check_cert(c, certifiers))
+
+
+class CheckedByItsBlock(Replica):
+    """Defect: a PRE-PREPARE's signature is checked through the block it carries."""
+
+    def _signature_fails(self, public_key: bytes, signed: Any, what: str) -> bool:
+        if what == "pre-prepare":
+            proposer = self.validators.get(signed.block.proposer)
+            block_key = None if proposer is None else proposer.public_key
+            return block_key is None or super()._signature_fails(block_key, signed.block, "block")
+        return super()._signature_fails(public_key, signed, what)
 
 
 # ----------------------------------------------------------------------------- evidence
@@ -260,6 +275,9 @@ VotesNotCountedImplementation = replica_implementation(
 RootNotComparedImplementation = replica_implementation(
     "RootNotComparedImplementation", __name__, replica_class=RootNotCompared
 )
+CheckedByItsBlockImplementation = replica_implementation(
+    "CheckedByItsBlockImplementation", __name__, replica_class=CheckedByItsBlock
+)
 VoteEquivocationsOnlyImplementation = replica_implementation(
     "VoteEquivocationsOnlyImplementation", __name__, replica_class=VoteEquivocationsOnly
 )
@@ -303,6 +321,14 @@ MUTANTS = [
         breaks=("R3.2",),
         capabilities=("replica",),
         build=RootNotComparedImplementation,
+    ),
+    Mutant(
+        name="pre-prepare-checked-by-its-block",
+        defect="a PRE-PREPARE's signature is taken as checked when its block is signed by the "
+        "leader",
+        breaks=("R7.5",),
+        capabilities=("replica",),
+        build=CheckedByItsBlockImplementation,
     ),
     Mutant(
         name="equivocation-of-votes-only",

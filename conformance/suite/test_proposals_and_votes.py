@@ -13,6 +13,7 @@ with the valid counterpart, which must move the replica.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 
@@ -94,6 +95,24 @@ def _signed_pre_prepare(
     return PrePrepare(height, 0, digest, leader, block, signature)
 
 
+def _signed_with_another_key(scene: Scene) -> PrePrepare:
+    """The view-0 leader's own signed block, in a PRE-PREPARE naming the leader but signed with
+    the fourth member's key (written from the mechanical survivor ``aethel/consensus/
+    proposals.py:ProposalRules._on_pre_prepare:ReplaceFalseWithTrue``, the PRE-PREPARE's
+    signature taken as checked: the block's own signature by its proposer passed for it)."""
+    l0, other = _roles(scene)[1], _roles(scene)[3]
+    block = scene.block()
+    unsigned = PrePrepare(1, 0, block.digest, l0, block, b"")
+    return replace(unsigned, signature=scene.signers[other].key.sign_bytes(unsigned.payload))
+
+
+def _with_a_damaged_signature(scene: Scene) -> PrePrepare:
+    """The view-0 leader's PRE-PREPARE of its own block with one bit of its signature flipped."""
+    genuine = scene.pre_prepare(scene.block(), 0)
+    damaged = bytes([genuine.signature[0] ^ 1]) + genuine.signature[1:]
+    return replace(genuine, signature=damaged)
+
+
 def _of_view_zero(scene: Scene) -> PrePrepare:
     return scene.pre_prepare(scene.block(), 0)
 
@@ -114,6 +133,8 @@ PROPOSALS: dict[str, Variant] = {
         False,
         _first_block_with_a_parent_certificate,
     ),
+    "signed-with-another-members-key": (("R7.5",), False, _signed_with_another_key),
+    "with-a-damaged-signature": (("R7.5",), False, _with_a_damaged_signature),
     "for-a-view-the-replica-left": (("R2.6",), True, _of_view_zero),
     "for-a-later-view-outside-new-view": (("R2.6",), True, _of_view_one),
 }
