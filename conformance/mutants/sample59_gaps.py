@@ -15,6 +15,14 @@ mechanical survivor (reports/selftest/triage-sample80-seed59.md).
   the block it carries is signed by its leader, so a PRE-PREPARE nobody signed moves the replica
   (R7.5); caught by suite/test_proposals_and_votes.py [signed-with-another-members-key,
   with-a-damaged-signature]. From the module campaign of proposals.py.
+* ``quorum-looked-at-on-votes-only``: a replica looks for a quorum when a vote arrives, never
+  when it accepts the block the votes are for, so votes that came before the PRE-PREPARE wait
+  for one more (R2.3); caught by suite/test_proposals_and_votes.py::
+  test_votes_that_arrive_before_the_proposal_count. From the module campaign of proposals.py.
+* ``reproposed-block-proposer-unchecked``: in a later view the block's proposer is neither
+  looked up nor its signature checked, as if the NEW-VIEW vouched for it (R4.3, R7.5); caught
+  by suite/test_proposals_and_votes.py::
+  test_a_new_view_proposing_a_block_of_a_non_member_gets_no_prepare. From the same campaign.
 * ``equivocation-of-votes-only``: an equivocation record must hold two PREPAREs or two
   COMMITs, so a leader's two PRE-PREPAREs of one view are refused as evidence (R4.2); caught
   by suite/test_evidence.py::test_an_equivocation_of_each_message_type_gets_the_vote.
@@ -51,7 +59,7 @@ import aethel.consensus.history_verifier
 from aethel.consensus.block import ProofBlock
 from aethel.consensus.block_rules import check_block_limits, check_last_commit
 from aethel.consensus.evidence import Evidence, check_evidence, signed_by
-from aethel.consensus.messages import Commit, CommitCertificate, Message, Prepare
+from aethel.consensus.messages import Commit, CommitCertificate, Message, Prepare, PrePrepare
 from aethel.consensus.replica import Replica
 from aethel.consensus.signing import SignatureChecker
 from aethel.consensus.v2.version import version_of_height
@@ -123,6 +131,28 @@ class CheckedByItsBlock(Replica):
             block_key = None if proposer is None else proposer.public_key
             return block_key is None or super()._signature_fails(block_key, signed.block, "block")
         return super()._signature_fails(public_key, signed, what)
+
+
+class QuorumOnVotesOnly(Replica):
+    """Defect: accepting a block sends its PREPARE; the votes held for it wait for the next."""
+
+    def _after_accepting(self, pp: PrePrepare) -> None:
+        if pp.view == self.view:
+            self._send_prepare(pp.view, pp.digest)
+
+
+class ReproposalsTrusted(Replica):
+    """Defect: in a later view the block's proposer is not checked."""
+
+    def _check_block(self, pp: PrePrepare) -> str:
+        if pp.view == 0:
+            return super()._check_block(pp)
+        block = pp.block
+        if block.digest != pp.digest or block.height != self.height:
+            return "R2.3: the block does not match the pre-prepare"
+        if block.parent != self.parent:
+            return "R3.3: the block does not extend the committed chain"
+        return self._limits_and_last_commit_reason(block) or self._evidence_reason(block)
 
 
 # ----------------------------------------------------------------------------- evidence
@@ -278,6 +308,12 @@ RootNotComparedImplementation = replica_implementation(
 CheckedByItsBlockImplementation = replica_implementation(
     "CheckedByItsBlockImplementation", __name__, replica_class=CheckedByItsBlock
 )
+QuorumOnVotesOnlyImplementation = replica_implementation(
+    "QuorumOnVotesOnlyImplementation", __name__, replica_class=QuorumOnVotesOnly
+)
+ReproposalsTrustedImplementation = replica_implementation(
+    "ReproposalsTrustedImplementation", __name__, replica_class=ReproposalsTrusted
+)
 VoteEquivocationsOnlyImplementation = replica_implementation(
     "VoteEquivocationsOnlyImplementation", __name__, replica_class=VoteEquivocationsOnly
 )
@@ -329,6 +365,21 @@ MUTANTS = [
         breaks=("R7.5",),
         capabilities=("replica",),
         build=CheckedByItsBlockImplementation,
+    ),
+    Mutant(
+        name="quorum-looked-at-on-votes-only",
+        defect="a quorum is looked for when a vote arrives, not when the block it is for is "
+        "accepted",
+        breaks=("R2.3",),
+        capabilities=("replica",),
+        build=QuorumOnVotesOnlyImplementation,
+    ),
+    Mutant(
+        name="reproposed-block-proposer-unchecked",
+        defect="in a later view a block's proposer is neither looked up nor its signature checked",
+        breaks=("R4.3",),
+        capabilities=("replica",),
+        build=ReproposalsTrustedImplementation,
     ),
     Mutant(
         name="equivocation-of-votes-only",

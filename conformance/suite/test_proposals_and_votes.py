@@ -18,9 +18,20 @@ from dataclasses import replace
 import pytest
 
 from aethel.consensus.block import GENESIS_PARENT, ProofBlock
+from aethel.consensus.events import Committed
 from aethel.consensus.messages import Commit, Prepare, PrePrepare
+from aethel.consensus.signing import KeySigner
+from aethel.consensus.validators import make_validator_keys
 from conformance.adapters.api import ReplicaAPI
-from conformance.suite.scene import AFTER_TIMEOUT, FOUR, TIMEOUT_AT, Scene, find_scene, sent
+from conformance.suite.scene import (
+    AFTER_TIMEOUT,
+    FOUR,
+    TIMEOUT_AT,
+    Scene,
+    find_scene,
+    parsed,
+    sent,
+)
 
 pytestmark = pytest.mark.capability("replica")
 
@@ -95,6 +106,19 @@ def _signed_pre_prepare(
     return PrePrepare(height, 0, digest, leader, block, signature)
 
 
+def _non_members_block() -> ProofBlock:
+    """An empty block of height 1 whose proposer, v999, is no member, signed with its key."""
+    stranger = KeySigner("v999", make_validator_keys(1, 999)[0])
+    return ProofBlock.create(stranger, 1, GENESIS_PARENT, [], [], [], None)
+
+
+def _block_of_a_non_member(scene: Scene) -> PrePrepare:
+    """The view-0 leader's PRE-PREPARE of a block whose proposer is no member."""
+    l0 = _roles(scene)[1]
+    block = _non_members_block()
+    return _signed_pre_prepare(scene, l0, 1, block.digest, block)
+
+
 def _signed_with_another_key(scene: Scene) -> PrePrepare:
     """The view-0 leader's own signed block, in a PRE-PREPARE naming the leader but signed with
     the fourth member's key (written from the mechanical survivor ``aethel/consensus/
@@ -133,6 +157,7 @@ PROPOSALS: dict[str, Variant] = {
         False,
         _first_block_with_a_parent_certificate,
     ),
+    "a-block-of-a-non-member": (("R4.3",), False, _block_of_a_non_member),
     "signed-with-another-members-key": (("R7.5",), False, _signed_with_another_key),
     "with-a-damaged-signature": (("R7.5",), False, _with_a_damaged_signature),
     "for-a-view-the-replica-left": (("R2.6",), True, _of_view_zero),
@@ -313,3 +338,74 @@ def test_a_certificate_for_another_root_commits_nothing(replica_api: ReplicaAPI,
             f"{name} did not commit D with root {root.hex()[:8]}... on its certificate (the "
             f"control): {status}"
         )
+
+
+@pytest.mark.req("R2.3")
+@pytest.mark.parametrize("phase", ["prepare", "commit"], ids=str)
+def test_votes_that_arrive_before_the_proposal_count(replica_api: ReplicaAPI, phase: str) -> None:
+    """Broadcast mode. The other three members' PREPAREs (or COMMITs, with the block's post-state
+    root) for the leader's block D reach the replica before the PRE-PREPARE of D does, as an
+    asynchronous network may deliver them. They hold q(W) for D, so once the replica has
+    checked D (spec/consensus.md, Phases: on a prepared certificate it sends its COMMIT; on a
+    commit certificate it commits a block it holds whose root is the certificate's) it sends
+    its COMMIT for D, or commits height 1, on the PRE-PREPARE itself, with no further vote.
+
+    Written from the module campaign of aethel/consensus/proposals.py (survivor
+    ``_after_accepting:RemoveStatement:1d2866a0``: the COMMITs held when the block was accepted
+    never looked at again)."""
+    scene = _scene()
+    name, l0, l1, other = _roles(scene)
+    d = scene.block()
+    remote = scene.replica(replica_api, name, "broadcast")
+    root = scene.post_root(d)
+    early: list[object] = []
+    for member in (l0, l1, other):
+        vote = (
+            scene.prepare(member, d.digest)
+            if phase == "prepare"
+            else scene.commit(member, d.digest, root)
+        )
+        early += parsed(remote.on_message(vote.to_wire(), AFTER_TIMEOUT))
+    if any(isinstance(out, Committed) for out in early):
+        raise AssertionError(f"{name} committed height 1 before it held the block")
+    outputs = remote.on_message(scene.pre_prepare(d).to_wire(), AFTER_TIMEOUT)
+    if phase == "prepare":
+        if not sent(outputs, Commit, lambda m: m.digest == d.digest):
+            raise AssertionError(
+                f"{name} sent no COMMIT for D on its PRE-PREPARE, though q(W) PREPAREs for D "
+                "had arrived before it"
+            )
+    elif not any(isinstance(out, Committed) and out.height == 1 for out in parsed(outputs)):
+        raise AssertionError(
+            f"{name} did not commit height 1 on D's PRE-PREPARE, though q(W) COMMITs for D "
+            "with D's post-state root had arrived before it"
+        )
+
+
+@pytest.mark.req("R4.3", "R2.6")
+@pytest.mark.rejects("R4.3")
+def test_a_new_view_proposing_a_block_of_a_non_member_gets_no_prepare(
+    replica_api: ReplicaAPI,
+) -> None:
+    """A block keeps its first proposer when re-proposed, so in a later view the proposer need
+    not be the view's leader, but it must be a member (spec/consensus.md, Blocks rule 1; R4.3).
+    A NEW-VIEW for view 1 with q(W) VIEW-CHANGEs, none prepared, carrying a block whose
+    proposer v999 is no member gets no PREPARE; the same NEW-VIEW with the leader's own block
+    gets one (the control).
+
+    Written from the mechanical survivor ``aethel/consensus/proposals.py:ProposalRules.
+    _check_block:RemoveRaiseOrReturn:3258b8b5`` (the non-member check removed): in view 0 the
+    proposer must be the leader, which no case's non-member was, so no case reached it."""
+    scene = _scene()
+    name, l0, l1, other = _roles(scene)
+    changes = [scene.view_change(m, 1) for m in (l0, l1, other)]
+    remote = scene.replica(replica_api, name)
+    remote.on_timer(1, 0, "view", TIMEOUT_AT)
+    stranger = scene.new_view(changes, None, _non_members_block(), 1)
+    if _prepares(remote.on_message(stranger.to_wire(), AFTER_TIMEOUT), 1):
+        raise AssertionError(f"{name} prepared a view-1 block whose proposer v999 is no member")
+    control = scene.replica(replica_api, name)
+    control.on_timer(1, 0, "view", TIMEOUT_AT)
+    own = scene.new_view(changes, None, scene.block(l1), 1)
+    if not _prepares(control.on_message(own.to_wire(), AFTER_TIMEOUT), 1):
+        raise AssertionError(f"{name} did not prepare the view-1 leader's own block (the control)")
