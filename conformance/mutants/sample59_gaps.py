@@ -23,6 +23,10 @@ mechanical survivor (reports/selftest/triage-sample80-seed59.md).
   looked up nor its signature checked, as if the NEW-VIEW vouched for it (R4.3, R7.5); caught
   by suite/test_proposals_and_votes.py::
   test_a_new_view_proposing_a_block_of_a_non_member_gets_no_prepare. From the same campaign.
+* ``proposal-timer-trusted``: a proposal timer proposes for the current view unless it has a
+  proposal, as if only the current view's leader could hold such a timer: a timer of a height
+  left behind makes a non-leader propose (R2.6); caught by suite/test_proposals_and_votes.py::
+  test_a_stale_proposal_timer_proposes_nothing. From the same campaign.
 * ``equivocation-of-votes-only``: an equivocation record must hold two PREPAREs or two
   COMMITs, so a leader's two PRE-PREPAREs of one view are refused as evidence (R4.2); caught
   by suite/test_evidence.py::test_an_equivocation_of_each_message_type_gets_the_vote.
@@ -58,6 +62,7 @@ import aethel.consensus.block_rules
 import aethel.consensus.history_verifier
 from aethel.consensus.block import ProofBlock
 from aethel.consensus.block_rules import check_block_limits, check_last_commit
+from aethel.consensus.events import Timer
 from aethel.consensus.evidence import Evidence, check_evidence, signed_by
 from aethel.consensus.messages import Commit, CommitCertificate, Message, Prepare, PrePrepare
 from aethel.consensus.replica import Replica
@@ -153,6 +158,14 @@ class ReproposalsTrusted(Replica):
         if block.parent != self.parent:
             return "R3.3: the block does not extend the committed chain"
         return self._limits_and_last_commit_reason(block) or self._evidence_reason(block)
+
+
+class ProposalTimerTrusted(Replica):
+    """Defect: any proposal timer proposes for the current view if it holds no proposal."""
+
+    def _on_propose_timer(self, timer: Timer) -> None:
+        if self.view not in self.proposals:
+            self._propose()
 
 
 # ----------------------------------------------------------------------------- evidence
@@ -314,6 +327,9 @@ QuorumOnVotesOnlyImplementation = replica_implementation(
 ReproposalsTrustedImplementation = replica_implementation(
     "ReproposalsTrustedImplementation", __name__, replica_class=ReproposalsTrusted
 )
+ProposalTimerTrustedImplementation = replica_implementation(
+    "ProposalTimerTrustedImplementation", __name__, replica_class=ProposalTimerTrusted
+)
 VoteEquivocationsOnlyImplementation = replica_implementation(
     "VoteEquivocationsOnlyImplementation", __name__, replica_class=VoteEquivocationsOnly
 )
@@ -380,6 +396,14 @@ MUTANTS = [
         breaks=("R4.3",),
         capabilities=("replica",),
         build=ReproposalsTrustedImplementation,
+    ),
+    Mutant(
+        name="proposal-timer-trusted",
+        defect="a proposal timer proposes for the current view whenever it has no proposal, "
+        "whatever height and view the timer was set for",
+        breaks=("R2.6",),
+        capabilities=("replica",),
+        build=ProposalTimerTrustedImplementation,
     ),
     Mutant(
         name="equivocation-of-votes-only",

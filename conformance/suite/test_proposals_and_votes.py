@@ -23,6 +23,7 @@ from aethel.consensus.messages import Commit, Prepare, PrePrepare
 from aethel.consensus.signing import KeySigner
 from aethel.consensus.validators import make_validator_keys
 from conformance.adapters.api import ReplicaAPI
+from conformance.suite.chains import drive_to, new_replica, slashed_chain
 from conformance.suite.scene import (
     AFTER_TIMEOUT,
     FOUR,
@@ -409,3 +410,31 @@ def test_a_new_view_proposing_a_block_of_a_non_member_gets_no_prepare(
     own = scene.new_view(changes, None, scene.block(l1), 1)
     if not _prepares(control.on_message(own.to_wire(), AFTER_TIMEOUT), 1):
         raise AssertionError(f"{name} did not prepare the view-1 leader's own block (the control)")
+
+
+@pytest.mark.req("R2.6")
+def test_a_stale_proposal_timer_proposes_nothing(replica_api: ReplicaAPI) -> None:
+    """A shell cannot cancel a timer, so timers of heights a replica has left still fire
+    (spec/consensus.md: only the current view's own timers act). The reference chain's leader
+    of height 1, view 0 (v001) is started, which sets its proposal timer, and commits height 1
+    from the chain's PRE-PREPARE of its block and the commit certificate before that timer
+    fires. At height 2, whose view-0 leader is v000, the timer of height 1 then fires: v001
+    sends no PRE-PREPARE (a proposal of height 2 by v001 would be a non-leader's, R2.6).
+
+    Written from the module campaign of aethel/consensus/proposals.py (survivor
+    ``_on_propose_timer:ReplaceAndWithOr:f83fa184``: a stale timer proposed for the current
+    view whenever it had no proposal)."""
+    chain = slashed_chain(FOUR)
+    leader = chain.commits[0].block.proposer
+    assert chain.cluster.validators.get_leader(2, 0).id != leader
+    remote = new_replica(replica_api, chain, leader)
+    remote.start(0)
+    drive_to(remote, chain, 2, 1_000)
+    outputs = remote.on_timer(1, 0, "propose", 10**10)
+    proposals = sent(outputs, PrePrepare)
+    if proposals:
+        raise AssertionError(
+            f"{leader}, at height 2 (led by v000 in view 0), sent PRE-PREPAREs "
+            f"{[(p.height, p.view) for p in proposals if isinstance(p, PrePrepare)]} when its "
+            "proposal timer of height 1 fired"
+        )
