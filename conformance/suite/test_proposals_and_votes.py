@@ -23,7 +23,7 @@ from aethel.consensus.messages import Commit, Prepare, PrePrepare
 from aethel.consensus.signing import KeySigner
 from aethel.consensus.validators import make_validator_keys
 from conformance.adapters.api import ReplicaAPI
-from conformance.suite.chains import drive_to, new_replica, slashed_chain
+from conformance.suite.chains import new_replica, slashed_chain
 from conformance.suite.scene import (
     AFTER_TIMEOUT,
     FOUR,
@@ -412,24 +412,36 @@ def test_a_new_view_proposing_a_block_of_a_non_member_gets_no_prepare(
         raise AssertionError(f"{name} did not prepare the view-1 leader's own block (the control)")
 
 
-@pytest.mark.req("R2.6")
+@pytest.mark.req("R2.6", "R4.2")
 def test_a_stale_proposal_timer_proposes_nothing(replica_api: ReplicaAPI) -> None:
     """A shell cannot cancel a timer, so timers of heights a replica has left still fire
     (spec/consensus.md: only the current view's own timers act). The reference chain's leader
     of height 1, view 0 (v001) is started, which sets its proposal timer, and commits height 1
     from the chain's PRE-PREPARE of its block and the commit certificate before that timer
-    fires. At height 2, whose view-0 leader is v000, the timer of height 1 then fires: v001
+    fires. When the timer fires at height 1, v001 holds a proposal of its own for view 0 and
+    sends no second one (R4.2); when it fires at height 2, whose view-0 leader is v000, v001
     sends no PRE-PREPARE (a proposal of height 2 by v001 would be a non-leader's, R2.6).
 
     Written from the module campaign of aethel/consensus/proposals.py (survivor
     ``_on_propose_timer:ReplaceAndWithOr:f83fa184``: a stale timer proposed for the current
-    view whenever it had no proposal)."""
+    view whenever it had no proposal; and ``:b4c1f2dd``: a current timer proposed again)."""
     chain = slashed_chain(FOUR)
     leader = chain.commits[0].block.proposer
     assert chain.cluster.validators.get_leader(2, 0).id != leader
     remote = new_replica(replica_api, chain, leader)
     remote.start(0)
-    drive_to(remote, chain, 2, 1_000)
+    first = chain.commits[0]
+    proposal = PrePrepare.create(chain.signers[leader], first.view, first.block)
+    remote.on_message(proposal.to_wire(), 1_000)
+    again = sent(remote.on_timer(1, 0, "propose", 2_000), PrePrepare)
+    if again:
+        raise AssertionError(
+            f"{leader} holds a PRE-PREPARE of its own for height 1, view 0, yet sent another "
+            "when its proposal timer fired (a leader signs one proposal per view, R4.2)"
+        )
+    remote.on_message(first.certificate.to_wire(), 3_000)
+    if remote.status()["height"] != 2:
+        raise AssertionError(f"{leader} did not commit height 1 from its certificate")
     outputs = remote.on_timer(1, 0, "propose", 10**10)
     proposals = sent(outputs, PrePrepare)
     if proposals:
