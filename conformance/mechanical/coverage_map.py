@@ -114,6 +114,10 @@ class CoverageMap:
         by_line = self.lines.get(mutant.module, {})
         direct = {c for n in mutant.lines for c in by_line.get(n, ())} & passing.keys()
         at_startup = any(n in self.startup.get(mutant.module, ()) for n in mutant.lines)
+        # A mutant of a ``def`` line (a default value) acts when the module is imported, which
+        # in a warm server may happen inside whichever case first needed the module: the cases
+        # that ran the line are not those the default matters to.
+        at_startup = at_startup or (mutant.scope != (0, 0) and mutant.scope[0] in mutant.lines)
 
         def order(cases: set[str]) -> list[str]:
             return sorted(cases, key=lambda c: (passing[c], c))

@@ -27,6 +27,10 @@ mechanical survivor (reports/selftest/triage-sample80-seed59.md).
   proposal, as if only the current view's leader could hold such a timer: a timer of a height
   left behind makes a non-leader propose (R2.6); caught by suite/test_proposals_and_votes.py::
   test_a_stale_proposal_timer_proposes_nothing. From the same campaign.
+* ``commits-taken-as-checked``: COMMITs are counted without checking their signatures, as if
+  following a prepared certificate vouched for them (R7.5); caught by suite/
+  test_proposals_and_votes.py::test_commits_with_bad_signatures_do_not_count. From the module
+  campaign of voting.py.
 * ``equivocation-of-votes-only``: an equivocation record must hold two PREPAREs or two
   COMMITs, so a leader's two PRE-PREPAREs of one view are refused as evidence (R4.2); caught
   by suite/test_evidence.py::test_an_equivocation_of_each_message_type_gets_the_vote.
@@ -166,6 +170,13 @@ class ProposalTimerTrusted(Replica):
     def _on_propose_timer(self, timer: Timer) -> None:
         if self.view not in self.proposals:
             self._propose()
+
+
+class CommitsUnchecked(Replica):
+    """Defect: a COMMIT's signature is never checked."""
+
+    def _on_commit(self, vote: Commit, trusted: bool = False) -> None:
+        super()._on_commit(vote, trusted=True)
 
 
 # ----------------------------------------------------------------------------- evidence
@@ -330,6 +341,9 @@ ReproposalsTrustedImplementation = replica_implementation(
 ProposalTimerTrustedImplementation = replica_implementation(
     "ProposalTimerTrustedImplementation", __name__, replica_class=ProposalTimerTrusted
 )
+CommitsUncheckedImplementation = replica_implementation(
+    "CommitsUncheckedImplementation", __name__, replica_class=CommitsUnchecked
+)
 VoteEquivocationsOnlyImplementation = replica_implementation(
     "VoteEquivocationsOnlyImplementation", __name__, replica_class=VoteEquivocationsOnly
 )
@@ -404,6 +418,13 @@ MUTANTS = [
         breaks=("R2.6",),
         capabilities=("replica",),
         build=ProposalTimerTrustedImplementation,
+    ),
+    Mutant(
+        name="commits-taken-as-checked",
+        defect="a COMMIT's signature is never checked",
+        breaks=("R7.5",),
+        capabilities=("replica",),
+        build=CommitsUncheckedImplementation,
     ),
     Mutant(
         name="equivocation-of-votes-only",

@@ -450,3 +450,48 @@ def test_a_stale_proposal_timer_proposes_nothing(replica_api: ReplicaAPI) -> Non
             f"{[(p.height, p.view) for p in proposals if isinstance(p, PrePrepare)]} when its "
             "proposal timer of height 1 fired"
         )
+
+
+@pytest.mark.req("R2.3", "R7.5")
+@pytest.mark.rejects("R7.5")
+def test_commits_with_bad_signatures_do_not_count(replica_api: ReplicaAPI) -> None:
+    """Broadcast mode: the replica prepared D (the leader's, X's and its own PREPAREs) and sent
+    its COMMIT. The leader's and X's COMMITs for D then arrive with one bit of each signature
+    flipped: with its own they would be q(W), but a vote counts only if its validator signed it
+    (R7.5), so nothing commits; the same COMMITs correctly signed then commit height 1.
+
+    Written from the module campaign of aethel/consensus/voting.py (survivor ``VotingRules.
+    _on_commit:ReplaceFalseWithTrue:8e446014``: COMMITs from the network taken as checked). Bad
+    signatures were tried on PREPAREs only (test_replica.py)."""
+    scene = _scene()
+    name, l0, _, other = _roles(scene)
+    d = scene.block()
+    root = scene.post_root(d)
+    remote = scene.replica(replica_api, name, "broadcast")
+    if not _prepares(remote.on_message(scene.pre_prepare(d).to_wire(), AFTER_TIMEOUT), 0):
+        raise AssertionError(f"{name} sent no PREPARE for a valid proposal")
+    own: list[object] = []
+    for member in (l0, other):
+        own += sent(
+            remote.on_message(scene.prepare(member, d.digest).to_wire(), AFTER_TIMEOUT), Commit
+        )
+    if not own:
+        raise AssertionError(f"{name} sent no COMMIT on q(W) PREPAREs for D (the control)")
+    genuine = [scene.commit(member, d.digest, root) for member in (l0, other)]
+    for vote in genuine:
+        damaged = replace(vote, signature=bytes([vote.signature[0] ^ 1]) + vote.signature[1:])
+        outputs = parsed(remote.on_message(damaged.to_wire(), AFTER_TIMEOUT))
+        if any(isinstance(out, Committed) for out in outputs):
+            raise AssertionError(
+                f"{name} committed height 1 counting {vote.validator}'s COMMIT whose signature "
+                "does not verify"
+            )
+    committed: list[object] = []
+    for vote in genuine:
+        committed += [
+            out
+            for out in parsed(remote.on_message(vote.to_wire(), AFTER_TIMEOUT))
+            if isinstance(out, Committed)
+        ]
+    if not committed:
+        raise AssertionError(f"{name} did not commit on q(W) correctly signed COMMITs (control)")

@@ -147,6 +147,15 @@ def test_cases_are_chosen_by_the_lines_they_ran_fastest_first() -> None:
     # The default argument runs at import only: every case that ran the module is chosen.
     assert coverage.select(constant, passing) == (["fast", "fn", "other", "slow"], 0)
     assert coverage.select(guard, {}) == ([], 0)
+    # The same when the module was first imported inside a case, which then "ran" the def line
+    # (a warm server imports a module when a case first needs it): the module's cases, not the
+    # one that happened to import it (campaigns of voting.py judged three such mutants on two
+    # cases each; one of them fails 67 cases).
+    imported_in_a_case = CoverageMap(
+        lines={"aethel/x.py": {7: {"slow", "fast"}, 8: {"other"}, 4: {"fn"}, 5: {"fn"}}},
+        startup={},
+    )
+    assert imported_in_a_case.select(constant, passing) == (["fn", "fast", "other", "slow"], 1)
 
 
 def test_the_equivalent_list_is_validated(tmp_path: Path) -> None:
