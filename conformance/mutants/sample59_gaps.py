@@ -31,6 +31,10 @@ mechanical survivor (reports/selftest/triage-sample80-seed59.md).
   following a prepared certificate vouched for them (R7.5); caught by suite/
   test_proposals_and_votes.py::test_commits_with_bad_signatures_do_not_count. From the module
   campaign of voting.py.
+* ``first-prepared-claim-kept``: the first block a replica prepares at a height stays its
+  prepared claim, though it prepares another in a later view (R2.6); caught by suite/
+  test_proposals_and_votes.py::test_a_later_views_prepared_certificate_becomes_the_claim. From
+  the module campaign of voting.py.
 * ``equivocation-of-votes-only``: an equivocation record must hold two PREPAREs or two
   COMMITs, so a leader's two PRE-PREPAREs of one view are refused as evidence (R4.2); caught
   by suite/test_evidence.py::test_an_equivocation_of_each_message_type_gets_the_vote.
@@ -177,6 +181,17 @@ class CommitsUnchecked(Replica):
 
     def _on_commit(self, vote: Commit, trusted: bool = False) -> None:
         super()._on_commit(vote, trusted=True)
+
+
+class FirstClaimKept(Replica):
+    """Defect: the first prepared certificate of a height stays the replica's claim."""
+
+    def _on_prepared(self, cert: Any) -> None:
+        current = self.current
+        kept = (current.prepared, current.prepared_block)
+        super()._on_prepared(cert)
+        if kept[0] is not None:
+            current.prepared, current.prepared_block = kept
 
 
 # ----------------------------------------------------------------------------- evidence
@@ -344,6 +359,9 @@ ProposalTimerTrustedImplementation = replica_implementation(
 CommitsUncheckedImplementation = replica_implementation(
     "CommitsUncheckedImplementation", __name__, replica_class=CommitsUnchecked
 )
+FirstClaimKeptImplementation = replica_implementation(
+    "FirstClaimKeptImplementation", __name__, replica_class=FirstClaimKept
+)
 VoteEquivocationsOnlyImplementation = replica_implementation(
     "VoteEquivocationsOnlyImplementation", __name__, replica_class=VoteEquivocationsOnly
 )
@@ -425,6 +443,14 @@ MUTANTS = [
         breaks=("R7.5",),
         capabilities=("replica",),
         build=CommitsUncheckedImplementation,
+    ),
+    Mutant(
+        name="first-prepared-claim-kept",
+        defect="the first block prepared at a height stays the prepared claim after a later "
+        "view's prepared certificate",
+        breaks=("R2.6",),
+        capabilities=("replica",),
+        build=FirstClaimKeptImplementation,
     ),
     Mutant(
         name="equivocation-of-votes-only",

@@ -19,10 +19,11 @@ import pytest
 
 from aethel.consensus.block import GENESIS_PARENT, ProofBlock
 from aethel.consensus.events import Committed
-from aethel.consensus.messages import Commit, Prepare, PrePrepare
+from aethel.consensus.messages import Commit, Prepare, PrePrepare, ViewChange
 from aethel.consensus.signing import KeySigner
 from aethel.consensus.validators import make_validator_keys
 from conformance.adapters.api import ReplicaAPI
+from conformance.checks import expect_equal
 from conformance.suite.chains import new_replica, slashed_chain
 from conformance.suite.scene import (
     AFTER_TIMEOUT,
@@ -32,6 +33,7 @@ from conformance.suite.scene import (
     find_scene,
     parsed,
     sent,
+    view_deadline,
 )
 
 pytestmark = pytest.mark.capability("replica")
@@ -495,3 +497,51 @@ def test_commits_with_bad_signatures_do_not_count(replica_api: ReplicaAPI) -> No
         ]
     if not committed:
         raise AssertionError(f"{name} did not commit on q(W) correctly signed COMMITs (control)")
+
+
+@pytest.mark.req("R2.6", "R2.4")
+def test_a_later_views_prepared_certificate_becomes_the_claim(replica_api: ReplicaAPI) -> None:
+    """Broadcast mode. The replica prepares the view-0 leader's block D (q(W) PREPAREs), and
+    view 0 times out: its VIEW-CHANGE for view 1 claims D prepared in view 0. The view-1 leader
+    then proposes its own block D' in a NEW-VIEW whose q(W) VIEW-CHANGEs claim nothing (a valid
+    NEW-VIEW proposes a fresh block then), and the replica prepares D' in view 1. When view 1
+    times out, its VIEW-CHANGE for view 2 must claim D' prepared in view 1, the highest
+    prepared certificate it holds (spec/consensus.md, view change: the next leader re-proposes
+    the highest prepared block, which is what keeps a block that may have committed in view 1).
+
+    Written from the module campaign of aethel/consensus/voting.py (survivor ``VotingRules.
+    _on_prepared:ReplaceComparisonOperator_Gt_LtE:f6296be6``: the claim kept at the earlier
+    view). No case had prepared in two views."""
+    scene = _scene()
+    name, l0, l1, other = _roles(scene)
+    d, d2 = scene.block(), scene.block(l1)
+    remote = scene.replica(replica_api, name, "broadcast")
+    remote.on_message(scene.pre_prepare(d).to_wire(), 1_000)
+    for member in (l0, other):
+        remote.on_message(scene.prepare(member, d.digest).to_wire(), 2_000)
+    first = [
+        m for m in sent(remote.on_timer(1, 0, "view", TIMEOUT_AT), ViewChange)
+        if isinstance(m, ViewChange) and m.view == 1
+    ]  # fmt: skip
+    if [m.prepared_digest for m in first] != [d.digest]:
+        raise AssertionError(f"control: {name}'s VIEW-CHANGE for view 1 does not claim D")
+    changes = [scene.view_change(m, 1) for m in (l0, l1, other)]
+    outputs = remote.on_message(scene.new_view(changes, None, d2, 1).to_wire(), AFTER_TIMEOUT)
+    if not _prepares(outputs, 1):
+        raise AssertionError(f"control: {name} did not prepare D' in view 1")
+    deadline = view_deadline(outputs, 1, 1)
+    for member in (l1, other):
+        outputs = remote.on_message(scene.prepare(member, d2.digest, 1).to_wire(), AFTER_TIMEOUT)
+        deadline = view_deadline(outputs, 1, 1) or deadline
+    at = (deadline or 10**12) + 1
+    claims = [
+        (m.prepared_view, m.prepared_digest)
+        for m in sent(remote.on_timer(1, 1, "view", at), ViewChange)
+        if isinstance(m, ViewChange) and m.view == 2
+    ]
+    expect_equal(
+        [(v, (dg or b"").hex()) for v, dg in claims],
+        [(1, d2.digest.hex())],
+        f"the prepared claim of {name}'s VIEW-CHANGE for view 2 (it prepared D in view 0 and "
+        "D' in view 1)",
+    )
