@@ -35,6 +35,10 @@ mechanical survivor (reports/selftest/triage-sample80-seed59.md).
   prepared claim, though it prepares another in a later view (R2.6); caught by suite/
   test_proposals_and_votes.py::test_a_later_views_prepared_certificate_becomes_the_claim. From
   the module campaign of voting.py.
+* ``lock-not-journaled``: a journaled replica writes its votes to the journal, not the block
+  it prepared, so opened again it claims nothing in its VIEW-CHANGE (R2.4, R5.4); caught by
+  suite/test_journaled_replica_commits.py::
+  test_a_reopened_replica_still_claims_the_block_it_prepared. From the same campaign.
 * ``equivocation-of-votes-only``: an equivocation record must hold two PREPAREs or two
   COMMITs, so a leader's two PRE-PREPAREs of one view are refused as evidence (R4.2); caught
   by suite/test_evidence.py::test_an_equivocation_of_each_message_type_gets_the_vote.
@@ -73,6 +77,7 @@ from aethel.consensus.block_rules import check_block_limits, check_last_commit
 from aethel.consensus.events import Timer
 from aethel.consensus.evidence import Evidence, check_evidence, signed_by
 from aethel.consensus.messages import Commit, CommitCertificate, Message, Prepare, PrePrepare
+from aethel.consensus.persistent import PersistentLedger
 from aethel.consensus.replica import Replica
 from aethel.consensus.signing import SignatureChecker
 from aethel.consensus.v2.version import version_of_height
@@ -83,6 +88,10 @@ from aethel.errors import ProtocolViolation
 from aethel.monitoring.node import NodeMonitor
 from conformance.adapters.reference import ReferenceImplementation
 from conformance.adapters.reference_history import ReferenceHistory
+from conformance.adapters.reference_journal import (
+    ReferenceJournaledReplicaObject,
+    ReferenceVoteJournal,
+)
 from conformance.adapters.reference_replica import ReferenceReplicaObject
 from conformance.mutants import CommandsUnderPatch, Mutant, replica_implementation
 from conformance.mutants.live_accuracy import CAPABILITIES as ACCURACY
@@ -192,6 +201,23 @@ class FirstClaimKept(Replica):
         super()._on_prepared(cert)
         if kept[0] is not None:
             current.prepared, current.prepared_block = kept
+
+
+class LockNotJournaledObject(CommandsUnderPatch, ReferenceJournaledReplicaObject):
+    """Defect: the prepared block (the lock) is kept in memory only."""
+
+    patch = (PersistentLedger, "record_lock", lambda self, certificate, block: None)
+
+
+class LockNotJournaledJournal(ReferenceVoteJournal):
+    object_class = LockNotJournaledObject
+
+
+class LockNotJournaledImplementation(ReferenceImplementation):
+    name = "mutant-lock-not-journaled"
+
+    def make_vote_journal(self) -> object:
+        return LockNotJournaledJournal()
 
 
 # ----------------------------------------------------------------------------- evidence
@@ -451,6 +477,13 @@ MUTANTS = [
         breaks=("R2.6",),
         capabilities=("replica",),
         build=FirstClaimKeptImplementation,
+    ),
+    Mutant(
+        name="lock-not-journaled",
+        defect="a journaled replica's prepared block is kept in memory only",
+        breaks=("R2.4",),
+        capabilities=("replica", "vote-journal"),
+        build=LockNotJournaledImplementation,
     ),
     Mutant(
         name="equivocation-of-votes-only",

@@ -21,13 +21,13 @@ import pytest
 
 from aethel.consensus.events import Committed, SetTimer
 from aethel.consensus.evidence import Evidence
-from aethel.consensus.messages import Prepare
+from aethel.consensus.messages import Commit, Prepare, ViewChange
 from conformance.adapters.api import Implementation
 from conformance.adapters.reference_replica import genesis_to_json
 from conformance.checks import expect_equal
 from conformance.replica_wire import outputs_from_json
 from conformance.suite.fixtures import get_api
-from conformance.suite.scene import make_scene
+from conformance.suite.scene import FOUR, TIMEOUT_AT, make_scene, sent
 
 pytestmark = pytest.mark.capability("replica", "vote-journal")
 MAX_STEPS = 60
@@ -175,3 +175,63 @@ def test_a_reopened_leader_does_not_carry_evidence_its_state_applied(
             f"events, carrying the record again in {repeated}: a block repeating evidence "
             "already applied is invalid (R4.2)"
         )
+
+
+@pytest.mark.req("R2.4", "R5.4", "R2.6")
+def test_a_reopened_replica_still_claims_the_block_it_prepared(
+    impl: Implementation, tmp_path: Path
+) -> None:
+    """Four equal members, broadcast mode. A replica opened on a journal prepares the view-0
+    leader's block D (q(W) PREPAREs) and sends its COMMIT; it is closed and opened again on the
+    same directory, still at height 1, and view 0 times out. Its VIEW-CHANGE for view 1 claims
+    D prepared in view 0: the lock is part of what the journal keeps (spec/consensus.md, Votes:
+    a validator that may have let D commit must not let another block in after a restart).
+
+    Written from the module campaign of aethel/consensus/voting.py (survivor ``VotingRules.
+    _on_prepared:RemoveStatement:f9d0a386``: the lock not written to the journal). No case
+    restarted a replica holding a prepared block."""
+    scene = make_scene(FOUR, epoch="journal-lock")
+    leader = scene.leader(0)
+    name, other, _ = scene.others(leader)
+    journal_api = cast(Any, get_api(impl, "vote-journal"))
+    directory = tmp_path / "journal"
+
+    def open_journal() -> Any:
+        return journal_api.open(
+            scene.validators.to_wire(),
+            name,
+            scene.signers[name].key.seed.hex(),
+            "broadcast",
+            genesis_to_json(scene.genesis),
+            str(directory),
+        )
+
+    d = scene.block()
+    first = open_journal()
+    try:
+        first.start(0)
+        first.on_message(scene.pre_prepare(d).to_wire(), 1_000)
+        commits: list[object] = []
+        for member in (leader, other):
+            commits += sent(
+                first.on_message(scene.prepare(member, d.digest).to_wire(), 2_000), Commit
+            )
+        if not commits:
+            raise AssertionError(f"control: {name} sent no COMMIT on q(W) PREPAREs for D")
+    finally:
+        getattr(first, "close", lambda: None)()
+    again = open_journal()
+    try:
+        again.start(3_000)
+        claims = [
+            (m.prepared_view, (m.prepared_digest or b"").hex())
+            for m in sent(again.on_timer(1, 0, "view", TIMEOUT_AT), ViewChange)
+            if isinstance(m, ViewChange) and m.view == 1
+        ]
+        expect_equal(
+            claims,
+            [(0, d.digest.hex())],
+            f"the prepared claim of {name}'s VIEW-CHANGE for view 1 after reopening its journal",
+        )
+    finally:
+        getattr(again, "close", lambda: None)()
