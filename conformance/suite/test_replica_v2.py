@@ -168,6 +168,20 @@ def _prepares_of(outputs: object) -> list[Prepare]:
     return [m for m in sent(outputs, Prepare) if isinstance(m, Prepare)]
 
 
+def _prepared_at_version_2(
+    replica_api: ReplicaAPI, label: str
+) -> tuple[VersionedScene, Any, str, list[str], PrePrepare]:
+    """A replica (not the leader) of a set whose height 1 runs version 2, broadcast mode, that
+    prepared the leader's proposal: (scene, replica, its name, the two others, the proposal)."""
+    scene = make_versioned_scene(FOUR, 1, label)
+    name, others = _roles(scene)
+    proposal = scene.proposal(2)
+    remote = scene.replica(replica_api, name)
+    if not _prepares_of(remote.on_message(proposal.to_wire(), 1_000_000)):
+        raise AssertionError(f"control: {name} did not prepare the leader's proposal")
+    return scene, remote, name, others, proposal
+
+
 @pytest.mark.req("V2.2", "V2.3", "R2.6")
 @pytest.mark.rejects("V2.2")
 @pytest.mark.parametrize(("activation", "other"), _versions())
@@ -539,13 +553,8 @@ def test_a_late_version_2_vote_after_the_quorum_changes_nothing(replica_api: Rep
     Written from the mechanical survivor ``aethel/consensus/votes.py:AggregateVotes.add:
     ReplaceOrWithAnd:d616ccc8`` (a late vote from a validator not heard before failed the
     replica with an internal error; no case sent one after the quorum)."""
-    scene = make_versioned_scene(FOUR, 1, "late-v2-vote")
-    name, others = _roles(scene)
+    scene, remote, name, others, proposal = _prepared_at_version_2(replica_api, "late-v2-vote")
     leader = scene.leader(0)
-    proposal = scene.proposal(2)
-    remote = scene.replica(replica_api, name)
-    if not _prepares_of(remote.on_message(proposal.to_wire(), 1_000_000)):
-        raise AssertionError(f"control: {name} did not prepare the leader's proposal")
     commits: list[Any] = []
     now = 2_000_000
     for vote in scene.prepares([leader, others[0]], proposal.digest, 2):
@@ -570,13 +579,10 @@ def test_a_genuine_vote_after_a_forged_one_in_its_name_counts(replica_api: Repli
     Written from the mechanical survivor ``aethel/consensus/votes.py:AggregateVotes._conflict:
     RemoveStatement:53505c1a`` (the genuine vote counted but the quorum it completed not
     noticed): no case sent a vote after a forgery in its name."""
-    scene = make_versioned_scene(FOUR, 1, "forged-then-genuine-v2")
-    name, others = _roles(scene)
+    scene, remote, name, others, proposal = _prepared_at_version_2(
+        replica_api, "forged-then-genuine-v2"
+    )
     leader = scene.leader(0)
-    proposal = scene.proposal(2)
-    remote = scene.replica(replica_api, name)
-    if not _prepares_of(remote.on_message(proposal.to_wire(), 1_000_000)):
-        raise AssertionError(f"control: {name} did not prepare the leader's proposal")
     (from_leader,) = scene.prepares([leader], proposal.digest, 2)
     commits = sent(remote.on_message(from_leader.to_wire(), 2_000_000), Commit)
     victim = others[0]
