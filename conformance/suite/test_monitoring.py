@@ -206,11 +206,6 @@ def scenario(
     return Scenario(mixed, recording, silent, views)
 
 
-def voters(scenario: Scenario, certificate: dict[str, Any]) -> list[str]:
-    """Return the validators whose COMMIT votes ``certificate`` (wire form) holds."""
-    return members(scenario.mixed, certificate)
-
-
 def members(mixed: MixedResult, certificate: dict[str, Any]) -> list[str]:
     """Return the validators whose votes ``certificate`` (wire form) holds: its votes in
     version 1, its signer bitmap over the validator set in version 2 (V2.7: member i is bit
@@ -268,7 +263,7 @@ def test_each_committed_height_emits_its_metrics(scenario: Scenario) -> None:
             expected = {
                 "height": height,
                 "view": out["view"],
-                "participants": len(voters(scenario, out["certificate"])),
+                "participants": len(members(scenario.mixed, out["certificate"])),
                 "proof_count": len(out["block"]["proofs"]),
                 "total_difficulty": executions[digest].total_difficulty,
             }
@@ -336,8 +331,8 @@ def expected_rewards(scenario: Scenario, committed: list[dict[str, Any]]) -> dic
         if parent is None:
             raise Inconclusive(f"height {certificate['height']} was not committed by this node")
         amount = executions[parent["certificate"]["digest"]].pending_reward
-        members = {v: validators.stake_of(v) for v in voters(scenario, certificate)}
-        shares = compute_reward_split(amount, members, parent["block"]["proposer"])
+        signers = {v: validators.stake_of(v) for v in members(scenario.mixed, certificate)}
+        shares = compute_reward_split(amount, signers, parent["block"]["proposer"])
         for validator, share in shares.items():
             totals[validator] = totals.get(validator, 0) + share
     return {v: t for v, t in sorted(totals.items()) if t}
@@ -391,8 +386,8 @@ def test_health_view_shows_validators_latency_and_throughput(scenario: Scenario)
                 f"expected {throughput} (proofs over summed durations)"
             )
         active = health["active_validators"]
-        members = sorted({v for c in committed for v in voters(scenario, c["certificate"])})
-        missing = [v for v in members if v not in active]
+        signers = sorted({v for c in committed for v in members(scenario.mixed, c["certificate"])})
+        missing = [v for v in signers if v not in active]
         if missing:
             raise AssertionError(f"{name}: certificate members {missing} are not shown active")
         wrongly = sorted(scenario.silent & set(active))
