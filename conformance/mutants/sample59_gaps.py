@@ -1,6 +1,8 @@
-"""Mutants for the gaps the mechanical sample of 80 (seed 59) found: each is the way an
-outsider's implementation could get the behaviour wrong, caught by the case written for the
-mechanical survivor (reports/selftest/triage-sample80-seed59.md).
+"""Mutants for the gaps the mechanical sample of 80 (seed 59) and the module campaigns of
+aethel/consensus/proposals.py and voting.py found: each is the way an outsider's implementation
+could get the behaviour wrong, caught by the case written for the mechanical survivor
+(reports/selftest/triage-sample80-seed59.md, triage-module-proposals-d312549.md,
+triage-module-voting-d312549.md).
 
 * ``parent-certificate-checked-at-height-1-only``: a block's last commit is looked at only
   where it must be null (height 1), never checked past it (R2.3); caught by suite/

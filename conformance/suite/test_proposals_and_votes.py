@@ -125,8 +125,8 @@ def _block_of_a_non_member(scene: Scene) -> PrePrepare:
 def _signed_with_another_key(scene: Scene) -> PrePrepare:
     """The view-0 leader's own signed block, in a PRE-PREPARE naming the leader but signed with
     the fourth member's key (written from the mechanical survivor ``aethel/consensus/
-    proposals.py:ProposalRules._on_pre_prepare:ReplaceFalseWithTrue``, the PRE-PREPARE's
-    signature taken as checked: the block's own signature by its proposer passed for it)."""
+    proposals.py:ProposalRules._on_pre_prepare:ReplaceFalseWithTrue:37c60750``, the
+    PRE-PREPARE's signature taken as checked: the block's own signature passed for it)."""
     l0, other = _roles(scene)[1], _roles(scene)[3]
     block = scene.block()
     unsigned = PrePrepare(1, 0, block.digest, l0, block, b"")
