@@ -254,7 +254,8 @@ def _header_notes(report: dict[str, Any]) -> list[str]:
         f"- runner: {report.get('runner', 'warm')} "
         "(warm: one pytest session per worker, collected once; process: one pytest process per "
         f"mutant); case selection: {report.get('selection', 'direct')} (direct: the cases that "
-        "ran a mutated line; a module- or class-level mutant runs every case of its module)",
+        "ran a mutated line; a module- or class-level mutant, or one of a def line, runs every "
+        "case of its module)",
         f"- kills judged in this campaign: {report.get('kills_judged_here', 0)}, of which "
         f"{report.get('confirmed_kills', 0)} confirmed (the killing case then passed against a "
         "freshly started pristine implementation)",
