@@ -272,7 +272,8 @@ def test_an_equivocation_record_with_one_member_changed_gets_no_vote(
 
 
 def _two_proposals(chain: SlashedChain) -> Evidence:
-    """Height 1's proposer signs PRE-PREPAREs of two blocks for view 0 (two blocks)."""
+    """Height 1's proposer signs PRE-PREPAREs of two blocks for view 0; another member reports
+    it."""
     proposer = chain.commits[0].block.proposer
     signer = chain.signers[proposer]
     blocks = [
@@ -280,7 +281,8 @@ def _two_proposals(chain: SlashedChain) -> Evidence:
         chain.commits[0].block,
     ]
     first, second = (PrePrepare.create(signer, 0, b) for b in blocks)
-    return Evidence.equivocation(chain.signers["v001"], first, second)
+    reporter = next(m for m in ("v001", "v002") if m != proposer)
+    return Evidence.equivocation(chain.signers[reporter], first, second)
 
 
 def _two_roots(chain: SlashedChain) -> Evidence:
