@@ -168,6 +168,22 @@ def _prepares_of(outputs: object) -> list[Prepare]:
     return [m for m in sent(outputs, Prepare) if isinstance(m, Prepare)]
 
 
+def _commit_in_version_1(
+    scene: VersionedScene, remote: Any, name: str, proposal: PrePrepare
+) -> CommitCertificate:
+    """Show ``remote`` (``name``, holding ``proposal`` of height 1) a version-1 commit
+    certificate of the leader, one other member and itself; fail unless it commits height 1.
+    Return the certificate."""
+    first = scene.leader(0)
+    root = scene.post_root(proposal.block)
+    signers = [first, *[m for m in scene.ids if m not in (first, name)][:1], name]
+    certificate = scene.commit_certificate_of(signers, proposal.digest, root, 1)
+    outputs = parsed(remote.on_message(certificate.to_wire(), 2_000_000))
+    if not any(isinstance(out, Committed) for out in outputs):
+        raise AssertionError(f"control: {name} did not commit height 1 on a version-1 certificate")
+    return certificate
+
+
 def _prepared_at_version_2(
     replica_api: ReplicaAPI, label: str
 ) -> tuple[VersionedScene, Any, str, list[str], PrePrepare]:
@@ -278,16 +294,7 @@ def test_the_version_changes_at_the_activation_height(replica_api: ReplicaAPI) -
             f"{[vote.version for vote in votes]}, not one of version 1: height 1 is below the "
             "activation height 2 (V2.1)"
         )
-    root = scene.post_root(proposal.block)
-    signers = [first, *[m for m in scene.ids if m not in (first, name)][:1], name]
-    certificate = scene.commit_certificate_of(signers, proposal.digest, root, 1)
-    if not any(
-        isinstance(out, Committed)
-        for out in parsed(remote.on_message(certificate.to_wire(), 2_000_000))
-    ):
-        raise AssertionError(
-            f"control: {name} did not commit height 1 on its version-1 certificate"
-        )
+    certificate = _commit_in_version_1(scene, remote, name, proposal)
 
     def proposal_of_height_2(version: int) -> PrePrepare:
         signer = scene.signers[second]
@@ -611,12 +618,7 @@ def _prepares_height_2_carrying(
     remote = scene.replica(replica_api, name)
     proposal = scene.proposal(1)
     remote.on_message(proposal.to_wire(), 1_000_000)
-    root = scene.post_root(proposal.block)
-    signers = [first, *[m for m in scene.ids if m not in (first, name)][:1], name]
-    certificate = scene.commit_certificate_of(signers, proposal.digest, root, 1)
-    outputs = parsed(remote.on_message(certificate.to_wire(), 2_000_000))
-    if not any(isinstance(out, Committed) for out in outputs):
-        raise AssertionError(f"control: {name} did not commit height 1 on its certificate")
+    certificate = _commit_in_version_1(scene, remote, name, proposal)
     signer = scene.signers[second]
     block = ProofBlock.create(signer, 2, proposal.digest, [], [], [record], certificate, 1)
     pre_prepare = PrePrepare.create(signer, 0, block, 1)
