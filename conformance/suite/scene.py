@@ -187,13 +187,15 @@ def make_scene(
 Items = tuple[list[dict[str, JSONValue]], list[dict[str, JSONValue]]]
 
 
-def funded_scene(epoch: str = "funded") -> tuple[Scene, Items]:
-    """The four-member scene with funded accounts, and two valid transfers of height 1 with
-    their judge proofs (the reference's transfer workload, seeded): for cases whose blocks
-    carry proofs."""
+def funded_scene(
+    epoch: str = "funded", transfers: int = 2, accounts: int = 4
+) -> tuple[Scene, Items]:
+    """The four-member scene with ``accounts`` funded accounts, and ``transfers`` valid
+    transfers of height 1 with their judge proofs (the reference's transfer workload, seeded):
+    for cases whose blocks carry proofs."""
     base = make_scene(FOUR, epoch=epoch)
     repository = StateRepository()
-    workload = TransferWorkload(repository, 11, accounts=4, per_block=2)
+    workload = TransferWorkload(repository, 11, accounts=accounts, per_block=transfers)
     genesis = make_genesis(workload.genesis_balances, base.validators)
     scene = Scene(base.validators, base.signers, genesis, repository)
     pre_root = LedgerExecutor(repository, genesis).genesis_root()

@@ -42,6 +42,11 @@ BAD_ITEMS: dict[str, tuple[str, str, Callable[[Items], Items]]] = {
         "the first transfer's proof for both transfers",
         lambda i: (i[0], [i[1][0], i[1][0]]),
     ),
+    "a-proof-repeated-past-the-transactions": (
+        "R1.1",
+        "both transfers, their proofs and the first proof again",
+        lambda i: (i[0], [i[1][0], i[1][1], i[1][0]]),
+    ),
     "over-the-limit": (
         "N6",
         f"{OVER_THE_LIMIT:,} copies of a transfer and its proof",

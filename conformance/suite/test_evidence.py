@@ -325,6 +325,34 @@ def test_an_equivocation_of_each_message_type_gets_the_vote(
         )
 
 
+@pytest.mark.req("R4.2", "P19")
+@pytest.mark.rejects("R4.2")
+@pytest.mark.parametrize("height", [2, 3], ids=["at-the-blocks-height", "at-a-later-height"])
+def test_a_record_of_an_offence_not_below_the_blocks_height_gets_no_vote(
+    replica_api: ReplicaAPI, height: int
+) -> None:
+    """spec/consensus.md, Evidence: a leader puts into its block evidence "for offences at
+    heights below the block's". Height 2 carrying v000's genuine equivocation (two PREPAREs of
+    view 0) at ``height`` instead of at height 1 gets no PREPARE; with the height-1 record it
+    does (the control).
+
+    Written from the mechanical survivor ``aethel/consensus/block_rules.py:check_block_evidence:
+    ReplaceComparisonOperator_GtE_Gt:9f0125ef`` (an offence at the block's own height taken):
+    every record cases sent was of height 1."""
+    chain = slashed_chain(FOUR)
+    genuine = _equivocation(chain)
+    first, second = _votes(genuine)
+    offender = chain.signers[genuine.offender]
+    early = Evidence.equivocation(
+        chain.signers[genuine.reporter],
+        Prepare.create(offender, height, 0, first.digest),
+        Prepare.create(offender, height, 0, second.digest),
+    )
+    _require_no_vote_for_the_changed_record(
+        replica_api, chain, early, genuine, f"record's offence height (now {height}, not below 2)"
+    )
+
+
 @pytest.mark.req("R4.2", "R1.5", "R7.5", "P19", "R1.1")
 @pytest.mark.rejects("R1.5", "R7.5")
 @pytest.mark.parametrize("member", list(FALSE_CLAIM_CHANGES), ids=str)
