@@ -6,6 +6,11 @@ caught by the case written for the mechanical survivor
 * ``block-limit-exclusive``: a block must hold fewer than MAX_BLOCK_PROOFS proofs and
   transactions, so a full block of exactly 1,000 is refused; caught by suite/
   test_block_limits.py::test_a_block_of_exactly_the_most_transfers_gets_the_vote.
+* ``block-proofs-not-counted``: the limits count a block's evidence records, never its proofs
+  and transactions (a frame limit taken as enough), so a block of 1,001 distinct valid
+  transfers is verified and gets the vote; caught by suite/test_block_limits.py::
+  test_a_block_of_one_transfer_too_many_is_refused_unverified (the older over-the-limit block
+  of 1,001 copies of one transfer is refused as a repeat without the limit).
 * ``evidence-records-not-counted``: the limits count a block's proofs and transactions, never
   its evidence records, so a block of 17 genuine records gets the vote; caught by suite/
   test_block_limits.py::test_a_block_of_one_evidence_record_too_many_gets_no_vote.
@@ -17,10 +22,16 @@ caught by the case written for the mechanical survivor
   offence), never against the block's height, so a block carries an offence of its own height
   (spec/consensus.md, Evidence: "for offences at heights below the block's"); caught by suite/
   test_evidence.py::test_a_record_of_an_offence_not_below_the_blocks_height_gets_no_vote.
+* ``offence-twice-in-a-block``: a block's evidence records are compared with the offences
+  already applied, never with each other, so a block slashing one offence twice gets the vote
+  (R4.2: once per offence, offender and height); caught by suite/test_evidence.py::
+  test_an_offence_slashed_twice_gets_no_vote [twice-in-the-block,
+  the-same-offence-proved-twice].
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -63,9 +74,13 @@ class EvidenceUncounted(CommandsUnderPatch, ReferenceReplicaObject):
     patch = (aethel.consensus.proposals, "check_block_limits", _limits_of_proofs_only)
 
 
-def _repeats_by_transaction(block: ProofBlock) -> None:
-    """The limits of ``block``, then each repeated proof id named by what its transaction is."""
-    if max(len(block.proofs), len(block.transactions)) > MAX_BLOCK_PROOFS:
+def _outsiders_limits(
+    block: ProofBlock, *, counts_proofs: bool = True, index_checked: bool = True
+) -> None:
+    """An outsider's limits of ``block`` (N6) and its repeated proofs (R7.1, R1.1), with the
+    defect the flags leave in: no count of the proofs and transactions, or a repeat named by
+    the transaction at its index without asking whether there is one."""
+    if counts_proofs and max(len(block.proofs), len(block.transactions)) > MAX_BLOCK_PROOFS:
         raise ProtocolViolation("N6", "too many proofs or transactions")
     if len(block.evidence) > MAX_BLOCK_EVIDENCE:
         raise ProtocolViolation("N6", "too many evidence records")
@@ -77,39 +92,75 @@ def _repeats_by_transaction(block: ProofBlock) -> None:
             continue  # left to the block's validation (E12)
         if proof_id not in first:
             first[proof_id] = index
-        elif block.transactions[index] == block.transactions[first[proof_id]]:
+            continue
+        has_one = index < len(block.transactions) or not index_checked
+        if has_one and block.transactions[index] == block.transactions[first[proof_id]]:
             raise ProtocolViolation("R7.1", "a transaction twice")
-        else:
-            raise ProtocolViolation("R1.1", "a proof twice")
+        raise ProtocolViolation("R1.1", "a proof twice")
 
 
 class RepeatByTransaction(CommandsUnderPatch, ReferenceReplicaObject):
     """Defect: a repeated proof is named by the transaction at its index, which may not exist."""
 
-    patch = (aethel.consensus.proposals, "check_block_limits", _repeats_by_transaction)
+    patch = (
+        aethel.consensus.proposals,
+        "check_block_limits",
+        functools.partial(_outsiders_limits, index_checked=False),
+    )
 
 
-def _records_on_their_own(
+class ProofsUncounted(CommandsUnderPatch, ReferenceReplicaObject):
+    """Defect: a block's proofs and transactions are not counted (only its evidence is)."""
+
+    patch = (
+        aethel.consensus.proposals,
+        "check_block_limits",
+        functools.partial(_outsiders_limits, counts_proofs=False),
+    )
+
+
+def _outsiders_records(
     block: ProofBlock,
     is_slashed: Callable[[SlashKey], bool],
     validators: ValidatorSet,
     checker: SignatureChecker,
     is_proof_invalid: Callable[[ProofBlock, int], bool],
     activation: int | None = None,
+    *,
+    checks_height: bool = True,
+    checks_repeats: bool = True,
 ) -> None:
-    """Each record of ``block`` new and proving its offence; its height never looked at."""
+    """An outsider's check of ``block``'s evidence records (R4.2), each new and proving its
+    offence, with the defect the flags leave in: no comparison of a record's height with the
+    block's, or none of the block's records with each other (only with the applied ones)."""
     seen: set[SlashKey] = set()
     for record in block.evidence:
-        if record.slash_key in seen or is_slashed(record.slash_key):
+        if (checks_repeats and record.slash_key in seen) or is_slashed(record.slash_key):
             raise ProtocolViolation("R4.2", "evidence already slashed or repeated")
         seen.add(record.slash_key)
+        if checks_height and record.height >= block.height:
+            raise ProtocolViolation("R4.2", "evidence not from an earlier height")
         check_evidence(record, validators, checker, is_proof_invalid, activation)
 
 
 class EvidenceHeightUnchecked(CommandsUnderPatch, ReferenceReplicaObject):
     """Defect: a block's evidence records are not compared with the block's height."""
 
-    patch = (aethel.consensus.proposals, "check_block_evidence", _records_on_their_own)
+    patch = (
+        aethel.consensus.proposals,
+        "check_block_evidence",
+        functools.partial(_outsiders_records, checks_height=False),
+    )
+
+
+class RepeatedRecordsTaken(CommandsUnderPatch, ReferenceReplicaObject):
+    """Defect: a block's evidence records are compared with the applied ones, not each other."""
+
+    patch = (
+        aethel.consensus.proposals,
+        "check_block_evidence",
+        functools.partial(_outsiders_records, checks_repeats=False),
+    )
 
 
 LimitExclusiveImplementation = replica_implementation(
@@ -121,8 +172,14 @@ EvidenceUncountedImplementation = replica_implementation(
 RepeatByTransactionImplementation = replica_implementation(
     "RepeatByTransactionImplementation", __name__, base=RepeatByTransaction
 )
+ProofsUncountedImplementation = replica_implementation(
+    "ProofsUncountedImplementation", __name__, base=ProofsUncounted
+)
 EvidenceHeightUncheckedImplementation = replica_implementation(
     "EvidenceHeightUncheckedImplementation", __name__, base=EvidenceHeightUnchecked
+)
+RepeatedRecordsTakenImplementation = replica_implementation(
+    "RepeatedRecordsTakenImplementation", __name__, base=RepeatedRecordsTaken
 )
 
 MUTANTS = [
@@ -155,5 +212,20 @@ MUTANTS = [
         breaks=("R1.1",),
         capabilities=("replica",),
         build=RepeatByTransactionImplementation,
+    ),
+    Mutant(
+        name="block-proofs-not-counted",
+        defect="a block's proofs and transactions are not counted against MAX_BLOCK_PROOFS",
+        breaks=("N6",),
+        capabilities=("replica",),
+        build=ProofsUncountedImplementation,
+    ),
+    Mutant(
+        name="offence-twice-in-a-block",
+        defect="a block's evidence records are compared with the applied offences, never with "
+        "each other",
+        breaks=("R4.2",),
+        capabilities=("replica",),
+        build=RepeatedRecordsTakenImplementation,
     ),
 ]

@@ -6,7 +6,8 @@ Blocks: at most ``MAX_BLOCK_PROOFS`` proofs per block and as many transactions, 
 transfers stalls every height a busy leader fills, and one that takes a 17th record lets a
 Byzantine leader make every voter check more signatures than the protocol bounds. The over-limit
 block of proofs is in :mod:`conformance.suite.test_block_checks_first`; here are the block of
-exactly 1,000 transfers, and the blocks of 16 and 17 genuine evidence records.
+exactly 1,000 transfers and of 1,001 distinct ones, and the blocks of 16 and 17 genuine evidence
+records.
 
 The evidence blocks are height 2 of a real 20-member chain (:func:`slashed_chain`), whose block 2
 carries v000's equivocation at height 1; the cases put beside it genuine equivocations of other
@@ -16,12 +17,15 @@ another: spec/consensus.md, Evidence), and the block's proposer signs the block 
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from aethel.consensus.block import GENESIS_PARENT, ProofBlock
 from aethel.consensus.evidence import Evidence
 from aethel.consensus.messages import Prepare, PrePrepare
 from conformance.adapters.api import ReplicaAPI
+from conformance.checks import expect_equal
 from conformance.suite.chains import SlashedChain, drive_to, fresh_replica, slashed_chain
 from conformance.suite.scene import funded_scene, sent
 
@@ -35,27 +39,53 @@ TWENTY = (10_000,) * 20
 NOW = 10**9
 
 
-@pytest.mark.req("N6", "R1.1")
-def test_a_block_of_exactly_the_most_transfers_gets_the_vote(replica_api: ReplicaAPI) -> None:
-    """A block of MAX_BLOCK_PROOFS valid transfers and their proofs (1,000 funded senders, one
-    transfer each) is within the limits: a member verifies it and sends its PREPARE.
-
-    Written from the mechanical survivor ``aethel/consensus/block_rules.py:check_block_limits:
-    ComparisonOperator:...`` (``>`` made ``>=``, so a block of exactly 1,000 was refused): no
-    case held a block at the limit."""
-    scene, (transactions, proofs) = funded_scene(
-        "at-the-limit", transfers=PROOF_LIMIT, accounts=PROOF_LIMIT
-    )
-    assert len(transactions) == len(proofs) == PROOF_LIMIT, "the workload made fewer transfers"
+def _block_of_transfers(replica_api: ReplicaAPI, count: int) -> tuple[str, Any]:
+    """Return a member of the funded scene and what its replica did with the leader's block of
+    ``count`` valid transfers from as many funded senders, one each, with their proofs."""
+    scene, (transactions, proofs) = funded_scene("limit", transfers=count, accounts=count)
+    assert len(transactions) == len(proofs) == count, "the workload made fewer transfers"
     leader = scene.signers[scene.leader(0)]
     member = scene.others(scene.leader(0))[0]
     block = ProofBlock.create(leader, 1, GENESIS_PARENT, transactions, proofs, [], None)
     remote = scene.replica(replica_api, member)
-    if not sent(remote.on_message(scene.pre_prepare(block).to_wire(), 1_000), Prepare):
+    voted = sent(remote.on_message(scene.pre_prepare(block).to_wire(), 1_000), Prepare)
+    return member, (voted, remote.get_performance_stats().get("proofs_checked"))
+
+
+@pytest.mark.req("N6", "R1.1")
+def test_a_block_of_exactly_the_most_transfers_gets_the_vote(replica_api: ReplicaAPI) -> None:
+    """A block of MAX_BLOCK_PROOFS valid transfers and their proofs is within the limits: a
+    member verifies it and sends its PREPARE.
+
+    Written from the mechanical survivor ``aethel/consensus/block_rules.py:check_block_limits:
+    ReplaceComparisonOperator_Gt_GtE:401ee005`` (``>`` made ``>=``, so a block of exactly
+    1,000 was refused): no case held a block at the limit."""
+    member, (voted, _) = _block_of_transfers(replica_api, PROOF_LIMIT)
+    if not voted:
         raise AssertionError(
             f"{member} sent no PREPARE for a valid block of exactly {PROOF_LIMIT:,} transfers "
             f"and proofs (N6 allows at most {PROOF_LIMIT:,}: the limit itself is allowed)"
         )
+
+
+@pytest.mark.req("N6", "T22.2e")
+@pytest.mark.rejects("N6")
+def test_a_block_of_one_transfer_too_many_is_refused_unverified(replica_api: ReplicaAPI) -> None:
+    """The same block with one more distinct valid transfer is over the limit: no PREPARE, and
+    no proof verified (N6: refused before any expensive work; ``proofs_checked``, T22.2e).
+    Every transfer in it is valid and none repeats, so the limit is the only thing wrong (the
+    over-the-limit block of test_block_checks_first repeats one transfer, which is refused
+    without the limit).
+
+    Written from the mechanical survivor ``aethel/consensus/block_rules.py:<module>:
+    NumberReplacer:b86b638f`` (MAX_BLOCK_PROOFS 1,001)."""
+    member, (voted, checked) = _block_of_transfers(replica_api, PROOF_LIMIT + 1)
+    if voted:
+        raise AssertionError(
+            f"{member} sent PREPARE for a block of {PROOF_LIMIT + 1:,} transfers (N6: at most "
+            f"{PROOF_LIMIT:,})"
+        )
+    expect_equal(checked, 0, f"proofs verified for a block of {PROOF_LIMIT + 1:,} transfers")
 
 
 def _equivocations(chain: SlashedChain, count: int) -> list[Evidence]:

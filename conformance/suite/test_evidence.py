@@ -62,12 +62,18 @@ def _framing_record(chain: SlashedChain, victim: str, forger: str) -> Evidence:
 def _proposal_at_height_2(chain: SlashedChain, evidence: list[Evidence]) -> PrePrepare:
     """Height 2 as committed, with ``evidence`` in place of its record, re-signed by its
     proposer (a valid block apart from the record)."""
-    block = chain.commits[1].block
+    return _proposal_at(chain, 2, evidence)
+
+
+def _proposal_at(chain: SlashedChain, height: int, evidence: list[Evidence]) -> PrePrepare:
+    """``height`` as committed, with ``evidence`` in place of its records, re-signed by its
+    proposer."""
+    block = chain.commits[height - 1].block
     signer = chain.signers[block.proposer]
     changed = ProofBlock.create(
-        signer, 2, block.parent, block.transactions, block.proofs, evidence, block.last_commit
+        signer, height, block.parent, block.transactions, block.proofs, evidence, block.last_commit
     )
-    return PrePrepare.create(signer, chain.commits[1].view, changed)
+    return PrePrepare.create(signer, chain.commits[height - 1].view, changed)
 
 
 @pytest.mark.req("R4.2", "R7.5", "P19", "R1.1")
@@ -323,6 +329,58 @@ def test_an_equivocation_of_each_message_type_gets_the_vote(
             f"{voter} gave no PREPARE to height 2 carrying a genuine record of {record.offender}'s "
             f"{signed_twice} at height 1"
         )
+
+
+def _same_offence_other_votes(chain: SlashedChain) -> Evidence:
+    """v000's equivocation at height 1, view 0, proved by two other PREPAREs, reported by v002:
+    another record of the offence block 2 slashes (the same offence, offender and height)."""
+    signer = chain.signers["v000"]
+    first = Prepare.create(signer, 1, 0, bytes([3]) * 32)
+    second = Prepare.create(signer, 1, 0, bytes([4]) * 32)
+    return Evidence.equivocation(chain.signers["v002"], first, second)
+
+
+#: name -> (the height of the block, its records from the chain)
+REPEATED_RECORDS: dict[str, tuple[int, Callable[[SlashedChain], list[Evidence]]]] = {
+    "twice-in-the-block": (2, lambda c: [_equivocation(c), _equivocation(c)]),
+    "the-same-offence-proved-twice": (
+        2,
+        lambda c: [_equivocation(c), _same_offence_other_votes(c)],
+    ),
+    "applied-by-the-parent": (3, lambda c: [_equivocation(c)]),
+    "proved-again-after-the-parent-applied-it": (3, lambda c: [_same_offence_other_votes(c)]),
+}
+
+
+@pytest.mark.req("R4.2", "P19")
+@pytest.mark.rejects("R4.2")
+@pytest.mark.parametrize("variant", list(REPEATED_RECORDS), ids=str)
+def test_an_offence_slashed_twice_gets_no_vote(replica_api: ReplicaAPI, variant: str) -> None:
+    """spec/consensus.md, Evidence: "the block's transition slashes the offender once per
+    offence, offender and height (R4.2): a block repeating evidence already applied is
+    invalid". v000's equivocation at height 1, which block 2 applies, carried twice by block 2
+    (the same record, or a second record of it proved by other votes), or again by block 3:
+    no PREPARE. The control is the same height with its committed records.
+
+    Written from the mechanical survivors ``aethel/consensus/block_rules.py:
+    check_block_evidence:ReplaceOrWithAnd:5a736253`` and ``RemoveStatement:010d0271`` (a
+    record repeated within a block taken): no case carried an offence twice."""
+    chain = slashed_chain(FOUR)
+    height, records = REPEATED_RECORDS[variant]
+    proposal = _proposal_at(chain, height, records(chain))
+    voter = next(name for name in ("v001", "v002", "v003") if name != proposal.leader)
+    remote = fresh_replica(replica_api, chain, voter)
+    drive_to(remote, chain, height, NOW)
+    if _prepared(remote.on_message(proposal.to_wire(), NOW), proposal.digest):
+        raise AssertionError(
+            f"{voter} voted PREPARE for height {height} slashing v000's height-1 equivocation "
+            f"again ({variant})"
+        )
+    genuine = _proposal_at(chain, height, list(chain.commits[height - 1].block.evidence))
+    control = fresh_replica(replica_api, chain, voter)
+    drive_to(control, chain, height, NOW)
+    if not _prepared(control.on_message(genuine.to_wire(), NOW), genuine.digest):
+        raise AssertionError(f"{voter} gave no PREPARE to height {height} as committed")
 
 
 @pytest.mark.req("R4.2", "P19")
