@@ -18,6 +18,10 @@ caught by the case written for the mechanical survivor
   transactions at the two indexes, as if every proof had one, so a repeat past the last
   transaction makes the replica fail with an index error instead of refusing the block (R1.1);
   caught by suite/test_block_checks_first.py [a-proof-repeated-past-the-transactions].
+* ``malformed-block-items-skipped``: a block's items are decoded leniently, an item that does
+  not decode dropped and the rest validated, so a block of valid pairs and one extra proof of
+  no known kind gets the vote (rule 1 of a block: strict parsing, E12); caught by suite/
+  test_block_checks_first.py [a-malformed-proof-after-the-pairs].
 * ``evidence-height-unchecked``: each evidence record is checked on its own (new, proving its
   offence), never against the block's height, so a block carries an offence of its own height
   (spec/consensus.md, Evidence: "for offences at heights below the block's"); caught by suite/
@@ -34,7 +38,9 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
+import aethel.consensus.ledger
 import aethel.consensus.proposals
 from aethel.consensus.block import ProofBlock
 from aethel.consensus.block_rules import (
@@ -49,7 +55,7 @@ from aethel.consensus.signing import SignatureChecker
 from aethel.consensus.validators import ValidatorSet
 from aethel.errors import ProtocolViolation
 from aethel.proofs.errors import MalformedObjectError
-from aethel.proofs.model import proof_from_json
+from aethel.proofs.model import Proof, Transfer, proof_from_json, transfer_from_json
 from conformance.adapters.reference_replica import ReferenceReplicaObject
 from conformance.mutants import CommandsUnderPatch, Mutant, replica_implementation
 
@@ -119,6 +125,31 @@ class ProofsUncounted(CommandsUnderPatch, ReferenceReplicaObject):
     )
 
 
+def _decodable(decode: Callable[[object], object], items: tuple[object, ...]) -> list[Any]:
+    """The items that ``decode`` takes, decoded; the others dropped."""
+    kept = []
+    for item in items:
+        try:
+            kept.append(decode(item))
+        except MalformedObjectError:
+            continue
+    return kept
+
+
+def _lenient_items(block: ProofBlock) -> tuple[list[Transfer], list[Proof]]:
+    """``block``'s transactions and proofs, each that does not decode left out."""
+    return (
+        _decodable(transfer_from_json, block.transactions),
+        _decodable(proof_from_json, block.proofs),
+    )
+
+
+class MalformedItemsSkipped(CommandsUnderPatch, ReferenceReplicaObject):
+    """Defect: block items that do not decode are dropped, not refused."""
+
+    patch = (aethel.consensus.ledger, "parse_block_items", _lenient_items)
+
+
 def _outsiders_records(
     block: ProofBlock,
     is_slashed: Callable[[SlashKey], bool],
@@ -181,6 +212,9 @@ EvidenceHeightUncheckedImplementation = replica_implementation(
 RepeatedRecordsTakenImplementation = replica_implementation(
     "RepeatedRecordsTakenImplementation", __name__, base=RepeatedRecordsTaken
 )
+MalformedItemsSkippedImplementation = replica_implementation(
+    "MalformedItemsSkippedImplementation", __name__, base=MalformedItemsSkipped
+)
 
 MUTANTS = [
     Mutant(
@@ -227,5 +261,12 @@ MUTANTS = [
         breaks=("R4.2",),
         capabilities=("replica",),
         build=RepeatedRecordsTakenImplementation,
+    ),
+    Mutant(
+        name="malformed-block-items-skipped",
+        defect="a block's items that do not decode are dropped and the rest validated",
+        breaks=("E12",),
+        capabilities=("replica",),
+        build=MalformedItemsSkippedImplementation,
     ),
 ]

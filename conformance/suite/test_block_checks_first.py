@@ -8,6 +8,10 @@ the protocol limits is rejected before any expensive work). From outside, the re
 ``proofs_checked`` counter (T22.2e: counters match what the engine did) says whether it verified:
 each refused block must leave it at 0 and get no PREPARE. The control is the valid block of the
 same two transfers, which the replica verifies (the counter moves) and prepares.
+
+Two variants hold a proof past the last transaction: a repeat of the first proof, and one that
+does not decode (strict parsing, Blocks rule 1: E12). A replica that names a repeat by the
+transaction at its index, or drops what it cannot decode and validates the rest, fails them.
 """
 
 from __future__ import annotations
@@ -46,6 +50,11 @@ BAD_ITEMS: dict[str, tuple[str, str, Callable[[Items], Items]]] = {
         "R1.1",
         "both transfers, their proofs and the first proof again",
         lambda i: (i[0], [i[1][0], i[1][1], i[1][0]]),
+    ),
+    "a-malformed-proof-after-the-pairs": (
+        "E12",
+        "both transfers, their proofs, and a third proof of no known kind",
+        lambda i: (i[0], [i[1][0], i[1][1], dict(i[1][1], kind="no-such-kind")]),
     ),
     "over-the-limit": (
         "N6",
