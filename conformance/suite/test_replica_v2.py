@@ -25,7 +25,7 @@ in the version it chooses:
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -168,19 +168,21 @@ def _prepares_of(outputs: object) -> list[Prepare]:
     return [m for m in sent(outputs, Prepare) if isinstance(m, Prepare)]
 
 
-def _commit_in_version_1(
-    scene: VersionedScene, remote: Any, name: str, proposal: PrePrepare
+def _commit_height_1(
+    scene: VersionedScene, remote: Any, name: str, proposal: PrePrepare, version: int = 1
 ) -> CommitCertificate:
-    """Show ``remote`` (``name``, holding ``proposal`` of height 1) a version-1 commit
-    certificate of the leader, one other member and itself; fail unless it commits height 1.
-    Return the certificate."""
+    """Show ``remote`` (``name``, holding ``proposal`` of height 1) a commit certificate in
+    ``version``'s form of the leader, one other member and itself; fail unless it commits
+    height 1. Return the certificate."""
     first = scene.leader(0)
     root = scene.post_root(proposal.block)
     signers = [first, *[m for m in scene.ids if m not in (first, name)][:1], name]
-    certificate = scene.commit_certificate_of(signers, proposal.digest, root, 1)
+    certificate = scene.commit_certificate_of(signers, proposal.digest, root, version)
     outputs = parsed(remote.on_message(certificate.to_wire(), 2_000_000))
     if not any(isinstance(out, Committed) for out in outputs):
-        raise AssertionError(f"control: {name} did not commit height 1 on a version-1 certificate")
+        raise AssertionError(
+            f"control: {name} did not commit height 1 on a version-{version} certificate"
+        )
     return certificate
 
 
@@ -294,7 +296,7 @@ def test_the_version_changes_at_the_activation_height(replica_api: ReplicaAPI) -
             f"{[vote.version for vote in votes]}, not one of version 1: height 1 is below the "
             "activation height 2 (V2.1)"
         )
-    certificate = _commit_in_version_1(scene, remote, name, proposal)
+    certificate = _commit_height_1(scene, remote, name, proposal)
 
     def proposal_of_height_2(version: int) -> PrePrepare:
         signer = scene.signers[second]
@@ -609,19 +611,19 @@ def test_a_genuine_vote_after_a_forged_one_in_its_name_counts(replica_api: Repli
 
 
 def _prepares_height_2_carrying(
-    replica_api: ReplicaAPI, scene: VersionedScene, record: Evidence
+    replica_api: ReplicaAPI, scene: VersionedScene, record: Evidence, version: int = 1
 ) -> bool:
-    """Return whether a replica that committed height 1 (version 1) gives a PREPARE to the
-    height-2 leader's block carrying ``record``."""
+    """Return whether a replica that committed height 1 gives a PREPARE to the height-2
+    leader's block carrying ``record``, both heights of protocol ``version``."""
     first, second = scene.leader(0), scene.leader(0, 2)
     name = next(m for m in scene.ids if m not in (first, second))
     remote = scene.replica(replica_api, name)
-    proposal = scene.proposal(1)
+    proposal = scene.proposal(version)
     remote.on_message(proposal.to_wire(), 1_000_000)
-    certificate = _commit_in_version_1(scene, remote, name, proposal)
+    certificate = _commit_height_1(scene, remote, name, proposal, version)
     signer = scene.signers[second]
-    block = ProofBlock.create(signer, 2, proposal.digest, [], [], [record], certificate, 1)
-    pre_prepare = PrePrepare.create(signer, 0, block, 1)
+    block = ProofBlock.create(signer, 2, proposal.digest, [], [], [record], certificate, version)
+    pre_prepare = PrePrepare.create(signer, 0, block, version)
     votes = _prepares_of(remote.on_message(pre_prepare.to_wire(), 3_000_000))
     return any(vote.digest == pre_prepare.digest for vote in votes)
 
@@ -660,4 +662,55 @@ def test_evidence_holding_votes_of_the_other_version_gets_no_vote(
         raise AssertionError(
             f"height 2 carrying {offender}'s equivocation in version-1 votes got no PREPARE "
             "(the control)"
+        )
+
+
+def _version_2_records(scene: VersionedScene) -> dict[str, Callable[[int], Evidence]]:
+    """Records of an offence at height 1 (version 2) by the last member, reported by the
+    first, the reporter signing in the version given: two PREPAREs (BLS, V2.3), or two
+    PRE-PREPAREs of view 0 (Ed25519 in version 2's domain, V2.2)."""
+    offender = scene.signers[scene.ids[-1]]
+    reporter = scene.signers[scene.ids[0]]
+    prepares = [Prepare.create(offender, 1, 0, bytes([d]) * 32, 2) for d in (1, 2)]
+    blocks = [
+        ProofBlock.create(offender, 1, GENESIS_PARENT, [], [], [], None, 2),
+        ProofBlock.create(offender, 1, bytes([3]) * 32, [], [], [], None, 2),
+    ]
+    pre_prepares = [PrePrepare.create(offender, 0, block, 2) for block in blocks]
+    return {
+        "prepares": lambda v: Evidence.equivocation(reporter, prepares[0], prepares[1], v),
+        "pre-prepares": lambda v: Evidence.equivocation(
+            reporter, pre_prepares[0], pre_prepares[1], v
+        ),
+    }
+
+
+@pytest.mark.req("V2.2", "R4.2")
+@pytest.mark.rejects("V2.2")
+@pytest.mark.parametrize("signed_twice", ["prepares", "pre-prepares"])
+def test_version_2_evidence_is_checked_in_version_2s_domain(
+    replica_api: ReplicaAPI, signed_twice: str
+) -> None:
+    """Every height runs version 2. A member signs two PREPAREs (or two PRE-PREPAREs) of
+    height 1, view 0, for two blocks; another member reports it. A block of height 2
+    carrying the record, signed by its reporter in version 2's evidence domain, gets the
+    PREPARE (spec/consensus-v2.md, V2.2: evidence of a version-2 height is signed in
+    ``aethel/evidence/v2``); the same record signed in version 1's domain gets none.
+
+    Written from the mechanical survivors ``aethel/consensus/evidence.py:Evidence.payload_for:
+    ReplaceComparisonOperator_Eq_NotEq:49993dca`` (a version-2 record checked in version 1's
+    domain) and ``signed_by:ReplaceComparisonOperator_Eq_NotEq:41e49171`` (a version-2
+    PRE-PREPARE in it checked in version 1's): no block of a version-2 height had carried
+    evidence."""
+    scene = make_versioned_scene(FOUR, 1, f"v2-evidence/{signed_twice}")
+    record = _version_2_records(scene)[signed_twice]
+    if not _prepares_height_2_carrying(replica_api, scene, record(2), 2):
+        raise AssertionError(
+            f"height 2 (version 2) carrying a genuine version-2 record of two {signed_twice} got "
+            "no PREPARE"
+        )
+    if _prepares_height_2_carrying(replica_api, scene, record(1), 2):
+        raise AssertionError(
+            f"height 2 (version 2) got a PREPARE carrying a record of two {signed_twice} whose "
+            "reporter signed it in version 1's domain (V2.2)"
         )
