@@ -14,6 +14,10 @@ mechanical survivor (reports/selftest/triage-module-evidence-d312549.md).
 * ``evidence-messages-checked-as-version-1``: inside evidence, a message other than a BLS vote
   is checked over its version-1 bytes, so a version-2 PRE-PREPARE equivocation is refused
   (V2.2); caught by the same case [pre-prepares].
+* ``evidence-offender-outside-the-set``: a message in evidence whose signer is no member is let
+  through, there being no key to check it with, so a stranger's "equivocation" slashes
+  (spec/consensus.md, Evidence: checked against the epoch's validator set); caught by suite/
+  test_evidence.py::test_a_record_against_a_non_member_gets_no_vote.
 """
 
 from __future__ import annotations
@@ -66,6 +70,22 @@ class MessagesAsVersionOne(CommandsUnderPatch, ReferenceReplicaObject):
     patch = (aethel.consensus.evidence, "signed_by", _signed_by_as_version_1)
 
 
+def _strangers_let_through(
+    message: SignedMessage, validators: ValidatorSet, checker: SignatureChecker, version: int = 1
+) -> bool:
+    """Checked as the reference checks it when its signer is a member; True when there is no
+    member's key to check it with."""
+    if validators.get(message.validator) is None:
+        return True
+    return signed_by(message, validators, checker, version)
+
+
+class StrangersLetThrough(CommandsUnderPatch, ReferenceReplicaObject):
+    """Defect: evidence's messages by a non-member are not checked."""
+
+    patch = (aethel.consensus.evidence, "signed_by", _strangers_let_through)
+
+
 PlaceholderSignatureImplementation = replica_implementation(
     "PlaceholderSignatureImplementation", __name__, replica_class=PlaceholderSignature
 )
@@ -74,6 +94,9 @@ VersionOneDomainImplementation = replica_implementation(
 )
 MessagesAsVersionOneImplementation = replica_implementation(
     "MessagesAsVersionOneImplementation", __name__, base=MessagesAsVersionOne
+)
+StrangersLetThroughImplementation = replica_implementation(
+    "StrangersLetThroughImplementation", __name__, base=StrangersLetThrough
 )
 
 MUTANTS = [
@@ -98,5 +121,12 @@ MUTANTS = [
         breaks=("V2.2",),
         capabilities=("replica",),
         build=MessagesAsVersionOneImplementation,
+    ),
+    Mutant(
+        name="evidence-offender-outside-the-set",
+        defect="a message in evidence signed in a non-member's name is let through unchecked",
+        breaks=("R4.2",),
+        capabilities=("replica",),
+        build=StrangersLetThroughImplementation,
     ),
 ]

@@ -26,6 +26,7 @@ from aethel.consensus.evidence import Evidence
 from aethel.consensus.messages import Commit, Prepare, PrePrepare
 from aethel.consensus.signing import KeySigner
 from aethel.economics import Offence
+from aethel.encoding import KeyPair
 from aethel.sim.simulator import SimConfig
 from conformance.adapters.api import Implementation, ReplicaAPI
 from conformance.checks import expect_equal
@@ -329,6 +330,31 @@ def test_an_equivocation_of_each_message_type_gets_the_vote(
             f"{voter} gave no PREPARE to height 2 carrying a genuine record of {record.offender}'s "
             f"{signed_twice} at height 1"
         )
+
+
+@pytest.mark.req("R4.2", "R7.5", "P19")
+@pytest.mark.rejects("R4.2")
+def test_a_record_against_a_non_member_gets_no_vote(replica_api: ReplicaAPI) -> None:
+    """spec/consensus.md, Evidence: evidence is checked against the validator set the epoch
+    started with. A record of two conflicting PREPAREs signed by ``v999``, no member, with its
+    own key (so every signature in the record verifies), reported by v001: no offence of the
+    set, so height 2 carrying it gets no PREPARE; with the genuine record it does.
+
+    Written from the mechanical survivor ``aethel/consensus/evidence.py:signed_by:
+    ReplaceFalseWithTrue:5b1b2a91`` (a non-member's message taken as signed), which no case
+    reached: every record sent named a member."""
+    chain = slashed_chain(FOUR)
+    genuine = _equivocation(chain)
+    stranger = KeySigner("v999", KeyPair.from_seed(bytes([99]) * 32))
+    first, second = _votes(genuine)
+    record = Evidence.equivocation(
+        chain.signers[genuine.reporter],
+        Prepare.create(stranger, 1, 0, first.digest),
+        Prepare.create(stranger, 1, 0, second.digest),
+    )
+    _require_no_vote_for_the_changed_record(
+        replica_api, chain, record, genuine, "offender (now v999, no member, with its own key)"
+    )
 
 
 def _same_offence_other_votes(chain: SlashedChain) -> Evidence:
