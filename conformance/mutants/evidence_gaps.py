@@ -6,14 +6,17 @@ mechanical survivor (reports/selftest/triage-module-evidence-d312549.md).
   the reporter's signature (64 zero bytes), as if the reporter were only informative, so no
   other node can check them (spec/consensus.md, Evidence: "Anyone can check evidence on its own
   by verifying the signatures (the reporter's and the offender's)"); caught by suite/
-  test_evidence_found.py::test_each_detected_act_is_reported_once.
+  test_evidence_found.py::test_each_detected_act_is_reported_once, and by the mixed cluster
+  case byzantine_minority[double-vote] (the others refuse its block carrying such a record).
 * ``evidence-in-version-1-domain-only``: evidence records are signed and checked over their
   version-1 bytes at every height, as if version 2 had no evidence domain (V2.2), so a genuine
   version-2 record is refused and one signed in version 1's domain taken; caught by suite/
   test_replica_v2.py::test_version_2_evidence_is_checked_in_version_2s_domain.
 * ``evidence-messages-checked-as-version-1``: inside evidence, a message other than a BLS vote
   is checked over its version-1 bytes, so a version-2 PRE-PREPARE equivocation is refused
-  (V2.2); caught by the same case [pre-prepares].
+  (V2.2); caught by the same case [pre-prepares]. Both version-2 mutants are caught by the
+  version-2 live-accuracy cases of suite/test_monitoring.py too (through the cluster's
+  liveness).
 * ``evidence-offender-outside-the-set``: a message in evidence whose signer is no member is let
   through, there being no key to check it with, so a stranger's "equivocation" slashes
   (spec/consensus.md, Evidence: checked against the epoch's validator set); caught by suite/
