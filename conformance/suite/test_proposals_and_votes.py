@@ -499,6 +499,48 @@ def test_commits_with_bad_signatures_do_not_count(replica_api: ReplicaAPI) -> No
         raise AssertionError(f"{name} did not commit on q(W) correctly signed COMMITs (control)")
 
 
+@pytest.mark.req("R2.3", "R7.5")
+@pytest.mark.rejects("R2.3")
+def test_a_certificate_refused_once_is_refused_again(replica_api: ReplicaAPI) -> None:
+    """The replica holds the leader's proposal D. A commit certificate for D arrives with the
+    COMMITs of q(W) members, one of them with a flipped bit: two valid votes are below q(W), so
+    it commits nothing (R2.3, R7.5). The same certificate again must commit nothing either: a
+    verdict a replica keeps about a certificate is a verdict about a valid one. The certificate
+    with every vote intact then commits height 1 (the control).
+
+    Written from the mechanical survivor ``aethel/consensus/certificates.py:CertificateChecks.
+    _check_cert:ReplaceUnaryOperator_Delete_Not:51087bcc`` (the cache of checked certificates
+    kept the refused ones, so a bad certificate passed the second time): no case sent a
+    refused certificate twice."""
+    scene = _scene()
+    name, l0, _, other = _roles(scene)
+    d = scene.block()
+    root = scene.post_root(d)
+    remote = scene.replica(replica_api, name, "broadcast")
+    if not _prepares(remote.on_message(scene.pre_prepare(d).to_wire(), AFTER_TIMEOUT), 0):
+        raise AssertionError(f"{name} sent no PREPARE for a valid proposal")
+    members = [l0, other, name]
+    genuine = scene.commit_certificate(members, d.digest, root)
+    first = genuine.votes[0]
+    damaged = replace(
+        genuine,
+        votes=(
+            replace(first, signature=bytes([first.signature[0] ^ 1]) + first.signature[1:]),
+            *genuine.votes[1:],
+        ),
+    )
+    for attempt in ("first", "second"):
+        outputs = parsed(remote.on_message(damaged.to_wire(), AFTER_TIMEOUT))
+        if any(isinstance(out, Committed) for out in outputs):
+            raise AssertionError(
+                f"{name} committed height 1 on a certificate with {first.validator}'s COMMIT "
+                f"damaged (two valid votes, below q(W)), shown the {attempt} time"
+            )
+    outputs = parsed(remote.on_message(genuine.to_wire(), AFTER_TIMEOUT))
+    if not any(isinstance(out, Committed) for out in outputs):
+        raise AssertionError(f"{name} did not commit on the intact certificate (the control)")
+
+
 @pytest.mark.req("R2.6", "R2.4")
 def test_a_later_views_prepared_certificate_becomes_the_claim(replica_api: ReplicaAPI) -> None:
     """Broadcast mode. The replica prepares the view-0 leader's block D (q(W) PREPAREs), and

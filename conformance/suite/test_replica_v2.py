@@ -714,3 +714,38 @@ def test_version_2_evidence_is_checked_in_version_2s_domain(
             f"height 2 (version 2) got a PREPARE carrying a record of two {signed_twice} whose "
             "reporter signed it in version 1's domain (V2.2)"
         )
+
+
+@pytest.mark.req("V2.2", "R2.3")
+@pytest.mark.rejects("V2.2")
+@pytest.mark.parametrize(("activation", "other"), _versions())
+def test_a_commit_certificate_of_the_other_version_commits_nothing(
+    replica_api: ReplicaAPI, activation: int, other: int
+) -> None:
+    """A replica holding the leader's proposal of height 1 (of its height's version) is shown
+    a commit certificate for it from q(W) members in the other version's form (V2.7: a
+    signature list, or a bitmap and one aggregate), every signature valid: it commits nothing
+    (V2.2: a node refuses a message not of its height's version). The certificate in the
+    height's form then commits height 1 (the control).
+
+    Written from the mechanical survivor ``aethel/consensus/certificates.py:CertificateChecks.
+    _check_cert_by:RemoveRaiseOrReturn:e3bb3f5f`` (the version check of a certificate made but
+    its verdict dropped, so a valid certificate of the other form was taken): cases had sent
+    certificates of the other version only inside VIEW-CHANGEs and NEW-VIEWs."""
+    scene = make_versioned_scene(FOUR, activation, f"certificate/{activation}")
+    version = scene.version(1)
+    name, _ = _roles(scene)
+    remote = scene.replica(replica_api, name)
+    proposal = scene.proposal(version)
+    if not _prepares_of(remote.on_message(proposal.to_wire(), 1_000_000)):
+        raise AssertionError(f"control: {name} did not prepare the leader's proposal")
+    first = scene.leader(0)
+    root = scene.post_root(proposal.block)
+    signers = [first, *[m for m in scene.ids if m not in (first, name)][:1], name]
+    wrong = scene.commit_certificate_of(signers, proposal.digest, root, other)
+    outputs = parsed(remote.on_message(wrong.to_wire(), 2_000_000))
+    if any(isinstance(out, Committed) for out in outputs):
+        raise AssertionError(
+            f"{name} committed height 1 (version {version}) on a version-{other} certificate"
+        )
+    _commit_height_1(scene, remote, name, proposal, version)
