@@ -726,12 +726,9 @@ def test_a_commit_certificate_of_the_other_version_commits_nothing(
     a commit certificate for it from q(W) members in the other version's form (V2.7: a
     signature list, or a bitmap and one aggregate), every signature valid: it commits nothing
     (V2.2: a node refuses a message not of its height's version). The certificate in the
-    height's form then commits height 1 (the control).
-
-    Written from the mechanical survivor ``aethel/consensus/certificates.py:CertificateChecks.
-    _check_cert_by:RemoveRaiseOrReturn:e3bb3f5f`` (the version check of a certificate made but
-    its verdict dropped, so a valid certificate of the other form was taken): cases had sent
-    certificates of the other version only inside VIEW-CHANGEs and NEW-VIEWs."""
+    height's form then commits height 1 (the control). Cases had sent certificates of the other
+    version only inside VIEW-CHANGEs and NEW-VIEWs (the next case carries one as a block's last
+    commit)."""
     scene = make_versioned_scene(FOUR, activation, f"certificate/{activation}")
     version = scene.version(1)
     name, _ = _roles(scene)
@@ -749,3 +746,49 @@ def test_a_commit_certificate_of_the_other_version_commits_nothing(
             f"{name} committed height 1 (version {version}) on a version-{other} certificate"
         )
     _commit_height_1(scene, remote, name, proposal, version)
+
+
+@pytest.mark.req("V2.2", "R2.3")
+@pytest.mark.rejects("V2.2")
+@pytest.mark.parametrize(("activation", "other"), _versions())
+def test_a_last_commit_of_the_other_version_gets_no_vote(
+    replica_api: ReplicaAPI, activation: int, other: int
+) -> None:
+    """A replica commits height 1 on a certificate of height 1's version. The height-2 leader's
+    block carrying, as its last commit, a certificate of height 1 from the same members in the
+    other version's form (every signature valid) gets no PREPARE (V2.2; Blocks rule 2: a valid
+    commit certificate for h - 1); the block carrying the certificate the replica committed on
+    gets one (the control).
+
+    Written from the mechanical survivor ``aethel/consensus/certificates.py:CertificateChecks.
+    _check_cert_by:RemoveRaiseOrReturn:e3bb3f5f`` (the version check of a certificate made but
+    its verdict dropped, so a valid certificate of the other form was taken): a certificate
+    sent on its own meets another version check first; a block's last commit does not."""
+    scene = make_versioned_scene(FOUR, activation, f"last-commit/{activation}")
+    first, second = scene.leader(0), scene.leader(0, 2)
+    name = next(m for m in scene.ids if m not in (first, second))
+    proposal = scene.proposal(scene.version(1))
+    root = scene.post_root(proposal.block)
+    signers = [first, *[m for m in scene.ids if m not in (first, name)][:1], name]
+    wrong = scene.commit_certificate_of(signers, proposal.digest, root, other)
+
+    def prepares_with(last_commit: CommitCertificate | None) -> bool:
+        remote = scene.replica(replica_api, name)
+        remote.on_message(proposal.to_wire(), 1_000_000)
+        committed = _commit_height_1(scene, remote, name, proposal, scene.version(1))
+        signer = scene.signers[second]
+        version = scene.version(2)
+        block = ProofBlock.create(
+            signer, 2, proposal.digest, [], [], [], last_commit or committed, version
+        )
+        pre_prepare = PrePrepare.create(signer, 0, block, version)
+        votes = _prepares_of(remote.on_message(pre_prepare.to_wire(), 3_000_000))
+        return any(vote.digest == pre_prepare.digest for vote in votes)
+
+    if prepares_with(wrong):
+        raise AssertionError(
+            f"{name} voted PREPARE for height 2 whose last commit is height 1's certificate in "
+            f"version {other}'s form (height 1 runs version {scene.version(1)})"
+        )
+    if not prepares_with(None):
+        raise AssertionError(f"{name} gave no PREPARE to height 2 with its genuine last commit")
