@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -52,6 +53,20 @@ def _roles(scene: Scene) -> tuple[str, str, str, str]:
 
 def _prepares(outputs: object, view: int) -> list[object]:
     return list(sent(outputs, Prepare, lambda m: m.view == view))
+
+
+def _preparing_member(
+    replica_api: ReplicaAPI,
+) -> tuple[Scene, Any, tuple[str, str, str], ProofBlock]:
+    """A replica R in broadcast mode that sent its PREPARE for the view-0 leader's block D:
+    (the scene, R, (R's name, the leader, the fourth member X), D)."""
+    scene = _scene()
+    name, l0, _, other = _roles(scene)
+    d = scene.block()
+    remote = scene.replica(replica_api, name, "broadcast")
+    if not _prepares(remote.on_message(scene.pre_prepare(d).to_wire(), AFTER_TIMEOUT), 0):
+        raise AssertionError(f"{name} sent no PREPARE for a valid proposal")
+    return scene, remote, (name, l0, other), d
 
 
 # --------------------------------------------------------------------------- proposals
@@ -465,13 +480,8 @@ def test_commits_with_bad_signatures_do_not_count(replica_api: ReplicaAPI) -> No
     Written from the module campaign of aethel/consensus/voting.py (survivor ``VotingRules.
     _on_commit:ReplaceFalseWithTrue:8e446014``: COMMITs from the network taken as checked). Bad
     signatures were tried on PREPAREs only (test_replica.py)."""
-    scene = _scene()
-    name, l0, _, other = _roles(scene)
-    d = scene.block()
+    scene, remote, (name, l0, other), d = _preparing_member(replica_api)
     root = scene.post_root(d)
-    remote = scene.replica(replica_api, name, "broadcast")
-    if not _prepares(remote.on_message(scene.pre_prepare(d).to_wire(), AFTER_TIMEOUT), 0):
-        raise AssertionError(f"{name} sent no PREPARE for a valid proposal")
     own: list[object] = []
     for member in (l0, other):
         own += sent(
@@ -512,13 +522,8 @@ def test_a_certificate_refused_once_is_refused_again(replica_api: ReplicaAPI) ->
     _check_cert:ReplaceUnaryOperator_Delete_Not:51087bcc`` (the cache of checked certificates
     kept the refused ones, so a bad certificate passed the second time): no case sent a
     refused certificate twice."""
-    scene = _scene()
-    name, l0, _, other = _roles(scene)
-    d = scene.block()
+    scene, remote, (name, l0, other), d = _preparing_member(replica_api)
     root = scene.post_root(d)
-    remote = scene.replica(replica_api, name, "broadcast")
-    if not _prepares(remote.on_message(scene.pre_prepare(d).to_wire(), AFTER_TIMEOUT), 0):
-        raise AssertionError(f"{name} sent no PREPARE for a valid proposal")
     members = [l0, other, name]
     genuine = scene.commit_certificate(members, d.digest, root)
     first = genuine.votes[0]
