@@ -1,13 +1,14 @@
-"""A block at the limits is valid, one record over the evidence limit is not (spec/consensus.md,
-Blocks: at most ``MAX_BLOCK_PROOFS`` proofs per block and as many transactions, at most
+"""A block at the limits is valid, one item over them is not (spec/consensus.md, Blocks: at
+most ``MAX_BLOCK_PROOFS`` proofs per block and as many transactions, at most
 ``MAX_BLOCK_EVIDENCE`` evidence records; N6: input beyond the protocol limits is rejected).
 
 "At most" fixes both sides of the boundary. A replica that refuses a block of exactly 1,000
-transfers stalls every height a busy leader fills, and one that takes a 17th record lets a
-Byzantine leader make every voter check more signatures than the protocol bounds. The over-limit
-block of proofs is in :mod:`conformance.suite.test_block_checks_first`; here are the block of
-exactly 1,000 transfers and of 1,001 distinct ones, and the blocks of 16 and 17 genuine evidence
-records.
+transfers stalls every height a busy leader fills, and one that takes a 1,001st transfer or a
+17th record lets a Byzantine leader make every voter do more work than the protocol bounds. The
+cases: blocks of exactly 1,000 transfers and of 1,001 distinct valid ones, and of 16 and 17
+genuine evidence records. (The over-the-limit block of
+:mod:`conformance.suite.test_block_checks_first`, 1,001 copies of one transfer, is refused as a
+repeat whatever the limit.)
 
 The evidence blocks are height 2 of a real 20-member chain (:func:`slashed_chain`), whose block 2
 carries v000's equivocation at height 1; the cases put beside it genuine equivocations of other
@@ -39,16 +40,17 @@ TWENTY = (10_000,) * 20
 NOW = 10**9
 
 
-def _block_of_transfers(replica_api: ReplicaAPI, count: int) -> tuple[str, Any]:
+def _block_of_transfers(replica_api: ReplicaAPI, count: int) -> tuple[str, tuple[bool, Any]]:
     """Return a member of the funded scene and what its replica did with the leader's block of
-    ``count`` valid transfers from as many funded senders, one each, with their proofs."""
+    ``count`` valid transfers from as many funded senders, one each, with their proofs:
+    (whether it sent a PREPARE, its ``proofs_checked`` counter after)."""
     scene, (transactions, proofs) = funded_scene("limit", transfers=count, accounts=count)
     assert len(transactions) == len(proofs) == count, "the workload made fewer transfers"
     leader = scene.signers[scene.leader(0)]
     member = scene.others(scene.leader(0))[0]
     block = ProofBlock.create(leader, 1, GENESIS_PARENT, transactions, proofs, [], None)
     remote = scene.replica(replica_api, member)
-    voted = sent(remote.on_message(scene.pre_prepare(block).to_wire(), 1_000), Prepare)
+    voted = bool(sent(remote.on_message(scene.pre_prepare(block).to_wire(), 1_000), Prepare))
     return member, (voted, remote.get_performance_stats().get("proofs_checked"))
 
 
