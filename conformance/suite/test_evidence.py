@@ -427,13 +427,17 @@ def test_a_record_of_an_offence_not_below_the_blocks_height_gets_no_vote(
     genuine = _equivocation(chain)
     first, second = _votes(genuine)
     offender = chain.signers[genuine.offender]
-    early = Evidence.equivocation(
+    too_late = Evidence.equivocation(
         chain.signers[genuine.reporter],
         Prepare.create(offender, height, 0, first.digest),
         Prepare.create(offender, height, 0, second.digest),
     )
     _require_no_vote_for_the_changed_record(
-        replica_api, chain, early, genuine, f"record's offence height (now {height}, not below 2)"
+        replica_api,
+        chain,
+        too_late,
+        genuine,
+        f"record's offence height (now {height}, not below 2)",
     )
 
 
