@@ -122,10 +122,12 @@ def test_each_detected_act_is_reported_once(replica_api: ReplicaAPI, act: str) -
     evidence on its own by verifying the signatures ... and, for a false claim, re-verifying
     the proof"): the reference's check of evidence takes it.
 
-    The second half was written from the mechanical survivors ``aethel/consensus/evidence.py:
-    Evidence.equivocation:NumberReplacer:3bf302ea`` and ``Evidence.false_claim:NumberReplacer:
-    ec3233cb`` (a record signed as version 2 signs, at a height of version 1): no case checked
-    a record a replica built, only who it named."""
+    The second half comes from the module campaign of aethel/consensus/evidence.py: no case
+    checked a record a replica built, only whom it named. (The survivors that pointed there,
+    ``Evidence.equivocation:NumberReplacer:3bf302ea`` and ``Evidence.false_claim:
+    NumberReplacer:ec3233cb``, change a default the reference never uses, so they are
+    equivalent; what this half catches is a record no other node can check, the outsider
+    mutant ``evidence-reporter-signature-placeholder``.)"""
     scene, member, shown, expected = ACTS[act]()
     remote = scene.replica(replica_api, member, "broadcast")
     records: Counter[tuple[str, str]] = Counter()
