@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 import aethel.consensus.ledger
@@ -47,7 +46,6 @@ from aethel.consensus.block_rules import (
     MAX_BLOCK_EVIDENCE,
     MAX_BLOCK_PROOFS,
     SlashKey,
-    check_block_limits,
 )
 from aethel.consensus.evidence import check_evidence
 from aethel.consensus.replica import Replica
@@ -69,26 +67,20 @@ class LimitExclusive(Replica):
         return super()._limits_and_last_commit_reason(block)
 
 
-def _limits_of_proofs_only(block: ProofBlock) -> None:
-    """The limits of ``block``'s proofs and transactions, and its repeats; not its evidence."""
-    check_block_limits(replace(block, evidence=()))
-
-
-class EvidenceUncounted(CommandsUnderPatch, ReferenceReplicaObject):
-    """Defect: the replica's limits check leaves the evidence records out."""
-
-    patch = (aethel.consensus.proposals, "check_block_limits", _limits_of_proofs_only)
-
-
 def _outsiders_limits(
-    block: ProofBlock, *, counts_proofs: bool = True, index_checked: bool = True
+    block: ProofBlock,
+    *,
+    counts_proofs: bool = True,
+    counts_evidence: bool = True,
+    index_checked: bool = True,
 ) -> None:
     """An outsider's limits of ``block`` (N6) and its repeated proofs (R7.1, R1.1), with the
-    defect the flags leave in: no count of the proofs and transactions, or a repeat named by
-    the transaction at its index without asking whether there is one."""
+    defect the flags leave in: no count of the proofs and transactions, or of the evidence
+    records, or a repeat named by the transaction at its index without asking whether there
+    is one."""
     if counts_proofs and max(len(block.proofs), len(block.transactions)) > MAX_BLOCK_PROOFS:
         raise ProtocolViolation("N6", "too many proofs or transactions")
-    if len(block.evidence) > MAX_BLOCK_EVIDENCE:
+    if counts_evidence and len(block.evidence) > MAX_BLOCK_EVIDENCE:
         raise ProtocolViolation("N6", "too many evidence records")
     first: dict[bytes, int] = {}
     for index, item in enumerate(block.proofs):
@@ -112,6 +104,16 @@ class RepeatByTransaction(CommandsUnderPatch, ReferenceReplicaObject):
         aethel.consensus.proposals,
         "check_block_limits",
         functools.partial(_outsiders_limits, index_checked=False),
+    )
+
+
+class EvidenceUncounted(CommandsUnderPatch, ReferenceReplicaObject):
+    """Defect: the replica's limits check leaves the evidence records out."""
+
+    patch = (
+        aethel.consensus.proposals,
+        "check_block_limits",
+        functools.partial(_outsiders_limits, counts_evidence=False),
     )
 
 

@@ -9,6 +9,7 @@ implementation and judge what it does with them.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,7 @@ from conformance.adapters.api import ReplicaAPI
 from conformance.adapters.reference import ReferenceImplementation
 from conformance.adapters.reference_replica import genesis_to_json
 from conformance.cluster import Cluster, make_cluster
+from conformance.suite.scene import sent
 
 SEED = 1
 
@@ -47,6 +49,24 @@ class SlashedChain:
             for m in members
         )
         return CommitCertificate(height, cert.view, cert.digest, cert.post_root, votes)
+
+    def with_evidence(self, height: int, evidence: Sequence[Evidence]) -> PrePrepare:
+        """Return the PRE-PREPARE of ``height`` as committed, with ``evidence`` in place of its
+        block's records, the block signed again by its proposer (so the records are the only
+        change)."""
+        committed = self.commits[height - 1]
+        block = committed.block
+        signer = self.signers[block.proposer]
+        changed = ProofBlock.create(
+            signer,
+            height,
+            block.parent,
+            block.transactions,
+            block.proofs,
+            list(evidence),
+            block.last_commit,
+        )
+        return PrePrepare.create(signer, committed.view, changed)
 
     def state(self, height: int) -> dict[str, Any]:
         root = self.commits[height - 1].certificate.post_root
@@ -107,6 +127,19 @@ def drive_to(remote: Any, chain: SlashedChain, height: int, now: int) -> None:
                 f"the replica did not commit height {h} from its PRE-PREPARE and commit "
                 f"certificate (it is at height {reached})"
             )
+
+
+def prepared_by_a_member(
+    api: ReplicaAPI, chain: SlashedChain, proposal: PrePrepare, now: int
+) -> tuple[bool, str]:
+    """Return whether a member other than ``proposal``'s leader, its replica started fresh and
+    driven to the proposal's height (:func:`drive_to`), sends a PREPARE for it; and the
+    member's name."""
+    voter = next(name for name in ("v001", "v002", "v003") if name != proposal.leader)
+    remote = fresh_replica(api, chain, voter)
+    drive_to(remote, chain, proposal.height, now)
+    outputs = remote.on_message(proposal.to_wire(), now)
+    return bool(sent(outputs, Prepare, lambda m: m.digest == proposal.digest)), voter
 
 
 def invented_chain(

@@ -24,10 +24,10 @@ import pytest
 
 from aethel.consensus.block import GENESIS_PARENT, ProofBlock
 from aethel.consensus.evidence import Evidence
-from aethel.consensus.messages import Prepare, PrePrepare
+from aethel.consensus.messages import Prepare
 from conformance.adapters.api import ReplicaAPI
 from conformance.checks import expect_equal
-from conformance.suite.chains import SlashedChain, drive_to, fresh_replica, slashed_chain
+from conformance.suite.chains import SlashedChain, prepared_by_a_member, slashed_chain
 from conformance.suite.scene import funded_scene, sent
 
 pytestmark = pytest.mark.capability("replica")
@@ -105,19 +105,10 @@ def _equivocations(chain: SlashedChain, count: int) -> list[Evidence]:
 
 
 def _prepared_with(replica_api: ReplicaAPI, chain: SlashedChain, records: int) -> bool:
-    """Return whether v001, at height 2, sends PREPARE for block 2 re-signed by its proposer
+    """Return whether a member at height 2 sends PREPARE for block 2 re-signed by its proposer
     with ``records`` genuine evidence records."""
-    block = chain.commits[1].block
-    signer = chain.signers[block.proposer]
-    evidence = _equivocations(chain, records)
-    changed = ProofBlock.create(
-        signer, 2, block.parent, block.transactions, block.proofs, evidence, block.last_commit
-    )
-    remote = fresh_replica(replica_api, chain, "v001")
-    drive_to(remote, chain, 2, NOW)
-    proposal = PrePrepare.create(signer, chain.commits[1].view, changed)
-    outputs = remote.on_message(proposal.to_wire(), NOW)
-    return bool(sent(outputs, Prepare, lambda m: m.digest == changed.digest))
+    proposal = chain.with_evidence(2, _equivocations(chain, records))
+    return prepared_by_a_member(replica_api, chain, proposal, NOW)[0]
 
 
 @pytest.mark.req("N6", "R4.2")

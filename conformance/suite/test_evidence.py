@@ -33,7 +33,13 @@ from conformance.checks import expect_equal
 from conformance.mixed import leader_is_byzantine, run_mixed, seed_where
 from conformance.plugin import catalog_threshold
 from conformance.replica_wire import outputs_from_json
-from conformance.suite.chains import SlashedChain, drive_to, fresh_replica, slashed_chain
+from conformance.suite.chains import (
+    SlashedChain,
+    drive_to,
+    fresh_replica,
+    prepared_by_a_member,
+    slashed_chain,
+)
 from conformance.suite.scene import FOUR, resigned_proof, the_other_outcome
 
 pytestmark = pytest.mark.capability("replica")
@@ -60,23 +66,6 @@ def _framing_record(chain: SlashedChain, victim: str, forger: str) -> Evidence:
     return Evidence(*args, chain.signers[forger].sign(unsigned.payload))
 
 
-def _proposal_at_height_2(chain: SlashedChain, evidence: list[Evidence]) -> PrePrepare:
-    """Height 2 as committed, with ``evidence`` in place of its record, re-signed by its
-    proposer (a valid block apart from the record)."""
-    return _proposal_at(chain, 2, evidence)
-
-
-def _proposal_at(chain: SlashedChain, height: int, evidence: list[Evidence]) -> PrePrepare:
-    """``height`` as committed, with ``evidence`` in place of its records, re-signed by its
-    proposer."""
-    block = chain.commits[height - 1].block
-    signer = chain.signers[block.proposer]
-    changed = ProofBlock.create(
-        signer, height, block.parent, block.transactions, block.proofs, evidence, block.last_commit
-    )
-    return PrePrepare.create(signer, chain.commits[height - 1].view, changed)
-
-
 @pytest.mark.req("R4.2", "R7.5", "P19", "R1.1")
 def test_a_block_framing_an_honest_validator_gets_no_vote(
     impl: Implementation, replica_api: ReplicaAPI
@@ -85,7 +74,7 @@ def test_a_block_framing_an_honest_validator_gets_no_vote(
     proposer = chain.commits[1].block.proposer
     voter = next(name for name in ("v001", "v002", "v003") if name != proposer)
     victim = next(name for name in ("v001", "v002", "v003") if name not in (proposer, voter))
-    framed = _proposal_at_height_2(chain, [_framing_record(chain, victim, proposer)])
+    framed = chain.with_evidence(2, [_framing_record(chain, victim, proposer)])
     remote = fresh_replica(replica_api, chain, voter)
     drive_to(remote, chain, 2, NOW)
     if _prepared(remote.on_message(framed.to_wire(), NOW), framed.digest):
@@ -93,7 +82,7 @@ def test_a_block_framing_an_honest_validator_gets_no_vote(
             f"{voter} voted PREPARE for a block slashing {victim} on votes {proposer} forged"
         )
     # Control: the same block with the genuine record of v000's equivocation gets the vote.
-    genuine = _proposal_at_height_2(chain, list(chain.commits[1].block.evidence))
+    genuine = chain.with_evidence(2, chain.commits[1].block.evidence)
     control = fresh_replica(replica_api, chain, voter)
     drive_to(control, chain, 2, NOW)
     if not _prepared(control.on_message(genuine.to_wire(), NOW), genuine.digest):
@@ -240,12 +229,7 @@ def _vote_for_height_2(
 ) -> tuple[bool, str]:
     """Return whether a replica at height 2 gives a PREPARE to height 2 carrying ``evidence``,
     and the replica's name."""
-    proposal = _proposal_at_height_2(chain, evidence)
-    proposer = proposal.block.proposer
-    voter = next(name for name in ("v001", "v002", "v003") if name != proposer)
-    remote = fresh_replica(replica_api, chain, voter)
-    drive_to(remote, chain, 2, NOW)
-    return _prepared(remote.on_message(proposal.to_wire(), NOW), proposal.digest), voter
+    return prepared_by_a_member(replica_api, chain, chain.with_evidence(2, evidence), NOW)
 
 
 def _require_no_vote_for_the_changed_record(
@@ -393,19 +377,16 @@ def test_an_offence_slashed_twice_gets_no_vote(replica_api: ReplicaAPI, variant:
     record repeated within a block taken): no case carried an offence twice."""
     chain = slashed_chain(FOUR)
     height, records = REPEATED_RECORDS[variant]
-    proposal = _proposal_at(chain, height, records(chain))
-    voter = next(name for name in ("v001", "v002", "v003") if name != proposal.leader)
-    remote = fresh_replica(replica_api, chain, voter)
-    drive_to(remote, chain, height, NOW)
-    if _prepared(remote.on_message(proposal.to_wire(), NOW), proposal.digest):
+    voted, voter = prepared_by_a_member(
+        replica_api, chain, chain.with_evidence(height, records(chain)), NOW
+    )
+    if voted:
         raise AssertionError(
             f"{voter} voted PREPARE for height {height} slashing v000's height-1 equivocation "
             f"again ({variant})"
         )
-    genuine = _proposal_at(chain, height, list(chain.commits[height - 1].block.evidence))
-    control = fresh_replica(replica_api, chain, voter)
-    drive_to(control, chain, height, NOW)
-    if not _prepared(control.on_message(genuine.to_wire(), NOW), genuine.digest):
+    genuine = chain.with_evidence(height, chain.commits[height - 1].block.evidence)
+    if not prepared_by_a_member(replica_api, chain, genuine, NOW)[0]:
         raise AssertionError(f"{voter} gave no PREPARE to height {height} as committed")
 
 

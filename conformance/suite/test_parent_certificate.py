@@ -22,10 +22,10 @@ from dataclasses import replace
 import pytest
 
 from aethel.consensus.block import ProofBlock
-from aethel.consensus.messages import Commit, CommitCertificate, Prepare, PrePrepare
+from aethel.consensus.messages import Commit, CommitCertificate, PrePrepare
 from conformance.adapters.api import ReplicaAPI
-from conformance.suite.chains import SlashedChain, drive_to, fresh_replica, slashed_chain
-from conformance.suite.scene import FOUR, sent
+from conformance.suite.chains import SlashedChain, prepared_by_a_member, slashed_chain
+from conformance.suite.scene import FOUR
 
 pytestmark = pytest.mark.capability("replica")
 
@@ -87,13 +87,7 @@ def _height_2_with(chain: SlashedChain, last_commit: CommitCertificate | None) -
 
 def _prepares(replica_api: ReplicaAPI, chain: SlashedChain, proposal: PrePrepare) -> bool:
     """Return whether a replica that committed height 1 gives ``proposal`` a PREPARE."""
-    voter = next(name for name in ("v001", "v002", "v003") if name != proposal.leader)
-    remote = fresh_replica(replica_api, chain, voter)
-    drive_to(remote, chain, 2, NOW)
-    outputs = remote.on_message(proposal.to_wire(), NOW)
-    return any(
-        isinstance(m, Prepare) and m.digest == proposal.digest for m in sent(outputs, Prepare)
-    )
+    return prepared_by_a_member(replica_api, chain, proposal, NOW)[0]
 
 
 def _params() -> list[object]:
