@@ -120,6 +120,49 @@ def test_every_process_serves_metrics_and_health(testnet: nets.Testnet) -> None:
         assert health["status"] == "ok" and health["height"], health
 
 
+#: A testnet seed whose v003 leads views 0, 1 and 2 of height 10 (and no view 0 of 6 to 9).
+SILENT_LEADER_SEED, SILENT_HEIGHT, SILENT_VICTIM = 226, 10, "v003"
+
+
+@pytest.mark.req("R2.4", "R2.5", "R2.6")
+def test_a_wiped_node_leading_the_next_views_costs_their_timeouts_and_no_transfer(
+    tmp_path: Path,
+) -> None:
+    """A wiped validator signs nothing at the height after the one it learns (R2.4); when it
+    leads that height's first views, each must time out before the chain goes on (R2.6).
+    Seed 226's v003 leads views 0 to 2 of height 10 and is wiped once height 8 commits: the
+    chain waits out about 28 s of view timeouts (4 + 8 + 16 s, each next view established
+    one re-send later), far more than the 5 s drain. The chaos run allows the spec's cost of
+    those views (40 s) on top of the drain, so no acknowledged transfer counts as lost and
+    every node commits height 11 or later (R2.5).
+
+    Found in CI at 92c7280: the module's testnet (seed 1619) had v000 wiped at height 210,
+    and v000 leads views 0 to 3 of height 211; the 30 s drain without the allowance reported
+    24 acknowledged transfers lost, and the cases after it ran on a stalled chain. The same
+    wipe without the allowance, measured: 21 of 195 lost, every node still at height 200."""
+    net = nets.init_testnet(tmp_path / "net", 4, seed=SILENT_LEADER_SEED, accounts=8)
+    try:
+        report = asyncio.run(
+            run_chaos(
+                net,
+                kills=0,
+                seed=0,
+                rate=10,
+                drain=5,
+                wipe_at=(SILENT_VICTIM, SILENT_HEIGHT - 2),
+            )
+        )
+    finally:
+        stop_leaving_nothing(net)
+    result = report.to_json()
+    assert report.ok, json.dumps({k: v for k, v in result.items() if k != "audit"}, indent=1)
+    (wiped,) = report.kills
+    assert wiped.victim == SILENT_VICTIM and wiped.allowance_s == 40.0, wiped
+    assert report.load is not None and max(report.load.latencies_ms) > 20_000, (
+        f"no transfer waited out the silent views: the wipe missed height {SILENT_HEIGHT} ({wiped})"
+    )
+
+
 @pytest.mark.req("N6", "R7.5")
 def test_hostile_bytes_on_a_live_process_leave_it_committing(testnet: nets.Testnet) -> None:
     node = testnet.nodes[1]
