@@ -24,6 +24,8 @@ import pytest
 
 from aethel.consensus.events import Broadcast, Send
 from aethel.consensus.messages import CommitCertificate, PrePrepare, ViewChange
+from aethel.consensus.signing import KeySigner
+from aethel.encoding import KeyPair
 from conformance.adapters.api import ReplicaAPI
 from conformance.checks import Inconclusive
 from conformance.suite.chains import SlashedChain, drive_to, fresh_replica, slashed_chain
@@ -187,7 +189,7 @@ def test_a_validator_heights_ahead_answers_with_its_latest_certificate_first(
 
 @pytest.mark.req("R7.5", "R3.5")
 @pytest.mark.rejects("R7.5")
-@pytest.mark.parametrize("forgery", ["another-members-signature", "zero-signature"])
+@pytest.mark.parametrize("forgery", ["another-members-signature", "zero-signature", "non-members"])
 def test_forged_messages_of_a_later_height_move_no_replica(
     replica_api: ReplicaAPI, seed: int, forgery: str
 ) -> None:
@@ -196,16 +198,29 @@ def test_forged_messages_of_a_later_height_move_no_replica(
     carries the other's signature, or 64 zero bytes. A message with a bad signature is rejected
     (R7.5), so nobody has been seen ahead: the replica stays in view 0 and asks no one for a
     certificate. Then the same two members' own VIEW-CHANGEs of height 2 arrive: now it asks
-    (R3.5; the control, so a replica that never asks is not taken for one that checks)."""
+    (R3.5; the control, so a replica that never asks is not taken for one that checks).
+
+    ``non-members``: the first two VIEW-CHANGEs are signed by ``v998`` and ``v999``, no
+    members, each with its own key. They are no validators' messages: the replica asks no
+    one, and when the members' own arrive it asks them and never a non-member ("it asks the
+    validators it sees at later heights", spec/sync.md R3.5). Written from the mechanical
+    survivors ``aethel/consensus/certificates.py:CertificateChecks._signed_by_member:
+    RemoveRaiseOrReturn:b69f8945`` and ``ReplaceFalseWithTrue:adc1040b`` (a non-member's
+    message of a later height taken as signed, or crashing the check), which no case
+    reached: every later-height message sent named a member."""
     scene, name = _lagging_scene(seed)
     remote = scene.replica(replica_api, name, "collector", now=None)
     remote.start(0)
     ahead = scene.others(name)[:2]
-    everyone = set(scene.others(name))
+    strangers = [KeySigner(f"v{n}", KeyPair.from_seed(bytes([n % 256]) * 32)) for n in (998, 999)]
+    outsiders = {signer.validator_id for signer in strangers}
+    everyone = set(scene.others(name)) | outsiders
     case = f"scene lag/{seed} (members {scene.ids}, replica {name}, named {ahead}), {forgery}"
     forged_requests: list[str] = []
     for index, member in enumerate(ahead):
-        if forgery == "zero-signature":
+        if forgery == "non-members":
+            forged = ViewChange.create(strangers[index], 2, 1, None, None)
+        elif forgery == "zero-signature":
             forged = dataclasses.replace(
                 scene.view_change(member, 1, height=2), signature=bytes(64)
             )
@@ -226,7 +241,13 @@ def test_forged_messages_of_a_later_height_move_no_replica(
     for index, member in enumerate(ahead):
         message = scene.view_change(member, 1, height=2)
         outputs = remote.on_message(message.to_wire(), (index + 3) * MS)
-        signed_requests += _requests(outputs, 1, set(ahead))
+        signed_requests += _requests(outputs, 1, set(ahead) | outsiders)
+    if set(signed_requests) & outsiders:
+        raise AssertionError(
+            f"{case}: {name} sent its VIEW-CHANGE of height 1 to "
+            f"{sorted(set(signed_requests))}: {sorted(set(signed_requests) & outsiders)} "
+            "are no validators, only their messages of height 2 reached it"
+        )
     if sorted(set(signed_requests)) != sorted(ahead):
         raise Inconclusive(
             f"{case}: signed by {ahead}, the VIEW-CHANGEs of height 2 did not make {name} ask "

@@ -15,8 +15,10 @@ import pytest
 
 from aethel.consensus.events import Committed, Timer
 from aethel.consensus.ledger import make_genesis
-from aethel.consensus.messages import Prepare, PrepareCertificate, PrePrepare
+from aethel.consensus.messages import Prepare, PrepareCertificate, PrePrepare, ViewChange
+from aethel.consensus.signing import KeySigner
 from aethel.consensus.validators import make_validator_keys
+from aethel.encoding import KeyPair
 from conformance.adapters.api import Implementation, ReplicaAPI
 from conformance.adapters.errors import Rejected
 from conformance.adapters.reference_replica import genesis_to_json
@@ -243,19 +245,43 @@ def _shuffled_with_duplicates(trace: list[object], seed: int) -> list[object]:
     return arranged
 
 
+def _with_non_members(trace: list[object]) -> list[object]:
+    """Return ``trace`` with two messages of ``v999``, no member, signed with its own key,
+    after every third message: a PREPARE of that message's height and a VIEW-CHANGE of the
+    next height (a stranger on the network, R7.5)."""
+    stranger = KeySigner("v999", KeyPair.from_seed(bytes([99]) * 32))
+    arranged: list[object] = []
+    for index, item in enumerate(trace):
+        arranged.append(item)
+        if index % 3 == 2 and not isinstance(item, Timer):
+            height = cast(Any, item).height
+            arranged.append(Prepare.create(stranger, height, 0, bytes(32)))
+            arranged.append(ViewChange.create(stranger, height + 1, 1, None, None))
+    return arranged
+
+
 @pytest.mark.req("T22.2b", "T22.2e")
-@pytest.mark.parametrize("arrangement", ["as-recorded", "shuffled-with-duplicates"])
+@pytest.mark.parametrize(
+    "arrangement", ["as-recorded", "shuffled-with-duplicates", "with-non-members"]
+)
 def test_batch_processing_equals_one_at_a_time(
     impl: Implementation, replica_api: ReplicaAPI, arrangement: str
 ) -> None:
     """Feed one replica a recorded trace one message at a time, and an identical replica the
     same trace in batches of up to 7 messages: outputs, state and counters must agree. The
     second arrangement reorders each batch's messages and repeats one of each: a batch that
-    sorts, groups or de-duplicates what it was given differs from one-at-a-time processing."""
+    sorts, groups or de-duplicates what it was given differs from one-at-a-time processing.
+    The third adds messages signed by a non-member: a batch's signature check must take them
+    as one-at-a-time processing does (written from the mechanical survivors ``aethel/consensus/
+    certificates.py:CertificateChecks._signature_items:AddNot:d7a33925`` and
+    ``ReplaceComparisonOperator_IsNot_Is:c51bf361``, which read a missing key; no batch held a
+    non-member's message)."""
     target = "v001"
     trace = _trace_for(impl, target)
     if arrangement == "shuffled-with-duplicates":
         trace = _shuffled_with_duplicates(trace, seed=2202)
+    elif arrangement == "with-non-members":
+        trace = _with_non_members(trace)
     one: ImplReplica = make_cluster(impl, 4, [target]).nodes[target]
     batched: ImplReplica = make_cluster(impl, 4, [target]).nodes[target]
     now = 1_000_000_000
