@@ -272,6 +272,79 @@ def test_certificates_at_exactly_q_count_and_one_short_do_not(
         )
 
 
+def _boundary_sets(scene: Scene) -> tuple[str, list[str], list[str]]:
+    """Return a member other than the view-0 leader and two sets that include it, holding
+    exactly q(W) - 1 and exactly q(W) stake (its own vote counts in both)."""
+    quorum = scene.validators.quorum
+    for name in scene.others(scene.leader()):
+        try:
+            short = subsets_with_stake(scene, quorum - 1, include=[name])
+            exact = subsets_with_stake(scene, quorum, include=[name])
+        except AssertionError:
+            continue
+        return name, short, exact
+    raise AssertionError(f"no member of {scene.ids} is in sets of q(W) - 1 and q(W) (suite bug)")
+
+
+def _prepared_replica(replica_api: ReplicaAPI, scene: Scene, name: str, voters: list[str]) -> Any:
+    """A broadcast-mode replica ``name`` holding the proposal of height 1 (its own PREPARE
+    sent) and the PREPAREs of ``voters`` but itself; return it and the outputs of those."""
+    block = scene.block()
+    remote = scene.replica(replica_api, name, "broadcast")
+    if not sent(remote.on_message(scene.pre_prepare(block).to_wire(), FORGE_NOW), Prepare):
+        raise AssertionError(f"control: {name} sent no PREPARE for the valid proposal")
+    outputs: list[Any] = []
+    for voter in voters:
+        if voter != name:
+            vote = scene.prepare(voter, block.digest)
+            outputs.extend(remote.on_message(vote.to_wire(), FORGE_NOW))
+    return remote, outputs
+
+
+@pytest.mark.req("R2.3")
+@pytest.mark.rejects("R2.3")
+@pytest.mark.parametrize("stakes", list(THIRDS.values()), ids=list(THIRDS))
+def test_votes_at_exactly_q_count_and_one_short_do_not(
+    replica_api: ReplicaAPI, stakes: list[int]
+) -> None:
+    """The same boundary for votes a replica counts itself (broadcast mode, where every
+    replica collects): holding the proposal of height 1, with PREPAREs that bring the stake
+    behind it (its own PREPARE included) to exactly q(W) - 1 = 2k it sends no COMMIT, and to
+    exactly q(W) = 2k + 1 it does; then COMMITs to exactly 2k do not commit height 1 and to
+    exactly 2k + 1 do.
+
+    Written from the mechanical survivor ``aethel/consensus/votes.py:VoteCollector.add:
+    ReplaceComparisonOperator_GtE_Gt`` (a quorum of votes needing more than q(W)): every case
+    counted votes by equal stakes, whose sums never equal q(W)."""
+    scene = make_scene(list(stakes), epoch="vote-thirds")
+    quorum, total = scene.validators.quorum, scene.validators.total_stake
+    name, short, exact = _boundary_sets(scene)
+    block = scene.block()
+    d, r = block.digest, scene.post_root(block)
+    _, below = _prepared_replica(replica_api, scene, name, short)
+    if sent(below, Commit):
+        raise AssertionError(
+            f"{name} sent COMMIT with PREPAREs of {short}: {quorum - 1} stake, one short of "
+            f"q(W) = {quorum} (W = {total})"
+        )
+    _, at = _prepared_replica(replica_api, scene, name, exact)
+    if not sent(at, Commit):
+        raise AssertionError(
+            f"{name} sent no COMMIT with PREPAREs of {exact}: exactly q(W) = {quorum} (W = {total})"
+        )
+    for voters, moves in ((short, False), (exact, True)):
+        remote, _ = _prepared_replica(replica_api, scene, name, exact)
+        for voter in voters:
+            if voter != name:
+                remote.on_message(scene.commit(voter, d, r).to_wire(), FORGE_NOW)
+        if (remote.status()["height"] == 2) != moves:
+            stake = quorum if moves else quorum - 1
+            raise AssertionError(
+                f"{name}, prepared, {'did not commit' if moves else 'committed'} height 1 on "
+                f"COMMITs of {voters}: {stake} stake, q(W) = {quorum} (W = {total})"
+            )
+
+
 @pytest.mark.req("R2.3")
 @pytest.mark.parametrize("mode", ["collector", "broadcast"], ids=str)
 def test_a_certificate_of_every_member_counts(replica_api: ReplicaAPI, mode: str) -> None:

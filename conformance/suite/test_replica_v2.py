@@ -26,14 +26,14 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
 
 from aethel.consensus.block import GENESIS_PARENT, ProofBlock
 from aethel.consensus.events import Committed, RequestSync, Send
-from aethel.consensus.evidence import Evidence
+from aethel.consensus.evidence import Evidence, check_evidence
 from aethel.consensus.ledger import make_genesis
 from aethel.consensus.messages import (
     Commit,
@@ -44,13 +44,15 @@ from aethel.consensus.messages import (
     PrePrepare,
     ViewChange,
 )
-from aethel.consensus.signing import KeySigner, derive_bls_key
+from aethel.consensus.signing import DirectSignatureChecker, KeySigner, derive_bls_key
 from aethel.consensus.v2.certificate import Certificate as AggregateCertificate
 from aethel.consensus.v2.certificate import VoteTarget, bitmap
 from aethel.consensus.v2.collector import choose_collector
 from aethel.consensus.v2.version import version_of_height
 from aethel.consensus.validators import Validator, ValidatorSet, make_validator_keys
 from aethel.crypto import bls
+from aethel.encoding import KeyPair
+from aethel.errors import ProtocolViolation
 from aethel.sim.network import LATENCY_MS, REGIONS
 from conformance.adapters.api import ReplicaAPI
 from conformance.adapters.reference_replica import genesis_to_json
@@ -108,14 +110,21 @@ class VersionedScene(Scene):
             votes = tuple(Commit.create(self.signers[n], 1, 0, digest, root) for n in names)
             return CommitCertificate(1, 0, digest, root, votes)
         target = VoteTarget("commit", 1, 0, digest, root)
+        return CommitCertificate.of_aggregate(self._aggregate_of(target, names))
+
+    def prepare_certificate_of(self, names: list[str], digest: bytes) -> PrepareCertificate:
+        """The version-2 prepare certificate of ``names`` for height 1, view 0 (V2.7)."""
+        target = VoteTarget("prepare", 1, 0, digest)
+        return PrepareCertificate.of_aggregate(self._aggregate_of(target, names))
+
+    def _aggregate_of(self, target: VoteTarget, names: list[str]) -> AggregateCertificate:
         signatures = [
             bls.Signature.from_bytes(self.signers[n].sign_vote(target.message())) for n in names
         ]
         indices = [self.ids.index(n) for n in names]
-        aggregate = AggregateCertificate(
+        return AggregateCertificate(
             target, bitmap(indices, len(self.ids)), bls.aggregate(signatures)
         )
-        return CommitCertificate.of_aggregate(aggregate)
 
 
 def make_versioned_scene(stakes: Sequence[int], activation: int, label: str) -> VersionedScene:
@@ -633,6 +642,179 @@ def test_a_genuine_vote_after_a_forged_one_in_its_name_counts(replica_api: Repli
         f"COMMITs {name} sent once {victim}'s own PREPARE for D followed a forgery in its name "
         "(its own, the leader's and the victim's PREPAREs hold q(W))",
     )
+
+
+def _stranger_or_bad_vote(scene: VersionedScene, victim: str, kind: str) -> Prepare:
+    """A version-2 PREPARE of height 1 for another digest that counts for nothing: signed by
+    ``v999``, no member, with its own keys, or in ``victim``'s name with 96 bytes that are no
+    point of G2 (``no-point``) or the point at infinity (V2.5)."""
+    other = bytes([7]) * 32
+    if kind == "non-member":
+        seed = bytes([99]) * 32
+        stranger = KeySigner("v999", KeyPair.from_seed(seed), derive_bls_key(seed))
+        return Prepare.create(stranger, 1, 0, other, 2)
+    (genuine,) = scene.prepares([victim], other, 2)
+    signature = bytes([0x80]) + bytes(95) if kind == "no-point" else b"\xc0" + bytes(95)
+    return replace(genuine, signature=signature)
+
+
+@pytest.mark.req("R4.3", "V2.5", "R2.3")
+@pytest.mark.rejects("V2.5")
+@pytest.mark.parametrize("kind", ["non-member", "no-point", "at-infinity"])
+def test_a_version_2_vote_of_no_member_or_no_signature_counts_for_nothing(
+    replica_api: ReplicaAPI, kind: str
+) -> None:
+    """Height 1 runs version 2, broadcast mode; the replica prepared the leader's proposal D. A
+    PREPARE for another digest arrives that counts for nothing: by ``v999``, in no validator
+    set (R4.3), or in a member's name with a signature that is no point of G2 or the point at
+    infinity (V2.5). The replica takes it without failing, and it blocks nothing: the leader's
+    and that member's own PREPAREs for D (with the replica's, q(W)) make it send COMMIT.
+
+    Written from the mechanical survivors ``aethel/consensus/votes.py:AggregateVotes.add:
+    ReplaceOrWithAnd`` (a non-member's vote reaching the roster lookup) and ``ExceptionReplacer``
+    (an unparsable BLS signature escaping as an exception): no case sent the replica a
+    version-2 vote of no member, or with bytes that are no signature."""
+    scene, remote, name, others, proposal = _prepared_at_version_2(
+        replica_api, f"nothing-v2/{kind}"
+    )
+    victim = others[0]
+    bad = _stranger_or_bad_vote(scene, victim, kind)
+    commits = sent(remote.on_message(bad.to_wire(), 2_000_000), Commit)
+    genuine = scene.prepares([scene.leader(0), victim], proposal.digest, 2)
+    now = 3_000_000
+    for vote in genuine:
+        commits += sent(remote.on_message(vote.to_wire(), now), Commit)
+        now += 1_000_000
+    expect_equal(
+        [(c.validator, c.digest.hex()) for c in commits if isinstance(c, Commit)],
+        [(name, proposal.digest.hex())],
+        f"COMMITs {name} sent after a {kind} PREPARE for another digest, then the leader's and "
+        f"{victim}'s PREPAREs for D (with its own, q(W))",
+    )
+
+
+#: Scripts of PREPAREs shown to a replica that prepared D at a version-2 height: (sender, target)
+#: steps, where ``forged`` is a vote in ``voter``'s name signed with the leader's BLS key; the
+#: step at which the PREPAREs for D first hold q(W) (the replica's own included), counting only
+#: each member's first genuine vote; and whether ``voter`` equivocated (two genuine votes for
+#: two digests).
+TWO_DIGESTS: dict[str, tuple[list[tuple[str, str]], int, bool]] = {
+    "second-vote-before-the-quorum": (
+        [("voter", "X"), ("voter", "D"), ("leader", "D"), ("third", "D")],
+        3,
+        True,
+    ),
+    "second-vote-after-the-quorum": (
+        [("voter", "X"), ("leader", "D"), ("third", "D"), ("voter", "D")],
+        2,
+        True,
+    ),
+    "first-vote-in-the-quorum": ([("leader", "D"), ("voter", "D"), ("voter", "X")], 1, True),
+    "forged-first-then-two-own": (
+        [("forged", "X"), ("voter", "D"), ("voter", "Y"), ("leader", "D")],
+        3,
+        True,
+    ),
+    "forged-second": ([("voter", "X"), ("forged", "D"), ("leader", "D"), ("third", "D")], 3, False),
+}
+
+
+@pytest.mark.req("R4.2", "V2.9", "R2.3")
+@pytest.mark.parametrize("script", list(TWO_DIGESTS))
+def test_version_2_votes_of_one_member_for_two_digests(
+    replica_api: ReplicaAPI, script: str
+) -> None:
+    """Height 1 runs version 2, broadcast mode; the replica prepared the leader's proposal D. A
+    member (``voter``) PREPAREs two digests. If it signed both, that is an equivocation: the
+    replica gossips one record of it, which anyone can check in version 2's domain (R4.2), and
+    only the member's first vote counts (V2.9: "only the first counts, as in version 1"),
+    whether the second comes before or after D holds q(W), and whichever of the two is in the
+    certificate. A vote in its name it did not sign (``forged``: the leader's BLS signature) is
+    no vote of it: it accuses no one and leaves the member's own votes as they are (the first
+    genuine one counts). The replica sends COMMIT exactly when D's counted PREPAREs first hold
+    q(W).
+
+    Written from the mechanical survivors of ``aethel/consensus/votes.py:AggregateVotes.
+    _conflict`` and ``AggregateVotes.add`` (twenty mutants of ``_conflict``, none reached): no
+    case showed a replica a version-2 equivocation; version 1's is in test_evidence_found.py."""
+    steps, quorum_at, equivocation = TWO_DIGESTS[script]
+    scene, remote, name, others, proposal = _prepared_at_version_2(replica_api, f"two-{script}")
+    leader = scene.leader(0)
+    voter, third = others
+    digests = {"D": proposal.digest, "X": bytes([7]) * 32, "Y": bytes([8]) * 32}
+    forger = KeySigner(voter, scene.signers[leader].key, scene.signers[leader].bls_key)
+    senders = {"voter": scene.signers[voter], "leader": scene.signers[leader], "forged": forger}
+    senders["third"] = scene.signers[third]
+    records: list[Evidence] = []
+    commit_steps: list[int] = []
+    for step, (sender, target) in enumerate(steps):
+        vote = Prepare.create(senders[sender], 1, 0, digests[target], 2)
+        outputs = remote.on_message(vote.to_wire(), (step + 2) * 1_000_000)
+        records += [e for e in sent(outputs, Evidence) if isinstance(e, Evidence)]
+        commit_steps += [step] * len(sent(outputs, Commit))
+    shown = " then ".join(f"{s}'s {t}" for s, t in steps)
+    case = f"{name}, prepared D at height 1 (version 2), shown PREPAREs: {shown} ({voter}: voter)"
+    expected = [(voter, "equivocation")] if equivocation else []
+    if [(e.offender, e.offence.value) for e in records] != expected:
+        raise AssertionError(
+            f"{case}: it gossiped {[(e.offender, e.offence.value) for e in records]}, "
+            f"expected {expected} (R4.2)"
+        )
+    for record in records:
+        try:
+            check_evidence(record, scene.validators, DirectSignatureChecker(), None, 1)
+        except ProtocolViolation as exc:
+            raise AssertionError(
+                f"{case}: its record of {voter}'s equivocation does not prove it "
+                f"({exc.rule_id}: {exc.detail})"
+            ) from None
+    if commit_steps != [quorum_at]:
+        raise AssertionError(
+            f"{case}: it sent COMMIT at steps {commit_steps}; counting each member's first own "
+            f"vote only, D's PREPAREs first hold q(W) at step {quorum_at} (V2.9, R2.3)"
+        )
+
+
+@pytest.mark.req("R4.2", "V2.2")
+def test_a_version_2_view_change_equivocation_is_reported(replica_api: ReplicaAPI) -> None:
+    """Height 1 runs version 2. A member asks for view 1 claiming nothing prepared, then for
+    view 1 again claiming the leader's block prepared in view 0 (a version-2 prepare
+    certificate), both VIEW-CHANGEs signed in version 2's domain: two claims for one (height,
+    view) are an equivocation (spec/consensus.md, Evidence). The replica, shown each claim
+    twice, gossips one record of it, which anyone can check in version 2's domain (R4.2).
+
+    Written from the mechanical survivors ``aethel/consensus/votes.py:VoteCollector._payload:
+    AddNot``, ``NumberReplacer`` (``version == 2``) and ``ReplaceComparisonOperator_Eq_NotEq``
+    (the second claim checked over its version-1 bytes, so it looks forged and nobody is
+    accused): version 1's case is in test_evidence_found.py, and no case showed a replica a
+    version-2 VIEW-CHANGE equivocation."""
+    scene = make_versioned_scene(FOUR, 1, "view-change-equivocation-v2")
+    name, (voter, other) = _roles(scene)
+    leader = scene.leader(0)
+    block = scene.signed_block(2)
+    prepared = scene.prepare_certificate_of([leader, voter, other], block.digest)
+    claims = [
+        ViewChange.create(scene.signers[voter], 1, 1, None, None, 2),
+        ViewChange.create(scene.signers[voter], 1, 1, prepared, block, 2),
+    ]
+    remote = scene.replica(replica_api, name, "broadcast")
+    records: list[Evidence] = []
+    for step, claim in enumerate([claims[0], claims[1], claims[1], claims[0]]):
+        outputs = remote.on_message(claim.to_wire(), (step + 1) * 1_000_000)
+        records += [e for e in sent(outputs, Evidence) if isinstance(e, Evidence)]
+    found = [(e.offender, e.offence.value) for e in records]
+    if found != [(voter, "equivocation")]:
+        raise AssertionError(
+            f"{name} saw {voter} ask for view 1 of height 1 (version 2) with two prepared "
+            f"claims, each twice, and gossiped {found}, not one equivocation record (R4.2)"
+        )
+    try:
+        check_evidence(records[0], scene.validators, DirectSignatureChecker(), None, 1)
+    except ProtocolViolation as exc:
+        raise AssertionError(
+            f"{name}'s record of {voter}'s VIEW-CHANGE equivocation does not prove it "
+            f"({exc.rule_id}: {exc.detail})"
+        ) from None
 
 
 def _prepares_height_2_carrying(
