@@ -261,8 +261,14 @@ async def run_chaos(
     say = progress or (lambda _text: None)
     await asyncio.to_thread(nets.start_testnet, testnet)
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=256)) as session:
-        if not await _wait_until(_all_at(session, testnet, 1), 60.0):
-            report.failures.append("the testnet did not commit before the first kill")
+        # A live chain first: every node commits a height above the highest any node holds
+        # now (a testnet left stalled, say by an earlier run's wipes, is refused here).
+        start = max((await _heights(session, testnet)).values(), default=0)
+        if not await _wait_until(_all_at(session, testnet, start + 1), 60.0):
+            report.failures.append(
+                f"the testnet did not commit past height {start} within 60 s before the first "
+                "kill: a chaos run needs a live chain"
+            )
             return report
         load = Load(testnet, rate, duration=kills * 10.0 + 120.0, seed=seed)
         await load.start(session)
