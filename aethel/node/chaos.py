@@ -198,7 +198,8 @@ async def _kill_and_restart(
     if record.wiped:
         if record.syncs < 1:
             report.failures.append(f"wipe: {record.victim} caught up without a state sync")
-        # It learned at most the height it caught up to: it may not sign at the next one.
+        # It learned the others' height when it came back (T), or T + 1 if the chain moved
+        # while it synced: it may not sign at the height after (R2.4).
         validators = read_genesis(node.home / GENESIS_FILE).validators
         latency = int(status.get("replica", {}).get("stats", {}).get("observed_latency_ns", 0))
         target = record.target_height or 0

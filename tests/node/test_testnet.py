@@ -120,8 +120,8 @@ def test_every_process_serves_metrics_and_health(testnet: nets.Testnet) -> None:
         assert health["status"] == "ok" and health["height"], health
 
 
-#: A testnet seed whose v003 leads views 0, 1 and 2 of height 10 (and no view 0 of 6 to 9).
-SILENT_LEADER_SEED, SILENT_HEIGHT, SILENT_VICTIM = 226, 10, "v003"
+#: A testnet seed whose v000 leads views 0 and 1 of height 11 (no view 0 of 7 to 10 or 12).
+SILENT_LEADER_SEED, SILENT_HEIGHT, SILENT_VICTIM = 11, 11, "v000"
 
 
 @pytest.mark.req("R2.4", "R2.5", "R2.6")
@@ -130,11 +130,11 @@ def test_a_wiped_node_leading_the_next_views_costs_their_timeouts_and_no_transfe
 ) -> None:
     """A wiped validator signs nothing at the height after the one it learns (R2.4); when it
     leads that height's first views, each must time out before the chain goes on (R2.6).
-    Seed 226's v003 leads views 0 to 2 of height 10 and is wiped once height 8 commits: the
-    chain waits out about 28 s of view timeouts (4 + 8 + 16 s, each next view established
-    one re-send later), far more than the 5 s drain. The chaos run allows the spec's cost of
-    those views (40 s) on top of the drain, so no acknowledged transfer counts as lost and
-    every node commits height 11 or later (R2.5).
+    Seed 11's v000 leads views 0 and 1 of height 11 and is wiped once height 9 commits: the
+    chain waits out at least 12 s of view timeouts (4 + 8 s, each next view established up to
+    one re-send later), more than the 5 s drain. The chaos run allows the spec's cost of
+    those views (20 s) on top of the drain, so no acknowledged transfer counts as lost and
+    every node commits height 12 or later (R2.5).
 
     Found in CI at 92c7280: the module's testnet (seed 1619) had v000 wiped at height 210,
     and v000 leads views 0 to 3 of height 211; the 30 s drain without the allowance reported
@@ -157,8 +157,8 @@ def test_a_wiped_node_leading_the_next_views_costs_their_timeouts_and_no_transfe
     result = report.to_json()
     assert report.ok, json.dumps({k: v for k, v in result.items() if k != "audit"}, indent=1)
     (wiped,) = report.kills
-    assert wiped.victim == SILENT_VICTIM and wiped.allowance_s == 40.0, wiped
-    assert report.load is not None and max(report.load.latencies_ms) > 20_000, (
+    assert wiped.victim == SILENT_VICTIM and wiped.allowance_s == 20.0, wiped
+    assert report.load is not None and max(report.load.latencies_ms) > 10_000, (
         f"no transfer waited out the silent views: the wipe missed height {SILENT_HEIGHT} ({wiped})"
     )
 
