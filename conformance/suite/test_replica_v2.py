@@ -7,9 +7,9 @@ key derived from its seed) under a genesis naming ``protocol_v2_height``: 1, so 
 version 2, or 3, so height 1 runs version 1 (V2.1). The harness signs every message itself,
 in the version it chooses:
 
-* a PRE-PREPARE whose block and signature are of the other version than the height's gets no
-  PREPARE; the same proposal in the height's version gets one, of the height's version
-  (signed with BLS at a version-2 height, V2.3);
+* a PRE-PREPARE whose signature (and block's, or only its own) is of the other version than
+  the height's gets no PREPARE; the same proposal in the height's version gets one, of the
+  height's version (signed with BLS at a version-2 height, V2.3);
 * PREPAREs of the other version do not count: with the replica's own they would make q(W), and
   no COMMIT follows; the same PREPAREs in the height's version make it COMMIT;
 * a commit certificate of the other version (a list of Ed25519 votes at a version-2 height, a
@@ -19,7 +19,13 @@ in the version it chooses:
   version 2 at height 2, where a proposal signed in version 1's domain gets no vote (V2.1);
 * in collector mode its view-0 votes go to the collector of V2.10, a certificate that collector
   forges (every member in the bitmap, its own signature alone) makes no COMMIT (V2.8), and when
-  view 0 times out the next view's leader collects and the height commits (V2.11).
+  view 0 times out the next view's leader collects and the height commits (V2.11);
+* version-2 votes at a replica: a stranger's or one with no signature counts for nothing
+  (R4.3, V2.5); a member's votes for two digests are one checkable equivocation record and
+  only the first counts, forgeries in its name accuse no one (R4.2, V2.9); a version-2
+  VIEW-CHANGE equivocation is reported; later heights' votes and VIEW-CHANGEs make a lagging
+  replica ask (R3.5). The rest of the file holds the cases the mutation campaigns asked for,
+  each naming its survivors.
 """
 
 from __future__ import annotations
