@@ -21,6 +21,7 @@ from typing import Any
 
 from aethel.consensus.block import GENESIS_PARENT, ProofBlock
 from aethel.consensus.events import Broadcast, Output, Send, SetTimer, Timer
+from aethel.consensus.evidence import Evidence, check_evidence
 from aethel.consensus.ledger import LedgerExecutor, LedgerValidator, StateRepository, make_genesis
 from aethel.consensus.messages import (
     Commit,
@@ -32,10 +33,11 @@ from aethel.consensus.messages import (
     PrePrepare,
     ViewChange,
 )
-from aethel.consensus.signing import KeySigner
+from aethel.consensus.signing import DirectSignatureChecker, KeySigner
 from aethel.consensus.validators import Validator, ValidatorSet, make_validator_keys
 from aethel.consensus.workload import TransferWorkload
 from aethel.encoding import JSONValue, KeyPair
+from aethel.errors import ProtocolViolation
 from aethel.proofs.model import Outcome, ProofKind, proof_from_json, sign_proof
 from aethel.state.transitions import Genesis
 from conformance.adapters.api import ReplicaAPI
@@ -274,6 +276,33 @@ def sent(outputs: object, kind: type | UnionType, predicate: Any = None) -> list
         if isinstance(message, kind) and (predicate is None or predicate(message)):
             found.append(message)
     return found
+
+
+def gossiped_evidence(outputs: object) -> list[Evidence]:
+    """Return the evidence records ``outputs`` send or broadcast."""
+    return [e for e in sent(outputs, Evidence) if isinstance(e, Evidence)]
+
+
+def require_provable(
+    records: Iterable[Evidence],
+    validators: ValidatorSet,
+    who: str,
+    is_proof_invalid: Any = None,
+    activation: int | None = None,
+) -> None:
+    """Fail unless each record ``who`` gossiped proves its offence to anyone: the reference's
+    check of evidence takes it (spec/consensus.md, Evidence: "Anyone can check evidence on its
+    own"; ``activation``: the height version 2 starts at, V2.2)."""
+    for record in records:
+        try:
+            check_evidence(
+                record, validators, DirectSignatureChecker(), is_proof_invalid, activation
+            )
+        except ProtocolViolation as exc:
+            raise AssertionError(
+                f"{who} gossiped a record of {record.offender}'s {record.offence.value} that "
+                f"does not prove it ({exc.rule_id}: {exc.detail})"
+            ) from None
 
 
 def parsed(outputs: object) -> list[Output]:

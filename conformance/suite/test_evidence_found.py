@@ -34,11 +34,8 @@ import pytest
 
 from aethel.consensus.block import GENESIS_PARENT, ProofBlock
 from aethel.consensus.events import SetTimer
-from aethel.consensus.evidence import Evidence, check_evidence
 from aethel.consensus.ledger import LedgerValidator
 from aethel.consensus.messages import Message, Prepare, PrePrepare
-from aethel.consensus.signing import DirectSignatureChecker
-from aethel.errors import ProtocolViolation
 from conformance.adapters.api import ReplicaAPI
 from conformance.checks import expect_equal
 from conformance.suite.scene import (
@@ -46,8 +43,10 @@ from conformance.suite.scene import (
     Scene,
     find_scene,
     funded_scene,
+    gossiped_evidence,
     make_scene,
     parsed,
+    require_provable,
     resigned_proof,
     sent,
     the_other_outcome,
@@ -134,18 +133,9 @@ def test_each_detected_act_is_reported_once(replica_api: ReplicaAPI, act: str) -
     ledger = LedgerValidator(scene.repository)
     for step, message in enumerate(shown):
         outputs = remote.on_message(message.to_wire(), 1_000 * (step + 1))
-        found = [e for e in sent(outputs, Evidence) if isinstance(e, Evidence)]
+        found = gossiped_evidence(outputs)
         records.update((e.offender, e.offence.value) for e in found)
-        for record in found:
-            try:
-                check_evidence(
-                    record, scene.validators, DirectSignatureChecker(), ledger.is_proof_invalid
-                )
-            except ProtocolViolation as exc:
-                raise AssertionError(
-                    f"{member} gossiped a record of {record.offender}'s {record.offence.value} "
-                    f"that does not prove it ({exc.rule_id}: {exc.detail})"
-                ) from None
+        require_provable(found, scene.validators, member, ledger.is_proof_invalid)
     expect_equal(
         {f"{who}/{offence}": n for (who, offence), n in sorted(records.items())},
         {f"{who}/{offence}": n for (who, offence), n in sorted(expected.items())},

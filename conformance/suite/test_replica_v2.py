@@ -39,7 +39,7 @@ import pytest
 
 from aethel.consensus.block import GENESIS_PARENT, ProofBlock
 from aethel.consensus.events import Committed, RequestSync, Send
-from aethel.consensus.evidence import Evidence, check_evidence
+from aethel.consensus.evidence import Evidence
 from aethel.consensus.ledger import make_genesis
 from aethel.consensus.messages import (
     Commit,
@@ -50,7 +50,7 @@ from aethel.consensus.messages import (
     PrePrepare,
     ViewChange,
 )
-from aethel.consensus.signing import DirectSignatureChecker, KeySigner, derive_bls_key
+from aethel.consensus.signing import KeySigner, derive_bls_key
 from aethel.consensus.v2.certificate import Certificate as AggregateCertificate
 from aethel.consensus.v2.certificate import VoteTarget, bitmap
 from aethel.consensus.v2.collector import choose_collector
@@ -58,12 +58,11 @@ from aethel.consensus.v2.version import version_of_height
 from aethel.consensus.validators import Validator, ValidatorSet, make_validator_keys
 from aethel.crypto import bls
 from aethel.encoding import KeyPair
-from aethel.errors import ProtocolViolation
 from aethel.sim.network import LATENCY_MS, REGIONS
 from conformance.adapters.api import ReplicaAPI
 from conformance.adapters.reference_replica import genesis_to_json
 from conformance.checks import expect_equal
-from conformance.suite.scene import FOUR, Scene, parsed, sent
+from conformance.suite.scene import FOUR, Scene, gossiped_evidence, parsed, require_provable, sent
 
 pytestmark = [pytest.mark.capability("replica"), pytest.mark.consensus_version(2)]
 
@@ -756,7 +755,7 @@ def test_version_2_votes_of_one_member_for_two_digests(
     for step, (sender, target) in enumerate(steps):
         vote = Prepare.create(senders[sender], 1, 0, digests[target], 2)
         outputs = remote.on_message(vote.to_wire(), (step + 2) * 1_000_000)
-        records += [e for e in sent(outputs, Evidence) if isinstance(e, Evidence)]
+        records += gossiped_evidence(outputs)
         commit_steps += [step] * len(sent(outputs, Commit))
     shown = " then ".join(f"{s}'s {t}" for s, t in steps)
     case = f"{name}, prepared D at height 1 (version 2), shown PREPAREs: {shown} ({voter}: voter)"
@@ -766,14 +765,7 @@ def test_version_2_votes_of_one_member_for_two_digests(
             f"{case}: it gossiped {[(e.offender, e.offence.value) for e in records]}, "
             f"expected {expected} (R4.2)"
         )
-    for record in records:
-        try:
-            check_evidence(record, scene.validators, DirectSignatureChecker(), None, 1)
-        except ProtocolViolation as exc:
-            raise AssertionError(
-                f"{case}: its record of {voter}'s equivocation does not prove it "
-                f"({exc.rule_id}: {exc.detail})"
-            ) from None
+    require_provable(records, scene.validators, name, activation=1)
     if commit_steps != [quorum_at]:
         raise AssertionError(
             f"{case}: it sent COMMIT at steps {commit_steps}; counting each member's first own "
@@ -807,20 +799,14 @@ def test_a_version_2_view_change_equivocation_is_reported(replica_api: ReplicaAP
     records: list[Evidence] = []
     for step, claim in enumerate([claims[0], claims[1], claims[1], claims[0]]):
         outputs = remote.on_message(claim.to_wire(), (step + 1) * 1_000_000)
-        records += [e for e in sent(outputs, Evidence) if isinstance(e, Evidence)]
+        records += gossiped_evidence(outputs)
     found = [(e.offender, e.offence.value) for e in records]
     if found != [(voter, "equivocation")]:
         raise AssertionError(
             f"{name} saw {voter} ask for view 1 of height 1 (version 2) with two prepared "
             f"claims, each twice, and gossiped {found}, not one equivocation record (R4.2)"
         )
-    try:
-        check_evidence(records[0], scene.validators, DirectSignatureChecker(), None, 1)
-    except ProtocolViolation as exc:
-        raise AssertionError(
-            f"{name}'s record of {voter}'s VIEW-CHANGE equivocation does not prove it "
-            f"({exc.rule_id}: {exc.detail})"
-        ) from None
+    require_provable(records, scene.validators, name, activation=1)
 
 
 def _prepares_height_2_carrying(
