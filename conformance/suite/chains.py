@@ -20,7 +20,7 @@ from aethel.consensus.ledger import make_genesis
 from aethel.consensus.messages import Commit, CommitCertificate, Prepare, PrePrepare
 from aethel.consensus.signing import KeySigner
 from aethel.consensus.validators import make_validator_keys
-from conformance.adapters.api import ReplicaAPI
+from conformance.adapters.api import JSON, ReplicaAPI
 from conformance.adapters.reference import ReferenceImplementation
 from conformance.adapters.reference_replica import genesis_to_json
 from conformance.cluster import Cluster, make_cluster
@@ -96,13 +96,17 @@ def slashed_chain(stakes: tuple[int, ...]) -> SlashedChain:
     return SlashedChain(cluster, signers, commits)
 
 
-def new_replica(api: Any, chain: SlashedChain, name: str) -> Any:
+def genesis_of(chain: SlashedChain) -> JSON:
+    """Return the genesis the chain's cluster started from, in its JSON form."""
+    cluster = chain.cluster
+    return genesis_to_json(make_genesis(cluster.workload.genesis_balances, cluster.validators))
+
+
+def new_replica(api: Any, chain: SlashedChain, name: str, mode: str = "collector") -> Any:
     """Return the replica of ``name`` that ``api`` (``replica``, or a capability whose ``new``
     takes replica.new's parameters) makes at height 1, not started."""
-    cluster = chain.cluster
-    genesis = make_genesis(cluster.workload.genesis_balances, cluster.validators)
     seed = chain.signers[name].key.seed.hex()
-    return api.new(cluster.validators.to_wire(), name, seed, "collector", genesis_to_json(genesis))
+    return api.new(chain.cluster.validators.to_wire(), name, seed, mode, genesis_of(chain))
 
 
 def fresh_replica(api: ReplicaAPI, chain: SlashedChain, name: str) -> Any:

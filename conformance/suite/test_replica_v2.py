@@ -74,6 +74,9 @@ class VersionedScene(Scene):
     """A :class:`Scene` of a version-2 set whose genesis names ``activation`` (V2.1)."""
 
     activation: int = 1
+    #: False: the genesis names no ``protocol_v2_height`` and the set's ``first_height`` alone
+    #: names the activation height (V2.1: a network that started in version 1).
+    named_by_genesis: bool = True
 
     def version(self, height: int = 1) -> int:
         return version_of_height(height, self.activation)
@@ -86,7 +89,7 @@ class VersionedScene(Scene):
             name,
             self.signers[name].key.seed.hex(),
             mode,
-            genesis_to_json(self.genesis, self.activation),
+            genesis_to_json(self.genesis, self.activation if self.named_by_genesis else None),
         )
         if now is not None:
             remote.start(now)
@@ -308,11 +311,23 @@ def test_a_commit_certificate_of_the_other_version_does_not_commit(
 
 
 @pytest.mark.req("V2.1", "V2.2", "V2.3")
-def test_the_version_changes_at_the_activation_height(replica_api: ReplicaAPI) -> None:
-    """The genesis names protocol_v2_height 2: the replica votes in version 1 at height 1 and,
-    after committing it on a version-1 certificate, in version 2 at height 2 (V2.1), where a
-    proposal signed in version 1's domain gets no vote (V2.2)."""
-    scene = make_versioned_scene(FOUR, 2, "activation/2")
+@pytest.mark.parametrize("named_by", ["genesis", "validator-set"])
+def test_the_version_changes_at_the_activation_height(
+    replica_api: ReplicaAPI, named_by: str
+) -> None:
+    """The activation height is 2, named by the genesis (``protocol_v2_height``) or, for a
+    network that started in version 1, by the version-2 set alone (``first_height``, the
+    genesis naming none): the replica votes in version 1 at height 1 and, after committing it
+    on a version-1 certificate, in version 2 at height 2 (V2.1), where a proposal signed in
+    version 1's domain gets no vote (V2.2).
+
+    ``validator-set`` was written from the module campaign of aethel/consensus/replica_core.py
+    (survivors ``ReplicaCore.__init__:AddNot:3ee00df8`` and ``ReplicaCore.__init__:
+    ReplaceComparisonOperator_Is_IsNot:49a015a9``: the set's ``first_height`` ignored): every
+    case named the height in the genesis."""
+    scene = replace(
+        make_versioned_scene(FOUR, 2, "activation/2"), named_by_genesis=named_by == "genesis"
+    )
     first, second = scene.leader(0), scene.leader(0, 2)
     name = next(m for m in scene.ids if m not in (first, second))
     remote = scene.replica(replica_api, name)
@@ -445,6 +460,40 @@ def test_a_collector_that_forges_or_withholds_costs_only_its_view(
     outputs = parsed(remote.on_message(done.to_wire(), 13 * 10**9))
     if not any(isinstance(out, Committed) for out in outputs):
         raise AssertionError(f"{name} did not commit height 1 in view 1 (V2.11)")
+
+
+@pytest.mark.req("V2.1", "V2.10", "R2.2")
+def test_below_the_activation_height_the_leader_collects(replica_api: ReplicaAPI) -> None:
+    """A version-2 set whose activation height is 3; in collector mode at height 1 (version 1)
+    the replica's PREPARE goes to the view's leader (R2.2), not to the member V2.10 would
+    choose, which the scene makes another: the collector rule of version 2 is a version-2 rule
+    (V2.1: below the activation height every rule of version 1 holds).
+
+    Written from the module campaign of aethel/consensus/replica_core.py (survivors ``ReplicaCore.
+    _collector_id:ReplaceOrWithAnd`` and ``ReplaceComparisonOperator``/``NumberReplacer`` of
+    ``self._version_of(self.height) == 1``: version 2's collector used at a version-1 height):
+    no case ran a version-1 height in collector mode with version 2 announced."""
+    for attempt in range(200):
+        scene = make_versioned_scene(FOUR, 3, f"v1-collector/{attempt}")
+        v2 = scene.validators.v2
+        assert v2 is not None
+        leader = scene.leader(0)
+        index = choose_collector(
+            v2.roster, v2.table, scene.validators.seed, 1, 0, v2.roster.index[leader]
+        )
+        by_region = v2.roster.members[index].id
+        if by_region != leader:
+            break
+    else:
+        raise AssertionError("no epoch gives the scene its roles (suite bug)")
+    name = next(m for m in scene.ids if m not in (leader, by_region))
+    remote = scene.replica(replica_api, name, "collector")
+    prepares = _votes_sent(remote.on_message(scene.proposal(1).to_wire(), 1_000_000), Prepare)
+    expect_equal(
+        [(to, vote.version) for to, vote in prepares],
+        [(leader, 1)],
+        f"where {name} sends its PREPARE at height 1 (version 1; V2.10 would choose {by_region})",
+    )
 
 
 @pytest.mark.req("T22.2e", "R7.5", "V2.3", "R3.5")
