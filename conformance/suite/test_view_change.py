@@ -21,6 +21,7 @@ from dataclasses import replace
 import pytest
 
 from aethel.consensus.block import ProofBlock
+from aethel.consensus.events import Output, SetTimer, Timer
 from aethel.consensus.messages import (
     Commit,
     Message,
@@ -30,8 +31,9 @@ from aethel.consensus.messages import (
     PrePrepare,
     ViewChange,
 )
-from aethel.consensus.signing import DirectSignatureChecker
+from aethel.consensus.signing import DirectSignatureChecker, KeySigner
 from aethel.consensus.viewchange import check_new_view
+from aethel.encoding import KeyPair
 from conformance.adapters.api import ReplicaAPI
 from conformance.checks import expect_equal
 from conformance.suite.scene import (
@@ -41,6 +43,7 @@ from conformance.suite.scene import (
     Scene,
     find_scene,
     make_scene,
+    parsed,
     sent,
     subsets_with_stake,
 )
@@ -600,6 +603,153 @@ def test_follower_needs_exactly_q_of_view_changes(
             raise AssertionError(
                 f"{name} followed a NEW-VIEW whose VIEW-CHANGEs ({members}) hold {total}, one "
                 f"short of q(W) = {quorum}"
+            )
+
+
+@pytest.mark.req("R2.6", "R2.5")
+@pytest.mark.parametrize("mode", ["collector", "broadcast"], ids=str)
+def test_claims_that_arrive_before_the_leaders_own_timeout_are_carried(
+    replica_api: ReplicaAPI, mode: str
+) -> None:
+    """The others time out of view 0 first (their clocks ran ahead): the leader of view 1, still
+    in view 0 with nothing prepared, gets their VIEW-CHANGEs for view 1, the first two claiming
+    the view-0 block D prepared, each with D's prepare certificate and D. Two of four equal
+    stakes are more than W/3, so it joins view 1 at once (the join rule) and asks for it too;
+    with the third it holds q(W) and must send a NEW-VIEW re-proposing D (spec/consensus.md,
+    "View change": the proposal is the block of the highest claim).
+
+    Written from the module campaign of aethel/consensus/viewchange.py (survivor
+    ``ViewChangeRules._claim_signed:ReplaceComparisonOperator_IsNot_Is:3b5661e9``: a claim
+    for a view whose VIEW-CHANGEs nobody counted yet raised out of the replica): every case
+    that carried a claim to a leader had it time out first."""
+    scene = find_scene(FOUR, lambda s: s.leader(0) != s.leader(1), label="early-claims")
+    name, first = scene.leader(1), scene.leader(0)
+    others = scene.others(name)
+    block = scene.block(first)
+    certificate = scene.prepare_certificate(scene.ids[:3], block.digest)
+    new_views: list[NewView] = []
+    remote = scene.replica(replica_api, name, mode)
+    for index, member in enumerate(others):
+        claim = (certificate, block) if index < 2 else (None, None)
+        vc = scene.view_change(member, 1, *claim)
+        new_views += _new_view_sent(remote.on_message(vc.to_wire(), AFTER_TIMEOUT // 2))
+    expect_equal(remote.status()["view"], 1, f"{name}'s view once {others} asked for view 1")
+    proposed = [nv.pre_prepare.digest.hex()[:16] for nv in new_views if nv.view == 1]
+    expect_equal(
+        proposed,
+        [block.digest.hex()[:16]],
+        f"the blocks {name}'s NEW-VIEWs for view 1 propose, two of the VIEW-CHANGEs claiming "
+        "D prepared in view 0",
+    )
+
+
+@pytest.mark.req("R2.6", "R4.3")
+@pytest.mark.rejects("R4.3")
+def test_a_strangers_view_change_with_a_claim_counts_for_nothing(replica_api: ReplicaAPI) -> None:
+    """A key outside the validator set signs a VIEW-CHANGE for view 1 claiming the view-0 block
+    D, with D's genuine prepare certificate and D, and sends it to the leader of view 1, which
+    timed out of view 0. It holds no stake (R4.3): with one member's VIEW-CHANGE besides the
+    leader's own (two of four) no NEW-VIEW follows; with a second member's, q(W), the NEW-VIEW
+    holds the three members' VIEW-CHANGEs only.
+
+    Written from the module campaign of aethel/consensus/viewchange.py (survivors of
+    ``ViewChangeRules._claim_signed``'s membership test: a stranger's claim checked with a
+    member's key that does not exist raised out of the replica)."""
+    stranger = KeySigner("v999", KeyPair.from_seed(bytes([99]) * 32))
+    scene = find_scene(FOUR, lambda s: s.leader(0) != s.leader(1), label="stranger-claim")
+    name, first = scene.leader(1), scene.leader(0)
+    block = scene.block(first)
+    certificate = scene.prepare_certificate(scene.ids[:3], block.digest)
+    forged = ViewChange.create(stranger, 1, 1, certificate, block)
+    remote = scene.replica(replica_api, name, "broadcast")
+    remote.on_timer(1, 0, "view", TIMEOUT_AT)
+    new_views = _new_view_sent(remote.on_message(forged.to_wire(), AFTER_TIMEOUT))
+    members = scene.others(name)[:2]
+    new_views += _new_view_sent(
+        remote.on_message(scene.view_change(members[0], 1).to_wire(), AFTER_TIMEOUT)
+    )
+    if new_views:
+        raise AssertionError(
+            f"{name} sent a NEW-VIEW for view 1 on its own VIEW-CHANGE, {members[0]}'s and a "
+            "stranger's (v999, no stake): two of four members are not q(W)"
+        )
+    new_views = _new_view_sent(
+        remote.on_message(scene.view_change(members[1], 1).to_wire(), AFTER_TIMEOUT)
+    )
+    holders = [sorted(vc.validator for vc in nv.view_changes) for nv in new_views]
+    expect_equal(
+        holders,
+        [sorted([name, *members])],
+        f"the VIEW-CHANGEs of {name}'s NEW-VIEW for view 1 (a stranger's among those it got)",
+    )
+
+
+#: The timer of view 1 at height 1.
+VIEW_1 = Timer(1, 1, "view")
+
+
+def _timer_of(outputs: list[Output], timer: Timer) -> int | None:
+    """Return the deadline of the last ``timer`` set in ``outputs``."""
+    deadlines = [o.deadline for o in outputs if isinstance(o, SetTimer) and o.timer == timer]
+    return deadlines[-1] if deadlines else None
+
+
+@pytest.mark.req("R2.6")
+@pytest.mark.parametrize("stakes", list(THIRDS.values()), ids=list(THIRDS))
+def test_a_view_is_established_by_exactly_q_of_view_changes(
+    replica_api: ReplicaAPI, stakes: list[int]
+) -> None:
+    """spec/consensus.md, "View change": a view v > 0 is established when validators holding
+    q(W) stake asked for v or a later view, and only then does its timer start. The replica
+    (broadcast mode, not the leader of view 1) timed out of view 0 and asked for view 1; the
+    VIEW-CHANGEs for view 1 of other members bring the stake asking for it, its own included,
+    to exactly q(W) - 1 = 2k (no view timer for view 1) or exactly q(W) = 2k + 1 (the timer of
+    view 1 starts). No NEW-VIEW is sent, so only the count can establish the view.
+
+    Written from the module campaign of aethel/consensus/viewchange.py (survivor
+    ``ViewChangeRules._synchronise_view:ReplaceComparisonOperator_GtE_Gt:8083f67e``: a view
+    established only above q(W)); the quorum cases above count VIEW-CHANGEs at a leader and in
+    a NEW-VIEW, not towards a follower's timer."""
+
+    def fits(scene: Scene) -> bool:
+        quorum = scene.validators.quorum
+        return any(
+            m != scene.leader(1) and _exact(scene, quorum, (m,)) and _exact(scene, quorum - 1, (m,))
+            for m in scene.ids
+        )
+
+    scene = find_scene(stakes, fits, label="established")
+    quorum = scene.validators.quorum
+    name = next(
+        m
+        for m in scene.ids
+        if m != scene.leader(1) and _exact(scene, quorum, (m,)) and _exact(scene, quorum - 1, (m,))
+    )
+    for total, established in ((quorum - 1, False), (quorum, True)):
+        members = subsets_with_stake(scene, total, include=[name])
+        remote = scene.replica(replica_api, name, "broadcast", now=None)
+        interval = _timer_of(parsed(remote.start(0)), Timer(1, 0, "view"))
+        if interval is None:
+            raise AssertionError(f"{name} set no timer for view 0 when started at 0 ns")
+        resend = _timer_of(parsed(remote.on_timer(1, 0, "view", interval)), VIEW_1)
+        outputs = []
+        for member in members:
+            if member != name:
+                vc = scene.view_change(member, 1)
+                outputs += parsed(remote.on_message(vc.to_wire(), interval + 1))
+        # The re-send timer of a view not established fires timeout(latency, 0) after the
+        # timeout; the view's own timer runs timeout(latency, 1) from its establishment.
+        timer = _timer_of(outputs, VIEW_1)
+        deadline = timer if timer is not None and (resend is None or timer > resend) else None
+        if established and deadline is None:
+            raise AssertionError(
+                f"{name} started no timer for view 1 when {members} ({total} stake, exactly q(W) "
+                f"of W = {scene.validators.total_stake}) asked for it: view 1 is established"
+            )
+        if not established and deadline is not None:
+            raise AssertionError(
+                f"{name} started the timer of view 1 when {members} asked for it: {total} stake, "
+                f"one short of q(W) = {quorum}, does not establish the view"
             )
 
 

@@ -261,3 +261,56 @@ def test_a_view_change_already_shared_is_not_sent_again(replica_api: ReplicaAPI,
             f"({len(again)} more): the copy goes out only if it has not yet (R2.6), and an "
             "honest peer re-sends at most once a view-0 timeout (N6)"
         )
+
+
+@pytest.mark.req("R2.6", "P10")
+def test_a_waiting_validators_claim_reaches_the_leader_whole_on_a_re_send(
+    replica_api: ReplicaAPI,
+) -> None:
+    """Collector mode: the replica prepared the view-0 block D (the collector's prepare
+    certificate) and view 0 timed out; its VIEW-CHANGE for view 1 claims D. The copies a re-send
+    gives the others carry no certificate or block, so the re-send must still give the leader
+    of view 1 the whole message: if the first one was lost, the leader otherwise cannot back
+    the claim and may re-propose another block (spec/consensus.md, View change: the NEW-VIEW
+    proposes the block of the highest claim, backed by its certificate).
+
+    Written from the module campaign of aethel/consensus/viewchange.py (survivors of
+    ``ViewChangeRules._send_view_change``'s ``vc.prepared is not None and leader != self.id``:
+    the whole message not sent again): the re-sends the cases saw claimed nothing."""
+    scene = find_scene(FOUR, lambda s: s.leader(0) != s.leader(1), label="claim-resent")
+    first, leader = scene.leader(0), scene.leader(1)
+    name = next(m for m in scene.ids if m not in (first, leader))
+    block = scene.block(first)
+    remote: Any = scene.replica(replica_api, name, "collector", now=None)
+    interval = view_deadline(remote.start(0), 1, 0)
+    if interval is None:
+        raise AssertionError(f"control: {name} set no view-0 timer when started at 0 ns")
+    remote.on_message(scene.pre_prepare(block).to_wire(), MS)
+    certificate = scene.prepare_certificate([first, leader, name], block.digest)
+    remote.on_message(certificate.to_wire(), 2 * MS)
+    outputs = remote.on_timer(1, 0, "view", interval)
+    claims = [vc for vc in _own_view_changes(outputs, name) if vc.view == 1]
+    if not claims or claims[0].prepared_digest != block.digest:
+        raise AssertionError(
+            f"control: {name} prepared D and timed out of view 0, but sent no VIEW-CHANGE for "
+            f"view 1 claiming D ({claims})"
+        )
+    deadline = view_deadline(outputs, 1, 1)
+    if deadline is None:
+        raise AssertionError(f"control: {name} set no timer while waiting for view 1")
+    resent = _view_changes_to(remote.on_timer(1, 1, "view", deadline), [leader])[leader]
+    whole = [
+        vc
+        for vc in resent
+        if vc.validator == name
+        and vc.view == 1
+        and vc.prepared is not None
+        and vc.prepared.digest == block.digest
+        and vc.block is not None
+    ]
+    if not whole:
+        raise AssertionError(
+            f"{name} re-sent its VIEW-CHANGE for view 1 at {deadline} ns, but the leader of view "
+            f"1, {leader}, got no copy with the certificate and block of its claim (it got "
+            f"{len(resent)} without them)"
+        )
