@@ -21,7 +21,7 @@ from dataclasses import replace
 import pytest
 
 from aethel.consensus.block import ProofBlock
-from aethel.consensus.events import Output, SetTimer, Timer
+from aethel.consensus.events import Broadcast, Output, Send, SetTimer, Timer
 from aethel.consensus.messages import (
     Commit,
     Message,
@@ -39,6 +39,7 @@ from conformance.checks import expect_equal
 from conformance.suite.scene import (
     AFTER_TIMEOUT,
     FOUR,
+    MS,
     TIMEOUT_AT,
     Scene,
     find_scene,
@@ -751,6 +752,53 @@ def test_a_view_is_established_by_exactly_q_of_view_changes(
                 f"{name} started the timer of view 1 when {members} asked for it: {total} stake, "
                 f"one short of q(W) = {quorum}, does not establish the view"
             )
+
+
+@pytest.mark.req("R2.6", "R6.5")
+def test_a_new_view_for_an_established_view_does_not_restart_its_timer(
+    replica_api: ReplicaAPI,
+) -> None:
+    """spec/consensus.md, "View change": a view becomes established once q(W) stake asked for it
+    or once a NEW-VIEW for it is accepted, and the validator then starts the view's timer, of
+    duration timeout(latency, v). The replica (broadcast mode, four equal stakes) timed out of
+    view 0 and two others' VIEW-CHANGEs establish view 1 (its timer starts); the leader's
+    NEW-VIEW arrives later and is followed (a PREPARE), but the view was established already:
+    its timer keeps the deadline it got, or a view whose NEW-VIEW comes late would last longer
+    than its timeout.
+
+    Written from the module campaign of aethel/consensus/viewchange.py (survivor
+    ``ViewChangeRules._enter_new_view:ReplaceComparisonOperator_Gt_GtE:1b9bf3ad``: the timer
+    started again by the NEW-VIEW of the view the replica is in)."""
+    scene = find_scene(FOUR, lambda s: s.leader(0) != s.leader(1), label="established-nv")
+    leader = scene.leader(1)
+    name = next(m for m in scene.ids if m not in (scene.leader(0), leader))
+    askers = scene.others(name)[:2]
+    remote = scene.replica(replica_api, name, "broadcast", now=None)
+    interval = _timer_of(parsed(remote.start(0)), Timer(1, 0, "view"))
+    if interval is None:
+        raise AssertionError(f"control: {name} set no timer for view 0 when started at 0 ns")
+    remote.on_timer(1, 0, "view", interval)
+    outputs: list[Output] = []
+    for member in askers:
+        outputs += parsed(remote.on_message(scene.view_change(member, 1).to_wire(), interval + 1))
+    established = _timer_of(outputs, VIEW_1)
+    if established is None:
+        raise AssertionError(
+            f"control: {name} started no timer for view 1 when {askers} asked for it with it "
+            "(three of four: q(W))"
+        )
+    changes = [scene.view_change(m, 1) for m in (name, *askers)]
+    new_view = scene.new_view(changes, None, scene.block(leader), 1)
+    outputs = parsed(remote.on_message(new_view.to_wire(), interval + MS))
+    if not any(isinstance(o, Send | Broadcast) and isinstance(o.message, Prepare) for o in outputs):
+        raise AssertionError(f"control: {name} did not follow {leader}'s NEW-VIEW for view 1")
+    again = _timer_of(outputs, VIEW_1)
+    if again is not None and again != established:
+        raise AssertionError(
+            f"{name}'s view 1 was established at {interval + 1} ns with its timer at "
+            f"{established} ns; the NEW-VIEW at {interval + MS} ns moved it to {again} ns: a "
+            "view's timer starts once, when it becomes established (R2.6)"
+        )
 
 
 def _join_roles(scene: Scene) -> tuple[str, list[str], list[str]]:
