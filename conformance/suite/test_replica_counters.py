@@ -175,3 +175,35 @@ def test_signatures_checked_in_a_batch_count(replica_api: ReplicaAPI) -> None:
             "in the batch or after it"
         )
     _never_decreased(before, after)
+
+
+@pytest.mark.req("T22.2e", "R2.6")
+def test_a_view_joined_counts_as_one_view_change(replica_api: ReplicaAPI) -> None:
+    """Of four equal stakes, two members ask for view 1 (more than W/3): the replica, in view 0
+    with no timer fired, joins view 1 at once and asks for it too (spec/consensus.md, "View
+    change": the join rule). That is one view change and no timeout, and the counters must say
+    so (T22.2e: "timeouts and view changes").
+
+    Written from the module campaign of aethel/consensus/viewchange.py (survivors
+    ``ViewChangeRules._synchronise_view:NumberReplacer:73c3dae4`` and ``:89656851``: a join
+    counted as no view change, or as two): the counters case counts a view change started by a
+    timeout only."""
+    scene = make_scene([1_000] * 4, epoch="counters-join")
+    name, askers = scene.ids[0], scene.ids[1:3]
+    remote = scene.replica(replica_api, name, "broadcast", now=0)
+    before = remote.get_performance_stats()
+    own = []
+    for member in askers:
+        vc = scene.view_change(member, 1)
+        own += sent(
+            remote.on_message(vc.to_wire(), 1_000), ViewChange, lambda m: m.validator == name
+        )
+    if remote.status()["view"] != 1 or not own:
+        raise AssertionError(f"control: {name} did not join view 1 when {askers} asked for it")
+    after = remote.get_performance_stats()
+    expect_equal(
+        {k: after.get(k) for k in ("view_changes", "timeouts")},
+        {"view_changes": 1, "timeouts": 0},
+        f"view changes and timeouts after {name} joined view 1",
+    )
+    _never_decreased(before, after)

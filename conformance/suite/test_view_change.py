@@ -801,6 +801,110 @@ def test_a_new_view_for_an_established_view_does_not_restart_its_timer(
         )
 
 
+@pytest.mark.req("R2.6", "R6.5")
+def test_a_join_that_completes_q_starts_the_views_timer(replica_api: ReplicaAPI) -> None:
+    """Of four equal stakes, two members ask for view 1 while the replica (broadcast mode) is
+    still in view 0: it joins view 1 and asks for it too, and with its own request three of four
+    asked, q(W): view 1 is established at once, so its timer is the view's, timeout(latency, 1),
+    not the re-send period timeout(latency, 0) of a view still waited for (spec/consensus.md,
+    "View change").
+
+    Written from the module campaign of aethel/consensus/viewchange.py (survivor
+    ``ViewChangeRules._enter_view_change:ReplaceAndWithOr:d923f7af``: the re-send timer set
+    over the timer of a view the join had just established, so the view timed out early)."""
+    scene = make_scene(list(FOUR), epoch="join-establishes")
+    name, askers = scene.ids[0], scene.ids[1:3]
+    remote = scene.replica(replica_api, name, "broadcast", now=None)
+    interval = _timer_of(parsed(remote.start(0)), Timer(1, 0, "view"))
+    if interval is None:
+        raise AssertionError(f"control: {name} set no timer for view 0 when started at 0 ns")
+    at = interval // 2
+    outputs: list[Output] = []
+    for member in askers:
+        outputs += parsed(remote.on_message(scene.view_change(member, 1).to_wire(), at))
+    if remote.status()["view"] != 1:
+        raise AssertionError(f"control: {name} did not join view 1 when {askers} asked for it")
+    deadline = _timer_of(outputs, VIEW_1)
+    if deadline is None or deadline <= at + interval:
+        raise AssertionError(
+            f"{name} joined view 1 at {at} ns, established by its own request and {askers}'s "
+            f"(q(W)), and set its timer for {deadline} ns: an established view's timer runs "
+            f"timeout(latency, 1), longer than the re-send period {interval} ns"
+        )
+
+
+@pytest.mark.req("R2.6")
+def test_prepares_that_came_before_the_new_view_count_once_it_is_followed(
+    replica_api: ReplicaAPI,
+) -> None:
+    """The replica (broadcast mode, view 0, no timer fired) gets two members' PREPAREs for the
+    view-1 proposal before the NEW-VIEW that carries it (they left view 0 earlier). Messages of
+    a later view wait for it; once the NEW-VIEW is followed, they count: with its own PREPARE,
+    q(W) of four prepared the block, and it sends its COMMIT.
+
+    Written from the module campaign of aethel/consensus/viewchange.py (survivor
+    ``ViewChangeRules._on_new_view:ZeroIterationForLoop:4895baf2``: the messages waiting for
+    the view forgotten when its NEW-VIEW arrives)."""
+    scene = find_scene(FOUR, lambda s: s.leader(0) != s.leader(1), label="early-prepares")
+    leader = scene.leader(1)
+    name = next(m for m in scene.ids if m not in (scene.leader(0), leader))
+    voters = scene.others(name)[:2]
+    block = scene.block(leader)
+    remote = scene.replica(replica_api, name, "broadcast")
+    commits = []
+    for voter in voters:
+        vote = scene.prepare(voter, block.digest, view=1)
+        commits += sent(remote.on_message(vote.to_wire(), MS), Commit)
+    changes = [scene.view_change(m, 1) for m in scene.others(name)]
+    outputs = remote.on_message(scene.new_view(changes, None, block, 1).to_wire(), 2 * MS)
+    if not sent(outputs, Prepare, lambda m: m.view == 1 and m.digest == block.digest):
+        raise AssertionError(f"control: {name} did not follow {leader}'s NEW-VIEW for view 1")
+    commits += sent(outputs, Commit, lambda m: m.view == 1 and m.digest == block.digest)
+    if not commits:
+        raise AssertionError(
+            f"{name} followed the NEW-VIEW for view 1 and sent its PREPARE, but no COMMIT: "
+            f"{voters}'s PREPAREs for that block came before the NEW-VIEW and, with its own, "
+            "hold q(W)"
+        )
+
+
+@pytest.mark.req("R2.6")
+@pytest.mark.rejects("R2.6")
+def test_a_new_view_for_a_view_the_replica_left_gets_no_vote(replica_api: ReplicaAPI) -> None:
+    """The replica followed a NEW-VIEW for view 2; a valid NEW-VIEW for view 1 arrives after it
+    (delayed). spec/consensus.md: a validator accepts a NEW-VIEW "for a view at or above its
+    own" only, and stops voting in a view it left: no PREPARE for the view-1 proposal.
+
+    Written from the module campaign of aethel/consensus/viewchange.py (survivors of
+    ``ViewChangeRules._on_new_view``'s ``nv.height < self.height or nv.view < self.view or ...``
+    with ``and``: a NEW-VIEW for an earlier view followed)."""
+    scene = find_scene(
+        FOUR, lambda s: len({s.leader(0), s.leader(1), s.leader(2)}) == 3, label="left-view"
+    )
+    name = next(
+        m for m in scene.ids if m not in (scene.leader(0), scene.leader(1), scene.leader(2))
+    )
+    remote = scene.replica(replica_api, name, "broadcast")
+    proposals = {}
+    for view in (2, 1):
+        leader = scene.leader(view)
+        block = scene.block(leader)
+        changes = [scene.view_change(m, view) for m in scene.others(name)]
+        new_view = scene.new_view(changes, None, block, view)
+        proposals[view] = sent(
+            remote.on_message(new_view.to_wire(), view * MS),
+            Prepare,
+            lambda m, v=view, d=block.digest: m.view == v and m.digest == d,
+        )
+    if not proposals[2]:
+        raise AssertionError(f"control: {name} did not follow the NEW-VIEW for view 2")
+    if proposals[1]:
+        raise AssertionError(
+            f"{name} in view 2 sent PREPARE for the proposal of a NEW-VIEW for view 1, a view "
+            "below its own (R2.6)"
+        )
+
+
 def _join_roles(scene: Scene) -> tuple[str, list[str], list[str]]:
     """A replica and two sets of the others holding exactly W/3 and W/3 + 1."""
     third = scene.validators.total_stake // 3
