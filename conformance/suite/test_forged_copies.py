@@ -222,3 +222,41 @@ def test_a_version_2_length_vote_on_a_version_1_network_is_refused(
             f"{case}: {name} sent no prepared certificate or COMMIT on q(W) real PREPAREs for "
             f"{d.digest.hex()[:16]} (the control)"
         )
+
+
+@pytest.mark.req("R7.5", "R2.6")
+@pytest.mark.rejects("R7.5")
+@pytest.mark.parametrize("mode", ["collector", "broadcast"])
+def test_forged_view_changes_pull_no_one_into_a_later_view(
+    replica_api: ReplicaAPI, mode: str
+) -> None:
+    """Two of four equal members "ask" for view 1, claiming nothing prepared (as the copies a
+    re-send sends in collector mode do), their signatures damaged: more than W/3 of the stake
+    would pull the replica into view 1 (the join rule), but forged messages move no one
+    (spec/consensus.md, R7.5). The same two signed make it join (the control).
+
+    Written from the module campaign of aethel/consensus/viewchange.py (survivors of
+    ``ViewChangeRules._count_view_change``'s ``not verified and self._signature_fails(...)``:
+    a VIEW-CHANGE the replica did not collect counted towards the join unchecked)."""
+    scene = find_scene(FOUR, lambda s: s.leader(0) != s.leader(1), label="forged-join")
+    leader = scene.leader(1)
+    name = next(m for m in scene.ids if m not in (scene.leader(0), leader))
+    askers = [m for m in scene.ids if m not in (name, leader)]
+    for forged in (True, False):
+        remote = scene.replica(replica_api, name, mode)
+        for member in askers:
+            vc = scene.view_change(member, 1)
+            if forged:
+                vc = replace(vc, signature=bytes([vc.signature[0] ^ 1]) + vc.signature[1:])
+            remote.on_message(vc.to_wire(), AFTER_TIMEOUT // 2)
+        view = remote.status()["view"]
+        if forged and view != 0:
+            raise AssertionError(
+                f"{name} ({mode} mode) moved to view {view} on VIEW-CHANGEs of {askers} whose "
+                "signatures are damaged: forged messages move no one (R7.5)"
+            )
+        if not forged and view != 1:
+            raise AssertionError(
+                f"control: {name} ({mode} mode) did not join view 1 when {askers} (more than "
+                "W/3) asked for it"
+            )

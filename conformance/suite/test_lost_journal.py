@@ -138,3 +138,42 @@ def test_a_validator_without_its_journal_learning_from_a_later_certificate_holds
             f"{name} lost its journal and learned height 3 is certified, but signed "
             f"{signed[0].TYPE} at height 4: it signs nothing below 3 + 2"
         )
+
+
+@pytest.mark.req("R2.4", "R2.6")
+def test_a_validator_without_its_journal_waits_in_its_view_unsigned(impl: Implementation) -> None:
+    """A validator restarted without its journal learns that height 1 is certified, so it signs
+    nothing at height 2. When height 2's view 0 times out it enters view 1 without a VIEW-CHANGE
+    of its own; when that view's timer fires it has nothing to re-send and keeps waiting: it
+    signs nothing and sets its next timer (spec/consensus.md, "View change": a waiting validator
+    re-sends its VIEW-CHANGE, and this one has none).
+
+    Written from the module campaign of aethel/consensus/viewchange.py (survivor
+    ``ViewChangeRules._resend_view_change:ReplaceAndWithOr:f50368e3``: a re-send that reads the
+    validator's own VIEW-CHANGE when it has none raised out of the replica)."""
+    chain = slashed_chain(trace_cases.FIVE)
+    name = "v004"
+    remote = new_replica(get_api(impl, "lost-journal"), chain, name)
+    remote.start(0)
+    learned = chain.commits[0]
+    outputs = remote.on_sync_completed(
+        learned.certificate.to_wire(), learned.block.to_wire(), chain.state(1), NOW
+    )
+    deadline = view_deadline(outputs, 2, 0)
+    if deadline is None:
+        raise AssertionError(f"control: {name} set no timer for height 2 after learning height 1")
+    for view in (0, 1):
+        outputs = remote.on_timer(2, view, "view", deadline)
+        signed = sent(outputs, SIGNED)
+        if signed:
+            raise AssertionError(
+                f"{name} lost its journal and learned height 1, but signed {signed[0].TYPE} when "
+                f"height 2's view {view} timer fired"
+            )
+        deadline = view_deadline(outputs, 2, 1)
+        if deadline is None:
+            raise AssertionError(
+                f"{name} set no timer for view 1 of height 2 when its view {view} timer fired: "
+                "a waiting validator keeps its timer (R2.6)"
+            )
+    expect_equal(remote.status()["view"], 1, f"{name}'s view at height 2 after two timers")
