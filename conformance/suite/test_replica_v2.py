@@ -1040,3 +1040,49 @@ def test_a_last_commit_of_the_other_version_gets_no_vote(
         )
     if not prepares_with(None):
         raise AssertionError(f"{name} gave no PREPARE to height 2 with its genuine last commit")
+
+
+@pytest.mark.req("R7.5", "V2.2", "R2.6")
+@pytest.mark.rejects("R7.5")
+@pytest.mark.parametrize(
+    ("activation", "version"), [(1, 2), (3, 1)], ids=["version-2", "version-1"]
+)
+def test_a_badly_signed_new_view_on_a_network_of_both_versions_gets_no_vote(
+    replica_api: ReplicaAPI, activation: int, version: int
+) -> None:
+    """A network that names an activation height runs both versions, and a NEW-VIEW whose
+    signature does not verify in its height's domain may be one signed in the other's (V2.2):
+    either way it is refused. The leader of view 1 sends a NEW-VIEW of height 1 (version 2 under
+    activation 1, version 1 under 3) with one bit of its signature flipped: no PREPARE, and no
+    error from the replica; the same NEW-VIEW unchanged is followed (the control).
+
+    Written from the module campaign of aethel/consensus/viewchange.py (survivors of
+    ``check_new_view``'s ``nv.payload_for(3 - version)``: the other version's bytes asked for
+    by a version number that does not exist, which raised out of the replica): no case sent a
+    badly signed NEW-VIEW on a network of both versions."""
+    scene = next(
+        s
+        for s in (make_versioned_scene(FOUR, activation, f"bad-new-view/{i}") for i in range(200))
+        if s.leader(0) != s.leader(1)
+    )
+    leader = scene.leader(1)
+    name = next(m for m in scene.ids if m not in (scene.leader(0), leader))
+    changes = [
+        ViewChange.create(scene.signers[m], 1, 1, None, None, version) for m in scene.others(name)
+    ]
+    block = scene.signed_block(version, leader)
+    proposal = PrePrepare.create(scene.signers[leader], 1, block, version)
+    new_view = NewView.create(scene.signers[leader], changes, None, proposal, version)
+    damaged = replace(
+        new_view, signature=bytes([new_view.signature[0] ^ 1]) + new_view.signature[1:]
+    )
+    remote = scene.replica(replica_api, name)
+    remote.on_timer(1, 0, "view", 10 * 10**9)
+    if [m for m in _prepares_of(remote.on_message(damaged.to_wire(), 11 * 10**9)) if m.view == 1]:
+        raise AssertionError(
+            f"{name} prepared the proposal of a NEW-VIEW whose signature does not verify (R7.5)"
+        )
+    if not [
+        m for m in _prepares_of(remote.on_message(new_view.to_wire(), 12 * 10**9)) if m.view == 1
+    ]:
+        raise AssertionError(f"control: {name} did not follow the NEW-VIEW with its signature")

@@ -153,6 +153,15 @@ def _block_not_claimed(scene: Scene, a: str, b: str, c: str) -> ViewChange:
     return _claim(scene, b, scene.prepare_certificate(members, d.digest), d2, d.digest)
 
 
+def _certificate_without_block(scene: Scene, a: str, b: str, c: str) -> ViewChange:
+    """B's true claim with D's certificate and no block (written from the viewchange.py
+    campaign's survivor ``check_view_change_claim:ReplaceOrWithAnd:2a559320``, which took a
+    claim missing either and raised out of the replica on the missing block)."""
+    d, _, members = _claim_material(scene, a)
+    cert = scene.prepare_certificate(members, d.digest)
+    return ViewChange(1, 1, 0, d.digest, b, _sign_claim(scene, b, 0, d.digest), cert, None)
+
+
 def _claim_changed_alone(scene: Scene, a: str, b: str, c: str) -> ViewChange:
     d, d2, members = _claim_material(scene, a)
     signed = _sign_claim(scene, b, 0, d.digest)
@@ -183,6 +192,7 @@ LEADER_VARIANTS: dict[str, tuple[tuple[str, ...], LeaderVariant]] = {
     "certificate-below-quorum": (("R2.6",), _below_quorum_certificate),
     "certificate-with-a-forged-vote": (("R2.6",), _forged_vote_certificate),
     "block-not-the-claimed-one": (("R2.6",), _block_not_claimed),
+    "certificate-without-block": (("R2.6",), _certificate_without_block),
 }
 
 
