@@ -314,3 +314,54 @@ def test_a_waiting_validators_claim_reaches_the_leader_whole_on_a_re_send(
             f"1, {leader}, got no copy with the certificate and block of its claim (it got "
             f"{len(resent)} without them)"
         )
+
+
+@pytest.mark.req("R2.6", "R2.5")
+def test_a_copy_shared_in_one_view_does_not_stand_for_the_next(replica_api: ReplicaAPI) -> None:
+    """Collector mode. The replica waits in view 1 and its re-send gives every validator a copy;
+    the others' copies then establish view 1, which later times out too. Its VIEW-CHANGE for view
+    2 goes to that view's leader only, and when the others' copies establish view 2 it must send
+    its own copy for view 2 to everyone (spec/consensus.md, View change: "if it has not yet"):
+    the copy it shared for view 1 asks for view 1, and counts for nothing in view 2 at a
+    validator that needs its stake.
+
+    Written from the module campaign of aethel/consensus/viewchange.py (survivor
+    ``ViewChangeRules._enter_view_change:RemoveStatement:92dae82d``: whether the replica's
+    request was shared carried over from the view before)."""
+    scene = find_scene(
+        FOUR, lambda s: len({s.leader(0), s.leader(1), s.leader(2)}) == 3, label="copy-per-view"
+    )
+    name = next(
+        m for m in scene.ids if m not in (scene.leader(0), scene.leader(1), scene.leader(2))
+    )
+    others = scene.others(name)
+    remote: Any = scene.replica(replica_api, name, "collector", now=None)
+    deadline = view_deadline(remote.start(0), 1, 0)
+    for view in (1, 2):
+        if deadline is None:
+            raise AssertionError(f"control: {name} set no timer before asking for view {view}")
+        outputs = remote.on_timer(1, view - 1, "view", deadline)
+        first = _view_changes_to(outputs, others)
+        if view == 1:
+            deadline = view_deadline(outputs, 1, 1)
+            if deadline is None:
+                raise AssertionError(f"control: {name} set no re-send timer in view 1")
+            first = _view_changes_to(remote.on_timer(1, 1, "view", deadline), others)
+        askers = [m for m in others if m != scene.leader(view)]
+        got = {
+            m: [vc for vc in first[m] if vc.validator == name and vc.view == view] for m in others
+        }
+        established: list[Any] = []
+        for asker in askers:
+            copy = scene.view_change(asker, view).stripped()
+            outputs = remote.on_message(copy.to_wire(), deadline + view * MS)
+            established += outputs
+            for member, vcs in _view_changes_to(outputs, others).items():
+                got[member] += [vc for vc in vcs if vc.validator == name and vc.view == view]
+        missing = [m for m in askers if not got[m]]
+        if missing:
+            raise AssertionError(
+                f"{name}'s view {view} was established from the copies of {askers} (with its own "
+                f"request q(W)), but its own request for view {view} never reached {missing}"
+            )
+        deadline = view_deadline(established, 1, view)
