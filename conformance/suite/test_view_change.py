@@ -20,7 +20,7 @@ from dataclasses import replace
 
 import pytest
 
-from aethel.consensus.block import ProofBlock
+from aethel.consensus.block import GENESIS_PARENT, ProofBlock
 from aethel.consensus.events import Broadcast, Output, Send, SetTimer, Timer
 from aethel.consensus.messages import (
     Commit,
@@ -162,6 +162,24 @@ def _certificate_without_block(scene: Scene, a: str, b: str, c: str) -> ViewChan
     return ViewChange(1, 1, 0, d.digest, b, _sign_claim(scene, b, 0, d.digest), cert, None)
 
 
+def _certificate_and_block_of_another_digest(scene: Scene, a: str, b: str, c: str) -> ViewChange:
+    """B's signed claim names D; the certificate and block it carries are D2's, which agree with
+    each other (written from the viewchange.py campaign's survivor ``check_view_change_claim:
+    RemoveRaiseOrReturn:f914a509``: a certificate not matching the claim taken)."""
+    d, d2, members = _claim_material(scene, a)
+    return _claim(scene, b, scene.prepare_certificate(members, d2.digest), d2, d.digest)
+
+
+def _block_by_a_non_member(scene: Scene, a: str, b: str, c: str) -> ViewChange:
+    """B's true claim of a block whose proposer is no member (written from the viewchange.py
+    campaign's survivor ``ViewChangeRules._carried_block_reason:RemoveRaiseOrReturn:6106f226``,
+    reached by no case)."""
+    stranger = KeySigner("v999", KeyPair.from_seed(bytes([99]) * 32))
+    block = ProofBlock.create(stranger, 1, GENESIS_PARENT, [], [], [], None)
+    cert = scene.prepare_certificate(scene.ids[:3], block.digest)
+    return _claim(scene, b, cert, block, block.digest)
+
+
 def _claim_changed_alone(scene: Scene, a: str, b: str, c: str) -> ViewChange:
     d, d2, members = _claim_material(scene, a)
     signed = _sign_claim(scene, b, 0, d.digest)
@@ -193,6 +211,11 @@ LEADER_VARIANTS: dict[str, tuple[tuple[str, ...], LeaderVariant]] = {
     "certificate-with-a-forged-vote": (("R2.6",), _forged_vote_certificate),
     "block-not-the-claimed-one": (("R2.6",), _block_not_claimed),
     "certificate-without-block": (("R2.6",), _certificate_without_block),
+    "certificate-and-block-of-another-digest": (
+        ("R2.6",),
+        _certificate_and_block_of_another_digest,
+    ),
+    "block-by-a-non-member": (("R4.3",), _block_by_a_non_member),
 }
 
 
@@ -844,17 +867,20 @@ def test_a_join_that_completes_q_starts_the_views_timer(replica_api: ReplicaAPI)
 
 
 @pytest.mark.req("R2.6")
+@pytest.mark.parametrize("timed_out", [False, True], ids=["in-view-0", "after-its-timeout"])
 def test_prepares_that_came_before_the_new_view_count_once_it_is_followed(
-    replica_api: ReplicaAPI,
+    replica_api: ReplicaAPI, timed_out: bool
 ) -> None:
-    """The replica (broadcast mode, view 0, no timer fired) gets two members' PREPAREs for the
-    view-1 proposal before the NEW-VIEW that carries it (they left view 0 earlier). Messages of
-    a later view wait for it; once the NEW-VIEW is followed, they count: with its own PREPARE,
-    q(W) of four prepared the block, and it sends its COMMIT.
+    """The replica (broadcast mode, view 0) gets two members' PREPAREs for the view-1 proposal
+    before the NEW-VIEW that carries it (they left view 0 earlier); then its own view 0 times out
+    (``after-its-timeout``) or not (``in-view-0``). Messages of a later view wait for it; once the
+    NEW-VIEW is followed, they count: with its own PREPARE, q(W) of four prepared the block, and
+    it sends its COMMIT.
 
-    Written from the module campaign of aethel/consensus/viewchange.py (survivor
-    ``ViewChangeRules._on_new_view:ZeroIterationForLoop:4895baf2``: the messages waiting for
-    the view forgotten when its NEW-VIEW arrives)."""
+    Written from the module campaign of aethel/consensus/viewchange.py (survivors ``ViewChange
+    Rules._on_new_view:ZeroIterationForLoop:4895baf2`` and ``ViewChangeRules._enter_view_change:
+    RemoveStatement:9fed0f8a``: the messages waiting for the view forgotten when its NEW-VIEW
+    arrives, or taken and dropped when the replica's own timeout enters the view)."""
     scene = find_scene(FOUR, lambda s: s.leader(0) != s.leader(1), label="early-prepares")
     leader = scene.leader(1)
     name = next(m for m in scene.ids if m not in (scene.leader(0), leader))
@@ -865,8 +891,10 @@ def test_prepares_that_came_before_the_new_view_count_once_it_is_followed(
     for voter in voters:
         vote = scene.prepare(voter, block.digest, view=1)
         commits += sent(remote.on_message(vote.to_wire(), MS), Commit)
+    if timed_out:
+        remote.on_timer(1, 0, "view", TIMEOUT_AT)
     changes = [scene.view_change(m, 1) for m in scene.others(name)]
-    outputs = remote.on_message(scene.new_view(changes, None, block, 1).to_wire(), 2 * MS)
+    outputs = remote.on_message(scene.new_view(changes, None, block, 1).to_wire(), AFTER_TIMEOUT)
     if not sent(outputs, Prepare, lambda m: m.view == 1 and m.digest == block.digest):
         raise AssertionError(f"control: {name} did not follow {leader}'s NEW-VIEW for view 1")
     commits += sent(outputs, Commit, lambda m: m.view == 1 and m.digest == block.digest)
