@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
 from aethel.consensus.block import GENESIS_PARENT, ProofBlock
-from aethel.consensus.events import Broadcast, Output, Send, SetTimer, Timer
 from aethel.consensus.messages import (
     Commit,
     Message,
@@ -44,9 +44,9 @@ from conformance.suite.scene import (
     Scene,
     find_scene,
     make_scene,
-    parsed,
     sent,
     subsets_with_stake,
+    view_deadline,
 )
 
 pytestmark = pytest.mark.capability("replica")
@@ -718,16 +718,6 @@ def test_a_strangers_view_change_with_a_claim_counts_for_nothing(replica_api: Re
     )
 
 
-#: The timer of view 1 at height 1.
-VIEW_1 = Timer(1, 1, "view")
-
-
-def _timer_of(outputs: list[Output], timer: Timer) -> int | None:
-    """Return the deadline of the last ``timer`` set in ``outputs``."""
-    deadlines = [o.deadline for o in outputs if isinstance(o, SetTimer) and o.timer == timer]
-    return deadlines[-1] if deadlines else None
-
-
 @pytest.mark.req("R2.6")
 @pytest.mark.parametrize("stakes", list(THIRDS.values()), ids=list(THIRDS))
 def test_a_view_is_established_by_exactly_q_of_view_changes(
@@ -762,18 +752,18 @@ def test_a_view_is_established_by_exactly_q_of_view_changes(
     for total, established in ((quorum - 1, False), (quorum, True)):
         members = subsets_with_stake(scene, total, include=[name])
         remote = scene.replica(replica_api, name, "broadcast", now=None)
-        interval = _timer_of(parsed(remote.start(0)), Timer(1, 0, "view"))
+        interval = view_deadline(remote.start(0), 1, 0)
         if interval is None:
             raise AssertionError(f"{name} set no timer for view 0 when started at 0 ns")
-        resend = _timer_of(parsed(remote.on_timer(1, 0, "view", interval)), VIEW_1)
-        outputs = []
+        resend = view_deadline(remote.on_timer(1, 0, "view", interval), 1, 1)
+        outputs: list[Any] = []
         for member in members:
             if member != name:
                 vc = scene.view_change(member, 1)
-                outputs += parsed(remote.on_message(vc.to_wire(), interval + 1))
+                outputs += remote.on_message(vc.to_wire(), interval + 1)
         # The re-send timer of a view not established fires timeout(latency, 0) after the
         # timeout; the view's own timer runs timeout(latency, 1) from its establishment.
-        timer = _timer_of(outputs, VIEW_1)
+        timer = view_deadline(outputs, 1, 1)
         deadline = timer if timer is not None and (resend is None or timer > resend) else None
         if established and deadline is None:
             raise AssertionError(
@@ -807,14 +797,14 @@ def test_a_new_view_for_an_established_view_does_not_restart_its_timer(
     name = next(m for m in scene.ids if m not in (scene.leader(0), leader))
     askers = scene.others(name)[:2]
     remote = scene.replica(replica_api, name, "broadcast", now=None)
-    interval = _timer_of(parsed(remote.start(0)), Timer(1, 0, "view"))
+    interval = view_deadline(remote.start(0), 1, 0)
     if interval is None:
         raise AssertionError(f"control: {name} set no timer for view 0 when started at 0 ns")
     remote.on_timer(1, 0, "view", interval)
-    outputs: list[Output] = []
+    outputs: list[Any] = []
     for member in askers:
-        outputs += parsed(remote.on_message(scene.view_change(member, 1).to_wire(), interval + 1))
-    established = _timer_of(outputs, VIEW_1)
+        outputs += remote.on_message(scene.view_change(member, 1).to_wire(), interval + 1)
+    established = view_deadline(outputs, 1, 1)
     if established is None:
         raise AssertionError(
             f"control: {name} started no timer for view 1 when {askers} asked for it with it "
@@ -822,10 +812,10 @@ def test_a_new_view_for_an_established_view_does_not_restart_its_timer(
         )
     changes = [scene.view_change(m, 1) for m in (name, *askers)]
     new_view = scene.new_view(changes, None, scene.block(leader), 1)
-    outputs = parsed(remote.on_message(new_view.to_wire(), interval + MS))
-    if not any(isinstance(o, Send | Broadcast) and isinstance(o.message, Prepare) for o in outputs):
+    outputs = remote.on_message(new_view.to_wire(), interval + MS)
+    if not sent(outputs, Prepare, lambda m: m.view == 1):
         raise AssertionError(f"control: {name} did not follow {leader}'s NEW-VIEW for view 1")
-    again = _timer_of(outputs, VIEW_1)
+    again = view_deadline(outputs, 1, 1)
     if again is not None and again != established:
         raise AssertionError(
             f"{name}'s view 1 was established at {interval + 1} ns with its timer at "
@@ -848,16 +838,16 @@ def test_a_join_that_completes_q_starts_the_views_timer(replica_api: ReplicaAPI)
     scene = make_scene(list(FOUR), epoch="join-establishes")
     name, askers = scene.ids[0], scene.ids[1:3]
     remote = scene.replica(replica_api, name, "broadcast", now=None)
-    interval = _timer_of(parsed(remote.start(0)), Timer(1, 0, "view"))
+    interval = view_deadline(remote.start(0), 1, 0)
     if interval is None:
         raise AssertionError(f"control: {name} set no timer for view 0 when started at 0 ns")
     at = interval // 2
-    outputs: list[Output] = []
+    outputs: list[Any] = []
     for member in askers:
-        outputs += parsed(remote.on_message(scene.view_change(member, 1).to_wire(), at))
+        outputs += remote.on_message(scene.view_change(member, 1).to_wire(), at)
     if remote.status()["view"] != 1:
         raise AssertionError(f"control: {name} did not join view 1 when {askers} asked for it")
-    deadline = _timer_of(outputs, VIEW_1)
+    deadline = view_deadline(outputs, 1, 1)
     if deadline is None or deadline <= at + interval:
         raise AssertionError(
             f"{name} joined view 1 at {at} ns, established by its own request and {askers}'s "
