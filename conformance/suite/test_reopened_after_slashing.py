@@ -82,9 +82,13 @@ def _replicas(
             f"opened again after committing heights 1 .. {height - 1}, {name} is at height "
             f"{reached}, not {height} (R5.4)"
         )
-    control = new_replica(get_api(impl, "replica"), chain, name, "broadcast")
-    control.start(0)
-    drive_to(control, chain, height, NOW)
+    try:
+        control = new_replica(get_api(impl, "replica"), chain, name, "broadcast")
+        control.start(0)
+        drive_to(control, chain, height, NOW)
+    except BaseException:
+        getattr(reopened, "close", lambda: None)()
+        raise
     return {"control": control, "reopened": reopened}
 
 
