@@ -363,24 +363,47 @@ def test_the_version_changes_at_the_activation_height(
 # --------------------------------------------------------------------------- the collector
 
 
+def find_versioned_scene(
+    stakes: Sequence[int], activation: int, where: Callable[[VersionedScene], bool], label: str
+) -> VersionedScene:
+    """Return the first versioned scene (epochs ``label/0`` .. ``label/199``) whose roles
+    satisfy ``where``, as :func:`conformance.suite.scene.find_scene` does for version 1."""
+    for attempt in range(200):
+        scene = make_versioned_scene(stakes, activation, f"{label}/{attempt}")
+        if where(scene):
+            return scene
+    raise AssertionError(f"no epoch gives the scene its roles ({label}; suite bug)")
+
+
+def _by_region(scene: VersionedScene, view: int, leader: str) -> str:
+    """Return the member V2.10's rule picks to collect (height 1, ``view``) led by ``leader``."""
+    v2 = scene.validators.v2
+    assert v2 is not None
+    index = choose_collector(
+        v2.roster, v2.table, scene.validators.seed, 1, view, v2.roster.index[leader]
+    )
+    return v2.roster.members[index].id
+
+
+def _collector_roles(scene: VersionedScene) -> dict[str, str]:
+    return {"leader": scene.leader(0), "collector": _by_region(scene, 0, scene.leader(0))}
+
+
 def _collector_scene() -> tuple[VersionedScene, dict[str, str]]:
     """A version-2 scene whose view-0 leader, view-0 collector (V2.10) and view-1 leader are
     three different members, and the fourth (the replica under test) is none of them; the
     region rule of view 0 would not pick the view-1 leader either (so a replica that applied it
     after view 0 sends its votes elsewhere)."""
-    for attempt in range(200):
-        scene = make_versioned_scene(FOUR, 1, f"collector/{attempt}")
-        v2 = scene.validators.v2
-        assert v2 is not None
-        roster, seed = v2.roster, scene.validators.seed
-        leader, following = scene.leader(0), scene.leader(1)
-        index = choose_collector(roster, v2.table, seed, 1, 0, roster.index[leader])
-        by_region = choose_collector(roster, v2.table, seed, 1, 0, roster.index[following])
-        roles = {"leader": leader, "collector": roster.members[index].id, "next": following}
-        if len(set(roles.values())) == 3 and roster.members[by_region].id != following:
-            roles["replica"] = next(m for m in scene.ids if m not in roles.values())
-            return scene, roles
-    raise AssertionError("no epoch gives the scene its roles (suite bug)")
+
+    def fits(scene: VersionedScene) -> bool:
+        following = scene.leader(1)
+        roles = {*_collector_roles(scene).values(), following}
+        return len(roles) == 3 and _by_region(scene, 0, following) != following
+
+    scene = find_versioned_scene(FOUR, 1, fits, "collector")
+    roles = {**_collector_roles(scene), "next": scene.leader(1)}
+    roles["replica"] = next(m for m in scene.ids if m not in roles.values())
+    return scene, roles
 
 
 def _certificate(
@@ -473,19 +496,11 @@ def test_below_the_activation_height_the_leader_collects(replica_api: ReplicaAPI
     _collector_id:ReplaceOrWithAnd`` and ``ReplaceComparisonOperator``/``NumberReplacer`` of
     ``self._version_of(self.height) == 1``: version 2's collector used at a version-1 height):
     no case ran a version-1 height in collector mode with version 2 announced."""
-    for attempt in range(200):
-        scene = make_versioned_scene(FOUR, 3, f"v1-collector/{attempt}")
-        v2 = scene.validators.v2
-        assert v2 is not None
-        leader = scene.leader(0)
-        index = choose_collector(
-            v2.roster, v2.table, scene.validators.seed, 1, 0, v2.roster.index[leader]
-        )
-        by_region = v2.roster.members[index].id
-        if by_region != leader:
-            break
-    else:
-        raise AssertionError("no epoch gives the scene its roles (suite bug)")
+    scene = find_versioned_scene(
+        FOUR, 3, lambda s: _by_region(s, 0, s.leader(0)) != s.leader(0), "v1-collector"
+    )
+    leader = scene.leader(0)
+    by_region = _by_region(scene, 0, leader)
     name = next(m for m in scene.ids if m not in (leader, by_region))
     remote = scene.replica(replica_api, name, "collector")
     prepares = _votes_sent(remote.on_message(scene.proposal(1).to_wire(), 1_000_000), Prepare)
@@ -1060,10 +1075,8 @@ def test_a_badly_signed_new_view_on_a_network_of_both_versions_gets_no_vote(
     ``check_new_view``'s ``nv.payload_for(3 - version)``: the other version's bytes asked for
     by a version number that does not exist, which raised out of the replica): no case sent a
     badly signed NEW-VIEW on a network of both versions."""
-    scene = next(
-        s
-        for s in (make_versioned_scene(FOUR, activation, f"bad-new-view/{i}") for i in range(200))
-        if s.leader(0) != s.leader(1)
+    scene = find_versioned_scene(
+        FOUR, activation, lambda s: s.leader(0) != s.leader(1), "bad-new-view"
     )
     leader = scene.leader(1)
     name = next(m for m in scene.ids if m not in (scene.leader(0), leader))
