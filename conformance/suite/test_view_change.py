@@ -52,6 +52,19 @@ from conformance.suite.scene import (
 pytestmark = pytest.mark.capability("replica")
 
 
+def _started(scene: Scene, replica_api: ReplicaAPI, name: str) -> tuple[Any, int]:
+    """Return ``name``'s replica in broadcast mode, started at 0 ns, and its view-0 timeout."""
+    remote = scene.replica(replica_api, name, "broadcast", now=None)
+    interval = view_deadline(remote.start(0), 1, 0)
+    if interval is None:
+        raise AssertionError(f"control: {name} set no timer for view 0 when started at 0 ns")
+    return remote, interval
+
+
+#: A key outside every scene's validator set, signing as ``v999``.
+STRANGER = KeySigner("v999", KeyPair.from_seed(bytes([99]) * 32))
+
+
 def _flip(signature: bytes) -> bytes:
     return bytes([signature[0] ^ 1]) + signature[1:]
 
@@ -174,8 +187,7 @@ def _block_by_a_non_member(scene: Scene, a: str, b: str, c: str) -> ViewChange:
     """B's true claim of a block whose proposer is no member (written from the viewchange.py
     campaign's survivor ``ViewChangeRules._carried_block_reason:RemoveRaiseOrReturn:6106f226``,
     reached by no case)."""
-    stranger = KeySigner("v999", KeyPair.from_seed(bytes([99]) * 32))
-    block = ProofBlock.create(stranger, 1, GENESIS_PARENT, [], [], [], None)
+    block = ProofBlock.create(STRANGER, 1, GENESIS_PARENT, [], [], [], None)
     cert = scene.prepare_certificate(scene.ids[:3], block.digest)
     return _claim(scene, b, cert, block, block.digest)
 
@@ -689,12 +701,11 @@ def test_a_strangers_view_change_with_a_claim_counts_for_nothing(replica_api: Re
     Written from the module campaign of aethel/consensus/viewchange.py (survivors of
     ``ViewChangeRules._claim_signed``'s membership test: a stranger's claim checked with a
     member's key that does not exist raised out of the replica)."""
-    stranger = KeySigner("v999", KeyPair.from_seed(bytes([99]) * 32))
     scene = find_scene(FOUR, lambda s: s.leader(0) != s.leader(1), label="stranger-claim")
     name, first = scene.leader(1), scene.leader(0)
     block = scene.block(first)
     certificate = scene.prepare_certificate(scene.ids[:3], block.digest)
-    forged = ViewChange.create(stranger, 1, 1, certificate, block)
+    forged = ViewChange.create(STRANGER, 1, 1, certificate, block)
     remote = scene.replica(replica_api, name, "broadcast")
     remote.on_timer(1, 0, "view", TIMEOUT_AT)
     new_views = _new_view_sent(remote.on_message(forged.to_wire(), AFTER_TIMEOUT))
@@ -735,26 +746,26 @@ def test_a_view_is_established_by_exactly_q_of_view_changes(
     established only above q(W)); the quorum cases above count VIEW-CHANGEs at a leader and in
     a NEW-VIEW, not towards a follower's timer."""
 
-    def fits(scene: Scene) -> bool:
+    def follower(scene: Scene) -> str | None:
+        """A member not leading view 1 in sets of exactly q(W) and q(W) - 1."""
         quorum = scene.validators.quorum
-        return any(
-            m != scene.leader(1) and _exact(scene, quorum, (m,)) and _exact(scene, quorum - 1, (m,))
-            for m in scene.ids
+        return next(
+            (
+                m
+                for m in scene.ids
+                if m != scene.leader(1)
+                and _exact(scene, quorum, (m,))
+                and _exact(scene, quorum - 1, (m,))
+            ),
+            None,
         )
 
-    scene = find_scene(stakes, fits, label="established")
-    quorum = scene.validators.quorum
-    name = next(
-        m
-        for m in scene.ids
-        if m != scene.leader(1) and _exact(scene, quorum, (m,)) and _exact(scene, quorum - 1, (m,))
-    )
+    scene = find_scene(stakes, lambda s: follower(s) is not None, label="established")
+    quorum, name = scene.validators.quorum, follower(scene)
+    assert name is not None
     for total, established in ((quorum - 1, False), (quorum, True)):
         members = subsets_with_stake(scene, total, include=[name])
-        remote = scene.replica(replica_api, name, "broadcast", now=None)
-        interval = view_deadline(remote.start(0), 1, 0)
-        if interval is None:
-            raise AssertionError(f"{name} set no timer for view 0 when started at 0 ns")
+        remote, interval = _started(scene, replica_api, name)
         resend = view_deadline(remote.on_timer(1, 0, "view", interval), 1, 1)
         outputs: list[Any] = []
         for member in members:
@@ -796,10 +807,7 @@ def test_a_new_view_for_an_established_view_does_not_restart_its_timer(
     leader = scene.leader(1)
     name = next(m for m in scene.ids if m not in (scene.leader(0), leader))
     askers = scene.others(name)[:2]
-    remote = scene.replica(replica_api, name, "broadcast", now=None)
-    interval = view_deadline(remote.start(0), 1, 0)
-    if interval is None:
-        raise AssertionError(f"control: {name} set no timer for view 0 when started at 0 ns")
+    remote, interval = _started(scene, replica_api, name)
     remote.on_timer(1, 0, "view", interval)
     outputs: list[Any] = []
     for member in askers:
@@ -837,10 +845,7 @@ def test_a_join_that_completes_q_starts_the_views_timer(replica_api: ReplicaAPI)
     over the timer of a view the join had just established, so the view timed out early)."""
     scene = make_scene(list(FOUR), epoch="join-establishes")
     name, askers = scene.ids[0], scene.ids[1:3]
-    remote = scene.replica(replica_api, name, "broadcast", now=None)
-    interval = view_deadline(remote.start(0), 1, 0)
-    if interval is None:
-        raise AssertionError(f"control: {name} set no timer for view 0 when started at 0 ns")
+    remote, interval = _started(scene, replica_api, name)
     at = interval // 2
     outputs: list[Any] = []
     for member in askers:
