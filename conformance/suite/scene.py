@@ -15,9 +15,9 @@ import functools
 import itertools
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import UnionType
-from typing import Any
+from typing import Any, TypeVar
 
 from aethel.consensus.block import GENESIS_PARENT, ProofBlock
 from aethel.consensus.events import Broadcast, Output, Send, SetTimer, Timer
@@ -303,6 +303,20 @@ def require_provable(
                 f"{who} gossiped a record of {record.offender}'s {record.offence.value} that "
                 f"does not prove it ({exc.rule_id}: {exc.detail})"
             ) from None
+
+
+#: A signed protocol object (a message, vote, block or certificate's vote).
+Signed = TypeVar("Signed")
+
+
+def flipped(signed: Signed) -> Signed:
+    """Return ``signed`` with the first bit of its signature flipped: the same bytes, signed by
+    no one (R7.5)."""
+    original: Any = signed
+    damaged: Signed = replace(
+        original, signature=bytes([original.signature[0] ^ 1]) + original.signature[1:]
+    )
+    return damaged
 
 
 def parsed(outputs: object) -> list[Output]:

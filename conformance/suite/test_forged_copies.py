@@ -36,7 +36,16 @@ from aethel.consensus.signing import DirectSignatureChecker
 from aethel.consensus.viewchange import check_new_view
 from conformance.adapters.api import ReplicaAPI
 from conformance.adapters.errors import Rejected
-from conformance.suite.scene import AFTER_TIMEOUT, FOUR, TIMEOUT_AT, Scene, find_scene, parsed, sent
+from conformance.suite.scene import (
+    AFTER_TIMEOUT,
+    FOUR,
+    TIMEOUT_AT,
+    Scene,
+    find_scene,
+    flipped,
+    parsed,
+    sent,
+)
 
 pytestmark = pytest.mark.capability("replica")
 
@@ -247,7 +256,7 @@ def test_forged_view_changes_pull_no_one_into_a_later_view(
         for member in askers:
             vc = scene.view_change(member, 1)
             if forged:
-                vc = replace(vc, signature=bytes([vc.signature[0] ^ 1]) + vc.signature[1:])
+                vc = flipped(vc)
             remote.on_message(vc.to_wire(), AFTER_TIMEOUT // 2)
         view = remote.status()["view"]
         if forged and view != 0:

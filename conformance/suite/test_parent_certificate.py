@@ -25,7 +25,7 @@ from aethel.consensus.block import ProofBlock
 from aethel.consensus.messages import Commit, CommitCertificate, PrePrepare
 from conformance.adapters.api import ReplicaAPI
 from conformance.suite.chains import SlashedChain, prepared_by_a_member, slashed_chain
-from conformance.suite.scene import FOUR
+from conformance.suite.scene import FOUR, flipped
 
 pytestmark = pytest.mark.capability("replica")
 
@@ -57,8 +57,7 @@ def _forged_vote(chain: SlashedChain) -> CommitCertificate:
     """Three votes, v002's signature damaged: two valid votes are below q(W)."""
     certificate = _signed(chain, SIGNERS)
     last = certificate.votes[-1]
-    damaged = replace(last, signature=bytes([last.signature[0] ^ 1]) + last.signature[1:])
-    return replace(certificate, votes=(*certificate.votes[:-1], damaged))
+    return replace(certificate, votes=(*certificate.votes[:-1], flipped(last)))
 
 
 #: variant -> (the rule a refusal names, the last commit height 2 carries instead of its own).

@@ -32,6 +32,7 @@ from conformance.suite.scene import (
     TIMEOUT_AT,
     Scene,
     find_scene,
+    flipped,
     parsed,
     sent,
     view_deadline,
@@ -491,7 +492,7 @@ def test_commits_with_bad_signatures_do_not_count(replica_api: ReplicaAPI) -> No
         raise AssertionError(f"{name} sent no COMMIT on q(W) PREPAREs for D (the control)")
     genuine = [scene.commit(member, d.digest, root) for member in (l0, other)]
     for vote in genuine:
-        damaged = replace(vote, signature=bytes([vote.signature[0] ^ 1]) + vote.signature[1:])
+        damaged = flipped(vote)
         outputs = parsed(remote.on_message(damaged.to_wire(), AFTER_TIMEOUT))
         if any(isinstance(out, Committed) for out in outputs):
             raise AssertionError(
@@ -530,7 +531,7 @@ def test_a_certificate_refused_once_is_refused_again(replica_api: ReplicaAPI) ->
     damaged = replace(
         genuine,
         votes=(
-            replace(first, signature=bytes([first.signature[0] ^ 1]) + first.signature[1:]),
+            flipped(first),
             *genuine.votes[1:],
         ),
     )

@@ -62,7 +62,15 @@ from aethel.sim.network import LATENCY_MS, REGIONS
 from conformance.adapters.api import ReplicaAPI
 from conformance.adapters.reference_replica import genesis_to_json
 from conformance.checks import expect_equal
-from conformance.suite.scene import FOUR, Scene, gossiped_evidence, parsed, require_provable, sent
+from conformance.suite.scene import (
+    FOUR,
+    Scene,
+    flipped,
+    gossiped_evidence,
+    parsed,
+    require_provable,
+    sent,
+)
 
 pytestmark = [pytest.mark.capability("replica"), pytest.mark.consensus_version(2)]
 
@@ -1086,9 +1094,7 @@ def test_a_badly_signed_new_view_on_a_network_of_both_versions_gets_no_vote(
     block = scene.signed_block(version, leader)
     proposal = PrePrepare.create(scene.signers[leader], 1, block, version)
     new_view = NewView.create(scene.signers[leader], changes, None, proposal, version)
-    damaged = replace(
-        new_view, signature=bytes([new_view.signature[0] ^ 1]) + new_view.signature[1:]
-    )
+    damaged = flipped(new_view)
     remote = scene.replica(replica_api, name)
     remote.on_timer(1, 0, "view", 10 * 10**9)
     if [m for m in _prepares_of(remote.on_message(damaged.to_wire(), 11 * 10**9)) if m.view == 1]:

@@ -43,6 +43,7 @@ from conformance.suite.scene import (
     TIMEOUT_AT,
     Scene,
     find_scene,
+    flipped,
     make_scene,
     sent,
     subsets_with_stake,
@@ -67,10 +68,6 @@ STRANGER = KeySigner("v999", KeyPair.from_seed(bytes([99]) * 32))
 
 def _flip(signature: bytes) -> bytes:
     return bytes([signature[0] ^ 1]) + signature[1:]
-
-
-def _flipped(vc: ViewChange) -> ViewChange:
-    return replace(vc, signature=_flip(vc.signature))
 
 
 def _signed_view_change(
@@ -202,7 +199,7 @@ def _claim_changed_alone(scene: Scene, a: str, b: str, c: str) -> ViewChange:
 LEADER_VARIANTS: dict[str, tuple[tuple[str, ...], LeaderVariant]] = {
     "flipped-signature": (
         ("R7.5",),
-        lambda s, a, b, c: _flipped(s.view_change(b, 1)),
+        lambda s, a, b, c: flipped(s.view_change(b, 1)),
     ),
     "signed-with-another-key": (
         ("R7.5",),
@@ -383,7 +380,7 @@ def _change_of_height_two(scene: Scene) -> NewView:
 
 def _change_badly_signed(scene: Scene) -> NewView:
     good = _fresh(scene)
-    return _with_changes(scene, good, [*good.view_changes[:2], _flipped(good.view_changes[2])])
+    return _with_changes(scene, good, [*good.view_changes[:2], flipped(good.view_changes[2])])
 
 
 def _changes_below_quorum(scene: Scene) -> NewView:
