@@ -42,6 +42,7 @@ class Capability(StrEnum):
     CATCH_UP = "catch-up"
     VOTE_JOURNAL = "vote-journal"
     LOST_JOURNAL = "lost-journal"
+    LOST_JOURNAL_ON_DISK = "lost-journal-on-disk"
     CONSENSUS_V2 = "consensus-v2"
     LIVE_ACCURACY = "live-accuracy"
 
@@ -63,6 +64,10 @@ DESCRIPTIONS: dict[Capability, str] = {
     Capability.CATCH_UP: "a replica catches up over a certified chain across slashing (R2.3, R3.1)",
     Capability.VOTE_JOURNAL: "a replica whose vote journal survives SIGKILL and restart (R2.4)",
     Capability.LOST_JOURNAL: "a replica restarted without its journal: votes again at h + 2 (R2.4)",
+    Capability.LOST_JOURNAL_ON_DISK: (
+        "the same validator keeping its new journal on disk: a further crash leaves it as careful "
+        "(R2.4)"
+    ),
     Capability.CONSENSUS_V2: (
         "protocol version 2's pure rules: BLS keys, signatures, proofs of possession, aggregate "
         "certificates, vote aggregation, the collector (V2.3-V2.10)"

@@ -278,6 +278,24 @@ class LostJournalAPI(Protocol):
     ) -> ReplicaObject: ...
 
 
+class LostJournalOnDiskAPI(Protocol):
+    """Capability ``lost-journal-on-disk``: the replica of ``lost-journal`` keeping its new
+    journal in a directory, which ``vote-journal.open`` opens again after a further crash (R2.4).
+
+    The object it opens is a replica (:class:`ReplicaObject`).
+    """
+
+    def open(
+        self,
+        validator_set: JSON,
+        validator_id: str,
+        seed: Hex,
+        mode: str,
+        genesis: JSON,
+        journal: str,
+    ) -> ReplicaObject: ...
+
+
 class ConsensusV2API(Protocol):
     """Capability ``consensus-v2``: the pure rules of consensus protocol version 2 (V2.3-V2.10).
 
@@ -339,5 +357,6 @@ API_CLASSES: dict[str, type] = {
     "catch-up": CatchUpAPI,
     "vote-journal": VoteJournalAPI,
     "lost-journal": LostJournalAPI,
+    "lost-journal-on-disk": LostJournalOnDiskAPI,
     "consensus-v2": ConsensusV2API,
 }

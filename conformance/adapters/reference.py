@@ -253,6 +253,7 @@ class ReferenceImplementation:
             "catch-up": self.make_catch_up,
             "vote-journal": self.make_vote_journal,
             "lost-journal": self.make_lost_journal,
+            "lost-journal-on-disk": self.make_lost_journal_on_disk,
             "consensus-v2": self.make_consensus_v2,
             "live-accuracy": self.make_live_accuracy,
         }
@@ -323,6 +324,11 @@ class ReferenceImplementation:
         from conformance.adapters.reference_replica import ReferenceLostJournal
 
         return ReferenceLostJournal(self.api("replica"))
+
+    def make_lost_journal_on_disk(self) -> object:
+        from conformance.adapters.reference_journal import ReferenceLostJournalOnDisk
+
+        return ReferenceLostJournalOnDisk(self.api("vote-journal"))
 
     def make_consensus_v2(self) -> object:
         from conformance.adapters.reference_v2 import ReferenceConsensusV2

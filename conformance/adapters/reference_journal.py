@@ -39,9 +39,10 @@ class ReferenceJournaledReplicaObject(ReferenceReplicaObject):
         mode: str,
         genesis: JSON,
         journal: str,
+        lost_journal: bool = False,
     ) -> None:
         # The checks of replica.new (mode, membership, key) and the node's monitoring.
-        super().__init__(validator_set, validator_id, seed, mode, genesis)
+        super().__init__(validator_set, validator_id, seed, mode, genesis, lost_journal)
         if not isinstance(journal, str) or not journal:
             raise Rejected("journal is a directory path")
         directory = Path(journal)
@@ -100,3 +101,27 @@ class ReferenceVoteJournal:
         journal: str,
     ) -> ReferenceJournaledReplicaObject:
         return self.object_class(validator_set, validator_id, seed, mode, genesis, journal)
+
+
+class ReferenceLostJournalOnDisk:
+    """Capability ``lost-journal-on-disk`` of the reference: the replicas of the
+    ``vote-journal`` capability given (so a mutant's replica is the one restarted), started
+    without their vote journal, keeping the new one in ``journal``."""
+
+    def __init__(self, journals: ReferenceVoteJournal) -> None:
+        self.journals = journals
+
+    @rejecting
+    def open(
+        self,
+        validator_set: JSON,
+        validator_id: str,
+        seed: Hex,
+        mode: str,
+        genesis: JSON,
+        journal: str,
+    ) -> ReferenceJournaledReplicaObject:
+        object_class = self.journals.object_class
+        return object_class(
+            validator_set, validator_id, seed, mode, genesis, journal, lost_journal=True
+        )

@@ -21,6 +21,10 @@ from typing import Any
 from unittest import mock
 
 from conformance.adapters.reference import ReferenceImplementation
+from conformance.adapters.reference_journal import (
+    ReferenceJournaledReplicaObject,
+    ReferenceVoteJournal,
+)
 from conformance.adapters.reference_replica import ReferenceReplica, ReferenceReplicaObject
 
 
@@ -81,6 +85,28 @@ def replica_implementation(
     label = "mutant-" + "".join("-" + c.lower() if c.isupper() else c for c in name).strip("-")
     attributes = {"__module__": module, "name": label, "make_replica": make_replica}
     return type(name, (ReferenceImplementation,), attributes)
+
+
+def restarting_implementation(
+    name: str, module: str, replica_class: type[Any]
+) -> type[ReferenceImplementation]:
+    """Return the reference whose replicas, fresh (``replica``, ``lost-journal``) or opened on
+    a directory (``vote-journal``, ``lost-journal-on-disk``), are ``replica_class``, as the class
+    ``name`` of ``module`` (see :func:`replica_implementation`)."""
+    fresh = replica_implementation(name, module, replica_class=replica_class)
+    journaled = type(
+        f"{name}JournaledObject",
+        (ReferenceJournaledReplicaObject,),
+        {"__module__": module, "replica_class": replica_class},
+    )
+    journal = type(
+        f"{name}Journal", (ReferenceVoteJournal,), {"__module__": module, "object_class": journaled}
+    )
+
+    def make_vote_journal(self: ReferenceImplementation) -> object:
+        return journal()
+
+    return type(name, (fresh,), {"__module__": module, "make_vote_journal": make_vote_journal})
 
 
 def registry() -> dict[str, Mutant]:

@@ -27,12 +27,7 @@ from __future__ import annotations
 from typing import Any
 
 from aethel.consensus.replica import Replica
-from conformance.adapters.reference import ReferenceImplementation
-from conformance.adapters.reference_journal import (
-    ReferenceJournaledReplicaObject,
-    ReferenceVoteJournal,
-)
-from conformance.mutants import Mutant, replica_implementation
+from conformance.mutants import Mutant, replica_implementation, restarting_implementation
 
 
 class ConfiguredStakes(Replica):
@@ -71,30 +66,11 @@ class CollectorRuleAtEveryHeight(Replica):
         return v2.roster.members[v2.collector(self.validators.seed, self.height, view, leader)].id
 
 
-def _restarting(name: str, replica_class: type[Replica]) -> type[ReferenceImplementation]:
-    """The reference whose replicas, fresh (``replica``) or opened on a directory
-    (``vote-journal``), are ``replica_class``."""
-    fresh = replica_implementation(name, __name__, replica_class=replica_class)
-    journaled = type(
-        f"{name}JournaledObject",
-        (ReferenceJournaledReplicaObject,),
-        {"__module__": __name__, "replica_class": replica_class},
-    )
-    journal = type(
-        f"{name}Journal",
-        (ReferenceVoteJournal,),
-        {"__module__": __name__, "object_class": journaled},
-    )
-
-    def make_vote_journal(self: ReferenceImplementation) -> object:
-        return journal()
-
-    return type(name, (fresh,), {"__module__": __name__, "make_vote_journal": make_vote_journal})
-
-
-ConfiguredStakesImplementation = _restarting("ConfiguredStakesImplementation", ConfiguredStakes)
-ParentByLatestStakesImplementation = _restarting(
-    "ParentByLatestStakesImplementation", ParentByLatestStakes
+ConfiguredStakesImplementation = restarting_implementation(
+    "ConfiguredStakesImplementation", __name__, ConfiguredStakes
+)
+ParentByLatestStakesImplementation = restarting_implementation(
+    "ParentByLatestStakesImplementation", __name__, ParentByLatestStakes
 )
 ActivationFromGenesisOnlyImplementation = replica_implementation(
     "ActivationFromGenesisOnlyImplementation", __name__, replica_class=ActivationFromGenesisOnly

@@ -12,7 +12,7 @@ one module per group of capabilities, each with a ``TABLE`` of its capabilities'
 * :mod:`.state`: state-tree, state-store, sync
 * :mod:`.proofs`: verifier, mempool
 * :mod:`.economics`: economics
-* :mod:`.consensus`: replica, history, catch-up, vote-journal, lost-journal
+* :mod:`.consensus`: replica, history, catch-up, vote-journal, lost-journal, lost-journal-on-disk
 * :mod:`.consensus_v2`: consensus-v2
 * :mod:`.monitoring`: monitoring, ghost
 """

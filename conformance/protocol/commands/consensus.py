@@ -2,8 +2,9 @@
 core), history (R3.3, R7.4: verifying presented histories and choosing between them),
 catch-up (R2.3, R3.1: adopting a synced state over the certified chain that leads to it),
 vote-journal (R2.4, R5.4: a replica whose vote journal lives in a directory the harness chooses,
-so that the harness can kill its process and open it again there) and lost-journal (R2.4, R2.5:
-a replica restarted without its vote journal).
+so that the harness can kill its process and open it again there), lost-journal (R2.4, R2.5:
+a replica restarted without its vote journal) and lost-journal-on-disk (R2.4: the same replica
+keeping its new journal in a directory, so that a further crash is tested too).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ HIS = Capability.HISTORY
 CAT = Capability.CATCH_UP
 VJ = Capability.VOTE_JOURNAL
 LJ = Capability.LOST_JOURNAL
+LJD = Capability.LOST_JOURNAL_ON_DISK
 
 OUTPUT_KINDS = ("send", "broadcast", "set_timer", "committed", "evidence", "request_sync", "log")
 
@@ -227,10 +229,37 @@ LOST_JOURNAL: tuple[Command, ...] = (
     ),
 )
 
+LOST_JOURNAL_ON_DISK: tuple[Command, ...] = (
+    create(
+        LJD,
+        "open",
+        {
+            "validator_set": ANY,
+            "validator_id": STR,
+            "seed": STR,
+            "mode": STR,
+            "genesis": ANY,
+            "journal": STR,
+        },
+        "As lost-journal.new, a replica of a validator that restarted without its vote journal, "
+        "keeping its new journal in the directory journal, as vote-journal.open does. What it "
+        "learns is on disk too: opened again there with vote-journal.open (a further crash and a "
+        "restart with the journal it kept since), it is as careful as before the crash: it signs "
+        "nothing until it learns the peers' latest certified height if it had not learned it, and "
+        "nothing below h + 2 if it had, and votes from h + 2 on without asking again "
+        "(spec/consensus.md, 'it records this durably too').",
+    ),
+)
+
 #: The capability of the objects a ``create`` command makes, where it is not the command's
-#: own: ``vote-journal.open`` and ``lost-journal.new`` make replicas, which answer the replica
-#: commands (and the catch-up commands that run on replicas) on their handles.
-OBJECT_CAPABILITY: dict[str, Capability] = {"vote-journal.open": REP, "lost-journal.new": REP}
+#: own: ``vote-journal.open``, ``lost-journal.new`` and ``lost-journal-on-disk.open`` make
+#: replicas, which answer the replica commands (and the catch-up commands that run on replicas)
+#: on their handles.
+OBJECT_CAPABILITY: dict[str, Capability] = {
+    "vote-journal.open": REP,
+    "lost-journal.new": REP,
+    "lost-journal-on-disk.open": REP,
+}
 
 #: The commands of each capability of this module.
 TABLE: dict[Capability, tuple[Command, ...]] = {
@@ -239,4 +268,5 @@ TABLE: dict[Capability, tuple[Command, ...]] = {
     CAT: CATCH_UP,
     VJ: VOTE_JOURNAL,
     LJ: LOST_JOURNAL,
+    LJD: LOST_JOURNAL_ON_DISK,
 }

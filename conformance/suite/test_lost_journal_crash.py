@@ -1,0 +1,186 @@
+"""A validator restarted without its vote journal that crashes again stays as careful (R2.4;
+spec/consensus.md, votes: "It records this durably too, so a further crash before it gets there
+leaves it as careful, not trusting the partial record it kept since").
+
+The replica of capability ``lost-journal-on-disk`` is the one of ``lost-journal`` keeping its new
+journal in a directory. Each case closes it and opens that directory again with
+``vote-journal.open``: the restart of a node whose data directory is there again, holding only
+what the replica wrote since the first restart. Both replicas run in broadcast mode, so every
+vote they sign is an output.
+
+* Closed before it learned where the chain is: opened again, it must still sign nothing, not
+  even a PREPARE for the proposal of height 1 (it may have voted there before the first restart).
+* Closed after it learned that height 1 is certified: opened again at height 2, it must sign
+  nothing at height 2 and, once height 2 commits, vote for the proposal of height 3 without
+  asking the peers again (from h + 2 on it votes as any validator).
+
+Each case has a control: a replica of ``vote-journal`` that kept its journal, closed and opened
+again on its directory the same way, which votes where the restarted one must not.
+
+Written from the module campaign of aethel/consensus/journal.py (survivors
+``Amnesia.load:RemoveStatement`` at line 48, the lost state not recorded when the journal is
+found lost, and ``Amnesia.learn:RemoveStatement`` at line 61, the learned minimum not recorded;
+reports/selftest/triage-module-journal-syncing-d312549.md).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+
+from aethel.consensus.messages import Commit, Prepare, PrePrepare, ViewChange
+from conformance.adapters.api import Implementation
+from conformance.checks import expect_equal
+from conformance.suite.chains import SlashedChain, genesis_of, slashed_chain
+from conformance.suite.fixtures import get_api
+from conformance.suite.scene import sent
+from conformance.testvectors import trace_cases
+
+pytestmark = pytest.mark.capability("replica", "vote-journal", "lost-journal-on-disk")
+
+NOW = 10**9
+SIGNED = Prepare | Commit | ViewChange
+
+
+def _open(impl: Implementation, capability: str, chain: SlashedChain, name: str, at: Path) -> Any:
+    """Open the replica of ``name`` in broadcast mode on the directory ``at`` with
+    ``capability``'s ``open`` (``vote-journal`` or ``lost-journal-on-disk``)."""
+    api = cast(Any, get_api(impl, capability))
+    seed = chain.signers[name].key.seed.hex()
+    return api.open(
+        chain.cluster.validators.to_wire(), name, seed, "broadcast", genesis_of(chain), str(at)
+    )
+
+
+def _close(remote: Any) -> None:
+    getattr(remote, "close", lambda: None)()
+
+
+def _proposal(chain: SlashedChain, height: int) -> PrePrepare:
+    committed = chain.commits[height - 1]
+    block = committed.block
+    return PrePrepare.create(chain.signers[block.proposer], committed.view, block)
+
+
+def _votes_for(remote: Any, proposal: PrePrepare) -> list[Any]:
+    outputs = remote.on_message(proposal.to_wire(), NOW + 1)
+    return sent(outputs, Prepare, lambda m: m.digest == proposal.block.digest)
+
+
+def _learn_height_1(remote: Any, chain: SlashedChain) -> None:
+    """Hand ``remote`` height 1's certified state as the peers' latest (the harness's sync)."""
+    learned = chain.commits[0]
+    remote.on_sync_completed(
+        learned.certificate.to_wire(), learned.block.to_wire(), chain.state(1), NOW
+    )
+    expect_equal(remote.status()["height"], 2, "height after learning height 1 is certified")
+
+
+def _voter(chain: SlashedChain, heights: tuple[int, ...]) -> str:
+    """A member that proposes none of ``heights`` (its vote is then a reply, not its own)."""
+    proposers = {chain.commits[h - 1].block.proposer for h in heights}
+    return next(n for n in ("v004", "v003", "v002", "v001") if n not in proposers)
+
+
+@pytest.mark.req("R2.4")
+def test_a_validator_without_its_journal_that_crashes_before_it_learns_still_waits(
+    impl: Implementation, tmp_path: Path
+) -> None:
+    chain = slashed_chain(trace_cases.FIVE)
+    name = _voter(chain, (1,))
+    first = _proposal(chain, 1)
+
+    control = _open(impl, "vote-journal", chain, name, tmp_path / "control")
+    try:
+        control.start(0)
+    finally:
+        _close(control)
+    control = _open(impl, "vote-journal", chain, name, tmp_path / "control")
+    try:
+        control.start(NOW)
+        if not _votes_for(control, first):
+            raise AssertionError(
+                f"control: {name}, opened again on the journal it kept, did not vote for the "
+                "proposal of height 1 (the case cannot judge the restarted replica)"
+            )
+    finally:
+        _close(control)
+
+    wiped = _open(impl, "lost-journal-on-disk", chain, name, tmp_path / "wiped")
+    try:
+        early = sent(wiped.start(0), SIGNED)
+        if early:
+            raise AssertionError(f"{name} lost its journal and signed {early[0].TYPE} at once")
+    finally:
+        _close(wiped)
+    reopened = _open(impl, "vote-journal", chain, name, tmp_path / "wiped")
+    try:
+        signed = sent(reopened.start(NOW), SIGNED)
+        signed += _votes_for(reopened, first)
+        if signed:
+            raise AssertionError(
+                f"{name} lost its journal, crashed again before it learned where the chain is "
+                f"and, opened on the journal it kept since, signed {signed[0].TYPE} at height "
+                f"{signed[0].height}: it may have voted there before the first restart (R2.4: a "
+                "further crash leaves it as careful)"
+            )
+    finally:
+        _close(reopened)
+
+
+@pytest.mark.req("R2.4", "R2.5")
+def test_a_validator_without_its_journal_that_crashes_after_it_learned_votes_from_h_plus_2(
+    impl: Implementation, tmp_path: Path
+) -> None:
+    chain = slashed_chain(trace_cases.FIVE)
+    name = _voter(chain, (2, 3))
+    second, third = _proposal(chain, 2), _proposal(chain, 3)
+
+    control = _open(impl, "vote-journal", chain, name, tmp_path / "control")
+    try:
+        control.start(0)
+        _learn_height_1(control, chain)
+    finally:
+        _close(control)
+    control = _open(impl, "vote-journal", chain, name, tmp_path / "control")
+    try:
+        control.start(NOW)
+        expect_equal(control.status()["height"], 2, "control: height opened again after a sync")
+        if not _votes_for(control, second):
+            raise AssertionError(
+                f"control: {name}, synced to height 1 with its journal and opened again, did not "
+                "vote for the proposal of height 2 (the case cannot judge the restarted replica)"
+            )
+    finally:
+        _close(control)
+
+    wiped = _open(impl, "lost-journal-on-disk", chain, name, tmp_path / "wiped")
+    try:
+        wiped.start(0)
+        _learn_height_1(wiped, chain)
+    finally:
+        _close(wiped)
+    reopened = _open(impl, "vote-journal", chain, name, tmp_path / "wiped")
+    try:
+        reopened.start(NOW)
+        expect_equal(reopened.status()["height"], 2, "height opened again after a sync (R5.4)")
+        signed = sent(reopened.on_message(second.to_wire(), NOW + 1), SIGNED)
+        if signed:
+            raise AssertionError(
+                f"{name} lost its journal, learned height 1 is certified, crashed and was opened "
+                f"on the journal it kept since, and signed {signed[0].TYPE} at height 2: it signs "
+                "nothing below 1 + 2, across a further crash too (R2.4)"
+            )
+        reopened.on_message(chain.commits[1].certificate.to_wire(), NOW + 1)
+        expect_equal(reopened.status()["height"], 3, "height after height 2's commit certificate")
+        if not _votes_for(reopened, third):
+            raise AssertionError(
+                f"{name} lost its journal, learned height 1 is certified, crashed and was opened "
+                "on the journal it kept since, and signed no PREPARE for the proposal of height 3: "
+                "it recorded its minimum vote height durably and votes from 1 + 2 on as any "
+                "validator, without asking the peers again (R2.4, R2.5)"
+            )
+    finally:
+        _close(reopened)
