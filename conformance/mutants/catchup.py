@@ -39,6 +39,12 @@ each:
   seen ahead on every later height's message once they hold more than W/3, not once per
   timeout(latency, 0).
 
+One reads the threshold as "a third of the stake" (the spec says more than W/3):
+
+* ``catch-up-asks-at-a-third``: a lagging replica asks once the validators seen ahead hold at
+  least W/3. Caught by suite/test_catch_up_requests.py::
+  test_a_third_of_the_stake_seen_ahead_is_not_enough_to_ask.
+
 And one that reads the paragraph as a request and its answer only, missing its last sentence
 (the reference's own defect until network campaign seed 1018, commit 76aaa7d):
 
@@ -69,13 +75,16 @@ class _OutsiderAsker(Replica):
     def _asks_now(self) -> bool:
         raise NotImplementedError
 
+    def _enough_ahead(self, stake: int) -> bool:
+        return 3 * stake > self.validators.total_stake
+
     def _note_ahead(self, message: Message, height: int) -> None:
         validator = self._signed_sender(message, self.current.ahead)
         if validator is None:
             return
         self.current.ahead.add(validator)
         stake = sum(self.validators.stake_of(v) for v in self.current.ahead)
-        if 3 * stake <= self.validators.total_stake or not self._asks_now():
+        if not self._enough_ahead(stake) or not self._asks_now():
             return
         if self.current.own_view_change is None:
             self._start_view_change(self.view + 1, ViewEvent.CATCH_UP)
@@ -161,6 +170,25 @@ class AsksOnEveryMessageReplica(_OutsiderAsker):
         return True
 
 
+class AsksAtAThirdReplica(_OutsiderAsker):
+    """Defect: "one of them is honest" read as "a third of the stake": the request goes out
+    once the validators seen ahead hold at least W/3, paced as the reference paces it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.asked_at: dict[int, int] = {}
+
+    def _enough_ahead(self, stake: int) -> bool:
+        return 3 * stake >= self.validators.total_stake
+
+    def _asks_now(self) -> bool:
+        last = self.asked_at.get(self.height)
+        if last is not None and self._now - last < compute_timeout(self.observed_latency(), 0):
+            return False
+        self.asked_at[self.height] = self._now
+        return True
+
+
 class AnswersForgedStaleReplica(Replica):
     """Defect: a VIEW-CHANGE of a committed height is answered for the validator it names
     without a look at its signature (the certificates are public, so why check?); a forged
@@ -199,6 +227,7 @@ AnswersEveryStale = replica_implementation(
 AsksOnEveryMessage = replica_implementation(
     "AsksOnEveryMessage", __name__, replica_class=AsksOnEveryMessageReplica
 )
+AsksAtAThird = replica_implementation("AsksAtAThird", __name__, replica_class=AsksAtAThirdReplica)
 AnswersForgedStale = replica_implementation(
     "AnswersForgedStale", __name__, replica_class=AnswersForgedStaleReplica
 )
@@ -247,6 +276,14 @@ MUTANTS = [
         ("R3.5",),
         ("replica",),
         AsksOnEveryMessage,
+    ),
+    Mutant(
+        "catch-up-asks-at-a-third",
+        "a lagging replica asks for its height's certificate once validators holding exactly W/3 "
+        "are seen at later heights, not more than W/3",
+        ("R3.5",),
+        ("replica",),
+        AsksAtAThird,
     ),
     Mutant(
         "catch-up-answers-forged-stale-view-changes",

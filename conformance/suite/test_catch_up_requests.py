@@ -156,6 +156,55 @@ def test_a_lagging_replica_asks_again_while_later_heights_messages_reach_it(
         )
 
 
+#: One member (v000) holds exactly a third of the stake, each of the others a sixth.
+THIRD_AND_SIXTHS = (20_000, 10_000, 10_000, 10_000, 10_000)
+
+
+@pytest.mark.req("R3.5")
+def test_a_third_of_the_stake_seen_ahead_is_not_enough_to_ask(replica_api: ReplicaAPI) -> None:
+    """The replica under test, at height 1 in view 0, sees a VIEW-CHANGE of height 2 from v000,
+    which holds exactly W/3: that is no proof that height 1 committed (R3.5 asks for more than
+    W/3, which includes an honest validator), so it must neither ask for the certificate nor
+    give up its view. A VIEW-CHANGE of height 2 from one more member (W/2 seen ahead) must then
+    make it ask both (the control of the scene).
+
+    Written from the module campaign of aethel/consensus/syncing.py (survivor
+    ``SyncRules._note_ahead:ReplaceComparisonOperator_LtE_Lt``: ``3 * stake <= W`` -> ``<``)."""
+
+    def follower(scene: Scene) -> str | None:
+        leaders = {scene.leader(v) for v in range(3)}
+        return next((m for m in scene.ids[1:] if m not in leaders), None)
+
+    scene = find_scene(THIRD_AND_SIXTHS, lambda s: follower(s) is not None, label="third-ahead")
+    name = follower(scene)
+    assert name is not None
+    other = next(m for m in scene.others(name, "v000"))
+    remote = scene.replica(replica_api, name, "collector", now=None)
+    interval = view_deadline(remote.start(0), 1, 0)
+    if interval is None or interval <= 0:
+        raise AssertionError(f"{name} set no view-0 timer of height 1 when started at 0 ns")
+    now = interval // 4
+    seen = {"v000", other}
+    outputs = remote.on_message(scene.view_change("v000", 1, height=2).to_wire(), now)
+    early = _requests(outputs, 1, seen)
+    status = remote.status()
+    if early or status["view"] != 0:
+        raise AssertionError(
+            f"{name} (height 1, view 0) saw a VIEW-CHANGE of height 2 from v000, holding exactly "
+            f"a third of the stake {list(THIRD_AND_SIXTHS)}, and sent its VIEW-CHANGE of height "
+            f"1 to {early} (now in view {status['view']}): R3.5 asks for height 1's certificate "
+            "only once validators holding more than W/3 are seen at later heights"
+        )
+    outputs = remote.on_message(scene.view_change(other, 1, height=2).to_wire(), now + MS)
+    asked = _requests(outputs, 1, seen)
+    if sorted(set(asked)) != sorted(seen):
+        raise AssertionError(
+            f"control: {name} saw VIEW-CHANGEs of height 2 from v000 and {other} (half the "
+            f"stake) and sent its VIEW-CHANGE of height 1 to {sorted(set(asked))}, not to both "
+            "(R3.5; the case cannot judge the boundary)"
+        )
+
+
 @pytest.mark.req("R3.5")
 @pytest.mark.parametrize("asked", [1, 2], ids=lambda h: f"height-{h}")
 def test_a_validator_heights_ahead_answers_with_its_latest_certificate_first(
