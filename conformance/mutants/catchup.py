@@ -12,7 +12,15 @@ campaign seeds 2010 and 1019):
 * ``catch-up-answers-only-asked-height``: a validator far ahead answers a VIEW-CHANGE of an old
   height with that height's certificate alone, never its latest one first, so the asker
   catches up one height per answer. Caught by suite/test_catch_up_requests.py::
-  test_a_validator_heights_ahead_answers_with_its_latest_certificate_first (both parameters).
+  test_a_validator_heights_ahead_answers_with_its_latest_certificate_first ([height-1],
+  [height-2]).
+
+Its opposite reads the same sentence without its condition (written from the module campaign
+of aethel/consensus/syncing.py):
+
+* ``catch-up-always-sends-the-latest-first``: the latest certificate goes first whatever the
+  distance, so a validator one height behind gets the same certificate twice. Caught by
+  test_a_validator_heights_ahead_answers_with_its_latest_certificate_first[height-3].
 
 Two more, mistakes the reference itself made until the authors of these cases found them:
 
@@ -133,6 +141,27 @@ class OnlyAskedHeightReplica(Replica):
             self._out.append(Send(validator, certificate))
 
 
+class AlwaysLatestFirstReplica(Replica):
+    """Defect: a stale VIEW-CHANGE is answered with the latest certificate and then the asked
+    height's, whatever the distance: one height behind, the asker gets the same certificate
+    twice."""
+
+    def _help_lagging(self, validator: str, height: int) -> None:
+        if validator == self.id or self.validators.get(validator) is None:
+            return
+        answered = self.current.helped.get(validator)
+        pace = compute_timeout(self.observed_latency(), 0)
+        if answered is not None and self._now - answered < pace:
+            return
+        store = self.services.store
+        certificate = store.get_certificate(height)
+        latest = store.get_certificate(self.height - 1)
+        if certificate is not None and latest is not None:
+            self.current.helped[validator] = self._now
+            self._out.append(Send(validator, latest))
+            self._out.append(Send(validator, certificate))
+
+
 class TrustsLaterSenderReplica(Replica):
     """Defect: the validator a message of a later height names is counted as ahead as it
     arrives; its signature is checked only when the buffered message is replayed at that
@@ -218,6 +247,9 @@ AskOncePerHeight = replica_implementation(
 OnlyAskedHeight = replica_implementation(
     "OnlyAskedHeight", __name__, replica_class=OnlyAskedHeightReplica
 )
+AlwaysLatestFirst = replica_implementation(
+    "AlwaysLatestFirst", __name__, replica_class=AlwaysLatestFirstReplica
+)
 TrustsLaterSender = replica_implementation(
     "TrustsLaterSender", __name__, replica_class=TrustsLaterSenderReplica
 )
@@ -252,6 +284,14 @@ MUTANTS = [
         ("R3.5",),
         ("replica",),
         OnlyAskedHeight,
+    ),
+    Mutant(
+        "catch-up-always-sends-the-latest-first",
+        "a validator past a height answers a stale VIEW-CHANGE with its latest certificate "
+        "first even one height past it, sending the same certificate twice",
+        ("R3.5",),
+        ("replica",),
+        AlwaysLatestFirst,
     ),
     Mutant(
         "catch-up-trusts-unsigned-later-heights",
