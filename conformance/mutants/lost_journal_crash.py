@@ -17,6 +17,10 @@ down. Each behaves exactly as the reference until the further crash, so only a r
 * ``lost-journal-written-once-learned``: nothing is written until it learns the chain's height
   (then the minimum is); a crash before that and a restart with the journal it kept since make
   it a validator like any other. Caught by ..._that_crashes_before_it_learns_still_waits.
+* ``lost-journal-record-pruned-with-the-votes``: it is written, among the votes of height 0,
+  which the journal drops with every height's votes when a height commits; learning from a
+  later height's certificate, committing a lower height and crashing make it vote below its
+  minimum. Caught by ..._that_learned_from_a_later_certificate_holds_back.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from aethel.consensus.journal import Amnesia
+from aethel.consensus.journal import AMNESIA_HEIGHT, AMNESIA_KIND, Amnesia
 from aethel.consensus.replica import Replica
 from aethel.consensus.replica_config import ReplicaConfig
 from conformance.mutants import Mutant, restarting_implementation
@@ -61,9 +65,35 @@ class WrittenOnceLearned(Replica):
             self.amnesia = Amnesia(lost_journal=True)
 
 
+class _VotesOfHeightZero:
+    """A chain store that keeps the lost-journal record among the votes of height 0, which the
+    journal drops, with every height's votes, when a height commits."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def record_vote(self, height: int, view: int, kind: str, key: bytes) -> None:
+        self._inner.record_vote(0 if kind == AMNESIA_KIND else height, view, kind, key)
+
+    def get_votes(self, height: int) -> Any:
+        return self._inner.get_votes(0 if height == AMNESIA_HEIGHT else height)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class RecordPrunedWithVotes(Replica):
+    """Defect: the lost-journal record is pruned with the votes of committed heights."""
+
+    def __init__(self, signer: Any, validators: Any, services: Any, config: ReplicaConfig) -> None:
+        pruned = dataclasses.replace(services, store=_VotesOfHeightZero(services.store))
+        super().__init__(signer, validators, pruned, config)
+
+
 KeptInMemory = restarting_implementation("KeptInMemory", __name__, AmnesiaInMemory)
 MinimumKeptInMemory = restarting_implementation("MinimumKeptInMemory", __name__, MinimumInMemory)
 WrittenOnce = restarting_implementation("WrittenOnce", __name__, WrittenOnceLearned)
+PrunedWithVotes = restarting_implementation("PrunedWithVotes", __name__, RecordPrunedWithVotes)
 
 CAPABILITIES = ("replica", "vote-journal", "lost-journal-on-disk")
 
@@ -91,5 +121,14 @@ MUTANTS = [
         ("R2.4",),
         CAPABILITIES,
         WrittenOnce,
+    ),
+    Mutant(
+        "lost-journal-record-pruned-with-the-votes",
+        "a validator restarted without its vote journal keeps what it learned among the votes "
+        "of height 0, which the journal drops at every commit: a commit below its minimum vote "
+        "height and a further crash make it vote there",
+        ("R2.4",),
+        CAPABILITIES,
+        PrunedWithVotes,
     ),
 ]

@@ -78,6 +78,18 @@ def _learn_height_1(remote: Any, chain: SlashedChain) -> None:
     expect_equal(remote.status()["height"], 2, "height after learning height 1 is certified")
 
 
+def _commit_height_1(remote: Any, chain: SlashedChain) -> None:
+    """Hand ``remote`` the proposal of height 1 and its commit certificate: it commits height 1
+    itself (and learns from that certificate where the chain is)."""
+    remote.on_message(_proposal(chain, 1).to_wire(), NOW)
+    remote.on_message(chain.commits[0].certificate.to_wire(), NOW)
+    expect_equal(remote.status()["height"], 2, "height after height 1's commit certificate")
+
+
+#: How the replica learns that height 1 is certified: a state sync, or a commit of its own.
+LEARN = {"by-sync": _learn_height_1, "by-commit": _commit_height_1}
+
+
 def _voter(chain: SlashedChain, heights: tuple[int, ...]) -> str:
     """A member that proposes none of ``heights`` (its vote is then a reply, not its own)."""
     proposers = {chain.commits[h - 1].block.proposer for h in heights}
@@ -131,9 +143,11 @@ def test_a_validator_without_its_journal_that_crashes_before_it_learns_still_wai
 
 
 @pytest.mark.req("R2.4", "R2.5")
+@pytest.mark.parametrize("learned", sorted(LEARN))
 def test_a_validator_without_its_journal_that_crashes_after_it_learned_votes_from_h_plus_2(
-    impl: Implementation, tmp_path: Path
+    impl: Implementation, tmp_path: Path, learned: str
 ) -> None:
+    learn = LEARN[learned]
     chain = slashed_chain(trace_cases.FIVE)
     name = _voter(chain, (2, 3))
     second, third = _proposal(chain, 2), _proposal(chain, 3)
@@ -141,17 +155,18 @@ def test_a_validator_without_its_journal_that_crashes_after_it_learned_votes_fro
     control = _open(impl, "vote-journal", chain, name, tmp_path / "control")
     try:
         control.start(0)
-        _learn_height_1(control, chain)
+        learn(control, chain)
     finally:
         _close(control)
     control = _open(impl, "vote-journal", chain, name, tmp_path / "control")
     try:
         control.start(NOW)
-        expect_equal(control.status()["height"], 2, "control: height opened again after a sync")
+        expect_equal(control.status()["height"], 2, "control: height opened again")
         if not _votes_for(control, second):
             raise AssertionError(
-                f"control: {name}, synced to height 1 with its journal and opened again, did not "
-                "vote for the proposal of height 2 (the case cannot judge the restarted replica)"
+                f"control: {name}, at height 2 with its journal ({learned}) and opened again, did "
+                "not vote for the proposal of height 2 (the case cannot judge the restarted "
+                "replica)"
             )
     finally:
         _close(control)
@@ -159,13 +174,13 @@ def test_a_validator_without_its_journal_that_crashes_after_it_learned_votes_fro
     wiped = _open(impl, "lost-journal-on-disk", chain, name, tmp_path / "wiped")
     try:
         wiped.start(0)
-        _learn_height_1(wiped, chain)
+        learn(wiped, chain)
     finally:
         _close(wiped)
     reopened = _open(impl, "vote-journal", chain, name, tmp_path / "wiped")
     try:
         reopened.start(NOW)
-        expect_equal(reopened.status()["height"], 2, "height opened again after a sync (R5.4)")
+        expect_equal(reopened.status()["height"], 2, "height opened again (R5.4)")
         signed = sent(reopened.on_message(second.to_wire(), NOW + 1), SIGNED)
         if signed:
             raise AssertionError(
@@ -181,6 +196,61 @@ def test_a_validator_without_its_journal_that_crashes_after_it_learned_votes_fro
                 "on the journal it kept since, and signed no PREPARE for the proposal of height 3: "
                 "it recorded its minimum vote height durably and votes from 1 + 2 on as any "
                 "validator, without asking the peers again (R2.4, R2.5)"
+            )
+    finally:
+        _close(reopened)
+
+
+@pytest.mark.req("R2.4")
+def test_a_validator_without_its_journal_that_learned_from_a_later_certificate_holds_back(
+    impl: Implementation, tmp_path: Path
+) -> None:
+    """The restarted replica, at height 1, learns where the chain is from the commit certificate
+    of height 3 (a hint: it asks for a sync and signs nothing below 3 + 2), then commits height 1
+    itself before any sync arrives, and crashes. Opened again at height 2, it must sign nothing
+    there: its minimum vote height (5) is on disk and outlives the commit of height 1. The
+    control, with its journal, handed the same messages and opened again, votes at height 2.
+
+    A journal that stores that minimum among the votes of a low height, and drops the votes of
+    each height it commits, loses it here (the journal.py campaign's survivor
+    ``AMNESIA_HEIGHT = 2**62`` -> ``1**62``)."""
+    chain = slashed_chain(trace_cases.FIVE)
+    name = _voter(chain, (1, 2))
+    hint = chain.commits[2].certificate
+
+    def run(capability: str, at: Path) -> Any:
+        remote = _open(impl, capability, chain, name, at)
+        try:
+            remote.start(0)
+            remote.on_message(hint.to_wire(), NOW)
+            _commit_height_1(remote, chain)
+        finally:
+            _close(remote)
+        return _open(impl, "vote-journal", chain, name, at)
+
+    control = run("vote-journal", tmp_path / "control")
+    try:
+        control.start(NOW)
+        expect_equal(control.status()["height"], 2, "control: height opened again")
+        if not _votes_for(control, _proposal(chain, 2)):
+            raise AssertionError(
+                f"control: {name}, with its journal, handed height 3's commit certificate, then "
+                "height 1's proposal and certificate, and opened again, did not vote for the "
+                "proposal of height 2 (the case cannot judge the restarted replica)"
+            )
+    finally:
+        _close(control)
+    reopened = run("lost-journal-on-disk", tmp_path / "wiped")
+    try:
+        reopened.start(NOW)
+        expect_equal(reopened.status()["height"], 2, "height opened again (R5.4)")
+        signed = sent(reopened.on_message(_proposal(chain, 2).to_wire(), NOW + 1), SIGNED)
+        if signed:
+            raise AssertionError(
+                f"{name} lost its journal, learned from height 3's commit certificate where the "
+                f"chain is, committed height 1, crashed and was opened again, and signed "
+                f"{signed[0].TYPE} at height 2: it signs nothing below 3 + 2, across a further "
+                "crash too (R2.4)"
             )
     finally:
         _close(reopened)
