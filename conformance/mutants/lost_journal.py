@@ -17,7 +17,14 @@ exactly as the reference while the journal is kept, so only a replica of capabil
   its start with the synced state makes it wait for the next commit (from h + 3). The
   reference had this defect until the case was written.
 
-Each is caught by suite/test_lost_journal.py::
+* ``lost-journal-learns-nothing-from-a-hint``: the opposite: a later height's certificate that
+  arrives as a message starts a sync but teaches it nothing; the first height it commits
+  itself does, so it votes from that height + 2, below the hint's height + 2. Caught by
+  suite/test_lost_journal.py::
+  test_a_validator_without_its_journal_keeps_the_minimum_a_later_certificate_taught_it
+  (written from the syncing.py campaign's survivor at line 126).
+
+The first four are caught by suite/test_lost_journal.py::
 test_a_validator_without_its_journal_votes_again_from_two_heights_past_the_latest.
 """
 
@@ -80,11 +87,33 @@ class LearnsOnlyFromCertificates(Replica):
             super()._set_min_vote_height(height)
 
 
+class LearnsNothingFromAHint(Replica):
+    """Defect: a later height's certificate that arrives as a message starts a sync, but the
+    height it names is not learned; the first height the replica commits or adopts is."""
+
+    _hinted = False
+
+    def _request_sync(self, cert: CommitCertificate) -> None:
+        self._hinted = True
+        try:
+            super()._request_sync(cert)
+        finally:
+            self._hinted = False
+
+    def _set_min_vote_height(self, height: int) -> None:
+        if not self._hinted:
+            super()._set_min_vote_height(height)
+
+
 WaitsMore = replica_implementation("WaitsMore", __name__, replica_class=WaitsAHeightMore)
 NextHeight = replica_implementation("NextHeight", __name__, replica_class=VotesAtTheNextHeight)
 Ignored = replica_implementation("Ignored", __name__, replica_class=JournalLossIgnored)
 CertificatesOnly = replica_implementation(
     "CertificatesOnly", __name__, replica_class=LearnsOnlyFromCertificates
+)
+
+NothingFromAHint = replica_implementation(
+    "NothingFromAHint", __name__, replica_class=LearnsNothingFromAHint
 )
 
 CAPABILITIES = ("replica", "lost-journal")
@@ -119,5 +148,13 @@ MUTANTS = [
         ("R2.5",),
         CAPABILITIES,
         CertificatesOnly,
+    ),
+    Mutant(
+        "lost-journal-learns-nothing-from-a-hint",
+        "a validator restarted without its vote journal does not learn the height a later "
+        "certificate names, only the first height it commits: it votes below that height + 2",
+        ("R2.4",),
+        CAPABILITIES,
+        NothingFromAHint,
     ),
 ]

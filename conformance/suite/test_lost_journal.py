@@ -177,3 +177,50 @@ def test_a_validator_without_its_journal_waits_in_its_view_unsigned(impl: Implem
                 "a waiting validator keeps its timer (R2.6)"
             )
     expect_equal(remote.status()["view"], 1, f"{name}'s view at height 2 after two timers")
+
+
+@pytest.mark.req("R2.4")
+def test_a_validator_without_its_journal_keeps_the_minimum_a_later_certificate_taught_it(
+    impl: Implementation,
+) -> None:
+    """The restarted replica, at height 1, learns where the chain is from the commit certificate
+    of height 2, which reaches it as a message (a hint: it may have voted at height 3, so it signs
+    nothing below 2 + 2 = 4). Before any sync arrives it commits heights 1 and 2 itself, from
+    their proposals and certificates: the proposal of height 3 then gets no vote. Its own commit
+    of height 1 does not lower the minimum to 1 + 2 (the first height learned counts, and it is
+    the higher one). The control, with its journal, handed the same messages, votes at height 3.
+
+    Written from the module campaign of aethel/consensus/syncing.py (survivor
+    ``SyncRules._request_sync:RemoveStatement`` at line 126: the minimum not set from the hint,
+    so the replica learned 1 + 2 from its first commit instead)."""
+    chain = slashed_chain(trace_cases.FIVE)
+    name = next(n for n in ("v004", "v001") if n != chain.commits[2].block.proposer)
+    hint = chain.commits[1].certificate
+    third = _proposal(chain, 3)
+
+    def votes_at_3(remote: Any) -> list[Any]:
+        remote.start(0)
+        remote.on_message(hint.to_wire(), NOW)
+        for height in (1, 2):
+            remote.on_message(_proposal(chain, height).to_wire(), NOW)
+            remote.on_message(chain.commits[height - 1].certificate.to_wire(), NOW)
+        expect_equal(remote.status()["height"], 3, "height after committing heights 1 and 2")
+        return sent(
+            remote.on_message(third.to_wire(), NOW + 1),
+            SIGNED,
+            lambda m: m.height == 3,
+        )
+
+    if not votes_at_3(new_replica(get_api(impl, "replica"), chain, name)):
+        raise AssertionError(
+            f"control: {name}, with its journal, handed height 2's commit certificate and then "
+            "heights 1 and 2, did not vote for the proposal of height 3 (the case cannot judge "
+            "the restarted replica)"
+        )
+    signed = votes_at_3(new_replica(get_api(impl, "lost-journal"), chain, name))
+    if signed:
+        raise AssertionError(
+            f"{name} lost its journal and learned from height 2's commit certificate where the "
+            f"chain is, then committed heights 1 and 2, and signed {signed[0].TYPE} at height 3: "
+            "it may have voted there before the restart (it signs nothing below 2 + 2)"
+        )
