@@ -1,0 +1,80 @@
+"""Mutants of a replica that adopts a synced state (R3.1, R3.3, R2.6), each caught by
+suite/test_synced_replica.py::test_a_replica_goes_on_from_the_state_it_adopted and written from
+the module campaign of aethel/consensus/syncing.py:
+
+* ``sync-adopted-at-the-last-message-time``: the replica keeps its clock from the messages and
+  timers it handles and ignores the time the shell hands with the synced state, so the next
+  height's view timer and proposal timer run from the last message before the sync, which
+  may be long past (a view-0 timeout that has already run out).
+* ``sync-keeps-the-last-certificate-it-committed``: adopting a synced state moves the height,
+  the parent and the root, but the certificate the next block carries as its last commit stays
+  the one of the last height the replica committed itself (none after a start), so the block
+  it proposes does not carry its parent's certificate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from aethel.consensus.block import ProofBlock
+from aethel.consensus.events import Output
+from aethel.consensus.messages import CommitCertificate
+from aethel.consensus.replica import Replica
+from conformance.mutants import Mutant, replica_implementation
+
+
+class AdoptedAtTheLastMessageTime(Replica):
+    """Defect: the time handed with the synced state is not taken."""
+
+    def on_sync_completed(
+        self,
+        certificate: CommitCertificate,
+        block: ProofBlock,
+        now: int,
+        links: Sequence[Any] = (),
+    ) -> list[Output]:
+        return super().on_sync_completed(certificate, block, self._now, links)
+
+
+class KeepsItsLastCertificate(Replica):
+    """Defect: the synced certificate does not become the last commit of the next block."""
+
+    def on_sync_completed(
+        self,
+        certificate: CommitCertificate,
+        block: ProofBlock,
+        now: int,
+        links: Sequence[Any] = (),
+    ) -> list[Output]:
+        kept = self.last_certificate
+        outputs = super().on_sync_completed(certificate, block, now, links)
+        self.last_certificate = kept
+        return outputs
+
+
+LastMessageTime = replica_implementation(
+    "LastMessageTime", __name__, replica_class=AdoptedAtTheLastMessageTime
+)
+KeepsLastCertificate = replica_implementation(
+    "KeepsLastCertificate", __name__, replica_class=KeepsItsLastCertificate
+)
+
+MUTANTS = [
+    Mutant(
+        "sync-adopted-at-the-last-message-time",
+        "a replica that adopts a synced state runs the next height's timers from the time of "
+        "the last message before it, not from the adoption",
+        ("R2.6",),
+        ("replica",),
+        LastMessageTime,
+    ),
+    Mutant(
+        "sync-keeps-the-last-certificate-it-committed",
+        "after a sync the block the replica proposes carries the certificate of the last height "
+        "it committed itself, not the synced one, as its last commit",
+        ("R3.3",),
+        ("replica",),
+        KeepsLastCertificate,
+    ),
+]
