@@ -47,6 +47,13 @@ each:
   seen ahead on every later height's message once they hold more than W/3, not once per
   timeout(latency, 0).
 
+One takes every later certificate as a hint (the sync's chain check keeps the state safe, but
+anyone can then make a replica fetch a state it does not need):
+
+* ``catch-up-syncs-on-any-later-certificate``: a commit certificate of a later height starts a
+  sync whoever signed it. Caught by suite/test_catch_up_requests.py::
+  test_a_later_certificate_is_a_hint_only_over_a_third[a-quarter-of-the-stake].
+
 One reads the threshold as "a third of the stake" (the spec says more than W/3):
 
 * ``catch-up-asks-at-a-third``: a lagging replica asks once the validators seen ahead hold at
@@ -68,7 +75,7 @@ from __future__ import annotations
 from typing import Any
 
 from aethel.consensus.events import Send
-from aethel.consensus.messages import Message, ViewChange
+from aethel.consensus.messages import CommitCertificate, Message, ViewChange
 from aethel.consensus.phases import ViewEvent
 from aethel.consensus.replica import Replica
 from aethel.consensus.timeouts import compute_timeout
@@ -218,6 +225,14 @@ class AsksAtAThirdReplica(_OutsiderAsker):
         return True
 
 
+class SyncsOnAnyLaterCertificateReplica(Replica):
+    """Defect: any certificate of a later height starts a state sync, whoever signed it: the
+    chain check at the end of the sync still keeps the state safe, so why count its signers?"""
+
+    def _is_catch_up_hint(self, cert: CommitCertificate) -> str:
+        return ""
+
+
 class AnswersForgedStaleReplica(Replica):
     """Defect: a VIEW-CHANGE of a committed height is answered for the validator it names
     without a look at its signature (the certificates are public, so why check?); a forged
@@ -260,6 +275,9 @@ AsksOnEveryMessage = replica_implementation(
     "AsksOnEveryMessage", __name__, replica_class=AsksOnEveryMessageReplica
 )
 AsksAtAThird = replica_implementation("AsksAtAThird", __name__, replica_class=AsksAtAThirdReplica)
+SyncsOnAnyLaterCertificate = replica_implementation(
+    "SyncsOnAnyLaterCertificate", __name__, replica_class=SyncsOnAnyLaterCertificateReplica
+)
 AnswersForgedStale = replica_implementation(
     "AnswersForgedStale", __name__, replica_class=AnswersForgedStaleReplica
 )
@@ -324,6 +342,14 @@ MUTANTS = [
         ("R3.5",),
         ("replica",),
         AsksAtAThird,
+    ),
+    Mutant(
+        "catch-up-syncs-on-any-later-certificate",
+        "any commit certificate of a later height starts a state sync, however little stake "
+        "signed it",
+        ("R3.5",),
+        ("replica",),
+        SyncsOnAnyLaterCertificate,
     ),
     Mutant(
         "catch-up-answers-forged-stale-view-changes",

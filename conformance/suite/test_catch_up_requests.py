@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 
-from aethel.consensus.events import Broadcast, Send
-from aethel.consensus.messages import CommitCertificate, PrePrepare, ViewChange
+from aethel.consensus.events import Broadcast, RequestSync, Send
+from aethel.consensus.messages import Commit, CommitCertificate, PrePrepare, ViewChange
 from aethel.consensus.signing import KeySigner
 from aethel.encoding import KeyPair
 from conformance.adapters.api import ReplicaAPI
@@ -154,6 +154,36 @@ def test_a_lagging_replica_asks_again_while_later_heights_messages_reach_it(
             f"{view - 2} later VIEW-CHANGEs of height 2 reached it, one every {step} ns until "
             f"{now - step} ns, and its view timer runs out at {deadline} ns"
         )
+
+
+@pytest.mark.req("R3.5", "R3.1")
+@pytest.mark.parametrize("signers", [1, 2], ids=["a-quarter-of-the-stake", "half-the-stake"])
+def test_a_later_certificate_is_a_hint_only_over_a_third(
+    replica_api: ReplicaAPI, signers: int
+) -> None:
+    """spec/consensus.md, Catching up: "A certificate of a later height signed by more than W/3
+    of the stake it knows is only a hint that the chain has moved on (one signer is honest),
+    worth a fetch, never trust." The replica under test, at height 1 of four equal members, gets
+    a commit certificate of height 3 (of a block it cannot know): signed by two members it asks
+    for a sync to height 3, signed by one it does not.
+
+    Written from the module campaign of aethel/consensus/syncing.py (survivor
+    ``SyncRules._is_catch_up_hint:RemoveRaiseOrReturn`` at line 148: every later certificate
+    taken as a hint); the version-2 form is test_replica_v2.py's
+    test_a_later_version_2_certificate_is_a_hint_only_over_a_third."""
+    scene = find_scene([10_000] * 4, lambda s: True, label="v1-hint")
+    name = scene.ids[3]
+    digest, root = bytes([9]) * 32, bytes([8]) * 32
+    votes = tuple(Commit.create(scene.signers[n], 3, 0, digest, root) for n in scene.ids[:signers])
+    remote = scene.replica(replica_api, name)
+    outputs = parsed(remote.on_message(CommitCertificate(3, 0, digest, root, votes).to_wire(), MS))
+    asked = [out.height for out in outputs if isinstance(out, RequestSync)]
+    expect_equal(
+        asked,
+        [3] if 3 * 10_000 * signers > 40_000 else [],
+        f"sync requests after a commit certificate of height 3 signed by {signers} of 4 equal "
+        "members",
+    )
 
 
 #: One member (v000) holds exactly a third of the stake, each of the others a sixth.
