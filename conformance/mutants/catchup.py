@@ -59,6 +59,8 @@ One reads the threshold as "a third of the stake" (the spec says more than W/3):
 * ``catch-up-asks-at-a-third``: a lagging replica asks once the validators seen ahead hold at
   least W/3. Caught by suite/test_catch_up_requests.py::
   test_a_third_of_the_stake_seen_ahead_is_not_enough_to_ask.
+* ``catch-up-asks-for-a-view-ahead``: it asks with a VIEW-CHANGE for the view after next, so it
+  runs views ahead of the others. Caught by the same case (its control's view).
 
 And one that reads the paragraph as a request and its answer only, missing its last sentence
 (the reference's own defect until network campaign seed 1018, commit 76aaa7d):
@@ -93,6 +95,9 @@ class _OutsiderAsker(Replica):
     def _enough_ahead(self, stake: int) -> bool:
         return 3 * stake > self.validators.total_stake
 
+    def _view_to_ask(self) -> int:
+        return self.view + 1
+
     def _note_ahead(self, message: Message, height: int) -> None:
         validator = self._signed_sender(message, self.current.ahead)
         if validator is None:
@@ -102,7 +107,7 @@ class _OutsiderAsker(Replica):
         if not self._enough_ahead(stake) or not self._asks_now():
             return
         if self.current.own_view_change is None:
-            self._start_view_change(self.view + 1, ViewEvent.CATCH_UP)
+            self._start_view_change(self._view_to_ask(), ViewEvent.CATCH_UP)
         change = self.current.own_view_change
         if change is not None and change.height == self.height:
             for peer in sorted(self.current.ahead - {self.id}):
@@ -225,6 +230,25 @@ class AsksAtAThirdReplica(_OutsiderAsker):
         return True
 
 
+class AsksForAViewAheadReplica(_OutsiderAsker):
+    """Defect: the VIEW-CHANGE that asks for the certificate is for the view after next (the
+    next one may be changing already, so skip it), paced as the reference paces it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.asked_at: dict[int, int] = {}
+
+    def _view_to_ask(self) -> int:
+        return self.view + 2
+
+    def _asks_now(self) -> bool:
+        last = self.asked_at.get(self.height)
+        if last is not None and self._now - last < compute_timeout(self.observed_latency(), 0):
+            return False
+        self.asked_at[self.height] = self._now
+        return True
+
+
 class SyncsOnAnyLaterCertificateReplica(Replica):
     """Defect: any certificate of a later height starts a state sync, whoever signed it: the
     chain check at the end of the sync still keeps the state safe, so why count its signers?"""
@@ -275,6 +299,9 @@ AsksOnEveryMessage = replica_implementation(
     "AsksOnEveryMessage", __name__, replica_class=AsksOnEveryMessageReplica
 )
 AsksAtAThird = replica_implementation("AsksAtAThird", __name__, replica_class=AsksAtAThirdReplica)
+AsksForAViewAhead = replica_implementation(
+    "AsksForAViewAhead", __name__, replica_class=AsksForAViewAheadReplica
+)
 SyncsOnAnyLaterCertificate = replica_implementation(
     "SyncsOnAnyLaterCertificate", __name__, replica_class=SyncsOnAnyLaterCertificateReplica
 )
@@ -342,6 +369,14 @@ MUTANTS = [
         ("R3.5",),
         ("replica",),
         AsksAtAThird,
+    ),
+    Mutant(
+        "catch-up-asks-for-a-view-ahead",
+        "a lagging replica asks for the certificate with a VIEW-CHANGE for the view after next, "
+        "running views ahead of the others",
+        ("R3.5",),
+        ("replica",),
+        AsksForAViewAhead,
     ),
     Mutant(
         "catch-up-syncs-on-any-later-certificate",

@@ -29,7 +29,7 @@ from aethel.encoding import KeyPair
 from conformance.adapters.api import ReplicaAPI
 from conformance.checks import Inconclusive, expect_equal
 from conformance.suite.chains import SlashedChain, drive_to, fresh_replica, slashed_chain
-from conformance.suite.scene import MS, Scene, find_scene, parsed, view_deadline
+from conformance.suite.scene import MS, Scene, find_scene, parsed, sent, view_deadline
 from conformance.testvectors import trace_cases
 
 pytestmark = pytest.mark.capability("replica")
@@ -196,7 +196,9 @@ def test_a_third_of_the_stake_seen_ahead_is_not_enough_to_ask(replica_api: Repli
     which holds exactly W/3: that is no proof that height 1 committed (R3.5 asks for more than
     W/3, which includes an honest validator), so it must neither ask for the certificate nor
     give up its view. A VIEW-CHANGE of height 2 from one more member (W/2 seen ahead) must then
-    make it ask both (the control of the scene).
+    make it ask both (the control of the scene), with its VIEW-CHANGE for view 1: it gives up
+    its view for the next one, never runs views ahead (survivor ``_start_view_change(self.view
+    + 1`` -> ``+ 2`` at line 181).
 
     Written from the module campaign of aethel/consensus/syncing.py (survivor
     ``SyncRules._note_ahead:ReplaceComparisonOperator_LtE_Lt``: ``3 * stake <= W`` -> ``<``)."""
@@ -233,6 +235,13 @@ def test_a_third_of_the_stake_seen_ahead_is_not_enough_to_ask(replica_api: Repli
             f"stake) and sent its VIEW-CHANGE of height 1 to {sorted(set(asked))}, not to both "
             "(R3.5; the case cannot judge the boundary)"
         )
+    views = sorted({m.view for m in sent(outputs, ViewChange, lambda m: m.height == 1)})
+    expect_equal(
+        views,
+        [1],
+        f"views of the VIEW-CHANGEs of height 1 {name} sent from view 0 to ask for the "
+        "certificate (it gives up its view for the next one, never runs views ahead)",
+    )
 
 
 @pytest.mark.req("R3.5")
