@@ -24,6 +24,12 @@ exactly as the reference while the journal is kept, so only a replica of capabil
   test_a_validator_without_its_journal_keeps_the_minimum_a_later_certificate_taught_it
   (written from the syncing.py campaign's survivor at line 126).
 
+* ``lost-journal-assumes-its-view-change``: seeing more than W/3 of the stake ahead, it starts a
+  view change and sends its VIEW-CHANGE, which a validator that may not sign does not have:
+  it fails on the message. Caught by suite/test_lost_journal.py::
+  test_a_validator_without_its_journal_that_sees_others_ahead_signs_nothing (written from the
+  syncing.py survivor at line 183).
+
 The first four are caught by suite/test_lost_journal.py::
 test_a_validator_without_its_journal_votes_again_from_two_heights_past_the_latest.
 """
@@ -35,10 +41,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from aethel.consensus.block import ProofBlock
-from aethel.consensus.events import Output
+from aethel.consensus.events import Output, Send
 from aethel.consensus.messages import CommitCertificate
+from aethel.consensus.phases import ViewEvent
 from aethel.consensus.replica import Replica
 from aethel.consensus.replica_config import ReplicaConfig
+from aethel.consensus.timeouts import compute_timeout
 from conformance.mutants import Mutant, replica_implementation
 
 
@@ -105,6 +113,30 @@ class LearnsNothingFromAHint(Replica):
             super()._set_min_vote_height(height)
 
 
+class AssumesItsViewChange(Replica):
+    """Defect: seeing more than W/3 ahead, it starts a view change and sends its VIEW-CHANGE,
+    taking for granted that starting one always makes one (a replica that may not sign has
+    none)."""
+
+    def _note_ahead(self, message: Any, height: int) -> None:
+        validator = self._signed_sender(message, self.current.ahead)
+        if validator is None:
+            return
+        self.current.ahead.add(validator)
+        asked = self.current.asked_sync_at
+        if asked is not None and self._now - asked < compute_timeout(self.observed_latency(), 0):
+            return
+        stake = sum(self.validators.stake_of(v) for v in self.current.ahead)
+        if 3 * stake <= self.validators.total_stake:
+            return
+        self.current.asked_sync_at = self._now
+        if self.current.own_view_change is None:
+            self._start_view_change(self.view + 1, ViewEvent.CATCH_UP)
+        change: Any = self.current.own_view_change
+        for peer in sorted(self.current.ahead - {self.id}):
+            self._out.append(Send(peer, change))
+
+
 WaitsMore = replica_implementation("WaitsMore", __name__, replica_class=WaitsAHeightMore)
 NextHeight = replica_implementation("NextHeight", __name__, replica_class=VotesAtTheNextHeight)
 Ignored = replica_implementation("Ignored", __name__, replica_class=JournalLossIgnored)
@@ -112,6 +144,9 @@ CertificatesOnly = replica_implementation(
     "CertificatesOnly", __name__, replica_class=LearnsOnlyFromCertificates
 )
 
+AssumesViewChange = replica_implementation(
+    "AssumesViewChange", __name__, replica_class=AssumesItsViewChange
+)
 NothingFromAHint = replica_implementation(
     "NothingFromAHint", __name__, replica_class=LearnsNothingFromAHint
 )
@@ -156,5 +191,13 @@ MUTANTS = [
         ("R2.4",),
         CAPABILITIES,
         NothingFromAHint,
+    ),
+    Mutant(
+        "lost-journal-assumes-its-view-change",
+        "a validator restarted without its vote journal that sees more than W/3 ahead sends the "
+        "VIEW-CHANGE it may not sign, which does not exist: it fails on the message",
+        ("R3.5",),
+        CAPABILITIES,
+        AssumesViewChange,
     ),
 ]

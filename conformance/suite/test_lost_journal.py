@@ -224,3 +224,41 @@ def test_a_validator_without_its_journal_keeps_the_minimum_a_later_certificate_t
             f"chain is, then committed heights 1 and 2, and signed {signed[0].TYPE} at height 3: "
             "it may have voted there before the restart (it signs nothing below 2 + 2)"
         )
+
+
+@pytest.mark.req("R2.4", "R3.5")
+def test_a_validator_without_its_journal_that_sees_others_ahead_signs_nothing(
+    impl: Implementation,
+) -> None:
+    """A validator restarted without its journal, before it learned where the chain is, gets
+    VIEW-CHANGEs of height 2 from three of the five members (more than W/3 seen ahead). Another
+    validator would give up its view and ask them for height 1's certificate with its own
+    VIEW-CHANGE (R3.5); this one may not sign any (R2.4), so it sends nothing signed, and the
+    messages are taken without an error (the control, with its journal, asks).
+
+    Written from the module campaign of aethel/consensus/syncing.py (survivor
+    ``SyncRules._note_ahead:ReplaceAndWithOr`` at line 183: with no VIEW-CHANGE of its own, the
+    replica raised)."""
+    chain = slashed_chain(trace_cases.FIVE)
+    name = "v004"
+    ahead = ["v000", "v001", "v002"]
+
+    def signed_after_the_others(remote: Any) -> list[Any]:
+        remote.start(0)
+        found: list[Any] = []
+        for member in ahead:
+            later = ViewChange.create(chain.signers[member], 2, 1, None, None)
+            found += sent(remote.on_message(later.to_wire(), NOW), SIGNED)
+        return found
+
+    if not signed_after_the_others(new_replica(get_api(impl, "replica"), chain, name)):
+        raise AssertionError(
+            f"control: {name}, with its journal, saw {ahead} at height 2 and signed nothing "
+            "(R3.5: it asks them with its VIEW-CHANGE; the case cannot judge the restarted one)"
+        )
+    signed = signed_after_the_others(new_replica(get_api(impl, "lost-journal"), chain, name))
+    if signed:
+        raise AssertionError(
+            f"{name} lost its journal and, before it learned where the chain is, signed "
+            f"{signed[0].TYPE} when it saw {ahead} at height 2 (R2.4)"
+        )
