@@ -108,7 +108,10 @@ def test_a_lagging_replica_asks_again_while_later_heights_messages_reach_it(
     of 8 view-0 timeouts set) when two of its three peers (half the stake) show up at height
     2. It asks them for height 1's certificate; the answers never come. Their later messages
     keep reaching it (VIEW-CHANGEs of height 2, one view higher each, four per view-0 timeout):
-    it must ask again before its view timer runs out, since no timer of its fires here."""
+    it must ask again before its view timer runs out, since no timer of its fires here, and at
+    the pace of timeout(latency, 0): with the first of those messages that arrives one view-0
+    timeout after its first request (the survivor ``compute_timeout(..., 0)`` -> ``(..., 1)`` of
+    the syncing.py campaign, at line 174, asked again only after two)."""
     scene, name = _lagging_scene(seed)
     remote = scene.replica(replica_api, name, "collector", now=None)
     interval = view_deadline(remote.start(0), 1, 0)
@@ -153,6 +156,13 @@ def test_a_lagging_replica_asks_again_while_later_heights_messages_reach_it(
             f"{case}: {name} asked for height 1's certificate at {start} ns and never again; "
             f"{view - 2} later VIEW-CHANGEs of height 2 reached it, one every {step} ns until "
             f"{now - step} ns, and its view timer runs out at {deadline} ns"
+        )
+    if again[0][0] > start + interval + step:
+        raise AssertionError(
+            f"{case}: {name} asked for height 1's certificate at {start} ns and again only at "
+            f"{again[0][0]} ns, though later VIEW-CHANGEs reached it every {step} ns from "
+            f"{start + step} ns: R3.5 repeats the request at the pace of timeout(latency, 0) "
+            f"({interval} ns), so the first message after that timeout brings it"
         )
 
 
@@ -379,16 +389,23 @@ def _at_height_four(remote: Any, chain: SlashedChain, name: str, now: int) -> in
     """Commit heights 1-3 of ``chain`` at ``remote`` at ``now`` ns (the last from its
     PRE-PREPARE and certificate, which start height 4); return the deadline of the view-0
     timer it sets for height 4."""
-    drive_to(remote, chain, 3, now)
-    third = chain.commits[2]
-    proposal = PrePrepare.create(chain.signers[third.block.proposer], third.view, third.block)
+    return _at_height(remote, chain, name, now, 4)
+
+
+def _at_height(remote: Any, chain: SlashedChain, name: str, now: int, height: int) -> int:
+    """Commit heights 1 .. ``height`` - 1 of ``chain`` at ``remote`` at ``now`` ns (the last
+    from its PRE-PREPARE and certificate, which start ``height``); return the deadline of the
+    view-0 timer it sets for ``height``."""
+    drive_to(remote, chain, height - 1, now)
+    last = chain.commits[height - 2]
+    proposal = PrePrepare.create(chain.signers[last.block.proposer], last.view, last.block)
     outputs = remote.on_message(proposal.to_wire(), now)
-    outputs += remote.on_message(third.certificate.to_wire(), now)
-    deadline = view_deadline(outputs, 4, 0)
-    if remote.status()["height"] != 4 or deadline is None or deadline <= now:
+    outputs += remote.on_message(last.certificate.to_wire(), now)
+    deadline = view_deadline(outputs, height, 0)
+    if remote.status()["height"] != height or deadline is None or deadline <= now:
         raise AssertionError(
-            f"{name} did not start height 4 with a view-0 timer when it committed height 3 at "
-            f"{now} ns (status {remote.status()}, timer {deadline})"
+            f"{name} did not start height {height} with a view-0 timer when it committed height "
+            f"{height - 1} at {now} ns (status {remote.status()}, timer {deadline})"
         )
     return deadline
 
@@ -544,13 +561,16 @@ def test_a_forged_stale_view_change_gets_no_certificate_and_takes_no_ones_turn(
 
 
 @pytest.mark.req("R3.5")
+@pytest.mark.parametrize("stuck", [2, 4], ids=lambda h: f"height-{h}")
 def test_a_stuck_height_sends_the_latest_commit_certificate_to_every_validator(
-    replica_api: ReplicaAPI,
+    replica_api: ReplicaAPI, stuck: int
 ) -> None:
-    """The replica under test committed heights 1-3 (:func:`slashed_chain`) and is at height 4
-    when its view-0 timer runs out: it sends the certificate of height 3, its latest, to every
-    other validator. When its VIEW-CHANGE for view 1 is re-sent (the view is never
-    established here), it sends that certificate again. A validator restarted without its
+    """The replica under test committed the heights below ``stuck`` (:func:`slashed_chain`) and
+    is at height ``stuck`` when its view-0 timer runs out: it sends the certificate of the
+    height before, its latest, to every other validator. When its VIEW-CHANGE for view 1 is
+    re-sent (the view is never established here), it sends that certificate again. (Height 2
+    was added for the syncing.py campaign's survivor ``self.height > 1`` -> ``> 2`` at line 220,
+    which shared nothing there.) A validator restarted without its
     journal signs nothing below its minimum vote height, so it cannot ask for the commit it
     missed: a stuck height is the others' sign to send it (spec/consensus.md, "Catching up"; the
     reference lacked this until network campaign seed 1018 halted a wiped node one height
@@ -558,28 +578,29 @@ def test_a_stuck_height_sends_the_latest_commit_certificate_to_every_validator(
     chain = slashed_chain(trace_cases.FIVE)
     name, now = "v004", 10**9
     remote = fresh_replica(replica_api, chain, name)
-    deadline = _at_height_four(remote, chain, name, now)
-    latest = _identity(chain.commits[2].certificate)
+    deadline = _at_height(remote, chain, name, now, stuck)
+    latest = _identity(chain.commits[stuck - 2].certificate)
     honest = ["v001", "v002", "v003"]  # v000 equivocated at height 1; block 2 slashed it
     timers = [("view 0 timed out", 0, deadline)]
-    outputs = remote.on_timer(4, 0, "view", deadline)
-    resend = view_deadline(outputs, 4, 1)
+    outputs = remote.on_timer(stuck, 0, "view", deadline)
+    resend = view_deadline(outputs, stuck, 1)
     if resend is not None and resend > deadline:
         timers.append(("VIEW-CHANGE for view 1 re-sent", 1, resend))
     for label, view, at in timers:
         if view:
-            outputs = remote.on_timer(4, view, "view", at)
-        missing = [m for m in honest if latest not in _certificates_to(outputs, m, 4)]
+            outputs = remote.on_timer(stuck, view, "view", at)
+        missing = [m for m in honest if latest not in _certificates_to(outputs, m, stuck)]
         if missing:
             raise AssertionError(
-                f"{name} at height 4 (heights 1-3 committed at {now} ns), {label} at {at} ns: "
-                f"the certificate of height 3 {latest} (height, digest, post-state root) did "
-                f"not go to {missing}; R3.5 sends the latest commit certificate to every "
-                "validator when a view times out or its VIEW-CHANGE is re-sent"
+                f"{name} at height {stuck} (heights below committed at {now} ns), {label} at "
+                f"{at} ns: the certificate of height {stuck - 1} {latest} (height, digest, "
+                f"post-state root) did not go to {missing}; R3.5 sends the latest commit "
+                "certificate to every validator when a view times out or its VIEW-CHANGE is "
+                "re-sent"
             )
     if len(timers) == 1:
         raise Inconclusive(
-            f"{name} passed on view 0's timeout at height 4 but set no later timer of view 1 "
+            f"{name} passed on view 0's timeout at height {stuck} but set no later timer of view 1 "
             "(R2.6 re-sends the VIEW-CHANGE every timeout(latency, 0)), so the re-send's "
             "certificate was not judged"
         )
