@@ -17,11 +17,13 @@ from typing import Any
 import pytest
 
 from aethel.consensus.block import ProofBlock
+from aethel.consensus.events import RequestSync
 from aethel.consensus.messages import Commit, CommitCertificate
 from conformance.adapters.api import Implementation, ReplicaAPI
 from conformance.adapters.errors import Rejected
 from conformance.checks import expect_equal, expect_rejected
 from conformance.suite.chains import fresh_replica, invented_chain, slashed_chain
+from conformance.suite.scene import parsed
 from conformance.testvectors import trace_cases
 
 pytestmark = pytest.mark.capability("replica", "catch-up")
@@ -204,4 +206,43 @@ def test_a_link_whose_block_is_of_another_height_is_refused(
             links, top_cert.to_wire(), top.to_wire(), chain.state(3), NOW
         ),
         "a chain whose block 2 states height 1",
+    )
+
+
+@pytest.mark.req("R3.1", "R3.5")
+def test_after_a_refused_chain_the_next_hint_asks_again(
+    impl: Implementation, replica_api: ReplicaAPI
+) -> None:
+    """spec/consensus.md, Catching up: "if a link is missing or fails, it adopts nothing and asks
+    again". The replica at height 1 gets the commit certificate of height 3 (a hint: it asks for
+    a sync to height 3), then that sync's answer with the link of height 2 left out, which it
+    refuses; the same certificate reaching it again must bring a new request for height 3.
+
+    Written from the module campaign of aethel/consensus/syncing.py (survivor
+    ``SyncRules.on_sync_completed:RemoveStatement`` at line 92: the refusal did not end the
+    pending request, so the height it named was never asked for again)."""
+    chain = slashed_chain(FIVE)
+    remote = fresh_replica(replica_api, chain, "v004")
+    committed = chain.commits[2]
+    hint = committed.certificate.to_wire()
+
+    def requests(outputs: Any) -> list[Any]:
+        return [out.height for out in parsed(outputs) if isinstance(out, RequestSync)]
+
+    expect_equal(requests(remote.on_message(hint, NOW)), [3], "sync requests after the hint")
+    expect_not_adopted(
+        remote,
+        lambda: remote.on_sync_completed_with_chain(
+            [chain.link(1)],
+            committed.certificate.to_wire(),
+            committed.block.to_wire(),
+            chain.state(3),
+            NOW,
+        ),
+        "a chain without height 2",
+    )
+    expect_equal(
+        requests(remote.on_message(hint, NOW + 1)),
+        [3],
+        "sync requests after the hint reached the replica again, its first sync refused",
     )
