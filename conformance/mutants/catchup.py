@@ -47,6 +47,12 @@ each:
   seen ahead on every later height's message once they hold more than W/3, not once per
   timeout(latency, 0).
 
+One reads every message of a later height as a member's signed message:
+
+* ``catch-up-every-later-message-read-as-signed``: a later height's certificate, which names no
+  signer, makes the replica fail. Caught by suite/test_catch_up_requests.py::
+  test_a_later_heights_prepare_certificate_moves_no_replica.
+
 One takes every later certificate as a hint (the sync's chain check keeps the state safe, but
 anyone can then make a replica fetch a state it does not need):
 
@@ -249,6 +255,17 @@ class AsksForAViewAheadReplica(_OutsiderAsker):
         return True
 
 
+class EveryLaterMessageSignedReplica(Replica):
+    """Defect: every message of a later height is taken for one signed by the validator it
+    names, certificates too (which name none: the replica fails on them)."""
+
+    def _signed_sender(self, message: Any, known: set[str]) -> str | None:
+        validator: str = message.validator
+        if validator in known or self._signed_by_member(message):
+            return validator
+        return None
+
+
 class SyncsOnAnyLaterCertificateReplica(Replica):
     """Defect: any certificate of a later height starts a state sync, whoever signed it: the
     chain check at the end of the sync still keeps the state safe, so why count its signers?"""
@@ -301,6 +318,9 @@ AsksOnEveryMessage = replica_implementation(
 AsksAtAThird = replica_implementation("AsksAtAThird", __name__, replica_class=AsksAtAThirdReplica)
 AsksForAViewAhead = replica_implementation(
     "AsksForAViewAhead", __name__, replica_class=AsksForAViewAheadReplica
+)
+EveryLaterMessageSigned = replica_implementation(
+    "EveryLaterMessageSigned", __name__, replica_class=EveryLaterMessageSignedReplica
 )
 SyncsOnAnyLaterCertificate = replica_implementation(
     "SyncsOnAnyLaterCertificate", __name__, replica_class=SyncsOnAnyLaterCertificateReplica
@@ -377,6 +397,14 @@ MUTANTS = [
         ("R3.5",),
         ("replica",),
         AsksForAViewAhead,
+    ),
+    Mutant(
+        "catch-up-every-later-message-read-as-signed",
+        "every message of a later height is read as signed by the validator it names: a later "
+        "height's certificate, which names none, makes the replica fail",
+        ("R3.5",),
+        ("replica",),
+        EveryLaterMessageSigned,
     ),
     Mutant(
         "catch-up-syncs-on-any-later-certificate",

@@ -196,6 +196,31 @@ def test_a_later_certificate_is_a_hint_only_over_a_third(
     )
 
 
+@pytest.mark.req("R3.5", "R2.6")
+def test_a_later_heights_prepare_certificate_moves_no_replica(replica_api: ReplicaAPI) -> None:
+    """The replica under test, at height 1 in view 0 of four equal members, gets a prepared
+    certificate of height 2 signed by three of them (a collector ahead broadcasts one): it is no
+    vote of any member, so it proves nothing about height 1 and counts nobody as seen ahead; the
+    replica takes it without an error, asks no one for a certificate and stays in view 0.
+
+    Written from the module campaign of aethel/consensus/syncing.py (survivor
+    ``SyncRules._signed_sender:RemoveRaiseOrReturn`` at line 197: a message that is not a vote
+    or a VIEW-CHANGE read as one; a certificate has no signer, and the replica raised)."""
+    scene = find_scene([10_000] * 4, lambda s: True, label="later-prepared")
+    name = scene.ids[3]
+    remote = scene.replica(replica_api, name)
+    later = scene.prepare_certificate(scene.ids[:3], bytes([7]) * 32, height=2)
+    outputs = remote.on_message(later.to_wire(), MS)
+    asked = _requests(outputs, 1, set(scene.ids))
+    status = remote.status()
+    if asked or (status["height"], status["view"]) != (1, 0):
+        raise AssertionError(
+            f"{name} (height 1, view 0) got a prepared certificate of height 2 and sent its "
+            f"VIEW-CHANGE of height 1 to {asked} (now height {status['height']}, view "
+            f"{status['view']}): a certificate is no member's message of that height"
+        )
+
+
 #: One member (v000) holds exactly a third of the stake, each of the others a sixth.
 THIRD_AND_SIXTHS = (20_000, 10_000, 10_000, 10_000, 10_000)
 
