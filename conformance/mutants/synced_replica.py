@@ -1,6 +1,6 @@
-"""Mutants of a replica that adopts a synced state (R3.1, R3.3, R2.6), each caught by
-suite/test_synced_replica.py::test_a_replica_goes_on_from_the_state_it_adopted and written from
-the module campaign of aethel/consensus/syncing.py:
+"""Mutants of a replica that adopts a synced state (R3.1, R3.3, R2.6, R2.3), written from the
+module campaign of aethel/consensus/syncing.py; the first two are caught by
+suite/test_synced_replica.py::test_a_replica_goes_on_from_the_state_it_adopted:
 
 * ``sync-adopted-at-the-last-message-time``: the replica keeps its clock from the messages and
   timers it handles and ignores the time the shell hands with the synced state, so the next
@@ -10,6 +10,11 @@ the module campaign of aethel/consensus/syncing.py:
   the parent and the root, but the certificate the next block carries as its last commit stays
   the one of the last height the replica committed itself (none after a start), so the block
   it proposes does not carry its parent's certificate.
+* ``sync-keeps-the-parent-set-of-before``: after a sync across a slashing, the next block's
+  last commit is checked by the set the replica had before the sync. Caught by
+  suite/test_catch_up.py::
+  test_a_replica_synced_past_a_slashing_checks_the_next_last_commit_by_the_slashed_set
+  (survivor at line 103).
 """
 
 from __future__ import annotations
@@ -53,11 +58,32 @@ class KeepsItsLastCertificate(Replica):
         return outputs
 
 
+class KeepsTheParentSetOfBefore(Replica):
+    """Defect: after a sync the next block's last commit is checked by the set the replica had
+    before it (the set of its old height), not by the set that signed the synced height."""
+
+    def on_sync_completed(
+        self,
+        certificate: CommitCertificate,
+        block: ProofBlock,
+        now: int,
+        links: Sequence[Any] = (),
+    ) -> list[Output]:
+        kept = self.parent_validators
+        outputs = super().on_sync_completed(certificate, block, now, links)
+        self.parent_validators = kept
+        return outputs
+
+
 LastMessageTime = replica_implementation(
     "LastMessageTime", __name__, replica_class=AdoptedAtTheLastMessageTime
 )
 KeepsLastCertificate = replica_implementation(
     "KeepsLastCertificate", __name__, replica_class=KeepsItsLastCertificate
+)
+
+ParentSetOfBefore = replica_implementation(
+    "ParentSetOfBefore", __name__, replica_class=KeepsTheParentSetOfBefore
 )
 
 MUTANTS = [
@@ -76,5 +102,13 @@ MUTANTS = [
         ("R3.3",),
         ("replica",),
         KeepsLastCertificate,
+    ),
+    Mutant(
+        "sync-keeps-the-parent-set-of-before",
+        "after a sync across a slashing the next block's last commit is checked by the set the "
+        "replica had before the sync, not by the set that signed the synced height",
+        ("R2.3",),
+        ("replica", "catch-up"),
+        ParentSetOfBefore,
     ),
 ]

@@ -18,12 +18,18 @@ import pytest
 
 from aethel.consensus.block import ProofBlock
 from aethel.consensus.events import RequestSync
-from aethel.consensus.messages import Commit, CommitCertificate
+from aethel.consensus.messages import Commit, CommitCertificate, Prepare, PrePrepare
 from conformance.adapters.api import Implementation, ReplicaAPI
 from conformance.adapters.errors import Rejected
 from conformance.checks import expect_equal, expect_rejected
-from conformance.suite.chains import fresh_replica, invented_chain, slashed_chain
-from conformance.suite.scene import parsed
+from conformance.suite.chains import (
+    drive_to,
+    fresh_replica,
+    invented_chain,
+    new_replica,
+    slashed_chain,
+)
+from conformance.suite.scene import parsed, sent
 from conformance.testvectors import trace_cases
 
 pytestmark = pytest.mark.capability("replica", "catch-up")
@@ -246,3 +252,64 @@ def test_after_a_refused_chain_the_next_hint_asks_again(
         [3],
         "sync requests after the hint reached the replica again, its first sync refused",
     )
+
+
+#: v000 holds 3,000 and the others 1,800 each; block 2 burns 20% of v000's stake, so v001, v002
+#: and v003 (5,400) hold q(W) only from height 3 on (5,201 of 7,800; 5,601 of 8,400 before).
+SLASHED_STAKES = (3_000, 1_800, 1_800, 1_800)
+UNSLASHED = ("v001", "v002", "v003")
+
+
+@pytest.mark.req("R2.3", "R4.3", "R3.1")
+def test_a_replica_synced_past_a_slashing_checks_the_next_last_commit_by_the_slashed_set(
+    impl: Implementation, replica_api: ReplicaAPI
+) -> None:
+    """A fresh replica adopts the state of height 3 over the certified chain of heights 1 and 2
+    (block 2 slashed v000). It is then shown the block of height 4 from its leader, whose last
+    commit (height 3) only v001, v002 and v003 signed: q(W) of height 3's set, which the chain
+    derived, not of the epoch's. It must PREPARE it, as a replica that committed the heights
+    itself does (the control).
+
+    Written from the module campaign of aethel/consensus/syncing.py (survivor
+    ``SyncRules.on_sync_completed:RemoveStatement`` at line 103: the set that signed the synced
+    height not kept, so the next block's last commit was checked by the set before the sync)."""
+    chain = slashed_chain(SLASHED_STAKES)
+    after = chain.cluster.validators.with_stakes({"v000": chain.state(2)["stake:v000"]})
+    leader = after.get_leader(4, 0).id
+    name = next(m for m in UNSLASHED if m != leader)
+    height_3 = chain.commits[2]
+    last_commit = chain.certificate(3, list(UNSLASHED))
+    block = ProofBlock.create(
+        chain.signers[leader], 4, height_3.certificate.digest, [], [], [], last_commit
+    )
+    proposal = PrePrepare.create(chain.signers[leader], 0, block)
+
+    def prepares(remote: Any) -> bool:
+        outputs = remote.on_message(proposal.to_wire(), NOW + 1)
+        return bool(sent(outputs, Prepare, lambda m: m.digest == block.digest))
+
+    control = new_replica(replica_api, chain, name, "broadcast")
+    control.start(0)
+    drive_to(control, chain, 4, NOW)
+    if not prepares(control):
+        raise AssertionError(
+            f"control: {name}, having committed heights 1-3 itself, did not PREPARE {leader}'s "
+            "block of height 4 whose last commit v001, v002 and v003 signed (the case cannot "
+            "judge the synced replica)"
+        )
+    synced = new_replica(replica_api, chain, name, "broadcast")
+    synced.start(0)
+    synced.on_sync_completed_with_chain(
+        [chain.link(1), chain.link(2)],
+        height_3.certificate.to_wire(),
+        height_3.block.to_wire(),
+        chain.state(3),
+        NOW,
+    )
+    expect_equal(synced.status()["height"], 4, "height after adopting height 3's state")
+    if not prepares(synced):
+        raise AssertionError(
+            f"{name}, synced to height 3 over the chain (block 2 slashed v000), did not PREPARE "
+            f"{leader}'s block of height 4 whose last commit v001, v002 and v003 signed: 5,400 "
+            "of 7,800, q(W) of the set that signed height 3 (R2.3, R4.3)"
+        )
