@@ -282,7 +282,9 @@ class LostJournalOnDiskAPI(Protocol):
     """Capability ``lost-journal-on-disk``: the replica of ``lost-journal`` keeping its new
     journal in a directory, which ``vote-journal.open`` opens again after a further crash (R2.4).
 
-    The object it opens is a replica (:class:`ReplicaObject`).
+    The object it opens is a replica (:class:`ReplicaObject`). Each capability's protocol
+    declares its own commands (the contract test reads them from it), so ``open`` is written
+    out as in :class:`VoteJournalAPI`.
     """
 
     def open(

@@ -89,6 +89,8 @@ class ReferenceVoteJournal:
     """Capability ``vote-journal`` of the reference."""
 
     object_class: type[ReferenceJournaledReplicaObject] = ReferenceJournaledReplicaObject
+    #: Whether the replicas it opens restarted without their vote journal.
+    lost_journal = False
 
     @rejecting
     def open(
@@ -100,28 +102,17 @@ class ReferenceVoteJournal:
         genesis: JSON,
         journal: str,
     ) -> ReferenceJournaledReplicaObject:
-        return self.object_class(validator_set, validator_id, seed, mode, genesis, journal)
+        return self.object_class(
+            validator_set, validator_id, seed, mode, genesis, journal, self.lost_journal
+        )
 
 
-class ReferenceLostJournalOnDisk:
+class ReferenceLostJournalOnDisk(ReferenceVoteJournal):
     """Capability ``lost-journal-on-disk`` of the reference: the replicas of the
     ``vote-journal`` capability given (so a mutant's replica is the one restarted), started
     without their vote journal, keeping the new one in ``journal``."""
 
-    def __init__(self, journals: ReferenceVoteJournal) -> None:
-        self.journals = journals
+    lost_journal = True
 
-    @rejecting
-    def open(
-        self,
-        validator_set: JSON,
-        validator_id: str,
-        seed: Hex,
-        mode: str,
-        genesis: JSON,
-        journal: str,
-    ) -> ReferenceJournaledReplicaObject:
-        object_class = self.journals.object_class
-        return object_class(
-            validator_set, validator_id, seed, mode, genesis, journal, lost_journal=True
-        )
+    def __init__(self, journals: ReferenceVoteJournal) -> None:
+        self.object_class = journals.object_class

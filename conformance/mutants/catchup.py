@@ -217,42 +217,36 @@ class AsksOnEveryMessageReplica(_OutsiderAsker):
         return True
 
 
-class AsksAtAThirdReplica(_OutsiderAsker):
-    """Defect: "one of them is honest" read as "a third of the stake": the request goes out
-    once the validators seen ahead hold at least W/3, paced as the reference paces it."""
+class _PacedAsker(_OutsiderAsker):
+    """The outsider's request paced as the reference paces it: at most once per
+    timeout(latency, 0) per height."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.asked_at: dict[int, int] = {}
+
+    def _asks_now(self) -> bool:
+        last = self.asked_at.get(self.height)
+        if last is not None and self._now - last < compute_timeout(self.observed_latency(), 0):
+            return False
+        self.asked_at[self.height] = self._now
+        return True
+
+
+class AsksAtAThirdReplica(_PacedAsker):
+    """Defect: "one of them is honest" read as "a third of the stake": the request goes out
+    once the validators seen ahead hold at least W/3."""
 
     def _enough_ahead(self, stake: int) -> bool:
         return 3 * stake >= self.validators.total_stake
 
-    def _asks_now(self) -> bool:
-        last = self.asked_at.get(self.height)
-        if last is not None and self._now - last < compute_timeout(self.observed_latency(), 0):
-            return False
-        self.asked_at[self.height] = self._now
-        return True
 
-
-class AsksForAViewAheadReplica(_OutsiderAsker):
+class AsksForAViewAheadReplica(_PacedAsker):
     """Defect: the VIEW-CHANGE that asks for the certificate is for the view after next (the
-    next one may be changing already, so skip it), paced as the reference paces it."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.asked_at: dict[int, int] = {}
+    next one may be changing already, so skip it)."""
 
     def _view_to_ask(self) -> int:
         return self.view + 2
-
-    def _asks_now(self) -> bool:
-        last = self.asked_at.get(self.height)
-        if last is not None and self._now - last < compute_timeout(self.observed_latency(), 0):
-            return False
-        self.asked_at[self.height] = self._now
-        return True
 
 
 class EveryLaterMessageSignedReplica(Replica):

@@ -42,8 +42,10 @@ class AdoptedAtTheLastMessageTime(Replica):
         return super().on_sync_completed(certificate, block, self._now, links)
 
 
-class KeepsItsLastCertificate(Replica):
-    """Defect: the synced certificate does not become the last commit of the next block."""
+class _KeepsThroughASync(Replica):
+    """A replica whose attribute ``kept`` is what it was before a sync, after it."""
+
+    kept = ""
 
     def on_sync_completed(
         self,
@@ -52,27 +54,23 @@ class KeepsItsLastCertificate(Replica):
         now: int,
         links: Sequence[Any] = (),
     ) -> list[Output]:
-        kept = self.last_certificate
+        before = getattr(self, self.kept)
         outputs = super().on_sync_completed(certificate, block, now, links)
-        self.last_certificate = kept
+        setattr(self, self.kept, before)
         return outputs
 
 
-class KeepsTheParentSetOfBefore(Replica):
+class KeepsItsLastCertificate(_KeepsThroughASync):
+    """Defect: the synced certificate does not become the last commit of the next block."""
+
+    kept = "last_certificate"
+
+
+class KeepsTheParentSetOfBefore(_KeepsThroughASync):
     """Defect: after a sync the next block's last commit is checked by the set the replica had
     before it (the set of its old height), not by the set that signed the synced height."""
 
-    def on_sync_completed(
-        self,
-        certificate: CommitCertificate,
-        block: ProofBlock,
-        now: int,
-        links: Sequence[Any] = (),
-    ) -> list[Output]:
-        kept = self.parent_validators
-        outputs = super().on_sync_completed(certificate, block, now, links)
-        self.parent_validators = kept
-        return outputs
+    kept = "parent_validators"
 
 
 LastMessageTime = replica_implementation(

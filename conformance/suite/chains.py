@@ -41,6 +41,12 @@ class SlashedChain:
         committed = self.commits[height - 1]
         return {"block": committed.block.to_wire(), "certificate": committed.certificate.to_wire()}
 
+    def proposal(self, height: int) -> PrePrepare:
+        """Return the PRE-PREPARE of committed ``height`` from its proposer."""
+        committed = self.commits[height - 1]
+        block = committed.block
+        return PrePrepare.create(self.signers[block.proposer], committed.view, block)
+
     def certificate(self, height: int, members: list[str]) -> CommitCertificate:
         """Return a certificate of committed ``height`` signed by ``members`` only."""
         cert = self.commits[height - 1].certificate
@@ -120,17 +126,29 @@ def drive_to(remote: Any, chain: SlashedChain, height: int, now: int) -> None:
     """Commit heights 1 .. ``height`` - 1 at the implementation's replica ``remote``: each
     height's PRE-PREPARE from its proposer, then its commit certificate (R2.3)."""
     for h in range(1, height):
-        committed = chain.commits[h - 1]
-        block = committed.block
-        proposal = PrePrepare.create(chain.signers[block.proposer], committed.view, block)
-        remote.on_message(proposal.to_wire(), now)
-        remote.on_message(committed.certificate.to_wire(), now)
+        remote.on_message(chain.proposal(h).to_wire(), now)
+        remote.on_message(chain.commits[h - 1].certificate.to_wire(), now)
         reached = remote.status()["height"]
         if reached != h + 1:
             raise AssertionError(
                 f"the replica did not commit height {h} from its PRE-PREPARE and commit "
                 f"certificate (it is at height {reached})"
             )
+
+
+def learn_height(remote: Any, chain: SlashedChain, height: int, now: int) -> None:
+    """Hand ``remote`` the certified state of ``height`` as the peers' latest (what the
+    harness's sync does): it must then be at ``height`` + 1 (R3.1)."""
+    learned = chain.commits[height - 1]
+    remote.on_sync_completed(
+        learned.certificate.to_wire(), learned.block.to_wire(), chain.state(height), now
+    )
+    reached = remote.status()["height"]
+    if reached != height + 1:
+        raise AssertionError(
+            f"the replica adopted the certified state of height {height} and is at height "
+            f"{reached}, not {height + 1} (R3.1)"
+        )
 
 
 def prepared_by_a_member(

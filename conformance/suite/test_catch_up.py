@@ -23,6 +23,7 @@ from conformance.adapters.api import Implementation, ReplicaAPI
 from conformance.adapters.errors import Rejected
 from conformance.checks import expect_equal, expect_rejected
 from conformance.suite.chains import (
+    SlashedChain,
     drive_to,
     fresh_replica,
     invented_chain,
@@ -123,7 +124,12 @@ def test_a_chain_with_a_missing_height_is_refused(
 ) -> None:
     """The link of height 2 (the block whose evidence changes the set) is left out."""
     chain = slashed_chain(FIVE)
-    remote = fresh_replica(replica_api, chain, "v004")
+    _sync_without_height_2(fresh_replica(replica_api, chain, "v004"), chain)
+
+
+def _sync_without_height_2(remote: Any, chain: SlashedChain) -> None:
+    """Hand ``remote`` (at height 1) the state of height 3 with the link of height 1 only: it
+    must refuse it."""
     committed = chain.commits[2]
     expect_not_adopted(
         remote,
@@ -229,24 +235,13 @@ def test_after_a_refused_chain_the_next_hint_asks_again(
     pending request, so the height it named was never asked for again)."""
     chain = slashed_chain(FIVE)
     remote = fresh_replica(replica_api, chain, "v004")
-    committed = chain.commits[2]
-    hint = committed.certificate.to_wire()
+    hint = chain.commits[2].certificate.to_wire()
 
     def requests(outputs: Any) -> list[Any]:
         return [out.height for out in parsed(outputs) if isinstance(out, RequestSync)]
 
     expect_equal(requests(remote.on_message(hint, NOW)), [3], "sync requests after the hint")
-    expect_not_adopted(
-        remote,
-        lambda: remote.on_sync_completed_with_chain(
-            [chain.link(1)],
-            committed.certificate.to_wire(),
-            committed.block.to_wire(),
-            chain.state(3),
-            NOW,
-        ),
-        "a chain without height 2",
-    )
+    _sync_without_height_2(remote, chain)
     expect_equal(
         requests(remote.on_message(hint, NOW + 1)),
         [3],

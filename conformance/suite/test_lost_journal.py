@@ -21,10 +21,16 @@ from typing import Any
 
 import pytest
 
-from aethel.consensus.messages import Commit, Prepare, PrePrepare, ViewChange
+from aethel.consensus.messages import Commit, Prepare, ViewChange
 from conformance.adapters.api import Implementation
 from conformance.checks import expect_equal
-from conformance.suite.chains import SlashedChain, fresh_replica, new_replica, slashed_chain
+from conformance.suite.chains import (
+    SlashedChain,
+    fresh_replica,
+    learn_height,
+    new_replica,
+    slashed_chain,
+)
 from conformance.suite.fixtures import get_api
 from conformance.suite.scene import sent, view_deadline
 from conformance.testvectors import trace_cases
@@ -37,17 +43,7 @@ SIGNED = Prepare | Commit | ViewChange
 
 def _learn_height_1(remote: Any, chain: SlashedChain) -> None:
     """Hand ``remote`` height 1's certified state as the peers' latest (the harness's sync)."""
-    learned = chain.commits[0]
-    remote.on_sync_completed(
-        learned.certificate.to_wire(), learned.block.to_wire(), chain.state(1), NOW
-    )
-    expect_equal(remote.status()["height"], 2, "height after learning height 1 is certified")
-
-
-def _proposal(chain: SlashedChain, height: int) -> PrePrepare:
-    committed = chain.commits[height - 1]
-    block = committed.block
-    return PrePrepare.create(chain.signers[block.proposer], committed.view, block)
+    learn_height(remote, chain, 1, NOW)
 
 
 @pytest.mark.req("R2.4", "R2.5")
@@ -57,7 +53,7 @@ def test_a_validator_without_its_journal_votes_again_from_two_heights_past_the_l
     chain = slashed_chain(trace_cases.FIVE)
     proposers = {chain.commits[h - 1].block.proposer for h in (2, 3)}
     name = next(n for n in ("v004", "v003", "v002", "v001") if n not in proposers)
-    second = _proposal(chain, 2)
+    second = chain.proposal(2)
     # Control: the same replica with its journal, synced the same way, votes at height 2.
     control = fresh_replica(get_api(impl, "replica"), chain, name)
     _learn_height_1(control, chain)
@@ -81,7 +77,7 @@ def test_a_validator_without_its_journal_votes_again_from_two_heights_past_the_l
     remote.on_message(chain.commits[1].certificate.to_wire(), NOW)
     expect_equal(remote.status()["height"], 3, "height after height 2's commit certificate")
 
-    third = _proposal(chain, 3)
+    third = chain.proposal(3)
     prepares = sent(
         remote.on_message(third.to_wire(), NOW),
         Prepare,
@@ -196,13 +192,13 @@ def test_a_validator_without_its_journal_keeps_the_minimum_a_later_certificate_t
     chain = slashed_chain(trace_cases.FIVE)
     name = next(n for n in ("v004", "v001") if n != chain.commits[2].block.proposer)
     hint = chain.commits[1].certificate
-    third = _proposal(chain, 3)
+    third = chain.proposal(3)
 
     def votes_at_3(remote: Any) -> list[Any]:
         remote.start(0)
         remote.on_message(hint.to_wire(), NOW)
         for height in (1, 2):
-            remote.on_message(_proposal(chain, height).to_wire(), NOW)
+            remote.on_message(chain.proposal(height).to_wire(), NOW)
             remote.on_message(chain.commits[height - 1].certificate.to_wire(), NOW)
         expect_equal(remote.status()["height"], 3, "height after committing heights 1 and 2")
         return sent(

@@ -33,7 +33,7 @@ import pytest
 from aethel.consensus.messages import Commit, Prepare, PrePrepare, ViewChange
 from conformance.adapters.api import Implementation
 from conformance.checks import expect_equal
-from conformance.suite.chains import SlashedChain, genesis_of, slashed_chain
+from conformance.suite.chains import SlashedChain, genesis_of, learn_height, slashed_chain
 from conformance.suite.fixtures import get_api
 from conformance.suite.scene import sent
 from conformance.testvectors import trace_cases
@@ -58,12 +58,6 @@ def _close(remote: Any) -> None:
     getattr(remote, "close", lambda: None)()
 
 
-def _proposal(chain: SlashedChain, height: int) -> PrePrepare:
-    committed = chain.commits[height - 1]
-    block = committed.block
-    return PrePrepare.create(chain.signers[block.proposer], committed.view, block)
-
-
 def _votes_for(remote: Any, proposal: PrePrepare) -> list[Any]:
     outputs = remote.on_message(proposal.to_wire(), NOW + 1)
     return sent(outputs, Prepare, lambda m: m.digest == proposal.block.digest)
@@ -71,17 +65,13 @@ def _votes_for(remote: Any, proposal: PrePrepare) -> list[Any]:
 
 def _learn_height_1(remote: Any, chain: SlashedChain) -> None:
     """Hand ``remote`` height 1's certified state as the peers' latest (the harness's sync)."""
-    learned = chain.commits[0]
-    remote.on_sync_completed(
-        learned.certificate.to_wire(), learned.block.to_wire(), chain.state(1), NOW
-    )
-    expect_equal(remote.status()["height"], 2, "height after learning height 1 is certified")
+    learn_height(remote, chain, 1, NOW)
 
 
 def _commit_height_1(remote: Any, chain: SlashedChain) -> None:
     """Hand ``remote`` the proposal of height 1 and its commit certificate: it commits height 1
     itself (and learns from that certificate where the chain is)."""
-    remote.on_message(_proposal(chain, 1).to_wire(), NOW)
+    remote.on_message(chain.proposal(1).to_wire(), NOW)
     remote.on_message(chain.commits[0].certificate.to_wire(), NOW)
     expect_equal(remote.status()["height"], 2, "height after height 1's commit certificate")
 
@@ -102,7 +92,7 @@ def test_a_validator_without_its_journal_that_crashes_before_it_learns_still_wai
 ) -> None:
     chain = slashed_chain(trace_cases.FIVE)
     name = _voter(chain, (1,))
-    first = _proposal(chain, 1)
+    first = chain.proposal(1)
 
     control = _open(impl, "vote-journal", chain, name, tmp_path / "control")
     try:
@@ -150,7 +140,7 @@ def test_a_validator_without_its_journal_that_crashes_after_it_learned_votes_fro
     learn = LEARN[learned]
     chain = slashed_chain(trace_cases.FIVE)
     name = _voter(chain, (2, 3))
-    second, third = _proposal(chain, 2), _proposal(chain, 3)
+    second, third = chain.proposal(2), chain.proposal(3)
 
     control = _open(impl, "vote-journal", chain, name, tmp_path / "control")
     try:
@@ -232,7 +222,7 @@ def test_a_validator_without_its_journal_that_learned_from_a_later_certificate_h
     try:
         control.start(NOW)
         expect_equal(control.status()["height"], 2, "control: height opened again")
-        if not _votes_for(control, _proposal(chain, 2)):
+        if not _votes_for(control, chain.proposal(2)):
             raise AssertionError(
                 f"control: {name}, with its journal, handed height 3's commit certificate, then "
                 "height 1's proposal and certificate, and opened again, did not vote for the "
@@ -244,7 +234,7 @@ def test_a_validator_without_its_journal_that_learned_from_a_later_certificate_h
     try:
         reopened.start(NOW)
         expect_equal(reopened.status()["height"], 2, "height opened again (R5.4)")
-        signed = sent(reopened.on_message(_proposal(chain, 2).to_wire(), NOW + 1), SIGNED)
+        signed = sent(reopened.on_message(chain.proposal(2).to_wire(), NOW + 1), SIGNED)
         if signed:
             raise AssertionError(
                 f"{name} lost its journal, learned from height 3's commit certificate where the "

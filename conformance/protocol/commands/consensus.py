@@ -189,18 +189,21 @@ CATCH_UP: tuple[Command, ...] = (
     ),
 )
 
+#: The parameters of a replica opened on a directory: replica.new's and the directory.
+OPEN_ON_A_DIRECTORY: dict[str, Schema] = {
+    "validator_set": ANY,
+    "validator_id": STR,
+    "seed": STR,
+    "mode": STR,
+    "genesis": ANY,
+    "journal": STR,
+}
+
 VOTE_JOURNAL: tuple[Command, ...] = (
     create(
         VJ,
         "open",
-        {
-            "validator_set": ANY,
-            "validator_id": STR,
-            "seed": STR,
-            "mode": STR,
-            "genesis": ANY,
-            "journal": STR,
-        },
+        OPEN_ON_A_DIRECTORY,
         "As replica.new, a replica that keeps its vote journal (and whatever else it persists) "
         "in the directory journal, which the harness chooses (created if missing). Opened again "
         "on that directory, in a new process after the old one was killed with SIGKILL, it never "
@@ -233,14 +236,7 @@ LOST_JOURNAL_ON_DISK: tuple[Command, ...] = (
     create(
         LJD,
         "open",
-        {
-            "validator_set": ANY,
-            "validator_id": STR,
-            "seed": STR,
-            "mode": STR,
-            "genesis": ANY,
-            "journal": STR,
-        },
+        OPEN_ON_A_DIRECTORY,
         "As lost-journal.new, a replica of a validator that restarted without its vote journal, "
         "keeping its new journal in the directory journal, as vote-journal.open does. What it "
         "learns is on disk too: opened again there with vote-journal.open (a further crash and a "
