@@ -10,17 +10,21 @@ vote they sign is an output.
 
 * Closed before it learned where the chain is: opened again, it must still sign nothing, not
   even a PREPARE for the proposal of height 1 (it may have voted there before the first restart).
-* Closed after it learned that height 1 is certified: opened again at height 2, it must sign
-  nothing at height 2 and, once height 2 commits, vote for the proposal of height 3 without
-  asking the peers again (from h + 2 on it votes as any validator).
+* Closed after it learned that height 1 is certified (by a sync, or by committing it itself):
+  opened again at height 2, it must sign nothing at height 2 and, once height 2 commits, vote
+  for the proposal of height 3 without asking the peers again (from h + 2 on it votes as any
+  validator).
+* Closed after it learned where the chain is from height 3's certificate and committed height 1
+  itself: opened again at height 2, it must sign nothing there (3 + 2 is its minimum).
 
 Each case has a control: a replica of ``vote-journal`` that kept its journal, closed and opened
 again on its directory the same way, which votes where the restarted one must not.
 
 Written from the module campaign of aethel/consensus/journal.py (survivors
 ``Amnesia.load:RemoveStatement`` at line 48, the lost state not recorded when the journal is
-found lost, and ``Amnesia.learn:RemoveStatement`` at line 61, the learned minimum not recorded;
-reports/selftest/triage-module-journal-syncing-d312549.md).
+found lost, ``Amnesia.learn:RemoveStatement`` at line 61, the learned minimum not recorded, and
+``AMNESIA_HEIGHT = 2**62`` -> ``1**62`` at line 29, the record kept among votes that a commit
+prunes; reports/selftest/triage-module-journal-syncing-d312549.md).
 """
 
 from __future__ import annotations
