@@ -147,16 +147,23 @@ class OnlyAskedHeightReplica(Replica):
     """
 
     def _help_lagging(self, validator: str, height: int) -> None:
-        if validator == self.id or self.validators.get(validator) is None:
-            return
-        answered = self.current.helped.get(validator)
-        pace = compute_timeout(self.observed_latency(), 0)
-        if answered is not None and self._now - answered < pace:
+        if not _answer_due(self, validator):
             return
         certificate = self.services.store.get_certificate(height)
         if certificate is not None:
             self.current.helped[validator] = self._now
             self._out.append(Send(validator, certificate))
+
+
+def _answer_due(replica: Replica, validator: str) -> bool:
+    """Whether an outsider's replica answers ``validator`` now: another member, not answered
+    within timeout(latency, 0) (the reference's pace, kept by the mutants that change what the
+    answer holds)."""
+    if validator == replica.id or replica.validators.get(validator) is None:
+        return False
+    answered = replica.current.helped.get(validator)
+    pace = compute_timeout(replica.observed_latency(), 0)
+    return answered is None or replica._now - answered >= pace
 
 
 class AlwaysLatestFirstReplica(Replica):
@@ -165,11 +172,7 @@ class AlwaysLatestFirstReplica(Replica):
     twice."""
 
     def _help_lagging(self, validator: str, height: int) -> None:
-        if validator == self.id or self.validators.get(validator) is None:
-            return
-        answered = self.current.helped.get(validator)
-        pace = compute_timeout(self.observed_latency(), 0)
-        if answered is not None and self._now - answered < pace:
+        if not _answer_due(self, validator):
             return
         store = self.services.store
         certificate = store.get_certificate(height)

@@ -29,6 +29,7 @@ prunes; reports/selftest/triage-module-journal-syncing-d312549.md).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
@@ -60,6 +61,24 @@ def _open(impl: Implementation, capability: str, chain: SlashedChain, name: str,
 
 def _close(remote: Any) -> None:
     getattr(remote, "close", lambda: None)()
+
+
+def _crashed_and_reopened(
+    impl: Implementation,
+    capability: str,
+    chain: SlashedChain,
+    name: str,
+    at: Path,
+    before: Callable[[Any], None],
+) -> Any:
+    """Open ``name``'s replica on ``at`` with ``capability``, run ``before`` on it, close it (the
+    crash), and return the replica ``vote-journal.open`` makes on ``at`` again, not started."""
+    remote = _open(impl, capability, chain, name, at)
+    try:
+        before(remote)
+    finally:
+        _close(remote)
+    return _open(impl, "vote-journal", chain, name, at)
 
 
 def _votes_for(remote: Any, proposal: PrePrepare) -> list[Any]:
@@ -98,12 +117,14 @@ def test_a_validator_without_its_journal_that_crashes_before_it_learns_still_wai
     name = _voter(chain, (1,))
     first = chain.proposal(1)
 
-    control = _open(impl, "vote-journal", chain, name, tmp_path / "control")
-    try:
-        control.start(0)
-    finally:
-        _close(control)
-    control = _open(impl, "vote-journal", chain, name, tmp_path / "control")
+    def started(remote: Any) -> None:
+        early = sent(remote.start(0), SIGNED)
+        if early:
+            raise AssertionError(f"{name} signed {early[0].TYPE} at once when it started")
+
+    control = _crashed_and_reopened(
+        impl, "vote-journal", chain, name, tmp_path / "control", started
+    )
     try:
         control.start(NOW)
         if not _votes_for(control, first):
@@ -114,14 +135,9 @@ def test_a_validator_without_its_journal_that_crashes_before_it_learns_still_wai
     finally:
         _close(control)
 
-    wiped = _open(impl, "lost-journal-on-disk", chain, name, tmp_path / "wiped")
-    try:
-        early = sent(wiped.start(0), SIGNED)
-        if early:
-            raise AssertionError(f"{name} lost its journal and signed {early[0].TYPE} at once")
-    finally:
-        _close(wiped)
-    reopened = _open(impl, "vote-journal", chain, name, tmp_path / "wiped")
+    reopened = _crashed_and_reopened(
+        impl, "lost-journal-on-disk", chain, name, tmp_path / "wiped", started
+    )
     try:
         signed = sent(reopened.start(NOW), SIGNED)
         signed += _votes_for(reopened, first)
@@ -146,13 +162,13 @@ def test_a_validator_without_its_journal_that_crashes_after_it_learned_votes_fro
     name = _voter(chain, (2, 3))
     second, third = chain.proposal(2), chain.proposal(3)
 
-    control = _open(impl, "vote-journal", chain, name, tmp_path / "control")
-    try:
-        control.start(0)
-        learn(control, chain)
-    finally:
-        _close(control)
-    control = _open(impl, "vote-journal", chain, name, tmp_path / "control")
+    def learned_it(remote: Any) -> None:
+        remote.start(0)
+        learn(remote, chain)
+
+    control = _crashed_and_reopened(
+        impl, "vote-journal", chain, name, tmp_path / "control", learned_it
+    )
     try:
         control.start(NOW)
         expect_equal(control.status()["height"], 2, "control: height opened again")
@@ -165,13 +181,9 @@ def test_a_validator_without_its_journal_that_crashes_after_it_learned_votes_fro
     finally:
         _close(control)
 
-    wiped = _open(impl, "lost-journal-on-disk", chain, name, tmp_path / "wiped")
-    try:
-        wiped.start(0)
-        learn(wiped, chain)
-    finally:
-        _close(wiped)
-    reopened = _open(impl, "vote-journal", chain, name, tmp_path / "wiped")
+    reopened = _crashed_and_reopened(
+        impl, "lost-journal-on-disk", chain, name, tmp_path / "wiped", learned_it
+    )
     try:
         reopened.start(NOW)
         expect_equal(reopened.status()["height"], 2, "height opened again (R5.4)")
@@ -212,15 +224,13 @@ def test_a_validator_without_its_journal_that_learned_from_a_later_certificate_h
     name = _voter(chain, (1, 2))
     hint = chain.commits[2].certificate
 
+    def hinted_then_committed(remote: Any) -> None:
+        remote.start(0)
+        remote.on_message(hint.to_wire(), NOW)
+        _commit_height_1(remote, chain)
+
     def run(capability: str, at: Path) -> Any:
-        remote = _open(impl, capability, chain, name, at)
-        try:
-            remote.start(0)
-            remote.on_message(hint.to_wire(), NOW)
-            _commit_height_1(remote, chain)
-        finally:
-            _close(remote)
-        return _open(impl, "vote-journal", chain, name, at)
+        return _crashed_and_reopened(impl, capability, chain, name, at, hinted_then_committed)
 
     control = run("vote-journal", tmp_path / "control")
     try:
