@@ -81,6 +81,31 @@ def _crashed_and_reopened(
     return _open(impl, "vote-journal", chain, name, at)
 
 
+def _control_votes(
+    impl: Implementation,
+    chain: SlashedChain,
+    name: str,
+    at: Path,
+    before: Callable[[Any], None],
+    proposal: PrePrepare,
+) -> None:
+    """The control of a case: ``name``'s replica with its journal, put through ``before``,
+    crashed and opened again on ``at``, must be at ``proposal``'s height and vote for it (else
+    the case cannot judge the restarted replica)."""
+    control = _crashed_and_reopened(impl, "vote-journal", chain, name, at, before)
+    try:
+        control.start(NOW)
+        height = proposal.block.height
+        expect_equal(control.status()["height"], height, "control: height opened again")
+        if not _votes_for(control, proposal):
+            raise AssertionError(
+                f"control: {name}, with its journal, crashed and opened again, did not vote for "
+                f"the proposal of height {height} (the case cannot judge the restarted replica)"
+            )
+    finally:
+        _close(control)
+
+
 def _votes_for(remote: Any, proposal: PrePrepare) -> list[Any]:
     outputs = remote.on_message(proposal.to_wire(), NOW + 1)
     return sent(outputs, Prepare, lambda m: m.digest == proposal.block.digest)
@@ -122,18 +147,7 @@ def test_a_validator_without_its_journal_that_crashes_before_it_learns_still_wai
         if early:
             raise AssertionError(f"{name} signed {early[0].TYPE} at once when it started")
 
-    control = _crashed_and_reopened(
-        impl, "vote-journal", chain, name, tmp_path / "control", started
-    )
-    try:
-        control.start(NOW)
-        if not _votes_for(control, first):
-            raise AssertionError(
-                f"control: {name}, opened again on the journal it kept, did not vote for the "
-                "proposal of height 1 (the case cannot judge the restarted replica)"
-            )
-    finally:
-        _close(control)
+    _control_votes(impl, chain, name, tmp_path / "control", started, first)
 
     reopened = _crashed_and_reopened(
         impl, "lost-journal-on-disk", chain, name, tmp_path / "wiped", started
@@ -166,20 +180,7 @@ def test_a_validator_without_its_journal_that_crashes_after_it_learned_votes_fro
         remote.start(0)
         learn(remote, chain)
 
-    control = _crashed_and_reopened(
-        impl, "vote-journal", chain, name, tmp_path / "control", learned_it
-    )
-    try:
-        control.start(NOW)
-        expect_equal(control.status()["height"], 2, "control: height opened again")
-        if not _votes_for(control, second):
-            raise AssertionError(
-                f"control: {name}, at height 2 with its journal ({learned}) and opened again, did "
-                "not vote for the proposal of height 2 (the case cannot judge the restarted "
-                "replica)"
-            )
-    finally:
-        _close(control)
+    _control_votes(impl, chain, name, tmp_path / "control", learned_it, second)
 
     reopened = _crashed_and_reopened(
         impl, "lost-journal-on-disk", chain, name, tmp_path / "wiped", learned_it
@@ -229,22 +230,12 @@ def test_a_validator_without_its_journal_that_learned_from_a_later_certificate_h
         remote.on_message(hint.to_wire(), NOW)
         _commit_height_1(remote, chain)
 
-    def run(capability: str, at: Path) -> Any:
-        return _crashed_and_reopened(impl, capability, chain, name, at, hinted_then_committed)
-
-    control = run("vote-journal", tmp_path / "control")
-    try:
-        control.start(NOW)
-        expect_equal(control.status()["height"], 2, "control: height opened again")
-        if not _votes_for(control, chain.proposal(2)):
-            raise AssertionError(
-                f"control: {name}, with its journal, handed height 3's commit certificate, then "
-                "height 1's proposal and certificate, and opened again, did not vote for the "
-                "proposal of height 2 (the case cannot judge the restarted replica)"
-            )
-    finally:
-        _close(control)
-    reopened = run("lost-journal-on-disk", tmp_path / "wiped")
+    _control_votes(
+        impl, chain, name, tmp_path / "control", hinted_then_committed, chain.proposal(2)
+    )
+    reopened = _crashed_and_reopened(
+        impl, "lost-journal-on-disk", chain, name, tmp_path / "wiped", hinted_then_committed
+    )
     try:
         reopened.start(NOW)
         expect_equal(reopened.status()["height"], 2, "height opened again (R5.4)")
