@@ -331,3 +331,19 @@ def view_deadline(outputs: object, height: int, view: int) -> int | None:
         if isinstance(out, SetTimer) and out.timer == Timer(height, view, "view"):
             found = out.deadline
     return found
+
+
+def expect_signatures_counted(remote: Any, before: object, least: int, what: str) -> None:
+    """T22.2e: ``remote``'s ``signatures_checked`` counter, ``before`` it handled ``what``,
+    never decreases, and grew by at least the ``least`` signatures it had to check to act on it
+    (R7.5; 0 when it did not act)."""
+    after = remote.get_performance_stats().get("signatures_checked")
+    if not isinstance(before, int) or not isinstance(after, int) or after - before < least:
+        why = (
+            f"it acted on it, so it checked {least} signature(s) first"
+            if least
+            else "a counter never decreases"
+        )
+        raise AssertionError(
+            f"signatures checked went from {before!r} to {after!r} on {what}: {why} (T22.2e)"
+        )

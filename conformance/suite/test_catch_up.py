@@ -173,6 +173,49 @@ def test_malformed_links_are_rejected(
     expect_equal(remote.status()["height"], 1, "height after a malformed sync")
 
 
+def _certified_by_all(
+    chain: SlashedChain, block: ProofBlock, height: int, root: bytes
+) -> CommitCertificate:
+    """A commit certificate of ``height`` for ``block`` and ``root`` signed by every member."""
+    votes = tuple(
+        Commit.create(chain.signers[m], height, 0, block.digest, root)
+        for m in sorted(chain.signers)
+    )
+    return CommitCertificate(height, 0, block.digest, root, votes)
+
+
+def _resigned(
+    chain: SlashedChain, block: ProofBlock, height: int, parent: bytes, last: CommitCertificate
+) -> ProofBlock:
+    """``block``'s items and evidence, signed again by its proposer at ``height`` on ``parent``."""
+    return ProofBlock.create(
+        chain.signers[block.proposer],
+        height,
+        parent,
+        block.transactions,
+        block.proofs,
+        block.evidence,
+        last,
+    )
+
+
+def _sync_over_forged_link(remote: Any, chain: SlashedChain, link: Any, what: str) -> None:
+    """Hand ``remote`` (at height 1) the state of height 3 over the link of height 1, ``link``
+    (a block standing for height 2 and its certificate) and a block 3 on top of ``link``'s
+    block, certified by every member: it must refuse it."""
+    wrong, wrong_cert = link
+    top = _resigned(chain, chain.commits[2].block, 3, wrong.digest, wrong_cert)
+    top_cert = _certified_by_all(chain, top, 3, chain.commits[2].certificate.post_root)
+    links = [chain.link(1), {"block": wrong.to_wire(), "certificate": wrong_cert.to_wire()}]
+    expect_not_adopted(
+        remote,
+        lambda: remote.on_sync_completed_with_chain(
+            links, top_cert.to_wire(), top.to_wire(), chain.state(3), NOW
+        ),
+        what,
+    )
+
+
 @pytest.mark.req("R3.1", "R2.3")
 @pytest.mark.rejects("R3.1")
 def test_a_link_whose_block_is_of_another_height_is_refused(
@@ -185,39 +228,52 @@ def test_a_link_whose_block_is_of_another_height_is_refused(
     state of height 3 must not be adopted. Only a quorum signing a block of another height
     makes this chain (beyond the fault model), which is why a forged one tests the check."""
     chain = slashed_chain(FIVE)
-    remote = fresh_replica(replica_api, chain, "v004")
-    everyone = sorted(chain.signers)
-    first, second, third = (c.block for c in chain.commits)
-    roots = [c.certificate.post_root for c in chain.commits]
-
-    def certified(block: ProofBlock, height: int, root: bytes) -> CommitCertificate:
-        votes = tuple(
-            Commit.create(chain.signers[m], height, 0, block.digest, root) for m in everyone
-        )
-        return CommitCertificate(height, 0, block.digest, root, votes)
-
-    def again(block: ProofBlock, height: int, parent: bytes, last: CommitCertificate) -> ProofBlock:
-        return ProofBlock.create(
-            chain.signers[block.proposer],
-            height,
-            parent,
-            block.transactions,
-            block.proofs,
-            block.evidence,
-            last,
-        )
-
-    wrong = again(second, 1, first.digest, chain.commits[0].certificate)
-    wrong_cert = certified(wrong, 2, roots[1])
-    top = again(third, 3, wrong.digest, wrong_cert)
-    top_cert = certified(top, 3, roots[2])
-    links = [chain.link(1), {"block": wrong.to_wire(), "certificate": wrong_cert.to_wire()}]
-    expect_not_adopted(
-        remote,
-        lambda: remote.on_sync_completed_with_chain(
-            links, top_cert.to_wire(), top.to_wire(), chain.state(3), NOW
-        ),
+    first, second = chain.commits[0].block, chain.commits[1].block
+    wrong = _resigned(chain, second, 1, first.digest, chain.commits[0].certificate)
+    link = (wrong, _certified_by_all(chain, wrong, 2, chain.commits[1].certificate.post_root))
+    _sync_over_forged_link(
+        fresh_replica(replica_api, chain, "v004"),
+        chain,
+        link,
         "a chain whose block 2 states height 1",
+    )
+
+
+@pytest.mark.req("R3.1", "R3.3", "R2.3")
+@pytest.mark.rejects("R3.1", "R3.3")
+@pytest.mark.parametrize("flaw", ["not-on-block-1", "certificate-of-another-block"])
+def test_a_link_that_breaks_the_chain_is_refused(
+    impl: Implementation, replica_api: ReplicaAPI, flaw: str
+) -> None:
+    """spec/consensus.md, Catching up: the replica adopts a later state only once "each block
+    extends the previous one and each certificate [is] for that block" (block k certified for
+    k). The chain of heights 1 and 2 leading to height 3, except for its link of height 2,
+    whose certificate, like block 3's, every member signed:
+
+    - ``not-on-block-1``: block 2, signed again on another parent (height 1's parent), so it
+      does not extend block 1 (R3.3);
+    - ``certificate-of-another-block``: block 2 as certified, but its certificate is for
+      another block of height 2 (the same block on another parent), so nothing certifies the
+      block the chain goes through (R2.3).
+
+    Either way block 3 extends block 2 and every certificate holds q(W): only the links tell
+    the chain is broken, and the state of height 3 must not be adopted.
+
+    Written from the module campaign of aethel/consensus/catchup.py (``verify_certified_chain``:
+    the parent check and the certificate-digest check of a link each removed)."""
+    chain = slashed_chain(FIVE)
+    first, second = chain.commits[0].block, chain.commits[1].block
+    root = chain.commits[1].certificate.post_root
+    elsewhere = _resigned(chain, second, 2, first.parent, chain.commits[0].certificate)
+    if flaw == "not-on-block-1":
+        link = (elsewhere, _certified_by_all(chain, elsewhere, 2, root))
+    else:
+        link = (second, _certified_by_all(chain, elsewhere, 2, root))
+    _sync_over_forged_link(
+        fresh_replica(replica_api, chain, "v004"),
+        chain,
+        link,
+        f"a chain whose link of height 2 is broken ({flaw.replace('-', ' ')})",
     )
 
 

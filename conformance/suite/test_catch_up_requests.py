@@ -29,7 +29,15 @@ from aethel.encoding import KeyPair
 from conformance.adapters.api import ReplicaAPI
 from conformance.checks import Inconclusive, expect_equal
 from conformance.suite.chains import SlashedChain, drive_to, fresh_replica, slashed_chain
-from conformance.suite.scene import MS, Scene, find_scene, parsed, sent, view_deadline
+from conformance.suite.scene import (
+    MS,
+    Scene,
+    expect_signatures_counted,
+    find_scene,
+    parsed,
+    sent,
+    view_deadline,
+)
 from conformance.testvectors import trace_cases
 
 pytestmark = pytest.mark.capability("replica")
@@ -166,34 +174,73 @@ def test_a_lagging_replica_asks_again_while_later_heights_messages_reach_it(
         )
 
 
-@pytest.mark.req("R3.5", "R3.1")
-@pytest.mark.parametrize("signers", [1, 2], ids=["a-quarter-of-the-stake", "half-the-stake"])
+#: One member (v000) holds exactly a third of the stake, each of the others a sixth.
+THIRD_AND_SIXTHS = (20_000, 10_000, 10_000, 10_000, 10_000)
+
+
+#: One vote of a hint: the member who signs it (None: a key outside the set, ``v999``) and what is
+#: wrong with it ("": nothing; "another-block": it is for another block of that height;
+#: "zero-signature": 64 zero bytes where its signature goes).
+HintVote = tuple[int | None, str]
+
+#: variant -> (the members' stakes, the votes of the certificate of height 3 in their order,
+#: whether it is a hint worth a sync request). The replica under test is the last member; a
+#: quarter is one member of FOUR and a third is v000 of THIRD_AND_SIXTHS.
+V1_HINTS: dict[str, tuple[tuple[int, ...], tuple[HintVote, ...], bool]] = {
+    "a-quarter-of-the-stake": ((10_000,) * 4, ((0, ""),), False),
+    "half-the-stake": ((10_000,) * 4, ((0, ""), (1, "")), True),
+    "exactly-a-third": (THIRD_AND_SIXTHS, ((0, ""),), False),
+    "one-unit-over-a-third": ((20_001, 10_000, 10_000, 10_000, 10_000), ((0, ""),), True),
+    "one-member-twice": ((10_000,) * 4, ((0, ""), (0, "")), False),
+    "one-vote-for-another-block": ((10_000,) * 4, ((0, ""), (1, "another-block")), False),
+    "a-non-members-vote-first": ((10_000,) * 4, ((None, ""), (0, ""), (1, "")), True),
+    "zero-signatures": ((10_000,) * 4, ((0, "zero-signature"), (1, "zero-signature")), False),
+}
+
+
+@pytest.mark.req("R3.5", "R3.1", "R7.5", "T22.2e")
+@pytest.mark.parametrize("variant", list(V1_HINTS), ids=str)
 def test_a_later_certificate_is_a_hint_only_over_a_third(
-    replica_api: ReplicaAPI, signers: int
+    replica_api: ReplicaAPI, variant: str
 ) -> None:
     """spec/consensus.md, Catching up: "A certificate of a later height signed by more than W/3
     of the stake it knows is only a hint that the chain has moved on (one signer is honest),
-    worth a fetch, never trust." The replica under test, at height 1 of four equal members, gets
-    a commit certificate of height 3 (of a block it cannot know): signed by two members it asks
-    for a sync to height 3, signed by one it does not.
+    worth a fetch, never trust." The replica under test, at height 1, gets a commit certificate
+    of height 3 (of a block it cannot know) and must ask for a sync to height 3 exactly when
+    distinct members holding more than W/3 signed it (V1_HINTS: a quarter, half, exactly a
+    third, one unit over a third; a member counted once however often it signs; a vote for
+    another block, a non-member's vote or a bad signature (R7.5) counting for nobody, and the
+    votes after a non-member's still counting). Its performance counters never decrease and,
+    when it asks, count at least the signatures it needed (T22.2e).
 
     Written from the module campaign of aethel/consensus/syncing.py (survivor
     ``SyncRules._is_catch_up_hint:RemoveRaiseOrReturn`` at line 148: every later certificate
-    taken as a hint); the version-2 form is test_replica_v2.py's
+    taken as a hint) and of aethel/consensus/catchup.py (``check_catch_up_hint``: the stake
+    started at 1 or -1, ``<=`` read as ``<``, the duplicate, block and signature checks
+    removed, ``continue`` read as ``break``); the version-2 form is test_replica_v2.py's
     test_a_later_version_2_certificate_is_a_hint_only_over_a_third."""
-    scene = find_scene([10_000] * 4, lambda s: True, label="v1-hint")
-    name = scene.ids[3]
+    stakes, votes, worth = V1_HINTS[variant]
+    scene = find_scene(stakes, lambda s: True, label="v1-hint")
+    name = scene.ids[-1]
     digest, root = bytes([9]) * 32, bytes([8]) * 32
-    votes = tuple(Commit.create(scene.signers[n], 3, 0, digest, root) for n in scene.ids[:signers])
+    stranger = KeySigner("v999", KeyPair.from_seed(bytes([99]) * 32))
+    signed = []
+    for member, flaw in votes:
+        signer = stranger if member is None else scene.signers[scene.ids[member]]
+        target = bytes([7]) * 32 if flaw == "another-block" else digest
+        vote = Commit.create(signer, 3, 0, target, root)
+        signed.append(
+            dataclasses.replace(vote, signature=bytes(64)) if flaw == "zero-signature" else vote
+        )
     remote = scene.replica(replica_api, name)
-    outputs = parsed(remote.on_message(CommitCertificate(3, 0, digest, root, votes).to_wire(), MS))
+    before = remote.get_performance_stats().get("signatures_checked")
+    certificate = CommitCertificate(3, 0, digest, root, tuple(signed))
+    outputs = parsed(remote.on_message(certificate.to_wire(), MS))
     asked = [out.height for out in outputs if isinstance(out, RequestSync)]
-    expect_equal(
-        asked,
-        [3] if 3 * 10_000 * signers > 40_000 else [],
-        f"sync requests after a commit certificate of height 3 signed by {signers} of 4 equal "
-        "members",
-    )
+    what = f"a commit certificate of height 3 ({variant.replace('-', ' ')}; stakes {stakes})"
+    expect_equal(asked, [3] if worth else [], f"sync requests after {what}")
+    good = sum(1 for member, flaw in votes if member is not None and not flaw)
+    expect_signatures_counted(remote, before, good if worth else 0, what)
 
 
 @pytest.mark.req("R3.5", "R2.6")
@@ -219,10 +266,6 @@ def test_a_later_heights_prepare_certificate_moves_no_replica(replica_api: Repli
             f"VIEW-CHANGE of height 1 to {asked} (now height {status['height']}, view "
             f"{status['view']}): a certificate is no member's message of that height"
         )
-
-
-#: One member (v000) holds exactly a third of the stake, each of the others a sixth.
-THIRD_AND_SIXTHS = (20_000, 10_000, 10_000, 10_000, 10_000)
 
 
 @pytest.mark.req("R3.5")

@@ -65,6 +65,7 @@ from conformance.checks import expect_equal
 from conformance.suite.scene import (
     FOUR,
     Scene,
+    expect_signatures_counted,
     flipped,
     gossiped_evidence,
     parsed,
@@ -622,17 +623,23 @@ def test_a_new_view_carrying_a_certificate_of_the_other_version_gets_no_vote(
         )
 
 
-#: variant -> (the members the bitmap names, the members whose votes the aggregate sums, whether
-#: the certificate is a hint worth a sync).
-HINTS = {
-    "half-the-stake": ([0, 1], [0, 1], True),
-    "a-quarter-of-the-stake": ([0], [0], False),
-    "half-named-a-quarter-signed": ([0, 1], [0], False),
+#: variant -> (the members' stakes, the members the bitmap names, the members whose votes the
+#: aggregate sums, the bitmap's bytes past the set's size, whether the certificate is a hint
+#: worth a sync). The replica under test is the last member.
+HINTS: dict[str, tuple[Sequence[int], list[int], list[int], int, bool]] = {
+    "half-the-stake": (FOUR, [0, 1], [0, 1], 0, True),
+    "a-quarter-of-the-stake": (FOUR, [0], [0], 0, False),
+    "half-named-a-quarter-signed": (FOUR, [0, 1], [0], 0, False),
+    "exactly-a-third": ((20_000, 10_000, 10_000, 10_000, 10_000), [0], [0], 0, False),
+    "a-bitmap-one-byte-too-long": (FOUR, [0, 1], [0, 1], 1, False),
+    "a-bit-past-the-last-member": (FOUR, [0, 1, 4], [0, 1], 0, False),
+    "eight-members-three-signed": ((10_000,) * 8, [0, 1, 2], [0, 1, 2], 0, True),
+    "nine-members-four-signed": ((10_000,) * 9, [0, 1, 2, 3], [0, 1, 2, 3], 0, True),
 }
 
 
-@pytest.mark.req("R3.5", "R3.1", "V2.8")
-@pytest.mark.parametrize("variant", sorted(HINTS), ids=str)
+@pytest.mark.req("R3.5", "R3.1", "V2.7", "V2.8", "T22.2e")
+@pytest.mark.parametrize("variant", list(HINTS), ids=str)
 def test_a_later_version_2_certificate_is_a_hint_only_over_a_third(
     replica_api: ReplicaAPI, variant: str
 ) -> None:
@@ -640,27 +647,39 @@ def test_a_later_version_2_certificate_is_a_hint_only_over_a_third(
     of the stake it knows is only a hint that the chain has moved on (one signer is honest),
     worth a fetch, never trust." Height 1 runs version 2; the replica, at height 1, gets a
     commit certificate of height 3 (a bitmap and an aggregate, V2.7). Signed by half the stake
-    it is worth a sync request for height 3; by a quarter, or naming half with the aggregate of
-    a quarter (V2.8: the aggregate must verify for exactly the bitmap's members), it is not.
+    it is worth a sync request for height 3; by a quarter or exactly a third, or naming half
+    with the aggregate of a quarter (V2.8: the aggregate must verify for exactly the bitmap's
+    members), it is not; nor is one whose bitmap is not ceil(n / 8) bytes or sets a bit past
+    the last member (V2.7), while sets of 8 and 9 members (one and two bytes) take theirs. Its
+    counters never decrease, and count the aggregate's check whenever the bitmap left the
+    decision to it (T22.2e).
 
     Written from the mechanical survivor ``aethel/consensus/v2/roster.py:Roster.__post_init__:
     RemoveStatement:3e6d5dec`` (the roster's total stake not kept: the version-2 hint, which
-    no case reached, then failed)."""
-    scene = make_versioned_scene(FOUR, 1, "v2-hint")
-    name = scene.ids[3]
-    named, signed, worth = HINTS[variant]
+    no case reached, then failed), and from the module campaign of aethel/consensus/catchup.py
+    (``check_aggregate_hint``: the size check of the bitmap off by one byte at 8 or 9 members,
+    or removed; a bit past the last member let through; ``<=`` read as ``<``)."""
+    stakes, named, signed, extra, worth = HINTS[variant]
+    scene = make_versioned_scene(stakes, 1, "v2-hint")
+    name = scene.ids[-1]
     target = VoteTarget("commit", 3, 0, bytes([9]) * 32, bytes([8]) * 32)
     aggregate = _certificate(
-        scene, target, [scene.ids[i] for i in named], [scene.ids[i] for i in signed]
+        scene, target, [scene.ids[i] for i in signed], [scene.ids[i] for i in signed]
     )
+    signers = bytearray(aggregate.signers + bytes(extra))
+    for i in named:
+        signers[i // 8] |= 0x80 >> (i % 8)
+    aggregate = replace(aggregate, signers=bytes(signers))
     remote = scene.replica(replica_api, name)
+    before = remote.get_performance_stats().get("signatures_checked")
     outputs = parsed(remote.on_message(CommitCertificate.of_aggregate(aggregate).to_wire(), 10**6))
     asked = [out.height for out in outputs if isinstance(out, RequestSync)]
-    expect_equal(
-        asked,
-        [3] if worth else [],
-        f"sync requests after a version-2 certificate of height 3 ({variant.replace('-', ' ')})",
-    )
+    what = f"a version-2 certificate of height 3 ({variant.replace('-', ' ')})"
+    expect_equal(asked, [3] if worth else [], f"sync requests after {what}")
+    # A well-formed bitmap naming more than a third leaves the aggregate to decide (V2.8).
+    well_formed = extra == 0 and max(named) < len(stakes)
+    decided_by_aggregate = well_formed and 3 * sum(stakes[i] for i in named) > sum(stakes)
+    expect_signatures_counted(remote, before, int(decided_by_aggregate), what)
 
 
 @pytest.mark.req("V2.9", "R2.3")
