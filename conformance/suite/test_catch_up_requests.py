@@ -179,7 +179,8 @@ THIRD_AND_SIXTHS = (20_000, 10_000, 10_000, 10_000, 10_000)
 
 
 #: One vote of a hint: the member who signs it (None: a key outside the set, ``v999``) and what is
-#: wrong with it ("": nothing; "another-block": it is for another block of that height;
+#: wrong with it ("": nothing; "another-block": its signature is over another block of that
+#: height, and a certificate's wire form carries one target, so it is a bad signature;
 #: "zero-signature": 64 zero bytes where its signature goes).
 HintVote = tuple[int | None, str]
 
@@ -192,7 +193,7 @@ V1_HINTS: dict[str, tuple[tuple[int, ...], tuple[HintVote, ...], bool]] = {
     "exactly-a-third": (THIRD_AND_SIXTHS, ((0, ""),), False),
     "one-unit-over-a-third": ((20_001, 10_000, 10_000, 10_000, 10_000), ((0, ""),), True),
     "one-member-twice": ((10_000,) * 4, ((0, ""), (0, "")), False),
-    "one-vote-for-another-block": ((10_000,) * 4, ((0, ""), (1, "another-block")), False),
+    "one-signature-over-another-block": ((10_000,) * 4, ((0, ""), (1, "another-block")), False),
     "a-non-members-vote-first": ((10_000,) * 4, ((None, ""), (0, ""), (1, "")), True),
     "zero-signatures": ((10_000,) * 4, ((0, "zero-signature"), (1, "zero-signature")), False),
 }
@@ -208,16 +209,16 @@ def test_a_later_certificate_is_a_hint_only_over_a_third(
     worth a fetch, never trust." The replica under test, at height 1, gets a commit certificate
     of height 3 (of a block it cannot know) and must ask for a sync to height 3 exactly when
     distinct members holding more than W/3 signed it (V1_HINTS: a quarter, half, exactly a
-    third, one unit over a third; a member counted once however often it signs; a vote for
-    another block, a non-member's vote or a bad signature (R7.5) counting for nobody, and the
-    votes after a non-member's still counting). Its performance counters never decrease and,
-    when it asks, count at least the signatures it needed (T22.2e).
+    third, one unit over a third; a member counted once however often it signs; a non-member's
+    vote or a bad signature (zeros, or a signature over another block) counting for nobody
+    (R7.5), and the votes after a non-member's still counting). Its performance counters never
+    decrease and, when it asks, count at least the signatures it needed (T22.2e).
 
     Written from the module campaign of aethel/consensus/syncing.py (survivor
     ``SyncRules._is_catch_up_hint:RemoveRaiseOrReturn`` at line 148: every later certificate
     taken as a hint) and of aethel/consensus/catchup.py (``check_catch_up_hint``: the stake
-    started at 1 or -1, ``<=`` read as ``<``, the duplicate, block and signature checks
-    removed, ``continue`` read as ``break``); the version-2 form is test_replica_v2.py's
+    started at 1 or -1, ``<=`` read as ``<``, the duplicate and signature checks removed,
+    ``continue`` read as ``break``); the version-2 form is test_replica_v2.py's
     test_a_later_version_2_certificate_is_a_hint_only_over_a_third."""
     stakes, votes, worth = V1_HINTS[variant]
     scene = find_scene(stakes, lambda s: True, label="v1-hint")
