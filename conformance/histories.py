@@ -19,10 +19,10 @@ from aethel.consensus.block import ProofBlock
 from aethel.consensus.evidence import Evidence
 from aethel.consensus.history import History, HistoryLink, compute_changes, get_history
 from aethel.consensus.ledger import LedgerExecutor, LedgerValidator, StateRepository
-from aethel.consensus.messages import Commit, CommitCertificate
+from aethel.consensus.messages import Commit, CommitCertificate, Prepare
 from aethel.consensus.signing import KeySigner
 from aethel.consensus.validators import ValidatorSet
-from aethel.economics import compute_emission_limit
+from aethel.economics import Offence, compute_emission_limit
 from aethel.encoding import JSONValue, KeyPair, sha256
 from aethel.merkle.batch import DELETE
 from aethel.proofs.model import Outcome, proof_from_json, sign_proof
@@ -66,11 +66,22 @@ class Chain:
 
 
 def make_chain(
-    seed: int = CHAIN_SEED, validators: int = CHAIN_VALIDATORS, heights: int = CHAIN_HEIGHTS
+    seed: int = CHAIN_SEED,
+    validators: int = CHAIN_VALIDATORS,
+    heights: int = CHAIN_HEIGHTS,
+    protocol_v2_height: int | None = None,
 ) -> Chain:
-    """Run the reference simulator (honest, collector mode) and return node 0's chain."""
+    """Run the reference simulator (honest, collector mode; protocol version 2 from
+    ``protocol_v2_height`` if given) and return node 0's chain."""
     sim = Simulation(
-        SimConfig(validators=validators, heights=heights, seed=seed, per_block=2, accounts=8)
+        SimConfig(
+            validators=validators,
+            heights=heights,
+            seed=seed,
+            per_block=2,
+            accounts=8,
+            protocol_v2_height=protocol_v2_height,
+        )
     )
     result = sim.run()
     if not result.ok or result.heights_committed < heights:
@@ -183,14 +194,33 @@ def rich_account(chain: Chain, height: int) -> str:
     return max(sorted(balances), key=lambda k: balances[k])
 
 
+def executed_link(
+    chain: Chain, block: ProofBlock, signers: Sequence[str], view: int
+) -> HistoryLink:
+    """Return ``block`` executed on the state before its height, certified in ``view`` by
+    ``signers`` for the root it gives, with the changes it made: a link whose certificate and
+    changes are right for the block, whatever else is wrong with it."""
+    repository = chain.repository
+    pre = chain.root_before(block.height)
+    verdict = LedgerValidator(repository).validate_block(block, pre)
+    execution = LedgerExecutor(repository, chain.genesis).execute(
+        block, verdict, pre, chain.validators
+    )
+    certificate = sign_certificate(
+        chain, block.height, view, block.digest, execution.post_root, signers
+    )
+    changes = compute_changes(
+        repository.get(pre).leaves(), repository.get(execution.post_root).leaves()
+    )
+    return HistoryLink(block, certificate, changes)
+
+
 def alternative_link(chain: Chain, height: int, signers: Sequence[str]) -> HistoryLink:
     """Return an honest empty block at ``height``, executed and certified by ``signers``.
 
     With the real link it forms a fork: both verify, both hold q(W).
     """
     original = chain.link(height).block
-    repository = chain.repository
-    executor = LedgerExecutor(repository, chain.genesis)
     block = ProofBlock.create(
         KeySigner(original.proposer, chain.keys[original.proposer]),
         height,
@@ -200,14 +230,7 @@ def alternative_link(chain: Chain, height: int, signers: Sequence[str]) -> Histo
         (),
         original.last_commit,
     )
-    pre = chain.root_before(height)
-    verdict = LedgerValidator(repository).validate_block(block, pre)
-    execution = executor.execute(block, verdict, pre, chain.validators)
-    certificate = sign_certificate(chain, height, 0, block.digest, execution.post_root, signers)
-    changes = compute_changes(
-        repository.get(pre).leaves(), repository.get(execution.post_root).leaves()
-    )
-    return HistoryLink(block, certificate, changes)
+    return executed_link(chain, block, signers, 0)
 
 
 # ---------------------------------------------------------------------- the cases
@@ -256,6 +279,11 @@ TAMPERS: tuple[Tamper, ...] = (
         first=2,
         doc="the last commit a block carries is under quorum",
     ),
+    Tamper(
+        "proposer-outside-set", "R4.3", ("R3.3", "R4.3"), doc="a block by a key outside the set"
+    ),
+    Tamper("proposer-led-no-view", "R2.6", ("R3.3", "R2.6"), doc="a member that led no view"),
+    Tamper("evidence-framing", "R4.2", ("R3.3", "R4.2", "R7.5"), doc="evidence another signed"),
 )
 TAMPER_KINDS = {t.kind: t for t in TAMPERS}
 
@@ -471,14 +499,79 @@ def _reordered(chain: Chain, height: int, link: HistoryLink) -> History:
     return History(tuple(links))
 
 
+def _executed(chain: Chain, height: int, block: ProofBlock) -> History:
+    """The chain with ``block`` at ``height``, executed and certified by every validator in
+    the real certificate's view: the block is the only thing wrong."""
+    view = _certificate(chain.link(height)).view
+    return _with(chain, height, executed_link(chain, block, all_validators(chain), view))
+
+
 def _parent_under_quorum(chain: Chain, height: int, link: HistoryLink) -> History:
+    """The block's last commit below q(W), and the block executed with it (the reward goes to
+    the last commit's members, R4.1), so only the parent certificate's check sees it."""
     last = link.block.last_commit
     assert last is not None
     weak = CommitCertificate(
         last.height, last.view, last.digest, last.post_root, below_quorum(chain, last)
     )
-    block = resign_block(chain, link.block, last_commit=weak)
-    return _reblock(chain, height, link, block)
+    return _executed(chain, height, resign_block(chain, link.block, last_commit=weak))
+
+
+#: The key of the block proposer outside the validator set.
+OUTSIDER_PROPOSER = "zz-outsider"
+
+
+def _proposer_outside(chain: Chain, height: int, link: HistoryLink) -> History:
+    """The block signed by a key outside the set under a name outside it, executed and
+    certified by every member."""
+    key = KeyPair.from_seed(sha256(b"aethel-conformance/history/outsider-proposer"))
+    block = link.block
+    outsider = ProofBlock.create(
+        KeySigner(OUTSIDER_PROPOSER, key),
+        block.height,
+        block.parent,
+        block.transactions,
+        block.proofs,
+        block.evidence,
+        block.last_commit,
+    )
+    return _executed(chain, height, outsider)
+
+
+def _proposer_led_no_view(chain: Chain, height: int, link: HistoryLink) -> History:
+    """The block signed by a member that led none of the views 0 .. v of its height (v: the
+    certificate's view), preferring the leader of v + 1 (one view too late)."""
+    view = _certificate(link).view
+    leaders = {chain.validators.get_leader(height, v).id for v in range(view + 1)}
+    late = chain.validators.get_leader(height, view + 1).id
+    members = [m for m in all_validators(chain) if m not in leaders]
+    member = late if late in members else members[0]
+    block = ProofBlock.create(
+        KeySigner(member, chain.keys[member]),
+        link.block.height,
+        link.block.parent,
+        link.block.transactions,
+        link.block.proofs,
+        link.block.evidence,
+        link.block.last_commit,
+    )
+    return _executed(chain, height, block)
+
+
+def _evidence_framing(chain: Chain, height: int, link: HistoryLink) -> History:
+    """The block carries an equivocation record against a member (two PREPAREs of height 1 in
+    its name) that another member signed and reported; the block is executed with it (the
+    victim slashed) and certified by every member, so only the evidence's check sees it."""
+    members = all_validators(chain)
+    victim, forger = members[-1], members[0]
+    fake = KeySigner(victim, chain.keys[forger])
+    first = Prepare.create(fake, 1, 0, sha256(b"framed one"))
+    second = Prepare.create(fake, 1, 0, sha256(b"framed two"))
+    args = (Offence.EQUIVOCATION, victim, first, second, None, -1, forger)
+    unsigned = Evidence(*args, b"")
+    record = Evidence(*args, KeySigner(forger, chain.keys[forger]).sign(unsigned.payload))
+    block = resign_block(chain, link.block, evidence=[*link.block.evidence, record])
+    return _executed(chain, height, block)
 
 
 _TAMPERINGS: dict[str, Any] = {
@@ -506,4 +599,7 @@ _TAMPERINGS: dict[str, Any] = {
     "skipped-height": _skipped,
     "reordered": _reordered,
     "parent-certificate-under-quorum": _parent_under_quorum,
+    "proposer-outside-set": _proposer_outside,
+    "proposer-led-no-view": _proposer_led_no_view,
+    "evidence-framing": _evidence_framing,
 }

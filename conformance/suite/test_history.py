@@ -107,3 +107,32 @@ def test_of_two_histories_the_verifiable_one_is_chosen(
     first, second, chosen, conflict = history_cases.choices(chain)[name]
     answer = history_api.choose(**_wire(chain), first=first.to_wire(), second=second.to_wire())
     expect_equal(answer, {"chosen": chosen, "conflict": conflict}, f"choice in {name}")
+
+
+@pytest.fixture(scope="module")
+def chain_v2() -> Chain:
+    return history_cases.chain_v2()
+
+
+@pytest.mark.req("R3.3", "V2.2", "V2.8", "R2.3")
+@pytest.mark.consensus_version(2)
+@pytest.mark.parametrize("name", history_cases.VERSION_2_HISTORIES, ids=str)
+def test_a_history_of_both_versions_is_checked_in_each_heights_version(
+    history_api: HistoryAPI, chain_v2: Chain, name: str
+) -> None:
+    """A real chain whose heights 1 and 2 run version 1 and 3 and 4 version 2 (its validator
+    set names the first height of version 2 and carries the BLS keys): it verifies whole, each
+    certificate in its height's form (V2.2: a list of signed COMMITs, then a bitmap and an
+    aggregate, V2.8); a version-1 height with a certificate below q(W) is refused at that height
+    (R2.3); and a version-2 height certified in version 1's form, by every member, is refused at
+    that height (V2.2).
+
+    Written from the module campaign of aethel/consensus/history_verifier.py: no history held a
+    version-2 height, so a verifier that checked every certificate by version 1's rules, or
+    none at version-1 heights once a set named version 2, passed."""
+    history, failing = history_cases.version_2_histories(chain_v2)[name]
+    answer = history_api.verify(**_wire(chain_v2), history=history.to_wire())
+    expected = history_cases.version_2_verdict(chain_v2, history, failing)
+    if failing is not None and isinstance(answer, dict):
+        answer = {"accepted": answer.get("accepted"), "height": answer.get("height")}
+    expect_equal(answer, expected, f"verdict on the history {name} (version 2 from height 3)")

@@ -48,6 +48,60 @@ def _anchor(c: Chain) -> dict[str, Any]:
     return {"genesis": c.genesis_json(), "validator_set": c.validators.to_wire()}
 
 
+#: The first height of protocol version 2 in the chain of both versions (V2.1).
+V2_ACTIVATION = 3
+
+
+@functools.cache
+def chain_v2() -> Chain:
+    """Return the chain of both versions: heights 1 and 2 in version 1, 3 and 4 in version 2
+    (aggregate certificates, blocks signed in version 2's domain); its validator set carries
+    the BLS keys and the first height of version 2."""
+    return make_chain(protocol_v2_height=V2_ACTIVATION)
+
+
+def version_2_histories(c: Chain) -> dict[str, tuple[History, int | None]]:
+    """Return the histories of the chain of both versions by name, each with the first height
+    that does not verify (None: the whole history verifies). Suite cases only, not exported as
+    vectors: the vector release is of consensus version 1."""
+    under_quorum = build_case(c, "under-quorum", V2_ACTIVATION - 1).history
+    link = c.link(V2_ACTIVATION)
+    real = link.certificate
+    assert real is not None
+    listed = sign_certificate(
+        c, real.height, real.view, real.digest, real.post_root, all_validators(c)
+    )
+    made = {
+        "both-versions": (c.history, None),
+        # A version-1 height of it checked by version 1's rules (R2.3), not left unchecked.
+        "under-quorum-at-the-last-version-1-height": (under_quorum, V2_ACTIVATION - 1),
+        # Every member signed, in version 1's form, at a version-2 height (V2.2).
+        "version-1-certificate-at-the-first-version-2-height": (
+            c.history.replace(V2_ACTIVATION - 1, HistoryLink(link.block, listed, link.changes)),
+            V2_ACTIVATION,
+        ),
+    }
+    assert tuple(made) == VERSION_2_HISTORIES
+    return made
+
+
+#: The names of the histories of the chain of both versions.
+VERSION_2_HISTORIES = (
+    "both-versions",
+    "under-quorum-at-the-last-version-1-height",
+    "version-1-certificate-at-the-first-version-2-height",
+)
+
+
+def version_2_verdict(c: Chain, history: History, failing: int | None) -> dict[str, Any]:
+    """Return the verdict, in its compared form, on a history of the chain of both versions."""
+    if failing is not None:
+        return {"accepted": False, "height": failing}
+    case = valid_case(c, history)
+    assert case.root is not None
+    return {"accepted": True, "height": case.height, "root": to_hex(case.root)}
+
+
 #: The names of the valid histories and of the pairs of histories (known without the chain).
 VALID_HISTORIES = (
     "whole-chain",
@@ -67,6 +121,7 @@ CHOICES = (
     "prefix-then-whole",
     "whole-then-prefix",
     "fork-at-3",
+    "minted-then-shorter-valid",
 )
 
 
@@ -130,6 +185,10 @@ def choices(c: Chain) -> dict[str, tuple[History, History, str, dict[str, Any] |
         "prefix-then-whole": (whole.prefix(2), whole, "second", None),
         "whole-then-prefix": (whole, whole.prefix(2), "first", None),
         "fork-at-3": (whole, forked, "conflict", conflict),
+        # The verifiable one even when it is the shorter: the other fails at height 3, past
+        # its tip (written from the mechanical survivor ``aethel/consensus/history_verifier.py:
+        # HistoryVerifier.choose:ReplaceAndWithOr:1e254f04``, which compared their heights).
+        "minted-then-shorter-valid": (minted, whole.prefix(2), "second", None),
     }
     assert tuple(made) == CHOICES
     return made
