@@ -275,7 +275,7 @@ TAMPERS: tuple[Tamper, ...] = (
     Tamper(
         "parent-certificate-under-quorum",
         "R2.3",
-        ("R7.4", "P29"),
+        ("R7.4", "P29", "R2.3"),
         first=2,
         doc="the last commit a block carries is under quorum",
     ),
