@@ -195,20 +195,24 @@ def rich_account(chain: Chain, height: int) -> str:
 
 
 def executed_link(
-    chain: Chain, block: ProofBlock, signers: Sequence[str], view: int
+    chain: Chain,
+    block: ProofBlock,
+    signers: Sequence[str],
+    view: int,
+    height: int | None = None,
 ) -> HistoryLink:
-    """Return ``block`` executed on the state before its height, certified in ``view`` by
-    ``signers`` for the root it gives, with the changes it made: a link whose certificate and
-    changes are right for the block, whatever else is wrong with it."""
+    """Return ``block`` executed on the state before ``height`` (default: the height it
+    states), certified at that height in ``view`` by ``signers`` for the root it gives, with
+    the changes it made: a link whose certificate and changes are right for the block, whatever
+    else is wrong with it."""
+    height = block.height if height is None else height
     repository = chain.repository
-    pre = chain.root_before(block.height)
+    pre = chain.root_before(height)
     verdict = LedgerValidator(repository).validate_block(block, pre)
     execution = LedgerExecutor(repository, chain.genesis).execute(
         block, verdict, pre, chain.validators
     )
-    certificate = sign_certificate(
-        chain, block.height, view, block.digest, execution.post_root, signers
-    )
+    certificate = sign_certificate(chain, height, view, block.digest, execution.post_root, signers)
     changes = compute_changes(
         repository.get(pre).leaves(), repository.get(execution.post_root).leaves()
     )
@@ -284,6 +288,7 @@ TAMPERS: tuple[Tamper, ...] = (
     ),
     Tamper("proposer-led-no-view", "R2.6", ("R3.3", "R2.6"), doc="a member that led no view"),
     Tamper("evidence-framing", "R4.2", ("R3.3", "R4.2", "R7.5"), doc="evidence another signed"),
+    Tamper("block-1-states-height-2", "R7.4", ("R7.4", "R3.3"), last_offset=3, doc="1 says 2"),
 )
 TAMPER_KINDS = {t.kind: t for t in TAMPERS}
 
@@ -500,10 +505,30 @@ def _reordered(chain: Chain, height: int, link: HistoryLink) -> History:
 
 
 def _executed(chain: Chain, height: int, block: ProofBlock) -> History:
-    """The chain with ``block`` at ``height``, executed and certified by every validator in
-    the real certificate's view: the block is the only thing wrong."""
+    """The chain with ``block`` at ``height``, executed and certified at ``height`` by every
+    validator in the real certificate's view: the block is the only thing wrong."""
     view = _certificate(chain.link(height)).view
-    return _with(chain, height, executed_link(chain, block, all_validators(chain), view))
+    link = executed_link(chain, block, all_validators(chain), view, height)
+    return _with(chain, height, link)
+
+
+def _stating_height(chain: Chain, height: int, link: HistoryLink, stated: int) -> History:
+    """Block ``height`` stating height ``stated`` instead, on the right parent, executed and
+    certified at ``height``: only the block's height is wrong (R7.4 for a later one, R3.3 for
+    an earlier one). At height 1, which carries no last commit and pays no reward, nothing
+    else can show it: at a later height the last commit would have to be of ``stated`` - 1
+    and the reward it pays of ``height`` - 1."""
+    block = link.block
+    wrong = ProofBlock.create(
+        KeySigner(block.proposer, chain.keys[block.proposer]),
+        stated,
+        block.parent,
+        block.transactions,
+        block.proofs,
+        block.evidence,
+        block.last_commit,
+    )
+    return _executed(chain, height, wrong)
 
 
 def _parent_under_quorum(chain: Chain, height: int, link: HistoryLink) -> History:
@@ -602,4 +627,5 @@ _TAMPERINGS: dict[str, Any] = {
     "proposer-outside-set": _proposer_outside,
     "proposer-led-no-view": _proposer_led_no_view,
     "evidence-framing": _evidence_framing,
+    "block-1-states-height-2": lambda c, h, link: _stating_height(c, h, link, h + 1),
 }

@@ -14,6 +14,10 @@ choice or history in brackets), and by nothing else:
   view up to the certificate's (R2.6) ([proposer-led-no-view-at-3]).
 * ``history-evidence-signatures-unchecked``: evidence records are checked to be new and from an
   earlier height, not to prove their offence (R4.2, R7.5) ([evidence-framing-at-3]).
+* ``history-block-height-taken-from-the-chain``: a link's height is the one after the last,
+  whatever its block states; only its parent is checked (R7.4, R3.3)
+  ([block-1-states-height-2-at-1]: at height 1, which carries no last commit and pays no
+  reward, nothing else shows it).
 * ``history-choice-by-height``: once one of two histories verifies, the one reaching the
   greater height is chosen, verified or not (R3.3, P12) ([minted-then-shorter-valid]).
 * ``history-version-1-rules-everywhere``: every certificate is checked as a list of signed
@@ -63,6 +67,14 @@ class UnknownProposerCrashesVerifier(HistoryVerifier):
         members = {member.id: member for member in validators.validators}
         _ = members[link.block.proposer].public_key  # the key the signature is checked by
         super().check_link(replay, link)
+
+
+class BlockHeightFromTheChainVerifier(HistoryVerifier):
+    """Defect: the block's parent is checked, not the height it states."""
+
+    def check_position(self, replay: Replay, block: ProofBlock, height: int) -> None:
+        if block.parent != replay.digest:
+            raise HistoryRejected("R3.3", height, "the block does not extend the chain")
 
 
 class EvidenceSignaturesUncheckedVerifier(HistoryVerifier):
@@ -148,6 +160,9 @@ UnknownProposerCrashes = _implementation(
     "UnknownProposerCrashes", _with_verifier(UnknownProposerCrashesVerifier)
 )
 AnyMemberProposes = _implementation("AnyMemberProposes", AnyMemberProposesHistory)
+BlockHeightFromTheChain = _implementation(
+    "BlockHeightFromTheChain", _with_verifier(BlockHeightFromTheChainVerifier)
+)
 EvidenceSignaturesUnchecked = _implementation(
     "EvidenceSignaturesUnchecked", _with_verifier(EvidenceSignaturesUncheckedVerifier)
 )
@@ -188,6 +203,14 @@ MUTANTS = [
         ("R4.2", "R7.5"),
         ("history",),
         EvidenceSignaturesUnchecked,
+    ),
+    Mutant(
+        "history-block-height-taken-from-the-chain",
+        "a link's block is taken as the next height whatever height it states; only its parent "
+        "is checked",
+        ("R7.4", "R3.3"),
+        ("history",),
+        BlockHeightFromTheChain,
     ),
     Mutant(
         "history-choice-by-height",
