@@ -289,6 +289,7 @@ TAMPERS: tuple[Tamper, ...] = (
     Tamper("proposer-led-no-view", "R2.6", ("R3.3", "R2.6"), doc="a member that led no view"),
     Tamper("evidence-framing", "R4.2", ("R3.3", "R4.2", "R7.5"), doc="evidence another signed"),
     Tamper("block-1-states-height-2", "R7.4", ("R7.4", "R3.3"), last_offset=3, doc="1 says 2"),
+    Tamper("claimed-empty-key", "E1", ("R3.3", "E8"), doc="a claimed change the tree refuses"),
 )
 TAMPER_KINDS = {t.kind: t for t in TAMPERS}
 
@@ -599,6 +600,14 @@ def _evidence_framing(chain: Chain, height: int, link: HistoryLink) -> History:
     return _executed(chain, height, block)
 
 
+def _claimed_empty_key(chain: Chain, height: int, link: HistoryLink) -> History:
+    """The link's claimed changes plus a write of the empty key, which no state holds (E8):
+    the verifier refuses the height, never fails on it (written from the mechanical
+    survivors of ``HistoryVerifier.check_claimed_state`` that let the tree's error escape)."""
+    changes = {**(link.changes or {}), "": 1}
+    return _with(chain, height, HistoryLink(link.block, link.certificate, changes))
+
+
 _TAMPERINGS: dict[str, Any] = {
     "mint-minority": _mint_minority,
     "mint-quorum": _mint_quorum,
@@ -628,4 +637,5 @@ _TAMPERINGS: dict[str, Any] = {
     "proposer-led-no-view": _proposer_led_no_view,
     "evidence-framing": _evidence_framing,
     "block-1-states-height-2": lambda c, h, link: _stating_height(c, h, link, h + 1),
+    "claimed-empty-key": _claimed_empty_key,
 }

@@ -18,6 +18,9 @@ choice or history in brackets), and by nothing else:
   whatever its block states; only its parent is checked (R7.4, R3.3)
   ([block-1-states-height-2-at-1]: at height 1, which carries no last commit and pays no
   reward, nothing else shows it).
+* ``history-claimed-changes-unguarded``: the claimed changes are written to a scratch tree
+  before anything else and the tree's refusal of a key is left to escape, so the whole answer
+  is an error, not a refusal of that height (R3.3, E8) ([claimed-empty-key-at-3]).
 * ``history-choice-by-height``: once one of two histories verifies, the one reaching the
   greater height is chosen, verified or not (R3.3, P12) ([minted-then-shorter-valid]).
 * ``history-version-1-rules-everywhere``: every certificate is checked as a list of signed
@@ -43,6 +46,7 @@ from aethel.consensus.history_verifier import (
 from aethel.consensus.messages import CommitCertificate
 from aethel.consensus.validators import ValidatorSet
 from aethel.consensus.votes import aggregate_certificates, check_certificate
+from aethel.merkle.batch import DELETE
 from conformance.adapters.reference import ReferenceImplementation
 from conformance.adapters.reference_history import ReferenceHistory
 from conformance.mutants import CommandsUnderPatch, Mutant
@@ -75,6 +79,17 @@ class BlockHeightFromTheChainVerifier(HistoryVerifier):
     def check_position(self, replay: Replay, block: ProofBlock, height: int) -> None:
         if block.parent != replay.digest:
             raise HistoryRejected("R3.3", height, "the block does not extend the chain")
+
+
+class ClaimedChangesUnguardedVerifier(HistoryVerifier):
+    """Defect: the claimed changes are applied with no guard for the tree's own refusal."""
+
+    def check_claimed_state(
+        self, replay: Replay, link: HistoryLink, certificate: CommitCertificate
+    ) -> bytes:
+        writes = {k: (DELETE if v is None else v) for k, v in (link.changes or {}).items()}
+        replay.repository.apply(replay.root, writes)  # an E8 here leaves the whole answer
+        return super().check_claimed_state(replay, link, certificate)
 
 
 class EvidenceSignaturesUncheckedVerifier(HistoryVerifier):
@@ -163,6 +178,9 @@ AnyMemberProposes = _implementation("AnyMemberProposes", AnyMemberProposesHistor
 BlockHeightFromTheChain = _implementation(
     "BlockHeightFromTheChain", _with_verifier(BlockHeightFromTheChainVerifier)
 )
+ClaimedChangesUnguarded = _implementation(
+    "ClaimedChangesUnguarded", _with_verifier(ClaimedChangesUnguardedVerifier)
+)
 EvidenceSignaturesUnchecked = _implementation(
     "EvidenceSignaturesUnchecked", _with_verifier(EvidenceSignaturesUncheckedVerifier)
 )
@@ -211,6 +229,14 @@ MUTANTS = [
         ("R7.4", "R3.3"),
         ("history",),
         BlockHeightFromTheChain,
+    ),
+    Mutant(
+        "history-claimed-changes-unguarded",
+        "claimed changes the state tree refuses (an empty key) make the whole answer an error "
+        "instead of a refusal of that height",
+        ("R3.3", "E8"),
+        ("history",),
+        ClaimedChangesUnguarded,
     ),
     Mutant(
         "history-choice-by-height",
