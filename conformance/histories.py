@@ -128,12 +128,16 @@ def resign_block(
     evidence: Sequence[Evidence] | None = None,
     last_commit: CommitCertificate | bool | None = False,
     key: KeyPair | None = None,
+    proposer: str | None = None,
+    height: int | None = None,
 ) -> ProofBlock:
-    """Return ``block`` with some members replaced, signed again by its proposer (or ``key``)."""
-    signer = KeySigner(block.proposer, key or chain.keys[block.proposer])
+    """Return ``block`` with some members replaced, signed again by its proposer (or
+    ``proposer``, a member unless ``key`` is given; ``key``: the key that signs)."""
+    name = proposer or block.proposer
+    signer = KeySigner(name, key or chain.keys[name])
     return ProofBlock.create(
         signer,
-        block.height,
+        block.height if height is None else height,
         block.parent if parent is None else parent,
         block.transactions if transactions is None else transactions,
         block.proofs if proofs is None else proofs,
@@ -519,16 +523,7 @@ def _stating_height(chain: Chain, height: int, link: HistoryLink, stated: int) -
     an earlier one). At height 1, which carries no last commit and pays no reward, nothing
     else can show it: at a later height the last commit would have to be of ``stated`` - 1
     and the reward it pays of ``height`` - 1."""
-    block = link.block
-    wrong = ProofBlock.create(
-        KeySigner(block.proposer, chain.keys[block.proposer]),
-        stated,
-        block.parent,
-        block.transactions,
-        block.proofs,
-        block.evidence,
-        block.last_commit,
-    )
+    wrong = resign_block(chain, link.block, height=stated)
     return _executed(chain, height, wrong)
 
 
@@ -551,16 +546,7 @@ def _proposer_outside(chain: Chain, height: int, link: HistoryLink) -> History:
     """The block signed by a key outside the set under a name outside it, executed and
     certified by every member."""
     key = KeyPair.from_seed(sha256(b"aethel-conformance/history/outsider-proposer"))
-    block = link.block
-    outsider = ProofBlock.create(
-        KeySigner(OUTSIDER_PROPOSER, key),
-        block.height,
-        block.parent,
-        block.transactions,
-        block.proofs,
-        block.evidence,
-        block.last_commit,
-    )
+    outsider = resign_block(chain, link.block, proposer=OUTSIDER_PROPOSER, key=key)
     return _executed(chain, height, outsider)
 
 
@@ -572,15 +558,7 @@ def _proposer_led_no_view(chain: Chain, height: int, link: HistoryLink) -> Histo
     late = chain.validators.get_leader(height, view + 1).id
     members = [m for m in all_validators(chain) if m not in leaders]
     member = late if late in members else members[0]
-    block = ProofBlock.create(
-        KeySigner(member, chain.keys[member]),
-        link.block.height,
-        link.block.parent,
-        link.block.transactions,
-        link.block.proofs,
-        link.block.evidence,
-        link.block.last_commit,
-    )
+    block = resign_block(chain, link.block, proposer=member)
     return _executed(chain, height, block)
 
 

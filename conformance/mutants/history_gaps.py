@@ -31,18 +31,13 @@ choice or history in brackets), and by nothing else:
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from aethel.consensus import history_verifier
 from aethel.consensus.block import ProofBlock
 from aethel.consensus.history import History, HistoryAnchor, HistoryLink, HistoryRejected
-from aethel.consensus.history_verifier import (
-    Choice,
-    HistoryChoice,
-    HistoryVerifier,
-    Replay,
-    find_fork,
-)
+from aethel.consensus.history_verifier import Choice, HistoryChoice, HistoryVerifier, Replay
 from aethel.consensus.messages import CommitCertificate
 from aethel.consensus.validators import ValidatorSet
 from aethel.consensus.votes import aggregate_certificates, check_certificate
@@ -110,17 +105,11 @@ class ChoiceByHeightVerifier(HistoryVerifier):
     """Defect: of two histories, once one verifies, the one reaching further wins."""
 
     def choose(self, anchor: HistoryAnchor, first: History, second: History) -> HistoryChoice:
-        a, b = self.check(anchor, first), self.check(anchor, second)
-        fork = None
-        if a.verified is not None and b.verified is not None:
-            fork = find_fork(a.verified, b.verified)
-        if fork is not None:
-            return HistoryChoice(Choice.CONFLICT, a, b, fork)
-        if a.accepted or b.accepted:
-            choice = Choice.FIRST if a.height >= b.height else Choice.SECOND
-        else:
-            choice = Choice.NEITHER
-        return HistoryChoice(choice, a, b, None)
+        made = super().choose(anchor, first, second)
+        a, b = made.first, made.second
+        if made.fork is None and (a.accepted or b.accepted):
+            return replace(made, choice=Choice.FIRST if a.height >= b.height else Choice.SECOND)
+        return made
 
 
 class Version1RulesVerifier(HistoryVerifier):
