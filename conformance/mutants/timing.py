@@ -1,5 +1,8 @@
 """Mutants that only time can tell from the reference: a parallel mode that runs sequentially and
-a result cache that counts hits but runs the solver anyway (T22.2a, T22.2d).
+a result cache that counts hits but runs the solver anyway (T22.2a, T22.2d); and one of the
+timeout rule's input (``timeout-clamps-negative-input``, R6.5, written from the module campaign
+of aethel/consensus/timeouts.py: caught by suite/test_replica_rules.py::
+test_a_negative_latency_or_view_has_no_timeout).
 
 Their answers are exactly the reference's; the timing cases of conformance/suite/
 test_performance.py catch them (median of interleaved samples against the catalog's margin).
@@ -7,6 +10,7 @@ test_performance.py catch them (median of interleaved samples against the catalo
 
 from __future__ import annotations
 
+from aethel.consensus.timeouts import compute_timeout
 from aethel.proofs.model import Proof
 from aethel.proofs.parallel import Verifier
 from aethel.proofs.verifier import VerificationResult, verify_proof
@@ -14,6 +18,7 @@ from conformance.adapters.api import JSON
 from conformance.adapters.reference import ReferenceImplementation
 from conformance.adapters.reference_errors import rejecting
 from conformance.adapters.reference_proofs import ReferenceVerifier, ReferenceVerifierObject
+from conformance.adapters.reference_replica import ReferenceReplica
 from conformance.mutants import Mutant
 
 
@@ -62,6 +67,21 @@ class RecomputingCacheImplementation(ReferenceImplementation):
         return RecomputingCacheVerifier()
 
 
+class ClampedTimeoutReplica(ReferenceReplica):
+    """Defect: ``timeout`` takes any latency and view, clamping a negative latency to the 4 s
+    floor and a negative view to view 0, instead of refusing them (R6.5)."""
+
+    def timeout(self, observed_latency_ns: int, view: int) -> int:
+        return compute_timeout(max(observed_latency_ns, 0), max(view, 0))
+
+
+class ClampedTimeoutImplementation(ReferenceImplementation):
+    name = "mutant-timeout-clamps-negative-input"
+
+    def make_replica(self) -> object:
+        return ClampedTimeoutReplica()
+
+
 MUTANTS = [
     Mutant(
         name="parallel-runs-sequentially",
@@ -76,5 +96,13 @@ MUTANTS = [
         breaks=("T22.2d",),
         capabilities=("verifier",),
         build=RecomputingCacheImplementation,
+    ),
+    Mutant(
+        "timeout-clamps-negative-input",
+        "replica.timeout answers a timeout for a negative latency or view (clamped to the floor "
+        "and view 0) instead of refusing it",
+        ("R6.5",),
+        ("replica",),
+        ClampedTimeoutImplementation,
     ),
 ]

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from aethel.consensus.events import SetTimer
 from conformance.adapters.api import ReplicaAPI
+from conformance.checks import expect_rejected
 from conformance.plugin import Measure, catalog_threshold
 from conformance.suite.scene import MS, Scene, find_scene, parsed, view_deadline
 
@@ -41,6 +42,24 @@ def test_timeout_keeps_its_multiple_of_latency_and_rises_with_it(
         raise AssertionError(f"timeout fell from {low} to {high} ns as latency rose by {extra} ns")
     if replica_api.timeout(latency, view + 1) < low:
         raise AssertionError(f"timeout fell from view {view} to view {view + 1}")
+
+
+@pytest.mark.req("R6.5")
+@pytest.mark.parametrize(
+    ("latency", "view"), [(-1, 0), (0, -1)], ids=["negative-latency", "negative-view"]
+)
+def test_a_negative_latency_or_view_has_no_timeout(
+    replica_api: ReplicaAPI, latency: int, view: int
+) -> None:
+    """R6.5 fixes timeout(latency, view) for an observed one-way latency and a view, neither of
+    which can be negative: ``replica.timeout`` refuses a negative one with an error instead of
+    answering a timeout for it (a clamp to the 4 s floor would hide a clock or counter bug).
+
+    Written from the module campaign of aethel/consensus/timeouts.py (the input checks of
+    ``compute_timeout`` removed or moved to -1: no case sent a negative value)."""
+    expect_rejected(
+        lambda: replica_api.timeout(latency, view), f"timeout({latency} ns, view {view})"
+    )
 
 
 @pytest.mark.req("P26")
