@@ -64,6 +64,12 @@ class CommandsUnderPatch:
         return under_patch
 
 
+def mutant_label(name: str) -> str:
+    """Return the implementation name of the mutant class ``name`` ("ParentsUnchecked" ->
+    "mutant-parents-unchecked"), as reports show it."""
+    return "mutant-" + "".join("-" + c.lower() if c.isupper() else c for c in name).strip("-")
+
+
 def replica_implementation(
     name: str,
     module: str,
@@ -82,8 +88,7 @@ def replica_implementation(
     def make_replica(self: ReferenceImplementation) -> object:
         return capability()
 
-    label = "mutant-" + "".join("-" + c.lower() if c.isupper() else c for c in name).strip("-")
-    attributes = {"__module__": module, "name": label, "make_replica": make_replica}
+    attributes = {"__module__": module, "name": mutant_label(name), "make_replica": make_replica}
     return type(name, (ReferenceImplementation,), attributes)
 
 

@@ -44,7 +44,7 @@ from aethel.consensus.votes import aggregate_certificates, check_certificate
 from aethel.merkle.batch import DELETE
 from conformance.adapters.reference import ReferenceImplementation
 from conformance.adapters.reference_history import ReferenceHistory
-from conformance.mutants import CommandsUnderPatch, Mutant
+from conformance.mutants import CommandsUnderPatch, Mutant, mutant_label
 
 
 class ParentCertificateUncheckedVerifier(HistoryVerifier):
@@ -141,7 +141,6 @@ class AnyMemberProposesHistory(CommandsUnderPatch, ReferenceHistory):
 def _implementation(name: str, history: type[ReferenceHistory]) -> type[ReferenceImplementation]:
     """Return the reference whose ``history`` capability is ``history``, as the class ``name``
     of this module (see :func:`conformance.mutants.replica_implementation`)."""
-    label = "mutant-" + "".join("-" + c.lower() if c.isupper() else c for c in name).strip("-")
 
     def make_history(self: ReferenceImplementation) -> object:
         return history()
@@ -149,7 +148,7 @@ def _implementation(name: str, history: type[ReferenceHistory]) -> type[Referenc
     return type(
         name,
         (ReferenceImplementation,),
-        {"__module__": __name__, "name": label, "make_history": make_history},
+        {"__module__": __name__, "name": mutant_label(name), "make_history": make_history},
     )
 
 
