@@ -517,14 +517,12 @@ def _executed(chain: Chain, height: int, block: ProofBlock) -> History:
     return _with(chain, height, link)
 
 
-def _stating_height(chain: Chain, height: int, link: HistoryLink, stated: int) -> History:
-    """Block ``height`` stating height ``stated`` instead, on the right parent, executed and
-    certified at ``height``: only the block's height is wrong (R7.4 for a later one, R3.3 for
-    an earlier one). At height 1, which carries no last commit and pays no reward, nothing
-    else can show it: at a later height the last commit would have to be of ``stated`` - 1
-    and the reward it pays of ``height`` - 1."""
-    wrong = resign_block(chain, link.block, height=stated)
-    return _executed(chain, height, wrong)
+def _block_states_the_next_height(chain: Chain, height: int, link: HistoryLink) -> History:
+    """Block ``height`` stating height ``height`` + 1, on the right parent, executed and
+    certified at ``height``: only the block's height is wrong (R7.4). At height 1, which
+    carries no last commit and pays no reward, nothing else can show it: at a later height the
+    last commit would have to be of ``height`` and the reward it pays of ``height`` - 1."""
+    return _executed(chain, height, resign_block(chain, link.block, height=height + 1))
 
 
 def _parent_under_quorum(chain: Chain, height: int, link: HistoryLink) -> History:
@@ -614,6 +612,6 @@ _TAMPERINGS: dict[str, Any] = {
     "proposer-outside-set": _proposer_outside,
     "proposer-led-no-view": _proposer_led_no_view,
     "evidence-framing": _evidence_framing,
-    "block-1-states-height-2": lambda c, h, link: _stating_height(c, h, link, h + 1),
+    "block-1-states-height-2": _block_states_the_next_height,
     "claimed-empty-key": _claimed_empty_key,
 }

@@ -50,29 +50,50 @@ class SlashedChain:
     def certificate(self, height: int, members: list[str]) -> CommitCertificate:
         """Return a certificate of committed ``height`` signed by ``members`` only."""
         cert = self.commits[height - 1].certificate
-        votes = tuple(
-            Commit.create(self.signers[m], height, cert.view, cert.digest, cert.post_root)
-            for m in members
+        return self.certify(height, cert.digest, cert.post_root, members, cert.view)
+
+    def certify(
+        self,
+        height: int,
+        digest: bytes,
+        root: bytes,
+        members: Sequence[str] | None = None,
+        view: int = 0,
+    ) -> CommitCertificate:
+        """Return a commit certificate of ``height`` for ``digest`` and ``root`` in ``view``,
+        signed by ``members`` (default: every member)."""
+        signers = sorted(self.signers) if members is None else members
+        votes = tuple(Commit.create(self.signers[m], height, view, digest, root) for m in signers)
+        return CommitCertificate(height, view, digest, root, votes)
+
+    def resigned(
+        self,
+        block: ProofBlock,
+        *,
+        height: int | None = None,
+        parent: bytes | None = None,
+        evidence: Sequence[Evidence] | None = None,
+        last_commit: CommitCertificate | bool | None = False,
+    ) -> ProofBlock:
+        """Return ``block`` with the given members replaced (``last_commit=False``: kept),
+        signed again by its proposer."""
+        return ProofBlock.create(
+            self.signers[block.proposer],
+            block.height if height is None else height,
+            block.parent if parent is None else parent,
+            block.transactions,
+            block.proofs,
+            block.evidence if evidence is None else list(evidence),
+            block.last_commit if last_commit is False else last_commit,  # type: ignore[arg-type]
         )
-        return CommitCertificate(height, cert.view, cert.digest, cert.post_root, votes)
 
     def with_evidence(self, height: int, evidence: Sequence[Evidence]) -> PrePrepare:
         """Return the PRE-PREPARE of ``height`` as committed, with ``evidence`` in place of its
         block's records, the block signed again by its proposer (so the records are the only
         change)."""
         committed = self.commits[height - 1]
-        block = committed.block
-        signer = self.signers[block.proposer]
-        changed = ProofBlock.create(
-            signer,
-            height,
-            block.parent,
-            block.transactions,
-            block.proofs,
-            list(evidence),
-            block.last_commit,
-        )
-        return PrePrepare.create(signer, committed.view, changed)
+        changed = self.resigned(committed.block, evidence=evidence)
+        return PrePrepare.create(self.signers[committed.block.proposer], committed.view, changed)
 
     def state(self, height: int) -> dict[str, Any]:
         root = self.commits[height - 1].certificate.post_root

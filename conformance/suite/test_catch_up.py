@@ -18,7 +18,7 @@ import pytest
 
 from aethel.consensus.block import ProofBlock
 from aethel.consensus.events import RequestSync
-from aethel.consensus.messages import Commit, CommitCertificate, Prepare, PrePrepare
+from aethel.consensus.messages import Prepare, PrePrepare
 from conformance.adapters.api import Implementation, ReplicaAPI
 from conformance.adapters.errors import Rejected
 from conformance.checks import expect_equal, expect_rejected
@@ -173,39 +173,13 @@ def test_malformed_links_are_rejected(
     expect_equal(remote.status()["height"], 1, "height after a malformed sync")
 
 
-def _certified_by_all(
-    chain: SlashedChain, block: ProofBlock, height: int, root: bytes
-) -> CommitCertificate:
-    """A commit certificate of ``height`` for ``block`` and ``root`` signed by every member."""
-    votes = tuple(
-        Commit.create(chain.signers[m], height, 0, block.digest, root)
-        for m in sorted(chain.signers)
-    )
-    return CommitCertificate(height, 0, block.digest, root, votes)
-
-
-def _resigned(
-    chain: SlashedChain, block: ProofBlock, height: int, parent: bytes, last: CommitCertificate
-) -> ProofBlock:
-    """``block``'s items and evidence, signed again by its proposer at ``height`` on ``parent``."""
-    return ProofBlock.create(
-        chain.signers[block.proposer],
-        height,
-        parent,
-        block.transactions,
-        block.proofs,
-        block.evidence,
-        last,
-    )
-
-
 def _sync_over_forged_link(remote: Any, chain: SlashedChain, link: Any, what: str) -> None:
     """Hand ``remote`` (at height 1) the state of height 3 over the link of height 1, ``link``
     (a block standing for height 2 and its certificate) and a block 3 on top of ``link``'s
     block, certified by every member: it must refuse it."""
     wrong, wrong_cert = link
-    top = _resigned(chain, chain.commits[2].block, 3, wrong.digest, wrong_cert)
-    top_cert = _certified_by_all(chain, top, 3, chain.commits[2].certificate.post_root)
+    top = chain.resigned(chain.commits[2].block, parent=wrong.digest, last_commit=wrong_cert)
+    top_cert = chain.certify(3, top.digest, chain.commits[2].certificate.post_root)
     links = [chain.link(1), {"block": wrong.to_wire(), "certificate": wrong_cert.to_wire()}]
     expect_not_adopted(
         remote,
@@ -228,9 +202,8 @@ def test_a_link_whose_block_is_of_another_height_is_refused(
     state of height 3 must not be adopted. Only a quorum signing a block of another height
     makes this chain (beyond the fault model), which is why a forged one tests the check."""
     chain = slashed_chain(FIVE)
-    first, second = chain.commits[0].block, chain.commits[1].block
-    wrong = _resigned(chain, second, 1, first.digest, chain.commits[0].certificate)
-    link = (wrong, _certified_by_all(chain, wrong, 2, chain.commits[1].certificate.post_root))
+    wrong = chain.resigned(chain.commits[1].block, height=1)
+    link = (wrong, chain.certify(2, wrong.digest, chain.commits[1].certificate.post_root))
     _sync_over_forged_link(
         fresh_replica(replica_api, chain, "v004"),
         chain,
@@ -264,11 +237,9 @@ def test_a_link_that_breaks_the_chain_is_refused(
     chain = slashed_chain(FIVE)
     first, second = chain.commits[0].block, chain.commits[1].block
     root = chain.commits[1].certificate.post_root
-    elsewhere = _resigned(chain, second, 2, first.parent, chain.commits[0].certificate)
-    if flaw == "not-on-block-1":
-        link = (elsewhere, _certified_by_all(chain, elsewhere, 2, root))
-    else:
-        link = (second, _certified_by_all(chain, elsewhere, 2, root))
+    elsewhere = chain.resigned(second, parent=first.parent)
+    certificate = chain.certify(2, elsewhere.digest, root)
+    link = (elsewhere if flaw == "not-on-block-1" else second, certificate)
     _sync_over_forged_link(
         fresh_replica(replica_api, chain, "v004"),
         chain,

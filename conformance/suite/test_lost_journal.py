@@ -25,7 +25,6 @@ from aethel.consensus.messages import Commit, Prepare, ViewChange
 from conformance.adapters.api import Implementation
 from conformance.checks import expect_equal
 from conformance.suite.chains import (
-    SlashedChain,
     fresh_replica,
     learn_height,
     new_replica,
@@ -41,11 +40,6 @@ NOW = 10**9
 SIGNED = Prepare | Commit | ViewChange
 
 
-def _learn_height_1(remote: Any, chain: SlashedChain) -> None:
-    """Hand ``remote`` height 1's certified state as the peers' latest (the harness's sync)."""
-    learn_height(remote, chain, 1, NOW)
-
-
 @pytest.mark.req("R2.4", "R2.5")
 def test_a_validator_without_its_journal_votes_again_from_two_heights_past_the_latest(
     impl: Implementation,
@@ -56,7 +50,7 @@ def test_a_validator_without_its_journal_votes_again_from_two_heights_past_the_l
     second = chain.proposal(2)
     # Control: the same replica with its journal, synced the same way, votes at height 2.
     control = fresh_replica(get_api(impl, "replica"), chain, name)
-    _learn_height_1(control, chain)
+    learn_height(control, chain, 1, NOW)
     if not sent(control.on_message(second.to_wire(), NOW), Prepare):
         raise AssertionError(
             f"control: {name}, synced to height 1 with its journal, did not vote for the proposal "
@@ -67,7 +61,7 @@ def test_a_validator_without_its_journal_votes_again_from_two_heights_past_the_l
     early = sent(remote.start(0), SIGNED)
     if early:
         raise AssertionError(f"{name} signed {early[0].TYPE} before it learned the chain's height")
-    _learn_height_1(remote, chain)
+    learn_height(remote, chain, 1, NOW)
     votes = sent(remote.on_message(second.to_wire(), NOW), SIGNED)
     if votes:
         raise AssertionError(
